@@ -1,0 +1,64 @@
+//! Capped exponential backoff with jitter, for reconnects and retries.
+//!
+//! Pure: the caller supplies the random draw, so the schedule is testable and cores stay
+//! deterministic; shells pass `rand::random()`.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    base: Duration,
+    max: Duration,
+    attempt: u32,
+}
+
+impl Backoff {
+    pub fn new(base: Duration, max: Duration) -> Self {
+        Backoff {
+            base,
+            max: max.max(base),
+            attempt: 0,
+        }
+    }
+
+    /// The cap for the current attempt: `base × 2^attempt`, at most `max`.
+    pub fn ceiling(&self) -> Duration {
+        let factor = 1u32.checked_shl(self.attempt.min(31)).unwrap_or(u32::MAX);
+        self.base.saturating_mul(factor).min(self.max)
+    }
+
+    /// The next delay, "equal jitter": half the ceiling plus `unit` (in [0, 1)) of the other
+    /// half, so reconnecting clients spread out but never retry at once.
+    pub fn next_delay(&mut self, unit: f64) -> Duration {
+        let c = self.ceiling();
+        self.attempt = self.attempt.saturating_add(1);
+        c / 2 + c.mul_f64(unit.clamp(0.0, 1.0) / 2.0)
+    }
+
+    /// Attempts made since the last success.
+    pub fn attempts(&self) -> u32 {
+        self.attempt
+    }
+
+    /// Call after a success: the next failure starts from `base` again.
+    pub fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doubles_up_to_the_cap_with_jitter_in_range() {
+        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_millis(1000));
+        let lows: Vec<_> = (0..6).map(|_| b.next_delay(0.0).as_millis()).collect();
+        assert_eq!(lows, [50, 100, 200, 400, 500, 500]);
+        b.reset();
+        assert_eq!(b.next_delay(1.0).as_millis(), 100);
+        for _ in 0..100 {
+            assert!(b.next_delay(0.999) <= Duration::from_millis(1000));
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Njord: a crypto trading toolkit of small binaries that speak NDJSON events.
+//!
+//! The library holds the pure cores (no I/O, no wall clock) and the thin shells that move
+//! events between them: stdio, Redis and in-memory buses. See `DESIGN.md` and the README.
+
+pub mod backoff;
+pub mod bus;
+pub mod cli;
+pub mod config;
+pub mod event;
+pub mod journal;
+pub mod logging;
+pub mod num;
+pub mod topic;

@@ -1,0 +1,238 @@
+//! Exact decimals on the wire.
+//!
+//! Money and quantities are [`Decimal`]s in memory and JSON *numbers* on the wire, written
+//! without binary-float artefacts (`0.1 + 0.2` is written `0.3`). Input accepts numbers or
+//! decimal strings and is parsed from the number's own text, so `0.00031099999999999997`
+//! keeps every digit. The serializer hands serde_json the digits through its arbitrary-precision
+//! number token; the deserializer asks for the raw text of the value, which serde_json gives
+//! borrowed from the input without allocating.
+
+use rust_decimal::Decimal;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::ser::{SerializeStruct, Serializer};
+use std::fmt::{self, Write as _};
+use std::str::FromStr;
+
+/// serde_json's private token for an arbitrary-precision number (the same trick rust_decimal's
+/// `serde-with-arbitrary-precision` feature uses).
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+/// serde_json's private token for a raw value (`&RawValue`).
+const RAW_TOKEN: &str = "$serde_json::private::RawValue";
+
+/// A stack buffer big enough for any `Decimal` (at most 29 digits, a sign and a point).
+struct DecBuf {
+    buf: [u8; 48],
+    len: usize,
+}
+
+impl DecBuf {
+    fn new(d: &Decimal) -> Self {
+        let mut b = DecBuf {
+            buf: [0; 48],
+            len: 0,
+        };
+        // Writing a Decimal into a 48-byte buffer cannot fail.
+        let _ = write!(b, "{}", d.normalize());
+        b
+    }
+    fn as_str(&self) -> &str {
+        // Only ASCII digits, '-' and '.' are ever written.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("0")
+    }
+}
+
+impl fmt::Write for DecBuf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        if end > self.buf.len() {
+            return Err(fmt::Error);
+        }
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Writes `d` in its shortest exact form (`1.50` → `1.5`, `-0` → `0`) to a `String`.
+pub fn to_plain_string(d: &Decimal) -> String {
+    DecBuf::new(d).as_str().to_owned()
+}
+
+/// Parses a decimal from text: plain (`-12.5`) or scientific (`1.2e-5`), surrounding JSON
+/// quotes allowed. The error says what was found.
+pub fn parse_decimal(text: &str) -> Result<Decimal, String> {
+    let t = text.trim();
+    let t = if t.len() >= 2 && t.starts_with('"') && t.ends_with('"') {
+        &t[1..t.len() - 1]
+    } else {
+        t
+    };
+    if t.is_empty() {
+        return Err("expected a decimal number, found an empty string".into());
+    }
+    let parsed = if t.bytes().any(|b| b == b'e' || b == b'E') {
+        Decimal::from_scientific(t)
+    } else {
+        Decimal::from_str(t)
+    };
+    parsed.map_err(|e| {
+        let shown: String = t.chars().take(40).collect();
+        format!("`{shown}` is not a decimal number ({e})")
+    })
+}
+
+/// Serializes a decimal as an exact JSON number.
+pub fn serialize<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+    let text = DecBuf::new(d);
+    let mut st = s.serialize_struct(NUMBER_TOKEN, 1)?;
+    st.serialize_field(NUMBER_TOKEN, text.as_str())?;
+    st.end()
+}
+
+/// Deserializes a decimal from a JSON number or a decimal string, exactly.
+pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    d.deserialize_newtype_struct(RAW_TOKEN, DecVisitor)
+}
+
+struct DecVisitor;
+
+impl<'de> Visitor<'de> for DecVisitor {
+    type Value = Decimal;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a decimal number (a JSON number or a decimal string)")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Decimal, E> {
+        let t = v.trim_start();
+        if t.starts_with('{') || t.starts_with('[') || t == "null" || t == "true" || t == "false" {
+            return Err(E::custom(format!(
+                "expected a decimal number, found `{}`",
+                t.chars().take(20).collect::<String>()
+            )));
+        }
+        if t.contains('\\') {
+            return Err(E::custom("a decimal string cannot contain escapes"));
+        }
+        parse_decimal(v).map_err(E::custom)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Decimal, E> {
+        Ok(Decimal::from(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Decimal, E> {
+        Ok(Decimal::from(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Decimal, E> {
+        // Only non-JSON deserializers (YAML config) get here; the shortest round-trip text
+        // of the float is what the user wrote.
+        parse_decimal(&format!("{v}")).map_err(E::custom)
+    }
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Decimal, D::Error> {
+        d.deserialize_any(DecVisitor)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Decimal, A::Error> {
+        // serde_json::Value hands raw values and arbitrary-precision numbers over as a
+        // one-entry map keyed by its private token.
+        match map.next_key::<String>()? {
+            Some(k) if k == RAW_TOKEN || k == NUMBER_TOKEN => {
+                let text: String = map.next_value()?;
+                self.visit_str(&text)
+            }
+            _ => Err(de::Error::custom(
+                "expected a decimal number, found an object",
+            )),
+        }
+    }
+}
+
+/// A `Decimal` that (de)serializes through this module, for containers (`Option`, arrays).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Dec(pub Decimal);
+
+impl serde::Serialize for Dec {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize(&self.0, s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Dec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize(d).map(Dec)
+    }
+}
+
+/// `Option<Decimal>` as a JSON number or `null`.
+pub mod opt {
+    use super::Dec;
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+        d.map(Dec).serialize(s)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+        Ok(Option::<Dec>::deserialize(d)?.map(|x| x.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    struct W {
+        #[serde(with = "super")]
+        x: Decimal,
+        #[serde(with = "super::opt", default)]
+        y: Option<Decimal>,
+    }
+
+    #[test]
+    fn writes_numbers_without_float_artefacts() {
+        let x = Decimal::from_str("0.1").unwrap() + Decimal::from_str("0.2").unwrap();
+        let s = serde_json::to_string(&W { x, y: None }).unwrap();
+        assert_eq!(s, r#"{"x":0.3,"y":null}"#);
+        let s = serde_json::to_string(&W {
+            x: Decimal::from_str("1.500").unwrap(),
+            y: Some(Decimal::NEGATIVE_ONE),
+        })
+        .unwrap();
+        assert_eq!(s, r#"{"x":1.5,"y":-1}"#);
+    }
+
+    #[test]
+    fn reads_numbers_and_strings_exactly() {
+        let w: W = serde_json::from_str(r#"{"x":0.00031099999999999997,"y":"12.5"}"#).unwrap();
+        assert_eq!(w.x.to_string(), "0.00031099999999999997");
+        assert_eq!(w.y, Some(Decimal::from_str("12.5").unwrap()));
+        let w: W = serde_json::from_str(r#"{"x":1e-5}"#).unwrap();
+        assert_eq!(w.x, Decimal::from_str("0.00001").unwrap());
+        let v: serde_json::Value = serde_json::from_str(r#"{"x":"3.25","y":7}"#).unwrap();
+        let w: W = serde_json::from_value(v).unwrap();
+        assert_eq!(w.x, Decimal::from_str("3.25").unwrap());
+        assert_eq!(w.y, Some(Decimal::from(7)));
+    }
+
+    #[test]
+    fn rejects_non_numbers() {
+        for bad in [
+            r#"{"x":"abc"}"#,
+            r#"{"x":null}"#,
+            r#"{"x":true}"#,
+            r#"{"x":{}}"#,
+            r#"{"x":"1\u0030"}"#,
+        ] {
+            assert!(serde_json::from_str::<W>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn to_value_keeps_exact_digits() {
+        let v = serde_json::to_value(W {
+            x: Decimal::from_str("0.123456789012345678901").unwrap(),
+            y: None,
+        })
+        .unwrap();
+        assert_eq!(v["x"].to_string(), "0.123456789012345678901");
+    }
+}
