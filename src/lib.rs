@@ -3,6 +3,7 @@
 //! The library holds the pure cores (no I/O, no wall clock) and the thin shells that move
 //! events between them: stdio, Redis and in-memory buses. See `DESIGN.md` and the README.
 
+pub mod app;
 pub mod backoff;
 pub mod bus;
 pub mod cli;
@@ -11,4 +12,5 @@ pub mod event;
 pub mod journal;
 pub mod logging;
 pub mod num;
+pub mod stage;
 pub mod topic;

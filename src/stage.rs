@@ -1,0 +1,532 @@
+//! The stage abstraction: one shell drives a core over stdio or a bus (DESIGN §5).
+//!
+//! On stdio a stage forwards every input line unchanged and in order and writes the events
+//! it causes right after the line that caused them (`--emit-only` drops the forwarded lines).
+//! A malformed line is reported with its number and skipped (`--strict`: the first one ends
+//! the run). Output is flushed whenever the input has nothing more waiting, so a pipeline is
+//! both batched under load and prompt when idle. SIGINT/SIGTERM end the run cleanly after
+//! flushing; SIGHUP asks the stage to reload. On a bus, a stage subscribes to its input topics
+//! and publishes what it emits on the canonical topics.
+
+use crate::bus::{Bus, BusError};
+use crate::config::Topics;
+use crate::event::{self, Event};
+use crate::journal::JournalError;
+use crossbeam_channel::{Receiver, select};
+use std::io::{self, Read, Write};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Events a stage causes, owned so they can outlive the input line.
+pub type Out = Vec<Event<'static>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error("{0}")]
+    Fatal(String),
+}
+
+/// A core plus the I/O its shell needs (journals, kill-switch reads). Trading logic belongs in
+/// the core; the stage only feeds it.
+pub trait Stage {
+    /// Channels or patterns to subscribe to when run on a bus.
+    fn inputs(&self, topics: &Topics) -> Vec<String>;
+    /// Handles one input event, pushing the events it causes.
+    fn on_event(&mut self, ev: &Event<'_>, out: &mut Out) -> Result<(), StageError>;
+    /// Wall-clock tick (daemons only), for work that is due by time rather than by events.
+    fn on_tick(&mut self, _now_ns: i64, _out: &mut Out) -> Result<(), StageError> {
+        Ok(())
+    }
+    /// SIGHUP: re-read whatever the stage can reload. The default keeps running unchanged.
+    fn on_reload(&mut self) -> Result<(), StageError> {
+        tracing::info!("SIGHUP received; this stage has nothing to reload");
+        Ok(())
+    }
+    /// End of input or shutdown: emit what is still pending.
+    fn on_end(&mut self, _out: &mut Out) -> Result<(), StageError> {
+        Ok(())
+    }
+    /// End of a batch: make journals durable per their policy.
+    fn flush(&mut self) -> Result<(), StageError> {
+        Ok(())
+    }
+}
+
+/// How a run ends badly. Exit code 1 for all of them.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("line {line}: {reason} (--strict)")]
+    Strict { line: u64, reason: String },
+    #[error(transparent)]
+    Stage(#[from] StageError),
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+/// Counts reported at exit.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RunStats {
+    pub lines: u64,
+    pub bad: u64,
+    pub emitted: u64,
+}
+
+impl RunStats {
+    /// Logs the one-line summary every stage prints at exit.
+    pub fn report(&self, name: &str) {
+        if self.bad > 0 {
+            tracing::warn!(
+                lines = self.lines,
+                bad = self.bad,
+                emitted = self.emitted,
+                "{name}: {} bad lines skipped",
+                self.bad
+            );
+        } else {
+            tracing::info!(
+                lines = self.lines,
+                bad = self.bad,
+                emitted = self.emitted,
+                "{name}: done"
+            );
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StdioOpts {
+    pub emit_only: bool,
+    pub strict: bool,
+    /// Call `on_tick` this often by the wall clock (daemon-like pipelines).
+    pub tick: Option<Duration>,
+}
+
+/// Process signals a runner reacts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    Stop,
+    Reload,
+}
+
+/// Forwards SIGINT/SIGTERM (stop) and SIGHUP (reload) to a channel.
+pub struct Signals {
+    rx: Receiver<Control>,
+    handle: signal_hook::iterator::Handle,
+}
+
+impl Signals {
+    pub fn install() -> io::Result<Self> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+        let handle = signals.handle();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                for s in signals.forever() {
+                    let c = if s == SIGHUP {
+                        Control::Reload
+                    } else {
+                        Control::Stop
+                    };
+                    if tx.send(c).is_err() {
+                        break;
+                    }
+                }
+            })?;
+        Ok(Signals { rx, handle })
+    }
+
+    pub fn receiver(&self) -> &Receiver<Control> {
+        &self.rx
+    }
+}
+
+impl Drop for Signals {
+    fn drop(&mut self) {
+        self.handle.close();
+    }
+}
+
+/// The wall clock in ns; shells only (DESIGN §6).
+pub fn wall_clock_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+/// Reads `input` on a thread in large chunks, so the runner can wait on input and signals at
+/// once.
+fn spawn_reader(mut input: impl Read + Send + 'static) -> Receiver<io::Result<Vec<u8>>> {
+    let (tx, rx) = crossbeam_channel::bounded(8);
+    std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || {
+            loop {
+                let mut buf = vec![0u8; 256 * 1024];
+                match input.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        if tx.send(Ok(buf)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        break;
+                    }
+                }
+            }
+        })
+        .expect("spawning the input thread");
+    rx
+}
+
+/// True when writing failed because the reader went away (`| head`): end quietly.
+fn is_closed_pipe(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe
+}
+
+struct StdioRun<'a, W: Write> {
+    stage: &'a mut dyn Stage,
+    out: io::BufWriter<W>,
+    opts: StdioOpts,
+    stats: RunStats,
+    emitted: Out,
+    scratch: Vec<u8>,
+}
+
+impl<W: Write> StdioRun<'_, W> {
+    fn line(&mut self, raw: &[u8]) -> Result<(), RunError> {
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        self.stats.lines += 1;
+        let n = self.stats.lines;
+        let decoded = std::str::from_utf8(raw)
+            .map_err(|e| format!("not UTF-8: {e}"))
+            .and_then(|text| event::decode(text).map_err(|e| e.to_string()));
+        let ev = match decoded {
+            Ok(ev) => ev,
+            Err(reason) => {
+                self.stats.bad += 1;
+                if self.opts.strict {
+                    return Err(RunError::Strict { line: n, reason });
+                }
+                tracing::warn!("line {n}: {reason}; skipped");
+                return Ok(());
+            }
+        };
+        if !self.opts.emit_only {
+            self.out.write_all(raw)?;
+            self.out.write_all(b"\n")?;
+        }
+        self.stage.on_event(&ev, &mut self.emitted)?;
+        self.write_emitted()
+    }
+
+    fn write_emitted(&mut self) -> Result<(), RunError> {
+        for ev in self.emitted.drain(..) {
+            self.scratch.clear();
+            ev.write_line(&mut self.scratch);
+            self.out.write_all(&self.scratch)?;
+            self.stats.emitted += 1;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), RunError> {
+        self.stage.flush()?;
+        self.out.flush()?;
+        Ok(())
+    }
+
+    fn end(&mut self) -> Result<(), RunError> {
+        self.stage.on_end(&mut self.emitted)?;
+        self.write_emitted()?;
+        self.flush()
+    }
+}
+
+/// Runs `stage` over NDJSON from `input` to `output` until EOF or a stop signal.
+pub fn run_stdio<W: Write>(
+    stage: &mut dyn Stage,
+    input: impl Read + Send + 'static,
+    output: W,
+    opts: StdioOpts,
+) -> Result<RunStats, RunError> {
+    let signals = Signals::install()?;
+    let chunks = spawn_reader(input);
+    let mut run = StdioRun {
+        stage,
+        out: io::BufWriter::with_capacity(256 * 1024, output),
+        opts,
+        stats: RunStats::default(),
+        emitted: Vec::new(),
+        scratch: Vec::with_capacity(512),
+    };
+    match drive_stdio(&mut run, &chunks, signals.receiver()) {
+        Err(RunError::Io(e)) if is_closed_pipe(&e) => Ok(run.stats),
+        Err(e) => {
+            // Whatever was processed still reaches stdout and the journals.
+            let _ = run.flush();
+            Err(e)
+        }
+        Ok(()) => Ok(run.stats),
+    }
+}
+
+fn drive_stdio<W: Write>(
+    run: &mut StdioRun<'_, W>,
+    chunks: &Receiver<io::Result<Vec<u8>>>,
+    signals: &Receiver<Control>,
+) -> Result<(), RunError> {
+    let mut pending: Vec<u8> = Vec::new();
+    let tick = run.opts.tick.unwrap_or(Duration::from_secs(3600));
+    let ticker = crossbeam_channel::tick(tick);
+    loop {
+        select! {
+            recv(chunks) -> msg => match msg {
+                Ok(chunk) => {
+                    let chunk = chunk?;
+                    let mut start = 0;
+                    for nl in memchr::memchr_iter(b'\n', &chunk) {
+                        if pending.is_empty() {
+                            run.line(&chunk[start..nl])?;
+                        } else {
+                            pending.extend_from_slice(&chunk[start..nl]);
+                            let line = std::mem::take(&mut pending);
+                            run.line(&line)?;
+                        }
+                        start = nl + 1;
+                    }
+                    pending.extend_from_slice(&chunk[start..]);
+                    if chunks.is_empty() {
+                        run.flush()?;
+                    }
+                }
+                Err(_) => {
+                    if !pending.is_empty() {
+                        let line = std::mem::take(&mut pending);
+                        run.line(&line)?;
+                    }
+                    return run.end();
+                }
+            },
+            recv(signals) -> sig => match sig {
+                Ok(Control::Reload) => run.stage.on_reload()?,
+                Ok(Control::Stop) | Err(_) => {
+                    tracing::info!("stop signal received; flushing and exiting");
+                    return run.end();
+                }
+            },
+            recv(ticker) -> _ => {
+                if run.opts.tick.is_some() {
+                    run.stage.on_tick(wall_clock_ns(), &mut run.emitted)?;
+                    run.write_emitted()?;
+                    run.flush()?;
+                }
+            }
+        }
+    }
+}
+
+/// Runs `stage` as a daemon on `bus` until a stop signal: subscribes to its inputs, decodes
+/// each message (the topic tells the kind of payloads without one), publishes what it emits.
+pub fn run_bus(
+    stage: &mut dyn Stage,
+    bus: &mut dyn Bus,
+    topics: &Topics,
+    tick: Duration,
+) -> Result<RunStats, RunError> {
+    let signals = Signals::install()?;
+    let inputs = stage.inputs(topics);
+    let sub = bus.subscribe(&inputs).map_err(StageError::from)?;
+    tracing::info!(inputs = ?inputs, "subscribed");
+    let mut stats = RunStats::default();
+    let mut out: Out = Vec::new();
+    let mut buf = Vec::with_capacity(512);
+    let mut last_tick = std::time::Instant::now();
+    let publish = |bus: &mut dyn Bus,
+                   out: &mut Out,
+                   stats: &mut RunStats,
+                   buf: &mut Vec<u8>|
+     -> Result<(), RunError> {
+        for ev in out.drain(..) {
+            buf.clear();
+            ev.write_line(buf);
+            buf.pop();
+            bus.publish(&topics.for_event(&ev), buf)
+                .map_err(StageError::from)?;
+            stats.emitted += 1;
+        }
+        Ok(())
+    };
+    loop {
+        match signals.receiver().try_recv() {
+            Ok(Control::Reload) => stage.on_reload()?,
+            Ok(Control::Stop) => {
+                tracing::info!("stop signal received; flushing and exiting");
+                stage.on_end(&mut out)?;
+                publish(bus, &mut out, &mut stats, &mut buf)?;
+                stage.flush()?;
+                return Ok(stats);
+            }
+            Err(_) => {}
+        }
+        let first = sub
+            .recv_timeout(Duration::from_millis(20))
+            .map_err(StageError::from)?;
+        let mut next = first;
+        let mut handled = false;
+        while let Some(msg) = next {
+            handled = true;
+            stats.lines += 1;
+            let decoded = std::str::from_utf8(&msg.payload)
+                .map_err(|e| format!("not UTF-8: {e}"))
+                .and_then(|text| {
+                    match topics.kind_of(&msg.topic) {
+                        Some(k) => event::decode_as(text, k),
+                        None => event::decode(text),
+                    }
+                    .map_err(|e| e.to_string())
+                });
+            match decoded {
+                Ok(ev) => {
+                    stage.on_event(&ev, &mut out)?;
+                    publish(bus, &mut out, &mut stats, &mut buf)?;
+                }
+                Err(reason) => {
+                    stats.bad += 1;
+                    tracing::warn!(topic = %msg.topic, "bad message on {}: {reason}; skipped", msg.topic);
+                }
+            }
+            next = sub.try_recv();
+        }
+        if handled {
+            stage.flush()?;
+        }
+        if last_tick.elapsed() >= tick {
+            last_tick = std::time::Instant::now();
+            stage.on_tick(wall_clock_ns(), &mut out)?;
+            publish(bus, &mut out, &mut stats, &mut buf)?;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::MemoryBus;
+    use crate::event::{Cancel, Kind};
+    use std::borrow::Cow;
+
+    /// Emits a cancel for every trade, to see ordering.
+    struct Echoer;
+    impl Stage for Echoer {
+        fn inputs(&self, topics: &Topics) -> Vec<String> {
+            vec![topics.pattern(Kind::Trade)]
+        }
+        fn on_event(&mut self, ev: &Event<'_>, out: &mut Out) -> Result<(), StageError> {
+            if let Event::Trade(t) = ev {
+                out.push(Event::Cancel(Cancel {
+                    intent_id: Cow::Owned(t.trade_id.to_string()),
+                    ts_ns: t.ts_ns,
+                }));
+            }
+            Ok(())
+        }
+    }
+
+    const T1: &str = r#"{"kind":"trade","symbol":"A/USDT","trade_id":"1","price":1,"qty":1,"side":"buy","ts_ns":5}"#;
+
+    fn run(input: &str, opts: StdioOpts) -> (Result<RunStats, RunError>, String) {
+        let mut out = Vec::new();
+        let r = run_stdio(
+            &mut Echoer,
+            io::Cursor::new(input.as_bytes().to_vec()),
+            &mut out,
+            opts,
+        );
+        (r, String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn forwards_then_emits_and_skips_bad_lines() {
+        let input = format!("{T1}\nnot json\n\n{T1}");
+        let (r, out) = run(&input, StdioOpts::default());
+        let c = r#"{"kind":"cancel","intent_id":"1","ts_ns":5}"#;
+        assert_eq!(out, format!("{T1}\n{c}\n{T1}\n{c}\n"));
+        assert_eq!(
+            r.unwrap(),
+            RunStats {
+                lines: 3,
+                bad: 1,
+                emitted: 2
+            }
+        );
+        let (_, out) = run(
+            &input,
+            StdioOpts {
+                emit_only: true,
+                ..Default::default()
+            },
+        );
+        assert_eq!(out, format!("{c}\n{c}\n"));
+    }
+
+    #[test]
+    fn strict_stops_at_first_bad_line() {
+        let (r, out) = run(
+            &format!("{T1}\n{{\"kind\":\"x\"}}\n{T1}\n"),
+            StdioOpts {
+                strict: true,
+                ..Default::default()
+            },
+        );
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("unknown kind"), "{e}");
+        assert_eq!(
+            out.lines().count(),
+            2,
+            "what came before the bad line is flushed"
+        );
+    }
+
+    #[test]
+    fn bus_runner_publishes_on_canonical_topics() {
+        let mut bus = MemoryBus::new();
+        let topics = Topics::default();
+        let watch = bus.subscribe(&["orders.cancel".into()]).unwrap();
+        let mut b2 = bus.clone();
+        let t = std::thread::spawn(move || {
+            let mut s = Echoer;
+            let _ = run_bus(&mut s, &mut b2, &Topics::default(), Duration::from_secs(1));
+        });
+        // Give the runner time to subscribe, then publish a Python-style trade without kind.
+        let legacy = r#"{"ts_local_ns":7,"symbol":"A/USDT","side":"buy","qty":1,"price":2}"#;
+        let mut got = None;
+        for _ in 0..200 {
+            bus.publish(&topics.for_symbol(Kind::Trade, "A/USDT"), legacy.as_bytes())
+                .unwrap();
+            if let Some(m) = watch.recv_timeout(Duration::from_millis(10)).unwrap() {
+                got = Some(m);
+                break;
+            }
+        }
+        let m = got.expect("a cancel published");
+        assert_eq!(m.topic, "orders.cancel");
+        assert_eq!(
+            String::from_utf8(m.payload).unwrap(),
+            r#"{"kind":"cancel","intent_id":"","ts_ns":7}"#
+        );
+        drop(t);
+    }
+}
