@@ -69,7 +69,6 @@ pub fn finish(name: &str, outcome: Result<stage::RunStats, RunError>) -> ExitCod
         }
         Err(e) => {
             tracing::error!("{name}: {e}");
-            eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }
