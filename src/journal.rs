@@ -159,21 +159,23 @@ pub struct LineError {
 impl JournalReader {
     /// Opens a file; gzip is recognised by its magic bytes, whatever the name.
     pub fn open(path: &Path) -> Result<Self, JournalError> {
-        let mut file =
-            BufReader::with_capacity(256 * 1024, File::open(path).map_err(io_err(path))?);
-        let gz = file
-            .fill_buf()
-            .map_err(io_err(path))?
-            .starts_with(&[0x1f, 0x8b]);
+        let file = File::open(path).map_err(io_err(path))?;
+        Self::sniff(path.display().to_string(), file).map_err(io_err(path))
+    }
+
+    /// Reads any source (stdin), named `name` in messages; gzip recognised by magic bytes.
+    pub fn sniff(name: impl Into<String>, source: impl Read + Send + 'static) -> io::Result<Self> {
+        let mut buffered = BufReader::with_capacity(256 * 1024, source);
+        let gz = buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]);
         let inner: Box<dyn BufRead + Send> = if gz {
             Box::new(BufReader::with_capacity(
                 256 * 1024,
-                flate2::bufread::MultiGzDecoder::new(file),
+                flate2::bufread::MultiGzDecoder::new(buffered),
             ))
         } else {
-            Box::new(file)
+            Box::new(buffered)
         };
-        Ok(Self::from_reader(path.display().to_string(), inner))
+        Ok(Self::from_reader(name, inner))
     }
 
     /// Reads from any buffered source (stdin), named `name` in messages.

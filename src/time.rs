@@ -1,0 +1,52 @@
+//! Event-time helpers: nanoseconds since the Unix epoch, UTC (DESIGN §6).
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+pub const NS_PER_SEC: i64 = 1_000_000_000;
+pub const NS_PER_DAY: i64 = 86_400 * NS_PER_SEC;
+
+/// The UTC day number (days since 1970-01-01) of a timestamp.
+pub fn utc_day(ts_ns: i64) -> i64 {
+    ts_ns.div_euclid(NS_PER_DAY)
+}
+
+/// `2026-11-24T06:52:30.123456789Z`.
+pub fn format_rfc3339(ts_ns: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(ts_ns as i128)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| ts_ns.to_string())
+}
+
+/// Parses a time given as integer nanoseconds or RFC 3339 (`2026-01-02T03:04:05Z`).
+pub fn parse_time(s: &str) -> Result<i64, String> {
+    if let Ok(ns) = s.parse::<i64>() {
+        return Ok(ns);
+    }
+    OffsetDateTime::parse(s, &Rfc3339)
+        .map(|t| t.unix_timestamp_nanos() as i64)
+        .map_err(|e| format!("`{s}` is neither nanoseconds nor an RFC 3339 time ({e})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_and_formats() {
+        assert_eq!(utc_day(0), 0);
+        assert_eq!(utc_day(NS_PER_DAY - 1), 0);
+        assert_eq!(utc_day(-1), -1);
+        assert_eq!(
+            format_rfc3339(1_500_000_000_000_000_000),
+            "2017-07-14T02:40:00Z"
+        );
+        assert_eq!(
+            parse_time("2017-07-14T02:40:00Z"),
+            Ok(1_500_000_000_000_000_000)
+        );
+        assert_eq!(parse_time("42"), Ok(42));
+        assert!(parse_time("yesterday").is_err());
+    }
+}
