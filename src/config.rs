@@ -208,6 +208,11 @@ pub struct Risk {
     pub kill_switch_file: PathBuf,
     /// Redis key of the kill switch; "1" means tripped.
     pub kill_switch_key: String,
+    /// How many allowed intent ids are kept in memory to deny `duplicate_intent`.
+    pub dedup_window: usize,
+    /// How long an allowed intent id is remembered on Redis (shared across restarts), in
+    /// seconds; at least two days by default.
+    pub dedup_ttl_s: u64,
 }
 
 impl Default for Risk {
@@ -218,6 +223,8 @@ impl Default for Risk {
             orders_per_min_cap: 30,
             kill_switch_file: "var/run/njord/halt".into(),
             kill_switch_key: "njord:trading:halt".into(),
+            dedup_window: 100_000,
+            dedup_ttl_s: 2 * 86_400,
         }
     }
 }
@@ -386,14 +393,14 @@ pub fn load_with_env(
     let mut secrets = None;
     if let Some(sec) = read_yaml(&secrets_path, false)? {
         let name = secrets_path.display().to_string();
-        if let Some(obj) = sec.as_object() {
-            if let Some(k) = obj.keys().find(|k| k.as_str() != "api_keys") {
-                return Err(ConfigError::Key {
-                    source_name: name,
-                    key: k.clone(),
-                    msg: "the secrets file may only hold `api_keys`".into(),
-                });
-            }
+        if let Some(obj) = sec.as_object()
+            && let Some(k) = obj.keys().find(|k| k.as_str() != "api_keys")
+        {
+            return Err(ConfigError::Key {
+                source_name: name,
+                key: k.clone(),
+                msg: "the secrets file may only hold `api_keys`".into(),
+            });
         }
         let mut layered = tree.clone();
         merge(&mut layered, sec);
