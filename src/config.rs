@@ -208,10 +208,11 @@ pub struct Risk {
     pub kill_switch_file: PathBuf,
     /// Redis key of the kill switch; "1" means tripped.
     pub kill_switch_key: String,
-    /// How many allowed intent ids are kept in memory to deny `duplicate_intent`.
+    /// How many allowed intent ids are kept in memory to deny `duplicate_intent` (default
+    /// 100000).
     pub dedup_window: usize,
     /// How long an allowed intent id is remembered on Redis (shared across restarts), in
-    /// seconds; at least two days by default.
+    /// seconds (default 172800: two days).
     pub dedup_ttl_s: u64,
 }
 

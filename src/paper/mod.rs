@@ -412,9 +412,9 @@ impl PaperEngine {
                 let rate = usd::quote_of(symbol)
                     .and_then(|q| usd::usd_rate(q, &self.last))
                     .map_or(Decimal::ONE, |(r, _)| r);
-                p.pnl_day(day) * rate
+                usd::saturating_mul(p.pnl_day(day), rate)
             })
-            .sum::<Decimal>()
+            .fold(Decimal::ZERO, usd::saturating_add)
             .normalize()
     }
 

@@ -448,9 +448,9 @@ impl RiskEngine {
                 let rate = usd::quote_of(symbol)
                     .and_then(|q| usd::usd_rate(q, &self.last))
                     .map_or(Decimal::ONE, |(r, _)| r);
-                pnl * rate
+                usd::saturating_mul(*pnl, rate)
             })
-            .sum()
+            .fold(Decimal::ZERO, usd::saturating_add)
     }
 }
 
@@ -780,6 +780,27 @@ mod tests {
             &ext,
         );
         assert_eq!(r, None);
+    }
+
+    #[test]
+    fn absurd_numbers_do_not_panic() {
+        let mut e = engine();
+        trade(&mut e, "BTC/USDT", "79228162514264337593543950335");
+        trade(&mut e, "A/USDT", "79228162514264337593543950335");
+        let p = decode(r#"{"kind":"position","symbol":"E/BTC","strategy_id":"s","qty":0,"avg_price":0,"realized_pnl":0,"fees":0,"realized_pnl_day":-79228162514264337593543950335,"ts_ns":1700000000000000000}"#).unwrap();
+        e.on_event(&p, &External::default(), &mut vec![]);
+        let (r, _) = decide(
+            &mut e,
+            &intent("a", "A/USDT", "buy", "market", "1000", "null", T0),
+            &External::default(),
+        );
+        assert_eq!(r, Some(reason::PER_ORDER_USD_CAP));
+        let (r, _) = decide(
+            &mut e,
+            &intent("b", "C/USDT", "buy", "limit", "0.000001", "1", T0),
+            &External::default(),
+        );
+        assert_eq!(r, Some(reason::DAILY_LOSS_USD_CAP));
     }
 
     #[test]

@@ -36,6 +36,26 @@ pub fn usd_rate(quote: &str, last: &HashMap<String, Decimal>) -> Option<(Decimal
     })
 }
 
+/// `a × b`, pinned to the extreme of its sign instead of overflowing: positions read from
+/// input may carry any number, and no input may panic the engine.
+pub fn saturating_mul(a: Decimal, b: Decimal) -> Decimal {
+    a.checked_mul(b)
+        .unwrap_or(if a.is_sign_negative() != b.is_sign_negative() {
+            Decimal::MIN
+        } else {
+            Decimal::MAX
+        })
+}
+
+/// `a + b`, pinned to the extreme of its sign instead of overflowing.
+pub fn saturating_add(a: Decimal, b: Decimal) -> Decimal {
+    a.checked_add(b).unwrap_or(if b.is_sign_negative() {
+        Decimal::MIN
+    } else {
+        Decimal::MAX
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +78,10 @@ mod tests {
         );
         last.insert("BTC/USDT".to_string(), Decimal::from(50_001));
         assert_eq!(usd_rate("BTC", &last).unwrap().0, Decimal::from(50_001));
+        assert_eq!(
+            saturating_mul(Decimal::MAX, Decimal::NEGATIVE_ONE * Decimal::TWO),
+            Decimal::MIN
+        );
+        assert_eq!(saturating_add(Decimal::MAX, Decimal::ONE), Decimal::MAX);
     }
 }
