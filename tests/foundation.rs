@@ -222,3 +222,22 @@ fn redis_unreachable_is_a_clear_error() {
                 .and(predicate::str::contains("redis-server running")),
         );
 }
+
+#[test]
+fn structured_log_is_json_lines_with_iso_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = trade_line("ATOM/USDT", 1, "1", 1);
+    let redis = RedisServer::start();
+    cmd("njord-bus", dir.path())
+        .args(["pub", "--redis", &redis.url()])
+        .env("NJORD__LOGGING__LOG_DIR", dir.path().join("logs"))
+        .write_stdin(format!("{t}\n"))
+        .assert()
+        .success();
+    let log = std::fs::read_to_string(dir.path().join("logs/app.ndjson")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
+    for key in ["timestamp", "level", "target", "message"] {
+        assert!(first.get(key).is_some(), "{key} missing in {first}");
+    }
+    assert!(first["timestamp"].as_str().unwrap().ends_with('Z'), "{first}");
+}
