@@ -8,6 +8,7 @@ pub mod backoff;
 pub mod bus;
 pub mod cli;
 pub mod config;
+pub mod docs;
 pub mod event;
 pub mod journal;
 pub mod kill;
