@@ -820,3 +820,36 @@ fn redis_down_mid_run_fails_closed() {
         "{d}"
     );
 }
+
+#[test]
+fn risk_resume_keeps_denying_duplicates_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let tape = lines(&[
+        trade("ATOM/USDT", "10", "1", T0),
+        intent("once", "buy", "market", "1", "null", T0 + 1),
+    ]);
+    let first = cmd(RISK, dir.path())
+        .arg("--emit-only")
+        .write_stdin(tape.clone())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(json_lines(&first)[0]["allowed"], true);
+    let again = |args: &[&str]| {
+        let out = cmd(RISK, dir.path())
+            .arg("--emit-only")
+            .args(args)
+            .write_stdin(tape.clone())
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        json_lines(&out)[0]["reason"].clone()
+    };
+    assert_eq!(again(&["--resume"]), "duplicate_intent");
+    // Without --resume the in-memory window starts empty.
+    assert_eq!(again(&[]), Value::Null);
+}
