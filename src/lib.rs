@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod backoff;
+pub mod bars;
 pub mod bus;
 pub mod cli;
 pub mod config;
