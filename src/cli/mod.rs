@@ -5,8 +5,11 @@
 use clap::{Args, CommandFactory};
 use std::path::PathBuf;
 
+pub mod bars;
 pub mod bus;
+pub mod journal;
 pub mod kill;
+pub mod replay;
 
 /// Flags every binary takes: configuration and logging.
 #[derive(Debug, Clone, Args, Default)]
@@ -44,5 +47,11 @@ pub struct StageArgs {
 
 /// Every binary's clap command, named as installed. Used to generate man pages and completions.
 pub fn commands() -> Vec<clap::Command> {
-    vec![bus::Cli::command(), kill::Cli::command()]
+    vec![
+        bars::Cli::command(),
+        bus::Cli::command(),
+        journal::Cli::command(),
+        kill::Cli::command(),
+        replay::Cli::command(),
+    ]
 }
