@@ -204,11 +204,12 @@ impl BarAggregator {
         let i = self.symbol_index(&t.symbol);
         let fill_gaps = self.fill_gaps;
         let st = &mut self.symbols[i];
-        // Decide for every timeframe at once, before touching anything.
-        for s in &st.tfs {
+        // Decide for every timeframe at once, before touching anything; remember each
+        // bucket and new volume so the update does not compute them again.
+        let mut plan = [(0i64, None::<Decimal>); TIMEFRAMES.len()];
+        for (s, p) in st.tfs.iter().zip(plan.iter_mut()) {
             let b = s.tf.bucket_start(t.ts_ns);
-            let open_start = s.open.as_ref().map(|a| a.start);
-            let earliest = open_start.unwrap_or(s.closed_until).max(s.closed_until);
+            let earliest = s.open.as_ref().map_or(s.closed_until, |a| a.start);
             if b < earliest {
                 st.late += 1;
                 let open_ns = st
@@ -219,30 +220,28 @@ impl BarAggregator {
                     .unwrap_or(earliest);
                 return Outcome::Late { open_ns };
             }
+            *p = (b, None);
             if let Some(a) = &s.open
                 && a.start == b
-                && a.volume.checked_add(t.qty).is_none()
             {
-                return Outcome::Overflow;
+                match a.volume.checked_add(t.qty) {
+                    Some(v) => p.1 = Some(v),
+                    None => return Outcome::Overflow,
+                }
             }
         }
         let first = out.len();
-        for s in &mut st.tfs {
-            let b = s.tf.bucket_start(t.ts_ns);
-            match &mut s.open {
-                Some(a) if a.start == b => {
-                    if t.price > a.high {
-                        a.high = t.price;
-                    }
-                    if t.price < a.low {
-                        a.low = t.price;
-                    }
-                    a.close = t.price;
-                    a.volume += t.qty;
-                    a.trades += 1;
-                    continue;
+        for (s, &(b, volume)) in st.tfs.iter_mut().zip(plan.iter()) {
+            if let (Some(a), Some(v)) = (&mut s.open, volume) {
+                if t.price > a.high {
+                    a.high = t.price;
+                } else if t.price < a.low {
+                    a.low = t.price;
                 }
-                _ => {}
+                a.close = t.price;
+                a.volume = v;
+                a.trades += 1;
+                continue;
             }
             if let Some(a) = s.open.take() {
                 close(&st.symbol, s, a, out);

@@ -15,7 +15,7 @@
 use crate::event::{self, Event, Kind};
 use crate::journal::{self, JournalError, JournalReader, LineError, Series};
 use std::collections::VecDeque;
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -313,15 +313,98 @@ impl Replay {
     }
 }
 
+/// Opens a journal whose decompression runs on its own thread, so inflating and decoding
+/// overlap; chunks come back over a small bounded channel.
 fn open_counting(path: &Path, count: &Arc<AtomicU64>) -> io::Result<JournalReader> {
     let file = std::fs::File::open(path)?;
-    JournalReader::sniff(
-        path.display().to_string(),
+    let name = path.display().to_string();
+    let mut inner = JournalReader::sniff(
+        name.clone(),
         Counting {
             inner: file,
             count: count.clone(),
         },
-    )
+    )?;
+    let (tx, rx) = crossbeam_channel::bounded::<io::Result<Vec<u8>>>(2);
+    std::thread::Builder::new()
+        .name("replay-read".into())
+        .spawn(move || {
+            loop {
+                let mut buf = vec![0u8; CHUNK];
+                let mut filled = 0;
+                // Fill the chunk, so the consumer gets few large pieces.
+                let end = loop {
+                    match inner.read(&mut buf[filled..]) {
+                        Ok(0) => break true,
+                        Ok(n) => {
+                            filled += n;
+                            if filled == buf.len() {
+                                break false;
+                            }
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            buf.truncate(filled);
+                            if filled > 0 {
+                                let _ = tx.send(Ok(buf));
+                            }
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    }
+                };
+                buf.truncate(filled);
+                if (filled > 0 && tx.send(Ok(buf)).is_err()) || end {
+                    return;
+                }
+            }
+        })?;
+    Ok(JournalReader::from_reader(
+        name,
+        Box::new(Chunks {
+            rx,
+            cur: Vec::new(),
+            pos: 0,
+        }),
+    ))
+}
+
+const CHUNK: usize = 128 * 1024;
+
+/// The consuming end of a reading thread, as a buffered reader without another copy.
+struct Chunks {
+    rx: crossbeam_channel::Receiver<io::Result<Vec<u8>>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for Chunks {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(buf.len());
+        buf[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for Chunks {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.pos >= self.cur.len() {
+            match self.rx.recv() {
+                Ok(chunk) => {
+                    self.cur = chunk?;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(&[]),
+            }
+        }
+        Ok(&self.cur[self.pos..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos += n;
+    }
 }
 
 /// What the merge and filter need of a line, read without a full decode.
