@@ -412,8 +412,9 @@ pub fn load_with_env(
     let mut secrets = None;
     if let Some(sec) = read_yaml(&secrets_path, false)? {
         let name = secrets_path.display().to_string();
-        if let Some(obj) = sec.as_object()
-            && let Some(k) = obj.keys().find(|k| k.as_str() != "api_keys")
+        if let Some(k) = sec
+            .as_object()
+            .and_then(|o| o.keys().find(|k| k.as_str() != "api_keys"))
         {
             return Err(ConfigError::Key {
                 source_name: name,
@@ -634,5 +635,43 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("NJORD__RISK__NOPE") && e.contains("nope"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod base_yaml {
+    /// `config/base.yaml` documents every key with its default: it must load to exactly the
+    /// built-in defaults, so a key added to the code without its documented line fails here.
+    #[test]
+    fn base_yaml_lists_every_key_with_its_default() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/base.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let file: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        let defaults = serde_json::to_value(super::Config::default()).unwrap();
+        let loaded = serde_json::to_value(
+            super::load_with_env(Some(&path), Vec::new())
+                .unwrap()
+                .config,
+        )
+        .unwrap();
+        assert_eq!(
+            loaded, defaults,
+            "base.yaml values differ from the defaults"
+        );
+        fn keys(v: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+            if let serde_json::Value::Object(m) = v {
+                for (k, v) in m {
+                    let p = format!("{prefix}{k}");
+                    keys(v, &format!("{p}."), out);
+                    out.push(p);
+                }
+            }
+        }
+        let (mut a, mut b) = (vec![], vec![]);
+        keys(&file, "", &mut a);
+        keys(&defaults, "", &mut b);
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "base.yaml must list every key");
     }
 }

@@ -9,6 +9,7 @@ pub mod bars;
 pub mod bus;
 pub mod cli;
 pub mod config;
+pub mod docs;
 pub mod event;
 pub mod import;
 pub mod journal;

@@ -483,6 +483,27 @@ mod tests {
     }
 
     #[test]
+    fn closed_stdout_ends_quietly() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Err(io::ErrorKind::BrokenPipe.into())
+            }
+        }
+        let input = format!("{T1}\n").repeat(100_000);
+        let r = run_stdio(
+            &mut Echoer,
+            io::Cursor::new(input.into_bytes()),
+            Closed,
+            StdioOpts::default(),
+        );
+        assert!(r.is_ok(), "{r:?}");
+    }
+
+    #[test]
     fn strict_stops_at_first_bad_line() {
         let (r, out) = run(
             &format!("{T1}\n{{\"kind\":\"x\"}}\n{T1}\n"),

@@ -1,0 +1,51 @@
+//! The committed man pages and completions must match the clap definitions.
+//! `make docs` (NJORD_UPDATE_DOCS=1) rewrites them.
+
+use std::path::Path;
+
+#[test]
+fn man_pages_and_completions_are_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let update = std::env::var_os("NJORD_UPDATE_DOCS").is_some();
+    let mut stale = Vec::new();
+    for (rel, contents) in njord::docs::generated() {
+        let path = root.join(&rel);
+        if update {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &contents).unwrap();
+        } else if std::fs::read(&path).ok().as_deref() != Some(&contents[..]) {
+            stale.push(rel.display().to_string());
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "stale generated docs (run `make docs`): {stale:?}"
+    );
+}
+
+#[test]
+fn every_binary_has_docs_and_an_example() {
+    let bins: Vec<String> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/bin"))
+            .unwrap()
+            .map(|e| {
+                e.unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .trim_end_matches(".rs")
+                    .to_string()
+            })
+            .collect();
+    let cmds = njord::cli::commands();
+    for b in &bins {
+        let cmd = cmds
+            .iter()
+            .find(|c| c.get_name() == b)
+            .unwrap_or_else(|| panic!("{b} missing from cli::commands()"));
+        let help = cmd
+            .get_after_help()
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        assert!(help.contains("Example"), "{b} --help has no worked example");
+    }
+}
