@@ -10,16 +10,8 @@ bin=target/release
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-# Synthetic only: one trade every 50 ms from 2026-01-01, prices wandering in cents.
-awk -v n="$n" 'BEGIN {
-  ts = 1767225600000000000; px = 1000;
-  for (i = 0; i < n; i++) {
-    px += (i * 7919 % 7) - 3; if (px < 100) px = 100;
-    side = (i % 3 == 0) ? "sell" : "buy";
-    printf "{\"kind\":\"trade\",\"venue\":\"binanceus\",\"symbol\":\"ATOM/USDT\",\"trade_id\":\"%d\",\"price\":%d.%02d,\"qty\":0.%03d,\"side\":\"%s\",\"ts_ns\":%d}\n",
-      i, px / 100, px % 100, 1 + i % 997, side, ts + i * 50000000;
-  }
-}' > "$work/tape.ndjson"
+# Synthetic only: the project's deterministic random-walk generator.
+scripts/gen-trades.sh "$n" > "$work/tape.ndjson"
 gzip -6 -c "$work/tape.ndjson" > "$work/tape.ndjson.gz"
 
 export NJORD__LOGGING__JSON_FILE=false NJORD__JOURNAL__DIR="$work/j"

@@ -1,5 +1,7 @@
 //! End-to-end tests of njord-bars, njord-journal and njord-replay (issue 8).
 
+mod support;
+
 use assert_cmd::Command;
 use flate2::{Compression, write::GzEncoder};
 use predicates::prelude::*;
@@ -432,4 +434,105 @@ fn rotated_journals_round_trip_through_bars() {
         .stdout
         .clone();
     assert_eq!(String::from_utf8(out).unwrap().lines().count(), 6);
+}
+
+/// Messages of a subscription, collected until `n` arrived or `within` passed.
+fn collect_messages(
+    ps: &mut redis::PubSub<'_>,
+    n: usize,
+    within: std::time::Duration,
+) -> Vec<(String, String)> {
+    let deadline = std::time::Instant::now() + within;
+    let mut got = Vec::new();
+    while got.len() < n && std::time::Instant::now() < deadline {
+        if let Ok(m) = ps.get_message() {
+            got.push((
+                m.get_channel_name().to_string(),
+                String::from_utf8(m.get_payload_bytes().to_vec()).unwrap(),
+            ));
+        }
+    }
+    got
+}
+
+#[test]
+fn replay_publishes_on_canonical_topics() {
+    let redis = support::RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let t = trade(T0, "ATOM/USDT", 1, "1", "1");
+    let b = format!(
+        r#"{{"kind":"bar","symbol":"ATOM/USDT","timeframe":"5m","ts_open_ns":{T0},"ts_close_ns":{},"open":1,"high":1,"low":1,"close":1,"volume":1,"trades":1}}"#,
+        T0 + 5 * MIN
+    );
+    let f = dir.path().join("mixed.ndjson");
+    std::fs::write(&f, lines(&format!("{t}\n{b}"))).unwrap();
+    let mut conn = redis.conn();
+    let mut ps = conn.as_pubsub();
+    ps.psubscribe("md.*").unwrap();
+    ps.set_read_timeout(Some(std::time::Duration::from_millis(100)))
+        .unwrap();
+    cmd("njord-replay", dir.path())
+        .arg(&f)
+        .args(["--bus", &redis.url()])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_empty());
+    assert_eq!(
+        collect_messages(&mut ps, 2, std::time::Duration::from_secs(10)),
+        [
+            ("md.trades.ATOM/USDT".to_string(), t),
+            ("md.ohlcv.5m.ATOM/USDT".to_string(), b)
+        ]
+    );
+}
+
+#[test]
+fn bars_daemon_closes_bars_by_the_wall_clock() {
+    let redis = support::RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = redis.conn();
+    let mut ps = conn.as_pubsub();
+    ps.psubscribe("md.ohlcv.*").unwrap();
+    ps.set_read_timeout(Some(std::time::Duration::from_millis(100)))
+        .unwrap();
+    let mut daemon = std::process::Command::new(assert_cmd::cargo::cargo_bin("njord-bars"))
+        .current_dir(dir.path())
+        .env("NJORD__JOURNAL__DIR", dir.path().join("j"))
+        .env("NJORD__LOGGING__LOG_DIR", dir.path().join("log"))
+        .args([
+            "--timeframes",
+            "1m",
+            "--grace-ms",
+            "0",
+            "--bus",
+            &redis.url(),
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // No later trade ever comes: only the wall clock can close this bar. Publish until the
+    // daemon has subscribed and answered.
+    let mut publisher = redis.conn();
+    let mut got = Vec::new();
+    for _ in 0..40 {
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg("md.trades.A/B")
+            .arg(trade(T0, "A/B", 1, "2.5", "1"))
+            .query(&mut publisher)
+            .unwrap();
+        got = collect_messages(&mut ps, 1, std::time::Duration::from_millis(500));
+        if !got.is_empty() {
+            break;
+        }
+    }
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    assert_eq!(got.len(), 1, "no bar published");
+    assert_eq!(got[0].0, "md.ohlcv.1m.A/B");
+    let v: serde_json::Value = serde_json::from_str(&got[0].1).unwrap();
+    assert_eq!(
+        (v["ts_open_ns"].as_i64(), v["close"].to_string()),
+        (Some(T0), "2.5".into())
+    );
+    assert!(dir.path().join("j/ohlcv.1m.AB.ndjson").exists());
 }
