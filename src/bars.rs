@@ -417,7 +417,13 @@ impl Stage for BarsStage {
 
     fn on_tick(&mut self, now_ns: i64, out: &mut Out) -> Result<(), StageError> {
         self.agg.close_due(now_ns, self.grace_ns, &mut self.bars);
-        self.emit(out)
+        let closed = !self.bars.is_empty();
+        self.emit(out)?;
+        // The runner flushes after input batches only; a bar closed by the clock is a batch.
+        if closed {
+            self.flush()?;
+        }
+        Ok(())
     }
 
     fn on_end(&mut self, out: &mut Out) -> Result<(), StageError> {

@@ -534,5 +534,7 @@ fn bars_daemon_closes_bars_by_the_wall_clock() {
         (v["ts_open_ns"].as_i64(), v["close"].to_string()),
         (Some(T0), "2.5".into())
     );
-    assert!(dir.path().join("j/ohlcv.1m.AB.ndjson").exists());
+    // Journaled and flushed before it was published.
+    let journal = std::fs::read_to_string(dir.path().join("j/ohlcv.1m.AB.ndjson")).unwrap();
+    assert_eq!(journal, format!("{}\n", got[0].1));
 }

@@ -113,7 +113,8 @@ fn main() -> ExitCode {
             break;
         }
         n += 1;
-        if n.is_multiple_of(8192) {
+        // Paced replays are slow enough to update on every event.
+        if paced || n.is_multiple_of(8192) {
             if let Some(pb) = &progress {
                 pb.set_position(replay.progress().0);
                 pb.set_message(format!("{n} events"));
