@@ -142,9 +142,13 @@ fn series_dir(dir: &Path) -> PathBuf {
         lines(&trade(T0 + 1440 * MIN, "A/B", 3, "1", "1")),
     )
     .unwrap();
+    // The open file of a crashed writer: its last line torn.
     std::fs::write(
         j.join("s.ndjson"),
-        lines(&trade(T0 + 2880 * MIN, "A/B", 4, "1", "1")),
+        format!(
+            "{}\n{{\"kind\":\"tr",
+            trade(T0 + 2880 * MIN, "A/B", 4, "1", "1")
+        ),
     )
     .unwrap();
     j
@@ -171,6 +175,7 @@ fn journal_cat_prints_a_rotated_series_in_order() {
         .arg(j.join("s"))
         .assert()
         .success()
+        .stderr(predicate::str::contains("s.ndjson:2: torn last line"))
         .get_output()
         .stdout
         .clone();
@@ -199,8 +204,19 @@ fn journal_verify_reports_every_problem() {
         .args(["verify"])
         .arg(&j)
         .assert()
-        .success()
-        .stdout(predicate::str::contains("ok "));
+        .code(1)
+        .stdout(predicate::str::contains("ok "))
+        .stdout(predicate::str::contains(
+            "s.20260101.ndjson.gz: 1 events, 0 problems",
+        ))
+        .stdout(predicate::str::contains("s.ndjson: 1 events, 1 problems"))
+        .stderr(predicate::str::contains("s.ndjson:2: torn last line"));
+    cmd("njord-journal", dir.path())
+        .args(["verify"])
+        .arg(j.join("s.20260101.ndjson.gz"))
+        .arg(j.join("s.20260101.1.ndjson"))
+        .assert()
+        .success();
     let bad = j.join("bad.ndjson");
     std::fs::write(
         &bad,

@@ -155,6 +155,14 @@ fn cat(paths: &[PathBuf]) -> ExitCode {
         };
         while let Some(line) = r.next_line() {
             let written = match line {
+                Ok(l) if !l.terminated && njord::event::decode(l.text).is_err() => {
+                    eprintln!(
+                        "{}:{}: torn last line (no newline at end of file), skipped",
+                        f.display(),
+                        l.lineno
+                    );
+                    continue;
+                }
                 Ok(l) => out
                     .write_all(l.text.as_bytes())
                     .and_then(|_| out.write_all(b"\n")),
