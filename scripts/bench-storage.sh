@@ -2,10 +2,13 @@
 # Storage throughput (issue 8): njord-bars and njord-replay on a synthetic 1M-trade tape,
 # each against a baseline measured in the same run (cat of the same file, zcat of the gzip).
 # Prints one `name: value unit` line per figure. Usage: scripts/bench-storage.sh [TRADES]
+# SKIP_BUILD=1 measures the release binaries already built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-1000000}"
-cargo build --release --quiet --bin njord-bars --bin njord-replay --bin njord-bus
+if [ -z "${SKIP_BUILD:-}" ]; then
+  cargo build --release --quiet --bin njord-bars --bin njord-replay --bin njord-bus
+fi
 bin=target/release
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -31,7 +34,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
 
 cat_ns=$(best cat "$work/tape.ndjson")
 # The generic stdio path alone (read, decode, forward) bounds every stage from above.
-check_ns=$(best "$bin/njord-bus" -q check "$work/tape.ndjson")
+check_ns=$(best "$bin/njord-bus" -q check --quiet-ok "$work/tape.ndjson")
 zcat_ns=$(best zcat "$work/tape.ndjson.gz")
 bars_ns=$(best sh -c "$bin/njord-bars -q --timeframes 1m,5m,1h < '$work/tape.ndjson'")
 bars_emit_ns=$(best sh -c "$bin/njord-bars -q --timeframes 1m,5m,1h --emit-only --no-journal < '$work/tape.ndjson'")

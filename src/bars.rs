@@ -144,6 +144,8 @@ pub struct BarAggregator {
     fill_gaps: bool,
     symbols: Vec<SymbolState>,
     index: HashMap<String, usize>,
+    /// Gaps too long to fill (see [`MAX_GAP_BARS`]).
+    unfilled_gaps: u64,
     /// The last symbol seen: most tapes carry one symbol, so this skips the hash.
     last: usize,
 }
@@ -151,12 +153,15 @@ pub struct BarAggregator {
 impl BarAggregator {
     /// `tfs` as returned by [`Timeframe::parse_list`]. With `fill_gaps`, empty buckets between
     /// two bars become flat bars at the previous close with zero volume.
-    pub fn new(tfs: Vec<Timeframe>, fill_gaps: bool) -> Self {
+    pub fn new(mut tfs: Vec<Timeframe>, fill_gaps: bool) -> Self {
+        tfs.sort();
+        tfs.dedup();
         BarAggregator {
             tfs,
             fill_gaps,
             symbols: Vec::new(),
             index: HashMap::new(),
+            unfilled_gaps: 0,
             last: 0,
         }
     }
@@ -246,8 +251,8 @@ impl BarAggregator {
             if let Some(a) = s.open.take() {
                 close(&st.symbol, s, a, out);
             }
-            if fill_gaps {
-                fill(&st.symbol, s, b, out);
+            if fill_gaps && !fill(&st.symbol, s, b, out) {
+                self.unfilled_gaps += 1;
             }
             s.open = Some(Acc {
                 start: b,
@@ -286,6 +291,12 @@ impl BarAggregator {
         self.close_due(i64::MAX, 0, out);
     }
 
+    /// Gaps left empty under `fill_gaps` because they spanned more than [`MAX_GAP_BARS`]
+    /// buckets (a clock jump, or a tape with a hole of months).
+    pub fn unfilled_gaps(&self) -> u64 {
+        self.unfilled_gaps
+    }
+
     /// Late trades per symbol, in order of first appearance.
     pub fn late_counts(&self) -> impl Iterator<Item = (&str, u64)> {
         self.symbols.iter().map(|s| (s.symbol.as_str(), s.late))
@@ -310,9 +321,17 @@ fn close(symbol: &str, s: &mut TfState, a: Acc, out: &mut Vec<Bar<'static>>) {
     });
 }
 
-/// Flat bars for the empty buckets between the last bar and the bucket starting at `until`.
-fn fill(symbol: &str, s: &mut TfState, until: i64, out: &mut Vec<Bar<'static>>) {
-    let Some(px) = s.last_close else { return };
+/// The most flat bars one gap may produce; a longer gap (a timestamp off by years would
+/// otherwise mean millions of bars held in memory at once) is left empty and counted.
+pub const MAX_GAP_BARS: i64 = 100_000;
+
+/// Flat bars for the empty buckets between the last bar and the bucket starting at `until`;
+/// false when the gap is longer than [`MAX_GAP_BARS`] and was left empty.
+fn fill(symbol: &str, s: &mut TfState, until: i64, out: &mut Vec<Bar<'static>>) -> bool {
+    let Some(px) = s.last_close else { return true };
+    if (until - s.closed_until) / s.tf.ns > MAX_GAP_BARS {
+        return false;
+    }
     while s.closed_until < until {
         let a = Acc {
             start: s.closed_until,
@@ -325,6 +344,7 @@ fn fill(symbol: &str, s: &mut TfState, until: i64, out: &mut Vec<Bar<'static>>) 
         };
         close(symbol, s, a, out);
     }
+    true
 }
 
 /// Event-time order, shorter timeframe first on ties: deterministic and what a consumer
@@ -437,6 +457,13 @@ impl Stage for BarsStage {
                     "{symbol}: {n} late trades counted, not merged"
                 );
             }
+        }
+        let gaps = self.agg.unfilled_gaps();
+        if gaps > 0 {
+            tracing::warn!(
+                gaps,
+                "{gaps} gaps longer than {MAX_GAP_BARS} buckets were left unfilled"
+            );
         }
         Ok(())
     }
@@ -584,6 +611,20 @@ mod tests {
                 "A/B 1m 3 11 11 11 11 1 1",
             ]
         );
+    }
+
+    #[test]
+    fn gaps_beyond_the_limit_stay_empty() {
+        let mut a = agg("1m", true);
+        let (bars, _) = run(
+            &mut a,
+            &[
+                tr("A/B", 0, "1", "1"),
+                tr("A/B", (MAX_GAP_BARS + 2) * MIN, "2", "1"),
+            ],
+        );
+        assert_eq!(bars.len(), 2);
+        assert_eq!(a.unfilled_gaps(), 1);
     }
 
     #[test]
