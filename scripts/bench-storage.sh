@@ -23,7 +23,7 @@ best() {
   local b=""
   for _ in 1 2 3; do
     local s e t
-    s=$(date +%s%N); "$@" > /dev/null; e=$(date +%s%N)
+    s=$(date +%s%N); "$@" > /dev/null 2>&1; e=$(date +%s%N)
     t=$(( e - s ))
     if [ -z "$b" ] || [ "$t" -lt "$b" ]; then b=$t; fi
   done
@@ -34,7 +34,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
 
 cat_ns=$(best cat "$work/tape.ndjson")
 # The generic stdio path alone (read, decode, forward) bounds every stage from above.
-check_ns=$(best "$bin/njord-bus" -q check --quiet-ok "$work/tape.ndjson")
+check_ns=$(best "$bin/njord-bus" -q check "$work/tape.ndjson")
 zcat_ns=$(best zcat "$work/tape.ndjson.gz")
 bars_ns=$(best sh -c "$bin/njord-bars -q --timeframes 1m,5m,1h < '$work/tape.ndjson'")
 bars_emit_ns=$(best sh -c "$bin/njord-bars -q --timeframes 1m,5m,1h --emit-only --no-journal < '$work/tape.ndjson'")
