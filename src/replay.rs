@@ -233,7 +233,17 @@ impl Replay {
                 };
                 c.file = path.display().to_string();
                 c.lineno = 0;
-                match open_counting(&path, &self.bytes_read) {
+                // A rotated file may have been compressed since the series was listed.
+                let opened = open_counting(&path, &self.bytes_read).or_else(|e| {
+                    let gz = PathBuf::from(format!("{}.gz", path.display()));
+                    if e.kind() == io::ErrorKind::NotFound && gz.is_file() {
+                        c.file = gz.display().to_string();
+                        open_counting(&gz, &self.bytes_read)
+                    } else {
+                        Err(e)
+                    }
+                });
+                match opened {
                     Ok(r) => c.reader = Some(r),
                     Err(e) => {
                         return Err(LineError {
@@ -754,6 +764,27 @@ mod tests {
         );
         let mut r = Replay::open(&[dir.path().join("s")], Filter::default()).unwrap();
         assert_eq!(ids(&mut r).0, ["1", "2", "3", "4"]);
+    }
+
+    #[test]
+    fn a_file_compressed_since_listing_is_read_from_its_gz() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "s.20260101.ndjson",
+            &[trade(1, "A/B", 1)],
+            false,
+        );
+        let mut r = Replay::open(&[dir.path().join("s")], Filter::default()).unwrap();
+        write(
+            dir.path(),
+            "s.20260101.ndjson.gz",
+            &[trade(1, "A/B", 1)],
+            true,
+        );
+        std::fs::remove_file(p).unwrap();
+        let (got, bad) = ids(&mut r);
+        assert_eq!((got, bad), (vec!["1".to_string()], vec![]));
     }
 
     #[test]
