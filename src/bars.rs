@@ -81,7 +81,8 @@ impl Timeframe {
 
     /// Start of the bucket holding `ts_ns`.
     pub fn bucket_start(self, ts_ns: i64) -> i64 {
-        ts_ns - ts_ns.rem_euclid(self.ns)
+        // Saturates only for the first bucket before i64::MIN, which no real tape reaches.
+        ts_ns.saturating_sub(ts_ns.rem_euclid(self.ns))
     }
 
     fn end(self, start: i64) -> i64 {
@@ -213,7 +214,16 @@ impl BarAggregator {
         // bucket and new volume so the update does not compute them again.
         let mut plan = [(0i64, None::<Decimal>); TIMEFRAMES.len()];
         for (s, p) in st.tfs.iter().zip(plan.iter_mut()) {
-            let b = s.tf.bucket_start(t.ts_ns);
+            // Most trades fall in the open bucket: a range check spares the division.
+            let b = match &s.open {
+                Some(a)
+                    if t.ts_ns >= a.start
+                        && (t.ts_ns.wrapping_sub(a.start) as u64) < s.tf.ns as u64 =>
+                {
+                    a.start
+                }
+                _ => s.tf.bucket_start(t.ts_ns),
+            };
             let earliest = s.open.as_ref().map_or(s.closed_until, |a| a.start);
             if b < earliest {
                 st.late += 1;
@@ -329,7 +339,7 @@ pub const MAX_GAP_BARS: i64 = 100_000;
 /// false when the gap is longer than [`MAX_GAP_BARS`] and was left empty.
 fn fill(symbol: &str, s: &mut TfState, until: i64, out: &mut Vec<Bar<'static>>) -> bool {
     let Some(px) = s.last_close else { return true };
-    if (until - s.closed_until) / s.tf.ns > MAX_GAP_BARS {
+    if until.saturating_sub(s.closed_until) / s.tf.ns > MAX_GAP_BARS {
         return false;
     }
     while s.closed_until < until {
@@ -703,6 +713,20 @@ mod tests {
                 "A/B 1m 0 0.100000000000000000000000001 0.100000000000000000000000002 0.1 0.1 0.30031099999999999997 3"
             ]
         );
+    }
+
+    #[test]
+    fn extreme_timestamps_do_not_panic() {
+        let (bars, outcomes) = run(
+            &mut agg("1m,1d", true),
+            &[
+                tr("A/B", i64::MIN + 5, "1", "1"),
+                tr("A/B", i64::MAX - 5, "2", "1"),
+                tr("A/B", i64::MAX, "3", "1"),
+            ],
+        );
+        assert!(outcomes.iter().all(|o| *o == Outcome::Accepted));
+        assert_eq!(bars.len(), 4);
     }
 
     #[test]
