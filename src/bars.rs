@@ -770,7 +770,67 @@ mod tests {
         rolled.iter().map(row).collect()
     }
 
+    /// The bars of one timeframe computed the obvious way: accepted trades grouped by bucket,
+    /// in arrival order.
+    fn reference(trades: &[Trade<'static>], tf: Timeframe) -> Vec<String> {
+        let mut buckets: Vec<(i64, Vec<&Trade<'static>>)> = Vec::new();
+        for t in trades {
+            let b = tf.bucket_start(t.ts_ns);
+            match buckets.iter_mut().find(|(s, _)| *s == b) {
+                Some((_, v)) => v.push(t),
+                None => buckets.push((b, vec![t])),
+            }
+        }
+        buckets.sort_by_key(|(s, _)| *s);
+        buckets
+            .iter()
+            .map(|(s, ts)| {
+                let bar = Bar {
+                    symbol: Cow::Borrowed("A/B"),
+                    timeframe: Cow::Borrowed(tf.label()),
+                    ts_open_ns: *s,
+                    ts_close_ns: s + tf.ns(),
+                    open: ts[0].price,
+                    high: ts.iter().map(|t| t.price).max().unwrap(),
+                    low: ts.iter().map(|t| t.price).min().unwrap(),
+                    close: ts[ts.len() - 1].price,
+                    volume: ts.iter().map(|t| t.qty).sum(),
+                    trades: ts.len() as u64,
+                };
+                row(&bar)
+            })
+            .collect()
+    }
+
     proptest! {
+        #[test]
+        fn bars_equal_accepted_trades_grouped_by_bucket(
+            steps in proptest::collection::vec((-(8 * MIN)..(12 * MIN), 1u32..100_000, 1u32..1000), 1..200),
+            tfs in proptest::sample::subsequence(vec!["1m", "3m", "5m", "15m", "1h"], 1..4),
+        ) {
+            let mut a = agg(&tfs.join(","), false);
+            let mut ts = 0i64;
+            let mut out = Vec::new();
+            let mut accepted = Vec::new();
+            for (dt, px, q) in steps {
+                ts = (ts + dt).max(0);
+                let t = tr("A/B", ts, &format!("{}.{:03}", px / 1000, px % 1000), &format!("0.{q:03}"));
+                if a.on_trade(&t, &mut out) == Outcome::Accepted {
+                    accepted.push(t);
+                }
+            }
+            a.finish(&mut out);
+            for l in &tfs {
+                let tf = Timeframe::parse(l).unwrap();
+                let got: Vec<String> = out.iter().filter(|b| b.timeframe == *l).map(row).collect();
+                prop_assert_eq!(got, reference(&accepted, tf));
+            }
+            let closes: Vec<i64> = out.iter().map(|b| b.ts_close_ns).collect();
+            let mut sorted = closes.clone();
+            sorted.sort();
+            prop_assert_eq!(closes, sorted, "bars come out in event-time order");
+        }
+
         #[test]
         fn higher_timeframes_equal_aggregated_lower(
             steps in proptest::collection::vec((-(20 * MIN)..(40 * MIN), 1u32..100_000, 1u32..1000), 1..300)
