@@ -325,6 +325,26 @@ impl Replay {
 
 /// Opens a journal whose decompression runs on its own thread, so inflating and decoding
 /// overlap; chunks come back over a small bounded channel.
+/// [`Replay`] as a standard iterator of owned events, for callers that keep events or want
+/// iterator adapters; costs an allocation per string field.
+pub struct OwnedEvents(Replay);
+
+impl Iterator for OwnedEvents {
+    type Item = Result<(usize, Event<'static>), LineError>;
+
+    /// `(source, event)` in merged order, or a bad line.
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(self.0.next()?.map(|i| (i.source, i.event.into_owned())))
+    }
+}
+
+impl Replay {
+    /// Iterates owned events; see [`OwnedEvents`].
+    pub fn owned(self) -> OwnedEvents {
+        OwnedEvents(self)
+    }
+}
+
 fn open_counting(path: &Path, count: &Arc<AtomicU64>) -> io::Result<JournalReader> {
     let file = std::fs::File::open(path)?;
     let name = path.display().to_string();
@@ -664,6 +684,25 @@ mod tests {
         assert!(bad.is_empty());
         let mut r = Replay::open(&[b, a], Filter::default()).unwrap();
         assert_eq!(ids(&mut r).0, ["10", "1", "11", "2", "3", "bar@6"]);
+    }
+
+    #[test]
+    fn owned_events_iterate() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write(
+            dir.path(),
+            "a.ndjson",
+            &[trade(2, "A/B", 1), bar(60)],
+            false,
+        );
+        let b = write(dir.path(), "b.ndjson", &[trade(1, "C/D", 2)], false);
+        let evs: Vec<(usize, Event<'static>)> = Replay::open(&[a, b], Filter::default())
+            .unwrap()
+            .owned()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let order: Vec<(usize, i64)> = evs.iter().map(|(s, e)| (*s, e.ts_ns())).collect();
+        assert_eq!(order, [(1, 1), (0, 2), (0, 60)]);
     }
 
     #[test]
