@@ -167,10 +167,6 @@ impl BarAggregator {
         }
     }
 
-    pub fn timeframes(&self) -> &[Timeframe] {
-        &self.tfs
-    }
-
     fn symbol_index(&mut self, symbol: &str) -> usize {
         if self
             .symbols
