@@ -745,7 +745,10 @@ mod tests {
         // What the fast header path lets through is exactly what `accepts` says.
         let mut r = Replay::open(&[a.clone(), b], Filter::default()).unwrap();
         let mut kept = 0;
-        r.for_each(|i| kept += usize::from(f.accepts(&i.event)), |e| panic!("{e}"));
+        r.for_each(
+            |i| kept += usize::from(f.accepts(&i.event)),
+            |e| panic!("{e}"),
+        );
         assert_eq!(kept, 3);
         let f = Filter {
             kinds: vec![Kind::Bar],
