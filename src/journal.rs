@@ -287,10 +287,10 @@ impl JournalReader {
             buf.extend_from_slice(&avail[..take]);
             self.inner.consume(take);
         }
-        if buf.last().is_some_and(|b| *b != b'\n') {
-            if let Err(e) = self.inner.read_until(b'\n', buf) {
-                return Err(err(self, e));
-            }
+        if buf.last().is_some_and(|b| *b != b'\n')
+            && let Err(e) = self.inner.read_until(b'\n', buf)
+        {
+            return Err(err(self, e));
         }
         if buf.is_empty() {
             return Ok(None);
