@@ -157,7 +157,7 @@ fn kill_switch_redis_and_redis_down() {
 fn redis_round_trip_with_pattern_subscription() {
     let redis = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut sub = std::process::Command::new(env!("CARGO_BIN_EXE_njord-bus"))
+    let sub = std::process::Command::new(env!("CARGO_BIN_EXE_njord-bus"))
         .current_dir(dir.path())
         .args([
             "sub",
@@ -237,7 +237,7 @@ fn structured_log_is_json_lines_with_iso_time() {
 fn sub_prints_python_payloads_in_canonical_form() {
     let redis = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut sub = std::process::Command::new(env!("CARGO_BIN_EXE_njord-bus"))
+    let sub = std::process::Command::new(env!("CARGO_BIN_EXE_njord-bus"))
         .current_dir(dir.path())
         .args([
             "-q",
