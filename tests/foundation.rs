@@ -290,3 +290,35 @@ fn wait_for_subscribers(redis: &RedisServer, channel: &str, n: i64) {
     }
     panic!("nobody subscribed to {channel}");
 }
+
+#[test]
+fn redis_subscription_survives_a_server_restart() {
+    use njord::bus::{Bus, Reconnect, RedisBus};
+    let mut redis = RedisServer::start();
+    let port = redis.port;
+    let fast = Reconnect {
+        base: Duration::from_millis(20),
+        max: Duration::from_millis(200),
+    };
+    let mut bus = RedisBus::connect(&redis.url(), fast).unwrap();
+    let sub = bus.subscribe(&["md.trades.*".to_string()]).unwrap();
+    bus.publish("md.trades.A/B", b"one").unwrap();
+    assert_eq!(
+        sub.recv_timeout(Duration::from_secs(5))
+            .unwrap()
+            .unwrap()
+            .payload,
+        b"one"
+    );
+    redis.kill();
+    let redis = RedisServer::start_on(port);
+    // The subscriber reconnects by itself; publish until it is back.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut got = None;
+    while got.is_none() && std::time::Instant::now() < deadline {
+        bus.publish("md.trades.A/B", b"two").unwrap();
+        got = sub.recv_timeout(Duration::from_millis(100)).unwrap();
+    }
+    assert_eq!(got.expect("resubscribed after restart").payload, b"two");
+    drop(redis);
+}
