@@ -7,6 +7,7 @@ pub mod app;
 pub mod backoff;
 pub mod bars;
 pub mod bus;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod docs;
