@@ -33,8 +33,10 @@ rate() { awk -v n="$n" -v ns="$1" 'BEGIN { printf "%.0f", n / (ns / 1e9) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
 
 cat_ns=$(best cat "$work/tape.ndjson")
-# The generic stdio path alone (read, decode, forward) bounds every stage from above.
+# References: njord-bus check validates (decodes) every line, in parallel blocks; njord-bars
+# with one daily timeframe does almost no aggregation, so it is the stage runner alone.
 check_ns=$(best "$bin/njord-bus" -q check "$work/tape.ndjson")
+bars_1d_ns=$(best sh -c "$bin/njord-bars -q --timeframes 1d --emit-only --no-journal < '$work/tape.ndjson'")
 zcat_ns=$(best zcat "$work/tape.ndjson.gz")
 bars_ns=$(best sh -c "$bin/njord-bars -q --timeframes 1m,5m,1h < '$work/tape.ndjson'")
 bars_emit_ns=$(best sh -c "$bin/njord-bars -q --timeframes 1m,5m,1h --emit-only --no-journal < '$work/tape.ndjson'")
@@ -47,7 +49,8 @@ echo "tape_bytes: $(wc -c < "$work/tape.ndjson") bytes"
 echo "tape_gz_bytes: $(wc -c < "$work/tape.ndjson.gz") bytes"
 echo "cat_lines_per_s: $(rate "$cat_ns") lines/s"
 echo "zcat_lines_per_s: $(rate "$zcat_ns") lines/s"
-echo "decode_only_njord_bus_check_lines_per_s: $(rate "$check_ns") lines/s"
+echo "njord_bus_check_lines_per_s: $(rate "$check_ns") lines/s"
+echo "bars_1d_runner_bound_trades_per_s: $(rate "$bars_1d_ns") trades/s"
 echo "bars_trades_per_s: $(rate "$bars_ns") trades/s"
 echo "bars_emit_only_trades_per_s: $(rate "$bars_emit_ns") trades/s"
 echo "bars_time_vs_cat: $(ratio "$bars_ns" "$cat_ns") x"

@@ -358,32 +358,22 @@ fn open_counting(path: &Path, count: &Arc<AtomicU64>) -> io::Result<JournalReade
         .spawn(move || {
             loop {
                 let mut buf = recycled.try_recv().unwrap_or_default();
-                buf.resize(CHUNK, 0);
-                let mut filled = 0;
-                // Fill the chunk, so the consumer gets few large pieces.
-                let end = loop {
-                    match inner.read(&mut buf[filled..]) {
-                        Ok(0) => break true,
-                        Ok(n) => {
-                            filled += n;
-                            if filled == buf.len() {
-                                break false;
-                            }
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => {
-                            buf.truncate(filled);
-                            if filled > 0 {
-                                let _ = tx.send(Ok(buf));
-                            }
-                            let _ = tx.send(Err(e));
+                match inner.next_block(&mut buf, CHUNK) {
+                    Ok(Some(_)) => {
+                        if tx.send(Ok(buf)).is_err() {
                             return;
                         }
                     }
-                };
-                buf.truncate(filled);
-                if (filled > 0 && tx.send(Ok(buf)).is_err()) || end {
-                    return;
+                    Ok(None) => return,
+                    Err(e) => {
+                        // The lines before a broken gzip stream still count.
+                        if !buf.is_empty() {
+                            let _ = tx.send(Ok(buf));
+                        }
+                        let reason = e.reason.strip_prefix("read error: ").unwrap_or(&e.reason);
+                        let _ = tx.send(Err(io::Error::other(reason.to_string())));
+                        return;
+                    }
                 }
             }
         })?;
@@ -827,6 +817,26 @@ mod tests {
         std::fs::remove_file(p).unwrap();
         let (got, bad) = ids(&mut r);
         assert_eq!((got, bad), (vec!["1".to_string()], vec![]));
+    }
+
+    #[test]
+    fn a_cut_gzip_yields_its_whole_lines_then_one_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let lines: Vec<String> = (0..3_000).map(|i| trade(i, "A/B", i as u32)).collect();
+        let full = write(dir.path(), "full.ndjson.gz", &lines, true);
+        let bytes = std::fs::read(&full).unwrap();
+        let cut = dir.path().join("cut.ndjson.gz");
+        std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
+        let mut r = Replay::open(&[cut], Filter::default()).unwrap();
+        let (got, bad) = ids(&mut r);
+        assert!(!got.is_empty() && got.len() < lines.len());
+        assert_eq!(got.last().unwrap(), &(got.len() - 1).to_string());
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        let want = format!(":{}: read error: ", got.len() + 1);
+        assert!(
+            bad[0].contains(&want) && !bad[0].contains("error: read error"),
+            "{bad:?}"
+        );
     }
 
     #[test]
