@@ -1,7 +1,7 @@
 //! `njord-replay`: journals back into a pipeline or onto Redis. See `njord-replay --help`.
 
 use clap::Parser;
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 use njord::bus::{Bus, Reconnect, RedisBus};
 use njord::cli::replay::Cli;
 use njord::replay::{Clock, Filter, Pacer, Replay, SystemClock};
@@ -22,9 +22,17 @@ impl Clock for SignalClock<'_> {
         self.clock.now_ns()
     }
     fn sleep_until(&mut self, ns: i64) {
-        let wait = ns.saturating_sub(self.now_ns()).max(0) as u64;
-        if let Ok(Control::Stop) = self.signals.recv_timeout(Duration::from_nanos(wait)) {
-            self.stopped = true;
+        // SIGHUP means nothing to a replay: keep waiting until the deadline or a stop.
+        while !self.stopped {
+            let wait = ns.saturating_sub(self.now_ns());
+            if wait <= 0 {
+                return;
+            }
+            match self.signals.recv_timeout(Duration::from_nanos(wait as u64)) {
+                Ok(Control::Stop) | Err(RecvTimeoutError::Disconnected) => self.stopped = true,
+                Ok(Control::Reload) => {}
+                Err(RecvTimeoutError::Timeout) => return,
+            }
         }
     }
 }
