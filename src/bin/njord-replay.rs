@@ -125,7 +125,8 @@ fn main() -> ExitCode {
         if paced || n.is_multiple_of(8192) {
             if let Some(pb) = &progress {
                 pb.set_position(replay.progress().0);
-                pb.set_message(format!("{n} events"));
+                let secs = pb.elapsed().as_secs_f64().max(1e-3);
+                pb.set_message(format!("{n} events {:.0}/s", n as f64 / secs));
             }
             if let Ok(Control::Stop) = signals.receiver().try_recv() {
                 break;
@@ -174,9 +175,9 @@ fn progress_bar(total: u64) -> indicatif::ProgressBar {
         Some(total),
         indicatif::ProgressDrawTarget::stderr(),
     );
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}",
-    ) {
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:20} {bytes}/{total_bytes} {msg} ETA {eta}")
+    {
         pb.set_style(style);
     }
     pb
