@@ -67,6 +67,7 @@ complete -c njord-journal -n "__fish_njord_journal_using_subcommand import; and 
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand import; and __fish_seen_subcommand_from binance-trades" -l venue -d 'Venue written in the events' -r
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand import; and __fish_seen_subcommand_from binance-trades" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand import; and __fish_seen_subcommand_from binance-trades" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-journal -n "__fish_njord_journal_using_subcommand import; and __fish_seen_subcommand_from binance-trades" -l journal -d 'Append to the trade journal {journal.dir}/md.trades.{SYMBOL} (rotated by UTC day and gzipped) instead of writing to stdout'
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand import; and __fish_seen_subcommand_from binance-trades" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand import; and __fish_seen_subcommand_from binance-trades" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand import; and __fish_seen_subcommand_from binance-trades" -s q -l quiet -d 'Only errors on stderr'

@@ -321,6 +321,22 @@ fn import_binance_trades_dump() {
     );
     assert_eq!(trade_ids(text.as_bytes()), ["1001", "1002", "1004"]);
     assert!(text.contains(r#""side":"buy","ts_ns":1767225600456789000"#));
+    // Straight into the trade journal, where replay finds it by stem.
+    cmd("njord-journal", dir.path())
+        .args(["import", "binance-trades"])
+        .arg(&f)
+        .args(["--symbol", "ATOM/USDT", "--journal"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::is_empty());
+    let out = cmd("njord-replay", dir.path())
+        .arg(dir.path().join("j/md.trades.ATOMUSDT"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(String::from_utf8(out).unwrap(), text);
 }
 
 #[test]
