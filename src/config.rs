@@ -386,14 +386,14 @@ pub fn load_with_env(
     let mut secrets = None;
     if let Some(sec) = read_yaml(&secrets_path, false)? {
         let name = secrets_path.display().to_string();
-        if let Some(obj) = sec.as_object() {
-            if let Some(k) = obj.keys().find(|k| k.as_str() != "api_keys") {
-                return Err(ConfigError::Key {
-                    source_name: name,
-                    key: k.clone(),
-                    msg: "the secrets file may only hold `api_keys`".into(),
-                });
-            }
+        if let Some(obj) = sec.as_object()
+            && let Some(k) = obj.keys().find(|k| k.as_str() != "api_keys")
+        {
+            return Err(ConfigError::Key {
+                source_name: name,
+                key: k.clone(),
+                msg: "the secrets file may only hold `api_keys`".into(),
+            });
         }
         let mut layered = tree.clone();
         merge(&mut layered, sec);
