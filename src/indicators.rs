@@ -546,6 +546,41 @@ mod tests {
         against_talib(include_str!("../tests/golden/indicators_b.csv"));
     }
 
+    proptest::proptest! {
+        /// The O(1) updates agree with recomputing each window from scratch, across wraps.
+        #[test]
+        fn incremental_equals_naive(
+            prices in proptest::collection::vec(1.0f64..50_000.0, 1..300),
+            n in 2usize..30,
+        ) {
+            let mut sma = Sma::new(n);
+            let mut bb = Bollinger::new(n, 2.0);
+            let mut lr = LinReg::new(n);
+            for (i, &x) in prices.iter().enumerate() {
+                let (s, b, l) = (sma.update(x), bb.update(x), lr.update(x));
+                if i + 1 < n {
+                    proptest::prop_assert!(s.is_none() && b.is_none() && l.is_none());
+                    continue;
+                }
+                let w = &prices[i + 1 - n..=i];
+                let k = n as f64;
+                let mean = w.iter().sum::<f64>() / k;
+                let sd = (w.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / k).sqrt();
+                let tol = 1e-9 * mean.abs().max(1.0);
+                proptest::prop_assert!((s.unwrap() - mean).abs() <= tol);
+                let b = b.unwrap();
+                proptest::prop_assert!((b.middle - mean).abs() <= tol);
+                proptest::prop_assert!((b.upper - (mean + 2.0 * sd)).abs() <= 1e-6 * mean.max(1.0));
+                let mx = (k - 1.0) / 2.0;
+                let slope = w.iter().enumerate().map(|(j, v)| (j as f64 - mx) * (v - mean)).sum::<f64>()
+                    / w.iter().enumerate().map(|(j, _)| (j as f64 - mx).powi(2)).sum::<f64>();
+                let line = l.unwrap();
+                proptest::prop_assert!((line.slope - slope).abs() <= 1e-6 * mean.max(1.0), "{} vs {}", line.slope, slope);
+                proptest::prop_assert!((line.forecast() - (mean + slope * (k - mx))).abs() <= 1e-6 * mean.max(1.0));
+            }
+        }
+    }
+
     #[test]
     fn tema_tracks_a_line_without_lag() {
         let mut t = Tema::new(3);

@@ -72,23 +72,7 @@ pub const CLASS: Class = Class {
 };
 
 fn build(id: StrategyId, p: &Params) -> Result<Box<dyn Strategy>, ParamError> {
-    let (oversold, overbought) = (p.float("rsi_oversold")?, p.float("rsi_overbought")?);
-    if oversold >= overbought {
-        return Err(ParamError {
-            key: "rsi_oversold",
-            msg: format!("must be less than rsi_overbought ({oversold} >= {overbought})"),
-        });
-    }
-    Ok(Box::new(RsiTemaBb {
-        id,
-        rsi: Rsi::new(p.usize("rsi_period")?),
-        tema: Tema::new(p.usize("tema_period")?),
-        bb: Bollinger::new(p.usize("bb_period")?, p.float("bb_std")?),
-        prev_tema: None,
-        oversold,
-        overbought,
-        qty: p.decimal("qty")?,
-    }))
+    Ok(Box::new(RsiTemaBb::new(id, p)?))
 }
 
 pub struct RsiTemaBb {
@@ -112,6 +96,27 @@ pub struct Reading {
 }
 
 impl RsiTemaBb {
+    /// An instance from validated params ([`Class::params`]).
+    pub fn new(id: StrategyId, p: &Params) -> Result<Self, ParamError> {
+        let (oversold, overbought) = (p.float("rsi_oversold")?, p.float("rsi_overbought")?);
+        if oversold >= overbought {
+            return Err(ParamError {
+                key: "rsi_oversold",
+                msg: format!("must be less than rsi_overbought ({oversold} >= {overbought})"),
+            });
+        }
+        Ok(RsiTemaBb {
+            id,
+            rsi: Rsi::new(p.usize("rsi_period")?),
+            tema: Tema::new(p.usize("tema_period")?),
+            bb: Bollinger::new(p.usize("bb_period")?, p.float("bb_std")?),
+            prev_tema: None,
+            oversold,
+            overbought,
+            qty: p.decimal("qty")?,
+        })
+    }
+
     /// Feeds one price to every indicator; the reading once all are ready.
     pub fn update(&mut self, price: f64) -> Option<Reading> {
         let rsi = self.rsi.update(price);
