@@ -337,6 +337,8 @@ struct Entry {
     class: Class,
     sid: StrategyId,
     filters: Vec<EventFilter>,
+    /// The params as `name=value;…`, part of every intent id's key.
+    params_text: String,
     states: Vec<SymbolState>,
     positions: HashMap<String, Decimal>,
     /// Why it was disabled, after a panic or an error.
@@ -352,6 +354,11 @@ impl Entry {
                 .events
                 .iter()
                 .filter_map(|e| event_filter(e, topics).ok())
+                .collect(),
+            params_text: def
+                .params
+                .iter()
+                .map(|(k, v)| format!("{k}={v};"))
                 .collect(),
             def,
             class,
@@ -380,7 +387,7 @@ impl Entry {
         self.states.push(SymbolState {
             symbol: symbol.to_owned(),
             strategy,
-            ids: IdSeq::new(&self.def.id, symbol),
+            ids: IdSeq::new(&[&self.def.id, symbol, &self.def.class, &self.params_text]),
         });
         Ok(self.states.len() - 1)
     }
@@ -901,7 +908,8 @@ mod tests {
         };
         let ids = run();
         assert_eq!(ids, run());
-        let key = crate::strategy::ids::key("a", "ATOM/USDT");
+        let key =
+            crate::strategy::ids::key(&["a", "ATOM/USDT", "probe", "fail_at=-1;fail_with=1;"]);
         assert_eq!(ids[0], crate::strategy::ids::intent_id(key, T0, 0));
         assert_eq!(ids[1], crate::strategy::ids::intent_id(key, T0, 1));
         assert_eq!(
