@@ -403,6 +403,35 @@ impl Entry {
     }
 }
 
+/// The market event being handled and what the manager read from it.
+struct Target<'e, 'a> {
+    ev: &'e Event<'a>,
+    symbol: &'e str,
+    price: Decimal,
+    ts_ns: i64,
+}
+
+/// FxHash: route keys are short strings hashed on every event, where SipHash's DoS
+/// resistance buys nothing (the symbols come from the venue's feed).
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(b))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+
 /// Which instances an event goes to, per (kind, timeframe, symbol).
 struct Route {
     price_slot: usize,
@@ -414,7 +443,7 @@ pub struct Manager {
     registry: Registry,
     topics: Topics,
     entries: Vec<Entry>,
-    routes: HashMap<String, Route>,
+    routes: HashMap<String, Route, FxBuild>,
     key: String,
     prices: PriceBook,
     scratch: Vec<Intent<'static>>,
@@ -427,7 +456,7 @@ impl Manager {
             registry,
             topics,
             entries: Vec::new(),
-            routes: HashMap::new(),
+            routes: HashMap::default(),
             key: String::with_capacity(64),
             prices: PriceBook::default(),
             scratch: Vec::new(),
@@ -560,16 +589,33 @@ impl Manager {
         self.key.push_str(timeframe);
         self.key.push('\0');
         self.key.push_str(symbol);
-        if !self.routes.contains_key(self.key.as_str()) {
+        let target = Target {
+            ev,
+            symbol,
+            price,
+            ts_ns,
+        };
+        if !self.dispatch(&target, out) {
             let route = self.route(ev, kind, symbol);
             self.routes.insert(self.key.clone(), route);
+            self.dispatch(&target, out);
         }
+    }
+
+    /// Runs the event through its cached route; false when there is none yet.
+    fn dispatch(&mut self, t: &Target<'_, '_>, out: &mut Out) -> bool {
         let Some(route) = self.routes.get(self.key.as_str()) else {
-            return;
+            return false;
         };
+        let Target {
+            ev,
+            symbol,
+            price,
+            ts_ns,
+        } = *t;
         self.prices.set(route.price_slot, price);
         if route.targets.is_empty() {
-            return;
+            return true;
         }
         let price_f64 = price.to_f64().unwrap_or(f64::NAN);
         let mut failed = false;
@@ -624,6 +670,7 @@ impl Manager {
             // Routes point at instances that are gone.
             self.routes.clear();
         }
+        true
     }
 
     fn route(&mut self, ev: &Event<'_>, kind: Kind, symbol: &str) -> Route {
