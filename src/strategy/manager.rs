@@ -473,11 +473,6 @@ impl Manager {
         &self.topics
     }
 
-    /// Parses a strategies file's text against this manager's registry and topics.
-    pub fn parse(&self, text: &str, path: &str) -> Result<Vec<StrategyDef>, LoadError> {
-        parse(text, path, &self.registry, &self.topics)
-    }
-
     /// Ids of the strategies running, in file order.
     pub fn running(&self) -> Vec<&str> {
         self.entries
@@ -584,10 +579,13 @@ impl Manager {
             }
             _ => return,
         };
+        // Kind, timeframe length, timeframe, symbol: unambiguous whatever the strings hold.
         self.key.clear();
         self.key.push(if kind == Kind::Trade { 't' } else { 'b' });
+        self.key
+            .push_str(itoa::Buffer::new().format(timeframe.len()));
+        self.key.push(':');
         self.key.push_str(timeframe);
-        self.key.push('\0');
         self.key.push_str(symbol);
         let target = Target {
             ev,
