@@ -313,6 +313,25 @@ fn same_input_gives_identical_bytes() {
         ids.iter()
             .all(|id| id.len() <= 36 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
     );
+    // --emit-only writes just the intents, the same ones.
+    let only = strat()
+        .arg("--config")
+        .arg(&base)
+        .arg("--strategies")
+        .arg(&strategies)
+        .arg("--emit-only")
+        .write_stdin(input)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let want: String = a
+        .lines()
+        .filter(|l| is_intent(l))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(String::from_utf8(only).unwrap(), want);
 }
 
 /// A running `njord-strat` fed line by line.
@@ -550,41 +569,44 @@ fn bus_subscribes_to_strategy_events_and_publishes_intents() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    // Publish flat trades until the daemon has subscribed and seen enough, then a breakout.
-    // A BTC trade on the same pattern family must be ignored (not subscribed).
-    let mut got = None;
+    // Publish flat trades until the daemon has subscribed and seen enough, then breakouts.
+    // BTC trades arrive too (`trade` subscribes to md.trades.*) and break out earlier and
+    // more often, but the strategy's symbols are ATOM/USDT only.
+    let mut got = Vec::new();
     let start = Instant::now();
     let mut i = 0;
-    while got.is_none() && start.elapsed() < Duration::from_secs(20) {
-        let price = if i >= 40 && i % 10 == 0 {
+    while !got.iter().any(|m: &String| m.contains("ATOM/USDT"))
+        && start.elapsed() < Duration::from_secs(20)
+    {
+        let atom = if i >= 40 && i % 10 == 0 {
             "10.5"
         } else {
             "10.0"
         };
-        let _: i64 = redis::cmd("PUBLISH")
-            .arg("md.trades.ATOM/USDT")
-            .arg(trade("ATOM/USDT", i, price))
-            .query(&mut conn)
-            .unwrap();
-        let _: i64 = redis::cmd("PUBLISH")
-            .arg("md.trades.BTC/USDT")
-            .arg(trade("BTC/USDT", i, "99"))
-            .query(&mut conn)
-            .unwrap();
+        let btc = if i % 10 == 5 { "120" } else { "99" };
+        for (sym, price) in [("ATOM/USDT", atom), ("BTC/USDT", btc)] {
+            let _: i64 = redis::cmd("PUBLISH")
+                .arg(format!("md.trades.{sym}"))
+                .arg(trade(sym, i, price))
+                .query(&mut conn)
+                .unwrap();
+        }
         i += 1;
-        if let Ok(msg) = pubsub.get_message() {
-            got = Some(msg.get_payload::<String>().unwrap());
+        while let Ok(msg) = pubsub.get_message() {
+            got.push(msg.get_payload::<String>().unwrap());
         }
     }
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
     let status = child.wait().unwrap();
-    let intent: serde_json::Value =
-        serde_json::from_str(&got.expect("an intent on strat.intent")).unwrap();
-    assert_eq!(intent["kind"], "intent");
-    assert_eq!(intent["symbol"], "ATOM/USDT");
-    assert_eq!(intent["side"], "buy");
+    assert!(!got.is_empty(), "an intent on strat.intent");
+    for m in &got {
+        let intent: serde_json::Value = serde_json::from_str(m).unwrap();
+        assert_eq!(intent["kind"], "intent");
+        assert_eq!(intent["symbol"], "ATOM/USDT", "{m}");
+        assert_eq!(intent["side"], "buy");
+    }
     assert!(status.success(), "{status:?}");
     drop(server);
 }

@@ -16,7 +16,7 @@
 //!
 //! An event reaches a strategy when one of its `events` matches the event's canonical topic
 //! (`trade` stands for every trade topic, `bar` for every bar topic) and one of its `symbols`
-//! matches the symbol. Each (strategy, symbol) pair gets its own instance. `position` events
+//! matches the symbol. On a bus, `events` are the subscriptions. Each (strategy, symbol) pair gets its own instance. `position` events
 //! are not routed: they update the positions the context shows (a position with a
 //! `strategy_id` belongs to that strategy, one without to every strategy).
 
@@ -490,23 +490,18 @@ impl Manager {
             .collect()
     }
 
-    /// Bus subscriptions: each running strategy's `events` (`trade`/`bar` narrowed to its
-    /// symbols) and the positions topic.
+    /// Bus subscriptions: each running strategy's `events` and the positions topic. `trade`
+    /// and `bar` subscribe to every topic of the kind (symbols are filtered on arrival), so a
+    /// reload that adds a symbol needs no new subscription.
     pub fn input_patterns(&self) -> Vec<String> {
         let mut v: Vec<String> = self
             .entries
             .iter()
             .filter(|e| e.failed.is_none())
-            .flat_map(|e| {
-                e.filters.iter().flat_map(|f| match f {
-                    EventFilter::Kind(k) => e
-                        .def
-                        .symbols
-                        .iter()
-                        .map(|s| self.topics.for_symbol(*k, s))
-                        .collect::<Vec<_>>(),
-                    EventFilter::Topic(p) => vec![p.clone()],
-                })
+            .flat_map(|e| e.filters.iter())
+            .map(|f| match f {
+                EventFilter::Kind(k) => self.topics.pattern(*k),
+                EventFilter::Topic(p) => p.clone(),
             })
             .collect();
         v.push(self.topics.pattern(Kind::Position));
@@ -862,12 +857,7 @@ mod tests {
         );
         assert_eq!(
             m.input_patterns(),
-            [
-                "md.ohlcv.1m.*",
-                "md.trades.*/USDT",
-                "md.trades.ATOM/USDT",
-                "positions.snapshot"
-            ]
+            ["md.ohlcv.1m.*", "md.trades.*", "positions.snapshot"]
         );
     }
 
