@@ -66,7 +66,7 @@ impl Drop for Watcher {
 pub struct StratStage {
     manager: Manager,
     path: PathBuf,
-    watcher: Option<Watcher>,
+    watcher: Watcher,
     /// What the bus runner subscribed to (it subscribes once, when it starts).
     subscribed: RefCell<Option<Vec<String>>>,
 }
@@ -101,7 +101,7 @@ impl StratStage {
         Ok(StratStage {
             manager,
             path: path.to_path_buf(),
-            watcher: Some(Watcher::spawn(path.to_path_buf())),
+            watcher: Watcher::spawn(path.to_path_buf()),
             subscribed: RefCell::new(None),
         })
     }
@@ -145,15 +145,10 @@ impl StratStage {
         }
     }
 
+    /// Applies a change the watcher saw; one relaxed load per event otherwise.
     fn reload_if_changed(&mut self) {
-        let changed = self
-            .watcher
-            .as_ref()
-            .is_some_and(|w| w.changed.load(Ordering::Relaxed));
-        if changed {
-            if let Some(w) = &self.watcher {
-                w.changed.store(false, Ordering::Relaxed);
-            }
+        let changed = &self.watcher.changed;
+        if changed.load(Ordering::Relaxed) && changed.swap(false, Ordering::Acquire) {
             self.reload();
         }
     }
