@@ -2,7 +2,8 @@
 //!
 //! The file is re-read on SIGHUP and when it changes (a watcher thread polls its size and
 //! modification time; the reload itself happens on the stage's thread between two events, so
-//! no event is lost and none is seen by half a configuration). An invalid file is reported
+//! no event is lost and none is seen by half a configuration: on stdio a change is applied
+//! before the next event, on a bus also on the runner's tick). An invalid file is reported
 //! and the running set is kept.
 
 use super::manager::{self, LoadError, Manager};
