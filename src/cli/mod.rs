@@ -10,6 +10,7 @@ pub mod bus;
 pub mod journal;
 pub mod kill;
 pub mod replay;
+pub mod strat;
 
 /// Flags every binary takes: configuration and logging.
 #[derive(Debug, Clone, Args, Default)]
@@ -53,5 +54,6 @@ pub fn commands() -> Vec<clap::Command> {
         journal::Cli::command(),
         kill::Cli::command(),
         replay::Cli::command(),
+        strat::Cli::command(),
     ]
 }
