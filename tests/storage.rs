@@ -251,6 +251,11 @@ fn journal_verify_reports_every_problem() {
 #[test]
 fn journal_compress_leaves_open_files_alone() {
     let dir = tempfile::tempdir().unwrap();
+    // A fresh install has no journal directory yet: nothing to do.
+    cmd("njord-journal", dir.path())
+        .arg("compress")
+        .assert()
+        .success();
     let j = dir.path().join("j");
     std::fs::create_dir_all(&j).unwrap();
     let rotated = j.join("old.20260101.ndjson");

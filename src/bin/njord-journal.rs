@@ -17,7 +17,12 @@ fn main() -> ExitCode {
     match cli.cmd {
         Cmd::Compress { older_than, paths } => {
             let paths = if paths.is_empty() {
-                vec![loaded.config.journal.dir.clone()]
+                let dir = loaded.config.journal.dir.clone();
+                if !dir.exists() {
+                    tracing::info!("{}: no journals yet; nothing to compress", dir.display());
+                    return ExitCode::SUCCESS;
+                }
+                vec![dir]
             } else {
                 paths
             };
