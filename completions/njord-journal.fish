@@ -34,7 +34,7 @@ complete -c njord-journal -n "__fish_njord_journal_needs_command" -s V -l versio
 complete -c njord-journal -n "__fish_njord_journal_needs_command" -f -a "compress" -d 'Gzip closed journals (rotated files, and open files whose writer has exited); a file a writer holds open is never touched'
 complete -c njord-journal -n "__fish_njord_journal_needs_command" -f -a "verify" -d 'Check every line of journals (JSON events, torn lines, gzip integrity); exit 1 on any problem'
 complete -c njord-journal -n "__fish_njord_journal_needs_command" -f -a "cat" -d 'Print journals line by line, each rotated series in order, gzip decompressed'
-complete -c njord-journal -n "__fish_njord_journal_needs_command" -f -a "import" -d 'Convert downloaded history into Njord events on stdout'
+complete -c njord-journal -n "__fish_njord_journal_needs_command" -f -a "import" -d 'Convert downloaded history into Njord events (stdout, or a journal with --journal)'
 complete -c njord-journal -n "__fish_njord_journal_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand compress" -l older-than -d 'Only files last modified longer ago than this (90s, 30m, 24h, 7d)' -r
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand compress" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
@@ -77,6 +77,6 @@ complete -c njord-journal -n "__fish_njord_journal_using_subcommand import; and 
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand help; and not __fish_seen_subcommand_from compress verify cat import help" -f -a "compress" -d 'Gzip closed journals (rotated files, and open files whose writer has exited); a file a writer holds open is never touched'
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand help; and not __fish_seen_subcommand_from compress verify cat import help" -f -a "verify" -d 'Check every line of journals (JSON events, torn lines, gzip integrity); exit 1 on any problem'
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand help; and not __fish_seen_subcommand_from compress verify cat import help" -f -a "cat" -d 'Print journals line by line, each rotated series in order, gzip decompressed'
-complete -c njord-journal -n "__fish_njord_journal_using_subcommand help; and not __fish_seen_subcommand_from compress verify cat import help" -f -a "import" -d 'Convert downloaded history into Njord events on stdout'
+complete -c njord-journal -n "__fish_njord_journal_using_subcommand help; and not __fish_seen_subcommand_from compress verify cat import help" -f -a "import" -d 'Convert downloaded history into Njord events (stdout, or a journal with --journal)'
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand help; and not __fish_seen_subcommand_from compress verify cat import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand help; and __fish_seen_subcommand_from import" -f -a "binance-trades" -d 'Binance public trade dumps (id, price, qty, quote_qty, time, is_buyer_maker[, is_best_match]; ms or µs times; plain or gzipped CSV) to `trade` events'

@@ -49,7 +49,7 @@ pub enum Cmd {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
-    /// Convert downloaded history into Njord events on stdout
+    /// Convert downloaded history into Njord events (stdout, or a journal with --journal)
     #[command(subcommand)]
     Import(Import),
 }
