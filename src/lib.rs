@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod backoff;
+pub mod backtest;
 pub mod bus;
 pub mod cli;
 pub mod config;
