@@ -208,6 +208,12 @@ pub struct Risk {
     pub kill_switch_file: PathBuf,
     /// Redis key of the kill switch; "1" means tripped.
     pub kill_switch_key: String,
+    /// How many allowed intent ids are kept in memory to deny `duplicate_intent` (default
+    /// 100000).
+    pub dedup_window: usize,
+    /// How long an allowed intent id is remembered on Redis (shared across restarts), in
+    /// seconds (default 172800: two days).
+    pub dedup_ttl_s: u64,
 }
 
 impl Default for Risk {
@@ -218,6 +224,8 @@ impl Default for Risk {
             orders_per_min_cap: 30,
             kill_switch_file: "var/run/njord/halt".into(),
             kill_switch_key: "njord:trading:halt".into(),
+            dedup_window: 100_000,
+            dedup_ttl_s: 2 * 86_400,
         }
     }
 }

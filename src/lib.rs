@@ -15,6 +15,8 @@ pub mod journal;
 pub mod kill;
 pub mod logging;
 pub mod num;
+pub mod paper;
+pub mod risk;
 pub mod stage;
 pub mod time;
 pub mod topic;

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 pub mod bus;
 pub mod kill;
+pub mod paper;
+pub mod risk;
 
 /// Flags every binary takes: configuration and logging.
 #[derive(Debug, Clone, Args, Default)]
@@ -44,5 +46,10 @@ pub struct StageArgs {
 
 /// Every binary's clap command, named as installed. Used to generate man pages and completions.
 pub fn commands() -> Vec<clap::Command> {
-    vec![bus::Cli::command(), kill::Cli::command()]
+    vec![
+        bus::Cli::command(),
+        kill::Cli::command(),
+        paper::Cli::command(),
+        risk::Cli::command(),
+    ]
 }
