@@ -9,6 +9,7 @@ pub mod bus;
 pub mod kill;
 pub mod paper;
 pub mod risk;
+pub mod strat;
 
 /// Flags every binary takes: configuration and logging.
 #[derive(Debug, Clone, Args, Default)]
@@ -51,5 +52,6 @@ pub fn commands() -> Vec<clap::Command> {
         kill::Cli::command(),
         paper::Cli::command(),
         risk::Cli::command(),
+        strat::Cli::command(),
     ]
 }
