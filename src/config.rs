@@ -21,6 +21,7 @@ pub struct Config {
     pub app: App,
     pub logging: Logging,
     pub journal: Journal,
+    pub bars: Bars,
     pub redis: Redis,
     pub exchange: Exchange,
     pub risk: Risk,
@@ -84,6 +85,13 @@ pub struct Journal {
     /// When journals reach the disk: `never` (the OS decides), `batch` (fsync after every
     /// batch) or `always` (fsync after every line).
     pub fsync: FsyncPolicy,
+    /// Start a new file `{stem}.{YYYYMMDD}[.{n}].ndjson` once the open one would exceed this
+    /// many bytes (default 100 MiB; 0 disables size rotation).
+    pub rotate_max_bytes: u64,
+    /// Start a new file when a line's event time falls on a later UTC day.
+    pub rotate_daily: bool,
+    /// Gzip (level 6) each rotated file in the background, verified before the original goes.
+    pub compress_rotated: bool,
 }
 
 impl Default for Journal {
@@ -91,7 +99,25 @@ impl Default for Journal {
         Journal {
             dir: "var/log/njord".into(),
             fsync: FsyncPolicy::Never,
+            rotate_max_bytes: 100 * 1024 * 1024,
+            rotate_daily: true,
+            compress_rotated: true,
         }
+    }
+}
+
+/// Settings of `njord-bars`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Bars {
+    /// In daemon mode, a bar is closed by the wall clock this long after its bucket ended
+    /// when no later trade has closed it (milliseconds).
+    pub grace_ms: u64,
+}
+
+impl Default for Bars {
+    fn default() -> Self {
+        Bars { grace_ms: 2_000 }
     }
 }
 

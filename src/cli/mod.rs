@@ -5,9 +5,12 @@
 use clap::{Args, CommandFactory};
 use std::path::PathBuf;
 
+pub mod bars;
 pub mod bus;
+pub mod journal;
 pub mod kill;
 pub mod paper;
+pub mod replay;
 pub mod risk;
 pub mod strat;
 
@@ -48,9 +51,12 @@ pub struct StageArgs {
 /// Every binary's clap command, named as installed. Used to generate man pages and completions.
 pub fn commands() -> Vec<clap::Command> {
     vec![
+        bars::Cli::command(),
         bus::Cli::command(),
+        journal::Cli::command(),
         kill::Cli::command(),
         paper::Cli::command(),
+        replay::Cli::command(),
         risk::Cli::command(),
         strat::Cli::command(),
     ]
