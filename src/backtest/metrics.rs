@@ -172,6 +172,11 @@ impl Account {
             .map(|s| (s.1, s.2))
     }
 
+    /// The first symbol the account saw (the one the report charts).
+    pub fn first_symbol(&self) -> Option<&str> {
+        self.symbols.first().map(|s| s.0.as_str())
+    }
+
     /// The account valued now, at time `ts_ns`.
     pub fn sample(&self, ts_ns: i64) -> Sample {
         let position_value = self.position_value().normalize();

@@ -1,0 +1,216 @@
+//! The backtest engine (a pure core): the strategy manager, the risk core and the paper core
+//! wired in one process, in exactly the order the stdio pipeline
+//! `njord-strat | njord-risk | njord-paper` sees events, with no JSON between them.
+//!
+//! For every tape event `E`: the strategies see `E` and push intents `I₁…Iₙ`; the risk core
+//! sees `E, I₁, …, Iₙ` and answers each intent (from the tape or a strategy) with a decision
+//! and, when allowed, an order; the paper core then sees `E`, its risk answers, `I₁`, its
+//! answers, … in that order. As in the pipeline, nothing flows back: strategies and the risk
+//! core never see fills or positions, and the kill switch and shared Redis state are not
+//! consulted (a backtest has no live halt). Memory depends on the open orders and positions,
+//! never on the length of the tape.
+
+use super::metrics::{Account, EquitySampler, Metrics, Sample, Summary};
+use crate::config::Config;
+use crate::event::{Event, Fill};
+use crate::paper::{Outcome, PaperEngine};
+use crate::risk::{Caps, External, RiskEngine, RiskSettings};
+use crate::stage::Out;
+use crate::strategy::Manager;
+use crate::strategy::manager::StrategyDef;
+use crate::strategy::registry::Registry;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What a run is asked to do beyond the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Starting cash in the quote asset (> 0).
+    pub capital: Decimal,
+    /// Equity sampling interval in nanoseconds (> 0).
+    pub interval_ns: i64,
+    /// Annual risk-free rate for Sharpe and Sortino.
+    pub risk_free: f64,
+    /// Cap resting fills at the crossing trade's quantity (as `njord-paper --partial-fills`).
+    pub partial_fills: bool,
+}
+
+/// Receives what a run produces, as it is produced.
+pub trait Sink {
+    /// An equity sample; `account` is the state it was taken from.
+    fn on_sample(&mut self, sample: &Sample, account: &Account);
+    /// A fill, as `njord-paper` would write it.
+    fn on_fill(&mut self, fill: &Fill<'_>);
+}
+
+/// A sink that keeps nothing (sweeps only need the metrics).
+pub struct Discard;
+
+impl Sink for Discard {
+    fn on_sample(&mut self, _: &Sample, _: &Account) {}
+    fn on_fill(&mut self, _: &Fill<'_>) {}
+}
+
+/// Counts of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Counts {
+    /// Tape events driven through the cores.
+    pub events: u64,
+    pub intents: u64,
+    /// Intents the risk core allowed (orders sent to the paper core).
+    pub orders: u64,
+    /// Denied intents by reason code.
+    pub denied: BTreeMap<String, u64>,
+    /// Orders the balances could not pay for.
+    pub unfunded: u64,
+    /// Orders the paper core refused for another reason (bad quantity or price).
+    pub rejected: u64,
+    pub fills: u64,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunResult {
+    pub metrics: Summary,
+    pub counts: Counts,
+}
+
+/// The cores and the accounting of one run.
+pub struct Engine {
+    strat: Manager,
+    risk: RiskEngine,
+    paper: PaperEngine,
+    account: Account,
+    sampler: EquitySampler,
+    metrics: Metrics,
+    counts: Counts,
+    intents: Out,
+    answers: Out,
+    paper_out: Out,
+    samples: Vec<Sample>,
+}
+
+/// The paper configuration a backtest runs with: the configured one, with the capital as the
+/// balance of `quote`.
+pub fn paper_config(cfg: &Config, capital: Decimal, quote: &str) -> crate::config::Paper {
+    let mut p = cfg.paper.clone();
+    p.initial_balances
+        .insert(quote.to_string(), crate::num::Dec(capital));
+    p
+}
+
+impl Engine {
+    /// Builds the cores from the configuration (whose `paper` section should come from
+    /// [`paper_config`]) and the strategies.
+    pub fn new(cfg: &Config, defs: Vec<StrategyDef>, s: &Settings) -> Self {
+        Engine {
+            strat: Manager::new(Registry::builtin(), cfg.redis.topics.clone(), defs),
+            risk: RiskEngine::new(
+                Caps::from(&cfg.risk),
+                RiskSettings {
+                    venue: cfg.exchange.venue.clone(),
+                    dedup_window: cfg.risk.dedup_window,
+                },
+            ),
+            paper: PaperEngine::from_config(&cfg.paper, s.partial_fills),
+            account: Account::new(s.capital),
+            sampler: EquitySampler::new(s.interval_ns),
+            metrics: Metrics::new(s.capital, s.interval_ns, s.risk_free),
+            counts: Counts::default(),
+            intents: Vec::new(),
+            answers: Vec::new(),
+            paper_out: Vec::new(),
+            samples: Vec::new(),
+        }
+    }
+
+    /// Strategies that failed and were disabled, with the reason.
+    pub fn failed_strategies(&self) -> Vec<(String, String)> {
+        self.strat
+            .failed()
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    /// Drives one tape event through the cores.
+    pub fn on_event(&mut self, ev: &Event<'_>, sink: &mut dyn Sink) {
+        self.counts.events += 1;
+        self.sampler
+            .before_event(ev.ts_ns(), &self.account, &mut self.samples);
+        for s in self.samples.drain(..) {
+            self.metrics.on_sample(&s);
+            sink.on_sample(&s, &self.account);
+        }
+        match ev {
+            Event::Trade(t) => self.account.on_price(&t.symbol, t.price),
+            Event::Bar(b) => self.account.on_price(&b.symbol, b.close),
+            _ => {}
+        }
+        self.intents.clear();
+        self.strat.on_event(ev, &mut self.intents);
+        self.step(ev, sink);
+        let intents = std::mem::take(&mut self.intents);
+        for i in &intents {
+            self.step(i, sink);
+        }
+        self.intents = intents;
+    }
+
+    /// One line of the risk core's input: the line itself, then its answers, go to paper.
+    fn step(&mut self, ev: &Event<'_>, sink: &mut dyn Sink) {
+        self.answers.clear();
+        if let Event::Intent(_) = ev {
+            self.counts.intents += 1;
+        }
+        self.risk
+            .on_event(ev, &External::default(), &mut self.answers);
+        self.paper(ev, sink);
+        let answers = std::mem::take(&mut self.answers);
+        for a in &answers {
+            match a {
+                Event::Decision(d) if !d.allowed => {
+                    let why = d.reason.as_deref().unwrap_or("unknown");
+                    *self.counts.denied.entry(why.to_string()).or_default() += 1;
+                }
+                Event::Order(_) => self.counts.orders += 1,
+                _ => {}
+            }
+            self.paper(a, sink);
+        }
+        self.answers = answers;
+    }
+
+    fn paper(&mut self, ev: &Event<'_>, sink: &mut dyn Sink) {
+        if !matches!(ev, Event::Trade(_) | Event::Order(_) | Event::Cancel(_)) {
+            return;
+        }
+        self.paper_out.clear();
+        match self.paper.on_event(ev, &mut self.paper_out) {
+            Outcome::Unfunded => self.counts.unfunded += 1,
+            Outcome::Rejected(_) => self.counts.rejected += 1,
+            _ => {}
+        }
+        for e in &self.paper_out {
+            if let Event::Fill(f) = e {
+                self.counts.fills += 1;
+                self.account.on_fill(f);
+                self.metrics.on_fill(f);
+                sink.on_fill(f);
+            }
+        }
+    }
+
+    /// Takes the closing sample and returns the metrics and counts.
+    pub fn finish(mut self, sink: &mut dyn Sink) -> RunResult {
+        if let Some(s) = self.sampler.finish(&self.account) {
+            self.metrics.on_sample(&s);
+            sink.on_sample(&s, &self.account);
+        }
+        RunResult {
+            metrics: self.metrics.summary(),
+            counts: self.counts,
+        }
+    }
+}
