@@ -88,7 +88,6 @@ pub struct Engine {
     intents: Out,
     answers: Out,
     paper_out: Out,
-    samples: Vec<Sample>,
 }
 
 /// The paper configuration a backtest runs with: the configured one, with the capital as the
@@ -121,7 +120,6 @@ impl Engine {
             intents: Vec::new(),
             answers: Vec::new(),
             paper_out: Vec::new(),
-            samples: Vec::new(),
         }
     }
 
@@ -137,12 +135,11 @@ impl Engine {
     /// Drives one tape event through the cores.
     pub fn on_event(&mut self, ev: &Event<'_>, sink: &mut dyn Sink) {
         self.counts.events += 1;
-        self.sampler
-            .before_event(ev.ts_ns(), &self.account, &mut self.samples);
-        for s in self.samples.drain(..) {
-            self.metrics.on_sample(&s);
-            sink.on_sample(&s, &self.account);
-        }
+        let (account, metrics) = (&self.account, &mut self.metrics);
+        self.sampler.before_event(ev.ts_ns(), account, |s| {
+            metrics.on_sample(&s);
+            sink.on_sample(&s, account);
+        });
         match ev {
             Event::Trade(t) => self.account.on_price(&t.symbol, t.price),
             Event::Bar(b) => self.account.on_price(&b.symbol, b.close),

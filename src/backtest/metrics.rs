@@ -211,19 +211,20 @@ impl EquitySampler {
         }
     }
 
-    /// Pushes the samples due before an event at `ts_ns`: the capital at the first event, then
-    /// one at the end of every bucket that closes before `ts_ns`.
-    pub fn before_event(&mut self, ts_ns: i64, account: &Account, out: &mut Vec<Sample>) {
+    /// Emits the samples due before an event at `ts_ns`: the capital at the first event, then
+    /// one at the end of every bucket that closes before `ts_ns` (one at a time, so a long gap
+    /// in the tape costs time, never memory).
+    pub fn before_event(&mut self, ts_ns: i64, account: &Account, mut emit: impl FnMut(Sample)) {
         match self.last_ts {
             None => {
-                out.push(account.sample(ts_ns));
+                emit(account.sample(ts_ns));
                 self.last_ts = Some(ts_ns);
             }
             Some(last) if ts_ns > last => {
                 let iv = self.interval_ns;
                 let mut end = (last.div_euclid(iv) + 1).saturating_mul(iv);
                 while end <= ts_ns {
-                    out.push(account.sample(end));
+                    emit(account.sample(end));
                     end = end.saturating_add(iv);
                 }
                 self.last_ts = Some(ts_ns);
@@ -611,7 +612,7 @@ mod tests {
         let mut s = EquitySampler::new(10);
         let mut out = Vec::new();
         for ts in [3, 5, 9, 10, 34, 20, 35] {
-            s.before_event(ts, &acc, &mut out);
+            s.before_event(ts, &acc, |x| out.push(x));
         }
         out.extend(s.finish(&acc));
         let ts: Vec<i64> = out.iter().map(|s| s.point.ts_ns).collect();
