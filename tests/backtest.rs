@@ -379,3 +379,35 @@ fn usage_errors_exit_2() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn njord_paper_rejects_unfunded_orders_too() {
+    let (_t, d) = workdir();
+    std::fs::write(
+        d.join("poor.yaml"),
+        format!(
+            "journal:\n  dir: {0}/j\nlogging:\n  json_file: false\npaper:\n  initial_balances: {{USDT: 50}}\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    let input = concat!(
+        "{\"kind\":\"trade\",\"symbol\":\"ATOM/USDT\",\"trade_id\":\"1\",\"price\":10,\"qty\":1,\"side\":\"buy\",\"ts_ns\":1}\n",
+        "{\"kind\":\"order\",\"intent_id\":\"a\",\"strategy_id\":\"s\",\"venue\":\"v\",\"symbol\":\"ATOM/USDT\",\"side\":\"buy\",\"type\":\"market\",\"qty\":4,\"limit_price\":null,\"ts_accepted_ns\":2}\n",
+        "{\"kind\":\"order\",\"intent_id\":\"b\",\"strategy_id\":\"s\",\"venue\":\"v\",\"symbol\":\"ATOM/USDT\",\"side\":\"buy\",\"type\":\"market\",\"qty\":4,\"limit_price\":null,\"ts_accepted_ns\":3}\n",
+    );
+    let o = Command::new(PAPER)
+        .current_dir(&d)
+        .args(["--config", "poor.yaml", "--emit-only", "-q"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let out = String::from_utf8(o.stdout).unwrap();
+    let kinds: Vec<&str> = out
+        .lines()
+        .map(|l| l.split('"').nth(3).unwrap_or(""))
+        .collect();
+    assert_eq!(kinds, ["fill", "position", "order_update"], "{out}");
+    assert!(out.contains("\"client_order_id\":\"b\"") && out.contains("\"status\":\"rejected\""));
+}

@@ -466,8 +466,12 @@ impl PaperEngine {
         }
     }
 
-    /// Applies a journaled fill to the positions (`--resume`), emitting nothing.
+    /// Applies a journaled fill to the positions and balances (`--resume`), emitting nothing.
+    /// Orders reopened by [`PaperEngine::restore`] lock no balance.
     pub fn replay_fill(&mut self, f: &Fill<'_>) {
+        if let Some(b) = self.balances.as_mut() {
+            b.settle(f);
+        }
         self.positions.apply(
             f.strategy_id.as_deref(),
             &f.symbol,
