@@ -221,7 +221,8 @@ fn svg(title: &str, pts: &[(i64, f64)], color: &str, marks: &[(i64, f64, bool)])
     }
     let pts = thin(pts);
     let marks = thin(marks);
-    let (t0, t1) = (pts[0].0, pts[pts.len() - 1].0);
+    let times = pts.iter().map(|p| p.0).chain(marks.iter().map(|m| m.0));
+    let (t0, t1) = times.fold((i64::MAX, i64::MIN), |(a, b), t| (a.min(t), b.max(t)));
     let all_y = pts.iter().map(|p| p.1).chain(marks.iter().map(|m| m.1));
     let (mut lo, mut hi) = all_y.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
         (a.min(y), b.max(y))
