@@ -6,7 +6,6 @@
 //!   crosses it (buy: trade ≤ limit; sell: trade ≥ limit). With `partial_fills`, a resting fill
 //!   is capped at the crossing trade's quantity, shared in price-then-arrival order.
 //! - Fees are exact: `qty × price × bps / 10 000`, in the quote asset.
-//!
 //! - Slippage (`paper.slippage_bps`, default 0) moves taker fill prices against the order:
 //!   `price × (1 + bps / 10 000)` for a buy, `price × (1 − bps / 10 000)` for a sell.
 //! - Optional spot balances (`paper.initial_balances`, see [`balances`]): an order they cannot
