@@ -4,7 +4,8 @@
 #
 # The tape is synthetic (awk; no exchange data): N trades of one symbol, 100 ms apart, with
 # one intent per 100 trades (market and limit, alternating sides). Targets: each binary
-# >= 1,000,000 lines/s; Redis latency p50 <= 200 us, p99 <= 1 ms.
+# >= 1,000,000 lines/s; Redis latency p50 <= 200 us, p99 <= 1 ms. Wall-clock rates depend on
+# what else the machine runs, so the CPU-time rates (user + sys) and the load are printed too.
 #   scripts/bench-risk-paper.sh            # N=1000000
 #   N=200000 scripts/bench-risk-paper.sh   # quicker
 set -euo pipefail
@@ -47,24 +48,35 @@ export NJORD__JOURNAL__DIR="$work/journal" NJORD__LOGGING__JSON_FILE=false
 export NJORD__RISK__KILL_SWITCH_FILE="$work/halt"
 unset NJORD_CONFIG
 
-now() { date +%s%N; }
-rate() { awk -v l="$1" -v ns="$2" 'BEGIN { printf "%.0f", l / (ns / 1e9) }'; }
+rate() { awk -v l="$1" -v s="$2" 'BEGIN { printf "%.0f", l / s }'; }
+# Runs "$@" with stdin $1 and stdout $2; sets wall and cpu (user + sys) seconds.
+timed() {
+    local in=$1 out=$2 t
+    shift 2
+    TIMEFORMAT='%3R %3U %3S'
+    t=$({ time "$@" < "$in" > "$out" 2> /dev/null; } 2>&1)
+    wall=$(echo "$t" | awk '{ print $1 }')
+    cpu=$(echo "$t" | awk '{ print $2 + $3 }')
+}
 
 tape_lines=$(wc -l < "$work/tape.ndjson")
-t=$(now); cat "$work/tape.ndjson" > /dev/null; cat_ns=$(( $(now) - t ))
-t=$(now); "$bin/njord-risk" -q < "$work/tape.ndjson" > "$work/risk.out"; risk_ns=$(( $(now) - t ))
+timed "$work/tape.ndjson" /dev/null cat; cat_wall=$wall
+timed "$work/tape.ndjson" "$work/risk.out" "$bin/njord-risk" -q; risk_wall=$wall; risk_cpu=$cpu
 paper_lines=$(wc -l < "$work/risk.out")
-t=$(now); "$bin/njord-paper" -q < "$work/risk.out" > /dev/null; paper_ns=$(( $(now) - t ))
-t=$(now); cat "$work/risk.out" > /dev/null; cat2_ns=$(( $(now) - t ))
+timed "$work/risk.out" /dev/null "$bin/njord-paper" -q; paper_wall=$wall; paper_cpu=$cpu
+timed "$work/risk.out" /dev/null cat; cat2_wall=$wall
 
 echo "tape_lines: $tape_lines lines"
-echo "cat_lines_per_s: $(rate "$tape_lines" "$cat_ns") lines/s"
-echo "risk_lines_per_s: $(rate "$tape_lines" "$risk_ns") lines/s"
-echo "risk_vs_cat: $(awk -v a="$risk_ns" -v b="$cat_ns" 'BEGIN { printf "%.1f", a / b }') x"
+echo "cat_lines_per_s: $(rate "$tape_lines" "$cat_wall") lines/s"
+echo "risk_lines_per_s: $(rate "$tape_lines" "$risk_wall") lines/s"
+echo "risk_lines_per_cpu_s: $(rate "$tape_lines" "$risk_cpu") lines/s"
+echo "risk_vs_cat: $(awk -v a="$risk_wall" -v b="$cat_wall" 'BEGIN { printf "%.1f", a / b }') x"
 echo "paper_input_lines: $paper_lines lines"
-echo "paper_lines_per_s: $(rate "$paper_lines" "$paper_ns") lines/s"
-echo "paper_vs_cat: $(awk -v a="$paper_ns" -v b="$cat2_ns" 'BEGIN { printf "%.1f", a / b }') x"
-echo "paper_fills: $(grep -c '"kind":"fill"' "$work/journal/fills.ATOMUSDT.ndjson" || true) fills"
+echo "paper_lines_per_s: $(rate "$paper_lines" "$paper_wall") lines/s"
+echo "paper_lines_per_cpu_s: $(rate "$paper_lines" "$paper_cpu") lines/s"
+echo "paper_vs_cat: $(awk -v a="$paper_wall" -v b="$cat2_wall" 'BEGIN { printf "%.1f", a / b }') x"
+echo "paper_fills: $(wc -l < "$work/journal/fills.ATOMUSDT.ndjson") fills"
+echo "load_average_1m: $(cut -d' ' -f1 /proc/loadavg) runnable"
 
 if ! command -v redis-server > /dev/null; then
     echo "redis-server not found; install it (apt-get install redis-server) for the latency figure" >&2

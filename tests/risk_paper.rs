@@ -3,6 +3,8 @@
 //! Redis tests start their own `redis-server` on a free loopback port; a missing server fails
 //! the test (DESIGN §10).
 
+mod support;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
@@ -11,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use support::{RedisServer, free_port};
 
 const RISK: &str = env!("CARGO_BIN_EXE_njord-risk");
 const PAPER: &str = env!("CARGO_BIN_EXE_njord-paper");
@@ -573,78 +576,6 @@ fn sighup_reloads_caps_without_dropping_events() {
 
 // ---- Redis -------------------------------------------------------------------------------
 
-/// A private `redis-server` on a free loopback port, killed on drop.
-struct RedisServer {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl RedisServer {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is required for the Redis tests (apt-get install redis-server)");
-        let server = RedisServer {
-            child,
-            port,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(mut c) = redis::Client::open(server.url()).and_then(|c| c.get_connection())
-                && redis::cmd("PING").query::<String>(&mut c).is_ok()
-            {
-                return server;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("redis-server did not answer PING on port {port}");
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    fn conn(&self) -> redis::Connection {
-        redis::Client::open(self.url())
-            .unwrap()
-            .get_connection()
-            .unwrap()
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 /// Waits until `channel` has a subscriber.
 fn wait_subscribed(c: &mut redis::Connection, channel: &str, pattern: bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -845,12 +776,7 @@ fn redis_daemons_trade_then_intent_then_kill_switch() {
 
 #[test]
 fn redis_down_at_start_is_a_clear_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("redis://127.0.0.1:{port}/0");
+    let url = format!("redis://127.0.0.1:{}/0", free_port());
     let dir = tempfile::tempdir().unwrap();
     for bin in [RISK, PAPER] {
         cmd(bin, dir.path())
@@ -882,7 +808,7 @@ fn redis_down_mid_run_fails_closed() {
     send(&mut stdin, &trade("ATOM/USDT", "10", "1", T0));
     send(&mut stdin, &intent("m1", "buy", "market", "1", "null", T0));
     assert_eq!(next_of(&rx, "decision")["allowed"], true);
-    redis.stop();
+    redis.kill();
     send(
         &mut stdin,
         &intent("m2", "buy", "market", "1", "null", T0 + 1),
@@ -893,4 +819,37 @@ fn redis_down_mid_run_fails_closed() {
         (Some("halted"), Some("redis-error")),
         "{d}"
     );
+}
+
+#[test]
+fn risk_resume_keeps_denying_duplicates_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let tape = lines(&[
+        trade("ATOM/USDT", "10", "1", T0),
+        intent("once", "buy", "market", "1", "null", T0 + 1),
+    ]);
+    let first = cmd(RISK, dir.path())
+        .arg("--emit-only")
+        .write_stdin(tape.clone())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(json_lines(&first)[0]["allowed"], true);
+    let again = |args: &[&str]| {
+        let out = cmd(RISK, dir.path())
+            .arg("--emit-only")
+            .args(args)
+            .write_stdin(tape.clone())
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        json_lines(&out)[0]["reason"].clone()
+    };
+    assert_eq!(again(&["--resume"]), "duplicate_intent");
+    // Without --resume the in-memory window starts empty.
+    assert_eq!(again(&[]), Value::Null);
 }

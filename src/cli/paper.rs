@@ -16,7 +16,9 @@ in the quote asset. Only event time is used. Journals: fills.SYM, positions.SYM 
 journal.dir; with Redis, njord:pnl:day holds today's realized PnL net of fees.\n\n\
 Examples:\n  \
     njord-risk < examples/demo_intents.ndjson | njord-paper --summary --emit-only\n  \
-    njord-paper --bus redis://127.0.0.1:6379/0 --resume   # daemon: orders.accepted in, fills.new + positions.snapshot out"
+    njord-paper --bus redis://127.0.0.1:6379/0 --resume   # daemon on Redis\n\n\
+As a daemon it reads orders.accepted, orders.cancel and md.trades.* and publishes on fills.new \
+and positions.snapshot."
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -20,8 +20,10 @@ never trips.\n\n\
 Examples:\n  \
     njord-risk < examples/demo_intents.ndjson | njord-paper --summary\n  \
     njord-replay var/log/njord/md.trades.ATOMUSDT.ndjson.gz | njord-strat | njord-risk --emit-only\n  \
-    njord-risk --bus redis://127.0.0.1:6379/0        # daemon: strat.intent in, risk.decisions + orders.accepted out\n  \
-    kill -HUP $(pidof njord-risk)                     # reload risk.* caps"
+    njord-risk --bus redis://127.0.0.1:6379/0   # daemon on Redis\n  \
+    kill -HUP $(pidof njord-risk)                # reload the risk.* caps\n\n\
+As a daemon it reads strat.intent, md.trades.* and positions.snapshot and publishes on \
+risk.decisions and orders.accepted."
 )]
 pub struct Cli {
     #[command(flatten)]

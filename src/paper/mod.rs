@@ -764,6 +764,63 @@ mod tests {
         assert!(out.is_empty());
     }
 
+    use proptest::prelude::*;
+
+    /// A random event: a trade, an order (market or limit, either side) or a cancel.
+    fn event() -> impl Strategy<Value = (u8, bool, u32, u32, u8)> {
+        (0u8..3, any::<bool>(), 1u32..50, 90u32..110, 0u8..20)
+    }
+
+    proptest! {
+        /// Whatever the sequence: no order fills more than its quantity, with partial fills no
+        /// trade gives one side more than its own quantity, every fill is followed by its
+        /// position, and the position is the signed sum of the fills.
+        #[test]
+        fn matching_conserves_quantities(evs in prop::collection::vec(event(), 1..80), partial in any::<bool>()) {
+            let mut e = PaperEngine::new(cfg(partial));
+            let mut ordered: HashMap<String, Decimal> = HashMap::new();
+            let mut filled: HashMap<String, Decimal> = HashMap::new();
+            let mut net = Decimal::ZERO;
+            for (n, (what, buy, q, px, id)) in evs.into_iter().enumerate() {
+                let ts = n as i64;
+                let (qty, price) = (Decimal::new(q as i64, 1), Decimal::new(px as i64, 1));
+                let side = if buy { "buy" } else { "sell" };
+                let id = format!("o{id}");
+                let ev = match what {
+                    0 => trade(&price.to_string(), &qty.to_string(), ts),
+                    1 => {
+                        let ty = if q % 3 == 0 { "market" } else { "limit" };
+                        order(&id, side, ty, &qty.to_string(), &price.to_string(), ts)
+                    }
+                    _ => decode(&format!(r#"{{"kind":"cancel","intent_id":"{id}","ts_ns":{ts}}}"#)).unwrap().into_owned(),
+                };
+                let mut out = vec![];
+                let outcome = e.on_event(&ev, &mut out);
+                if let (Event::Order(o), Outcome::Filled | Outcome::Resting | Outcome::Waiting) = (&ev, outcome) {
+                    *ordered.entry(o.intent_id.to_string()).or_default() += o.qty;
+                }
+                let mut maker = [Decimal::ZERO, Decimal::ZERO];
+                for pair in out.chunks(2) {
+                    let (Event::Fill(f), Event::Position(p)) = (&pair[0], &pair[1]) else {
+                        return Err(TestCaseError::fail("a fill must be followed by its position"));
+                    };
+                    *filled.entry(f.intent_id.to_string()).or_default() += f.qty;
+                    net += if f.side == Side::Buy { f.qty } else { -f.qty };
+                    prop_assert_eq!(p.qty, net);
+                    if f.liquidity == Liquidity::Maker {
+                        maker[usize::from(f.side == Side::Sell)] += f.qty;
+                    }
+                }
+                if let (true, Event::Trade(t)) = (partial, &ev) {
+                    prop_assert!(maker[0] <= t.qty && maker[1] <= t.qty);
+                }
+                for (id, f) in &filled {
+                    prop_assert!(*f <= ordered.get(id).copied().unwrap_or_default(), "{} overfilled", id);
+                }
+            }
+        }
+    }
+
     #[test]
     fn pnl_day_sums_positions_net_of_fees() {
         let mut e = PaperEngine::new(cfg(false));

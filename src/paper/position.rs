@@ -20,6 +20,10 @@ pub struct PositionState {
     /// Open lots, oldest first, all on the side of `long`.
     lots: VecDeque<Lot>,
     long: bool,
+    /// Σ lot qty and Σ lot qty × price, kept exactly as lots come and go so that quantity
+    /// and average price cost O(1) however many lots are open.
+    open_qty: Decimal,
+    open_cost: Decimal,
     realized: Decimal,
     fees: Decimal,
     /// UTC day of the last fill and the realized PnL net of fees on that day.
@@ -55,6 +59,8 @@ impl PositionState {
                 };
                 lot.qty -= m;
                 left -= m;
+                self.open_qty -= m;
+                self.open_cost -= m * lot.price;
                 if lot.qty.is_zero() {
                     self.lots.pop_front();
                 }
@@ -65,6 +71,8 @@ impl PositionState {
                 self.long = buying;
             }
             self.lots.push_back(Lot { qty: left, price });
+            self.open_qty += left;
+            self.open_cost += left * price;
         }
         let day = utc_day(ts_ns);
         if day != self.day || self.fills == 0 {
@@ -80,18 +88,19 @@ impl PositionState {
 
     /// Signed quantity: short below zero.
     pub fn qty(&self) -> Decimal {
-        let q: Decimal = self.lots.iter().map(|l| l.qty).sum();
-        if self.long { q } else { -q }
+        if self.long {
+            self.open_qty
+        } else {
+            -self.open_qty
+        }
     }
 
     /// Average price of the open lots; zero when flat.
     pub fn avg_price(&self) -> Decimal {
-        let q: Decimal = self.lots.iter().map(|l| l.qty).sum();
-        if q.is_zero() {
+        if self.open_qty.is_zero() {
             return Decimal::ZERO;
         }
-        let cost: Decimal = self.lots.iter().map(|l| l.qty * l.price).sum();
-        (cost / q).normalize()
+        (self.open_cost / self.open_qty).normalize()
     }
 
     /// Cumulative realized PnL before fees.
@@ -118,15 +127,8 @@ impl PositionState {
 
     /// PnL of the open lots marked at `mark`.
     pub fn unrealized(&self, mark: Decimal) -> Decimal {
-        let sign = if self.long {
-            Decimal::ONE
-        } else {
-            Decimal::NEGATIVE_ONE
-        };
-        self.lots
-            .iter()
-            .map(|l| sign * l.qty * (mark - l.price))
-            .sum()
+        let pnl = self.open_qty * mark - self.open_cost;
+        if self.long { pnl } else { -pnl }
     }
 
     pub fn lots(&self) -> impl Iterator<Item = &Lot> {
@@ -264,6 +266,8 @@ mod tests {
                 prop_assert_eq!(p.qty(), qty);
                 let lots_side_ok = p.lots().all(|l| l.qty > Decimal::ZERO);
                 prop_assert!(lots_side_ok);
+                let cost: Decimal = p.lots().map(|l| l.qty * l.price).sum();
+                prop_assert_eq!(cost, p.open_cost);
             }
             prop_assert_eq!(p.realized() + p.unrealized(mark), cash + qty * mark);
             if qty.is_zero() {

@@ -39,7 +39,8 @@ struct Read {
 
 impl SharedState {
     fn read(&mut self, seen_key: Option<&str>) -> Result<Read, BusError> {
-        let (halt_key, ttl) = (self.halt_key.as_str(), self.seen_ttl_s);
+        // Redis refuses `EX 0`; a zero TTL would halt every intent as unreadable.
+        let (halt_key, ttl) = (self.halt_key.as_str(), self.seen_ttl_s.max(1));
         match seen_key {
             Some(k) => {
                 let (halt, pnl, pnl_date, set): (
