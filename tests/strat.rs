@@ -456,7 +456,7 @@ impl Reload {
             Reload::FileChange => {
                 // The watcher polls size and mtime; the stage applies a change before the
                 // next event.
-                std::thread::sleep(Duration::from_millis(600));
+                live.wait_log("changed; it is applied before the next event");
                 live.feed(&[&trade("ATOM/USDT", i, "10.0")]);
                 live.wait_log(needle);
             }
