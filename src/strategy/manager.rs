@@ -1006,6 +1006,59 @@ mod tests {
     }
 
     #[test]
+    fn reloads_mid_tape_leave_an_untouched_strategy_exactly_as_without() {
+        let tl = "  - {id: tl, class: trendline_break, symbols: ['*'], events: [trade], params: {qty: 1, lookback_periods: 8, breakout_threshold: 0.004}}\n";
+        let ec = "  - {id: ec, class: ema_cross, symbols: ['*'], events: [trade], params: {qty: 1, fast: 3, slow: 9}}\n";
+        let files = [
+            format!("strategies:\n{tl}"),
+            format!("strategies:\n{ec}{tl}"),
+            "strategies: [{id: tl, class: nope}]\n".to_owned(),
+            format!("strategies:\n{tl}{}", ec.replace("fast: 3", "fast: 4")),
+        ];
+        let tape: Vec<_> = (0..600)
+            .map(|i| {
+                let p = 10.0 + (f64::from(i) / 9.0).sin() * 0.3 + (f64::from(i) / 2.0).cos() * 0.05;
+                trade(
+                    if i % 3 == 0 { "B/USDT" } else { "A/USDT" },
+                    &format!("{p:.4}"),
+                    i.into(),
+                )
+            })
+            .collect();
+        let only_tl = |out: &Out| -> Vec<String> {
+            out.iter()
+                .filter(|e| matches!(e, Event::Intent(i) if i.strategy_id == "tl"))
+                .map(|e| e.to_json())
+                .collect()
+        };
+        let reg = registry();
+        let topics = Topics::default();
+        let mut plain = manager(reg.clone(), &files[0]);
+        let mut want = Vec::new();
+        for ev in &tape {
+            plain.on_event(ev, &mut want);
+        }
+        let mut m = manager(reg.clone(), &files[0]);
+        let mut got = Vec::new();
+        for (i, ev) in tape.iter().enumerate() {
+            if i % 150 == 149 {
+                let file = &files[1 + (i / 150) % 3];
+                if let Ok(defs) = parse(file, "f.yaml", &reg, &topics) {
+                    let report = m.apply(defs);
+                    assert!(report.kept.contains(&"tl".to_owned()), "{report}");
+                }
+            }
+            m.on_event(ev, &mut got);
+        }
+        assert!(only_tl(&want).len() > 5);
+        assert_eq!(only_tl(&got), only_tl(&want));
+        assert!(
+            got.iter()
+                .any(|e| matches!(e, Event::Intent(i) if i.strategy_id == "ec"))
+        );
+    }
+
+    #[test]
     fn decimals_become_the_nearest_double() {
         for text in [
             "10.22",
