@@ -4,7 +4,7 @@
 //! Targets (issue 7): rsi_tema_bb ≥ 10,000,000 prices/s on one core; the stage on stdio
 //! ≥ 1,000,000 lines/s with both sample strategies.
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use njord::config::Topics;
 use njord::event::{Event, decode};
 use njord::stage::{Out, StdioOpts, run_stdio};
@@ -95,19 +95,23 @@ fn stage_stdio(c: &mut Criterion) {
     g.throughput(Throughput::Elements(N as u64));
     g.sample_size(20);
     g.bench_function("stdio_both_samples", |b| {
-        b.iter(|| {
-            let mut stage =
-                StratStage::open(&path, Registry::builtin(), Topics::default()).unwrap();
-            let mut out = Vec::with_capacity(text.len() + (1 << 20));
-            let stats = run_stdio(
-                &mut stage,
-                std::io::Cursor::new(text.clone()),
-                &mut out,
-                StdioOpts::default(),
-            )
-            .unwrap();
-            black_box((stats, out.len()))
-        })
+        b.iter_batched(
+            || text.clone(),
+            |input| {
+                let mut stage =
+                    StratStage::open(&path, Registry::builtin(), Topics::default()).unwrap();
+                let mut out = Vec::with_capacity(input.len() + (1 << 20));
+                let stats = run_stdio(
+                    &mut stage,
+                    std::io::Cursor::new(input),
+                    &mut out,
+                    StdioOpts::default(),
+                )
+                .unwrap();
+                black_box((stats, out.len()))
+            },
+            BatchSize::LargeInput,
+        )
     });
     g.finish();
 }

@@ -187,6 +187,34 @@ fn golden_rsi_tema_bb_agrees_with_talib() {
     }
 }
 
+const EMA_CROSS: &str = "strategies:
+  - {id: ec, class: ema_cross, symbols: [ATOM/USDT], events: [trade], params: {qty: 3}}
+";
+
+#[test]
+fn golden_ema_cross_agrees_with_an_independent_rule() {
+    let out = check_golden("ema_cross.jsonl", EMA_CROSS);
+    let expected = std::fs::read_to_string(golden_path("ema_cross_expected.csv")).unwrap();
+    let want: Vec<Vec<&str>> = expected
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let got = intents(&out);
+    assert!(want.len() > 4, "the tape crosses several times");
+    assert_eq!(got.len(), want.len());
+    assert_eq!(want[0][1], "buy", "long_only: the first signal is a buy");
+    for (i, w) in got.iter().zip(&want) {
+        assert_eq!(i["ts_ns"].to_string(), w[0]);
+        assert_eq!(i["side"], w[1]);
+        for (k, key) in ["fast", "slow"].iter().enumerate() {
+            let t: f64 = w[2 + k].parse().unwrap();
+            let v = i["meta"][key].as_f64().unwrap();
+            assert!((v - t).abs() <= 1e-9 * t.abs(), "{key}: {v} vs {t}");
+        }
+    }
+}
+
 #[test]
 fn list_prints_classes_params_and_defaults() {
     let out = strat()
@@ -313,6 +341,25 @@ fn same_input_gives_identical_bytes() {
         ids.iter()
             .all(|id| id.len() <= 36 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
     );
+    // --emit-only writes just the intents, the same ones.
+    let only = strat()
+        .arg("--config")
+        .arg(&base)
+        .arg("--strategies")
+        .arg(&strategies)
+        .arg("--emit-only")
+        .write_stdin(input)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let want: String = a
+        .lines()
+        .filter(|l| is_intent(l))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(String::from_utf8(only).unwrap(), want);
 }
 
 /// A running `njord-strat` fed line by line.
@@ -437,7 +484,7 @@ impl Reload {
             Reload::FileChange => {
                 // The watcher polls size and mtime; the stage applies a change before the
                 // next event.
-                std::thread::sleep(Duration::from_millis(600));
+                live.wait_log("changed; it is applied before the next event");
                 live.feed(&[&trade("ATOM/USDT", i, "10.0")]);
                 live.wait_log(needle);
             }
@@ -550,41 +597,44 @@ fn bus_subscribes_to_strategy_events_and_publishes_intents() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    // Publish flat trades until the daemon has subscribed and seen enough, then a breakout.
-    // A BTC trade on the same pattern family must be ignored (not subscribed).
-    let mut got = None;
+    // Publish flat trades until the daemon has subscribed and seen enough, then breakouts.
+    // BTC trades arrive too (`trade` subscribes to md.trades.*) and break out earlier and
+    // more often, but the strategy's symbols are ATOM/USDT only.
+    let mut got = Vec::new();
     let start = Instant::now();
     let mut i = 0;
-    while got.is_none() && start.elapsed() < Duration::from_secs(20) {
-        let price = if i >= 40 && i % 10 == 0 {
+    while !got.iter().any(|m: &String| m.contains("ATOM/USDT"))
+        && start.elapsed() < Duration::from_secs(20)
+    {
+        let atom = if i >= 40 && i % 10 == 0 {
             "10.5"
         } else {
             "10.0"
         };
-        let _: i64 = redis::cmd("PUBLISH")
-            .arg("md.trades.ATOM/USDT")
-            .arg(trade("ATOM/USDT", i, price))
-            .query(&mut conn)
-            .unwrap();
-        let _: i64 = redis::cmd("PUBLISH")
-            .arg("md.trades.BTC/USDT")
-            .arg(trade("BTC/USDT", i, "99"))
-            .query(&mut conn)
-            .unwrap();
+        let btc = if i % 10 == 5 { "120" } else { "99" };
+        for (sym, price) in [("ATOM/USDT", atom), ("BTC/USDT", btc)] {
+            let _: i64 = redis::cmd("PUBLISH")
+                .arg(format!("md.trades.{sym}"))
+                .arg(trade(sym, i, price))
+                .query(&mut conn)
+                .unwrap();
+        }
         i += 1;
-        if let Ok(msg) = pubsub.get_message() {
-            got = Some(msg.get_payload::<String>().unwrap());
+        while let Ok(msg) = pubsub.get_message() {
+            got.push(msg.get_payload::<String>().unwrap());
         }
     }
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
     let status = child.wait().unwrap();
-    let intent: serde_json::Value =
-        serde_json::from_str(&got.expect("an intent on strat.intent")).unwrap();
-    assert_eq!(intent["kind"], "intent");
-    assert_eq!(intent["symbol"], "ATOM/USDT");
-    assert_eq!(intent["side"], "buy");
+    assert!(!got.is_empty(), "an intent on strat.intent");
+    for m in &got {
+        let intent: serde_json::Value = serde_json::from_str(m).unwrap();
+        assert_eq!(intent["kind"], "intent");
+        assert_eq!(intent["symbol"], "ATOM/USDT", "{m}");
+        assert_eq!(intent["side"], "buy");
+    }
     assert!(status.success(), "{status:?}");
     drop(server);
 }

@@ -14,11 +14,12 @@ use std::path::PathBuf;
 The strategies file is reloaded on SIGHUP and when it changes; an invalid file is reported and \
 the running strategies are kept.\n\nExamples:\n  \
     njord-strat --list\n  \
-    njord-replay var/log/njord/md.trades.ATOMUSDT.ndjson.gz | njord-strat --strategies config/strategies.yaml | njord-risk\n  \
+    njord-replay md.trades.ATOMUSDT.ndjson.gz | njord-strat | njord-risk\n  \
+    njord-strat --strategies my-strategies.yaml < tape.ndjson\n  \
     njord-strat --emit-only < tape.ndjson > intents.ndjson\n  \
-    njord-strat --bus redis://127.0.0.1:6379/0 &  kill -HUP $!   # reload config/strategies.yaml\n\n\
-Intent ids are `{fnv64(strategy_id,symbol):016x}-{ts_ns base36:013}-{seq base36}` (32-36 \
-characters of [0-9a-z-]), the same in every run on the same tape."
+    njord-strat --bus redis://127.0.0.1:6379/0 & kill -HUP $!   # reload the file\n\n\
+Intent ids are `{fnv64(strategy id, symbol, class, params):016x}-{ts_ns base36:013}-{seq base36}` \
+(32-36 characters of [0-9a-z-]): the same configuration on the same tape gives the same ids."
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -1,7 +1,9 @@
 //! Deterministic intent ids (DESIGN §6).
 //!
 //! Format: `{key:016x}-{ts:013}-{seq}` where
-//! - `key` is FNV-1a 64 of `strategy_id`, a NUL byte and `symbol` (16 hex digits),
+//! - `key` is FNV-1a 64 (16 hex digits) of the strategy id, the symbol, the class and the
+//!   params (`name=value;` in name order), NUL-separated: the same configuration on the same
+//!   event gives the same id, a changed configuration never reuses one,
 //! - `ts` is the triggering event's `ts_ns` (as an unsigned 64-bit value) in base 36, zero
 //!   padded to 13 digits, so ids of one (strategy, symbol) sort by time,
 //! - `seq` counts, in base 36, the intents of that (strategy, symbol) at that same `ts_ns`
@@ -13,18 +15,18 @@
 //! id for a different intent, because an id names the event time that caused it (replaying the
 //! same event gives the same id again, which the risk engine treats as a duplicate).
 
-/// FNV-1a 64 of `strategy_id`, NUL, `symbol`: the stable part of every id of that pair.
-pub fn key(strategy_id: &str, symbol: &str) -> u64 {
+/// FNV-1a 64 of `parts` joined by NUL bytes: the stable part of every id of a (strategy,
+/// symbol) instance.
+pub fn key(parts: &[&str]) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut h = OFFSET;
-    for b in strategy_id
-        .bytes()
-        .chain(std::iter::once(0))
-        .chain(symbol.bytes())
-    {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(PRIME);
+    for (i, part) in parts.iter().enumerate() {
+        let sep = (i > 0).then_some(0u8);
+        for b in sep.into_iter().chain(part.bytes()) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(PRIME);
+        }
     }
     h
 }
@@ -65,9 +67,10 @@ pub struct IdSeq {
 }
 
 impl IdSeq {
-    pub fn new(strategy_id: &str, symbol: &str) -> Self {
+    /// Ids for the instance named by `parts` (strategy id, symbol, class, params).
+    pub fn new(parts: &[&str]) -> Self {
         IdSeq {
-            key: key(strategy_id, symbol),
+            key: key(parts),
             last_ts: i64::MIN,
             next: 0,
         }
@@ -98,7 +101,7 @@ mod tests {
 
     #[test]
     fn ids_are_short_valid_sorted_and_distinct() {
-        let mut s = IdSeq::new("rsi_tema_bb_atom", "ATOM/USDT");
+        let mut s = IdSeq::new(&["rsi_tema_bb_atom", "ATOM/USDT"]);
         let a = s.next_id(1_700_000_000_000_000_000);
         let b = s.next_id(1_700_000_000_000_000_000);
         let c = s.next_id(1_700_000_000_000_000_001);
@@ -108,13 +111,13 @@ mod tests {
             assert!(valid(id), "{id}");
         }
         assert_eq!(a.len(), 32);
-        let mut again = IdSeq::new("rsi_tema_bb_atom", "ATOM/USDT");
+        let mut again = IdSeq::new(&["rsi_tema_bb_atom", "ATOM/USDT"]);
         assert_eq!(again.next_id(1_700_000_000_000_000_000), a);
         assert_ne!(
-            IdSeq::new("x", "ATOM/USDT").next_id(1),
-            IdSeq::new("x", "BTC/USDT").next_id(1)
+            IdSeq::new(&["x", "ATOM/USDT"]).next_id(1),
+            IdSeq::new(&["x", "BTC/USDT"]).next_id(1)
         );
         // The separator keeps ("ab","c") and ("a","bc") apart.
-        assert_ne!(key("ab", "c"), key("a", "bc"));
+        assert_ne!(key(&["ab", "c"]), key(&["a", "bc"]));
     }
 }

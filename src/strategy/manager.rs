@@ -16,7 +16,7 @@
 //!
 //! An event reaches a strategy when one of its `events` matches the event's canonical topic
 //! (`trade` stands for every trade topic, `bar` for every bar topic) and one of its `symbols`
-//! matches the symbol. Each (strategy, symbol) pair gets its own instance. `position` events
+//! matches the symbol. On a bus, `events` are the subscriptions. Each (strategy, symbol) pair gets its own instance. `position` events
 //! are not routed: they update the positions the context shows (a position with a
 //! `strategy_id` belongs to that strategy, one without to every strategy).
 
@@ -337,6 +337,8 @@ struct Entry {
     class: Class,
     sid: StrategyId,
     filters: Vec<EventFilter>,
+    /// The params as `name=value;…`, part of every intent id's key.
+    params_text: String,
     states: Vec<SymbolState>,
     positions: HashMap<String, Decimal>,
     /// Why it was disabled, after a panic or an error.
@@ -352,6 +354,11 @@ impl Entry {
                 .events
                 .iter()
                 .filter_map(|e| event_filter(e, topics).ok())
+                .collect(),
+            params_text: def
+                .params
+                .iter()
+                .map(|(k, v)| format!("{k}={v};"))
                 .collect(),
             def,
             class,
@@ -380,7 +387,7 @@ impl Entry {
         self.states.push(SymbolState {
             symbol: symbol.to_owned(),
             strategy,
-            ids: IdSeq::new(&self.def.id, symbol),
+            ids: IdSeq::new(&[&self.def.id, symbol, &self.def.class, &self.params_text]),
         });
         Ok(self.states.len() - 1)
     }
@@ -396,6 +403,35 @@ impl Entry {
     }
 }
 
+/// The market event being handled and what the manager read from it.
+struct Target<'e, 'a> {
+    ev: &'e Event<'a>,
+    symbol: &'e str,
+    price: Decimal,
+    ts_ns: i64,
+}
+
+/// FxHash: route keys are short strings hashed on every event, where SipHash's DoS
+/// resistance buys nothing (the symbols come from the venue's feed).
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(b))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+
 /// Which instances an event goes to, per (kind, timeframe, symbol).
 struct Route {
     price_slot: usize,
@@ -407,7 +443,7 @@ pub struct Manager {
     registry: Registry,
     topics: Topics,
     entries: Vec<Entry>,
-    routes: HashMap<String, Route>,
+    routes: HashMap<String, Route, FxBuild>,
     key: String,
     prices: PriceBook,
     scratch: Vec<Intent<'static>>,
@@ -420,7 +456,7 @@ impl Manager {
             registry,
             topics,
             entries: Vec::new(),
-            routes: HashMap::new(),
+            routes: HashMap::default(),
             key: String::with_capacity(64),
             prices: PriceBook::default(),
             scratch: Vec::new(),
@@ -435,11 +471,6 @@ impl Manager {
 
     pub fn topics(&self) -> &Topics {
         &self.topics
-    }
-
-    /// Parses a strategies file's text against this manager's registry and topics.
-    pub fn parse(&self, text: &str, path: &str) -> Result<Vec<StrategyDef>, LoadError> {
-        parse(text, path, &self.registry, &self.topics)
     }
 
     /// Ids of the strategies running, in file order.
@@ -459,23 +490,18 @@ impl Manager {
             .collect()
     }
 
-    /// Bus subscriptions: each running strategy's `events` (`trade`/`bar` narrowed to its
-    /// symbols) and the positions topic.
+    /// Bus subscriptions: each running strategy's `events` and the positions topic. `trade`
+    /// and `bar` subscribe to every topic of the kind (symbols are filtered on arrival), so a
+    /// reload that adds a symbol needs no new subscription.
     pub fn input_patterns(&self) -> Vec<String> {
         let mut v: Vec<String> = self
             .entries
             .iter()
             .filter(|e| e.failed.is_none())
-            .flat_map(|e| {
-                e.filters.iter().flat_map(|f| match f {
-                    EventFilter::Kind(k) => e
-                        .def
-                        .symbols
-                        .iter()
-                        .map(|s| self.topics.for_symbol(*k, s))
-                        .collect::<Vec<_>>(),
-                    EventFilter::Topic(p) => vec![p.clone()],
-                })
+            .flat_map(|e| e.filters.iter())
+            .map(|f| match f {
+                EventFilter::Kind(k) => self.topics.pattern(*k),
+                EventFilter::Topic(p) => p.clone(),
             })
             .collect();
         v.push(self.topics.pattern(Kind::Position));
@@ -548,23 +574,43 @@ impl Manager {
             }
             _ => return,
         };
+        // Kind, timeframe length, timeframe, symbol: unambiguous whatever the strings hold.
         self.key.clear();
         self.key.push(if kind == Kind::Trade { 't' } else { 'b' });
+        self.key
+            .push_str(itoa::Buffer::new().format(timeframe.len()));
+        self.key.push(':');
         self.key.push_str(timeframe);
-        self.key.push('\0');
         self.key.push_str(symbol);
-        if !self.routes.contains_key(self.key.as_str()) {
+        let target = Target {
+            ev,
+            symbol,
+            price,
+            ts_ns,
+        };
+        if !self.dispatch(&target, out) {
             let route = self.route(ev, kind, symbol);
             self.routes.insert(self.key.clone(), route);
+            self.dispatch(&target, out);
         }
+    }
+
+    /// Runs the event through its cached route; false when there is none yet.
+    fn dispatch(&mut self, t: &Target<'_, '_>, out: &mut Out) -> bool {
         let Some(route) = self.routes.get(self.key.as_str()) else {
-            return;
+            return false;
         };
+        let Target {
+            ev,
+            symbol,
+            price,
+            ts_ns,
+        } = *t;
         self.prices.set(route.price_slot, price);
         if route.targets.is_empty() {
-            return;
+            return true;
         }
-        let price_f64 = price.to_f64().unwrap_or(f64::NAN);
+        let price_f64 = to_f64(price);
         let mut failed = false;
         for &(ei, si) in &route.targets {
             let Some(entry) = self.entries.get_mut(ei) else {
@@ -617,6 +663,7 @@ impl Manager {
             // Routes point at instances that are gone.
             self.routes.clear();
         }
+        true
     }
 
     fn route(&mut self, ev: &Event<'_>, kind: Kind, symbol: &str) -> Route {
@@ -635,6 +682,21 @@ impl Manager {
             price_slot: self.prices.slot(symbol),
             targets,
         }
+    }
+}
+
+/// A decimal as the nearest `f64`. Prices have fewer than 16 significant digits, so the
+/// mantissa and the power of ten are exact doubles and one division rounds correctly: the
+/// same double as parsing the text, without `rust_decimal`'s 128-bit divisions.
+fn to_f64(d: Decimal) -> f64 {
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+    let m = d.mantissa();
+    match POW10.get(d.scale() as usize) {
+        Some(p) if m.unsigned_abs() < 1 << 53 => m as f64 / p,
+        _ => d.to_f64().unwrap_or(f64::NAN),
     }
 }
 
@@ -810,12 +872,7 @@ mod tests {
         );
         assert_eq!(
             m.input_patterns(),
-            [
-                "md.ohlcv.1m.*",
-                "md.trades.*/USDT",
-                "md.trades.ATOM/USDT",
-                "positions.snapshot"
-            ]
+            ["md.ohlcv.1m.*", "md.trades.*", "positions.snapshot"]
         );
     }
 
@@ -901,7 +958,8 @@ mod tests {
         };
         let ids = run();
         assert_eq!(ids, run());
-        let key = crate::strategy::ids::key("a", "ATOM/USDT");
+        let key =
+            crate::strategy::ids::key(&["a", "ATOM/USDT", "probe", "fail_at=-1;fail_with=1;"]);
         assert_eq!(ids[0], crate::strategy::ids::intent_id(key, T0, 0));
         assert_eq!(ids[1], crate::strategy::ids::intent_id(key, T0, 1));
         assert_eq!(
@@ -945,6 +1003,74 @@ mod tests {
         out.clear();
         m.on_event(&trade("ATOM/USDT", "10", 2), &mut out);
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn reloads_mid_tape_leave_an_untouched_strategy_exactly_as_without() {
+        let tl = "  - {id: tl, class: trendline_break, symbols: ['*'], events: [trade], params: {qty: 1, lookback_periods: 8, breakout_threshold: 0.004}}\n";
+        let ec = "  - {id: ec, class: ema_cross, symbols: ['*'], events: [trade], params: {qty: 1, fast: 3, slow: 9}}\n";
+        let files = [
+            format!("strategies:\n{tl}"),
+            format!("strategies:\n{ec}{tl}"),
+            "strategies: [{id: tl, class: nope}]\n".to_owned(),
+            format!("strategies:\n{tl}{}", ec.replace("fast: 3", "fast: 4")),
+        ];
+        let tape: Vec<_> = (0..600)
+            .map(|i| {
+                let p = 10.0 + (f64::from(i) / 9.0).sin() * 0.3 + (f64::from(i) / 2.0).cos() * 0.05;
+                trade(
+                    if i % 3 == 0 { "B/USDT" } else { "A/USDT" },
+                    &format!("{p:.4}"),
+                    i.into(),
+                )
+            })
+            .collect();
+        let only_tl = |out: &Out| -> Vec<String> {
+            out.iter()
+                .filter(|e| matches!(e, Event::Intent(i) if i.strategy_id == "tl"))
+                .map(|e| e.to_json())
+                .collect()
+        };
+        let reg = registry();
+        let topics = Topics::default();
+        let mut plain = manager(reg.clone(), &files[0]);
+        let mut want = Vec::new();
+        for ev in &tape {
+            plain.on_event(ev, &mut want);
+        }
+        let mut m = manager(reg.clone(), &files[0]);
+        let mut got = Vec::new();
+        for (i, ev) in tape.iter().enumerate() {
+            if i % 150 == 149 {
+                let file = &files[1 + (i / 150) % 3];
+                if let Ok(defs) = parse(file, "f.yaml", &reg, &topics) {
+                    let report = m.apply(defs);
+                    assert!(report.kept.contains(&"tl".to_owned()), "{report}");
+                }
+            }
+            m.on_event(ev, &mut got);
+        }
+        assert!(only_tl(&want).len() > 5);
+        assert_eq!(only_tl(&got), only_tl(&want));
+        assert!(
+            got.iter()
+                .any(|e| matches!(e, Event::Intent(i) if i.strategy_id == "ec"))
+        );
+    }
+
+    #[test]
+    fn decimals_become_the_nearest_double() {
+        for text in [
+            "10.22",
+            "0.00031099999999999997",
+            "-3.5",
+            "123456789.123456789",
+            "7",
+            "1e-20",
+        ] {
+            let d = crate::num::parse_decimal(text).unwrap();
+            assert_eq!(to_f64(d), text.parse::<f64>().unwrap(), "{text}");
+        }
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! The file is re-read on SIGHUP and when it changes (a watcher thread polls its size and
 //! modification time; the reload itself happens on the stage's thread between two events, so
-//! no event is lost and none is seen by half a configuration). An invalid file is reported
+//! no event is lost and none is seen by half a configuration: on stdio a change is applied
+//! before the next event, on a bus also on the runner's tick). An invalid file is reported
 //! and the running set is kept.
 
 use super::manager::{self, LoadError, Manager};
@@ -46,6 +47,10 @@ impl Watcher {
                     if now != last {
                         last = now;
                         c.store(true, Ordering::Release);
+                        tracing::info!(
+                            "{} changed; it is applied before the next event",
+                            path.display()
+                        );
                     }
                 }
             });
@@ -66,7 +71,7 @@ impl Drop for Watcher {
 pub struct StratStage {
     manager: Manager,
     path: PathBuf,
-    watcher: Option<Watcher>,
+    watcher: Watcher,
     /// What the bus runner subscribed to (it subscribes once, when it starts).
     subscribed: RefCell<Option<Vec<String>>>,
 }
@@ -101,7 +106,7 @@ impl StratStage {
         Ok(StratStage {
             manager,
             path: path.to_path_buf(),
-            watcher: Some(Watcher::spawn(path.to_path_buf())),
+            watcher: Watcher::spawn(path.to_path_buf()),
             subscribed: RefCell::new(None),
         })
     }
@@ -145,15 +150,10 @@ impl StratStage {
         }
     }
 
+    /// Applies a change the watcher saw; one relaxed load per event otherwise.
     fn reload_if_changed(&mut self) {
-        let changed = self
-            .watcher
-            .as_ref()
-            .is_some_and(|w| w.changed.load(Ordering::Relaxed));
-        if changed {
-            if let Some(w) = &self.watcher {
-                w.changed.store(false, Ordering::Relaxed);
-            }
+        let changed = &self.watcher.changed;
+        if changed.load(Ordering::Relaxed) && changed.swap(false, Ordering::Acquire) {
             self.reload();
         }
     }
