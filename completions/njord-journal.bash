@@ -258,7 +258,7 @@ _njord__journal() {
             return 0
             ;;
         njord__subcmd__journal__subcmd__import__subcmd__binance__subcmd__trades)
-            opts="-v -q -h --symbol --venue --config --print-config --verbose --quiet --log-level --help"
+            opts="-v -q -h --symbol --venue --journal --config --print-config --verbose --quiet --log-level --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -34,7 +34,7 @@ complete -c njord-journal -n "__fish_njord_journal_needs_command" -s V -l versio
 complete -c njord-journal -n "__fish_njord_journal_needs_command" -f -a "compress" -d 'Gzip closed journals (rotated files, and open files whose writer has exited); a file a writer holds open is never touched'
 complete -c njord-journal -n "__fish_njord_journal_needs_command" -f -a "verify" -d 'Check every line of journals (JSON events, torn lines, gzip integrity); exit 1 on any problem'
 complete -c njord-journal -n "__fish_njord_journal_needs_command" -f -a "cat" -d 'Print journals line by line, each rotated series in order, gzip decompressed'
-complete -c njord-journal -n "__fish_njord_journal_needs_command" -f -a "import" -d 'Convert downloaded history into Njord events on stdout'
+complete -c njord-journal -n "__fish_njord_journal_needs_command" -f -a "import" -d 'Convert downloaded history into Njord events (stdout, or a journal with --journal)'
 complete -c njord-journal -n "__fish_njord_journal_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand compress" -l older-than -d 'Only files last modified longer ago than this (90s, 30m, 24h, 7d)' -r
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand compress" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
@@ -67,6 +67,7 @@ complete -c njord-journal -n "__fish_njord_journal_using_subcommand import; and 
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand import; and __fish_seen_subcommand_from binance-trades" -l venue -d 'Venue written in the events' -r
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand import; and __fish_seen_subcommand_from binance-trades" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand import; and __fish_seen_subcommand_from binance-trades" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-journal -n "__fish_njord_journal_using_subcommand import; and __fish_seen_subcommand_from binance-trades" -l journal -d 'Append to the trade journal {journal.dir}/md.trades.{SYMBOL} (rotated by UTC day and gzipped) instead of writing to stdout'
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand import; and __fish_seen_subcommand_from binance-trades" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand import; and __fish_seen_subcommand_from binance-trades" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand import; and __fish_seen_subcommand_from binance-trades" -s q -l quiet -d 'Only errors on stderr'
@@ -76,6 +77,6 @@ complete -c njord-journal -n "__fish_njord_journal_using_subcommand import; and 
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand help; and not __fish_seen_subcommand_from compress verify cat import help" -f -a "compress" -d 'Gzip closed journals (rotated files, and open files whose writer has exited); a file a writer holds open is never touched'
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand help; and not __fish_seen_subcommand_from compress verify cat import help" -f -a "verify" -d 'Check every line of journals (JSON events, torn lines, gzip integrity); exit 1 on any problem'
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand help; and not __fish_seen_subcommand_from compress verify cat import help" -f -a "cat" -d 'Print journals line by line, each rotated series in order, gzip decompressed'
-complete -c njord-journal -n "__fish_njord_journal_using_subcommand help; and not __fish_seen_subcommand_from compress verify cat import help" -f -a "import" -d 'Convert downloaded history into Njord events on stdout'
+complete -c njord-journal -n "__fish_njord_journal_using_subcommand help; and not __fish_seen_subcommand_from compress verify cat import help" -f -a "import" -d 'Convert downloaded history into Njord events (stdout, or a journal with --journal)'
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand help; and not __fish_seen_subcommand_from compress verify cat import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand help; and __fish_seen_subcommand_from import" -f -a "binance-trades" -d 'Binance public trade dumps (id, price, qty, quote_qty, time, is_buyer_maker[, is_best_match]; ms or µs times; plain or gzipped CSV) to `trade` events'

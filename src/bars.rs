@@ -81,7 +81,8 @@ impl Timeframe {
 
     /// Start of the bucket holding `ts_ns`.
     pub fn bucket_start(self, ts_ns: i64) -> i64 {
-        ts_ns - ts_ns.rem_euclid(self.ns)
+        // Saturates only for the first bucket before i64::MIN, which no real tape reaches.
+        ts_ns.saturating_sub(ts_ns.rem_euclid(self.ns))
     }
 
     fn end(self, start: i64) -> i64 {
@@ -144,6 +145,8 @@ pub struct BarAggregator {
     fill_gaps: bool,
     symbols: Vec<SymbolState>,
     index: HashMap<String, usize>,
+    /// Gaps too long to fill (see [`MAX_GAP_BARS`]).
+    unfilled_gaps: u64,
     /// The last symbol seen: most tapes carry one symbol, so this skips the hash.
     last: usize,
 }
@@ -151,18 +154,17 @@ pub struct BarAggregator {
 impl BarAggregator {
     /// `tfs` as returned by [`Timeframe::parse_list`]. With `fill_gaps`, empty buckets between
     /// two bars become flat bars at the previous close with zero volume.
-    pub fn new(tfs: Vec<Timeframe>, fill_gaps: bool) -> Self {
+    pub fn new(mut tfs: Vec<Timeframe>, fill_gaps: bool) -> Self {
+        tfs.sort();
+        tfs.dedup();
         BarAggregator {
             tfs,
             fill_gaps,
             symbols: Vec::new(),
             index: HashMap::new(),
+            unfilled_gaps: 0,
             last: 0,
         }
-    }
-
-    pub fn timeframes(&self) -> &[Timeframe] {
-        &self.tfs
     }
 
     fn symbol_index(&mut self, symbol: &str) -> usize {
@@ -208,7 +210,16 @@ impl BarAggregator {
         // bucket and new volume so the update does not compute them again.
         let mut plan = [(0i64, None::<Decimal>); TIMEFRAMES.len()];
         for (s, p) in st.tfs.iter().zip(plan.iter_mut()) {
-            let b = s.tf.bucket_start(t.ts_ns);
+            // Most trades fall in the open bucket: a range check spares the division.
+            let b = match &s.open {
+                Some(a)
+                    if t.ts_ns >= a.start
+                        && (t.ts_ns.wrapping_sub(a.start) as u64) < s.tf.ns as u64 =>
+                {
+                    a.start
+                }
+                _ => s.tf.bucket_start(t.ts_ns),
+            };
             let earliest = s.open.as_ref().map_or(s.closed_until, |a| a.start);
             if b < earliest {
                 st.late += 1;
@@ -246,8 +257,8 @@ impl BarAggregator {
             if let Some(a) = s.open.take() {
                 close(&st.symbol, s, a, out);
             }
-            if fill_gaps {
-                fill(&st.symbol, s, b, out);
+            if fill_gaps && !fill(&st.symbol, s, b, out) {
+                self.unfilled_gaps += 1;
             }
             s.open = Some(Acc {
                 start: b,
@@ -286,6 +297,12 @@ impl BarAggregator {
         self.close_due(i64::MAX, 0, out);
     }
 
+    /// Gaps left empty under `fill_gaps` because they spanned more than [`MAX_GAP_BARS`]
+    /// buckets (a clock jump, or a tape with a hole of months).
+    pub fn unfilled_gaps(&self) -> u64 {
+        self.unfilled_gaps
+    }
+
     /// Late trades per symbol, in order of first appearance.
     pub fn late_counts(&self) -> impl Iterator<Item = (&str, u64)> {
         self.symbols.iter().map(|s| (s.symbol.as_str(), s.late))
@@ -310,9 +327,17 @@ fn close(symbol: &str, s: &mut TfState, a: Acc, out: &mut Vec<Bar<'static>>) {
     });
 }
 
-/// Flat bars for the empty buckets between the last bar and the bucket starting at `until`.
-fn fill(symbol: &str, s: &mut TfState, until: i64, out: &mut Vec<Bar<'static>>) {
-    let Some(px) = s.last_close else { return };
+/// The most flat bars one gap may produce; a longer gap (a timestamp off by years would
+/// otherwise mean millions of bars held in memory at once) is left empty and counted.
+pub const MAX_GAP_BARS: i64 = 100_000;
+
+/// Flat bars for the empty buckets between the last bar and the bucket starting at `until`;
+/// false when the gap is longer than [`MAX_GAP_BARS`] and was left empty.
+fn fill(symbol: &str, s: &mut TfState, until: i64, out: &mut Vec<Bar<'static>>) -> bool {
+    let Some(px) = s.last_close else { return true };
+    if until.saturating_sub(s.closed_until) / s.tf.ns > MAX_GAP_BARS {
+        return false;
+    }
     while s.closed_until < until {
         let a = Acc {
             start: s.closed_until,
@@ -325,6 +350,7 @@ fn fill(symbol: &str, s: &mut TfState, until: i64, out: &mut Vec<Bar<'static>>) 
         };
         close(symbol, s, a, out);
     }
+    true
 }
 
 /// Event-time order, shorter timeframe first on ties: deterministic and what a consumer
@@ -417,7 +443,13 @@ impl Stage for BarsStage {
 
     fn on_tick(&mut self, now_ns: i64, out: &mut Out) -> Result<(), StageError> {
         self.agg.close_due(now_ns, self.grace_ns, &mut self.bars);
-        self.emit(out)
+        let closed = !self.bars.is_empty();
+        self.emit(out)?;
+        // The runner flushes after input batches only; a bar closed by the clock is a batch.
+        if closed {
+            self.flush()?;
+        }
+        Ok(())
     }
 
     fn on_end(&mut self, out: &mut Out) -> Result<(), StageError> {
@@ -431,6 +463,13 @@ impl Stage for BarsStage {
                     "{symbol}: {n} late trades counted, not merged"
                 );
             }
+        }
+        let gaps = self.agg.unfilled_gaps();
+        if gaps > 0 {
+            tracing::warn!(
+                gaps,
+                "{gaps} gaps longer than {MAX_GAP_BARS} buckets were left unfilled"
+            );
         }
         Ok(())
     }
@@ -581,6 +620,20 @@ mod tests {
     }
 
     #[test]
+    fn gaps_beyond_the_limit_stay_empty() {
+        let mut a = agg("1m", true);
+        let (bars, _) = run(
+            &mut a,
+            &[
+                tr("A/B", 0, "1", "1"),
+                tr("A/B", (MAX_GAP_BARS + 2) * MIN, "2", "1"),
+            ],
+        );
+        assert_eq!(bars.len(), 2);
+        assert_eq!(a.unfilled_gaps(), 1);
+    }
+
+    #[test]
     fn late_trades_are_counted_never_merged() {
         let mut a = agg("1m,1h", false);
         let (bars, outcomes) = run(
@@ -659,6 +712,20 @@ mod tests {
     }
 
     #[test]
+    fn extreme_timestamps_do_not_panic() {
+        let (bars, outcomes) = run(
+            &mut agg("1m,1d", true),
+            &[
+                tr("A/B", i64::MIN + 5, "1", "1"),
+                tr("A/B", i64::MAX - 5, "2", "1"),
+                tr("A/B", i64::MAX, "3", "1"),
+            ],
+        );
+        assert!(outcomes.iter().all(|o| *o == Outcome::Accepted));
+        assert_eq!(bars.len(), 4);
+    }
+
+    #[test]
     fn overflow_is_refused_whole() {
         let mut a = agg("1m", false);
         let mut out = Vec::new();
@@ -699,7 +766,67 @@ mod tests {
         rolled.iter().map(row).collect()
     }
 
+    /// The bars of one timeframe computed the obvious way: accepted trades grouped by bucket,
+    /// in arrival order.
+    fn reference(trades: &[Trade<'static>], tf: Timeframe) -> Vec<String> {
+        let mut buckets: Vec<(i64, Vec<&Trade<'static>>)> = Vec::new();
+        for t in trades {
+            let b = tf.bucket_start(t.ts_ns);
+            match buckets.iter_mut().find(|(s, _)| *s == b) {
+                Some((_, v)) => v.push(t),
+                None => buckets.push((b, vec![t])),
+            }
+        }
+        buckets.sort_by_key(|(s, _)| *s);
+        buckets
+            .iter()
+            .map(|(s, ts)| {
+                let bar = Bar {
+                    symbol: Cow::Borrowed("A/B"),
+                    timeframe: Cow::Borrowed(tf.label()),
+                    ts_open_ns: *s,
+                    ts_close_ns: s + tf.ns(),
+                    open: ts[0].price,
+                    high: ts.iter().map(|t| t.price).max().unwrap(),
+                    low: ts.iter().map(|t| t.price).min().unwrap(),
+                    close: ts[ts.len() - 1].price,
+                    volume: ts.iter().map(|t| t.qty).sum(),
+                    trades: ts.len() as u64,
+                };
+                row(&bar)
+            })
+            .collect()
+    }
+
     proptest! {
+        #[test]
+        fn bars_equal_accepted_trades_grouped_by_bucket(
+            steps in proptest::collection::vec((-(8 * MIN)..(12 * MIN), 1u32..100_000, 1u32..1000), 1..200),
+            tfs in proptest::sample::subsequence(vec!["1m", "3m", "5m", "15m", "1h"], 1..4),
+        ) {
+            let mut a = agg(&tfs.join(","), false);
+            let mut ts = 0i64;
+            let mut out = Vec::new();
+            let mut accepted = Vec::new();
+            for (dt, px, q) in steps {
+                ts = (ts + dt).max(0);
+                let t = tr("A/B", ts, &format!("{}.{:03}", px / 1000, px % 1000), &format!("0.{q:03}"));
+                if a.on_trade(&t, &mut out) == Outcome::Accepted {
+                    accepted.push(t);
+                }
+            }
+            a.finish(&mut out);
+            for l in &tfs {
+                let tf = Timeframe::parse(l).unwrap();
+                let got: Vec<String> = out.iter().filter(|b| b.timeframe == *l).map(row).collect();
+                prop_assert_eq!(got, reference(&accepted, tf));
+            }
+            let closes: Vec<i64> = out.iter().map(|b| b.ts_close_ns).collect();
+            let mut sorted = closes.clone();
+            sorted.sort();
+            prop_assert_eq!(closes, sorted, "bars come out in event-time order");
+        }
+
         #[test]
         fn higher_timeframes_equal_aggregated_lower(
             steps in proptest::collection::vec((-(20 * MIN)..(40 * MIN), 1u32..100_000, 1u32..1000), 1..300)

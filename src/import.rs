@@ -9,7 +9,7 @@ use crate::event::{Event, Side, Trade};
 use crate::journal::JournalReader;
 use crate::num::parse_decimal;
 use std::borrow::Cow;
-use std::io::{self, Write};
+use std::io;
 
 /// Converts one CSV row; `Ok(None)` for a header row. Borrows the id from the row.
 pub fn binance_trade_row<'a>(
@@ -75,17 +75,16 @@ pub struct ImportStats {
     pub bad: u64,
 }
 
-/// Converts a whole dump to NDJSON `trade` lines on `out`. Bad rows are passed to `on_bad` as
-/// `file:line: reason` and skipped.
+/// Converts a whole dump into `trade` events handed to `emit` (which writes them to stdout or
+/// a journal). Bad rows are passed to `on_bad` as `file:line: reason` and skipped.
 pub fn binance_trades(
     reader: &mut JournalReader,
     symbol: &str,
     venue: &str,
-    out: &mut impl Write,
+    mut emit: impl FnMut(&Event<'_>) -> io::Result<()>,
     mut on_bad: impl FnMut(String),
 ) -> io::Result<ImportStats> {
     let mut stats = ImportStats::default();
-    let mut buf = Vec::with_capacity(256);
     let name = reader.name().to_string();
     while let Some(line) = reader.next_line() {
         let line = match line {
@@ -105,9 +104,7 @@ pub fn binance_trades(
         }
         match binance_trade_row(line.text, symbol, venue) {
             Ok(Some(t)) => {
-                buf.clear();
-                Event::Trade(t).write_line(&mut buf);
-                out.write_all(&buf)?;
+                emit(&Event::Trade(t))?;
                 stats.events += 1;
             }
             Ok(None) => {}

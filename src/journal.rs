@@ -829,9 +829,45 @@ impl JournalReader {
     }
 }
 
-impl Read for JournalReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf)
+impl JournalReader {
+    /// Reads whole lines, about `target` bytes of them, into `buf` (cleared first), for
+    /// callers that validate blocks in parallel. Returns the number of the block's first line,
+    /// or `None` at the end. Only the very last line of the input can lack its `\n`.
+    pub fn next_block(
+        &mut self,
+        buf: &mut Vec<u8>,
+        target: usize,
+    ) -> Result<Option<u64>, LineError> {
+        buf.clear();
+        let err = |me: &Self, e: io::Error| LineError {
+            file: me.name.clone(),
+            line: me.lineno + 1,
+            reason: format!("read error: {e}"),
+        };
+        while buf.len() < target {
+            let avail = match self.inner.fill_buf() {
+                Ok(a) => a,
+                Err(e) => return Err(err(self, e)),
+            };
+            if avail.is_empty() {
+                break;
+            }
+            let take = avail.len().min(target - buf.len());
+            buf.extend_from_slice(&avail[..take]);
+            self.inner.consume(take);
+        }
+        if buf.last().is_some_and(|b| *b != b'\n')
+            && let Err(e) = self.inner.read_until(b'\n', buf)
+        {
+            return Err(err(self, e));
+        }
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        let first = self.lineno + 1;
+        let newlines = memchr::memchr_iter(b'\n', buf).count() as u64;
+        self.lineno += newlines + u64::from(buf.last() != Some(&b'\n'));
+        Ok(Some(first))
     }
 }
 

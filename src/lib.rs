@@ -8,6 +8,7 @@ pub mod backoff;
 pub mod backtest;
 pub mod bars;
 pub mod bus;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod docs;

@@ -170,11 +170,6 @@ impl Replay {
         (self.bytes_read.load(Ordering::Relaxed), self.bytes_total)
     }
 
-    /// A shared counter of bytes read, for a progress bar on another thread.
-    pub fn bytes_read_counter(&self) -> Arc<AtomicU64> {
-        self.bytes_read.clone()
-    }
-
     /// The next event in merged order, a bad line (`file:line: reason`) to report, or `None`
     /// at the end. A lending iterator: the item borrows the replay until the next call.
     #[allow(clippy::should_implement_trait)]
@@ -233,7 +228,17 @@ impl Replay {
                 };
                 c.file = path.display().to_string();
                 c.lineno = 0;
-                match open_counting(&path, &self.bytes_read) {
+                // A rotated file may have been compressed since the series was listed.
+                let opened = open_counting(&path, &self.bytes_read).or_else(|e| {
+                    let gz = PathBuf::from(format!("{}.gz", path.display()));
+                    if e.kind() == io::ErrorKind::NotFound && gz.is_file() {
+                        c.file = gz.display().to_string();
+                        open_counting(&gz, &self.bytes_read)
+                    } else {
+                        Err(e)
+                    }
+                });
+                match opened {
                     Ok(r) => c.reader = Some(r),
                     Err(e) => {
                         return Err(LineError {
@@ -315,6 +320,26 @@ impl Replay {
 
 /// Opens a journal whose decompression runs on its own thread, so inflating and decoding
 /// overlap; chunks come back over a small bounded channel.
+/// [`Replay`] as a standard iterator of owned events, for callers that keep events or want
+/// iterator adapters; costs an allocation per string field.
+pub struct OwnedEvents(Replay);
+
+impl Iterator for OwnedEvents {
+    type Item = Result<(usize, Event<'static>), LineError>;
+
+    /// `(source, event)` in merged order, or a bad line.
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(self.0.next()?.map(|i| (i.source, i.event.into_owned())))
+    }
+}
+
+impl Replay {
+    /// Iterates owned events; see [`OwnedEvents`].
+    pub fn owned(self) -> OwnedEvents {
+        OwnedEvents(self)
+    }
+}
+
 fn open_counting(path: &Path, count: &Arc<AtomicU64>) -> io::Result<JournalReader> {
     let file = std::fs::File::open(path)?;
     let name = path.display().to_string();
@@ -326,36 +351,29 @@ fn open_counting(path: &Path, count: &Arc<AtomicU64>) -> io::Result<JournalReade
         },
     )?;
     let (tx, rx) = crossbeam_channel::bounded::<io::Result<Vec<u8>>>(2);
+    // Consumed chunks come back for reuse, so a long replay allocates only a few.
+    let (recycle, recycled) = crossbeam_channel::bounded::<Vec<u8>>(4);
     std::thread::Builder::new()
         .name("replay-read".into())
         .spawn(move || {
             loop {
-                let mut buf = vec![0u8; CHUNK];
-                let mut filled = 0;
-                // Fill the chunk, so the consumer gets few large pieces.
-                let end = loop {
-                    match inner.read(&mut buf[filled..]) {
-                        Ok(0) => break true,
-                        Ok(n) => {
-                            filled += n;
-                            if filled == buf.len() {
-                                break false;
-                            }
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => {
-                            buf.truncate(filled);
-                            if filled > 0 {
-                                let _ = tx.send(Ok(buf));
-                            }
-                            let _ = tx.send(Err(e));
+                let mut buf = recycled.try_recv().unwrap_or_default();
+                match inner.next_block(&mut buf, CHUNK) {
+                    Ok(Some(_)) => {
+                        if tx.send(Ok(buf)).is_err() {
                             return;
                         }
                     }
-                };
-                buf.truncate(filled);
-                if (filled > 0 && tx.send(Ok(buf)).is_err()) || end {
-                    return;
+                    Ok(None) => return,
+                    Err(e) => {
+                        // The lines before a broken gzip stream still count.
+                        if !buf.is_empty() {
+                            let _ = tx.send(Ok(buf));
+                        }
+                        let reason = e.reason.strip_prefix("read error: ").unwrap_or(&e.reason);
+                        let _ = tx.send(Err(io::Error::other(reason.to_string())));
+                        return;
+                    }
                 }
             }
         })?;
@@ -363,6 +381,7 @@ fn open_counting(path: &Path, count: &Arc<AtomicU64>) -> io::Result<JournalReade
         name,
         Box::new(Chunks {
             rx,
+            recycle,
             cur: Vec::new(),
             pos: 0,
         }),
@@ -374,6 +393,7 @@ const CHUNK: usize = 128 * 1024;
 /// The consuming end of a reading thread, as a buffered reader without another copy.
 struct Chunks {
     rx: crossbeam_channel::Receiver<io::Result<Vec<u8>>>,
+    recycle: crossbeam_channel::Sender<Vec<u8>>,
     cur: Vec<u8>,
     pos: usize,
 }
@@ -393,7 +413,8 @@ impl BufRead for Chunks {
         while self.pos >= self.cur.len() {
             match self.rx.recv() {
                 Ok(chunk) => {
-                    self.cur = chunk?;
+                    let used = std::mem::replace(&mut self.cur, chunk?);
+                    let _ = self.recycle.try_send(used);
                     self.pos = 0;
                 }
                 Err(_) => return Ok(&[]),
@@ -651,6 +672,25 @@ mod tests {
     }
 
     #[test]
+    fn owned_events_iterate() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write(
+            dir.path(),
+            "a.ndjson",
+            &[trade(2, "A/B", 1), bar(60)],
+            false,
+        );
+        let b = write(dir.path(), "b.ndjson", &[trade(1, "C/D", 2)], false);
+        let evs: Vec<(usize, Event<'static>)> = Replay::open(&[a, b], Filter::default())
+            .unwrap()
+            .owned()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let order: Vec<(usize, i64)> = evs.iter().map(|(s, e)| (*s, e.ts_ns())).collect();
+        assert_eq!(order, [(1, 1), (0, 2), (0, 60)]);
+    }
+
+    #[test]
     fn raw_lines_come_back_unchanged() {
         let dir = tempfile::tempdir().unwrap();
         let odd = r#"{"kind":"trade", "symbol":"A/B","trade_id":7,"price":"1.50","qty":2,"side":"buy","ts_ns":3,"extra":{"x":1}}"#;
@@ -690,8 +730,16 @@ mod tests {
             kinds: vec![Kind::Trade],
             ..Default::default()
         };
-        let mut r = Replay::open(&[a.clone(), b], f).unwrap();
+        let mut r = Replay::open(&[a.clone(), b.clone()], f.clone()).unwrap();
         assert_eq!(ids(&mut r).0, ["1", "4", "3"]);
+        // What the fast header path lets through is exactly what `accepts` says.
+        let mut r = Replay::open(&[a.clone(), b], Filter::default()).unwrap();
+        let mut kept = 0;
+        r.for_each(
+            |i| kept += usize::from(f.accepts(&i.event)),
+            |e| panic!("{e}"),
+        );
+        assert_eq!(kept, 3);
         let f = Filter {
             kinds: vec![Kind::Bar],
             ..Default::default()
@@ -748,6 +796,59 @@ mod tests {
         );
         let mut r = Replay::open(&[dir.path().join("s")], Filter::default()).unwrap();
         assert_eq!(ids(&mut r).0, ["1", "2", "3", "4"]);
+    }
+
+    #[test]
+    fn a_file_compressed_since_listing_is_read_from_its_gz() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "s.20260101.ndjson",
+            &[trade(1, "A/B", 1)],
+            false,
+        );
+        let mut r = Replay::open(&[dir.path().join("s")], Filter::default()).unwrap();
+        write(
+            dir.path(),
+            "s.20260101.ndjson.gz",
+            &[trade(1, "A/B", 1)],
+            true,
+        );
+        std::fs::remove_file(p).unwrap();
+        let (got, bad) = ids(&mut r);
+        assert_eq!((got, bad), (vec!["1".to_string()], vec![]));
+    }
+
+    #[test]
+    fn a_cut_gzip_yields_its_whole_lines_then_one_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let lines: Vec<String> = (0..3_000).map(|i| trade(i, "A/B", i as u32)).collect();
+        let full = write(dir.path(), "full.ndjson.gz", &lines, true);
+        let bytes = std::fs::read(&full).unwrap();
+        let cut = dir.path().join("cut.ndjson.gz");
+        std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
+        let mut r = Replay::open(&[cut], Filter::default()).unwrap();
+        let (got, bad) = ids(&mut r);
+        assert!(!got.is_empty() && got.len() < lines.len());
+        assert_eq!(got.last().unwrap(), &(got.len() - 1).to_string());
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        let want = format!(":{}: read error: ", got.len() + 1);
+        assert!(
+            bad[0].contains(&want) && !bad[0].contains("error: read error"),
+            "{bad:?}"
+        );
+    }
+
+    #[test]
+    fn lines_across_many_chunks_are_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let lines: Vec<String> = (0..5_000).map(|i| trade(i, "A/B", i as u32)).collect();
+        let a = write(dir.path(), "a.ndjson.gz", &lines, true);
+        let mut r = Replay::open(&[a], Filter::default()).unwrap();
+        let mut got = Vec::new();
+        r.for_each(|i| got.push(i.line.to_string()), |e| panic!("{e}"));
+        assert!(lines.join("\n").len() > 3 * CHUNK);
+        assert!(got == lines);
     }
 
     #[test]

@@ -142,9 +142,13 @@ fn series_dir(dir: &Path) -> PathBuf {
         lines(&trade(T0 + 1440 * MIN, "A/B", 3, "1", "1")),
     )
     .unwrap();
+    // The open file of a crashed writer: its last line torn.
     std::fs::write(
         j.join("s.ndjson"),
-        lines(&trade(T0 + 2880 * MIN, "A/B", 4, "1", "1")),
+        format!(
+            "{}\n{{\"kind\":\"tr",
+            trade(T0 + 2880 * MIN, "A/B", 4, "1", "1")
+        ),
     )
     .unwrap();
     j
@@ -171,6 +175,7 @@ fn journal_cat_prints_a_rotated_series_in_order() {
         .arg(j.join("s"))
         .assert()
         .success()
+        .stderr(predicate::str::contains("s.ndjson:2: torn last line"))
         .get_output()
         .stdout
         .clone();
@@ -199,8 +204,19 @@ fn journal_verify_reports_every_problem() {
         .args(["verify"])
         .arg(&j)
         .assert()
-        .success()
-        .stdout(predicate::str::contains("ok "));
+        .code(1)
+        .stdout(predicate::str::contains("ok "))
+        .stdout(predicate::str::contains(
+            "s.20260101.ndjson.gz: 1 events, 0 problems",
+        ))
+        .stdout(predicate::str::contains("s.ndjson: 1 events, 1 problems"))
+        .stderr(predicate::str::contains("s.ndjson:2: torn last line"));
+    cmd("njord-journal", dir.path())
+        .args(["verify"])
+        .arg(j.join("s.20260101.ndjson.gz"))
+        .arg(j.join("s.20260101.1.ndjson"))
+        .assert()
+        .success();
     let bad = j.join("bad.ndjson");
     std::fs::write(
         &bad,
@@ -235,6 +251,11 @@ fn journal_verify_reports_every_problem() {
 #[test]
 fn journal_compress_leaves_open_files_alone() {
     let dir = tempfile::tempdir().unwrap();
+    // A fresh install has no journal directory yet: nothing to do.
+    cmd("njord-journal", dir.path())
+        .arg("compress")
+        .assert()
+        .success();
     let j = dir.path().join("j");
     std::fs::create_dir_all(&j).unwrap();
     let rotated = j.join("old.20260101.ndjson");
@@ -305,6 +326,22 @@ fn import_binance_trades_dump() {
     );
     assert_eq!(trade_ids(text.as_bytes()), ["1001", "1002", "1004"]);
     assert!(text.contains(r#""side":"buy","ts_ns":1767225600456789000"#));
+    // Straight into the trade journal, where replay finds it by stem.
+    cmd("njord-journal", dir.path())
+        .args(["import", "binance-trades"])
+        .arg(&f)
+        .args(["--symbol", "ATOM/USDT", "--journal"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::is_empty());
+    let out = cmd("njord-replay", dir.path())
+        .arg(dir.path().join("j/md.trades.ATOMUSDT"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(String::from_utf8(out).unwrap(), text);
 }
 
 #[test]
@@ -367,6 +404,28 @@ fn replay_merges_filters_and_keeps_lines_verbatim() {
         .stdout
         .clone();
     assert_eq!(trade_ids(&out), ["4"]);
+    // Paced: same output, gaps of 1 s replayed at 1000x (the schedule itself is unit-tested
+    // with an injected clock).
+    let paced = dir.path().join("paced.ndjson");
+    std::fs::write(
+        &paced,
+        lines(&format!(
+            "{}\n{}\n{}",
+            trade(T0, "A/B", 1, "1", "1"),
+            trade(T0 + 1_000_000_000, "A/B", 2, "1", "1"),
+            trade(T0 + 2_000_000_000, "A/B", 3, "1", "1")
+        )),
+    )
+    .unwrap();
+    let out = cmd("njord-replay", dir.path())
+        .arg(&paced)
+        .args(["--speed", "1000x"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(trade_ids(&out), ["1", "2", "3"]);
     cmd("njord-replay", dir.path())
         .arg(dir.path().join("missing"))
         .assert()
@@ -534,5 +593,7 @@ fn bars_daemon_closes_bars_by_the_wall_clock() {
         (v["ts_open_ns"].as_i64(), v["close"].to_string()),
         (Some(T0), "2.5".into())
     );
-    assert!(dir.path().join("j/ohlcv.1m.AB.ndjson").exists());
+    // Journaled and flushed before it was published.
+    let journal = std::fs::read_to_string(dir.path().join("j/ohlcv.1m.AB.ndjson")).unwrap();
+    assert_eq!(journal, format!("{}\n", got[0].1));
 }

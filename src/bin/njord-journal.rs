@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use njord::cli::journal::{Cli, Cmd, Import};
-use njord::journal::{self, JournalReader, Skipped};
+use njord::journal::{self, JournalReader, Journals, Skipped};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,7 +17,12 @@ fn main() -> ExitCode {
     match cli.cmd {
         Cmd::Compress { older_than, paths } => {
             let paths = if paths.is_empty() {
-                vec![loaded.config.journal.dir.clone()]
+                let dir = loaded.config.journal.dir.clone();
+                if !dir.exists() {
+                    tracing::info!("{}: no journals yet; nothing to compress", dir.display());
+                    return ExitCode::SUCCESS;
+                }
+                vec![dir]
             } else {
                 paths
             };
@@ -29,7 +34,11 @@ fn main() -> ExitCode {
             file,
             symbol,
             venue,
-        }) => import(&file, &symbol, &venue),
+            journal,
+        }) => {
+            let journals = journal.then(|| Journals::from_config(&loaded.config.journal));
+            import(&file, &symbol, &venue, journals)
+        }
     }
 }
 
@@ -155,6 +164,14 @@ fn cat(paths: &[PathBuf]) -> ExitCode {
         };
         while let Some(line) = r.next_line() {
             let written = match line {
+                Ok(l) if !l.terminated && njord::event::decode(l.text).is_err() => {
+                    eprintln!(
+                        "{}:{}: torn last line (no newline at end of file), skipped",
+                        f.display(),
+                        l.lineno
+                    );
+                    continue;
+                }
                 Ok(l) => out
                     .write_all(l.text.as_bytes())
                     .and_then(|_| out.write_all(b"\n")),
@@ -189,7 +206,7 @@ fn closed_or_failed(e: std::io::Error) -> ExitCode {
     }
 }
 
-fn import(file: &Path, symbol: &str, venue: &str) -> ExitCode {
+fn import(file: &Path, symbol: &str, venue: &str, journals: Option<Journals>) -> ExitCode {
     let mut r = match JournalReader::open(file) {
         Ok(r) => r,
         Err(e) => {
@@ -197,11 +214,36 @@ fn import(file: &Path, symbol: &str, venue: &str) -> ExitCode {
             return ExitCode::from(njord::app::EXIT_USAGE);
         }
     };
-    let mut out = BufWriter::with_capacity(256 * 1024, std::io::stdout().lock());
-    let stats = njord::import::binance_trades(&mut r, symbol, venue, &mut out, |e| {
-        eprintln!("{e}; skipped")
-    })
-    .and_then(|s| out.flush().map(|_| s));
+    let on_bad = |e: String| eprintln!("{e}; skipped");
+    let stats = match journals {
+        Some(mut j) => {
+            let stem = format!("md.trades.{}", njord::event::compact_symbol(symbol));
+            njord::import::binance_trades(
+                &mut r,
+                symbol,
+                venue,
+                |ev| j.append_event(&stem, ev).map_err(std::io::Error::other),
+                on_bad,
+            )
+            .and_then(|s| j.flush().map(|_| s).map_err(std::io::Error::other))
+        }
+        None => {
+            let mut out = BufWriter::with_capacity(256 * 1024, std::io::stdout().lock());
+            let mut buf = Vec::with_capacity(256);
+            njord::import::binance_trades(
+                &mut r,
+                symbol,
+                venue,
+                |ev| {
+                    buf.clear();
+                    ev.write_line(&mut buf);
+                    out.write_all(&buf)
+                },
+                on_bad,
+            )
+            .and_then(|s| out.flush().map(|_| s))
+        }
+    };
     match stats {
         Ok(s) => {
             tracing::info!(

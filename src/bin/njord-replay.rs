@@ -1,7 +1,7 @@
 //! `njord-replay`: journals back into a pipeline or onto Redis. See `njord-replay --help`.
 
 use clap::Parser;
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 use njord::bus::{Bus, Reconnect, RedisBus};
 use njord::cli::replay::Cli;
 use njord::replay::{Clock, Filter, Pacer, Replay, SystemClock};
@@ -22,9 +22,17 @@ impl Clock for SignalClock<'_> {
         self.clock.now_ns()
     }
     fn sleep_until(&mut self, ns: i64) {
-        let wait = ns.saturating_sub(self.now_ns()).max(0) as u64;
-        if let Ok(Control::Stop) = self.signals.recv_timeout(Duration::from_nanos(wait)) {
-            self.stopped = true;
+        // SIGHUP means nothing to a replay: keep waiting until the deadline or a stop.
+        while !self.stopped {
+            let wait = ns.saturating_sub(self.now_ns());
+            if wait <= 0 {
+                return;
+            }
+            match self.signals.recv_timeout(Duration::from_nanos(wait as u64)) {
+                Ok(Control::Stop) | Err(RecvTimeoutError::Disconnected) => self.stopped = true,
+                Ok(Control::Reload) => {}
+                Err(RecvTimeoutError::Timeout) => return,
+            }
         }
     }
 }
@@ -113,10 +121,12 @@ fn main() -> ExitCode {
             break;
         }
         n += 1;
-        if n.is_multiple_of(8192) {
+        // Paced replays are slow enough to update on every event.
+        if paced || n.is_multiple_of(8192) {
             if let Some(pb) = &progress {
                 pb.set_position(replay.progress().0);
-                pb.set_message(format!("{n} events"));
+                let secs = pb.elapsed().as_secs_f64().max(1e-3);
+                pb.set_message(format!("{n} events {:.0}/s", n as f64 / secs));
             }
             if let Ok(Control::Stop) = signals.receiver().try_recv() {
                 break;
@@ -165,9 +175,9 @@ fn progress_bar(total: u64) -> indicatif::ProgressBar {
         Some(total),
         indicatif::ProgressDrawTarget::stderr(),
     );
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}",
-    ) {
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:20} {bytes}/{total_bytes} {msg} ETA {eta}")
+    {
         pb.set_style(style);
     }
     pb

@@ -16,7 +16,8 @@ directory (every journal in it) or a stem (every file of one rotated series).\n\
     njord-journal compress --older-than 24h\n  \
     njord-journal verify var/log/njord/md.trades.ATOMUSDT.20260101.ndjson.gz\n  \
     njord-journal cat var/log/njord/md.trades.ATOMUSDT | njord-bars --emit-only\n  \
-    njord-journal import binance-trades ATOMUSDT-trades-2026-01-01.csv --symbol ATOM/USDT > atom.ndjson"
+    njord-journal import binance-trades ATOMUSDT-trades-2026-01-01.csv --symbol ATOM/USDT > atom.ndjson\n  \
+    njord-journal import binance-trades ATOMUSDT-trades-2026-01-02.csv --symbol ATOM/USDT --journal"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -48,7 +49,7 @@ pub enum Cmd {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
-    /// Convert downloaded history into Njord events on stdout
+    /// Convert downloaded history into Njord events (stdout, or a journal with --journal)
     #[command(subcommand)]
     Import(Import),
 }
@@ -67,6 +68,10 @@ pub enum Import {
         /// Venue written in the events
         #[arg(long, value_name = "NAME", default_value = "binance")]
         venue: String,
+        /// Append to the trade journal {journal.dir}/md.trades.{SYMBOL} (rotated by UTC day and
+        /// gzipped) instead of writing to stdout
+        #[arg(long)]
+        journal: bool,
     },
 }
 
