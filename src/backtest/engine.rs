@@ -211,3 +211,106 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::event::{Intent, Side, Trade};
+    use proptest::prelude::*;
+    use std::borrow::Cow;
+
+    struct Keep(Vec<Sample>, Vec<Fill<'static>>);
+
+    impl Sink for Keep {
+        fn on_sample(&mut self, s: &Sample, _: &Account) {
+            self.0.push(s.clone());
+        }
+        fn on_fill(&mut self, f: &Fill<'_>) {
+            if let Event::Fill(f) = Event::Fill(f.clone()).into_owned() {
+                self.1.push(f);
+            }
+        }
+    }
+
+    /// A tape step: a trade at a price in cents after a gap in seconds, then maybe an intent
+    /// (buy?, qty, limit offset in cents).
+    type Step = (u32, u64, Option<(bool, u32, Option<i32>)>);
+
+    fn tape(steps: &[Step]) -> Vec<Event<'static>> {
+        let mut ts = 1_767_225_600_000_000_000i64;
+        let mut out = Vec::new();
+        for (i, (cents, gap_s, intent)) in steps.iter().enumerate() {
+            ts += *gap_s as i64 * 1_000_000_000;
+            let price = Decimal::new(*cents as i64 + 100, 2);
+            out.push(Event::Trade(Trade {
+                venue: Cow::Borrowed("v"),
+                symbol: Cow::Borrowed("A/USDT"),
+                trade_id: Cow::Owned(i.to_string()),
+                price,
+                qty: Decimal::from(5),
+                side: Side::Buy,
+                ts_ns: ts,
+                ts_local_ns: None,
+            }));
+            if let Some((buy, qty, limit)) = intent {
+                out.push(Event::Intent(Intent {
+                    id: Some(Cow::Owned(format!("i{i}"))),
+                    ts_ns: ts,
+                    strategy_id: Cow::Borrowed("p"),
+                    symbol: Cow::Borrowed("A/USDT"),
+                    side: Cow::Borrowed(if *buy { "buy" } else { "sell" }),
+                    order_type: Cow::Borrowed(if limit.is_some() { "limit" } else { "market" }),
+                    qty: Decimal::from(*qty),
+                    limit_price: limit.map(|o| price + Decimal::new(o as i64, 2)),
+                    meta: Default::default(),
+                }));
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever the tape: equity times never go back, cash and positions agree with the
+        /// paper core's balances, and once flat the round trips add up to the change in equity.
+        #[test]
+        fn accounting_is_consistent(
+            steps in proptest::collection::vec(
+                (0u32..2_000, 0u64..5_000, proptest::option::of((any::<bool>(), 1u32..20, proptest::option::of(-50i32..50)))),
+                1..120,
+            ),
+            allow_short in any::<bool>(),
+        ) {
+            let capital = Decimal::from(500);
+            let mut cfg = Config::default();
+            cfg.risk.per_order_usd_cap = Decimal::from(1_000_000);
+            cfg.risk.orders_per_min_cap = 1_000;
+            cfg.paper.allow_short = allow_short;
+            cfg.paper = paper_config(&cfg, capital, "USDT");
+            let settings = Settings { capital, interval_ns: 3_600_000_000_000, risk_free: 0.0, partial_fills: false };
+            let mut e = Engine::new(&cfg, vec![], &settings);
+            let mut k = Keep(Vec::new(), Vec::new());
+            for ev in tape(&steps) {
+                e.on_event(&ev, &mut k);
+            }
+            let balances = e.paper.balances().unwrap().totals().clone();
+            let (pos, _) = e.account.symbol("A/USDT").unwrap_or_default();
+            prop_assert_eq!(balances.get("USDT").copied().unwrap_or_default(), e.account.cash());
+            prop_assert_eq!(balances.get("A").copied().unwrap_or_default(), pos);
+            if !allow_short {
+                prop_assert!(pos >= Decimal::ZERO);
+            }
+            let r = e.finish(&mut k);
+            prop_assert!(k.0.windows(2).all(|w| w[0].point.ts_ns <= w[1].point.ts_ns));
+            prop_assert_eq!(r.counts.fills as usize, k.1.len());
+            if pos.is_zero() {
+                let s = &r.metrics;
+                let wins = s.avg_win.map_or(Decimal::ZERO, |a| a * Decimal::from(s.wins));
+                let losses = s.avg_loss.map_or(Decimal::ZERO, |a| a * Decimal::from(s.losses));
+                let sum = wins + losses;
+                let change = r.metrics.final_equity - capital;
+                prop_assert!((sum - change).abs() < Decimal::new(1, 12), "{} vs {}", sum, change);
+            }
+        }
+    }
+}
