@@ -12,6 +12,9 @@ Writes, under tests/golden/:
   Empty cells are TA-Lib's NaN (not ready yet).
 - trendline_break.jsonl: the tape of the trendline_break golden (the seed's scenarios, one per
   symbol, interleaved; 1m and 5m bars), and its expected signals from numpy.polyfit, printed.
+- ema_cross.jsonl + ema_cross_expected.csv: a tape and the signals of the issue's ema_cross
+  rule (EMAs seeded with the first price, ready after `slow` prices, long_only), written
+  here independently (the same recursion as pandas' `ewm(adjust=False)`).
 - rsi_tema_bb.jsonl: the tape (trades) of the rsi_tema_bb golden. The test appends the
   intents njord-strat emits when blessed; it then checks them against
 - rsi_tema_bb_talib.csv: the signals TA-Lib's indicators give on that tape (ts_ns, side and
@@ -162,6 +165,39 @@ def trendline_tape():
         print("  ", e)
 
 
+def ema_cross_signals(prices, fast, slow, long_only):
+    """The issue's ema_cross rule, written independently of the Rust code."""
+    def ewm(xs, n):
+        a, out = 2.0 / (n + 1.0), []
+        for x in xs:
+            out.append(x if not out else out[-1] + (x - out[-1]) * a)
+        return out
+    f, s = ewm(prices, fast), ewm(prices, slow)
+    out, above, long = [], None, False
+    for i in range(len(prices)):
+        if i + 1 < slow:
+            continue
+        now = f[i] > s[i]
+        if above is not None and now != above:
+            side = "buy" if now else "sell"
+            if not (side == "sell" and long_only and not long):
+                long = side == "buy"
+                out.append((i, side, f[i], s[i]))
+        above = now
+    return out
+
+
+def ema_cross_tape():
+    text, x = series(5, 1500, 0.004)
+    with open(os.path.join(ROOT, "ema_cross.jsonl"), "w") as f:
+        for i, t in enumerate(text):
+            f.write(trade("ATOM/USDT", i, t))
+    with open(os.path.join(ROOT, "ema_cross_expected.csv"), "w") as f:
+        f.write("ts_ns,side,fast,slow\n")
+        for i, side, fa, sl in ema_cross_signals([float(v) for v in x], 20, 50, True):
+            f.write(f"{T0 + i * 1_000_000_000},{side},{fa!r},{sl!r}\n")
+
+
 def main():
     os.makedirs(ROOT, exist_ok=True)
     # A walk around 10 with a flat stretch (zero deviation, RSI with no change).
@@ -172,6 +208,7 @@ def main():
     indicators("indicators_b.csv", text, x, 3, 2, 2, 2, 5, 1.5, 3)
     rsi_tema_bb_tape()
     trendline_tape()
+    ema_cross_tape()
 
 
 if __name__ == "__main__":

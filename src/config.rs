@@ -265,6 +265,14 @@ pub struct Paper {
     /// Fee of fills that crossed (taker), in basis points of notional.
     #[serde(with = "crate::num")]
     pub taker_fee_bps: Decimal,
+    /// Taker fills move this many basis points against the order (slippage).
+    #[serde(with = "crate::num")]
+    pub slippage_bps: Decimal,
+    /// Spot balances per asset at start (`{USDT: 10000}`); empty: no balance checks. When
+    /// set, an order they cannot pay for is rejected.
+    pub initial_balances: std::collections::BTreeMap<String, crate::num::Dec>,
+    /// With balances, allow selling more of an asset than is held (short selling).
+    pub allow_short: bool,
 }
 
 impl Default for Paper {
@@ -272,6 +280,9 @@ impl Default for Paper {
         Paper {
             maker_fee_bps: Decimal::from(10),
             taker_fee_bps: Decimal::from(10),
+            slippage_bps: Decimal::ZERO,
+            initial_balances: Default::default(),
+            allow_short: false,
         }
     }
 }

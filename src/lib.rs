@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod backoff;
+pub mod backtest;
 pub mod bars;
 pub mod bus;
 pub mod check;

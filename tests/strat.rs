@@ -187,6 +187,34 @@ fn golden_rsi_tema_bb_agrees_with_talib() {
     }
 }
 
+const EMA_CROSS: &str = "strategies:
+  - {id: ec, class: ema_cross, symbols: [ATOM/USDT], events: [trade], params: {qty: 3}}
+";
+
+#[test]
+fn golden_ema_cross_agrees_with_an_independent_rule() {
+    let out = check_golden("ema_cross.jsonl", EMA_CROSS);
+    let expected = std::fs::read_to_string(golden_path("ema_cross_expected.csv")).unwrap();
+    let want: Vec<Vec<&str>> = expected
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let got = intents(&out);
+    assert!(want.len() > 4, "the tape crosses several times");
+    assert_eq!(got.len(), want.len());
+    assert_eq!(want[0][1], "buy", "long_only: the first signal is a buy");
+    for (i, w) in got.iter().zip(&want) {
+        assert_eq!(i["ts_ns"].to_string(), w[0]);
+        assert_eq!(i["side"], w[1]);
+        for (k, key) in ["fast", "slow"].iter().enumerate() {
+            let t: f64 = w[2 + k].parse().unwrap();
+            let v = i["meta"][key].as_f64().unwrap();
+            assert!((v - t).abs() <= 1e-9 * t.abs(), "{key}: {v} vs {t}");
+        }
+    }
+}
+
 #[test]
 fn list_prints_classes_params_and_defaults() {
     let out = strat()
@@ -456,7 +484,7 @@ impl Reload {
             Reload::FileChange => {
                 // The watcher polls size and mtime; the stage applies a change before the
                 // next event.
-                std::thread::sleep(Duration::from_millis(600));
+                live.wait_log("changed; it is applied before the next event");
                 live.feed(&[&trade("ATOM/USDT", i, "10.0")]);
                 live.wait_log(needle);
             }

@@ -5,6 +5,7 @@
 use clap::{Args, CommandFactory};
 use std::path::PathBuf;
 
+pub mod backtest;
 pub mod bars;
 pub mod bus;
 pub mod journal;
@@ -51,6 +52,7 @@ pub struct StageArgs {
 /// Every binary's clap command, named as installed. Used to generate man pages and completions.
 pub fn commands() -> Vec<clap::Command> {
     vec![
+        backtest::Cli::command(),
         bars::Cli::command(),
         bus::Cli::command(),
         journal::Cli::command(),

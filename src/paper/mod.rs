@@ -6,16 +6,22 @@
 //!   crosses it (buy: trade ≤ limit; sell: trade ≥ limit). With `partial_fills`, a resting fill
 //!   is capped at the crossing trade's quantity, shared in price-then-arrival order.
 //! - Fees are exact: `qty × price × bps / 10 000`, in the quote asset.
+//! - Slippage (`paper.slippage_bps`, default 0) moves taker fill prices against the order:
+//!   `price × (1 + bps / 10 000)` for a buy, `price × (1 − bps / 10 000)` for a sell.
+//! - Optional spot balances (`paper.initial_balances`, see [`balances`]): an order they cannot
+//!   pay for is rejected with an `order_update` of status `rejected`.
 //!
 //! Every fill is followed by the `position` it leaves (FIFO lots, see [`position`]).
 
+pub mod balances;
 pub mod position;
 pub mod stage;
 
 use crate::config;
-use crate::event::{Cancel, Event, Fill, Liquidity, Order, OrderType, Side, Trade};
+use crate::event::{Cancel, Event, Fill, Liquidity, Order, OrderType, OrderUpdate, Side, Trade};
 use crate::risk::usd;
 use crate::time::utc_day;
+use balances::Balances;
 use position::Positions;
 use rust_decimal::Decimal;
 use std::borrow::Cow;
@@ -54,6 +60,8 @@ pub enum Outcome {
     Duplicate,
     /// An order this engine cannot fill; the text says why.
     Rejected(&'static str),
+    /// An order the spot balances cannot pay for; an `order_update` `rejected` says so.
+    Unfunded,
     Ignored,
 }
 
@@ -99,6 +107,8 @@ pub struct PaperEngine {
     positions: Positions,
     seq: u64,
     fills: u64,
+    slippage_bps: Decimal,
+    balances: Option<Balances>,
 }
 
 /// A quantity and price whose notional (and fee) stays far inside `Decimal`'s range, so no
@@ -176,12 +186,45 @@ impl PaperEngine {
             positions: Positions::default(),
             seq: 0,
             fills: 0,
+            slippage_bps: Decimal::ZERO,
+            balances: None,
         }
+    }
+
+    /// The engine `paper` configures: fees, slippage and, when `initial_balances` is not
+    /// empty, spot balances.
+    pub fn from_config(p: &config::Paper, partial_fills: bool) -> Self {
+        let mut e = PaperEngine::new(PaperConfig::new(p, partial_fills));
+        e.slippage_bps = p.slippage_bps;
+        if !p.initial_balances.is_empty() {
+            let initial = p.initial_balances.iter().map(|(a, d)| (a.clone(), d.0));
+            e.balances = Some(Balances::new(initial.collect(), p.allow_short));
+        }
+        e
+    }
+
+    /// Spot balances, when configured.
+    pub fn balances(&self) -> Option<&Balances> {
+        self.balances.as_ref()
+    }
+
+    /// A taker fill price after slippage against the order.
+    fn taker_price(bps: Decimal, side: Side, price: Decimal) -> Decimal {
+        if bps.is_zero() {
+            return price;
+        }
+        let s = bps / Decimal::from(10_000);
+        let factor = match side {
+            Side::Buy => Decimal::ONE + s,
+            Side::Sell => Decimal::ONE - s,
+        };
+        price.checked_mul(factor).unwrap_or(price).normalize()
     }
 
     /// Handles one event; trades may fill open orders, orders may fill at once.
     pub fn on_event(&mut self, ev: &Event<'_>, out: &mut Vec<Event<'static>>) -> Outcome {
-        match ev {
+        let start = out.len();
+        let outcome = match ev {
             Event::Trade(t) => {
                 self.on_trade(t, out);
                 Outcome::Ignored
@@ -189,7 +232,15 @@ impl PaperEngine {
             Event::Order(o) => self.on_order(o, out),
             Event::Cancel(c) => self.on_cancel(c),
             _ => Outcome::Ignored,
+        };
+        if let Some(b) = self.balances.as_mut() {
+            for e in &out[start..] {
+                if let Event::Fill(f) = e {
+                    b.settle(f);
+                }
+            }
         }
+        outcome
     }
 
     /// Records the price and fills what the trade reaches: waiting market orders at the trade
@@ -207,6 +258,7 @@ impl PaperEngine {
             open,
             positions,
             fills,
+            slippage_bps,
             ..
         } = self;
         let Some(book) = books.get_mut(t.symbol.as_ref()) else {
@@ -221,7 +273,8 @@ impl PaperEngine {
             }
             let w = entry.remove();
             open.remove(w.order.intent_id.as_ref());
-            let (q, p, ts) = (w.remaining, t.price, t.ts_ns);
+            let p = Self::taker_price(*slippage_bps, w.order.side, t.price);
+            let (q, ts) = (w.remaining, t.ts_ns);
             fill(
                 cfg,
                 positions,
@@ -297,7 +350,26 @@ impl PaperEngine {
             },
             (None, _) => false,
         };
+        if self.balances.is_some() {
+            let (price, bps) = match (marketable, last, limit) {
+                (true, Some(p), _) => (
+                    Self::taker_price(self.slippage_bps, o.side, p),
+                    self.cfg.taker_fee_bps,
+                ),
+                (false, _, Some(l)) => (l, self.cfg.maker_fee_bps),
+                _ => return self.unfunded(o, "no price yet to check the balance against", out),
+            };
+            if !sane(o.qty, price) {
+                return Outcome::Rejected("notional out of range");
+            }
+            if let Some(b) = self.balances.as_mut()
+                && let Err(why) = b.reserve(&o.intent_id, &o.symbol, o.side, o.qty, price, bps)
+            {
+                return self.unfunded(o, &why, out);
+            }
+        }
         if let (true, Some(p)) = (marketable, last) {
+            let p = Self::taker_price(self.slippage_bps, o.side, p);
             if !sane(o.qty, p) {
                 return Outcome::Rejected("notional out of range");
             }
@@ -353,11 +425,29 @@ impl PaperEngine {
         outcome
     }
 
+    /// Rejects an order the balances cannot pay for, with an explicit `order_update`.
+    fn unfunded(&mut self, o: &Order<'_>, why: &str, out: &mut Vec<Event<'static>>) -> Outcome {
+        tracing::warn!(intent_id = %o.intent_id, "order {} rejected: {why}", o.intent_id);
+        out.push(Event::OrderUpdate(OrderUpdate {
+            symbol: Cow::Owned(o.symbol.to_string()),
+            exchange_order_id: Cow::Owned(order_id(&o.intent_id)),
+            client_order_id: Cow::Owned(o.intent_id.to_string()),
+            status: Cow::Borrowed("rejected"),
+            filled_qty: Decimal::ZERO,
+            avg_price: Decimal::ZERO,
+            ts_ns: o.ts_accepted_ns,
+        }));
+        Outcome::Unfunded
+    }
+
     /// Removes an open order.
     pub fn on_cancel(&mut self, c: &Cancel<'_>) -> Outcome {
         let Some((symbol, slot)) = self.open.remove(c.intent_id.as_ref()) else {
             return Outcome::NotOpen;
         };
+        if let Some(b) = self.balances.as_mut() {
+            b.release(&c.intent_id);
+        }
         if let Some(book) = self.books.get_mut(&symbol) {
             match slot {
                 Slot::Bid(k) => book.bids.remove(&k),
@@ -375,8 +465,12 @@ impl PaperEngine {
         }
     }
 
-    /// Applies a journaled fill to the positions (`--resume`), emitting nothing.
+    /// Applies a journaled fill to the positions and balances (`--resume`), emitting nothing.
+    /// Orders reopened by [`PaperEngine::restore`] lock no balance.
     pub fn replay_fill(&mut self, f: &Fill<'_>) {
+        if let Some(b) = self.balances.as_mut() {
+            b.settle(f);
+        }
         self.positions.apply(
             f.strategy_id.as_deref(),
             &f.symbol,
@@ -742,5 +836,75 @@ mod tests {
         // realized 2, fees 0.02 + 0.024
         assert_eq!(e.pnl_day_usd(4).to_string(), "1.956");
         assert!(e.summary().contains("orders resting: 0"));
+    }
+
+    fn funded(balances: &str, allow_short: bool, slippage: &str) -> PaperEngine {
+        let mut p = config::Paper {
+            maker_fee_bps: Decimal::from(10),
+            taker_fee_bps: Decimal::from(20),
+            slippage_bps: slippage.parse().unwrap(),
+            allow_short,
+            ..config::Paper::default()
+        };
+        for kv in balances.split(',').filter(|s| !s.is_empty()) {
+            let (a, v) = kv.split_once('=').unwrap();
+            p.initial_balances
+                .insert(a.into(), crate::num::Dec(v.parse().unwrap()));
+        }
+        PaperEngine::from_config(&p, false)
+    }
+
+    #[test]
+    fn balances_pay_for_orders_and_lock_resting_ones() {
+        let mut e = funded("USDT=100", false, "0");
+        let out = run(
+            &mut e,
+            &[
+                trade("10", "1", 1),
+                // 9 × 10 + 0.18 fee = 90.18 ≤ 100: fills.
+                order("a", "buy", "market", "9", "null", 2),
+                // 1 × 10 + 0.02 > 9.82 free: rejected.
+                order("b", "buy", "market", "1", "null", 3),
+                // Selling 10 with 9 held: rejected.
+                order("c", "sell", "market", "10", "null", 4),
+                // Resting buy at 9 locks 0.9 + 0.0009 of the 9.82.
+                order("d", "buy", "limit", "0.1", "9", 5),
+                order("e", "buy", "limit", "1", "9", 6),
+            ],
+        );
+        let rejected: Vec<&str> = out
+            .iter()
+            .filter_map(|ev| match ev {
+                Event::OrderUpdate(u) if u.status == "rejected" => Some(&*u.client_order_id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(rejected, ["b", "c", "e"]);
+        let b = e.balances().unwrap();
+        assert_eq!(b.rejected(), 3);
+        assert_eq!(b.totals()["USDT"], Decimal::from_str_exact("9.82").unwrap());
+        assert_eq!(b.totals()["A"], Decimal::from(9));
+        let mut out = vec![];
+        e.on_event(&trade("8.5", "5", 7), &mut out);
+        let b = e.balances().unwrap();
+        assert_eq!(b.totals()["USDT"].normalize().to_string(), "8.9191");
+        assert_eq!(b.totals()["A"].normalize().to_string(), "9.1");
+    }
+
+    #[test]
+    fn shorts_when_allowed_and_slippage_against_the_taker() {
+        let mut e = funded("USDT=100", true, "50");
+        let out = run(
+            &mut e,
+            &[
+                trade("10", "1", 1),
+                order("a", "sell", "market", "2", "null", 2),
+                order("b", "buy", "market", "1", "null", 3),
+            ],
+        );
+        let f = fills(&out);
+        assert_eq!(f[0], ("a".into(), "2".into(), "9.95".into(), Taker, 2));
+        assert_eq!(f[1], ("b".into(), "1".into(), "10.05".into(), Taker, 3));
+        assert_eq!(e.balances().unwrap().totals()["A"], Decimal::from(-1));
     }
 }

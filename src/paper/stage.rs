@@ -3,7 +3,7 @@
 //! and, with `--resume`, rebuilds positions and open orders from its journals. All matching
 //! and accounting stays in [`PaperEngine`].
 
-use super::{Outcome, PaperConfig, PaperEngine};
+use super::{Outcome, PaperEngine};
 use crate::bus::RedisBus;
 use crate::config::{Loaded, Topics};
 use crate::event::{Event, Kind, Order, compact_symbol};
@@ -36,7 +36,7 @@ impl PaperStage {
     ) -> Self {
         let cfg = &loaded.config;
         PaperStage {
-            engine: PaperEngine::new(PaperConfig::new(&cfg.paper, partial_fills)),
+            engine: PaperEngine::from_config(&cfg.paper, partial_fills),
             journals: Journals::new(&cfg.journal.dir, cfg.journal.fsync),
             journal_dir: cfg.journal.dir.clone(),
             redis,
@@ -151,6 +151,7 @@ impl Stage for PaperStage {
             (Event::Order(o), Outcome::Rejected(why)) => {
                 tracing::warn!(intent_id = %o.intent_id, "order {} not paper-traded: {why}", o.intent_id);
             }
+            (Event::Order(_), Outcome::Unfunded) => {}
             (Event::Order(o), Outcome::Duplicate) => {
                 tracing::warn!(intent_id = %o.intent_id, "order {} is already open; ignored", o.intent_id);
             }

@@ -610,7 +610,7 @@ impl Manager {
         if route.targets.is_empty() {
             return true;
         }
-        let price_f64 = price.to_f64().unwrap_or(f64::NAN);
+        let price_f64 = to_f64(price);
         let mut failed = false;
         for &(ei, si) in &route.targets {
             let Some(entry) = self.entries.get_mut(ei) else {
@@ -682,6 +682,21 @@ impl Manager {
             price_slot: self.prices.slot(symbol),
             targets,
         }
+    }
+}
+
+/// A decimal as the nearest `f64`. Prices have fewer than 16 significant digits, so the
+/// mantissa and the power of ten are exact doubles and one division rounds correctly: the
+/// same double as parsing the text, without `rust_decimal`'s 128-bit divisions.
+fn to_f64(d: Decimal) -> f64 {
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+    let m = d.mantissa();
+    match POW10.get(d.scale() as usize) {
+        Some(p) if m.unsigned_abs() < 1 << 53 => m as f64 / p,
+        _ => d.to_f64().unwrap_or(f64::NAN),
     }
 }
 
@@ -988,6 +1003,74 @@ mod tests {
         out.clear();
         m.on_event(&trade("ATOM/USDT", "10", 2), &mut out);
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn reloads_mid_tape_leave_an_untouched_strategy_exactly_as_without() {
+        let tl = "  - {id: tl, class: trendline_break, symbols: ['*'], events: [trade], params: {qty: 1, lookback_periods: 8, breakout_threshold: 0.004}}\n";
+        let ec = "  - {id: ec, class: ema_cross, symbols: ['*'], events: [trade], params: {qty: 1, fast: 3, slow: 9}}\n";
+        let files = [
+            format!("strategies:\n{tl}"),
+            format!("strategies:\n{ec}{tl}"),
+            "strategies: [{id: tl, class: nope}]\n".to_owned(),
+            format!("strategies:\n{tl}{}", ec.replace("fast: 3", "fast: 4")),
+        ];
+        let tape: Vec<_> = (0..600)
+            .map(|i| {
+                let p = 10.0 + (f64::from(i) / 9.0).sin() * 0.3 + (f64::from(i) / 2.0).cos() * 0.05;
+                trade(
+                    if i % 3 == 0 { "B/USDT" } else { "A/USDT" },
+                    &format!("{p:.4}"),
+                    i.into(),
+                )
+            })
+            .collect();
+        let only_tl = |out: &Out| -> Vec<String> {
+            out.iter()
+                .filter(|e| matches!(e, Event::Intent(i) if i.strategy_id == "tl"))
+                .map(|e| e.to_json())
+                .collect()
+        };
+        let reg = registry();
+        let topics = Topics::default();
+        let mut plain = manager(reg.clone(), &files[0]);
+        let mut want = Vec::new();
+        for ev in &tape {
+            plain.on_event(ev, &mut want);
+        }
+        let mut m = manager(reg.clone(), &files[0]);
+        let mut got = Vec::new();
+        for (i, ev) in tape.iter().enumerate() {
+            if i % 150 == 149 {
+                let file = &files[1 + (i / 150) % 3];
+                if let Ok(defs) = parse(file, "f.yaml", &reg, &topics) {
+                    let report = m.apply(defs);
+                    assert!(report.kept.contains(&"tl".to_owned()), "{report}");
+                }
+            }
+            m.on_event(ev, &mut got);
+        }
+        assert!(only_tl(&want).len() > 5);
+        assert_eq!(only_tl(&got), only_tl(&want));
+        assert!(
+            got.iter()
+                .any(|e| matches!(e, Event::Intent(i) if i.strategy_id == "ec"))
+        );
+    }
+
+    #[test]
+    fn decimals_become_the_nearest_double() {
+        for text in [
+            "10.22",
+            "0.00031099999999999997",
+            "-3.5",
+            "123456789.123456789",
+            "7",
+            "1e-20",
+        ] {
+            let d = crate::num::parse_decimal(text).unwrap();
+            assert_eq!(to_f64(d), text.parse::<f64>().unwrap(), "{text}");
+        }
     }
 
     #[test]

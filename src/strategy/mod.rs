@@ -130,7 +130,9 @@ impl PriceBook {
         }
     }
     pub fn get(&self, symbol: &str) -> Option<Decimal> {
-        self.index.get(symbol).and_then(|&i| self.prices[i])
+        self.index
+            .get(symbol)
+            .and_then(|&i| self.prices.get(i).copied().flatten())
     }
 }
 

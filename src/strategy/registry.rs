@@ -92,7 +92,7 @@ impl ParamSpec {
             ParamKind::Float { min, max } => {
                 let x = v
                     .as_f64()
-                    .filter(|x| x.is_finite() && v.is_number())
+                    .filter(|x| x.is_finite())
                     .ok_or_else(|| want(&self.kind.to_string()))?;
                 if !(min..=max).contains(&x) {
                     return Err(want(&self.kind.to_string()));

@@ -47,6 +47,10 @@ impl Watcher {
                     if now != last {
                         last = now;
                         c.store(true, Ordering::Release);
+                        tracing::info!(
+                            "{} changed; it is applied before the next event",
+                            path.display()
+                        );
                     }
                 }
             });
