@@ -537,9 +537,112 @@ fn not_json(e: serde_json::Error) -> DecodeError {
 
 /// Decodes one line. `kind` must be present.
 pub fn decode(line: &str) -> Result<Event<'_>, DecodeError> {
+    if let Some(t) = fast_trade(line) {
+        return Ok(Event::Trade(t));
+    }
     match probe_kind(line)? {
         Some(k) => decode_kind(line, &k),
         None => Err(DecodeError::MissingKind),
+    }
+}
+
+/// Trade lines in exactly the layout [`Event::write_line`] produces — the bulk of every tape —
+/// are decoded by a direct scan. Anything else (another key order, escapes, exponents,
+/// whitespace, numeric ids) returns `None` and goes through serde, so both paths accept the
+/// same lines and yield the same events.
+fn fast_trade(line: &str) -> Option<Trade<'_>> {
+    let mut c = Scan { s: line, i: 0 };
+    c.lit("{\"kind\":\"trade\",\"venue\":")?;
+    let venue = c.string()?;
+    c.lit(",\"symbol\":")?;
+    let symbol = c.string()?;
+    c.lit(",\"trade_id\":")?;
+    let trade_id = c.string()?;
+    c.lit(",\"price\":")?;
+    let price = c.decimal()?;
+    c.lit(",\"qty\":")?;
+    let qty = c.decimal()?;
+    c.lit(",\"side\":")?;
+    let side = match c.string()? {
+        "buy" => Side::Buy,
+        "sell" => Side::Sell,
+        _ => return None,
+    };
+    c.lit(",\"ts_ns\":")?;
+    let ts_ns = c.int()?;
+    let ts_local_ns = match c.lit(",\"ts_local_ns\":") {
+        Some(()) => Some(c.int()?),
+        None => None,
+    };
+    c.lit("}")?;
+    (c.i == line.len()).then_some(Trade {
+        venue: Cow::Borrowed(venue),
+        symbol: Cow::Borrowed(symbol),
+        trade_id: Cow::Borrowed(trade_id),
+        price,
+        qty,
+        side,
+        ts_ns,
+        ts_local_ns,
+    })
+}
+
+/// A cursor over a line for [`fast_trade`].
+struct Scan<'a> {
+    s: &'a str,
+    i: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn rest(&self) -> &'a [u8] {
+        &self.s.as_bytes()[self.i..]
+    }
+    fn lit(&mut self, l: &str) -> Option<()> {
+        self.rest()
+            .starts_with(l.as_bytes())
+            .then(|| self.i += l.len())
+    }
+    /// A string without escapes or control characters (serde handles those).
+    fn string(&mut self) -> Option<&'a str> {
+        let rest = self.rest().strip_prefix(b"\"")?;
+        let end = memchr::memchr2(b'"', b'\\', rest)?;
+        if rest[end] != b'"' || rest[..end].iter().any(|b| *b < 0x20) {
+            return None;
+        }
+        let start = self.i + 1;
+        self.i = start + end + 1;
+        self.s.get(start..start + end)
+    }
+    /// The bytes of a number up to the next `,` or `}`.
+    fn number(&mut self) -> &'a [u8] {
+        let rest = self.rest();
+        let n = rest
+            .iter()
+            .position(|b| *b == b',' || *b == b'}')
+            .unwrap_or(rest.len());
+        self.i += n;
+        &rest[..n]
+    }
+    fn decimal(&mut self) -> Option<Decimal> {
+        num::parse_plain(self.number())
+    }
+    fn int(&mut self) -> Option<i64> {
+        let b = self.number();
+        let (neg, digits) = match b.first()? {
+            b'-' => (true, &b[1..]),
+            _ => (false, b),
+        };
+        if digits.is_empty() || (digits.len() > 1 && digits[0] == b'0') || digits.len() > 19 {
+            return None;
+        }
+        let mut v: i64 = 0;
+        for d in digits {
+            if !d.is_ascii_digit() {
+                return None;
+            }
+            v = v.checked_mul(10)?.checked_add(i64::from(d - b'0'))?;
+        }
+        Some(if neg { -v } else { v })
     }
 }
 
@@ -896,6 +999,32 @@ mod tests {
             ev.to_json(),
             r#"{"kind":"trade","venue":"binanceus","symbol":"ATOM/USDT","trade_id":"42","price":10.5,"qty":0.3,"side":"sell","ts_ns":1700000000000000000}"#
         );
+    }
+
+    #[test]
+    fn fast_path_equals_serde_path() {
+        let lines = [
+            r#"{"kind":"trade","venue":"v","symbol":"ATOM/USDT","trade_id":"9","price":10.50,"qty":-0.001,"side":"buy","ts_ns":-5}"#,
+            r#"{"kind":"trade","venue":"","symbol":"A/B","trade_id":"x","price":1,"qty":2,"side":"sell","ts_ns":1,"ts_local_ns":2}"#,
+        ];
+        for l in lines {
+            let fast = fast_trade(l).expect("canonical line takes the fast path");
+            let slow: Trade = serde_json::from_str(l).unwrap();
+            assert_eq!(fast, slow);
+        }
+        // Not canonical: serde decides, and errors stay errors.
+        for l in [
+            r#"{"kind":"trade","venue":"v","symbol":"A\u002fB","trade_id":"9","price":1,"qty":1,"side":"buy","ts_ns":1}"#,
+            r#"{"kind":"trade","venue":"v","symbol":"A/B","trade_id":"9","price":1e2,"qty":1,"side":"buy","ts_ns":1}"#,
+            r#"{"kind":"trade","venue":"v","symbol":"A/B","trade_id":"9","price":01,"qty":1,"side":"buy","ts_ns":1}"#,
+            r#"{"kind":"trade","venue":"v","symbol":"A/B","trade_id":"9","price":1,"qty":1,"side":"hold","ts_ns":1}"#,
+            r#"{"kind":"trade","venue":"v","symbol":"A/B","trade_id":"9","price":1,"qty":1,"side":"buy","ts_ns":99999999999999999999}"#,
+            r#"{"kind":"trade","venue":"v","symbol":"A/B","trade_id":"9","price":1,"qty":1,"side":"buy","ts_ns":1} "#,
+        ] {
+            assert!(fast_trade(l).is_none(), "{l}");
+        }
+        assert_eq!(decode(r#"{"kind":"trade","venue":"v","symbol":"A\u002fB","trade_id":"9","price":1e2,"qty":1,"side":"buy","ts_ns":1}"#).unwrap().symbol(), Some("A/B"));
+        assert!(decode(r#"{"kind":"trade","venue":"v","symbol":"A/B","trade_id":"9","price":01,"qty":1,"side":"buy","ts_ns":1}"#).is_err());
     }
 
     #[test]

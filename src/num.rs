@@ -71,6 +71,9 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, String> {
     if t.is_empty() {
         return Err("expected a decimal number, found an empty string".into());
     }
+    if let Some(d) = parse_plain(t.as_bytes()) {
+        return Ok(d);
+    }
     let parsed = if t.bytes().any(|b| b == b'e' || b == b'E') {
         Decimal::from_scientific(t)
     } else {
@@ -80,6 +83,37 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, String> {
         let shown: String = t.chars().take(40).collect();
         format!("`{shown}` is not a decimal number ({e})")
     })
+}
+
+/// The fast path for the common case: a plain JSON number (`-?(0|[1-9][0-9]*)(\.[0-9]+)?`, no
+/// exponent) of at most 28 significant digits. `None` for anything else, which then goes
+/// through rust_decimal's general parser, so the result is the same either way.
+pub fn parse_plain(b: &[u8]) -> Option<Decimal> {
+    let (neg, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        _ => (false, b),
+    };
+    let int_len = digits
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    if int_len == 0 || (int_len > 1 && digits[0] == b'0') {
+        return None;
+    }
+    let frac = match &digits[int_len..] {
+        [] => &[][..],
+        [b'.', rest @ ..] if !rest.is_empty() && rest.iter().all(u8::is_ascii_digit) => rest,
+        _ => return None,
+    };
+    if int_len + frac.len() > 28 {
+        return None;
+    }
+    let mut m: i128 = 0;
+    for c in digits[..int_len].iter().chain(frac) {
+        m = m * 10 + i128::from(c - b'0');
+    }
+    let m = if neg { -m } else { m };
+    Decimal::try_from_i128_with_scale(m, frac.len() as u32).ok()
 }
 
 /// Serializes a decimal as an exact JSON number.
@@ -237,6 +271,39 @@ mod tests {
         let w: W = serde_json::from_value(v).unwrap();
         assert_eq!(w.x, Decimal::from_str("3.25").unwrap());
         assert_eq!(w.y, Some(Decimal::from(7)));
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_general_parser() {
+        for t in [
+            "0",
+            "-0",
+            "1",
+            "10.5",
+            "-0.00031099999999999997",
+            "123456789012345678901234567.8",
+            "9.9990",
+        ] {
+            assert_eq!(
+                parse_plain(t.as_bytes()),
+                Some(Decimal::from_str(t).unwrap()),
+                "{t}"
+            );
+        }
+        for t in [
+            "",
+            "-",
+            "01",
+            "1.",
+            ".5",
+            "1e5",
+            "+1",
+            "1.2.3",
+            "12345678901234567890123456789",
+            "1 ",
+        ] {
+            assert_eq!(parse_plain(t.as_bytes()), None, "{t}");
+        }
     }
 
     #[test]
