@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 pub mod bus;
 pub mod kill;
+pub mod sim;
 
 /// Flags every binary takes: configuration and logging.
 #[derive(Debug, Clone, Args, Default)]
@@ -44,5 +45,9 @@ pub struct StageArgs {
 
 /// Every binary's clap command, named as installed. Used to generate man pages and completions.
 pub fn commands() -> Vec<clap::Command> {
-    vec![bus::Cli::command(), kill::Cli::command()]
+    vec![
+        bus::Cli::command(),
+        kill::Cli::command(),
+        sim::Cli::command(),
+    ]
 }
