@@ -293,7 +293,7 @@ impl Cursor {
         Some((
             t.sym,
             PubTrade {
-                id: t.id + self.lap * self.id_span,
+                id: t.id.saturating_add(self.lap.saturating_mul(self.id_span)),
                 price: t.price,
                 qty: t.qty,
                 time: t.ts_ms + lap * self.span_ms,

@@ -309,10 +309,10 @@ pub fn synthetic_book(
     let n = depth.min(knobs.book_levels);
     let q = knobs.book_qty;
     let asks = (1..=n as i64)
-        .map(|i| (last + tick * Decimal::from(i), q))
+        .map_while(|i| Some((last.checked_add(tick.checked_mul(Decimal::from(i))?)?, q)))
         .collect();
     let bids = (1..=n as i64)
-        .map(|i| (last - tick * Decimal::from(i), q))
+        .map_while(|i| Some((last.checked_sub(tick.checked_mul(Decimal::from(i))?)?, q)))
         .take_while(|(p, _)| *p > Decimal::ZERO)
         .collect();
     (bids, asks)
@@ -849,8 +849,10 @@ impl Exchange {
         }
         st.high = st.high.max(t.price);
         st.low = st.low.min(t.price);
-        st.volume += t.qty;
-        st.quote_volume += t.price * t.qty;
+        st.volume = st.volume.saturating_add(t.qty);
+        st.quote_volume = st
+            .quote_volume
+            .saturating_add(t.price.saturating_mul(t.qty));
         st.count += 1;
         st.last_id = Some(t.id);
         st.close_time = t.time;
