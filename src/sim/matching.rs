@@ -1013,6 +1013,52 @@ mod tests {
     }
 
     #[test]
+    fn at_touch_knob() {
+        for (touch, filled) in [(false, "0"), (true, "5")] {
+            let mut v = venue();
+            v.knobs.fill_at_touch = touch;
+            let o = v
+                .new_order(limit(Side::Buy, "10", "9.99", Tif::Gtc, "t"), 1, false)
+                .unwrap();
+            let t = PubTrade {
+                id: 1,
+                price: d("9.99"),
+                qty: d("5"),
+                time: 2,
+                buyer_maker: true,
+            };
+            v.on_tape_trade(0, &t, 2);
+            let o = v.query("ATOMUSDT", &OrderRef::Id(o.id)).unwrap();
+            assert_eq!(o.executed, d(filled), "at touch: {touch}");
+        }
+    }
+
+    #[test]
+    fn market_orders_by_quote_quantity() {
+        let mut v = venue();
+        let o = v
+            .new_order(
+                NewOrder {
+                    symbol: "ATOMUSDT".into(),
+                    side: Side::Buy,
+                    ord_type: OrdType::Market,
+                    tif: None,
+                    qty: None,
+                    quote_qty: Some(d("1500.2")),
+                    price: None,
+                    client_id: "q".into(),
+                },
+                1,
+                false,
+            )
+            .unwrap();
+        check(&o);
+        assert_eq!(o.status, Status::Filled);
+        assert!(o.cum_quote <= d("1500.2"));
+        assert_eq!((o.executed, o.cum_quote), (d("150"), d("1500.2")));
+    }
+
+    #[test]
     fn ioc_fok_and_duplicates() {
         let mut v = venue();
         let o = v
