@@ -1274,6 +1274,17 @@ async fn listen_key_expiry_and_scenario_file() {
     assert_eq!(err(&v).0, -1125);
     let r = tokio_tungstenite::connect_async(format!("{}/ws/{key}", sim.ws)).await;
     assert!(r.is_err(), "an expired key is refused");
+    // Closing a key closes its streams.
+    let key = sim.call("POST", "/api/v3/userDataStream").await.2["listenKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut user = sim.ws(&format!("/stream?streams={key}")).await;
+    let (s, _, v) = sim
+        .call("DELETE", &format!("/api/v3/userDataStream?listenKey={key}"))
+        .await;
+    assert_eq!((s, v), (200, json!({})));
+    assert!(closes_within(&mut user, Duration::from_secs(3)).await);
 }
 
 #[test]
