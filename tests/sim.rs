@@ -1372,3 +1372,29 @@ async fn real_time_speed_and_listen_key_ttl() {
     let ev = next_json(&mut user).await.unwrap();
     assert_eq!(ev["e"], "listenKeyExpired");
 }
+
+#[tokio::test]
+async fn sigterm_ends_cleanly() {
+    let mut sim = Sim::start(TapeSrc::Lines(simple_tape()), &["--speed", "step"]);
+    assert_eq!(sim.get("/api/v3/ping").await, json!({}));
+    let pid = sim.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(s) = sim.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "njord-sim did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+}
