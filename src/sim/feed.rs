@@ -302,8 +302,11 @@ impl Cursor {
         ))
     }
 
-    /// Tape time of the next trade.
-    fn peek_ms(&self, tape: &Tape) -> Option<i64> {
+    /// Tape time of the next trade; `None` at the end of a tape that does not loop.
+    fn peek_ms(&self, tape: &Tape, looping: bool) -> Option<i64> {
+        if self.pos == tape.trades.len() && !looping {
+            return None;
+        }
         let i = if self.pos == tape.trades.len() {
             0
         } else {
@@ -328,7 +331,7 @@ async fn play(sim: Arc<Sim>, tape: Tape, mut steps: mpsc::Receiver<StepCmd>) {
     }
     let mut cur = Cursor::new(&tape);
     let mut mangler = Mangler::default();
-    let t0 = cur.peek_ms(&tape).unwrap_or(0);
+    let t0 = cur.peek_ms(&tape, settings.loop_tape).unwrap_or(0);
     let start = tokio::time::Instant::now();
     loop {
         let n = match settings.speed {
@@ -342,7 +345,7 @@ async fn play(sim: Arc<Sim>, tape: Tape, mut steps: mpsc::Receiver<StepCmd>) {
             }
             Speed::Max => BATCH,
             Speed::Times(f) => {
-                let Some(next) = cur.peek_ms(&tape) else {
+                let Some(next) = cur.peek_ms(&tape, settings.loop_tape) else {
                     return;
                 };
                 let due = start + Duration::from_secs_f64(((next - t0).max(0) as f64 / 1000.0) / f);
@@ -352,7 +355,7 @@ async fn play(sim: Arc<Sim>, tape: Tape, mut steps: mpsc::Receiver<StepCmd>) {
                 let mut n = 0;
                 let mut probe = cur;
                 while n < BATCH {
-                    match probe.peek_ms(&tape) {
+                    match probe.peek_ms(&tape, settings.loop_tape) {
                         Some(ts) if ts <= elapsed_tape => {
                             probe.next(&tape, settings.loop_tape);
                             n += 1;
