@@ -22,6 +22,7 @@ pub mod num;
 pub mod paper;
 pub mod replay;
 pub mod risk;
+pub mod sim;
 pub mod stage;
 pub mod strategy;
 pub mod time;

@@ -13,6 +13,7 @@ pub mod kill;
 pub mod paper;
 pub mod replay;
 pub mod risk;
+pub mod sim;
 pub mod strat;
 
 /// Flags every binary takes: configuration and logging.
@@ -60,6 +61,7 @@ pub fn commands() -> Vec<clap::Command> {
         paper::Cli::command(),
         replay::Cli::command(),
         risk::Cli::command(),
+        sim::Cli::command(),
         strat::Cli::command(),
     ]
 }
