@@ -6,6 +6,7 @@ use clap::{Args, CommandFactory};
 use std::path::PathBuf;
 
 pub mod bus;
+pub mod ingest;
 pub mod kill;
 
 /// Flags every binary takes: configuration and logging.
@@ -44,5 +45,9 @@ pub struct StageArgs {
 
 /// Every binary's clap command, named as installed. Used to generate man pages and completions.
 pub fn commands() -> Vec<clap::Command> {
-    vec![bus::Cli::command(), kill::Cli::command()]
+    vec![
+        bus::Cli::command(),
+        ingest::Cli::command(),
+        kill::Cli::command(),
+    ]
 }
