@@ -15,6 +15,7 @@ pub mod journal;
 pub mod kill;
 pub mod logging;
 pub mod num;
+pub mod sim;
 pub mod stage;
 pub mod time;
 pub mod topic;

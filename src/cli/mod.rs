@@ -8,6 +8,7 @@ use std::path::PathBuf;
 pub mod bus;
 pub mod ingest;
 pub mod kill;
+pub mod sim;
 
 /// Flags every binary takes: configuration and logging.
 #[derive(Debug, Clone, Args, Default)]
@@ -49,5 +50,6 @@ pub fn commands() -> Vec<clap::Command> {
         bus::Cli::command(),
         ingest::Cli::command(),
         kill::Cli::command(),
+        sim::Cli::command(),
     ]
 }
