@@ -656,13 +656,14 @@ impl Ingest {
     }
 
     /// A (new) connection's subscriptions are live: trades missed while it was down are
-    /// fetched for every symbol that had trades before.
+    /// fetched for every symbol that had trades before, and live books are checked against
+    /// a snapshot.
     pub fn on_subscribed(&mut self, notes: &mut Vec<Note>) {
-        if !self.streams.trades {
-            return;
-        }
         for (i, s) in self.syms.iter_mut().enumerate() {
-            if s.seq.last().is_some() && !s.recovering {
+            if self.streams.book && s.book.is_synced() {
+                notes.push(Note::FetchSnapshot(i));
+            }
+            if self.streams.trades && s.seq.last().is_some() && !s.recovering {
                 s.recovering = true;
                 notes.push(Note::Recover(i));
             }
@@ -728,6 +729,16 @@ impl Ingest {
         };
         match self.syms[i].book.on_snapshot(snap) {
             SnapshotStep::Synced { .. } => self.emit_book(i, local_ns, emit),
+            SnapshotStep::Current => {}
+            SnapshotStep::CaughtUp { had, now } => {
+                self.counters.book_resyncs += 1;
+                notes.push(Note::BookGap {
+                    symbol: self.syms[i].vs.pair.clone(),
+                    expected: had + 1,
+                    got: now,
+                });
+                self.emit_book(i, local_ns, emit);
+            }
             SnapshotStep::TooOld { .. } => notes.push(Note::FetchSnapshot(i)),
             SnapshotStep::Gap { expected, got } => {
                 self.counters.book_resyncs += 1;

@@ -78,6 +78,11 @@ pub enum SnapshotStep {
     },
     /// A buffered event did not connect to the snapshot: fetch another.
     Gap { expected: u64, got: u64 },
+    /// A check of a live book (after a reconnect): the book was current; nothing changed.
+    Current,
+    /// A check of a live book found it behind (updates were lost with a connection): the
+    /// snapshot replaced it.
+    CaughtUp { had: u64, now: u64 },
 }
 
 /// The depth sequencer and local book of one symbol.
@@ -143,8 +148,21 @@ impl BookSync {
         Step::Applied
     }
 
-    /// Handles the snapshot asked for by [`Step::Buffered`] or [`Step::Gap`].
+    /// Handles the snapshot asked for by [`Step::Buffered`] or [`Step::Gap`], or one fetched
+    /// to check a live book after a reconnect: updates lost with the old connection only
+    /// show as a gap at the next update, which a quiet market may not send for a long time.
     pub fn on_snapshot(&mut self, s: Snapshot) -> SnapshotStep {
+        if let Some(id) = self.id {
+            if s.last_update_id <= id {
+                return SnapshotStep::Current;
+            }
+            // Rules 4 to 6 hold from the snapshot on: updates up to its id are stale.
+            self.load(&s);
+            return SnapshotStep::CaughtUp {
+                had: id,
+                now: s.last_update_id,
+            };
+        }
         self.fetching = false;
         if let Some(first) = self.buffer.front().map(|u| u.first)
             && s.last_update_id < first
@@ -155,15 +173,7 @@ impl BookSync {
                 first_buffered: first,
             };
         }
-        self.bids.clear();
-        self.asks.clear();
-        for l in s.bids.iter().filter(|l| !l.qty.is_zero()) {
-            self.bids.insert(l.price, l.qty);
-        }
-        for l in s.asks.iter().filter(|l| !l.qty.is_zero()) {
-            self.asks.insert(l.price, l.qty);
-        }
-        self.id = Some(s.last_update_id);
+        self.load(&s);
         let mut applied = 0;
         while let (Some(id), Some(u)) = (self.id, self.buffer.pop_front()) {
             match self.step_live(id, u) {
@@ -196,6 +206,18 @@ impl BookSync {
             self.bids.iter().rev().take(n).map(lv).collect(),
             self.asks.iter().take(n).map(lv).collect(),
         )
+    }
+
+    fn load(&mut self, s: &Snapshot) {
+        self.bids.clear();
+        self.asks.clear();
+        for l in s.bids.iter().filter(|l| !l.qty.is_zero()) {
+            self.bids.insert(l.price, l.qty);
+        }
+        for l in s.asks.iter().filter(|l| !l.qty.is_zero()) {
+            self.asks.insert(l.price, l.qty);
+        }
+        self.id = Some(s.last_update_id);
     }
 
     fn discard(&mut self) {
@@ -356,6 +378,22 @@ mod tests {
             "the gap already asked for a snapshot"
         );
         assert_eq!(b.on_snapshot(snap(16)), SnapshotStep::Synced { applied: 1 });
+    }
+
+    #[test]
+    fn a_live_book_checked_after_a_reconnect_catches_up_or_stays() {
+        let mut b = BookSync::new(10);
+        b.on_snapshot(snap(10));
+        b.on_update(upd(11, 12, &[(10, 1)], &[]));
+        assert_eq!(b.on_snapshot(snap(12)), SnapshotStep::Current);
+        assert_eq!(b.top(1).0, vec![lv(10, 1)]);
+        assert_eq!(
+            b.on_snapshot(snap(20)),
+            SnapshotStep::CaughtUp { had: 12, now: 20 }
+        );
+        assert_eq!(b.top(1).0, vec![lv(9, 1)]);
+        assert_eq!(b.on_update(upd(15, 20, &[], &[])), Step::Stale);
+        assert_eq!(b.on_update(upd(21, 21, &[], &[])), Step::Applied);
     }
 
     #[test]
