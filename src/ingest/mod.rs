@@ -534,6 +534,7 @@ impl Ingest {
                 };
                 self.offer(i, rec, mono_ns, emit, notes);
             }
+            // `@bookTicker` carries no time: the ticker is stamped at receipt.
             Frame::BookTicker(b) if self.streams.ticker => {
                 self.counters.tickers += 1;
                 let ev = Event::Ticker(Ticker {
@@ -625,6 +626,8 @@ impl Ingest {
         self.counters.trades += out.len() as u64;
     }
 
+    /// A `book` event of the top levels. `ts_ns` is the depth event's exchange time, or the
+    /// receipt time for a book rebuilt from a snapshot (snapshots carry no time).
     fn emit_book<F: FnMut(usize, &Event<'_>)>(&mut self, i: usize, ts_ns: i64, emit: &mut F) {
         self.counters.books += 1;
         let s = &self.syms[i];

@@ -13,7 +13,7 @@ use crate::config::{self, FsyncPolicy, Topics};
 use crate::event::{Event, Kind, compact_symbol};
 use crate::journal::JournalWriter;
 use crate::venue::binanceus::book::Snapshot;
-use crate::venue::binanceus::rest::{Rest, RestTrade};
+use crate::venue::binanceus::rest::{Rest, RestError, RestTrade};
 use crate::venue::binanceus::ws::subscribe_message;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use std::io::{self, Write};
@@ -300,6 +300,42 @@ fn spawn_signals(stop: watch::Sender<bool>) -> Result<(), IngestError> {
     Ok(())
 }
 
+/// REST attempts per request before giving up.
+const REST_ATTEMPTS: u32 = 3;
+
+/// Runs a REST call up to [`REST_ATTEMPTS`] times, waiting between attempts as long as the
+/// venue's `Retry-After` says (429/418) or a doubling 250 ms, so a failing endpoint is not
+/// hammered into a ban.
+async fn with_retries<T, F, Fut>(what: &str, mut call: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, RestError>>,
+{
+    let mut delay = Duration::from_millis(250);
+    for attempt in 1..=REST_ATTEMPTS {
+        match call().await {
+            Ok(v) => return Some(v),
+            Err(e) => {
+                let wait = match &e {
+                    RestError::Status {
+                        retry_after: Some(s),
+                        ..
+                    } => Duration::from_secs(*s),
+                    _ => delay,
+                };
+                if attempt == REST_ATTEMPTS {
+                    tracing::warn!("{what} failed: {e}; giving up after {attempt} attempts");
+                } else {
+                    tracing::warn!("{what} failed: {e}; retrying in {} ms", wait.as_millis());
+                    sleep(wait).await;
+                }
+                delay *= 2;
+            }
+        }
+    }
+    None
+}
+
 fn log_counters(c: &Counters, msg: &str) {
     tracing::info!(
         frames = c.frames,
@@ -558,13 +594,10 @@ impl Shell {
                 let venue = self.core.symbol(i).venue.clone();
                 let limit = self.cfg.snapshot_levels;
                 tokio::spawn(async move {
-                    let s = match rest.depth(&venue, limit).await {
-                        Ok(s) => Some(s),
-                        Err(e) => {
-                            tracing::warn!("{venue}: depth snapshot failed: {e}; will retry");
-                            None
-                        }
-                    };
+                    let s = with_retries(&format!("{venue}: depth snapshot"), || {
+                        rest.depth(&venue, limit)
+                    })
+                    .await;
                     let _ = tx.send(RestDone::Snapshot(i, s));
                 });
             }
@@ -574,13 +607,11 @@ impl Shell {
                 let venue = self.core.symbol(i).venue.clone();
                 let limit = self.cfg.recovery_trades;
                 tokio::spawn(async move {
-                    let t = match rest.recent_trades(&venue, limit).await {
-                        Ok(t) => t,
-                        Err(e) => {
-                            tracing::warn!("{venue}: recent trades failed: {e}");
-                            Vec::new()
-                        }
-                    };
+                    let t = with_retries(&format!("{venue}: recent trades"), || {
+                        rest.recent_trades(&venue, limit)
+                    })
+                    .await
+                    .unwrap_or_default();
                     let _ = tx.send(RestDone::Trades(i, t));
                 });
             }
