@@ -225,7 +225,7 @@ impl TradeSeq {
             return;
         }
         while let Some(entry) = self.held.first_entry() {
-            if Some(*entry.key()) != self.last.map(|l| l + 1) {
+            if Some(*entry.key()) != self.last.and_then(|l| l.checked_add(1)) {
                 break;
             }
             let t = entry.remove();
@@ -737,7 +737,7 @@ impl Ingest {
                 self.counters.book_resyncs += 1;
                 notes.push(Note::BookGap {
                     symbol: self.syms[i].vs.pair.clone(),
-                    expected: had + 1,
+                    expected: had.saturating_add(1),
                     got: now,
                 });
                 self.emit_book(i, local_ns, emit);

@@ -326,3 +326,40 @@ fn reconnect_asks_rest_and_reports_unfillable_holes() {
         (1, 2, 2)
     );
 }
+
+#[test]
+fn extreme_ids_do_not_overflow() {
+    let mut s = TradeSeq::new();
+    let mut out = vec![];
+    assert_eq!(s.offer(rec(u64::MAX - 1), 0, &mut out), Offer::Emitted);
+    assert_eq!(s.offer(rec(u64::MAX), 0, &mut out), Offer::Emitted);
+    assert_eq!(s.offer(rec(3), 0, &mut out), Offer::Late);
+    let r = s.recover(&[rec(u64::MAX), rec(0)], &mut out);
+    assert_eq!(r, Recovery::default());
+    let mut c = core();
+    let frame = |u: u64| {
+        format!(
+            r#"{{"stream":"atomusdt@depth","data":{{"e":"depthUpdate","E":1,"s":"ATOMUSDT","U":{u},"u":{u},"b":[],"a":[]}}}}"#
+        )
+    };
+    let mut notes = vec![];
+    c.on_snapshot(
+        0,
+        Some(Snapshot {
+            last_update_id: u64::MAX,
+            ..Default::default()
+        }),
+        0,
+        &mut |_, _: &Event| {},
+        &mut notes,
+    );
+    let (_, notes) = run(
+        &mut c,
+        &[
+            frame(u64::MAX),
+            frame(1),
+            trade_frame("ATOMUSDT", u64::MAX, true),
+        ],
+    );
+    assert!(notes.is_empty(), "{notes:?}");
+}

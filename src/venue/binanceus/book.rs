@@ -135,14 +135,12 @@ impl BookSync {
         if u.last <= id {
             return Step::Stale;
         }
-        if u.first > id + 1 {
+        let expected = id.saturating_add(1);
+        if u.first > expected {
             let got = u.first;
             self.discard();
             let _ = self.buffer_event(u);
-            return Step::Gap {
-                expected: id + 1,
-                got,
-            };
+            return Step::Gap { expected, got };
         }
         self.apply(&u);
         Step::Applied
