@@ -363,3 +363,57 @@ fn extreme_ids_do_not_overflow() {
     );
     assert!(notes.is_empty(), "{notes:?}");
 }
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Ids 1..=n, locally shuffled, some sent twice, some lost.
+    fn stream() -> impl Strategy<Value = (u64, Vec<u64>)> {
+        (1u64..300).prop_flat_map(|n| {
+            (
+                Just(n),
+                proptest::collection::vec((0u8..10, 0u8..10), n as usize),
+            )
+                .prop_map(|(n, dice)| {
+                    let mut ids: Vec<u64> = (1..=n).collect();
+                    for i in 1..ids.len() {
+                        if dice[i].0 == 0 {
+                            ids.swap(i - 1, i);
+                        }
+                    }
+                    let mut out = vec![];
+                    for (id, d) in ids.iter().zip(&dice) {
+                        match d.1 {
+                            0 => {}
+                            1 => out.extend([*id, *id]),
+                            _ => out.push(*id),
+                        }
+                    }
+                    (n, out)
+                })
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn output_is_increasing_and_holes_are_exactly_the_missing_ids((n, sent) in stream(), rest_has_all in any::<bool>()) {
+            let mut s = TradeSeq::new();
+            let mut out = vec![];
+            for (t, id) in sent.iter().enumerate() {
+                s.offer(rec(*id), t as i64, &mut out);
+            }
+            let rest: Vec<TradeRec> = if rest_has_all { (1..=n).map(rec).collect() } else { vec![] };
+            let r = s.recover(&rest, &mut out);
+            let got = ids(&out);
+            prop_assert!(got.windows(2).all(|w| w[0] < w[1]), "{got:?}");
+            if rest_has_all && got.first() == Some(&1) {
+                prop_assert_eq!(got, (1..=n).collect::<Vec<_>>());
+                prop_assert!(r.holes.is_empty());
+            } else if let (Some(first), Some(last)) = (got.first(), got.last()) {
+                let missing: u64 = r.holes.iter().map(Hole::count).sum();
+                prop_assert_eq!(missing, last - first + 1 - got.len() as u64);
+            }
+        }
+    }
+}
