@@ -377,8 +377,8 @@ mod prop {
             )
                 .prop_map(|(n, dice)| {
                     let mut ids: Vec<u64> = (1..=n).collect();
-                    for i in 1..ids.len() {
-                        if dice[i].0 == 0 {
+                    for (i, d) in dice.iter().enumerate().skip(1) {
+                        if d.0 == 0 {
                             ids.swap(i - 1, i);
                         }
                     }
