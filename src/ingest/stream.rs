@@ -449,6 +449,7 @@ impl Shell {
         let mut last_frame = Instant::now();
         let mut pinged = false;
         let mut tick = tokio::time::interval(TICK);
+        let stats_on = self.cfg.stats_interval_secs > 0;
         let stats_every = Duration::from_secs(self.cfg.stats_interval_secs.max(1));
         let mut stats = tokio::time::interval_at(Instant::now() + stats_every, stats_every);
         let mut stop = self.stop.clone();
@@ -504,7 +505,7 @@ impl Shell {
                     }
                 }
                 _ = sleep_until(connected_at + max_age) => return End::Proactive,
-                _ = stats.tick() => log_counters(&self.core.counters, "njord-ingest: counters"),
+                _ = stats.tick(), if stats_on => log_counters(&self.core.counters, "njord-ingest: counters"),
             }
         }
     }
