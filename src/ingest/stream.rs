@@ -18,6 +18,8 @@ use crate::venue::binanceus::ws::subscribe_message;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use std::io::{self, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep, sleep_until};
@@ -184,7 +186,8 @@ async fn run_async(opts: Options) -> Result<Counters, IngestError> {
     let rest =
         Rest::new(&opts.rest_url, timeout).map_err(|e| IngestError::Runtime(e.to_string()))?;
     let (stop_tx, stop) = watch::channel(false);
-    spawn_signals(stop_tx)?;
+    let bus_stop = Arc::new(AtomicBool::new(false));
+    spawn_signals(stop_tx, bus_stop.clone())?;
 
     let info = {
         let mut backoff = backoff(&opts.cfg);
@@ -211,10 +214,12 @@ async fn run_async(opts: Options) -> Result<Counters, IngestError> {
         .map_err(|e| IngestError::Usage(format!("{e} (from --symbol or exchange.symbols)")))?;
 
     let sink = match &opts.bus {
-        Some(url) => Sink::Bus(Box::new(
-            RedisBus::connect(url, opts.redis_reconnect)
-                .map_err(|e| IngestError::Runtime(e.to_string()))?,
-        )),
+        Some(url) => {
+            let mut bus = RedisBus::connect(url, opts.redis_reconnect)
+                .map_err(|e| IngestError::Runtime(e.to_string()))?;
+            bus.stop = bus_stop;
+            Sink::Bus(Box::new(bus))
+        }
         None => Sink::Stdout(io::BufWriter::with_capacity(64 * 1024, io::stdout().lock())),
     };
     let mut journals = Vec::new();
@@ -284,19 +289,22 @@ fn backoff(cfg: &config::Ingest) -> Backoff {
     )
 }
 
-fn spawn_signals(stop: watch::Sender<bool>) -> Result<(), IngestError> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let err = |e: io::Error| IngestError::Runtime(format!("cannot install signal handlers: {e}"));
-    let mut term = signal(SignalKind::terminate()).map_err(err)?;
-    let mut int = signal(SignalKind::interrupt()).map_err(err)?;
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-        tracing::info!("stop signal received; flushing and exiting");
-        let _ = stop.send(true);
-    });
+/// SIGINT/SIGTERM set `stop` and `also` (a Redis bus retrying a publish), from a thread of
+/// their own: a publish blocked on an absent Redis must still hear them.
+fn spawn_signals(stop: watch::Sender<bool>, also: Arc<AtomicBool>) -> Result<(), IngestError> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+        .map_err(|e| IngestError::Runtime(format!("cannot install signal handlers: {e}")))?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if signals.forever().next().is_some() {
+                tracing::info!("stop signal received; flushing and exiting");
+                also.store(true, Ordering::Relaxed);
+                let _ = stop.send(true);
+            }
+        })
+        .map_err(|e| IngestError::Runtime(format!("cannot start the signal thread: {e}")))?;
     Ok(())
 }
 
