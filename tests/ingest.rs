@@ -706,3 +706,51 @@ fn proactive_reconnects_lose_nothing() {
     assert_complete(&ing.trade_ids(), 150);
     assert!(!ing.err.text().contains("could not be recovered"));
 }
+
+/// `njord-ingest | head`: a closed stdout ends the run quietly, with status 0.
+#[test]
+fn closed_stdout_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tape_path, _) = tape(dir.path(), 100);
+    let sim = Sim::start(&tape_path, &[]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_njord-ingest"))
+        .args([
+            "--rest-url",
+            &sim.rest,
+            "--ws-url",
+            &sim.ws,
+            "--symbol",
+            "ATOM/USDT",
+        ])
+        .env("NJORD__LOGGING__JSON_FILE", "false")
+        .env(
+            "NJORD__JOURNAL__DIR",
+            dir.path().join("j").to_str().unwrap(),
+        )
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = Lines::collect(child.stderr.take().unwrap());
+    wait_for("the subscription", || err.text().contains("subscribed"));
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    sim.step(2);
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.contains("ATOM/USDT"), "{line}");
+    drop(stdout);
+    let end = Instant::now() + DEADLINE;
+    let status = loop {
+        sim.step(2);
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < end,
+            "njord-ingest kept running with stdout closed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}: {}", err.text());
+}
