@@ -4,6 +4,8 @@
 //! second, runs `njord-ingest --streams trades` against it, and for every line read from
 //! ingest's stdout takes `now − ts_local_ns` (the time ingest stamped on receiving the frame),
 //! so the figure covers decoding, sequencing, writing, the pipe and the reader's wake-up.
+//! The same measurement of a bare pipe (a child sleeping, then writing one timestamped line,
+//! `rate` times a second) gives the machine's floor under its current load, printed alongside.
 //! Prints `name: value unit` lines.
 //!
 //!     cargo build --profile bench --bins --example ingest_latency
@@ -49,9 +51,68 @@ fn field_i64(line: &str, key: &str) -> Option<i64> {
     rest[..end].parse().ok()
 }
 
+/// `--baseline-writer`: writes `count` lines stamped with the wall clock, `rate` a second.
+fn baseline_writer(count: u64, rate: u64) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let start = std::time::Instant::now();
+    for i in 0..count {
+        let due = std::time::Duration::from_nanos(i * 1_000_000_000 / rate);
+        if let Some(wait) = due.checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+        if writeln!(out, "{{\"ts_local_ns\":{}}}", now_ns()).is_err() || out.flush().is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads lines until `count`, returning `now − ts_local_ns` of each and the time span.
+fn measure(out: impl std::io::Read, count: u64) -> (Vec<i64>, f64) {
+    let mut lat = Vec::with_capacity(count as usize);
+    let (mut t_first, mut t_last) = (0, 0);
+    for line in BufReader::new(out).lines() {
+        let Ok(line) = line else { break };
+        let now = now_ns();
+        let Some(local) = field_i64(&line, "\"ts_local_ns\":") else {
+            continue;
+        };
+        if lat.is_empty() {
+            t_first = local;
+        }
+        t_last = local;
+        lat.push(now - local);
+        if lat.len() as u64 == count {
+            break;
+        }
+    }
+    (lat, (t_last - t_first) as f64 / 1e9)
+}
+
+fn report(name: &str, lat: Vec<i64>, secs: f64, warmup: usize) {
+    let n = lat.len();
+    let mut steady: Vec<i64> = lat.into_iter().skip(warmup).collect();
+    steady.sort_unstable();
+    let pct = |p: f64| {
+        steady
+            .get(((steady.len() as f64 - 1.0) * p).round() as usize)
+            .map_or(f64::NAN, |ns| *ns as f64 / 1000.0)
+    };
+    println!("{name}_lines: {n} lines");
+    println!("{name}_rate: {:.0} lines/s", n as f64 / secs.max(1e-9));
+    println!("{name}_latency_p50: {:.1} us", pct(0.50));
+    println!("{name}_latency_p99: {:.1} us", pct(0.99));
+    println!("{name}_latency_p999: {:.1} us", pct(0.999));
+    println!("{name}_latency_max: {:.1} us", pct(1.0));
+}
+
 fn main() {
     let count = arg("--count", 100_000);
     let rate = arg("--rate", 10_000).max(1);
+    if std::env::args().any(|a| a == "--baseline-writer") {
+        baseline_writer(count, rate);
+        return;
+    }
     let warmup = (count / 20) as usize;
     let bins = bin_dir();
     let dir = std::env::temp_dir().join(format!("njord-ingest-latency-{}", std::process::id()));
@@ -110,42 +171,21 @@ fn main() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("njord-ingest");
-    let mut lat = Vec::with_capacity(count as usize);
-    let (mut t_first, mut t_last) = (0, 0);
-    let reader = BufReader::new(ingest.stdout.take().expect("ingest stdout"));
-    for line in reader.lines() {
-        let Ok(line) = line else { break };
-        let now = now_ns();
-        let Some(local) = field_i64(&line, "\"ts_local_ns\":") else {
-            continue;
-        };
-        if lat.is_empty() {
-            t_first = local;
-        }
-        t_last = local;
-        lat.push(now - local);
-        if lat.len() as u64 == count {
-            break;
-        }
-    }
+    let (lat, secs) = measure(ingest.stdout.take().expect("ingest stdout"), count);
     let _ = ingest.kill();
     let _ = sim.kill();
     let _ = ingest.wait();
     let _ = sim.wait();
     let _ = std::fs::remove_dir_all(&dir);
-    let n = lat.len();
-    let mut steady: Vec<i64> = lat.into_iter().skip(warmup).collect();
-    steady.sort_unstable();
-    let pct = |p: f64| {
-        steady
-            .get(((steady.len() as f64 - 1.0) * p).round() as usize)
-            .map_or(f64::NAN, |ns| *ns as f64 / 1000.0)
-    };
-    let secs = (t_last - t_first) as f64 / 1e9;
-    println!("ingest_trades_received: {n} trades");
-    println!("ingest_rate: {:.0} frames/s", n as f64 / secs.max(1e-9));
-    println!("ingest_latency_p50: {:.1} us", pct(0.50));
-    println!("ingest_latency_p99: {:.1} us", pct(0.99));
-    println!("ingest_latency_p999: {:.1} us", pct(0.999));
-    println!("ingest_latency_max: {:.1} us", pct(1.0));
+    report("ingest", lat, secs, warmup);
+
+    let mut base = Command::new(std::env::current_exe().expect("own path"))
+        .args(["--baseline-writer", "--count", &count.to_string()])
+        .args(["--rate", &rate.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("baseline writer");
+    let (lat, secs) = measure(base.stdout.take().expect("baseline stdout"), count);
+    let _ = base.wait();
+    report("pipe_baseline", lat, secs, warmup);
 }

@@ -2,8 +2,8 @@
 //! snapshots and gap recovery, and the output (stdout or Redis, plus the trade journals).
 //!
 //! Everything runs on one thread: frames are decoded and written as they arrive, and the
-//! output is flushed whenever the socket has nothing more ready, so lines leave promptly when
-//! idle and in batches under load. REST calls run as tasks and report back over a channel,
+//! output is flushed whenever the socket has nothing more ready (or a burst has run for
+//! [`MAX_BATCH_AGE`]), so lines leave promptly when idle and in batches under load. REST calls run as tasks and report back over a channel,
 //! so a slow snapshot never holds up trades.
 
 use super::{ControlRate, CoreConfig, Counters, Ingest, Note, Streams};
@@ -31,6 +31,9 @@ const CONTROL_MSGS_PER_SEC: u32 = 5;
 const STREAMS_PER_SUBSCRIBE: usize = 200;
 /// How often held trades are checked for their hold time.
 const TICK: Duration = Duration::from_millis(20);
+/// A burst of frames is written out at least this often, so the first line of a long burst
+/// does not wait for the last one to be decoded.
+const MAX_BATCH_AGE: Duration = Duration::from_micros(20);
 /// `exchangeInfo` attempts at start before giving up.
 const START_ATTEMPTS: u32 = 5;
 
@@ -135,11 +138,12 @@ impl Output {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        for j in self.journals.iter_mut().flatten() {
-            j.flush().map_err(|e| io::Error::other(e.to_string()))?;
-        }
+        // stdout first: a reader is waiting on it; the journal is not.
         if let Sink::Stdout(w) = &mut self.sink {
             w.flush()?;
+        }
+        for j in self.journals.iter_mut().flatten() {
+            j.flush().map_err(|e| io::Error::other(e.to_string()))?;
         }
         Ok(())
     }
@@ -470,6 +474,7 @@ impl Shell {
                 _ = stop.wait_for(|s| *s) => return End::Stop,
                 msg = stream.next() => {
                     let mut msg = msg;
+                    let mut batch_start = Instant::now();
                     loop {
                         match msg {
                             Some(Ok(m)) => {
@@ -477,6 +482,12 @@ impl Shell {
                                 pinged = false;
                                 if let Some(end) = self.on_message(m, backoff) {
                                     return end;
+                                }
+                                if last_frame.duration_since(batch_start) >= MAX_BATCH_AGE {
+                                    if let Some(end) = self.after_batch() {
+                                        return end;
+                                    }
+                                    batch_start = Instant::now();
                                 }
                             }
                             Some(Err(e)) => return End::Lost(e.to_string()),
