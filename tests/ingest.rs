@@ -754,3 +754,33 @@ fn closed_stdout_ends_quietly() {
     };
     assert!(status.success(), "{status:?}: {}", err.text());
 }
+
+/// The server pings every 300 ms and drops a connection whose pong is 600 ms late: ingest
+/// answers, so the connection lives on (and the pings alone keep the liveness timer quiet).
+/// Pongs count towards the venue's 5 messages a second, hence no faster pings.
+#[test]
+fn pings_are_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tape_path, _) = tape(dir.path(), 20);
+    let sim = Sim::start(
+        &tape_path,
+        &["--ping-interval-ms", "300", "--pong-timeout-ms", "600"],
+    );
+    let mut ing = Ingest::start(
+        dir.path(),
+        &sim.rest,
+        &sim.ws,
+        "  ping_idle_ms: 0\n  liveness_timeout_ms: 1000\n",
+        &["--symbol", "ATOM/USDT", "--symbol", "BTC/USDT"],
+    );
+    ing.wait_subscribed();
+    std::thread::sleep(Duration::from_millis(1500));
+    sim.step(40);
+    ing.wait_trades(20);
+    assert!(ing.stop().success());
+    let err = ing.err.text();
+    assert!(
+        !err.contains("stream lost") && err.contains("reconnects=0"),
+        "{err}"
+    );
+}
