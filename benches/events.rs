@@ -33,6 +33,14 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // The floor: serde_json scanning the same lines without building anything.
+    g.bench_function("scan_only", |b| {
+        b.iter(|| {
+            for l in &input {
+                black_box(serde_json::from_str::<serde::de::IgnoredAny>(black_box(l)).unwrap());
+            }
+        })
+    });
     let mut out = Vec::with_capacity(1 << 20);
     g.bench_function("encode", |b| {
         b.iter(|| {

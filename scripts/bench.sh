@@ -18,7 +18,7 @@ best() {
   for _ in 1 2 3; do
     local t0 t1
     t0=$(date +%s%N)
-    "$@" > /dev/null
+    "$@" > /dev/null 2>&1
     t1=$(date +%s%N)
     local d=$(( t1 - t0 ))
     if [ -z "$best" ] || [ "$d" -lt "$best" ]; then best=$d; fi

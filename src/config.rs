@@ -21,6 +21,7 @@ pub struct Config {
     pub app: App,
     pub logging: Logging,
     pub journal: Journal,
+    pub bars: Bars,
     pub redis: Redis,
     pub exchange: Exchange,
     pub ingest: Ingest,
@@ -85,6 +86,13 @@ pub struct Journal {
     /// When journals reach the disk: `never` (the OS decides), `batch` (fsync after every
     /// batch) or `always` (fsync after every line).
     pub fsync: FsyncPolicy,
+    /// Start a new file `{stem}.{YYYYMMDD}[.{n}].ndjson` once the open one would exceed this
+    /// many bytes (default 100 MiB; 0 disables size rotation).
+    pub rotate_max_bytes: u64,
+    /// Start a new file when a line's event time falls on a later UTC day.
+    pub rotate_daily: bool,
+    /// Gzip (level 6) each rotated file in the background, verified before the original goes.
+    pub compress_rotated: bool,
 }
 
 impl Default for Journal {
@@ -92,7 +100,25 @@ impl Default for Journal {
         Journal {
             dir: "var/log/njord".into(),
             fsync: FsyncPolicy::Never,
+            rotate_max_bytes: 100 * 1024 * 1024,
+            rotate_daily: true,
+            compress_rotated: true,
         }
+    }
+}
+
+/// Settings of `njord-bars`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Bars {
+    /// In daemon mode, a bar is closed by the wall clock this long after its bucket ended
+    /// when no later trade has closed it (milliseconds).
+    pub grace_ms: u64,
+}
+
+impl Default for Bars {
+    fn default() -> Self {
+        Bars { grace_ms: 2_000 }
     }
 }
 
@@ -255,6 +281,12 @@ pub struct Risk {
     pub kill_switch_file: PathBuf,
     /// Redis key of the kill switch; "1" means tripped.
     pub kill_switch_key: String,
+    /// How many allowed intent ids are kept in memory to deny `duplicate_intent` (default
+    /// 100000).
+    pub dedup_window: usize,
+    /// How long an allowed intent id is remembered on Redis (shared across restarts), in
+    /// seconds (default 172800: two days).
+    pub dedup_ttl_s: u64,
 }
 
 impl Default for Risk {
@@ -265,6 +297,8 @@ impl Default for Risk {
             orders_per_min_cap: 30,
             kill_switch_file: "var/run/njord/halt".into(),
             kill_switch_key: "njord:trading:halt".into(),
+            dedup_window: 100_000,
+            dedup_ttl_s: 2 * 86_400,
         }
     }
 }
@@ -278,6 +312,14 @@ pub struct Paper {
     /// Fee of fills that crossed (taker), in basis points of notional.
     #[serde(with = "crate::num")]
     pub taker_fee_bps: Decimal,
+    /// Taker fills move this many basis points against the order (slippage).
+    #[serde(with = "crate::num")]
+    pub slippage_bps: Decimal,
+    /// Spot balances per asset at start (`{USDT: 10000}`); empty: no balance checks. When
+    /// set, an order they cannot pay for is rejected.
+    pub initial_balances: std::collections::BTreeMap<String, crate::num::Dec>,
+    /// With balances, allow selling more of an asset than is held (short selling).
+    pub allow_short: bool,
 }
 
 impl Default for Paper {
@@ -285,6 +327,9 @@ impl Default for Paper {
         Paper {
             maker_fee_bps: Decimal::from(10),
             taker_fee_bps: Decimal::from(10),
+            slippage_bps: Decimal::ZERO,
+            initial_balances: Default::default(),
+            allow_short: false,
         }
     }
 }

@@ -5,18 +5,27 @@
 
 pub mod app;
 pub mod backoff;
+pub mod backtest;
+pub mod bars;
 pub mod bus;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod docs;
 pub mod event;
+pub mod import;
+pub mod indicators;
 pub mod ingest;
 pub mod journal;
 pub mod kill;
 pub mod logging;
 pub mod num;
+pub mod paper;
+pub mod replay;
+pub mod risk;
 pub mod sim;
 pub mod stage;
+pub mod strategy;
 pub mod time;
 pub mod topic;
 pub mod venue;

@@ -10,6 +10,7 @@
 use rust_decimal::Decimal;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeStruct, Serializer};
+use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use std::str::FromStr;
 
@@ -130,17 +131,42 @@ impl<'de> Visitor<'de> for DecVisitor {
         d.deserialize_any(DecVisitor)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Decimal, A::Error> {
-        // serde_json::Value hands raw values and arbitrary-precision numbers over as a
-        // one-entry map keyed by its private token.
-        match map.next_key::<String>()? {
-            Some(k) if k == RAW_TOKEN || k == NUMBER_TOKEN => {
-                let text: String = map.next_value()?;
-                self.visit_str(&text)
+        // serde_json hands raw values and arbitrary-precision numbers over as a one-entry map
+        // keyed by its private token; both key and text arrive borrowed from the input.
+        match map.next_key::<Text<'de>>()? {
+            Some(k) if k.0 == RAW_TOKEN || k.0 == NUMBER_TOKEN => {
+                let text: Text<'de> = map.next_value()?;
+                self.visit_str(&text.0)
             }
             _ => Err(de::Error::custom(
                 "expected a decimal number, found an object",
             )),
         }
+    }
+}
+
+/// A string taken borrowed when the deserializer can lend it, owned otherwise.
+struct Text<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 

@@ -5,7 +5,7 @@ mod support;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 use support::{RedisServer, trade_line};
@@ -157,7 +157,7 @@ fn kill_switch_redis_and_redis_down() {
 fn redis_round_trip_with_pattern_subscription() {
     let redis = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut sub = std::process::Command::new(env!("CARGO_BIN_EXE_njord-bus"))
+    let sub = std::process::Command::new(env!("CARGO_BIN_EXE_njord-bus"))
         .current_dir(dir.path())
         .args([
             "sub",
@@ -177,30 +177,18 @@ fn redis_round_trip_with_pattern_subscription() {
     let decision = r#"{"kind":"decision","intent_id":"i1","allowed":false,"reason":"halted","caps":{},"ts_ns":3}"#;
     let book = r#"{"kind":"book","symbol":"ATOM/USDT","bids":[[1,2]],"asks":[[3,4]],"ts_ns":4}"#;
     let input = format!("{a}\n{book}\n{b}\n{decision}\n");
-    // Publish until the subscriber (started asynchronously) has seen all three.
-    let mut out = BufReader::new(sub.stdout.take().unwrap());
-    let mut got = Vec::new();
-    let mut line = String::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        while out.read_line(&mut line).unwrap_or(0) > 0 {
-            let _ = tx.send(std::mem::take(&mut line));
-        }
-    });
-    while got.len() < 3 && std::time::Instant::now() < deadline {
-        if got.is_empty() {
-            cmd("njord-bus", dir.path())
-                .args(["pub", "--redis", &redis.url()])
-                .write_stdin(input.clone())
-                .assert()
-                .success();
-        }
-        while let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
-            got.push(l.trim_end().to_string());
-        }
-    }
-    let _ = sub.wait();
+    wait_for_subscribers(&redis, "risk.decisions", 1);
+    cmd("njord-bus", dir.path())
+        .args(["pub", "--redis", &redis.url()])
+        .write_stdin(input)
+        .assert()
+        .success();
+    let out = sub.wait_with_output().unwrap();
+    let got: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
     assert_eq!(
         got,
         vec![a, b, decision.to_string()],
@@ -239,5 +227,98 @@ fn structured_log_is_json_lines_with_iso_time() {
     for key in ["timestamp", "level", "target", "message"] {
         assert!(first.get(key).is_some(), "{key} missing in {first}");
     }
-    assert!(first["timestamp"].as_str().unwrap().ends_with('Z'), "{first}");
+    assert!(
+        first["timestamp"].as_str().unwrap().ends_with('Z'),
+        "{first}"
+    );
+}
+
+#[test]
+fn sub_prints_python_payloads_in_canonical_form() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let sub = std::process::Command::new(env!("CARGO_BIN_EXE_njord-bus"))
+        .current_dir(dir.path())
+        .args([
+            "-q",
+            "sub",
+            "--redis",
+            &redis.url(),
+            "--count",
+            "1",
+            "md.trades.*",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let legacy = r#"{"ts_local_ns":1700000000123456789,"ts_exchange_ms":1700000000100,"symbol":"ATOM/USDT","side":"sell","qty":2.5,"price":9.87,"agg_id":"77"}"#;
+    let mut conn = redis.conn();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        let patterns: i64 = redis::cmd("PUBSUB").arg("NUMPAT").query(&mut conn).unwrap();
+        if patterns > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _: i64 = redis::cmd("PUBLISH")
+        .arg("md.trades.ATOM/USDT")
+        .arg(legacy)
+        .query(&mut conn)
+        .unwrap();
+    let out = sub.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "{\"kind\":\"trade\",\"venue\":\"\",\"symbol\":\"ATOM/USDT\",\"trade_id\":\"77\",\"price\":9.87,\"qty\":2.5,\"side\":\"sell\",\"ts_ns\":1700000000100000000,\"ts_local_ns\":1700000000123456789}\n"
+    );
+}
+
+/// Waits until `n` clients subscribe to `channel` (subscriptions are asynchronous).
+fn wait_for_subscribers(redis: &RedisServer, channel: &str, n: i64) {
+    let mut conn = redis.conn();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        let (_, count): (String, i64) = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg(channel)
+            .query(&mut conn)
+            .unwrap();
+        if count >= n {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("nobody subscribed to {channel}");
+}
+
+#[test]
+fn redis_subscription_survives_a_server_restart() {
+    use njord::bus::{Bus, Reconnect, RedisBus};
+    let mut redis = RedisServer::start();
+    let port = redis.port;
+    let fast = Reconnect {
+        base: Duration::from_millis(20),
+        max: Duration::from_millis(200),
+    };
+    let mut bus = RedisBus::connect(&redis.url(), fast).unwrap();
+    let sub = bus.subscribe(&["md.trades.*".to_string()]).unwrap();
+    bus.publish("md.trades.A/B", b"one").unwrap();
+    assert_eq!(
+        sub.recv_timeout(Duration::from_secs(5))
+            .unwrap()
+            .unwrap()
+            .payload,
+        b"one"
+    );
+    redis.kill();
+    let redis = RedisServer::start_on(port);
+    // The subscriber reconnects by itself; publish until it is back.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut got = None;
+    while got.is_none() && std::time::Instant::now() < deadline {
+        bus.publish("md.trades.A/B", b"two").unwrap();
+        got = sub.recv_timeout(Duration::from_millis(100)).unwrap();
+    }
+    assert_eq!(got.expect("resubscribed after restart").payload, b"two");
+    drop(redis);
 }

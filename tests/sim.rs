@@ -1274,6 +1274,17 @@ async fn listen_key_expiry_and_scenario_file() {
     assert_eq!(err(&v).0, -1125);
     let r = tokio_tungstenite::connect_async(format!("{}/ws/{key}", sim.ws)).await;
     assert!(r.is_err(), "an expired key is refused");
+    // Closing a key closes its streams.
+    let key = sim.call("POST", "/api/v3/userDataStream").await.2["listenKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut user = sim.ws(&format!("/stream?streams={key}")).await;
+    let (s, _, v) = sim
+        .call("DELETE", &format!("/api/v3/userDataStream?listenKey={key}"))
+        .await;
+    assert_eq!((s, v), (200, json!({})));
+    assert!(closes_within(&mut user, Duration::from_secs(3)).await);
 }
 
 #[test]
@@ -1313,4 +1324,77 @@ fn gen_is_deterministic_and_canonical() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn max_speed_waits_for_a_subscriber_and_loses_nothing() {
+    let sim = Sim::start(
+        TapeSrc::Lines(simple_tape()),
+        &["--speed", "max", "--start-on-subscribe", "--loop"],
+    );
+    // Nothing plays before the first market subscription.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        sim.get("/api/v3/ticker/24hr?symbol=ATOMUSDT").await["count"],
+        0
+    );
+    let mut ws = sim.ws("/stream?streams=atomusdt@trade").await;
+    // The tape loops: ids keep increasing past its 60 trades, with no gap.
+    for want in 1..=150u64 {
+        let f = next_json(&mut ws).await.unwrap();
+        assert_eq!(f["data"]["t"].as_u64(), Some(want));
+    }
+}
+
+#[tokio::test]
+async fn real_time_speed_and_listen_key_ttl() {
+    // Tape times 1 ms apart at 1x: all 60 trades arrive within a few seconds.
+    let sim = Sim::start(
+        TapeSrc::Lines(simple_tape()),
+        &[
+            "--speed",
+            "1x",
+            "--start-on-subscribe",
+            "--listen-key-ttl-secs",
+            "1",
+        ],
+    );
+    let key = sim.call("POST", "/api/v3/userDataStream").await.2["listenKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut user = sim.ws(&format!("/ws/{key}")).await;
+    let mut ws = sim.ws("/ws/atomusdt@aggTrade").await;
+    for want in 1..=60u64 {
+        assert_eq!(next_json(&mut ws).await.unwrap()["a"].as_u64(), Some(want));
+    }
+    // Not kept alive: the key expires after its TTL.
+    let ev = next_json(&mut user).await.unwrap();
+    assert_eq!(ev["e"], "listenKeyExpired");
+}
+
+#[tokio::test]
+async fn sigterm_ends_cleanly() {
+    let mut sim = Sim::start(TapeSrc::Lines(simple_tape()), &["--speed", "step"]);
+    assert_eq!(sim.get("/api/v3/ping").await, json!({}));
+    let pid = sim.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(s) = sim.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "njord-sim did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
 }

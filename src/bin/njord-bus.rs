@@ -75,40 +75,19 @@ fn check(files: &[std::path::PathBuf], quiet_ok: bool) -> ExitCode {
         }
     }
     let mut closed = false;
+    let stderr = std::io::stderr();
     for mut r in readers {
-        let name = r.name().to_string();
-        while let Some(line) = r.next_line() {
-            let l = match line {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!("{e}");
-                    bad += 1;
-                    continue;
-                }
-            };
-            match event::decode(l.text) {
-                Ok(_) => {
-                    good += 1;
-                    if !quiet_ok && !closed {
-                        let w = out
-                            .write_all(l.text.as_bytes())
-                            .and_then(|_| out.write_all(b"\n"));
-                        closed = w.is_err();
-                    }
-                }
-                Err(e) if !l.terminated => {
-                    eprintln!(
-                        "{name}:{}: torn last line (no newline at end of file): {e}",
-                        l.lineno
-                    );
-                    bad += 1;
-                }
-                Err(e) => {
-                    eprintln!("{name}:{}: {e}", l.lineno);
-                    bad += 1;
-                }
+        njord::check::validate(&mut r, !quiet_ok, |block| {
+            good += block.good;
+            bad += block.bad;
+            if !closed && !block.forwarded.is_empty() {
+                closed = out.write_all(&block.forwarded).is_err();
             }
-        }
+            let mut err = stderr.lock();
+            for e in &block.errors {
+                let _ = writeln!(err, "{e}");
+            }
+        });
     }
     let _ = out.flush();
     eprintln!("njord-bus check: {good} good, {bad} bad");

@@ -71,7 +71,7 @@ fn settings(a: &ServeArgs) -> Settings {
         knobs: sim::matching::Knobs {
             maker_fee: a.maker_fee,
             taker_fee: a.taker_fee,
-            book_levels: a.book_levels.max(1),
+            book_levels: a.book_levels.clamp(1, 5000),
             book_qty: a.book_qty,
             fill_at_touch: a.fill_at_touch,
         },

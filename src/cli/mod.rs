@@ -5,10 +5,17 @@
 use clap::{Args, CommandFactory};
 use std::path::PathBuf;
 
+pub mod backtest;
+pub mod bars;
 pub mod bus;
 pub mod ingest;
+pub mod journal;
 pub mod kill;
+pub mod paper;
+pub mod replay;
+pub mod risk;
 pub mod sim;
+pub mod strat;
 
 /// Flags every binary takes: configuration and logging.
 #[derive(Debug, Clone, Args, Default)]
@@ -47,9 +54,16 @@ pub struct StageArgs {
 /// Every binary's clap command, named as installed. Used to generate man pages and completions.
 pub fn commands() -> Vec<clap::Command> {
     vec![
+        backtest::Cli::command(),
+        bars::Cli::command(),
         bus::Cli::command(),
         ingest::Cli::command(),
+        journal::Cli::command(),
         kill::Cli::command(),
+        paper::Cli::command(),
+        replay::Cli::command(),
+        risk::Cli::command(),
         sim::Cli::command(),
+        strat::Cli::command(),
     ]
 }

@@ -8,6 +8,7 @@
 use super::matching::{Levels, PubTrade, UserEvent, synthetic_book};
 use super::tape::{Tape, TapeSymbol};
 use super::{Sim, Speed, wire};
+use axum::extract::ws::Utf8Bytes;
 use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,7 +19,8 @@ use tokio::sync::{Notify, mpsc, oneshot};
 #[derive(Debug, Clone)]
 pub struct Out {
     pub stream: Arc<str>,
-    pub payload: Arc<str>,
+    /// Shared by every connection that gets it: cloning is a reference count.
+    pub payload: Utf8Bytes,
 }
 
 pub type Batch = Vec<Out>;
@@ -167,7 +169,7 @@ impl Hub {
 
     /// Sends `notice` (if any) to the streams of listen key `key`, then drops them.
     pub async fn close_user(&self, key: &str, notice: Option<String>) {
-        let payload: Option<Arc<str>> = notice.map(Arc::from);
+        let payload: Option<Utf8Bytes> = notice.map(Utf8Bytes::from);
         for c in self.snapshot() {
             let sub = c
                 .subs()
@@ -208,7 +210,10 @@ impl Hub {
 /// Forwards user-data events, in order, to every connection subscribed to a listen key.
 async fn user_pump(sim: Arc<Sim>, mut rx: mpsc::UnboundedReceiver<Vec<UserEvent>>) {
     while let Some(evs) = rx.recv().await {
-        let payloads: Vec<Arc<str>> = evs.iter().map(|e| Arc::from(wire::user_event(e))).collect();
+        let payloads: Vec<Utf8Bytes> = evs
+            .iter()
+            .map(|e| Utf8Bytes::from(wire::user_event(e)))
+            .collect();
         for c in sim.hub.snapshot() {
             let names: Vec<Arc<str>> = c
                 .subs()
@@ -288,7 +293,7 @@ impl Cursor {
         Some((
             t.sym,
             PubTrade {
-                id: t.id + self.lap * self.id_span,
+                id: t.id.saturating_add(self.lap.saturating_mul(self.id_span)),
                 price: t.price,
                 qty: t.qty,
                 time: t.ts_ms + lap * self.span_ms,
@@ -297,8 +302,11 @@ impl Cursor {
         ))
     }
 
-    /// Tape time of the next trade.
-    fn peek_ms(&self, tape: &Tape) -> Option<i64> {
+    /// Tape time of the next trade; `None` at the end of a tape that does not loop.
+    fn peek_ms(&self, tape: &Tape, looping: bool) -> Option<i64> {
+        if self.pos == tape.trades.len() && !looping {
+            return None;
+        }
         let i = if self.pos == tape.trades.len() {
             0
         } else {
@@ -323,7 +331,7 @@ async fn play(sim: Arc<Sim>, tape: Tape, mut steps: mpsc::Receiver<StepCmd>) {
     }
     let mut cur = Cursor::new(&tape);
     let mut mangler = Mangler::default();
-    let t0 = cur.peek_ms(&tape).unwrap_or(0);
+    let t0 = cur.peek_ms(&tape, settings.loop_tape).unwrap_or(0);
     let start = tokio::time::Instant::now();
     loop {
         let n = match settings.speed {
@@ -337,7 +345,7 @@ async fn play(sim: Arc<Sim>, tape: Tape, mut steps: mpsc::Receiver<StepCmd>) {
             }
             Speed::Max => BATCH,
             Speed::Times(f) => {
-                let Some(next) = cur.peek_ms(&tape) else {
+                let Some(next) = cur.peek_ms(&tape, settings.loop_tape) else {
                     return;
                 };
                 let due = start + Duration::from_secs_f64(((next - t0).max(0) as f64 / 1000.0) / f);
@@ -347,7 +355,7 @@ async fn play(sim: Arc<Sim>, tape: Tape, mut steps: mpsc::Receiver<StepCmd>) {
                 let mut n = 0;
                 let mut probe = cur;
                 while n < BATCH {
-                    match probe.peek_ms(&tape) {
+                    match probe.peek_ms(&tape, settings.loop_tape) {
                         Some(ts) if ts <= elapsed_tape => {
                             probe.next(&tape, settings.loop_tape);
                             n += 1;
@@ -403,8 +411,10 @@ async fn play_some(
 
 type Played = (usize, PubTrade, super::matching::TapeEffect);
 
-/// A payload for one market's stream kind (or a subscription: market, kind, stream name).
-type Item = (usize, Kind, Arc<str>);
+/// A payload for one market's stream kind.
+type Item = (usize, Kind, Utf8Bytes);
+/// A connection's market subscription: market, kind, stream name.
+type SubItem = (usize, Kind, Arc<str>);
 
 async fn fan_out(
     sim: &Arc<Sim>,
@@ -415,10 +425,10 @@ async fn fan_out(
     mangler: &mut Mangler,
 ) {
     let conns = sim.hub.snapshot();
-    let mut per_conn: Vec<(Arc<Conn>, Vec<Item>)> = Vec::new();
+    let mut per_conn: Vec<(Arc<Conn>, Vec<SubItem>)> = Vec::new();
     let mut wanted: HashSet<(usize, Kind)> = HashSet::new();
     for c in conns {
-        let subs: Vec<Item> = c
+        let subs: Vec<SubItem> = c
             .subs()
             .iter()
             .filter_map(|s| match s.target {
@@ -451,12 +461,12 @@ async fn fan_out(
         if wanted.contains(&(m, Kind::Trade)) {
             buf.clear();
             wire::ws_trade(&mut buf, sym, t, now);
-            trade_items.push((m, Kind::Trade, Arc::<str>::from(buf.as_str())));
+            trade_items.push((m, Kind::Trade, Utf8Bytes::from(buf.as_str())));
         }
         if wanted.contains(&(m, Kind::AggTrade)) {
             buf.clear();
             wire::ws_agg_trade(&mut buf, sym, t, now);
-            trade_items.push((m, Kind::AggTrade, Arc::<str>::from(buf.as_str())));
+            trade_items.push((m, Kind::AggTrade, Utf8Bytes::from(buf.as_str())));
         }
         mangler.count += 1;
         if dup > 0 && mangler.count.is_multiple_of(dup) {

@@ -523,31 +523,25 @@ async fn handle(
     response(answer.status, answer.body, &answer.headers)
 }
 
+/// The answer of an `http_error` fault: Binance's bodies for 429 and 418, an internal error
+/// for anything else.
 fn fault_answer(status: u16, sim: &Sim, now: i64) -> Answer {
-    let limit = sim.settings.limits.weight_per_min;
-    let (code, msg, retry) = match status {
+    let (e, retry) = match status {
         429 => (
-            -1003,
-            format!(
-                "Too much request weight used; current limit is {limit} request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API."
-            ),
+            too_much_weight(sim.settings.limits.weight_per_min),
             Some(60),
         ),
-        418 => (
-            -1003,
-            format!(
-                "Way too much request weight used; IP banned until {}. Please use WebSocket Streams for live updates to avoid bans.",
-                now + 120_000
-            ),
-            Some(120),
-        ),
+        418 => (banned(now + 120_000), Some(120)),
         _ => (
-            -1001,
-            "Internal error; unable to process your request. Please try again.".to_string(),
+            ApiError::new(
+                status,
+                -1001,
+                "Internal error; unable to process your request. Please try again.",
+            ),
             None,
         ),
     };
-    let mut a = Answer::err(&ApiError::new(status, code, msg));
+    let mut a = Answer::err(&e);
     if let Some(r) = retry {
         a.headers.push(("retry-after", r.to_string()));
     }
@@ -618,14 +612,7 @@ fn decide(
             used,
             retry_after_s,
         } => {
-            let limit = st.limits.config().weight_per_min;
-            let mut a = Answer::err(&ApiError::new(
-                429,
-                -1003,
-                format!(
-                    "Too much request weight used; current limit is {limit} request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API."
-                ),
-            ));
+            let mut a = Answer::err(&too_much_weight(st.limits.config().weight_per_min));
             a.headers = weight_headers(used);
             a.headers.push(("retry-after", retry_after_s.to_string()));
             return (a, None);
@@ -634,13 +621,7 @@ fn decide(
             until_ms,
             retry_after_s,
         } => {
-            let mut a = Answer::err(&ApiError::new(
-                418,
-                -1003,
-                format!(
-                    "Way too much request weight used; IP banned until {until_ms}. Please use WebSocket Streams for live updates to avoid bans."
-                ),
-            ));
+            let mut a = Answer::err(&banned(until_ms));
             a.headers.push(("retry-after", retry_after_s.to_string()));
             return (a, None);
         }
@@ -667,20 +648,12 @@ fn decide(
     } else {
         None
     };
+    // A closed listen key's streams close too, once the lock is released.
     let closed_key = match (ep, &result) {
-        (Ep::UdsClose, Ok(v)) => v.get("closed").and_then(Value::as_str).map(str::to_string),
+        (Ep::UdsClose, Ok(_)) => params.peek("listenKey").map(str::to_string),
         _ => None,
     };
     drop(st);
-    if let Some(k) = closed_key {
-        return (
-            Answer {
-                headers: hdrs,
-                ..Answer::ok(json!({}))
-            },
-            Some(k),
-        );
-    }
     let mut a = match (result, after) {
         (Ok(_), Some((OrderOutcome::Drop, _))) => Answer {
             drop: true,
@@ -695,7 +668,27 @@ fn decide(
         (Err(e), _) => Answer::err(&e),
     };
     a.headers = hdrs;
-    (a, None)
+    (a, closed_key)
+}
+
+fn too_much_weight(limit: u32) -> ApiError {
+    ApiError::new(
+        429,
+        -1003,
+        format!(
+            "Too much request weight used; current limit is {limit} request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API."
+        ),
+    )
+}
+
+fn banned(until_ms: i64) -> ApiError {
+    ApiError::new(
+        418,
+        -1003,
+        format!(
+            "Way too much request weight used; IP banned until {until_ms}. Please use WebSocket Streams for live updates to avoid bans."
+        ),
+    )
 }
 
 fn weight_headers(used: u32) -> Vec<(&'static str, String)> {
@@ -1099,7 +1092,7 @@ fn dispatch_inner(
         Ep::UdsClose => {
             let k = p.req("listenKey")?;
             st.keys.close(&k)?;
-            json!({"closed": k})
+            json!({})
         }
     })
 }

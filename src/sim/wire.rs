@@ -44,7 +44,7 @@ pub fn new_order(o: &Order, rt: RespType) -> Value {
     if rt == RespType::Ack {
         return v;
     }
-    let m = v.as_object_mut().expect("object literal");
+    let mut m = serde_json::Map::new();
     for (k, x) in [
         ("price", json!(fmt8(o.price))),
         ("origQty", json!(fmt8(o.orig_qty))),
@@ -75,6 +75,9 @@ pub fn new_order(o: &Order, rt: RespType) -> Value {
             })
             .collect();
         m.insert("fills".into(), Value::Array(fills));
+    }
+    if let Value::Object(head) = &mut v {
+        head.append(&mut m);
     }
     v
 }

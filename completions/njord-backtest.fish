@@ -1,0 +1,77 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_njord_backtest_global_optspecs
+    string join \n config= print-config v/verbose q/quiet log-level= tape= strategies= from= to= symbol= kind= capital= quote= equity-interval= risk-free= slippage-bps= allow-short partial-fills out= no-progress json report= h/help V/version
+end
+
+function __fish_njord_backtest_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_njord_backtest_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_njord_backtest_using_subcommand
+    set -l cmd (__fish_njord_backtest_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l tape -d 'Tape files, directories or journal stems (repeatable; merged by event time)' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l strategies -d 'Strategies file' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l from -d 'Only events at or after this time (RFC 3339 or ns since the epoch)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l to -d 'Only events before this time (RFC 3339 or ns since the epoch)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l symbol -d 'Only events of these symbols (ATOM/USDT; repeat or separate with commas)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l kind -d 'Only events of these kinds (e.g. trade,bar)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l capital -d 'Starting capital: the spot balance of the quote asset' -r
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l quote -d 'Quote asset of the capital (default: the quote of the first exchange.symbols entry)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l equity-interval -d 'Equity sampling interval (30s, 15m, 1h, 1d, 1w)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l risk-free -d 'Annual risk-free rate for Sharpe and Sortino (0.04 = 4 %)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l slippage-bps -d 'Move taker fills this many basis points against the order (default: paper.slippage_bps)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l out -d 'Output directory of fills.ndjson, equity.ndjson, metrics.json (and sweep.csv)' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l report -d 'Also write a self-contained HTML report (inline SVG charts, no network)' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -s q -l quiet -d 'Only errors on stderr'
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l allow-short -d 'Allow selling more than is held (short selling)'
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l partial-fills -d 'Cap each resting (maker) fill at the quantity of the trade that crosses it'
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l no-progress -d 'No progress bar, even when stderr is a terminal'
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l json -d 'Write the metrics as JSON on stdout instead of the table'
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -s h -l help -d 'Print help'
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -s V -l version -d 'Print version'
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -f -a "sweep" -d 'Run every combination of parameters in parallel and rank them by one metric'
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l tape -d 'Tape files, directories or journal stems (repeatable; merged by event time)' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l strategies -d 'Strategies file' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l from -d 'Only events at or after this time (RFC 3339 or ns since the epoch)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l to -d 'Only events before this time (RFC 3339 or ns since the epoch)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l symbol -d 'Only events of these symbols (ATOM/USDT; repeat or separate with commas)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l kind -d 'Only events of these kinds (e.g. trade,bar)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l capital -d 'Starting capital: the spot balance of the quote asset' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l quote -d 'Quote asset of the capital (default: the quote of the first exchange.symbols entry)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l equity-interval -d 'Equity sampling interval (30s, 15m, 1h, 1d, 1w)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l risk-free -d 'Annual risk-free rate for Sharpe and Sortino (0.04 = 4 %)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l slippage-bps -d 'Move taker fills this many basis points against the order (default: paper.slippage_bps)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l out -d 'Output directory of fills.ndjson, equity.ndjson, metrics.json (and sweep.csv)' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l param -d 'A parameter and its values: KEY=V1,V2,… or STRATEGY_ID.KEY=V1,… (repeatable)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l sort -d 'Metric to rank by (sharpe, sortino, calmar, total_return, cagr, annual_volatility, max_drawdown, …)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l allow-short -d 'Allow selling more than is held (short selling)'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l partial-fills -d 'Cap each resting (maker) fill at the quantity of the trade that crosses it'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l no-progress -d 'No progress bar, even when stderr is a terminal'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -s q -l quiet -d 'Only errors on stderr'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -s h -l help -d 'Print help'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand help; and not __fish_seen_subcommand_from sweep help" -f -a "sweep" -d 'Run every combination of parameters in parallel and rank them by one metric'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand help; and not __fish_seen_subcommand_from sweep help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,12 @@
+complete -c njord-strat -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
+complete -c njord-strat -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-strat -l bus -d 'Run as a daemon on a Redis bus (redis://HOST:PORT/DB) instead of stdin/stdout' -r
+complete -c njord-strat -l strategies -d 'Strategies file (schema: id, class, enabled, symbols, events, params)' -r -F
+complete -c njord-strat -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
+complete -c njord-strat -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c njord-strat -s q -l quiet -d 'Only errors on stderr'
+complete -c njord-strat -l emit-only -d 'On stdio, write only the events this stage causes, not the forwarded input'
+complete -c njord-strat -l strict -d 'Exit non-zero at the first malformed input line instead of skipping it'
+complete -c njord-strat -l list -d 'Print the built-in strategy classes with their parameters and defaults, and exit'
+complete -c njord-strat -s h -l help -d 'Print help'
+complete -c njord-strat -s V -l version -d 'Print version'

@@ -1,0 +1,10 @@
+//! The backtester (issue 9): the strategy, risk and paper cores driven in one process over a
+//! tape ([`engine`]), the equity curve and metrics ([`metrics`]), the HTML report
+//! ([`report`]), parameter sweeps ([`sweep`]) and the shell that reads tapes and writes the
+//! outputs ([`run`]).
+
+pub mod engine;
+pub mod metrics;
+pub mod report;
+pub mod run;
+pub mod sweep;

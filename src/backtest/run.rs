@@ -1,0 +1,161 @@
+//! The backtester's shell: reads tapes through the replay library, drives the [`Engine`] and
+//! writes `equity.ndjson` and `fills.ndjson`. All trading logic stays in the cores.
+
+use super::engine::{Discard, Engine, RunResult, Settings, Sink};
+use super::metrics::{Account, Sample};
+use super::report::Chart;
+use super::sweep::{self, Axis, Row};
+use crate::config::Config;
+use crate::event::{Event, Fill};
+use crate::journal::JournalError;
+use crate::replay::{Filter, Replay, ReplayStats};
+use crate::strategy::manager::{self, StrategyDef};
+use crate::strategy::registry::Registry;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// The tapes to read and what to keep of them.
+#[derive(Debug, Clone)]
+pub struct Tape {
+    pub files: Vec<PathBuf>,
+    pub filter: Filter,
+}
+
+/// Runs one backtest to the end of the tapes. Bad lines are reported on stderr (through the
+/// log) and skipped; `on_progress` is called now and then with (events, bytes read).
+pub fn run(
+    cfg: &Config,
+    defs: Vec<StrategyDef>,
+    settings: &Settings,
+    tape: &Tape,
+    sink: &mut dyn Sink,
+    on_progress: &mut dyn FnMut(u64, u64),
+) -> Result<(RunResult, ReplayStats), JournalError> {
+    let mut replay = Replay::open(&tape.files, tape.filter.clone())?;
+    let mut engine = Engine::new(cfg, defs, settings);
+    let mut n = 0u64;
+    while let Some(item) = replay.next() {
+        match item {
+            Ok(item) => engine.on_event(&item.event, sink),
+            Err(e) => tracing::warn!("{e}; skipped"),
+        }
+        n += 1;
+        if n.is_multiple_of(65_536) {
+            on_progress(n, replay.progress().0);
+        }
+    }
+    for (id, why) in engine.failed_strategies() {
+        tracing::error!("strategy `{id}` was disabled during the run: {why}");
+    }
+    Ok((engine.finish(sink), replay.stats()))
+}
+
+/// Writes `{out}/equity.ndjson` and `{out}/fills.ndjson`, and feeds the report's charts.
+pub struct FileSink {
+    equity: BufWriter<File>,
+    fills: BufWriter<File>,
+    line: Vec<u8>,
+    error: Option<std::io::Error>,
+    pub chart: Option<Chart>,
+}
+
+impl FileSink {
+    /// Creates `dir` and the two files; `chart` collects what the report draws.
+    pub fn create(dir: &Path, chart: Option<Chart>) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let open = |name: &str| -> std::io::Result<BufWriter<File>> {
+            Ok(BufWriter::with_capacity(
+                256 * 1024,
+                File::create(dir.join(name))?,
+            ))
+        };
+        Ok(FileSink {
+            equity: open("equity.ndjson")?,
+            fills: open("fills.ndjson")?,
+            line: Vec::with_capacity(512),
+            error: None,
+            chart,
+        })
+    }
+
+    /// Flushes both files; the first write error of the run, if any.
+    pub fn finish(mut self) -> std::io::Result<Option<Chart>> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.equity.flush()?;
+        self.fills.flush()?;
+        Ok(self.chart)
+    }
+
+    fn keep(&mut self, r: std::io::Result<()>) {
+        if let (Err(e), None) = (r, &self.error) {
+            self.error = Some(e);
+        }
+    }
+}
+
+impl Sink for FileSink {
+    fn on_sample(&mut self, sample: &Sample, account: &Account) {
+        self.line.clear();
+        // Serializing plain numbers into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut self.line, &sample.point);
+        self.line.push(b'\n');
+        let r = self.equity.write_all(&self.line);
+        self.keep(r);
+        if let Some(c) = self.chart.as_mut() {
+            c.on_sample(sample, account);
+        }
+    }
+
+    fn on_fill(&mut self, fill: &Fill<'_>) {
+        self.line.clear();
+        Event::Fill(fill.clone()).write_line(&mut self.line);
+        let r = self.fills.write_all(&self.line);
+        self.keep(r);
+        if let Some(c) = self.chart.as_mut() {
+            c.on_fill(fill);
+        }
+    }
+}
+
+/// Runs every combination of a sweep in parallel (rayon, all cores) and returns the rows in
+/// grid order. The strategies file is checked for every combination before anything runs.
+pub fn sweep(
+    cfg: &Config,
+    strategies: &str,
+    path: &str,
+    axes: &[Axis],
+    settings: &Settings,
+    tape: &Tape,
+) -> Result<Vec<Row>, String> {
+    use rayon::prelude::*;
+    let registry = Registry::builtin();
+    let topics = &cfg.redis.topics;
+    let jobs = sweep::grid(axes)
+        .into_iter()
+        .enumerate()
+        .map(|(index, combo)| {
+            let text = sweep::apply(strategies, axes, &combo, &registry)?;
+            let defs = manager::parse(&text, path, &registry, topics).map_err(|e| e.to_string())?;
+            let values = axes
+                .iter()
+                .zip(&combo)
+                .map(|(a, &i)| a.shown[i].clone())
+                .collect();
+            Ok((index, values, defs))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    jobs.into_par_iter()
+        .map(|(index, values, defs)| {
+            let (result, _) = run(cfg, defs, settings, tape, &mut Discard, &mut |_, _| {})
+                .map_err(|e| e.to_string())?;
+            Ok(Row {
+                index,
+                values,
+                result,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,37 @@
+//! `njord-bars`: trades in, OHLCV bars out.
+
+use super::{CommonArgs, StageArgs};
+use clap::Parser;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "njord-bars",
+    version,
+    about = "Aggregate trades into OHLCV bars per symbol and timeframe",
+    after_help = "Buckets are aligned to the Unix epoch in UTC on each trade's ts_ns. A bar is emitted \
+when the first trade of a later bucket arrives, at end of input, and with --bus once the bucket has \
+ended plus the grace period by the wall clock. Trades older than an open or closed bucket are late: \
+counted and reported, never merged. Bars are journaled to {journal.dir}/ohlcv.{tf}.{SYMBOL}.ndjson \
+and published on md.ohlcv.{tf}.{symbol}.\n\nExamples:\n  \
+    njord-replay var/log/njord/md.trades.ATOMUSDT | njord-bars --timeframes 1m,5m,1h --emit-only\n  \
+    njord-bars --timeframes 1m,1h --fill-gaps < trades.ndjson > trades-and-bars.ndjson\n  \
+    njord-bars --timeframes 1m --bus redis://127.0.0.1:6379/0 --grace-ms 2000"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub stage: StageArgs,
+    /// Timeframes, comma-separated, from: 1m 3m 5m 15m 30m 1h 2h 4h 6h 12h 1d
+    #[arg(long, value_name = "LIST", default_value = "1m")]
+    pub timeframes: String,
+    /// Emit flat bars (previous close, zero volume, 0 trades) for empty buckets between bars
+    #[arg(long)]
+    pub fill_gaps: bool,
+    /// With --bus: close a bar this many ms after its bucket ended (default: bars.grace_ms)
+    #[arg(long, value_name = "MS")]
+    pub grace_ms: Option<u64>,
+    /// Do not journal the bars
+    #[arg(long)]
+    pub no_journal: bool,
+}

@@ -1,0 +1,44 @@
+//! `njord-risk`: the pre-trade risk engine.
+
+use super::{CommonArgs, StageArgs};
+use clap::Parser;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "njord-risk",
+    version,
+    about = "Pre-trade risk checks: one decision per intent, an order for each allowed one",
+    after_help = "Reads intents, trades (last price per symbol) and positions; writes every input line, \
+then for each intent a `decision` and, when allowed, an `order`. Checks, in order: invalid_intent, \
+duplicate_intent, halted, no_ref_price, per_order_usd_cap, daily_loss_usd_cap, orders_per_min_cap. \
+Decisions are journaled to {journal_dir}/risk.decisions.ndjson; SIGHUP reloads the caps from the config.\n\n\
+Daily loss: with Redis (--bus or --redis) the day's PnL is the key njord:pnl:day that njord-paper keeps; \
+on stdio it is the sum of the latest realized_pnl_day of each (strategy, symbol) `position` seen today in \
+the input. A plain `njord-risk | njord-paper` pipe feeds no positions back, so there the daily loss rule \
+never trips.\n\n\
+Examples:\n  \
+    njord-risk < examples/demo_intents.ndjson | njord-paper --summary\n  \
+    njord-replay var/log/njord/md.trades.ATOMUSDT.ndjson.gz | njord-strat | njord-risk --emit-only\n  \
+    njord-risk --bus redis://127.0.0.1:6379/0   # daemon on Redis\n  \
+    kill -HUP $(pidof njord-risk)                # reload the risk.* caps\n\n\
+As a daemon it reads strat.intent, md.trades.* and positions.snapshot and publishes on \
+risk.decisions and orders.accepted."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub stage: StageArgs,
+    /// Read the kill key, njord:pnl:day and shared intent ids from this Redis on stdio too
+    /// (default: the --bus URL)
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// Kill file (default: risk.kill_switch_file from the config)
+    #[arg(long, value_name = "PATH")]
+    pub kill_file: Option<PathBuf>,
+    /// Remember the intent ids allowed in the decisions journal, to keep denying duplicates
+    /// after a restart
+    #[arg(long)]
+    pub resume: bool,
+}

@@ -1,0 +1,270 @@
+//! The risk engine's shell: right before each intent it stats the kill file and, with Redis,
+//! reads the kill key, `njord:pnl:day` and claims the intent id (`SET NX EX`) in one round
+//! trip; it journals every decision, rebuilds the duplicate window with `--resume`, and
+//! reloads the caps on SIGHUP. All trading logic stays in [`RiskEngine`].
+
+use super::{
+    Caps, External, Halt, PNL_DAY_DATE_KEY, PNL_DAY_KEY, RiskEngine, RiskSettings, SharedPnl,
+    reason, utc_date,
+};
+use crate::bus::{BusError, RedisBus};
+use crate::config::{self, Loaded, Topics};
+use crate::event::{Event, Intent, Kind};
+use crate::journal::{JournalReader, Journals};
+use crate::kill;
+use crate::num::parse_decimal;
+use crate::stage::{Out, Stage, StageError};
+use std::path::{Path, PathBuf};
+
+/// Journal stem of decisions: `{journal_dir}/risk.decisions.ndjson`.
+pub const DECISIONS_JOURNAL: &str = "risk.decisions";
+/// Prefix of the Redis keys that remember allowed intent ids across restarts.
+pub const SEEN_KEY_PREFIX: &str = "njord:risk:intent:";
+
+/// Redis connection for shared state (not the pub/sub bus).
+pub struct SharedState {
+    pub redis: RedisBus,
+    pub halt_key: String,
+    pub seen_ttl_s: u64,
+}
+
+/// What one round trip to Redis told about an intent.
+struct Read {
+    halt: Option<String>,
+    pnl: Option<String>,
+    pnl_date: Option<String>,
+    /// `Some(true)`: this call claimed the id; `Some(false)`: it was already there.
+    claimed: Option<bool>,
+}
+
+impl SharedState {
+    fn read(&mut self, seen_key: Option<&str>) -> Result<Read, BusError> {
+        // Redis refuses `EX 0`; a zero TTL would halt every intent as unreadable.
+        let (halt_key, ttl) = (self.halt_key.as_str(), self.seen_ttl_s.max(1));
+        match seen_key {
+            Some(k) => {
+                let (halt, pnl, pnl_date, set): (
+                    Option<String>,
+                    Option<String>,
+                    Option<String>,
+                    Option<String>,
+                ) = self.redis.with_conn(|c| {
+                    redis::pipe()
+                        .get(halt_key)
+                        .get(PNL_DAY_KEY)
+                        .get(PNL_DAY_DATE_KEY)
+                        .cmd("SET")
+                        .arg(k)
+                        .arg("1")
+                        .arg("NX")
+                        .arg("EX")
+                        .arg(ttl)
+                        .query(c)
+                })?;
+                Ok(Read {
+                    halt,
+                    pnl,
+                    pnl_date,
+                    claimed: Some(set.is_some()),
+                })
+            }
+            None => {
+                let (halt, pnl, pnl_date): (Option<String>, Option<String>, Option<String>) =
+                    self.redis.with_conn(|c| {
+                        redis::pipe()
+                            .get(halt_key)
+                            .get(PNL_DAY_KEY)
+                            .get(PNL_DAY_DATE_KEY)
+                            .query(c)
+                    })?;
+                Ok(Read {
+                    halt,
+                    pnl,
+                    pnl_date,
+                    claimed: None,
+                })
+            }
+        }
+    }
+}
+
+/// `njord-risk` as a stage.
+pub struct RiskStage {
+    engine: RiskEngine,
+    kill_file: PathBuf,
+    shared: Option<SharedState>,
+    journals: Journals,
+    journal_dir: PathBuf,
+    config_path: Option<PathBuf>,
+}
+
+impl RiskStage {
+    /// Builds the stage from the configuration. `config_path` is re-read on SIGHUP.
+    pub fn new(
+        loaded: &Loaded,
+        config_path: Option<PathBuf>,
+        kill_file: Option<PathBuf>,
+        shared: Option<SharedState>,
+    ) -> Self {
+        let cfg = &loaded.config;
+        RiskStage {
+            engine: RiskEngine::new(
+                Caps::from(&cfg.risk),
+                RiskSettings {
+                    venue: cfg.exchange.venue.clone(),
+                    dedup_window: cfg.risk.dedup_window,
+                },
+            ),
+            kill_file: kill_file.unwrap_or_else(|| cfg.risk.kill_switch_file.clone()),
+            shared,
+            journals: Journals::new(&cfg.journal.dir, cfg.journal.fsync),
+            journal_dir: cfg.journal.dir.clone(),
+            config_path,
+        }
+    }
+
+    pub fn engine(&self) -> &RiskEngine {
+        &self.engine
+    }
+
+    /// Re-reads the decisions journal and remembers every allowed intent id, so a restarted
+    /// engine still denies duplicates. Returns how many ids were remembered.
+    pub fn resume(&mut self) -> Result<usize, StageError> {
+        let path = self.journal_dir.join(format!("{DECISIONS_JOURNAL}.ndjson"));
+        resume_from(&mut self.engine, &path)
+    }
+
+    /// Reads the kill switch and shared state for `i`.
+    fn external(&mut self, i: &Intent<'_>) -> (External, Option<String>) {
+        let mut ext = External::default();
+        let file = kill::file_tripped(&self.kill_file);
+        let Some(shared) = self.shared.as_mut() else {
+            ext.halt = file_halt(file, &self.kill_file);
+            return (ext, None);
+        };
+        let seen_key =
+            i.id.as_deref()
+                .filter(|id| !id.is_empty())
+                .map(|id| format!("{SEEN_KEY_PREFIX}{id}"));
+        match shared.read(seen_key.as_deref()) {
+            Ok(r) => {
+                ext.halt = file_halt(file, &self.kill_file);
+                if ext.halt == Halt::Clear && r.halt.as_deref() == Some("1") {
+                    ext.halt = Halt::Redis;
+                }
+                ext.seen_shared = r.claimed == Some(false);
+                let today = utc_date(i.ts_ns);
+                ext.pnl = match (r.pnl, r.pnl_date) {
+                    (Some(_), Some(d)) if d != today => SharedPnl::None,
+                    (Some(p), _) => match parse_decimal(&p) {
+                        Ok(v) => SharedPnl::Usd(v),
+                        Err(e) => SharedPnl::Unreadable(format!("{PNL_DAY_KEY}: {e}")),
+                    },
+                    (None, _) => SharedPnl::None,
+                };
+                let claimed = (r.claimed == Some(true)).then_some(seen_key).flatten();
+                (ext, claimed)
+            }
+            Err(e) => {
+                ext.halt = match file {
+                    Ok(true) => Halt::File,
+                    _ => Halt::Unreadable {
+                        source: "redis-error",
+                        error: e.to_string(),
+                    },
+                };
+                (ext, None)
+            }
+        }
+    }
+}
+
+fn file_halt(state: std::io::Result<bool>, path: &Path) -> Halt {
+    match state {
+        Ok(false) => Halt::Clear,
+        Ok(true) => Halt::File,
+        Err(e) => Halt::Unreadable {
+            source: "file-error",
+            error: format!("{}: {e}", path.display()),
+        },
+    }
+}
+
+/// Remembers the allowed intent ids of a decisions journal (a missing journal is empty).
+pub fn resume_from(engine: &mut RiskEngine, path: &Path) -> Result<usize, StageError> {
+    if !path.exists() {
+        return Ok(0);
+    }
+    let mut reader = JournalReader::open(path)?;
+    let mut n = 0;
+    reader.for_each_event(
+        |ev| {
+            if let Event::Decision(d) = ev
+                && d.allowed
+                && !d.intent_id.is_empty()
+            {
+                engine.remember(&d.intent_id);
+                n += 1;
+            }
+        },
+        |bad| tracing::warn!("{bad}; skipped"),
+    );
+    Ok(n)
+}
+
+impl Stage for RiskStage {
+    fn inputs(&self, topics: &Topics) -> Vec<String> {
+        vec![
+            topics.intents.clone(),
+            topics.pattern(Kind::Trade),
+            topics.positions.clone(),
+        ]
+    }
+
+    fn on_event(&mut self, ev: &Event<'_>, out: &mut Out) -> Result<(), StageError> {
+        let Event::Intent(i) = ev else {
+            self.engine.on_event(ev, &External::default(), out);
+            return Ok(());
+        };
+        let (ext, claimed) = self.external(i);
+        let start = out.len();
+        self.engine.on_intent(i, &ext, out);
+        if let Some(Event::Decision(d)) = out.get(start) {
+            // A denied intent must not stay marked seen, unless it was a duplicate.
+            if let (Some(key), false) = (claimed, d.allowed)
+                && d.reason.as_deref() != Some(reason::DUPLICATE_INTENT)
+                && let Some(s) = self.shared.as_mut()
+                && let Err(e) = s.redis.del(&key)
+            {
+                tracing::warn!(key, error = %e, "cannot release the id of a denied intent");
+            }
+            if !d.allowed {
+                tracing::debug!(intent_id = %d.intent_id, reason = ?d.reason, "denied");
+            }
+            self.journals.append_event(DECISIONS_JOURNAL, &out[start])?;
+        }
+        Ok(())
+    }
+
+    fn on_reload(&mut self) -> Result<(), StageError> {
+        match config::load(self.config_path.as_deref()) {
+            Ok(l) => {
+                let caps = Caps::from(&l.config.risk);
+                tracing::info!(
+                    per_order_usd_cap = %caps.per_order_usd_cap,
+                    daily_loss_usd_cap = %caps.daily_loss_usd_cap,
+                    orders_per_min_cap = caps.orders_per_min_cap,
+                    "SIGHUP: caps reloaded"
+                );
+                self.engine.set_caps(caps);
+            }
+            Err(e) => tracing::error!("SIGHUP: keeping the current caps: {e}"),
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StageError> {
+        self.journals.flush()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,87 @@
+//! Quote assets and USD conversion, shared by the risk engine and the paper trader so that
+//! both value a symbol the same way.
+
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+
+/// Quote currencies counted as USD one for one.
+pub const USD_QUOTES: [&str; 4] = ["USD", "USDT", "USDC", "BUSD"];
+
+/// The quote asset of `BASE/QUOTE`; for an exchange-style name without a slash only a
+/// USD-family suffix can be told apart (`ATOMUSDT` → `USDT`).
+pub fn quote_of(symbol: &str) -> Option<&str> {
+    if let Some((base, quote)) = symbol.split_once('/') {
+        return (!base.is_empty() && !quote.is_empty()).then_some(quote);
+    }
+    ["USDT", "USDC", "BUSD", "USD"]
+        .into_iter()
+        .find(|q| symbol.len() > q.len() && symbol.ends_with(q))
+        .map(|q| &symbol[symbol.len() - q.len()..])
+}
+
+/// Whether a quote asset counts as USD.
+pub fn is_usd(quote: &str) -> bool {
+    USD_QUOTES.contains(&quote)
+}
+
+/// USD value of one unit of `quote`, and the symbol whose last price gave it (`None` when
+/// the quote is USD-like). Prefers `QUOTE/USDT`, then `QUOTE/USD`.
+pub fn usd_rate(quote: &str, last: &HashMap<String, Decimal>) -> Option<(Decimal, Option<String>)> {
+    if is_usd(quote) {
+        return Some((Decimal::ONE, None));
+    }
+    ["USDT", "USD"].into_iter().find_map(|usd| {
+        let sym = format!("{quote}/{usd}");
+        last.get(&sym).map(|p| (*p, Some(sym)))
+    })
+}
+
+/// `a × b`, pinned to the extreme of its sign instead of overflowing: positions read from
+/// input may carry any number, and no input may panic the engine.
+pub fn saturating_mul(a: Decimal, b: Decimal) -> Decimal {
+    a.checked_mul(b)
+        .unwrap_or(if a.is_sign_negative() != b.is_sign_negative() {
+            Decimal::MIN
+        } else {
+            Decimal::MAX
+        })
+}
+
+/// `a + b`, pinned to the extreme of its sign instead of overflowing.
+pub fn saturating_add(a: Decimal, b: Decimal) -> Decimal {
+    a.checked_add(b).unwrap_or(if b.is_sign_negative() {
+        Decimal::MIN
+    } else {
+        Decimal::MAX
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_and_rates() {
+        assert_eq!(quote_of("ATOM/USDT"), Some("USDT"));
+        assert_eq!(quote_of("ETH/BTC"), Some("BTC"));
+        assert_eq!(quote_of("ATOMUSDT"), Some("USDT"));
+        assert_eq!(quote_of("BTCUSD"), Some("USD"));
+        assert_eq!(quote_of("ETHBTC"), None);
+        assert_eq!(quote_of("/USDT"), None);
+        let mut last = HashMap::new();
+        assert_eq!(usd_rate("USDC", &last), Some((Decimal::ONE, None)));
+        assert_eq!(usd_rate("BTC", &last), None);
+        last.insert("BTC/USD".to_string(), Decimal::from(50_000));
+        assert_eq!(
+            usd_rate("BTC", &last),
+            Some((Decimal::from(50_000), Some("BTC/USD".into())))
+        );
+        last.insert("BTC/USDT".to_string(), Decimal::from(50_001));
+        assert_eq!(usd_rate("BTC", &last).unwrap().0, Decimal::from(50_001));
+        assert_eq!(
+            saturating_mul(Decimal::MAX, Decimal::NEGATIVE_ONE * Decimal::TWO),
+            Decimal::MIN
+        );
+        assert_eq!(saturating_add(Decimal::MAX, Decimal::ONE), Decimal::MAX);
+    }
+}

@@ -1,0 +1,413 @@
+//! `njord-backtest`: golden equity tests (seed 5.3), parity with the stdio pipeline,
+//! byte-identical determinism and sweeps that do not depend on the thread count.
+
+use assert_cmd::Command;
+use njord::backtest::engine::{Settings, Sink, paper_config};
+use njord::backtest::metrics::{Account, EquityPoint, Sample, parse_interval};
+use njord::backtest::run::{self, Tape};
+use njord::config::Config;
+use njord::event::{self, Event, Fill};
+use njord::replay::Filter;
+use rust_decimal::Decimal;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::str::FromStr;
+
+const BACKTEST: &str = env!("CARGO_BIN_EXE_njord-backtest");
+const REPLAY: &str = env!("CARGO_BIN_EXE_njord-replay");
+const STRAT: &str = env!("CARGO_BIN_EXE_njord-strat");
+const RISK: &str = env!("CARGO_BIN_EXE_njord-risk");
+const PAPER: &str = env!("CARGO_BIN_EXE_njord-paper");
+
+#[derive(Default)]
+struct Collect {
+    equity: Vec<EquityPoint>,
+    fills: Vec<Fill<'static>>,
+}
+
+impl Sink for Collect {
+    fn on_sample(&mut self, s: &Sample, _: &Account) {
+        self.equity.push(s.point.clone());
+    }
+    fn on_fill(&mut self, f: &Fill<'_>) {
+        if let Event::Fill(f) = Event::Fill(f.clone()).into_owned() {
+            self.fills.push(f);
+        }
+    }
+}
+
+fn dec(v: &Value) -> Decimal {
+    Decimal::from_str(
+        v.as_str()
+            .unwrap_or_else(|| panic!("{v} is not a decimal string")),
+    )
+    .unwrap()
+}
+
+/// Compares one metric: decimals exactly, floats to 1e-9 relative, the rest exactly.
+fn same(key: &str, got: &Value, want: &Value) -> bool {
+    match (got, want) {
+        (Value::Null, Value::Null) => true,
+        (Value::Number(g), Value::Number(w)) => {
+            let (g, w) = (g.as_f64().unwrap(), w.as_f64().unwrap());
+            (g - w).abs() <= 1e-9 * w.abs().max(1.0)
+        }
+        (g, Value::String(w)) => {
+            let g = Decimal::from_str(g.to_string().trim_matches('"')).unwrap();
+            g == Decimal::from_str(w).unwrap()
+        }
+        _ => {
+            eprintln!("{key}: {got} vs {want}");
+            false
+        }
+    }
+}
+
+fn golden(name: &str) {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/backtest_{name}.json"));
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let s = &doc["settings"];
+    let dir = tempfile::tempdir().unwrap();
+    let tape_path = dir.path().join("tape.ndjson");
+    let lines: Vec<String> = doc["tape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.to_string() + "\n")
+        .collect();
+    std::fs::write(&tape_path, lines.concat()).unwrap();
+
+    let capital = dec(&s["capital"]);
+    let mut cfg = Config::default();
+    cfg.risk.per_order_usd_cap = Decimal::from(1_000_000);
+    cfg.paper.maker_fee_bps = dec(&s["maker_fee_bps"]);
+    cfg.paper.taker_fee_bps = dec(&s["taker_fee_bps"]);
+    cfg.paper.slippage_bps = dec(&s["slippage_bps"]);
+    cfg.paper.allow_short = s["allow_short"].as_bool().unwrap();
+    cfg.paper = paper_config(&cfg, capital, "USDT");
+    let settings = Settings {
+        capital,
+        interval_ns: parse_interval(s["equity_interval"].as_str().unwrap()).unwrap(),
+        risk_free: 0.0,
+        partial_fills: false,
+    };
+    let tape = Tape {
+        files: vec![tape_path],
+        filter: Filter::default(),
+    };
+    let mut sink = Collect::default();
+    let (result, _) = run::run(&cfg, vec![], &settings, &tape, &mut sink, &mut |_, _| {}).unwrap();
+
+    let want = &doc["expected"];
+    let want_fills: Vec<Fill> = want["fills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(
+            |f| match event::decode(&f.to_string()).unwrap().into_owned() {
+                Event::Fill(f) => f,
+                other => panic!("{other:?}"),
+            },
+        )
+        .collect();
+    assert_eq!(sink.fills, want_fills, "{name}: fills");
+
+    let want_equity: Vec<EquityPoint> = serde_json::from_value(want["equity"].clone()).unwrap();
+    assert_eq!(sink.equity, want_equity, "{name}: equity points");
+
+    let got = serde_json::to_value(&result.metrics).unwrap();
+    let wm = want["metrics"].as_object().unwrap();
+    assert!(
+        got.as_object().unwrap().keys().eq(wm.keys()),
+        "{name}: every metric is checked"
+    );
+    for (k, w) in wm {
+        assert!(same(k, &got[k], w), "{name}: {k}: got {}, want {w}", got[k]);
+    }
+    let c = &want["counts"];
+    assert_eq!(
+        result.counts.intents,
+        c["intents"].as_u64().unwrap(),
+        "{name}"
+    );
+    assert_eq!(
+        result.counts.orders,
+        c["orders"].as_u64().unwrap(),
+        "{name}"
+    );
+    assert_eq!(result.counts.fills, c["fills"].as_u64().unwrap(), "{name}");
+    assert_eq!(
+        result.counts.unfunded,
+        c["unfunded"].as_u64().unwrap(),
+        "{name}"
+    );
+}
+
+#[test]
+fn golden_buy_and_hold() {
+    golden("buy_and_hold");
+}
+
+#[test]
+fn golden_losing() {
+    golden("losing");
+}
+
+#[test]
+fn golden_volatile() {
+    golden("volatile");
+}
+
+#[test]
+fn golden_short() {
+    golden("short");
+}
+
+/// A deterministic random walk of `n` trades, 1.5 s apart on average, over several days.
+fn synthetic_tape(path: &Path, n: u64) {
+    let mut s = String::new();
+    let (mut x, mut p, mut ts) = (42u64, 100_000i64, 1_767_225_600_000_000_000i64);
+    for i in 0..n {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        p = (p + ((x >> 33) % 41) as i64 - 20).max(1_000);
+        ts += ((x >> 20) % 300_000) as i64 * 10_000;
+        s.push_str(&format!(
+            "{{\"kind\":\"trade\",\"venue\":\"binanceus\",\"symbol\":\"ATOM/USDT\",\"trade_id\":\"{i}\",\"price\":{}.{:04},\"qty\":1.5,\"side\":\"{}\",\"ts_ns\":{ts}}}\n",
+            p / 10_000,
+            p % 10_000,
+            if x & 1 == 0 { "buy" } else { "sell" }
+        ));
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+/// A work directory with a tape, a strategies file and a config keeping every file inside.
+fn workdir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    synthetic_tape(&d.join("tape.ndjson"), 3_000);
+    std::fs::write(
+        d.join("strategies.yaml"),
+        "strategies:\n  - id: ema\n    class: ema_cross\n    symbols: [\"ATOM/USDT\"]\n    events: [trade]\n    params: {fast: 8, slow: 21, qty: 4, long_only: false}\n  - id: rsi\n    class: rsi_tema_bb\n    symbols: [\"ATOM/USDT\"]\n    events: [trade]\n    params: {rsi_period: 14, qty: 3}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("base.yaml"),
+        format!(
+            "journal:\n  dir: {0}/j\nlogging:\n  json_file: false\n  log_dir: {0}/log\nrisk:\n  kill_switch_file: {0}/halt\n  per_order_usd_cap: 100000\n  orders_per_min_cap: 1000\npaper:\n  initial_balances: {{USDT: 10000}}\n  allow_short: true\n  slippage_bps: 2\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    let p = d.to_path_buf();
+    (dir, p)
+}
+
+fn backtest(d: &Path, out: &str, extra: &[&str]) -> std::process::Output {
+    let mut c = Command::new(BACKTEST);
+    c.current_dir(d).args([
+        "--config",
+        "base.yaml",
+        "--tape",
+        "tape.ndjson",
+        "--strategies",
+        "strategies.yaml",
+        "--allow-short",
+        "--slippage-bps",
+        "2",
+        "--equity-interval",
+        "1h",
+        "--out",
+        out,
+        "-q",
+    ]);
+    c.args(extra);
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    o
+}
+
+#[test]
+fn parity_with_the_stdio_pipeline() {
+    let (_t, d) = workdir();
+    backtest(&d, "out", &[]);
+    let sh = format!(
+        "{REPLAY} tape.ndjson -q | {STRAT} --config base.yaml --strategies strategies.yaml -q | {RISK} --config base.yaml -q | {PAPER} --config base.yaml -q"
+    );
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&sh)
+        .current_dir(&d)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let piped: Vec<String> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("{\"kind\":\"fill\""))
+        .map(str::to_string)
+        .collect();
+    let ours = std::fs::read_to_string(d.join("out/fills.ndjson")).unwrap();
+    let ours: Vec<&str> = ours.lines().collect();
+    assert!(
+        ours.len() > 20,
+        "the strategies trade: {} fills",
+        ours.len()
+    );
+    assert_eq!(ours, piped, "fills equal the pipeline's line for line");
+}
+
+#[test]
+fn two_runs_are_byte_identical() {
+    let (_t, d) = workdir();
+    let a = backtest(&d, "a", &["--report", "a/report.html"]);
+    let b = backtest(&d, "b", &["--report", "b/report.html"]);
+    assert_eq!(a.stdout, b.stdout);
+    for f in [
+        "fills.ndjson",
+        "equity.ndjson",
+        "metrics.json",
+        "report.html",
+    ] {
+        let (x, y) = (
+            std::fs::read(d.join("a").join(f)).unwrap(),
+            std::fs::read(d.join("b").join(f)).unwrap(),
+        );
+        assert!(!x.is_empty() && x == y, "{f} differs");
+    }
+    let html = std::fs::read_to_string(d.join("a/report.html")).unwrap();
+    // Self-contained: nothing is fetched (URLs of the configuration appear as text only).
+    for fetch in ["src=", "href=", "<link", "<script", "@import", "url("] {
+        assert!(!html.contains(fetch), "{fetch}");
+    }
+    for part in [
+        "<svg",
+        "Monthly returns",
+        "Fill model",
+        "Configuration",
+        "Sharpe",
+    ] {
+        assert!(html.contains(part), "{part}");
+    }
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(d.join("a/metrics.json")).unwrap()).unwrap();
+    assert!(m["metrics"]["round_trips"].as_u64().unwrap() > 0);
+    let json = backtest(&d, "c", &["--json"]);
+    let j: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(j, m);
+}
+
+#[test]
+fn sweeps_do_not_depend_on_the_thread_count() {
+    let (_t, d) = workdir();
+    let run = |threads: &str, out: &str| {
+        let mut c = Command::new(BACKTEST);
+        c.current_dir(&d).env("RAYON_NUM_THREADS", threads).args([
+            "sweep",
+            "--config",
+            "base.yaml",
+            "--tape",
+            "tape.ndjson",
+            "--strategies",
+            "strategies.yaml",
+            "--allow-short",
+            "--param",
+            "rsi_period=7,14",
+            "--param",
+            "ema.fast=5,8,13",
+            "--sort",
+            "sharpe",
+            "--out",
+            out,
+            "-q",
+        ]);
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (
+            o.stdout,
+            std::fs::read(d.join(out).join("sweep.csv")).unwrap(),
+        )
+    };
+    let one = run("1", "s1");
+    let two = run("2", "s2");
+    assert_eq!(one, two);
+    let csv = String::from_utf8(one.1).unwrap();
+    assert_eq!(csv.lines().count(), 7, "{csv}");
+    assert!(csv.starts_with("rsi_period,ema.fast,total_return,"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let (_t, d) = workdir();
+    let mut c = Command::new(BACKTEST);
+    c.current_dir(&d)
+        .args(["--tape", "tape.ndjson", "--capital", "-5"])
+        .assert()
+        .code(2);
+    let mut c = Command::new(BACKTEST);
+    c.current_dir(&d)
+        .args([
+            "--config",
+            "base.yaml",
+            "--tape",
+            "tape.ndjson",
+            "--strategies",
+            "nope.yaml",
+            "-q",
+        ])
+        .assert()
+        .code(2);
+    let mut c = Command::new(BACKTEST);
+    c.current_dir(&d)
+        .args([
+            "sweep",
+            "--config",
+            "base.yaml",
+            "--tape",
+            "tape.ndjson",
+            "--strategies",
+            "strategies.yaml",
+            "--param",
+            "nope=1",
+            "-q",
+        ])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn njord_paper_rejects_unfunded_orders_too() {
+    let (_t, d) = workdir();
+    std::fs::write(
+        d.join("poor.yaml"),
+        format!(
+            "journal:\n  dir: {0}/j\nlogging:\n  json_file: false\npaper:\n  initial_balances: {{USDT: 50}}\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    let input = concat!(
+        "{\"kind\":\"trade\",\"symbol\":\"ATOM/USDT\",\"trade_id\":\"1\",\"price\":10,\"qty\":1,\"side\":\"buy\",\"ts_ns\":1}\n",
+        "{\"kind\":\"order\",\"intent_id\":\"a\",\"strategy_id\":\"s\",\"venue\":\"v\",\"symbol\":\"ATOM/USDT\",\"side\":\"buy\",\"type\":\"market\",\"qty\":4,\"limit_price\":null,\"ts_accepted_ns\":2}\n",
+        "{\"kind\":\"order\",\"intent_id\":\"b\",\"strategy_id\":\"s\",\"venue\":\"v\",\"symbol\":\"ATOM/USDT\",\"side\":\"buy\",\"type\":\"market\",\"qty\":4,\"limit_price\":null,\"ts_accepted_ns\":3}\n",
+    );
+    let o = Command::new(PAPER)
+        .current_dir(&d)
+        .args(["--config", "poor.yaml", "--emit-only", "-q"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let out = String::from_utf8(o.stdout).unwrap();
+    let kinds: Vec<&str> = out
+        .lines()
+        .map(|l| l.split('"').nth(3).unwrap_or(""))
+        .collect();
+    assert_eq!(kinds, ["fill", "position", "order_update"], "{out}");
+    assert!(out.contains("\"client_order_id\":\"b\"") && out.contains("\"status\":\"rejected\""));
+}
