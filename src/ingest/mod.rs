@@ -387,6 +387,8 @@ pub enum Note {
     Refused { id: Option<u64>, error: String },
     /// A control message was answered.
     Reply(Option<u64>),
+    /// The server announced it is shutting down: reconnect now.
+    ServerShutdown,
 }
 
 /// Tunables of the core.
@@ -496,6 +498,10 @@ impl Ingest {
             Frame::Trade(t) => t.symbol,
             Frame::BookTicker(b) => b.symbol,
             Frame::Depth(d) => d.symbol,
+            Frame::ServerShutdown => {
+                notes.push(Note::ServerShutdown);
+                return;
+            }
             Frame::Reply { id, error } => {
                 notes.push(match error {
                     Some(e) => Note::Refused {

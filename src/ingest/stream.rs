@@ -159,7 +159,8 @@ enum RestDone {
 enum End {
     Stop,
     Lost(String),
-    Proactive,
+    /// A planned reconnect, without backoff.
+    Renew(&'static str),
 }
 
 struct Shell {
@@ -402,8 +403,8 @@ impl Shell {
             self.flush_out()?;
             match end {
                 End::Stop => break,
-                End::Proactive => {
-                    tracing::info!("reconnecting before the venue's 24 h limit");
+                End::Renew(why) => {
+                    tracing::info!("reconnecting: {why}");
                     backoff.reset();
                 }
                 End::Lost(why) => {
@@ -526,7 +527,9 @@ impl Shell {
                         return End::Lost(format!("cannot ping: {e}"));
                     }
                 }
-                _ = sleep_until(connected_at + max_age) => return End::Proactive,
+                _ = sleep_until(connected_at + max_age) => {
+                    return End::Renew("before the venue's 24 h limit");
+                }
                 _ = stats.tick(), if stats_on => log_counters(&self.core.counters, "njord-ingest: counters"),
             }
         }
@@ -543,6 +546,10 @@ impl Shell {
                 } = self;
                 core.on_frame(t.as_str(), local, mono, &mut |i, ev| out.emit(i, ev), notes);
                 self.take_replies(backoff);
+                if let Some(at) = self.notes.iter().position(|n| *n == Note::ServerShutdown) {
+                    self.notes.remove(at);
+                    return Some(End::Renew("the server announced a shutdown"));
+                }
                 None
             }
             Message::Binary(b) => {
@@ -661,7 +668,7 @@ impl Shell {
             Note::Refused { id, error } => {
                 tracing::error!(id = ?id, "the venue refused a control message: {error}")
             }
-            Note::Reply(_) => {}
+            Note::Reply(_) | Note::ServerShutdown => {}
         }
     }
 

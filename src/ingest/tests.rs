@@ -232,6 +232,8 @@ fn garbage_and_unknown_symbols_are_noted_and_skipped() {
     assert_eq!(lines.len(), 1);
     assert_eq!(c.counters.bad_frames, 3);
     assert_eq!(notes.last(), Some(&Note::Reply(Some(1))));
+    let (_, notes) = run(&mut c, &[r#"{"e":"serverShutdown","E":1}"#.to_string()]);
+    assert_eq!(notes, vec![Note::ServerShutdown]);
 }
 
 #[test]

@@ -117,6 +117,8 @@ pub enum Frame<'a> {
         id: Option<u64>,
         error: Option<String>,
     },
+    /// `serverShutdown`: the server is about to close the connection; reconnect now.
+    ServerShutdown,
 }
 
 /// Why a frame was skipped.
@@ -188,6 +190,7 @@ pub fn decode(text: &str) -> Result<Frame<'_>, FrameError> {
     }
     // A bare stream (`/ws/<stream>`): the payload says what it is.
     let kind = match p.e {
+        Some("serverShutdown") => return Ok(Frame::ServerShutdown),
         Some("trade") => StreamKind::Trade,
         Some("depthUpdate") => StreamKind::Depth,
         None if p.update_id.is_some() => StreamKind::BookTicker,
@@ -288,6 +291,14 @@ mod tests {
             panic!()
         };
         assert!(error.unwrap().contains("Invalid request"));
+    }
+
+    #[test]
+    fn server_shutdown() {
+        assert_eq!(
+            decode(r#"{"e":"serverShutdown","E":1700000000000}"#),
+            Ok(Frame::ServerShutdown)
+        );
     }
 
     #[test]
