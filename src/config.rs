@@ -24,6 +24,7 @@ pub struct Config {
     pub bars: Bars,
     pub redis: Redis,
     pub exchange: Exchange,
+    pub ingest: Ingest,
     pub risk: Risk,
     pub paper: Paper,
     pub broker: Broker,
@@ -215,6 +216,52 @@ impl Default for Exchange {
             symbols: vec!["ATOM/USDT".into()],
             rest_url: "https://api.binance.us".into(),
             ws_url: "wss://stream.binance.us:9443".into(),
+        }
+    }
+}
+
+/// `njord-ingest`: reconnects, liveness and gap recovery of the market-data stream.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ingest {
+    /// First reconnect delay, in milliseconds (doubles per failed attempt, with jitter).
+    pub reconnect_base_ms: u64,
+    /// Longest reconnect delay, in milliseconds.
+    pub reconnect_max_ms: u64,
+    /// No frame at all (data, ping or pong) for this long means the connection is dead.
+    pub liveness_timeout_ms: u64,
+    /// Ping the server after this long without a frame; 0 never pings.
+    pub ping_idle_ms: u64,
+    /// Reconnect proactively after this long; Binance closes connections at 24 h.
+    pub max_connection_secs: u64,
+    /// Trades after a missing id wait this long for it before REST is asked.
+    pub gap_hold_ms: u64,
+    /// Trades asked from REST `/api/v3/trades` to fill gaps (1000 at most).
+    pub recovery_trades: u32,
+    /// Levels a side in `book` events.
+    pub book_levels: usize,
+    /// Levels a side asked for in REST depth snapshots.
+    pub snapshot_levels: u32,
+    /// Timeout of REST requests and of the WebSocket handshake, in milliseconds.
+    pub request_timeout_ms: u64,
+    /// Counters are logged this often (and at exit); 0 logs them only at exit.
+    pub stats_interval_secs: u64,
+}
+
+impl Default for Ingest {
+    fn default() -> Self {
+        Ingest {
+            reconnect_base_ms: 250,
+            reconnect_max_ms: 30_000,
+            liveness_timeout_ms: 30_000,
+            ping_idle_ms: 10_000,
+            max_connection_secs: 23 * 3600,
+            gap_hold_ms: 200,
+            recovery_trades: 1000,
+            book_levels: 20,
+            snapshot_levels: 1000,
+            request_timeout_ms: 10_000,
+            stats_interval_secs: 60,
         }
     }
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 pub mod backtest;
 pub mod bars;
 pub mod bus;
+pub mod ingest;
 pub mod journal;
 pub mod kill;
 pub mod paper;
@@ -56,6 +57,7 @@ pub fn commands() -> Vec<clap::Command> {
         backtest::Cli::command(),
         bars::Cli::command(),
         bus::Cli::command(),
+        ingest::Cli::command(),
         journal::Cli::command(),
         kill::Cli::command(),
         paper::Cli::command(),
