@@ -38,3 +38,9 @@ echo "njord_bus_check_vs_cat: $(ratio "$check_ns" "$cat_ns") x slower"
 # njord-ingest frame-to-stdout latency at 10,000 trades/s from njord-sim, beside a bare pipe's.
 cargo build --release --example ingest_latency -q
 "$bin/examples/ingest_latency" --count 100000 --rate 10000
+
+# Every other part's figures, each script printing `name: value unit` lines of its own.
+for part in risk-paper storage strat backtest sim broker; do
+  script=scripts/bench-$part.sh
+  if [ -x "$script" ]; then "$script"; fi
+done

@@ -3,7 +3,7 @@
 # symbols with both sample strategies, against `cat` of the same file as a baseline.
 # Prints one `name: value unit` line per figure (DESIGN §10).
 #
-#   scripts/bench_strat.sh [N]        # builds njord-strat in the bench profile first
+#   scripts/bench-strat.sh [N]        # builds njord-strat in the bench profile first
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000000}
