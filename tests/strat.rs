@@ -6,6 +6,8 @@
 //! `scripts/ta_golden.py` changed a tape; the expected signals asserted below are written
 //! independently (numpy's least squares, TA-Lib), so a wrong blessing still fails.
 
+mod support;
+
 use assert_cmd::Command;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -531,51 +533,12 @@ fn a_changed_file_is_reloaded_while_a_tape_streams() {
     reload_while_streaming(Reload::FileChange);
 }
 
-/// A free loopback port for a throw-away redis-server.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Redis(Child);
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn bus_subscribes_to_strategy_events_and_publishes_intents() {
-    let port = free_port();
-    let server = Redis(
-        std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed for the bus tests"),
-    );
-    let url = format!("redis://127.0.0.1:{port}/0");
+    let server = support::RedisServer::start();
+    let url = server.url();
     let client = redis::Client::open(url.as_str()).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut conn = loop {
-        match client.get_connection() {
-            Ok(c) => break c,
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            Err(e) => panic!("redis-server did not start: {e}"),
-        }
-    };
+    let mut conn = server.conn();
     let mut sub_conn = client.get_connection().unwrap();
     let mut pubsub = sub_conn.as_pubsub();
     pubsub.subscribe("strat.intent").unwrap();
