@@ -38,8 +38,7 @@ fn main() -> ExitCode {
         bus: cli.bus,
         redis_reconnect: Reconnect::from_config(&cfg.redis),
         topics: cfg.redis.topics.clone(),
-        journal_dir: cfg.journal.dir.clone(),
-        fsync: cfg.journal.fsync,
+        journal: cfg.journal.clone(),
         cfg: cfg.ingest.clone(),
     };
     match stream::run(opts) {

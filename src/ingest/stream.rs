@@ -9,7 +9,7 @@
 use super::{ControlRate, CoreConfig, Counters, Ingest, Note, Streams};
 use crate::backoff::Backoff;
 use crate::bus::{Bus, Reconnect, RedisBus};
-use crate::config::{self, FsyncPolicy, Topics};
+use crate::config::{self, Topics};
 use crate::event::{Event, Kind, compact_symbol};
 use crate::journal::JournalWriter;
 use crate::venue::binanceus::book::Snapshot;
@@ -17,7 +17,6 @@ use crate::venue::binanceus::rest::{Rest, RestError, RestTrade};
 use crate::venue::binanceus::ws::subscribe_message;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use std::io::{self, Write};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -49,8 +48,8 @@ pub struct Options {
     pub bus: Option<String>,
     pub redis_reconnect: Reconnect,
     pub topics: Topics,
-    pub journal_dir: PathBuf,
-    pub fsync: FsyncPolicy,
+    /// Where and how trades are journaled (`journal` in the config).
+    pub journal: config::Journal,
     pub cfg: config::Ingest,
 }
 
@@ -236,8 +235,13 @@ async fn run_async(opts: Options) -> Result<Counters, IngestError> {
         journals.push(if opts.streams.trades {
             let stem = format!("md.trades.{}", compact_symbol(&s.pair));
             Some(
-                JournalWriter::open(&opts.journal_dir, &stem, opts.fsync)
-                    .map_err(|e| IngestError::Runtime(e.to_string()))?,
+                JournalWriter::open_with(
+                    &opts.journal.dir,
+                    &stem,
+                    opts.journal.fsync,
+                    crate::journal::Rotation::from_config(&opts.journal),
+                )
+                .map_err(|e| IngestError::Runtime(e.to_string()))?,
             )
         } else {
             None

@@ -117,7 +117,7 @@ impl RiskStage {
             ),
             kill_file: kill_file.unwrap_or_else(|| cfg.risk.kill_switch_file.clone()),
             shared,
-            journals: Journals::new(&cfg.journal.dir, cfg.journal.fsync),
+            journals: Journals::from_config(&cfg.journal),
             journal_dir: cfg.journal.dir.clone(),
             config_path,
         }
