@@ -322,3 +322,41 @@ fn redis_subscription_survives_a_server_restart() {
     assert_eq!(got.expect("resubscribed after restart").payload, b"two");
     drop(redis);
 }
+
+#[test]
+fn a_stage_ends_cleanly_on_sigterm_after_flushing() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut stage = std::process::Command::new(env!("CARGO_BIN_EXE_njord-risk"))
+        .current_dir(dir.path())
+        .arg("-q")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = stage.stdin.take().unwrap();
+    let trade = trade_line("ATOM/USDT", 1, "10", 1);
+    let intent = r#"{"kind":"intent","id":"i1","ts_ns":2,"strategy_id":"s","symbol":"ATOM/USDT","side":"buy","type":"market","qty":1,"limit_price":null,"meta":{}}"#;
+    writeln!(stdin, "{trade}\n{intent}").unwrap();
+    stdin.flush().unwrap();
+    // stdin stays open: the stage is waiting for more when the signal comes.
+    let mut out = BufReader::new(stage.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..4 {
+        let mut l = String::new();
+        out.read_line(&mut l).unwrap();
+        lines.push(l);
+    }
+    assert!(
+        lines[2].contains("\"kind\":\"decision\"") && lines[3].contains("\"kind\":\"order\""),
+        "{lines:?}"
+    );
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &stage.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = stage.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "SIGTERM is a clean exit");
+    drop(stdin);
+}
