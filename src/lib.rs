@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod backoff;
+pub mod broker;
 pub mod bus;
 pub mod cli;
 pub mod config;
@@ -18,3 +19,4 @@ pub mod sim;
 pub mod stage;
 pub mod time;
 pub mod topic;
+pub mod venue;

@@ -494,7 +494,12 @@ mod tests {
             }
         }
         let input = format!("{T1}\n").repeat(100_000);
-        let r = run_stdio(&mut Echoer, io::Cursor::new(input.into_bytes()), Closed, StdioOpts::default());
+        let r = run_stdio(
+            &mut Echoer,
+            io::Cursor::new(input.into_bytes()),
+            Closed,
+            StdioOpts::default(),
+        );
         assert!(r.is_ok(), "{r:?}");
     }
 

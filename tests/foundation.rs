@@ -239,5 +239,8 @@ fn structured_log_is_json_lines_with_iso_time() {
     for key in ["timestamp", "level", "target", "message"] {
         assert!(first.get(key).is_some(), "{key} missing in {first}");
     }
-    assert!(first["timestamp"].as_str().unwrap().ends_with('Z'), "{first}");
+    assert!(
+        first["timestamp"].as_str().unwrap().ends_with('Z'),
+        "{first}"
+    );
 }

@@ -1,0 +1,1 @@
+//! The njord-broker shell.
