@@ -107,6 +107,20 @@ impl Reconciler {
         }
     }
 
+    /// Records the venue's id of an acknowledged order; its state comes from reports.
+    pub fn acked(&mut self, client_order_id: &str, exchange_order_id: &str) {
+        if exchange_order_id.is_empty() {
+            return;
+        }
+        self.by_exchange_id
+            .insert(exchange_order_id.to_string(), client_order_id.to_string());
+        if let Some(t) = self.orders.get_mut(client_order_id)
+            && t.last.exchange_order_id.is_empty()
+        {
+            t.last.exchange_order_id = exchange_order_id.to_string();
+        }
+    }
+
     pub fn get(&self, client_order_id: &str) -> Option<&Tracked> {
         self.orders.get(client_order_id)
     }

@@ -5,6 +5,7 @@
 use clap::{Args, CommandFactory};
 use std::path::PathBuf;
 
+pub mod broker;
 pub mod bus;
 pub mod kill;
 pub mod sim;
@@ -46,6 +47,7 @@ pub struct StageArgs {
 /// Every binary's clap command, named as installed. Used to generate man pages and completions.
 pub fn commands() -> Vec<clap::Command> {
     vec![
+        broker::Cli::command(),
         bus::Cli::command(),
         kill::Cli::command(),
         sim::Cli::command(),
