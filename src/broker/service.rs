@@ -692,7 +692,7 @@ impl Live {
         while !self.rec.in_flight().is_empty() && Instant::now() < deadline {
             self.venue
                 .rt
-                .block_on(tokio::time::sleep(Duration::from_millis(100)));
+                .block_on(async { tokio::time::sleep(Duration::from_millis(100)).await });
             self.tick();
         }
         self.poll();
