@@ -837,3 +837,37 @@ fn bus_mode_dry_run_publishes_echo() {
         (json!("echo"), json!("bus-1"))
     );
 }
+
+#[test]
+fn dropped_user_stream_is_reconciled_over_rest_without_duplicates() {
+    let sim = Sim::start(&["--book-qty", "0.3"]);
+    let mut env = Env::new(Some(&sim)).live();
+    // No periodic polls: only the reconnect's reconciliation can recover what was missed.
+    env.set("NJORD__BROKER__POLL_INTERVAL_MS", "600000");
+    let mut b = env.spawn(&["--emit-only"]);
+    b.wait_for(20, kind("balance"));
+    sim.fault(json!({"fault": "ws_drop_after", "messages": 2}));
+    b.send(order("wd-1", "buy", "market", "0.9", None));
+    b.wait_for(20, |v| {
+        v["kind"] == "order_update" && v["client_order_id"] == "wd-1" && v["status"] == "FILLED"
+    });
+    sim.fault(json!({"fault": "ws_drop_after", "messages": 0}));
+    let trades = sim.signed("GET", "/api/v3/myTrades", &[("symbol", "ATOMUSDT")]);
+    let n = trades.as_array().unwrap().len();
+    assert!(n >= 2, "{trades}");
+    for _ in 0..n {
+        b.wait_for(20, kind("fill"));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    let (code, events, stderr) = b.finish();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("reconciling over REST"), "{stderr}");
+    let mut ids: Vec<String> = events
+        .iter()
+        .filter(|e| e["kind"] == "fill")
+        .map(|e| format!("{}/{}/{}", e["qty"], e["price"], e["ts_fill_ns"]))
+        .collect();
+    assert_eq!(ids.len(), n, "every fill exactly once: {ids:?}");
+    ids.dedup();
+    assert_eq!(ids.len(), n);
+}
