@@ -74,13 +74,9 @@ pub fn effective_cap(configured: Decimal) -> Decimal {
     configured.clamp(Decimal::ZERO, LIVE_CAP_USD)
 }
 
-/// The price the notional is measured at: the market's (last trade or ticker), else the
-/// order's limit price.
-pub fn ref_price(market: Option<Decimal>, limit: Option<Decimal>) -> Option<Decimal> {
-    market.or(limit).filter(|p| *p > Decimal::ZERO)
-}
-
-/// Checks `qty × ref price` against the cap; returns the notional when allowed.
+/// Checks `qty × ref price` against the cap; returns the notional when allowed. The ref
+/// price is the market's (last trade or ticker), else the limit price; with both, the higher,
+/// since a limit order can execute at its limit.
 pub fn notional_cap(
     qty: Decimal,
     market: Option<Decimal>,
@@ -88,16 +84,16 @@ pub fn notional_cap(
     configured_cap: Decimal,
 ) -> Result<Decimal, Denial> {
     let cap = effective_cap(configured_cap);
-    let Some(price) = ref_price(market, limit) else {
-        return Err(Denial {
-            reason: NO_REF_PRICE,
-            caps: caps(&[("qty", dec(qty)), ("max_notional_usd", dec(cap))]),
-        });
-    };
-    // A limit order can execute at its limit, so a buy above the market is measured there.
-    let price = match (market, limit) {
+    let positive = |p: Option<Decimal>| p.filter(|p| *p > Decimal::ZERO);
+    let price = match (positive(market), positive(limit)) {
         (Some(m), Some(l)) => m.max(l),
-        _ => price,
+        (Some(p), None) | (None, Some(p)) => p,
+        (None, None) => {
+            return Err(Denial {
+                reason: NO_REF_PRICE,
+                caps: caps(&[("qty", dec(qty)), ("max_notional_usd", dec(cap))]),
+            });
+        }
     };
     let notional = qty * price;
     if notional > cap {

@@ -438,10 +438,6 @@ impl Live {
             tracing::warn!(intent_id = %o.intent_id, client_order_id = %cid, "intent already sent; not sending it again");
             return Vec::new();
         }
-        if let Err(d) = self.kill_switch() {
-            tracing::warn!(intent_id = %o.intent_id, caps = ?d.caps, "kill switch: order refused (halted)");
-            return vec![denial(&o.intent_id, d)];
-        }
         let client = self.venue.client.clone();
         let market = input_price.or_else(|| {
             self.venue
@@ -450,6 +446,11 @@ impl Live {
                 .map_err(|e| tracing::warn!("no ticker price for {}: {e}", req.symbol))
                 .ok()
         });
+        // Checked immediately before the order: only pure checks come between it and the send.
+        if let Err(d) = self.kill_switch() {
+            tracing::warn!(intent_id = %o.intent_id, caps = ?d.caps, "kill switch: order refused (halted)");
+            return vec![denial(&o.intent_id, d)];
+        }
         let req = match client.prepare(&req, market) {
             Ok(r) => r,
             Err(e) => {

@@ -523,7 +523,8 @@ impl RestClient {
         })
     }
 
-    fn order_params(req: &BrokerOrderReq) -> Vec<(&'static str, String)> {
+    /// The parameters of a new order, in the order they are signed.
+    pub fn order_params(req: &BrokerOrderReq) -> Vec<(&'static str, String)> {
         let mut p = vec![
             ("symbol", compact_symbol(&req.symbol)),
             (
