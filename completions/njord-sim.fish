@@ -46,7 +46,7 @@ complete -c njord-sim -n "__fish_njord_sim_using_subcommand serve" -l api-secret
 complete -c njord-sim -n "__fish_njord_sim_using_subcommand serve" -l clock-skew-ms -d 'Start with the server clock this many ms ahead (negative: behind)' -r
 complete -c njord-sim -n "__fish_njord_sim_using_subcommand serve" -l maker-fee -d 'Maker commission rate' -r
 complete -c njord-sim -n "__fish_njord_sim_using_subcommand serve" -l taker-fee -d 'Taker commission rate' -r
-complete -c njord-sim -n "__fish_njord_sim_using_subcommand serve" -l book-levels -d 'Levels per side of the synthetic book around the last price' -r
+complete -c njord-sim -n "__fish_njord_sim_using_subcommand serve" -l book-levels -d 'Levels per side of the synthetic book around the last price (at most 5000)' -r
 complete -c njord-sim -n "__fish_njord_sim_using_subcommand serve" -l book-qty -d 'Quantity at each level of the synthetic book' -r
 complete -c njord-sim -n "__fish_njord_sim_using_subcommand serve" -l balance -d 'Starting balance, repeatable (default: 10000 of each quote asset, 100 of each base)' -r
 complete -c njord-sim -n "__fish_njord_sim_using_subcommand serve" -l min-notional -d 'NOTIONAL filter minimum of every symbol' -r

@@ -9,20 +9,8 @@ use std::time::Duration;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let loaded = match njord::config::load(cli.common.config.as_deref()) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("njord-sim: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    if cli.common.print_config {
-        print!("{}", loaded.to_yaml());
-        return ExitCode::SUCCESS;
-    }
-    if let Err(e) = njord::logging::init(&cli.common, &loaded.config.logging) {
-        eprintln!("njord-sim: {e}");
-        return ExitCode::from(2);
+    if let Err(code) = njord::app::start(&cli.common) {
+        return code;
     }
     match cli.cmd {
         Cmd::Gen(g) => gen_tape(&g),
@@ -83,7 +71,7 @@ fn settings(a: &ServeArgs) -> Settings {
         knobs: sim::matching::Knobs {
             maker_fee: a.maker_fee,
             taker_fee: a.taker_fee,
-            book_levels: a.book_levels.max(1),
+            book_levels: a.book_levels.clamp(1, 5000),
             book_qty: a.book_qty,
             fill_at_touch: a.fill_at_touch,
         },

@@ -94,7 +94,7 @@ pub struct ServeArgs {
     /// Taker commission rate
     #[arg(long, default_value = "0.001", value_name = "RATE")]
     pub taker_fee: rust_decimal::Decimal,
-    /// Levels per side of the synthetic book around the last price
+    /// Levels per side of the synthetic book around the last price (at most 5000)
     #[arg(long, default_value_t = 20)]
     pub book_levels: usize,
     /// Quantity at each level of the synthetic book

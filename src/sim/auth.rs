@@ -44,13 +44,13 @@ pub fn signed_payload(query: &str, body: &str) -> String {
 
 /// Binance's rule: accept when `timestamp < server + 1000` and `server - timestamp <= recvWindow`.
 pub fn check_timestamp(timestamp: i64, recv_window: i64, server_ms: i64) -> Result<(), ApiError> {
-    if timestamp >= server_ms + 1000 {
+    if timestamp >= server_ms.saturating_add(1000) {
         return Err(ApiError::bad(
             -1021,
             "Timestamp for this request was 1000ms ahead of the server's time.",
         ));
     }
-    if server_ms - timestamp > recv_window {
+    if server_ms.saturating_sub(timestamp) > recv_window {
         return Err(ApiError::bad(
             -1021,
             "Timestamp for this request is outside of the recvWindow.",

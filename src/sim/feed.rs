@@ -8,6 +8,7 @@
 use super::matching::{Levels, PubTrade, UserEvent, synthetic_book};
 use super::tape::{Tape, TapeSymbol};
 use super::{Sim, Speed, wire};
+use axum::extract::ws::Utf8Bytes;
 use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,7 +19,8 @@ use tokio::sync::{Notify, mpsc, oneshot};
 #[derive(Debug, Clone)]
 pub struct Out {
     pub stream: Arc<str>,
-    pub payload: Arc<str>,
+    /// Shared by every connection that gets it: cloning is a reference count.
+    pub payload: Utf8Bytes,
 }
 
 pub type Batch = Vec<Out>;
@@ -167,7 +169,7 @@ impl Hub {
 
     /// Sends `notice` (if any) to the streams of listen key `key`, then drops them.
     pub async fn close_user(&self, key: &str, notice: Option<String>) {
-        let payload: Option<Arc<str>> = notice.map(Arc::from);
+        let payload: Option<Utf8Bytes> = notice.map(Utf8Bytes::from);
         for c in self.snapshot() {
             let sub = c
                 .subs()
@@ -208,7 +210,10 @@ impl Hub {
 /// Forwards user-data events, in order, to every connection subscribed to a listen key.
 async fn user_pump(sim: Arc<Sim>, mut rx: mpsc::UnboundedReceiver<Vec<UserEvent>>) {
     while let Some(evs) = rx.recv().await {
-        let payloads: Vec<Arc<str>> = evs.iter().map(|e| Arc::from(wire::user_event(e))).collect();
+        let payloads: Vec<Utf8Bytes> = evs
+            .iter()
+            .map(|e| Utf8Bytes::from(wire::user_event(e)))
+            .collect();
         for c in sim.hub.snapshot() {
             let names: Vec<Arc<str>> = c
                 .subs()
@@ -288,7 +293,7 @@ impl Cursor {
         Some((
             t.sym,
             PubTrade {
-                id: t.id + self.lap * self.id_span,
+                id: t.id.saturating_add(self.lap.saturating_mul(self.id_span)),
                 price: t.price,
                 qty: t.qty,
                 time: t.ts_ms + lap * self.span_ms,
@@ -403,8 +408,10 @@ async fn play_some(
 
 type Played = (usize, PubTrade, super::matching::TapeEffect);
 
-/// A payload for one market's stream kind (or a subscription: market, kind, stream name).
-type Item = (usize, Kind, Arc<str>);
+/// A payload for one market's stream kind.
+type Item = (usize, Kind, Utf8Bytes);
+/// A connection's market subscription: market, kind, stream name.
+type SubItem = (usize, Kind, Arc<str>);
 
 async fn fan_out(
     sim: &Arc<Sim>,
@@ -415,10 +422,10 @@ async fn fan_out(
     mangler: &mut Mangler,
 ) {
     let conns = sim.hub.snapshot();
-    let mut per_conn: Vec<(Arc<Conn>, Vec<Item>)> = Vec::new();
+    let mut per_conn: Vec<(Arc<Conn>, Vec<SubItem>)> = Vec::new();
     let mut wanted: HashSet<(usize, Kind)> = HashSet::new();
     for c in conns {
-        let subs: Vec<Item> = c
+        let subs: Vec<SubItem> = c
             .subs()
             .iter()
             .filter_map(|s| match s.target {
@@ -451,12 +458,12 @@ async fn fan_out(
         if wanted.contains(&(m, Kind::Trade)) {
             buf.clear();
             wire::ws_trade(&mut buf, sym, t, now);
-            trade_items.push((m, Kind::Trade, Arc::<str>::from(buf.as_str())));
+            trade_items.push((m, Kind::Trade, Utf8Bytes::from(buf.as_str())));
         }
         if wanted.contains(&(m, Kind::AggTrade)) {
             buf.clear();
             wire::ws_agg_trade(&mut buf, sym, t, now);
-            trade_items.push((m, Kind::AggTrade, Arc::<str>::from(buf.as_str())));
+            trade_items.push((m, Kind::AggTrade, Utf8Bytes::from(buf.as_str())));
         }
         mangler.count += 1;
         if dup > 0 && mangler.count.is_multiple_of(dup) {

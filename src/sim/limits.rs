@@ -130,8 +130,8 @@ impl Limits {
         self.weight.count
     }
 
-    /// Counts a new order; -1015 when a count is exhausted.
-    pub fn order(&mut self, now: i64) -> Result<(), ApiError> {
+    /// Whether one more order fits; -1015 when a count is exhausted.
+    pub fn check_order(&mut self, now: i64) -> Result<(), ApiError> {
         self.orders_10s.roll(now, 10_000);
         self.orders_day.roll(now, DAY);
         if self.orders_10s.count >= self.cfg.orders_per_10s {
@@ -140,9 +140,15 @@ impl Limits {
         if self.orders_day.count >= self.cfg.orders_per_day {
             return Err(too_many_orders(self.cfg.orders_per_day, "1 DAY"));
         }
+        Ok(())
+    }
+
+    /// Counts an accepted order (rejected ones do not count).
+    pub fn record_order(&mut self, now: i64) {
+        self.orders_10s.roll(now, 10_000);
+        self.orders_day.roll(now, DAY);
         self.orders_10s.count += 1;
         self.orders_day.count += 1;
-        Ok(())
     }
 
     /// (orders in this 10 s window, orders today), for `X-MBX-ORDER-COUNT-*`.
@@ -208,10 +214,13 @@ mod tests {
             orders_per_10s: 2,
             ..LimitConfig::default()
         });
-        assert!(l.order(0).is_ok() && l.order(1).is_ok());
-        assert_eq!(l.order(2).unwrap_err().code, -1015);
+        for t in [0, 1] {
+            l.check_order(t).unwrap();
+            l.record_order(t);
+        }
+        assert_eq!(l.check_order(2).unwrap_err().code, -1015);
         assert_eq!(l.order_counts(3), (2, 2));
-        assert!(l.order(10_000).is_ok());
+        assert!(l.check_order(10_000).is_ok());
         let mut r = MsgRate::default();
         assert!((0..5).all(|i| r.allow(5, 100 + i)));
         assert!(!r.allow(5, 900));

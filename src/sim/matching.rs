@@ -309,10 +309,10 @@ pub fn synthetic_book(
     let n = depth.min(knobs.book_levels);
     let q = knobs.book_qty;
     let asks = (1..=n as i64)
-        .map(|i| (last + tick * Decimal::from(i), q))
+        .map_while(|i| Some((last.checked_add(tick.checked_mul(Decimal::from(i))?)?, q)))
         .collect();
     let bids = (1..=n as i64)
-        .map(|i| (last - tick * Decimal::from(i), q))
+        .map_while(|i| Some((last.checked_sub(tick.checked_mul(Decimal::from(i))?)?, q)))
         .take_while(|(p, _)| *p > Decimal::ZERO)
         .collect();
     (bids, asks)
@@ -849,8 +849,10 @@ impl Exchange {
         }
         st.high = st.high.max(t.price);
         st.low = st.low.min(t.price);
-        st.volume += t.qty;
-        st.quote_volume += t.price * t.qty;
+        st.volume = st.volume.saturating_add(t.qty);
+        st.quote_volume = st
+            .quote_volume
+            .saturating_add(t.price.saturating_mul(t.qty));
         st.count += 1;
         st.last_id = Some(t.id);
         st.close_time = t.time;
@@ -1008,6 +1010,52 @@ mod tests {
             v.query("ATOMUSDT", &OrderRef::Id(o.id)).unwrap().status,
             Status::Filled
         );
+    }
+
+    #[test]
+    fn at_touch_knob() {
+        for (touch, filled) in [(false, "0"), (true, "5")] {
+            let mut v = venue();
+            v.knobs.fill_at_touch = touch;
+            let o = v
+                .new_order(limit(Side::Buy, "10", "9.99", Tif::Gtc, "t"), 1, false)
+                .unwrap();
+            let t = PubTrade {
+                id: 1,
+                price: d("9.99"),
+                qty: d("5"),
+                time: 2,
+                buyer_maker: true,
+            };
+            v.on_tape_trade(0, &t, 2);
+            let o = v.query("ATOMUSDT", &OrderRef::Id(o.id)).unwrap();
+            assert_eq!(o.executed, d(filled), "at touch: {touch}");
+        }
+    }
+
+    #[test]
+    fn market_orders_by_quote_quantity() {
+        let mut v = venue();
+        let o = v
+            .new_order(
+                NewOrder {
+                    symbol: "ATOMUSDT".into(),
+                    side: Side::Buy,
+                    ord_type: OrdType::Market,
+                    tif: None,
+                    qty: None,
+                    quote_qty: Some(d("1500.2")),
+                    price: None,
+                    client_id: "q".into(),
+                },
+                1,
+                false,
+            )
+            .unwrap();
+        check(&o);
+        assert_eq!(o.status, Status::Filled);
+        assert!(o.cum_quote <= d("1500.2"));
+        assert_eq!((o.executed, o.cum_quote), (d("150"), d("1500.2")));
     }
 
     #[test]

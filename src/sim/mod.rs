@@ -4,6 +4,25 @@
 //! Pure cores ([`matching`], [`limits`], [`auth`], [`faults`], [`listen_key`], [`wire`]) hold
 //! every rule; the shells ([`rest`], [`ws`], [`feed`]) only move bytes between sockets and
 //! the cores, which live behind one mutex in [`Sim`].
+//!
+//! # Using it from tests
+//!
+//! Spawn `njord-sim serve --tape FILE --speed step --rest-port 0 --ws-port 0` and read one
+//! line from its stdout: `{"kind":"sim_ready","rest_url":…,"ws_url":…}`. The default key pair
+//! is [`DEFAULT_API_KEY`] / [`DEFAULT_API_SECRET`] (Binance's documentation example).
+//! `--no-timestamp-check` accepts any `timestamp`; `--journal FILE` records every exchange.
+//!
+//! - The market: each tape trade sets the last price; the book is synthetic, `--book-levels`
+//!   levels of `--book-qty` every tick from one tick either side of it. Marketable orders take
+//!   from it; resting limits fill as makers at their limit when the tape trades through them
+//!   (`--fill-at-touch`: at them too), sharing each tape trade's quantity. Our own fills do
+//!   not appear on the public streams and do not deplete the book.
+//! - Control endpoint (REST port, POST, not weighted): `/control/step` `{"trades":N}` plays N
+//!   trades (`--speed step`) and answers `{"played":N}` once their frames are queued;
+//!   `/control/fault` takes one [`faults::FaultSpec`] as JSON; `/control/clear` removes every
+//!   fault. A scenario file (`--scenario`) is `{"faults":[…]}` of the same specs.
+//! - Trade frames carry the tape's ids and times (`t`, `T`); event times (`E`) and order
+//!   times are the server clock (wall clock plus any `clock_skew`).
 
 pub mod auth;
 pub mod faults;

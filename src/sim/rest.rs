@@ -649,9 +649,13 @@ fn decide(
     let result =
         authenticate(sim, sec, query, body, headers, &mut params, now, verdict).and_then(|_| {
             if ep == Ep::NewOrder {
-                st.limits.order(now)?;
+                st.limits.check_order(now)?;
             }
-            dispatch(sim, &mut st, ep, &mut params, now)
+            let v = dispatch(sim, &mut st, ep, &mut params, now)?;
+            if ep == Ep::NewOrder {
+                st.limits.record_order(now);
+            }
+            Ok(v)
         });
     if matches!(ep, Ep::NewOrder) {
         let (c10, cday) = st.limits.order_counts(now);

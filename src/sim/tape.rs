@@ -80,10 +80,25 @@ pub fn load(path: &Path, only: &[String]) -> Result<Tape, TapeError> {
     let mut scales: Vec<(u32, u32)> = Vec::new();
     let mut next_id: Vec<u64> = Vec::new();
     let mut skipped = Vec::new();
+    let mut out_of_range = Vec::new();
+    let (max_price, max_qty) = (
+        Decimal::from(1_000_000_000u64),
+        Decimal::from(1_000_000_000_000u64),
+    );
     reader.for_each_event(
         |ev| {
             let Event::Trade(t) = ev else { return };
             if !only.is_empty() && !only.iter().any(|s| *s == t.symbol) {
+                return;
+            }
+            // The venue multiplies prices and sizes: keep them where that cannot overflow.
+            let in_range = |d: Decimal, max: Decimal| d > Decimal::ZERO && d <= max;
+            if !in_range(t.price, max_price) || !in_range(t.qty, max_qty) {
+                out_of_range.push(format!(
+                    "{}: trade {} skipped: price and qty must be > 0, price <= 1e9, qty <= 1e12",
+                    path.display(),
+                    t.trade_id
+                ));
                 return;
             }
             let sym = match index.get(t.symbol.as_ref()) {
@@ -107,7 +122,7 @@ pub fn load(path: &Path, only: &[String]) -> Result<Tape, TapeError> {
             *ps = (*ps).max(t.price.normalize().scale());
             *qs = (*qs).max(t.qty.normalize().scale());
             let id = t.trade_id.parse::<u64>().unwrap_or(next_id[sym]);
-            next_id[sym] = id + 1;
+            next_id[sym] = id.saturating_add(1);
             tape.trades.push(TapeTrade {
                 sym,
                 id,
@@ -119,6 +134,7 @@ pub fn load(path: &Path, only: &[String]) -> Result<Tape, TapeError> {
         },
         |bad| skipped.push(bad.to_string()),
     );
+    skipped.extend(out_of_range);
     tape.skipped = skipped;
     for s in only {
         if !index.contains_key(s) {
@@ -314,6 +330,42 @@ mod tests {
             prev = t.ts_ns;
         }
         assert_eq!(text.lines().count(), 2000);
+    }
+
+    #[test]
+    fn load_infers_grids_and_skips_bad_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.ndjson");
+        std::fs::write(
+            &p,
+            concat!(
+                r#"{"kind":"trade","venue":"x","symbol":"ATOM/USDT","trade_id":"7","price":10.25,"qty":1.5,"side":"sell","ts_ns":5000000}"#, "\n",
+                "not json\n",
+                r#"{"kind":"trade","venue":"x","symbol":"ATOM/USDT","trade_id":"8","price":1e30,"qty":1,"side":"buy","ts_ns":6000000}"#, "\n",
+                r#"{"kind":"trade","venue":"x","symbol":"BTC/USDT","trade_id":"x","price":100,"qty":0.001,"side":"buy","ts_ns":7000000}"#, "\n",
+            ),
+        )
+        .unwrap();
+        let t = load(&p, &[]).unwrap();
+        assert_eq!(t.trades.len(), 2);
+        assert_eq!(t.skipped.len(), 2);
+        assert_eq!(
+            (t.symbols[0].tick, t.symbols[0].step),
+            (Decimal::new(1, 2), Decimal::new(1, 1))
+        );
+        assert_eq!(
+            (t.trades[0].id, t.trades[0].buyer_maker, t.trades[0].ts_ms),
+            (7, true, 5)
+        );
+        assert_eq!((t.symbols[1].name.as_str(), t.trades[1].id), ("BTCUSDT", 1));
+        assert!(matches!(
+            load(&p, &["ETH/USDT".into()]),
+            Err(TapeError::MissingSymbol(_))
+        ));
+        assert!(matches!(
+            load(&p, &["ETHUSDT".into()]),
+            Err(TapeError::BadSymbol(_))
+        ));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::feed::{Batch, Conn, Sub, Target, parse_stream};
 use super::limits::MsgRate;
 use super::{Sim, journal::Journal};
 use axum::Router;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -196,7 +196,7 @@ pub fn control(
     }
 }
 
-fn frame_text(combined: bool, stream: &str, payload: &str) -> String {
+fn frame_text(combined: bool, stream: &str, payload: &Utf8Bytes) -> Utf8Bytes {
     if combined {
         let mut s = String::with_capacity(payload.len() + stream.len() + 22);
         s.push_str("{\"stream\":\"");
@@ -204,9 +204,9 @@ fn frame_text(combined: bool, stream: &str, payload: &str) -> String {
         s.push_str("\",\"data\":");
         s.push_str(payload);
         s.push('}');
-        s
+        s.into()
     } else {
-        payload.to_string()
+        payload.clone()
     }
 }
 
@@ -261,7 +261,7 @@ async fn serve_conn(
                     for out in batch {
                         let text = frame_text(combined, &out.stream, &out.payload);
                         journal(&sim.journal, conn.id, "ws_out", &text);
-                        if sink.feed(Message::Text(text.into())).await.is_err() {
+                        if sink.feed(Message::Text(text)).await.is_err() {
                             return "write failed";
                         }
                         sent += 1;
