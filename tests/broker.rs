@@ -871,3 +871,44 @@ fn dropped_user_stream_is_reconciled_over_rest_without_duplicates() {
     ids.dedup();
     assert_eq!(ids.len(), n);
 }
+
+#[test]
+fn sigterm_shuts_down_cleanly_and_other_venues_are_refused() {
+    let sim = Sim::start(&[]);
+    let env = Env::new(Some(&sim)).live();
+    let mut b = env.spawn(&["--emit-only"]);
+    b.wait_for(20, kind("balance"));
+    let mut other = order("ov-1", "buy", "limit", "0.5", Some("5"));
+    other["venue"] = json!("kraken");
+    b.send(other);
+    assert_eq!(
+        b.wait_for(20, is("order_update", "ov-1"))["status"],
+        "REJECTED"
+    );
+    b.send(order("st-1", "buy", "limit", "0.5", Some("5")));
+    b.wait_for(20, is("ack", "st-1"));
+    let pid = b.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let (code, events, stderr) = b.finish();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("still open"),
+        "the resting order is reported: {stderr}"
+    );
+    assert_eq!(sim.count("POST", "/api/v3/order"), 1);
+    let journal = std::fs::read_to_string(env.path("journal/broker.orders.ndjson")).unwrap();
+    assert!(
+        journal
+            .lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok()),
+        "no torn line"
+    );
+    assert!(journal.contains(r#""client_order_id":"st-1""#));
+    assert_no_secrets(&env, &events, &stderr);
+}

@@ -236,7 +236,13 @@ impl BrokerStage {
         let Some(live) = self.live.as_mut() else {
             return Ok(());
         };
-        let events = live.order(o, market);
+        let events = if o.venue.is_empty() || o.venue == self.venue {
+            live.order(o, market)
+        } else {
+            // An order meant for another venue must never reach this one.
+            tracing::error!(intent_id = %o.intent_id, venue = %o.venue, "order for venue `{}`, this broker trades `{}`; not sent", o.venue, self.venue);
+            vec![rejected(&request_of(o, client_order_id(&o.intent_id)))]
+        };
         for ev in events {
             self.emit(ev, out)?;
         }
