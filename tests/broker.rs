@@ -912,3 +912,43 @@ fn sigterm_shuts_down_cleanly_and_other_venues_are_refused() {
     assert!(journal.contains(r#""client_order_id":"st-1""#));
     assert_no_secrets(&env, &events, &stderr);
 }
+
+#[test]
+fn request_weight_is_tracked_and_slows_down_before_the_limit() {
+    // A 40-per-minute weight limit; the broker holds requests from half of it (20).
+    let sim = Sim::start(&["--weight-limit", "40"]);
+    let mut env = Env::new(Some(&sim)).live();
+    env.set("NJORD__BROKER__WEIGHT_SLOWDOWN_PCT", "50");
+    let mut b = env.spawn(&["--emit-only"]);
+    // Start-up alone weighs more than 20, so the first balances wait for the next minute.
+    b.wait_for(90, kind("balance"));
+    let (code, _, stderr) = b.finish();
+    assert_eq!(code, 0, "{stderr}");
+    let ex = sim.exchanges();
+    assert!(
+        ex.iter()
+            .all(|(_, r)| r["status"] != 429 && r["status"] != 418),
+        "never limited"
+    );
+    let minute = |v: &Value| v["ts_ns"].as_i64().unwrap() / 60_000_000_000;
+    let over = ex
+        .iter()
+        .position(|(_, r)| {
+            r["headers"]["x-mbx-used-weight-1m"]
+                .as_str()
+                .and_then(|w| w.parse::<u32>().ok())
+                .is_some_and(|w| w >= 20)
+        })
+        .expect("a response past the threshold");
+    let signed_after: Vec<_> = ex[over + 1..]
+        .iter()
+        .filter(|(q, _)| q["path"] != "/api/v3/userDataStream")
+        .collect();
+    assert!(!signed_after.is_empty());
+    for (q, _) in signed_after {
+        assert!(
+            minute(q) > minute(&ex[over].1),
+            "a request before the next minute: {q}"
+        );
+    }
+}

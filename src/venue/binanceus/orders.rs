@@ -54,8 +54,18 @@ pub fn parse_retry_after(v: Option<&str>) -> Option<Duration> {
 
 /// How long to hold requests so the used weight stays under `pct`% of the limit: until the
 /// next minute window (Binance's windows start on the minute) once the threshold is reached.
-pub fn weight_wait(used: u32, limit: u32, pct: u32, server_ms: i64) -> Option<Duration> {
-    if limit == 0 || u64::from(used) * 100 < u64::from(limit) * u64::from(pct.min(100)) {
+/// `used` was reported at `reported_ms`; a count from an earlier window no longer applies.
+pub fn weight_wait(
+    used: u32,
+    reported_ms: i64,
+    limit: u32,
+    pct: u32,
+    server_ms: i64,
+) -> Option<Duration> {
+    if reported_ms.div_euclid(60_000) != server_ms.div_euclid(60_000)
+        || limit == 0
+        || u64::from(used) * 100 < u64::from(limit) * u64::from(pct.min(100))
+    {
         return None;
     }
     let into = server_ms.rem_euclid(60_000);
@@ -145,6 +155,8 @@ struct State {
     offset_ms: i64,
     banned_until: Option<Instant>,
     used_weight: u32,
+    /// Server time when `used_weight` was reported, ms.
+    weight_at_ms: i64,
     weight_limit: u32,
     info: ExchangeInfo,
 }
@@ -322,6 +334,7 @@ impl RestClient {
                 ban.or_else(|| {
                     weight_wait(
                         st.used_weight,
+                        st.weight_at_ms,
                         st.weight_limit,
                         self.settings.weight_slowdown_pct,
                         now_ms() + st.offset_ms,
@@ -425,7 +438,9 @@ impl RestClient {
             };
             let header = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
             if let Some(w) = header("x-mbx-used-weight-1m").and_then(|w| w.parse::<u32>().ok()) {
-                self.lock().used_weight = w;
+                let mut st = self.lock();
+                st.used_weight = w;
+                st.weight_at_ms = now_ms() + st.offset_ms;
             }
             let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
             let fail = |code: i64, msg: String| BrokerError::Venue {
@@ -1076,12 +1091,17 @@ mod tests {
 
     #[test]
     fn weight_slows_down_before_the_limit() {
-        assert_eq!(weight_wait(1079, 1200, 90, 120_500), None);
+        assert_eq!(weight_wait(1079, 120_400, 1200, 90, 120_500), None);
         assert_eq!(
-            weight_wait(1080, 1200, 90, 120_500),
+            weight_wait(1080, 120_400, 1200, 90, 120_500),
             Some(Duration::from_millis(59_550))
         );
-        assert_eq!(weight_wait(5, 0, 90, 0), None);
+        assert_eq!(
+            weight_wait(1199, 119_999, 1200, 90, 120_500),
+            None,
+            "a count from the previous minute"
+        );
+        assert_eq!(weight_wait(5, 0, 0, 90, 0), None);
     }
 
     #[test]
