@@ -388,12 +388,19 @@ fn validate_uses_order_test_only() {
     let env = Env::new(Some(&sim));
     let mut b = env.spawn(&["--emit-only", "--validate"]);
     b.send(order("v-1", "buy", "limit", "1", Some("5")));
+    // Below the venue's minimum notional: the venue's verdict is reported, still no order.
+    b.send(order("v-2", "buy", "limit", "0.01", Some("5")));
     let (code, events, stderr) = b.finish();
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(events[0]["kind"], "echo");
-    assert_eq!(sim.count("POST", "/api/v3/order/test"), 1);
+    assert_eq!(
+        (events[0]["kind"].clone(), events.len()),
+        (json!("echo"), 2)
+    );
+    assert_eq!(sim.count("POST", "/api/v3/order/test"), 2);
     assert_eq!(sim.count("POST", "/api/v3/order"), 0);
     assert!(stderr.contains("accepts this order"), "{stderr}");
+    assert!(stderr.contains("-1013"), "{stderr}");
+    assert_no_secrets(&env, &events, &stderr);
 }
 
 #[test]
