@@ -342,6 +342,30 @@ pub struct Broker {
     pub live_max_notional_usd: Decimal,
     /// Read-only: never place or cancel.
     pub read_only: bool,
+    /// `recvWindow` of signed requests, in milliseconds (the venue allows at most 60000).
+    pub recv_window_ms: u64,
+    /// Tries per REST request, the first included (network errors, 429, 418, 5xx).
+    pub max_attempts: u32,
+    /// First retry delay, doubled per attempt, in milliseconds (a `Retry-After` wins).
+    pub retry_base_ms: u64,
+    /// Longest retry delay, in milliseconds.
+    pub retry_max_ms: u64,
+    /// Timeout of one REST request, in milliseconds; an order that times out is looked up.
+    pub request_timeout_ms: u64,
+    /// Share of the venue's request-weight limit (percent) after which requests wait for the
+    /// next minute.
+    pub weight_slowdown_pct: u32,
+    /// REST polling of orders and fills (fallback to the user stream), in milliseconds.
+    pub poll_interval_ms: u64,
+    /// How often balances are published, in milliseconds.
+    pub balance_interval_ms: u64,
+    /// User-stream listenKey keepalive, in milliseconds (the venue expires keys after 60 min).
+    pub keepalive_interval_ms: u64,
+    /// User-stream reconnect backoff: first delay and cap, in milliseconds.
+    pub reconnect_base_ms: u64,
+    pub reconnect_max_ms: u64,
+    /// On shutdown, how long to keep following in-flight orders to a final status, in ms.
+    pub shutdown_grace_ms: u64,
 }
 
 impl Default for Broker {
@@ -349,6 +373,18 @@ impl Default for Broker {
         Broker {
             live_max_notional_usd: Decimal::from(10),
             read_only: false,
+            recv_window_ms: 5_000,
+            max_attempts: 5,
+            retry_base_ms: 250,
+            retry_max_ms: 10_000,
+            request_timeout_ms: 10_000,
+            weight_slowdown_pct: 90,
+            poll_interval_ms: 5_000,
+            balance_interval_ms: 30_000,
+            keepalive_interval_ms: 1_800_000,
+            reconnect_base_ms: 500,
+            reconnect_max_ms: 30_000,
+            shutdown_grace_ms: 5_000,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod app;
 pub mod backoff;
 pub mod backtest;
 pub mod bars;
+pub mod broker;
 pub mod bus;
 pub mod check;
 pub mod cli;

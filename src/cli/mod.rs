@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 pub mod backtest;
 pub mod bars;
+pub mod broker;
 pub mod bus;
 pub mod ingest;
 pub mod journal;
@@ -56,6 +57,7 @@ pub fn commands() -> Vec<clap::Command> {
     vec![
         backtest::Cli::command(),
         bars::Cli::command(),
+        broker::Cli::command(),
         bus::Cli::command(),
         ingest::Cli::command(),
         journal::Cli::command(),

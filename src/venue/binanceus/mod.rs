@@ -1,6 +1,12 @@
-//! Binance.US: symbol mapping, WebSocket frames, the depth sequencer and public REST calls.
+//! Binance.US: symbol mapping, WebSocket frames, the depth sequencer and public REST calls
+//! (market data); request signing, symbol filters, signed REST orders and the user data stream
+//! (execution).
 
 pub mod book;
+pub mod filters;
+pub mod orders;
 pub mod rest;
+pub mod sign;
 pub mod symbols;
+pub mod user_stream;
 pub mod ws;

@@ -1,0 +1,11 @@
+complete -c njord-broker -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
+complete -c njord-broker -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-broker -l bus -d 'Run as a daemon on a Redis bus (redis://HOST:PORT/DB) instead of stdin/stdout' -r
+complete -c njord-broker -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
+complete -c njord-broker -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c njord-broker -s q -l quiet -d 'Only errors on stderr'
+complete -c njord-broker -l emit-only -d 'On stdio, write only the events this stage causes, not the forwarded input'
+complete -c njord-broker -l strict -d 'Exit non-zero at the first malformed input line instead of skipping it'
+complete -c njord-broker -l validate -d 'In dry-run, send each order to POST /api/v3/order/test so the venue validates it'
+complete -c njord-broker -s h -l help -d 'Print help'
+complete -c njord-broker -s V -l version -d 'Print version'

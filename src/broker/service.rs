@@ -1,0 +1,774 @@
+//! The njord-broker shell: a [`Stage`] that echoes orders (dry-run) or sends them to
+//! Binance.US (live), owning a tokio runtime for the venue's REST and WebSocket APIs.
+//!
+//! Each order is handled to its venue answer inside `on_event`, so a stop signal between
+//! orders never leaves one half-sent. Venue news (user stream, REST polls, balances) is
+//! drained on the runner's wall-clock tick; on stdio that is every 100 ms.
+
+use super::client_id::client_order_id;
+use super::guard::{self, Denial, KillRead};
+use super::order_state::OrderStatus;
+use super::reconcile::{AttributedFill, Outcome, Reconciler, VenueFill, Watermark};
+use super::{BalanceSnapshot, Broker, BrokerError, BrokerOrderReq, BrokerOrderUpdate};
+use crate::bus::{Reconnect, RedisBus};
+use crate::config::{Config, Loaded};
+use crate::event::{
+    Ack, Balance, Cancel, Decision, Echo, Event, Fill, Kind, Liquidity, Order, OrderUpdate,
+};
+use crate::journal::{JournalReader, Journals};
+use crate::stage::{Out, Stage, StageError, wall_clock_ns};
+use crate::venue::binanceus::orders::{RestClient, RestSettings};
+use crate::venue::binanceus::user_stream::{self, StreamMsg, StreamSettings, UserEvent};
+use rust_decimal::Decimal;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// Journal of what the broker did with each order (echo, ack, denial, order updates).
+pub const ORDERS_JOURNAL: &str = "broker.orders";
+/// Journal of venue fills.
+pub const FILLS_JOURNAL: &str = "broker.fills";
+/// Journal of published balances.
+pub const BALANCES_JOURNAL: &str = "broker.balances";
+/// File of the fill watermark, beside the journals.
+pub const WATERMARK_FILE: &str = "broker.watermark.json";
+
+/// How the broker was asked to run.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `NJORD_ENABLE_LIVE`, as read from the environment by the binary.
+    pub enable_live: Option<String>,
+    /// Dry-run orders go to `POST /api/v3/order/test`.
+    pub validate: bool,
+    /// Redis for the kill-switch key (`--bus`, else `redis.url`).
+    pub redis_url: Option<String>,
+}
+
+/// Why the broker cannot start: config problems exit 2, venue problems exit 1.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Config(String),
+    #[error("{0}")]
+    Venue(String),
+}
+
+pub struct BrokerStage {
+    venue: String,
+    journals: Journals,
+    /// Last trade or ticker price seen on the input, per symbol: the reference price.
+    last_price: HashMap<String, Decimal>,
+    validate: Option<Venue>,
+    live: Option<Box<Live>>,
+}
+
+/// A tokio runtime and the REST client, for `--validate` and live.
+struct Venue {
+    rt: tokio::runtime::Runtime,
+    client: RestClient,
+}
+
+struct Live {
+    venue: Venue,
+    rec: Reconciler,
+    cap: Decimal,
+    kill_file: PathBuf,
+    kill_key: String,
+    redis_url: Option<String>,
+    redis: Option<RedisBus>,
+    stream: UnboundedReceiver<StreamMsg>,
+    stream_task: tokio::task::JoinHandle<()>,
+    symbols: Vec<String>,
+    poll_every: Duration,
+    next_poll: Instant,
+    balance_every: Duration,
+    next_balance: Instant,
+    grace: Duration,
+    watermark_path: PathBuf,
+    /// Client order ids acknowledged in this or an earlier run (from the journal).
+    sent: HashSet<String>,
+    /// Last published balance per asset.
+    balances: BTreeMap<String, (Decimal, Decimal)>,
+    /// Events caused by venue news, waiting for the next tick.
+    pending: Out,
+}
+
+fn venue_of(loaded: &Loaded, read_only: bool) -> Result<Venue, StartError> {
+    let cfg = &loaded.config;
+    let keys = cfg
+        .api_keys
+        .binanceus
+        .pair()
+        .ok_or_else(|| StartError::Config(BrokerError::NoKeys.to_string()))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .thread_name("broker-io")
+        .build()
+        .map_err(|e| StartError::Venue(format!("cannot start the I/O runtime: {e}")))?;
+    let client = RestClient::new(RestSettings::from_config(cfg), Some(keys), read_only)
+        .map_err(|e| StartError::Venue(e.to_string()))?;
+    Ok(Venue { rt, client })
+}
+
+fn read_watermark(path: &Path) -> Result<Watermark, StartError> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => serde_json::from_str(&t).map_err(|e| {
+            StartError::Config(format!(
+                "{}: not a fill watermark ({e}); fix or remove it (fills after the last one \
+                 recorded would be emitted again)",
+                path.display()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Watermark::default()),
+        Err(e) => Err(StartError::Config(format!(
+            "cannot read {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Client order ids already acknowledged, from the orders journal: a restarted broker never
+/// sends an intent again, even one whose venue order is closed (Binance only refuses
+/// duplicate ids of open orders).
+fn sent_ids(journal_dir: &Path) -> HashSet<String> {
+    let path = journal_dir.join(format!("{ORDERS_JOURNAL}.ndjson"));
+    let mut ids = HashSet::new();
+    if let Ok(mut r) = JournalReader::open(&path) {
+        r.for_each_event(
+            |ev| {
+                if let Event::Ack(a) = ev {
+                    ids.insert(a.client_order_id.into_owned());
+                }
+            },
+            |bad| tracing::warn!("{bad}"),
+        );
+    }
+    ids
+}
+
+impl BrokerStage {
+    /// Builds the broker: dry-run unless live is enabled by both flags (DESIGN §9.1).
+    pub fn new(loaded: &Loaded, opts: &Options) -> Result<Self, StartError> {
+        let cfg = &loaded.config;
+        let live = guard::live_enabled(cfg.app.env, opts.enable_live.as_deref());
+        let mut stage = BrokerStage {
+            venue: cfg.exchange.venue.clone(),
+            journals: Journals::from_config(&cfg.journal),
+            last_price: HashMap::new(),
+            validate: None,
+            live: None,
+        };
+        if !live {
+            tracing::info!(
+                env = ?cfg.app.env,
+                "dry-run: orders are echoed, no order endpoint is called (live needs app.env: live and NJORD_ENABLE_LIVE=1)"
+            );
+            if opts.validate {
+                stage.validate = Some(venue_of(loaded, true)?);
+            }
+            return Ok(stage);
+        }
+        loaded
+            .check_secrets_private()
+            .map_err(|e| StartError::Config(e.to_string()))?;
+        let venue = venue_of(loaded, cfg.broker.read_only)?;
+        stage.live = Some(Box::new(Live::start(venue, cfg, opts)?));
+        Ok(stage)
+    }
+
+    /// Whether orders go to the venue.
+    pub fn is_live(&self) -> bool {
+        self.live.is_some()
+    }
+
+    fn journal(&mut self, stem: &str, ev: &Event<'_>) -> Result<(), StageError> {
+        Ok(self.journals.append_event(stem, ev)?)
+    }
+
+    fn echo(&mut self, o: &Order<'_>, out: &mut Out) -> Result<(), StageError> {
+        let cid = client_order_id(&o.intent_id);
+        if let Some(v) = &self.validate {
+            let req = request_of(o, cid.clone());
+            match v.rt.block_on(v.client.test_order(&req)) {
+                Ok(()) => {
+                    tracing::info!(client_order_id = %cid, "order/test: the venue accepts this order")
+                }
+                Err(e) => tracing::warn!(client_order_id = %cid, "order/test: {e}"),
+            }
+        }
+        let ev = Event::Echo(Echo {
+            intent_id: Cow::Owned(o.intent_id.to_string()),
+            client_order_id: Cow::Owned(cid),
+            strategy_id: o.strategy_id.as_ref().map(|s| Cow::Owned(s.to_string())),
+            venue: Cow::Owned(if o.venue.is_empty() {
+                self.venue.clone()
+            } else {
+                o.venue.to_string()
+            }),
+            symbol: Cow::Owned(o.symbol.to_string()),
+            side: o.side,
+            order_type: o.order_type,
+            qty: o.qty,
+            limit_price: o.limit_price,
+            ts_ns: o.ts_accepted_ns,
+        });
+        self.journal(ORDERS_JOURNAL, &ev)?;
+        out.push(ev);
+        Ok(())
+    }
+
+    fn emit(&mut self, ev: Event<'static>, out: &mut Out) -> Result<(), StageError> {
+        let stem = match ev.kind() {
+            Kind::Fill => FILLS_JOURNAL,
+            Kind::Balance => BALANCES_JOURNAL,
+            _ => ORDERS_JOURNAL,
+        };
+        self.journal(stem, &ev)?;
+        out.push(ev);
+        Ok(())
+    }
+
+    fn live_order(&mut self, o: &Order<'_>, out: &mut Out) -> Result<(), StageError> {
+        let market = self.last_price.get(o.symbol.as_ref()).copied();
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
+        let events = if o.venue.is_empty() || o.venue == self.venue {
+            live.order(o, market)
+        } else {
+            // An order meant for another venue must never reach this one.
+            tracing::error!(intent_id = %o.intent_id, venue = %o.venue, "order for venue `{}`, this broker trades `{}`; not sent", o.venue, self.venue);
+            vec![rejected(&request_of(o, client_order_id(&o.intent_id)))]
+        };
+        for ev in events {
+            self.emit(ev, out)?;
+        }
+        Ok(())
+    }
+}
+
+fn request_of(o: &Order<'_>, cid: String) -> BrokerOrderReq {
+    BrokerOrderReq {
+        intent_id: o.intent_id.to_string(),
+        client_order_id: cid,
+        symbol: o.symbol.to_string(),
+        side: o.side,
+        order_type: o.order_type,
+        qty: o.qty,
+        limit_price: o.limit_price,
+    }
+}
+
+fn denial(intent_id: &str, d: Denial) -> Event<'static> {
+    Event::Decision(Decision {
+        intent_id: Cow::Owned(intent_id.to_string()),
+        allowed: false,
+        reason: Some(Cow::Borrowed(d.reason)),
+        caps: d.caps,
+        ts_ns: wall_clock_ns(),
+    })
+}
+
+fn update_event(u: &BrokerOrderUpdate) -> Event<'static> {
+    Event::OrderUpdate(OrderUpdate {
+        symbol: Cow::Owned(u.symbol.clone()),
+        exchange_order_id: Cow::Owned(u.exchange_order_id.clone()),
+        client_order_id: Cow::Owned(u.client_order_id.clone()),
+        status: Cow::Borrowed(u.status.as_str()),
+        filled_qty: u.filled_qty,
+        avg_price: u.avg_price(),
+        ts_ns: u.ts_ns,
+    })
+}
+
+/// An order that never reached the venue's book, reported so nobody waits for it.
+fn rejected(req: &BrokerOrderReq) -> Event<'static> {
+    Event::OrderUpdate(OrderUpdate {
+        symbol: Cow::Owned(req.symbol.clone()),
+        exchange_order_id: Cow::Borrowed(""),
+        client_order_id: Cow::Owned(req.client_order_id.clone()),
+        status: Cow::Borrowed(OrderStatus::Rejected.as_str()),
+        filled_qty: Decimal::ZERO,
+        avg_price: Decimal::ZERO,
+        ts_ns: wall_clock_ns(),
+    })
+}
+
+fn fill_event(f: AttributedFill) -> Event<'static> {
+    let AttributedFill {
+        fill,
+        intent_id,
+        strategy_id,
+    } = f;
+    let VenueFill {
+        symbol,
+        exchange_order_id,
+        side,
+        qty,
+        price,
+        fee,
+        fee_asset,
+        maker,
+        ts_ns,
+        ..
+    } = fill;
+    Event::Fill(Fill {
+        order_id: Cow::Owned(exchange_order_id),
+        intent_id: Cow::Owned(intent_id),
+        strategy_id: strategy_id.map(Cow::Owned),
+        symbol: Cow::Owned(symbol),
+        side,
+        qty,
+        price,
+        fee,
+        fee_asset: Cow::Owned(fee_asset),
+        liquidity: if maker {
+            Liquidity::Maker
+        } else {
+            Liquidity::Taker
+        },
+        ts_fill_ns: ts_ns,
+    })
+}
+
+impl Live {
+    fn start(venue: Venue, cfg: &Config, opts: &Options) -> Result<Live, StartError> {
+        let b = &cfg.broker;
+        let client = venue.client.clone();
+        let symbols = cfg.exchange.symbols.clone();
+        let watermark_path = cfg.journal.dir.join(WATERMARK_FILE);
+        let watermark = read_watermark(&watermark_path)?;
+        let mut rec = Reconciler::new(watermark);
+        let ven =
+            |e: BrokerError| StartError::Venue(format!("venue at {}: {e}", cfg.exchange.rest_url));
+        let open = venue.rt.block_on(async {
+            client.sync_time().await?;
+            client.load_exchange_info().await?;
+            let mut open = Vec::new();
+            for s in &symbols {
+                if rec.watermark_of(s).is_none() {
+                    // First run on this symbol: earlier account trades are not ours to report.
+                    let last = client.my_trades(s, None).await?.last().map(|f| f.trade_id);
+                    rec.baseline(s, last.unwrap_or(0));
+                }
+                open.extend(client.fetch_open_orders(Some(s)).await?);
+            }
+            Ok::<_, BrokerError>(open)
+        });
+        let open = open.map_err(ven)?;
+        let mut pending = Vec::new();
+        for u in &open {
+            if let Outcome::Changed(u) = rec.apply(u) {
+                pending.push(update_event(&u));
+            }
+        }
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let settings = StreamSettings {
+            ws_url: cfg.exchange.ws_url.clone(),
+            keepalive: Duration::from_millis(b.keepalive_interval_ms.max(1_000)),
+            reconnect_base: Duration::from_millis(b.reconnect_base_ms),
+            reconnect_max: Duration::from_millis(b.reconnect_max_ms),
+        };
+        let stream_task = venue.rt.spawn(user_stream::run(client, settings, tx));
+        let now = Instant::now();
+        tracing::warn!(
+            read_only = b.read_only,
+            cap_usd = %guard::effective_cap(b.live_max_notional_usd),
+            "LIVE: orders go to {}",
+            cfg.exchange.rest_url
+        );
+        let mut live = Live {
+            venue,
+            rec,
+            cap: b.live_max_notional_usd,
+            kill_file: cfg.risk.kill_switch_file.clone(),
+            kill_key: cfg.risk.kill_switch_key.clone(),
+            redis_url: opts.redis_url.clone(),
+            redis: None,
+            stream: rx,
+            stream_task,
+            symbols,
+            poll_every: Duration::from_millis(b.poll_interval_ms.max(100)),
+            next_poll: now + Duration::from_millis(b.poll_interval_ms.max(100)),
+            balance_every: Duration::from_millis(b.balance_interval_ms.max(100)),
+            next_balance: now,
+            grace: Duration::from_millis(b.shutdown_grace_ms),
+            watermark_path,
+            sent: sent_ids(&cfg.journal.dir),
+            balances: BTreeMap::new(),
+            pending,
+        };
+        live.persist_watermark();
+        Ok(live)
+    }
+
+    /// The kill switch, read now: the file, then Redis when configured (DESIGN §9.2).
+    fn kill_switch(&mut self) -> Result<(), Denial> {
+        let file = match crate::kill::file_tripped(&self.kill_file) {
+            Ok(true) => KillRead::Tripped,
+            Ok(false) => KillRead::Clear,
+            Err(e) => KillRead::Unreadable(format!("{}: {e}", self.kill_file.display())),
+        };
+        if file != KillRead::Clear {
+            return guard::kill_switch(&file, None);
+        }
+        let redis = self.redis_url.clone().map(|url| {
+            let conn = match self.redis.take() {
+                Some(c) => Ok(c),
+                None => RedisBus::connect(&url, Reconnect::default()),
+            };
+            match conn.and_then(|mut c| {
+                let r = crate::kill::redis_tripped(&mut c, &self.kill_key);
+                self.redis = Some(c);
+                r
+            }) {
+                Ok(true) => KillRead::Tripped,
+                Ok(false) => KillRead::Clear,
+                Err(e) => {
+                    self.redis = None;
+                    KillRead::Unreadable(e.to_string())
+                }
+            }
+        });
+        guard::kill_switch(&file, redis.as_ref())
+    }
+
+    /// Guards, then places one order; returns the events it caused.
+    fn order(&mut self, o: &Order<'_>, input_price: Option<Decimal>) -> Vec<Event<'static>> {
+        let cid = client_order_id(&o.intent_id);
+        let req = request_of(o, cid.clone());
+        if self.sent.contains(&cid) || self.rec.get(&cid).is_some() {
+            tracing::warn!(intent_id = %o.intent_id, client_order_id = %cid, "intent already sent; not sending it again");
+            return Vec::new();
+        }
+        let client = self.venue.client.clone();
+        let market = input_price.or_else(|| {
+            self.venue
+                .rt
+                .block_on(client.ticker_price(&req.symbol))
+                .map_err(|e| tracing::warn!("no ticker price for {}: {e}", req.symbol))
+                .ok()
+        });
+        // Checked immediately before the order: only pure checks come between it and the send.
+        if let Err(d) = self.kill_switch() {
+            tracing::warn!(intent_id = %o.intent_id, caps = ?d.caps, "kill switch: order refused (halted)");
+            return vec![denial(&o.intent_id, d)];
+        }
+        let req = match client.prepare(&req, market) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(intent_id = %o.intent_id, "{e}");
+                return vec![rejected(&req)];
+            }
+        };
+        if let Err(d) = guard::notional_cap(req.qty, market, req.limit_price, self.cap) {
+            tracing::warn!(intent_id = %o.intent_id, reason = d.reason, caps = ?d.caps, "order refused");
+            return vec![denial(&o.intent_id, d)];
+        }
+        self.rec.track(
+            &req,
+            o.strategy_id.as_ref().map(|s| s.to_string()),
+            wall_clock_ns(),
+        );
+        match self.venue.rt.block_on(client.place(&req)) {
+            Ok(ack) => {
+                self.sent.insert(cid.clone());
+                self.rec.acked(&cid, &ack.exchange_order_id);
+                tracing::info!(client_order_id = %cid, exchange_order_id = %ack.exchange_order_id, status = ack.status.as_str(), "order placed");
+                vec![Event::Ack(Ack {
+                    intent_id: Some(Cow::Owned(o.intent_id.to_string())),
+                    client_order_id: Cow::Owned(cid),
+                    exchange_order_id: Cow::Owned(ack.exchange_order_id),
+                    ts_ns: ack.ts_ns,
+                })]
+            }
+            Err(e @ BrokerError::Unknown { .. }) => {
+                // Still followed: polls look it up by client id and report what the venue has.
+                self.sent.insert(cid);
+                tracing::error!(intent_id = %o.intent_id, "{e}");
+                Vec::new()
+            }
+            Err(e) => {
+                self.rec.untrack(&cid);
+                tracing::error!(intent_id = %o.intent_id, "order not placed: {e}");
+                vec![rejected(&req)]
+            }
+        }
+    }
+
+    fn cancel(&mut self, c: &Cancel<'_>) -> Vec<Event<'static>> {
+        let cid = client_order_id(&c.intent_id);
+        let Some(t) = self.rec.get(&cid) else {
+            tracing::warn!(intent_id = %c.intent_id, "cancel: no order of this intent is followed; nothing sent");
+            return Vec::new();
+        };
+        if t.last.status.is_terminal() {
+            tracing::info!(intent_id = %c.intent_id, status = t.last.status.as_str(), "cancel: the order is already final");
+            return Vec::new();
+        }
+        let symbol = t.last.symbol.clone();
+        let client = self.venue.client.clone();
+        let result = self.venue.rt.block_on(async {
+            let canceled = client.cancel(&symbol, &cid).await?;
+            // The venue's own final word: a cancel that lost the race to a fill is a fill.
+            Ok::<_, BrokerError>((canceled, client.lookup(&symbol, &cid).await?))
+        });
+        match result {
+            Ok((canceled, found)) => {
+                tracing::info!(client_order_id = %cid, canceled, "cancel sent");
+                found
+                    .and_then(|u| match self.rec.apply(&u) {
+                        Outcome::Changed(u) => Some(update_event(&u)),
+                        _ => None,
+                    })
+                    .into_iter()
+                    .collect()
+            }
+            Err(e) => {
+                tracing::error!(intent_id = %c.intent_id, "cancel failed: {e}");
+                Vec::new()
+            }
+        }
+    }
+
+    fn apply_update(&mut self, u: &BrokerOrderUpdate) {
+        match self.rec.apply(u) {
+            Outcome::Changed(u) => self.pending.push(update_event(&u)),
+            Outcome::Same => {}
+            Outcome::Invalid { from, to } => tracing::warn!(
+                client_order_id = %u.client_order_id,
+                "ignored impossible transition {} -> {}",
+                from.as_str(),
+                to.as_str()
+            ),
+        }
+    }
+
+    fn apply_fill(&mut self, f: VenueFill) {
+        if let Some(a) = self.rec.on_fill(f) {
+            self.pending.push(fill_event(a));
+        }
+    }
+
+    fn apply_balances(&mut self, snap: &BalanceSnapshot) {
+        let ts = if snap.ts_ns > 0 {
+            snap.ts_ns
+        } else {
+            wall_clock_ns()
+        };
+        for b in &snap.balances {
+            let now = (b.free, b.locked);
+            let known = self.balances.get(&b.asset);
+            // Zero balances are news only when they were not zero before.
+            let unchanged =
+                known == Some(&now) || (known.is_none() && b.free.is_zero() && b.locked.is_zero());
+            if unchanged {
+                continue;
+            }
+            self.balances.insert(b.asset.clone(), now);
+            self.pending.push(Event::Balance(Balance {
+                asset: Cow::Owned(b.asset.clone()),
+                free: b.free,
+                locked: b.locked,
+                ts_ns: ts,
+            }));
+        }
+    }
+
+    /// REST reconciliation: open orders, vanished orders' real status, fills above the
+    /// watermark. Everything goes through the reconciler, so only differences come out.
+    fn poll(&mut self) {
+        let client = self.venue.client.clone();
+        let symbols = self.symbols.clone();
+        let marks: Vec<Option<u64>> = symbols.iter().map(|s| self.rec.watermark_of(s)).collect();
+        let in_flight = self.rec.in_flight();
+        let got = self.venue.rt.block_on(async {
+            let mut open = Vec::new();
+            for s in &symbols {
+                open.extend(client.fetch_open_orders(Some(s)).await?);
+            }
+            let mut fills = Vec::new();
+            for (s, m) in symbols.iter().zip(&marks) {
+                fills.extend(client.my_trades(s, m.map(|m| m + 1)).await?);
+            }
+            Ok::<_, BrokerError>((open, fills))
+        });
+        let (open, fills) = match got {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!("REST poll failed: {e}");
+                return;
+            }
+        };
+        for u in &open {
+            self.apply_update(u);
+        }
+        let vanished: Vec<_> = self
+            .rec
+            .vanished(&symbols, &open)
+            .into_iter()
+            .filter(|v| in_flight.contains(v))
+            .collect();
+        for (s, cid) in vanished {
+            match self.venue.rt.block_on(client.lookup(&s, &cid)) {
+                Ok(Some(u)) => self.apply_update(&u),
+                Ok(None) => {
+                    tracing::warn!(client_order_id = %cid, "followed order unknown to the venue")
+                }
+                Err(e) => tracing::warn!(client_order_id = %cid, "lookup failed: {e}"),
+            }
+        }
+        for f in fills {
+            self.apply_fill(f);
+        }
+    }
+
+    fn refresh_balances(&mut self) {
+        let client = self.venue.client.clone();
+        match self.venue.rt.block_on(client.fetch_balances()) {
+            Ok(snap) => {
+                let snap = BalanceSnapshot {
+                    ts_ns: wall_clock_ns(),
+                    ..snap
+                };
+                self.apply_balances(&snap);
+            }
+            Err(e) => tracing::warn!("balances: {e}"),
+        }
+    }
+
+    /// Takes in everything the user stream sent since the last call.
+    fn drain_stream(&mut self) {
+        while let Ok(msg) = self.stream.try_recv() {
+            match msg {
+                StreamMsg::Event(UserEvent::Order(u)) => self.apply_update(&u),
+                StreamMsg::Event(UserEvent::Fill(f)) => self.apply_fill(f),
+                StreamMsg::Event(UserEvent::Balances(b)) => self.apply_balances(&b),
+                StreamMsg::Event(UserEvent::ListenKeyExpired) => {}
+                StreamMsg::Connected { reconnect } => {
+                    if reconnect {
+                        tracing::info!("user stream back; reconciling over REST");
+                        self.poll();
+                        self.refresh_balances();
+                    }
+                }
+                StreamMsg::Down(reason) => {
+                    tracing::warn!("user stream down: {reason}; reconnecting")
+                }
+            }
+        }
+    }
+
+    fn persist_watermark(&mut self) {
+        let Some(w) = self.rec.take_dirty_watermark() else {
+            return;
+        };
+        let text = serde_json::to_string(w).unwrap_or_default();
+        let tmp = self.watermark_path.with_extension("json.tmp");
+        let written = self
+            .watermark_path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|_| std::fs::write(&tmp, text))
+            .and_then(|_| std::fs::rename(&tmp, &self.watermark_path));
+        if let Err(e) = written {
+            tracing::error!("cannot write {}: {e}", self.watermark_path.display());
+        }
+    }
+
+    fn tick(&mut self) {
+        self.drain_stream();
+        let now = Instant::now();
+        if now >= self.next_poll {
+            self.next_poll = now + self.poll_every;
+            self.poll();
+        }
+        if now >= self.next_balance {
+            self.next_balance = now + self.balance_every;
+            self.refresh_balances();
+        }
+        self.persist_watermark();
+    }
+
+    /// Follows in-flight orders to a final status for up to the grace period.
+    fn wind_down(&mut self) {
+        let deadline = Instant::now() + self.grace;
+        while !self.rec.in_flight().is_empty() && Instant::now() < deadline {
+            self.venue
+                .rt
+                .block_on(async { tokio::time::sleep(Duration::from_millis(100)).await });
+            self.tick();
+        }
+        self.poll();
+        self.drain_stream();
+        let left = self.rec.in_flight();
+        if !left.is_empty() {
+            tracing::warn!(orders = ?left, "shutting down with orders still open at the venue");
+        }
+        self.persist_watermark();
+        self.stream_task.abort();
+    }
+}
+
+impl Stage for BrokerStage {
+    fn inputs(&self, topics: &crate::config::Topics) -> Vec<String> {
+        vec![
+            topics.orders.clone(),
+            topics.cancels.clone(),
+            topics.pattern(Kind::Trade),
+        ]
+    }
+
+    fn on_event(&mut self, ev: &Event<'_>, out: &mut Out) -> Result<(), StageError> {
+        match ev {
+            Event::Order(o) if self.live.is_some() => self.live_order(o, out),
+            Event::Order(o) => self.echo(o, out),
+            Event::Cancel(c) => {
+                let evs = match self.live.as_mut() {
+                    Some(l) => l.cancel(c),
+                    None => {
+                        tracing::info!(intent_id = %c.intent_id, "dry-run: cancel not sent");
+                        Vec::new()
+                    }
+                };
+                evs.into_iter().try_for_each(|e| self.emit(e, out))
+            }
+            Event::Trade(t) => {
+                self.last_price.insert(t.symbol.to_string(), t.price);
+                Ok(())
+            }
+            Event::Ticker(t) => {
+                if let Some(p) = t.last {
+                    self.last_price.insert(t.symbol.to_string(), p);
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn on_tick(&mut self, _now_ns: i64, out: &mut Out) -> Result<(), StageError> {
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
+        live.tick();
+        let evs = std::mem::take(&mut live.pending);
+        evs.into_iter().try_for_each(|e| self.emit(e, out))
+    }
+
+    fn on_end(&mut self, out: &mut Out) -> Result<(), StageError> {
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
+        live.wind_down();
+        let evs = std::mem::take(&mut live.pending);
+        evs.into_iter().try_for_each(|e| self.emit(e, out))
+    }
+
+    fn flush(&mut self) -> Result<(), StageError> {
+        Ok(self.journals.flush()?)
+    }
+}

@@ -1,0 +1,32 @@
+//! `njord-broker`: send accepted orders to Binance.US, or echo them (dry-run, the default).
+
+use super::{CommonArgs, StageArgs};
+use clap::Parser;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "njord-broker",
+    version,
+    about = "Send accepted orders to Binance.US, or echo them in dry-run (the default)",
+    after_help = "Dry-run unless app.env is `live` AND NJORD_ENABLE_LIVE=1: every order is echoed as an \
+`echo` event and journaled to {journal_dir}/broker.orders.ndjson; no order endpoint is called.\n\n\
+Live, immediately before each order: the kill switch (file, then Redis; unreadable counts as \
+tripped) → `decision` denial `halted`; notional above min(10 USD, broker.live_max_notional_usd) → \
+denial `live_micro_cap`; else the order is placed once per intent → `ack`, then `order_update`, \
+`fill` and `balance` events from the user stream and REST polls.\n\n\
+Examples:\n  \
+    njord-risk | njord-broker                          # dry-run echo\n  \
+    njord-broker --validate < orders.ndjson            # dry-run, venue validates via order/test\n  \
+    NJORD_ENABLE_LIVE=1 NJORD__APP__ENV=live njord-broker --bus redis://127.0.0.1:6379/0\n\n\
+Keys: config/secrets.yaml (chmod 600, required live) or NJORD_BINANCEUS_API_KEY / \
+NJORD_BINANCEUS_API_SECRET; never on the command line."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub stage: StageArgs,
+    /// In dry-run, send each order to POST /api/v3/order/test so the venue validates it
+    #[arg(long)]
+    pub validate: bool,
+}

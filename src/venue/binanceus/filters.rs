@@ -1,0 +1,266 @@
+//! Symbol filters from `exchangeInfo`, applied before an order is sent, pure.
+//!
+//! Quantity is rounded down to `stepSize` (never more than asked). Price is rounded to
+//! `tickSize` on the passive side (buys down, sells up), so rounding never makes an order
+//! more aggressive. The minimum notional is checked here with a clear error instead of the
+//! venue's terse `-1013 Filter failure: NOTIONAL`.
+
+use crate::event::{OrderType, Side};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SymbolFilters {
+    pub tick_size: Decimal,
+    pub min_price: Decimal,
+    pub max_price: Decimal,
+    pub step_size: Decimal,
+    pub min_qty: Decimal,
+    pub max_qty: Decimal,
+    pub min_notional: Decimal,
+    pub apply_min_to_market: bool,
+}
+
+/// An order that passed the filters, with its rounded numbers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prepared {
+    pub qty: Decimal,
+    pub price: Option<Decimal>,
+}
+
+/// Rounds `x` down to a multiple of `step` (unchanged when `step` is 0: no filter).
+pub fn floor_to(x: Decimal, step: Decimal) -> Decimal {
+    if step.is_zero() {
+        return x;
+    }
+    ((x / step).floor() * step).normalize()
+}
+
+/// Rounds `x` up to a multiple of `step`.
+pub fn ceil_to(x: Decimal, step: Decimal) -> Decimal {
+    if step.is_zero() {
+        return x;
+    }
+    ((x / step).ceil() * step).normalize()
+}
+
+impl SymbolFilters {
+    /// Applies the filters. `market_price` measures the notional of market orders.
+    pub fn prepare(
+        &self,
+        side: Side,
+        order_type: OrderType,
+        qty: Decimal,
+        limit_price: Option<Decimal>,
+        market_price: Option<Decimal>,
+    ) -> Result<Prepared, String> {
+        let q = floor_to(qty, self.step_size);
+        if q <= Decimal::ZERO || q < self.min_qty {
+            return Err(format!(
+                "quantity {qty} rounds down to {q} with stepSize {}, below minQty {}",
+                self.step_size.normalize(),
+                self.min_qty.normalize()
+            ));
+        }
+        if !self.max_qty.is_zero() && q > self.max_qty {
+            return Err(format!(
+                "quantity {q} above maxQty {}",
+                self.max_qty.normalize()
+            ));
+        }
+        let price = match (order_type, limit_price) {
+            (OrderType::Limit, None) => return Err("a limit order needs a limit_price".into()),
+            (OrderType::Limit, Some(p)) => {
+                let r = match side {
+                    Side::Buy => floor_to(p, self.tick_size),
+                    Side::Sell => ceil_to(p, self.tick_size),
+                };
+                if r <= Decimal::ZERO || r < self.min_price {
+                    return Err(format!(
+                        "price {p} rounds to {r} with tickSize {}, below minPrice {}",
+                        self.tick_size.normalize(),
+                        self.min_price.normalize()
+                    ));
+                }
+                if !self.max_price.is_zero() && r > self.max_price {
+                    return Err(format!(
+                        "price {r} above maxPrice {}",
+                        self.max_price.normalize()
+                    ));
+                }
+                Some(r)
+            }
+            (OrderType::Market, _) => None,
+        };
+        let notional_price = price.or(if self.apply_min_to_market {
+            market_price
+        } else {
+            None
+        });
+        if let Some(p) = notional_price {
+            let notional = q * p;
+            if notional < self.min_notional {
+                return Err(format!(
+                    "notional {} (qty {q} × price {p}) below the venue's minimum {} (NOTIONAL filter)",
+                    notional.normalize(),
+                    self.min_notional.normalize()
+                ));
+            }
+        }
+        Ok(Prepared { qty: q, price })
+    }
+}
+
+fn dec_field(v: &Value, k: &str) -> Decimal {
+    v.get(k)
+        .and_then(|x| match x {
+            Value::String(s) => crate::num::parse_decimal(s).ok(),
+            Value::Number(n) => crate::num::parse_decimal(&n.to_string()).ok(),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// Filters and the request-weight limit read from an `exchangeInfo` answer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExchangeInfo {
+    /// By venue symbol (`ATOMUSDT`).
+    pub symbols: HashMap<String, SymbolFilters>,
+    /// REQUEST_WEIGHT per minute, when listed.
+    pub weight_per_min: Option<u32>,
+}
+
+/// Parses `exchangeInfo`; unknown filters are ignored, missing numbers mean "no limit".
+pub fn parse_exchange_info(v: &Value) -> ExchangeInfo {
+    let mut info = ExchangeInfo::default();
+    for rl in v
+        .get("rateLimits")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if rl.get("rateLimitType").and_then(Value::as_str) == Some("REQUEST_WEIGHT")
+            && rl.get("interval").and_then(Value::as_str) == Some("MINUTE")
+            && rl.get("intervalNum").and_then(Value::as_u64) == Some(1)
+        {
+            info.weight_per_min = rl
+                .get("limit")
+                .and_then(Value::as_u64)
+                .and_then(|l| u32::try_from(l).ok());
+        }
+    }
+    for s in v
+        .get("symbols")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(name) = s.get("symbol").and_then(Value::as_str) else {
+            continue;
+        };
+        let mut f = SymbolFilters::default();
+        for flt in s
+            .get("filters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            match flt.get("filterType").and_then(Value::as_str) {
+                Some("PRICE_FILTER") => {
+                    f.tick_size = dec_field(flt, "tickSize");
+                    f.min_price = dec_field(flt, "minPrice");
+                    f.max_price = dec_field(flt, "maxPrice");
+                }
+                Some("LOT_SIZE") => {
+                    f.step_size = dec_field(flt, "stepSize");
+                    f.min_qty = dec_field(flt, "minQty");
+                    f.max_qty = dec_field(flt, "maxQty");
+                }
+                Some("NOTIONAL") | Some("MIN_NOTIONAL") => {
+                    f.min_notional = dec_field(flt, "minNotional");
+                    f.apply_min_to_market = flt
+                        .get("applyMinToMarket")
+                        .or_else(|| flt.get("applyToMarket"))
+                        .and_then(Value::as_bool)
+                        .unwrap_or(true);
+                }
+                _ => {}
+            }
+        }
+        info.symbols.insert(name.to_string(), f);
+    }
+    info
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    fn atom() -> SymbolFilters {
+        let v: Value = serde_json::from_str(
+            r#"{"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":1200}],
+            "symbols":[{"symbol":"ATOMUSDT","filters":[
+            {"filterType":"PRICE_FILTER","minPrice":"0.00100000","maxPrice":"100000.00000000","tickSize":"0.00100000"},
+            {"filterType":"LOT_SIZE","minQty":"0.01000000","maxQty":"90000.00000000","stepSize":"0.01000000"},
+            {"filterType":"NOTIONAL","minNotional":"1.00000000","applyMinToMarket":true}]}]}"#,
+        )
+        .unwrap();
+        let info = parse_exchange_info(&v);
+        assert_eq!(info.weight_per_min, Some(1200));
+        info.symbols["ATOMUSDT"].clone()
+    }
+
+    #[test]
+    fn rounds_passively_and_checks_notional() {
+        let f = atom();
+        let p = f
+            .prepare(
+                Side::Buy,
+                OrderType::Limit,
+                d("1.239"),
+                Some(d("5.0129")),
+                None,
+            )
+            .unwrap();
+        assert_eq!((p.qty, p.price), (d("1.23"), Some(d("5.012"))));
+        let p = f
+            .prepare(
+                Side::Sell,
+                OrderType::Limit,
+                d("1.239"),
+                Some(d("5.0121")),
+                None,
+            )
+            .unwrap();
+        assert_eq!(p.price, Some(d("5.013")));
+        let e = f
+            .prepare(Side::Buy, OrderType::Limit, d("0.1"), Some(d("5")), None)
+            .unwrap_err();
+        assert!(e.contains("notional 0.5") && e.contains("minimum 1"), "{e}");
+        let e = f
+            .prepare(Side::Buy, OrderType::Market, d("0.009"), None, Some(d("5")))
+            .unwrap_err();
+        assert!(e.contains("minQty"), "{e}");
+        assert!(
+            f.prepare(Side::Buy, OrderType::Market, d("0.1"), None, Some(d("5")))
+                .is_err()
+        );
+        assert!(
+            f.prepare(Side::Buy, OrderType::Limit, d("1"), None, None)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn rounding_helpers() {
+        assert_eq!(floor_to(d("0.129"), d("0.01")), d("0.12"));
+        assert_eq!(ceil_to(d("0.121"), d("0.01")), d("0.13"));
+        assert_eq!(floor_to(d("7"), Decimal::ZERO), d("7"));
+    }
+}
