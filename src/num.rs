@@ -108,12 +108,20 @@ pub fn parse_plain(b: &[u8]) -> Option<Decimal> {
     if int_len + frac.len() > 28 {
         return None;
     }
+    let scale = frac.len() as u32;
+    if int_len + frac.len() <= 18 {
+        // Fits in an i64: the common case, without 128-bit arithmetic.
+        let mut m: i64 = 0;
+        for c in digits[..int_len].iter().chain(frac) {
+            m = m * 10 + i64::from(c - b'0');
+        }
+        return Decimal::try_new(if neg { -m } else { m }, scale).ok();
+    }
     let mut m: i128 = 0;
     for c in digits[..int_len].iter().chain(frac) {
         m = m * 10 + i128::from(c - b'0');
     }
-    let m = if neg { -m } else { m };
-    Decimal::try_from_i128_with_scale(m, frac.len() as u32).ok()
+    Decimal::try_from_i128_with_scale(if neg { -m } else { m }, scale).ok()
 }
 
 /// Serializes a decimal as an exact JSON number.

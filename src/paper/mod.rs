@@ -24,6 +24,7 @@ use crate::time::utc_day;
 use balances::Balances;
 use position::Positions;
 use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -101,8 +102,9 @@ enum Slot {
 #[derive(Debug)]
 pub struct PaperEngine {
     cfg: PaperConfig,
-    last: HashMap<String, Decimal>,
-    books: HashMap<String, SymbolBook>,
+    /// Hashed on every trade: FxHash (symbols come from the feed, DoS resistance buys nothing).
+    last: FxHashMap<String, Decimal>,
+    books: FxHashMap<String, SymbolBook>,
     open: HashMap<String, (String, Slot)>,
     positions: Positions,
     seq: u64,
@@ -180,8 +182,8 @@ impl PaperEngine {
     pub fn new(cfg: PaperConfig) -> Self {
         PaperEngine {
             cfg,
-            last: HashMap::new(),
-            books: HashMap::new(),
+            last: FxHashMap::default(),
+            books: FxHashMap::default(),
             open: HashMap::new(),
             positions: Positions::default(),
             seq: 0,

@@ -20,6 +20,7 @@ use crate::time::utc_day;
 use bucket::TokenBucket;
 use dedup::DedupWindow;
 use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -123,9 +124,10 @@ pub struct RiskSettings {
 pub struct RiskEngine {
     caps: Caps,
     venue: String,
-    last: HashMap<String, Decimal>,
+    /// Hashed on every trade: FxHash (symbols come from the feed, DoS resistance buys nothing).
+    last: FxHashMap<String, Decimal>,
     seen: DedupWindow,
-    buckets: HashMap<String, TokenBucket>,
+    buckets: FxHashMap<String, TokenBucket>,
     /// Latest `(UTC day, realized_pnl_day)` per (strategy, symbol) position seen.
     positions: HashMap<(Option<String>, String), (i64, Decimal)>,
 }
@@ -158,9 +160,9 @@ impl RiskEngine {
         RiskEngine {
             caps,
             venue: settings.venue,
-            last: HashMap::new(),
+            last: FxHashMap::default(),
             seen: DedupWindow::new(settings.dedup_window),
-            buckets: HashMap::new(),
+            buckets: FxHashMap::default(),
             positions: HashMap::new(),
         }
     }

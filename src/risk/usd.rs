@@ -2,7 +2,7 @@
 //! both value a symbol the same way.
 
 use rust_decimal::Decimal;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Quote currencies counted as USD one for one.
 pub const USD_QUOTES: [&str; 4] = ["USD", "USDT", "USDC", "BUSD"];
@@ -26,7 +26,10 @@ pub fn is_usd(quote: &str) -> bool {
 
 /// USD value of one unit of `quote`, and the symbol whose last price gave it (`None` when
 /// the quote is USD-like). Prefers `QUOTE/USDT`, then `QUOTE/USD`.
-pub fn usd_rate(quote: &str, last: &HashMap<String, Decimal>) -> Option<(Decimal, Option<String>)> {
+pub fn usd_rate(
+    quote: &str,
+    last: &FxHashMap<String, Decimal>,
+) -> Option<(Decimal, Option<String>)> {
     if is_usd(quote) {
         return Some((Decimal::ONE, None));
     }
@@ -68,7 +71,7 @@ mod tests {
         assert_eq!(quote_of("BTCUSD"), Some("USD"));
         assert_eq!(quote_of("ETHBTC"), None);
         assert_eq!(quote_of("/USDT"), None);
-        let mut last = HashMap::new();
+        let mut last = FxHashMap::default();
         assert_eq!(usd_rate("USDC", &last), Some((Decimal::ONE, None)));
         assert_eq!(usd_rate("BTC", &last), None);
         last.insert("BTC/USD".to_string(), Decimal::from(50_000));

@@ -413,24 +413,7 @@ struct Target<'e, 'a> {
 
 /// FxHash: route keys are short strings hashed on every event, where SipHash's DoS
 /// resistance buys nothing (the symbols come from the venue's feed).
-#[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
-
-impl std::hash::Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(b))
-                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+type FxBuild = rustc_hash::FxBuildHasher;
 
 /// Which instances an event goes to, per (kind, timeframe, symbol).
 struct Route {
