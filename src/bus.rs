@@ -61,6 +61,10 @@ impl Drop for Subscription {
 /// A publish/subscribe transport.
 pub trait Bus {
     fn publish(&mut self, topic: &str, payload: &[u8]) -> Result<(), BusError>;
+    /// Publishes several messages in order; Redis sends them in one round trip.
+    fn publish_all(&mut self, msgs: &[(String, Vec<u8>)]) -> Result<(), BusError> {
+        msgs.iter().try_for_each(|(t, p)| self.publish(t, p))
+    }
     /// Subscribes to channels or patterns (`md.trades.*`); messages published after this
     /// returns are delivered.
     fn subscribe(&mut self, patterns: &[String]) -> Result<Subscription, BusError>;
@@ -195,6 +199,30 @@ impl Bus for RedisBus {
                 Err(e) => {
                     let d = backoff.next_delay(rand::random());
                     tracing::warn!(topic, error = %e, retry_in_ms = d.as_millis() as u64, "publish failed");
+                    std::thread::sleep(d);
+                }
+            }
+        }
+    }
+
+    /// One pipelined round trip for all (a decision and its order leave together), retrying
+    /// like [`RedisBus::publish`].
+    fn publish_all(&mut self, msgs: &[(String, Vec<u8>)]) -> Result<(), BusError> {
+        if msgs.len() < 2 {
+            return msgs.iter().try_for_each(|(t, p)| self.publish(t, p));
+        }
+        let mut pipe = redis::pipe();
+        for (t, p) in msgs {
+            pipe.publish(t, p).ignore();
+        }
+        let mut backoff = self.reconnect.backoff();
+        loop {
+            match self.with_conn(|c| pipe.query::<()>(c)) {
+                Ok(()) => return Ok(()),
+                Err(e) if self.stop.load(Ordering::Relaxed) => return Err(e),
+                Err(e) => {
+                    let d = backoff.next_delay(rand::random());
+                    tracing::warn!(error = %e, retry_in_ms = d.as_millis() as u64, "publish failed");
                     std::thread::sleep(d);
                 }
             }

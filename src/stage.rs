@@ -352,30 +352,29 @@ pub fn run_bus(
     tracing::info!(inputs = ?inputs, "subscribed");
     let mut stats = RunStats::default();
     let mut out: Out = Vec::new();
-    let mut buf = Vec::with_capacity(512);
     let mut last_tick = std::time::Instant::now();
-    let publish = |bus: &mut dyn Bus,
-                   out: &mut Out,
-                   stats: &mut RunStats,
-                   buf: &mut Vec<u8>|
-     -> Result<(), RunError> {
-        for ev in out.drain(..) {
-            buf.clear();
-            ev.write_line(buf);
-            buf.pop();
-            bus.publish(&topics.for_event(&ev), buf)
-                .map_err(StageError::from)?;
-            stats.emitted += 1;
-        }
-        Ok(())
-    };
+    let publish =
+        |bus: &mut dyn Bus, out: &mut Out, stats: &mut RunStats| -> Result<(), RunError> {
+            let msgs: Vec<(String, Vec<u8>)> = out
+                .drain(..)
+                .map(|ev| {
+                    let mut line = Vec::with_capacity(256);
+                    ev.write_line(&mut line);
+                    line.pop();
+                    (topics.for_event(&ev), line)
+                })
+                .collect();
+            bus.publish_all(&msgs).map_err(StageError::from)?;
+            stats.emitted += msgs.len() as u64;
+            Ok(())
+        };
     loop {
         match signals.receiver().try_recv() {
             Ok(Control::Reload) => stage.on_reload()?,
             Ok(Control::Stop) => {
                 tracing::info!("stop signal received; flushing and exiting");
                 stage.on_end(&mut out)?;
-                publish(bus, &mut out, &mut stats, &mut buf)?;
+                publish(bus, &mut out, &mut stats)?;
                 stage.flush()?;
                 return Ok(stats);
             }
@@ -401,7 +400,7 @@ pub fn run_bus(
             match decoded {
                 Ok(ev) => {
                     stage.on_event(&ev, &mut out)?;
-                    publish(bus, &mut out, &mut stats, &mut buf)?;
+                    publish(bus, &mut out, &mut stats)?;
                 }
                 Err(reason) => {
                     stats.bad += 1;
@@ -416,7 +415,7 @@ pub fn run_bus(
         if last_tick.elapsed() >= tick {
             last_tick = std::time::Instant::now();
             stage.on_tick(wall_clock_ns(), &mut out)?;
-            publish(bus, &mut out, &mut stats, &mut buf)?;
+            publish(bus, &mut out, &mut stats)?;
         }
     }
 }
