@@ -605,44 +605,49 @@ impl<'a> Scan<'a> {
     /// A string without escapes or control characters (serde handles those).
     fn string(&mut self) -> Option<&'a str> {
         let rest = self.rest().strip_prefix(b"\"")?;
-        let end = memchr::memchr2(b'"', b'\\', rest)?;
-        if rest[end] != b'"' || rest[..end].iter().any(|b| *b < 0x20) {
+        // Short strings (symbols, ids): a byte loop beats a vectorised search here.
+        let end = rest
+            .iter()
+            .position(|b| *b == b'"' || *b == b'\\' || *b < 0x20)?;
+        if rest[end] != b'"' {
             return None;
         }
         let start = self.i + 1;
         self.i = start + end + 1;
         self.s.get(start..start + end)
     }
-    /// The bytes of a number up to the next `,` or `}`.
-    fn number(&mut self) -> &'a [u8] {
-        let rest = self.rest();
-        let n = rest
-            .iter()
-            .position(|b| *b == b',' || *b == b'}')
-            .unwrap_or(rest.len());
-        self.i += n;
-        &rest[..n]
+    /// A number must end at `,` or `}`; anything else (an exponent) is serde's to read.
+    fn ends_number(&self) -> bool {
+        matches!(self.rest().first(), Some(b',' | b'}'))
     }
     fn decimal(&mut self) -> Option<Decimal> {
-        num::parse_plain(self.number())
+        let (d, n) = num::parse_plain_prefix(self.rest())?;
+        self.i += n;
+        self.ends_number().then_some(d)
     }
     fn int(&mut self) -> Option<i64> {
-        let b = self.number();
-        let (neg, digits) = match b.first()? {
-            b'-' => (true, &b[1..]),
-            _ => (false, b),
-        };
-        if digits.is_empty() || (digits.len() > 1 && digits[0] == b'0') || digits.len() > 19 {
+        let b = self.rest();
+        let start = usize::from(b.first() == Some(&b'-'));
+        let mut i = start;
+        let mut v: u64 = 0;
+        // 19 digits always fit in a u64; a 20th is left for serde to reject.
+        while i < b.len() && b[i].is_ascii_digit() && i - start < 19 {
+            v = v * 10 + u64::from(b[i] - b'0');
+            i += 1;
+        }
+        let n = i - start;
+        if n == 0 || (n > 1 && b[start] == b'0') {
             return None;
         }
-        let mut v: i64 = 0;
-        for d in digits {
-            if !d.is_ascii_digit() {
-                return None;
-            }
-            v = v.checked_mul(10)?.checked_add(i64::from(d - b'0'))?;
+        self.i += i;
+        if !self.ends_number() {
+            return None;
         }
-        Some(if neg { -v } else { v })
+        if start == 1 {
+            0i64.checked_sub_unsigned(v)
+        } else {
+            i64::try_from(v).ok()
+        }
     }
 }
 

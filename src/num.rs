@@ -89,39 +89,79 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, String> {
 /// exponent) of at most 28 significant digits. `None` for anything else, which then goes
 /// through rust_decimal's general parser, so the result is the same either way.
 pub fn parse_plain(b: &[u8]) -> Option<Decimal> {
-    let (neg, digits) = match b.first()? {
-        b'-' => (true, &b[1..]),
-        _ => (false, b),
-    };
+    match parse_plain_prefix(b) {
+        Some((d, n)) if n == b.len() => Some(d),
+        _ => None,
+    }
+}
+
+/// [`parse_plain`] of the number at the start of `b`, with the number of bytes it took; the
+/// caller checks what follows. One pass, in 64-bit arithmetic up to 18 digits.
+pub fn parse_plain_prefix(b: &[u8]) -> Option<(Decimal, usize)> {
+    let start = usize::from(b.first() == Some(&b'-'));
+    let mut i = start;
+    let mut m: u64 = 0;
+    while i < b.len() && b[i].is_ascii_digit() && i - start < 18 {
+        m = m * 10 + u64::from(b[i] - b'0');
+        i += 1;
+    }
+    let int_len = i - start;
+    if int_len == 0 || (int_len > 1 && b[start] == b'0') {
+        return None;
+    }
+    let mut scale = 0u32;
+    if b.get(i) == Some(&b'.') {
+        let frac_start = i + 1;
+        i = frac_start;
+        while i < b.len() && b[i].is_ascii_digit() && int_len + (i - frac_start) < 18 {
+            m = m * 10 + u64::from(b[i] - b'0');
+            i += 1;
+        }
+        scale = (i - frac_start) as u32;
+        if scale == 0 && !b.get(i).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+    }
+    if b.get(i)
+        .is_some_and(|c| c.is_ascii_digit() || *c == b'e' || *c == b'E' || *c == b'.')
+    {
+        return parse_wide(b);
+    }
+    let m = m as i64;
+    let d = Decimal::try_new(if start == 1 { -m } else { m }, scale).ok()?;
+    Some((d, i))
+}
+
+/// The rare plain number of 19 to 28 significant digits, in 128-bit arithmetic.
+fn parse_wide(b: &[u8]) -> Option<(Decimal, usize)> {
+    let start = usize::from(b.first() == Some(&b'-'));
+    let digits = &b[start..];
     let int_len = digits
         .iter()
         .position(|c| !c.is_ascii_digit())
         .unwrap_or(digits.len());
-    if int_len == 0 || (int_len > 1 && digits[0] == b'0') {
-        return None;
-    }
-    let frac = match &digits[int_len..] {
-        [] => &[][..],
-        [b'.', rest @ ..] if !rest.is_empty() && rest.iter().all(u8::is_ascii_digit) => rest,
-        _ => return None,
-    };
-    if int_len + frac.len() > 28 {
-        return None;
-    }
-    let scale = frac.len() as u32;
-    if int_len + frac.len() <= 18 {
-        // Fits in an i64: the common case, without 128-bit arithmetic.
-        let mut m: i64 = 0;
-        for c in digits[..int_len].iter().chain(frac) {
-            m = m * 10 + i64::from(c - b'0');
+    let mut end = int_len;
+    let mut frac_len = 0;
+    if digits.get(end) == Some(&b'.') {
+        frac_len = digits[end + 1..]
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .unwrap_or(digits.len() - end - 1);
+        if frac_len == 0 {
+            return None;
         }
-        return Decimal::try_new(if neg { -m } else { m }, scale).ok();
+        end += 1 + frac_len;
+    }
+    if int_len + frac_len > 28 || digits.get(end).is_some_and(|c| *c == b'e' || *c == b'E') {
+        return None;
     }
     let mut m: i128 = 0;
-    for c in digits[..int_len].iter().chain(frac) {
+    for c in digits[..end].iter().filter(|c| **c != b'.') {
         m = m * 10 + i128::from(c - b'0');
     }
-    Decimal::try_from_i128_with_scale(if neg { -m } else { m }, scale).ok()
+    let d =
+        Decimal::try_from_i128_with_scale(if start == 1 { -m } else { m }, frac_len as u32).ok()?;
+    Some((d, start + end))
 }
 
 /// Serializes a decimal as an exact JSON number.
@@ -311,6 +351,18 @@ mod tests {
             "1 ",
         ] {
             assert_eq!(parse_plain(t.as_bytes()), None, "{t}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_path_never_disagrees(t in "-?(0|[1-9][0-9]{0,30})(\\.[0-9]{1,30})?") {
+            if let Some(d) = parse_plain(t.as_bytes()) {
+                proptest::prop_assert_eq!(d, Decimal::from_str(&t).unwrap());
+            } else {
+                let digits = t.bytes().filter(u8::is_ascii_digit).count();
+                proptest::prop_assert!(digits > 28, "{} fell back", t);
+            }
         }
     }
 
