@@ -3,7 +3,6 @@
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use njord::event::Event;
-use njord::ingest::line::write_trade_line;
 use njord::ingest::{CoreConfig, Ingest, Streams};
 use njord::venue::VenueSymbol;
 use njord::venue::binanceus::ws;
@@ -65,10 +64,7 @@ fn bench(c: &mut Criterion) {
                         black_box(f),
                         1_700_000_000_000_000_000 + i as i64,
                         i as i64,
-                        &mut |_, ev: &Event<'_>| match ev {
-                            Event::Trade(t) => write_trade_line(t, &mut out),
-                            _ => ev.write_line(&mut out),
-                        },
+                        &mut |_, ev: &Event<'_>| ev.write_line(&mut out),
                         &mut notes,
                     );
                 }

@@ -59,6 +59,38 @@ pub fn to_plain_string(d: &Decimal) -> String {
     DecBuf::new(d).as_str().to_owned()
 }
 
+/// Appends a decimal in its shortest exact form (`1.50` → `1.5`, `-0` → `0`), the same text
+/// [`serialize`] writes, without going through `fmt`.
+pub fn write_plain(d: Decimal, out: &mut Vec<u8>) {
+    let mut m = d.mantissa();
+    let mut scale = d.scale() as usize;
+    while scale > 0 && m % 10 == 0 {
+        m /= 10;
+        scale -= 1;
+    }
+    if m == 0 {
+        out.push(b'0');
+        return;
+    }
+    if m < 0 {
+        out.push(b'-');
+    }
+    let mut buf = itoa::Buffer::new();
+    let digits = buf.format(m.unsigned_abs()).as_bytes();
+    if scale == 0 {
+        out.extend_from_slice(digits);
+    } else if digits.len() > scale {
+        let (int, frac) = digits.split_at(digits.len() - scale);
+        out.extend_from_slice(int);
+        out.push(b'.');
+        out.extend_from_slice(frac);
+    } else {
+        out.extend_from_slice(b"0.");
+        out.resize(out.len() + scale - digits.len(), b'0');
+        out.extend_from_slice(digits);
+    }
+}
+
 /// Parses a decimal from text: plain (`-12.5`) or scientific (`1.2e-5`), surrounding JSON
 /// quotes allowed. The error says what was found.
 pub fn parse_decimal(text: &str) -> Result<Decimal, String> {

@@ -12,7 +12,6 @@
 //! Cores take time as arguments: `local_ns` (wall clock, stamped on events) and `mono_ns`
 //! (a monotonic clock, for timeouts). Only [`stream`] reads clocks.
 
-pub mod line;
 pub mod stream;
 
 use crate::event::{Book, Event, Side, Ticker, Trade};

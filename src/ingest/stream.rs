@@ -102,10 +102,7 @@ impl Output {
             return;
         }
         self.line.clear();
-        match ev {
-            Event::Trade(t) => super::line::write_trade_line(t, &mut self.line),
-            _ => ev.write_line(&mut self.line),
-        }
+        ev.write_line(&mut self.line);
         let body = &self.line[..self.line.len() - 1];
         let kind = ev.kind();
         if kind == Kind::Trade
