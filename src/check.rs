@@ -47,9 +47,7 @@ pub fn validate_block(name: &str, first: u64, block: &[u8], forward: bool) -> Bl
                     r.errors.push(if terminated {
                         format!("{name}:{lineno}: {reason}")
                     } else {
-                        format!(
-                            "{name}:{lineno}: torn last line (no newline at end of file): {reason}"
-                        )
+                        format!("{name}:{lineno}: {}", crate::journal::torn_reason(&reason))
                     });
                 }
             }

@@ -691,6 +691,12 @@ pub fn resolve(paths: &[PathBuf]) -> Result<Vec<Series>, JournalError> {
     Ok(out)
 }
 
+/// The reason given for a last line without its `\n` that does not decode: a writer crashed
+/// mid-line. Every reader words it the same way.
+pub fn torn_reason(decode_error: &dyn std::fmt::Display) -> String {
+    format!("torn last line (no newline at end of file), skipped: {decode_error}")
+}
+
 /// One non-blank line of a journal.
 #[derive(Debug)]
 pub struct Line<'a> {
@@ -819,7 +825,7 @@ impl JournalReader {
                         reason: if l.terminated {
                             e.to_string()
                         } else {
-                            format!("torn last line (no newline at end of file), skipped: {e}")
+                            torn_reason(&e)
                         },
                     }),
                 },

@@ -262,11 +262,11 @@ impl Replay {
             c.lineno = line.lineno;
             if !line.terminated {
                 // A torn last line (crash mid-write) is reported, never half-replayed.
-                if event::decode(line.text).is_err() {
+                if let Err(e) = event::decode(line.text) {
                     return Err(LineError {
                         file: c.file.clone(),
                         line: line.lineno,
-                        reason: "torn last line (no newline at end of file), skipped".into(),
+                        reason: crate::journal::torn_reason(&e),
                     });
                 }
             }
