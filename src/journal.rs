@@ -347,11 +347,6 @@ pub struct Journals {
 }
 
 impl Journals {
-    /// Journals under `dir` with the default rotation (daily, 100 MiB, gzip).
-    pub fn new(dir: impl Into<PathBuf>, fsync: FsyncPolicy) -> Self {
-        Self::with_rotation(dir, fsync, Rotation::default())
-    }
-
     /// Journals as configured under `journal` (directory, fsync, rotation).
     pub fn from_config(j: &config::Journal) -> Self {
         Self::with_rotation(j.dir.clone(), j.fsync, Rotation::from_config(j))
@@ -895,7 +890,11 @@ mod tests {
     fn writer_appends_and_reader_reads_back() {
         let dir = tempfile::tempdir().unwrap();
         let ev = event::decode(T).unwrap();
-        let mut j = Journals::new(dir.path().join("deep/er"), FsyncPolicy::Batch);
+        let mut j = Journals::with_rotation(
+            dir.path().join("deep/er"),
+            FsyncPolicy::Batch,
+            Rotation::default(),
+        );
         j.append_event("md.trades.AB", &ev).unwrap();
         j.append_event("md.trades.AB", &ev).unwrap();
         j.flush().unwrap();
