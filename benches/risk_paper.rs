@@ -22,6 +22,7 @@ fn risk(c: &mut Criterion) {
         RiskSettings {
             venue: "bench".into(),
             dedup_window: 100_000,
+            explain: true,
         },
     );
     let ext = External::default();

@@ -31,7 +31,7 @@ pub fn validate_block(name: &str, first: u64, block: &[u8], forward: bool) -> Bl
             line = stripped;
         }
         if !line.iter().all(u8::is_ascii_whitespace) {
-            let verdict = std::str::from_utf8(line)
+            let verdict = simdutf8::compat::from_utf8(line)
                 .map_err(|e| format!("not UTF-8: {e}"))
                 .and_then(|t| event::decode(t).map(drop).map_err(|e| e.to_string()));
             match verdict {

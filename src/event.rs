@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 
 /// Free-form JSON object carried by intents (`meta`) and decisions (`caps`). Keys are sorted,
 /// so output is deterministic.
@@ -537,13 +538,54 @@ fn not_json(e: serde_json::Error) -> DecodeError {
 
 /// Decodes one line. `kind` must be present.
 pub fn decode(line: &str) -> Result<Event<'_>, DecodeError> {
-    if let Some(t) = fast_trade(line) {
-        return Ok(Event::Trade(t));
+    match fast_trade(line) {
+        Some(t) => Ok(Event::Trade(t)),
+        None => decode_slow(line),
     }
+}
+
+/// [`decode`] without the trade fast path.
+fn decode_slow(line: &str) -> Result<Event<'_>, DecodeError> {
     match probe_kind(line)? {
         Some(k) => decode_kind(line, &k),
         None => Err(DecodeError::MissingKind),
     }
+}
+
+/// Decodes a stream of lines exactly as [`decode`] does, faster on tapes: it remembers the
+/// head of the last canonical trade line (`{"kind":"trade","venue":…,"symbol":…,"trade_id":`),
+/// which a tape repeats line after line, and reads a line that starts with the same bytes
+/// from its trade id on.
+#[derive(Debug, Default)]
+pub struct Decoder {
+    head: Vec<u8>,
+    at: TradeHead,
+}
+
+impl Decoder {
+    pub fn decode<'a>(&mut self, line: &'a str) -> Result<Event<'a>, DecodeError> {
+        if self.head.is_empty() || !line.as_bytes().starts_with(&self.head) {
+            let Some(at) = trade_head(line) else {
+                return decode_slow(line);
+            };
+            self.head.clear();
+            self.head.extend_from_slice(&line.as_bytes()[..at.end]);
+            self.at = at;
+        }
+        match trade_tail(line, &self.at) {
+            Some(t) => Ok(Event::Trade(t)),
+            None => decode_slow(line),
+        }
+    }
+}
+
+/// Where the venue and symbol of a trade line in [`Event::write_line`]'s layout are, and
+/// where the rest starts (just after `"trade_id":`).
+#[derive(Debug, Default, Clone)]
+struct TradeHead {
+    venue: Range<usize>,
+    symbol: Range<usize>,
+    end: usize,
 }
 
 /// Trade lines in exactly the layout [`Event::write_line`] produces — the bulk of every tape —
@@ -551,12 +593,30 @@ pub fn decode(line: &str) -> Result<Event<'_>, DecodeError> {
 /// whitespace, numeric ids) returns `None` and goes through serde, so both paths accept the
 /// same lines and yield the same events.
 fn fast_trade(line: &str) -> Option<Trade<'_>> {
+    trade_tail(line, &trade_head(line)?)
+}
+
+#[inline(always)]
+fn trade_head(line: &str) -> Option<TradeHead> {
     let mut c = Scan { s: line, i: 0 };
     c.lit("{\"kind\":\"trade\",\"venue\":")?;
-    let venue = c.string()?;
+    let venue = c.string_at()?;
     c.lit(",\"symbol\":")?;
-    let symbol = c.string()?;
+    let symbol = c.string_at()?;
     c.lit(",\"trade_id\":")?;
+    Some(TradeHead {
+        venue,
+        symbol,
+        end: c.i,
+    })
+}
+
+#[inline(always)]
+fn trade_tail<'a>(line: &'a str, head: &TradeHead) -> Option<Trade<'a>> {
+    let mut c = Scan {
+        s: line,
+        i: head.end,
+    };
     let trade_id = c.string()?;
     c.lit(",\"price\":")?;
     let price = c.decimal()?;
@@ -576,8 +636,8 @@ fn fast_trade(line: &str) -> Option<Trade<'_>> {
     };
     c.lit("}")?;
     (c.i == line.len()).then_some(Trade {
-        venue: Cow::Borrowed(venue),
-        symbol: Cow::Borrowed(symbol),
+        venue: Cow::Borrowed(line.get(head.venue.clone())?),
+        symbol: Cow::Borrowed(line.get(head.symbol.clone())?),
         trade_id: Cow::Borrowed(trade_id),
         price,
         qty,
@@ -594,47 +654,52 @@ struct Scan<'a> {
 }
 
 impl<'a> Scan<'a> {
+    #[inline(always)]
     fn rest(&self) -> &'a [u8] {
         &self.s.as_bytes()[self.i..]
     }
+    #[inline(always)]
     fn lit(&mut self, l: &str) -> Option<()> {
         self.rest()
             .starts_with(l.as_bytes())
             .then(|| self.i += l.len())
     }
     /// A string without escapes or control characters (serde handles those).
+    #[inline(always)]
     fn string(&mut self) -> Option<&'a str> {
+        let at = self.string_at()?;
+        self.s.get(at)
+    }
+    /// Where the string's text is, for [`Scan::string`].
+    #[inline(always)]
+    fn string_at(&mut self) -> Option<Range<usize>> {
         let rest = self.rest().strip_prefix(b"\"")?;
-        // Short strings (symbols, ids): a byte loop beats a vectorised search here.
-        let end = rest
-            .iter()
-            .position(|b| *b == b'"' || *b == b'\\' || *b < 0x20)?;
+        let end = crate::swar::string_end(rest)?;
         if rest[end] != b'"' {
             return None;
         }
         let start = self.i + 1;
         self.i = start + end + 1;
-        self.s.get(start..start + end)
+        Some(start..start + end)
     }
     /// A number must end at `,` or `}`; anything else (an exponent) is serde's to read.
+    #[inline(always)]
     fn ends_number(&self) -> bool {
         matches!(self.rest().first(), Some(b',' | b'}'))
     }
+    #[inline(always)]
     fn decimal(&mut self) -> Option<Decimal> {
         let (d, n) = num::parse_plain_prefix(self.rest())?;
         self.i += n;
         self.ends_number().then_some(d)
     }
+    #[inline(always)]
     fn int(&mut self) -> Option<i64> {
         let b = self.rest();
         let start = usize::from(b.first() == Some(&b'-'));
-        let mut i = start;
-        let mut v: u64 = 0;
         // 19 digits always fit in a u64; a 20th is left for serde to reject.
-        while i < b.len() && b[i].is_ascii_digit() && i - start < 19 {
-            v = v * 10 + u64::from(b[i] - b'0');
-            i += 1;
-        }
+        let (v, n) = crate::swar::digits(&b[start..], 19);
+        let i = start + n;
         let n = i - start;
         if n == 0 || (n > 1 && b[start] == b'0') {
             return None;

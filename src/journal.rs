@@ -787,7 +787,7 @@ impl JournalReader {
             if self.buf[..end].iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            return Some(match std::str::from_utf8(&self.buf[..end]) {
+            return Some(match simdutf8::compat::from_utf8(&self.buf[..end]) {
                 Ok(text) => Ok(Line {
                     lineno: self.lineno,
                     text,

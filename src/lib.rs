@@ -27,6 +27,7 @@ pub mod risk;
 pub mod sim;
 pub mod stage;
 pub mod strategy;
+pub mod swar;
 pub mod time;
 pub mod topic;
 pub mod venue;

@@ -129,30 +129,45 @@ pub fn parse_plain(b: &[u8]) -> Option<Decimal> {
 
 /// [`parse_plain`] of the number at the start of `b`, with the number of bytes it took; the
 /// caller checks what follows. One pass, in 64-bit arithmetic up to 18 digits.
+#[inline(always)]
 pub fn parse_plain_prefix(b: &[u8]) -> Option<(Decimal, usize)> {
+    const POW10: [u64; 19] = [
+        1,
+        10,
+        100,
+        1_000,
+        10_000,
+        100_000,
+        1_000_000,
+        10_000_000,
+        100_000_000,
+        1_000_000_000,
+        10_000_000_000,
+        100_000_000_000,
+        1_000_000_000_000,
+        10_000_000_000_000,
+        100_000_000_000_000,
+        1_000_000_000_000_000,
+        10_000_000_000_000_000,
+        100_000_000_000_000_000,
+        1_000_000_000_000_000_000,
+    ];
     let start = usize::from(b.first() == Some(&b'-'));
-    let mut i = start;
-    let mut m: u64 = 0;
-    while i < b.len() && b[i].is_ascii_digit() && i - start < 18 {
-        m = m * 10 + u64::from(b[i] - b'0');
-        i += 1;
-    }
-    let int_len = i - start;
+    let (mut m, int_len) = crate::swar::digits(&b[start..], 18);
     if int_len == 0 || (int_len > 1 && b[start] == b'0') {
         return None;
     }
+    let mut i = start + int_len;
     let mut scale = 0u32;
     if b.get(i) == Some(&b'.') {
-        let frac_start = i + 1;
-        i = frac_start;
-        while i < b.len() && b[i].is_ascii_digit() && int_len + (i - frac_start) < 18 {
-            m = m * 10 + u64::from(b[i] - b'0');
-            i += 1;
-        }
-        scale = (i - frac_start) as u32;
-        if scale == 0 && !b.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+        let (frac, n) = crate::swar::digits(&b[i..], 18 - int_len);
+        if n == 0 && !b.get(i).is_some_and(u8::is_ascii_digit) {
             return None;
         }
+        m = m * POW10[n] + frac;
+        i += n;
+        scale = n as u32;
     }
     if b.get(i)
         .is_some_and(|c| c.is_ascii_digit() || *c == b'e' || *c == b'E' || *c == b'.')

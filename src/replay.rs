@@ -12,10 +12,11 @@
 //! Pacing is a pure schedule ([`Pacer`]) driven by an injected [`Clock`], so tests need no
 //! sleeping.
 
-use crate::event::{self, Event, Kind};
-use crate::journal::{self, JournalError, JournalReader, LineError, Series};
+use crate::event::{self, Decoder, Event, Kind};
+use crate::journal::{self, JournalError, LineError, Series};
 use std::collections::VecDeque;
-use std::io::{self, BufRead, Read};
+use std::io::{self, Read};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -104,15 +105,89 @@ enum State {
     Done,
 }
 
-/// One series being read.
+/// One series being read. Its head line stays where the reading thread put it (a chunk of
+/// whole lines) and is decoded in place: no line is ever copied.
 struct Cursor {
     files: VecDeque<PathBuf>,
-    reader: Option<JournalReader>,
-    /// The head line, and where it came from.
-    line: String,
+    /// The open file's chunks, or `None` between files.
+    chunks: Option<ChunkSource>,
+    chunk: Vec<u8>,
+    /// The first unread byte of `chunk`.
+    pos: usize,
+    /// The head line in `chunk`, without its `\n` (or `\r\n`).
+    head: Range<usize>,
+    decoder: Decoder,
     file: String,
     lineno: u64,
     state: State,
+}
+
+impl Cursor {
+    /// The next non-blank line of the open file and whether it ended with `\n`; `None` at the
+    /// end of the file. Lines are numbered as the file counts them, blank ones included.
+    fn next_line(&mut self) -> Option<Result<bool, LineError>> {
+        loop {
+            if self.pos >= self.chunk.len() {
+                let src = self.chunks.as_ref()?;
+                match src.rx.recv() {
+                    Ok(Ok(chunk)) => {
+                        let used = std::mem::replace(&mut self.chunk, chunk);
+                        let _ = src.recycle.try_send(used);
+                        self.pos = 0;
+                        continue;
+                    }
+                    Ok(Err(e)) => {
+                        self.chunks = None;
+                        return Some(Err(LineError {
+                            file: self.file.clone(),
+                            line: self.lineno + 1,
+                            reason: format!("read error: {e}"),
+                        }));
+                    }
+                    Err(_) => {
+                        self.chunks = None;
+                        return None;
+                    }
+                }
+            }
+            let start = self.pos;
+            let rest = &self.chunk[start..];
+            let (len, terminated) = match memchr::memchr(b'\n', rest) {
+                Some(n) => (n, true),
+                None => (rest.len(), false),
+            };
+            self.pos = start + len + usize::from(terminated);
+            self.lineno += 1;
+            let mut end = start + len;
+            if end > start && self.chunk[end - 1] == b'\r' {
+                end -= 1;
+            }
+            if self.chunk[start..end].iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            self.head = start..end;
+            return Some(Ok(terminated));
+        }
+    }
+
+    /// The head line as text.
+    fn head_text(&self) -> Result<&str, LineError> {
+        head_text(&self.chunk, &self.head, &self.file, self.lineno)
+    }
+}
+
+/// The head line of a cursor as text, from its parts (so its decoder can be borrowed beside).
+fn head_text<'c>(
+    chunk: &'c [u8],
+    head: &Range<usize>,
+    file: &str,
+    lineno: u64,
+) -> Result<&'c str, LineError> {
+    simdutf8::compat::from_utf8(&chunk[head.clone()]).map_err(|e| LineError {
+        file: file.to_string(),
+        line: lineno,
+        reason: format!("not UTF-8: {e}"),
+    })
 }
 
 /// Merged events of several journals; see the module docs.
@@ -146,8 +221,11 @@ impl Replay {
                 .into_iter()
                 .map(|s| Cursor {
                     files: s.files.into(),
-                    reader: None,
-                    line: String::new(),
+                    chunks: None,
+                    chunk: Vec::new(),
+                    pos: 0,
+                    head: 0..0,
+                    decoder: Decoder::default(),
                     file: String::new(),
                     lineno: 0,
                     state: State::Advance,
@@ -193,12 +271,30 @@ impl Replay {
         let (_, i) = best?;
         let c = &mut self.cursors[i];
         c.state = State::Advance;
-        match event::decode(&c.line) {
-            Ok(ev) => {
+        let Cursor {
+            chunk,
+            head,
+            decoder,
+            file,
+            lineno,
+            ..
+        } = c;
+        let decoded = head_text(chunk, head, file, *lineno).and_then(|line| {
+            decoder
+                .decode(line)
+                .map(|ev| (ev, line))
+                .map_err(|e| LineError {
+                    file: file.clone(),
+                    line: *lineno,
+                    reason: e.to_string(),
+                })
+        });
+        match decoded {
+            Ok((event, line)) => {
                 self.stats.events += 1;
                 Some(Ok(Item {
-                    event: ev,
-                    line: &c.line,
+                    event,
+                    line,
                     file: &c.file,
                     lineno: c.lineno,
                     source: i,
@@ -206,11 +302,7 @@ impl Replay {
             }
             Err(e) => {
                 self.stats.bad += 1;
-                Some(Err(LineError {
-                    file: c.file.clone(),
-                    line: c.lineno,
-                    reason: e.to_string(),
-                }))
+                Some(Err(e))
             }
         }
     }
@@ -221,7 +313,7 @@ impl Replay {
         let filter = &self.filter;
         let c = &mut self.cursors[i];
         loop {
-            let Some(reader) = c.reader.as_mut() else {
+            if c.chunks.is_none() {
                 let Some(path) = c.files.pop_front() else {
                     c.state = State::Done;
                     return Ok(());
@@ -229,17 +321,17 @@ impl Replay {
                 c.file = path.display().to_string();
                 c.lineno = 0;
                 // A rotated file may have been compressed since the series was listed.
-                let opened = open_counting(&path, &self.bytes_read).or_else(|e| {
+                let opened = ChunkSource::open(&path, &self.bytes_read).or_else(|e| {
                     let gz = PathBuf::from(format!("{}.gz", path.display()));
                     if e.kind() == io::ErrorKind::NotFound && gz.is_file() {
                         c.file = gz.display().to_string();
-                        open_counting(&gz, &self.bytes_read)
+                        ChunkSource::open(&gz, &self.bytes_read)
                     } else {
                         Err(e)
                     }
                 });
                 match opened {
-                    Ok(r) => c.reader = Some(r),
+                    Ok(src) => c.chunks = Some(src),
                     Err(e) => {
                         return Err(LineError {
                             file: c.file.clone(),
@@ -249,39 +341,32 @@ impl Replay {
                     }
                 }
                 continue;
-            };
-            let line = match reader.next_line() {
-                None => {
-                    c.reader = None;
-                    continue;
-                }
-                Some(Err(e)) => return Err(e),
-                Some(Ok(l)) => l,
+            }
+            let terminated = match c.next_line() {
+                None => continue,
+                Some(r) => r?,
             };
             self.stats.lines += 1;
-            c.lineno = line.lineno;
-            if !line.terminated {
+            if !terminated {
                 // A torn last line (crash mid-write) is reported, never half-replayed.
-                if let Err(e) = event::decode(line.text) {
+                if let Err(e) = event::decode(c.head_text()?) {
                     return Err(LineError {
                         file: c.file.clone(),
-                        line: line.lineno,
+                        line: c.lineno,
                         reason: crate::journal::torn_reason(&e),
                     });
                 }
             }
-            c.line.clear();
-            c.line.push_str(line.text);
             let needs_ts = self.merge || filter.needs_ts();
             let plain = filter.symbols.is_empty();
             let head = if plain {
-                header(&c.line, needs_ts, !filter.kinds.is_empty())
+                header(&c.chunk[c.head.clone()], needs_ts, !filter.kinds.is_empty())
             } else {
                 None
             };
             let (kind, ts) = match head {
                 Some(h) => (h.kind, h.ts),
-                None => match event::decode(&c.line) {
+                None => match event::decode(c.head_text()?) {
                     Ok(ev) => {
                         if !filter.symbol_ok(ev.symbol()) {
                             self.stats.filtered += 1;
@@ -318,8 +403,6 @@ impl Replay {
     }
 }
 
-/// Opens a journal whose decompression runs on its own thread, so inflating and decoding
-/// overlap; chunks come back over a small bounded channel.
 /// [`Replay`] as a standard iterator of owned events, for callers that keep events or want
 /// iterator adapters; costs an allocation per string field.
 pub struct OwnedEvents(Replay);
@@ -340,91 +423,85 @@ impl Replay {
     }
 }
 
-fn open_counting(path: &Path, count: &Arc<AtomicU64>) -> io::Result<JournalReader> {
-    let file = std::fs::File::open(path)?;
-    let name = path.display().to_string();
-    let mut inner = JournalReader::sniff(
-        name.clone(),
-        Counting {
-            inner: file,
-            count: count.clone(),
-        },
-    )?;
-    let (tx, rx) = crossbeam_channel::bounded::<io::Result<Vec<u8>>>(2);
-    // Consumed chunks come back for reuse, so a long replay allocates only a few.
-    let (recycle, recycled) = crossbeam_channel::bounded::<Vec<u8>>(4);
-    std::thread::Builder::new()
-        .name("replay-read".into())
-        .spawn(move || {
-            loop {
-                let mut buf = recycled.try_recv().unwrap_or_default();
-                match inner.next_block(&mut buf, CHUNK) {
-                    Ok(Some(_)) => {
-                        if tx.send(Ok(buf)).is_err() {
-                            return;
-                        }
-                    }
-                    Ok(None) => return,
-                    Err(e) => {
-                        // The lines before a broken gzip stream still count.
-                        if !buf.is_empty() {
-                            let _ = tx.send(Ok(buf));
-                        }
-                        let reason = e.reason.strip_prefix("read error: ").unwrap_or(&e.reason);
-                        let _ = tx.send(Err(io::Error::other(reason.to_string())));
-                        return;
-                    }
-                }
-            }
-        })?;
-    Ok(JournalReader::from_reader(
-        name,
-        Box::new(Chunks {
-            rx,
-            recycle,
-            cur: Vec::new(),
-            pos: 0,
-        }),
-    ))
-}
-
 const CHUNK: usize = 128 * 1024;
 
-/// The consuming end of a reading thread, as a buffered reader without another copy.
-struct Chunks {
+/// A journal read and decompressed on its own thread, so inflating and decoding overlap. The
+/// thread reads straight into chunks of whole lines (about [`CHUNK`] bytes) and sends them
+/// over a small bounded channel; consumed chunks come back for reuse, so a long replay
+/// allocates only a few and copies nothing but the line cut at each chunk's end.
+struct ChunkSource {
     rx: crossbeam_channel::Receiver<io::Result<Vec<u8>>>,
     recycle: crossbeam_channel::Sender<Vec<u8>>,
-    cur: Vec<u8>,
-    pos: usize,
 }
 
-impl Read for Chunks {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let avail = self.fill_buf()?;
-        let n = avail.len().min(buf.len());
-        buf[..n].copy_from_slice(&avail[..n]);
-        self.consume(n);
-        Ok(n)
+impl ChunkSource {
+    fn open(path: &Path, count: &Arc<AtomicU64>) -> io::Result<ChunkSource> {
+        let mut file = Counting {
+            inner: std::fs::File::open(path)?,
+            count: count.clone(),
+        };
+        // Gzip is recognised by its magic bytes, whatever the name.
+        let mut magic = Vec::with_capacity(2);
+        (&mut file).take(2).read_to_end(&mut magic)?;
+        let gz = magic == [0x1f, 0x8b];
+        let raw = io::Cursor::new(magic).chain(file);
+        let source: Box<dyn Read + Send> = if gz {
+            Box::new(flate2::bufread::MultiGzDecoder::new(
+                io::BufReader::with_capacity(256 * 1024, raw),
+            ))
+        } else {
+            Box::new(raw)
+        };
+        let (tx, rx) = crossbeam_channel::bounded::<io::Result<Vec<u8>>>(2);
+        let (recycle, recycled) = crossbeam_channel::bounded::<Vec<u8>>(4);
+        std::thread::Builder::new()
+            .name("replay-read".into())
+            .spawn(move || read_chunks(source, &tx, &recycled))?;
+        Ok(ChunkSource { rx, recycle })
     }
 }
 
-impl BufRead for Chunks {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        while self.pos >= self.cur.len() {
-            match self.rx.recv() {
-                Ok(chunk) => {
-                    let used = std::mem::replace(&mut self.cur, chunk?);
-                    let _ = self.recycle.try_send(used);
-                    self.pos = 0;
+/// The reading thread: sends chunks of whole lines, then, if reading fails, the error. Only
+/// the file's last line can lack its `\n`; a line cut by a read error is part of the error.
+fn read_chunks(
+    mut source: Box<dyn Read + Send>,
+    tx: &crossbeam_channel::Sender<io::Result<Vec<u8>>>,
+    recycled: &crossbeam_channel::Receiver<Vec<u8>>,
+) {
+    let mut carry = Vec::new();
+    loop {
+        let mut buf = recycled.try_recv().unwrap_or_default();
+        buf.clear();
+        buf.append(&mut carry);
+        let mut at_end = false;
+        let failure = loop {
+            buf.reserve(CHUNK);
+            match (&mut source).take(CHUNK as u64).read_to_end(&mut buf) {
+                Ok(n) => {
+                    at_end = n < CHUNK;
+                    // A line longer than a chunk reads on.
+                    if at_end || memchr::memrchr(b'\n', &buf).is_some() {
+                        break None;
+                    }
                 }
-                Err(_) => return Ok(&[]),
+                Err(e) => break Some(e),
             }
+        };
+        if !at_end || failure.is_some() {
+            let whole = memchr::memrchr(b'\n', &buf).map_or(0, |n| n + 1);
+            carry.extend_from_slice(&buf[whole..]);
+            buf.truncate(whole);
         }
-        Ok(&self.cur[self.pos..])
-    }
-
-    fn consume(&mut self, n: usize) {
-        self.pos += n;
+        if !buf.is_empty() && tx.send(Ok(buf)).is_err() {
+            return;
+        }
+        if let Some(e) = failure {
+            let _ = tx.send(Err(e));
+            return;
+        }
+        if at_end {
+            return;
+        }
     }
 }
 
@@ -437,16 +514,16 @@ struct Header {
 /// Reads kind and event time straight from the text of lines Njord writes (`kind` first, one
 /// top-level time key); `None` sends the line through a full decode instead. Only asked for
 /// what is needed.
-fn header(line: &str, want_ts: bool, want_kind: bool) -> Option<Header> {
+fn header(line: &[u8], want_ts: bool, want_kind: bool) -> Option<Header> {
     if !want_ts && !want_kind {
         return Some(Header {
             kind: None,
             ts: None,
         });
     }
-    let rest = line.strip_prefix("{\"kind\":\"")?;
-    let end = memchr::memchr2(b'"', b'\\', rest.as_bytes())?;
-    let kind = Kind::parse(&rest[..end])?;
+    let rest = line.strip_prefix(b"{\"kind\":\"")?;
+    let end = memchr::memchr2(b'"', b'\\', rest)?;
+    let kind = Kind::parse(std::str::from_utf8(&rest[..end]).ok()?)?;
     let ts = if want_ts {
         Some(scan_ts(line, ts_key(kind)?)?)
     } else {
@@ -480,8 +557,7 @@ fn ts_key(kind: Kind) -> Option<&'static [u8]> {
 
 /// The integer after the only occurrence of `key`. The key text cannot occur inside a JSON
 /// string (its closing quote would have to be escaped), so a single match is the key itself.
-fn scan_ts(line: &str, key: &[u8]) -> Option<i64> {
-    let b = line.as_bytes();
+fn scan_ts(b: &[u8], key: &[u8]) -> Option<i64> {
     let at = memchr::memmem::find(b, key)?;
     let after = at + key.len();
     if memchr::memmem::find(&b[after..], key).is_some() {
@@ -859,7 +935,7 @@ mod tests {
             bar(120),
             r#"{"kind":"fill","order_id":"o","symbol":"A/B","side":"buy","qty":1,"price":1,"ts_fill_ns":42}"#.to_string(),
         ] {
-            let h = header(&line, true, true).unwrap();
+            let h = header(line.as_bytes(), true, true).unwrap();
             let ev = event::decode(&line).unwrap();
             assert_eq!((h.kind, h.ts), (Some(ev.kind()), Some(ev.ts_ns())), "{line}");
         }
@@ -871,7 +947,7 @@ mod tests {
             r#"{"symbol":"A/B","kind":"trade","ts_ns":1}"#,
             r#"{"kind":"trade","ts_ns":01}"#,
         ] {
-            assert!(header(odd, true, false).is_none(), "{odd}");
+            assert!(header(odd.as_bytes(), true, false).is_none(), "{odd}");
         }
     }
 

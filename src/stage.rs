@@ -200,6 +200,7 @@ struct StdioRun<'a, W: Write> {
     stats: RunStats,
     emitted: Out,
     scratch: Vec<u8>,
+    decoder: event::Decoder,
 }
 
 impl<W: Write> StdioRun<'_, W> {
@@ -210,9 +211,9 @@ impl<W: Write> StdioRun<'_, W> {
         }
         self.stats.lines += 1;
         let n = self.stats.lines;
-        let decoded = std::str::from_utf8(raw)
+        let decoded = simdutf8::compat::from_utf8(raw)
             .map_err(|e| format!("not UTF-8: {e}"))
-            .and_then(|text| event::decode(text).map_err(|e| e.to_string()));
+            .and_then(|text| self.decoder.decode(text).map_err(|e| e.to_string()));
         let ev = match decoded {
             Ok(ev) => ev,
             Err(reason) => {
@@ -271,6 +272,7 @@ pub fn run_stdio<W: Write>(
         stats: RunStats::default(),
         emitted: Vec::new(),
         scratch: Vec::with_capacity(512),
+        decoder: event::Decoder::default(),
     };
     match drive_stdio(&mut run, &chunks, signals.receiver()) {
         Err(RunError::Io(e)) if is_closed_pipe(&e) => Ok(run.stats),
@@ -388,7 +390,7 @@ pub fn run_bus(
         while let Some(msg) = next {
             handled = true;
             stats.lines += 1;
-            let decoded = std::str::from_utf8(&msg.payload)
+            let decoded = simdutf8::compat::from_utf8(&msg.payload)
                 .map_err(|e| format!("not UTF-8: {e}"))
                 .and_then(|text| {
                     match topics.kind_of(&msg.topic) {

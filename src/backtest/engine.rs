@@ -110,6 +110,7 @@ impl Engine {
                 RiskSettings {
                     venue: cfg.exchange.venue.clone(),
                     dedup_window: cfg.risk.dedup_window,
+                    explain: false,
                 },
             ),
             paper: PaperEngine::from_config(&cfg.paper, s.partial_fills),

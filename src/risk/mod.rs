@@ -108,7 +108,32 @@ impl Verdict {
     }
 }
 
-type Denial = (&'static str, Map);
+/// The numbers behind a decision (its `caps`), gathered as the checks run. Left out when the
+/// engine does not explain ([`RiskSettings::explain`]): formatting them costs more than the
+/// checks themselves.
+struct Notes(Option<Map>);
+
+impl Notes {
+    fn put(&mut self, key: &str, value: impl FnOnce() -> Value) {
+        if let Some(m) = &mut self.0 {
+            m.insert(key.to_string(), value());
+        }
+    }
+
+    fn clear(&mut self) {
+        if let Some(m) = &mut self.0 {
+            m.clear();
+        }
+    }
+
+    fn text(&mut self, key: &str, value: &str) {
+        self.put(key, || value.into());
+    }
+
+    fn num(&mut self, key: &str, value: Decimal) {
+        self.put(key, || num(value));
+    }
+}
 
 /// Settings of the engine that are not caps.
 #[derive(Debug, Clone)]
@@ -117,6 +142,9 @@ pub struct RiskSettings {
     pub venue: String,
     /// How many allowed intent ids are remembered for `duplicate_intent`.
     pub dedup_window: usize,
+    /// Whether decisions carry the numbers they were checked against (`caps`). The
+    /// backtester, which only counts decisions, leaves them out.
+    pub explain: bool,
 }
 
 /// The risk core. Feed it every event with [`RiskEngine::on_event`].
@@ -124,6 +152,7 @@ pub struct RiskSettings {
 pub struct RiskEngine {
     caps: Caps,
     venue: String,
+    explain: bool,
     /// Hashed on every trade: FxHash (symbols come from the feed, DoS resistance buys nothing).
     last: FxHashMap<String, Decimal>,
     seen: DedupWindow,
@@ -136,15 +165,11 @@ fn num(d: Decimal) -> Value {
     serde_json::to_value(Dec(d)).unwrap_or(Value::Null)
 }
 
-fn map<const N: usize>(pairs: [(&str, Value); N]) -> Map {
-    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
-}
-
-fn invalid(field: &str, problem: &str) -> Denial {
-    (
-        reason::INVALID_INTENT,
-        map([("field", field.into()), ("problem", problem.into())]),
-    )
+/// An `invalid_intent` denial naming the field and its problem.
+fn invalid(notes: &mut Notes, field: &str, problem: &str) -> &'static str {
+    notes.text("field", field);
+    notes.text("problem", problem);
+    reason::INVALID_INTENT
 }
 
 /// The UTC date (`2026-11-24`) of a timestamp: the day daily PnL belongs to.
@@ -160,6 +185,7 @@ impl RiskEngine {
         RiskEngine {
             caps,
             venue: settings.venue,
+            explain: settings.explain,
             last: FxHashMap::default(),
             seen: DedupWindow::new(settings.dedup_window),
             buckets: FxHashMap::default(),
@@ -255,37 +281,44 @@ impl RiskEngine {
     /// Runs the checks in order. An allowed intent is remembered and spends a token; a denied
     /// one changes nothing.
     pub fn decide(&mut self, i: &Intent<'_>, ext: &External) -> Verdict {
-        match self.check(i, ext) {
-            Ok(caps) => Verdict { reason: None, caps },
-            Err((reason, caps)) => Verdict {
-                reason: Some(reason),
-                caps,
-            },
+        let mut notes = Notes(self.explain.then(Map::new));
+        let reason = self.check(i, ext, &mut notes).err();
+        Verdict {
+            reason,
+            caps: notes.0.unwrap_or_default(),
         }
     }
 
-    fn check(&mut self, i: &Intent<'_>, ext: &External) -> Result<Map, Denial> {
+    /// The checks in order: `Err` is the reason of the first that denies; `notes` gathers
+    /// the numbers behind the verdict.
+    fn check(
+        &mut self,
+        i: &Intent<'_>,
+        ext: &External,
+        notes: &mut Notes,
+    ) -> Result<(), &'static str> {
         // 1. invalid_intent
         let id = match i.id.as_deref() {
             Some(id) if !id.is_empty() => id,
-            _ => return Err(invalid("id", "missing or empty")),
+            _ => return Err(invalid(notes, "id", "missing or empty")),
         };
         if i.symbol.is_empty() {
-            return Err(invalid("symbol", "missing or empty"));
+            return Err(invalid(notes, "symbol", "missing or empty"));
         }
         if i.side().is_none() {
-            return Err(invalid("side", "must be \"buy\" or \"sell\""));
+            return Err(invalid(notes, "side", "must be \"buy\" or \"sell\""));
         }
         let Some(order_type) = i.order_type() else {
-            return Err(invalid("type", "must be \"market\" or \"limit\""));
+            return Err(invalid(notes, "type", "must be \"market\" or \"limit\""));
         };
         if i.qty <= Decimal::ZERO {
-            return Err(invalid("qty", "must be positive"));
+            return Err(invalid(notes, "qty", "must be positive"));
         }
         let limit = match (order_type, i.limit_price) {
             (OrderType::Limit, Some(p)) if p > Decimal::ZERO => Some(p),
             (OrderType::Limit, _) => {
                 return Err(invalid(
+                    notes,
                     "limit_price",
                     "a limit order needs a positive limit_price",
                 ));
@@ -300,22 +333,25 @@ impl RiskEngine {
             } else {
                 "redis"
             };
-            return Err((reason::DUPLICATE_INTENT, map([("source", source.into())])));
+            notes.text("source", source);
+            return Err(reason::DUPLICATE_INTENT);
         }
 
         // 3. halted
         match &ext.halt {
             Halt::Clear => {}
-            Halt::File => return Err((reason::HALTED, map([("source", "file".into())]))),
-            Halt::Redis => return Err((reason::HALTED, map([("source", "redis".into())]))),
+            Halt::File => {
+                notes.text("source", "file");
+                return Err(reason::HALTED);
+            }
+            Halt::Redis => {
+                notes.text("source", "redis");
+                return Err(reason::HALTED);
+            }
             Halt::Unreadable { source, error } => {
-                return Err((
-                    reason::HALTED,
-                    map([
-                        ("source", (*source).into()),
-                        ("error", error.as_str().into()),
-                    ]),
-                ));
+                notes.text("source", source);
+                notes.text("error", error);
+                return Err(reason::HALTED);
             }
         }
 
@@ -325,60 +361,47 @@ impl RiskEngine {
             (Some(p), _) => (p, "last_trade"),
             (None, Some(p)) => (p, "limit_price"),
             (None, None) => {
-                return Err((
-                    reason::NO_REF_PRICE,
-                    map([("symbol", i.symbol.as_ref().into())]),
-                ));
+                notes.text("symbol", &i.symbol);
+                return Err(reason::NO_REF_PRICE);
             }
         };
 
         // 5. per_order_usd_cap (in USD: a non-USD quote is converted by its last USD price)
         let Some(quote) = usd::quote_of(&i.symbol) else {
-            return Err((
-                reason::NO_REF_PRICE,
-                map([
-                    ("symbol", i.symbol.as_ref().into()),
-                    ("problem", "cannot tell the quote asset".into()),
-                ]),
-            ));
+            notes.text("symbol", &i.symbol);
+            notes.text("problem", "cannot tell the quote asset");
+            return Err(reason::NO_REF_PRICE);
         };
         let Some((rate, via)) = usd::usd_rate(quote, &self.last) else {
-            return Err((
-                reason::NO_REF_PRICE,
-                map([
-                    ("symbol", i.symbol.as_ref().into()),
-                    ("quote", quote.into()),
-                    (
-                        "needed",
-                        format!("{quote}/USDT or {quote}/USD last price").into(),
-                    ),
-                ]),
-            ));
+            notes.text("symbol", &i.symbol);
+            notes.text("quote", quote);
+            notes.put("needed", || {
+                format!("{quote}/USDT or {quote}/USD last price").into()
+            });
+            return Err(reason::NO_REF_PRICE);
         };
         let notional = i
             .qty
             .checked_mul(ref_price)
             .and_then(|n| n.checked_mul(rate));
         let cap = self.caps.per_order_usd_cap;
-        let mut caps = map([
-            ("ref_price", num(ref_price)),
-            ("ref_source", ref_source.into()),
-        ]);
+        notes.num("ref_price", ref_price);
+        notes.text("ref_source", ref_source);
         if let Some(via) = via {
-            caps.insert("quote_usd".into(), num(rate));
-            caps.insert("quote_usd_symbol".into(), via.into());
+            notes.num("quote_usd", rate);
+            notes.text("quote_usd_symbol", &via);
         }
-        caps.insert("per_order_usd_cap".into(), num(cap));
+        notes.num("per_order_usd_cap", cap);
         match notional {
             Some(n) => {
-                caps.insert("notional_usd".into(), num(n));
+                notes.num("notional_usd", n);
                 if n > cap {
-                    return Err((reason::PER_ORDER_USD_CAP, caps));
+                    return Err(reason::PER_ORDER_USD_CAP);
                 }
             }
             None => {
-                caps.insert("notional_usd".into(), "overflow".into());
-                return Err((reason::PER_ORDER_USD_CAP, caps));
+                notes.text("notional_usd", "overflow");
+                return Err(reason::PER_ORDER_USD_CAP);
             }
         }
 
@@ -388,28 +411,22 @@ impl RiskEngine {
             SharedPnl::Usd(p) => (*p, "redis"),
             SharedPnl::None => (self.positions_pnl_usd(day), "positions"),
             SharedPnl::Unreadable(e) => {
-                return Err((
-                    reason::DAILY_LOSS_USD_CAP,
-                    map([
-                        ("source", "redis-error".into()),
-                        ("error", e.as_str().into()),
-                    ]),
-                ));
+                notes.text("source", "redis-error");
+                notes.text("error", e);
+                return Err(reason::DAILY_LOSS_USD_CAP);
             }
         };
         let loss_cap = self.caps.daily_loss_usd_cap;
         if pnl <= -loss_cap {
-            return Err((
-                reason::DAILY_LOSS_USD_CAP,
-                map([
-                    ("pnl_day_usd", num(pnl)),
-                    ("daily_loss_usd_cap", num(loss_cap)),
-                    ("day", utc_date(i.ts_ns).into()),
-                    ("source", source.into()),
-                ]),
-            ));
+            // This denial shows only the numbers it was decided on.
+            notes.clear();
+            notes.num("pnl_day_usd", pnl);
+            notes.num("daily_loss_usd_cap", loss_cap);
+            notes.put("day", || utc_date(i.ts_ns).into());
+            notes.text("source", source);
+            return Err(reason::DAILY_LOSS_USD_CAP);
         }
-        caps.insert("pnl_day_usd".into(), num(pnl));
+        notes.num("pnl_day_usd", pnl);
 
         // 7. orders_per_min_cap (per symbol, event time)
         let per_min = self.caps.orders_per_min_cap;
@@ -421,18 +438,15 @@ impl RiskEngine {
                 .or_insert_with(|| TokenBucket::full(per_min, i.ts_ns)),
         };
         if !bucket.has_token(per_min, i.ts_ns) {
-            return Err((
-                reason::ORDERS_PER_MIN_CAP,
-                map([
-                    ("orders_per_min_cap", per_min.into()),
-                    ("tokens", num(bucket.tokens())),
-                ]),
-            ));
+            notes.clear();
+            notes.put("orders_per_min_cap", || per_min.into());
+            notes.num("tokens", bucket.tokens());
+            return Err(reason::ORDERS_PER_MIN_CAP);
         }
         bucket.spend();
-        caps.insert("tokens_left".into(), num(bucket.tokens()));
+        notes.num("tokens_left", bucket.tokens());
         self.seen.insert(id);
-        Ok(caps)
+        Ok(())
     }
 
     /// Sum of today's `realized_pnl_day` over the positions seen, in USD. A position whose
@@ -474,6 +488,7 @@ mod tests {
             RiskSettings {
                 venue: "binanceus".into(),
                 dedup_window: 1000,
+                explain: true,
             },
         )
     }

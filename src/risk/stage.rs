@@ -113,6 +113,7 @@ impl RiskStage {
                 RiskSettings {
                     venue: cfg.exchange.venue.clone(),
                     dedup_window: cfg.risk.dedup_window,
+                    explain: true,
                 },
             ),
             kill_file: kill_file.unwrap_or_else(|| cfg.risk.kill_switch_file.clone()),

@@ -421,12 +421,25 @@ struct Route {
     targets: Vec<(usize, usize)>,
 }
 
+/// The route the previous event took. Tapes and feeds mostly repeat a symbol, and comparing
+/// it is cheaper than building and hashing a key.
+#[derive(Default)]
+struct LastRoute {
+    kind: Option<Kind>,
+    timeframe: String,
+    symbol: String,
+    route: usize,
+}
+
 /// Runs the configured strategies over events.
 pub struct Manager {
     registry: Registry,
     topics: Topics,
     entries: Vec<Entry>,
-    routes: HashMap<String, Route, FxBuild>,
+    routes: Vec<Route>,
+    /// Index in `routes` by key (see [`Manager::route_index`]).
+    route_of: HashMap<String, usize, FxBuild>,
+    last: LastRoute,
     key: String,
     prices: PriceBook,
     scratch: Vec<Intent<'static>>,
@@ -439,7 +452,9 @@ impl Manager {
             registry,
             topics,
             entries: Vec::new(),
-            routes: HashMap::default(),
+            routes: Vec::new(),
+            route_of: HashMap::default(),
+            last: LastRoute::default(),
             key: String::with_capacity(64),
             prices: PriceBook::default(),
             scratch: Vec::new(),
@@ -538,7 +553,7 @@ impl Manager {
         let mut removed: Vec<String> = old.into_keys().collect();
         removed.sort();
         report.removed = removed;
-        self.routes.clear();
+        self.forget_routes();
         report
     }
 
@@ -557,6 +572,36 @@ impl Manager {
             }
             _ => return,
         };
+        let last = &self.last;
+        // Empty timeframes (trades) are not handed to `memcmp`: an empty `String` points at a
+        // dangling address, and glibc's AVX-512 `memcmp` takes a slow fault-suppression path
+        // on it (measured at about 80 ns a call).
+        let same_timeframe = last.timeframe.len() == timeframe.len()
+            && (timeframe.is_empty() || last.timeframe == timeframe);
+        let route = if last.kind == Some(kind) && last.symbol == symbol && same_timeframe {
+            last.route
+        } else {
+            let route = self.route_index(ev, kind, symbol, timeframe);
+            let last = &mut self.last;
+            last.kind = Some(kind);
+            last.symbol.clear();
+            last.symbol.push_str(symbol);
+            last.timeframe.clear();
+            last.timeframe.push_str(timeframe);
+            last.route = route;
+            route
+        };
+        let target = Target {
+            ev,
+            symbol,
+            price,
+            ts_ns,
+        };
+        self.dispatch(route, &target, out);
+    }
+
+    /// The index of the route of (kind, timeframe, symbol), worked out the first time.
+    fn route_index(&mut self, ev: &Event<'_>, kind: Kind, symbol: &str, timeframe: &str) -> usize {
         // Kind, timeframe length, timeframe, symbol: unambiguous whatever the strings hold.
         self.key.clear();
         self.key.push(if kind == Kind::Trade { 't' } else { 'b' });
@@ -565,23 +610,26 @@ impl Manager {
         self.key.push(':');
         self.key.push_str(timeframe);
         self.key.push_str(symbol);
-        let target = Target {
-            ev,
-            symbol,
-            price,
-            ts_ns,
-        };
-        if !self.dispatch(&target, out) {
-            let route = self.route(ev, kind, symbol);
-            self.routes.insert(self.key.clone(), route);
-            self.dispatch(&target, out);
+        if let Some(&i) = self.route_of.get(self.key.as_str()) {
+            return i;
         }
+        let route = self.route(ev, kind, symbol);
+        self.routes.push(route);
+        self.route_of
+            .insert(self.key.clone(), self.routes.len() - 1);
+        self.routes.len() - 1
     }
 
-    /// Runs the event through its cached route; false when there is none yet.
-    fn dispatch(&mut self, t: &Target<'_, '_>, out: &mut Out) -> bool {
-        let Some(route) = self.routes.get(self.key.as_str()) else {
-            return false;
+    fn forget_routes(&mut self) {
+        self.routes.clear();
+        self.route_of.clear();
+        self.last.kind = None;
+    }
+
+    /// Runs the event through route `route`.
+    fn dispatch(&mut self, route: usize, t: &Target<'_, '_>, out: &mut Out) {
+        let Some(route) = self.routes.get(route) else {
+            return;
         };
         let Target {
             ev,
@@ -591,7 +639,7 @@ impl Manager {
         } = *t;
         self.prices.set(route.price_slot, price);
         if route.targets.is_empty() {
-            return true;
+            return;
         }
         let price_f64 = to_f64(price);
         let mut failed = false;
@@ -644,9 +692,8 @@ impl Manager {
         }
         if failed {
             // Routes point at instances that are gone.
-            self.routes.clear();
+            self.forget_routes();
         }
-        true
     }
 
     fn route(&mut self, ev: &Event<'_>, kind: Kind, symbol: &str) -> Route {
@@ -678,7 +725,9 @@ fn to_f64(d: Decimal) -> f64 {
     ];
     let m = d.mantissa();
     match POW10.get(d.scale() as usize) {
-        Some(p) if m.unsigned_abs() < 1 << 53 => m as f64 / p,
+        // Below 2^53 the mantissa fits an i64 and converts exactly (an i128 conversion is a
+        // slow library call).
+        Some(p) if m.unsigned_abs() < 1 << 53 => m as i64 as f64 / p,
         _ => d.to_f64().unwrap_or(f64::NAN),
     }
 }
