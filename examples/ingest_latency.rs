@@ -4,8 +4,10 @@
 //! second, runs `njord-ingest --streams trades` against it, and for every line read from
 //! ingest's stdout takes `now − ts_local_ns` (the time ingest stamped on receiving the frame),
 //! so the figure covers decoding, sequencing, writing, the pipe and the reader's wake-up.
-//! The same measurement of a bare pipe (a child sleeping, then writing one timestamped line,
-//! `rate` times a second) gives the machine's floor under its current load, printed alongside.
+//! Ingest's own figure — receipt to the line written to stdout, the "frame to stdout" —
+//! comes from the counters it logs when stopped (`out_latency_*_us`). The same measurement of
+//! a bare pipe (a child sleeping, then writing one timestamped line, `rate` times a second)
+//! gives the machine's floor for the reader's part, printed alongside.
 //! Prints `name: value unit` lines.
 //!
 //!     cargo build --profile bench --bins --example ingest_latency
@@ -161,23 +163,40 @@ fn main() {
         ),
     )
     .expect("config");
+    let log = dir.join("ingest.log");
     let mut ingest = Command::new(bins.join("njord-ingest"))
-        .arg("-q")
         .arg("--config")
         .arg(&cfg)
         .args(["--symbol", "ATOM/USDT", "--streams", "trades"])
         .args(["--rest-url", v["rest_url"].as_str().unwrap_or_default()])
         .args(["--ws-url", v["ws_url"].as_str().unwrap_or_default()])
+        .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("ingest log"))
         .spawn()
         .expect("njord-ingest");
     let (lat, secs) = measure(ingest.stdout.take().expect("ingest stdout"), count);
-    let _ = ingest.kill();
-    let _ = sim.kill();
+    // A stop signal makes ingest log its counters, latency included, and exit.
+    let _ = Command::new("kill")
+        .args(["-TERM", &ingest.id().to_string()])
+        .status();
     let _ = ingest.wait();
+    let _ = sim.kill();
     let _ = sim.wait();
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
     let _ = std::fs::remove_dir_all(&dir);
     report("ingest", lat, secs, warmup);
+    let done = logged.lines().rfind(|l| l.contains("njord-ingest: done"));
+    for (key, name) in [
+        ("out_latency_p50_us=", "p50"),
+        ("out_latency_p99_us=", "p99"),
+        ("out_latency_max_us=", "max"),
+    ] {
+        match done.and_then(|l| field_i64(l, key)) {
+            Some(us) => println!("ingest_frame_to_stdout_{name}: {us} us"),
+            None => println!("ingest_frame_to_stdout_{name}: not logged"),
+        }
+    }
 
     let mut base = Command::new(std::env::current_exe().expect("own path"))
         .args(["--baseline-writer", "--count", &count.to_string()])

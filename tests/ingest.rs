@@ -324,6 +324,19 @@ fn tape_arrives_complete_in_order_and_the_journal_replays_the_output() {
     let ids = ing.trade_ids();
     assert_eq!(ids.len(), 2);
     assert_complete(&ids, n);
+    // The closing counters carry the frame-to-stdout latency of the lines written.
+    let err = ing.err.text();
+    let done = err
+        .lines()
+        .rfind(|l| l.contains("njord-ingest: done"))
+        .unwrap_or_else(|| panic!("no closing counters in {err}"));
+    let p99: u64 = done
+        .split("out_latency_p99_us=")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no latency in {done}"));
+    assert!(p99 < 10_000_000, "{done}");
 
     // Every field of every trade is the tape's; the side is the taker's.
     let out = ing.out.all();

@@ -12,7 +12,10 @@ use clap::Parser;
     after_help = "Trades are journaled to {journal.dir}/md.trades.{SYM}.ndjson with the exact bytes \
 written to stdout (or published), so replaying a journal reproduces the stream. The connection is \
 re-established with backoff after any failure; trades missed meanwhile are fetched from REST and \
-emitted in order, and a gap that cannot be filled is reported with its trade id range.\n\n\
+emitted in order, and a gap that cannot be filled is reported with its trade id range. \
+Counters (frames, trades, duplicates, gaps, reconnects, …) and the frame-to-output latency \
+(out_latency_p50_us/p99_us/max_us: from a frame's receipt to its line written to stdout or \
+published) are logged every ingest.stats_interval_secs and at exit.\n\n\
 Examples:\n  \
     njord-ingest --symbol ATOM/USDT | njord-strat | njord-risk | njord-paper\n  \
     njord-ingest --symbol ATOM/USDT --symbol BTC/USDT --streams trades --bus redis://127.0.0.1:6379/0\n  \

@@ -94,6 +94,44 @@ struct Output {
     line: Vec<u8>,
     /// The first write error; the run ends on it.
     error: Option<io::Error>,
+    latency: OutLatency,
+}
+
+/// Frame-to-output latency: from a frame's receipt (its `ts_local_ns`) to its line leaving the
+/// process (stdout written, or published), per line, in microseconds. Logged with the counters.
+struct OutLatency {
+    /// Receipt time of the frame being handled; its lines are stamped with it.
+    receipt_ns: i64,
+    /// Receipt times of the lines written since the last flush.
+    pending: Vec<i64>,
+    micros: hdrhistogram::Histogram<u64>,
+}
+
+impl OutLatency {
+    fn new() -> Self {
+        OutLatency {
+            receipt_ns: 0,
+            pending: Vec::with_capacity(1024),
+            // 1 µs to 1 h at three significant digits; anything longer is counted as 1 h.
+            micros: hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000, 3)
+                .expect("constant bounds are valid"),
+        }
+    }
+
+    /// The lines written since the last flush have left the process.
+    fn flushed(&mut self) {
+        let now = wall_ns();
+        for r in self.pending.drain(..) {
+            self.micros
+                .saturating_record(u64::try_from((now - r) / 1000).unwrap_or(0));
+        }
+    }
+
+    /// `(p50, p99, max)` in microseconds, once anything was written.
+    fn summary(&self) -> Option<(u64, u64, u64)> {
+        let h = &self.micros;
+        (!h.is_empty()).then(|| (h.value_at_quantile(0.5), h.value_at_quantile(0.99), h.max()))
+    }
 }
 
 impl Output {
@@ -124,8 +162,9 @@ impl Output {
                     .map_err(|e| io::Error::other(e.to_string()))
             }
         };
-        if let Err(e) = r {
-            self.error = Some(e);
+        match r {
+            Ok(()) => self.latency.pending.push(self.latency.receipt_ns),
+            Err(e) => self.error = Some(e),
         }
     }
 
@@ -138,6 +177,7 @@ impl Output {
         if let Sink::Stdout(w) = &mut self.sink {
             w.flush()?;
         }
+        self.latency.flushed();
         for j in self.journals.iter_mut().flatten() {
             j.flush().map_err(|e| io::Error::other(e.to_string()))?;
         }
@@ -265,6 +305,7 @@ async fn run_async(opts: Options) -> Result<Counters, IngestError> {
             topics,
             line: Vec::with_capacity(1024),
             error: None,
+            latency: OutLatency::new(),
         },
         rest,
         cfg: opts.cfg.clone(),
@@ -281,7 +322,7 @@ async fn run_async(opts: Options) -> Result<Counters, IngestError> {
     let result = shell.connect_loop(&opts.ws_url).await;
     let flushed = shell.out.flush();
     let c = shell.core.counters;
-    log_counters(&c, "njord-ingest: done");
+    log_counters(&c, &shell.out.latency, "njord-ingest: done");
     match (result, flushed) {
         (Err(e), _) => Err(e),
         (Ok(()), Err(e)) if e.kind() != io::ErrorKind::BrokenPipe => {
@@ -353,7 +394,8 @@ where
     None
 }
 
-fn log_counters(c: &Counters, msg: &str) {
+fn log_counters(c: &Counters, latency: &OutLatency, msg: &str) {
+    let (p50, p99, max) = latency.summary().unwrap_or_default();
     tracing::info!(
         frames = c.frames,
         trades = c.trades,
@@ -367,6 +409,9 @@ fn log_counters(c: &Counters, msg: &str) {
         book_resyncs = c.book_resyncs,
         bad_frames = c.bad_frames,
         reconnects = c.reconnects,
+        out_latency_p50_us = p50,
+        out_latency_p99_us = p99,
+        out_latency_max_us = max,
         "{msg}"
     );
 }
@@ -531,7 +576,9 @@ impl Shell {
                 _ = sleep_until(connected_at + max_age) => {
                     return End::Renew("before the venue's 24 h limit");
                 }
-                _ = stats.tick(), if stats_on => log_counters(&self.core.counters, "njord-ingest: counters"),
+                _ = stats.tick(), if stats_on => {
+                    log_counters(&self.core.counters, &self.out.latency, "njord-ingest: counters");
+                }
             }
         }
     }
@@ -542,6 +589,7 @@ impl Shell {
             Message::Text(t) => {
                 let local = wall_ns();
                 let mono = self.mono();
+                self.out.latency.receipt_ns = local;
                 let Shell {
                     core, out, notes, ..
                 } = self;
@@ -591,6 +639,7 @@ impl Shell {
 
     fn on_rest(&mut self, done: RestDone) {
         let local = wall_ns();
+        self.out.latency.receipt_ns = local;
         let Shell {
             core, out, notes, ..
         } = self;
