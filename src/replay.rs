@@ -279,30 +279,31 @@ impl Replay {
             lineno,
             ..
         } = c;
-        let decoded = head_text(chunk, head, file, *lineno).and_then(|line| {
-            decoder
-                .decode(line)
-                .map(|ev| (ev, line))
-                .map_err(|e| LineError {
-                    file: file.clone(),
-                    line: *lineno,
-                    reason: e.to_string(),
-                })
-        });
-        match decoded {
-            Ok((event, line)) => {
+        let line = match head_text(chunk, head, file, *lineno) {
+            Ok(line) => line,
+            Err(e) => {
+                self.stats.bad += 1;
+                return Some(Err(e));
+            }
+        };
+        match decoder.decode(line) {
+            Ok(event) => {
                 self.stats.events += 1;
                 Some(Ok(Item {
                     event,
                     line,
-                    file: &c.file,
-                    lineno: c.lineno,
+                    file,
+                    lineno: *lineno,
                     source: i,
                 }))
             }
             Err(e) => {
                 self.stats.bad += 1;
-                Some(Err(e))
+                Some(Err(LineError {
+                    file: file.clone(),
+                    line: *lineno,
+                    reason: e.to_string(),
+                }))
             }
         }
     }

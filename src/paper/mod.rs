@@ -254,6 +254,11 @@ impl PaperEngine {
                 self.last.insert(t.symbol.to_string(), t.price);
             }
         }
+        // Every resting or waiting order is in `open`: with none, there is nothing to fill
+        // (the common case between a strategy's orders) and no book to look up.
+        if self.open.is_empty() {
+            return;
+        }
         let PaperEngine {
             cfg,
             books,
