@@ -284,6 +284,20 @@ fn taker() -> Liquidity {
     Liquidity::Taker
 }
 
+impl Fill<'_> {
+    /// The same fill borrowing this one's strings: a copy that allocates nothing.
+    pub fn borrowed(&self) -> Fill<'_> {
+        Fill {
+            order_id: Cow::Borrowed(&self.order_id),
+            intent_id: Cow::Borrowed(&self.intent_id),
+            strategy_id: self.strategy_id.as_deref().map(Cow::Borrowed),
+            symbol: Cow::Borrowed(&self.symbol),
+            fee_asset: Cow::Borrowed(&self.fee_asset),
+            ..*self
+        }
+    }
+}
+
 /// A position after a fill, per (strategy, symbol).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Position<'a> {

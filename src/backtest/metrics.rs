@@ -200,6 +200,9 @@ pub struct EquitySampler {
     interval_ns: i64,
     /// Time of the latest event seen (events earlier than it count at its time).
     last_ts: Option<i64>,
+    /// End of the bucket the latest event is in (`None` past the last representable one),
+    /// kept so that an event inside it costs a comparison, not a division.
+    bucket_end: Option<i64>,
 }
 
 impl EquitySampler {
@@ -208,6 +211,7 @@ impl EquitySampler {
         EquitySampler {
             interval_ns: interval_ns.max(1),
             last_ts: None,
+            bucket_end: None,
         }
     }
 
@@ -215,17 +219,20 @@ impl EquitySampler {
     /// one at the end of every bucket that closes before `ts_ns` (one at a time, so a long gap
     /// in the tape costs time, never memory).
     pub fn before_event(&mut self, ts_ns: i64, account: &Account, mut emit: impl FnMut(Sample)) {
+        let iv = self.interval_ns;
         match self.last_ts {
             None => {
                 emit(account.sample(ts_ns));
                 self.last_ts = Some(ts_ns);
+                self.bucket_end = ts_ns
+                    .div_euclid(iv)
+                    .checked_add(1)
+                    .and_then(|b| b.checked_mul(iv));
             }
             Some(last) if ts_ns > last => {
-                let iv = self.interval_ns;
-                let mut end = (last.div_euclid(iv) + 1).saturating_mul(iv);
-                while end <= ts_ns {
+                while let Some(end) = self.bucket_end.filter(|end| *end <= ts_ns) {
                     emit(account.sample(end));
-                    end = end.saturating_add(iv);
+                    self.bucket_end = end.checked_add(iv);
                 }
                 self.last_ts = Some(ts_ns);
             }

@@ -111,7 +111,7 @@ impl Sink for FileSink {
 
     fn on_fill(&mut self, fill: &Fill<'_>) {
         self.line.clear();
-        Event::Fill(fill.clone()).write_line(&mut self.line);
+        Event::Fill(fill.borrowed()).write_line(&mut self.line);
         let r = self.fills.write_all(&self.line);
         self.keep(r);
         if let Some(c) = self.chart.as_mut() {

@@ -102,8 +102,10 @@ enum Slot {
 #[derive(Debug)]
 pub struct PaperEngine {
     cfg: PaperConfig,
-    /// Hashed on every trade: FxHash (symbols come from the feed, DoS resistance buys nothing).
-    last: FxHashMap<String, Decimal>,
+    /// Last trade price per symbol, set on every trade.
+    last: usd::LastPrices,
+    /// Looked up on every trade while an order is open: FxHash (symbols come from the feed,
+    /// DoS resistance buys nothing).
     books: FxHashMap<String, SymbolBook>,
     open: HashMap<String, (String, Slot)>,
     positions: Positions,
@@ -182,7 +184,7 @@ impl PaperEngine {
     pub fn new(cfg: PaperConfig) -> Self {
         PaperEngine {
             cfg,
-            last: FxHashMap::default(),
+            last: usd::LastPrices::default(),
             books: FxHashMap::default(),
             open: HashMap::new(),
             positions: Positions::default(),
@@ -248,12 +250,7 @@ impl PaperEngine {
     /// Records the price and fills what the trade reaches: waiting market orders at the trade
     /// price (taker), then crossed resting limits at their limit (maker).
     pub fn on_trade(&mut self, t: &Trade<'_>, out: &mut Vec<Event<'static>>) {
-        match self.last.get_mut(t.symbol.as_ref()) {
-            Some(p) => *p = t.price,
-            None => {
-                self.last.insert(t.symbol.to_string(), t.price);
-            }
-        }
+        self.last.set(&t.symbol, t.price);
         // Every resting or waiting order is in `open`: with none, there is nothing to fill
         // (the common case between a strategy's orders) and no book to look up.
         if self.open.is_empty() {
@@ -341,7 +338,7 @@ impl PaperEngine {
         if self.open.contains_key(o.intent_id.as_ref()) {
             return Outcome::Duplicate;
         }
-        let last = self.last.get(o.symbol.as_ref()).copied();
+        let last = self.last.get(o.symbol.as_ref());
         let limit = match o.order_type {
             OrderType::Market => None,
             OrderType::Limit => match o.limit_price {

@@ -153,8 +153,8 @@ pub struct RiskEngine {
     caps: Caps,
     venue: String,
     explain: bool,
-    /// Hashed on every trade: FxHash (symbols come from the feed, DoS resistance buys nothing).
-    last: FxHashMap<String, Decimal>,
+    /// Last trade price per symbol, set on every trade.
+    last: usd::LastPrices,
     seen: DedupWindow,
     buckets: FxHashMap<String, TokenBucket>,
     /// Latest `(UTC day, realized_pnl_day)` per (strategy, symbol) position seen.
@@ -186,7 +186,7 @@ impl RiskEngine {
             caps,
             venue: settings.venue,
             explain: settings.explain,
-            last: FxHashMap::default(),
+            last: usd::LastPrices::default(),
             seen: DedupWindow::new(settings.dedup_window),
             buckets: FxHashMap::default(),
             positions: HashMap::new(),
@@ -209,7 +209,7 @@ impl RiskEngine {
 
     /// The last trade price of a symbol.
     pub fn last_price(&self, symbol: &str) -> Option<Decimal> {
-        self.last.get(symbol).copied()
+        self.last.get(symbol)
     }
 
     /// Handles one event: trades update last prices, positions feed the daily loss, intents
@@ -226,12 +226,7 @@ impl RiskEngine {
 
     /// Records a trade price; the hot path allocates only for a symbol seen for the first time.
     pub fn on_trade(&mut self, symbol: &str, price: Decimal) {
-        match self.last.get_mut(symbol) {
-            Some(p) => *p = price,
-            None => {
-                self.last.insert(symbol.to_string(), price);
-            }
-        }
+        self.last.set(symbol, price);
     }
 
     /// Keeps the latest `realized_pnl_day` of each (strategy, symbol) position.
@@ -356,7 +351,7 @@ impl RiskEngine {
         }
 
         // 4. no_ref_price
-        let last = self.last.get(i.symbol.as_ref()).copied();
+        let last = self.last.get(i.symbol.as_ref());
         let (ref_price, ref_source) = match (last, limit) {
             (Some(p), _) => (p, "last_trade"),
             (None, Some(p)) => (p, "limit_price"),

@@ -24,18 +24,52 @@ pub fn is_usd(quote: &str) -> bool {
     USD_QUOTES.contains(&quote)
 }
 
+/// The last trade price of every symbol seen, set on every trade. The symbol of the previous
+/// trade is checked first: feeds and tapes repeat a symbol, and comparing it costs less
+/// than hashing it. Interleaved symbols cost one hash lookup, as a plain map would.
+#[derive(Debug, Default)]
+pub struct LastPrices {
+    prices: Vec<(String, Decimal)>,
+    index: FxHashMap<String, usize>,
+    recent: usize,
+}
+
+impl LastPrices {
+    fn position(&self, symbol: &str) -> Option<usize> {
+        match self.prices.get(self.recent) {
+            Some((s, _)) if s == symbol => Some(self.recent),
+            _ => self.index.get(symbol).copied(),
+        }
+    }
+
+    /// Records a trade price; allocates only for a symbol seen for the first time.
+    pub fn set(&mut self, symbol: &str, price: Decimal) {
+        let i = match self.position(symbol) {
+            Some(i) => i,
+            None => {
+                self.index.insert(symbol.to_string(), self.prices.len());
+                self.prices.push((symbol.to_string(), price));
+                self.prices.len() - 1
+            }
+        };
+        self.prices[i].1 = price;
+        self.recent = i;
+    }
+
+    pub fn get(&self, symbol: &str) -> Option<Decimal> {
+        self.position(symbol).map(|i| self.prices[i].1)
+    }
+}
+
 /// USD value of one unit of `quote`, and the symbol whose last price gave it (`None` when
 /// the quote is USD-like). Prefers `QUOTE/USDT`, then `QUOTE/USD`.
-pub fn usd_rate(
-    quote: &str,
-    last: &FxHashMap<String, Decimal>,
-) -> Option<(Decimal, Option<String>)> {
+pub fn usd_rate(quote: &str, last: &LastPrices) -> Option<(Decimal, Option<String>)> {
     if is_usd(quote) {
         return Some((Decimal::ONE, None));
     }
     ["USDT", "USD"].into_iter().find_map(|usd| {
         let sym = format!("{quote}/{usd}");
-        last.get(&sym).map(|p| (*p, Some(sym)))
+        last.get(&sym).map(|p| (p, Some(sym)))
     })
 }
 
