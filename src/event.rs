@@ -649,7 +649,10 @@ fn trade_tail<'a>(line: &'a str, head: &TradeHead) -> Option<Trade<'a>> {
         None => None,
     };
     c.lit("}")?;
-    (c.i == line.len()).then_some(Trade {
+    if c.i != line.len() {
+        return None;
+    }
+    Some(Trade {
         venue: Cow::Borrowed(line.get(head.venue.clone())?),
         symbol: Cow::Borrowed(line.get(head.symbol.clone())?),
         trade_id: Cow::Borrowed(trade_id),
