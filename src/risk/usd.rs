@@ -105,20 +105,37 @@ mod tests {
         assert_eq!(quote_of("BTCUSD"), Some("USD"));
         assert_eq!(quote_of("ETHBTC"), None);
         assert_eq!(quote_of("/USDT"), None);
-        let mut last = FxHashMap::default();
+        let mut last = LastPrices::default();
         assert_eq!(usd_rate("USDC", &last), Some((Decimal::ONE, None)));
         assert_eq!(usd_rate("BTC", &last), None);
-        last.insert("BTC/USD".to_string(), Decimal::from(50_000));
+        last.set("BTC/USD", Decimal::from(50_000));
         assert_eq!(
             usd_rate("BTC", &last),
             Some((Decimal::from(50_000), Some("BTC/USD".into())))
         );
-        last.insert("BTC/USDT".to_string(), Decimal::from(50_001));
+        last.set("BTC/USDT", Decimal::from(50_001));
         assert_eq!(usd_rate("BTC", &last).unwrap().0, Decimal::from(50_001));
         assert_eq!(
             saturating_mul(Decimal::MAX, Decimal::NEGATIVE_ONE * Decimal::TWO),
             Decimal::MIN
         );
         assert_eq!(saturating_add(Decimal::MAX, Decimal::ONE), Decimal::MAX);
+    }
+
+    #[test]
+    fn last_prices_follow_interleaved_symbols() {
+        let mut last = LastPrices::default();
+        assert_eq!(last.get("A/USDT"), None);
+        for (i, sym) in ["A/USDT", "A/USDT", "B/USDT", "A/USDT", "C/USD", "B/USDT"]
+            .into_iter()
+            .enumerate()
+        {
+            last.set(sym, Decimal::from(i));
+            assert_eq!(last.get(sym), Some(Decimal::from(i)));
+        }
+        assert_eq!(last.get("A/USDT"), Some(Decimal::from(3)));
+        assert_eq!(last.get("B/USDT"), Some(Decimal::from(5)));
+        assert_eq!(last.get("C/USD"), Some(Decimal::from(4)));
+        assert_eq!(last.get("D/USD"), None);
     }
 }
