@@ -103,8 +103,11 @@ impl Engine {
     /// Builds the cores from the configuration (whose `paper` section should come from
     /// [`paper_config`]) and the strategies.
     pub fn new(cfg: &Config, defs: Vec<StrategyDef>, s: &Settings) -> Self {
+        let mut strat = Manager::new(Registry::builtin(), cfg.redis.topics.clone(), defs);
+        // Intents are never shown: no `meta`, as risk decisions carry no `caps`.
+        strat.explain(false);
         Engine {
-            strat: Manager::new(Registry::builtin(), cfg.redis.topics.clone(), defs),
+            strat,
             risk: RiskEngine::new(
                 Caps::from(&cfg.risk),
                 RiskSettings {

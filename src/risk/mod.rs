@@ -435,11 +435,11 @@ impl RiskEngine {
         if !bucket.has_token(per_min, i.ts_ns) {
             notes.clear();
             notes.put("orders_per_min_cap", || per_min.into());
-            notes.num("tokens", bucket.tokens());
+            notes.put("tokens", || num(bucket.tokens()));
             return Err(reason::ORDERS_PER_MIN_CAP);
         }
         bucket.spend();
-        notes.num("tokens_left", bucket.tokens());
+        notes.put("tokens_left", || num(bucket.tokens()));
         self.seen.insert(id);
         Ok(())
     }

@@ -108,7 +108,7 @@ impl Strategy for EmaCross {
             return Ok(());
         }
         self.long = side == Side::Buy;
-        out.push(ctx.intent(side, self.qty, meta([("fast", fast), ("slow", slow)])));
+        out.push(ctx.intent(side, self.qty, || meta([("fast", fast), ("slow", slow)])));
         Ok(())
     }
 }

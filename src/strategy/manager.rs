@@ -441,6 +441,7 @@ pub struct Manager {
     route_of: HashMap<String, usize, FxBuild>,
     last: LastRoute,
     key: String,
+    explain: bool,
     prices: PriceBook,
     scratch: Vec<Intent<'static>>,
 }
@@ -456,6 +457,7 @@ impl Manager {
             route_of: HashMap::default(),
             last: LastRoute::default(),
             key: String::with_capacity(64),
+            explain: true,
             prices: PriceBook::default(),
             scratch: Vec::new(),
         };
@@ -555,6 +557,12 @@ impl Manager {
         report.removed = removed;
         self.forget_routes();
         report
+    }
+
+    /// Whether intents carry their `meta` (on by default). The backtester, which never
+    /// shows intents, turns it off: formatting the values costs more than deciding.
+    pub fn explain(&mut self, on: bool) {
+        self.explain = on;
     }
 
     /// Handles one event, pushing the intents it causes (with their ids).
@@ -668,6 +676,7 @@ impl Manager {
                 params: &def.params,
                 positions,
                 prices: &self.prices,
+                explain: self.explain,
             };
             self.scratch.clear();
             let scratch = &mut self.scratch;
@@ -784,15 +793,13 @@ mod tests {
             let btc = ctx
                 .last_price("BTC/USDT")
                 .map_or(-1.0, |p| p.to_string().parse().unwrap());
-            out.push(ctx.intent(
-                Side::Buy,
-                Decimal::ONE,
+            out.push(ctx.intent(Side::Buy, Decimal::ONE, || {
                 meta([
                     ("seen", f64::from(self.seen)),
                     ("position", pos),
                     ("btc", btc),
-                ]),
-            ));
+                ])
+            }));
             Ok(())
         }
     }

@@ -54,6 +54,8 @@ pub struct Context<'a> {
     pub(crate) params: &'a Params,
     pub(crate) positions: &'a HashMap<String, Decimal>,
     pub(crate) prices: &'a PriceBook,
+    /// Whether intents carry their `meta` (see [`Manager::explain`]).
+    pub(crate) explain: bool,
 }
 
 impl<'a> Context<'a> {
@@ -88,9 +90,14 @@ impl<'a> Context<'a> {
         self.prices.get(symbol)
     }
     /// A market intent for the current symbol at the event's time; the manager gives it its
-    /// id. `meta` should carry the values that triggered it; the price is added as `price`.
-    pub fn intent(&self, side: Side, qty: Decimal, mut meta: Map) -> Intent<'static> {
-        if let Ok(p) = serde_json::to_value(crate::num::Dec(self.price)) {
+    /// id. `meta` should give the values that triggered it; the price is added as `price`.
+    /// It is only called when intents are explained: a run that never shows them skips the
+    /// formatting.
+    pub fn intent(&self, side: Side, qty: Decimal, meta: impl FnOnce() -> Map) -> Intent<'static> {
+        let mut meta = if self.explain { meta() } else { Map::new() };
+        if self.explain
+            && let Ok(p) = serde_json::to_value(crate::num::Dec(self.price))
+        {
             meta.insert("price".to_owned(), p);
         }
         Intent {

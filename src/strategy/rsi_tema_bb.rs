@@ -159,9 +159,7 @@ impl Strategy for RsiTemaBb {
             return Ok(());
         };
         if let Some(side) = self.signal(price, &r) {
-            out.push(ctx.intent(
-                side,
-                self.qty,
+            out.push(ctx.intent(side, self.qty, || {
                 meta([
                     ("rsi", r.rsi),
                     ("tema", r.tema),
@@ -169,8 +167,8 @@ impl Strategy for RsiTemaBb {
                     ("bb_lower", r.bands.lower),
                     ("bb_middle", r.bands.middle),
                     ("bb_upper", r.bands.upper),
-                ]),
-            ));
+                ])
+            }));
         }
         Ok(())
     }

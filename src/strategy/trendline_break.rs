@@ -83,15 +83,13 @@ impl Strategy for TrendlineBreak {
             } else if self.armed {
                 self.armed = false;
                 let side = if ratio > 0.0 { Side::Buy } else { Side::Sell };
-                out.push(ctx.intent(
-                    side,
-                    self.qty,
+                out.push(ctx.intent(side, self.qty, || {
                     meta([
                         ("projection", projection),
                         ("ratio", ratio),
                         ("slope", line.slope),
-                    ]),
-                ));
+                    ])
+                }));
             }
         }
         self.window.push(price);
