@@ -903,6 +903,8 @@ impl Event<'_> {
         match self {
             // The bulk of every tape: written directly (the same bytes serde writes, tested).
             Event::Trade(t) => write_trade_line(t, out),
+            // What a paper trader and the backtester write most after trades.
+            Event::Fill(f) => write_fill_line(f, out),
             _ => {
                 // Serializing into a Vec cannot fail: every field is a plain value.
                 let _ = serde_json::to_writer(&mut *out, self);
@@ -1086,6 +1088,37 @@ fn write_trade_line(t: &Trade<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"}\n");
 }
 
+/// A `fill` event as its NDJSON line without serde (the same bytes, tested).
+fn write_fill_line(f: &Fill<'_>, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"kind\":\"fill\",\"order_id\":");
+    json_str(&f.order_id, out);
+    out.extend_from_slice(b",\"intent_id\":");
+    json_str(&f.intent_id, out);
+    out.extend_from_slice(b",\"strategy_id\":");
+    match &f.strategy_id {
+        Some(s) => json_str(s, out),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"symbol\":");
+    json_str(&f.symbol, out);
+    out.extend_from_slice(b",\"side\":\"");
+    out.extend_from_slice(f.side.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"qty\":");
+    num::write_plain(f.qty, out);
+    out.extend_from_slice(b",\"price\":");
+    num::write_plain(f.price, out);
+    out.extend_from_slice(b",\"fee\":");
+    num::write_plain(f.fee, out);
+    out.extend_from_slice(b",\"fee_asset\":");
+    json_str(&f.fee_asset, out);
+    out.extend_from_slice(match f.liquidity {
+        Liquidity::Maker => b",\"liquidity\":\"maker\",\"ts_fill_ns\":",
+        Liquidity::Taker => b",\"liquidity\":\"taker\",\"ts_fill_ns\":",
+    });
+    out.extend_from_slice(itoa::Buffer::new().format(f.ts_fill_ns).as_bytes());
+    out.extend_from_slice(b"}\n");
+}
+
 /// A JSON string; text needing no escape is copied as is, the rest goes through serde_json.
 fn json_str(s: &str, out: &mut Vec<u8>) {
     if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
@@ -1221,7 +1254,7 @@ mod tests {
 }
 
 #[cfg(test)]
-mod trade_writer_tests {
+mod writer_tests {
     use super::*;
     use proptest::prelude::*;
     use std::borrow::Cow;
@@ -1270,12 +1303,56 @@ mod trade_writer_tests {
         }
     }
 
+    fn fill_both(f: Fill<'_>) -> (String, String) {
+        let mut fast = Vec::new();
+        write_fill_line(&f, &mut fast);
+        let mut slow = serde_json::to_vec(&Event::Fill(f)).unwrap();
+        slow.push(b'\n');
+        (
+            String::from_utf8(fast).unwrap(),
+            String::from_utf8(slow).unwrap(),
+        )
+    }
+
+    fn fill<'a>(qty: Decimal, fee: Decimal, text: &'a str, strategy: Option<&'a str>) -> Fill<'a> {
+        Fill {
+            order_id: Cow::Borrowed("paper-1"),
+            intent_id: Cow::Borrowed(text),
+            strategy_id: strategy.map(Cow::Borrowed),
+            symbol: Cow::Borrowed("ATOM/USDT"),
+            side: Side::Buy,
+            qty,
+            price: Decimal::new(99_875, 4),
+            fee,
+            fee_asset: Cow::Borrowed(text),
+            liquidity: if strategy.is_some() {
+                Liquidity::Maker
+            } else {
+                Liquidity::Taker
+            },
+            ts_fill_ns: 1_700_000_000_123_456_789,
+        }
+    }
+
+    #[test]
+    fn fills_same_bytes_as_serde() {
+        for text in ["USDT", "we\"ird\\\u{1}é"] {
+            for strategy in [None, Some("ema"), Some(text)] {
+                let (fast, slow) =
+                    fill_both(fill(Decimal::ONE, Decimal::new(-5, 28), text, strategy));
+                assert_eq!(fast, slow);
+            }
+        }
+    }
+
     proptest! {
         #[test]
         fn same_bytes_as_serde(m in any::<i64>(), scale in 0u32..=28, q in any::<u32>(), qs in 0u32..=12) {
             let p = Decimal::from_i128_with_scale(i128::from(m), scale);
             let q = Decimal::from_i128_with_scale(i128::from(q), qs);
             let (fast, slow) = both(trade(p, q, "binanceus", Some(1)));
+            prop_assert_eq!(fast, slow);
+            let (fast, slow) = fill_both(fill(q, p, "USDT", Some("s")));
             prop_assert_eq!(fast, slow);
         }
     }
