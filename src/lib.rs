@@ -22,6 +22,7 @@ pub mod kill;
 pub mod logging;
 pub mod num;
 pub mod paper;
+pub mod prices;
 pub mod replay;
 pub mod risk;
 pub mod sim;

@@ -103,7 +103,7 @@ enum Slot {
 pub struct PaperEngine {
     cfg: PaperConfig,
     /// Last trade price per symbol, set on every trade.
-    last: usd::LastPrices,
+    last: crate::prices::LastPrices,
     /// Looked up on every trade while an order is open: FxHash (symbols come from the feed,
     /// DoS resistance buys nothing).
     books: FxHashMap<String, SymbolBook>,
@@ -184,7 +184,7 @@ impl PaperEngine {
     pub fn new(cfg: PaperConfig) -> Self {
         PaperEngine {
             cfg,
-            last: usd::LastPrices::default(),
+            last: crate::prices::LastPrices::default(),
             books: FxHashMap::default(),
             open: HashMap::new(),
             positions: Positions::default(),

@@ -154,7 +154,7 @@ pub struct RiskEngine {
     venue: String,
     explain: bool,
     /// Last trade price per symbol, set on every trade.
-    last: usd::LastPrices,
+    last: crate::prices::LastPrices,
     seen: DedupWindow,
     buckets: FxHashMap<String, TokenBucket>,
     /// Latest `(UTC day, realized_pnl_day)` per (strategy, symbol) position seen.
@@ -186,7 +186,7 @@ impl RiskEngine {
             caps,
             venue: settings.venue,
             explain: settings.explain,
-            last: usd::LastPrices::default(),
+            last: crate::prices::LastPrices::default(),
             seen: DedupWindow::new(settings.dedup_window),
             buckets: FxHashMap::default(),
             positions: HashMap::new(),

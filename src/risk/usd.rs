@@ -1,8 +1,8 @@
 //! Quote assets and USD conversion, shared by the risk engine and the paper trader so that
 //! both value a symbol the same way.
 
+use crate::prices::LastPrices;
 use rust_decimal::Decimal;
-use rustc_hash::FxHashMap;
 
 /// Quote currencies counted as USD one for one.
 pub const USD_QUOTES: [&str; 4] = ["USD", "USDT", "USDC", "BUSD"];
@@ -22,43 +22,6 @@ pub fn quote_of(symbol: &str) -> Option<&str> {
 /// Whether a quote asset counts as USD.
 pub fn is_usd(quote: &str) -> bool {
     USD_QUOTES.contains(&quote)
-}
-
-/// The last trade price of every symbol seen, set on every trade. The symbol of the previous
-/// trade is checked first: feeds and tapes repeat a symbol, and comparing it costs less
-/// than hashing it. Interleaved symbols cost one hash lookup, as a plain map would.
-#[derive(Debug, Default)]
-pub struct LastPrices {
-    prices: Vec<(String, Decimal)>,
-    index: FxHashMap<String, usize>,
-    recent: usize,
-}
-
-impl LastPrices {
-    fn position(&self, symbol: &str) -> Option<usize> {
-        match self.prices.get(self.recent) {
-            Some((s, _)) if s == symbol => Some(self.recent),
-            _ => self.index.get(symbol).copied(),
-        }
-    }
-
-    /// Records a trade price; allocates only for a symbol seen for the first time.
-    pub fn set(&mut self, symbol: &str, price: Decimal) {
-        let i = match self.position(symbol) {
-            Some(i) => i,
-            None => {
-                self.index.insert(symbol.to_string(), self.prices.len());
-                self.prices.push((symbol.to_string(), price));
-                self.prices.len() - 1
-            }
-        };
-        self.prices[i].1 = price;
-        self.recent = i;
-    }
-
-    pub fn get(&self, symbol: &str) -> Option<Decimal> {
-        self.position(symbol).map(|i| self.prices[i].1)
-    }
 }
 
 /// USD value of one unit of `quote`, and the symbol whose last price gave it (`None` when
@@ -120,22 +83,5 @@ mod tests {
             Decimal::MIN
         );
         assert_eq!(saturating_add(Decimal::MAX, Decimal::ONE), Decimal::MAX);
-    }
-
-    #[test]
-    fn last_prices_follow_interleaved_symbols() {
-        let mut last = LastPrices::default();
-        assert_eq!(last.get("A/USDT"), None);
-        for (i, sym) in ["A/USDT", "A/USDT", "B/USDT", "A/USDT", "C/USD", "B/USDT"]
-            .into_iter()
-            .enumerate()
-        {
-            last.set(sym, Decimal::from(i));
-            assert_eq!(last.get(sym), Some(Decimal::from(i)));
-        }
-        assert_eq!(last.get("A/USDT"), Some(Decimal::from(3)));
-        assert_eq!(last.get("B/USDT"), Some(Decimal::from(5)));
-        assert_eq!(last.get("C/USD"), Some(Decimal::from(4)));
-        assert_eq!(last.get("D/USD"), None);
     }
 }

@@ -22,9 +22,10 @@
 
 use super::ids::IdSeq;
 use super::registry::{Class, Params, Registry};
-use super::{Context, PriceBook, Strategy, StrategyId};
+use super::{Context, Strategy, StrategyId};
 use crate::config::Topics;
 use crate::event::{Event, Intent, Kind};
+use crate::prices::LastPrices;
 use crate::stage::Out;
 use crate::topic::glob_match;
 use rust_decimal::Decimal;
@@ -442,7 +443,7 @@ pub struct Manager {
     last: LastRoute,
     key: String,
     explain: bool,
-    prices: PriceBook,
+    prices: LastPrices,
     scratch: Vec<Intent<'static>>,
 }
 
@@ -458,7 +459,7 @@ impl Manager {
             last: LastRoute::default(),
             key: String::with_capacity(64),
             explain: true,
-            prices: PriceBook::default(),
+            prices: LastPrices::default(),
             scratch: Vec::new(),
         };
         m.apply(defs);
@@ -645,7 +646,7 @@ impl Manager {
             price,
             ts_ns,
         } = *t;
-        self.prices.set(route.price_slot, price);
+        self.prices.set_slot(route.price_slot, price);
         if route.targets.is_empty() {
             return;
         }

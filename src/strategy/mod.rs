@@ -7,6 +7,7 @@
 //! [`stage::StratStage`] is the shell `njord-strat` runs.
 
 use crate::event::{Event, Intent, Map, Side};
+use crate::prices::LastPrices;
 use rust_decimal::Decimal;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -53,7 +54,7 @@ pub struct Context<'a> {
     pub(crate) price_f64: f64,
     pub(crate) params: &'a Params,
     pub(crate) positions: &'a HashMap<String, Decimal>,
-    pub(crate) prices: &'a PriceBook,
+    pub(crate) prices: &'a LastPrices,
     /// Whether intents carry their `meta` (see [`Manager::explain`]).
     pub(crate) explain: bool,
 }
@@ -111,35 +112,6 @@ impl<'a> Context<'a> {
             limit_price: None,
             meta,
         }
-    }
-}
-
-/// Latest price per symbol, indexed so the hot path updates it without hashing strings.
-#[derive(Debug, Default)]
-pub struct PriceBook {
-    index: HashMap<String, usize>,
-    prices: Vec<Option<Decimal>>,
-}
-
-impl PriceBook {
-    /// The slot of `symbol`, created on first sight.
-    pub(crate) fn slot(&mut self, symbol: &str) -> usize {
-        if let Some(&i) = self.index.get(symbol) {
-            return i;
-        }
-        self.prices.push(None);
-        self.index.insert(symbol.to_owned(), self.prices.len() - 1);
-        self.prices.len() - 1
-    }
-    pub(crate) fn set(&mut self, slot: usize, price: Decimal) {
-        if let Some(p) = self.prices.get_mut(slot) {
-            *p = Some(price);
-        }
-    }
-    pub fn get(&self, symbol: &str) -> Option<Decimal> {
-        self.index
-            .get(symbol)
-            .and_then(|&i| self.prices.get(i).copied().flatten())
     }
 }
 
