@@ -284,20 +284,6 @@ fn taker() -> Liquidity {
     Liquidity::Taker
 }
 
-impl Fill<'_> {
-    /// The same fill borrowing this one's strings: a copy that allocates nothing.
-    pub fn borrowed(&self) -> Fill<'_> {
-        Fill {
-            order_id: Cow::Borrowed(&self.order_id),
-            intent_id: Cow::Borrowed(&self.intent_id),
-            strategy_id: self.strategy_id.as_deref().map(Cow::Borrowed),
-            symbol: Cow::Borrowed(&self.symbol),
-            fee_asset: Cow::Borrowed(&self.fee_asset),
-            ..*self
-        }
-    }
-}
-
 /// A position after a fill, per (strategy, symbol).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Position<'a> {
@@ -717,7 +703,6 @@ impl<'a> Scan<'a> {
         // 19 digits always fit in a u64; a 20th is left for serde to reject.
         let (v, n) = crate::swar::digits(&b[start..], 19);
         let i = start + n;
-        let n = i - start;
         if n == 0 || (n > 1 && b[start] == b'0') {
             return None;
         }
@@ -904,7 +889,7 @@ impl Event<'_> {
             // The bulk of every tape: written directly (the same bytes serde writes, tested).
             Event::Trade(t) => write_trade_line(t, out),
             // What a paper trader and the backtester write most after trades.
-            Event::Fill(f) => write_fill_line(f, out),
+            Event::Fill(f) => f.write_line(out),
             _ => {
                 // Serializing into a Vec cannot fail: every field is a plain value.
                 let _ = serde_json::to_writer(&mut *out, self);
@@ -1088,35 +1073,39 @@ fn write_trade_line(t: &Trade<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"}\n");
 }
 
-/// A `fill` event as its NDJSON line without serde (the same bytes, tested).
-fn write_fill_line(f: &Fill<'_>, out: &mut Vec<u8>) {
-    out.extend_from_slice(b"{\"kind\":\"fill\",\"order_id\":");
-    json_str(&f.order_id, out);
-    out.extend_from_slice(b",\"intent_id\":");
-    json_str(&f.intent_id, out);
-    out.extend_from_slice(b",\"strategy_id\":");
-    match &f.strategy_id {
-        Some(s) => json_str(s, out),
-        None => out.extend_from_slice(b"null"),
+impl Fill<'_> {
+    /// The fill as its NDJSON line, as [`Event::write_line`] writes it: without serde (the
+    /// same bytes, tested) and without wrapping it in an event first.
+    pub fn write_line(&self, out: &mut Vec<u8>) {
+        let f = self;
+        out.extend_from_slice(b"{\"kind\":\"fill\",\"order_id\":");
+        json_str(&f.order_id, out);
+        out.extend_from_slice(b",\"intent_id\":");
+        json_str(&f.intent_id, out);
+        out.extend_from_slice(b",\"strategy_id\":");
+        match &f.strategy_id {
+            Some(s) => json_str(s, out),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"symbol\":");
+        json_str(&f.symbol, out);
+        out.extend_from_slice(b",\"side\":\"");
+        out.extend_from_slice(f.side.as_str().as_bytes());
+        out.extend_from_slice(b"\",\"qty\":");
+        num::write_plain(f.qty, out);
+        out.extend_from_slice(b",\"price\":");
+        num::write_plain(f.price, out);
+        out.extend_from_slice(b",\"fee\":");
+        num::write_plain(f.fee, out);
+        out.extend_from_slice(b",\"fee_asset\":");
+        json_str(&f.fee_asset, out);
+        out.extend_from_slice(match f.liquidity {
+            Liquidity::Maker => b",\"liquidity\":\"maker\",\"ts_fill_ns\":",
+            Liquidity::Taker => b",\"liquidity\":\"taker\",\"ts_fill_ns\":",
+        });
+        out.extend_from_slice(itoa::Buffer::new().format(f.ts_fill_ns).as_bytes());
+        out.extend_from_slice(b"}\n");
     }
-    out.extend_from_slice(b",\"symbol\":");
-    json_str(&f.symbol, out);
-    out.extend_from_slice(b",\"side\":\"");
-    out.extend_from_slice(f.side.as_str().as_bytes());
-    out.extend_from_slice(b"\",\"qty\":");
-    num::write_plain(f.qty, out);
-    out.extend_from_slice(b",\"price\":");
-    num::write_plain(f.price, out);
-    out.extend_from_slice(b",\"fee\":");
-    num::write_plain(f.fee, out);
-    out.extend_from_slice(b",\"fee_asset\":");
-    json_str(&f.fee_asset, out);
-    out.extend_from_slice(match f.liquidity {
-        Liquidity::Maker => b",\"liquidity\":\"maker\",\"ts_fill_ns\":",
-        Liquidity::Taker => b",\"liquidity\":\"taker\",\"ts_fill_ns\":",
-    });
-    out.extend_from_slice(itoa::Buffer::new().format(f.ts_fill_ns).as_bytes());
-    out.extend_from_slice(b"}\n");
 }
 
 /// A JSON string; text needing no escape is copied as is, the rest goes through serde_json.
@@ -1259,10 +1248,11 @@ mod writer_tests {
     use proptest::prelude::*;
     use std::borrow::Cow;
 
-    fn both(t: Trade<'_>) -> (String, String) {
+    /// The fast writer's line and serde's, for an event with a fast writer.
+    fn both(ev: Event<'_>) -> (String, String) {
         let mut fast = Vec::new();
-        write_trade_line(&t, &mut fast);
-        let mut slow = serde_json::to_vec(&Event::Trade(t)).unwrap();
+        ev.write_line(&mut fast);
+        let mut slow = serde_json::to_vec(&ev).unwrap();
         slow.push(b'\n');
         (
             String::from_utf8(fast).unwrap(),
@@ -1295,23 +1285,12 @@ mod writer_tests {
             let p = crate::num::parse_decimal(p).unwrap();
             let q = crate::num::parse_decimal(q).unwrap();
             for venue in ["binanceus", "we\"ird\\\u{1}é"] {
-                let (fast, slow) = both(trade(p, q, venue, Some(7)));
+                let (fast, slow) = both(Event::Trade(trade(p, q, venue, Some(7))));
                 assert_eq!(fast, slow);
-                let (fast, slow) = both(trade(p, q, venue, None));
+                let (fast, slow) = both(Event::Trade(trade(p, q, venue, None)));
                 assert_eq!(fast, slow);
             }
         }
-    }
-
-    fn fill_both(f: Fill<'_>) -> (String, String) {
-        let mut fast = Vec::new();
-        write_fill_line(&f, &mut fast);
-        let mut slow = serde_json::to_vec(&Event::Fill(f)).unwrap();
-        slow.push(b'\n');
-        (
-            String::from_utf8(fast).unwrap(),
-            String::from_utf8(slow).unwrap(),
-        )
     }
 
     fn fill<'a>(qty: Decimal, fee: Decimal, text: &'a str, strategy: Option<&'a str>) -> Fill<'a> {
@@ -1338,8 +1317,12 @@ mod writer_tests {
     fn fills_same_bytes_as_serde() {
         for text in ["USDT", "we\"ird\\\u{1}é"] {
             for strategy in [None, Some("ema"), Some(text)] {
-                let (fast, slow) =
-                    fill_both(fill(Decimal::ONE, Decimal::new(-5, 28), text, strategy));
+                let (fast, slow) = both(Event::Fill(fill(
+                    Decimal::ONE,
+                    Decimal::new(-5, 28),
+                    text,
+                    strategy,
+                )));
                 assert_eq!(fast, slow);
             }
         }
@@ -1350,9 +1333,9 @@ mod writer_tests {
         fn same_bytes_as_serde(m in any::<i64>(), scale in 0u32..=28, q in any::<u32>(), qs in 0u32..=12) {
             let p = Decimal::from_i128_with_scale(i128::from(m), scale);
             let q = Decimal::from_i128_with_scale(i128::from(q), qs);
-            let (fast, slow) = both(trade(p, q, "binanceus", Some(1)));
+            let (fast, slow) = both(Event::Trade(trade(p, q, "binanceus", Some(1))));
             prop_assert_eq!(fast, slow);
-            let (fast, slow) = fill_both(fill(q, p, "USDT", Some("s")));
+            let (fast, slow) = both(Event::Fill(fill(q, p, "USDT", Some("s"))));
             prop_assert_eq!(fast, slow);
         }
     }

@@ -131,27 +131,6 @@ pub fn parse_plain(b: &[u8]) -> Option<Decimal> {
 /// caller checks what follows. One pass, in 64-bit arithmetic up to 18 digits.
 #[inline(always)]
 pub fn parse_plain_prefix(b: &[u8]) -> Option<(Decimal, usize)> {
-    const POW10: [u64; 19] = [
-        1,
-        10,
-        100,
-        1_000,
-        10_000,
-        100_000,
-        1_000_000,
-        10_000_000,
-        100_000_000,
-        1_000_000_000,
-        10_000_000_000,
-        100_000_000_000,
-        1_000_000_000_000,
-        10_000_000_000_000,
-        100_000_000_000_000,
-        1_000_000_000_000_000,
-        10_000_000_000_000_000,
-        100_000_000_000_000_000,
-        1_000_000_000_000_000_000,
-    ];
     let start = usize::from(b.first() == Some(&b'-'));
     let (mut m, int_len) = crate::swar::digits(&b[start..], 18);
     if int_len == 0 || (int_len > 1 && b[start] == b'0') {
@@ -165,7 +144,7 @@ pub fn parse_plain_prefix(b: &[u8]) -> Option<(Decimal, usize)> {
         if n == 0 && !b.get(i).is_some_and(u8::is_ascii_digit) {
             return None;
         }
-        m = m * POW10[n] + frac;
+        m = m * crate::swar::POW10[n] + frac;
         i += n;
         scale = n as u32;
     }

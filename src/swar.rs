@@ -58,17 +58,16 @@ fn digit_run(w: u64) -> usize {
     (non_digit.trailing_zeros() / 8) as usize
 }
 
-const POW10: [u64; 9] = [
-    1,
-    10,
-    100,
-    1_000,
-    10_000,
-    100_000,
-    1_000_000,
-    10_000_000,
-    100_000_000,
-];
+/// Powers of ten that fit a `u64` with room for a digit more: 10^0 to 10^18.
+pub const POW10: [u64; 19] = {
+    let mut p = [1u64; 19];
+    let mut i = 1;
+    while i < 19 {
+        p[i] = p[i - 1] * 10;
+        i += 1;
+    }
+    p
+};
 
 /// The value of the ASCII digits `b` starts with, reading at most `max` (≤ 19, so the value
 /// fits a `u64`) of them, and how many were read.

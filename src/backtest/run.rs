@@ -6,7 +6,7 @@ use super::metrics::{Account, Sample};
 use super::report::Chart;
 use super::sweep::{self, Axis, Row};
 use crate::config::Config;
-use crate::event::{Event, Fill};
+use crate::event::Fill;
 use crate::journal::JournalError;
 use crate::replay::{Filter, Replay, ReplayStats};
 use crate::strategy::manager::{self, StrategyDef};
@@ -111,7 +111,7 @@ impl Sink for FileSink {
 
     fn on_fill(&mut self, fill: &Fill<'_>) {
         self.line.clear();
-        Event::Fill(fill.borrowed()).write_line(&mut self.line);
+        fill.write_line(&mut self.line);
         let r = self.fills.write_all(&self.line);
         self.keep(r);
         if let Some(c) = self.chart.as_mut() {
