@@ -26,11 +26,7 @@ pub fn validate_block(name: &str, first: u64, block: &[u8], forward: bool) -> Bl
             Some(i) => (start + i, start + i + 1, true),
             None => (block.len(), block.len(), false),
         };
-        let mut line = &block[start..end];
-        if let Some(stripped) = line.strip_suffix(b"\r") {
-            line = stripped;
-        }
-        if !line.iter().all(u8::is_ascii_whitespace) {
+        if let Some(line) = crate::journal::line_text(&block[start..end]) {
             let verdict = simdutf8::compat::from_utf8(line)
                 .map_err(|e| format!("not UTF-8: {e}"))
                 .and_then(|t| event::decode(t).map(drop).map_err(|e| e.to_string()));

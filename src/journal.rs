@@ -692,6 +692,30 @@ pub fn torn_reason(decode_error: &dyn std::fmt::Display) -> String {
     format!("torn last line (no newline at end of file), skipped: {decode_error}")
 }
 
+/// `source` inflated when it is gzip (recognised by its magic bytes, whatever the name), as
+/// it is otherwise. Plain input is not buffered here, so a caller reading big blocks (the
+/// replay) copies each byte once.
+pub fn decompressed(mut source: impl Read + Send + 'static) -> io::Result<Box<dyn Read + Send>> {
+    let mut magic = Vec::with_capacity(2);
+    (&mut source).take(2).read_to_end(&mut magic)?;
+    let gz = magic == [0x1f, 0x8b];
+    let raw = io::Cursor::new(magic).chain(source);
+    Ok(if gz {
+        Box::new(flate2::bufread::MultiGzDecoder::new(
+            BufReader::with_capacity(256 * 1024, raw),
+        ))
+    } else {
+        Box::new(raw)
+    })
+}
+
+/// A line's text (without its `\n`) less a trailing `\r`; `None` for a blank line, which
+/// every reader of NDJSON skips.
+pub fn line_text(line: &[u8]) -> Option<&[u8]> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    (!line.iter().all(u8::is_ascii_whitespace)).then_some(line)
+}
+
 /// One non-blank line of a journal.
 #[derive(Debug)]
 pub struct Line<'a> {
@@ -730,17 +754,8 @@ impl JournalReader {
 
     /// Reads any source (stdin), named `name` in messages; gzip recognised by magic bytes.
     pub fn sniff(name: impl Into<String>, source: impl Read + Send + 'static) -> io::Result<Self> {
-        let mut buffered = BufReader::with_capacity(256 * 1024, source);
-        let gz = buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-        let inner: Box<dyn BufRead + Send> = if gz {
-            Box::new(BufReader::with_capacity(
-                256 * 1024,
-                flate2::bufread::MultiGzDecoder::new(buffered),
-            ))
-        } else {
-            Box::new(buffered)
-        };
-        Ok(Self::from_reader(name, inner))
+        let inner = BufReader::with_capacity(256 * 1024, decompressed(source)?);
+        Ok(Self::from_reader(name, Box::new(inner)))
     }
 
     /// Reads from any buffered source (stdin), named `name` in messages.
@@ -780,14 +795,11 @@ impl JournalReader {
             }
             self.lineno += 1;
             let terminated = self.buf.last() == Some(&b'\n');
-            let mut end = self.buf.len() - usize::from(terminated);
-            if end > 0 && self.buf[end - 1] == b'\r' {
-                end -= 1;
-            }
-            if self.buf[..end].iter().all(u8::is_ascii_whitespace) {
+            let body = &self.buf[..self.buf.len() - usize::from(terminated)];
+            let Some(len) = line_text(body).map(<[u8]>::len) else {
                 continue;
-            }
-            return Some(match simdutf8::compat::from_utf8(&self.buf[..end]) {
+            };
+            return Some(match simdutf8::compat::from_utf8(&self.buf[..len]) {
                 Ok(text) => Ok(Line {
                     lineno: self.lineno,
                     text,

@@ -158,14 +158,10 @@ impl Cursor {
             };
             self.pos = start + len + usize::from(terminated);
             self.lineno += 1;
-            let mut end = start + len;
-            if end > start && self.chunk[end - 1] == b'\r' {
-                end -= 1;
-            }
-            if self.chunk[start..end].iter().all(u8::is_ascii_whitespace) {
+            let Some(text) = journal::line_text(&self.chunk[start..start + len]) else {
                 continue;
-            }
-            self.head = start..end;
+            };
+            self.head = start..start + text.len();
             return Some(Ok(terminated));
         }
     }
@@ -437,22 +433,10 @@ struct ChunkSource {
 
 impl ChunkSource {
     fn open(path: &Path, count: &Arc<AtomicU64>) -> io::Result<ChunkSource> {
-        let mut file = Counting {
+        let source = journal::decompressed(Counting {
             inner: std::fs::File::open(path)?,
             count: count.clone(),
-        };
-        // Gzip is recognised by its magic bytes, whatever the name.
-        let mut magic = Vec::with_capacity(2);
-        (&mut file).take(2).read_to_end(&mut magic)?;
-        let gz = magic == [0x1f, 0x8b];
-        let raw = io::Cursor::new(magic).chain(file);
-        let source: Box<dyn Read + Send> = if gz {
-            Box::new(flate2::bufread::MultiGzDecoder::new(
-                io::BufReader::with_capacity(256 * 1024, raw),
-            ))
-        } else {
-            Box::new(raw)
-        };
+        })?;
         let (tx, rx) = crossbeam_channel::bounded::<io::Result<Vec<u8>>>(2);
         let (recycle, recycled) = crossbeam_channel::bounded::<Vec<u8>>(4);
         std::thread::Builder::new()
@@ -474,24 +458,26 @@ fn read_chunks(
         let mut buf = recycled.try_recv().unwrap_or_default();
         buf.clear();
         buf.append(&mut carry);
-        let mut at_end = false;
-        let failure = loop {
+        // Reads until the chunk holds a line end (a line may be longer than a chunk); the
+        // bytes before `from` have none. `cut`: where the whole lines end, `None` at the end
+        // of the input, where everything goes.
+        let mut from = buf.len();
+        let whole =
+            |buf: &[u8], from: usize| memchr::memrchr(b'\n', &buf[from..]).map(|i| from + i + 1);
+        let (cut, failure) = loop {
             buf.reserve(CHUNK);
             match (&mut source).take(CHUNK as u64).read_to_end(&mut buf) {
-                Ok(n) => {
-                    at_end = n < CHUNK;
-                    // A line longer than a chunk reads on.
-                    if at_end || memchr::memrchr(b'\n', &buf).is_some() {
-                        break None;
-                    }
-                }
-                Err(e) => break Some(e),
+                Ok(n) if n < CHUNK => break (None, None),
+                Ok(_) => match whole(&buf, from) {
+                    Some(end) => break (Some(end), None),
+                    None => from = buf.len(),
+                },
+                Err(e) => break (Some(whole(&buf, from).unwrap_or(0)), Some(e)),
             }
         };
-        if !at_end || failure.is_some() {
-            let whole = memchr::memrchr(b'\n', &buf).map_or(0, |n| n + 1);
-            carry.extend_from_slice(&buf[whole..]);
-            buf.truncate(whole);
+        if let Some(end) = cut {
+            carry.extend_from_slice(&buf[end..]);
+            buf.truncate(end);
         }
         if !buf.is_empty() && tx.send(Ok(buf)).is_err() {
             return;
@@ -500,7 +486,7 @@ fn read_chunks(
             let _ = tx.send(Err(e));
             return;
         }
-        if at_end {
+        if cut.is_none() {
             return;
         }
     }

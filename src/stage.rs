@@ -205,10 +205,9 @@ struct StdioRun<'a, W: Write> {
 
 impl<W: Write> StdioRun<'_, W> {
     fn line(&mut self, raw: &[u8]) -> Result<(), RunError> {
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if raw.iter().all(u8::is_ascii_whitespace) {
+        let Some(raw) = crate::journal::line_text(raw) else {
             return Ok(());
-        }
+        };
         self.stats.lines += 1;
         let n = self.stats.lines;
         let decoded = simdutf8::compat::from_utf8(raw)
