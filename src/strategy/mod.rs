@@ -95,12 +95,15 @@ impl<'a> Context<'a> {
     /// It is only called when intents are explained: a run that never shows them skips the
     /// formatting.
     pub fn intent(&self, side: Side, qty: Decimal, meta: impl FnOnce() -> Map) -> Intent<'static> {
-        let mut meta = if self.explain { meta() } else { Map::new() };
-        if self.explain
-            && let Ok(p) = serde_json::to_value(crate::num::Dec(self.price))
-        {
-            meta.insert("price".to_owned(), p);
-        }
+        let meta = if self.explain {
+            let mut meta = meta();
+            if let Ok(p) = serde_json::to_value(crate::num::Dec(self.price)) {
+                meta.insert("price".to_owned(), p);
+            }
+            meta
+        } else {
+            Map::new()
+        };
         Intent {
             id: None,
             ts_ns: self.ts_ns,
