@@ -11,7 +11,7 @@ demo:
 
 ## test: install what the tests need (redis-server) and run every test
 test: redis
-	$(CARGO) test --all-targets --no-fail-fast
+	$(CARGO) test --workspace --all-targets --no-fail-fast
 
 redis:
 	@command -v redis-server >/dev/null 2>&1 || { \
@@ -20,16 +20,17 @@ redis:
 
 ## docs: regenerate man pages and shell completions from the clap definitions
 docs:
-	NJORD_UPDATE_DOCS=1 $(CARGO) test -q --test docs
+	NJORD_UPDATE_DOCS=1 $(CARGO) test -q --test it docs::
+	NJORD_UPDATE_DOCS=1 $(CARGO) test -q -p njord-sim --test docs
 
 ## bench: throughput figures (name: value unit) and criterion micro-benchmarks
 bench:
 	scripts/bench.sh
-	$(CARGO) bench
+	$(CARGO) bench --workspace
 
 fmt:
 	$(CARGO) fmt
 
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings

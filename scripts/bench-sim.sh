@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # njord-sim throughput on loopback, one `name: value unit` line per figure:
 # signed REST requests/s (target 20000), WebSocket trade frames/s (target 200000), gen trades/s.
-# Runs the criterion bench `benches/sim.rs` (bench profile) and extracts its mean throughput,
+# Runs the criterion bench `crates/njord-sim/benches/sim.rs` (bench profile) and extracts its mean throughput,
 # with the ratio to the issue's target where it sets one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo bench -q --bench sim -- --noplot 2>/dev/null | awk '
+cargo bench -q -p njord-sim --bench sim -- --noplot 2>/dev/null | awk '
   /^sim\// { name = $1; sub("sim/", "", name) }
   /thrpt:/ {
     # thrpt:  [low unit mean unit high unit]

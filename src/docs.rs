@@ -1,12 +1,19 @@
-//! Man pages and shell completions, generated from the clap definitions in [`crate::cli`].
+//! Man pages and shell completions, generated from the clap definitions in [`crate::cli`] (and,
+//! for `njord-sim`, in its own crate).
 
 use clap_complete::Shell;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// Every generated file: its path relative to the repository root, and its contents.
+/// Every generated file of this crate's binaries: its path relative to the repository root,
+/// and its contents.
 pub fn generated() -> Vec<(PathBuf, Vec<u8>)> {
+    generated_for(crate::cli::commands())
+}
+
+/// The man page and completions of each command.
+pub fn generated_for(cmds: Vec<clap::Command>) -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
-    for cmd in crate::cli::commands() {
+    for cmd in cmds {
         let name = cmd.get_name().to_string();
         let mut page = Vec::new();
         // Rendering into memory cannot fail.
@@ -23,4 +30,35 @@ pub fn generated() -> Vec<(PathBuf, Vec<u8>)> {
         }
     }
     files
+}
+
+/// Compares generated files with the committed ones under `root`, or rewrites them when
+/// `NJORD_UPDATE_DOCS` is set (`make docs`). Returns the stale ones.
+pub fn stale_or_update(root: &Path, files: Vec<(PathBuf, Vec<u8>)>) -> Vec<String> {
+    let update = std::env::var_os("NJORD_UPDATE_DOCS").is_some();
+    let mut stale = Vec::new();
+    for (rel, contents) in files {
+        let path = root.join(&rel);
+        if update {
+            let written = path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| std::fs::write(&path, &contents));
+            if let Err(e) = written {
+                stale.push(format!("{}: {e}", rel.display()));
+            }
+        } else if std::fs::read(&path).ok().as_deref() != Some(&contents[..]) {
+            stale.push(rel.display().to_string());
+        }
+    }
+    stale
+}
+
+/// The worked example every binary's `--help` must carry, if it lacks one.
+pub fn missing_example(cmd: &clap::Command) -> Option<String> {
+    let help = cmd
+        .get_after_help()
+        .map(|h| h.to_string())
+        .unwrap_or_default();
+    (!help.contains("Example")).then(|| format!("{} --help has no worked example", cmd.get_name()))
 }

@@ -1,10 +1,13 @@
 //! Njord: a crypto trading toolkit of small binaries that speak NDJSON events.
 //!
-//! The library holds the pure cores (no I/O, no wall clock) and the thin shells that move
-//! events between them: stdio, Redis and in-memory buses. See `DESIGN.md` and the README.
+//! The pure cores (no I/O, no wall clock) live in the `njord-core` crate and are re-exported
+//! here under their usual paths; this crate holds the thin shells that move events between
+//! them (stdio, Redis and in-memory buses, files, the venue's HTTP and WebSocket APIs) and the
+//! binaries. See the README.
+
+pub use njord_core::{backoff, event, indicators, num, prices, swar, time, topic};
 
 pub mod app;
-pub mod backoff;
 pub mod backtest;
 pub mod bars;
 pub mod broker;
@@ -13,22 +16,14 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod docs;
-pub mod event;
 pub mod import;
-pub mod indicators;
 pub mod ingest;
 pub mod journal;
 pub mod kill;
 pub mod logging;
-pub mod num;
 pub mod paper;
-pub mod prices;
 pub mod replay;
 pub mod risk;
-pub mod sim;
 pub mod stage;
 pub mod strategy;
-pub mod swar;
-pub mod time;
-pub mod topic;
 pub mod venue;

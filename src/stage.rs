@@ -16,8 +16,7 @@ use crossbeam_channel::{Receiver, select};
 use std::io::{self, Read, Write};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Events a stage causes, owned so they can outlive the input line.
-pub type Out = Vec<Event<'static>>;
+pub use crate::event::Out;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StageError {

@@ -1,10 +1,6 @@
-//! The backtester (issue 9): the strategy, risk and paper cores driven in one process over a
-//! tape ([`engine`]), the equity curve and metrics ([`metrics`]), the HTML report
-//! ([`report`]), parameter sweeps ([`sweep`]) and the shell that reads tapes and writes the
-//! outputs ([`run`]).
+//! The backtester: the engine, metrics, report and sweeps (pure, from the core crate) and the
+//! shell that reads tapes and writes the outputs ([`run`]).
 
-pub mod engine;
-pub mod metrics;
-pub mod report;
+pub use njord_core::backtest::*;
+
 pub mod run;
-pub mod sweep;

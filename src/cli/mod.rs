@@ -1,5 +1,5 @@
 //! Command-line definitions of every binary, in the library so that man pages and shell
-//! completions are generated from the very same clap definitions (`tests/docs.rs` checks that
+//! completions are generated from the very same clap definitions (`tests/it/docs.rs` checks that
 //! the committed ones in `man/` and `completions/` are current).
 
 use clap::{Args, CommandFactory};
@@ -15,7 +15,6 @@ pub mod kill;
 pub mod paper;
 pub mod replay;
 pub mod risk;
-pub mod sim;
 pub mod strat;
 
 /// Flags every binary takes: configuration and logging.
@@ -65,7 +64,6 @@ pub fn commands() -> Vec<clap::Command> {
         paper::Cli::command(),
         replay::Cli::command(),
         risk::Cli::command(),
-        sim::Cli::command(),
         strat::Cli::command(),
     ]
 }

@@ -2,8 +2,7 @@
 //! (market data); request signing, symbol filters, signed REST orders and the user data stream
 //! (execution).
 
-pub mod book;
-pub mod filters;
+pub use njord_core::venue::binanceus::{book, filters};
 pub mod orders;
 pub mod rest;
 pub mod sign;

@@ -1,0 +1,320 @@
+//! The backtest engine (a pure core): the strategy manager, the risk core and the paper core
+//! wired in one process, in exactly the order the stdio pipeline
+//! `njord-strat | njord-risk | njord-paper` sees events, with no JSON between them.
+//!
+//! For every tape event `E`: the strategies see `E` and push intents `I₁…Iₙ`; the risk core
+//! sees `E, I₁, …, Iₙ` and answers each intent (from the tape or a strategy) with a decision
+//! and, when allowed, an order; the paper core then sees `E`, its risk answers, `I₁`, its
+//! answers, … in that order. As in the pipeline, nothing flows back: strategies and the risk
+//! core never see fills or positions, and the kill switch and shared Redis state are not
+//! consulted (a backtest has no live halt). Memory depends on the open orders and positions,
+//! never on the length of the tape.
+
+use super::metrics::{Account, EquitySampler, Metrics, Sample, Summary};
+use crate::config::Config;
+use crate::event::Out;
+use crate::event::{Event, Fill};
+use crate::paper::{Outcome, PaperEngine};
+use crate::risk::{Caps, External, RiskEngine, RiskSettings};
+use crate::strategy::Manager;
+use crate::strategy::manager::StrategyDef;
+use crate::strategy::registry::Registry;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What a run is asked to do beyond the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Starting cash in the quote asset (> 0).
+    pub capital: Decimal,
+    /// Equity sampling interval in nanoseconds (> 0).
+    pub interval_ns: i64,
+    /// Annual risk-free rate for Sharpe and Sortino.
+    pub risk_free: f64,
+    /// Cap resting fills at the crossing trade's quantity (as `njord-paper --partial-fills`).
+    pub partial_fills: bool,
+}
+
+/// Receives what a run produces, as it is produced.
+pub trait Sink {
+    /// An equity sample; `account` is the state it was taken from.
+    fn on_sample(&mut self, sample: &Sample, account: &Account);
+    /// A fill, as `njord-paper` would write it.
+    fn on_fill(&mut self, fill: &Fill<'_>);
+}
+
+/// A sink that keeps nothing (sweeps only need the metrics).
+pub struct Discard;
+
+impl Sink for Discard {
+    fn on_sample(&mut self, _: &Sample, _: &Account) {}
+    fn on_fill(&mut self, _: &Fill<'_>) {}
+}
+
+/// Counts of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Counts {
+    /// Tape events driven through the cores.
+    pub events: u64,
+    pub intents: u64,
+    /// Intents the risk core allowed (orders sent to the paper core).
+    pub orders: u64,
+    /// Denied intents by reason code.
+    pub denied: BTreeMap<String, u64>,
+    /// Orders the balances could not pay for.
+    pub unfunded: u64,
+    /// Orders the paper core refused for another reason (bad quantity or price).
+    pub rejected: u64,
+    pub fills: u64,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunResult {
+    pub metrics: Summary,
+    pub counts: Counts,
+}
+
+/// The cores and the accounting of one run.
+pub struct Engine {
+    strat: Manager,
+    risk: RiskEngine,
+    paper: PaperEngine,
+    account: Account,
+    sampler: EquitySampler,
+    metrics: Metrics,
+    counts: Counts,
+    intents: Out,
+    answers: Out,
+    paper_out: Out,
+}
+
+/// The paper configuration a backtest runs with: the configured one, with the capital as the
+/// balance of `quote`.
+pub fn paper_config(cfg: &Config, capital: Decimal, quote: &str) -> crate::config::Paper {
+    let mut p = cfg.paper.clone();
+    p.initial_balances
+        .insert(quote.to_string(), crate::num::Dec(capital));
+    p
+}
+
+impl Engine {
+    /// Builds the cores from the configuration (whose `paper` section should come from
+    /// [`paper_config`]) and the strategies.
+    pub fn new(cfg: &Config, defs: Vec<StrategyDef>, s: &Settings) -> Self {
+        let mut strat = Manager::new(Registry::builtin(), cfg.redis.topics.clone(), defs);
+        // Intents are never shown: no `meta`, as risk decisions carry no `caps`.
+        strat.explain(false);
+        Engine {
+            strat,
+            risk: RiskEngine::new(
+                Caps::from(&cfg.risk),
+                RiskSettings {
+                    venue: cfg.exchange.venue.clone(),
+                    dedup_window: cfg.risk.dedup_window,
+                    explain: false,
+                },
+            ),
+            paper: PaperEngine::from_config(&cfg.paper, s.partial_fills),
+            account: Account::new(s.capital),
+            sampler: EquitySampler::new(s.interval_ns),
+            metrics: Metrics::new(s.capital, s.interval_ns, s.risk_free),
+            counts: Counts::default(),
+            intents: Vec::new(),
+            answers: Vec::new(),
+            paper_out: Vec::new(),
+        }
+    }
+
+    /// Strategies that failed and were disabled, with the reason.
+    pub fn failed_strategies(&self) -> Vec<(String, String)> {
+        self.strat
+            .failed()
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    /// Drives one tape event through the cores.
+    pub fn on_event(&mut self, ev: &Event<'_>, sink: &mut dyn Sink) {
+        self.counts.events += 1;
+        let (account, metrics) = (&self.account, &mut self.metrics);
+        self.sampler.before_event(ev.ts_ns(), account, |s| {
+            metrics.on_sample(&s);
+            sink.on_sample(&s, account);
+        });
+        match ev {
+            Event::Trade(t) => self.account.on_price(&t.symbol, t.price),
+            Event::Bar(b) => self.account.on_price(&b.symbol, b.close),
+            _ => {}
+        }
+        self.intents.clear();
+        self.strat.on_event(ev, &mut self.intents);
+        self.step(ev, sink);
+        let intents = std::mem::take(&mut self.intents);
+        for i in &intents {
+            self.step(i, sink);
+        }
+        self.intents = intents;
+    }
+
+    /// One line of the risk core's input: the line itself, then its answers, go to paper.
+    fn step(&mut self, ev: &Event<'_>, sink: &mut dyn Sink) {
+        self.answers.clear();
+        if let Event::Intent(_) = ev {
+            self.counts.intents += 1;
+        }
+        self.risk
+            .on_event(ev, &External::default(), &mut self.answers);
+        self.paper(ev, sink);
+        let answers = std::mem::take(&mut self.answers);
+        for a in &answers {
+            match a {
+                Event::Decision(d) if !d.allowed => {
+                    let why = d.reason.as_deref().unwrap_or("unknown");
+                    *self.counts.denied.entry(why.to_string()).or_default() += 1;
+                }
+                Event::Order(_) => self.counts.orders += 1,
+                _ => {}
+            }
+            self.paper(a, sink);
+        }
+        self.answers = answers;
+    }
+
+    fn paper(&mut self, ev: &Event<'_>, sink: &mut dyn Sink) {
+        if !matches!(ev, Event::Trade(_) | Event::Order(_) | Event::Cancel(_)) {
+            return;
+        }
+        self.paper_out.clear();
+        match self.paper.on_event(ev, &mut self.paper_out) {
+            Outcome::Unfunded => self.counts.unfunded += 1,
+            Outcome::Rejected(_) => self.counts.rejected += 1,
+            _ => {}
+        }
+        for e in &self.paper_out {
+            if let Event::Fill(f) = e {
+                self.counts.fills += 1;
+                self.account.on_fill(f);
+                self.metrics.on_fill(f);
+                sink.on_fill(f);
+            }
+        }
+    }
+
+    /// Takes the closing sample and returns the metrics and counts.
+    pub fn finish(mut self, sink: &mut dyn Sink) -> RunResult {
+        if let Some(s) = self.sampler.finish(&self.account) {
+            self.metrics.on_sample(&s);
+            sink.on_sample(&s, &self.account);
+        }
+        RunResult {
+            metrics: self.metrics.summary(),
+            counts: self.counts,
+        }
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::event::{Intent, Side, Trade};
+    use proptest::prelude::*;
+    use std::borrow::Cow;
+
+    struct Keep(Vec<Sample>, Vec<Fill<'static>>);
+
+    impl Sink for Keep {
+        fn on_sample(&mut self, s: &Sample, _: &Account) {
+            self.0.push(s.clone());
+        }
+        fn on_fill(&mut self, f: &Fill<'_>) {
+            if let Event::Fill(f) = Event::Fill(f.clone()).into_owned() {
+                self.1.push(f);
+            }
+        }
+    }
+
+    /// A tape step: a trade at a price in cents after a gap in seconds, then maybe an intent
+    /// (buy?, qty, limit offset in cents).
+    type Step = (u32, u64, Option<(bool, u32, Option<i32>)>);
+
+    fn tape(steps: &[Step]) -> Vec<Event<'static>> {
+        let mut ts = 1_767_225_600_000_000_000i64;
+        let mut out = Vec::new();
+        for (i, (cents, gap_s, intent)) in steps.iter().enumerate() {
+            ts += *gap_s as i64 * 1_000_000_000;
+            let price = Decimal::new(*cents as i64 + 100, 2);
+            out.push(Event::Trade(Trade {
+                venue: Cow::Borrowed("v"),
+                symbol: Cow::Borrowed("A/USDT"),
+                trade_id: Cow::Owned(i.to_string()),
+                price,
+                qty: Decimal::from(5),
+                side: Side::Buy,
+                ts_ns: ts,
+                ts_local_ns: None,
+            }));
+            if let Some((buy, qty, limit)) = intent {
+                out.push(Event::Intent(Intent {
+                    id: Some(Cow::Owned(format!("i{i}"))),
+                    ts_ns: ts,
+                    strategy_id: Cow::Borrowed("p"),
+                    symbol: Cow::Borrowed("A/USDT"),
+                    side: Cow::Borrowed(if *buy { "buy" } else { "sell" }),
+                    order_type: Cow::Borrowed(if limit.is_some() { "limit" } else { "market" }),
+                    qty: Decimal::from(*qty),
+                    limit_price: limit.map(|o| price + Decimal::new(o as i64, 2)),
+                    meta: Default::default(),
+                }));
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever the tape: equity times never go back, cash and positions agree with the
+        /// paper core's balances, and once flat the round trips add up to the change in equity.
+        #[test]
+        fn accounting_is_consistent(
+            steps in proptest::collection::vec(
+                (0u32..2_000, 0u64..5_000, proptest::option::of((any::<bool>(), 1u32..20, proptest::option::of(-50i32..50)))),
+                1..120,
+            ),
+            allow_short in any::<bool>(),
+        ) {
+            let capital = Decimal::from(500);
+            let mut cfg = Config::default();
+            cfg.risk.per_order_usd_cap = Decimal::from(1_000_000);
+            cfg.risk.orders_per_min_cap = 1_000;
+            cfg.paper.allow_short = allow_short;
+            cfg.paper = paper_config(&cfg, capital, "USDT");
+            let settings = Settings { capital, interval_ns: 3_600_000_000_000, risk_free: 0.0, partial_fills: false };
+            let mut e = Engine::new(&cfg, vec![], &settings);
+            let mut k = Keep(Vec::new(), Vec::new());
+            for ev in tape(&steps) {
+                e.on_event(&ev, &mut k);
+            }
+            let balances = e.paper.balances().unwrap().totals().clone();
+            let (pos, _) = e.account.symbol("A/USDT").unwrap_or_default();
+            prop_assert_eq!(balances.get("USDT").copied().unwrap_or_default(), e.account.cash());
+            prop_assert_eq!(balances.get("A").copied().unwrap_or_default(), pos);
+            if !allow_short {
+                prop_assert!(pos >= Decimal::ZERO);
+            }
+            let r = e.finish(&mut k);
+            prop_assert!(k.0.windows(2).all(|w| w[0].point.ts_ns <= w[1].point.ts_ns));
+            prop_assert_eq!(r.counts.fills as usize, k.1.len());
+            if pos.is_zero() {
+                let s = &r.metrics;
+                let wins = s.avg_win.map_or(Decimal::ZERO, |a| a * Decimal::from(s.wins));
+                let losses = s.avg_loss.map_or(Decimal::ZERO, |a| a * Decimal::from(s.losses));
+                let sum = wins + losses;
+                let change = r.metrics.final_equity - capital;
+                prop_assert!((sum - change).abs() < Decimal::new(1, 12), "{} vs {}", sum, change);
+            }
+        }
+    }
+}

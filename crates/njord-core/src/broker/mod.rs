@@ -1,0 +1,150 @@
+//! The broker: sends accepted orders to a venue, or echoes them in dry-run (DESIGN §9).
+//!
+//! Pure cores: [`guard`] (live toggle, kill switch, notional cap), [`client_id`] (venue client
+//! order ids derived from intents), [`order_state`] (the order state machine) and
+//! [`reconcile`] (diffing venue snapshots against what was already reported). The shell is
+//! [`service`]; the Binance.US adapter lives in `venue::binanceus`.
+
+pub mod client_id;
+pub mod guard;
+pub mod order_state;
+pub mod reconcile;
+
+use crate::event::{OrderType, Side};
+use order_state::OrderStatus;
+use rust_decimal::Decimal;
+use std::future::Future;
+
+/// An order as the broker sends it: already carrying its derived client order id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrokerOrderReq {
+    pub intent_id: String,
+    pub client_order_id: String,
+    /// `BASE/QUOTE`.
+    pub symbol: String,
+    pub side: Side,
+    pub order_type: OrderType,
+    pub qty: Decimal,
+    /// Required for limit orders.
+    pub limit_price: Option<Decimal>,
+}
+
+/// The venue accepted (or already had) the order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrokerOrderAck {
+    pub client_order_id: String,
+    pub exchange_order_id: String,
+    pub status: OrderStatus,
+    /// Venue time of the acknowledgement (transactTime), in ns.
+    pub ts_ns: i64,
+}
+
+/// The state of one venue order as the venue reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrokerOrderUpdate {
+    pub symbol: String,
+    pub exchange_order_id: String,
+    pub client_order_id: String,
+    pub side: Side,
+    pub status: OrderStatus,
+    pub orig_qty: Decimal,
+    pub filled_qty: Decimal,
+    /// Σ price × qty of the fills so far; the average price is this over `filled_qty`.
+    pub cum_quote: Decimal,
+    pub ts_ns: i64,
+}
+
+impl BrokerOrderUpdate {
+    /// Average fill price, 0 before the first fill.
+    pub fn avg_price(&self) -> Decimal {
+        if self.filled_qty.is_zero() {
+            Decimal::ZERO
+        } else {
+            (self.cum_quote / self.filled_qty).normalize()
+        }
+    }
+}
+
+/// One asset's balance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssetBalance {
+    pub asset: String,
+    pub free: Decimal,
+    pub locked: Decimal,
+}
+
+/// Every balance of the account at one time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BalanceSnapshot {
+    pub balances: Vec<AssetBalance>,
+    pub ts_ns: i64,
+}
+
+/// Why a broker call failed. Messages never contain secrets: requests are described by
+/// endpoint and client order id only.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BrokerError {
+    #[error("read-only mode (broker.read_only: true): {0} refused, nothing sent")]
+    ReadOnly(&'static str),
+    #[error(
+        "client order id {0} is already used at the venue by an order this broker cannot find \
+         (DuplicateClientOrderIdError); not resent"
+    )]
+    DuplicateClientOrderId(String),
+    #[error("order {client_order_id} rejected locally: {reason}")]
+    Filter {
+        client_order_id: String,
+        reason: String,
+    },
+    #[error("{endpoint}: venue error {code}: {msg} (HTTP {status})")]
+    Venue {
+        endpoint: String,
+        status: u16,
+        code: i64,
+        msg: String,
+    },
+    #[error(
+        "{endpoint}: outcome unknown after {attempts} attempts ({last}); the order is looked up \
+         by its client id before any resend"
+    )]
+    Unknown {
+        endpoint: String,
+        attempts: u32,
+        last: String,
+    },
+    #[error("{endpoint}: {msg}")]
+    Transport { endpoint: String, msg: String },
+    #[error("{endpoint}: unexpected answer: {msg}")]
+    Protocol { endpoint: String, msg: String },
+    #[error(
+        "no API key configured (api_keys.binanceus in config/secrets.yaml, or NJORD_BINANCEUS_API_KEY / NJORD_BINANCEUS_API_SECRET)"
+    )]
+    NoKeys,
+}
+
+/// What any venue adapter offers the broker service.
+pub trait Broker {
+    /// Places an order at most once per client order id (DESIGN §9.4).
+    fn place(
+        &self,
+        req: &BrokerOrderReq,
+    ) -> impl Future<Output = Result<BrokerOrderAck, BrokerError>> + Send;
+    /// Cancels by client order id; `false` when the venue no longer has it open.
+    fn cancel(
+        &self,
+        symbol: &str,
+        client_order_id: &str,
+    ) -> impl Future<Output = Result<bool, BrokerError>> + Send;
+    /// Open orders, of one symbol or of all.
+    fn fetch_open_orders(
+        &self,
+        symbol: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<BrokerOrderUpdate>, BrokerError>> + Send;
+    fn fetch_balances(&self) -> impl Future<Output = Result<BalanceSnapshot, BrokerError>> + Send;
+    /// The order with this client order id, open or not; `None` when the venue has none.
+    fn lookup(
+        &self,
+        symbol: &str,
+        client_order_id: &str,
+    ) -> impl Future<Output = Result<Option<BrokerOrderUpdate>, BrokerError>> + Send;
+}

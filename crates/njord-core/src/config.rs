@@ -1,0 +1,429 @@
+//! Configuration types (DESIGN §7): every section and key, with its default, so a missing base
+//! file still runs. The structs deny unknown keys; the loader that reads files and the
+//! environment into them is the shell's (`njord::config`).
+
+use rust_decimal::Decimal;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// The default location of the base configuration.
+pub const DEFAULT_PATH: &str = "config/base.yaml";
+
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub app: App,
+    pub logging: Logging,
+    pub journal: Journal,
+    pub bars: Bars,
+    pub redis: Redis,
+    pub exchange: Exchange,
+    pub ingest: Ingest,
+    pub risk: Risk,
+    pub paper: Paper,
+    pub broker: Broker,
+    pub api_keys: ApiKeys,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct App {
+    /// Instance name, used in logs.
+    pub name: String,
+    /// `dev`, `paper` or `live`. Real orders need `live` and `NJORD_ENABLE_LIVE=1`.
+    pub env: Env,
+}
+
+impl Default for App {
+    fn default() -> Self {
+        App {
+            name: "njord".into(),
+            env: Env::Dev,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Env {
+    Dev,
+    Paper,
+    Live,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Logging {
+    /// Level of the stderr log: error, warn, info, debug or trace.
+    pub level: String,
+    /// Directory of the structured log `app.ndjson`.
+    pub log_dir: PathBuf,
+    /// Write JSON lines to `{log_dir}/app.ndjson`.
+    pub json_file: bool,
+}
+
+impl Default for Logging {
+    fn default() -> Self {
+        Logging {
+            level: "info".into(),
+            log_dir: "var/log/njord".into(),
+            json_file: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Journal {
+    /// Directory of the NDJSON journals.
+    pub dir: PathBuf,
+    /// When journals reach the disk: `never` (the OS decides), `batch` (fsync after every
+    /// batch) or `always` (fsync after every line).
+    pub fsync: FsyncPolicy,
+    /// Start a new file `{stem}.{YYYYMMDD}[.{n}].ndjson` once the open one would exceed this
+    /// many bytes (default 100 MiB; 0 disables size rotation).
+    pub rotate_max_bytes: u64,
+    /// Start a new file when a line's event time falls on a later UTC day.
+    pub rotate_daily: bool,
+    /// Gzip (level 6) each rotated file in the background, verified before the original goes.
+    pub compress_rotated: bool,
+}
+
+impl Default for Journal {
+    fn default() -> Self {
+        Journal {
+            dir: "var/log/njord".into(),
+            fsync: FsyncPolicy::Never,
+            rotate_max_bytes: 100 * 1024 * 1024,
+            rotate_daily: true,
+            compress_rotated: true,
+        }
+    }
+}
+
+/// Settings of `njord-bars`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Bars {
+    /// In daemon mode, a bar is closed by the wall clock this long after its bucket ended
+    /// when no later trade has closed it (milliseconds).
+    pub grace_ms: u64,
+}
+
+impl Default for Bars {
+    fn default() -> Self {
+        Bars { grace_ms: 2_000 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum FsyncPolicy {
+    #[default]
+    Never,
+    Batch,
+    Always,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Redis {
+    /// Redis URL used by daemons and `njord-kill` when no `--bus`/`--redis` is given.
+    pub url: Option<String>,
+    /// First reconnect delay, in milliseconds.
+    pub reconnect_base_ms: u64,
+    /// Longest reconnect delay, in milliseconds.
+    pub reconnect_max_ms: u64,
+    /// Channel names; `{symbol}` and `{timeframe}` are filled in.
+    pub topics: Topics,
+}
+
+impl Default for Redis {
+    fn default() -> Self {
+        Redis {
+            url: None,
+            reconnect_base_ms: 100,
+            reconnect_max_ms: 5_000,
+            topics: Topics::default(),
+        }
+    }
+}
+
+/// Redis channel names of every event kind (DESIGN §4).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Topics {
+    pub trades: String,
+    pub book: String,
+    pub ticker: String,
+    pub ohlcv: String,
+    pub intents: String,
+    pub decisions: String,
+    pub orders: String,
+    pub cancels: String,
+    pub fills: String,
+    pub positions: String,
+    pub echo: String,
+    pub acks: String,
+    pub order_updates: String,
+    pub balances: String,
+}
+
+impl Default for Topics {
+    fn default() -> Self {
+        Topics {
+            trades: "md.trades.{symbol}".into(),
+            book: "md.book.{symbol}".into(),
+            ticker: "md.ticker.{symbol}".into(),
+            ohlcv: "md.ohlcv.{timeframe}.{symbol}".into(),
+            intents: "strat.intent".into(),
+            decisions: "risk.decisions".into(),
+            orders: "orders.accepted".into(),
+            cancels: "orders.cancel".into(),
+            fills: "fills.new".into(),
+            positions: "positions.snapshot".into(),
+            echo: "broker.echo".into(),
+            acks: "broker.acks".into(),
+            order_updates: "broker.orders".into(),
+            balances: "broker.balances".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Exchange {
+    /// Venue name written in events.
+    pub venue: String,
+    /// Symbols traded and ingested, as `BASE/QUOTE`.
+    pub symbols: Vec<String>,
+    /// REST base URL.
+    pub rest_url: String,
+    /// WebSocket base URL.
+    pub ws_url: String,
+}
+
+impl Default for Exchange {
+    fn default() -> Self {
+        Exchange {
+            venue: "binanceus".into(),
+            symbols: vec!["ATOM/USDT".into()],
+            rest_url: "https://api.binance.us".into(),
+            ws_url: "wss://stream.binance.us:9443".into(),
+        }
+    }
+}
+
+/// `njord-ingest`: reconnects, liveness and gap recovery of the market-data stream.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ingest {
+    /// First reconnect delay, in milliseconds (doubles per failed attempt, with jitter).
+    pub reconnect_base_ms: u64,
+    /// Longest reconnect delay, in milliseconds.
+    pub reconnect_max_ms: u64,
+    /// No frame at all (data, ping or pong) for this long means the connection is dead.
+    pub liveness_timeout_ms: u64,
+    /// Ping the server after this long without a frame; 0 never pings.
+    pub ping_idle_ms: u64,
+    /// Reconnect proactively after this long; Binance closes connections at 24 h.
+    pub max_connection_secs: u64,
+    /// Trades after a missing id wait this long for it before REST is asked.
+    pub gap_hold_ms: u64,
+    /// Trades asked from REST `/api/v3/trades` to fill gaps (1000 at most).
+    pub recovery_trades: u32,
+    /// Levels a side in `book` events.
+    pub book_levels: usize,
+    /// Levels a side asked for in REST depth snapshots.
+    pub snapshot_levels: u32,
+    /// Timeout of REST requests and of the WebSocket handshake, in milliseconds.
+    pub request_timeout_ms: u64,
+    /// Counters are logged this often (and at exit); 0 logs them only at exit.
+    pub stats_interval_secs: u64,
+}
+
+impl Default for Ingest {
+    fn default() -> Self {
+        Ingest {
+            reconnect_base_ms: 250,
+            reconnect_max_ms: 30_000,
+            liveness_timeout_ms: 30_000,
+            ping_idle_ms: 10_000,
+            max_connection_secs: 23 * 3600,
+            gap_hold_ms: 200,
+            recovery_trades: 1000,
+            book_levels: 20,
+            snapshot_levels: 1000,
+            request_timeout_ms: 10_000,
+            stats_interval_secs: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Risk {
+    /// Largest notional of one order, in USD.
+    #[serde(with = "crate::num")]
+    pub per_order_usd_cap: Decimal,
+    /// Trading stops for the UTC day once net realized PnL reaches minus this, in USD.
+    #[serde(with = "crate::num")]
+    pub daily_loss_usd_cap: Decimal,
+    /// Orders allowed per minute and symbol (token bucket in event time).
+    pub orders_per_min_cap: u32,
+    /// Kill file: while it exists, trading is halted.
+    pub kill_switch_file: PathBuf,
+    /// Redis key of the kill switch; "1" means tripped.
+    pub kill_switch_key: String,
+    /// How many allowed intent ids are kept in memory to deny `duplicate_intent` (default
+    /// 100000).
+    pub dedup_window: usize,
+    /// How long an allowed intent id is remembered on Redis (shared across restarts), in
+    /// seconds (default 172800: two days).
+    pub dedup_ttl_s: u64,
+}
+
+impl Default for Risk {
+    fn default() -> Self {
+        Risk {
+            per_order_usd_cap: Decimal::from(250),
+            daily_loss_usd_cap: Decimal::from(300),
+            orders_per_min_cap: 30,
+            kill_switch_file: "var/run/njord/halt".into(),
+            kill_switch_key: "njord:trading:halt".into(),
+            dedup_window: 100_000,
+            dedup_ttl_s: 2 * 86_400,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Paper {
+    /// Fee of fills that rested (maker), in basis points of notional.
+    #[serde(with = "crate::num")]
+    pub maker_fee_bps: Decimal,
+    /// Fee of fills that crossed (taker), in basis points of notional.
+    #[serde(with = "crate::num")]
+    pub taker_fee_bps: Decimal,
+    /// Taker fills move this many basis points against the order (slippage).
+    #[serde(with = "crate::num")]
+    pub slippage_bps: Decimal,
+    /// Spot balances per asset at start (`{USDT: 10000}`); empty: no balance checks. When
+    /// set, an order they cannot pay for is rejected.
+    pub initial_balances: std::collections::BTreeMap<String, crate::num::Dec>,
+    /// With balances, allow selling more of an asset than is held (short selling).
+    pub allow_short: bool,
+}
+
+impl Default for Paper {
+    fn default() -> Self {
+        Paper {
+            maker_fee_bps: Decimal::from(10),
+            taker_fee_bps: Decimal::from(10),
+            slippage_bps: Decimal::ZERO,
+            initial_balances: Default::default(),
+            allow_short: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Broker {
+    /// Ceiling on live notional per order, in USD; can lower the built-in 10 USD, never raise it.
+    #[serde(with = "crate::num")]
+    pub live_max_notional_usd: Decimal,
+    /// Read-only: never place or cancel.
+    pub read_only: bool,
+    /// `recvWindow` of signed requests, in milliseconds (the venue allows at most 60000).
+    pub recv_window_ms: u64,
+    /// Tries per REST request, the first included (network errors, 429, 418, 5xx).
+    pub max_attempts: u32,
+    /// First retry delay, doubled per attempt, in milliseconds (a `Retry-After` wins).
+    pub retry_base_ms: u64,
+    /// Longest retry delay, in milliseconds.
+    pub retry_max_ms: u64,
+    /// Timeout of one REST request, in milliseconds; an order that times out is looked up.
+    pub request_timeout_ms: u64,
+    /// Share of the venue's request-weight limit (percent) after which requests wait for the
+    /// next minute.
+    pub weight_slowdown_pct: u32,
+    /// REST polling of orders and fills (fallback to the user stream), in milliseconds.
+    pub poll_interval_ms: u64,
+    /// How often balances are published, in milliseconds.
+    pub balance_interval_ms: u64,
+    /// User-stream listenKey keepalive, in milliseconds (the venue expires keys after 60 min).
+    pub keepalive_interval_ms: u64,
+    /// User-stream reconnect backoff: first delay and cap, in milliseconds.
+    pub reconnect_base_ms: u64,
+    pub reconnect_max_ms: u64,
+    /// On shutdown, how long to keep following in-flight orders to a final status, in ms.
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for Broker {
+    fn default() -> Self {
+        Broker {
+            live_max_notional_usd: Decimal::from(10),
+            read_only: false,
+            recv_window_ms: 5_000,
+            max_attempts: 5,
+            retry_base_ms: 250,
+            retry_max_ms: 10_000,
+            request_timeout_ms: 10_000,
+            weight_slowdown_pct: 90,
+            poll_interval_ms: 5_000,
+            balance_interval_ms: 30_000,
+            keepalive_interval_ms: 1_800_000,
+            reconnect_base_ms: 500,
+            reconnect_max_ms: 30_000,
+            shutdown_grace_ms: 5_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiKeys {
+    pub binanceus: ApiKey,
+}
+
+/// An API key pair. Never printed: `Debug` and `--print-config` show `<redacted>`.
+#[derive(Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiKey {
+    pub key: Option<SecretString>,
+    pub secret: Option<SecretString>,
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.debug_struct("ApiKey")
+            .field("key", &self.key.as_ref().map(|_| "<redacted>"))
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl Serialize for ApiKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let shown = |v: &Option<SecretString>| v.as_ref().map(|_| "<redacted>");
+        let mut st = s.serialize_struct("ApiKey", 2)?;
+        st.serialize_field("key", &shown(&self.key))?;
+        st.serialize_field("secret", &shown(&self.secret))?;
+        st.end()
+    }
+}
+
+impl ApiKey {
+    /// Both halves, when configured.
+    pub fn pair(&self) -> Option<(&str, &str)> {
+        Some((
+            self.key.as_ref()?.expose_secret(),
+            self.secret.as_ref()?.expose_secret(),
+        ))
+    }
+}

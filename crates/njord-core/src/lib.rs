@@ -1,0 +1,23 @@
+//! Njord's core: events, exact numbers, configuration types, event time, topics and every pure
+//! core (risk, paper, strategies and indicators, bars, the backtest engine and metrics, the
+//! broker's order state machine, the depth sequencer, de-duplication windows, token buckets).
+//!
+//! Nothing here does I/O or reads the wall clock (DESIGN §2): the same code runs live, in paper
+//! and in the backtester. The manifest lists no I/O crate, and a test keeps it that way.
+
+pub mod backoff;
+pub mod backtest;
+pub mod bars;
+pub mod broker;
+pub mod config;
+pub mod event;
+pub mod indicators;
+pub mod num;
+pub mod paper;
+pub mod prices;
+pub mod risk;
+pub mod strategy;
+pub mod swar;
+pub mod time;
+pub mod topic;
+pub mod venue;

@@ -1,0 +1,913 @@
+//! The paper trader (a pure core): accepted orders fill against the trade tape in event time.
+//!
+//! - Market: fills at the symbol's last trade price as taker, or waits for its next trade.
+//! - Limit: marketable on arrival (buy: last ≤ limit; sell: last ≥ limit) fills at once at the
+//!   last price as taker; otherwise it rests and fills at its limit as maker when a later trade
+//!   crosses it (buy: trade ≤ limit; sell: trade ≥ limit). With `partial_fills`, a resting fill
+//!   is capped at the crossing trade's quantity, shared in price-then-arrival order.
+//! - Fees are exact: `qty × price × bps / 10 000`, in the quote asset.
+//! - Slippage (`paper.slippage_bps`, default 0) moves taker fill prices against the order:
+//!   `price × (1 + bps / 10 000)` for a buy, `price × (1 − bps / 10 000)` for a sell.
+//! - Optional spot balances (`paper.initial_balances`, see [`balances`]): an order they cannot
+//!   pay for is rejected with an `order_update` of status `rejected`.
+//!
+//! Every fill is followed by the `position` it leaves (FIFO lots, see [`position`]).
+
+pub mod balances;
+pub mod position;
+
+use crate::config;
+use crate::event::{Cancel, Event, Fill, Liquidity, Order, OrderType, OrderUpdate, Side, Trade};
+use crate::risk::usd;
+use crate::time::utc_day;
+use balances::Balances;
+use position::Positions;
+use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+/// Fee rates and matching options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaperConfig {
+    pub maker_fee_bps: Decimal,
+    pub taker_fee_bps: Decimal,
+    pub partial_fills: bool,
+}
+
+impl PaperConfig {
+    pub fn new(p: &config::Paper, partial_fills: bool) -> Self {
+        PaperConfig {
+            maker_fee_bps: p.maker_fee_bps,
+            taker_fee_bps: p.taker_fee_bps,
+            partial_fills,
+        }
+    }
+}
+
+/// What an order or a cancel did, for the shell to report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Filled,
+    Resting,
+    /// A market order waiting for the symbol's first trade.
+    Waiting,
+    Cancelled,
+    /// A cancel for an order that is not open (filled, cancelled or never seen).
+    NotOpen,
+    /// An order whose intent id is already open here.
+    Duplicate,
+    /// An order this engine cannot fill; the text says why.
+    Rejected(&'static str),
+    /// An order the spot balances cannot pay for; an `order_update` `rejected` says so.
+    Unfunded,
+    Ignored,
+}
+
+/// An open order and what is left of it.
+#[derive(Debug, Clone)]
+struct Open {
+    order: Order<'static>,
+    remaining: Decimal,
+}
+
+/// Book key: (sort price, arrival). Bids sort by the negated limit so the best comes first.
+type Key = (Decimal, u64);
+
+#[derive(Debug, Default)]
+struct SymbolBook {
+    bids: BTreeMap<Key, Open>,
+    asks: BTreeMap<Key, Open>,
+    /// Market orders waiting for a first price, by arrival.
+    waiting: BTreeMap<u64, Open>,
+}
+
+impl SymbolBook {
+    fn is_empty(&self) -> bool {
+        self.bids.is_empty() && self.asks.is_empty() && self.waiting.is_empty()
+    }
+}
+
+/// Where an open order sits, by intent id.
+#[derive(Debug, Clone)]
+enum Slot {
+    Bid(Key),
+    Ask(Key),
+    Waiting(u64),
+}
+
+/// The paper trader. Feed it every event with [`PaperEngine::on_event`].
+#[derive(Debug)]
+pub struct PaperEngine {
+    cfg: PaperConfig,
+    /// Last trade price per symbol, set on every trade.
+    last: crate::prices::LastPrices,
+    /// Looked up on every trade while an order is open: FxHash (symbols come from the feed,
+    /// DoS resistance buys nothing).
+    books: FxHashMap<String, SymbolBook>,
+    open: HashMap<String, (String, Slot)>,
+    positions: Positions,
+    seq: u64,
+    fills: u64,
+    slippage_bps: Decimal,
+    balances: Option<Balances>,
+}
+
+/// A quantity and price whose notional (and fee) stays far inside `Decimal`'s range, so no
+/// arithmetic on it can overflow.
+fn sane(qty: Decimal, price: Decimal) -> bool {
+    qty.checked_mul(price)
+        .and_then(|n| n.checked_mul(Decimal::from(1_000_000_000u64)))
+        .is_some()
+}
+
+/// The order id of the paper fills of an intent: derived, never random.
+pub fn order_id(intent_id: &str) -> String {
+    format!("paper-{intent_id}")
+}
+
+fn owned(o: &Order<'_>) -> Order<'static> {
+    let s = |c: &Cow<'_, str>| Cow::Owned(c.to_string());
+    Order {
+        intent_id: s(&o.intent_id),
+        strategy_id: o.strategy_id.as_ref().map(s),
+        venue: s(&o.venue),
+        symbol: s(&o.symbol),
+        side: o.side,
+        order_type: o.order_type,
+        qty: o.qty,
+        limit_price: o.limit_price,
+        ts_accepted_ns: o.ts_accepted_ns,
+    }
+}
+
+/// Pushes a fill and the position it leaves.
+#[allow(clippy::too_many_arguments)]
+fn fill(
+    cfg: &PaperConfig,
+    positions: &mut Positions,
+    fills: &mut u64,
+    o: &Order<'_>,
+    qty: Decimal,
+    price: Decimal,
+    liquidity: Liquidity,
+    ts_ns: i64,
+    out: &mut Vec<Event<'static>>,
+) {
+    let bps = match liquidity {
+        Liquidity::Maker => cfg.maker_fee_bps,
+        Liquidity::Taker => cfg.taker_fee_bps,
+    };
+    let fee = (qty * price * bps / Decimal::from(10_000)).normalize();
+    let strategy = o.strategy_id.as_deref();
+    out.push(Event::Fill(Fill {
+        order_id: Cow::Owned(order_id(&o.intent_id)),
+        intent_id: Cow::Owned(o.intent_id.to_string()),
+        strategy_id: strategy.map(|s| Cow::Owned(s.to_string())),
+        symbol: Cow::Owned(o.symbol.to_string()),
+        side: o.side,
+        qty: qty.normalize(),
+        price: price.normalize(),
+        fee,
+        fee_asset: Cow::Owned(usd::quote_of(&o.symbol).unwrap_or("").to_string()),
+        liquidity,
+        ts_fill_ns: ts_ns,
+    }));
+    let p = positions.apply(strategy, &o.symbol, o.side, qty, price, fee, ts_ns);
+    out.push(Event::Position(p));
+    *fills += 1;
+}
+
+impl PaperEngine {
+    pub fn new(cfg: PaperConfig) -> Self {
+        PaperEngine {
+            cfg,
+            last: crate::prices::LastPrices::default(),
+            books: FxHashMap::default(),
+            open: HashMap::new(),
+            positions: Positions::default(),
+            seq: 0,
+            fills: 0,
+            slippage_bps: Decimal::ZERO,
+            balances: None,
+        }
+    }
+
+    /// The engine `paper` configures: fees, slippage and, when `initial_balances` is not
+    /// empty, spot balances.
+    pub fn from_config(p: &config::Paper, partial_fills: bool) -> Self {
+        let mut e = PaperEngine::new(PaperConfig::new(p, partial_fills));
+        e.slippage_bps = p.slippage_bps;
+        if !p.initial_balances.is_empty() {
+            let initial = p.initial_balances.iter().map(|(a, d)| (a.clone(), d.0));
+            e.balances = Some(Balances::new(initial.collect(), p.allow_short));
+        }
+        e
+    }
+
+    /// Spot balances, when configured.
+    pub fn balances(&self) -> Option<&Balances> {
+        self.balances.as_ref()
+    }
+
+    /// A taker fill price after slippage against the order.
+    fn taker_price(bps: Decimal, side: Side, price: Decimal) -> Decimal {
+        if bps.is_zero() {
+            return price;
+        }
+        let s = bps / Decimal::from(10_000);
+        let factor = match side {
+            Side::Buy => Decimal::ONE + s,
+            Side::Sell => Decimal::ONE - s,
+        };
+        price.checked_mul(factor).unwrap_or(price).normalize()
+    }
+
+    /// Handles one event; trades may fill open orders, orders may fill at once.
+    pub fn on_event(&mut self, ev: &Event<'_>, out: &mut Vec<Event<'static>>) -> Outcome {
+        let start = out.len();
+        let outcome = match ev {
+            Event::Trade(t) => {
+                self.on_trade(t, out);
+                Outcome::Ignored
+            }
+            Event::Order(o) => self.on_order(o, out),
+            Event::Cancel(c) => self.on_cancel(c),
+            _ => Outcome::Ignored,
+        };
+        if let Some(b) = self.balances.as_mut() {
+            for e in &out[start..] {
+                if let Event::Fill(f) = e {
+                    b.settle(f);
+                }
+            }
+        }
+        outcome
+    }
+
+    /// Records the price and fills what the trade reaches: waiting market orders at the trade
+    /// price (taker), then crossed resting limits at their limit (maker).
+    pub fn on_trade(&mut self, t: &Trade<'_>, out: &mut Vec<Event<'static>>) {
+        self.last.set(&t.symbol, t.price);
+        // Every resting or waiting order is in `open`: with none, there is nothing to fill
+        // (the common case between a strategy's orders) and no book to look up.
+        if self.open.is_empty() {
+            return;
+        }
+        let PaperEngine {
+            cfg,
+            books,
+            open,
+            positions,
+            fills,
+            slippage_bps,
+            ..
+        } = self;
+        let Some(book) = books.get_mut(t.symbol.as_ref()) else {
+            return;
+        };
+        if book.is_empty() {
+            return;
+        }
+        while let Some(entry) = book.waiting.first_entry() {
+            if !sane(entry.get().remaining, t.price) {
+                break;
+            }
+            let w = entry.remove();
+            open.remove(w.order.intent_id.as_ref());
+            let p = Self::taker_price(*slippage_bps, w.order.side, t.price);
+            let (q, ts) = (w.remaining, t.ts_ns);
+            fill(
+                cfg,
+                positions,
+                fills,
+                &w.order,
+                q,
+                p,
+                Liquidity::Taker,
+                ts,
+                out,
+            );
+        }
+        let mut cross = |side: &mut BTreeMap<Key, Open>, crosses: &dyn Fn(Decimal) -> bool| {
+            let mut avail = t.qty;
+            while let Some(mut entry) = side.first_entry() {
+                let limit = entry.get().order.limit_price.unwrap_or_default();
+                if !crosses(limit) || (cfg.partial_fills && avail <= Decimal::ZERO) {
+                    break;
+                }
+                let o = entry.get_mut();
+                let q = if cfg.partial_fills {
+                    o.remaining.min(avail)
+                } else {
+                    o.remaining
+                };
+                fill(
+                    cfg,
+                    positions,
+                    fills,
+                    &o.order,
+                    q,
+                    limit,
+                    Liquidity::Maker,
+                    t.ts_ns,
+                    out,
+                );
+                o.remaining -= q;
+                avail -= q;
+                if o.remaining <= Decimal::ZERO {
+                    let o = entry.remove();
+                    open.remove(o.order.intent_id.as_ref());
+                }
+            }
+        };
+        cross(&mut book.bids, &|limit| t.price <= limit);
+        cross(&mut book.asks, &|limit| t.price >= limit);
+    }
+
+    /// Fills a marketable order at once, or leaves it open.
+    pub fn on_order(&mut self, o: &Order<'_>, out: &mut Vec<Event<'static>>) -> Outcome {
+        if o.qty <= Decimal::ZERO {
+            return Outcome::Rejected("qty must be positive");
+        }
+        if o.intent_id.is_empty() {
+            return Outcome::Rejected("missing intent_id");
+        }
+        if self.open.contains_key(o.intent_id.as_ref()) {
+            return Outcome::Duplicate;
+        }
+        let last = self.last.get(o.symbol.as_ref());
+        let limit = match o.order_type {
+            OrderType::Market => None,
+            OrderType::Limit => match o.limit_price {
+                Some(p) if p > Decimal::ZERO => Some(p),
+                _ => return Outcome::Rejected("a limit order needs a positive limit_price"),
+            },
+        };
+        let marketable = match (last, limit) {
+            (Some(_), None) => true,
+            (Some(p), Some(l)) => match o.side {
+                Side::Buy => p <= l,
+                Side::Sell => p >= l,
+            },
+            (None, _) => false,
+        };
+        if self.balances.is_some() {
+            let (price, bps) = match (marketable, last, limit) {
+                (true, Some(p), _) => (
+                    Self::taker_price(self.slippage_bps, o.side, p),
+                    self.cfg.taker_fee_bps,
+                ),
+                (false, _, Some(l)) => (l, self.cfg.maker_fee_bps),
+                _ => return self.unfunded(o, "no price yet to check the balance against", out),
+            };
+            if !sane(o.qty, price) {
+                return Outcome::Rejected("notional out of range");
+            }
+            if let Some(b) = self.balances.as_mut()
+                && let Err(why) = b.reserve(&o.intent_id, &o.symbol, o.side, o.qty, price, bps)
+            {
+                return self.unfunded(o, &why, out);
+            }
+        }
+        if let (true, Some(p)) = (marketable, last) {
+            let p = Self::taker_price(self.slippage_bps, o.side, p);
+            if !sane(o.qty, p) {
+                return Outcome::Rejected("notional out of range");
+            }
+            let (cfg, pos, fills) = (&self.cfg, &mut self.positions, &mut self.fills);
+            fill(
+                cfg,
+                pos,
+                fills,
+                o,
+                o.qty,
+                p,
+                Liquidity::Taker,
+                o.ts_accepted_ns,
+                out,
+            );
+            return Outcome::Filled;
+        }
+        if let Some(l) = limit
+            && !sane(o.qty, l)
+        {
+            return Outcome::Rejected("notional out of range");
+        }
+        self.rest(owned(o), o.qty)
+    }
+
+    /// Puts an order on the book (limit) or in the waiting line (market).
+    fn rest(&mut self, order: Order<'static>, remaining: Decimal) -> Outcome {
+        self.seq += 1;
+        let seq = self.seq;
+        let book = self.books.entry(order.symbol.to_string()).or_default();
+        let id = order.intent_id.to_string();
+        let symbol = order.symbol.to_string();
+        let (slot, outcome) = match (order.order_type, order.limit_price) {
+            (OrderType::Limit, Some(l)) => {
+                let slot = match order.side {
+                    Side::Buy => {
+                        book.bids.insert((-l, seq), Open { order, remaining });
+                        Slot::Bid((-l, seq))
+                    }
+                    Side::Sell => {
+                        book.asks.insert((l, seq), Open { order, remaining });
+                        Slot::Ask((l, seq))
+                    }
+                };
+                (slot, Outcome::Resting)
+            }
+            _ => {
+                book.waiting.insert(seq, Open { order, remaining });
+                (Slot::Waiting(seq), Outcome::Waiting)
+            }
+        };
+        self.open.insert(id, (symbol, slot));
+        outcome
+    }
+
+    /// Rejects an order the balances cannot pay for, with an explicit `order_update`.
+    fn unfunded(&mut self, o: &Order<'_>, why: &str, out: &mut Vec<Event<'static>>) -> Outcome {
+        tracing::warn!(intent_id = %o.intent_id, "order {} rejected: {why}", o.intent_id);
+        out.push(Event::OrderUpdate(OrderUpdate {
+            symbol: Cow::Owned(o.symbol.to_string()),
+            exchange_order_id: Cow::Owned(order_id(&o.intent_id)),
+            client_order_id: Cow::Owned(o.intent_id.to_string()),
+            status: Cow::Borrowed("rejected"),
+            filled_qty: Decimal::ZERO,
+            avg_price: Decimal::ZERO,
+            ts_ns: o.ts_accepted_ns,
+        }));
+        Outcome::Unfunded
+    }
+
+    /// Removes an open order.
+    pub fn on_cancel(&mut self, c: &Cancel<'_>) -> Outcome {
+        let Some((symbol, slot)) = self.open.remove(c.intent_id.as_ref()) else {
+            return Outcome::NotOpen;
+        };
+        if let Some(b) = self.balances.as_mut() {
+            b.release(&c.intent_id);
+        }
+        if let Some(book) = self.books.get_mut(&symbol) {
+            match slot {
+                Slot::Bid(k) => book.bids.remove(&k),
+                Slot::Ask(k) => book.asks.remove(&k),
+                Slot::Waiting(s) => book.waiting.remove(&s),
+            };
+        }
+        Outcome::Cancelled
+    }
+
+    /// Reopens an order with what was left of it (`--resume`), in arrival order.
+    pub fn restore(&mut self, order: Order<'static>, remaining: Decimal) {
+        if remaining > Decimal::ZERO && !self.open.contains_key(order.intent_id.as_ref()) {
+            self.rest(order, remaining);
+        }
+    }
+
+    /// Applies a journaled fill to the positions and balances (`--resume`), emitting nothing.
+    /// Orders reopened by [`PaperEngine::restore`] lock no balance.
+    pub fn replay_fill(&mut self, f: &Fill<'_>) {
+        if let Some(b) = self.balances.as_mut() {
+            b.settle(f);
+        }
+        self.positions.apply(
+            f.strategy_id.as_deref(),
+            &f.symbol,
+            f.side,
+            f.qty,
+            f.price,
+            f.fee,
+            f.ts_fill_ns,
+        );
+        self.fills += 1;
+    }
+
+    pub fn positions(&self) -> &Positions {
+        &self.positions
+    }
+
+    /// Orders open (resting limits and waiting markets).
+    pub fn open_orders(&self) -> usize {
+        self.open.len()
+    }
+
+    pub fn fills(&self) -> u64 {
+        self.fills
+    }
+
+    /// Realized PnL net of fees on the UTC day of `ts_ns`, over every position, in USD
+    /// (non-USD quotes at their last USD price when known, else at face value).
+    pub fn pnl_day_usd(&self, ts_ns: i64) -> Decimal {
+        let day = utc_day(ts_ns);
+        self.positions
+            .iter()
+            .map(|((_, symbol), p)| {
+                let rate = usd::quote_of(symbol)
+                    .and_then(|q| usd::usd_rate(q, &self.last))
+                    .map_or(Decimal::ONE, |(r, _)| r);
+                usd::saturating_mul(p.pnl_day(day), rate)
+            })
+            .fold(Decimal::ZERO, usd::saturating_add)
+            .normalize()
+    }
+
+    /// The exit summary: one row per position, then totals.
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{:<12} {:<14} {:>14} {:>14} {:>14} {:>12} {:>7}",
+            "symbol", "strategy", "qty", "avg_price", "realized_pnl", "fees", "fills"
+        );
+        let (mut realized, mut fees) = (Decimal::ZERO, Decimal::ZERO);
+        for ((strategy, symbol), p) in self.positions.iter() {
+            realized += p.realized();
+            fees += p.fees();
+            let _ = writeln!(
+                s,
+                "{:<12} {:<14} {:>14} {:>14} {:>14} {:>12} {:>7}",
+                symbol,
+                strategy.as_deref().unwrap_or("-"),
+                p.qty().normalize(),
+                p.avg_price(),
+                p.realized().normalize(),
+                p.fees().normalize(),
+                p.fills()
+            );
+        }
+        let _ = writeln!(
+            s,
+            "positions: {}  realized_pnl: {}  fees: {}  net: {}  fills: {}  orders resting: {}",
+            self.positions.len(),
+            realized.normalize(),
+            fees.normalize(),
+            (realized - fees).normalize(),
+            self.fills,
+            self.open.len()
+        );
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::decode;
+
+    fn cfg(partial: bool) -> PaperConfig {
+        PaperConfig {
+            maker_fee_bps: Decimal::from(10),
+            taker_fee_bps: Decimal::from(20),
+            partial_fills: partial,
+        }
+    }
+
+    fn trade(price: &str, qty: &str, ts: i64) -> Event<'static> {
+        decode(&format!(
+            r#"{{"kind":"trade","symbol":"A/USDT","trade_id":"{ts}","price":{price},"qty":{qty},"side":"buy","ts_ns":{ts}}}"#
+        ))
+        .unwrap()
+        .into_owned()
+    }
+
+    fn order(id: &str, side: &str, ty: &str, qty: &str, limit: &str, ts: i64) -> Event<'static> {
+        decode(&format!(
+            r#"{{"kind":"order","intent_id":"{id}","strategy_id":"s","venue":"v","symbol":"A/USDT","side":"{side}","type":"{ty}","qty":{qty},"limit_price":{limit},"ts_accepted_ns":{ts}}}"#
+        ))
+        .unwrap()
+        .into_owned()
+    }
+
+    /// (intent_id, qty, price, liquidity, ts) of each fill.
+    fn fills(out: &[Event<'_>]) -> Vec<(String, String, String, Liquidity, i64)> {
+        out.iter()
+            .filter_map(|e| match e {
+                Event::Fill(f) => Some((
+                    f.intent_id.to_string(),
+                    f.qty.to_string(),
+                    f.price.to_string(),
+                    f.liquidity,
+                    f.ts_fill_ns,
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn run(e: &mut PaperEngine, evs: &[Event<'_>]) -> Vec<Event<'static>> {
+        let mut out = vec![];
+        for ev in evs {
+            e.on_event(ev, &mut out);
+        }
+        out
+    }
+
+    use Liquidity::{Maker, Taker};
+
+    fn f(
+        id: &str,
+        q: &str,
+        p: &str,
+        l: Liquidity,
+        ts: i64,
+    ) -> (String, String, String, Liquidity, i64) {
+        (id.into(), q.into(), p.into(), l, ts)
+    }
+
+    #[test]
+    fn market_fills_at_last_or_waits_for_next_trade() {
+        let mut e = PaperEngine::new(cfg(false));
+        let out = run(
+            &mut e,
+            &[
+                order("m1", "buy", "market", "2", "null", 1),
+                trade("10", "0.5", 2),
+                order("m2", "sell", "market", "1", "null", 3),
+            ],
+        );
+        assert_eq!(
+            fills(&out),
+            vec![f("m1", "2", "10", Taker, 2), f("m2", "1", "10", Taker, 3)]
+        );
+        // A fill is always followed by its position.
+        assert!(matches!(out[1], Event::Position(_)) && matches!(out[3], Event::Position(_)));
+        let Event::Fill(fl) = &out[0] else { panic!() };
+        assert_eq!(
+            (
+                fl.fee.to_string(),
+                fl.fee_asset.as_ref(),
+                fl.order_id.as_ref()
+            ),
+            ("0.04".into(), "USDT", "paper-m1")
+        );
+    }
+
+    #[test]
+    fn limit_marketable_on_arrival_is_taker_at_last() {
+        let mut e = PaperEngine::new(cfg(false));
+        let out = run(
+            &mut e,
+            &[
+                trade("10", "1", 1),
+                order("b", "buy", "limit", "1", "10", 2),
+                order("s", "sell", "limit", "1", "9.5", 3),
+            ],
+        );
+        assert_eq!(
+            fills(&out),
+            vec![f("b", "1", "10", Taker, 2), f("s", "1", "10", Taker, 3)]
+        );
+        assert_eq!(e.open_orders(), 0);
+    }
+
+    #[test]
+    fn resting_limits_fill_at_limit_as_maker_when_crossed() {
+        let mut e = PaperEngine::new(cfg(false));
+        let out = run(
+            &mut e,
+            &[
+                trade("10", "1", 1),
+                order("b", "buy", "limit", "1", "9", 2),
+                order("s", "sell", "limit", "2", "11", 3),
+                trade("9.5", "1", 4),
+                trade("9", "0.1", 5),
+                trade("11.5", "0.1", 6),
+            ],
+        );
+        assert_eq!(
+            fills(&out),
+            vec![f("b", "1", "9", Maker, 5), f("s", "2", "11", Maker, 6)]
+        );
+        let Event::Fill(fl) = &out[0] else { panic!() };
+        assert_eq!(fl.fee.to_string(), "0.009");
+    }
+
+    #[test]
+    fn price_then_arrival_priority_and_partial_fills() {
+        let evs = [
+            trade("10", "1", 1),
+            order("b1", "buy", "limit", "1", "9", 2),
+            order("b2", "buy", "limit", "1", "9.5", 3),
+            order("b3", "buy", "limit", "1", "9.5", 4),
+            trade("8", "1.5", 5),
+            trade("8", "5", 6),
+        ];
+        let mut e = PaperEngine::new(cfg(true));
+        let out = run(&mut e, &evs);
+        assert_eq!(
+            fills(&out),
+            vec![
+                f("b2", "1", "9.5", Maker, 5),
+                f("b3", "0.5", "9.5", Maker, 5),
+                f("b3", "0.5", "9.5", Maker, 6),
+                f("b1", "1", "9", Maker, 6),
+            ]
+        );
+        let mut e = PaperEngine::new(cfg(false));
+        let out = run(&mut e, &evs);
+        assert_eq!(
+            fills(&out),
+            vec![
+                f("b2", "1", "9.5", Maker, 5),
+                f("b3", "1", "9.5", Maker, 5),
+                f("b1", "1", "9", Maker, 5)
+            ]
+        );
+    }
+
+    #[test]
+    fn cancel_removes_an_open_order() {
+        let mut e = PaperEngine::new(cfg(false));
+        let c = decode(r#"{"kind":"cancel","intent_id":"b","ts_ns":3}"#).unwrap();
+        let mut out = vec![];
+        e.on_event(&trade("10", "1", 1), &mut out);
+        assert_eq!(
+            e.on_event(&order("b", "buy", "limit", "1", "9", 2), &mut out),
+            Outcome::Resting
+        );
+        assert_eq!(e.on_event(&c, &mut out), Outcome::Cancelled);
+        assert_eq!(e.on_event(&c, &mut out), Outcome::NotOpen);
+        e.on_event(&trade("8", "1", 4), &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn bad_and_duplicate_orders_are_rejected_not_panics() {
+        let mut e = PaperEngine::new(cfg(false));
+        let mut out = vec![];
+        assert_eq!(
+            e.on_event(&order("z", "buy", "market", "0", "null", 1), &mut out),
+            Outcome::Rejected("qty must be positive")
+        );
+        assert!(matches!(
+            e.on_event(&order("l", "buy", "limit", "1", "null", 1), &mut out),
+            Outcome::Rejected(_)
+        ));
+        assert_eq!(
+            e.on_event(&order("w", "buy", "market", "1", "null", 1), &mut out),
+            Outcome::Waiting
+        );
+        assert_eq!(
+            e.on_event(&order("w", "buy", "market", "1", "null", 1), &mut out),
+            Outcome::Duplicate
+        );
+        let huge = order(
+            "h",
+            "buy",
+            "limit",
+            "79228162514264337593543950335",
+            "79228162514264337593543950335",
+            1,
+        );
+        assert!(matches!(e.on_event(&huge, &mut out), Outcome::Rejected(_)));
+        assert!(out.is_empty());
+    }
+
+    use proptest::prelude::*;
+
+    /// A random event: a trade, an order (market or limit, either side) or a cancel.
+    fn event() -> impl Strategy<Value = (u8, bool, u32, u32, u8)> {
+        (0u8..3, any::<bool>(), 1u32..50, 90u32..110, 0u8..20)
+    }
+
+    proptest! {
+        /// Whatever the sequence: no order fills more than its quantity, with partial fills no
+        /// trade gives one side more than its own quantity, every fill is followed by its
+        /// position, and the position is the signed sum of the fills.
+        #[test]
+        fn matching_conserves_quantities(evs in prop::collection::vec(event(), 1..80), partial in any::<bool>()) {
+            let mut e = PaperEngine::new(cfg(partial));
+            let mut ordered: HashMap<String, Decimal> = HashMap::new();
+            let mut filled: HashMap<String, Decimal> = HashMap::new();
+            let mut net = Decimal::ZERO;
+            for (n, (what, buy, q, px, id)) in evs.into_iter().enumerate() {
+                let ts = n as i64;
+                let (qty, price) = (Decimal::new(q as i64, 1), Decimal::new(px as i64, 1));
+                let side = if buy { "buy" } else { "sell" };
+                let id = format!("o{id}");
+                let ev = match what {
+                    0 => trade(&price.to_string(), &qty.to_string(), ts),
+                    1 => {
+                        let ty = if q % 3 == 0 { "market" } else { "limit" };
+                        order(&id, side, ty, &qty.to_string(), &price.to_string(), ts)
+                    }
+                    _ => decode(&format!(r#"{{"kind":"cancel","intent_id":"{id}","ts_ns":{ts}}}"#)).unwrap().into_owned(),
+                };
+                let mut out = vec![];
+                let outcome = e.on_event(&ev, &mut out);
+                if let (Event::Order(o), Outcome::Filled | Outcome::Resting | Outcome::Waiting) = (&ev, outcome) {
+                    *ordered.entry(o.intent_id.to_string()).or_default() += o.qty;
+                }
+                let mut maker = [Decimal::ZERO, Decimal::ZERO];
+                for pair in out.chunks(2) {
+                    let (Event::Fill(f), Event::Position(p)) = (&pair[0], &pair[1]) else {
+                        return Err(TestCaseError::fail("a fill must be followed by its position"));
+                    };
+                    *filled.entry(f.intent_id.to_string()).or_default() += f.qty;
+                    net += if f.side == Side::Buy { f.qty } else { -f.qty };
+                    prop_assert_eq!(p.qty, net);
+                    if f.liquidity == Liquidity::Maker {
+                        maker[usize::from(f.side == Side::Sell)] += f.qty;
+                    }
+                }
+                if let (true, Event::Trade(t)) = (partial, &ev) {
+                    prop_assert!(maker[0] <= t.qty && maker[1] <= t.qty);
+                }
+                for (id, f) in &filled {
+                    prop_assert!(*f <= ordered.get(id).copied().unwrap_or_default(), "{} overfilled", id);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pnl_day_sums_positions_net_of_fees() {
+        let mut e = PaperEngine::new(cfg(false));
+        run(
+            &mut e,
+            &[
+                trade("10", "1", 1),
+                order("a", "buy", "market", "1", "null", 2),
+                trade("12", "1", 3),
+                order("b", "sell", "market", "1", "null", 4),
+            ],
+        );
+        // realized 2, fees 0.02 + 0.024
+        assert_eq!(e.pnl_day_usd(4).to_string(), "1.956");
+        assert!(e.summary().contains("orders resting: 0"));
+    }
+
+    fn funded(balances: &str, allow_short: bool, slippage: &str) -> PaperEngine {
+        let mut p = config::Paper {
+            maker_fee_bps: Decimal::from(10),
+            taker_fee_bps: Decimal::from(20),
+            slippage_bps: slippage.parse().unwrap(),
+            allow_short,
+            ..config::Paper::default()
+        };
+        for kv in balances.split(',').filter(|s| !s.is_empty()) {
+            let (a, v) = kv.split_once('=').unwrap();
+            p.initial_balances
+                .insert(a.into(), crate::num::Dec(v.parse().unwrap()));
+        }
+        PaperEngine::from_config(&p, false)
+    }
+
+    #[test]
+    fn balances_pay_for_orders_and_lock_resting_ones() {
+        let mut e = funded("USDT=100", false, "0");
+        let out = run(
+            &mut e,
+            &[
+                trade("10", "1", 1),
+                // 9 × 10 + 0.18 fee = 90.18 ≤ 100: fills.
+                order("a", "buy", "market", "9", "null", 2),
+                // 1 × 10 + 0.02 > 9.82 free: rejected.
+                order("b", "buy", "market", "1", "null", 3),
+                // Selling 10 with 9 held: rejected.
+                order("c", "sell", "market", "10", "null", 4),
+                // Resting buy at 9 locks 0.9 + 0.0009 of the 9.82.
+                order("d", "buy", "limit", "0.1", "9", 5),
+                order("e", "buy", "limit", "1", "9", 6),
+            ],
+        );
+        let rejected: Vec<&str> = out
+            .iter()
+            .filter_map(|ev| match ev {
+                Event::OrderUpdate(u) if u.status == "rejected" => Some(&*u.client_order_id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(rejected, ["b", "c", "e"]);
+        let b = e.balances().unwrap();
+        assert_eq!(b.rejected(), 3);
+        assert_eq!(b.totals()["USDT"], Decimal::from_str_exact("9.82").unwrap());
+        assert_eq!(b.totals()["A"], Decimal::from(9));
+        let mut out = vec![];
+        e.on_event(&trade("8.5", "5", 7), &mut out);
+        let b = e.balances().unwrap();
+        assert_eq!(b.totals()["USDT"].normalize().to_string(), "8.9191");
+        assert_eq!(b.totals()["A"].normalize().to_string(), "9.1");
+    }
+
+    #[test]
+    fn shorts_when_allowed_and_slippage_against_the_taker() {
+        let mut e = funded("USDT=100", true, "50");
+        let out = run(
+            &mut e,
+            &[
+                trade("10", "1", 1),
+                order("a", "sell", "market", "2", "null", 2),
+                order("b", "buy", "market", "1", "null", 3),
+            ],
+        );
+        let f = fills(&out);
+        assert_eq!(f[0], ("a".into(), "2".into(), "9.95".into(), Taker, 2));
+        assert_eq!(f[1], ("b".into(), "1".into(), "10.05".into(), Taker, 3));
+        assert_eq!(e.balances().unwrap().totals()["A"], Decimal::from(-1));
+    }
+}

@@ -1,0 +1,885 @@
+//! The pre-trade risk engine (a pure core): intents in, one `decision` each, and an `order`
+//! after every allowed one.
+//!
+//! Checks run in a fixed order and the first failure is the answer, with a stable reason code
+//! (DESIGN §8) and the numbers behind it in `caps`:
+//! `invalid_intent`, `duplicate_intent`, `halted`, `no_ref_price`, `per_order_usd_cap`,
+//! `daily_loss_usd_cap`, `orders_per_min_cap`. What only the shell can know (the kill switch,
+//! shared Redis state) comes in as [`External`], read right before the intent; the core itself
+//! does no I/O and reads no clock, so the backtester runs the very same rules.
+
+pub mod bucket;
+pub mod dedup;
+pub mod usd;
+
+use crate::config;
+use crate::event::{Decision, Event, Intent, Map, Order, OrderType, Position};
+use crate::num::Dec;
+use crate::time::utc_day;
+use bucket::TokenBucket;
+use dedup::DedupWindow;
+use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
+use serde_json::Value;
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// Stable reason codes of denials (DESIGN §8). A code never changes meaning.
+pub mod reason {
+    pub const INVALID_INTENT: &str = "invalid_intent";
+    pub const DUPLICATE_INTENT: &str = "duplicate_intent";
+    pub const HALTED: &str = "halted";
+    pub const NO_REF_PRICE: &str = "no_ref_price";
+    pub const PER_ORDER_USD_CAP: &str = "per_order_usd_cap";
+    pub const DAILY_LOSS_USD_CAP: &str = "daily_loss_usd_cap";
+    pub const ORDERS_PER_MIN_CAP: &str = "orders_per_min_cap";
+}
+
+/// Redis key holding today's realized PnL net of fees, in USD (DESIGN §4).
+pub const PNL_DAY_KEY: &str = "njord:pnl:day";
+/// Redis key holding the UTC date (`YYYY-MM-DD`) that [`PNL_DAY_KEY`] belongs to, so that
+/// yesterday's loss does not halt today.
+pub const PNL_DAY_DATE_KEY: &str = "njord:pnl:day:date";
+
+/// The limits, reloadable on SIGHUP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caps {
+    pub per_order_usd_cap: Decimal,
+    pub daily_loss_usd_cap: Decimal,
+    pub orders_per_min_cap: u32,
+}
+
+impl From<&config::Risk> for Caps {
+    fn from(r: &config::Risk) -> Self {
+        Caps {
+            per_order_usd_cap: r.per_order_usd_cap,
+            daily_loss_usd_cap: r.daily_loss_usd_cap,
+            orders_per_min_cap: r.orders_per_min_cap,
+        }
+    }
+}
+
+/// The kill switch as the shell read it right before the intent.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Halt {
+    #[default]
+    Clear,
+    /// The kill file exists.
+    File,
+    /// The Redis key is "1".
+    Redis,
+    /// A source could not be read: counts as tripped (fail closed). `source` is
+    /// `redis-error` or `file-error`.
+    Unreadable { source: &'static str, error: String },
+}
+
+/// Today's PnL as shared state tells it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum SharedPnl {
+    /// No shared value (stdio, or nothing written yet today): use the positions seen.
+    #[default]
+    None,
+    /// `njord:pnl:day` for the intent's UTC day, in USD.
+    Usd(Decimal),
+    /// The key holds something that is not a number: fail closed.
+    Unreadable(String),
+}
+
+/// What the shell knows from outside for one intent.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct External {
+    pub halt: Halt,
+    /// The id is already known to shared state (Redis), possibly from before a restart.
+    pub seen_shared: bool,
+    pub pnl: SharedPnl,
+}
+
+/// The verdict on an intent, before it is written as events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub reason: Option<&'static str>,
+    pub caps: Map,
+}
+
+impl Verdict {
+    pub fn allowed(&self) -> bool {
+        self.reason.is_none()
+    }
+}
+
+/// The numbers behind a decision (its `caps`), gathered as the checks run. Left out when the
+/// engine does not explain ([`RiskSettings::explain`]): formatting them costs more than the
+/// checks themselves.
+struct Notes(Option<Map>);
+
+impl Notes {
+    fn put(&mut self, key: &str, value: impl FnOnce() -> Value) {
+        if let Some(m) = &mut self.0 {
+            m.insert(key.to_string(), value());
+        }
+    }
+
+    fn clear(&mut self) {
+        if let Some(m) = &mut self.0 {
+            m.clear();
+        }
+    }
+
+    fn text(&mut self, key: &str, value: &str) {
+        self.put(key, || value.into());
+    }
+
+    fn num(&mut self, key: &str, value: Decimal) {
+        self.put(key, || num(value));
+    }
+}
+
+/// Settings of the engine that are not caps.
+#[derive(Debug, Clone)]
+pub struct RiskSettings {
+    /// Venue written in accepted orders.
+    pub venue: String,
+    /// How many allowed intent ids are remembered for `duplicate_intent`.
+    pub dedup_window: usize,
+    /// Whether decisions carry the numbers they were checked against (`caps`). The
+    /// backtester, which only counts decisions, leaves them out.
+    pub explain: bool,
+}
+
+/// The risk core. Feed it every event with [`RiskEngine::on_event`].
+#[derive(Debug)]
+pub struct RiskEngine {
+    caps: Caps,
+    venue: String,
+    explain: bool,
+    /// Last trade price per symbol, set on every trade.
+    last: crate::prices::LastPrices,
+    seen: DedupWindow,
+    buckets: FxHashMap<String, TokenBucket>,
+    /// Latest `(UTC day, realized_pnl_day)` per (strategy, symbol) position seen.
+    positions: HashMap<(Option<String>, String), (i64, Decimal)>,
+}
+
+fn num(d: Decimal) -> Value {
+    serde_json::to_value(Dec(d)).unwrap_or(Value::Null)
+}
+
+/// An `invalid_intent` denial naming the field and its problem.
+fn invalid(notes: &mut Notes, field: &str, problem: &str) -> &'static str {
+    notes.text("field", field);
+    notes.text("problem", problem);
+    reason::INVALID_INTENT
+}
+
+/// The UTC date (`2026-11-24`) of a timestamp: the day daily PnL belongs to.
+pub fn utc_date(ts_ns: i64) -> String {
+    crate::time::format_rfc3339(utc_day(ts_ns).saturating_mul(crate::time::NS_PER_DAY))
+        .chars()
+        .take(10)
+        .collect()
+}
+
+impl RiskEngine {
+    pub fn new(caps: Caps, settings: RiskSettings) -> Self {
+        RiskEngine {
+            caps,
+            venue: settings.venue,
+            explain: settings.explain,
+            last: crate::prices::LastPrices::default(),
+            seen: DedupWindow::new(settings.dedup_window),
+            buckets: FxHashMap::default(),
+            positions: HashMap::new(),
+        }
+    }
+
+    pub fn caps(&self) -> &Caps {
+        &self.caps
+    }
+
+    /// Replaces the caps (SIGHUP). Buckets keep their tokens, clamped to a lower cap.
+    pub fn set_caps(&mut self, caps: Caps) {
+        self.caps = caps;
+    }
+
+    /// Remembers an allowed intent id without deciding anything (`--resume`).
+    pub fn remember(&mut self, id: &str) {
+        self.seen.insert(id);
+    }
+
+    /// The last trade price of a symbol.
+    pub fn last_price(&self, symbol: &str) -> Option<Decimal> {
+        self.last.get(symbol)
+    }
+
+    /// Handles one event: trades update last prices, positions feed the daily loss, intents
+    /// are decided with `ext` (ignored for other kinds) and push a decision, then an order
+    /// when allowed.
+    pub fn on_event(&mut self, ev: &Event<'_>, ext: &External, out: &mut Vec<Event<'static>>) {
+        match ev {
+            Event::Trade(t) => self.on_trade(&t.symbol, t.price),
+            Event::Position(p) => self.on_position(p),
+            Event::Intent(i) => self.on_intent(i, ext, out),
+            _ => {}
+        }
+    }
+
+    /// Records a trade price; the hot path allocates only for a symbol seen for the first time.
+    pub fn on_trade(&mut self, symbol: &str, price: Decimal) {
+        self.last.set(symbol, price);
+    }
+
+    /// Keeps the latest `realized_pnl_day` of each (strategy, symbol) position.
+    pub fn on_position(&mut self, p: &Position<'_>) {
+        let key = (
+            p.strategy_id.as_deref().map(str::to_string),
+            p.symbol.to_string(),
+        );
+        self.positions
+            .insert(key, (utc_day(p.ts_ns), p.realized_pnl_day));
+    }
+
+    /// Decides an intent and pushes its decision (and order when allowed).
+    pub fn on_intent(&mut self, i: &Intent<'_>, ext: &External, out: &mut Vec<Event<'static>>) {
+        let verdict = self.decide(i, ext);
+        let intent_id = i.id.as_deref().unwrap_or("").to_string();
+        let allowed = verdict.allowed();
+        out.push(Event::Decision(Decision {
+            intent_id: Cow::Owned(intent_id.clone()),
+            allowed,
+            reason: verdict.reason.map(Cow::Borrowed),
+            caps: verdict.caps,
+            ts_ns: i.ts_ns,
+        }));
+        if allowed {
+            // `decide` only allows a known side and type.
+            if let (Some(side), Some(order_type)) = (i.side(), i.order_type()) {
+                out.push(Event::Order(Order {
+                    intent_id: Cow::Owned(intent_id),
+                    strategy_id: (!i.strategy_id.is_empty())
+                        .then(|| Cow::Owned(i.strategy_id.to_string())),
+                    venue: Cow::Owned(self.venue.clone()),
+                    symbol: Cow::Owned(i.symbol.to_string()),
+                    side,
+                    order_type,
+                    qty: i.qty,
+                    limit_price: match order_type {
+                        OrderType::Limit => i.limit_price,
+                        OrderType::Market => None,
+                    },
+                    ts_accepted_ns: i.ts_ns,
+                }));
+            }
+        }
+    }
+
+    /// Runs the checks in order. An allowed intent is remembered and spends a token; a denied
+    /// one changes nothing.
+    pub fn decide(&mut self, i: &Intent<'_>, ext: &External) -> Verdict {
+        let mut notes = Notes(self.explain.then(Map::new));
+        let reason = self.check(i, ext, &mut notes).err();
+        Verdict {
+            reason,
+            caps: notes.0.unwrap_or_default(),
+        }
+    }
+
+    /// The checks in order: `Err` is the reason of the first that denies; `notes` gathers
+    /// the numbers behind the verdict.
+    fn check(
+        &mut self,
+        i: &Intent<'_>,
+        ext: &External,
+        notes: &mut Notes,
+    ) -> Result<(), &'static str> {
+        // 1. invalid_intent
+        let id = match i.id.as_deref() {
+            Some(id) if !id.is_empty() => id,
+            _ => return Err(invalid(notes, "id", "missing or empty")),
+        };
+        if i.symbol.is_empty() {
+            return Err(invalid(notes, "symbol", "missing or empty"));
+        }
+        if i.side().is_none() {
+            return Err(invalid(notes, "side", "must be \"buy\" or \"sell\""));
+        }
+        let Some(order_type) = i.order_type() else {
+            return Err(invalid(notes, "type", "must be \"market\" or \"limit\""));
+        };
+        if i.qty <= Decimal::ZERO {
+            return Err(invalid(notes, "qty", "must be positive"));
+        }
+        let limit = match (order_type, i.limit_price) {
+            (OrderType::Limit, Some(p)) if p > Decimal::ZERO => Some(p),
+            (OrderType::Limit, _) => {
+                return Err(invalid(
+                    notes,
+                    "limit_price",
+                    "a limit order needs a positive limit_price",
+                ));
+            }
+            (OrderType::Market, _) => None,
+        };
+
+        // 2. duplicate_intent
+        if self.seen.contains(id) || ext.seen_shared {
+            let source = if self.seen.contains(id) {
+                "memory"
+            } else {
+                "redis"
+            };
+            notes.text("source", source);
+            return Err(reason::DUPLICATE_INTENT);
+        }
+
+        // 3. halted
+        match &ext.halt {
+            Halt::Clear => {}
+            Halt::File => {
+                notes.text("source", "file");
+                return Err(reason::HALTED);
+            }
+            Halt::Redis => {
+                notes.text("source", "redis");
+                return Err(reason::HALTED);
+            }
+            Halt::Unreadable { source, error } => {
+                notes.text("source", source);
+                notes.text("error", error);
+                return Err(reason::HALTED);
+            }
+        }
+
+        // 4. no_ref_price
+        let last = self.last.get(i.symbol.as_ref());
+        let (ref_price, ref_source) = match (last, limit) {
+            (Some(p), _) => (p, "last_trade"),
+            (None, Some(p)) => (p, "limit_price"),
+            (None, None) => {
+                notes.text("symbol", &i.symbol);
+                return Err(reason::NO_REF_PRICE);
+            }
+        };
+
+        // 5. per_order_usd_cap (in USD: a non-USD quote is converted by its last USD price)
+        let Some(quote) = usd::quote_of(&i.symbol) else {
+            notes.text("symbol", &i.symbol);
+            notes.text("problem", "cannot tell the quote asset");
+            return Err(reason::NO_REF_PRICE);
+        };
+        let Some((rate, via)) = usd::usd_rate(quote, &self.last) else {
+            notes.text("symbol", &i.symbol);
+            notes.text("quote", quote);
+            notes.put("needed", || {
+                format!("{quote}/USDT or {quote}/USD last price").into()
+            });
+            return Err(reason::NO_REF_PRICE);
+        };
+        let notional = i
+            .qty
+            .checked_mul(ref_price)
+            .and_then(|n| n.checked_mul(rate));
+        let cap = self.caps.per_order_usd_cap;
+        notes.num("ref_price", ref_price);
+        notes.text("ref_source", ref_source);
+        if let Some(via) = via {
+            notes.num("quote_usd", rate);
+            notes.text("quote_usd_symbol", &via);
+        }
+        notes.num("per_order_usd_cap", cap);
+        match notional {
+            Some(n) => {
+                notes.num("notional_usd", n);
+                if n > cap {
+                    return Err(reason::PER_ORDER_USD_CAP);
+                }
+            }
+            None => {
+                notes.text("notional_usd", "overflow");
+                return Err(reason::PER_ORDER_USD_CAP);
+            }
+        }
+
+        // 6. daily_loss_usd_cap (the UTC day of the intent)
+        let day = utc_day(i.ts_ns);
+        let (pnl, source) = match &ext.pnl {
+            SharedPnl::Usd(p) => (*p, "redis"),
+            SharedPnl::None => (self.positions_pnl_usd(day), "positions"),
+            SharedPnl::Unreadable(e) => {
+                notes.text("source", "redis-error");
+                notes.text("error", e);
+                return Err(reason::DAILY_LOSS_USD_CAP);
+            }
+        };
+        let loss_cap = self.caps.daily_loss_usd_cap;
+        if pnl <= -loss_cap {
+            // This denial shows only the numbers it was decided on.
+            notes.clear();
+            notes.num("pnl_day_usd", pnl);
+            notes.num("daily_loss_usd_cap", loss_cap);
+            notes.put("day", || utc_date(i.ts_ns).into());
+            notes.text("source", source);
+            return Err(reason::DAILY_LOSS_USD_CAP);
+        }
+        notes.num("pnl_day_usd", pnl);
+
+        // 7. orders_per_min_cap (per symbol, event time)
+        let per_min = self.caps.orders_per_min_cap;
+        let bucket = match self.buckets.get_mut(i.symbol.as_ref()) {
+            Some(b) => b,
+            None => self
+                .buckets
+                .entry(i.symbol.to_string())
+                .or_insert_with(|| TokenBucket::full(per_min, i.ts_ns)),
+        };
+        if !bucket.has_token(per_min, i.ts_ns) {
+            notes.clear();
+            notes.put("orders_per_min_cap", || per_min.into());
+            notes.put("tokens", || num(bucket.tokens()));
+            return Err(reason::ORDERS_PER_MIN_CAP);
+        }
+        bucket.spend();
+        notes.put("tokens_left", || num(bucket.tokens()));
+        self.seen.insert(id);
+        Ok(())
+    }
+
+    /// Sum of today's `realized_pnl_day` over the positions seen, in USD. A position whose
+    /// quote has no USD price yet counts at its quote value (USD-like quotes are exact).
+    fn positions_pnl_usd(&self, day: i64) -> Decimal {
+        let mut keys: Vec<_> = self
+            .positions
+            .iter()
+            .filter(|(_, (d, _))| *d == day)
+            .collect();
+        // Summing in key order keeps the result independent of hash order.
+        keys.sort_by(|a, b| a.0.cmp(b.0));
+        keys.into_iter()
+            .map(|((_, symbol), (_, pnl))| {
+                let rate = usd::quote_of(symbol)
+                    .and_then(|q| usd::usd_rate(q, &self.last))
+                    .map_or(Decimal::ONE, |(r, _)| r);
+                usd::saturating_mul(*pnl, rate)
+            })
+            .fold(Decimal::ZERO, usd::saturating_add)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::decode;
+    use crate::time::{NS_PER_DAY, NS_PER_SEC};
+
+    const T0: i64 = 1_700_000_000 * NS_PER_SEC;
+
+    fn engine() -> RiskEngine {
+        RiskEngine::new(
+            Caps {
+                per_order_usd_cap: Decimal::from(100),
+                daily_loss_usd_cap: Decimal::from(50),
+                orders_per_min_cap: 2,
+            },
+            RiskSettings {
+                venue: "binanceus".into(),
+                dedup_window: 1000,
+                explain: true,
+            },
+        )
+    }
+
+    fn trade(e: &mut RiskEngine, symbol: &str, price: &str) {
+        e.on_trade(symbol, price.parse().unwrap());
+    }
+
+    /// Decides the intent written as JSON fields (without `kind`).
+    fn decide(e: &mut RiskEngine, fields: &str, ext: &External) -> (Option<&'static str>, Map) {
+        let line = format!(r#"{{"kind":"intent",{fields}}}"#);
+        let ev = decode(&line).unwrap();
+        let Event::Intent(i) = ev else { panic!() };
+        let v = e.decide(&i, ext);
+        (v.reason, v.caps)
+    }
+
+    fn intent(id: &str, sym: &str, side: &str, ty: &str, qty: &str, px: &str, ts: i64) -> String {
+        format!(
+            r#""id":"{id}","ts_ns":{ts},"strategy_id":"s","symbol":"{sym}","side":"{side}","type":"{ty}","qty":{qty},"limit_price":{px}"#
+        )
+    }
+
+    #[test]
+    fn each_reason_code() {
+        let clear = External::default();
+        let cases: Vec<(&str, String, External, Option<&str>)> = vec![
+            (
+                "missing id",
+                r#""ts_ns":1,"symbol":"A/USDT","side":"buy","type":"market","qty":1"#.into(),
+                clear.clone(),
+                Some(reason::INVALID_INTENT),
+            ),
+            (
+                "bad side",
+                intent("i1", "A/USDT", "hold", "market", "1", "null", T0),
+                clear.clone(),
+                Some(reason::INVALID_INTENT),
+            ),
+            (
+                "bad type",
+                intent("i1", "A/USDT", "buy", "stop", "1", "null", T0),
+                clear.clone(),
+                Some(reason::INVALID_INTENT),
+            ),
+            (
+                "zero qty",
+                intent("i1", "A/USDT", "buy", "market", "0", "null", T0),
+                clear.clone(),
+                Some(reason::INVALID_INTENT),
+            ),
+            (
+                "negative qty",
+                intent("i1", "A/USDT", "buy", "market", "-1", "null", T0),
+                clear.clone(),
+                Some(reason::INVALID_INTENT),
+            ),
+            (
+                "limit without price",
+                intent("i1", "A/USDT", "buy", "limit", "1", "null", T0),
+                clear.clone(),
+                Some(reason::INVALID_INTENT),
+            ),
+            (
+                "limit zero price",
+                intent("i1", "A/USDT", "buy", "limit", "1", "0", T0),
+                clear.clone(),
+                Some(reason::INVALID_INTENT),
+            ),
+            (
+                "halted by file",
+                intent("i1", "A/USDT", "buy", "market", "1", "null", T0),
+                External {
+                    halt: Halt::File,
+                    ..Default::default()
+                },
+                Some(reason::HALTED),
+            ),
+            (
+                "halted by redis",
+                intent("i1", "A/USDT", "buy", "market", "1", "null", T0),
+                External {
+                    halt: Halt::Redis,
+                    ..Default::default()
+                },
+                Some(reason::HALTED),
+            ),
+            (
+                "redis unreadable",
+                intent("i1", "A/USDT", "buy", "market", "1", "null", T0),
+                External {
+                    halt: Halt::Unreadable {
+                        source: "redis-error",
+                        error: "down".into(),
+                    },
+                    ..Default::default()
+                },
+                Some(reason::HALTED),
+            ),
+            (
+                "shared duplicate",
+                intent("i1", "A/USDT", "buy", "market", "1", "null", T0),
+                External {
+                    seen_shared: true,
+                    ..Default::default()
+                },
+                Some(reason::DUPLICATE_INTENT),
+            ),
+            (
+                "market without price",
+                intent("i1", "B/USDT", "buy", "market", "1", "null", T0),
+                clear.clone(),
+                Some(reason::NO_REF_PRICE),
+            ),
+            (
+                "non-USD quote without rate",
+                intent("i1", "A/EUR", "buy", "limit", "1", "5", T0),
+                clear.clone(),
+                Some(reason::NO_REF_PRICE),
+            ),
+            (
+                "over the notional cap",
+                intent("i1", "A/USDT", "buy", "market", "11", "null", T0),
+                clear.clone(),
+                Some(reason::PER_ORDER_USD_CAP),
+            ),
+            (
+                "limit price as reference",
+                intent("i1", "C/USD", "buy", "limit", "3", "40", T0),
+                clear.clone(),
+                Some(reason::PER_ORDER_USD_CAP),
+            ),
+            (
+                "converted quote over cap",
+                intent("i1", "E/BTC", "buy", "limit", "1", "0.01", T0),
+                clear.clone(),
+                Some(reason::PER_ORDER_USD_CAP),
+            ),
+            (
+                "daily loss from redis",
+                intent("i1", "A/USDT", "buy", "market", "1", "null", T0),
+                External {
+                    pnl: SharedPnl::Usd(Decimal::from(-50)),
+                    ..Default::default()
+                },
+                Some(reason::DAILY_LOSS_USD_CAP),
+            ),
+            (
+                "unreadable pnl",
+                intent("i1", "A/USDT", "buy", "market", "1", "null", T0),
+                External {
+                    pnl: SharedPnl::Unreadable("x".into()),
+                    ..Default::default()
+                },
+                Some(reason::DAILY_LOSS_USD_CAP),
+            ),
+            (
+                "loss just under the cap",
+                intent("i1", "A/USDT", "buy", "market", "1", "null", T0),
+                External {
+                    pnl: SharedPnl::Usd("-49.99".parse().unwrap()),
+                    ..Default::default()
+                },
+                None,
+            ),
+            (
+                "allowed at the cap",
+                intent("i1", "A/USDT", "buy", "market", "10", "null", T0),
+                clear.clone(),
+                None,
+            ),
+        ];
+        for (name, fields, ext, want) in cases {
+            let mut e = engine();
+            trade(&mut e, "A/USDT", "10");
+            trade(&mut e, "BTC/USDT", "50000");
+            let (got, caps) = decide(&mut e, &fields, &ext);
+            assert_eq!(got, want, "{name}: {caps:?}");
+        }
+    }
+
+    #[test]
+    fn checks_run_in_order() {
+        let mut e = engine();
+        // Halted and over the cap and without price: the first failing check wins.
+        let halted = External {
+            halt: Halt::File,
+            ..Default::default()
+        };
+        let (r, _) = decide(
+            &mut e,
+            &intent("i1", "Z/USDT", "buy", "market", "1000", "null", T0),
+            &halted,
+        );
+        assert_eq!(r, Some(reason::HALTED));
+        let (r, _) = decide(
+            &mut e,
+            &intent("i1", "Z/USDT", "buy", "market", "0", "null", T0),
+            &halted,
+        );
+        assert_eq!(r, Some(reason::INVALID_INTENT));
+        let (r, _) = decide(
+            &mut e,
+            &intent("i1", "Z/USDT", "buy", "market", "1000", "null", T0),
+            &External::default(),
+        );
+        assert_eq!(r, Some(reason::NO_REF_PRICE));
+    }
+
+    #[test]
+    fn duplicates_and_denied_ids() {
+        let mut e = engine();
+        trade(&mut e, "A/USDT", "10");
+        let ok = External::default();
+        let halted = External {
+            halt: Halt::Redis,
+            ..Default::default()
+        };
+        // A denied intent is not remembered: the same id may come back.
+        let (r, _) = decide(
+            &mut e,
+            &intent("x", "A/USDT", "buy", "market", "1", "null", T0),
+            &halted,
+        );
+        assert_eq!(r, Some(reason::HALTED));
+        let (r, _) = decide(
+            &mut e,
+            &intent("x", "A/USDT", "buy", "market", "1", "null", T0),
+            &ok,
+        );
+        assert_eq!(r, None);
+        let (r, caps) = decide(
+            &mut e,
+            &intent("x", "A/USDT", "buy", "market", "1", "null", T0),
+            &ok,
+        );
+        assert_eq!(r, Some(reason::DUPLICATE_INTENT));
+        assert_eq!(caps["source"], "memory");
+        // Duplicate comes before halted.
+        let (r, _) = decide(
+            &mut e,
+            &intent("x", "A/USDT", "buy", "market", "1", "null", T0),
+            &halted,
+        );
+        assert_eq!(r, Some(reason::DUPLICATE_INTENT));
+    }
+
+    #[test]
+    fn caps_carry_the_numbers() {
+        let mut e = engine();
+        trade(&mut e, "A/USDT", "10");
+        let (r, caps) = decide(
+            &mut e,
+            &intent("i", "A/USDT", "buy", "limit", "10.5", "9", T0),
+            &External::default(),
+        );
+        assert_eq!(r, Some(reason::PER_ORDER_USD_CAP));
+        assert_eq!(caps["notional_usd"].to_string(), "105");
+        assert_eq!(caps["ref_price"].to_string(), "10");
+        assert_eq!(caps["ref_source"], "last_trade");
+        assert_eq!(caps["per_order_usd_cap"].to_string(), "100");
+        // QUOTE/USDT is preferred to QUOTE/USD for conversion.
+        trade(&mut e, "ETH/BTC", "0.05");
+        trade(&mut e, "BTC/USD", "1000");
+        trade(&mut e, "BTC/USDT", "1500");
+        let (r, caps) = decide(
+            &mut e,
+            &intent("j", "ETH/BTC", "buy", "market", "1", "null", T0),
+            &External::default(),
+        );
+        assert_eq!(r, None, "{caps:?}");
+        assert_eq!(caps["notional_usd"].to_string(), "75");
+        assert_eq!(caps["quote_usd_symbol"], "BTC/USDT");
+    }
+
+    #[test]
+    fn daily_loss_from_positions_of_the_intents_day() {
+        let mut e = engine();
+        trade(&mut e, "A/USDT", "1");
+        let pos = |sym: &str, strat: &str, pnl: &str, ts: i64| {
+            decode(&format!(
+                r#"{{"kind":"position","symbol":"{sym}","strategy_id":"{strat}","qty":0,"avg_price":0,"realized_pnl":0,"fees":0,"realized_pnl_day":{pnl},"ts_ns":{ts}}}"#
+            ))
+            .unwrap()
+            .into_owned()
+        };
+        let mut out = vec![];
+        let ext = External::default();
+        e.on_event(&pos("A/USDT", "s1", "-30", T0), &ext, &mut out);
+        e.on_event(&pos("B/USDT", "s1", "-15", T0), &ext, &mut out);
+        // Latest per (strategy, symbol) replaces the earlier one.
+        e.on_event(&pos("A/USDT", "s2", "-1", T0), &ext, &mut out);
+        e.on_event(&pos("A/USDT", "s2", "-5", T0), &ext, &mut out);
+        let (r, caps) = decide(
+            &mut e,
+            &intent("a", "A/USDT", "buy", "market", "1", "null", T0),
+            &ext,
+        );
+        assert_eq!(r, Some(reason::DAILY_LOSS_USD_CAP));
+        assert_eq!(caps["pnl_day_usd"].to_string(), "-50");
+        assert_eq!(caps["source"], "positions");
+        // The next UTC day starts from zero.
+        let (r, _) = decide(
+            &mut e,
+            &intent("b", "A/USDT", "buy", "market", "1", "null", T0 + NS_PER_DAY),
+            &ext,
+        );
+        assert_eq!(r, None);
+    }
+
+    #[test]
+    fn absurd_numbers_do_not_panic() {
+        let mut e = engine();
+        trade(&mut e, "BTC/USDT", "79228162514264337593543950335");
+        trade(&mut e, "A/USDT", "79228162514264337593543950335");
+        let p = decode(r#"{"kind":"position","symbol":"E/BTC","strategy_id":"s","qty":0,"avg_price":0,"realized_pnl":0,"fees":0,"realized_pnl_day":-79228162514264337593543950335,"ts_ns":1700000000000000000}"#).unwrap();
+        e.on_event(&p, &External::default(), &mut vec![]);
+        let (r, _) = decide(
+            &mut e,
+            &intent("a", "A/USDT", "buy", "market", "1000", "null", T0),
+            &External::default(),
+        );
+        assert_eq!(r, Some(reason::PER_ORDER_USD_CAP));
+        let (r, _) = decide(
+            &mut e,
+            &intent("b", "C/USDT", "buy", "limit", "0.000001", "1", T0),
+            &External::default(),
+        );
+        assert_eq!(r, Some(reason::DAILY_LOSS_USD_CAP));
+    }
+
+    #[test]
+    fn rate_bucket_per_symbol_in_event_time() {
+        let mut e = engine();
+        trade(&mut e, "A/USDT", "1");
+        trade(&mut e, "B/USDT", "1");
+        let ok = External::default();
+        let mut n = 0;
+        let mut go = |e: &mut RiskEngine, sym: &str, ts: i64| {
+            n += 1;
+            decide(
+                e,
+                &intent(&format!("r{n}"), sym, "buy", "market", "1", "null", ts),
+                &ok,
+            )
+            .0
+        };
+        assert_eq!(go(&mut e, "A/USDT", T0), None);
+        assert_eq!(go(&mut e, "A/USDT", T0), None);
+        assert_eq!(go(&mut e, "A/USDT", T0), Some(reason::ORDERS_PER_MIN_CAP));
+        // Another symbol has its own bucket.
+        assert_eq!(go(&mut e, "B/USDT", T0), None);
+        // Denials spend nothing: 30 s of event time gives exactly one token back.
+        assert_eq!(
+            go(&mut e, "A/USDT", T0 + 30 * NS_PER_SEC - 1),
+            Some(reason::ORDERS_PER_MIN_CAP)
+        );
+        assert_eq!(go(&mut e, "A/USDT", T0 + 30 * NS_PER_SEC), None);
+        assert_eq!(
+            go(&mut e, "A/USDT", T0 + 30 * NS_PER_SEC),
+            Some(reason::ORDERS_PER_MIN_CAP)
+        );
+        // A reload to a higher cap takes effect on refill.
+        e.set_caps(Caps {
+            orders_per_min_cap: 60,
+            ..e.caps().clone()
+        });
+        assert_eq!(go(&mut e, "A/USDT", T0 + 31 * NS_PER_SEC), None);
+    }
+
+    #[test]
+    fn allowed_intent_becomes_an_order() {
+        let mut e = engine();
+        let mut out = vec![];
+        let ext = External::default();
+        let t = decode(r#"{"kind":"trade","symbol":"A/USDT","trade_id":"1","price":10,"qty":1,"side":"buy","ts_ns":5}"#).unwrap();
+        e.on_event(&t, &ext, &mut out);
+        let i = decode(r#"{"kind":"intent","id":"i1","ts_ns":7,"strategy_id":"","symbol":"A/USDT","side":"sell","type":"market","qty":2,"limit_price":9}"#).unwrap();
+        e.on_event(&i, &ext, &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(
+            out[0].to_json(),
+            r#"{"kind":"decision","intent_id":"i1","allowed":true,"reason":null,"caps":{"notional_usd":20,"per_order_usd_cap":100,"pnl_day_usd":0,"ref_price":10,"ref_source":"last_trade","tokens_left":1},"ts_ns":7}"#
+        );
+        assert_eq!(
+            out[1].to_json(),
+            r#"{"kind":"order","intent_id":"i1","strategy_id":null,"venue":"binanceus","symbol":"A/USDT","side":"sell","type":"market","qty":2,"limit_price":null,"ts_accepted_ns":7}"#
+        );
+        let bad = decode(
+            r#"{"kind":"intent","ts_ns":8,"symbol":"A/USDT","side":"buy","type":"market","qty":1}"#,
+        )
+        .unwrap();
+        out.clear();
+        e.on_event(&bad, &ext, &mut out);
+        assert_eq!(
+            out[0].to_json(),
+            r#"{"kind":"decision","intent_id":"","allowed":false,"reason":"invalid_intent","caps":{"field":"id","problem":"missing or empty"},"ts_ns":8}"#
+        );
+    }
+}

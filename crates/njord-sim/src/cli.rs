@@ -1,0 +1,178 @@
+//! `njord-sim`: a Binance.US-compatible venue on loopback, and the tape generator.
+
+use crate::Speed;
+use clap::{Args, Parser, Subcommand};
+use njord::cli::CommonArgs;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "njord-sim",
+    version,
+    about = "Simulate a Binance.US venue on 127.0.0.1 (REST, WebSocket, user data stream), driven by a trade tape, with fault injection",
+    after_help = "Examples:\n  \
+    njord-sim gen --symbol ATOM/USDT --count 100000 --seed 7 > tape.ndjson\n  \
+    njord-sim serve --tape tape.ndjson --speed 10x --journal sim.journal.ndjson\n  \
+    # prints {\"kind\":\"sim_ready\",\"rest_url\":\"http://127.0.0.1:P\",\"ws_url\":\"ws://127.0.0.1:Q\"}\n  \
+    curl -s \"$REST/api/v3/ticker/price?symbol=ATOMUSDT\"\n  \
+    curl -s -XPOST \"$REST/control/fault\" -d '{\"fault\":\"http_error\",\"path\":\"/api/v3/order\",\"status\":503,\"count\":2}'\n  \
+    njord-sim serve --tape tape.ndjson --speed step &  # then: curl -XPOST $REST/control/step -d '{\"trades\":10}'\n\n\
+The default API key pair is Binance's documentation example (key vmPUZE6m…, secret NhqPtmdS…), \
+so its published signatures verify. Faults (scenario file `{\"faults\":[…]}` or POST /control/fault): \
+ws_drop_after, stop_pings, ignore_pongs, http_error, order_then, delay, clock_skew, \
+listen_key_expire, duplicate_trades, reorder_trades; POST /control/clear removes them all."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Serve the venue on 127.0.0.1 and print one `sim_ready` JSON line on stdout
+    Serve(Box<ServeArgs>),
+    /// Write a realistic trade tape (NDJSON `trade` events) to stdout; same seed, same bytes
+    Gen(GenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// NDJSON trade tape (plain or gzip), e.g. from `njord-sim gen`
+    #[arg(long, value_name = "FILE")]
+    pub tape: PathBuf,
+    /// Symbols to list (default: every symbol on the tape)
+    #[arg(long, value_name = "ATOM/USDT,…", value_delimiter = ',')]
+    pub symbols: Vec<String>,
+    /// Tape speed: max (as fast as subscribers read), 1x, 10x, 0.5x, or step (POST /control/step)
+    #[arg(long, default_value = "1x", value_parser = parse_speed)]
+    pub speed: Speed,
+    /// Faults to switch on at start: {"faults":[{"fault":"stop_pings"},…]} (JSON or YAML)
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// REST port on 127.0.0.1 (0: any free port)
+    #[arg(long, default_value_t = 0)]
+    pub rest_port: u16,
+    /// WebSocket port on 127.0.0.1 (0: any free port)
+    #[arg(long, default_value_t = 0)]
+    pub ws_port: u16,
+    /// Request journal: every request, response, signature verdict and WebSocket frame
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    /// Accepted API key (default: Binance's documentation example key)
+    #[arg(long, env = "NJORD_SIM_API_KEY", value_name = "KEY")]
+    pub api_key: Option<String>,
+    /// Its secret; prefer the environment variable (default: the documentation example secret)
+    #[arg(
+        long,
+        env = "NJORD_SIM_API_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub api_secret: Option<String>,
+    /// Accept any `timestamp` (signatures are still checked)
+    #[arg(long)]
+    pub no_timestamp_check: bool,
+    /// Start with the server clock this many ms ahead (negative: behind)
+    #[arg(
+        long,
+        default_value_t = 0,
+        allow_hyphen_values = true,
+        value_name = "MS"
+    )]
+    pub clock_skew_ms: i64,
+    /// Restart the tape at its end (trade ids and times keep increasing)
+    #[arg(long = "loop")]
+    pub loop_tape: bool,
+    /// Hold the tape until the first market-data subscription
+    #[arg(long)]
+    pub start_on_subscribe: bool,
+    /// Maker commission rate
+    #[arg(long, default_value = "0.001", value_name = "RATE")]
+    pub maker_fee: rust_decimal::Decimal,
+    /// Taker commission rate
+    #[arg(long, default_value = "0.001", value_name = "RATE")]
+    pub taker_fee: rust_decimal::Decimal,
+    /// Levels per side of the synthetic book around the last price (at most 5000)
+    #[arg(long, default_value_t = 20)]
+    pub book_levels: usize,
+    /// Quantity at each level of the synthetic book
+    #[arg(long, default_value = "100", value_name = "QTY")]
+    pub book_qty: rust_decimal::Decimal,
+    /// Resting limits also fill when the tape trades at (not only through) their price
+    #[arg(long)]
+    pub fill_at_touch: bool,
+    /// Starting balance, repeatable (default: 10000 of each quote asset, 100 of each base)
+    #[arg(long = "balance", value_name = "ASSET=AMOUNT", value_parser = parse_balance)]
+    pub balances: Vec<(String, rust_decimal::Decimal)>,
+    /// NOTIONAL filter minimum of every symbol
+    #[arg(long, default_value = "1", value_name = "QUOTE")]
+    pub min_notional: rust_decimal::Decimal,
+    /// REQUEST_WEIGHT per minute
+    #[arg(long, default_value_t = 1200)]
+    pub weight_limit: u32,
+    /// ORDERS per 10 seconds
+    #[arg(long, default_value_t = 100)]
+    pub orders_per_10s: u32,
+    /// ORDERS per day
+    #[arg(long, default_value_t = 200_000)]
+    pub orders_per_day: u32,
+    /// Requests answered 429 in one minute before the IP is banned (418)
+    #[arg(long, default_value_t = 5)]
+    pub ban_after: u32,
+    /// Length of a ban
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    pub ban_secs: u32,
+    /// Interval of server pings
+    #[arg(long, default_value_t = 180_000, value_name = "MS")]
+    pub ping_interval_ms: u64,
+    /// A connection that has not answered a ping within this time is dropped
+    #[arg(long, default_value_t = 600_000, value_name = "MS")]
+    pub pong_timeout_ms: u64,
+    /// Inbound WebSocket messages per second before a connection is dropped
+    #[arg(long, default_value_t = 5)]
+    pub ws_msg_limit: u32,
+    /// A listen key not kept alive expires after this long
+    #[arg(long, default_value_t = 3600, value_name = "SECS")]
+    pub listen_key_ttl_secs: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// Symbol, BASE/QUOTE
+    #[arg(long, value_name = "ATOM/USDT")]
+    pub symbol: String,
+    /// Number of trades
+    #[arg(long, default_value_t = 10_000)]
+    pub count: u64,
+    /// Random seed; the same seed gives the same bytes
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Time of the first trade, UTC (2024-01-01 or 2024-01-01T09:30:00Z)
+    #[arg(long, default_value = "2024-01-01T00:00:00Z", value_name = "ISO")]
+    pub start: String,
+    /// Starting price
+    #[arg(long, default_value = "10", value_name = "PRICE")]
+    pub price: rust_decimal::Decimal,
+    /// Price grid
+    #[arg(long, default_value = "0.001", value_name = "TICK")]
+    pub tick: rust_decimal::Decimal,
+}
+
+fn parse_speed(s: &str) -> Result<Speed, String> {
+    s.parse()
+}
+
+fn parse_balance(s: &str) -> Result<(String, rust_decimal::Decimal), String> {
+    let (a, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not ASSET=AMOUNT (e.g. USDT=10000)"))?;
+    let amount = njord::num::parse_decimal(v)?;
+    if a.is_empty() || amount.is_sign_negative() {
+        return Err(format!(
+            "`{s}` is not ASSET=AMOUNT with a non-negative amount"
+        ));
+    }
+    Ok((a.to_string(), amount))
+}

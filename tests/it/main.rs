@@ -1,0 +1,14 @@
+//! Every integration test of the `njord` package, in one binary (one link instead of one per
+//! area), with shared fixtures in [`support`]: a real `redis-server`, a real `njord-sim`.
+
+mod backtest;
+mod broker;
+mod docs;
+mod events;
+mod foundation;
+mod house;
+mod ingest;
+mod risk_paper;
+mod storage;
+mod strat;
+mod support;
