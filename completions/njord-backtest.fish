@@ -31,7 +31,7 @@ complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l strategie
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l from -d 'Only events at or after this time (RFC 3339 or ns since the epoch)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l to -d 'Only events before this time (RFC 3339 or ns since the epoch)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l symbol -d 'Only events of these symbols (ATOM/USDT; repeat or separate with commas)' -r
-complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l kind -d 'Only events of these kinds (e.g. trade,bar)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l kind -d 'Only events of these kinds (trade,bar,…)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l capital -d 'Starting capital: the spot balance of the quote asset' -r
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l quote -d 'Quote asset of the capital (default: the quote of the first exchange.symbols entry)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l equity-interval -d 'Equity sampling interval (30s, 15m, 1h, 1d, 1w)' -r
@@ -55,7 +55,7 @@ complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l 
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l from -d 'Only events at or after this time (RFC 3339 or ns since the epoch)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l to -d 'Only events before this time (RFC 3339 or ns since the epoch)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l symbol -d 'Only events of these symbols (ATOM/USDT; repeat or separate with commas)' -r
-complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l kind -d 'Only events of these kinds (e.g. trade,bar)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l kind -d 'Only events of these kinds (trade,bar,…)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l capital -d 'Starting capital: the spot balance of the quote asset' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l quote -d 'Quote asset of the capital (default: the quote of the first exchange.symbols entry)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l equity-interval -d 'Equity sampling interval (30s, 15m, 1h, 1d, 1w)' -r

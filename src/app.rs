@@ -1,53 +1,120 @@
 //! What every binary does around its core: load the configuration, set up logging, pick the
-//! transport, and turn outcomes into exit codes (0 clean, 1 runtime failure, 2 usage/config).
+//! transport, and turn outcomes into exit codes (0 clean, 1 runtime failure, 2 usage/config)
+//! in one place, [`exit`].
 
+use crate::broker::service::StartError;
 use crate::bus::{Reconnect, RedisBus};
 use crate::cli::{CommonArgs, StageArgs};
 use crate::config::{self, Loaded};
-use crate::stage::{self, RunError, Stage, StdioOpts};
+use crate::ingest::stream::IngestError;
+use crate::stage::{self, RunError, RunStats, Stage, StdioOpts};
+use std::fmt::Display;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Exit code for usage and configuration errors.
-pub const EXIT_USAGE: u8 = 2;
+/// How a binary's run ends other than cleanly. [`exit`] prints it and maps it to the exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad arguments or configuration, found before any work: exit 2.
+    #[error("{0}")]
+    Usage(String),
+    /// The run failed: exit 1.
+    #[error("{0}")]
+    Failed(String),
+    /// The command has already said what it found (bad lines, a tripped switch): exit with
+    /// this code and no further message. `Exit(0)` ends early on success (`--print-config`).
+    #[error("exit status {0}")]
+    Exit(u8),
+}
 
-/// Loads the configuration and starts logging. `Err` carries the exit code: 2 after a config
-/// error, 0 after `--print-config`.
-pub fn start(common: &CommonArgs) -> Result<Loaded, ExitCode> {
-    let loaded = config::load(common.config.as_deref()).map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(EXIT_USAGE)
-    })?;
+impl Error {
+    pub fn usage(e: impl Display) -> Error {
+        Error::Usage(e.to_string())
+    }
+
+    pub fn failed(e: impl Display) -> Error {
+        Error::Failed(e.to_string())
+    }
+
+    /// 2 for usage, 1 for a failure, or the code an [`Error::Exit`] carries.
+    pub fn code(&self) -> u8 {
+        match self {
+            Error::Usage(_) => 2,
+            Error::Failed(_) => 1,
+            Error::Exit(code) => *code,
+        }
+    }
+}
+
+impl From<IngestError> for Error {
+    fn from(e: IngestError) -> Error {
+        match e {
+            IngestError::Usage(m) => Error::Usage(m),
+            IngestError::Runtime(m) => Error::Failed(m),
+        }
+    }
+}
+
+impl From<StartError> for Error {
+    fn from(e: StartError) -> Error {
+        match e {
+            StartError::Config(m) => Error::Usage(m),
+            StartError::Venue(m) => Error::Failed(m),
+        }
+    }
+}
+
+/// The one place a binary's outcome becomes its exit code. Errors are printed once: through
+/// the log (stderr and the JSON file) once logging runs, as `error: …` on stderr before that.
+pub fn exit(outcome: Result<(), Error>) -> ExitCode {
+    let e = match outcome {
+        Ok(()) => return ExitCode::SUCCESS,
+        Err(e) => e,
+    };
+    match &e {
+        Error::Exit(_) => {}
+        _ if tracing::dispatcher::has_been_set() => tracing::error!("{e}"),
+        _ => eprintln!("error: {e}"),
+    }
+    ExitCode::from(e.code())
+}
+
+/// Loads the configuration and starts logging. `--print-config` prints it and ends the run
+/// with [`Error::Exit`]`(0)`.
+pub fn start(common: &CommonArgs) -> Result<Loaded, Error> {
+    let loaded = config::load(common.config.as_deref()).map_err(Error::usage)?;
     if common.print_config {
         print!("{}", loaded.to_yaml());
-        return Err(ExitCode::SUCCESS);
+        return Err(Error::Exit(0));
     }
-    crate::logging::init(common, &loaded.config.logging).map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(EXIT_USAGE)
-    })?;
+    crate::logging::init(common, &loaded.config.logging).map_err(Error::Usage)?;
     Ok(loaded)
 }
 
+/// Connects to Redis with the configured reconnect policy.
+pub fn connect(url: &str, loaded: &Loaded) -> Result<RedisBus, Error> {
+    RedisBus::connect(url, Reconnect::from_config(&loaded.config.redis)).map_err(Error::failed)
+}
+
 /// Runs a stage on stdio, or as a daemon on Redis with `--bus`, and reports how it ended.
-pub fn run_stage(name: &str, stage: &mut dyn Stage, args: &StageArgs, loaded: &Loaded) -> ExitCode {
+pub fn run_stage(
+    name: &str,
+    stage: &mut dyn Stage,
+    args: &StageArgs,
+    loaded: &Loaded,
+) -> Result<(), Error> {
     let cfg = &loaded.config;
     let outcome = match &args.bus {
-        Some(url) => match RedisBus::connect(url, Reconnect::from_config(&cfg.redis)) {
-            Ok(mut bus) => {
-                tracing::info!(url = %url, "{name} running on Redis");
-                stage::run_bus(
-                    stage,
-                    &mut bus,
-                    &cfg.redis.topics,
-                    Duration::from_millis(250),
-                )
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
+        Some(url) => {
+            let mut bus = connect(url, loaded)?;
+            tracing::info!(url = %url, "{name} running on Redis");
+            stage::run_bus(
+                stage,
+                &mut bus,
+                &cfg.redis.topics,
+                Duration::from_millis(250),
+            )
+        }
         None => {
             let opts = StdioOpts {
                 emit_only: args.emit_only,
@@ -60,16 +127,9 @@ pub fn run_stage(name: &str, stage: &mut dyn Stage, args: &StageArgs, loaded: &L
     finish(name, outcome)
 }
 
-/// Reports the end of a run and maps it to an exit code.
-pub fn finish(name: &str, outcome: Result<stage::RunStats, RunError>) -> ExitCode {
-    match outcome {
-        Ok(stats) => {
-            stats.report(name);
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            tracing::error!("{name}: {e}");
-            ExitCode::FAILURE
-        }
-    }
+/// Reports the end of a run: its summary, or the error that ended it.
+pub fn finish(name: &str, outcome: Result<RunStats, RunError>) -> Result<(), Error> {
+    let stats = outcome.map_err(|e| Error::Failed(format!("{name}: {e}")))?;
+    stats.report(name);
+    Ok(())
 }

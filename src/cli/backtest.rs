@@ -1,9 +1,17 @@
 //! `njord-backtest`: the strategy, risk and paper cores over a tape, in one process.
 
-use super::CommonArgs;
-use crate::event::Kind;
+use super::{CommonArgs, FilterArgs};
+use crate::app::{self, Error};
+use crate::backtest::engine::{Settings, paper_config};
+use crate::backtest::report::{self, Chart, ReportInput};
+use crate::backtest::run::{self, FileSink, Tape};
+use crate::backtest::sweep;
+use crate::config::Loaded;
+use crate::strategy::manager;
+use crate::strategy::registry::Registry;
 use clap::{Args, Parser, Subcommand};
 use rust_decimal::Decimal;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -89,18 +97,8 @@ pub struct RunArgs {
         default_value = "config/strategies.yaml"
     )]
     pub strategies: PathBuf,
-    /// Only events at or after this time (RFC 3339 or ns since the epoch)
-    #[arg(long, value_name = "TIME", value_parser = crate::time::parse_time)]
-    pub from: Option<i64>,
-    /// Only events before this time (RFC 3339 or ns since the epoch)
-    #[arg(long, value_name = "TIME", value_parser = crate::time::parse_time)]
-    pub to: Option<i64>,
-    /// Only events of these symbols (ATOM/USDT; repeat or separate with commas)
-    #[arg(long, value_name = "SYMBOL", value_delimiter = ',')]
-    pub symbol: Vec<String>,
-    /// Only events of these kinds (e.g. trade,bar)
-    #[arg(long, value_name = "KINDS", value_delimiter = ',', value_parser = parse_kind)]
-    pub kind: Vec<Kind>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// Starting capital: the spot balance of the quote asset
     #[arg(long, value_name = "AMOUNT", default_value = "10000", value_parser = parse_capital)]
     pub capital: Decimal,
@@ -130,13 +128,6 @@ pub struct RunArgs {
     pub no_progress: bool,
 }
 
-fn parse_kind(s: &str) -> Result<Kind, String> {
-    Kind::parse(s).ok_or_else(|| {
-        let all: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-        format!("unknown kind `{s}` (use {})", all.join(", "))
-    })
-}
-
 fn parse_capital(s: &str) -> Result<Decimal, String> {
     let d = crate::num::parse_decimal(s)?;
     if d > Decimal::ZERO && d < Decimal::from(1_000_000_000_000_000u64) {
@@ -153,4 +144,206 @@ fn parse_bps(s: &str) -> Result<Decimal, String> {
     } else {
         Err(format!("slippage `{s}` must be between 0 and 10000 bps"))
     }
+}
+
+/// Runs one backtest (or a sweep) and writes its outputs.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    let loaded = app::start(&cli.common)?;
+    let args = match &cli.cmd {
+        Some(Cmd::Sweep(s)) => &s.run,
+        None => &cli.run,
+    };
+    let strategies_path = args.strategies.display().to_string();
+    let strategies = std::fs::read_to_string(&args.strategies)
+        .map_err(|e| Error::Usage(format!("cannot read {strategies_path}: {e}")))?;
+    let (run_loaded, settings, tape) = prepare(&loaded, args);
+    let cfg = &run_loaded.config;
+    match &cli.cmd {
+        Some(Cmd::Sweep(s)) => {
+            let mut rows = run::sweep(
+                cfg,
+                &strategies,
+                &strategies_path,
+                &s.params,
+                &settings,
+                &tape,
+            )
+            .map_err(Error::usage)?;
+            sweep::sort(&mut rows, &s.sort);
+            print!("{}", sweep::table(&s.params, &rows));
+            let csv = args.out.join("sweep.csv");
+            let written = std::fs::create_dir_all(&args.out)
+                .and_then(|_| std::fs::write(&csv, sweep::csv(&s.params, &rows)));
+            written.map_err(|e| Error::Failed(format!("cannot write {}: {e}", csv.display())))
+        }
+        None => {
+            let registry = Registry::builtin();
+            let defs = manager::parse(&strategies, &strategies_path, &registry, &cfg.redis.topics)
+                .map_err(Error::usage)?;
+            single(&cli, args, &run_loaded, &strategies, defs, &settings, &tape)
+        }
+    }
+}
+
+/// The configuration a run uses (capital as the quote balance, slippage and short selling
+/// from the flags), its settings and its tape.
+fn prepare(loaded: &Loaded, args: &RunArgs) -> (Loaded, Settings, Tape) {
+    let mut l = loaded.clone();
+    let quote = args.quote.clone().unwrap_or_else(|| {
+        l.config
+            .exchange
+            .symbols
+            .first()
+            .and_then(|s| s.split_once('/'))
+            .map_or("USDT".into(), |(_, q)| q.to_string())
+    });
+    l.config.paper = paper_config(&l.config, args.capital, &quote);
+    if let Some(bps) = args.slippage_bps {
+        l.config.paper.slippage_bps = bps;
+    }
+    if args.allow_short {
+        l.config.paper.allow_short = true;
+    }
+    let settings = Settings {
+        capital: args.capital,
+        interval_ns: args.equity_interval,
+        risk_free: args.risk_free,
+        partial_fills: args.partial_fills,
+    };
+    let tape = Tape {
+        files: args.tape.clone(),
+        filter: args.filter.filter(),
+    };
+    (l, settings, tape)
+}
+
+fn single(
+    cli: &Cli,
+    args: &RunArgs,
+    loaded: &Loaded,
+    strategies: &str,
+    defs: Vec<manager::StrategyDef>,
+    settings: &Settings,
+    tape: &Tape,
+) -> Result<(), Error> {
+    let chart = cli.report.as_ref().map(|_| Chart::new(settings.capital));
+    let mut sink = FileSink::create(&args.out, chart)
+        .map_err(|e| Error::Failed(format!("cannot write to {}: {e}", args.out.display())))?;
+    let progress = (!args.no_progress && !cli.common.quiet && std::io::stderr().is_terminal())
+        .then(|| progress_bar(tape));
+    let mut on_progress = |events: u64, bytes: u64| {
+        if let Some(pb) = &progress {
+            pb.set_position(bytes);
+            pb.set_message(format!("{events} events"));
+        }
+    };
+    let outcome = run::run(
+        &loaded.config,
+        defs,
+        settings,
+        tape,
+        &mut sink,
+        &mut on_progress,
+    );
+    if let Some(pb) = &progress {
+        pb.finish_and_clear();
+    }
+    let (result, stats) = outcome.map_err(Error::usage)?;
+    if stats.bad > 0 {
+        tracing::warn!("{} bad lines skipped", stats.bad);
+    }
+    let chart = sink
+        .finish()
+        .map_err(|e| Error::Failed(format!("writing {}: {e}", args.out.display())))?;
+    let json = serde_json::to_string_pretty(&result).unwrap_or_default() + "\n";
+    let metrics_path = args.out.join("metrics.json");
+    std::fs::write(&metrics_path, &json)
+        .map_err(|e| Error::Failed(format!("cannot write {}: {e}", metrics_path.display())))?;
+    if let (Some(path), Some(chart)) = (&cli.report, chart) {
+        let paper = &loaded.config.paper;
+        let assumptions = vec![
+            format!(
+                "Fees: maker {} bps, taker {} bps of notional, in the quote asset.",
+                paper.maker_fee_bps, paper.taker_fee_bps
+            ),
+            format!(
+                "Slippage: taker fills move {} bps against the order.",
+                paper.slippage_bps
+            ),
+            "Market orders fill at the last trade price as taker; limit orders fill at once at the \
+last price when marketable (taker), else rest and fill at their limit (maker) when a later trade \
+crosses them."
+                .into(),
+            format!(
+                "Resting fills: {}.",
+                if settings.partial_fills {
+                    "capped at the crossing trade's quantity"
+                } else {
+                    "the whole remaining quantity"
+                }
+            ),
+            format!(
+                "Spot balances from the capital; short selling {}.",
+                if paper.allow_short { "allowed" } else { "refused" }
+            ),
+            "Equity is valued at the last trade price; no funding, borrow cost or latency.".into(),
+        ];
+        let run_rows: Vec<(String, String)> = vec![
+            (
+                "tapes".into(),
+                args.tape
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            ("strategies".into(), args.strategies.display().to_string()),
+            ("capital".into(), settings.capital.to_string()),
+            (
+                "equity interval (s)".into(),
+                (settings.interval_ns / 1_000_000_000).to_string(),
+            ),
+            ("risk-free rate".into(), settings.risk_free.to_string()),
+        ];
+        let html = report::render(&ReportInput {
+            summary: &result.metrics,
+            counts: &result.counts,
+            chart: &chart,
+            config: &loaded.to_yaml(),
+            strategies,
+            run: &run_rows,
+            assumptions: &assumptions,
+        });
+        std::fs::write(path, html)
+            .map_err(|e| Error::Failed(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if cli.json {
+        print!("{json}");
+    } else {
+        print!("{}", report::table(&result.metrics, &result.counts));
+    }
+    Ok(())
+}
+
+fn progress_bar(tape: &Tape) -> indicatif::ProgressBar {
+    let total = crate::journal::resolve(&tape.files)
+        .map(|series| {
+            series
+                .iter()
+                .flat_map(|s| &s.files)
+                .filter_map(|f| std::fs::metadata(f).ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0);
+    let pb = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}",
+    ) {
+        pb.set_style(style);
+    }
+    pb
 }

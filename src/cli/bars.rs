@@ -1,6 +1,9 @@
 //! `njord-bars`: trades in, OHLCV bars out.
 
 use super::{CommonArgs, StageArgs};
+use crate::app::{self, Error};
+use crate::bars::{BarAggregator, BarsStage, Timeframe};
+use crate::journal::Journals;
 use clap::Parser;
 
 #[derive(Debug, Parser)]
@@ -34,4 +37,17 @@ pub struct Cli {
     /// Do not journal the bars
     #[arg(long)]
     pub no_journal: bool,
+}
+
+/// Aggregates trades into bars on stdio or a bus.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    let loaded = app::start(&cli.common)?;
+    let tfs = Timeframe::parse_list(&cli.timeframes)
+        .map_err(|e| Error::Usage(format!("--timeframes: {e}")))?;
+    let cfg = &loaded.config;
+    let journals = (!cli.no_journal).then(|| Journals::from_config(&cfg.journal));
+    let grace_ms = cli.grace_ms.unwrap_or(cfg.bars.grace_ms);
+    let grace_ns = i64::try_from(grace_ms.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+    let mut stage = BarsStage::new(BarAggregator::new(tfs, cli.fill_gaps), journals, grace_ns);
+    app::run_stage("njord-bars", &mut stage, &cli.stage, &loaded)
 }

@@ -1,7 +1,11 @@
 //! `njord-broker`: send accepted orders to Binance.US, or echo them (dry-run, the default).
 
 use super::{CommonArgs, StageArgs};
+use crate::app::{self, Error};
+use crate::broker::service::{BrokerStage, Options};
+use crate::stage::{self, StdioOpts};
 use clap::Parser;
+use std::time::Duration;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,4 +33,39 @@ pub struct Cli {
     /// In dry-run, send each order to POST /api/v3/order/test so the venue validates it
     #[arg(long)]
     pub validate: bool,
+}
+
+/// How often venue news is written out.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Echoes orders (dry-run) or sends them to the venue, on stdio or a bus.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    let loaded = app::start(&cli.common)?;
+    let cfg = &loaded.config;
+    let opts = Options {
+        enable_live: std::env::var("NJORD_ENABLE_LIVE").ok(),
+        validate: cli.validate,
+        redis_url: cli.stage.bus.clone().or_else(|| cfg.redis.url.clone()),
+    };
+    let mut broker = BrokerStage::new(&loaded, &opts)?;
+    let outcome = match &cli.stage.bus {
+        Some(url) => {
+            let mut bus = app::connect(url, &loaded)?;
+            stage::run_bus(&mut broker, &mut bus, &cfg.redis.topics, TICK)
+        }
+        None => {
+            let opts = StdioOpts {
+                emit_only: cli.stage.emit_only,
+                strict: cli.stage.strict,
+                tick: broker.is_live().then_some(TICK),
+            };
+            stage::run_stdio(
+                &mut broker,
+                std::io::stdin(),
+                std::io::stdout().lock(),
+                opts,
+            )
+        }
+    };
+    app::finish("njord-broker", outcome)
 }

@@ -1,7 +1,10 @@
 //! `njord-ingest`: live market data from the venue as `trade`, `ticker` and `book` events.
 
 use super::CommonArgs;
+use crate::app::{self, Error};
+use crate::bus::Reconnect;
 use crate::ingest::Streams;
+use crate::ingest::stream::{self, Options};
 use clap::Parser;
 
 #[derive(Debug, Parser)]
@@ -52,4 +55,42 @@ pub struct Cli {
 
 fn parse_streams(s: &str) -> Result<Streams, String> {
     s.parse()
+}
+
+/// Streams the venue's market data to stdout or Redis until stopped.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    let loaded = app::start(&cli.common)?;
+    let cfg = &loaded.config;
+    let venue = cli.venue.unwrap_or_else(|| cfg.exchange.venue.clone());
+    if venue != "binanceus" {
+        return Err(Error::Usage(format!(
+            "venue `{venue}` is not supported; use binanceus"
+        )));
+    }
+    let pairs = if cli.symbols.is_empty() {
+        cfg.exchange.symbols.clone()
+    } else {
+        cli.symbols
+    };
+    if pairs.is_empty() {
+        return Err(Error::usage(
+            "no symbol: give --symbol ATOM/USDT or set exchange.symbols",
+        ));
+    }
+    let opts = Options {
+        venue,
+        rest_url: cli
+            .rest_url
+            .unwrap_or_else(|| cfg.exchange.rest_url.clone()),
+        ws_url: cli.ws_url.unwrap_or_else(|| cfg.exchange.ws_url.clone()),
+        pairs,
+        streams: cli.streams,
+        bus: cli.bus,
+        redis_reconnect: Reconnect::from_config(&cfg.redis),
+        topics: cfg.redis.topics.clone(),
+        journal: cfg.journal.clone(),
+        cfg: cfg.ingest.clone(),
+    };
+    stream::run(opts)?;
+    Ok(())
 }

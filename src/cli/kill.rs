@@ -1,6 +1,8 @@
 //! `njord-kill`: trip, clear and inspect the kill switch.
 
 use super::CommonArgs;
+use crate::app::{self, Error};
+use crate::kill::{self, SourceState, TripRecord};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -41,4 +43,117 @@ pub enum Cmd {
     Clear,
     /// Print one line per source; exit 0 allowed, 1 tripped, 2 unreadable
     Status,
+}
+
+/// Trips, clears or reports the kill switch in the file and, when configured, in Redis.
+/// `status` exits 0 when clear, 1 when tripped, 2 when a source cannot be read.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    let loaded = app::start(&cli.common)?;
+    let risk = &loaded.config.risk;
+    let file = cli
+        .file
+        .clone()
+        .unwrap_or_else(|| risk.kill_switch_file.clone());
+    let redis_url = cli
+        .redis
+        .clone()
+        .or_else(|| loaded.config.redis.url.clone());
+    let key = risk.kill_switch_key.as_str();
+    let redis = redis_url.as_deref().map(|u| (u, app::connect(u, &loaded)));
+
+    match cli.cmd {
+        Cmd::Trip { reason } => {
+            let now = crate::stage::wall_clock_ns();
+            let record = TripRecord {
+                tripped_at: crate::time::format_rfc3339(now),
+                ts_ns: now,
+                by: who(),
+                reason,
+            };
+            let mut failed = false;
+            if let Err(e) = kill::trip_file(&file, &record) {
+                eprintln!("error: cannot write kill file {}: {e}", file.display());
+                failed = true;
+            } else {
+                println!("file {}: tripped", file.display());
+            }
+            if let Some((url, bus)) = redis {
+                match bus.and_then(|mut b| kill::trip_redis(&mut b, key).map_err(Error::failed)) {
+                    Ok(()) => println!("redis {url} {key}: tripped"),
+                    Err(e) => {
+                        eprintln!("error: cannot set {key}: {e}");
+                        failed = true;
+                    }
+                }
+            }
+            exit_status(u8::from(failed))
+        }
+        Cmd::Clear => {
+            let mut failed = false;
+            match kill::clear_file(&file) {
+                Ok(()) => println!("file {}: clear", file.display()),
+                Err(e) => {
+                    eprintln!("error: cannot remove kill file {}: {e}", file.display());
+                    failed = true;
+                }
+            }
+            if let Some((url, bus)) = redis {
+                match bus.and_then(|mut b| kill::clear_redis(&mut b, key).map_err(Error::failed)) {
+                    Ok(()) => println!("redis {url} {key}: clear"),
+                    Err(e) => {
+                        eprintln!("error: cannot clear {key}: {e}");
+                        failed = true;
+                    }
+                }
+            }
+            exit_status(u8::from(failed))
+        }
+        Cmd::Status => {
+            let mut states = vec![(format!("file {}", file.display()), kill::file_state(&file))];
+            if let Some((url, bus)) = redis {
+                let state = match bus
+                    .and_then(|mut b| kill::redis_tripped(&mut b, key).map_err(Error::failed))
+                {
+                    Ok(true) => SourceState::Tripped,
+                    Ok(false) => SourceState::Clear,
+                    Err(e) => SourceState::Unreadable(e.to_string()),
+                };
+                states.push((format!("redis {url} {key}"), state));
+            }
+            let mut code = 0u8;
+            for (name, state) in states {
+                match state {
+                    SourceState::Clear => println!("{name}: clear"),
+                    SourceState::Tripped => {
+                        println!("{name}: tripped");
+                        code = code.max(1);
+                    }
+                    SourceState::Unreadable(e) => {
+                        println!("{name}: unreadable ({e})");
+                        code = 2;
+                    }
+                }
+            }
+            exit_status(code)
+        }
+    }
+}
+
+/// Each source has been reported on its own line; only the exit status is left to set.
+fn exit_status(code: u8) -> Result<(), Error> {
+    match code {
+        0 => Ok(()),
+        c => Err(Error::Exit(c)),
+    }
+}
+
+/// `user@host` for the kill file, from the environment; never fails.
+fn who() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into());
+    format!("{user}@{host} (pid {})", std::process::id())
 }

@@ -2,6 +2,8 @@
 //! completions are generated from the very same clap definitions (`tests/it/docs.rs` checks that
 //! the committed ones in `man/` and `completions/` are current).
 
+use crate::event::Kind;
+use crate::replay::Filter;
 use clap::{Args, CommandFactory};
 use std::path::PathBuf;
 
@@ -49,6 +51,41 @@ pub struct StageArgs {
     /// Exit non-zero at the first malformed input line instead of skipping it
     #[arg(long)]
     pub strict: bool,
+}
+
+/// Which events of a tape to read: the filter of `njord-replay` and `njord-backtest`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct FilterArgs {
+    /// Only events at or after this time (RFC 3339 or ns since the epoch)
+    #[arg(long, value_name = "TIME", value_parser = crate::time::parse_time)]
+    pub from: Option<i64>,
+    /// Only events before this time (RFC 3339 or ns since the epoch)
+    #[arg(long, value_name = "TIME", value_parser = crate::time::parse_time)]
+    pub to: Option<i64>,
+    /// Only events of these symbols (ATOM/USDT; repeat or separate with commas)
+    #[arg(long, value_name = "SYMBOL", value_delimiter = ',')]
+    pub symbol: Vec<String>,
+    /// Only events of these kinds (trade,bar,…)
+    #[arg(long, value_name = "KINDS", value_delimiter = ',', value_parser = parse_kind)]
+    pub kind: Vec<Kind>,
+}
+
+impl FilterArgs {
+    pub fn filter(&self) -> Filter {
+        Filter {
+            from: self.from,
+            to: self.to,
+            symbols: self.symbol.clone(),
+            kinds: self.kind.clone(),
+        }
+    }
+}
+
+fn parse_kind(s: &str) -> Result<Kind, String> {
+    Kind::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("unknown kind `{s}` (use {})", all.join(", "))
+    })
 }
 
 /// Every binary's clap command, named as installed. Used to generate man pages and completions.

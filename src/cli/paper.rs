@@ -1,6 +1,8 @@
 //! `njord-paper`: the paper trader.
 
 use super::{CommonArgs, StageArgs};
+use crate::app::{self, Error};
+use crate::paper::stage::PaperStage;
 use clap::Parser;
 
 #[derive(Debug, Parser)]
@@ -37,4 +39,21 @@ pub struct Cli {
     /// Keep njord:pnl:day on this Redis on stdio too (default: the --bus URL)
     #[arg(long, value_name = "URL")]
     pub redis: Option<String>,
+}
+
+/// Paper-trades accepted orders against the tape on stdio or a bus.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    let loaded = app::start(&cli.common)?;
+    let redis = match cli.redis.as_ref().or(cli.stage.bus.as_ref()) {
+        Some(url) => Some(app::connect(url, &loaded)?),
+        None => None,
+    };
+    let mut stage = PaperStage::new(&loaded, cli.partial_fills, cli.summary, redis);
+    if cli.resume {
+        let (fills, open) = stage
+            .resume()
+            .map_err(|e| Error::Failed(format!("--resume: {e}")))?;
+        tracing::info!("resumed: {fills} fills replayed, {open} orders open again");
+    }
+    app::run_stage("njord-paper", &mut stage, &cli.stage, &loaded)
 }

@@ -1,6 +1,8 @@
 //! `njord-risk`: the pre-trade risk engine.
 
 use super::{CommonArgs, StageArgs};
+use crate::app::{self, Error};
+use crate::risk::stage::{RiskStage, SharedState};
 use clap::Parser;
 use std::path::PathBuf;
 
@@ -41,4 +43,25 @@ pub struct Cli {
     /// after a restart
     #[arg(long)]
     pub resume: bool,
+}
+
+/// Runs the pre-trade checks on stdio or a bus.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    let loaded = app::start(&cli.common)?;
+    let shared = match cli.redis.as_ref().or(cli.stage.bus.as_ref()) {
+        Some(url) => Some(SharedState {
+            redis: app::connect(url, &loaded)?,
+            halt_key: loaded.config.risk.kill_switch_key.clone(),
+            seen_ttl_s: loaded.config.risk.dedup_ttl_s,
+        }),
+        None => None,
+    };
+    let mut stage = RiskStage::new(&loaded, cli.common.config.clone(), cli.kill_file, shared);
+    if cli.resume {
+        let n = stage
+            .resume()
+            .map_err(|e| Error::Failed(format!("--resume: {e}")))?;
+        tracing::info!("resumed: {n} allowed intent ids remembered");
+    }
+    app::run_stage("njord-risk", &mut stage, &cli.stage, &loaded)
 }

@@ -1,6 +1,9 @@
 //! `njord-strat`: run strategies over market data and emit intents.
 
 use super::{CommonArgs, StageArgs};
+use crate::app::{self, Error};
+use crate::strategy::Registry;
+use crate::strategy::stage::StratStage;
 use clap::Parser;
 use std::path::PathBuf;
 
@@ -37,4 +40,17 @@ pub struct Cli {
     /// Print the built-in strategy classes with their parameters and defaults, and exit
     #[arg(long)]
     pub list: bool,
+}
+
+/// Lists the built-in classes, or runs the strategies file on stdio or a bus.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    let registry = Registry::builtin();
+    if cli.list {
+        print!("{}", registry.describe());
+        return Ok(());
+    }
+    let loaded = app::start(&cli.common)?;
+    let topics = loaded.config.redis.topics.clone();
+    let mut stage = StratStage::open(&cli.strategies, registry, topics).map_err(Error::usage)?;
+    app::run_stage("njord-strat", &mut stage, &cli.stage, &loaded)
 }

@@ -53,22 +53,13 @@ pub struct Options {
     pub cfg: config::Ingest,
 }
 
-/// How a run fails; [`IngestError::exit_code`] maps it to 2 (usage) or 1 (runtime).
+/// How a run fails: a usage error (exit 2) or a runtime failure (exit 1), see `app::Error`.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]
     Runtime(String),
-}
-
-impl IngestError {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            IngestError::Usage(_) => 2,
-            IngestError::Runtime(_) => 1,
-        }
-    }
 }
 
 fn wall_ns() -> i64 {

@@ -1,9 +1,13 @@
 //! `njord-sim`: a Binance.US-compatible venue on loopback, and the tape generator.
 
-use crate::Speed;
+use crate::journal::Journal;
+use crate::{Settings, Speed, faults, tape};
 use clap::{Args, Parser, Subcommand};
+use njord::app::Error;
 use njord::cli::CommonArgs;
+use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -175,4 +179,150 @@ fn parse_balance(s: &str) -> Result<(String, rust_decimal::Decimal), String> {
         ));
     }
     Ok((a.to_string(), amount))
+}
+
+/// Writes a synthetic tape, or serves the venue until stopped.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    njord::app::start(&cli.common)?;
+    match cli.cmd {
+        Cmd::Gen(g) => gen_tape(&g),
+        Cmd::Serve(s) => serve(*s),
+    }
+}
+
+fn gen_tape(g: &GenArgs) -> Result<(), Error> {
+    if !g.symbol.contains('/') {
+        return Err(Error::Usage(format!(
+            "njord-sim gen: symbol `{}` must be written BASE/QUOTE, e.g. ATOM/USDT",
+            g.symbol
+        )));
+    }
+    let start_ns = tape::parse_iso(&g.start)
+        .map_err(|e| Error::Usage(format!("njord-sim gen: --start: {e}")))?;
+    let spec = tape::GenSpec {
+        symbol: g.symbol.clone(),
+        count: g.count,
+        seed: g.seed,
+        start_ns,
+        price: g.price,
+        tick: g.tick,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    match tape::generate(&spec, &mut out) {
+        Ok(()) => Ok(()),
+        // `| head` closes stdout: end quietly.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::Failed(format!(
+            "njord-sim gen: cannot write the tape: {e}"
+        ))),
+    }
+}
+
+fn settings(a: &ServeArgs) -> Settings {
+    Settings {
+        api_keys: vec![(
+            a.api_key
+                .clone()
+                .unwrap_or_else(|| crate::DEFAULT_API_KEY.into()),
+            a.api_secret
+                .clone()
+                .unwrap_or_else(|| crate::DEFAULT_API_SECRET.into()),
+        )],
+        check_timestamp: !a.no_timestamp_check,
+        speed: a.speed,
+        loop_tape: a.loop_tape,
+        start_on_subscribe: a.start_on_subscribe,
+        knobs: crate::matching::Knobs {
+            maker_fee: a.maker_fee,
+            taker_fee: a.taker_fee,
+            book_levels: a.book_levels.clamp(1, 5000),
+            book_qty: a.book_qty,
+            fill_at_touch: a.fill_at_touch,
+        },
+        balances: a.balances.iter().cloned().collect(),
+        limits: crate::limits::LimitConfig {
+            weight_per_min: a.weight_limit,
+            orders_per_10s: a.orders_per_10s,
+            orders_per_day: a.orders_per_day,
+            ban_after: a.ban_after,
+            ban_ms: i64::from(a.ban_secs) * 1000,
+        },
+        ping_interval: Duration::from_millis(a.ping_interval_ms.max(1)),
+        pong_timeout: Duration::from_millis(a.pong_timeout_ms.max(1)),
+        ws_msgs_per_sec: a.ws_msg_limit,
+        listen_key_ttl_ms: i64::from(a.listen_key_ttl_secs) * 1000,
+        min_notional: a.min_notional,
+        initial_skew_ms: a.clock_skew_ms,
+    }
+}
+
+fn serve(a: ServeArgs) -> Result<(), Error> {
+    let tape = tape::load(&a.tape, &a.symbols)
+        .map_err(|e| Error::Usage(format!("njord-sim serve: {e}")))?;
+    for bad in &tape.skipped {
+        eprintln!("njord-sim serve: skipped {bad}");
+    }
+    let scenario = match &a.scenario {
+        Some(p) => {
+            faults::load_scenario(p)
+                .map_err(|e| Error::Usage(format!("njord-sim serve: {e}")))?
+                .faults
+        }
+        None => Vec::new(),
+    };
+    let journal = match &a.journal {
+        Some(p) => Some(Journal::create(p).map_err(|e| {
+            Error::Usage(format!(
+                "njord-sim serve: cannot create journal {}: {e}",
+                p.display()
+            ))
+        })?),
+        None => None,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Failed(format!("njord-sim serve: cannot start the runtime: {e}")))?;
+    let (rest_port, ws_port) = (a.rest_port, a.ws_port);
+    let sim = crate::build(settings(&a), &tape, journal);
+    let result = rt.block_on(async move {
+        for f in scenario {
+            crate::rest::apply_fault(&sim, f).await;
+        }
+        let served = crate::serve(sim, tape, rest_port, ws_port, |b| {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", b.ready_line());
+            let _ = out.flush();
+            tracing::info!(rest = %b.rest, ws = %b.ws, "njord-sim ready");
+        });
+        tokio::select! {
+            r = served => r,
+            _ = shutdown_signal() => Ok(()),
+        }
+    });
+    result.map_err(|e| {
+        Error::Failed(format!(
+            "njord-sim serve: {e} (is the port already in use? use 0 for any free port)"
+        ))
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = tokio::signal::ctrl_c() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
