@@ -574,12 +574,7 @@ impl Ingest {
                         }
                     }
                     Step::Gap { expected, got } => {
-                        self.counters.book_resyncs += 1;
-                        notes.push(Note::BookGap {
-                            symbol: self.syms[i].vs.pair.clone(),
-                            expected,
-                            got,
-                        });
+                        self.book_gap(i, expected, got, notes);
                         notes.push(Note::FetchSnapshot(i));
                     }
                 }
@@ -740,25 +735,25 @@ impl Ingest {
             SnapshotStep::Synced { .. } => self.emit_book(i, local_ns, emit),
             SnapshotStep::Current => {}
             SnapshotStep::CaughtUp { had, now } => {
-                self.counters.book_resyncs += 1;
-                notes.push(Note::BookGap {
-                    symbol: self.syms[i].vs.pair.clone(),
-                    expected: had.saturating_add(1),
-                    got: now,
-                });
+                self.book_gap(i, had.saturating_add(1), now, notes);
                 self.emit_book(i, local_ns, emit);
             }
             SnapshotStep::TooOld { .. } => notes.push(Note::FetchSnapshot(i)),
             SnapshotStep::Gap { expected, got } => {
-                self.counters.book_resyncs += 1;
-                notes.push(Note::BookGap {
-                    symbol: self.syms[i].vs.pair.clone(),
-                    expected,
-                    got,
-                });
+                self.book_gap(i, expected, got, notes);
                 notes.push(Note::FetchSnapshot(i));
             }
         }
+    }
+
+    /// Updates `expected..got` of symbol `i`'s book were missed: counted and reported.
+    fn book_gap(&mut self, i: usize, expected: u64, got: u64, notes: &mut Vec<Note>) {
+        self.counters.book_resyncs += 1;
+        notes.push(Note::BookGap {
+            symbol: self.syms[i].vs.pair.clone(),
+            expected,
+            got,
+        });
     }
 }
 

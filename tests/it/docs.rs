@@ -35,3 +35,25 @@ fn every_binary_has_docs_and_an_example() {
         assert_eq!(njord::docs::missing_example(cmd), None);
     }
 }
+
+#[test]
+fn readme_table_of_reason_codes_is_the_enum() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme
+        .split("## Reason codes")
+        .nth(1)
+        .expect("README has a Reason codes section");
+    let codes: Vec<&str> = section
+        .lines()
+        .skip_while(|l| !l.starts_with("| code"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| l.split('`').nth(1).expect("a code in backticks"))
+        .collect();
+    let enum_codes: Vec<&str> = njord::reason::Reason::ALL
+        .iter()
+        .map(|r| r.as_str())
+        .collect();
+    assert_eq!(codes, enum_codes);
+}

@@ -15,6 +15,7 @@ pub mod indicators;
 pub mod num;
 pub mod paper;
 pub mod prices;
+pub mod reason;
 pub mod risk;
 pub mod strategy;
 pub mod swar;

@@ -1,0 +1,91 @@
+//! Stable reason codes (DESIGN §8): why the risk engine denied an intent, why the broker
+//! refused to send an order, why the paper trader rejected one. A code never changes meaning;
+//! details go in the event's `caps`; new codes are added, never renamed.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// Risk: a field is missing or out of range (qty ≤ 0, a limit order without a price, …).
+    InvalidIntent,
+    /// Risk: this intent id was already allowed.
+    DuplicateIntent,
+    /// Risk and broker: the kill switch is tripped, or its state cannot be read.
+    Halted,
+    /// Risk and paper: no price yet to value the order with.
+    NoRefPrice,
+    /// Risk: the order's notional is above `risk.per_order_usd_cap`.
+    PerOrderUsdCap,
+    /// Risk: today's loss has reached `risk.daily_loss_usd_cap`.
+    DailyLossUsdCap,
+    /// Risk: more than `risk.orders_per_min_cap` orders in the last minute.
+    OrdersPerMinCap,
+    /// Broker: a live order above the 10 USD live cap (or `broker.live_max_notional_usd`).
+    LiveMicroCap,
+    /// Paper: the free balance cannot pay for the order (or hold the asset sold).
+    InsufficientBalance,
+    /// Paper: the order cannot be valued (its symbol is not BASE/QUOTE, or its notional
+    /// overflows).
+    InvalidOrder,
+}
+
+impl Reason {
+    /// Every code, in the order of the documentation's table.
+    pub const ALL: [Reason; 10] = [
+        Reason::InvalidIntent,
+        Reason::DuplicateIntent,
+        Reason::Halted,
+        Reason::NoRefPrice,
+        Reason::PerOrderUsdCap,
+        Reason::DailyLossUsdCap,
+        Reason::OrdersPerMinCap,
+        Reason::LiveMicroCap,
+        Reason::InsufficientBalance,
+        Reason::InvalidOrder,
+    ];
+
+    /// The code as written in events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::InvalidIntent => "invalid_intent",
+            Reason::DuplicateIntent => "duplicate_intent",
+            Reason::Halted => "halted",
+            Reason::NoRefPrice => "no_ref_price",
+            Reason::PerOrderUsdCap => "per_order_usd_cap",
+            Reason::DailyLossUsdCap => "daily_loss_usd_cap",
+            Reason::OrdersPerMinCap => "orders_per_min_cap",
+            Reason::LiveMicroCap => "live_micro_cap",
+            Reason::InsufficientBalance => "insufficient_balance",
+            Reason::InvalidOrder => "invalid_order",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_writes_as_str_and_parse_reads_it_back() {
+        for r in Reason::ALL {
+            assert_eq!(
+                serde_json::to_string(&r).unwrap(),
+                format!("\"{}\"", r.as_str())
+            );
+            assert_eq!(Reason::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Reason::parse("nope"), None);
+    }
+}
