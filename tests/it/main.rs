@@ -12,3 +12,4 @@ mod risk_paper;
 mod storage;
 mod strat;
 mod support;
+mod topics;

@@ -3,6 +3,7 @@
 
 use crate::config::Topics;
 use crate::event::{Event, Kind};
+use std::ffi::c_char;
 
 impl Topics {
     fn template(&self, kind: Kind) -> &str {
@@ -56,44 +57,137 @@ impl Topics {
     }
 }
 
-/// Redis-style glob: `*` any run, `?` one character, `\` escapes. Used by the in-memory bus
-/// and topic→kind mapping so both agree with Redis.
+/// Redis's glob, byte for byte: `stringmatchlen` in Redis's src/util.c (case-sensitive, as
+/// `PSUBSCRIBE` uses it), so stdio and in-memory routing deliver exactly what Redis would.
+/// Its rules, including the corners a channel name or pattern can hit:
+/// - `*` matches any run of bytes (`**` is one `*`), `?` exactly one byte (not one `char`).
+/// - `[abc]` matches one byte of the set, `[^abc]` one byte outside it. A `]` right after `[`
+///   or `[^` closes the set: `[]` matches nothing, `[^]` any byte.
+/// - `a-z` in a set is a range, a reversed one (`z-a`) is swapped; the ends compare as C `char`
+///   (signed on x86-64). A range may end at the `]`: `[a-]` is the range `]`..=`a`, and the set
+///   goes on.
+/// - `\x` matches `x`, outside and inside sets; a `\` that ends the pattern or set matches `\`.
+/// - A `[` without its `]` takes the rest of the pattern as its set: `[` alone matches nothing,
+///   `[^` any byte.
+/// - The empty text matches only the empty pattern: `*` does not match `""`.
+/// - "Protection against abusive patterns" (CVE-2024-31228): Redis follows at most 1000 nested
+///   `*` runs; a pattern with more, not counting one that ends it, matches nothing.
+///
+/// Redis recurses at each `*`; this walks the pattern once, going back only to just after the
+/// last `*` seen, so it takes at most pattern × text steps, never allocates and never panics.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ti < t.len() {
-        if pi < p.len() && p[pi] == '\\' && pi + 1 < p.len() && p[pi + 1] == t[ti] {
-            pi += 2;
-            ti += 1;
-        } else if pi < p.len()
-            && (p[pi] == '?' || (p[pi] == t[ti] && p[pi] != '*' && p[pi] != '\\'))
-        {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
+    glob_match_bytes(pattern.as_bytes(), text.as_bytes())
+}
+
+/// How many `*` runs Redis follows: the 1001st that does not end the pattern makes it report no
+/// match, whatever the text (`if (nesting > 1000) return 0;`, since Redis 7.2.6 and 7.4.1, and
+/// in Debian's patched 7.0.15).
+const MAX_NESTED_STARS: usize = 1000;
+
+/// [`glob_match`] on raw bytes: Redis channels and patterns are binary.
+pub fn glob_match_bytes(pattern: &[u8], text: &[u8]) -> bool {
+    if text.is_empty() {
+        return pattern.is_empty();
+    }
+    let (mut p, mut t) = (0, 0);
+    // After a `*`: where the rest of the pattern starts, and the text the `*` has eaten up to.
+    let mut after_star: Option<(usize, usize)> = None;
+    let mut stars = 0;
+    while t < text.len() {
+        if pattern.get(p) == Some(&b'*') {
+            while pattern.get(p) == Some(&b'*') {
+                p += 1;
+            }
+            if p == pattern.len() {
+                return true;
+            }
+            stars += 1;
+            if stars > MAX_NESTED_STARS {
+                return false;
+            }
+            after_star = Some((p, t));
+            continue;
+        }
+        match token_matches(pattern, p, text[t]) {
+            Some(next) => {
+                p = next;
+                t += 1;
+            }
+            // Let the last `*` eat one more byte and retry the rest from there; the tokens
+            // between `*`s each take one byte, so an earlier `*` could not do better.
+            None => match after_star {
+                Some((rest, eaten)) => {
+                    after_star = Some((rest, eaten + 1));
+                    p = rest;
+                    t = eaten + 1;
+                }
+                None => return false,
+            },
         }
     }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
+    while pattern.get(p) == Some(&b'*') {
+        p += 1;
     }
-    pi == p.len()
+    p == pattern.len()
+}
+
+/// Whether the non-`*` token at `p` matches `byte`, and if so where the next token starts;
+/// `None` also when the pattern is used up.
+fn token_matches(pattern: &[u8], p: usize, byte: u8) -> Option<usize> {
+    let (matched, next) = match *pattern.get(p)? {
+        b'?' => (true, p + 1),
+        b'[' => set_matches(pattern, p + 1, byte),
+        b'\\' if p + 1 < pattern.len() => (pattern[p + 1] == byte, p + 2),
+        literal => (literal == byte, p + 1),
+    };
+    matched.then_some(next)
+}
+
+/// The set that starts at `p` (just past its `[`): whether it matches `byte`, and where the
+/// next token starts. The arms are Redis's tests, in Redis's order.
+fn set_matches(pattern: &[u8], mut p: usize, byte: u8) -> (bool, usize) {
+    let negated = pattern.get(p) == Some(&b'^');
+    if negated {
+        p += 1;
+    }
+    let mut matched = false;
+    loop {
+        match pattern[p..] {
+            [b'\\', escaped, ..] => {
+                matched |= escaped == byte;
+                p += 2;
+            }
+            [b']', ..] => {
+                p += 1;
+                break;
+            }
+            [] => break,
+            [start, b'-', end, ..] => {
+                matched |= range_contains(start, end, byte);
+                p += 3;
+            }
+            [member, ..] => {
+                matched |= member == byte;
+                p += 1;
+            }
+        }
+    }
+    (matched != negated, p)
+}
+
+/// Redis reads range ends and the byte as C `char`: signed on x86-64 (`[a-\xff]` holds
+/// `\x00`..=`a` and `\xff`), unsigned on aarch64, so `c_char` agrees with a Redis built for the
+/// same target.
+fn range_contains(start: u8, end: u8, byte: u8) -> bool {
+    let (start, end, byte) = (start as c_char, end as c_char, byte as c_char);
+    start.min(end) <= byte && byte <= start.max(end)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::event::decode;
+    use proptest::prelude::*;
 
     #[test]
     fn canonical_topics() {
@@ -109,14 +203,224 @@ mod tests {
         assert_eq!(t.kind_of("nope"), None);
     }
 
+    /// (pattern, text, whether Redis matches): one row per rule of [`glob_match`].
+    const GLOB_TABLE: &[(&str, &str, bool)] = &[
+        ("md.*", "md.trades.A/B", true),
+        ("md.trades.*", "md.book.X", false),
+        ("a?c", "abc", true),
+        ("a?c", "ac", false),
+        ("?", "é", false), // `?` is one byte; `é` is two
+        ("??", "é", true),
+        ("a**b", "axyb", true),
+        ("*?*", "x", true),
+        ("*?*", "", false),
+        ("*", "", false), // Redis: the empty text matches only the empty pattern
+        ("", "", true),
+        ("", "a", false),
+        ("a*", "a", true),
+        ("a*b*c", "abxbc", true),
+        ("a*b*c", "abxbcx", false),
+        ("[abc]", "b", true),
+        ("[abc]", "d", false),
+        ("[^abc]", "d", true),
+        ("[^abc]", "a", false),
+        ("[a-c]x", "bx", true),
+        ("[c-a]", "b", true), // reversed ranges are swapped
+        ("[a-c]", "d", false),
+        ("[a-c-e]", "-", true), // after a range, `-e` is `-` then `e`
+        ("[a-c-e]", "d", false),
+        ("[]", "]", false),  // `]` right after `[` closes an empty set
+        ("[^]", "x", true),  // … so its negation matches any byte
+        ("[]]", "]", false), // `[]` matches no byte, so nothing follows it
+        ("[]]", "]]", false),
+        ("[^]]", "x]", true),
+        ("[\\]]", "]", true), // escaped `]` inside a set
+        ("[\\-]", "-", true),
+        ("[a-]", "_", true), // `[a-]`: the range `]`..=`a`, set left open
+        ("[a-]", "b", false),
+        ("[a-]", "-", false),
+        ("[", "[", false), // an unterminated `[` with nothing in it matches nothing
+        ("[^", "x", true), // … and negated, any byte
+        ("[ab", "b", true), // an unterminated set runs to the end of the pattern
+        ("[\\", "\\", true), // a `\` that ends a set is itself
+        ("\\*", "*", true),
+        ("\\*", "x", false),
+        ("\\?", "?", true),
+        ("\\[a]", "[a]", true),
+        ("\\a", "a", true),
+        ("a\\", "a\\", true), // a trailing `\` matches `\`
+        ("a\\", "a", false),
+        ("A", "a", false), // case-sensitive, as `PSUBSCRIBE` is
+        // Range ends compare as C `char`: where it is signed (x86-64), 0xC3 sorts below `A`.
+        ("[a-é]", "A", c_char::MIN != 0),
+    ];
+
     #[test]
-    fn globs() {
-        assert!(glob_match("md.*", "md.trades.A/B"));
-        assert!(glob_match("a?c", "abc"));
-        assert!(!glob_match("a?c", "ac"));
-        assert!(glob_match("*", ""));
-        assert!(!glob_match("md.trades.*", "md.book.X"));
-        assert!(glob_match("a\\*", "a*"));
-        assert!(!glob_match("a\\*", "ab"));
+    fn glob_table_follows_redis_rules() {
+        for &(pattern, text, expected) in GLOB_TABLE {
+            assert_eq!(
+                glob_match(pattern, text),
+                expected,
+                "{pattern:?} on {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn glob_table_agrees_with_redis_recursive_algorithm() {
+        for &(pattern, text, _) in GLOB_TABLE {
+            assert_eq!(
+                glob_match(pattern, text),
+                redis_stringmatchlen(pattern.as_bytes(), text.as_bytes()),
+                "{pattern:?} on {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn glob_gives_up_past_redis_star_nesting_limit() {
+        let text = "a".repeat(MAX_NESTED_STARS + 1);
+        let at_limit = "*a".repeat(MAX_NESTED_STARS);
+        let past_limit = "*a".repeat(MAX_NESTED_STARS + 1);
+        assert!(glob_match(&at_limit, &text));
+        assert!(!glob_match(&past_limit, &text));
+        // A last `*` run ends the pattern: Redis matches it without recursing.
+        assert!(glob_match(&format!("{at_limit}*"), &text));
+        // Redis's regression test for CVE-2024-31228 answers at once.
+        assert!(!glob_match(&"*?".repeat(50_000), &"a".repeat(50_000)));
+    }
+
+    #[test]
+    fn glob_stays_bounded_on_backtracking_patterns() {
+        // Exponential for naive backtracking (CVE-2022-36021's pattern), pattern × text here.
+        let pattern = format!("{}b", "a*".repeat(500));
+        assert!(!glob_match(&pattern, &"a".repeat(5_000)));
+    }
+
+    /// Redis's `stringmatchlen_impl` (src/util.c, nocase off) transcribed line by line, with
+    /// its recursion, `skipLongerMatches` and nesting limit: the oracle for the proptest.
+    /// Indexes stand for C pointers, and reading at the pattern's end gives C's `\0`.
+    fn redis_stringmatchlen(pattern: &[u8], string: &[u8]) -> bool {
+        fn imp(
+            p: &[u8],
+            mut pi: usize,
+            s: &[u8],
+            mut si: usize,
+            skip_longer_matches: &mut bool,
+            nesting: usize,
+        ) -> bool {
+            let at = |i: usize| p.get(i).copied().unwrap_or(0);
+            if nesting > 1000 {
+                return false;
+            }
+            while pi < p.len() && si < s.len() {
+                match p[pi] {
+                    b'*' => {
+                        while pi < p.len() && at(pi + 1) == b'*' {
+                            pi += 1;
+                        }
+                        if p.len() - pi == 1 {
+                            return true;
+                        }
+                        while si < s.len() {
+                            if imp(p, pi + 1, s, si, skip_longer_matches, nesting + 1) {
+                                return true;
+                            }
+                            if *skip_longer_matches {
+                                return false;
+                            }
+                            si += 1;
+                        }
+                        *skip_longer_matches = true;
+                        return false;
+                    }
+                    b'?' => si += 1,
+                    b'[' => {
+                        pi += 1;
+                        let not = at(pi) == b'^';
+                        if not {
+                            pi += 1;
+                        }
+                        let mut matched = false;
+                        loop {
+                            if at(pi) == b'\\' && p.len() - pi >= 2 {
+                                pi += 1;
+                                matched |= p[pi] == s[si];
+                            } else if at(pi) == b']' {
+                                break;
+                            } else if pi == p.len() {
+                                pi -= 1;
+                                break;
+                            } else if p.len() - pi >= 3 && p[pi + 1] == b'-' {
+                                let start = p[pi] as c_char;
+                                let end = p[pi + 2] as c_char;
+                                let c = s[si] as c_char;
+                                let (start, end) = if start > end {
+                                    (end, start)
+                                } else {
+                                    (start, end)
+                                };
+                                pi += 2;
+                                matched |= c >= start && c <= end;
+                            } else {
+                                matched |= p[pi] == s[si];
+                            }
+                            pi += 1;
+                        }
+                        if not {
+                            matched = !matched;
+                        }
+                        if !matched {
+                            return false;
+                        }
+                        si += 1;
+                    }
+                    other => {
+                        if other == b'\\' && p.len() - pi >= 2 {
+                            pi += 1;
+                        }
+                        if p[pi] != s[si] {
+                            return false;
+                        }
+                        si += 1;
+                    }
+                }
+                pi += 1;
+                if si == s.len() {
+                    while at(pi) == b'*' {
+                        pi += 1;
+                    }
+                    break;
+                }
+            }
+            pi == p.len() && si == s.len()
+        }
+        imp(pattern, 0, string, 0, &mut false, 0)
+    }
+
+    /// Bytes that exercise every branch: the syntax, a range's ends, a high byte.
+    fn glob_bytes(max_len: usize) -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            proptest::sample::select(b"*?[]^-\\a\xc3".to_vec()),
+            0..max_len,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+        #[test]
+        fn glob_agrees_with_redis_recursive_algorithm(pattern in glob_bytes(10), text in glob_bytes(6)) {
+            prop_assert_eq!(
+                glob_match_bytes(&pattern, &text),
+                redis_stringmatchlen(&pattern, &text),
+                "{:?} on {:?}", String::from_utf8_lossy(&pattern), String::from_utf8_lossy(&text)
+            );
+        }
+
+        #[test]
+        fn glob_never_panics(pattern in proptest::collection::vec(any::<u8>(), 0..64), text in proptest::collection::vec(any::<u8>(), 0..64)) {
+            glob_match_bytes(&pattern, &text);
+        }
     }
 }
