@@ -136,6 +136,37 @@ pub struct Order {
 }
 
 impl Order {
+    /// The order `req` asks for, before any fill: what `order/test` answers (id 0, nothing
+    /// locked) and what a placed order starts as, built in one place so the two agree.
+    pub(super) fn new(
+        id: u64,
+        symbol: String,
+        req: &NewOrder,
+        fill_qty: Decimal,
+        locked: Decimal,
+        now: i64,
+    ) -> Order {
+        Order {
+            id,
+            symbol,
+            client_id: req.client_id.clone(),
+            side: req.side,
+            ord_type: req.ord_type,
+            tif: req.tif.unwrap_or(Tif::Gtc),
+            price: req.price.unwrap_or_default(),
+            // A quote-quantity market order is as big as what it can buy.
+            orig_qty: req.qty.unwrap_or(fill_qty),
+            orig_quote_qty: req.quote_qty.unwrap_or_default(),
+            executed: Decimal::ZERO,
+            cum_quote: Decimal::ZERO,
+            status: Status::New,
+            time: now,
+            update_time: now,
+            locked,
+            fills: Vec::new(),
+        }
+    }
+
     pub(super) fn remaining(&self) -> Decimal {
         self.orig_qty - self.executed
     }

@@ -142,46 +142,11 @@ impl Exchange {
             ));
         }
         if test_only {
-            return Ok(Order {
-                id: 0,
-                symbol: spec.name,
-                client_id: req.client_id,
-                side: req.side,
-                ord_type: req.ord_type,
-                tif: req.tif.unwrap_or(Tif::Gtc),
-                price: req.price.unwrap_or_default(),
-                orig_qty: req.qty.unwrap_or(fill_qty),
-                orig_quote_qty: req.quote_qty.unwrap_or_default(),
-                executed: Decimal::ZERO,
-                cum_quote: Decimal::ZERO,
-                status: Status::New,
-                time: now,
-                update_time: now,
-                locked: Decimal::ZERO,
-                fills: Vec::new(),
-            });
+            return Ok(Order::new(0, spec.name, &req, fill_qty, Decimal::ZERO, now));
         }
         let id = self.next_order_id;
         self.next_order_id += 1;
-        let order = Order {
-            id,
-            symbol: spec.name.clone(),
-            client_id: req.client_id.clone(),
-            side: req.side,
-            ord_type: req.ord_type,
-            tif: req.tif.unwrap_or(Tif::Gtc),
-            price: req.price.unwrap_or_default(),
-            // A quote-quantity market order is as big as what it can buy.
-            orig_qty: req.qty.unwrap_or(fill_qty),
-            orig_quote_qty: req.quote_qty.unwrap_or_default(),
-            executed: Decimal::ZERO,
-            cum_quote: Decimal::ZERO,
-            status: Status::New,
-            time: now,
-            update_time: now,
-            locked: lock,
-            fills: Vec::new(),
-        };
+        let order = Order::new(id, spec.name.clone(), &req, fill_qty, lock, now);
         if let Some(b) = self.balances.get_mut(asset) {
             b.free -= lock;
             b.locked += lock;
