@@ -1,0 +1,405 @@
+//! The payload of each event kind, and the sides, order types and book levels their fields
+//! hold.
+
+use super::Map;
+use crate::num::{self, Dec};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::borrow::Cow;
+use std::fmt;
+
+/// Taker side of a trade, or the side of an order or fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Buy,
+    Sell,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Buy => "buy",
+            Side::Sell => "sell",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Side> {
+        match s {
+            "buy" => Some(Side::Buy),
+            "sell" => Some(Side::Sell),
+            _ => None,
+        }
+    }
+    pub fn opposite(self) -> Side {
+        match self {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        }
+    }
+}
+
+/// Order type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderType {
+    Market,
+    Limit,
+}
+
+impl OrderType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderType::Market => "market",
+            OrderType::Limit => "limit",
+        }
+    }
+    pub fn parse(s: &str) -> Option<OrderType> {
+        match s {
+            "market" => Some(OrderType::Market),
+            "limit" => Some(OrderType::Limit),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a fill added liquidity (resting order) or took it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Liquidity {
+    Maker,
+    Taker,
+}
+
+/// One price level of a book, written `[price, qty]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Level {
+    pub price: Decimal,
+    pub qty: Decimal,
+}
+
+impl Serialize for Level {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (Dec(self.price), Dec(self.qty)).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Level {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (p, q) = <(Dec, Dec)>::deserialize(d)?;
+        Ok(Level {
+            price: p.0,
+            qty: q.0,
+        })
+    }
+}
+
+/// A trade print. `side` is the taker side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trade<'a> {
+    #[serde(borrow, default)]
+    pub venue: Cow<'a, str>,
+    #[serde(borrow)]
+    pub symbol: Cow<'a, str>,
+    #[serde(borrow, deserialize_with = "id_text", alias = "agg_id")]
+    pub trade_id: Cow<'a, str>,
+    #[serde(with = "num")]
+    pub price: Decimal,
+    #[serde(with = "num", alias = "amount")]
+    pub qty: Decimal,
+    pub side: Side,
+    pub ts_ns: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ts_local_ns: Option<i64>,
+}
+
+/// An order book snapshot (top levels).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Book<'a> {
+    #[serde(borrow, default, skip_serializing_if = "str::is_empty")]
+    pub venue: Cow<'a, str>,
+    #[serde(borrow)]
+    pub symbol: Cow<'a, str>,
+    pub bids: Vec<Level>,
+    pub asks: Vec<Level>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<i64>,
+    #[serde(alias = "ts_local_ns")]
+    pub ts_ns: i64,
+}
+
+/// Best bid/ask and, where known, last price and volume.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ticker<'a> {
+    #[serde(borrow, default, skip_serializing_if = "str::is_empty")]
+    pub venue: Cow<'a, str>,
+    #[serde(borrow)]
+    pub symbol: Cow<'a, str>,
+    #[serde(with = "num::opt", default)]
+    pub last: Option<Decimal>,
+    #[serde(with = "num")]
+    pub bid: Decimal,
+    #[serde(with = "num")]
+    pub ask: Decimal,
+    #[serde(with = "num::opt", default, skip_serializing_if = "Option::is_none")]
+    pub bid_qty: Option<Decimal>,
+    #[serde(with = "num::opt", default, skip_serializing_if = "Option::is_none")]
+    pub ask_qty: Option<Decimal>,
+    #[serde(with = "num::opt", default)]
+    pub volume: Option<Decimal>,
+    pub ts_ns: i64,
+}
+
+/// An OHLCV bar over `[ts_open_ns, ts_close_ns)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bar<'a> {
+    #[serde(borrow)]
+    pub symbol: Cow<'a, str>,
+    #[serde(borrow)]
+    pub timeframe: Cow<'a, str>,
+    pub ts_open_ns: i64,
+    pub ts_close_ns: i64,
+    #[serde(with = "num")]
+    pub open: Decimal,
+    #[serde(with = "num")]
+    pub high: Decimal,
+    #[serde(with = "num")]
+    pub low: Decimal,
+    #[serde(with = "num")]
+    pub close: Decimal,
+    #[serde(with = "num")]
+    pub volume: Decimal,
+    pub trades: u64,
+}
+
+/// A strategy's wish to trade. Side and type are kept as written so the risk engine can deny
+/// a bad one as `invalid_intent` instead of the line being skipped; `id` may be missing for
+/// the same reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Intent<'a> {
+    #[serde(borrow, default)]
+    pub id: Option<Cow<'a, str>>,
+    #[serde(alias = "ts_local_ns")]
+    pub ts_ns: i64,
+    #[serde(borrow, default)]
+    pub strategy_id: Cow<'a, str>,
+    #[serde(borrow)]
+    pub symbol: Cow<'a, str>,
+    #[serde(borrow)]
+    pub side: Cow<'a, str>,
+    #[serde(borrow, rename = "type")]
+    pub order_type: Cow<'a, str>,
+    #[serde(with = "num")]
+    pub qty: Decimal,
+    #[serde(with = "num::opt", default)]
+    pub limit_price: Option<Decimal>,
+    #[serde(default)]
+    pub meta: Map,
+}
+
+impl Intent<'_> {
+    pub fn side(&self) -> Option<Side> {
+        Side::parse(&self.side)
+    }
+    pub fn order_type(&self) -> Option<OrderType> {
+        OrderType::parse(&self.order_type)
+    }
+}
+
+/// The risk engine's verdict on an intent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision<'a> {
+    #[serde(borrow)]
+    pub intent_id: Cow<'a, str>,
+    pub allowed: bool,
+    #[serde(borrow, default)]
+    pub reason: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub caps: Map,
+    #[serde(default)]
+    pub ts_ns: i64,
+}
+
+/// An order accepted by the risk engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order<'a> {
+    #[serde(borrow)]
+    pub intent_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub strategy_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub venue: Cow<'a, str>,
+    #[serde(borrow)]
+    pub symbol: Cow<'a, str>,
+    pub side: Side,
+    #[serde(rename = "type")]
+    pub order_type: OrderType,
+    #[serde(with = "num")]
+    pub qty: Decimal,
+    #[serde(with = "num::opt", default)]
+    pub limit_price: Option<Decimal>,
+    pub ts_accepted_ns: i64,
+}
+
+/// A request to cancel the order of an intent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cancel<'a> {
+    #[serde(borrow)]
+    pub intent_id: Cow<'a, str>,
+    pub ts_ns: i64,
+}
+
+/// An execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fill<'a> {
+    #[serde(borrow)]
+    pub order_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub intent_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub strategy_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub symbol: Cow<'a, str>,
+    pub side: Side,
+    #[serde(with = "num")]
+    pub qty: Decimal,
+    #[serde(with = "num")]
+    pub price: Decimal,
+    #[serde(with = "num", default)]
+    pub fee: Decimal,
+    #[serde(borrow, default)]
+    pub fee_asset: Cow<'a, str>,
+    #[serde(default = "taker")]
+    pub liquidity: Liquidity,
+    pub ts_fill_ns: i64,
+}
+
+fn taker() -> Liquidity {
+    Liquidity::Taker
+}
+
+/// A position after a fill, per (strategy, symbol).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Position<'a> {
+    #[serde(borrow)]
+    pub symbol: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub strategy_id: Option<Cow<'a, str>>,
+    #[serde(with = "num")]
+    pub qty: Decimal,
+    #[serde(with = "num")]
+    pub avg_price: Decimal,
+    #[serde(with = "num")]
+    pub realized_pnl: Decimal,
+    #[serde(with = "num", default)]
+    pub fees: Decimal,
+    #[serde(with = "num", default)]
+    pub realized_pnl_day: Decimal,
+    pub ts_ns: i64,
+}
+
+/// The broker's dry-run echo of an order it would have sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Echo<'a> {
+    #[serde(borrow)]
+    pub intent_id: Cow<'a, str>,
+    #[serde(borrow)]
+    pub client_order_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub strategy_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub venue: Cow<'a, str>,
+    #[serde(borrow)]
+    pub symbol: Cow<'a, str>,
+    pub side: Side,
+    #[serde(rename = "type")]
+    pub order_type: OrderType,
+    #[serde(with = "num")]
+    pub qty: Decimal,
+    #[serde(with = "num::opt", default)]
+    pub limit_price: Option<Decimal>,
+    pub ts_ns: i64,
+}
+
+/// The venue acknowledged an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ack<'a> {
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub intent_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub client_order_id: Cow<'a, str>,
+    #[serde(borrow, deserialize_with = "id_text")]
+    pub exchange_order_id: Cow<'a, str>,
+    pub ts_ns: i64,
+}
+
+/// A venue order's state changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderUpdate<'a> {
+    #[serde(borrow, default, skip_serializing_if = "str::is_empty")]
+    pub symbol: Cow<'a, str>,
+    #[serde(borrow, deserialize_with = "id_text")]
+    pub exchange_order_id: Cow<'a, str>,
+    #[serde(borrow)]
+    pub client_order_id: Cow<'a, str>,
+    #[serde(borrow)]
+    pub status: Cow<'a, str>,
+    #[serde(with = "num")]
+    pub filled_qty: Decimal,
+    #[serde(with = "num")]
+    pub avg_price: Decimal,
+    pub ts_ns: i64,
+}
+
+/// An account balance of one asset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Balance<'a> {
+    #[serde(borrow)]
+    pub asset: Cow<'a, str>,
+    #[serde(with = "num")]
+    pub free: Decimal,
+    #[serde(with = "num")]
+    pub locked: Decimal,
+    pub ts_ns: i64,
+}
+
+/// Accepts an identifier written as a string or as an integer (exchanges use both).
+pub(super) fn id_text<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Cow<'a, str>, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Cow<'de, str>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an identifier (string or integer)")
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Cow::Borrowed(v))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_owned()))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_string()))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_string()))
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut m: A,
+        ) -> Result<Self::Value, A::Error> {
+            // An integer under serde_json's arbitrary-precision feature.
+            let _: Option<String> = m.next_key()?;
+            let text: String = m.next_value()?;
+            if text.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+                Ok(Cow::Owned(text))
+            } else {
+                Err(serde::de::Error::custom(format!(
+                    "identifier `{text}` is not an integer"
+                )))
+            }
+        }
+    }
+    d.deserialize_any(V)
+}

@@ -1,0 +1,82 @@
+//! Ending orders: cancels, expiry, and what a finished order gives back.
+
+use super::super::ApiError;
+use super::{Exchange, ExecType, Order, OrderRef, Status, bad};
+use njord::event::Side;
+
+impl Exchange {
+    /// Forgets a terminal order's live indexes and gives back what it still locks.
+    pub(super) fn retire(&mut self, m: usize, id: u64) {
+        self.open[m].remove(&id);
+        let Some(o) = self.orders.get_mut(&id) else {
+            return;
+        };
+        let key = (m, o.client_id.clone());
+        if self.live_client.get(&key) == Some(&id) {
+            self.live_client.remove(&key);
+        }
+        let left = std::mem::take(&mut o.locked);
+        let spec = &self.markets[m].spec;
+        let asset = match o.side {
+            Side::Buy => &spec.quote,
+            Side::Sell => &spec.base,
+        };
+        if let Some(b) = self.balances.get_mut(asset) {
+            b.locked -= left;
+            b.free += left;
+        }
+    }
+
+    /// Ends a live order as canceled or expired.
+    pub(super) fn close(&mut self, m: usize, id: u64, status: Status, now: i64) {
+        let Some(o) = self.orders.get_mut(&id) else {
+            return;
+        };
+        if o.status.is_terminal() {
+            return;
+        }
+        o.status = status;
+        o.update_time = now;
+        self.retire(m, id);
+        let exec = if status == Status::Canceled {
+            ExecType::Canceled
+        } else {
+            ExecType::Expired
+        };
+        self.report(id, exec, None, now);
+    }
+
+    /// `DELETE /api/v3/order`: -2011 when the order is unknown or already done.
+    pub fn cancel(&mut self, symbol: &str, r: &OrderRef, now: i64) -> Result<Order, ApiError> {
+        let m = self.market(symbol)?;
+        let id = self
+            .find(m, r)
+            .filter(|id| self.open[m].contains(id))
+            .ok_or_else(|| bad(-2011, "Unknown order sent."))?;
+        self.close(m, id, Status::Canceled, now);
+        let spec = self.markets[m].spec.clone();
+        self.account_event(&[spec.base.as_str(), spec.quote.as_str()], now);
+        self.orders
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| bad(-2011, "Unknown order sent."))
+    }
+
+    /// `DELETE /api/v3/openOrders`.
+    pub fn cancel_all(&mut self, symbol: &str, now: i64) -> Result<Vec<Order>, ApiError> {
+        let m = self.market(symbol)?;
+        let ids: Vec<u64> = self.open[m].iter().copied().collect();
+        if ids.is_empty() {
+            return Err(bad(-2011, "Unknown order sent."));
+        }
+        for id in &ids {
+            self.close(m, *id, Status::Canceled, now);
+        }
+        let spec = self.markets[m].spec.clone();
+        self.account_event(&[spec.base.as_str(), spec.quote.as_str()], now);
+        Ok(ids
+            .iter()
+            .filter_map(|id| self.orders.get(id).cloned())
+            .collect())
+    }
+}

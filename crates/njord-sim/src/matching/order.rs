@@ -1,0 +1,193 @@
+//! Orders: their types, time in force and status, what a request asks for, and their fills.
+
+use njord::event::Side;
+use rust_decimal::Decimal;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrdType {
+    Limit,
+    Market,
+    LimitMaker,
+}
+
+impl OrdType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrdType::Limit => "LIMIT",
+            OrdType::Market => "MARKET",
+            OrdType::LimitMaker => "LIMIT_MAKER",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tif {
+    Gtc,
+    Ioc,
+    Fok,
+}
+
+impl Tif {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tif::Gtc => "GTC",
+            Tif::Ioc => "IOC",
+            Tif::Fok => "FOK",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Tif> {
+        Some(match s {
+            "GTC" => Tif::Gtc,
+            "IOC" => Tif::Ioc,
+            "FOK" => Tif::Fok,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    New,
+    PartiallyFilled,
+    Filled,
+    Canceled,
+    Expired,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "NEW",
+            Status::PartiallyFilled => "PARTIALLY_FILLED",
+            Status::Filled => "FILLED",
+            Status::Canceled => "CANCELED",
+            Status::Expired => "EXPIRED",
+        }
+    }
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Status::Filled | Status::Canceled | Status::Expired)
+    }
+}
+
+/// Why an execution report is sent (Binance's `x`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecType {
+    New,
+    Trade,
+    Canceled,
+    Expired,
+}
+
+impl ExecType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecType::New => "NEW",
+            ExecType::Trade => "TRADE",
+            ExecType::Canceled => "CANCELED",
+            ExecType::Expired => "EXPIRED",
+        }
+    }
+}
+
+/// Binance's upper-case side.
+pub fn side_str(s: Side) -> &'static str {
+    match s {
+        Side::Buy => "BUY",
+        Side::Sell => "SELL",
+    }
+}
+
+/// One execution of one of our orders.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fill {
+    pub trade_id: u64,
+    pub order_id: u64,
+    pub symbol: String,
+    pub side: Side,
+    pub price: Decimal,
+    pub qty: Decimal,
+    pub commission: Decimal,
+    pub commission_asset: String,
+    pub maker: bool,
+    pub time: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    pub id: u64,
+    pub symbol: String,
+    pub client_id: String,
+    pub side: Side,
+    pub ord_type: OrdType,
+    pub tif: Tif,
+    /// Zero for market orders.
+    pub price: Decimal,
+    pub orig_qty: Decimal,
+    pub orig_quote_qty: Decimal,
+    pub executed: Decimal,
+    pub cum_quote: Decimal,
+    pub status: Status,
+    pub time: i64,
+    pub update_time: i64,
+    /// Quote (buy) or base (sell) still locked by this order.
+    pub locked: Decimal,
+    /// Fills of this order, oldest first.
+    pub fills: Vec<Fill>,
+}
+
+impl Order {
+    /// The order `req` asks for, before any fill: what `order/test` answers (id 0, nothing
+    /// locked) and what a placed order starts as, built in one place so the two agree.
+    pub(super) fn new(
+        id: u64,
+        symbol: String,
+        req: &NewOrder,
+        fill_qty: Decimal,
+        locked: Decimal,
+        now: i64,
+    ) -> Order {
+        Order {
+            id,
+            symbol,
+            client_id: req.client_id.clone(),
+            side: req.side,
+            ord_type: req.ord_type,
+            tif: req.tif.unwrap_or(Tif::Gtc),
+            price: req.price.unwrap_or_default(),
+            // A quote-quantity market order is as big as what it can buy.
+            orig_qty: req.qty.unwrap_or(fill_qty),
+            orig_quote_qty: req.quote_qty.unwrap_or_default(),
+            executed: Decimal::ZERO,
+            cum_quote: Decimal::ZERO,
+            status: Status::New,
+            time: now,
+            update_time: now,
+            locked,
+            fills: Vec::new(),
+        }
+    }
+
+    pub(super) fn remaining(&self) -> Decimal {
+        self.orig_qty - self.executed
+    }
+}
+
+/// An order request after parameter parsing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOrder {
+    pub symbol: String,
+    pub side: Side,
+    pub ord_type: OrdType,
+    pub tif: Option<Tif>,
+    pub qty: Option<Decimal>,
+    pub quote_qty: Option<Decimal>,
+    pub price: Option<Decimal>,
+    pub client_id: String,
+}
+
+/// Selects an order by exchange id or client id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrderRef {
+    Id(u64),
+    Client(String),
+}

@@ -1,0 +1,254 @@
+//! Placing an order: the symbol's filters and venue rules, the taker fills the book gives,
+//! locks, and executing fills with their commission.
+
+use super::super::ApiError;
+use super::{
+    Exchange, ExecType, Fill, Levels, NewOrder, OrdType, Order, Status, Tif, bad, floor_to,
+};
+use njord::event::Side;
+use rust_decimal::Decimal;
+
+fn filter(name: &str) -> ApiError {
+    bad(-1013, &format!("Filter failure: {name}"))
+}
+
+fn on_grid(x: Decimal, origin: Decimal, step: Decimal) -> bool {
+    step.is_zero() || ((x - origin) % step).is_zero()
+}
+
+impl Exchange {
+    /// Checks an order against the symbol's filters and the venue rules, without effects.
+    fn validate(&self, m: usize, req: &NewOrder) -> Result<(), ApiError> {
+        let spec = &self.markets[m].spec;
+        if let Some(p) = req.price {
+            if p <= Decimal::ZERO {
+                return Err(bad(-1013, "Invalid price."));
+            }
+            if p < spec.min_price || p > spec.max_price || !on_grid(p, spec.min_price, spec.tick) {
+                return Err(filter("PRICE_FILTER"));
+            }
+        }
+        if let Some(q) = req.qty {
+            if q <= Decimal::ZERO {
+                return Err(bad(-1013, "Invalid quantity."));
+            }
+            if q < spec.min_qty || q > spec.max_qty || !on_grid(q, spec.min_qty, spec.step) {
+                return Err(filter("LOT_SIZE"));
+            }
+        }
+        if let Some(qq) = req.quote_qty
+            && qq <= Decimal::ZERO
+        {
+            return Err(bad(-1013, "Invalid quantity."));
+        }
+        let px = req.price.unwrap_or(self.markets[m].last);
+        let notional = match (req.qty, req.quote_qty) {
+            (Some(q), _) => q * px,
+            (None, Some(qq)) => qq,
+            (None, None) => Decimal::ZERO,
+        };
+        if notional < spec.min_notional || notional > spec.max_notional {
+            return Err(filter("NOTIONAL"));
+        }
+        if self.live_client.contains_key(&(m, req.client_id.clone())) {
+            return Err(bad(-2010, "Duplicate order sent."));
+        }
+        Ok(())
+    }
+
+    /// The taker fills an order would get from the book now: `(price, qty)` per level.
+    fn taker_fills(&self, m: usize, req: &NewOrder) -> Levels {
+        let (bids, asks) = self.book(m, usize::MAX);
+        let levels = match req.side {
+            Side::Buy => asks,
+            Side::Sell => bids,
+        };
+        let step = self.markets[m].spec.step;
+        let mut out = Vec::new();
+        let mut left_qty = req.qty;
+        let mut left_quote = req.quote_qty;
+        for (p, lq) in levels {
+            let acceptable = match (req.price, req.side) {
+                (None, _) => true,
+                (Some(lim), Side::Buy) => p <= lim,
+                (Some(lim), Side::Sell) => p >= lim,
+            };
+            if !acceptable {
+                break;
+            }
+            let q = match (left_qty, left_quote) {
+                (Some(l), _) => l.min(lq),
+                (None, Some(lq2)) => floor_to(lq2 / p, step).min(lq),
+                (None, None) => Decimal::ZERO,
+            };
+            if q <= Decimal::ZERO {
+                break;
+            }
+            out.push((p, q));
+            if let Some(l) = &mut left_qty {
+                *l -= q;
+                if l.is_zero() {
+                    break;
+                }
+            }
+            if let Some(l) = &mut left_quote {
+                *l -= p * q;
+            }
+        }
+        out
+    }
+
+    /// Places an order. `test_only` validates everything and changes nothing (`order/test`).
+    pub fn new_order(
+        &mut self,
+        req: NewOrder,
+        now: i64,
+        test_only: bool,
+    ) -> Result<Order, ApiError> {
+        let m = self.market(&req.symbol)?;
+        self.validate(m, &req)?;
+        let fills = self.taker_fills(m, &req);
+        let fill_qty: Decimal = fills.iter().map(|(_, q)| *q).sum();
+        let fill_cost: Decimal = fills.iter().map(|(p, q)| p * q).sum();
+        if req.ord_type == OrdType::LimitMaker && !fills.is_empty() {
+            return Err(bad(-2010, "Order would immediately match and take."));
+        }
+        let fok_fails = req.tif == Some(Tif::Fok) && req.qty.is_some_and(|q| fill_qty < q);
+        let spec = self.markets[m].spec.clone();
+        let rests = req.ord_type != OrdType::Market && req.tif.unwrap_or(Tif::Gtc) == Tif::Gtc;
+        // What the order locks while it lives: limit buys lock the whole qty at the limit.
+        let lock = match (req.side, req.price) {
+            (Side::Buy, Some(p)) if rests => p * req.qty.unwrap_or_default(),
+            (Side::Buy, _) => fill_cost,
+            (Side::Sell, _) if rests => req.qty.unwrap_or_default(),
+            (Side::Sell, _) => fill_qty,
+        };
+        let lock = if fok_fails { Decimal::ZERO } else { lock };
+        let asset = match req.side {
+            Side::Buy => &spec.quote,
+            Side::Sell => &spec.base,
+        };
+        if self.balances.get(asset).map(|b| b.free).unwrap_or_default() < lock {
+            return Err(bad(
+                -2010,
+                "Account has insufficient balance for requested action.",
+            ));
+        }
+        if req.ord_type == OrdType::Market && fills.is_empty() && !fok_fails {
+            // Nothing in the book on that side (a price near zero): Binance refuses too.
+            return Err(bad(
+                -2010,
+                "Order book liquidity is less than LOT_SIZE filter minimum quantity.",
+            ));
+        }
+        if test_only {
+            return Ok(Order::new(0, spec.name, &req, fill_qty, Decimal::ZERO, now));
+        }
+        let id = self.next_order_id;
+        self.next_order_id += 1;
+        let order = Order::new(id, spec.name.clone(), &req, fill_qty, lock, now);
+        if let Some(b) = self.balances.get_mut(asset) {
+            b.free -= lock;
+            b.locked += lock;
+        }
+        self.orders.insert(id, order);
+        self.live_client.insert((m, req.client_id.clone()), id);
+        self.any_client.insert((m, req.client_id), id);
+        self.open[m].insert(id);
+        self.report(id, ExecType::New, None, now);
+        if !fok_fails {
+            for (p, q) in fills {
+                self.apply_fill(m, id, p, q, false, now);
+            }
+        }
+        let left = self.orders.get(&id).map(|o| o.status);
+        if !rests && matches!(left, Some(Status::New | Status::PartiallyFilled)) {
+            self.close(m, id, Status::Expired, now);
+        }
+        self.account_event(&[spec.base.as_str(), spec.quote.as_str()], now);
+        self.orders.get(&id).cloned().ok_or_else(|| {
+            bad(
+                -1000,
+                "An unknown error occurred while processing the request.",
+            )
+        })
+    }
+
+    /// Executes `q` of order `id` at `p`, moving balances and commission.
+    pub(super) fn apply_fill(
+        &mut self,
+        m: usize,
+        id: u64,
+        p: Decimal,
+        q: Decimal,
+        maker: bool,
+        now: i64,
+    ) {
+        let spec = &self.markets[m].spec;
+        let (base, quote) = (spec.base.clone(), spec.quote.clone());
+        let rate = if maker {
+            self.knobs.maker_fee
+        } else {
+            self.knobs.taker_fee
+        };
+        let Some(o) = self.orders.get_mut(&id) else {
+            return;
+        };
+        if o.status.is_terminal() || q <= Decimal::ZERO {
+            return;
+        }
+        let (commission, commission_asset) = match o.side {
+            Side::Buy => ((q * rate).round_dp(8), base.clone()),
+            Side::Sell => ((p * q * rate).round_dp(8), quote.clone()),
+        };
+        let trade_id = self.next_trade_id;
+        self.next_trade_id += 1;
+        let fill = Fill {
+            trade_id,
+            order_id: id,
+            symbol: o.symbol.clone(),
+            side: o.side,
+            price: p,
+            qty: q,
+            commission,
+            commission_asset,
+            maker,
+            time: now,
+        };
+        o.executed += q;
+        o.cum_quote += p * q;
+        o.update_time = now;
+        o.fills.push(fill.clone());
+        o.status = if o.remaining().is_zero() {
+            Status::Filled
+        } else {
+            Status::PartiallyFilled
+        };
+        let released = match o.side {
+            Side::Buy if o.ord_type != OrdType::Market => o.price * q,
+            Side::Buy => p * q,
+            Side::Sell => q,
+        };
+        let released = released.min(o.locked);
+        o.locked -= released;
+        let (side, done) = (o.side, o.status == Status::Filled);
+        let bal = &mut self.balances;
+        match side {
+            Side::Buy => {
+                let qb = bal.entry(quote).or_default();
+                qb.locked -= released;
+                qb.free += released - p * q;
+                bal.entry(base).or_default().free += q - commission;
+            }
+            Side::Sell => {
+                bal.entry(base).or_default().locked -= released;
+                bal.entry(quote).or_default().free += p * q - commission;
+            }
+        }
+        self.my_trades.push(fill.clone());
+        self.report(id, ExecType::Trade, Some(fill), now);
+        if done {
+            self.retire(m, id);
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! A journal's series of files in reading order, listed from a directory or resolved from
+//! command-line paths.
+
+use super::name::{JournalName, parse_name};
+use super::{JournalError, io_err, other, parent};
+use std::path::{Path, PathBuf};
+
+/// One journal's files in order: rotated ones by date and number, then the open one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Series {
+    /// `{dir}/{stem}`, for messages.
+    pub name: String,
+    pub files: Vec<PathBuf>,
+}
+
+/// Orders `(name, path)` pairs of one stem; when a file exists both plain and gzipped (a
+/// compression cut short), the plain one is kept.
+fn order_series(mut files: Vec<(JournalName, PathBuf)>) -> Vec<PathBuf> {
+    files.sort_by_key(|(n, _)| (n.order(), n.gz));
+    files.dedup_by(|b, a| a.0.order() == b.0.order());
+    files.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Every journal series in `dir`, by stem.
+pub fn list_dir(dir: &Path) -> Result<Vec<Series>, JournalError> {
+    let mut by_stem: std::collections::BTreeMap<String, Vec<(JournalName, PathBuf)>> =
+        Default::default();
+    for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
+        let entry = entry.map_err(io_err(dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(n) = parse_name(&name)
+            && entry.file_type().map(|t| t.is_file()).unwrap_or(false)
+        {
+            by_stem
+                .entry(n.stem.clone())
+                .or_default()
+                .push((n, entry.path()));
+        }
+    }
+    Ok(by_stem
+        .into_iter()
+        .map(|(stem, files)| Series {
+            name: dir.join(stem).display().to_string(),
+            files: order_series(files),
+        })
+        .collect())
+}
+
+/// Resolves command-line paths to series, in argument order: a directory gives every series
+/// in it, a path that is not a file names a stem (`var/log/njord/md.trades.ATOMUSDT`), and
+/// files are grouped by stem and put in series order, whatever order the shell globbed them in.
+pub fn resolve(paths: &[PathBuf]) -> Result<Vec<Series>, JournalError> {
+    let mut out: Vec<Series> = Vec::new();
+    // Named files of each stem, by position in `out`.
+    let mut named: Vec<(usize, Vec<(JournalName, PathBuf)>)> = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            out.extend(list_dir(p)?);
+        } else if p.is_file() {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let parsed = parse_name(&name).unwrap_or(JournalName {
+                stem: name.clone(),
+                date: None,
+                n: 0,
+                gz: false,
+            });
+            let key = parent(p).join(&parsed.stem).display().to_string();
+            match named.iter_mut().find(|(i, _)| out[*i].name == key) {
+                Some((_, v)) => v.push((parsed, p.clone())),
+                None => {
+                    named.push((out.len(), vec![(parsed, p.clone())]));
+                    out.push(Series {
+                        name: key,
+                        files: Vec::new(),
+                    });
+                }
+            }
+        } else {
+            let stem = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let stem = stem.strip_suffix(".ndjson").unwrap_or(&stem).to_string();
+            let dir = parent(p);
+            let want = dir.join(&stem).display().to_string();
+            let found: Vec<Series> = if dir.is_dir() {
+                list_dir(dir)?
+                    .into_iter()
+                    .filter(|s| s.name == want)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            if found.is_empty() {
+                return Err(other(
+                    p,
+                    "no such file, directory or journal stem (expected e.g. var/log/njord/md.trades.ATOMUSDT)",
+                ));
+            }
+            out.extend(found);
+        }
+    }
+    for (i, mut files) in named {
+        // Every file the user named is kept, even two at the same position.
+        files.sort_by_key(|(n, _)| (n.order(), n.gz));
+        out[i].files = files.into_iter().map(|(_, p)| p).collect();
+    }
+    Ok(out)
+}
