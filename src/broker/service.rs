@@ -9,7 +9,7 @@ use super::client_id::client_order_id;
 use super::guard::{self, Denial, KillRead};
 use super::order_state::OrderStatus;
 use super::reconcile::{AttributedFill, Outcome, Reconciler, VenueFill, Watermark};
-use super::{BalanceSnapshot, Broker, BrokerError, BrokerOrderReq, BrokerOrderUpdate};
+use super::{BalanceSnapshot, BrokerError, BrokerOrderReq, BrokerOrderUpdate};
 use crate::bus::{Reconnect, RedisBus};
 use crate::config::{Config, Loaded};
 use crate::event::{
@@ -17,7 +17,7 @@ use crate::event::{
 };
 use crate::journal::{JournalReader, Journals};
 use crate::stage::{Out, Stage, StageError, wall_clock_ns};
-use crate::venue::binanceus::orders::{RestClient, RestSettings};
+use crate::venue::binanceus::rest_client::{RestClient, RestSettings};
 use crate::venue::binanceus::user_stream::{self, StreamMsg, StreamSettings, UserEvent};
 use rust_decimal::Decimal;
 use std::borrow::Cow;
