@@ -5,7 +5,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use njord::broker::BrokerOrderReq;
 use njord::broker::client_id::client_order_id;
 use njord::event::{OrderType, Side};
-use njord::venue::binanceus::orders::RestClient;
+use njord::venue::binanceus::rest_client::RestClient;
 use njord::venue::binanceus::sign::{Signer, signed_query};
 use rust_decimal::Decimal;
 use std::hint::black_box;

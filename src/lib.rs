@@ -14,6 +14,7 @@ pub mod broker;
 pub mod bus;
 pub mod check;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod docs;
 pub mod import;

@@ -9,21 +9,22 @@ use super::client_id::client_order_id;
 use super::guard::{self, Denial, KillRead};
 use super::order_state::OrderStatus;
 use super::reconcile::{AttributedFill, Outcome, Reconciler, VenueFill, Watermark};
-use super::{BalanceSnapshot, Broker, BrokerError, BrokerOrderReq, BrokerOrderUpdate};
+use super::{BalanceSnapshot, BrokerError, BrokerOrderReq, BrokerOrderUpdate};
 use crate::bus::{Reconnect, RedisBus};
+use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Loaded};
 use crate::event::{
     Ack, Balance, Cancel, Decision, Echo, Event, Fill, Kind, Liquidity, Order, OrderUpdate,
 };
 use crate::journal::{JournalReader, Journals};
-use crate::stage::{Out, Stage, StageError, wall_clock_ns};
-use crate::venue::binanceus::orders::{RestClient, RestSettings};
+use crate::stage::{Out, Stage, StageError};
+use crate::venue::binanceus::rest_client::{RestClient, RestSettings};
 use crate::venue::binanceus::user_stream::{self, StreamMsg, StreamSettings, UserEvent};
 use rust_decimal::Decimal;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 /// Journal of what the broker did with each order (echo, ack, denial, order updates).
@@ -72,6 +73,7 @@ struct Venue {
 
 struct Live {
     venue: Venue,
+    clock: SystemClock,
     rec: Reconciler,
     cap: Decimal,
     kill_file: PathBuf,
@@ -82,9 +84,10 @@ struct Live {
     stream_task: tokio::task::JoinHandle<()>,
     symbols: Vec<String>,
     poll_every: Duration,
-    next_poll: Instant,
+    /// On the clock's monotonic time, like every schedule here.
+    next_poll: Duration,
     balance_every: Duration,
-    next_balance: Instant,
+    next_balance: Duration,
     grace: Duration,
     watermark_path: PathBuf,
     /// Client order ids acknowledged in this or an earlier run (from the journal).
@@ -241,7 +244,10 @@ impl BrokerStage {
         } else {
             // An order meant for another venue must never reach this one.
             tracing::error!(intent_id = %o.intent_id, venue = %o.venue, "order for venue `{}`, this broker trades `{}`; not sent", o.venue, self.venue);
-            vec![rejected(&request_of(o, client_order_id(&o.intent_id)))]
+            vec![rejected(
+                &request_of(o, client_order_id(&o.intent_id)),
+                live.clock.now_ns(),
+            )]
         };
         for ev in events {
             self.emit(ev, out)?;
@@ -262,13 +268,13 @@ fn request_of(o: &Order<'_>, cid: String) -> BrokerOrderReq {
     }
 }
 
-fn denial(intent_id: &str, d: Denial) -> Event<'static> {
+fn denial(intent_id: &str, d: Denial, ts_ns: i64) -> Event<'static> {
     Event::Decision(Decision {
         intent_id: Cow::Owned(intent_id.to_string()),
         allowed: false,
         reason: Some(Cow::Borrowed(d.reason)),
         caps: d.caps,
-        ts_ns: wall_clock_ns(),
+        ts_ns,
     })
 }
 
@@ -285,7 +291,7 @@ fn update_event(u: &BrokerOrderUpdate) -> Event<'static> {
 }
 
 /// An order that never reached the venue's book, reported so nobody waits for it.
-fn rejected(req: &BrokerOrderReq) -> Event<'static> {
+fn rejected(req: &BrokerOrderReq, ts_ns: i64) -> Event<'static> {
     Event::OrderUpdate(OrderUpdate {
         symbol: Cow::Owned(req.symbol.clone()),
         exchange_order_id: Cow::Borrowed(""),
@@ -293,7 +299,7 @@ fn rejected(req: &BrokerOrderReq) -> Event<'static> {
         status: Cow::Borrowed(OrderStatus::Rejected.as_str()),
         filled_qty: Decimal::ZERO,
         avg_price: Decimal::ZERO,
-        ts_ns: wall_clock_ns(),
+        ts_ns,
     })
 }
 
@@ -373,7 +379,8 @@ impl Live {
             reconnect_max: Duration::from_millis(b.reconnect_max_ms),
         };
         let stream_task = venue.rt.spawn(user_stream::run(client, settings, tx));
-        let now = Instant::now();
+        let clock = SystemClock::default();
+        let now = clock.monotonic();
         tracing::warn!(
             read_only = b.read_only,
             cap_usd = %guard::effective_cap(b.live_max_notional_usd),
@@ -382,6 +389,7 @@ impl Live {
         );
         let mut live = Live {
             venue,
+            clock,
             rec,
             cap: b.live_max_notional_usd,
             kill_file: cfg.risk.kill_switch_file.clone(),
@@ -455,23 +463,23 @@ impl Live {
         // Checked immediately before the order: only pure checks come between it and the send.
         if let Err(d) = self.kill_switch() {
             tracing::warn!(intent_id = %o.intent_id, caps = ?d.caps, "kill switch: order refused (halted)");
-            return vec![denial(&o.intent_id, d)];
+            return vec![denial(&o.intent_id, d, self.clock.now_ns())];
         }
         let req = match client.prepare(&req, market) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(intent_id = %o.intent_id, "{e}");
-                return vec![rejected(&req)];
+                return vec![rejected(&req, self.clock.now_ns())];
             }
         };
         if let Err(d) = guard::notional_cap(req.qty, market, req.limit_price, self.cap) {
             tracing::warn!(intent_id = %o.intent_id, reason = d.reason, caps = ?d.caps, "order refused");
-            return vec![denial(&o.intent_id, d)];
+            return vec![denial(&o.intent_id, d, self.clock.now_ns())];
         }
         self.rec.track(
             &req,
             o.strategy_id.as_ref().map(|s| s.to_string()),
-            wall_clock_ns(),
+            self.clock.now_ns(),
         );
         match self.venue.rt.block_on(client.place(&req)) {
             Ok(ack) => {
@@ -494,7 +502,7 @@ impl Live {
             Err(e) => {
                 self.rec.untrack(&cid);
                 tracing::error!(intent_id = %o.intent_id, "order not placed: {e}");
-                vec![rejected(&req)]
+                vec![rejected(&req, self.clock.now_ns())]
             }
         }
     }
@@ -557,7 +565,7 @@ impl Live {
         let ts = if snap.ts_ns > 0 {
             snap.ts_ns
         } else {
-            wall_clock_ns()
+            self.clock.now_ns()
         };
         for b in &snap.balances {
             let now = (b.free, b.locked);
@@ -631,7 +639,7 @@ impl Live {
         match self.venue.rt.block_on(client.fetch_balances()) {
             Ok(snap) => {
                 let snap = BalanceSnapshot {
-                    ts_ns: wall_clock_ns(),
+                    ts_ns: self.clock.now_ns(),
                     ..snap
                 };
                 self.apply_balances(&snap);
@@ -681,7 +689,7 @@ impl Live {
 
     fn tick(&mut self) {
         self.drain_stream();
-        let now = Instant::now();
+        let now = self.clock.monotonic();
         if now >= self.next_poll {
             self.next_poll = now + self.poll_every;
             self.poll();
@@ -695,11 +703,11 @@ impl Live {
 
     /// Follows in-flight orders to a final status for up to the grace period.
     fn wind_down(&mut self) {
-        let deadline = Instant::now() + self.grace;
-        while !self.rec.in_flight().is_empty() && Instant::now() < deadline {
+        let deadline = self.clock.monotonic() + self.grace;
+        while !self.rec.in_flight().is_empty() && self.clock.monotonic() < deadline {
             self.venue
                 .rt
-                .block_on(async { tokio::time::sleep(Duration::from_millis(100)).await });
+                .block_on(self.clock.sleep(Duration::from_millis(100)));
             self.tick();
         }
         self.poll();

@@ -9,6 +9,7 @@ pub mod backoff;
 pub mod backtest;
 pub mod bars;
 pub mod broker;
+pub mod clock;
 pub mod config;
 pub mod event;
 pub mod indicators;

@@ -3,9 +3,16 @@
 //! (execution).
 
 pub use njord_core::venue::binanceus::{book, filters};
+pub mod account;
+pub mod broker;
+pub mod listen_key;
 pub mod orders;
 pub mod rest;
+pub mod rest_client;
+pub mod retry;
 pub mod sign;
 pub mod symbols;
+pub mod ticker;
 pub mod user_stream;
+pub mod wire;
 pub mod ws;

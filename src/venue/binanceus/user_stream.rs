@@ -5,7 +5,7 @@
 //! keeps the key alive, re-creates it on `-1125` or `listenKeyExpired`, reconnects with
 //! backoff, and tells the service after every (re)connect so it reconciles over REST.
 
-use super::orders::RestClient;
+use super::rest_client::RestClient;
 use crate::backoff::Backoff;
 use crate::broker::order_state::OrderStatus;
 use crate::broker::reconcile::VenueFill;
