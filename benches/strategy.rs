@@ -10,7 +10,7 @@ use njord::event::{Event, decode};
 use njord::stage::{Out, StdioOpts, run_stdio};
 use njord::strategy::rsi_tema_bb::{self, RsiTemaBb};
 use njord::strategy::stage::StratStage;
-use njord::strategy::{Manager, Registry, StrategyId, manager};
+use njord::strategy::{Manager, Registry, manager};
 use std::hint::black_box;
 
 const N: usize = 100_000;
@@ -48,7 +48,7 @@ fn rsi_tema_bb_prices(c: &mut Criterion) {
     g.throughput(Throughput::Elements(N as u64));
     g.bench_function("prices", |b| {
         b.iter(|| {
-            let mut s = RsiTemaBb::new(StrategyId::from("b"), &params).unwrap();
+            let mut s = RsiTemaBb::new(&params).unwrap();
             let mut signals = 0u32;
             for &p in &prices {
                 if let Some(r) = s.update(p) {

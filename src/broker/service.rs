@@ -272,7 +272,7 @@ fn denial(intent_id: &str, d: Denial, ts_ns: i64) -> Event<'static> {
     Event::Decision(Decision {
         intent_id: Cow::Owned(intent_id.to_string()),
         allowed: false,
-        reason: Some(Cow::Borrowed(d.reason)),
+        reason: Some(d.reason),
         caps: d.caps,
         ts_ns,
     })
@@ -283,7 +283,8 @@ fn update_event(u: &BrokerOrderUpdate) -> Event<'static> {
         symbol: Cow::Owned(u.symbol.clone()),
         exchange_order_id: Cow::Owned(u.exchange_order_id.clone()),
         client_order_id: Cow::Owned(u.client_order_id.clone()),
-        status: Cow::Borrowed(u.status.as_str()),
+        status: u.status,
+        reason: None,
         filled_qty: u.filled_qty,
         avg_price: u.avg_price(),
         ts_ns: u.ts_ns,
@@ -296,7 +297,8 @@ fn rejected(req: &BrokerOrderReq, ts_ns: i64) -> Event<'static> {
         symbol: Cow::Owned(req.symbol.clone()),
         exchange_order_id: Cow::Borrowed(""),
         client_order_id: Cow::Owned(req.client_order_id.clone()),
-        status: Cow::Borrowed(OrderStatus::Rejected.as_str()),
+        status: OrderStatus::Rejected,
+        reason: None,
         filled_qty: Decimal::ZERO,
         avg_price: Decimal::ZERO,
         ts_ns,
@@ -473,7 +475,7 @@ impl Live {
             }
         };
         if let Err(d) = guard::notional_cap(req.qty, market, req.limit_price, self.cap) {
-            tracing::warn!(intent_id = %o.intent_id, reason = d.reason, caps = ?d.caps, "order refused");
+            tracing::warn!(intent_id = %o.intent_id, reason = d.reason.as_str(), caps = ?d.caps, "order refused");
             return vec![denial(&o.intent_id, d, self.clock.now_ns())];
         }
         self.rec.track(

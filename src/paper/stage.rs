@@ -148,10 +148,8 @@ impl Stage for PaperStage {
         let start = out.len();
         let outcome = self.engine.on_event(ev, out);
         match (ev, outcome) {
-            (Event::Order(o), Outcome::Rejected(why)) => {
-                tracing::warn!(intent_id = %o.intent_id, "order {} not paper-traded: {why}", o.intent_id);
-            }
-            (Event::Order(_), Outcome::Unfunded) => {}
+            // The core logged why and emitted the `rejected` order_update.
+            (Event::Order(_), Outcome::Rejected(_) | Outcome::Unfunded) => {}
             (Event::Order(o), Outcome::Duplicate) => {
                 tracing::warn!(intent_id = %o.intent_id, "order {} is already open; ignored", o.intent_id);
             }

@@ -5,7 +5,7 @@
 
 use super::{
     Caps, External, Halt, PNL_DAY_DATE_KEY, PNL_DAY_KEY, RiskEngine, RiskSettings, SharedPnl,
-    reason, utc_date,
+    utc_date,
 };
 use crate::bus::{BusError, RedisBus};
 use crate::config::{self, Loaded, Topics};
@@ -13,6 +13,7 @@ use crate::event::{Event, Intent, Kind};
 use crate::journal::{JournalReader, Journals};
 use crate::kill;
 use crate::num::parse_decimal;
+use crate::reason::Reason;
 use crate::stage::{Out, Stage, StageError};
 use std::path::{Path, PathBuf};
 
@@ -233,7 +234,7 @@ impl Stage for RiskStage {
         if let Some(Event::Decision(d)) = out.get(start) {
             // A denied intent must not stay marked seen, unless it was a duplicate.
             if let (Some(key), false) = (claimed, d.allowed)
-                && d.reason.as_deref() != Some(reason::DUPLICATE_INTENT)
+                && d.reason != Some(Reason::DuplicateIntent)
                 && let Some(s) = self.shared.as_mut()
                 && let Err(e) = s.redis.del(&key)
             {

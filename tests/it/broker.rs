@@ -397,7 +397,7 @@ fn read_only_sends_nothing_and_secrets_file_must_be_private() {
     b.wait_for(20, kind("balance"));
     b.send(order("ro-1", "buy", "limit", "1", Some("5")));
     let u = b.wait_for(20, is("order_update", "ro-1"));
-    assert_eq!(u["status"], "REJECTED");
+    assert_eq!(u["status"], "rejected");
     let (code, _, stderr) = b.finish();
     assert_eq!(code, 0);
     assert!(stderr.contains("read-only"), "{stderr}");
@@ -636,7 +636,7 @@ fn listen_key_expiry_is_recovered() {
     std::thread::sleep(Duration::from_millis(500));
     b.send(order("lk-1", "buy", "limit", "0.5", Some("5")));
     let u = b.wait_for(20, is("order_update", "lk-1"));
-    assert_eq!(u["status"], "NEW");
+    assert_eq!(u["status"], "new");
     let (code, _, stderr) = b.finish();
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("listen key expired"), "{stderr}");
@@ -651,7 +651,7 @@ fn partial_fills_and_balances_equal_the_simulator() {
     b.wait_for(20, kind("balance"));
     b.send(order("pf-1", "buy", "market", "0.9", None));
     let done = b.wait_for(20, |v| {
-        v["kind"] == "order_update" && v["client_order_id"] == "pf-1" && v["status"] == "FILLED"
+        v["kind"] == "order_update" && v["client_order_id"] == "pf-1" && v["status"] == "filled"
     });
     let trades = sim.signed("GET", "/api/v3/myTrades", &[("symbol", "ATOMUSDT")]);
     let trades = trades.as_array().unwrap().clone();
@@ -841,7 +841,7 @@ fn dropped_user_stream_is_reconciled_over_rest_without_duplicates() {
     sim.fault(json!({"fault": "ws_drop_after", "messages": 2}));
     b.send(order("wd-1", "buy", "market", "0.9", None));
     b.wait_for(20, |v| {
-        v["kind"] == "order_update" && v["client_order_id"] == "wd-1" && v["status"] == "FILLED"
+        v["kind"] == "order_update" && v["client_order_id"] == "wd-1" && v["status"] == "filled"
     });
     sim.fault(json!({"fault": "ws_drop_after", "messages": 0}));
     let trades = sim.signed("GET", "/api/v3/myTrades", &[("symbol", "ATOMUSDT")]);
@@ -875,7 +875,7 @@ fn sigterm_shuts_down_cleanly_and_other_venues_are_refused() {
     b.send(other);
     assert_eq!(
         b.wait_for(20, is("order_update", "ov-1"))["status"],
-        "REJECTED"
+        "rejected"
     );
     b.send(order("st-1", "buy", "limit", "0.5", Some("5")));
     b.wait_for(20, is("ack", "st-1"));

@@ -14,7 +14,7 @@ pub enum Reason {
     DuplicateIntent,
     /// Risk and broker: the kill switch is tripped, or its state cannot be read.
     Halted,
-    /// Risk and paper: no price yet to value the order with.
+    /// Risk, broker and paper: no price yet to value the order with.
     NoRefPrice,
     /// Risk: the order's notional is above `risk.per_order_usd_cap`.
     PerOrderUsdCap,

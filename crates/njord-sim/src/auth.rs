@@ -3,6 +3,7 @@
 
 use super::ApiError;
 use hmac::{Hmac, KeyInit, Mac};
+use njord::venue::binanceus::errors;
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -46,13 +47,13 @@ pub fn signed_payload(query: &str, body: &str) -> String {
 pub fn check_timestamp(timestamp: i64, recv_window: i64, server_ms: i64) -> Result<(), ApiError> {
     if timestamp >= server_ms.saturating_add(1000) {
         return Err(ApiError::bad(
-            -1021,
+            errors::INVALID_TIMESTAMP,
             "Timestamp for this request was 1000ms ahead of the server's time.",
         ));
     }
     if server_ms.saturating_sub(timestamp) > recv_window {
         return Err(ApiError::bad(
-            -1021,
+            errors::INVALID_TIMESTAMP,
             "Timestamp for this request is outside of the recvWindow.",
         ));
     }

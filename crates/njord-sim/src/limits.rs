@@ -3,6 +3,7 @@
 //! per day, and the WebSocket inbound message rate. Time is always an argument.
 
 use super::ApiError;
+use njord::venue::binanceus::errors;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct LimitConfig {
@@ -162,7 +163,7 @@ impl Limits {
 fn too_many_orders(limit: u32, per: &str) -> ApiError {
     ApiError::new(
         429,
-        -1015,
+        errors::TOO_MANY_ORDERS,
         format!("Too many new orders; current limit is {limit} orders per {per}."),
     )
 }
@@ -218,7 +219,7 @@ mod tests {
             l.check_order(t).unwrap();
             l.record_order(t);
         }
-        assert_eq!(l.check_order(2).unwrap_err().code, -1015);
+        assert_eq!(l.check_order(2).unwrap_err().code, errors::TOO_MANY_ORDERS);
         assert_eq!(l.order_counts(3), (2, 2));
         assert!(l.check_order(10_000).is_ok());
         let mut r = MsgRate::default();

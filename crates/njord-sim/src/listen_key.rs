@@ -1,6 +1,7 @@
 //! User data stream keys: created, kept alive, closed, and expired after their TTL.
 
 use super::{ApiError, Sim};
+use njord::venue::binanceus::errors;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ pub struct ListenKeys {
 }
 
 fn unknown() -> ApiError {
-    ApiError::bad(-1125, "This listenKey does not exist.")
+    ApiError::bad(errors::INVALID_LISTEN_KEY, "This listenKey does not exist.")
 }
 
 impl ListenKeys {
@@ -96,7 +97,10 @@ mod tests {
         k.keepalive(&a, 500).unwrap();
         assert_eq!(k.expire(1200, false).len(), 1);
         assert!(k.is_valid(&a));
-        assert_eq!(k.keepalive("nope", 0).unwrap_err().code, -1125);
+        assert_eq!(
+            k.keepalive("nope", 0).unwrap_err().code,
+            errors::INVALID_LISTEN_KEY
+        );
         k.close(&a).unwrap();
         assert!(!k.is_valid(&a));
     }

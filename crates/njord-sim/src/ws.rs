@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
+use njord::venue::binanceus::errors;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -54,7 +55,7 @@ fn refuse(msg: String) -> Response {
     (
         StatusCode::BAD_REQUEST,
         [("content-type", "application/json")],
-        json!({"code": -1100, "msg": msg}).to_string(),
+        json!({"code": errors::ILLEGAL_CHARS, "msg": msg}).to_string(),
     )
         .into_response()
 }

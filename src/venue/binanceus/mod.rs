@@ -2,7 +2,7 @@
 //! (market data); request signing, symbol filters, signed REST orders and the user data stream
 //! (execution).
 
-pub use njord_core::venue::binanceus::{book, filters};
+pub use njord_core::venue::binanceus::{book, errors, filters, status};
 pub mod account;
 pub mod broker;
 pub mod listen_key;

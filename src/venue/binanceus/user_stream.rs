@@ -6,8 +6,8 @@
 //! backoff, and tells the service after every (re)connect so it reconciles over REST.
 
 use super::rest_client::RestClient;
+use super::status;
 use crate::backoff::Backoff;
-use crate::broker::order_state::OrderStatus;
 use crate::broker::reconcile::VenueFill;
 use crate::broker::{AssetBalance, BalanceSnapshot, BrokerError, BrokerOrderUpdate};
 use crate::event::Side;
@@ -74,7 +74,7 @@ pub fn parse_user_event(payload: &str, pair_of: impl Fn(&str) -> String) -> Vec<
             let Some(status) = v
                 .get("X")
                 .and_then(Value::as_str)
-                .and_then(OrderStatus::from_venue)
+                .and_then(status::order_status)
             else {
                 return Vec::new();
             };
@@ -229,6 +229,7 @@ async fn session(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::OrderStatus;
     use std::str::FromStr;
 
     fn pair(s: &str) -> String {

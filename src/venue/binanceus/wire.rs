@@ -2,7 +2,7 @@
 //! malformed number reads as zero), strict where a guess would mislead (an order without a
 //! known status, a trade without an id or side, is dropped).
 
-use crate::broker::order_state::OrderStatus;
+use super::status;
 use crate::broker::reconcile::VenueFill;
 use crate::broker::{AssetBalance, BalanceSnapshot, BrokerOrderUpdate};
 use crate::event::Side;
@@ -45,7 +45,7 @@ fn ms_to_ns(ms: i64) -> i64 {
 /// An order JSON (`order`, `openOrders`, a new order's RESULT) as an update; `pair_of` names
 /// the venue symbol the Njord way.
 pub fn parse_order(v: &Value, pair_of: impl Fn(&str) -> String) -> Option<BrokerOrderUpdate> {
-    let status = OrderStatus::from_venue(v.get("status")?.as_str()?)?;
+    let status = status::order_status(v.get("status")?.as_str()?)?;
     let ts = [int(v, "updateTime"), int(v, "transactTime"), int(v, "time")]
         .into_iter()
         .max()

@@ -172,7 +172,7 @@ impl Engine {
         for a in &answers {
             match a {
                 Event::Decision(d) if !d.allowed => {
-                    let why = d.reason.as_deref().unwrap_or("unknown");
+                    let why = d.reason.map_or("unknown", |r| r.as_str());
                     *self.counts.denied.entry(why.to_string()).or_default() += 1;
                 }
                 Event::Order(_) => self.counts.orders += 1,

@@ -4,16 +4,12 @@
 
 use crate::config::Env;
 use crate::event::Map;
+use crate::reason::Reason;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
 /// Built-in ceiling on live notional per order, in USD; config can only lower it.
 pub const LIVE_CAP_USD: Decimal = Decimal::from_parts(10, 0, 0, false, 0);
-
-/// Reason codes of broker denials (DESIGN §8).
-pub const HALTED: &str = "halted";
-pub const LIVE_MICRO_CAP: &str = "live_micro_cap";
-pub const NO_REF_PRICE: &str = "no_ref_price";
 
 /// Whether real orders may be sent: `app.env == live` and `NJORD_ENABLE_LIVE` is exactly `1`.
 pub fn live_enabled(env: Env, enable_live_var: Option<&str>) -> bool {
@@ -32,7 +28,7 @@ pub enum KillRead {
 /// A refusal to send an order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Denial {
-    pub reason: &'static str,
+    pub reason: Reason,
     pub caps: Map,
 }
 
@@ -63,7 +59,7 @@ pub fn kill_switch(file: &KillRead, redis: Option<&KillRead>) -> Result<(), Deni
         Ok(())
     } else {
         Err(Denial {
-            reason: HALTED,
+            reason: Reason::Halted,
             caps: caps(&found),
         })
     }
@@ -90,7 +86,7 @@ pub fn notional_cap(
         (Some(p), None) | (None, Some(p)) => p,
         (None, None) => {
             return Err(Denial {
-                reason: NO_REF_PRICE,
+                reason: Reason::NoRefPrice,
                 caps: caps(&[("qty", dec(qty)), ("max_notional_usd", dec(cap))]),
             });
         }
@@ -98,7 +94,7 @@ pub fn notional_cap(
     let notional = qty * price;
     if notional > cap {
         return Err(Denial {
-            reason: LIVE_MICRO_CAP,
+            reason: Reason::LiveMicroCap,
             caps: caps(&[
                 ("qty", dec(qty)),
                 ("ref_price", dec(price)),
@@ -147,7 +143,7 @@ mod tests {
             (Clear, Some(Unreadable("connection refused".into()))),
         ] {
             let e = kill_switch(&f, r.as_ref()).unwrap_err();
-            assert_eq!(e.reason, HALTED);
+            assert_eq!(e.reason, Reason::Halted);
         }
     }
 
@@ -165,7 +161,7 @@ mod tests {
             Ok(d("10"))
         );
         let e = notional_cap(d("1.01"), Some(d("10")), None, d("100")).unwrap_err();
-        assert_eq!(e.reason, LIVE_MICRO_CAP);
+        assert_eq!(e.reason, Reason::LiveMicroCap);
         assert_eq!(e.caps["notional_usd"].to_string(), "10.1");
         assert_eq!(e.caps["max_notional_usd"].to_string(), "10");
         // No market price: the limit price; neither: denied, never skipped.
@@ -174,20 +170,20 @@ mod tests {
             notional_cap(d("3"), None, Some(d("4")), d("10"))
                 .unwrap_err()
                 .reason,
-            LIVE_MICRO_CAP
+            Reason::LiveMicroCap
         );
         assert_eq!(
             notional_cap(d("1"), None, None, d("10"))
                 .unwrap_err()
                 .reason,
-            NO_REF_PRICE
+            Reason::NoRefPrice
         );
         // A buy limit above the market is measured at its limit.
         assert_eq!(
             notional_cap(d("1"), Some(d("5")), Some(d("11")), d("10"))
                 .unwrap_err()
                 .reason,
-            LIVE_MICRO_CAP
+            Reason::LiveMicroCap
         );
     }
 }

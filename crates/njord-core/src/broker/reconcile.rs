@@ -6,7 +6,7 @@
 //! (Binance trade ids grow per symbol). The shell persists it, so a restart neither repeats
 //! nor misses a fill: after a reconnect it asks `myTrades` for ids above the watermark.
 
-use super::order_state::{OrderStatus, Step};
+use super::order_state::{OrderStatus, Step, on_report};
 use super::{BrokerOrderReq, BrokerOrderUpdate};
 use crate::event::Side;
 use rust_decimal::Decimal;
@@ -143,7 +143,7 @@ impl Reconciler {
             return Outcome::Changed(upd.clone());
         };
         let from = t.last.status;
-        match from.on_report(upd.status) {
+        match on_report(from, upd.status) {
             Step::Ignore => Outcome::Same,
             Step::Invalid => Outcome::Invalid {
                 from,

@@ -7,12 +7,14 @@
 mod decode;
 mod fast_trade;
 mod kind;
+mod order_status;
 mod payload;
 mod write;
 
 pub use decode::{DecodeError, decode, decode_as};
 pub use fast_trade::Decoder;
 pub use kind::Kind;
+pub use order_status::OrderStatus;
 pub use payload::{
     Ack, Balance, Bar, Book, Cancel, Decision, Echo, Fill, Intent, Level, Liquidity, Order,
     OrderType, OrderUpdate, Position, Side, Ticker, Trade,
@@ -169,7 +171,7 @@ impl Event<'_> {
             Event::Decision(e) => Event::Decision(Decision {
                 intent_id: o(e.intent_id),
                 allowed: e.allowed,
-                reason: oo(e.reason),
+                reason: e.reason,
                 caps: e.caps,
                 ts_ns: e.ts_ns,
             }),
@@ -233,7 +235,8 @@ impl Event<'_> {
                 symbol: o(e.symbol),
                 exchange_order_id: o(e.exchange_order_id),
                 client_order_id: o(e.client_order_id),
-                status: o(e.status),
+                status: e.status,
+                reason: e.reason,
                 filled_qty: e.filled_qty,
                 avg_price: e.avg_price,
                 ts_ns: e.ts_ns,

@@ -1,8 +1,9 @@
 //! The payload of each event kind, and the sides, order types and book levels their fields
 //! hold.
 
-use super::Map;
+use super::{Map, OrderStatus};
 use crate::num::{self, Dec};
+use crate::reason::Reason;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::borrow::Cow;
@@ -211,8 +212,8 @@ pub struct Decision<'a> {
     #[serde(borrow)]
     pub intent_id: Cow<'a, str>,
     pub allowed: bool,
-    #[serde(borrow, default)]
-    pub reason: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub reason: Option<Reason>,
     #[serde(default)]
     pub caps: Map,
     #[serde(default)]
@@ -341,8 +342,10 @@ pub struct OrderUpdate<'a> {
     pub exchange_order_id: Cow<'a, str>,
     #[serde(borrow)]
     pub client_order_id: Cow<'a, str>,
-    #[serde(borrow)]
-    pub status: Cow<'a, str>,
+    pub status: OrderStatus,
+    /// Why the order was rejected (paper), a stable code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
     #[serde(with = "num")]
     pub filled_qty: Decimal,
     #[serde(with = "num")]

@@ -6,6 +6,7 @@
 //! Fills then move the balances: a buy pays quote and fee and receives base, a sell the reverse.
 
 use crate::event::{Fill, Side};
+use crate::reason::Reason;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
 
@@ -56,9 +57,12 @@ impl Balances {
         qty: Decimal,
         price: Decimal,
         fee_bps: Decimal,
-    ) -> Result<(), String> {
+    ) -> Result<(), (Reason, String)> {
         let Some((base, quote)) = assets(symbol) else {
-            return self.reject(format!("symbol `{symbol}` is not BASE/QUOTE"));
+            return self.reject(
+                Reason::InvalidOrder,
+                format!("symbol `{symbol}` is not BASE/QUOTE"),
+            );
         };
         let (asset, need) = match side {
             Side::Buy => {
@@ -68,7 +72,7 @@ impl Balances {
                     .map(|x| x / Decimal::from(10_000));
                 match (notional, fee) {
                     (Some(n), Some(f)) => (quote, n + f),
-                    _ => return self.reject("notional out of range".into()),
+                    _ => return self.reject(Reason::InvalidOrder, "notional out of range".into()),
                 }
             }
             Side::Sell if self.allow_short => return Ok(()),
@@ -76,11 +80,14 @@ impl Balances {
         };
         let free = self.free(asset);
         if need > free {
-            return self.reject(format!(
-                "insufficient balance: needs {} {asset}, {} free",
-                need.normalize(),
-                free.normalize()
-            ));
+            return self.reject(
+                Reason::InsufficientBalance,
+                format!(
+                    "insufficient balance: needs {} {asset}, {} free",
+                    need.normalize(),
+                    free.normalize()
+                ),
+            );
         }
         *self.locked.entry(asset.to_string()).or_default() += need;
         self.locks.insert(
@@ -94,9 +101,9 @@ impl Balances {
         Ok(())
     }
 
-    fn reject(&mut self, why: String) -> Result<(), String> {
+    fn reject(&mut self, reason: Reason, why: String) -> Result<(), (Reason, String)> {
         self.rejected += 1;
-        Err(why)
+        Err((reason, why))
     }
 
     /// Unlocks what an order still holds (cancel).

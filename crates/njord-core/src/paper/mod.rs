@@ -9,7 +9,7 @@
 //! - Slippage (`paper.slippage_bps`, default 0) moves taker fill prices against the order:
 //!   `price × (1 + bps / 10 000)` for a buy, `price × (1 − bps / 10 000)` for a sell.
 //! - Optional spot balances (`paper.initial_balances`, see [`balances`]): an order they cannot
-//!   pay for is rejected with an `order_update` of status `rejected`.
+//!   pay for is rejected with an `order_update` of status `rejected` and its reason code.
 //!
 //! Every fill is followed by the `position` it leaves (FIFO lots, see [`position`]).
 
@@ -17,7 +17,10 @@ pub mod balances;
 pub mod position;
 
 use crate::config;
-use crate::event::{Cancel, Event, Fill, Liquidity, Order, OrderType, OrderUpdate, Side, Trade};
+use crate::event::{
+    Cancel, Event, Fill, Liquidity, Order, OrderStatus, OrderType, OrderUpdate, Side, Trade,
+};
+use crate::reason::Reason;
 use crate::risk::usd;
 use crate::time::utc_day;
 use balances::Balances;
@@ -58,9 +61,9 @@ pub enum Outcome {
     NotOpen,
     /// An order whose intent id is already open here.
     Duplicate,
-    /// An order this engine cannot fill; the text says why.
-    Rejected(&'static str),
-    /// An order the spot balances cannot pay for; an `order_update` `rejected` says so.
+    /// An order this engine cannot fill (an `order_update` `rejected` with the code says so).
+    Rejected(Reason),
+    /// An order the spot balances cannot pay for (an `order_update` `rejected` says so).
     Unfunded,
     Ignored,
 }
@@ -120,6 +123,22 @@ fn sane(qty: Decimal, price: Decimal) -> bool {
     qty.checked_mul(price)
         .and_then(|n| n.checked_mul(Decimal::from(1_000_000_000u64)))
         .is_some()
+}
+
+/// Refuses an order with an explicit `order_update` `rejected` carrying the stable code; the
+/// log line says what exactly was wrong.
+fn reject(o: &Order<'_>, reason: Reason, why: &str, out: &mut Vec<Event<'static>>) {
+    tracing::warn!(intent_id = %o.intent_id, reason = reason.as_str(), "order {} rejected: {why}", o.intent_id);
+    out.push(Event::OrderUpdate(OrderUpdate {
+        symbol: Cow::Owned(o.symbol.to_string()),
+        exchange_order_id: Cow::Owned(order_id(&o.intent_id)),
+        client_order_id: Cow::Owned(o.intent_id.to_string()),
+        status: OrderStatus::Rejected,
+        reason: Some(reason),
+        filled_qty: Decimal::ZERO,
+        avg_price: Decimal::ZERO,
+        ts_ns: o.ts_accepted_ns,
+    }));
 }
 
 /// The order id of the paper fills of an intent: derived, never random.
@@ -329,10 +348,10 @@ impl PaperEngine {
     /// Fills a marketable order at once, or leaves it open.
     pub fn on_order(&mut self, o: &Order<'_>, out: &mut Vec<Event<'static>>) -> Outcome {
         if o.qty <= Decimal::ZERO {
-            return Outcome::Rejected("qty must be positive");
+            return self.invalid(o, "qty must be positive", out);
         }
         if o.intent_id.is_empty() {
-            return Outcome::Rejected("missing intent_id");
+            return self.invalid(o, "missing intent_id", out);
         }
         if self.open.contains_key(o.intent_id.as_ref()) {
             return Outcome::Duplicate;
@@ -342,7 +361,7 @@ impl PaperEngine {
             OrderType::Market => None,
             OrderType::Limit => match o.limit_price {
                 Some(p) if p > Decimal::ZERO => Some(p),
-                _ => return Outcome::Rejected("a limit order needs a positive limit_price"),
+                _ => return self.invalid(o, "a limit order needs a positive limit_price", out),
             },
         };
         let marketable = match (last, limit) {
@@ -360,21 +379,25 @@ impl PaperEngine {
                     self.cfg.taker_fee_bps,
                 ),
                 (false, _, Some(l)) => (l, self.cfg.maker_fee_bps),
-                _ => return self.unfunded(o, "no price yet to check the balance against", out),
+                _ => {
+                    let why = "no price yet to check the balance against";
+                    return self.unfunded(o, Reason::NoRefPrice, why, out);
+                }
             };
             if !sane(o.qty, price) {
-                return Outcome::Rejected("notional out of range");
+                return self.invalid(o, "notional out of range", out);
             }
             if let Some(b) = self.balances.as_mut()
-                && let Err(why) = b.reserve(&o.intent_id, &o.symbol, o.side, o.qty, price, bps)
+                && let Err((reason, why)) =
+                    b.reserve(&o.intent_id, &o.symbol, o.side, o.qty, price, bps)
             {
-                return self.unfunded(o, &why, out);
+                return self.unfunded(o, reason, &why, out);
             }
         }
         if let (true, Some(p)) = (marketable, last) {
             let p = Self::taker_price(self.slippage_bps, o.side, p);
             if !sane(o.qty, p) {
-                return Outcome::Rejected("notional out of range");
+                return self.invalid(o, "notional out of range", out);
             }
             let (cfg, pos, fills) = (&self.cfg, &mut self.positions, &mut self.fills);
             fill(
@@ -393,7 +416,7 @@ impl PaperEngine {
         if let Some(l) = limit
             && !sane(o.qty, l)
         {
-            return Outcome::Rejected("notional out of range");
+            return self.invalid(o, "notional out of range", out);
         }
         self.rest(owned(o), o.qty)
     }
@@ -428,19 +451,22 @@ impl PaperEngine {
         outcome
     }
 
-    /// Rejects an order the balances cannot pay for, with an explicit `order_update`.
-    fn unfunded(&mut self, o: &Order<'_>, why: &str, out: &mut Vec<Event<'static>>) -> Outcome {
-        tracing::warn!(intent_id = %o.intent_id, "order {} rejected: {why}", o.intent_id);
-        out.push(Event::OrderUpdate(OrderUpdate {
-            symbol: Cow::Owned(o.symbol.to_string()),
-            exchange_order_id: Cow::Owned(order_id(&o.intent_id)),
-            client_order_id: Cow::Owned(o.intent_id.to_string()),
-            status: Cow::Borrowed("rejected"),
-            filled_qty: Decimal::ZERO,
-            avg_price: Decimal::ZERO,
-            ts_ns: o.ts_accepted_ns,
-        }));
+    /// Rejects an order the balances cannot pay for.
+    fn unfunded(
+        &mut self,
+        o: &Order<'_>,
+        reason: Reason,
+        why: &str,
+        out: &mut Vec<Event<'static>>,
+    ) -> Outcome {
+        reject(o, reason, why, out);
         Outcome::Unfunded
+    }
+
+    /// Rejects an order this engine cannot fill as given.
+    fn invalid(&mut self, o: &Order<'_>, why: &str, out: &mut Vec<Event<'static>>) -> Outcome {
+        reject(o, Reason::InvalidOrder, why, out);
+        Outcome::Rejected(Reason::InvalidOrder)
     }
 
     /// Removes an open order.
@@ -741,7 +767,7 @@ mod tests {
         let mut out = vec![];
         assert_eq!(
             e.on_event(&order("z", "buy", "market", "0", "null", 1), &mut out),
-            Outcome::Rejected("qty must be positive")
+            Outcome::Rejected(Reason::InvalidOrder)
         );
         assert!(matches!(
             e.on_event(&order("l", "buy", "limit", "1", "null", 1), &mut out),
@@ -764,7 +790,23 @@ mod tests {
             1,
         );
         assert!(matches!(e.on_event(&huge, &mut out), Outcome::Rejected(_)));
-        assert!(out.is_empty());
+        let rejected: Vec<(&str, OrderStatus, Option<Reason>)> = out
+            .iter()
+            .filter_map(|ev| match ev {
+                Event::OrderUpdate(u) => Some((&*u.client_order_id, u.status, u.reason)),
+                _ => None,
+            })
+            .collect();
+        let invalid = (OrderStatus::Rejected, Some(Reason::InvalidOrder));
+        assert_eq!(
+            rejected,
+            [
+                ("z", invalid.0, invalid.1),
+                ("l", invalid.0, invalid.1),
+                ("h", invalid.0, invalid.1)
+            ]
+        );
+        assert_eq!(out.len(), 3, "only the rejections: {out:?}");
     }
 
     use proptest::prelude::*;
@@ -875,14 +917,20 @@ mod tests {
                 order("e", "buy", "limit", "1", "9", 6),
             ],
         );
-        let rejected: Vec<&str> = out
+        let rejected: Vec<(&str, Option<Reason>)> = out
             .iter()
             .filter_map(|ev| match ev {
-                Event::OrderUpdate(u) if u.status == "rejected" => Some(&*u.client_order_id),
+                Event::OrderUpdate(u) if u.status == OrderStatus::Rejected => {
+                    Some((&*u.client_order_id, u.reason))
+                }
                 _ => None,
             })
             .collect();
-        assert_eq!(rejected, ["b", "c", "e"]);
+        let unfunded = Some(Reason::InsufficientBalance);
+        assert_eq!(
+            rejected,
+            [("b", unfunded), ("c", unfunded), ("e", unfunded)]
+        );
         let b = e.balances().unwrap();
         assert_eq!(b.rejected(), 3);
         assert_eq!(b.totals()["USDT"], Decimal::from_str_exact("9.82").unwrap());

@@ -15,6 +15,7 @@ pub mod usd;
 use crate::config;
 use crate::event::{Decision, Event, Intent, Map, Order, OrderType, Position};
 use crate::num::Dec;
+use crate::reason::Reason;
 use crate::time::utc_day;
 use bucket::TokenBucket;
 use dedup::DedupWindow;
@@ -23,17 +24,6 @@ use rustc_hash::FxHashMap;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::HashMap;
-
-/// Stable reason codes of denials (DESIGN §8). A code never changes meaning.
-pub mod reason {
-    pub const INVALID_INTENT: &str = "invalid_intent";
-    pub const DUPLICATE_INTENT: &str = "duplicate_intent";
-    pub const HALTED: &str = "halted";
-    pub const NO_REF_PRICE: &str = "no_ref_price";
-    pub const PER_ORDER_USD_CAP: &str = "per_order_usd_cap";
-    pub const DAILY_LOSS_USD_CAP: &str = "daily_loss_usd_cap";
-    pub const ORDERS_PER_MIN_CAP: &str = "orders_per_min_cap";
-}
 
 /// Redis key holding today's realized PnL net of fees, in USD (DESIGN §4).
 pub const PNL_DAY_KEY: &str = "njord:pnl:day";
@@ -97,7 +87,7 @@ pub struct External {
 /// The verdict on an intent, before it is written as events.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
-    pub reason: Option<&'static str>,
+    pub reason: Option<Reason>,
     pub caps: Map,
 }
 
@@ -165,10 +155,10 @@ fn num(d: Decimal) -> Value {
 }
 
 /// An `invalid_intent` denial naming the field and its problem.
-fn invalid(notes: &mut Notes, field: &str, problem: &str) -> &'static str {
+fn invalid(notes: &mut Notes, field: &str, problem: &str) -> Reason {
     notes.text("field", field);
     notes.text("problem", problem);
-    reason::INVALID_INTENT
+    Reason::InvalidIntent
 }
 
 /// The UTC date (`2026-11-24`) of a timestamp: the day daily PnL belongs to.
@@ -246,7 +236,7 @@ impl RiskEngine {
         out.push(Event::Decision(Decision {
             intent_id: Cow::Owned(intent_id.clone()),
             allowed,
-            reason: verdict.reason.map(Cow::Borrowed),
+            reason: verdict.reason,
             caps: verdict.caps,
             ts_ns: i.ts_ns,
         }));
@@ -285,12 +275,7 @@ impl RiskEngine {
 
     /// The checks in order: `Err` is the reason of the first that denies; `notes` gathers
     /// the numbers behind the verdict.
-    fn check(
-        &mut self,
-        i: &Intent<'_>,
-        ext: &External,
-        notes: &mut Notes,
-    ) -> Result<(), &'static str> {
+    fn check(&mut self, i: &Intent<'_>, ext: &External, notes: &mut Notes) -> Result<(), Reason> {
         // 1. invalid_intent
         let id = match i.id.as_deref() {
             Some(id) if !id.is_empty() => id,
@@ -328,7 +313,7 @@ impl RiskEngine {
                 "redis"
             };
             notes.text("source", source);
-            return Err(reason::DUPLICATE_INTENT);
+            return Err(Reason::DuplicateIntent);
         }
 
         // 3. halted
@@ -336,16 +321,16 @@ impl RiskEngine {
             Halt::Clear => {}
             Halt::File => {
                 notes.text("source", "file");
-                return Err(reason::HALTED);
+                return Err(Reason::Halted);
             }
             Halt::Redis => {
                 notes.text("source", "redis");
-                return Err(reason::HALTED);
+                return Err(Reason::Halted);
             }
             Halt::Unreadable { source, error } => {
                 notes.text("source", source);
                 notes.text("error", error);
-                return Err(reason::HALTED);
+                return Err(Reason::Halted);
             }
         }
 
@@ -356,7 +341,7 @@ impl RiskEngine {
             (None, Some(p)) => (p, "limit_price"),
             (None, None) => {
                 notes.text("symbol", &i.symbol);
-                return Err(reason::NO_REF_PRICE);
+                return Err(Reason::NoRefPrice);
             }
         };
 
@@ -364,7 +349,7 @@ impl RiskEngine {
         let Some(quote) = usd::quote_of(&i.symbol) else {
             notes.text("symbol", &i.symbol);
             notes.text("problem", "cannot tell the quote asset");
-            return Err(reason::NO_REF_PRICE);
+            return Err(Reason::NoRefPrice);
         };
         let Some((rate, via)) = usd::usd_rate(quote, &self.last) else {
             notes.text("symbol", &i.symbol);
@@ -372,7 +357,7 @@ impl RiskEngine {
             notes.put("needed", || {
                 format!("{quote}/USDT or {quote}/USD last price").into()
             });
-            return Err(reason::NO_REF_PRICE);
+            return Err(Reason::NoRefPrice);
         };
         let notional = i
             .qty
@@ -390,12 +375,12 @@ impl RiskEngine {
             Some(n) => {
                 notes.num("notional_usd", n);
                 if n > cap {
-                    return Err(reason::PER_ORDER_USD_CAP);
+                    return Err(Reason::PerOrderUsdCap);
                 }
             }
             None => {
                 notes.text("notional_usd", "overflow");
-                return Err(reason::PER_ORDER_USD_CAP);
+                return Err(Reason::PerOrderUsdCap);
             }
         }
 
@@ -407,7 +392,7 @@ impl RiskEngine {
             SharedPnl::Unreadable(e) => {
                 notes.text("source", "redis-error");
                 notes.text("error", e);
-                return Err(reason::DAILY_LOSS_USD_CAP);
+                return Err(Reason::DailyLossUsdCap);
             }
         };
         let loss_cap = self.caps.daily_loss_usd_cap;
@@ -418,7 +403,7 @@ impl RiskEngine {
             notes.num("daily_loss_usd_cap", loss_cap);
             notes.put("day", || utc_date(i.ts_ns).into());
             notes.text("source", source);
-            return Err(reason::DAILY_LOSS_USD_CAP);
+            return Err(Reason::DailyLossUsdCap);
         }
         notes.num("pnl_day_usd", pnl);
 
@@ -435,7 +420,7 @@ impl RiskEngine {
             notes.clear();
             notes.put("orders_per_min_cap", || per_min.into());
             notes.put("tokens", || num(bucket.tokens()));
-            return Err(reason::ORDERS_PER_MIN_CAP);
+            return Err(Reason::OrdersPerMinCap);
         }
         bucket.spend();
         notes.put("tokens_left", || num(bucket.tokens()));
@@ -492,7 +477,7 @@ mod tests {
     }
 
     /// Decides the intent written as JSON fields (without `kind`).
-    fn decide(e: &mut RiskEngine, fields: &str, ext: &External) -> (Option<&'static str>, Map) {
+    fn decide(e: &mut RiskEngine, fields: &str, ext: &External) -> (Option<Reason>, Map) {
         let line = format!(r#"{{"kind":"intent",{fields}}}"#);
         let ev = decode(&line).unwrap();
         let Event::Intent(i) = ev else { panic!() };
@@ -509,48 +494,48 @@ mod tests {
     #[test]
     fn each_reason_code() {
         let clear = External::default();
-        let cases: Vec<(&str, String, External, Option<&str>)> = vec![
+        let cases: Vec<(&str, String, External, Option<Reason>)> = vec![
             (
                 "missing id",
                 r#""ts_ns":1,"symbol":"A/USDT","side":"buy","type":"market","qty":1"#.into(),
                 clear.clone(),
-                Some(reason::INVALID_INTENT),
+                Some(Reason::InvalidIntent),
             ),
             (
                 "bad side",
                 intent("i1", "A/USDT", "hold", "market", "1", "null", T0),
                 clear.clone(),
-                Some(reason::INVALID_INTENT),
+                Some(Reason::InvalidIntent),
             ),
             (
                 "bad type",
                 intent("i1", "A/USDT", "buy", "stop", "1", "null", T0),
                 clear.clone(),
-                Some(reason::INVALID_INTENT),
+                Some(Reason::InvalidIntent),
             ),
             (
                 "zero qty",
                 intent("i1", "A/USDT", "buy", "market", "0", "null", T0),
                 clear.clone(),
-                Some(reason::INVALID_INTENT),
+                Some(Reason::InvalidIntent),
             ),
             (
                 "negative qty",
                 intent("i1", "A/USDT", "buy", "market", "-1", "null", T0),
                 clear.clone(),
-                Some(reason::INVALID_INTENT),
+                Some(Reason::InvalidIntent),
             ),
             (
                 "limit without price",
                 intent("i1", "A/USDT", "buy", "limit", "1", "null", T0),
                 clear.clone(),
-                Some(reason::INVALID_INTENT),
+                Some(Reason::InvalidIntent),
             ),
             (
                 "limit zero price",
                 intent("i1", "A/USDT", "buy", "limit", "1", "0", T0),
                 clear.clone(),
-                Some(reason::INVALID_INTENT),
+                Some(Reason::InvalidIntent),
             ),
             (
                 "halted by file",
@@ -559,7 +544,7 @@ mod tests {
                     halt: Halt::File,
                     ..Default::default()
                 },
-                Some(reason::HALTED),
+                Some(Reason::Halted),
             ),
             (
                 "halted by redis",
@@ -568,7 +553,7 @@ mod tests {
                     halt: Halt::Redis,
                     ..Default::default()
                 },
-                Some(reason::HALTED),
+                Some(Reason::Halted),
             ),
             (
                 "redis unreadable",
@@ -580,7 +565,7 @@ mod tests {
                     },
                     ..Default::default()
                 },
-                Some(reason::HALTED),
+                Some(Reason::Halted),
             ),
             (
                 "shared duplicate",
@@ -589,37 +574,37 @@ mod tests {
                     seen_shared: true,
                     ..Default::default()
                 },
-                Some(reason::DUPLICATE_INTENT),
+                Some(Reason::DuplicateIntent),
             ),
             (
                 "market without price",
                 intent("i1", "B/USDT", "buy", "market", "1", "null", T0),
                 clear.clone(),
-                Some(reason::NO_REF_PRICE),
+                Some(Reason::NoRefPrice),
             ),
             (
                 "non-USD quote without rate",
                 intent("i1", "A/EUR", "buy", "limit", "1", "5", T0),
                 clear.clone(),
-                Some(reason::NO_REF_PRICE),
+                Some(Reason::NoRefPrice),
             ),
             (
                 "over the notional cap",
                 intent("i1", "A/USDT", "buy", "market", "11", "null", T0),
                 clear.clone(),
-                Some(reason::PER_ORDER_USD_CAP),
+                Some(Reason::PerOrderUsdCap),
             ),
             (
                 "limit price as reference",
                 intent("i1", "C/USD", "buy", "limit", "3", "40", T0),
                 clear.clone(),
-                Some(reason::PER_ORDER_USD_CAP),
+                Some(Reason::PerOrderUsdCap),
             ),
             (
                 "converted quote over cap",
                 intent("i1", "E/BTC", "buy", "limit", "1", "0.01", T0),
                 clear.clone(),
-                Some(reason::PER_ORDER_USD_CAP),
+                Some(Reason::PerOrderUsdCap),
             ),
             (
                 "daily loss from redis",
@@ -628,7 +613,7 @@ mod tests {
                     pnl: SharedPnl::Usd(Decimal::from(-50)),
                     ..Default::default()
                 },
-                Some(reason::DAILY_LOSS_USD_CAP),
+                Some(Reason::DailyLossUsdCap),
             ),
             (
                 "unreadable pnl",
@@ -637,7 +622,7 @@ mod tests {
                     pnl: SharedPnl::Unreadable("x".into()),
                     ..Default::default()
                 },
-                Some(reason::DAILY_LOSS_USD_CAP),
+                Some(Reason::DailyLossUsdCap),
             ),
             (
                 "loss just under the cap",
@@ -677,19 +662,19 @@ mod tests {
             &intent("i1", "Z/USDT", "buy", "market", "1000", "null", T0),
             &halted,
         );
-        assert_eq!(r, Some(reason::HALTED));
+        assert_eq!(r, Some(Reason::Halted));
         let (r, _) = decide(
             &mut e,
             &intent("i1", "Z/USDT", "buy", "market", "0", "null", T0),
             &halted,
         );
-        assert_eq!(r, Some(reason::INVALID_INTENT));
+        assert_eq!(r, Some(Reason::InvalidIntent));
         let (r, _) = decide(
             &mut e,
             &intent("i1", "Z/USDT", "buy", "market", "1000", "null", T0),
             &External::default(),
         );
-        assert_eq!(r, Some(reason::NO_REF_PRICE));
+        assert_eq!(r, Some(Reason::NoRefPrice));
     }
 
     #[test]
@@ -707,7 +692,7 @@ mod tests {
             &intent("x", "A/USDT", "buy", "market", "1", "null", T0),
             &halted,
         );
-        assert_eq!(r, Some(reason::HALTED));
+        assert_eq!(r, Some(Reason::Halted));
         let (r, _) = decide(
             &mut e,
             &intent("x", "A/USDT", "buy", "market", "1", "null", T0),
@@ -719,7 +704,7 @@ mod tests {
             &intent("x", "A/USDT", "buy", "market", "1", "null", T0),
             &ok,
         );
-        assert_eq!(r, Some(reason::DUPLICATE_INTENT));
+        assert_eq!(r, Some(Reason::DuplicateIntent));
         assert_eq!(caps["source"], "memory");
         // Duplicate comes before halted.
         let (r, _) = decide(
@@ -727,7 +712,7 @@ mod tests {
             &intent("x", "A/USDT", "buy", "market", "1", "null", T0),
             &halted,
         );
-        assert_eq!(r, Some(reason::DUPLICATE_INTENT));
+        assert_eq!(r, Some(Reason::DuplicateIntent));
     }
 
     #[test]
@@ -739,7 +724,7 @@ mod tests {
             &intent("i", "A/USDT", "buy", "limit", "10.5", "9", T0),
             &External::default(),
         );
-        assert_eq!(r, Some(reason::PER_ORDER_USD_CAP));
+        assert_eq!(r, Some(Reason::PerOrderUsdCap));
         assert_eq!(caps["notional_usd"].to_string(), "105");
         assert_eq!(caps["ref_price"].to_string(), "10");
         assert_eq!(caps["ref_source"], "last_trade");
@@ -781,7 +766,7 @@ mod tests {
             &intent("a", "A/USDT", "buy", "market", "1", "null", T0),
             &ext,
         );
-        assert_eq!(r, Some(reason::DAILY_LOSS_USD_CAP));
+        assert_eq!(r, Some(Reason::DailyLossUsdCap));
         assert_eq!(caps["pnl_day_usd"].to_string(), "-50");
         assert_eq!(caps["source"], "positions");
         // The next UTC day starts from zero.
@@ -805,13 +790,13 @@ mod tests {
             &intent("a", "A/USDT", "buy", "market", "1000", "null", T0),
             &External::default(),
         );
-        assert_eq!(r, Some(reason::PER_ORDER_USD_CAP));
+        assert_eq!(r, Some(Reason::PerOrderUsdCap));
         let (r, _) = decide(
             &mut e,
             &intent("b", "C/USDT", "buy", "limit", "0.000001", "1", T0),
             &External::default(),
         );
-        assert_eq!(r, Some(reason::DAILY_LOSS_USD_CAP));
+        assert_eq!(r, Some(Reason::DailyLossUsdCap));
     }
 
     #[test]
@@ -832,18 +817,18 @@ mod tests {
         };
         assert_eq!(go(&mut e, "A/USDT", T0), None);
         assert_eq!(go(&mut e, "A/USDT", T0), None);
-        assert_eq!(go(&mut e, "A/USDT", T0), Some(reason::ORDERS_PER_MIN_CAP));
+        assert_eq!(go(&mut e, "A/USDT", T0), Some(Reason::OrdersPerMinCap));
         // Another symbol has its own bucket.
         assert_eq!(go(&mut e, "B/USDT", T0), None);
         // Denials spend nothing: 30 s of event time gives exactly one token back.
         assert_eq!(
             go(&mut e, "A/USDT", T0 + 30 * NS_PER_SEC - 1),
-            Some(reason::ORDERS_PER_MIN_CAP)
+            Some(Reason::OrdersPerMinCap)
         );
         assert_eq!(go(&mut e, "A/USDT", T0 + 30 * NS_PER_SEC), None);
         assert_eq!(
             go(&mut e, "A/USDT", T0 + 30 * NS_PER_SEC),
-            Some(reason::ORDERS_PER_MIN_CAP)
+            Some(Reason::OrdersPerMinCap)
         );
         // A reload to a higher cap takes effect on refill.
         e.set_caps(Caps {

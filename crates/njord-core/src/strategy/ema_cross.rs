@@ -5,8 +5,8 @@
 //! fast > slow; after that each change is a signal: up → buy, down → sell. With `long_only`,
 //! a sell is emitted only after a buy (so the strategy never goes short).
 
-use super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params};
-use super::{Context, Strategy, StrategyError, StrategyId, meta};
+use super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params, QTY};
+use super::{Context, Strategy, StrategyError, meta};
 use crate::event::{Event, Intent, Side};
 use crate::indicators::{Ema, EmaSeed};
 use rust_decimal::Decimal;
@@ -27,12 +27,7 @@ pub const CLASS: Class = Class {
             default: Some(ParamValue::Int(50)),
             help: "period of the slow EMA; prices needed before the first signal",
         },
-        ParamSpec {
-            name: "qty",
-            kind: ParamKind::PositiveDecimal,
-            default: None,
-            help: "quantity of each intent",
-        },
+        QTY,
         ParamSpec {
             name: "long_only",
             kind: ParamKind::Bool,
@@ -43,16 +38,10 @@ pub const CLASS: Class = Class {
     build,
 };
 
-fn build(id: StrategyId, p: &Params) -> Result<Box<dyn Strategy>, ParamError> {
+fn build(p: &Params) -> Result<Box<dyn Strategy>, ParamError> {
     let (fast, slow) = (p.usize("fast")?, p.usize("slow")?);
-    if fast >= slow {
-        return Err(ParamError {
-            key: "fast",
-            msg: format!("must be less than slow ({fast} >= {slow})"),
-        });
-    }
+    ParamError::unless_below(("fast", fast), ("slow", slow))?;
     Ok(Box::new(EmaCross {
-        id,
         fast: Ema::new(fast, EmaSeed::FirstPrice),
         slow: Ema::new(slow, EmaSeed::FirstPrice),
         slow_n: slow,
@@ -65,7 +54,6 @@ fn build(id: StrategyId, p: &Params) -> Result<Box<dyn Strategy>, ParamError> {
 }
 
 pub struct EmaCross {
-    id: StrategyId,
     fast: Ema,
     slow: Ema,
     slow_n: usize,
@@ -79,10 +67,6 @@ pub struct EmaCross {
 }
 
 impl Strategy for EmaCross {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
     fn on_event(
         &mut self,
         _ev: &Event<'_>,

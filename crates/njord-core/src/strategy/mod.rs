@@ -11,7 +11,6 @@ use crate::prices::LastPrices;
 use rust_decimal::Decimal;
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 pub mod ema_cross;
 pub mod ids;
@@ -31,8 +30,6 @@ pub struct StrategyError(pub String);
 /// One instance of a strategy class, for one symbol. Built by its class from validated
 /// params; fed only the events its configuration routes to it.
 pub trait Strategy: Send {
-    /// The configured strategy id.
-    fn id(&self) -> &str;
     /// Handles one market event (`trade` or `bar`; the price is in `ctx`), pushing the
     /// intents it causes — build them with [`Context::intent`].
     fn on_event(
@@ -116,9 +113,6 @@ impl<'a> Context<'a> {
         }
     }
 }
-
-/// Shared, cheaply cloned strategy id for per-symbol instances.
-pub type StrategyId = Arc<str>;
 
 /// A `meta` map of named `f64` values (non-finite values become `null`).
 pub fn meta<const N: usize>(values: [(&str, f64); N]) -> Map {

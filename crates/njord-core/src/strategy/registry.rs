@@ -3,7 +3,7 @@
 //! Registration is at compile time ([`Registry::builtin`]); a library user can add a class of
 //! their own with [`Registry::register`] before handing the registry to the manager.
 
-use super::{Strategy, StrategyId};
+use super::Strategy;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -122,6 +122,31 @@ pub struct ParamError {
     pub msg: String,
 }
 
+impl ParamError {
+    /// Two parameters that must be in order (`fast` below `slow`); the error names the first.
+    pub fn unless_below<T: PartialOrd + fmt::Display>(
+        (lo_key, lo): (&'static str, T),
+        (hi_key, hi): (&'static str, T),
+    ) -> Result<(), ParamError> {
+        if lo < hi {
+            Ok(())
+        } else {
+            Err(ParamError {
+                key: lo_key,
+                msg: format!("must be less than {hi_key} ({lo} >= {hi})"),
+            })
+        }
+    }
+}
+
+/// The `qty` every built-in class takes.
+pub const QTY: ParamSpec = ParamSpec {
+    name: "qty",
+    kind: ParamKind::PositiveDecimal,
+    default: None,
+    help: "quantity of each intent",
+};
+
 /// Validated parameters of one strategy: every parameter of its class, defaults filled in.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Params(BTreeMap<&'static str, ParamValue>);
@@ -178,7 +203,7 @@ impl Params {
 
 /// Builds one instance (for one symbol) from validated params. Errors are semantic checks
 /// across parameters (e.g. `fast` < `slow`).
-pub type BuildFn = fn(StrategyId, &Params) -> Result<Box<dyn Strategy>, ParamError>;
+pub type BuildFn = fn(&Params) -> Result<Box<dyn Strategy>, ParamError>;
 
 /// A strategy class.
 #[derive(Debug, Clone, Copy)]
@@ -225,7 +250,7 @@ impl Class {
             params.insert(spec.name, v);
         }
         // Building once runs the class's cross-parameter checks.
-        (self.build)(StrategyId::from("check"), &params)?;
+        (self.build)(&params)?;
         Ok(params)
     }
 }

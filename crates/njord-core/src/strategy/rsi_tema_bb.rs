@@ -7,8 +7,8 @@
 //! on an SMA ± `bb_std` population standard deviations; each is O(1) per price. Nothing is
 //! evaluated until all three are ready and TEMA has a previous value.
 
-use super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params};
-use super::{Context, Strategy, StrategyError, StrategyId, meta};
+use super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params, QTY};
+use super::{Context, Strategy, StrategyError, meta};
 use crate::event::{Event, Intent, Side};
 use crate::indicators::{Bands, Bollinger, Rsi, Tema};
 use rust_decimal::Decimal;
@@ -61,22 +61,16 @@ pub const CLASS: Class = Class {
             default: Some(ParamValue::Float(70.0)),
             help: "sell only above this RSI",
         },
-        ParamSpec {
-            name: "qty",
-            kind: ParamKind::PositiveDecimal,
-            default: None,
-            help: "quantity of each intent",
-        },
+        QTY,
     ],
     build,
 };
 
-fn build(id: StrategyId, p: &Params) -> Result<Box<dyn Strategy>, ParamError> {
-    Ok(Box::new(RsiTemaBb::new(id, p)?))
+fn build(p: &Params) -> Result<Box<dyn Strategy>, ParamError> {
+    Ok(Box::new(RsiTemaBb::new(p)?))
 }
 
 pub struct RsiTemaBb {
-    id: StrategyId,
     rsi: Rsi,
     tema: Tema,
     bb: Bollinger,
@@ -97,16 +91,10 @@ pub struct Reading {
 
 impl RsiTemaBb {
     /// An instance from validated params ([`Class::params`]).
-    pub fn new(id: StrategyId, p: &Params) -> Result<Self, ParamError> {
+    pub fn new(p: &Params) -> Result<Self, ParamError> {
         let (oversold, overbought) = (p.float("rsi_oversold")?, p.float("rsi_overbought")?);
-        if oversold >= overbought {
-            return Err(ParamError {
-                key: "rsi_oversold",
-                msg: format!("must be less than rsi_overbought ({oversold} >= {overbought})"),
-            });
-        }
+        ParamError::unless_below(("rsi_oversold", oversold), ("rsi_overbought", overbought))?;
         Ok(RsiTemaBb {
-            id,
             rsi: Rsi::new(p.usize("rsi_period")?),
             tema: Tema::new(p.usize("tema_period")?),
             bb: Bollinger::new(p.usize("bb_period")?, p.float("bb_std")?),
@@ -144,10 +132,6 @@ impl RsiTemaBb {
 }
 
 impl Strategy for RsiTemaBb {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
     fn on_event(
         &mut self,
         _ev: &Event<'_>,

@@ -7,8 +7,8 @@
 //! waits until the price is back within the threshold (|ratio| ≤ threshold) before it can
 //! signal again, in either direction. A projection ≤ 0 (a steep fall) gives no signal.
 
-use super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params};
-use super::{Context, Strategy, StrategyError, StrategyId, meta};
+use super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params, QTY};
+use super::{Context, Strategy, StrategyError, meta};
 use crate::event::{Event, Intent, Side};
 use crate::indicators::LinReg;
 use rust_decimal::Decimal;
@@ -32,19 +32,13 @@ pub const CLASS: Class = Class {
             default: Some(ParamValue::Float(0.02)),
             help: "distance from the projection, as a fraction of it, that is a breakout",
         },
-        ParamSpec {
-            name: "qty",
-            kind: ParamKind::PositiveDecimal,
-            default: None,
-            help: "quantity of each intent",
-        },
+        QTY,
     ],
     build,
 };
 
-fn build(id: StrategyId, p: &Params) -> Result<Box<dyn Strategy>, ParamError> {
+fn build(p: &Params) -> Result<Box<dyn Strategy>, ParamError> {
     Ok(Box::new(TrendlineBreak {
-        id,
         window: LinReg::new(p.usize("lookback_periods")?),
         threshold: p.float("breakout_threshold")?,
         qty: p.decimal("qty")?,
@@ -53,7 +47,6 @@ fn build(id: StrategyId, p: &Params) -> Result<Box<dyn Strategy>, ParamError> {
 }
 
 pub struct TrendlineBreak {
-    id: StrategyId,
     window: LinReg,
     threshold: f64,
     qty: Decimal,
@@ -61,10 +54,6 @@ pub struct TrendlineBreak {
 }
 
 impl Strategy for TrendlineBreak {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
     fn on_event(
         &mut self,
         _ev: &Event<'_>,

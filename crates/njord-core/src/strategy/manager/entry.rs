@@ -1,9 +1,9 @@
 //! One configured strategy as the manager runs it: its instances per symbol, its positions,
 //! and why it failed.
 
+use super::super::Strategy;
 use super::super::ids::IdSeq;
 use super::super::registry::Class;
-use super::super::{Strategy, StrategyId};
 use super::file::{EventFilter, StrategyDef, event_filter};
 use crate::config::Topics;
 use crate::event::Kind;
@@ -21,7 +21,6 @@ pub(super) struct SymbolState {
 pub(super) struct Entry {
     pub(super) def: StrategyDef,
     class: Class,
-    sid: StrategyId,
     pub(super) filters: Vec<EventFilter>,
     /// The params as `name=value;…`, part of every intent id's key.
     params_text: String,
@@ -34,7 +33,6 @@ pub(super) struct Entry {
 impl Entry {
     pub(super) fn new(def: StrategyDef, class: Class, topics: &Topics) -> Self {
         Entry {
-            sid: StrategyId::from(def.id.as_str()),
             // Validated when the file was parsed.
             filters: def
                 .events
@@ -68,7 +66,7 @@ impl Entry {
         if let Some(i) = self.states.iter().position(|s| s.symbol == symbol) {
             return Ok(i);
         }
-        let strategy = (self.class.build)(self.sid.clone(), &self.def.params)
+        let strategy = (self.class.build)(&self.def.params)
             .map_err(|e| format!("params.{}: {}", e.key, e.msg))?;
         self.states.push(SymbolState {
             symbol: symbol.to_owned(),

@@ -2,23 +2,19 @@
 
 use super::super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params};
 use super::super::testing::{T0, bar, manager, trade};
-use super::super::{Context, Strategy, StrategyError, StrategyId, meta};
+use super::super::{Context, Strategy, StrategyError, meta};
 use super::*;
 use crate::event::{Event, Intent, Side};
 
 /// Emits one intent per event with what its context shows; panics or errors at the
 /// price given by `fail_at` (`fail_with` 1 = panic, 2 = error).
 struct Probe {
-    id: StrategyId,
     seen: u32,
     fail_at: f64,
     fail_with: i64,
 }
 
 impl Strategy for Probe {
-    fn id(&self) -> &str {
-        &self.id
-    }
     fn on_event(
         &mut self,
         _ev: &Event<'_>,
@@ -51,9 +47,8 @@ impl Strategy for Probe {
     }
 }
 
-fn build_probe(id: StrategyId, p: &Params) -> Result<Box<dyn Strategy>, ParamError> {
+fn build_probe(p: &Params) -> Result<Box<dyn Strategy>, ParamError> {
     Ok(Box::new(Probe {
-        id,
         seen: 0,
         fail_at: p.float("fail_at")?,
         fail_with: p.int("fail_with")?,
