@@ -810,3 +810,6 @@ impl<V: Venue, C: Clock> Stage for BrokerStage<V, C> {
         Ok(self.journals.flush()?)
     }
 }
+
+#[cfg(test)]
+mod tests;
