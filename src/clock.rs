@@ -2,11 +2,10 @@
 
 pub use njord_core::clock::{Clock, ManualClock};
 
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 /// The system's clocks: wall time for stamps, `Instant` for schedules, tokio for waiting (so
-/// its sleeps must run on a tokio runtime).
+/// its sleeps must be awaited on a tokio runtime).
 #[derive(Debug, Clone, Copy)]
 pub struct SystemClock {
     origin: Instant,
@@ -29,7 +28,8 @@ impl Clock for SystemClock {
         self.origin.elapsed()
     }
 
-    fn sleep(&self, d: Duration) -> impl Future<Output = ()> + Send {
-        tokio::time::sleep(d)
+    // The timer is made when first polled, so the future may be created off the runtime.
+    async fn sleep(&self, d: Duration) {
+        tokio::time::sleep(d).await
     }
 }

@@ -1,5 +1,9 @@
-//! The njord-broker shell: a [`Stage`] that echoes orders (dry-run) or sends them to
-//! Binance.US (live), owning a tokio runtime for the venue's REST and WebSocket APIs.
+//! The njord-broker shell: a [`Stage`] that echoes orders (dry-run) or sends them to a
+//! [`Venue`] (live), owning the tokio runtime that drives the venue's futures.
+//!
+//! The service is generic over its venue and its [`Clock`]: Binance.US and the system clock
+//! in production, a scripted in-memory venue and a manual clock in its tests, so the gates,
+//! the one-order-per-intent rule and reconciliation are tested without sockets or waiting.
 //!
 //! Each order is handled to its venue answer inside `on_event`, so a stop signal between
 //! orders never leaves one half-sent. Venue news (user stream, REST polls, balances) is
@@ -8,8 +12,12 @@
 use super::client_id::client_order_id;
 use super::guard::{self, Denial, KillRead};
 use super::order_state::OrderStatus;
+use super::placement::place_once;
 use super::reconcile::{AttributedFill, Outcome, Reconciler, VenueFill, Watermark};
-use super::{BalanceSnapshot, BrokerError, BrokerOrderReq, BrokerOrderUpdate};
+use super::{
+    BalanceSnapshot, BrokerError, BrokerOrderReq, BrokerOrderUpdate, StreamMsg, UserStream, Venue,
+};
+use crate::backoff::RetryPolicy;
 use crate::bus::{Reconnect, RedisBus};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Loaded};
@@ -18,14 +26,12 @@ use crate::event::{
 };
 use crate::journal::{JournalReader, Journals};
 use crate::stage::{Out, Stage, StageError};
-use crate::venue::binanceus::rest_client::{RestClient, RestSettings};
-use crate::venue::binanceus::user_stream::{self, StreamMsg, StreamSettings, UserEvent};
+use crate::venue::binanceus::venue::BinanceUs;
 use rust_decimal::Decimal;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokio::sync::mpsc::UnboundedReceiver;
 
 /// Journal of what the broker did with each order (echo, ack, denial, order updates).
 pub const ORDERS_JOURNAL: &str = "broker.orders";
@@ -56,32 +62,55 @@ pub enum StartError {
     Venue(String),
 }
 
-pub struct BrokerStage {
-    venue: String,
+/// What a venue is opened for; a dry-run without `--validate` opens none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// `--validate`: orders are only checked, so the venue may be opened read-only.
+    Validate,
+    /// Live trading.
+    Trade,
+}
+
+pub struct BrokerStage<V: Venue, C: Clock> {
+    /// The venue this broker trades, as orders name it.
+    venue_name: String,
     journals: Journals,
     /// Last trade or ticker price seen on the input, per symbol: the reference price.
     last_price: HashMap<String, Decimal>,
-    validate: Option<Venue>,
-    live: Option<Box<Live>>,
+    validator: Option<VenueRuntime<V>>,
+    live: Option<Box<Live<V, C>>>,
 }
 
-/// A tokio runtime and the REST client, for `--validate` and live.
-struct Venue {
+/// A venue and the tokio runtime its futures (and its user stream) run on.
+struct VenueRuntime<V> {
     rt: tokio::runtime::Runtime,
-    client: RestClient,
+    venue: V,
 }
 
-struct Live {
-    venue: Venue,
-    clock: SystemClock,
+impl<V> VenueRuntime<V> {
+    fn new(venue: V) -> Result<Self, StartError> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .thread_name("broker-io")
+            .build()
+            .map_err(|e| StartError::Venue(format!("cannot start the I/O runtime: {e}")))?;
+        Ok(VenueRuntime { rt, venue })
+    }
+}
+
+struct Live<V: Venue, C: Clock> {
+    io: VenueRuntime<V>,
+    clock: C,
+    /// How often an order whose outcome is unknown is looked up and tried again.
+    retry: RetryPolicy,
     rec: Reconciler,
     cap: Decimal,
     kill_file: PathBuf,
     kill_key: String,
     redis_url: Option<String>,
     redis: Option<RedisBus>,
-    stream: UnboundedReceiver<StreamMsg>,
-    stream_task: tokio::task::JoinHandle<()>,
+    stream: V::UserStream,
     symbols: Vec<String>,
     poll_every: Duration,
     /// On the clock's monotonic time, like every schedule here.
@@ -96,24 +125,6 @@ struct Live {
     balances: BTreeMap<String, (Decimal, Decimal)>,
     /// Events caused by venue news, waiting for the next tick.
     pending: Out,
-}
-
-fn venue_of(loaded: &Loaded, read_only: bool) -> Result<Venue, StartError> {
-    let cfg = &loaded.config;
-    let keys = cfg
-        .api_keys
-        .binanceus
-        .pair()
-        .ok_or_else(|| StartError::Config(BrokerError::NoKeys.to_string()))?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .thread_name("broker-io")
-        .build()
-        .map_err(|e| StartError::Venue(format!("cannot start the I/O runtime: {e}")))?;
-    let client = RestClient::new(RestSettings::from_config(cfg), Some(keys), read_only)
-        .map_err(|e| StartError::Venue(e.to_string()))?;
-    Ok(Venue { rt, client })
 }
 
 fn read_watermark(path: &Path) -> Result<Watermark, StartError> {
@@ -152,16 +163,44 @@ fn sent_ids(journal_dir: &Path) -> HashSet<String> {
     ids
 }
 
-impl BrokerStage {
-    /// Builds the broker: dry-run unless live is enabled by both flags (DESIGN §9.1).
+impl BrokerStage<BinanceUs, SystemClock> {
+    /// The broker on Binance.US and the system clock; see [`BrokerStage::start`]. Live, the
+    /// secrets file must be private.
     pub fn new(loaded: &Loaded, opts: &Options) -> Result<Self, StartError> {
         let cfg = &loaded.config;
+        Self::start(cfg, opts, SystemClock::default(), |purpose| {
+            let read_only = match purpose {
+                Purpose::Validate => true,
+                Purpose::Trade => {
+                    loaded
+                        .check_secrets_private()
+                        .map_err(|e| StartError::Config(e.to_string()))?;
+                    cfg.broker.read_only
+                }
+            };
+            BinanceUs::from_config(cfg, read_only).map_err(|e| match e {
+                BrokerError::NoKeys => StartError::Config(e.to_string()),
+                e => StartError::Venue(e.to_string()),
+            })
+        })
+    }
+}
+
+impl<V: Venue, C: Clock> BrokerStage<V, C> {
+    /// Builds the broker: dry-run unless live is enabled by both flags (DESIGN §9.1). `open`
+    /// is called only when a venue is needed, for `--validate` or for live.
+    pub fn start(
+        cfg: &Config,
+        opts: &Options,
+        clock: C,
+        open: impl FnOnce(Purpose) -> Result<V, StartError>,
+    ) -> Result<Self, StartError> {
         let live = guard::live_enabled(cfg.app.env, opts.enable_live.as_deref());
         let mut stage = BrokerStage {
-            venue: cfg.exchange.venue.clone(),
+            venue_name: cfg.exchange.venue.clone(),
             journals: Journals::from_config(&cfg.journal),
             last_price: HashMap::new(),
-            validate: None,
+            validator: None,
             live: None,
         };
         if !live {
@@ -170,15 +209,12 @@ impl BrokerStage {
                 "dry-run: orders are echoed, no order endpoint is called (live needs app.env: live and NJORD_ENABLE_LIVE=1)"
             );
             if opts.validate {
-                stage.validate = Some(venue_of(loaded, true)?);
+                stage.validator = Some(VenueRuntime::new(open(Purpose::Validate)?)?);
             }
             return Ok(stage);
         }
-        loaded
-            .check_secrets_private()
-            .map_err(|e| StartError::Config(e.to_string()))?;
-        let venue = venue_of(loaded, cfg.broker.read_only)?;
-        stage.live = Some(Box::new(Live::start(venue, cfg, opts)?));
+        let io = VenueRuntime::new(open(Purpose::Trade)?)?;
+        stage.live = Some(Box::new(Live::start(io, clock, cfg, opts)?));
         Ok(stage)
     }
 
@@ -193,9 +229,9 @@ impl BrokerStage {
 
     fn echo(&mut self, o: &Order<'_>, out: &mut Out) -> Result<(), StageError> {
         let cid = client_order_id(&o.intent_id);
-        if let Some(v) = &self.validate {
+        if let Some(v) = &self.validator {
             let req = request_of(o, cid.clone());
-            match v.rt.block_on(v.client.test_order(&req)) {
+            match v.rt.block_on(v.venue.validate(&req)) {
                 Ok(()) => {
                     tracing::info!(client_order_id = %cid, "order/test: the venue accepts this order")
                 }
@@ -207,7 +243,7 @@ impl BrokerStage {
             client_order_id: Cow::Owned(cid),
             strategy_id: o.strategy_id.as_ref().map(|s| Cow::Owned(s.to_string())),
             venue: Cow::Owned(if o.venue.is_empty() {
-                self.venue.clone()
+                self.venue_name.clone()
             } else {
                 o.venue.to_string()
             }),
@@ -239,11 +275,11 @@ impl BrokerStage {
         let Some(live) = self.live.as_mut() else {
             return Ok(());
         };
-        let events = if o.venue.is_empty() || o.venue == self.venue {
+        let events = if o.venue.is_empty() || o.venue == self.venue_name {
             live.order(o, market)
         } else {
             // An order meant for another venue must never reach this one.
-            tracing::error!(intent_id = %o.intent_id, venue = %o.venue, "order for venue `{}`, this broker trades `{}`; not sent", o.venue, self.venue);
+            tracing::error!(intent_id = %o.intent_id, venue = %o.venue, "order for venue `{}`, this broker trades `{}`; not sent", o.venue, self.venue_name);
             vec![rejected(
                 &request_of(o, client_order_id(&o.intent_id)),
                 live.clock.now_ns(),
@@ -342,27 +378,31 @@ fn fill_event(f: AttributedFill) -> Event<'static> {
     })
 }
 
-impl Live {
-    fn start(venue: Venue, cfg: &Config, opts: &Options) -> Result<Live, StartError> {
+impl<V: Venue, C: Clock> Live<V, C> {
+    fn start(
+        io: VenueRuntime<V>,
+        clock: C,
+        cfg: &Config,
+        opts: &Options,
+    ) -> Result<Self, StartError> {
         let b = &cfg.broker;
-        let client = venue.client.clone();
+        let venue = &io.venue;
         let symbols = cfg.exchange.symbols.clone();
         let watermark_path = cfg.journal.dir.join(WATERMARK_FILE);
         let watermark = read_watermark(&watermark_path)?;
         let mut rec = Reconciler::new(watermark);
         let ven =
             |e: BrokerError| StartError::Venue(format!("venue at {}: {e}", cfg.exchange.rest_url));
-        let open = venue.rt.block_on(async {
-            client.sync_time().await?;
-            client.load_exchange_info().await?;
+        let open = io.rt.block_on(async {
+            venue.connect().await?;
             let mut open = Vec::new();
             for s in &symbols {
                 if rec.watermark_of(s).is_none() {
                     // First run on this symbol: earlier account trades are not ours to report.
-                    let last = client.my_trades(s, None).await?.last().map(|f| f.trade_id);
+                    let last = venue.fetch_fills(s, None).await?.last().map(|f| f.trade_id);
                     rec.baseline(s, last.unwrap_or(0));
                 }
-                open.extend(client.fetch_open_orders(Some(s)).await?);
+                open.extend(venue.fetch_open_orders(Some(s)).await?);
             }
             Ok::<_, BrokerError>(open)
         });
@@ -373,15 +413,7 @@ impl Live {
                 pending.push(update_event(&u));
             }
         }
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let settings = StreamSettings {
-            ws_url: cfg.exchange.ws_url.clone(),
-            keepalive: Duration::from_millis(b.keepalive_interval_ms.max(1_000)),
-            reconnect_base: Duration::from_millis(b.reconnect_base_ms),
-            reconnect_max: Duration::from_millis(b.reconnect_max_ms),
-        };
-        let stream_task = venue.rt.spawn(user_stream::run(client, settings, tx));
-        let clock = SystemClock::default();
+        let stream = io.rt.block_on(venue.open_user_stream());
         let now = clock.monotonic();
         tracing::warn!(
             read_only = b.read_only,
@@ -390,16 +422,16 @@ impl Live {
             cfg.exchange.rest_url
         );
         let mut live = Live {
-            venue,
+            io,
             clock,
+            retry: b.retry(),
             rec,
             cap: b.live_max_notional_usd,
             kill_file: cfg.risk.kill_switch_file.clone(),
             kill_key: cfg.risk.kill_switch_key.clone(),
             redis_url: opts.redis_url.clone(),
             redis: None,
-            stream: rx,
-            stream_task,
+            stream,
             symbols,
             poll_every: Duration::from_millis(b.poll_interval_ms.max(100)),
             next_poll: now + Duration::from_millis(b.poll_interval_ms.max(100)),
@@ -454,11 +486,10 @@ impl Live {
             tracing::warn!(intent_id = %o.intent_id, client_order_id = %cid, "intent already sent; not sending it again");
             return Vec::new();
         }
-        let client = self.venue.client.clone();
         let market = input_price.or_else(|| {
-            self.venue
+            self.io
                 .rt
-                .block_on(client.ticker_price(&req.symbol))
+                .block_on(self.io.venue.fetch_price(&req.symbol))
                 .map_err(|e| tracing::warn!("no ticker price for {}: {e}", req.symbol))
                 .ok()
         });
@@ -467,7 +498,7 @@ impl Live {
             tracing::warn!(intent_id = %o.intent_id, caps = ?d.caps, "kill switch: order refused (halted)");
             return vec![denial(&o.intent_id, d, self.clock.now_ns())];
         }
-        let req = match client.prepare(&req, market) {
+        let req = match self.io.venue.prepare(&req, market) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(intent_id = %o.intent_id, "{e}");
@@ -483,7 +514,8 @@ impl Live {
             o.strategy_id.as_ref().map(|s| s.to_string()),
             self.clock.now_ns(),
         );
-        match self.venue.rt.block_on(client.place(&req)) {
+        let placed = place_once(&self.io.venue, &self.clock, self.retry, &req);
+        match self.io.rt.block_on(placed) {
             Ok(ack) => {
                 self.sent.insert(cid.clone());
                 self.rec.acked(&cid, &ack.exchange_order_id);
@@ -520,11 +552,11 @@ impl Live {
             return Vec::new();
         }
         let symbol = t.last.symbol.clone();
-        let client = self.venue.client.clone();
-        let result = self.venue.rt.block_on(async {
-            let canceled = client.cancel(&symbol, &cid).await?;
+        let venue = &self.io.venue;
+        let result = self.io.rt.block_on(async {
+            let canceled = venue.cancel(&symbol, &cid).await?;
             // The venue's own final word: a cancel that lost the race to a fill is a fill.
-            Ok::<_, BrokerError>((canceled, client.lookup(&symbol, &cid).await?))
+            Ok::<_, BrokerError>((canceled, venue.lookup(&symbol, &cid).await?))
         });
         match result {
             Ok((canceled, found)) => {
@@ -591,18 +623,18 @@ impl Live {
     /// REST reconciliation: open orders, vanished orders' real status, fills above the
     /// watermark. Everything goes through the reconciler, so only differences come out.
     fn poll(&mut self) {
-        let client = self.venue.client.clone();
+        let venue = &self.io.venue;
         let symbols = self.symbols.clone();
         let marks: Vec<Option<u64>> = symbols.iter().map(|s| self.rec.watermark_of(s)).collect();
         let in_flight = self.rec.in_flight();
-        let got = self.venue.rt.block_on(async {
+        let got = self.io.rt.block_on(async {
             let mut open = Vec::new();
             for s in &symbols {
-                open.extend(client.fetch_open_orders(Some(s)).await?);
+                open.extend(venue.fetch_open_orders(Some(s)).await?);
             }
             let mut fills = Vec::new();
             for (s, m) in symbols.iter().zip(&marks) {
-                fills.extend(client.my_trades(s, m.map(|m| m + 1)).await?);
+                fills.extend(venue.fetch_fills(s, m.map(|m| m + 1)).await?);
             }
             Ok::<_, BrokerError>((open, fills))
         });
@@ -623,7 +655,7 @@ impl Live {
             .filter(|v| in_flight.contains(v))
             .collect();
         for (s, cid) in vanished {
-            match self.venue.rt.block_on(client.lookup(&s, &cid)) {
+            match self.io.rt.block_on(self.io.venue.lookup(&s, &cid)) {
                 Ok(Some(u)) => self.apply_update(&u),
                 Ok(None) => {
                     tracing::warn!(client_order_id = %cid, "followed order unknown to the venue")
@@ -637,8 +669,7 @@ impl Live {
     }
 
     fn refresh_balances(&mut self) {
-        let client = self.venue.client.clone();
-        match self.venue.rt.block_on(client.fetch_balances()) {
+        match self.io.rt.block_on(self.io.venue.fetch_balances()) {
             Ok(snap) => {
                 let snap = BalanceSnapshot {
                     ts_ns: self.clock.now_ns(),
@@ -652,12 +683,11 @@ impl Live {
 
     /// Takes in everything the user stream sent since the last call.
     fn drain_stream(&mut self) {
-        while let Ok(msg) = self.stream.try_recv() {
+        while let Some(msg) = self.stream.try_next() {
             match msg {
-                StreamMsg::Event(UserEvent::Order(u)) => self.apply_update(&u),
-                StreamMsg::Event(UserEvent::Fill(f)) => self.apply_fill(f),
-                StreamMsg::Event(UserEvent::Balances(b)) => self.apply_balances(&b),
-                StreamMsg::Event(UserEvent::ListenKeyExpired) => {}
+                StreamMsg::Order(u) => self.apply_update(&u),
+                StreamMsg::Fill(f) => self.apply_fill(f),
+                StreamMsg::Balances(b) => self.apply_balances(&b),
                 StreamMsg::Connected { reconnect } => {
                     if reconnect {
                         tracing::info!("user stream back; reconciling over REST");
@@ -707,7 +737,7 @@ impl Live {
     fn wind_down(&mut self) {
         let deadline = self.clock.monotonic() + self.grace;
         while !self.rec.in_flight().is_empty() && self.clock.monotonic() < deadline {
-            self.venue
+            self.io
                 .rt
                 .block_on(self.clock.sleep(Duration::from_millis(100)));
             self.tick();
@@ -719,11 +749,11 @@ impl Live {
             tracing::warn!(orders = ?left, "shutting down with orders still open at the venue");
         }
         self.persist_watermark();
-        self.stream_task.abort();
+        self.stream.close();
     }
 }
 
-impl Stage for BrokerStage {
+impl<V: Venue, C: Clock> Stage for BrokerStage<V, C> {
     fn inputs(&self, topics: &crate::config::Topics) -> Vec<String> {
         vec![
             topics.orders.clone(),
@@ -782,3 +812,6 @@ impl Stage for BrokerStage {
         Ok(self.journals.flush()?)
     }
 }
+
+#[cfg(test)]
+mod tests;

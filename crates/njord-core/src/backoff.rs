@@ -1,4 +1,5 @@
-//! Capped exponential backoff with jitter, for reconnects and retries.
+//! Capped exponential backoff: with jitter for reconnects ([`Backoff`]), without for the
+//! retries of one request ([`RetryPolicy`]).
 //!
 //! Pure: the caller supplies the random draw, so the schedule is testable and cores stay
 //! deterministic; shells pass `rand::random()`.
@@ -46,9 +47,50 @@ impl Backoff {
     }
 }
 
+/// How many times to try one request and how long to wait between tries.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl RetryPolicy {
+    /// The wait after failed attempt number `attempt` (1-based), or `None` when out of
+    /// attempts. A `Retry-After` from the venue wins over `base × 2^(attempt−1)` (capped).
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Option<Duration> {
+        if attempt >= self.max_attempts {
+            return None;
+        }
+        Some(retry_after.unwrap_or_else(|| {
+            let factor = 1u32
+                .checked_shl(attempt.saturating_sub(1).min(31))
+                .unwrap_or(u32::MAX);
+            self.base.saturating_mul(factor).min(self.max)
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_delays_double_cap_and_honour_retry_after() {
+        let p = RetryPolicy {
+            max_attempts: 5,
+            base: Duration::from_millis(100),
+            max: Duration::from_millis(350),
+        };
+        let ds: Vec<_> = (1..=5)
+            .map(|a| p.delay(a, None).map(|d| d.as_millis()))
+            .collect();
+        assert_eq!(ds, [Some(100), Some(200), Some(350), Some(350), None]);
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(3))),
+            Some(Duration::from_secs(3))
+        );
+    }
 
     #[test]
     fn doubles_up_to_the_cap_with_jitter_in_range() {

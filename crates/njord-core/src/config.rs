@@ -2,10 +2,12 @@
 //! file still runs. The structs deny unknown keys; the loader that reads files and the
 //! environment into them is the shell's (`njord::config`).
 
+use crate::backoff::RetryPolicy;
 use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The default location of the base configuration.
 pub const DEFAULT_PATH: &str = "config/base.yaml";
@@ -361,6 +363,17 @@ pub struct Broker {
     pub reconnect_max_ms: u64,
     /// On shutdown, how long to keep following in-flight orders to a final status, in ms.
     pub shutdown_grace_ms: u64,
+}
+
+impl Broker {
+    /// How often and how patiently one REST request (or one order) is tried.
+    pub fn retry(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: self.max_attempts.max(1),
+            base: Duration::from_millis(self.retry_base_ms),
+            max: Duration::from_millis(self.retry_max_ms),
+        }
+    }
 }
 
 impl Default for Broker {

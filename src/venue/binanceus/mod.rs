@@ -4,7 +4,6 @@
 
 pub use njord_core::venue::binanceus::{book, errors, filters, status};
 pub mod account;
-pub mod broker;
 pub mod listen_key;
 pub mod orders;
 pub mod rest;
@@ -14,5 +13,6 @@ pub mod sign;
 pub mod symbols;
 pub mod ticker;
 pub mod user_stream;
+pub mod venue;
 pub mod wire;
 pub mod ws;

@@ -1,6 +1,5 @@
 //! Orders at Binance.US over signed REST: the filters applied before sending, validation
-//! (`order/test`), the idempotent placement the broker relies on (DESIGN §9.4), cancels and
-//! lookups by client order id.
+//! (`order/test`), one placement attempt, cancels and lookups by client order id.
 
 use super::rest_client::{Auth, RestClient};
 use super::wire::parse_order;
@@ -8,7 +7,6 @@ use crate::broker::{BrokerError, BrokerOrderAck, BrokerOrderReq, BrokerOrderUpda
 use crate::event::{OrderType, Side, compact_symbol};
 use crate::num::to_plain_string;
 use rust_decimal::Decimal;
-use serde_json::Value;
 
 /// The only -2010 message that means "this client order id is live already".
 pub const DUPLICATE_ORDER_MSG: &str = "Duplicate order sent.";
@@ -104,85 +102,37 @@ impl RestClient {
         }
     }
 
-    fn ack_from(u: &BrokerOrderUpdate) -> BrokerOrderAck {
-        BrokerOrderAck {
-            client_order_id: u.client_order_id.clone(),
-            exchange_order_id: u.exchange_order_id.clone(),
-            status: u.status,
-            ts_ns: u.ts_ns,
-        }
-    }
-
-    async fn place_once(&self, req: &BrokerOrderReq) -> Result<Value, BrokerError> {
-        let p = Self::order_params(req);
-        let params: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        self.request(
-            reqwest::Method::POST,
-            "/api/v3/order",
-            &params,
-            Auth::Signed,
-            false,
-        )
-        .await
-    }
-
-    /// Sends the order; when the answer is lost (timeout, 5xx, dropped connection) the order
-    /// is looked up by its client id before any resend, so one intent is one venue order.
+    /// Sends the order once (`POST /api/v3/order`, never retried blindly): a lost answer
+    /// (timeout, 5xx, dropped connection) is [`BrokerError::Unknown`], and the caller looks
+    /// the order up by its client id before any resend (`broker::placement`).
     pub async fn place(&self, req: &BrokerOrderReq) -> Result<BrokerOrderAck, BrokerError> {
         self.refuse_if_read_only("place")?;
         // Rounding is idempotent, so a request the caller already prepared is unchanged.
         let req = self.prepare(req, None)?;
-        let policy = self.settings.retry;
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let unknown = match self.place_once(&req).await {
-                Ok(v) => {
-                    return parse_order(&v, |s| self.pair_of(s))
-                        .map(|u| Self::ack_from(&u))
-                        .ok_or_else(|| BrokerError::Protocol {
-                            endpoint: "POST /api/v3/order".into(),
-                            msg: format!("order {} answer without a status", req.client_order_id),
-                        });
-                }
-                Err(BrokerError::Venue {
-                    code: -2010, msg, ..
-                }) if msg == DUPLICATE_ORDER_MSG => {
-                    tracing::warn!(client_order_id = %req.client_order_id, "venue says duplicate; looking the order up");
-                    return match self.lookup(&req.symbol, &req.client_order_id).await? {
-                        Some(u) => Ok(Self::ack_from(&u)),
-                        None => Err(BrokerError::DuplicateClientOrderId(
-                            req.client_order_id.clone(),
-                        )),
-                    };
-                }
-                Err(BrokerError::Unknown { last, .. }) => last,
-                Err(e) => return Err(e),
-            };
-            tracing::warn!(client_order_id = %req.client_order_id, attempt, reason = %unknown, "order outcome unknown; looking it up before any resend");
-            if let Some(d) = policy.delay(attempt, None) {
-                tokio::time::sleep(d).await;
+        let p = Self::order_params(&req);
+        let params: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let sent = self
+            .request(
+                reqwest::Method::POST,
+                "/api/v3/order",
+                &params,
+                Auth::Signed,
+                false,
+            )
+            .await;
+        match sent {
+            Ok(v) => parse_order(&v, |s| self.pair_of(s))
+                .map(|u| u.to_ack())
+                .ok_or_else(|| BrokerError::Protocol {
+                    endpoint: "POST /api/v3/order".into(),
+                    msg: format!("order {} answer without a status", req.client_order_id),
+                }),
+            Err(BrokerError::Venue {
+                code: -2010, msg, ..
+            }) if msg == DUPLICATE_ORDER_MSG => {
+                Err(BrokerError::ClientOrderIdInUse(req.client_order_id))
             }
-            match self.lookup(&req.symbol, &req.client_order_id).await {
-                Ok(Some(u)) => return Ok(Self::ack_from(&u)),
-                Ok(None) if attempt < policy.max_attempts => {
-                    tracing::warn!(client_order_id = %req.client_order_id, "venue has no such order; sending it again");
-                }
-                Ok(None) => {
-                    return Err(BrokerError::Unknown {
-                        endpoint: "POST /api/v3/order".into(),
-                        attempts: attempt,
-                        last: unknown,
-                    });
-                }
-                Err(e) => {
-                    return Err(BrokerError::Unknown {
-                        endpoint: "POST /api/v3/order".into(),
-                        attempts: attempt,
-                        last: format!("{unknown}; lookup failed too: {e}"),
-                    });
-                }
-            }
+            Err(e) => Err(e),
         }
     }
 

@@ -5,9 +5,10 @@
 //! The decisions are pure (in [`super::retry`]); this is the shell that sends and sleeps.
 
 use super::filters::{self, ExchangeInfo, SymbolFilters};
-use super::retry::{Class, RetryPolicy, classify, parse_retry_after, weight_wait};
+use super::retry::{Class, classify, parse_retry_after, weight_wait};
 use super::sign::{self, Signer};
 use super::wire::{int, text};
+use crate::backoff::RetryPolicy;
 use crate::broker::BrokerError;
 use crate::event::compact_symbol;
 use serde_json::Value;
@@ -43,11 +44,7 @@ impl RestSettings {
         RestSettings {
             base_url: cfg.exchange.rest_url.trim_end_matches('/').to_string(),
             recv_window_ms: b.recv_window_ms.min(60_000),
-            retry: RetryPolicy {
-                max_attempts: b.max_attempts.max(1),
-                base: Duration::from_millis(b.retry_base_ms),
-                max: Duration::from_millis(b.retry_max_ms),
-            },
+            retry: b.retry(),
             timeout: Duration::from_millis(b.request_timeout_ms.max(1)),
             weight_slowdown_pct: b.weight_slowdown_pct,
             symbols: cfg.exchange.symbols.clone(),

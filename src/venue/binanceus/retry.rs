@@ -1,32 +1,9 @@
-//! When a signed REST request is retried, waited for or given up (pure): the retry policy,
-//! `Retry-After`, the request-weight slowdown and the classification of answers.
+//! When a signed REST request is retried, waited for or given up (pure): `Retry-After`, the
+//! request-weight slowdown and the classification of answers. How often and how long between
+//! tries is the core's `backoff::RetryPolicy`.
 
 use serde_json::Value;
 use std::time::Duration;
-
-/// How many times and how long to wait between tries (pure).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryPolicy {
-    pub max_attempts: u32,
-    pub base: Duration,
-    pub max: Duration,
-}
-
-impl RetryPolicy {
-    /// The wait after failed attempt number `attempt` (1-based), or `None` when out of
-    /// attempts. A `Retry-After` from the venue wins over `base × 2^(attempt−1)` (capped).
-    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Option<Duration> {
-        if attempt >= self.max_attempts {
-            return None;
-        }
-        Some(retry_after.unwrap_or_else(|| {
-            let factor = 1u32
-                .checked_shl(attempt.saturating_sub(1).min(31))
-                .unwrap_or(u32::MAX);
-            self.base.saturating_mul(factor).min(self.max)
-        }))
-    }
-}
 
 /// `Retry-After` in seconds (Binance never sends the HTTP-date form).
 pub fn parse_retry_after(v: Option<&str>) -> Option<Duration> {
@@ -95,20 +72,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn retry_delays_double_cap_and_honour_retry_after() {
-        let p = RetryPolicy {
-            max_attempts: 5,
-            base: Duration::from_millis(100),
-            max: Duration::from_millis(350),
-        };
-        let ds: Vec<_> = (1..=5)
-            .map(|a| p.delay(a, None).map(|d| d.as_millis()))
-            .collect();
-        assert_eq!(ds, [Some(100), Some(200), Some(350), Some(350), None]);
-        assert_eq!(
-            p.delay(1, Some(Duration::from_secs(3))),
-            Some(Duration::from_secs(3))
-        );
+    fn retry_after_is_whole_seconds() {
         assert_eq!(parse_retry_after(Some(" 7 ")), Some(Duration::from_secs(7)));
         assert_eq!(parse_retry_after(Some("soon")), None);
     }

@@ -3,20 +3,24 @@
 //!
 //! [`parse_user_event`] is pure. [`run`] is the shell: it creates a listen key, connects,
 //! keeps the key alive, re-creates it on `-1125` or `listenKeyExpired`, reconnects with
-//! backoff, and tells the service after every (re)connect so it reconciles over REST.
+//! backoff, and tells the service after every (re)connect so it reconciles over REST. The
+//! service reads it as a [`Subscription`].
 
 use super::rest_client::RestClient;
 use super::status;
 use crate::backoff::Backoff;
 use crate::broker::reconcile::VenueFill;
-use crate::broker::{AssetBalance, BalanceSnapshot, BrokerError, BrokerOrderUpdate};
+use crate::broker::{
+    AssetBalance, BalanceSnapshot, BrokerError, BrokerOrderUpdate, StreamMsg, UserStream,
+};
 use crate::event::Side;
 use crate::num::parse_decimal;
 use futures_util::{SinkExt, StreamExt};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use std::time::Duration;
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
 /// What one user-stream payload says.
@@ -29,15 +33,29 @@ pub enum UserEvent {
     ListenKeyExpired,
 }
 
-/// What the stream task tells the service.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StreamMsg {
-    Event(UserEvent),
-    /// Connected; `reconnect` after the first time, when REST reconciliation is due.
-    Connected {
-        reconnect: bool,
-    },
-    Down(String),
+/// The running stream task and what it sends.
+pub struct Subscription {
+    messages: UnboundedReceiver<StreamMsg>,
+    task: JoinHandle<()>,
+}
+
+impl Subscription {
+    /// Starts [`run`] on the current tokio runtime.
+    pub fn start(client: RestClient, settings: StreamSettings) -> Subscription {
+        let (tx, messages) = tokio::sync::mpsc::unbounded_channel();
+        let task = tokio::spawn(run(client, settings, tx));
+        Subscription { messages, task }
+    }
+}
+
+impl UserStream for Subscription {
+    fn try_next(&mut self) -> Option<StreamMsg> {
+        self.messages.try_recv().ok()
+    }
+
+    fn close(&mut self) {
+        self.task.abort();
+    }
 }
 
 fn dec(v: &Value, k: &str) -> Decimal {
@@ -195,11 +213,16 @@ async fn session(
             msg = ws.next() => match msg {
                 Some(Ok(Message::Text(t))) => {
                     for ev in parse_user_event(t.as_str(), |s| client.pair_of(s)) {
-                        if ev == UserEvent::ListenKeyExpired {
-                            let _ = ws.close(None).await;
-                            return Ok("listen key expired".into());
-                        }
-                        if tx.send(StreamMsg::Event(ev)).is_err() {
+                        let msg = match ev {
+                            UserEvent::Order(u) => StreamMsg::Order(u),
+                            UserEvent::Fill(f) => StreamMsg::Fill(f),
+                            UserEvent::Balances(b) => StreamMsg::Balances(b),
+                            UserEvent::ListenKeyExpired => {
+                                let _ = ws.close(None).await;
+                                return Ok("listen key expired".into());
+                            }
+                        };
+                        if tx.send(msg).is_err() {
                             return Ok("service gone".into());
                         }
                     }

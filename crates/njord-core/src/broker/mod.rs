@@ -2,18 +2,22 @@
 //!
 //! Pure cores: [`guard`] (live toggle, kill switch, notional cap), [`client_id`] (venue client
 //! order ids derived from intents), [`order_state`] (the order state machine) and
-//! [`reconcile`] (diffing venue snapshots against what was already reported). The shell is
-//! [`service`]; the Binance.US adapter lives in `venue::binanceus`.
+//! [`reconcile`] (diffing venue snapshots against what was already reported). [`venue`] is
+//! what the broker needs of a venue, and [`placement`] the one-order-per-intent rule over it.
+//! The shell is `njord::broker::service`; the Binance.US adapter lives in `venue::binanceus`.
 
 pub mod client_id;
 pub mod guard;
 pub mod order_state;
+pub mod placement;
 pub mod reconcile;
+pub mod venue;
+
+pub use venue::{StreamMsg, UserStream, Venue};
 
 use crate::event::{OrderType, Side};
 use order_state::OrderStatus;
 use rust_decimal::Decimal;
-use std::future::Future;
 
 /// An order as the broker sends it: already carrying its derived client order id.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +59,16 @@ pub struct BrokerOrderUpdate {
 }
 
 impl BrokerOrderUpdate {
+    /// What the venue's acknowledgement of the order in this state says.
+    pub fn to_ack(&self) -> BrokerOrderAck {
+        BrokerOrderAck {
+            client_order_id: self.client_order_id.clone(),
+            exchange_order_id: self.exchange_order_id.clone(),
+            status: self.status,
+            ts_ns: self.ts_ns,
+        }
+    }
+
     /// Average fill price, 0 before the first fill.
     pub fn avg_price(&self) -> Decimal {
         if self.filled_qty.is_zero() {
@@ -86,6 +100,9 @@ pub struct BalanceSnapshot {
 pub enum BrokerError {
     #[error("read-only mode (broker.read_only: true): {0} refused, nothing sent")]
     ReadOnly(&'static str),
+    /// The venue's own word; [`placement`] looks the order up before reporting it.
+    #[error("client order id {0} is already used at the venue")]
+    ClientOrderIdInUse(String),
     #[error(
         "client order id {0} is already used at the venue by an order this broker cannot find \
          (DuplicateClientOrderIdError); not resent"
@@ -120,31 +137,4 @@ pub enum BrokerError {
         "no API key configured (api_keys.binanceus in config/secrets.yaml, or NJORD_BINANCEUS_API_KEY / NJORD_BINANCEUS_API_SECRET)"
     )]
     NoKeys,
-}
-
-/// What any venue adapter offers the broker service.
-pub trait Broker {
-    /// Places an order at most once per client order id (DESIGN §9.4).
-    fn place(
-        &self,
-        req: &BrokerOrderReq,
-    ) -> impl Future<Output = Result<BrokerOrderAck, BrokerError>> + Send;
-    /// Cancels by client order id; `false` when the venue no longer has it open.
-    fn cancel(
-        &self,
-        symbol: &str,
-        client_order_id: &str,
-    ) -> impl Future<Output = Result<bool, BrokerError>> + Send;
-    /// Open orders, of one symbol or of all.
-    fn fetch_open_orders(
-        &self,
-        symbol: Option<&str>,
-    ) -> impl Future<Output = Result<Vec<BrokerOrderUpdate>, BrokerError>> + Send;
-    fn fetch_balances(&self) -> impl Future<Output = Result<BalanceSnapshot, BrokerError>> + Send;
-    /// The order with this client order id, open or not; `None` when the venue has none.
-    fn lookup(
-        &self,
-        symbol: &str,
-        client_order_id: &str,
-    ) -> impl Future<Output = Result<Option<BrokerOrderUpdate>, BrokerError>> + Send;
 }

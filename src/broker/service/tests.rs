@@ -1,0 +1,745 @@
+//! Table tests of the broker service's decisions over a scripted in-memory venue and a manual
+//! clock: no socket is opened and nothing waits. What counts is what the venue received (order
+//! requests, lookups, booked orders), not only what the service printed.
+
+mod mem_venue;
+
+use super::*;
+use crate::broker::AssetBalance;
+use crate::clock::ManualClock;
+use crate::config::Env;
+use mem_venue::{Answer, LISTED, MemVenue};
+use serde_json::Value;
+use std::str::FromStr;
+
+fn dec(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
+
+/// The first wall time of every manual clock here.
+const START_NS: i64 = 1_700_000_000_000_000_000;
+
+/// A broker over an in-memory venue, in a temporary directory (journals, watermark, kill
+/// file), with its clock.
+struct Harness {
+    stage: BrokerStage<MemVenue, ManualClock>,
+    venue: MemVenue,
+    clock: ManualClock,
+    /// What the service opened the venue for, if it did.
+    opened: Option<Purpose>,
+    dir: tempfile::TempDir,
+}
+
+/// Live by both flags, everything else as configured by default, the kill file in `dir`.
+fn live_config(dir: &Path) -> (Config, Options) {
+    let mut cfg = Config::default();
+    cfg.app.env = Env::Live;
+    cfg.journal.dir = dir.join("journal");
+    cfg.risk.kill_switch_file = dir.join("halt");
+    cfg.exchange.symbols = vec![LISTED.into()];
+    let opts = Options {
+        enable_live: Some("1".into()),
+        ..Options::default()
+    };
+    (cfg, opts)
+}
+
+impl Harness {
+    fn live(venue: MemVenue) -> Harness {
+        Harness::start(venue, |_, _| {})
+    }
+
+    /// A broker started live over `venue`, after `setup` changed the config or options.
+    fn start(venue: MemVenue, setup: impl FnOnce(&mut Config, &mut Options)) -> Harness {
+        Harness::start_in(tempfile::tempdir().unwrap(), venue, setup)
+    }
+
+    fn start_in(
+        dir: tempfile::TempDir,
+        venue: MemVenue,
+        setup: impl FnOnce(&mut Config, &mut Options),
+    ) -> Harness {
+        let (mut cfg, mut opts) = live_config(dir.path());
+        setup(&mut cfg, &mut opts);
+        let clock = ManualClock::starting_at(START_NS);
+        let mut opened = None;
+        let stage = BrokerStage::start(&cfg, &opts, clock.clone(), |purpose| {
+            opened = Some(purpose);
+            Ok(venue.clone())
+        })
+        .unwrap();
+        Harness {
+            stage,
+            venue,
+            clock,
+            opened,
+            dir,
+        }
+    }
+
+    /// The same directory and venue, a new broker: what a restart sees.
+    fn restart(mut self) -> Harness {
+        self.stage.flush().unwrap();
+        let Harness { venue, dir, .. } = self;
+        Harness::start_in(dir, venue, |_, _| {})
+    }
+
+    fn send(&mut self, line: &str) -> Vec<Value> {
+        let ev = crate::event::decode(line).unwrap();
+        let mut out = Out::new();
+        self.stage.on_event(&ev, &mut out).unwrap();
+        as_json(out)
+    }
+
+    fn tick(&mut self) -> Vec<Value> {
+        let mut out = Out::new();
+        self.stage.on_tick(self.clock.now_ns(), &mut out).unwrap();
+        as_json(out)
+    }
+
+    fn end(&mut self) -> Vec<Value> {
+        let mut out = Out::new();
+        self.stage.on_end(&mut out).unwrap();
+        as_json(out)
+    }
+}
+
+fn as_json(out: Out) -> Vec<Value> {
+    out.iter()
+        .map(|e| serde_json::from_str(&e.to_json()).unwrap())
+        .collect()
+}
+
+fn kinds(events: &[Value]) -> Vec<&str> {
+    events.iter().map(|e| e["kind"].as_str().unwrap()).collect()
+}
+
+fn order_line(intent: &str, symbol: &str, order_type: &str, qty: &str, limit: &str) -> String {
+    let limit = if limit.is_empty() {
+        String::new()
+    } else {
+        format!(r#","limit_price":"{limit}""#)
+    };
+    format!(
+        r#"{{"kind":"order","intent_id":"{intent}","strategy_id":"s1","venue":"binanceus","symbol":"{symbol}","side":"buy","type":"{order_type}","qty":"{qty}"{limit},"ts_accepted_ns":1000}}"#
+    )
+}
+
+/// A limit buy of 1 ATOM at 5 USDT: 5 USD, under the 10 USD live cap.
+fn order(intent: &str) -> String {
+    order_line(intent, LISTED, "limit", "1", "5")
+}
+
+fn cancel(intent: &str) -> String {
+    format!(r#"{{"kind":"cancel","intent_id":"{intent}","ts_ns":2000}}"#)
+}
+
+/// The kill switch file as a row of a table sets it up.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum KillFile {
+    Absent,
+    Present,
+    /// Its state cannot be read (a path through a regular file): fails closed.
+    Unreadable,
+}
+
+#[test]
+fn gates_decide_whether_an_order_reaches_the_venue() {
+    struct Row {
+        name: &'static str,
+        env: Env,
+        enable_live: Option<&'static str>,
+        validate: bool,
+        kill: KillFile,
+        cap_usd: &'static str,
+        /// The venue's last price, for orders the input gave no price for.
+        venue_price: Option<&'static str>,
+        order: String,
+        want_kinds: &'static [&'static str],
+        want_reason: Option<&'static str>,
+        want_opened: Option<Purpose>,
+        want_requests: usize,
+        want_validations: usize,
+    }
+    let live = |name: &'static str, order: String| Row {
+        name,
+        env: Env::Live,
+        enable_live: Some("1"),
+        validate: false,
+        kill: KillFile::Absent,
+        cap_usd: "10",
+        venue_price: None,
+        order,
+        want_kinds: &["ack"],
+        want_reason: None,
+        want_opened: Some(Purpose::Trade),
+        want_requests: 1,
+        want_validations: 0,
+    };
+    let dry = |name: &'static str, env: Env, enable_live: Option<&'static str>| Row {
+        env,
+        enable_live,
+        want_kinds: &["echo"],
+        want_opened: None,
+        want_requests: 0,
+        ..live(name, order("g-1"))
+    };
+    let denied = |name: &'static str, reason: &'static str, row: Row| Row {
+        want_kinds: &["decision"],
+        want_reason: Some(reason),
+        want_requests: 0,
+        ..Row { name, ..row }
+    };
+    let rows = [
+        dry("dev env: echoed, no venue opened", Env::Dev, Some("1")),
+        dry("live env without the flag: echoed", Env::Live, None),
+        dry("flag not exactly 1: echoed", Env::Live, Some("true")),
+        dry("paper env: echoed", Env::Paper, Some("1")),
+        Row {
+            validate: true,
+            want_opened: Some(Purpose::Validate),
+            want_validations: 1,
+            ..dry(
+                "--validate: the venue checks it, nothing placed",
+                Env::Dev,
+                None,
+            )
+        },
+        live("live by both flags: placed once", order("g-1")),
+        denied(
+            "kill file present: halted",
+            guard::HALTED,
+            Row {
+                kill: KillFile::Present,
+                ..live("", order("g-1"))
+            },
+        ),
+        denied(
+            "kill file unreadable: fails closed",
+            guard::HALTED,
+            Row {
+                kill: KillFile::Unreadable,
+                ..live("", order("g-1"))
+            },
+        ),
+        denied(
+            "15 USD over the built-in 10 USD cap",
+            guard::LIVE_MICRO_CAP,
+            live("", order_line("g-1", LISTED, "limit", "3", "5")),
+        ),
+        denied(
+            "config lowers the cap to 2 USD",
+            guard::LIVE_MICRO_CAP,
+            Row {
+                cap_usd: "2",
+                ..live("", order("g-1"))
+            },
+        ),
+        denied(
+            "config cannot raise the cap above 10 USD",
+            guard::LIVE_MICRO_CAP,
+            Row {
+                cap_usd: "1000",
+                ..live("", order_line("g-1", LISTED, "limit", "3", "5"))
+            },
+        ),
+        denied(
+            "market order without any reference price",
+            guard::NO_REF_PRICE,
+            live("", order_line("g-1", LISTED, "market", "1", "")),
+        ),
+        Row {
+            venue_price: Some("5"),
+            ..live(
+                "market order priced by the venue's last price",
+                order_line("g-1", LISTED, "market", "1", ""),
+            )
+        },
+        denied(
+            "the venue's last price puts a market order over the cap",
+            guard::LIVE_MICRO_CAP,
+            Row {
+                venue_price: Some("50"),
+                ..live("", order_line("g-1", LISTED, "market", "1", ""))
+            },
+        ),
+        Row {
+            want_kinds: &["order_update"],
+            want_requests: 0,
+            ..live(
+                "symbol the venue does not list: rejected before sending",
+                order_line("g-1", "DOGE/USDT", "limit", "1", "0.1"),
+            )
+        },
+        Row {
+            want_kinds: &["order_update"],
+            want_requests: 0,
+            ..live(
+                "order for another venue: rejected, never sent",
+                order("g-1").replace("binanceus", "kraken"),
+            )
+        },
+    ];
+    for row in rows {
+        let venue = MemVenue::default();
+        if let Some(p) = row.venue_price {
+            venue.account().prices.insert(LISTED.into(), dec(p));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        match row.kill {
+            KillFile::Absent => {}
+            KillFile::Present => std::fs::write(dir.path().join("halt"), "").unwrap(),
+            KillFile::Unreadable => {
+                std::fs::write(dir.path().join("not-a-dir"), "").unwrap();
+            }
+        }
+        let mut h = Harness::start_in(dir, venue, |cfg, opts| {
+            cfg.app.env = row.env;
+            cfg.broker.live_max_notional_usd = dec(row.cap_usd);
+            if row.kill == KillFile::Unreadable {
+                cfg.risk.kill_switch_file =
+                    cfg.risk.kill_switch_file.with_file_name("not-a-dir/halt");
+            }
+            opts.enable_live = row.enable_live.map(String::from);
+            opts.validate = row.validate;
+        });
+        let out = h.send(&row.order);
+        let name = row.name;
+        assert_eq!(kinds(&out), row.want_kinds, "{name}: {out:?}");
+        if let Some(reason) = row.want_reason {
+            assert_eq!(out[0]["reason"], reason, "{name}");
+            assert_eq!(out[0]["ts_ns"], START_NS, "{name}: stamped by the clock");
+        }
+        if row.want_kinds == ["order_update"] {
+            assert_eq!(out[0]["status"], "REJECTED", "{name}");
+        }
+        assert_eq!(h.opened, row.want_opened, "{name}");
+        assert_eq!(h.venue.place_requests(), row.want_requests, "{name}");
+        assert_eq!(h.venue.booked_orders(), row.want_requests, "{name}");
+        assert_eq!(
+            h.venue.account().validate_requests.len(),
+            row.want_validations,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn one_intent_is_one_venue_order_whatever_the_venue_answers() {
+    use Answer::*;
+    struct Row {
+        name: &'static str,
+        answers: &'static [Answer],
+        /// An open order already carries the intent's client order id at the venue.
+        already_booked: bool,
+        lookups_fail: bool,
+        want_kinds: &'static [&'static str],
+        /// Order requests and lookups the venue received, and orders it booked.
+        want_requests: usize,
+        want_lookups: usize,
+        want_booked: usize,
+        /// Time spent between tries, on the clock (default policy: 250 ms doubling).
+        want_waited_ms: u64,
+    }
+    let rows = [
+        Row {
+            name: "accepted: acknowledged",
+            answers: &[Accept],
+            already_booked: false,
+            lookups_fail: false,
+            want_kinds: &["ack"],
+            want_requests: 1,
+            want_lookups: 0,
+            want_booked: 1,
+            want_waited_ms: 0,
+        },
+        Row {
+            name: "answer lost after booking: found by its client id, not sent again",
+            answers: &[BookButTimeOut],
+            already_booked: false,
+            lookups_fail: false,
+            want_kinds: &["ack"],
+            want_requests: 1,
+            want_lookups: 1,
+            want_booked: 1,
+            want_waited_ms: 250,
+        },
+        Row {
+            name: "request lost: looked up first, then sent again",
+            answers: &[LoseRequest, Accept],
+            already_booked: false,
+            lookups_fail: false,
+            want_kinds: &["ack"],
+            want_requests: 2,
+            want_lookups: 1,
+            want_booked: 1,
+            want_waited_ms: 250,
+        },
+        Row {
+            name: "lost, lost, then booked but lost: every resend follows a lookup",
+            answers: &[LoseRequest, LoseRequest, BookButTimeOut],
+            already_booked: false,
+            lookups_fail: false,
+            want_kinds: &["ack"],
+            want_requests: 3,
+            want_lookups: 3,
+            want_booked: 1,
+            want_waited_ms: 250 + 500 + 1000,
+        },
+        Row {
+            name: "every try lost: gives up after max_attempts, nothing reported yet",
+            answers: &[LoseRequest; 5],
+            already_booked: false,
+            lookups_fail: false,
+            want_kinds: &[],
+            want_requests: 5,
+            want_lookups: 5,
+            want_booked: 0,
+            want_waited_ms: 250 + 500 + 1000 + 2000,
+        },
+        Row {
+            name: "answer lost and the lookup fails: unknown, never sent blindly",
+            answers: &[LoseRequest],
+            already_booked: false,
+            lookups_fail: true,
+            want_kinds: &[],
+            want_requests: 1,
+            want_lookups: 1,
+            want_booked: 0,
+            want_waited_ms: 250,
+        },
+        Row {
+            name: "client id in use by an order the venue has: that order is the answer",
+            answers: &[],
+            already_booked: true,
+            lookups_fail: false,
+            want_kinds: &["ack"],
+            want_requests: 1,
+            want_lookups: 1,
+            want_booked: 1,
+            want_waited_ms: 0,
+        },
+        Row {
+            name: "client id in use by an order nobody can find: rejected, not resent",
+            answers: &[ClaimInUse],
+            already_booked: false,
+            lookups_fail: false,
+            want_kinds: &["order_update"],
+            want_requests: 1,
+            want_lookups: 1,
+            want_booked: 0,
+            want_waited_ms: 0,
+        },
+        Row {
+            name: "venue error: rejected, not retried",
+            answers: &[Reject],
+            already_booked: false,
+            lookups_fail: false,
+            want_kinds: &["order_update"],
+            want_requests: 1,
+            want_lookups: 0,
+            want_booked: 0,
+            want_waited_ms: 0,
+        },
+    ];
+    for row in rows {
+        let name = row.name;
+        let venue = MemVenue::answering(row.answers);
+        venue.account().lookups_fail = row.lookups_fail;
+        let mut h = Harness::live(venue);
+        // Booked after the start: one open at the start is adopted and never sent at all.
+        let existing = row.already_booked.then(|| h.venue.booked("p-1", "1"));
+        let before = h.clock.monotonic();
+        let out = h.send(&order("p-1"));
+        assert_eq!(kinds(&out), row.want_kinds, "{name}: {out:?}");
+        let a = h.venue.account();
+        assert_eq!(a.place_requests.len(), row.want_requests, "{name}");
+        assert_eq!(a.lookups.len(), row.want_lookups, "{name}");
+        assert_eq!(a.orders.len(), row.want_booked, "{name}");
+        assert!(
+            a.place_requests
+                .iter()
+                .chain(&a.lookups)
+                .all(|c| c == "p-1"),
+            "{name}: always by the intent's client order id"
+        );
+        match out.first() {
+            Some(ack) if ack["kind"] == "ack" => {
+                let at_venue = existing.as_ref().unwrap_or(&a.orders[0]);
+                assert_eq!(
+                    ack["exchange_order_id"], at_venue.exchange_order_id,
+                    "{name}"
+                );
+            }
+            Some(update) => assert_eq!(update["status"], "REJECTED", "{name}"),
+            None => {}
+        }
+        assert_eq!(
+            h.clock.monotonic() - before,
+            Duration::from_millis(row.want_waited_ms),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn an_intent_is_never_placed_twice_in_one_run_or_after_a_restart() {
+    struct Row {
+        name: &'static str,
+        answers: &'static [Answer],
+        restart: bool,
+    }
+    let rows = [
+        Row {
+            name: "acknowledged, sent again in the same run",
+            answers: &[Answer::Accept],
+            restart: false,
+        },
+        Row {
+            name: "acknowledged, sent again after a restart (the journal remembers)",
+            answers: &[Answer::Accept],
+            restart: true,
+        },
+        Row {
+            name: "outcome unknown, sent again in the same run",
+            answers: &[Answer::LoseRequest; 5],
+            restart: false,
+        },
+    ];
+    for row in rows {
+        let name = row.name;
+        let mut h = Harness::live(MemVenue::answering(row.answers));
+        h.send(&order("r-1"));
+        let requests = h.venue.place_requests();
+        if row.restart {
+            h = h.restart();
+        }
+        assert_eq!(h.send(&order("r-1")), Vec::<Value>::new(), "{name}");
+        assert_eq!(h.venue.place_requests(), requests, "{name}: nothing sent");
+    }
+
+    // Open at the venue when the broker starts (an earlier run placed it): adopted, not sent.
+    let venue = MemVenue::default();
+    venue.booked("r-2", "1");
+    let mut h = Harness::live(venue);
+    assert_eq!(kinds(&h.tick()), ["order_update"]);
+    assert_eq!(h.send(&order("r-2")), Vec::<Value>::new());
+    assert_eq!(h.venue.place_requests(), 0);
+}
+
+#[test]
+fn reconciliation_at_start_reports_what_the_venue_has_and_no_fill_twice() {
+    struct Row {
+        name: &'static str,
+        /// Fill watermark on disk before the start.
+        watermark: Option<u64>,
+        /// Trades on the account before the start.
+        trades: &'static [u64],
+        /// An order of an earlier run still open at the venue.
+        open_order: bool,
+        want_updates: usize,
+        want_fills: &'static [u64],
+        want_watermark: u64,
+    }
+    let rows = [
+        Row {
+            name: "open order of an earlier run: reported at the first tick",
+            watermark: None,
+            trades: &[],
+            open_order: true,
+            want_updates: 1,
+            want_fills: &[],
+            want_watermark: 0,
+        },
+        Row {
+            name: "first run: trades already on the account are not ours to report",
+            watermark: None,
+            trades: &[1, 2],
+            open_order: false,
+            want_updates: 0,
+            want_fills: &[],
+            want_watermark: 2,
+        },
+        Row {
+            name: "watermark on disk: only the trades above it, once",
+            watermark: Some(1),
+            trades: &[1, 2, 3],
+            open_order: false,
+            want_updates: 0,
+            want_fills: &[2, 3],
+            want_watermark: 3,
+        },
+    ];
+    for row in rows {
+        let name = row.name;
+        let venue = MemVenue::default();
+        if row.open_order {
+            venue.booked("earlier", "1");
+        }
+        for &t in row.trades {
+            venue.fill(t, "x0");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        if let Some(w) = row.watermark {
+            let path = dir.path().join("journal").join(WATERMARK_FILE);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let text = format!(r#"{{"trade_id":{{"{LISTED}":{w}}}}}"#);
+            std::fs::write(path, text).unwrap();
+        }
+        let mut h = Harness::start_in(dir, venue, |_, _| {});
+        let mut out = h.tick();
+        // A poll is due after poll_interval_ms; the second one must find nothing new.
+        for _ in 0..2 {
+            h.clock.advance(Duration::from_millis(5_000));
+            out.extend(h.tick());
+        }
+        let updates = out.iter().filter(|e| e["kind"] == "order_update").count();
+        let fills: Vec<u64> = out
+            .iter()
+            .filter(|e| e["kind"] == "fill")
+            .map(|e| e["ts_fill_ns"].as_u64().unwrap())
+            .collect();
+        assert_eq!(updates, row.want_updates, "{name}: {out:?}");
+        assert_eq!(fills, row.want_fills, "{name}: {out:?}");
+        let path = h.dir.path().join("journal").join(WATERMARK_FILE);
+        let mark: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(mark["trade_id"][LISTED], row.want_watermark, "{name}");
+    }
+}
+
+#[test]
+fn user_stream_news_and_reconnects_are_reconciled_once() {
+    let venue = MemVenue::default();
+    let mut h = Harness::live(venue.clone());
+    h.tick();
+    let ack = h.send(&order("s-1"));
+    let xid = ack[0]["exchange_order_id"].as_str().unwrap().to_string();
+    let filled = {
+        let mut a = venue.account();
+        let o = a.order_mut("s-1").unwrap();
+        o.status = OrderStatus::Filled;
+        o.filled_qty = dec("1");
+        o.cum_quote = dec("5");
+        o.clone()
+    };
+    venue.fill(10, &xid);
+    venue.fill(11, &xid);
+    let first = venue.account().fills[0].clone();
+    // The stream brings the final report and one fill, then drops and comes back.
+    for msg in [
+        StreamMsg::Order(filled.clone()),
+        StreamMsg::Fill(first),
+        StreamMsg::Down("test".into()),
+        StreamMsg::Connected { reconnect: true },
+        StreamMsg::Order(filled),
+    ] {
+        venue.account().stream.push_back(msg);
+    }
+    let out = h.tick();
+    assert_eq!(
+        kinds(&out),
+        ["order_update", "fill", "fill"],
+        "the reconnect's REST poll found the missed fill at once: {out:?}"
+    );
+    assert_eq!(out[0]["status"], "FILLED");
+    assert!(out[1..].iter().all(|f| f["intent_id"] == "s-1"));
+    h.clock.advance(Duration::from_secs(60));
+    assert_eq!(h.tick(), Vec::<Value>::new(), "polls repeat nothing");
+}
+
+#[test]
+fn polls_balances_and_shutdown_follow_the_clock() {
+    let venue = MemVenue::default();
+    venue.account().balances = vec![AssetBalance {
+        asset: "USDT".into(),
+        free: dec("100"),
+        locked: dec("0"),
+    }];
+    let mut h = Harness::live(venue.clone());
+    let out = h.tick();
+    assert_eq!(kinds(&out), ["balance"], "balances are due at start");
+    assert_eq!(out[0]["ts_ns"], START_NS, "stamped by the clock");
+    h.send(&order("t-1"));
+    venue.account().balances[0].locked = dec("5");
+    h.clock.advance(Duration::from_millis(4_999));
+    assert_eq!(
+        h.tick(),
+        Vec::<Value>::new(),
+        "nothing due before the poll interval"
+    );
+    h.clock.advance(Duration::from_millis(1));
+    assert_eq!(
+        kinds(&h.tick()),
+        ["order_update"],
+        "the poll reports the NEW order"
+    );
+    h.clock.advance(Duration::from_millis(25_000));
+    assert_eq!(kinds(&h.tick()), ["balance"], "balances every 30 s");
+
+    // Shutdown follows the open order for the grace period, on the clock, then lets go.
+    let before = h.clock.monotonic();
+    assert_eq!(h.end(), Vec::<Value>::new());
+    assert_eq!(h.clock.monotonic() - before, Duration::from_millis(5_000));
+    assert!(venue.account().stream_closed);
+
+    // An order the stream reports final during the grace period ends the wait.
+    let venue = MemVenue::default();
+    let mut h = Harness::live(venue.clone());
+    h.send(&order("t-2"));
+    let canceled = {
+        let mut a = venue.account();
+        let o = a.order_mut("t-2").unwrap();
+        o.status = OrderStatus::Canceled;
+        o.clone()
+    };
+    venue.account().stream.push_back(StreamMsg::Order(canceled));
+    let before = h.clock.monotonic();
+    let out = h.end();
+    assert_eq!(kinds(&out), ["order_update"]);
+    assert_eq!(out[0]["status"], "CANCELED");
+    assert_eq!(h.clock.monotonic() - before, Duration::from_millis(100));
+}
+
+#[test]
+fn cancels_go_by_client_id_and_report_the_venue_final_word() {
+    struct Row {
+        name: &'static str,
+        /// The order's status at the venue when the cancel arrives; `None`: never placed.
+        at_venue: Option<OrderStatus>,
+        want_cancels: usize,
+        want_status: Option<&'static str>,
+    }
+    let rows = [
+        Row {
+            name: "open: canceled",
+            at_venue: Some(OrderStatus::New),
+            want_cancels: 1,
+            want_status: Some("CANCELED"),
+        },
+        Row {
+            name: "filled before the cancel arrived: the fill is the answer",
+            at_venue: Some(OrderStatus::Filled),
+            want_cancels: 1,
+            want_status: Some("FILLED"),
+        },
+        Row {
+            name: "intent never placed: nothing sent",
+            at_venue: None,
+            want_cancels: 0,
+            want_status: None,
+        },
+    ];
+    for row in rows {
+        let name = row.name;
+        let venue = MemVenue::default();
+        let mut h = Harness::live(venue.clone());
+        if let Some(status) = row.at_venue {
+            h.send(&order("c-1"));
+            venue.account().order_mut("c-1").unwrap().status = status;
+        }
+        let out = h.send(&cancel("c-1"));
+        assert_eq!(venue.account().cancels.len(), row.want_cancels, "{name}");
+        let status: Vec<&str> = out.iter().filter_map(|e| e["status"].as_str()).collect();
+        assert_eq!(status, Vec::from_iter(row.want_status), "{name}: {out:?}");
+    }
+}
