@@ -24,8 +24,7 @@ impl Backoff {
 
     /// The cap for the current attempt: `base × 2^attempt`, at most `max`.
     pub fn ceiling(&self) -> Duration {
-        let factor = 1u32.checked_shl(self.attempt.min(31)).unwrap_or(u32::MAX);
-        self.base.saturating_mul(factor).min(self.max)
+        doubled(self.base, self.attempt, self.max)
     }
 
     /// The next delay, "equal jitter": half the ceiling plus `unit` (in [0, 1)) of the other
@@ -62,13 +61,14 @@ impl RetryPolicy {
         if attempt >= self.max_attempts {
             return None;
         }
-        Some(retry_after.unwrap_or_else(|| {
-            let factor = 1u32
-                .checked_shl(attempt.saturating_sub(1).min(31))
-                .unwrap_or(u32::MAX);
-            self.base.saturating_mul(factor).min(self.max)
-        }))
+        Some(retry_after.unwrap_or_else(|| doubled(self.base, attempt.saturating_sub(1), self.max)))
     }
+}
+
+/// `base × 2^n`, at most `max`, without overflow.
+fn doubled(base: Duration, n: u32, max: Duration) -> Duration {
+    let factor = 1u32.checked_shl(n.min(31)).unwrap_or(u32::MAX);
+    base.saturating_mul(factor).min(max)
 }
 
 #[cfg(test)]

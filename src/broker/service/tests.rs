@@ -8,6 +8,7 @@ use super::*;
 use crate::broker::AssetBalance;
 use crate::clock::ManualClock;
 use crate::config::Env;
+use crate::reason::Reason;
 use mem_venue::{Answer, LISTED, MemVenue};
 use serde_json::Value;
 use std::str::FromStr;
@@ -156,7 +157,7 @@ fn gates_decide_whether_an_order_reaches_the_venue() {
         venue_price: Option<&'static str>,
         order: String,
         want_kinds: &'static [&'static str],
-        want_reason: Option<&'static str>,
+        want_reason: Option<Reason>,
         want_opened: Option<Purpose>,
         want_requests: usize,
         want_validations: usize,
@@ -184,7 +185,7 @@ fn gates_decide_whether_an_order_reaches_the_venue() {
         want_requests: 0,
         ..live(name, order("g-1"))
     };
-    let denied = |name: &'static str, reason: &'static str, row: Row| Row {
+    let denied = |name: &'static str, reason: Reason, row: Row| Row {
         want_kinds: &["decision"],
         want_reason: Some(reason),
         want_requests: 0,
@@ -208,7 +209,7 @@ fn gates_decide_whether_an_order_reaches_the_venue() {
         live("live by both flags: placed once", order("g-1")),
         denied(
             "kill file present: halted",
-            guard::HALTED,
+            Reason::Halted,
             Row {
                 kill: KillFile::Present,
                 ..live("", order("g-1"))
@@ -216,7 +217,7 @@ fn gates_decide_whether_an_order_reaches_the_venue() {
         ),
         denied(
             "kill file unreadable: fails closed",
-            guard::HALTED,
+            Reason::Halted,
             Row {
                 kill: KillFile::Unreadable,
                 ..live("", order("g-1"))
@@ -224,12 +225,12 @@ fn gates_decide_whether_an_order_reaches_the_venue() {
         ),
         denied(
             "15 USD over the built-in 10 USD cap",
-            guard::LIVE_MICRO_CAP,
+            Reason::LiveMicroCap,
             live("", order_line("g-1", LISTED, "limit", "3", "5")),
         ),
         denied(
             "config lowers the cap to 2 USD",
-            guard::LIVE_MICRO_CAP,
+            Reason::LiveMicroCap,
             Row {
                 cap_usd: "2",
                 ..live("", order("g-1"))
@@ -237,7 +238,7 @@ fn gates_decide_whether_an_order_reaches_the_venue() {
         ),
         denied(
             "config cannot raise the cap above 10 USD",
-            guard::LIVE_MICRO_CAP,
+            Reason::LiveMicroCap,
             Row {
                 cap_usd: "1000",
                 ..live("", order_line("g-1", LISTED, "limit", "3", "5"))
@@ -245,7 +246,7 @@ fn gates_decide_whether_an_order_reaches_the_venue() {
         ),
         denied(
             "market order without any reference price",
-            guard::NO_REF_PRICE,
+            Reason::NoRefPrice,
             live("", order_line("g-1", LISTED, "market", "1", "")),
         ),
         Row {
@@ -257,7 +258,7 @@ fn gates_decide_whether_an_order_reaches_the_venue() {
         },
         denied(
             "the venue's last price puts a market order over the cap",
-            guard::LIVE_MICRO_CAP,
+            Reason::LiveMicroCap,
             Row {
                 venue_price: Some("50"),
                 ..live("", order_line("g-1", LISTED, "market", "1", ""))
@@ -307,11 +308,11 @@ fn gates_decide_whether_an_order_reaches_the_venue() {
         let name = row.name;
         assert_eq!(kinds(&out), row.want_kinds, "{name}: {out:?}");
         if let Some(reason) = row.want_reason {
-            assert_eq!(out[0]["reason"], reason, "{name}");
+            assert_eq!(out[0]["reason"], reason.as_str(), "{name}");
             assert_eq!(out[0]["ts_ns"], START_NS, "{name}: stamped by the clock");
         }
         if row.want_kinds == ["order_update"] {
-            assert_eq!(out[0]["status"], "REJECTED", "{name}");
+            assert_eq!(out[0]["status"], "rejected", "{name}");
         }
         assert_eq!(h.opened, row.want_opened, "{name}");
         assert_eq!(h.venue.place_requests(), row.want_requests, "{name}");
@@ -471,7 +472,7 @@ fn one_intent_is_one_venue_order_whatever_the_venue_answers() {
                     "{name}"
                 );
             }
-            Some(update) => assert_eq!(update["status"], "REJECTED", "{name}"),
+            Some(update) => assert_eq!(update["status"], "rejected", "{name}"),
             None => {}
         }
         assert_eq!(
@@ -641,7 +642,7 @@ fn user_stream_news_and_reconnects_are_reconciled_once() {
         ["order_update", "fill", "fill"],
         "the reconnect's REST poll found the missed fill at once: {out:?}"
     );
-    assert_eq!(out[0]["status"], "FILLED");
+    assert_eq!(out[0]["status"], "filled");
     assert!(out[1..].iter().all(|f| f["intent_id"] == "s-1"));
     h.clock.advance(Duration::from_secs(60));
     assert_eq!(h.tick(), Vec::<Value>::new(), "polls repeat nothing");
@@ -696,7 +697,7 @@ fn polls_balances_and_shutdown_follow_the_clock() {
     let before = h.clock.monotonic();
     let out = h.end();
     assert_eq!(kinds(&out), ["order_update"]);
-    assert_eq!(out[0]["status"], "CANCELED");
+    assert_eq!(out[0]["status"], "canceled");
     assert_eq!(h.clock.monotonic() - before, Duration::from_millis(100));
 }
 
@@ -714,13 +715,13 @@ fn cancels_go_by_client_id_and_report_the_venue_final_word() {
             name: "open: canceled",
             at_venue: Some(OrderStatus::New),
             want_cancels: 1,
-            want_status: Some("CANCELED"),
+            want_status: Some("canceled"),
         },
         Row {
             name: "filled before the cancel arrived: the fill is the answer",
             at_venue: Some(OrderStatus::Filled),
             want_cancels: 1,
-            want_status: Some("FILLED"),
+            want_status: Some("filled"),
         },
         Row {
             name: "intent never placed: nothing sent",

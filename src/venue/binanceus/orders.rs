@@ -1,6 +1,7 @@
 //! Orders at Binance.US over signed REST: the filters applied before sending, validation
 //! (`order/test`), one placement attempt, cancels and lookups by client order id.
 
+use super::errors;
 use super::rest_client::{Auth, RestClient};
 use super::wire::parse_order;
 use crate::broker::{BrokerError, BrokerOrderAck, BrokerOrderReq, BrokerOrderUpdate};
@@ -128,7 +129,9 @@ impl RestClient {
                     msg: format!("order {} answer without a status", req.client_order_id),
                 }),
             Err(BrokerError::Venue {
-                code: -2010, msg, ..
+                code: errors::NEW_ORDER_REJECTED,
+                msg,
+                ..
             }) if msg == DUPLICATE_ORDER_MSG => {
                 Err(BrokerError::ClientOrderIdInUse(req.client_order_id))
             }
@@ -151,7 +154,10 @@ impl RestClient {
             .await
         {
             Ok(_) => Ok(true),
-            Err(BrokerError::Venue { code: -2011, .. }) => Ok(false),
+            Err(BrokerError::Venue {
+                code: errors::CANCEL_REJECTED,
+                ..
+            }) => Ok(false),
             Err(e) => Err(e),
         }
     }
@@ -197,7 +203,10 @@ impl RestClient {
             .await
         {
             Ok(v) => Ok(parse_order(&v, |s| self.pair_of(s))),
-            Err(BrokerError::Venue { code: -2013, .. }) => Ok(None),
+            Err(BrokerError::Venue {
+                code: errors::NO_SUCH_ORDER,
+                ..
+            }) => Ok(None),
             Err(e) => Err(e),
         }
     }

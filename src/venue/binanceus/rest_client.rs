@@ -4,6 +4,7 @@
 //!
 //! The decisions are pure (in [`super::retry`]); this is the shell that sends and sleeps.
 
+use super::errors;
 use super::filters::{self, ExchangeInfo, SymbolFilters};
 use super::retry::{Class, classify, parse_retry_after, weight_wait};
 use super::sign::{self, Signer};
@@ -370,7 +371,9 @@ impl RestClient {
                     attempt -= 1;
                     Box::pin(self.sync_time()).await?;
                 }
-                Class::ClockSkew => return Err(fail(-1021, text(&json, "msg"))),
+                Class::ClockSkew => {
+                    return Err(fail(errors::INVALID_TIMESTAMP, text(&json, "msg")));
+                }
                 Class::Rejected { code, msg } => return Err(fail(code, msg)),
             }
         }

@@ -2,6 +2,7 @@
 //! request-weight slowdown and the classification of answers. How often and how long between
 //! tries is the core's `backoff::RetryPolicy`.
 
+use super::errors;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -62,7 +63,7 @@ pub fn classify(status: u16, body: &Value) -> Class {
         429 => Class::Limited { ban: false },
         418 => Class::Limited { ban: true },
         500..=599 => Class::Unknown,
-        _ if code == -1021 => Class::ClockSkew,
+        _ if code == errors::INVALID_TIMESTAMP => Class::ClockSkew,
         _ => Class::Rejected { code, msg },
     }
 }

@@ -6,6 +6,7 @@
 //! backoff, and tells the service after every (re)connect so it reconciles over REST. The
 //! service reads it as a [`Subscription`].
 
+use super::errors;
 use super::rest_client::RestClient;
 use super::status;
 use crate::backoff::Backoff;
@@ -239,7 +240,10 @@ async fn session(
             },
             _ = keepalive.tick() => match client.keepalive_listen_key(&key).await {
                 Ok(()) => tracing::debug!("listen key kept alive"),
-                Err(BrokerError::Venue { code: -1125, .. }) => {
+                Err(BrokerError::Venue {
+                    code: errors::INVALID_LISTEN_KEY,
+                    ..
+                }) => {
                     let _ = ws.close(None).await;
                     return Ok("listen key unknown to the venue (-1125)".into());
                 }

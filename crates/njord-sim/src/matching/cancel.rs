@@ -3,6 +3,7 @@
 use super::super::ApiError;
 use super::{Exchange, ExecType, Order, OrderRef, Status, bad};
 use njord::event::Side;
+use njord::venue::binanceus::errors;
 
 impl Exchange {
     /// Forgets a terminal order's live indexes and gives back what it still locks.
@@ -52,14 +53,14 @@ impl Exchange {
         let id = self
             .find(m, r)
             .filter(|id| self.open[m].contains(id))
-            .ok_or_else(|| bad(-2011, "Unknown order sent."))?;
+            .ok_or_else(|| bad(errors::CANCEL_REJECTED, "Unknown order sent."))?;
         self.close(m, id, Status::Canceled, now);
         let spec = self.markets[m].spec.clone();
         self.account_event(&[spec.base.as_str(), spec.quote.as_str()], now);
         self.orders
             .get(&id)
             .cloned()
-            .ok_or_else(|| bad(-2011, "Unknown order sent."))
+            .ok_or_else(|| bad(errors::CANCEL_REJECTED, "Unknown order sent."))
     }
 
     /// `DELETE /api/v3/openOrders`.
@@ -67,7 +68,7 @@ impl Exchange {
         let m = self.market(symbol)?;
         let ids: Vec<u64> = self.open[m].iter().copied().collect();
         if ids.is_empty() {
-            return Err(bad(-2011, "Unknown order sent."));
+            return Err(bad(errors::CANCEL_REJECTED, "Unknown order sent."));
         }
         for id in &ids {
             self.close(m, *id, Status::Canceled, now);

@@ -19,6 +19,7 @@ pub use order::{ExecType, Fill, NewOrder, OrdType, Order, OrderRef, Status, Tif,
 pub use user_event::UserEvent;
 
 use super::ApiError;
+use njord::venue::binanceus::errors;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
@@ -143,7 +144,7 @@ impl Exchange {
         self.index
             .get(symbol)
             .copied()
-            .ok_or_else(|| bad(-1121, "Invalid symbol."))
+            .ok_or_else(|| bad(errors::INVALID_SYMBOL, "Invalid symbol."))
     }
 
     pub fn balances(&self) -> &BTreeMap<String, Balance> {

@@ -6,10 +6,11 @@ use super::{
     Exchange, ExecType, Fill, Levels, NewOrder, OrdType, Order, Status, Tif, bad, floor_to,
 };
 use njord::event::Side;
+use njord::venue::binanceus::errors;
 use rust_decimal::Decimal;
 
 fn filter(name: &str) -> ApiError {
-    bad(-1013, &format!("Filter failure: {name}"))
+    bad(errors::FILTER_FAILURE, &format!("Filter failure: {name}"))
 }
 
 fn on_grid(x: Decimal, origin: Decimal, step: Decimal) -> bool {
@@ -22,7 +23,7 @@ impl Exchange {
         let spec = &self.markets[m].spec;
         if let Some(p) = req.price {
             if p <= Decimal::ZERO {
-                return Err(bad(-1013, "Invalid price."));
+                return Err(bad(errors::FILTER_FAILURE, "Invalid price."));
             }
             if p < spec.min_price || p > spec.max_price || !on_grid(p, spec.min_price, spec.tick) {
                 return Err(filter("PRICE_FILTER"));
@@ -30,7 +31,7 @@ impl Exchange {
         }
         if let Some(q) = req.qty {
             if q <= Decimal::ZERO {
-                return Err(bad(-1013, "Invalid quantity."));
+                return Err(bad(errors::FILTER_FAILURE, "Invalid quantity."));
             }
             if q < spec.min_qty || q > spec.max_qty || !on_grid(q, spec.min_qty, spec.step) {
                 return Err(filter("LOT_SIZE"));
@@ -39,7 +40,7 @@ impl Exchange {
         if let Some(qq) = req.quote_qty
             && qq <= Decimal::ZERO
         {
-            return Err(bad(-1013, "Invalid quantity."));
+            return Err(bad(errors::FILTER_FAILURE, "Invalid quantity."));
         }
         let px = req.price.unwrap_or(self.markets[m].last);
         let notional = match (req.qty, req.quote_qty) {
@@ -51,7 +52,7 @@ impl Exchange {
             return Err(filter("NOTIONAL"));
         }
         if self.live_client.contains_key(&(m, req.client_id.clone())) {
-            return Err(bad(-2010, "Duplicate order sent."));
+            return Err(bad(errors::NEW_ORDER_REJECTED, "Duplicate order sent."));
         }
         Ok(())
     }
@@ -111,7 +112,10 @@ impl Exchange {
         let fill_qty: Decimal = fills.iter().map(|(_, q)| *q).sum();
         let fill_cost: Decimal = fills.iter().map(|(p, q)| p * q).sum();
         if req.ord_type == OrdType::LimitMaker && !fills.is_empty() {
-            return Err(bad(-2010, "Order would immediately match and take."));
+            return Err(bad(
+                errors::NEW_ORDER_REJECTED,
+                "Order would immediately match and take.",
+            ));
         }
         let fok_fails = req.tif == Some(Tif::Fok) && req.qty.is_some_and(|q| fill_qty < q);
         let spec = self.markets[m].spec.clone();
@@ -130,14 +134,14 @@ impl Exchange {
         };
         if self.balances.get(asset).map(|b| b.free).unwrap_or_default() < lock {
             return Err(bad(
-                -2010,
+                errors::NEW_ORDER_REJECTED,
                 "Account has insufficient balance for requested action.",
             ));
         }
         if req.ord_type == OrdType::Market && fills.is_empty() && !fok_fails {
             // Nothing in the book on that side (a price near zero): Binance refuses too.
             return Err(bad(
-                -2010,
+                errors::NEW_ORDER_REJECTED,
                 "Order book liquidity is less than LOT_SIZE filter minimum quantity.",
             ));
         }
@@ -168,7 +172,7 @@ impl Exchange {
         self.account_event(&[spec.base.as_str(), spec.quote.as_str()], now);
         self.orders.get(&id).cloned().ok_or_else(|| {
             bad(
-                -1000,
+                errors::UNKNOWN,
                 "An unknown error occurred while processing the request.",
             )
         })

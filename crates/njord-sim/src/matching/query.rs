@@ -2,6 +2,7 @@
 
 use super::super::ApiError;
 use super::{Exchange, Fill, Order, OrderRef, bad};
+use njord::venue::binanceus::errors;
 
 impl Exchange {
     pub(super) fn find(&self, m: usize, r: &OrderRef) -> Option<u64> {
@@ -20,7 +21,7 @@ impl Exchange {
         let m = self.market(symbol)?;
         self.find(m, r)
             .and_then(|id| self.orders.get(&id))
-            .ok_or_else(|| bad(-2013, "Order does not exist."))
+            .ok_or_else(|| bad(errors::NO_SUCH_ORDER, "Order does not exist."))
     }
 
     /// Open orders, of one market or all.

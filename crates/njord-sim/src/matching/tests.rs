@@ -2,6 +2,7 @@
 
 use super::*;
 use njord::event::Side;
+use njord::venue::binanceus::errors;
 use std::str::FromStr;
 
 fn d(s: &str) -> Decimal {
@@ -91,7 +92,7 @@ fn marketable_limit_walks_the_book_then_rests_and_fills_as_maker() {
         v.cancel("ATOMUSDT", &OrderRef::Id(o.id), 4)
             .unwrap_err()
             .code,
-        -2011
+        errors::CANCEL_REJECTED
     );
     assert_eq!(
         v.query("ATOMUSDT", &OrderRef::Id(o.id)).unwrap().status,
@@ -168,7 +169,10 @@ fn ioc_fok_and_duplicates() {
     let e = v
         .new_order(limit(Side::Buy, "1", "9", Tif::Gtc, "dup"), 1, false)
         .unwrap_err();
-    assert_eq!((e.code, e.msg.as_str()), (-2010, "Duplicate order sent."));
+    assert_eq!(
+        (e.code, e.msg.as_str()),
+        (errors::NEW_ORDER_REJECTED, "Duplicate order sent.")
+    );
     let e = v
         .new_order(limit(Side::Buy, "1", "9.0005", Tif::Gtc, "x"), 1, false)
         .unwrap_err();
