@@ -254,9 +254,12 @@ fn err(v: &Value) -> (i64, String) {
 }
 
 /// The next text frame as JSON, skipping pings; None when the connection ends first.
+/// The next text frame as JSON, `None` when the connection ends. One deadline for the whole
+/// wait: pings keep arriving, so a per-frame timeout would never fire.
 async fn next_json(ws: &mut Ws) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
             Ok(Some(Ok(Message::Text(t)))) => return Some(serde_json::from_str(&t).unwrap()),
             Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
             Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return None,

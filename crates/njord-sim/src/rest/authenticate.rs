@@ -5,6 +5,7 @@ use super::params::{Params, mandatory};
 use super::route::Sec;
 use crate::{ApiError, Sim, auth};
 use axum::http::HeaderMap;
+use njord::venue::binanceus::errors;
 use rust_decimal::Decimal;
 
 /// The signature verdict written to the journal.
@@ -47,12 +48,16 @@ pub(super) fn authenticate(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if !auth::key_well_formed(key) {
-        return Err(ApiError::new(401, -2014, "API-key format invalid."));
+        return Err(ApiError::new(
+            401,
+            errors::BAD_API_KEY_FMT,
+            "API-key format invalid.",
+        ));
     }
     let Some((_, secret)) = sim.settings.api_keys.iter().find(|(k, _)| k == key) else {
         return Err(ApiError::new(
             401,
-            -2015,
+            errors::REJECTED_MBX_KEY,
             "Invalid API-key, IP, or permissions for action.",
         ));
     };
@@ -65,7 +70,10 @@ pub(super) fn authenticate(
     let recv = match params.dec("recvWindow")? {
         None => 5000,
         Some(r) if r > Decimal::from(60_000) => {
-            return Err(ApiError::bad(-1131, "recvWindow must be less than 60000"));
+            return Err(ApiError::bad(
+                errors::BAD_RECV_WINDOW,
+                "recvWindow must be less than 60000",
+            ));
         }
         Some(r) => r.trunc().try_into().unwrap_or(5000i64),
     };
@@ -76,7 +84,7 @@ pub(super) fn authenticate(
     if !auth::verify(secret, &auth::signed_payload(query, body), &sig) {
         *verdict = SigVerdict::Invalid;
         return Err(ApiError::bad(
-            -1022,
+            errors::INVALID_SIGNATURE,
             "Signature for this request is not valid.",
         ));
     }

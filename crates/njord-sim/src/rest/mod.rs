@@ -27,6 +27,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use control::control;
 use dispatch::dispatch;
+use njord::venue::binanceus::errors;
 use params::Params;
 use route::{Ep, Sec, route};
 use serde_json::{Value, json};
@@ -140,7 +141,7 @@ fn fault_answer(status: u16, sim: &Sim, now: i64) -> Answer {
         _ => (
             ApiError::new(
                 status,
-                -1001,
+                errors::DISCONNECTED,
                 "Internal error; unable to process your request. Please try again.",
             ),
             None,
@@ -266,7 +267,7 @@ fn decide(
         },
         (Ok(_), Some((OrderOutcome::Status, status))) => Answer::err(&ApiError::new(
             status,
-            -1007,
+            errors::TIMEOUT,
             "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
         )),
         (Ok(v), None) => Answer::ok(v),

@@ -4,6 +4,7 @@ use super::params::{Params, illegal, mandatory, not_required};
 use crate::matching::{NewOrder, OrdType, OrderRef, Tif};
 use crate::wire::RespType;
 use crate::{ApiError, Sim, parse_side};
+use njord::venue::binanceus::errors;
 
 pub(super) fn order_ref(p: &mut Params) -> Result<OrderRef, ApiError> {
     let id = p.uint("orderId")?;
@@ -12,7 +13,7 @@ pub(super) fn order_ref(p: &mut Params) -> Result<OrderRef, ApiError> {
         (Some(id), _) => Ok(OrderRef::Id(id)),
         (None, Some(c)) => Ok(OrderRef::Client(c)),
         (None, None) => Err(ApiError::bad(
-            -1102,
+            errors::MANDATORY_PARAM_EMPTY_OR_MALFORMED,
             "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
         )),
     }
@@ -21,20 +22,27 @@ pub(super) fn order_ref(p: &mut Params) -> Result<OrderRef, ApiError> {
 pub(super) fn parse_new_order(sim: &Sim, p: &mut Params) -> Result<(NewOrder, RespType), ApiError> {
     let symbol = p.symbol(true)?.unwrap_or_default();
     let side = p.req("side")?;
-    let side = parse_side(&side).ok_or_else(|| ApiError::bad(-1117, "Invalid side."))?;
+    let side =
+        parse_side(&side).ok_or_else(|| ApiError::bad(errors::INVALID_SIDE, "Invalid side."))?;
     let ty = p.req("type")?;
     let ord_type = match ty.as_str() {
         "LIMIT" => OrdType::Limit,
         "MARKET" => OrdType::Market,
         "LIMIT_MAKER" => OrdType::LimitMaker,
-        _ => return Err(ApiError::bad(-1116, "Invalid orderType.")),
-    };
-    let tif = match p.get("timeInForce") {
-        None => None,
-        Some(t) => {
-            Some(Tif::parse(&t).ok_or_else(|| ApiError::bad(-1115, "Invalid timeInForce."))?)
+        _ => {
+            return Err(ApiError::bad(
+                errors::INVALID_ORDER_TYPE,
+                "Invalid orderType.",
+            ));
         }
     };
+    let tif =
+        match p.get("timeInForce") {
+            None => None,
+            Some(t) => Some(Tif::parse(&t).ok_or_else(|| {
+                ApiError::bad(errors::INVALID_TIME_IN_FORCE, "Invalid timeInForce.")
+            })?),
+        };
     let qty = p.dec("quantity")?;
     let quote_qty = p.dec("quoteOrderQty")?;
     let price = p.dec("price")?;
@@ -71,7 +79,7 @@ pub(super) fn parse_new_order(sim: &Sim, p: &mut Params) -> Result<(NewOrder, Re
             match (qty, quote_qty) {
                 (None, None) => {
                     return Err(ApiError::bad(
-                        -1102,
+                        errors::MANDATORY_PARAM_EMPTY_OR_MALFORMED,
                         "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!",
                     ));
                 }

@@ -1,6 +1,7 @@
 //! Query and body parameters with Binance's checks and error codes.
 
 use crate::ApiError;
+use njord::venue::binanceus::errors;
 use rust_decimal::Decimal;
 use std::collections::HashSet;
 
@@ -12,20 +13,23 @@ pub(super) struct Params {
 
 pub(super) fn illegal(name: &str, range: &str) -> ApiError {
     ApiError::bad(
-        -1100,
+        errors::ILLEGAL_CHARS,
         format!("Illegal characters found in parameter '{name}'; legal range is '{range}'."),
     )
 }
 
 pub(super) fn mandatory(name: &str) -> ApiError {
     ApiError::bad(
-        -1102,
+        errors::MANDATORY_PARAM_EMPTY_OR_MALFORMED,
         format!("Mandatory parameter '{name}' was not sent, was empty/null, or malformed."),
     )
 }
 
 pub(super) fn not_required(name: &str) -> ApiError {
-    ApiError::bad(-1106, format!("Parameter '{name}' sent when not required."))
+    ApiError::bad(
+        errors::PARAM_NOT_REQUIRED,
+        format!("Parameter '{name}' sent when not required."),
+    )
 }
 
 const DECIMAL_RANGE: &str = r"^([0-9]{1,20})(\.[0-9]{1,20})?$";
@@ -33,8 +37,12 @@ const DECIMAL_RANGE: &str = r"^([0-9]{1,20})(\.[0-9]{1,20})?$";
 impl Params {
     pub(super) fn parse(query: &str, body: &str) -> Result<Params, ApiError> {
         let decode = |s: &str| -> Result<Vec<(String, String)>, ApiError> {
-            serde_urlencoded::from_str::<Vec<(String, String)>>(s)
-                .map_err(|_| ApiError::bad(-1100, "Illegal characters found in a parameter."))
+            serde_urlencoded::from_str::<Vec<(String, String)>>(s).map_err(|_| {
+                ApiError::bad(
+                    errors::ILLEGAL_CHARS,
+                    "Illegal characters found in a parameter.",
+                )
+            })
         };
         let q = decode(query)?;
         let b = decode(body)?;
@@ -44,7 +52,7 @@ impl Params {
             for (k, _) in part.iter() {
                 if !seen.insert(k.as_str()) {
                     return Err(ApiError::bad(
-                        -1101,
+                        errors::TOO_MANY_PARAMETERS,
                         "Duplicate values for a parameter detected.",
                     ));
                 }
@@ -59,7 +67,10 @@ impl Params {
         }
         for (k, v) in &pairs {
             if v.is_empty() {
-                return Err(ApiError::bad(-1105, format!("Parameter '{k}' was empty.")));
+                return Err(ApiError::bad(
+                    errors::PARAM_EMPTY,
+                    format!("Parameter '{k}' was empty."),
+                ));
             }
         }
         Ok(Params {
@@ -171,7 +182,7 @@ impl Params {
         let (read, sent) = (self.read.len(), self.pairs.len());
         if read < sent {
             return Err(ApiError::bad(
-                -1104,
+                errors::UNREAD_PARAMETERS,
                 format!(
                     "Not all sent parameters were read; read '{read}' parameter(s) but was sent '{sent}'."
                 ),

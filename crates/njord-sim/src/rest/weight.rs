@@ -3,6 +3,7 @@
 use super::params::Params;
 use super::route::Ep;
 use crate::ApiError;
+use njord::venue::binanceus::errors;
 
 /// Request weight, as Binance.US lists it (some depend on parameters).
 pub(super) fn weight(ep: Ep, p: &Params) -> u32 {
@@ -49,7 +50,7 @@ pub(super) fn weight(ep: Ep, p: &Params) -> u32 {
 pub(super) fn too_much_weight(limit: u32) -> ApiError {
     ApiError::new(
         429,
-        -1003,
+        errors::TOO_MANY_REQUESTS,
         format!(
             "Too much request weight used; current limit is {limit} request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API."
         ),
@@ -59,7 +60,7 @@ pub(super) fn too_much_weight(limit: u32) -> ApiError {
 pub(super) fn banned(until_ms: i64) -> ApiError {
     ApiError::new(
         418,
-        -1003,
+        errors::TOO_MANY_REQUESTS,
         format!(
             "Way too much request weight used; IP banned until {until_ms}. Please use WebSocket Streams for live updates to avoid bans."
         ),
