@@ -2,11 +2,9 @@
 //! transport, and turn outcomes into exit codes (0 clean, 1 runtime failure, 2 usage/config)
 //! in one place, [`exit`].
 
-use crate::broker::service::StartError;
 use crate::bus::{Reconnect, RedisBus};
 use crate::cli::{CommonArgs, StageArgs};
 use crate::config::{self, Loaded};
-use crate::ingest::stream::IngestError;
 use crate::stage::{self, RunError, RunStats, Stage, StdioOpts};
 use std::fmt::Display;
 use std::process::ExitCode;
@@ -46,24 +44,6 @@ impl Error {
     }
 }
 
-impl From<IngestError> for Error {
-    fn from(e: IngestError) -> Error {
-        match e {
-            IngestError::Usage(m) => Error::Usage(m),
-            IngestError::Runtime(m) => Error::Failed(m),
-        }
-    }
-}
-
-impl From<StartError> for Error {
-    fn from(e: StartError) -> Error {
-        match e {
-            StartError::Config(m) => Error::Usage(m),
-            StartError::Venue(m) => Error::Failed(m),
-        }
-    }
-}
-
 /// The one place a binary's outcome becomes its exit code. Errors are printed once: through
 /// the log (stderr and the JSON file) once logging runs, as `error: …` on stderr before that.
 pub fn exit(outcome: Result<(), Error>) -> ExitCode {
@@ -77,6 +57,15 @@ pub fn exit(outcome: Result<(), Error>) -> ExitCode {
         _ => eprintln!("error: {e}"),
     }
     ExitCode::from(e.code())
+}
+
+/// Ends with exit status `code` when it is not 0, with no further message: the command has
+/// reported each problem as it met it.
+pub fn exit_status(code: u8) -> Result<(), Error> {
+    match code {
+        0 => Ok(()),
+        c => Err(Error::Exit(c)),
+    }
 }
 
 /// Loads the configuration and starts logging. `--print-config` prints it and ends the run

@@ -17,6 +17,7 @@ use super::reconcile::{AttributedFill, Outcome, Reconciler, VenueFill, Watermark
 use super::{
     BalanceSnapshot, BrokerError, BrokerOrderReq, BrokerOrderUpdate, StreamMsg, UserStream, Venue,
 };
+use crate::app::Error;
 use crate::backoff::RetryPolicy;
 use crate::bus::{Reconnect, RedisBus};
 use crate::clock::{Clock, SystemClock};
@@ -53,15 +54,6 @@ pub struct Options {
     pub redis_url: Option<String>,
 }
 
-/// Why the broker cannot start: config problems exit 2, venue problems exit 1.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("{0}")]
-    Config(String),
-    #[error("{0}")]
-    Venue(String),
-}
-
 /// What a venue is opened for; a dry-run without `--validate` opens none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
@@ -88,13 +80,13 @@ struct VenueRuntime<V> {
 }
 
 impl<V> VenueRuntime<V> {
-    fn new(venue: V) -> Result<Self, StartError> {
+    fn new(venue: V) -> Result<Self, Error> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .thread_name("broker-io")
             .build()
-            .map_err(|e| StartError::Venue(format!("cannot start the I/O runtime: {e}")))?;
+            .map_err(|e| Error::Failed(format!("cannot start the I/O runtime: {e}")))?;
         Ok(VenueRuntime { rt, venue })
     }
 }
@@ -127,20 +119,17 @@ struct Live<V: Venue, C: Clock> {
     pending: Out,
 }
 
-fn read_watermark(path: &Path) -> Result<Watermark, StartError> {
+fn read_watermark(path: &Path) -> Result<Watermark, Error> {
     match std::fs::read_to_string(path) {
         Ok(t) => serde_json::from_str(&t).map_err(|e| {
-            StartError::Config(format!(
+            Error::Usage(format!(
                 "{}: not a fill watermark ({e}); fix or remove it (fills after the last one \
                  recorded would be emitted again)",
                 path.display()
             ))
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Watermark::default()),
-        Err(e) => Err(StartError::Config(format!(
-            "cannot read {}: {e}",
-            path.display()
-        ))),
+        Err(e) => Err(Error::Usage(format!("cannot read {}: {e}", path.display()))),
     }
 }
 
@@ -166,7 +155,7 @@ fn sent_ids(journal_dir: &Path) -> HashSet<String> {
 impl BrokerStage<BinanceUs, SystemClock> {
     /// The broker on Binance.US and the system clock; see [`BrokerStage::start`]. Live, the
     /// secrets file must be private.
-    pub fn new(loaded: &Loaded, opts: &Options) -> Result<Self, StartError> {
+    pub fn new(loaded: &Loaded, opts: &Options) -> Result<Self, Error> {
         let cfg = &loaded.config;
         Self::start(cfg, opts, SystemClock::default(), |purpose| {
             let read_only = match purpose {
@@ -174,13 +163,13 @@ impl BrokerStage<BinanceUs, SystemClock> {
                 Purpose::Trade => {
                     loaded
                         .check_secrets_private()
-                        .map_err(|e| StartError::Config(e.to_string()))?;
+                        .map_err(|e| Error::Usage(e.to_string()))?;
                     cfg.broker.read_only
                 }
             };
             BinanceUs::from_config(cfg, read_only).map_err(|e| match e {
-                BrokerError::NoKeys => StartError::Config(e.to_string()),
-                e => StartError::Venue(e.to_string()),
+                BrokerError::NoKeys => Error::Usage(e.to_string()),
+                e => Error::Failed(e.to_string()),
             })
         })
     }
@@ -193,8 +182,8 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
         cfg: &Config,
         opts: &Options,
         clock: C,
-        open: impl FnOnce(Purpose) -> Result<V, StartError>,
-    ) -> Result<Self, StartError> {
+        open: impl FnOnce(Purpose) -> Result<V, Error>,
+    ) -> Result<Self, Error> {
         let live = guard::live_enabled(cfg.app.env, opts.enable_live.as_deref());
         let mut stage = BrokerStage {
             venue_name: cfg.exchange.venue.clone(),
@@ -379,12 +368,7 @@ fn fill_event(f: AttributedFill) -> Event<'static> {
 }
 
 impl<V: Venue, C: Clock> Live<V, C> {
-    fn start(
-        io: VenueRuntime<V>,
-        clock: C,
-        cfg: &Config,
-        opts: &Options,
-    ) -> Result<Self, StartError> {
+    fn start(io: VenueRuntime<V>, clock: C, cfg: &Config, opts: &Options) -> Result<Self, Error> {
         let b = &cfg.broker;
         let venue = &io.venue;
         let symbols = cfg.exchange.symbols.clone();
@@ -392,7 +376,7 @@ impl<V: Venue, C: Clock> Live<V, C> {
         let watermark = read_watermark(&watermark_path)?;
         let mut rec = Reconciler::new(watermark);
         let ven =
-            |e: BrokerError| StartError::Venue(format!("venue at {}: {e}", cfg.exchange.rest_url));
+            |e: BrokerError| Error::Failed(format!("venue at {}: {e}", cfg.exchange.rest_url));
         let open = io.rt.block_on(async {
             venue.connect().await?;
             let mut open = Vec::new();

@@ -230,7 +230,7 @@ fn single(
     let mut sink = FileSink::create(&args.out, chart)
         .map_err(|e| Error::Failed(format!("cannot write to {}: {e}", args.out.display())))?;
     let progress = (!args.no_progress && !cli.common.quiet && std::io::stderr().is_terminal())
-        .then(|| progress_bar(tape));
+        .then(|| tape_progress(tape));
     let mut on_progress = |events: u64, bytes: u64| {
         if let Some(pb) = &progress {
             pb.set_position(bytes);
@@ -325,7 +325,8 @@ crosses them."
     Ok(())
 }
 
-fn progress_bar(tape: &Tape) -> indicatif::ProgressBar {
+/// A progress bar over the bytes of every file of the tape.
+fn tape_progress(tape: &Tape) -> indicatif::ProgressBar {
     let total = crate::journal::resolve(&tape.files)
         .map(|series| {
             series
@@ -336,14 +337,8 @@ fn progress_bar(tape: &Tape) -> indicatif::ProgressBar {
                 .sum()
         })
         .unwrap_or(0);
-    let pb = indicatif::ProgressBar::with_draw_target(
-        Some(total),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
+    super::progress_bar(
+        total,
         "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}",
-    ) {
-        pb.set_style(style);
-    }
-    pb
+    )
 }

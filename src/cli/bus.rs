@@ -103,8 +103,7 @@ fn check(files: &[std::path::PathBuf], quiet_ok: bool) -> Result<(), Error> {
     let (mut good, mut bad) = (0u64, 0u64);
     let mut readers = Vec::new();
     if files.is_empty() {
-        let stdin = JournalReader::sniff("stdin", std::io::stdin())
-            .map_err(|e| Error::Failed(format!("cannot read stdin: {e}")))?;
+        let stdin = stdin_events()?;
         readers.push(stdin);
     }
     for f in files {
@@ -133,7 +132,7 @@ fn check(files: &[std::path::PathBuf], quiet_ok: bool) -> Result<(), Error> {
     }
     let _ = out.flush();
     eprintln!("njord-bus check: {good} good, {bad} bad");
-    if bad > 0 { Err(Error::Exit(1)) } else { Ok(()) }
+    app::exit_status(u8::from(bad > 0))
 }
 
 /// Publishes each stdin event, unchanged, to its canonical topic (or `topic`).
@@ -144,8 +143,7 @@ fn publish(
     strict: bool,
 ) -> Result<(), Error> {
     let topics = &loaded.config.redis.topics;
-    let mut reader = JournalReader::sniff("stdin", std::io::stdin())
-        .map_err(|e| Error::Failed(format!("cannot read stdin: {e}")))?;
+    let mut reader = stdin_events()?;
     let (mut sent, mut bad) = (0u64, 0u64);
     while let Some(line) = reader.next_line() {
         let result = line.map_err(|e| e.to_string()).and_then(|l| {
@@ -228,4 +226,10 @@ fn subscribe(
         printed += 1;
     }
     Ok(())
+}
+
+/// Standard input as event lines (plain or gzip).
+fn stdin_events() -> Result<JournalReader, Error> {
+    JournalReader::sniff("stdin", std::io::stdin())
+        .map_err(|e| Error::Failed(format!("cannot read stdin: {e}")))
 }

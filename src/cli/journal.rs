@@ -184,7 +184,7 @@ fn compress(paths: &[PathBuf], older_than: Duration) -> Result<(), Error> {
             }
         }
     }
-    reported(failed)
+    app::exit_status(u8::from(failed))
 }
 
 fn verify(paths: &[PathBuf]) -> Result<(), Error> {
@@ -211,7 +211,7 @@ fn verify(paths: &[PathBuf]) -> Result<(), Error> {
         let verdict = if bad == 0 { "ok" } else { "BAD" };
         println!("{verdict} {}: {good} events, {bad} problems", f.display());
     }
-    reported(problems > 0)
+    app::exit_status(u8::from(problems > 0))
 }
 
 fn cat(paths: &[PathBuf]) -> Result<(), Error> {
@@ -254,12 +254,7 @@ fn cat(paths: &[PathBuf]) -> Result<(), Error> {
     if let Err(e) = out.flush() {
         return closed_or_failed(e);
     }
-    reported(failed)
-}
-
-/// Exit 1 when a problem was found; each one has been reported as it was met.
-fn reported(failed: bool) -> Result<(), Error> {
-    if failed { Err(Error::Exit(1)) } else { Ok(()) }
+    app::exit_status(u8::from(failed))
 }
 
 /// A reader that went away (`| head`) ends the command quietly.
@@ -314,7 +309,7 @@ fn import(file: &Path, symbol: &str, venue: &str, journals: Option<Journals>) ->
             if s.bad > 0 {
                 eprintln!("{} bad rows skipped", s.bad);
             }
-            reported(s.bad > 0)
+            app::exit_status(u8::from(s.bad > 0))
         }
         Err(e) => closed_or_failed(e),
     }

@@ -2,9 +2,10 @@
 
 use super::CommonArgs;
 use crate::app::{self, Error};
+use crate::bus::RedisBus;
 use crate::kill::{self, SourceState, TripRecord};
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -70,44 +71,9 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 by: who(),
                 reason,
             };
-            let mut failed = false;
-            if let Err(e) = kill::trip_file(&file, &record) {
-                eprintln!("error: cannot write kill file {}: {e}", file.display());
-                failed = true;
-            } else {
-                println!("file {}: tripped", file.display());
-            }
-            if let Some((url, bus)) = redis {
-                match bus.and_then(|mut b| kill::trip_redis(&mut b, key).map_err(Error::failed)) {
-                    Ok(()) => println!("redis {url} {key}: tripped"),
-                    Err(e) => {
-                        eprintln!("error: cannot set {key}: {e}");
-                        failed = true;
-                    }
-                }
-            }
-            exit_status(u8::from(failed))
+            change(Change::Trip(record), &file, redis, key)
         }
-        Cmd::Clear => {
-            let mut failed = false;
-            match kill::clear_file(&file) {
-                Ok(()) => println!("file {}: clear", file.display()),
-                Err(e) => {
-                    eprintln!("error: cannot remove kill file {}: {e}", file.display());
-                    failed = true;
-                }
-            }
-            if let Some((url, bus)) = redis {
-                match bus.and_then(|mut b| kill::clear_redis(&mut b, key).map_err(Error::failed)) {
-                    Ok(()) => println!("redis {url} {key}: clear"),
-                    Err(e) => {
-                        eprintln!("error: cannot clear {key}: {e}");
-                        failed = true;
-                    }
-                }
-            }
-            exit_status(u8::from(failed))
-        }
+        Cmd::Clear => change(Change::Clear, &file, redis, key),
         Cmd::Status => {
             let mut states = vec![(format!("file {}", file.display()), kill::file_state(&file))];
             if let Some((url, bus)) = redis {
@@ -134,17 +100,56 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                     }
                 }
             }
-            exit_status(code)
+            app::exit_status(code)
         }
     }
 }
 
-/// Each source has been reported on its own line; only the exit status is left to set.
-fn exit_status(code: u8) -> Result<(), Error> {
-    match code {
-        0 => Ok(()),
-        c => Err(Error::Exit(c)),
+enum Change {
+    Trip(TripRecord),
+    Clear,
+}
+
+/// Applies a trip or a clear to the file and, when configured, to Redis; each source reports
+/// on its own line, and the exit status is 1 when any of them failed.
+fn change(
+    change: Change,
+    file: &Path,
+    redis: Option<(&str, Result<RedisBus, Error>)>,
+    key: &str,
+) -> Result<(), Error> {
+    let (word, file_result, file_verb, key_verb) = match &change {
+        Change::Trip(record) => ("tripped", kill::trip_file(file, record), "write", "set"),
+        Change::Clear => ("clear", kill::clear_file(file), "remove", "clear"),
+    };
+    let mut failed = false;
+    match file_result {
+        Ok(()) => println!("file {}: {word}", file.display()),
+        Err(e) => {
+            eprintln!(
+                "error: cannot {file_verb} kill file {}: {e}",
+                file.display()
+            );
+            failed = true;
+        }
     }
+    if let Some((url, bus)) = redis {
+        let set = bus.and_then(|mut b| {
+            match change {
+                Change::Trip(_) => kill::trip_redis(&mut b, key),
+                Change::Clear => kill::clear_redis(&mut b, key),
+            }
+            .map_err(Error::failed)
+        });
+        match set {
+            Ok(()) => println!("redis {url} {key}: {word}"),
+            Err(e) => {
+                eprintln!("error: cannot {key_verb} {key}: {e}");
+                failed = true;
+            }
+        }
+    }
+    app::exit_status(u8::from(failed))
 }
 
 /// `user@host` for the kill file, from the environment; never fails.

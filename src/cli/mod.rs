@@ -88,6 +88,19 @@ fn parse_kind(s: &str) -> Result<Kind, String> {
     })
 }
 
+/// A byte-counting progress bar on stderr (shown only when stderr is a terminal; callers
+/// decide), in `template`'s style.
+pub fn progress_bar(total_bytes: u64, template: &str) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::with_draw_target(
+        Some(total_bytes),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        pb.set_style(style);
+    }
+    pb
+}
+
 /// Every binary's clap command, named as installed. Used to generate man pages and completions.
 pub fn commands() -> Vec<clap::Command> {
     vec![

@@ -92,8 +92,13 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     };
     let signals = Signals::install()
         .map_err(|e| Error::Failed(format!("cannot install signal handlers: {e}")))?;
-    let progress = (!cli.no_progress && !cli.common.quiet && std::io::stderr().is_terminal())
-        .then(|| progress_bar(replay.progress().1));
+    let progress =
+        (!cli.no_progress && !cli.common.quiet && std::io::stderr().is_terminal()).then(|| {
+            super::progress_bar(
+                replay.progress().1,
+                "{bar:20} {bytes}/{total_bytes} {msg} ETA {eta}",
+            )
+        });
     let mut clock = SignalClock {
         clock: SystemClock::default(),
         signals: signals.receiver(),
@@ -166,17 +171,4 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 fn io_outcome(e: std::io::Error) -> (String, bool) {
     let closed = e.kind() == std::io::ErrorKind::BrokenPipe;
     (format!("writing stdout: {e}"), closed)
-}
-
-fn progress_bar(total: u64) -> indicatif::ProgressBar {
-    let pb = indicatif::ProgressBar::with_draw_target(
-        Some(total),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{bar:20} {bytes}/{total_bytes} {msg} ETA {eta}")
-    {
-        pb.set_style(style);
-    }
-    pb
 }

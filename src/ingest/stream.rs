@@ -7,6 +7,7 @@
 //! so a slow snapshot never holds up trades.
 
 use super::{ControlRate, CoreConfig, Counters, Ingest, Note, Streams};
+use crate::app::Error;
 use crate::backoff::Backoff;
 use crate::bus::{Bus, Reconnect, RedisBus};
 use crate::config::{self, Topics};
@@ -51,15 +52,6 @@ pub struct Options {
     /// Where and how trades are journaled (`journal` in the config).
     pub journal: config::Journal,
     pub cfg: config::Ingest,
-}
-
-/// How a run fails: a usage error (exit 2) or a runtime failure (exit 1), see `app::Error`.
-#[derive(Debug, thiserror::Error)]
-pub enum IngestError {
-    #[error("{0}")]
-    Usage(String),
-    #[error("{0}")]
-    Runtime(String),
 }
 
 fn wall_ns() -> i64 {
@@ -208,18 +200,17 @@ struct Shell {
 }
 
 /// Runs until SIGINT/SIGTERM or a closed stdout; returns the counters.
-pub fn run(opts: Options) -> Result<Counters, IngestError> {
+pub fn run(opts: Options) -> Result<Counters, Error> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| IngestError::Runtime(format!("cannot start the runtime: {e}")))?;
+        .map_err(|e| Error::Failed(format!("cannot start the runtime: {e}")))?;
     rt.block_on(run_async(opts))
 }
 
-async fn run_async(opts: Options) -> Result<Counters, IngestError> {
+async fn run_async(opts: Options) -> Result<Counters, Error> {
     let timeout = Duration::from_millis(opts.cfg.request_timeout_ms.max(1));
-    let rest =
-        Rest::new(&opts.rest_url, timeout).map_err(|e| IngestError::Runtime(e.to_string()))?;
+    let rest = Rest::new(&opts.rest_url, timeout).map_err(|e| Error::Failed(e.to_string()))?;
     let (stop_tx, stop) = watch::channel(false);
     let bus_stop = Arc::new(AtomicBool::new(false));
     spawn_signals(stop_tx, bus_stop.clone())?;
@@ -232,7 +223,7 @@ async fn run_async(opts: Options) -> Result<Counters, IngestError> {
             match rest.exchange_info().await {
                 Ok(i) => break i,
                 Err(e) if attempt >= START_ATTEMPTS => {
-                    return Err(IngestError::Runtime(format!(
+                    return Err(Error::Failed(format!(
                         "cannot list the venue's symbols: {e} (check exchange.rest_url or --rest-url)"
                     )));
                 }
@@ -246,12 +237,12 @@ async fn run_async(opts: Options) -> Result<Counters, IngestError> {
     };
     let symbols = info
         .resolve(&opts.pairs)
-        .map_err(|e| IngestError::Usage(format!("{e} (from --symbol or exchange.symbols)")))?;
+        .map_err(|e| Error::Usage(format!("{e} (from --symbol or exchange.symbols)")))?;
 
     let sink = match &opts.bus {
         Some(url) => {
             let mut bus = RedisBus::connect(url, opts.redis_reconnect)
-                .map_err(|e| IngestError::Runtime(e.to_string()))?;
+                .map_err(|e| Error::Failed(e.to_string()))?;
             bus.stop = bus_stop;
             Sink::Bus(Box::new(bus))
         }
@@ -269,7 +260,7 @@ async fn run_async(opts: Options) -> Result<Counters, IngestError> {
                     opts.journal.fsync,
                     crate::journal::Rotation::from_config(&opts.journal),
                 )
-                .map_err(|e| IngestError::Runtime(e.to_string()))?,
+                .map_err(|e| Error::Failed(e.to_string()))?,
             )
         } else {
             None
@@ -317,7 +308,7 @@ async fn run_async(opts: Options) -> Result<Counters, IngestError> {
     match (result, flushed) {
         (Err(e), _) => Err(e),
         (Ok(()), Err(e)) if e.kind() != io::ErrorKind::BrokenPipe => {
-            Err(IngestError::Runtime(format!("cannot write output: {e}")))
+            Err(Error::Failed(format!("cannot write output: {e}")))
         }
         _ => Ok(c),
     }
@@ -332,10 +323,10 @@ fn backoff(cfg: &config::Ingest) -> Backoff {
 
 /// SIGINT/SIGTERM set `stop` and `also` (a Redis bus retrying a publish), from a thread of
 /// their own: a publish blocked on an absent Redis must still hear them.
-fn spawn_signals(stop: watch::Sender<bool>, also: Arc<AtomicBool>) -> Result<(), IngestError> {
+fn spawn_signals(stop: watch::Sender<bool>, also: Arc<AtomicBool>) -> Result<(), Error> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
-        .map_err(|e| IngestError::Runtime(format!("cannot install signal handlers: {e}")))?;
+        .map_err(|e| Error::Failed(format!("cannot install signal handlers: {e}")))?;
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
@@ -345,7 +336,7 @@ fn spawn_signals(stop: watch::Sender<bool>, also: Arc<AtomicBool>) -> Result<(),
                 let _ = stop.send(true);
             }
         })
-        .map_err(|e| IngestError::Runtime(format!("cannot start the signal thread: {e}")))?;
+        .map_err(|e| Error::Failed(format!("cannot start the signal thread: {e}")))?;
     Ok(())
 }
 
@@ -417,7 +408,7 @@ impl Shell {
     }
 
     /// Connects, runs the connection, and reconnects with backoff until told to stop.
-    async fn connect_loop(&mut self, ws_url: &str) -> Result<(), IngestError> {
+    async fn connect_loop(&mut self, ws_url: &str) -> Result<(), Error> {
         let url = format!("{}/stream", ws_url.trim_end_matches('/'));
         let mut backoff = backoff(&self.cfg);
         let timeout = Duration::from_millis(self.cfg.request_timeout_ms.max(1));
@@ -458,11 +449,11 @@ impl Shell {
         Ok(())
     }
 
-    fn flush_out(&mut self) -> Result<bool, IngestError> {
+    fn flush_out(&mut self) -> Result<bool, Error> {
         match self.out.flush() {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
-            Err(e) => Err(IngestError::Runtime(format!("cannot write output: {e}"))),
+            Err(e) => Err(Error::Failed(format!("cannot write output: {e}"))),
         }
     }
 

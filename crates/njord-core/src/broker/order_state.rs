@@ -20,9 +20,8 @@ pub enum Step {
 
 use Step::{Apply as A, Ignore as I, Invalid as X};
 
-const ALL: [OrderStatus; 8] = OrderStatus::ALL;
-
-/// `TABLE[from][to]`, rows and columns in the order of [`ALL`]. A report of the current
+/// `TABLE[from][to]`, rows and columns in the declaration order of [`OrderStatus`] (that of
+/// [`OrderStatus::ALL`]), so a status is its own index. A report of the current
 /// status again is `Apply` only for PARTIALLY_FILLED (more fills); the caller still drops it
 /// when the filled quantity did not grow.
 #[rustfmt::skip]
@@ -40,17 +39,22 @@ const TABLE: [[Step; 8]; 8] = [
 
 /// The table's verdict on a report of `to` while the order is in `from`.
 pub fn on_report(from: OrderStatus, to: OrderStatus) -> Step {
-    TABLE[index(from)][index(to)]
-}
-
-fn index(s: OrderStatus) -> usize {
-    ALL.iter().position(|x| *x == s).unwrap_or(0)
+    TABLE[from as usize][to as usize]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use OrderStatus::*;
+
+    const ALL: [OrderStatus; 8] = OrderStatus::ALL;
+
+    #[test]
+    fn statuses_index_the_table_in_declaration_order() {
+        for (i, s) in ALL.into_iter().enumerate() {
+            assert_eq!(s as usize, i, "{s:?}");
+        }
+    }
 
     #[test]
     fn terminal_states_have_no_exit() {

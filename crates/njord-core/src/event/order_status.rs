@@ -2,7 +2,6 @@
 //! own spellings (Binance's `PARTIALLY_FILLED`, …) are mapped in that venue's code.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -63,12 +62,6 @@ impl OrderStatus {
                 | OrderStatus::Rejected
                 | OrderStatus::Expired
         )
-    }
-}
-
-impl fmt::Display for OrderStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
