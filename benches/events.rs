@@ -41,6 +41,31 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // Lines off the fast path (keys in another order, an order event): serde decides.
+    let slow: Vec<String> = input
+        .iter()
+        .map(|l| {
+            l.replacen(r#"{"kind":"trade","#, "{", 1)
+                .replacen('}', r#","kind":"trade"}"#, 1)
+        })
+        .collect();
+    g.bench_function("decode_slow_path", |b| {
+        b.iter(|| {
+            for l in &slow {
+                black_box(event::decode(black_box(l)).unwrap());
+            }
+        })
+    });
+    let orders: Vec<String> = (0..input.len())
+        .map(|i| format!(r#"{{"kind":"order","intent_id":"s-ATOMUSDT-{i}","strategy_id":"s","venue":"binanceus","symbol":"ATOM/USDT","side":"buy","type":"limit","qty":1.5,"limit_price":10.25,"ts_accepted_ns":1700000000000000000}}"#))
+        .collect();
+    g.bench_function("decode_order", |b| {
+        b.iter(|| {
+            for l in &orders {
+                black_box(event::decode(black_box(l)).unwrap());
+            }
+        })
+    });
     let mut out = Vec::with_capacity(1 << 20);
     g.bench_function("encode", |b| {
         b.iter(|| {

@@ -53,6 +53,7 @@ fn paper(c: &mut Criterion) {
         maker_fee_bps: Decimal::from(10),
         taker_fee_bps: Decimal::from(10),
         partial_fills: false,
+        max_open_orders: usize::MAX,
     });
     let mut out = Vec::new();
     e.on_event(&decode(TRADE).unwrap(), &mut out);

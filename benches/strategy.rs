@@ -98,8 +98,13 @@ fn stage_stdio(c: &mut Criterion) {
         b.iter_batched(
             || text.clone(),
             |input| {
-                let mut stage =
-                    StratStage::open(&path, Registry::builtin(), Topics::default()).unwrap();
+                let mut stage = StratStage::open(
+                    &path,
+                    Registry::builtin(),
+                    Topics::default(),
+                    &Default::default(),
+                )
+                .unwrap();
                 let mut out = Vec::with_capacity(input.len() + (1 << 20));
                 let stats = run_stdio(
                     &mut stage,

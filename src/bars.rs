@@ -71,6 +71,15 @@ impl Stage for BarsStage {
                     );
                 }
             }
+            Outcome::TooManySymbols if self.agg.refused_symbols() == 1 => tracing::warn!(
+                symbol = %t.symbol,
+                "trade {} of {} refused: {} symbols are aggregated already (bars.max_symbols); \
+                 further refusals are only counted",
+                t.trade_id,
+                t.symbol,
+                self.agg.max_symbols()
+            ),
+            Outcome::TooManySymbols => {}
             Outcome::Overflow => tracing::warn!(
                 symbol = %t.symbol,
                 trade_id = %t.trade_id,
@@ -104,6 +113,14 @@ impl Stage for BarsStage {
                     "{symbol}: {n} late trades counted, not merged"
                 );
             }
+        }
+        let refused = self.agg.refused_symbols();
+        if refused > 0 {
+            tracing::warn!(
+                refused,
+                "{refused} trades refused: their symbol was beyond bars.max_symbols ({})",
+                self.agg.max_symbols()
+            );
         }
         let gaps = self.agg.unfilled_gaps();
         if gaps > 0 {

@@ -19,6 +19,7 @@ pub struct BlockReport {
 /// Validates a block of whole lines whose first line is number `first`.
 pub fn validate_block(name: &str, first: u64, block: &[u8], forward: bool) -> BlockReport {
     let mut r = BlockReport::default();
+    let mut decoder = event::Decoder::default();
     let mut lineno = first;
     let mut start = 0;
     while start < block.len() {
@@ -26,15 +27,12 @@ pub fn validate_block(name: &str, first: u64, block: &[u8], forward: bool) -> Bl
             Some(i) => (start + i, start + i + 1, true),
             None => (block.len(), block.len(), false),
         };
-        if let Some(line) = crate::journal::line_text(&block[start..end]) {
-            let verdict = simdutf8::compat::from_utf8(line)
-                .map_err(|e| format!("not UTF-8: {e}"))
-                .and_then(|t| event::decode(t).map(drop).map_err(|e| e.to_string()));
+        if let Some(verdict) = decoder.line(&block[start..end]) {
             match verdict {
-                Ok(()) => {
+                Ok((line, _)) => {
                     r.good += 1;
                     if forward {
-                        r.forwarded.extend_from_slice(line);
+                        r.forwarded.extend_from_slice(line.as_bytes());
                         r.forwarded.push(b'\n');
                     }
                 }

@@ -165,25 +165,6 @@ impl Cursor {
             return Some(Ok(terminated));
         }
     }
-
-    /// The head line as text.
-    fn head_text(&self) -> Result<&str, LineError> {
-        head_text(&self.chunk, &self.head, &self.file, self.lineno)
-    }
-}
-
-/// The head line of a cursor as text, from its parts (so its decoder can be borrowed beside).
-fn head_text<'c>(
-    chunk: &'c [u8],
-    head: &Range<usize>,
-    file: &str,
-    lineno: u64,
-) -> Result<&'c str, LineError> {
-    simdutf8::compat::from_utf8(&chunk[head.clone()]).map_err(|e| LineError {
-        file: file.to_string(),
-        line: lineno,
-        reason: format!("not UTF-8: {e}"),
-    })
 }
 
 /// Merged events of several journals; see the module docs.
@@ -275,15 +256,8 @@ impl Replay {
             lineno,
             ..
         } = c;
-        let line = match head_text(chunk, head, file, *lineno) {
-            Ok(line) => line,
-            Err(e) => {
-                self.stats.bad += 1;
-                return Some(Err(e));
-            }
-        };
-        match decoder.decode(line) {
-            Ok(event) => {
+        match decoder.line(&chunk[head.clone()]) {
+            Some(Ok((line, event))) => {
                 self.stats.events += 1;
                 Some(Ok(Item {
                     event,
@@ -293,12 +267,14 @@ impl Replay {
                     source: i,
                 }))
             }
-            Err(e) => {
+            // `advance` only stops at a line that is not blank.
+            None => None,
+            Some(Err(reason)) => {
                 self.stats.bad += 1;
                 Some(Err(LineError {
                     file: file.clone(),
                     line: *lineno,
-                    reason: e.to_string(),
+                    reason,
                 }))
             }
         }
@@ -346,7 +322,7 @@ impl Replay {
             self.stats.lines += 1;
             if !terminated {
                 // A torn last line (crash mid-write) is reported, never half-replayed.
-                if let Err(e) = event::decode(c.head_text()?) {
+                if let Some(Err(e)) = event::judge_line(&c.chunk[c.head.clone()]) {
                     return Err(LineError {
                         file: c.file.clone(),
                         line: c.lineno,
@@ -363,19 +339,21 @@ impl Replay {
             };
             let (kind, ts) = match head {
                 Some(h) => (h.kind, h.ts),
-                None => match event::decode(c.head_text()?) {
-                    Ok(ev) => {
+                None => match event::judge_line(&c.chunk[c.head.clone()])
+                    .unwrap_or_else(|| Err("blank line".into()))
+                {
+                    Ok((_, ev)) => {
                         if !filter.symbol_ok(ev.symbol()) {
                             self.stats.filtered += 1;
                             continue;
                         }
                         (Some(ev.kind()), Some(ev.ts_ns()))
                     }
-                    Err(e) => {
+                    Err(reason) => {
                         return Err(LineError {
                             file: c.file.clone(),
                             line: c.lineno,
-                            reason: e.to_string(),
+                            reason,
                         });
                     }
                 },

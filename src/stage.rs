@@ -200,21 +200,20 @@ struct StdioRun<'a, W: Write> {
     emitted: Out,
     scratch: Vec<u8>,
     decoder: event::Decoder,
+    /// The number of the line being read, blank lines included.
+    lineno: u64,
 }
 
 impl<W: Write> StdioRun<'_, W> {
     fn line(&mut self, raw: &[u8]) -> Result<(), RunError> {
-        let Some(raw) = crate::journal::line_text(raw) else {
-            return Ok(());
-        };
-        self.stats.lines += 1;
-        let n = self.stats.lines;
-        let decoded = simdutf8::compat::from_utf8(raw)
-            .map_err(|e| format!("not UTF-8: {e}"))
-            .and_then(|text| self.decoder.decode(text).map_err(|e| e.to_string()));
-        let ev = match decoded {
-            Ok(ev) => ev,
-            Err(reason) => {
+        // Physical line numbers: blank lines count, as an editor counts them.
+        self.lineno += 1;
+        let n = self.lineno;
+        let (text, ev) = match self.decoder.line(raw) {
+            None => return Ok(()),
+            Some(Ok(good)) => good,
+            Some(Err(reason)) => {
+                self.stats.lines += 1;
                 self.stats.bad += 1;
                 if self.opts.strict {
                     return Err(RunError::Strict { line: n, reason });
@@ -223,8 +222,9 @@ impl<W: Write> StdioRun<'_, W> {
                 return Ok(());
             }
         };
+        self.stats.lines += 1;
         if !self.opts.emit_only {
-            self.out.write_all(raw)?;
+            self.out.write_all(text.as_bytes())?;
             self.out.write_all(b"\n")?;
         }
         self.stage.on_event(&ev, &mut self.emitted)?;
@@ -271,6 +271,7 @@ pub fn run_stdio<W: Write>(
         emitted: Vec::new(),
         scratch: Vec::with_capacity(512),
         decoder: event::Decoder::default(),
+        lineno: 0,
     };
     match drive_stdio(&mut run, &chunks, signals.receiver()) {
         Err(RunError::Io(e)) if is_closed_pipe(&e) => Ok(run.stats),
@@ -518,6 +519,19 @@ mod tests {
             2,
             "what came before the bad line is flushed"
         );
+    }
+
+    #[test]
+    fn strict_names_the_physical_line_blank_lines_counted() {
+        let (r, _) = run(
+            &format!("\n{T1}\n\n  \r\n{{\"kind\":\"x\"}}\n"),
+            StdioOpts {
+                strict: true,
+                ..Default::default()
+            },
+        );
+        let e = r.unwrap_err().to_string();
+        assert!(e.starts_with("line 5:"), "{e}");
     }
 
     #[test]

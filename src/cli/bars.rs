@@ -48,6 +48,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     let journals = (!cli.no_journal).then(|| Journals::from_config(&cfg.journal));
     let grace_ms = cli.grace_ms.unwrap_or(cfg.bars.grace_ms);
     let grace_ns = i64::try_from(grace_ms.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
-    let mut stage = BarsStage::new(BarAggregator::new(tfs, cli.fill_gaps), journals, grace_ns);
+    let agg = BarAggregator::new(tfs, cli.fill_gaps).with_max_symbols(cfg.bars.max_symbols);
+    let mut stage = BarsStage::new(agg, journals, grace_ns);
     app::run_stage("njord-bars", &mut stage, &cli.stage, &loaded)
 }

@@ -147,7 +147,9 @@ fn publish(
     let (mut sent, mut bad) = (0u64, 0u64);
     while let Some(line) = reader.next_line() {
         let result = line.map_err(|e| e.to_string()).and_then(|l| {
-            let ev = event::decode(l.text).map_err(|e| format!("stdin:{}: {e}", l.lineno))?;
+            let (_, ev) = event::judge_line(l.text.as_bytes())
+                .unwrap_or_else(|| Err("blank line".into()))
+                .map_err(|e| format!("stdin:{}: {e}", l.lineno))?;
             let t = topic
                 .map(str::to_string)
                 .unwrap_or_else(|| topics.for_event(&ev));

@@ -229,7 +229,10 @@ fn cat(paths: &[PathBuf]) -> Result<(), Error> {
         };
         while let Some(line) = r.next_line() {
             let written = match line {
-                Ok(l) if !l.terminated && crate::event::decode(l.text).is_err() => {
+                Ok(l)
+                    if !l.terminated
+                        && matches!(crate::event::judge_line(l.text.as_bytes()), Some(Err(_))) =>
+                {
                     eprintln!(
                         "{}:{}: torn last line (no newline at end of file), skipped",
                         f.display(),

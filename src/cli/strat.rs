@@ -51,6 +51,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     }
     let loaded = app::start(&cli.common)?;
     let topics = loaded.config.redis.topics.clone();
-    let mut stage = StratStage::open(&cli.strategies, registry, topics).map_err(Error::usage)?;
+    let mut stage = StratStage::open(&cli.strategies, registry, topics, &loaded.config.strat)
+        .map_err(Error::usage)?;
     app::run_stage("njord-strat", &mut stage, &cli.stage, &loaded)
 }

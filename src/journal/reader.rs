@@ -30,12 +30,7 @@ pub fn decompressed(mut source: impl Read + Send + 'static) -> io::Result<Box<dy
     })
 }
 
-/// A line's text (without its `\n`) less a trailing `\r`; `None` for a blank line, which
-/// every reader of NDJSON skips.
-pub fn line_text(line: &[u8]) -> Option<&[u8]> {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    (!line.iter().all(u8::is_ascii_whitespace)).then_some(line)
-}
+pub use crate::event::line_text;
 
 /// One non-blank line of a journal.
 #[derive(Debug)]
@@ -94,70 +89,87 @@ impl JournalReader {
         &self.name
     }
 
+    /// Reads the next line into `buf` (blank ones too): its number, its length without the
+    /// `\n` and whether it had one; `None` at the end. A read error (a truncated gzip member)
+    /// ends the file.
+    fn next_raw(&mut self) -> Option<Result<(u64, usize, bool), LineError>> {
+        if self.failed {
+            return None;
+        }
+        self.buf.clear();
+        match self.inner.read_until(b'\n', &mut self.buf) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(e) => {
+                self.failed = true;
+                return Some(Err(LineError {
+                    file: self.name.clone(),
+                    line: self.lineno + 1,
+                    reason: format!("read error: {e}"),
+                }));
+            }
+        }
+        self.lineno += 1;
+        let terminated = self.buf.last() == Some(&b'\n');
+        Some(Ok((
+            self.lineno,
+            self.buf.len() - usize::from(terminated),
+            terminated,
+        )))
+    }
+
     /// The next non-blank line, `None` at the end. A line that is not UTF-8 or a read error
     /// (a truncated gzip member) is an `Err` naming the file and line.
     pub fn next_line(&mut self) -> Option<Result<Line<'_>, LineError>> {
         loop {
-            if self.failed {
-                return None;
-            }
-            self.buf.clear();
-            match self.inner.read_until(b'\n', &mut self.buf) {
-                Ok(0) => return None,
-                Ok(_) => {}
-                Err(e) => {
-                    self.failed = true;
-                    return Some(Err(LineError {
-                        file: self.name.clone(),
-                        line: self.lineno + 1,
-                        reason: format!("read error: {e}"),
-                    }));
-                }
-            }
-            self.lineno += 1;
-            let terminated = self.buf.last() == Some(&b'\n');
-            let body = &self.buf[..self.buf.len() - usize::from(terminated)];
-            let Some(len) = line_text(body).map(<[u8]>::len) else {
+            let (lineno, len, terminated) = match self.next_raw()? {
+                Ok(raw) => raw,
+                Err(e) => return Some(Err(e)),
+            };
+            let Some(len) = line_text(&self.buf[..len]).map(<[u8]>::len) else {
                 continue;
             };
             return Some(match simdutf8::compat::from_utf8(&self.buf[..len]) {
                 Ok(text) => Ok(Line {
-                    lineno: self.lineno,
+                    lineno,
                     text,
                     terminated,
                 }),
                 Err(e) => Err(LineError {
                     file: self.name.clone(),
-                    line: self.lineno,
+                    line: lineno,
                     reason: format!("not UTF-8: {e}"),
                 }),
             });
         }
     }
 
-    /// Decodes every line into events, calling `on_event` for the good ones and `on_bad` for
-    /// each bad one (`file:line: reason`); a torn last line is reported as such.
+    /// Decodes every line into events with [`Decoder::line`](event::Decoder::line), the
+    /// judgement every reader of events shares, calling `on_event` for the good ones and
+    /// `on_bad` for each bad one (`file:line: reason`); a torn last line is reported as such.
     pub fn for_each_event(
         &mut self,
         mut on_event: impl FnMut(Event<'_>),
         mut on_bad: impl FnMut(LineError),
     ) {
         let name = self.name.clone();
-        while let Some(line) = self.next_line() {
-            match line {
-                Ok(l) => match event::decode(l.text) {
-                    Ok(ev) => on_event(ev),
-                    Err(e) => on_bad(LineError {
-                        file: name.clone(),
-                        line: l.lineno,
-                        reason: if l.terminated {
-                            e.to_string()
-                        } else {
-                            torn_reason(&e)
-                        },
-                    }),
-                },
-                Err(e) => on_bad(e),
+        let mut decoder = event::Decoder::default();
+        while let Some(raw) = self.next_raw() {
+            let (lineno, len, terminated) = match raw {
+                Ok(raw) => raw,
+                Err(e) => {
+                    on_bad(e);
+                    continue;
+                }
+            };
+            match decoder.line(&self.buf[..len]) {
+                None => {}
+                Some(Ok((_, ev))) => on_event(ev),
+                Some(Err(e)) => on_bad(LineError {
+                    file: name.clone(),
+                    line: lineno,
+                    reason: if terminated { e } else { torn_reason(&e) },
+                }),
             }
         }
     }

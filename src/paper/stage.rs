@@ -180,6 +180,13 @@ impl Stage for PaperStage {
     }
 
     fn on_end(&mut self, _out: &mut Out) -> Result<(), StageError> {
+        let refused = self.engine.refused_open_orders();
+        if refused > 0 {
+            tracing::warn!(
+                refused,
+                "{refused} orders refused with open_orders_cap: paper.max_open_orders were open"
+            );
+        }
         if self.summary {
             eprint!("{}", self.engine.summary());
         }

@@ -8,7 +8,7 @@
 
 use super::manager::{self, LoadError, Manager};
 use super::registry::Registry;
-use crate::config::Topics;
+use crate::config::{Strat, Topics};
 use crate::event::Event;
 use crate::stage::{Out, Stage, StageError};
 use crate::topic::glob_match;
@@ -92,12 +92,18 @@ pub fn load(
 
 impl StratStage {
     /// Loads `path` (errors are configuration errors) and starts watching it.
-    pub fn open(path: &Path, registry: Registry, topics: Topics) -> Result<Self, LoadError> {
+    pub fn open(
+        path: &Path,
+        registry: Registry,
+        topics: Topics,
+        limits: &Strat,
+    ) -> Result<Self, LoadError> {
         let defs = load(path, &registry, &topics)?;
         if !defs.iter().any(|d| d.enabled) {
             tracing::warn!("{}: no strategy is enabled", path.display());
         }
-        let manager = Manager::new(registry, topics, defs);
+        let mut manager = Manager::new(registry, topics, defs);
+        manager.set_limits(limits);
         tracing::info!(
             "{}: running {}",
             path.display(),
@@ -180,6 +186,25 @@ impl Stage for StratStage {
     fn on_reload(&mut self) -> Result<(), StageError> {
         tracing::info!("SIGHUP: reloading {}", self.path.display());
         self.reload();
+        Ok(())
+    }
+
+    fn on_end(&mut self, _out: &mut Out) -> Result<(), StageError> {
+        let (refused, per_strategy) = self.manager.refused();
+        if refused > 0 {
+            tracing::warn!(
+                refused,
+                "{refused} events refused: their symbol was beyond strat.max_symbols"
+            );
+        }
+        for (id, n) in per_strategy {
+            tracing::warn!(
+                strategy = id,
+                refused = n,
+                "strategy `{id}`: {n} events not run: their symbol was beyond \
+                 strat.max_symbols_per_strategy"
+            );
+        }
         Ok(())
     }
 }

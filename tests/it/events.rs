@@ -10,6 +10,11 @@ fn decimal() -> impl Strategy<Value = Decimal> {
     (any::<i64>(), 0u32..=18).prop_map(|(m, s)| Decimal::new(m, s))
 }
 
+/// Prices and quantities of trades and fills are positive.
+fn positive() -> impl Strategy<Value = Decimal> {
+    (1..=i64::MAX, 0u32..=18).prop_map(|(m, s)| Decimal::new(m, s))
+}
+
 fn text() -> impl Strategy<Value = String> {
     "[A-Za-z0-9/_\\-\"\\\\ é]{0,12}"
 }
@@ -19,8 +24,8 @@ fn trade() -> impl Strategy<Value = Event<'static>> {
         text(),
         text(),
         text(),
-        decimal(),
-        decimal(),
+        positive(),
+        positive(),
         any::<bool>(),
         any::<i64>(),
         proptest::option::of(any::<i64>()),
@@ -43,8 +48,8 @@ fn fill() -> impl Strategy<Value = Event<'static>> {
     (
         text(),
         proptest::option::of(text()),
-        decimal(),
-        decimal(),
+        positive(),
+        positive(),
         decimal(),
         any::<bool>(),
         any::<i64>(),
@@ -81,7 +86,7 @@ proptest! {
 
     #[test]
     fn sums_are_exact(a in decimal(), b in decimal()) {
-        if let Some(sum) = a.checked_add(b) {
+        if let Some(sum) = a.checked_add(b).map(|s| s.abs()) {
             let line = format!(r#"{{"kind":"balance","asset":"USDT","free":{},"locked":0,"ts_ns":1}}"#, njord::num::to_plain_string(&sum));
             let Event::Balance(bal) = event::decode(&line).unwrap() else { unreachable!() };
             prop_assert_eq!(bal.free, sum);

@@ -13,3 +13,4 @@ mod storage;
 mod strat;
 mod support;
 mod topics;
+mod validation;

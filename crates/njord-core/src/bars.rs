@@ -103,6 +103,8 @@ pub enum Outcome {
     },
     /// The volume would leave the decimal range; the trade is refused whole.
     Overflow,
+    /// A new symbol while `max_symbols` are aggregated already: refused and counted.
+    TooManySymbols,
 }
 
 /// The bar being built.
@@ -145,6 +147,10 @@ pub struct BarAggregator {
     unfilled_gaps: u64,
     /// The last symbol seen: most tapes carry one symbol, so this skips the hash.
     last: usize,
+    /// Symbols aggregated at most (`bars.max_symbols`), so memory stays bounded.
+    max_symbols: usize,
+    /// Trades refused for a symbol beyond `max_symbols`.
+    refused: u64,
 }
 
 impl BarAggregator {
@@ -160,19 +166,42 @@ impl BarAggregator {
             index: HashMap::new(),
             unfilled_gaps: 0,
             last: 0,
+            max_symbols: usize::MAX,
+            refused: 0,
         }
     }
 
-    fn symbol_index(&mut self, symbol: &str) -> usize {
+    /// Aggregates at most `n` symbols (`bars.max_symbols`); trades of further symbols are
+    /// refused with [`Outcome::TooManySymbols`].
+    pub fn with_max_symbols(mut self, n: usize) -> Self {
+        self.max_symbols = n;
+        self
+    }
+
+    /// The most symbols aggregated at once.
+    pub fn max_symbols(&self) -> usize {
+        self.max_symbols
+    }
+
+    /// Trades refused because `max_symbols` symbols were aggregated already.
+    pub fn refused_symbols(&self) -> u64 {
+        self.refused
+    }
+
+    fn symbol_index(&mut self, symbol: &str) -> Option<usize> {
         if self
             .symbols
             .get(self.last)
             .is_some_and(|s| s.symbol == symbol)
         {
-            return self.last;
+            return Some(self.last);
         }
         let i = match self.index.get(symbol) {
             Some(&i) => i,
+            None if self.symbols.len() >= self.max_symbols => {
+                self.refused += 1;
+                return None;
+            }
             None => {
                 let i = self.symbols.len();
                 self.symbols.push(SymbolState {
@@ -194,12 +223,14 @@ impl BarAggregator {
             }
         };
         self.last = i;
-        i
+        Some(i)
     }
 
     /// Adds a trade; bars it closes are appended to `out` in event-time order.
     pub fn on_trade(&mut self, t: &Trade<'_>, out: &mut Vec<Bar<'static>>) -> Outcome {
-        let i = self.symbol_index(&t.symbol);
+        let Some(i) = self.symbol_index(&t.symbol) else {
+            return Outcome::TooManySymbols;
+        };
         let fill_gaps = self.fill_gaps;
         let st = &mut self.symbols[i];
         // Decide for every timeframe at once, before touching anything; remember each
@@ -390,6 +421,31 @@ mod tests {
 
     fn agg(tfs: &str, fill: bool) -> BarAggregator {
         BarAggregator::new(Timeframe::parse_list(tfs).unwrap(), fill)
+    }
+
+    #[test]
+    fn symbols_beyond_the_limit_are_refused_and_counted() {
+        let mut a = agg("1m", false).with_max_symbols(2);
+        let mut out = Vec::new();
+        for (i, sym) in ["A/B", "C/D", "E/F", "A/B", "G/H", "C/D"]
+            .iter()
+            .enumerate()
+        {
+            let want = if matches!(*sym, "E/F" | "G/H") {
+                Outcome::TooManySymbols
+            } else {
+                Outcome::Accepted
+            };
+            assert_eq!(
+                a.on_trade(&tr(sym, i as i64, "1", "1"), &mut out),
+                want,
+                "{sym}"
+            );
+        }
+        assert_eq!(a.refused_symbols(), 2);
+        a.finish(&mut out);
+        let symbols: Vec<&str> = out.iter().map(|b| &*b.symbol).collect();
+        assert_eq!(symbols, ["A/B", "C/D"]);
     }
 
     /// (tf, open_ns, o, h, l, c, v, n) as strings for compact assertions.

@@ -19,6 +19,7 @@ pub struct Config {
     pub logging: Logging,
     pub journal: Journal,
     pub bars: Bars,
+    pub strat: Strat,
     pub redis: Redis,
     pub exchange: Exchange,
     pub ingest: Ingest,
@@ -111,11 +112,37 @@ pub struct Bars {
     /// In daemon mode, a bar is closed by the wall clock this long after its bucket ended
     /// when no later trade has closed it (milliseconds).
     pub grace_ms: u64,
+    /// Symbols aggregated at once; trades of a symbol beyond them are refused and counted,
+    /// so memory stays bounded.
+    pub max_symbols: usize,
 }
 
 impl Default for Bars {
     fn default() -> Self {
-        Bars { grace_ms: 2_000 }
+        Bars {
+            grace_ms: 2_000,
+            max_symbols: 10_000,
+        }
+    }
+}
+
+/// Settings of `njord-strat` (and the backtester's strategy core).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Strat {
+    /// Distinct symbols routed; events of a symbol beyond them are refused and counted.
+    pub max_symbols: usize,
+    /// Symbols one strategy runs an instance for (a pattern such as `*/USDT` matches many);
+    /// events of a symbol beyond them do not reach that strategy and are counted.
+    pub max_symbols_per_strategy: usize,
+}
+
+impl Default for Strat {
+    fn default() -> Self {
+        Strat {
+            max_symbols: 10_000,
+            max_symbols_per_strategy: 1_000,
+        }
     }
 }
 
@@ -317,6 +344,9 @@ pub struct Paper {
     pub initial_balances: std::collections::BTreeMap<String, crate::num::Dec>,
     /// With balances, allow selling more of an asset than is held (short selling).
     pub allow_short: bool,
+    /// Orders that may rest or wait at once; one more (that would not fill at once) is
+    /// rejected with `open_orders_cap` and counted, so memory stays bounded.
+    pub max_open_orders: usize,
 }
 
 impl Default for Paper {
@@ -327,6 +357,7 @@ impl Default for Paper {
             slippage_bps: Decimal::ZERO,
             initial_balances: Default::default(),
             allow_short: false,
+            max_open_orders: 10_000,
         }
     }
 }

@@ -12,7 +12,6 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeStruct, Serializer};
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
-use std::str::FromStr;
 
 /// serde_json's private token for an arbitrary-precision number (the same trick rust_decimal's
 /// `serde-with-arbitrary-precision` feature uses).
@@ -91,8 +90,9 @@ pub fn write_plain(d: Decimal, out: &mut Vec<u8>) {
     }
 }
 
-/// Parses a decimal from text: plain (`-12.5`) or scientific (`1.2e-5`), surrounding JSON
-/// quotes allowed. The error says what was found.
+/// Parses a decimal from text: a JSON number, plain (`-12.5`) or scientific (`1.2e-5`),
+/// surrounding JSON quotes allowed. Only exact values are accepted: a number with more than
+/// 28 decimal places or beyond ±79228162514264337593543950335 is an error, never rounded.
 pub fn parse_decimal(text: &str) -> Result<Decimal, String> {
     let t = text.trim();
     let t = if t.len() >= 2 && t.starts_with('"') && t.ends_with('"') {
@@ -100,21 +100,126 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, String> {
     } else {
         t
     };
-    if t.is_empty() {
-        return Err("expected a decimal number, found an empty string".into());
-    }
+    parse_exact(t, true)
+}
+
+/// Parses the text of a JSON *string* holding a decimal: only the plain form
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?` is a decimal string, so `"1_000"`, `".5"`, `"5."`, `"+1"`,
+/// `"1e5"` and `" 1"` are errors (a reader in another language would read them differently,
+/// or not at all).
+pub fn parse_decimal_string(text: &str) -> Result<Decimal, String> {
+    parse_exact(text, false)
+}
+
+/// The largest mantissa a `Decimal` holds (2^96 − 1).
+const MAX_MANTISSA: u128 = (1 << 96) - 1;
+/// The most decimal places a `Decimal` holds.
+const MAX_SCALE: i64 = 28;
+
+/// Parses `-?(0|[1-9][0-9]*)(\.[0-9]+)?`, with `([eE][+-]?[0-9]+)?` when `exponent`, into the
+/// exact decimal it names, or says why it cannot.
+fn parse_exact(t: &str, exponent: bool) -> Result<Decimal, String> {
     if let Some(d) = parse_plain(t.as_bytes()) {
         return Ok(d);
     }
-    let parsed = if t.bytes().any(|b| b == b'e' || b == b'E') {
-        Decimal::from_scientific(t)
-    } else {
-        Decimal::from_str(t)
+    let shown = || t.chars().take(40).collect::<String>();
+    let not_plain = || {
+        if t.is_empty() {
+            "expected a decimal number, found an empty string".to_string()
+        } else if exponent {
+            format!("`{}` is not a decimal number", shown())
+        } else {
+            format!(
+                "`{}` is not a plain decimal (digits with an optional leading `-` and one `.` \
+                 between digits; no `+`, `_`, exponent or spaces)",
+                shown()
+            )
+        }
     };
-    parsed.map_err(|e| {
-        let shown: String = t.chars().take(40).collect();
-        format!("`{shown}` is not a decimal number ({e})")
-    })
+    let out_of_range = || {
+        format!(
+            "`{}` is outside the decimal range (at most 28 decimal places and 29 significant \
+             digits, magnitude at most 79228162514264337593543950335)",
+            shown()
+        )
+    };
+    let b = t.as_bytes();
+    let neg = b.first() == Some(&b'-');
+    let digits_from = |i: usize| i + b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let int_start = usize::from(neg);
+    let mut i = digits_from(int_start);
+    let int = &b[int_start..i];
+    if int.is_empty() || (int.len() > 1 && int[0] == b'0') {
+        return Err(not_plain());
+    }
+    let mut frac: &[u8] = &[];
+    if b.get(i) == Some(&b'.') {
+        let start = i + 1;
+        i = digits_from(start);
+        frac = &b[start..i];
+        if frac.is_empty() {
+            return Err(not_plain());
+        }
+    }
+    let mut exp: i64 = 0;
+    if exponent && matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        let exp_neg = b.get(i) == Some(&b'-');
+        if matches!(b.get(i), Some(b'-' | b'+')) {
+            i += 1;
+        }
+        let start = i;
+        i = digits_from(start);
+        if start == i {
+            return Err(not_plain());
+        }
+        // Any exponent past a few thousand is out of range whatever the digits; saturate.
+        for c in &b[start..i] {
+            exp = (exp * 10 + i64::from(c - b'0')).min(1_000_000);
+        }
+        if exp_neg {
+            exp = -exp;
+        }
+    }
+    if i != b.len() {
+        return Err(not_plain());
+    }
+    // value = significant digits × 10^e, without leading or trailing zeros.
+    let all = || int.iter().chain(frac.iter());
+    let lead = all().take_while(|c| **c == b'0').count();
+    let total = int.len() + frac.len();
+    if lead == total {
+        return Ok(Decimal::ZERO);
+    }
+    let trail = frac
+        .iter()
+        .rev()
+        .chain(int.iter().rev())
+        .take_while(|c| **c == b'0')
+        .count();
+    let sig = total - lead - trail;
+    let mut e = exp - frac.len() as i64 + trail as i64;
+    if sig > 29 {
+        return Err(out_of_range());
+    }
+    let mut m: u128 = 0;
+    for c in all().skip(lead).take(sig) {
+        m = m * 10 + u128::from(c - b'0');
+    }
+    if e > 0 {
+        m = u32::try_from(e)
+            .ok()
+            .and_then(|e| 10u128.checked_pow(e))
+            .and_then(|p| m.checked_mul(p))
+            .ok_or_else(out_of_range)?;
+        e = 0;
+    }
+    if m > MAX_MANTISSA || -e > MAX_SCALE {
+        return Err(out_of_range());
+    }
+    let m = m as i128;
+    Decimal::try_from_i128_with_scale(if neg { -m } else { m }, (-e) as u32)
+        .map_err(|_| out_of_range())
 }
 
 /// The fast path for the common case: a plain JSON number (`-?(0|[1-9][0-9]*)(\.[0-9]+)?`, no
@@ -211,18 +316,9 @@ impl<'de> Visitor<'de> for DecVisitor {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a decimal number (a JSON number or a decimal string)")
     }
+    /// A string (YAML, or a `serde_json::Value`): a decimal string, plain form only.
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Decimal, E> {
-        let t = v.trim_start();
-        if t.starts_with('{') || t.starts_with('[') || t == "null" || t == "true" || t == "false" {
-            return Err(E::custom(format!(
-                "expected a decimal number, found `{}`",
-                t.chars().take(20).collect::<String>()
-            )));
-        }
-        if t.contains('\\') {
-            return Err(E::custom("a decimal string cannot contain escapes"));
-        }
-        parse_decimal(v).map_err(E::custom)
+        parse_decimal_string(v).map_err(E::custom)
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Decimal, E> {
         Ok(Decimal::from(v))
@@ -242,14 +338,37 @@ impl<'de> Visitor<'de> for DecVisitor {
         // serde_json hands raw values and arbitrary-precision numbers over as a one-entry map
         // keyed by its private token; both key and text arrive borrowed from the input.
         match map.next_key::<Text<'de>>()? {
-            Some(k) if k.0 == RAW_TOKEN || k.0 == NUMBER_TOKEN => {
+            Some(k) if k.0 == NUMBER_TOKEN => {
                 let text: Text<'de> = map.next_value()?;
-                self.visit_str(&text.0)
+                parse_exact(&text.0, true).map_err(de::Error::custom)
+            }
+            Some(k) if k.0 == RAW_TOKEN => {
+                let text: Text<'de> = map.next_value()?;
+                from_raw(&text.0).map_err(de::Error::custom)
             }
             _ => Err(de::Error::custom(
                 "expected a decimal number, found an object",
             )),
         }
+    }
+}
+
+/// A decimal from the raw JSON text of a value: a number (any JSON number that is exactly a
+/// decimal) or a string holding a plain decimal.
+fn from_raw(raw: &str) -> Result<Decimal, String> {
+    match raw.as_bytes().first() {
+        Some(b'"') => {
+            let inner = raw.get(1..raw.len() - 1).unwrap_or_default();
+            if inner.contains('\\') {
+                return Err("a decimal string cannot contain escapes".into());
+            }
+            parse_decimal_string(inner)
+        }
+        Some(b'-' | b'0'..=b'9') => parse_exact(raw, true),
+        _ => Err(format!(
+            "expected a decimal number, found `{}`",
+            raw.chars().take(20).collect::<String>()
+        )),
     }
 }
 
@@ -312,6 +431,7 @@ pub mod opt {
 mod tests {
     use super::*;
     use serde::{Deserialize, Serialize};
+    use std::str::FromStr;
 
     #[derive(Serialize, Deserialize, PartialEq, Debug)]
     struct W {
@@ -402,6 +522,88 @@ mod tests {
             r#"{"x":"1\u0030"}"#,
         ] {
             assert!(serde_json::from_str::<W>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn decimal_strings_are_plain_decimals_only() {
+        for bad in [
+            "1_000", ".5", "5.", "+1", "1e5", "1E5", " 1", "1 ", "01", "0x10", "-", "", "1.2.3",
+            "NaN", "inf", "--1", "1,5",
+        ] {
+            let line = format!(r#"{{"x":"{bad}"}}"#);
+            let e = serde_json::from_str::<W>(&line).unwrap_err().to_string();
+            assert!(
+                e.contains("not a plain decimal") || e.contains("empty string"),
+                "{bad}: {e}"
+            );
+            // The same through a `Value` (and so through YAML strings).
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            assert!(serde_json::from_value::<W>(v).is_err(), "{bad}");
+        }
+        for (good, want) in [("-0", "0"), ("0.50", "0.5"), ("-12.5", "-12.5"), ("7", "7")] {
+            let w: W = serde_json::from_str(&format!(r#"{{"x":"{good}"}}"#)).unwrap();
+            assert_eq!(w.x, Decimal::from_str(want).unwrap(), "{good}");
+        }
+    }
+
+    #[test]
+    fn numbers_outside_the_decimal_range_are_errors() {
+        for bad in [
+            "1e29",
+            "79228162514264337593543950336",
+            "-79228162514264337593543950336",
+            "1e-29",
+            "0.12345678901234567890123456789",
+            "123456789012345678901234567890",
+            "1e1000000000000",
+            "1e-1000000000000",
+        ] {
+            let e = serde_json::from_str::<W>(&format!(r#"{{"x":{bad}}}"#))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("outside the decimal range"), "{bad}: {e}");
+            let e = serde_json::from_str::<W>(&format!(r#"{{"x":"{bad}"}}"#)).unwrap_err();
+            assert!(!e.to_string().is_empty());
+            assert!(parse_decimal(bad).is_err(), "{bad}");
+        }
+        for (good, want) in [
+            (
+                "79228162514264337593543950335",
+                "79228162514264337593543950335",
+            ),
+            ("1e28", "10000000000000000000000000000"),
+            ("1.5e-27", "0.0000000000000000000000000015"),
+            ("0.1000000000000000000000000000000000", "0.1"),
+            ("0e999", "0"),
+            ("-2.50E+2", "-250"),
+            (
+                "0.0000000000000000000000000001",
+                "0.0000000000000000000000000001",
+            ),
+        ] {
+            let w: W = serde_json::from_str(&format!(r#"{{"x":{good}}}"#)).unwrap();
+            assert_eq!(w.x, Decimal::from_str(want).unwrap(), "{good}");
+            assert_eq!(parse_decimal(good), Ok(w.x), "{good}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The general path reads the value rust_decimal reads.
+        #[test]
+        fn exact_path_agrees_with_rust_decimal(
+            t in "-?(0|[1-9][0-9]{0,30})(\\.[0-9]{1,30})?(e-?[0-9]{1,2})?"
+        ) {
+            let r = if t.contains('e') {
+                Decimal::from_scientific(&t)
+            } else {
+                Decimal::from_str(&t)
+            };
+            // rust_decimal refuses some exact values (`1.000…0e-20`) and rounds others; where
+            // both read a value, it is the same one.
+            if let (Ok(d), Ok(r)) = (parse_decimal(&t), r) {
+                proptest::prop_assert_eq!(d, r);
+            }
         }
     }
 

@@ -28,11 +28,13 @@ pub enum Reason {
     /// Paper: the order cannot be valued (its symbol is not BASE/QUOTE, or its notional
     /// overflows).
     InvalidOrder,
+    /// Paper: `paper.max_open_orders` orders are resting or waiting already.
+    OpenOrdersCap,
 }
 
 impl Reason {
     /// Every code, in the order of the documentation's table.
-    pub const ALL: [Reason; 10] = [
+    pub const ALL: [Reason; 11] = [
         Reason::InvalidIntent,
         Reason::DuplicateIntent,
         Reason::Halted,
@@ -43,6 +45,7 @@ impl Reason {
         Reason::LiveMicroCap,
         Reason::InsufficientBalance,
         Reason::InvalidOrder,
+        Reason::OpenOrdersCap,
     ];
 
     /// The code as written in events.
@@ -58,6 +61,7 @@ impl Reason {
             Reason::LiveMicroCap => "live_micro_cap",
             Reason::InsufficientBalance => "insufficient_balance",
             Reason::InvalidOrder => "invalid_order",
+            Reason::OpenOrdersCap => "open_orders_cap",
         }
     }
 }

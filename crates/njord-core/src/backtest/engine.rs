@@ -104,6 +104,7 @@ impl Engine {
     /// [`paper_config`]) and the strategies.
     pub fn new(cfg: &Config, defs: Vec<StrategyDef>, s: &Settings) -> Self {
         let mut strat = Manager::new(Registry::builtin(), cfg.redis.topics.clone(), defs);
+        strat.set_limits(&cfg.strat);
         // Intents are never shown: no `meta`, as risk decisions carry no `caps`.
         strat.explain(false);
         Engine {

@@ -3,6 +3,7 @@
 
 use super::fast_trade::fast_trade;
 use super::payload::id_text;
+use super::validate;
 use super::{Event, Kind, Side, Trade};
 use crate::num;
 use rust_decimal::Decimal;
@@ -80,7 +81,24 @@ fn decode_kind<'a>(line: &'a str, kind: &str) -> Result<Event<'a>, DecodeError> 
     }
 }
 
+/// Decodes a line of a known kind and applies the rules of [`validate`](super::validate).
 fn decode_known(line: &str, kind: Kind) -> Result<Event<'_>, DecodeError> {
+    let ev = decode_typed(line, kind)?;
+    valid(line, ev)
+}
+
+/// `ev`, decoded from `line`, if it passes the rules beyond its fields' types.
+fn valid<'a>(line: &str, ev: Event<'a>) -> Result<Event<'a>, DecodeError> {
+    validate::unique_keys(line)
+        .and_then(|()| validate::check(&ev))
+        .map_err(|msg| DecodeError::Invalid {
+            kind: ev.kind(),
+            msg,
+        })?;
+    Ok(ev)
+}
+
+fn decode_typed(line: &str, kind: Kind) -> Result<Event<'_>, DecodeError> {
     fn de<'a, T: Deserialize<'a>>(line: &'a str, kind: Kind) -> Result<T, DecodeError> {
         serde_json::from_str(line).map_err(|e| {
             if e.is_syntax() || e.is_eof() {
@@ -159,20 +177,24 @@ fn decode_legacy_trade(line: &str) -> Result<Event<'_>, DecodeError> {
             kind: Kind::Trade,
             msg: "missing field `ts_ns` (nor `ts_exchange_ms` or `ts_local_ns`)".into(),
         })?;
-    Ok(Event::Trade(Trade {
-        venue: t.venue,
-        symbol: t.symbol,
-        trade_id: t.trade_id.unwrap_or_default(),
-        price: t.price,
-        qty: t.qty,
-        side: t.side,
-        ts_ns,
-        ts_local_ns: t.ts_local_ns,
-    }))
+    valid(
+        line,
+        Event::Trade(Trade {
+            venue: t.venue,
+            symbol: t.symbol,
+            trade_id: t.trade_id.unwrap_or_default(),
+            price: t.price,
+            qty: t.qty,
+            side: t.side,
+            ts_ns,
+            ts_local_ns: t.ts_local_ns,
+        }),
+    )
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::Decoder;
     use super::*;
     use std::str::FromStr;
 
@@ -196,7 +218,7 @@ mod tests {
     #[test]
     fn fast_path_equals_serde_path() {
         let lines = [
-            r#"{"kind":"trade","venue":"v","symbol":"ATOM/USDT","trade_id":"9","price":10.50,"qty":-0.001,"side":"buy","ts_ns":-5}"#,
+            r#"{"kind":"trade","venue":"v","symbol":"ATOM/USDT","trade_id":"9","price":10.50,"qty":0.001,"side":"buy","ts_ns":-5}"#,
             r#"{"kind":"trade","venue":"","symbol":"A/B","trade_id":"x","price":1,"qty":2,"side":"sell","ts_ns":1,"ts_local_ns":2}"#,
         ];
         for l in lines {
@@ -217,6 +239,91 @@ mod tests {
         }
         assert_eq!(decode(r#"{"kind":"trade","venue":"v","symbol":"A\u002fB","trade_id":"9","price":1e2,"qty":1,"side":"buy","ts_ns":1}"#).unwrap().symbol(), Some("A/B"));
         assert!(decode(r#"{"kind":"trade","venue":"v","symbol":"A/B","trade_id":"9","price":01,"qty":1,"side":"buy","ts_ns":1}"#).is_err());
+    }
+
+    #[test]
+    fn prices_and_quantities_must_be_positive() {
+        let trade = |price: &str, qty: &str| {
+            format!(
+                r#"{{"kind":"trade","venue":"v","symbol":"A/B","trade_id":"9","price":{price},"qty":{qty},"side":"buy","ts_ns":1}}"#
+            )
+        };
+        for (p, q, field) in [
+            ("-1", "1", "price"),
+            ("0", "1", "price"),
+            ("1", "0", "qty"),
+            ("1", "-0.5", "qty"),
+            ("\"-1\"", "1", "price"),
+        ] {
+            let line = trade(p, q);
+            let e = decode(&line).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("`{field}` must be positive")),
+                "{line}: {e}"
+            );
+            // The stream decoder (fast path with a remembered head) agrees.
+            let mut dec = Decoder::default();
+            assert!(dec.decode(&trade("1", "1")).is_ok());
+            assert_eq!(dec.decode(&line).unwrap_err().to_string(), e);
+        }
+        let legacy =
+            r#"{"ts_local_ns":5,"symbol":"ATOM/USDT","side":"sell","amount":"-2","price":"1"}"#;
+        assert!(
+            decode_as(legacy, Kind::Trade)
+                .unwrap_err()
+                .to_string()
+                .contains("`qty` must be positive")
+        );
+        let bar = |o: &str, h: &str, l: &str, c: &str, v: &str| {
+            format!(
+                r#"{{"kind":"bar","symbol":"A/B","timeframe":"1m","ts_open_ns":0,"ts_close_ns":60,"open":{o},"high":{h},"low":{l},"close":{c},"volume":{v},"trades":1}}"#
+            )
+        };
+        assert!(decode(&bar("2", "3", "1", "2", "0")).is_ok());
+        for (b, why) in [
+            (bar("0", "3", "1", "2", "1"), "`open` must be positive"),
+            (
+                bar("2", "3", "1", "2", "-1"),
+                "`volume` must not be negative",
+            ),
+            (bar("2", "3", "2.5", "2", "1"), "must enclose"),
+            (bar("2", "1.5", "1", "2", "1"), "must enclose"),
+        ] {
+            let e = decode(&b).unwrap_err().to_string();
+            assert!(e.contains(why), "{b}: {e}");
+        }
+        let ticker = r#"{"kind":"ticker","symbol":"A/B","last":null,"bid":-1,"ask":2,"volume":null,"ts_ns":1}"#;
+        assert!(
+            decode(ticker)
+                .unwrap_err()
+                .to_string()
+                .contains("`bid` must be positive")
+        );
+        let book = r#"{"kind":"book","symbol":"A/B","bids":[[1,1],[0,1]],"asks":[],"ts_ns":1}"#;
+        assert!(decode(book).unwrap_err().to_string().contains("`bids[1]`"));
+        let fill = r#"{"kind":"fill","order_id":"o","symbol":"A/B","side":"buy","qty":1,"price":-3,"ts_fill_ns":1}"#;
+        assert!(decode(fill).is_err());
+        let balance = r#"{"kind":"balance","asset":"USDT","free":-1,"locked":0,"ts_ns":1}"#;
+        assert!(decode(balance).is_err());
+        // Intents and orders are answered by their stage, not skipped.
+        let intent = r#"{"kind":"intent","id":"i","ts_ns":1,"strategy_id":"s","symbol":"A/B","side":"buy","type":"market","qty":-1}"#;
+        assert!(decode(intent).is_ok());
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        for line in [
+            r#"{"kind":"trade","venue":"v","symbol":"A/B","trade_id":"9","price":1,"qty":1,"side":"buy","ts_ns":1,"kind":"bar"}"#,
+            r#"{"kind":"trade","venue":"v","symbol":"A/B","trade_id":"9","price":1,"qty":1,"side":"buy","ts_ns":1,"x":1,"x":2}"#,
+            r#"{"kind":"intent","id":"i","ts_ns":1,"strategy_id":"s","symbol":"A/B","side":"buy","type":"market","qty":1,"meta":{"a":1,"a":2}}"#,
+        ] {
+            let e = decode(line).unwrap_err().to_string();
+            assert!(e.contains("duplicate key"), "{line}: {e}");
+        }
+        let e = decode(r#"{"kind":"trade","venue":"v","symbol":"A/B","trade_id":"9","price":1,"price":2,"qty":1,"side":"buy","ts_ns":1}"#).unwrap_err();
+        assert!(e.to_string().contains("duplicate field `price`"), "{e}");
+        let e = decode_as(r#"{"ts_local_ns":5,"symbol":"A/B","side":"sell","amount":"2","price":"1","x":0,"x":0}"#, Kind::Trade).unwrap_err();
+        assert!(e.to_string().contains("duplicate key `x`"), "{e}");
     }
 
     #[test]
@@ -242,7 +349,7 @@ mod tests {
         ));
         assert!(matches!(decode("garbage"), Err(DecodeError::NotJson(_))));
         let e = decode(r#"{"kind":"trade","symbol":"A/B","trade_id":"1","price":"x","qty":1,"side":"buy","ts_ns":1}"#).unwrap_err();
-        assert!(e.to_string().contains("not a decimal"), "{e}");
+        assert!(e.to_string().contains("`x` is not a plain decimal"), "{e}");
         let e = decode(
             r#"{"kind":"trade","symbol":"A/B","trade_id":"1","qty":1,"side":"buy","ts_ns":1}"#,
         )

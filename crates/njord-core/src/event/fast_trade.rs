@@ -91,7 +91,8 @@ fn trade_tail<'a>(line: &'a str, head: &TradeHead) -> Option<Trade<'a>> {
         None => None,
     };
     c.lit("}")?;
-    if c.i != line.len() {
+    // A trade that breaks a rule goes to the slow path, which says why.
+    if c.i != line.len() || !super::validate::trade_ok(price, qty) {
         return None;
     }
     Some(Trade {

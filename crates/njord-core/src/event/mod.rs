@@ -7,13 +7,16 @@
 mod decode;
 mod fast_trade;
 mod kind;
+mod line;
 mod order_status;
 mod payload;
+mod validate;
 mod write;
 
 pub use decode::{DecodeError, decode, decode_as};
 pub use fast_trade::Decoder;
 pub use kind::Kind;
+pub use line::{judge_line, line_text};
 pub use order_status::OrderStatus;
 pub use payload::{
     Ack, Balance, Bar, Book, Cancel, Decision, Echo, Fill, Intent, Level, Liquidity, Order,

@@ -37,6 +37,9 @@ pub struct PaperConfig {
     pub maker_fee_bps: Decimal,
     pub taker_fee_bps: Decimal,
     pub partial_fills: bool,
+    /// Orders that may rest or wait at once (`paper.max_open_orders`); one more is rejected
+    /// with `open_orders_cap`, so a flood of orders cannot exhaust memory.
+    pub max_open_orders: usize,
 }
 
 impl PaperConfig {
@@ -45,6 +48,7 @@ impl PaperConfig {
             maker_fee_bps: p.maker_fee_bps,
             taker_fee_bps: p.taker_fee_bps,
             partial_fills,
+            max_open_orders: p.max_open_orders,
         }
     }
 }
@@ -115,6 +119,8 @@ pub struct PaperEngine {
     fills: u64,
     slippage_bps: Decimal,
     balances: Option<Balances>,
+    /// Orders refused because `max_open_orders` were open.
+    refused: u64,
 }
 
 /// A quantity and price whose notional (and fee) stays far inside `Decimal`'s range, so no
@@ -210,6 +216,7 @@ impl PaperEngine {
             fills: 0,
             slippage_bps: Decimal::ZERO,
             balances: None,
+            refused: 0,
         }
     }
 
@@ -372,6 +379,15 @@ impl PaperEngine {
             },
             (None, _) => false,
         };
+        if !marketable && self.open.len() >= self.cfg.max_open_orders {
+            self.refused += 1;
+            let why = format!(
+                "{} orders are open already (paper.max_open_orders)",
+                self.open.len()
+            );
+            reject(o, Reason::OpenOrdersCap, &why, out);
+            return Outcome::Rejected(Reason::OpenOrdersCap);
+        }
         if self.balances.is_some() {
             let (price, bps) = match (marketable, last, limit) {
                 (true, Some(p), _) => (
@@ -487,10 +503,15 @@ impl PaperEngine {
         Outcome::Cancelled
     }
 
-    /// Reopens an order with what was left of it (`--resume`), in arrival order.
+    /// Reopens an order with what was left of it (`--resume`), in arrival order; past
+    /// `max_open_orders` it is counted as refused instead.
     pub fn restore(&mut self, order: Order<'static>, remaining: Decimal) {
         if remaining > Decimal::ZERO && !self.open.contains_key(order.intent_id.as_ref()) {
-            self.rest(order, remaining);
+            if self.open.len() >= self.cfg.max_open_orders {
+                self.refused += 1;
+            } else {
+                self.rest(order, remaining);
+            }
         }
     }
 
@@ -523,6 +544,11 @@ impl PaperEngine {
 
     pub fn fills(&self) -> u64 {
         self.fills
+    }
+
+    /// Orders refused because `max_open_orders` were open (`open_orders_cap`).
+    pub fn refused_open_orders(&self) -> u64 {
+        self.refused
     }
 
     /// Realized PnL net of fees on the UTC day of `ts_ns`, over every position, in USD
@@ -575,6 +601,13 @@ impl PaperEngine {
             self.fills,
             self.open.len()
         );
+        if self.refused > 0 {
+            let _ = writeln!(
+                s,
+                "orders refused (open_orders_cap, paper.max_open_orders): {}",
+                self.refused
+            );
+        }
         s
     }
 }
@@ -589,6 +622,7 @@ mod tests {
             maker_fee_bps: Decimal::from(10),
             taker_fee_bps: Decimal::from(20),
             partial_fills: partial,
+            max_open_orders: 1_000,
         }
     }
 
@@ -957,5 +991,42 @@ mod tests {
         assert_eq!(f[0], ("a".into(), "2".into(), "9.95".into(), Taker, 2));
         assert_eq!(f[1], ("b".into(), "1".into(), "10.05".into(), Taker, 3));
         assert_eq!(e.balances().unwrap().totals()["A"], Decimal::from(-1));
+    }
+
+    #[test]
+    fn open_orders_beyond_the_cap_are_rejected_and_counted() {
+        let mut e = PaperEngine::new(PaperConfig {
+            max_open_orders: 2,
+            ..cfg(false)
+        });
+        let mut out = Vec::new();
+        e.on_event(&trade("10", "1", 1), &mut out);
+        let limit = |id: &str| {
+            decode(&format!(
+                r#"{{"kind":"order","intent_id":"{id}","venue":"paper","symbol":"A/USDT","side":"buy","type":"limit","qty":1,"limit_price":5,"ts_accepted_ns":2}}"#
+            ))
+            .unwrap()
+            .into_owned()
+        };
+        assert_eq!(e.on_event(&limit("a"), &mut out), Outcome::Resting);
+        assert_eq!(e.on_event(&limit("b"), &mut out), Outcome::Resting);
+        out.clear();
+        assert_eq!(
+            e.on_event(&limit("c"), &mut out),
+            Outcome::Rejected(Reason::OpenOrdersCap)
+        );
+        assert!(
+            matches!(&out[..], [Event::OrderUpdate(u)] if u.reason == Some(Reason::OpenOrdersCap))
+        );
+        // A marketable order fills at once, whatever rests.
+        let market = decode(r#"{"kind":"order","intent_id":"m","venue":"paper","symbol":"A/USDT","side":"buy","type":"market","qty":1,"ts_accepted_ns":3}"#).unwrap();
+        assert_eq!(e.on_event(&market, &mut out), Outcome::Filled);
+        e.on_cancel(&Cancel {
+            intent_id: "a".into(),
+            ts_ns: 4,
+        });
+        assert_eq!(e.on_event(&limit("c"), &mut out), Outcome::Resting);
+        assert_eq!((e.refused_open_orders(), e.open_orders()), (1, 2));
+        assert!(e.summary().contains("orders refused (open_orders_cap"));
     }
 }

@@ -9,6 +9,7 @@ use crate::config::Topics;
 use crate::event::Kind;
 use crate::topic::glob_match;
 use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
 pub(super) struct SymbolState {
@@ -25,9 +26,13 @@ pub(super) struct Entry {
     /// The params as `name=value;…`, part of every intent id's key.
     params_text: String,
     pub(super) states: Vec<SymbolState>,
+    /// Index in `states` by symbol: a new symbol costs one lookup, whatever the count.
+    pub(super) state_of: FxHashMap<String, usize>,
     pub(super) positions: HashMap<String, Decimal>,
     /// Why it was disabled, after a panic or an error.
     pub(super) failed: Option<String>,
+    /// Events that did not reach it: their symbol was beyond `max_symbols_per_strategy`.
+    pub(super) refused: u64,
 }
 
 impl Entry {
@@ -47,8 +52,10 @@ impl Entry {
             def,
             class,
             states: Vec::new(),
+            state_of: FxHashMap::default(),
             positions: HashMap::new(),
             failed: None,
+            refused: 0,
         }
     }
 
@@ -61,10 +68,14 @@ impl Entry {
             })
     }
 
-    /// The index of `symbol`'s instance, built on first use.
-    pub(super) fn state(&mut self, symbol: &str) -> Result<usize, String> {
-        if let Some(i) = self.states.iter().position(|s| s.symbol == symbol) {
-            return Ok(i);
+    /// The index of `symbol`'s instance, built on first use; `None` when `max` instances run
+    /// already.
+    pub(super) fn state(&mut self, symbol: &str, max: usize) -> Result<Option<usize>, String> {
+        if let Some(&i) = self.state_of.get(symbol) {
+            return Ok(Some(i));
+        }
+        if self.states.len() >= max {
+            return Ok(None);
         }
         let strategy = (self.class.build)(&self.def.params)
             .map_err(|e| format!("params.{}: {}", e.key, e.msg))?;
@@ -73,7 +84,21 @@ impl Entry {
             strategy,
             ids: IdSeq::new(&[&self.def.id, symbol, &self.def.class, &self.params_text]),
         });
-        Ok(self.states.len() - 1)
+        self.state_of
+            .insert(symbol.to_owned(), self.states.len() - 1);
+        Ok(Some(self.states.len() - 1))
+    }
+
+    /// Drops the instances of symbols no pattern of `symbols` matches any more.
+    pub(super) fn retain_symbols(&mut self, symbols: &[String]) {
+        self.states
+            .retain(|s| symbols.iter().any(|p| glob_match(p, &s.symbol)));
+        self.state_of = self
+            .states
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.symbol.clone(), i))
+            .collect();
     }
 
     pub(super) fn fail(&mut self, reason: String) {
@@ -83,6 +108,7 @@ impl Entry {
             self.def.id
         );
         self.states.clear();
+        self.state_of.clear();
         self.failed = Some(reason);
     }
 }

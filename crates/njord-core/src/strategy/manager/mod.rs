@@ -33,7 +33,7 @@ pub use reload::ReloadReport;
 
 use super::Context;
 use super::registry::Registry;
-use crate::config::Topics;
+use crate::config::{Strat, Topics};
 use crate::event::Out;
 use crate::event::{Event, Intent, Kind};
 use crate::prices::LastPrices;
@@ -60,6 +60,9 @@ type FxBuild = rustc_hash::FxBuildHasher;
 struct Route {
     price_slot: usize,
     targets: Vec<(usize, usize)>,
+    /// Strategies the symbol matched but that ran `max_symbols_per_strategy` instances
+    /// already: each event of the route counts as refused by them.
+    refused_by: Vec<usize>,
 }
 
 /// The route the previous event took. Tapes and feeds mostly repeat a symbol, and comparing
@@ -85,6 +88,9 @@ pub struct Manager {
     explain: bool,
     prices: LastPrices,
     scratch: Vec<Intent<'static>>,
+    limits: Strat,
+    /// Events refused because `limits.max_symbols` routes existed already.
+    refused: u64,
 }
 
 impl Manager {
@@ -101,9 +107,30 @@ impl Manager {
             explain: true,
             prices: LastPrices::default(),
             scratch: Vec::new(),
+            limits: Strat::default(),
+            refused: 0,
         };
         m.apply(defs);
         m
+    }
+
+    /// Bounds the symbols routed and the instances per strategy (`strat.*`; the defaults
+    /// until called).
+    pub fn set_limits(&mut self, limits: &Strat) {
+        self.limits = limits.clone();
+    }
+
+    /// Events refused for a symbol beyond `strat.max_symbols`, and per strategy (file order,
+    /// only those that refused any) the events of symbols beyond
+    /// `strat.max_symbols_per_strategy`.
+    pub fn refused(&self) -> (u64, Vec<(&str, u64)>) {
+        let per = self
+            .entries
+            .iter()
+            .filter(|e| e.refused > 0)
+            .map(|e| (e.def.id.as_str(), e.refused))
+            .collect();
+        (self.refused, per)
     }
 
     pub fn registry(&self) -> &Registry {
@@ -181,7 +208,9 @@ impl Manager {
         let route = if last.kind == Some(kind) && last.symbol == symbol && same_timeframe {
             last.route
         } else {
-            let route = self.route_index(ev, kind, symbol, timeframe);
+            let Some(route) = self.route_index(ev, kind, symbol, timeframe) else {
+                return;
+            };
             let last = &mut self.last;
             last.kind = Some(kind);
             last.symbol.clear();
@@ -200,8 +229,16 @@ impl Manager {
         self.dispatch(route, &target, out);
     }
 
-    /// The index of the route of (kind, timeframe, symbol), worked out the first time.
-    fn route_index(&mut self, ev: &Event<'_>, kind: Kind, symbol: &str, timeframe: &str) -> usize {
+    /// The index of the route of (kind, timeframe, symbol), worked out the first time (so
+    /// the symbol patterns are matched once per symbol, not per event); `None`, counted, when
+    /// `max_symbols` routes exist already.
+    fn route_index(
+        &mut self,
+        ev: &Event<'_>,
+        kind: Kind,
+        symbol: &str,
+        timeframe: &str,
+    ) -> Option<usize> {
         // Kind, timeframe length, timeframe, symbol: unambiguous whatever the strings hold.
         self.key.clear();
         self.key.push(if kind == Kind::Trade { 't' } else { 'b' });
@@ -211,13 +248,26 @@ impl Manager {
         self.key.push_str(timeframe);
         self.key.push_str(symbol);
         if let Some(&i) = self.route_of.get(self.key.as_str()) {
-            return i;
+            return Some(i);
+        }
+        if self.routes.len() >= self.limits.max_symbols {
+            self.refused += 1;
+            if self.refused == 1 {
+                tracing::warn!(
+                    symbol,
+                    "{} of {symbol} refused: {} symbols are routed already (strat.max_symbols); \
+                     further refusals are only counted",
+                    kind.as_str(),
+                    self.limits.max_symbols
+                );
+            }
+            return None;
         }
         let route = self.route(ev, kind, symbol);
         self.routes.push(route);
         self.route_of
             .insert(self.key.clone(), self.routes.len() - 1);
-        self.routes.len() - 1
+        Some(self.routes.len() - 1)
     }
 
     fn forget_routes(&mut self) {
@@ -238,6 +288,11 @@ impl Manager {
             ts_ns,
         } = *t;
         self.prices.set_slot(route.price_slot, price);
+        for &ei in &route.refused_by {
+            if let Some(e) = self.entries.get_mut(ei) {
+                e.refused += 1;
+            }
+        }
         if route.targets.is_empty() {
             return;
         }
@@ -300,18 +355,34 @@ impl Manager {
     fn route(&mut self, ev: &Event<'_>, kind: Kind, symbol: &str) -> Route {
         let topic = self.topics.for_event(ev);
         let mut targets = Vec::new();
+        let mut refused_by = Vec::new();
+        let max = self.limits.max_symbols_per_strategy;
         for (ei, e) in self.entries.iter_mut().enumerate() {
             if !e.wants(kind, &topic, symbol) {
                 continue;
             }
-            match e.state(symbol) {
-                Ok(si) => targets.push((ei, si)),
+            match e.state(symbol, max) {
+                Ok(Some(si)) => targets.push((ei, si)),
+                Ok(None) => {
+                    if e.refused == 0 {
+                        tracing::warn!(
+                            strategy = %e.def.id,
+                            symbol,
+                            "strategy `{}` does not run on {symbol}: it runs on {max} symbols \
+                             already (strat.max_symbols_per_strategy); further refusals are \
+                             only counted",
+                            e.def.id
+                        );
+                    }
+                    refused_by.push(ei);
+                }
                 Err(reason) => e.fail(reason),
             }
         }
         Route {
             price_slot: self.prices.slot(symbol),
             targets,
+            refused_by,
         }
     }
 }

@@ -3,7 +3,6 @@
 
 use super::entry::Entry;
 use super::{Manager, StrategyDef};
-use crate::topic::glob_match;
 use std::collections::HashMap;
 
 /// What a reload changed.
@@ -58,8 +57,7 @@ impl Manager {
                         && e.def.events == def.events =>
                 {
                     if e.def.symbols != def.symbols {
-                        e.states
-                            .retain(|s| def.symbols.iter().any(|p| glob_match(p, &s.symbol)));
+                        e.retain_symbols(&def.symbols);
                         e.def.symbols = def.symbols;
                     }
                     report.kept.push(e.def.id.clone());

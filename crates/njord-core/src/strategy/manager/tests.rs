@@ -466,3 +466,65 @@ fn invalid_files_name_file_strategy_and_key() {
     );
     assert!(parse("", "f.yaml", &reg, &topics).unwrap().is_empty());
 }
+
+#[test]
+fn symbols_are_matched_once_and_bounded() {
+    let mut m = manager(registry(), TWO);
+    m.set_limits(&Strat {
+        max_symbols: 5,
+        max_symbols_per_strategy: 3,
+    });
+    let mut out = Vec::new();
+    // `b` (`*/USDT`) runs on 3 symbols; the 4th and 5th reach no instance of it.
+    for round in 0..2 {
+        for (i, sym) in ["A/USDT", "B/USDT", "C/USDT", "D/USDT", "E/USDT", "F/USDT"]
+            .iter()
+            .enumerate()
+        {
+            m.on_event(&trade(sym, "1", round * 10 + i as i64), &mut out);
+        }
+    }
+    // Each symbol's route is worked out once: a second round adds none.
+    assert_eq!(m.routes.len(), 5);
+    assert_eq!(m.route_of.len(), 5);
+    let b = &m.entries[1];
+    assert_eq!((b.states.len(), b.state_of.len()), (3, 3));
+    let symbols: Vec<String> = seen(&out).into_iter().map(|(_, s, _)| s).collect();
+    assert_eq!(
+        symbols,
+        ["A/USDT", "B/USDT", "C/USDT", "A/USDT", "B/USDT", "C/USDT"]
+    );
+    // F/USDT: beyond `max_symbols`, twice; D and E: beyond `b`'s instances, twice each.
+    assert_eq!(m.refused(), (2, vec![("b", 4)]));
+    // A reload that narrows the symbols keeps the lookup in step with the instances.
+    m.apply(
+        parse(
+            "strategies:\n  - {id: b, class: probe, symbols: ['B/USDT', 'C/USDT'], events: [trade, 'md.ohlcv.1m.*']}\n",
+            "t",
+            &registry(),
+            &Topics::default(),
+        )
+        .unwrap(),
+    );
+    let b = &m.entries[0];
+    assert_eq!(b.state_of.len(), 2);
+    assert!(b.states.iter().all(|s| b.state_of[&s.symbol] < 2));
+}
+
+#[test]
+fn many_distinct_symbols_cost_one_lookup_each() {
+    let mut m = manager(registry(), TWO);
+    m.set_limits(&Strat {
+        max_symbols: usize::MAX,
+        max_symbols_per_strategy: usize::MAX,
+    });
+    m.explain(false);
+    let mut out = Vec::new();
+    let n = 20_000;
+    for i in 0..n {
+        m.on_event(&trade(&format!("S{i}/USDT"), "1", i), &mut out);
+    }
+    assert_eq!(out.len(), n as usize);
+    assert_eq!(m.entries[1].states.len(), n as usize);
+    assert_eq!(m.refused(), (0, vec![]));
+}
