@@ -197,7 +197,8 @@ impl JournalWriter {
         }
     }
 
-    fn sync(&mut self) -> Result<(), JournalError> {
+    /// Hands the lines to the disk now, whatever the fsync policy.
+    pub fn sync(&mut self) -> Result<(), JournalError> {
         self.out.flush().map_err(io_err(&self.path))?;
         self.out.get_ref().sync_data().map_err(io_err(&self.path))
     }
@@ -251,5 +252,14 @@ impl Journals {
     /// Ends a batch on every open journal.
     pub fn flush(&mut self) -> Result<(), JournalError> {
         self.writers.values_mut().try_for_each(JournalWriter::flush)
+    }
+
+    /// Puts what was appended to `stem` on disk now, whatever the fsync policy: for a record
+    /// that must survive a crash before the action it announces (the broker's `pending_new`
+    /// before an order is sent).
+    pub fn sync(&mut self, stem: &str) -> Result<(), JournalError> {
+        self.writers
+            .get_mut(stem)
+            .map_or(Ok(()), JournalWriter::sync)
     }
 }

@@ -3,6 +3,7 @@
 
 mod backtest;
 mod broker;
+mod capital;
 mod docs;
 mod events;
 mod foundation;

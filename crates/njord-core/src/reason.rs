@@ -28,11 +28,17 @@ pub enum Reason {
     /// Paper: the order cannot be valued (its symbol is not BASE/QUOTE, or its notional
     /// overflows).
     InvalidOrder,
+    /// Risk and broker: the reference price is not positive, or older than the configured
+    /// age (`risk.max_ref_age_ms`, `broker.max_ref_age_ms`).
+    RefPriceStale,
+    /// Broker: the reference price differs from the venue's own top of book by more than
+    /// `broker.max_deviation_bps`.
+    RefPriceDeviation,
 }
 
 impl Reason {
     /// Every code, in the order of the documentation's table.
-    pub const ALL: [Reason; 10] = [
+    pub const ALL: [Reason; 12] = [
         Reason::InvalidIntent,
         Reason::DuplicateIntent,
         Reason::Halted,
@@ -43,6 +49,8 @@ impl Reason {
         Reason::LiveMicroCap,
         Reason::InsufficientBalance,
         Reason::InvalidOrder,
+        Reason::RefPriceStale,
+        Reason::RefPriceDeviation,
     ];
 
     /// The code as written in events.
@@ -58,6 +66,8 @@ impl Reason {
             Reason::LiveMicroCap => "live_micro_cap",
             Reason::InsufficientBalance => "insufficient_balance",
             Reason::InvalidOrder => "invalid_order",
+            Reason::RefPriceStale => "ref_price_stale",
+            Reason::RefPriceDeviation => "ref_price_deviation",
         }
     }
 }

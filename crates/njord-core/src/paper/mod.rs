@@ -268,7 +268,7 @@ impl PaperEngine {
     /// Records the price and fills what the trade reaches: waiting market orders at the trade
     /// price (taker), then crossed resting limits at their limit (maker).
     pub fn on_trade(&mut self, t: &Trade<'_>, out: &mut Vec<Event<'static>>) {
-        self.last.set(&t.symbol, t.price);
+        self.last.set(&t.symbol, t.price, t.ts_ns);
         // Every resting or waiting order is in `open`: with none, there is nothing to fill
         // (the common case between a strategy's orders) and no book to look up.
         if self.open.is_empty() {

@@ -237,7 +237,7 @@ impl Manager {
             price,
             ts_ns,
         } = *t;
-        self.prices.set_slot(route.price_slot, price);
+        self.prices.set_slot(route.price_slot, price, ts_ns);
         if route.targets.is_empty() {
             return;
         }
