@@ -4,11 +4,13 @@
 mod backtest;
 mod broker;
 mod docs;
+mod durability;
 mod events;
 mod foundation;
 mod house;
 mod ingest;
 mod risk_paper;
+mod secrets;
 mod storage;
 mod strat;
 mod support;
