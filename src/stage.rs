@@ -456,7 +456,7 @@ pub fn run_bus(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bus::MemoryBus;
+    use crate::bus::{MemoryBus, Subscription};
     use crate::event::{Cancel, Kind};
     use std::borrow::Cow;
 
@@ -512,6 +512,135 @@ mod tests {
             },
         );
         assert_eq!(out, format!("{c}\n{c}\n"));
+    }
+
+    /// Lines a test stage has made durable.
+    type Durable = std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>;
+
+    /// Journals every cancel it emits, durable only once flushed.
+    #[derive(Default)]
+    struct Journaling {
+        pending: Vec<String>,
+        durable: Durable,
+    }
+    impl Stage for Journaling {
+        fn inputs(&self, topics: &Topics) -> Vec<String> {
+            Echoer.inputs(topics)
+        }
+        fn on_event(&mut self, ev: &Event<'_>, out: &mut Out) -> Result<(), StageError> {
+            Echoer.on_event(ev, out)?;
+            if let Some(c) = out.last() {
+                self.pending.push(c.to_json());
+            }
+            Ok(())
+        }
+        fn flush(&mut self) -> Result<(), StageError> {
+            self.durable.lock().unwrap().extend(self.pending.drain(..));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn output_never_gets_ahead_of_the_journal() {
+        /// Checks, as each write arrives, that every cancel in it is journaled already.
+        struct Checked {
+            durable: Durable,
+            cancels: usize,
+        }
+        impl Write for Checked {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                for l in String::from_utf8_lossy(buf).lines() {
+                    if l.starts_with(r#"{"kind":"cancel""#) {
+                        assert!(
+                            self.durable.lock().unwrap().contains(l),
+                            "{l} sent before journaled"
+                        );
+                        self.cancels += 1;
+                    }
+                }
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut stage = Journaling::default();
+        let mut out = Checked {
+            durable: stage.durable.clone(),
+            cancels: 0,
+        };
+        let input: String = (0..20_000)
+            .map(|i| T1.replace(r#""trade_id":"1""#, &format!(r#""trade_id":"{i}""#)) + "\n")
+            .collect();
+        let r = run_stdio(
+            &mut stage,
+            io::Cursor::new(input.into_bytes()),
+            &mut out,
+            StdioOpts::default(),
+        );
+        assert_eq!(r.unwrap().emitted, 20_000);
+        assert_eq!(out.cancels, 20_000);
+    }
+
+    #[test]
+    fn bus_output_never_gets_ahead_of_the_journal() {
+        /// Checks, as each cancel is published, that it is journaled already.
+        struct Checked {
+            inner: MemoryBus,
+            durable: Durable,
+        }
+        impl Bus for Checked {
+            fn publish(&mut self, topic: &str, payload: &[u8]) -> Result<(), BusError> {
+                let line = String::from_utf8_lossy(payload);
+                if topic == "orders.cancel" && !self.durable.lock().unwrap().contains(&*line) {
+                    // Published unjournaled: the watcher below never sees it and fails.
+                    return Ok(());
+                }
+                self.inner.publish(topic, payload)
+            }
+            fn subscribe(&mut self, patterns: &[String]) -> Result<Subscription, BusError> {
+                self.inner.subscribe(patterns)
+            }
+        }
+        let mut bus = MemoryBus::new();
+        let watch = bus.subscribe(&["orders.cancel".into()]).unwrap();
+        let stage = Journaling::default();
+        let mut checked = Checked {
+            inner: bus.clone(),
+            durable: stage.durable.clone(),
+        };
+        let _runner = std::thread::spawn(move || {
+            let mut s = stage;
+            let _ = run_bus(
+                &mut s,
+                &mut checked,
+                &Topics::default(),
+                Duration::from_secs(1),
+            );
+        });
+        let topic = Topics::default().for_symbol(Kind::Trade, "A/USDT");
+        // Until the runner has subscribed, trades go unheard; then 1,000 more, all answered.
+        let mut first = None;
+        for _ in 0..200 {
+            bus.publish(&topic, T1.as_bytes()).unwrap();
+            if let Some(m) = watch.recv_timeout(Duration::from_millis(10)).unwrap() {
+                first = Some(m);
+                break;
+            }
+        }
+        assert!(first.is_some(), "the runner never answered");
+        for i in 0..1_000 {
+            let t = T1.replace(r#""trade_id":"1""#, &format!(r#""trade_id":"n{i}""#));
+            bus.publish(&topic, t.as_bytes()).unwrap();
+        }
+        let mut got = 0;
+        while got < 1_000 {
+            let m = watch
+                .recv_timeout(Duration::from_secs(5))
+                .unwrap()
+                .expect("every cancel published, each journaled first");
+            got += usize::from(m.payload.starts_with(br#"{"kind":"cancel","intent_id":"n"#));
+        }
     }
 
     #[test]
