@@ -199,7 +199,9 @@ fn is_closed_pipe(e: &io::Error) -> bool {
 }
 
 /// Output buffered before it is written to stdout; a full buffer is written, journals first.
-const OUT_BUFFER: usize = 256 * 1024;
+/// Under `journal.fsync: batch` each write costs an fsync: 1 MiB rather than 256 KiB tripled
+/// njord-risk's and njord-paper's throughput there (`scripts/bench-risk-paper.sh`).
+const OUT_BUFFER: usize = 1024 * 1024;
 
 struct StdioRun<'a, W: Write> {
     stage: &'a mut dyn Stage,

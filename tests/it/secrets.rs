@@ -56,12 +56,22 @@ fn write_config(dir: &Path, base: &str, secrets: Option<&str>) {
     }
 }
 
+/// A broken configuration: `base.yaml`, maybe `secrets.yaml`, environment variables, and what
+/// the error must say.
+type Case = (
+    &'static str,
+    String,
+    Option<String>,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+
 #[test]
 fn malformed_files_with_keys_fail_at_start_without_echoing_them() {
     let k = FAKE_KEY;
     let s = FAKE_SECRET;
     let base = "risk:\n  per_order_usd_cap: 5\n";
-    let cases: Vec<(&str, String, Option<String>, &[(&str, &str)], &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "syntax error in secrets.yaml",
             base.into(),
