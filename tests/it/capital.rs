@@ -6,6 +6,7 @@ use crate::broker::{Env, Sim, is, kind, order, orders_with_client_id, settled};
 use crate::support::{RedisServer, free_port};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -55,15 +56,21 @@ fn live_env(sim: &Sim) -> Env {
     env
 }
 
-fn kill_cmd(env: &Env, args: &[&str]) -> std::process::Output {
+/// `njord-kill ARGS --file DIR/halt`, run in `dir`.
+fn kill_in(dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new(KILL)
-        .current_dir(env.path(""))
+        .current_dir(dir)
         .env("NJORD__LOGGING__JSON_FILE", "false")
         .args(args)
         .arg("--file")
-        .arg(env.path("halt"))
+        .arg(dir.join("halt"))
+        .stdin(Stdio::null())
         .output()
         .unwrap()
+}
+
+fn kill_cmd(env: &Env, args: &[&str]) -> std::process::Output {
+    kill_in(&env.path(""), args)
 }
 
 #[test]
@@ -320,17 +327,7 @@ fn cancel_open_cancels_on_a_trip() {
 fn a_partial_clear_says_what_was_not_cleared() {
     let dir = tempfile::tempdir().unwrap();
     let halt = dir.path().join("halt");
-    let run = |args: &[&str]| {
-        Command::new(KILL)
-            .current_dir(dir.path())
-            .env("NJORD__LOGGING__JSON_FILE", "false")
-            .args(args)
-            .arg("--file")
-            .arg(&halt)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| kill_in(dir.path(), args);
     assert!(run(&["trip"]).status.success());
     let url = format!("redis://127.0.0.1:{}/0", free_port());
     let out = run(&["clear", "--redis", &url]);

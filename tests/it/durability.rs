@@ -235,13 +235,8 @@ fn next_start_finishes_an_interrupted_rotation() {
         .write_all(input.as_bytes())
         .unwrap();
     assert!(child.wait().unwrap().success());
-    let mut names: Vec<String> = std::fs::read_dir(&j)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
     assert_eq!(
-        names,
+        crate::support::file_names(&j),
         ["risk.decisions.20260104.ndjson.gz", "risk.decisions.ndjson"]
     );
     let mut r =
