@@ -274,6 +274,11 @@ fn single(
 last price when marketable (taker), else rest and fill at their limit (maker) when a later trade \
 crosses them."
                 .into(),
+            "On a tape of bars (no trades): no order fills inside the bar that produced it; market \
+orders fill at the next bar's open (taker); limit orders fill when a later bar's range reaches \
+them, at the limit (maker), or at the open when the bar gapped through it (taker). Reference \
+prices are the last closed bar's close."
+                .into(),
             format!(
                 "Resting fills: {}.",
                 if settings.partial_fills {
@@ -286,7 +291,9 @@ crosses them."
                 "Spot balances from the capital; short selling {}.",
                 if paper.allow_short { "allowed" } else { "refused" }
             ),
-            "Equity is valued at the last trade price; no funding, borrow cost or latency.".into(),
+            "Equity is valued at the last trade price (or bar close); no funding, borrow cost or \
+latency."
+                .into(),
         ];
         let run_rows: Vec<(String, String)> = vec![
             (

@@ -232,6 +232,7 @@ impl Stage for RiskStage {
         vec![
             topics.intents.clone(),
             topics.pattern(Kind::Trade),
+            topics.pattern(Kind::Bar),
             topics.positions.clone(),
         ]
     }

@@ -19,6 +19,7 @@ const REPLAY: &str = env!("CARGO_BIN_EXE_njord-replay");
 const STRAT: &str = env!("CARGO_BIN_EXE_njord-strat");
 const RISK: &str = env!("CARGO_BIN_EXE_njord-risk");
 const PAPER: &str = env!("CARGO_BIN_EXE_njord-paper");
+const BARS: &str = env!("CARGO_BIN_EXE_njord-bars");
 
 #[derive(Default)]
 struct Collect {
@@ -263,6 +264,89 @@ fn parity_with_the_stdio_pipeline() {
         ours.len()
     );
     assert_eq!(ours, piped, "fills equal the pipeline's line for line");
+}
+
+/// A tape of 1-minute bars alone (no trades): intents get prices from the last close, orders
+/// fill at a later bar (its open, or a limit inside its range), and the backtest agrees with
+/// the pipeline fill for fill.
+#[test]
+fn a_tape_of_bars_alone_backtests_like_the_pipeline() {
+    let (_t, d) = workdir();
+    synthetic_tape(&d.join("tape.ndjson"), 30_000);
+    let bars = std::process::Command::new(BARS)
+        .current_dir(&d)
+        .args([
+            "--config",
+            "base.yaml",
+            "--timeframes",
+            "1m",
+            "--emit-only",
+            "-q",
+        ])
+        .stdin(std::fs::File::open(d.join("tape.ndjson")).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        bars.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bars.stderr)
+    );
+    std::fs::write(d.join("tape.ndjson"), &bars.stdout).unwrap();
+    let strategies = std::fs::read_to_string(d.join("strategies.yaml")).unwrap();
+    std::fs::write(
+        d.join("strategies.yaml"),
+        strategies.replace("[trade]", "[bar]"),
+    )
+    .unwrap();
+    backtest(&d, "out", &[]);
+    let metrics: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out/metrics.json")).unwrap())
+            .unwrap();
+    let counts = &metrics["counts"];
+    assert!(counts["intents"].as_u64().unwrap() > 10, "{counts}");
+    assert!(counts["denied"].get("no_ref_price").is_none(), "{counts}");
+    let fills = std::fs::read_to_string(d.join("out/fills.ndjson")).unwrap();
+    let fills: Vec<Value> = fills
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(fills.len() > 10, "{} fills", fills.len());
+    // Each fill happens at the open of a bar, within that bar's range (2 bps of slippage).
+    let bars: Vec<Value> = String::from_utf8(bars.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let num = |v: &Value| v.to_string().trim_matches('"').parse::<f64>().unwrap();
+    for f in &fills {
+        let b = bars
+            .iter()
+            .find(|b| b["ts_open_ns"] == f["ts_fill_ns"])
+            .unwrap_or_else(|| panic!("a fill not at a bar's open: {f}"));
+        let p = num(&f["price"]);
+        assert!(
+            p >= num(&b["low"]) * 0.99979 && p <= num(&b["high"]) * 1.00021,
+            "{f} outside {b}"
+        );
+    }
+    let sh = format!(
+        "{REPLAY} tape.ndjson -q | {STRAT} --config base.yaml --strategies strategies.yaml -q | {RISK} --config base.yaml -q | {PAPER} --config base.yaml -q"
+    );
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&sh)
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let piped: Vec<String> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("{\"kind\":\"fill\""))
+        .map(str::to_string)
+        .collect();
+    let ours = std::fs::read_to_string(d.join("out/fills.ndjson")).unwrap();
+    assert_eq!(ours.lines().collect::<Vec<_>>(), piped);
 }
 
 #[test]

@@ -184,7 +184,10 @@ impl Engine {
     }
 
     fn paper(&mut self, ev: &Event<'_>, sink: &mut dyn Sink) {
-        if !matches!(ev, Event::Trade(_) | Event::Order(_) | Event::Cancel(_)) {
+        if !matches!(
+            ev,
+            Event::Trade(_) | Event::Bar(_) | Event::Order(_) | Event::Cancel(_)
+        ) {
             return;
         }
         self.paper_out.clear();

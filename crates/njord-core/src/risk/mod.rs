@@ -212,6 +212,8 @@ impl RiskEngine {
     pub fn on_event(&mut self, ev: &Event<'_>, ext: &External, out: &mut Vec<Event<'static>>) {
         match ev {
             Event::Trade(t) => self.on_trade(&t.symbol, t.price, t.ts_ns),
+            // A closed bar's close, as of its close time: the reference of a tape of bars.
+            Event::Bar(b) => self.on_trade(&b.symbol, b.close, b.ts_close_ns),
             Event::Position(p) => self.on_position(p),
             Event::Intent(i) => self.on_intent(i, ext, out),
             _ => {}
