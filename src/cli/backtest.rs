@@ -209,6 +209,7 @@ fn prepare(loaded: &Loaded, args: &RunArgs) -> (Loaded, Settings, Tape) {
         interval_ns: args.equity_interval,
         risk_free: args.risk_free,
         partial_fills: args.partial_fills,
+        min_returns: crate::backtest::metrics::MIN_RETURNS,
     };
     let tape = Tape {
         files: args.tape.clone(),

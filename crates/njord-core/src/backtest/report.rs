@@ -9,7 +9,7 @@ use super::engine::Counts;
 use super::metrics::{Account, Sample, Summary};
 use crate::event::{Fill, Side};
 use crate::num::to_plain_string;
-use crate::time::format_rfc3339;
+use crate::time::format_human;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use std::fmt::Write as _;
@@ -133,11 +133,15 @@ pub fn rows(s: &Summary, c: &Counts) -> Vec<(&'static str, String)> {
         (
             "period",
             match (s.start_ts_ns, s.end_ts_ns) {
-                (Some(a), Some(b)) => format!("{} → {}", format_rfc3339(a), format_rfc3339(b)),
+                (Some(a), Some(b)) => format!("{} → {}", format_human(a), format_human(b)),
                 _ => "—".into(),
             },
         ),
         ("total return", pct(Some(s.total_return))),
+        (
+            "annualised",
+            s.annualised_note.clone().unwrap_or_else(|| "yes".into()),
+        ),
         ("CAGR", pct(s.cagr)),
         ("annual volatility", pct(s.annual_volatility)),
         ("Sharpe", num(s.sharpe)),
@@ -257,10 +261,10 @@ fn svg(title: &str, pts: &[(i64, f64)], color: &str, marks: &[(i64, f64, bool)])
         y(lo),
         lo,
         H - 12.0,
-        format_rfc3339(t0),
+        format_human(t0),
         W - PAD,
         H - 12.0,
-        format_rfc3339(t1),
+        format_human(t1),
     );
     for (t, v) in &pts {
         let _ = write!(s, "{:.1},{:.1} ", x(*t), y(*v));
