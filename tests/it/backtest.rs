@@ -429,6 +429,72 @@ fn sweeps_do_not_depend_on_the_thread_count() {
     let csv = String::from_utf8(one.1).unwrap();
     assert_eq!(csv.lines().count(), 7, "{csv}");
     assert!(csv.starts_with("rsi_period,ema.fast,total_return,"));
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(d.join("s1/sweep.json")).unwrap()).unwrap();
+    let trials = json.as_array().unwrap();
+    assert_eq!(trials.len(), 6);
+    assert!(trials.iter().all(|t| t["params"]["ema.fast"].is_string()
+        && t["metrics"]["sharpe"].is_number() != t["metrics"]["annualised_note"].is_string()));
+    // Rounded as the run summary prints them: percentages with two decimals.
+    let table = String::from_utf8(one.0).unwrap();
+    assert!(table.lines().nth(1).unwrap().contains('%'), "{table}");
+
+    // A combination that never trades is named, with why; what a trial logs names the trial.
+    let mut bad = std::fs::read_to_string(d.join("tape.ndjson")).unwrap();
+    bad.push_str("garbage\n");
+    std::fs::write(d.join("bad.ndjson"), bad).unwrap();
+    let o = Command::new(BACKTEST)
+        .current_dir(&d)
+        .args([
+            "sweep",
+            "--config",
+            "base.yaml",
+            "--tape",
+            "bad.ndjson",
+            "--strategies",
+            "strategies.yaml",
+            "--param",
+            "ema.qty=4,10000000",
+            "--out",
+            "s3",
+            "--no-progress",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("(ema.qty=10000000) never traded") && stderr.contains("per_order_usd_cap"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("(ema.qty=4) never traded"), "{stderr}");
+    let plain = String::from_utf8(strip_ansi(stderr.as_bytes())).unwrap();
+    for trial in [
+        "trial{n=1 params=ema.qty=4}: ",
+        "trial{n=2 params=ema.qty=10000000}: ",
+    ] {
+        assert!(
+            plain.contains(&format!("{trial}bad.ndjson:3001: not JSON")),
+            "{plain}"
+        );
+    }
+}
+
+/// Text without ANSI colour sequences.
+fn strip_ansi(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == 0x1b {
+            while i < b.len() && b[i] != b'm' {
+                i += 1;
+            }
+        } else {
+            out.push(b[i]);
+        }
+        i += 1;
+    }
+    out
 }
 
 #[test]
