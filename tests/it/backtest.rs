@@ -352,6 +352,66 @@ fn a_tape_of_bars_alone_backtests_like_the_pipeline() {
     assert_eq!(ours.lines().collect::<Vec<_>>(), piped);
 }
 
+/// The report as a browser sees it: headless Chromium (installed by `make test`) loads the
+/// file, and its DOM holds every section, a chart per symbol and the trades, with no console
+/// message.
+#[test]
+fn the_report_renders_in_chromium() {
+    let (_t, d) = workdir();
+    backtest(&d, "out", &["--report", "report.html"]);
+    let url = format!("file://{}", d.join("report.html").display());
+    let o = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+            &url,
+        ])
+        .output()
+        .expect("chromium must be installed (make test installs it)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dom = String::from_utf8(o.stdout).unwrap();
+    for id in [
+        "metrics",
+        "equity",
+        "drawdown",
+        "prices",
+        "trades",
+        "by-strategy",
+        "by-symbol",
+        "monthly",
+        "fill-model",
+        "run",
+        "strategies",
+        "configuration",
+    ] {
+        assert!(
+            dom.contains(&format!("<section id=\"{id}\">")),
+            "section {id}"
+        );
+    }
+    assert!(
+        dom.contains("data-symbol=\"ATOM/USDT\""),
+        "a chart per symbol"
+    );
+    assert_eq!(
+        dom.matches("<svg").count(),
+        3,
+        "equity, drawdown, ATOM/USDT"
+    );
+    let trades = dom.split("<section id=\"trades\">").nth(1).unwrap();
+    let trades = trades.split("</section>").next().unwrap();
+    assert!(trades.matches("<tr>").count() > 10, "{trades}");
+    let by_strategy = dom.split("<section id=\"by-strategy\">").nth(1).unwrap();
+    assert!(by_strategy.contains(">ema<"), "{by_strategy}");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let console: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    assert!(console.is_empty(), "script errors: {console:?}");
+}
+
 #[test]
 fn two_runs_are_byte_identical() {
     let (_t, d) = workdir();

@@ -173,9 +173,9 @@ impl Account {
             .map(|s| (s.1, s.2))
     }
 
-    /// The first symbol the account saw (the one the report charts).
-    pub fn first_symbol(&self) -> Option<&str> {
-        self.symbols.first().map(|s| s.0.as_str())
+    /// Every symbol the account saw, in first-seen order, with its last price.
+    pub fn prices(&self) -> impl Iterator<Item = (&str, Decimal)> {
+        self.symbols.iter().map(|s| (s.0.as_str(), s.2))
     }
 
     /// The account valued now, at time `ts_ns`.
@@ -254,12 +254,103 @@ struct Lot {
     price: Decimal,
     /// Entry fee not yet charged to a round trip.
     fee: Decimal,
+    ts_ns: i64,
 }
 
 #[derive(Debug, Clone, Default)]
 struct Book {
     long: bool,
     lots: VecDeque<Lot>,
+}
+
+/// One closed round trip: a lot (or part of one) opened by a fill and closed by a later one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundTrip {
+    pub strategy_id: Option<String>,
+    pub symbol: String,
+    /// Long (bought first) or short.
+    pub long: bool,
+    pub qty: Decimal,
+    pub entry_price: Decimal,
+    pub exit_price: Decimal,
+    pub entry_ts_ns: i64,
+    pub exit_ts_ns: i64,
+    /// Entry and exit fees, pro rata by quantity.
+    pub fees: Decimal,
+    /// Net of `fees`.
+    pub pnl: Decimal,
+}
+
+/// FIFO matching of fills per (strategy, symbol) into round trips: the metrics count them,
+/// the report lists them.
+#[derive(Debug, Clone, Default)]
+pub struct TripMatcher {
+    books: BTreeMap<(Option<String>, String), Book>,
+}
+
+impl TripMatcher {
+    /// Adds a fill; pushes the round trips it closes onto `closed`.
+    pub fn on_fill(&mut self, fill: &Fill<'_>, closed: &mut Vec<RoundTrip>) {
+        let key = (
+            fill.strategy_id.as_deref().map(str::to_string),
+            fill.symbol.to_string(),
+        );
+        let book = self.books.entry(key).or_default();
+        let buying = fill.side == Side::Buy;
+        let mut left = fill.qty;
+        let mut exit_fee = fill.fee;
+        if !book.lots.is_empty() && book.long != buying {
+            while left > Decimal::ZERO {
+                let Some(lot) = book.lots.front_mut() else {
+                    break;
+                };
+                let m = left.min(lot.qty);
+                let entry_fee = if m == lot.qty {
+                    lot.fee
+                } else {
+                    share(lot.fee, m, lot.qty)
+                };
+                let out_fee = if m == left {
+                    exit_fee
+                } else {
+                    share(exit_fee, m, left)
+                };
+                let gross = if book.long {
+                    m.saturating_mul(fill.price - lot.price)
+                } else {
+                    m.saturating_mul(lot.price - fill.price)
+                };
+                closed.push(RoundTrip {
+                    strategy_id: fill.strategy_id.as_deref().map(str::to_string),
+                    symbol: fill.symbol.to_string(),
+                    long: book.long,
+                    qty: m,
+                    entry_price: lot.price,
+                    exit_price: fill.price,
+                    entry_ts_ns: lot.ts_ns,
+                    exit_ts_ns: fill.ts_fill_ns,
+                    fees: entry_fee + out_fee,
+                    pnl: (gross - entry_fee - out_fee).normalize(),
+                });
+                lot.qty -= m;
+                lot.fee -= entry_fee;
+                left -= m;
+                exit_fee -= out_fee;
+                if lot.qty.is_zero() {
+                    book.lots.pop_front();
+                }
+            }
+        }
+        if left > Decimal::ZERO {
+            book.long = buying;
+            book.lots.push_back(Lot {
+                qty: left,
+                price: fill.price,
+                fee: exit_fee,
+                ts_ns: fill.ts_fill_ns,
+            });
+        }
+    }
 }
 
 /// Streaming accumulator of every metric; see the module documentation for the formulas.
@@ -287,7 +378,8 @@ pub struct Metrics {
     max_dd: f64,
     max_dd_dur_ns: i64,
     // Fills and round trips.
-    books: BTreeMap<(Option<String>, String), Book>,
+    matcher: TripMatcher,
+    closed: Vec<RoundTrip>,
     fills: u64,
     fees: Decimal,
     traded: Decimal,
@@ -385,7 +477,8 @@ impl Metrics {
             underwater: false,
             max_dd: 0.0,
             max_dd_dur_ns: 0,
-            books: BTreeMap::new(),
+            matcher: TripMatcher::default(),
+            closed: Vec::new(),
             fills: 0,
             fees: Decimal::ZERO,
             traded: Decimal::ZERO,
@@ -446,57 +539,12 @@ impl Metrics {
         self.traded = self
             .traded
             .saturating_add(fill.qty.saturating_mul(fill.price).abs());
-        let key = (
-            fill.strategy_id.as_deref().map(str::to_string),
-            fill.symbol.to_string(),
-        );
-        let book = self.books.entry(key).or_default();
-        let buying = fill.side == Side::Buy;
-        let mut left = fill.qty;
-        let mut exit_fee = fill.fee;
-        let mut closed = Vec::new();
-        if !book.lots.is_empty() && book.long != buying {
-            while left > Decimal::ZERO {
-                let Some(lot) = book.lots.front_mut() else {
-                    break;
-                };
-                let m = left.min(lot.qty);
-                let entry_fee = if m == lot.qty {
-                    lot.fee
-                } else {
-                    share(lot.fee, m, lot.qty)
-                };
-                let out_fee = if m == left {
-                    exit_fee
-                } else {
-                    share(exit_fee, m, left)
-                };
-                let gross = if book.long {
-                    m.saturating_mul(fill.price - lot.price)
-                } else {
-                    m.saturating_mul(lot.price - fill.price)
-                };
-                closed.push(gross - entry_fee - out_fee);
-                lot.qty -= m;
-                lot.fee -= entry_fee;
-                left -= m;
-                exit_fee -= out_fee;
-                if lot.qty.is_zero() {
-                    book.lots.pop_front();
-                }
-            }
+        let mut closed = std::mem::take(&mut self.closed);
+        self.matcher.on_fill(fill, &mut closed);
+        for t in closed.drain(..) {
+            self.trip(t.pnl);
         }
-        if left > Decimal::ZERO {
-            book.long = buying;
-            book.lots.push_back(Lot {
-                qty: left,
-                price: fill.price,
-                fee: exit_fee,
-            });
-        }
-        for pnl in closed {
-            self.trip(pnl.normalize());
-        }
+        self.closed = closed;
     }
 
     fn trip(&mut self, pnl: Decimal) {
