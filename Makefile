@@ -2,21 +2,26 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test redis docs bench fmt lint
+.PHONY: demo test redis chromium docs bench fmt lint
 
 ## demo: build and run the richest pipeline on bundled synthetic data (no Redis, no network)
 demo:
 	$(CARGO) build --bins -q
 	@scripts/demo.sh
 
-## test: install what the tests need (redis-server) and run every test
-test: redis
+## test: install what the tests need (redis-server, chromium) and run every test
+test: redis chromium
 	$(CARGO) test --workspace --all-targets --no-fail-fast
 
 redis:
 	@command -v redis-server >/dev/null 2>&1 || { \
 	  echo "installing redis-server (needed by the Redis tests)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium (the HTML report is checked in a headless browser)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 ## docs: regenerate man pages and shell completions from the clap definitions
 docs:

@@ -37,6 +37,7 @@ fn engine() -> Engine {
         interval_ns: 3_600_000_000_000,
         risk_free: 0.0,
         partial_fills: false,
+        min_returns: njord::backtest::metrics::MIN_RETURNS,
     };
     Engine::new(&cfg, defs, &settings)
 }

@@ -18,6 +18,7 @@ fn risk(c: &mut Criterion) {
             per_order_usd_cap: Decimal::from(250),
             daily_loss_usd_cap: Decimal::from(300),
             orders_per_min_cap: u32::MAX,
+            max_ref_age_ns: i64::MAX,
         },
         RiskSettings {
             venue: "bench".into(),

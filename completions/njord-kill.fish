@@ -34,7 +34,7 @@ complete -c njord-kill -n "__fish_njord_kill_needs_command" -s q -l quiet -d 'On
 complete -c njord-kill -n "__fish_njord_kill_needs_command" -s h -l help -d 'Print help'
 complete -c njord-kill -n "__fish_njord_kill_needs_command" -s V -l version -d 'Print version'
 complete -c njord-kill -n "__fish_njord_kill_needs_command" -f -a "trip" -d 'Halt trading: write the kill file (who, when, why) and set the Redis key to "1"'
-complete -c njord-kill -n "__fish_njord_kill_needs_command" -f -a "clear" -d 'Allow trading again: remove the kill file and the Redis key'
+complete -c njord-kill -n "__fish_njord_kill_needs_command" -f -a "clear" -d 'Allow trading again: remove the kill file and set the Redis key to "0"'
 complete -c njord-kill -n "__fish_njord_kill_needs_command" -f -a "status" -d 'Print one line per source; exit 0 allowed, 1 tripped, 2 unreadable'
 complete -c njord-kill -n "__fish_njord_kill_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand trip" -l reason -d 'Why trading is halted; kept in the kill file' -r
@@ -63,6 +63,6 @@ complete -c njord-kill -n "__fish_njord_kill_using_subcommand status" -s v -l ve
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand status" -s q -l quiet -d 'Only errors on stderr'
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand status" -s h -l help -d 'Print help'
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand help; and not __fish_seen_subcommand_from trip clear status help" -f -a "trip" -d 'Halt trading: write the kill file (who, when, why) and set the Redis key to "1"'
-complete -c njord-kill -n "__fish_njord_kill_using_subcommand help; and not __fish_seen_subcommand_from trip clear status help" -f -a "clear" -d 'Allow trading again: remove the kill file and the Redis key'
+complete -c njord-kill -n "__fish_njord_kill_using_subcommand help; and not __fish_seen_subcommand_from trip clear status help" -f -a "clear" -d 'Allow trading again: remove the kill file and set the Redis key to "0"'
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand help; and not __fish_seen_subcommand_from trip clear status help" -f -a "status" -d 'Print one line per source; exit 0 allowed, 1 tripped, 2 unreadable'
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand help; and not __fish_seen_subcommand_from trip clear status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -6,8 +6,11 @@
 # one intent per 100 trades (market and limit, alternating sides). Targets: each binary
 # >= 1,000,000 lines/s; Redis latency p50 <= 200 us, p99 <= 1 ms. Wall-clock rates depend on
 # what else the machine runs, so the CPU-time rates (user + sys) and the load are printed too.
+# The `*_fsync_batch_*` lines run the same with `journal.fsync: batch` (a stage syncs its
+# journals before each write of its output).
 #   scripts/bench-risk-paper.sh            # N=1000000
 #   N=200000 scripts/bench-risk-paper.sh   # quicker
+#   SKIP_BUILD=1 BIN=/path/to/release scripts/bench-risk-paper.sh   # binaries built elsewhere
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-1000000}
@@ -22,8 +25,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release --quiet --bin njord-risk --bin njord-paper --example risk_latency
-bin=target/release
+if [ -z "${SKIP_BUILD:-}" ]; then
+    cargo build --release --quiet --bin njord-risk --bin njord-paper --example risk_latency
+fi
+bin=${BIN:-${CARGO_TARGET_DIR:-target}/release}
 
 awk -v n="$N" 'BEGIN {
   t0 = 1767571200; k = 0
@@ -76,6 +81,18 @@ echo "paper_lines_per_s: $(rate "$paper_lines" "$paper_wall") lines/s"
 echo "paper_lines_per_cpu_s: $(rate "$paper_lines" "$paper_cpu") lines/s"
 echo "paper_vs_cat: $(awk -v a="$paper_wall" -v b="$cat2_wall" 'BEGIN { printf "%.1f", a / b }') x"
 echo "paper_fills: $(wc -l < "$work/journal/fills.ATOMUSDT.ndjson") fills"
+
+rm -rf "$work/journal"
+NJORD__JOURNAL__FSYNC=batch timed "$work/tape.ndjson" "$work/risk.out" "$bin/njord-risk" -q
+risk_sync_wall=$wall; risk_sync_cpu=$cpu
+NJORD__JOURNAL__FSYNC=batch timed "$work/risk.out" /dev/null "$bin/njord-paper" -q
+paper_sync_wall=$wall; paper_sync_cpu=$cpu
+echo "risk_fsync_batch_lines_per_s: $(rate "$tape_lines" "$risk_sync_wall") lines/s"
+echo "risk_fsync_batch_lines_per_cpu_s: $(rate "$tape_lines" "$risk_sync_cpu") lines/s"
+echo "risk_fsync_batch_vs_cat: $(awk -v a="$risk_sync_wall" -v b="$cat_wall" 'BEGIN { printf "%.1f", a / b }') x"
+echo "paper_fsync_batch_lines_per_s: $(rate "$paper_lines" "$paper_sync_wall") lines/s"
+echo "paper_fsync_batch_lines_per_cpu_s: $(rate "$paper_lines" "$paper_sync_cpu") lines/s"
+echo "paper_fsync_batch_vs_cat: $(awk -v a="$paper_sync_wall" -v b="$cat2_wall" 'BEGIN { printf "%.1f", a / b }') x"
 echo "load_average_1m: $(cut -d' ' -f1 /proc/loadavg) runnable"
 
 if ! command -v redis-server > /dev/null; then
@@ -96,4 +113,4 @@ for _ in $(seq 100); do
     [ "$(redis-cli -p "$port" pubsub numsub strat.intent | tail -1)" -ge 1 ] 2> /dev/null && break
     sleep 0.05
 done
-"target/release/examples/risk_latency" "$url" "$LAT_COUNT"
+"$bin/examples/risk_latency" "$url" "$LAT_COUNT"

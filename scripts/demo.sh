@@ -31,8 +31,11 @@ grep -m1 '^{"kind":"intent"' "$work/pipeline.ndjson"
 echo
 echo "== 3. the same tape in the backtester (same cores, one process):"
 echo "   njord-backtest --tape $tape --strategies $strategies --allow-short --equity-interval 15m"
+report=var/demo/report.html                      # kept after the demo
+mkdir -p "$(dirname "$report")"
 "$bin/njord-backtest" -q --tape "$tape" --strategies "$strategies" --allow-short \
-  --equity-interval 15m --out "$work/bt" --report "$work/bt/report.html" | head -12
+  --equity-interval 15m --out "$work/bt" --report "$report"
+echo "report: $(pwd)/$report"
 grep '^{"kind":"fill"' "$work/pipeline.ndjson" > "$work/pipeline-fills.ndjson"
 if cmp -s "$work/pipeline-fills.ndjson" "$work/bt/fills.ndjson"; then
   echo "fills: the backtest's $(wc -l < "$work/bt/fills.ndjson") fills equal the pipeline's, byte for byte"

@@ -93,13 +93,7 @@ impl Stage for BarsStage {
 
     fn on_tick(&mut self, now_ns: i64, out: &mut Out) -> Result<(), StageError> {
         self.agg.close_due(now_ns, self.grace_ns, &mut self.bars);
-        let closed = !self.bars.is_empty();
-        self.emit(out)?;
-        // The runner flushes after input batches only; a bar closed by the clock is a batch.
-        if closed {
-            self.flush()?;
-        }
-        Ok(())
+        self.emit(out)
     }
 
     fn on_end(&mut self, out: &mut Out) -> Result<(), StageError> {

@@ -5,6 +5,11 @@
 //! an error names the key path, the layer it came from (file or variable) and what was
 //! expected. Environment overrides: `NJORD__SECTION__KEY=value` (value read as YAML, so
 //! `5`, `true` and `[a, b]` work), plus `NJORD_BINANCEUS_API_KEY` / `NJORD_BINANCEUS_API_SECRET`.
+//!
+//! Secrets are never echoed (DESIGN §9.5): a syntax error in a file that can hold API keys
+//! (`secrets.yaml`, or any file mentioning `api_keys` or `secret`) shows its line and column
+//! only, never the parser's excerpt of the source; an error under `api_keys`, or anywhere in
+//! `secrets.yaml`, shows neither the value nor a key name that is not one of Njord's own.
 
 pub use njord_core::config::*;
 use serde_json::Value;
@@ -78,8 +83,8 @@ pub fn load_with_env(
     let mut files = Vec::new();
     let mut tree = Value::Object(Default::default());
 
-    if let Some(base) = read_yaml(&base_path, path.is_some())? {
-        check(&base, &base_path.display().to_string())?;
+    if let Some(base) = read_yaml(&base_path, path.is_some(), false)? {
+        check(&base, &base_path.display().to_string(), false)?;
         merge(&mut tree, base);
         files.push(base_path.clone());
     }
@@ -89,7 +94,7 @@ pub fn load_with_env(
         .unwrap_or(Path::new("."))
         .join("secrets.yaml");
     let mut secrets = None;
-    if let Some(sec) = read_yaml(&secrets_path, false)? {
+    if let Some(sec) = read_yaml(&secrets_path, false, true)? {
         let name = secrets_path.display().to_string();
         if let Some(k) = sec
             .as_object()
@@ -97,13 +102,13 @@ pub fn load_with_env(
         {
             return Err(ConfigError::Key {
                 source_name: name,
-                key: k.clone(),
+                key: shown_key_path(k),
                 msg: "the secrets file may only hold `api_keys`".into(),
             });
         }
         let mut layered = tree.clone();
         merge(&mut layered, sec);
-        check(&layered, &name)?;
+        check(&layered, &name, true)?;
         tree = layered;
         secrets = Some((secrets_path.clone(), file_mode(&secrets_path)));
         files.push(secrets_path);
@@ -120,11 +125,11 @@ pub fn load_with_env(
         };
         let mut layered = tree.clone();
         set_path(&mut layered, &key_path, scalar);
-        check(&layered, &format!("environment variable {name}"))?;
+        check(&layered, &format!("environment variable {name}"), false)?;
         tree = layered;
     }
 
-    let config = check(&tree, "configuration")?;
+    let config = check(&tree, "configuration", false)?;
     Ok(Loaded {
         config,
         files,
@@ -149,7 +154,9 @@ fn env_key_path(name: &str) -> Option<Vec<String>> {
     }
 }
 
-fn read_yaml(path: &Path, required: bool) -> Result<Option<Value>, ConfigError> {
+/// Reads a YAML file into a tree. `secret`: the file is meant for secrets; a syntax error in
+/// it, or in any file that mentions keys, is reported by line and column only.
+fn read_yaml(path: &Path, required: bool, secret: bool) -> Result<Option<Value>, ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(None),
@@ -165,7 +172,11 @@ fn read_yaml(path: &Path, required: bool) -> Result<Option<Value>, ConfigError> 
     }
     let v: Value = serde_saphyr::from_str(&text).map_err(|e| ConfigError::Syntax {
         path: path.display().to_string(),
-        msg: e.to_string(),
+        msg: if secret || may_hold_secrets(&text) {
+            syntax_location(&e)
+        } else {
+            e.to_string()
+        },
     })?;
     match v {
         Value::Object(_) => Ok(Some(v)),
@@ -177,10 +188,32 @@ fn read_yaml(path: &Path, required: bool) -> Result<Option<Value>, ConfigError> 
     }
 }
 
-/// Reads `tree` into a [`Config`], naming `source_name` and the key path on error.
-fn check(tree: &Value, source_name: &str) -> Result<Config, ConfigError> {
+/// True when a file's text may hold API keys: the parser's excerpts of it must not be shown.
+fn may_hold_secrets(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    lower.contains("api_keys") || lower.contains("secret")
+}
+
+/// A syntax error by place only: the parser's message can quote the source.
+fn syntax_location(e: &serde_saphyr::Error) -> String {
+    let place = match e.location() {
+        Some(l) => format!("line {}, column {}", l.line(), l.column()),
+        None => "an unknown place".to_string(),
+    };
+    format!("syntax error at {place} (the text is not shown: this file can hold API keys)")
+}
+
+/// Reads `tree` into a [`Config`], naming `source_name` and the key path on error. `secret`:
+/// the tree holds the secrets file; its errors, like any under `api_keys`, are redacted.
+fn check(tree: &Value, source_name: &str, secret: bool) -> Result<Config, ConfigError> {
     serde_path_to_error::deserialize(tree).map_err(|e| {
         let key = e.path().to_string();
+        let msg = e.into_inner().to_string();
+        let (key, msg) = if secret || key == "api_keys" || key.starts_with("api_keys.") {
+            (shown_key_path(&key), redacted_message(&msg))
+        } else {
+            (key, msg)
+        };
         ConfigError::Key {
             source_name: source_name.to_string(),
             key: if key == "." {
@@ -188,9 +221,59 @@ fn check(tree: &Value, source_name: &str) -> Result<Config, ConfigError> {
             } else {
                 key
             },
-            msg: e.into_inner().to_string(),
+            msg,
         }
     })
+}
+
+/// Every key name of the configuration (sections, keys, venues under `api_keys`), as the
+/// defaults serialize: names that are safe to echo where secrets live.
+fn known_names() -> std::collections::BTreeSet<String> {
+    fn walk(v: &Value, out: &mut std::collections::BTreeSet<String>) {
+        if let Value::Object(m) = v {
+            for (k, v) in m {
+                out.insert(k.clone());
+                walk(v, out);
+            }
+        }
+    }
+    let mut names = Default::default();
+    walk(
+        &serde_json::to_value(Config::default()).unwrap_or(Value::Null),
+        &mut names,
+    );
+    names
+}
+
+/// A key path where secrets live, with every segment that is not one of Njord's own key names
+/// hidden: a key pasted as a mapping key would otherwise be echoed.
+fn shown_key_path(path: &str) -> String {
+    if path == "." {
+        return path.to_string();
+    }
+    let known = known_names();
+    path.split('.')
+        .map(|seg| if known.contains(seg) { seg } else { "<hidden>" })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// A deserialization message without the value or unknown name it quotes, keeping what was
+/// expected (those words come from Njord's types, never from the input).
+fn redacted_message(msg: &str) -> String {
+    let what = if msg.starts_with("unknown field") {
+        "unknown key (its name is not shown: it may be a secret)"
+    } else if msg.starts_with("invalid type") {
+        "wrong type (the value is not shown)"
+    } else if msg.starts_with("missing field") || msg.starts_with("duplicate field") {
+        return msg.to_string();
+    } else {
+        "invalid value (not shown)"
+    };
+    match msg.split_once(", expected ") {
+        Some((_, expected)) => format!("{what}; expected {expected}"),
+        None => what.to_string(),
+    }
 }
 
 fn merge(into: &mut Value, from: Value) {
@@ -314,6 +397,66 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("NJORD__RISK__NOPE") && e.contains("nope"), "{e}");
+    }
+
+    const FAKE: &str = "AKIAFAKEKEY1234567890";
+
+    /// Loads `base` (and `secrets`, when given) and returns the error, which must not quote
+    /// the fake key.
+    fn redacted_error(base: &str, secrets: Option<&str>, env_pairs: &[(&str, &str)]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("base.yaml");
+        fs::write(&p, base).unwrap();
+        if let Some(s) = secrets {
+            fs::write(dir.path().join("secrets.yaml"), s).unwrap();
+        }
+        let e = load_with_env(Some(&p), env(env_pairs)).unwrap_err();
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains(FAKE), "{shown}");
+        e.to_string()
+    }
+
+    #[test]
+    fn errors_where_secrets_live_never_quote_them() {
+        let ok = "risk:\n  per_order_usd_cap: 5\n";
+        // Syntax errors: line and column only, in the secrets file and in a base with keys.
+        let e = redacted_error(
+            ok,
+            Some(&format!(
+                "api_keys:\n  binanceus:\n    key: {FAKE}\n   secret: \"x\n"
+            )),
+            &[],
+        );
+        assert!(e.contains("secrets.yaml") && e.contains("line "), "{e}");
+        let e = redacted_error(
+            &format!("api_keys:\n  binanceus: {{key: {FAKE}, secret: [}}\n"),
+            None,
+            &[],
+        );
+        assert!(e.contains("base.yaml") && e.contains("column "), "{e}");
+        // Wrong types: the value is not shown, what was expected is.
+        let e = redacted_error(ok, Some(&format!("api_keys:\n  binanceus: {FAKE}\n")), &[]);
+        assert!(
+            e.contains("api_keys.binanceus") && e.contains("wrong type"),
+            "{e}"
+        );
+        let e = redacted_error(ok, None, &[("NJORD__API_KEYS__BINANCEUS", FAKE)]);
+        assert!(e.contains("NJORD__API_KEYS__BINANCEUS"), "{e}");
+        // Unknown keys: a name that is not Njord's own is hidden.
+        let e = redacted_error(
+            ok,
+            Some(&format!("api_keys:\n  binanceus:\n    {FAKE}: x\n")),
+            &[],
+        );
+        assert!(
+            e.contains("api_keys.binanceus.<hidden>") && e.contains("`key` or `secret`"),
+            "{e}"
+        );
+        let e = redacted_error(ok, Some(&format!("{FAKE}: x\n")), &[]);
+        assert!(e.contains("may only hold `api_keys`"), "{e}");
+        // Elsewhere, errors still quote what they found.
+        let e = redacted_error("risk:\n  per_order_usd_cap: lots\n", None, &[]);
+        assert!(e.contains("lots"), "{e}");
     }
 }
 

@@ -1,7 +1,10 @@
 //! The kill switch (DESIGN §9): a file and a Redis key. While either says tripped, no order
-//! goes out. A source that cannot be read counts as tripped (fail closed).
+//! goes out. A source that cannot be read counts as tripped (fail closed). The Redis key is
+//! clear only while it holds exactly [`REDIS_CLEAR`]; the rules are the core's
+//! [`crate::broker::guard::redis_kill`].
 
-use crate::bus::{BusError, RedisBus};
+use crate::broker::guard::{self, Denial, KillRead, REDIS_CLEAR, redis_kill};
+use crate::bus::{BusError, Reconnect, RedisBus};
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -59,9 +62,13 @@ pub fn clear_file(path: &Path) -> io::Result<()> {
     }
 }
 
-/// Whether the Redis key is "1". An error means the state is unknown (treat as tripped).
-pub fn redis_tripped(redis: &mut RedisBus, key: &str) -> Result<bool, BusError> {
-    Ok(redis.get(key)?.as_deref() == Some("1"))
+/// What the Redis key says; `seen` remembers, for this process, that the key existed, so
+/// its disappearance fails closed. An error means the state is unknown (tripped).
+pub fn redis_state(redis: &mut RedisBus, key: &str, seen: &mut bool) -> KillRead {
+    match redis.get(key) {
+        Ok(v) => redis_kill(v.as_deref(), seen),
+        Err(e) => KillRead::Unreadable(e.to_string()),
+    }
 }
 
 /// Sets the Redis key to "1".
@@ -69,25 +76,66 @@ pub fn trip_redis(redis: &mut RedisBus, key: &str) -> Result<(), BusError> {
     redis.set(key, "1")
 }
 
-/// Deletes the Redis key.
+/// Sets the Redis key to the clear value (never deletes it: a missing key that was seen
+/// before reads as a lost state, and halts).
 pub fn clear_redis(redis: &mut RedisBus, key: &str) -> Result<(), BusError> {
-    redis.del(key)
+    redis.set(key, REDIS_CLEAR)
 }
 
-/// The state of one source, as `njord-kill status` prints it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SourceState {
-    Clear,
-    Tripped,
-    Unreadable(String),
+/// The kill switch as a long-running process reads it before every send: the file, then the
+/// Redis key when configured, over one connection kept between reads.
+pub struct KillSwitch {
+    file: std::path::PathBuf,
+    redis_url: Option<String>,
+    key: String,
+    conn: Option<RedisBus>,
+    seen: bool,
+}
+
+impl KillSwitch {
+    pub fn new(file: std::path::PathBuf, redis_url: Option<String>, key: String) -> Self {
+        KillSwitch {
+            file,
+            redis_url,
+            key,
+            conn: None,
+            seen: false,
+        }
+    }
+
+    /// `Ok` when trading is allowed now; the denial says which source halted it.
+    pub fn check(&mut self) -> Result<(), Denial> {
+        let file = file_state(&self.file);
+        if file != KillRead::Clear {
+            return guard::kill_switch(&file, None);
+        }
+        let redis = self.redis_url.as_deref().map(|url| {
+            let conn = match self.conn.take() {
+                Some(c) => Ok(c),
+                None => RedisBus::connect(url, Reconnect::default()),
+            };
+            match conn {
+                Ok(mut c) => {
+                    let r = redis_state(&mut c, &self.key, &mut self.seen);
+                    // After a failed read, the next one connects afresh.
+                    if !matches!(r, KillRead::Unreadable(_)) {
+                        self.conn = Some(c);
+                    }
+                    r
+                }
+                Err(e) => KillRead::Unreadable(e.to_string()),
+            }
+        });
+        guard::kill_switch(&file, redis.as_ref())
+    }
 }
 
 /// Reads the file source.
-pub fn file_state(path: &Path) -> SourceState {
+pub fn file_state(path: &Path) -> KillRead {
     match file_tripped(path) {
-        Ok(false) => SourceState::Clear,
-        Ok(true) => SourceState::Tripped,
-        Err(e) => SourceState::Unreadable(e.to_string()),
+        Ok(false) => KillRead::Clear,
+        Ok(true) => KillRead::Tripped,
+        Err(e) => KillRead::Unreadable(format!("{}: {e}", path.display())),
     }
 }
 
@@ -99,7 +147,7 @@ mod tests {
     fn trip_and_clear_file() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("run/halt");
-        assert_eq!(file_state(&p), SourceState::Clear);
+        assert_eq!(file_state(&p), KillRead::Clear);
         let rec = TripRecord {
             tripped_at: "2026-01-01T00:00:00Z".into(),
             ts_ns: 1,
@@ -107,12 +155,12 @@ mod tests {
             reason: Some("test".into()),
         };
         trip_file(&p, &rec).unwrap();
-        assert_eq!(file_state(&p), SourceState::Tripped);
+        assert_eq!(file_state(&p), KillRead::Tripped);
         let back: TripRecord =
             serde_json::from_str(std::fs::read_to_string(&p).unwrap().trim()).unwrap();
         assert_eq!(back, rec);
         clear_file(&p).unwrap();
         clear_file(&p).unwrap();
-        assert_eq!(file_state(&p), SourceState::Clear);
+        assert_eq!(file_state(&p), KillRead::Clear);
     }
 }

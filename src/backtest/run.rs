@@ -129,6 +129,7 @@ pub fn sweep(
     axes: &[Axis],
     settings: &Settings,
     tape: &Tape,
+    on_done: &(dyn Fn() + Sync),
 ) -> Result<Vec<Row>, String> {
     use rayon::prelude::*;
     let registry = Registry::builtin();
@@ -149,8 +150,17 @@ pub fn sweep(
         .collect::<Result<Vec<_>, String>>()?;
     jobs.into_par_iter()
         .map(|(index, values, defs)| {
+            // Whatever a trial logs names it.
+            let params: Vec<String> = axes
+                .iter()
+                .zip(&values)
+                .map(|(a, v): (&Axis, &String)| format!("{}={v}", a.label()))
+                .collect();
+            let _trial =
+                tracing::warn_span!("trial", n = index + 1, params = %params.join(",")).entered();
             let (result, _) = run(cfg, defs, settings, tape, &mut Discard, &mut |_, _| {})
                 .map_err(|e| e.to_string())?;
+            on_done();
             Ok(Row {
                 index,
                 values,

@@ -6,26 +6,31 @@
 //! the one-order-per-intent rule and reconciliation are tested without sockets or waiting.
 //!
 //! Each order is handled to its venue answer inside `on_event`, so a stop signal between
-//! orders never leaves one half-sent. Venue news (user stream, REST polls, balances) is
+//! orders never leaves one half-sent. Before the send, a `pending_new` order update is
+//! journaled and put on disk: a broker killed mid-send finds it at restart and asks the venue.
+//! An order whose answer is lost is published `unknown` and settled on later ticks, so it
+//! never holds up the orders behind it. Venue news (user stream, REST polls, balances) is
 //! drained on the runner's wall-clock tick; on stdio that is every 100 ms.
 
 use super::client_id::client_order_id;
-use super::guard::{self, Denial, KillRead};
+use super::guard::{self, Denial, PriceRules, Quote};
 use super::order_state::OrderStatus;
-use super::placement::place_once;
+use super::placement::{Settled, Unresolved, place_once, resend_window, settle};
 use super::reconcile::{AttributedFill, Outcome, Reconciler, VenueFill, Watermark};
 use super::{
     BalanceSnapshot, BrokerError, BrokerOrderReq, BrokerOrderUpdate, StreamMsg, UserStream, Venue,
 };
 use crate::app::Error;
 use crate::backoff::RetryPolicy;
-use crate::bus::{Reconnect, RedisBus};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Loaded};
 use crate::event::{
-    Ack, Balance, Cancel, Decision, Echo, Event, Fill, Kind, Liquidity, Order, OrderUpdate,
+    Ack, Balance, Cancel, Decision, Echo, Event, Fill, Kind, Liquidity, Order, OrderType,
+    OrderUpdate, Side,
 };
 use crate::journal::{JournalReader, Journals};
+use crate::kill::KillSwitch;
+use crate::reason::Reason;
 use crate::stage::{Out, Stage, StageError};
 use crate::venue::binanceus::venue::BinanceUs;
 use rust_decimal::Decimal;
@@ -67,8 +72,9 @@ pub struct BrokerStage<V: Venue, C: Clock> {
     /// The venue this broker trades, as orders name it.
     venue_name: String,
     journals: Journals,
-    /// Last trade or ticker price seen on the input, per symbol: the reference price.
-    last_price: HashMap<String, Decimal>,
+    /// Last trade or ticker price seen on the input, per symbol, with its event time: checked
+    /// against the venue's own quote before a live order.
+    last_price: HashMap<String, (Decimal, i64)>,
     validator: Option<VenueRuntime<V>>,
     live: Option<Box<Live<V, C>>>,
 }
@@ -94,14 +100,23 @@ impl<V> VenueRuntime<V> {
 struct Live<V: Venue, C: Clock> {
     io: VenueRuntime<V>,
     clock: C,
-    /// How often an order whose outcome is unknown is looked up and tried again.
+    /// How often a rate-limited or unanswered order is tried again.
     retry: RetryPolicy,
     rec: Reconciler,
     cap: Decimal,
-    kill_file: PathBuf,
-    kill_key: String,
-    redis_url: Option<String>,
-    redis: Option<RedisBus>,
+    rules: PriceRules,
+    /// Market intents go out as limit IOC at the capped price.
+    market_as_ioc: bool,
+    kill: KillSwitch,
+    /// `kill.cancel_open`: cancel open orders when the switch trips.
+    cancel_open: bool,
+    /// The switch's state at the last tick, to see it trip.
+    halted: bool,
+    /// After a send without an answer, how long until the venue can no longer take it.
+    window: Duration,
+    /// Orders sent without an answer, settled on ticks.
+    unresolved: Vec<Unresolved>,
+    next_settle: Duration,
     stream: V::UserStream,
     symbols: Vec<String>,
     poll_every: Duration,
@@ -111,7 +126,8 @@ struct Live<V: Venue, C: Clock> {
     next_balance: Duration,
     grace: Duration,
     watermark_path: PathBuf,
-    /// Client order ids acknowledged in this or an earlier run (from the journal).
+    /// Client order ids the venue has or may have: sent in this run, acknowledged in an
+    /// earlier one (journal), or among the venue's own recent orders.
     sent: HashSet<String>,
     /// Last published balance per asset.
     balances: BTreeMap<String, (Decimal, Decimal)>,
@@ -133,23 +149,56 @@ fn read_watermark(path: &Path) -> Result<Watermark, Error> {
     }
 }
 
-/// Client order ids already acknowledged, from the orders journal: a restarted broker never
-/// sends an intent again, even one whose venue order is closed (Binance only refuses
-/// duplicate ids of open orders).
-fn sent_ids(journal_dir: &Path) -> HashSet<String> {
+/// What the orders journal says was sent.
+#[derive(Debug, Default)]
+struct JournalIds {
+    /// Acknowledged, or reported with a venue id: placed for sure.
+    placed: HashSet<String>,
+    /// A `pending_new` or `unknown` with no venue word after it: the run died or lost the
+    /// answer between the send and its outcome. (symbol, client order id, ts_ns)
+    unresolved: Vec<(String, String, i64)>,
+}
+
+/// Client order ids of earlier runs, from the orders journal: a restarted broker never sends
+/// an intent again, even one whose venue order is closed (Binance only refuses duplicate ids
+/// of open orders), and asks the venue about the ones it sent without an answer.
+fn journal_ids(journal_dir: &Path) -> JournalIds {
     let path = journal_dir.join(format!("{ORDERS_JOURNAL}.ndjson"));
-    let mut ids = HashSet::new();
+    let mut placed = HashSet::new();
+    let mut open: BTreeMap<String, (String, i64)> = BTreeMap::new();
     if let Ok(mut r) = JournalReader::open(&path) {
         r.for_each_event(
-            |ev| {
-                if let Event::Ack(a) = ev {
-                    ids.insert(a.client_order_id.into_owned());
+            |ev| match ev {
+                Event::Ack(a) => {
+                    open.remove(a.client_order_id.as_ref());
+                    placed.insert(a.client_order_id.into_owned());
                 }
+                Event::OrderUpdate(u) if !u.exchange_order_id.is_empty() => {
+                    open.remove(u.client_order_id.as_ref());
+                    placed.insert(u.client_order_id.into_owned());
+                }
+                Event::OrderUpdate(u) => match u.status {
+                    OrderStatus::PendingNew | OrderStatus::Unknown => {
+                        if !placed.contains(u.client_order_id.as_ref()) {
+                            open.insert(
+                                u.client_order_id.into_owned(),
+                                (u.symbol.into_owned(), u.ts_ns),
+                            );
+                        }
+                    }
+                    _ => {
+                        open.remove(u.client_order_id.as_ref());
+                    }
+                },
+                _ => {}
             },
             |bad| tracing::warn!("{bad}"),
         );
     }
-    ids
+    JournalIds {
+        placed,
+        unresolved: open.into_iter().map(|(c, (s, t))| (s, c, t)).collect(),
+    }
 }
 
 impl BrokerStage<BinanceUs, SystemClock> {
@@ -259,22 +308,37 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
         Ok(())
     }
 
+    /// Checks a live order, journals its `pending_new` to disk, then sends it.
     fn live_order(&mut self, o: &Order<'_>, out: &mut Out) -> Result<(), StageError> {
-        let market = self.last_price.get(o.symbol.as_ref()).copied();
+        let input = self.last_price.get(o.symbol.as_ref()).copied();
         let Some(live) = self.live.as_mut() else {
             return Ok(());
         };
-        let events = if o.venue.is_empty() || o.venue == self.venue_name {
-            live.order(o, market)
+        let checked = if o.venue.is_empty() || o.venue == self.venue_name {
+            live.check(o, input)
         } else {
             // An order meant for another venue must never reach this one.
             tracing::error!(intent_id = %o.intent_id, venue = %o.venue, "order for venue `{}`, this broker trades `{}`; not sent", o.venue, self.venue_name);
-            vec![rejected(
+            Err(vec![rejected(
                 &request_of(o, client_order_id(&o.intent_id)),
+                None,
                 live.clock.now_ns(),
-            )]
+            )])
         };
-        for ev in events {
+        let req = match checked {
+            Ok(req) => req,
+            Err(events) => return events.into_iter().try_for_each(|e| self.emit(e, out)),
+        };
+        // Write-ahead: on disk before the request leaves, whatever `journal.fsync` says.
+        let pending = live.pending_new(&req);
+        self.journal(ORDERS_JOURNAL, &pending)?;
+        self.journals.sync(ORDERS_JOURNAL)?;
+        out.push(pending);
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
+        let strategy_id = o.strategy_id.as_ref().map(|s| s.to_string());
+        for ev in live.send(req, strategy_id) {
             self.emit(ev, out)?;
         }
         Ok(())
@@ -290,6 +354,15 @@ fn request_of(o: &Order<'_>, cid: String) -> BrokerOrderReq {
         order_type: o.order_type,
         qty: o.qty,
         limit_price: o.limit_price,
+        ioc: false,
+    }
+}
+
+/// The price an order meets at the venue now: the ask for a buy, the bid for a sell.
+fn touch(side: Side, q: &Quote) -> Decimal {
+    match side {
+        Side::Buy => q.ask,
+        Side::Sell => q.bid,
     }
 }
 
@@ -299,6 +372,25 @@ fn denial(intent_id: &str, d: Denial, ts_ns: i64) -> Event<'static> {
         allowed: false,
         reason: Some(d.reason),
         caps: d.caps,
+        ts_ns,
+    })
+}
+
+/// An order update, not yet or never known to the venue (no exchange order id).
+fn own_update(
+    req: &BrokerOrderReq,
+    status: OrderStatus,
+    reason: Option<Reason>,
+    ts_ns: i64,
+) -> Event<'static> {
+    Event::OrderUpdate(OrderUpdate {
+        symbol: Cow::Owned(req.symbol.clone()),
+        exchange_order_id: Cow::Borrowed(""),
+        client_order_id: Cow::Owned(req.client_order_id.clone()),
+        status,
+        reason,
+        filled_qty: Decimal::ZERO,
+        avg_price: Decimal::ZERO,
         ts_ns,
     })
 }
@@ -317,17 +409,8 @@ fn update_event(u: &BrokerOrderUpdate) -> Event<'static> {
 }
 
 /// An order that never reached the venue's book, reported so nobody waits for it.
-fn rejected(req: &BrokerOrderReq, ts_ns: i64) -> Event<'static> {
-    Event::OrderUpdate(OrderUpdate {
-        symbol: Cow::Owned(req.symbol.clone()),
-        exchange_order_id: Cow::Borrowed(""),
-        client_order_id: Cow::Owned(req.client_order_id.clone()),
-        status: OrderStatus::Rejected,
-        reason: None,
-        filled_qty: Decimal::ZERO,
-        avg_price: Decimal::ZERO,
-        ts_ns,
-    })
+fn rejected(req: &BrokerOrderReq, reason: Option<Reason>, ts_ns: i64) -> Event<'static> {
+    own_update(req, OrderStatus::Rejected, reason, ts_ns)
 }
 
 fn fill_event(f: AttributedFill) -> Event<'static> {
@@ -377,26 +460,41 @@ impl<V: Venue, C: Clock> Live<V, C> {
         let mut rec = Reconciler::new(watermark);
         let ven =
             |e: BrokerError| Error::Failed(format!("venue at {}: {e}", cfg.exchange.rest_url));
-        let open = io.rt.block_on(async {
-            venue.connect().await?;
-            let mut open = Vec::new();
-            for s in &symbols {
-                if rec.watermark_of(s).is_none() {
-                    // First run on this symbol: earlier account trades are not ours to report.
-                    let last = venue.fetch_fills(s, None).await?.last().map(|f| f.trade_id);
-                    rec.baseline(s, last.unwrap_or(0));
+        let since_ms = clock.now_ns() / 1_000_000
+            - i64::try_from(b.startup_lookback_ms).unwrap_or(i64::MAX / 2);
+        let (open, recent) = io
+            .rt
+            .block_on(async {
+                venue.connect().await?;
+                let (mut open, mut recent) = (Vec::new(), Vec::new());
+                for s in &symbols {
+                    if rec.watermark_of(s).is_none() {
+                        // First run on this symbol: earlier account trades are not ours to report.
+                        let last = venue.fetch_fills(s, None).await?.last().map(|f| f.trade_id);
+                        rec.baseline(s, last.unwrap_or(0));
+                    }
+                    open.extend(venue.fetch_open_orders(Some(s)).await?);
+                    recent.extend(venue.fetch_recent_orders(s, since_ms).await?);
                 }
-                open.extend(venue.fetch_open_orders(Some(s)).await?);
-            }
-            Ok::<_, BrokerError>(open)
-        });
-        let open = open.map_err(ven)?;
+                Ok::<_, BrokerError>((open, recent))
+            })
+            .map_err(ven)?;
         let mut pending = Vec::new();
         for u in &open {
             if let Outcome::Changed(u) = rec.apply(u) {
                 pending.push(update_event(&u));
             }
         }
+        // Every client order id the venue has seen lately, whoever sent it: an empty or
+        // wiped journal, or a second host, then cannot send an intent twice.
+        let journal = journal_ids(&cfg.journal.dir);
+        let mut sent = journal.placed;
+        sent.extend(recent.into_iter().map(|u| u.client_order_id));
+        tracing::info!(
+            known_client_ids = sent.len(),
+            lookback_ms = b.startup_lookback_ms,
+            "client order ids already used (journal and the venue's recent orders)"
+        );
         let stream = io.rt.block_on(venue.open_user_stream());
         let now = clock.monotonic();
         tracing::warn!(
@@ -411,10 +509,24 @@ impl<V: Venue, C: Clock> Live<V, C> {
             retry: b.retry(),
             rec,
             cap: b.live_max_notional_usd,
-            kill_file: cfg.risk.kill_switch_file.clone(),
-            kill_key: cfg.risk.kill_switch_key.clone(),
-            redis_url: opts.redis_url.clone(),
-            redis: None,
+            rules: PriceRules {
+                max_age_ns: i64::try_from(b.max_ref_age_ms)
+                    .unwrap_or(i64::MAX)
+                    .saturating_mul(1_000_000),
+                max_deviation_bps: b.max_deviation_bps,
+                slippage_bps: b.slippage_bps,
+            },
+            market_as_ioc: b.market_as_limit_ioc,
+            kill: KillSwitch::new(
+                cfg.risk.kill_switch_file.clone(),
+                opts.redis_url.clone(),
+                cfg.risk.kill_switch_key.clone(),
+            ),
+            cancel_open: cfg.kill.cancel_open,
+            halted: false,
+            window: resend_window(Duration::from_millis(b.recv_window_ms.min(60_000))),
+            unresolved: Vec::new(),
+            next_settle: now,
             stream,
             symbols,
             poll_every: Duration::from_millis(b.poll_interval_ms.max(100)),
@@ -423,104 +535,258 @@ impl<V: Venue, C: Clock> Live<V, C> {
             next_balance: now,
             grace: Duration::from_millis(b.shutdown_grace_ms),
             watermark_path,
-            sent: sent_ids(&cfg.journal.dir),
+            sent,
             balances: BTreeMap::new(),
             pending,
         };
+        live.settle_journal(journal.unresolved);
         live.persist_watermark();
         Ok(live)
     }
 
-    /// The kill switch, read now: the file, then Redis when configured (DESIGN §9.2).
-    fn kill_switch(&mut self) -> Result<(), Denial> {
-        let file = match crate::kill::file_tripped(&self.kill_file) {
-            Ok(true) => KillRead::Tripped,
-            Ok(false) => KillRead::Clear,
-            Err(e) => KillRead::Unreadable(format!("{}: {e}", self.kill_file.display())),
-        };
-        if file != KillRead::Clear {
-            return guard::kill_switch(&file, None);
-        }
-        let redis = self.redis_url.clone().map(|url| {
-            let conn = match self.redis.take() {
-                Some(c) => Ok(c),
-                None => RedisBus::connect(&url, Reconnect::default()),
-            };
-            match conn.and_then(|mut c| {
-                let r = crate::kill::redis_tripped(&mut c, &self.kill_key);
-                self.redis = Some(c);
-                r
-            }) {
-                Ok(true) => KillRead::Tripped,
-                Ok(false) => KillRead::Clear,
+    /// Orders an earlier run sent without learning the outcome (killed mid-send, or the
+    /// answer lost) and that the venue's recent orders do not show: once the window since
+    /// the send has passed, the venue's word by client id decides. Found: followed. Absent:
+    /// never placed, reported `rejected`, and the intent may be sent again.
+    fn settle_journal(&mut self, unresolved: Vec<(String, String, i64)>) {
+        for (symbol, cid, ts_ns) in unresolved {
+            if self.sent.contains(&cid) {
+                continue;
+            }
+            let wait = (ts_ns + self.window.as_nanos() as i64).saturating_sub(self.clock.now_ns());
+            if wait > 0 {
+                tracing::info!(client_order_id = %cid, wait_ms = wait / 1_000_000, "an earlier run sent this order without an answer; waiting out the window before asking the venue");
+                self.io
+                    .rt
+                    .block_on(self.clock.sleep(Duration::from_nanos(wait as u64)));
+            }
+            match self.io.rt.block_on(self.io.venue.lookup(&symbol, &cid)) {
+                Ok(Some(u)) => {
+                    self.sent.insert(cid);
+                    self.apply_update(&u);
+                }
+                Ok(None) => {
+                    tracing::warn!(client_order_id = %cid, "sent by an earlier run, never placed at the venue");
+                    let req = BrokerOrderReq {
+                        intent_id: String::new(),
+                        client_order_id: cid,
+                        symbol,
+                        side: Side::Buy,
+                        order_type: OrderType::Market,
+                        qty: Decimal::ZERO,
+                        limit_price: None,
+                        ioc: false,
+                    };
+                    self.pending.push(rejected(&req, None, self.clock.now_ns()));
+                }
                 Err(e) => {
-                    self.redis = None;
-                    KillRead::Unreadable(e.to_string())
+                    // Unknown stays unknown: never sent again by this run.
+                    tracing::error!(client_order_id = %cid, "cannot ask the venue about an order an earlier run sent: {e}; it is not sent again");
+                    self.sent.insert(cid);
                 }
             }
-        });
-        guard::kill_switch(&file, redis.as_ref())
+        }
     }
 
-    /// Guards, then places one order; returns the events it caused.
-    fn order(&mut self, o: &Order<'_>, input_price: Option<Decimal>) -> Vec<Event<'static>> {
+    /// Guards a live order and prepares it for the venue: not sent before, kill switch,
+    /// the venue's quote against the input's reference price, market as limit IOC, the
+    /// symbol's filters, and the cap at the worst price it can execute at. Refusals come
+    /// back as the events that report them.
+    fn check(
+        &mut self,
+        o: &Order<'_>,
+        input: Option<(Decimal, i64)>,
+    ) -> Result<BrokerOrderReq, Vec<Event<'static>>> {
         let cid = client_order_id(&o.intent_id);
-        let req = request_of(o, cid.clone());
+        let mut req = request_of(o, cid.clone());
         if self.sent.contains(&cid) || self.rec.get(&cid).is_some() {
-            tracing::warn!(intent_id = %o.intent_id, client_order_id = %cid, "intent already sent; not sending it again");
-            return Vec::new();
+            tracing::warn!(intent_id = %o.intent_id, client_order_id = %cid, "intent already sent (this run, the journal or the venue's own orders); not sending it again");
+            return Err(Vec::new());
         }
-        let market = input_price.or_else(|| {
-            self.io
-                .rt
-                .block_on(self.io.venue.fetch_price(&req.symbol))
-                .map_err(|e| tracing::warn!("no ticker price for {}: {e}", req.symbol))
-                .ok()
-        });
-        // Checked immediately before the order: only pure checks come between it and the send.
-        if let Err(d) = self.kill_switch() {
-            tracing::warn!(intent_id = %o.intent_id, caps = ?d.caps, "kill switch: order refused (halted)");
-            return vec![denial(&o.intent_id, d, self.clock.now_ns())];
+        let deny = |d: Denial, now: i64| {
+            tracing::warn!(intent_id = %o.intent_id, reason = d.reason.as_str(), caps = ?d.caps, "order refused");
+            Err(vec![denial(&o.intent_id, d, now)])
+        };
+        if let Err(d) = self.kill.check() {
+            return deny(d, self.clock.now_ns());
         }
-        let req = match self.io.venue.prepare(&req, market) {
+        let venue = self
+            .io
+            .rt
+            .block_on(self.io.venue.fetch_quote(&req.symbol))
+            .map_err(|e| e.to_string());
+        let now = self.clock.now_ns();
+        let quote = match guard::check_reference(input, venue, now, &self.rules) {
+            Ok(q) => q,
+            Err(d) => return deny(d, now),
+        };
+        let slippage = self.rules.slippage_bps;
+        if req.order_type == OrderType::Market && self.market_as_ioc {
+            req.order_type = OrderType::Limit;
+            req.limit_price = Some(guard::ioc_limit(req.side, &quote, slippage));
+            req.ioc = true;
+        }
+        let req = match self.io.venue.prepare(&req, Some(touch(req.side, &quote))) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(intent_id = %o.intent_id, "{e}");
-                return vec![rejected(&req, self.clock.now_ns())];
+                return Err(vec![rejected(&req, None, now)]);
             }
         };
-        if let Err(d) = guard::notional_cap(req.qty, market, req.limit_price, self.cap) {
-            tracing::warn!(intent_id = %o.intent_id, reason = d.reason.as_str(), caps = ?d.caps, "order refused");
-            return vec![denial(&o.intent_id, d, self.clock.now_ns())];
+        let worst = guard::worst_price(req.side, req.limit_price, &quote, slippage);
+        if let Err(d) = guard::notional_cap(req.qty, worst, self.cap) {
+            return deny(d, now);
         }
-        self.rec.track(
-            &req,
-            o.strategy_id.as_ref().map(|s| s.to_string()),
-            self.clock.now_ns(),
-        );
-        let placed = place_once(&self.io.venue, &self.clock, self.retry, &req);
+        Ok(req)
+    }
+
+    /// The write-ahead record of an order about to be sent.
+    fn pending_new(&self, req: &BrokerOrderReq) -> Event<'static> {
+        own_update(req, OrderStatus::PendingNew, None, self.clock.now_ns())
+    }
+
+    /// Sends a checked order; returns the events its outcome caused. The kill switch is read
+    /// again before every attempt and during every rate-limit wait.
+    fn send(&mut self, req: BrokerOrderReq, strategy_id: Option<String>) -> Vec<Event<'static>> {
+        let cid = req.client_order_id.clone();
+        self.rec.track(&req, strategy_id, self.clock.now_ns());
+        self.sent.insert(cid.clone());
+        let kill = &mut self.kill;
+        let mut allowed = || kill.check();
+        let placed = place_once(&self.io.venue, &self.clock, self.retry, &req, &mut allowed);
         match self.io.rt.block_on(placed) {
             Ok(ack) => {
-                self.sent.insert(cid.clone());
                 self.rec.acked(&cid, &ack.exchange_order_id);
                 tracing::info!(client_order_id = %cid, exchange_order_id = %ack.exchange_order_id, status = ack.status.as_str(), "order placed");
                 vec![Event::Ack(Ack {
-                    intent_id: Some(Cow::Owned(o.intent_id.to_string())),
+                    intent_id: Some(Cow::Owned(req.intent_id.clone())),
                     client_order_id: Cow::Owned(cid),
                     exchange_order_id: Cow::Owned(ack.exchange_order_id),
                     ts_ns: ack.ts_ns,
                 })]
             }
             Err(e @ BrokerError::Unknown { .. }) => {
-                // Still followed: polls look it up by client id and report what the venue has.
-                self.sent.insert(cid);
-                tracing::error!(intent_id = %o.intent_id, "{e}");
-                Vec::new()
+                tracing::error!(intent_id = %req.intent_id, "{e}");
+                let unknown = BrokerOrderUpdate {
+                    symbol: req.symbol.clone(),
+                    exchange_order_id: String::new(),
+                    client_order_id: cid,
+                    side: req.side,
+                    status: OrderStatus::Unknown,
+                    orig_qty: req.qty,
+                    filled_qty: Decimal::ZERO,
+                    cum_quote: Decimal::ZERO,
+                    ts_ns: self.clock.now_ns(),
+                };
+                let reported = match self.rec.apply(&unknown) {
+                    Outcome::Changed(u) => vec![update_event(&u)],
+                    _ => Vec::new(),
+                };
+                self.unresolved.push(Unresolved {
+                    req,
+                    sends: 1,
+                    sent_at: self.clock.monotonic(),
+                });
+                reported
             }
-            Err(e) => {
-                self.rec.untrack(&cid);
-                tracing::error!(intent_id = %o.intent_id, "order not placed: {e}");
-                vec![rejected(&req, self.clock.now_ns())]
+            Err(e) => self.not_placed(&req, e),
+        }
+    }
+
+    /// Reports an order the venue never took, and forgets it: its intent may come again.
+    fn not_placed(&mut self, req: &BrokerOrderReq, e: BrokerError) -> Vec<Event<'static>> {
+        let cid = &req.client_order_id;
+        self.rec.untrack(cid);
+        self.sent.remove(cid);
+        let now = self.clock.now_ns();
+        match e {
+            BrokerError::Halted(d) => {
+                tracing::warn!(intent_id = %req.intent_id, client_order_id = %cid, "kill switch tripped before the send: dropped (halted)");
+                vec![
+                    denial(&req.intent_id, d, now),
+                    rejected(req, Some(Reason::Halted), now),
+                ]
+            }
+            e => {
+                tracing::error!(intent_id = %req.intent_id, "order not placed: {e}");
+                vec![rejected(req, None, now)]
+            }
+        }
+    }
+
+    /// One step of every unresolved order: the venue's word by client id, or a resend once
+    /// the window proved the last send dead (the kill switch read first).
+    fn settle_unresolved(&mut self) {
+        let now = self.clock.monotonic();
+        if self.unresolved.is_empty() || now < self.next_settle {
+            return;
+        }
+        self.next_settle = now + Duration::from_millis(500);
+        for mut u in std::mem::take(&mut self.unresolved) {
+            let kill = &mut self.kill;
+            let mut allowed = || kill.check();
+            let step = settle(
+                &self.io.venue,
+                &self.clock,
+                self.retry,
+                self.window,
+                &mut u,
+                &mut allowed,
+            );
+            match self.io.rt.block_on(step) {
+                Settled::Found(found) => {
+                    tracing::info!(client_order_id = %found.client_order_id, status = found.status.as_str(), "unknown order found at the venue");
+                    self.apply_update(&found);
+                }
+                Settled::Placed(ack) => {
+                    self.rec.acked(&ack.client_order_id, &ack.exchange_order_id);
+                    self.pending.push(Event::Ack(Ack {
+                        intent_id: Some(Cow::Owned(u.req.intent_id.clone())),
+                        client_order_id: Cow::Owned(ack.client_order_id),
+                        exchange_order_id: Cow::Owned(ack.exchange_order_id),
+                        ts_ns: ack.ts_ns,
+                    }));
+                }
+                Settled::Pending => self.unresolved.push(u),
+                Settled::Halted(d) => {
+                    let evs = self.not_placed(&u.req, BrokerError::Halted(d));
+                    self.pending.extend(evs);
+                }
+                Settled::NotPlaced(e) => {
+                    let evs = self.not_placed(&u.req, e);
+                    self.pending.extend(evs);
+                }
+            }
+        }
+    }
+
+    /// With `kill.cancel_open`, cancels every open order of this broker when the switch
+    /// is seen to trip.
+    fn cancel_on_trip(&mut self) {
+        if !self.cancel_open {
+            return;
+        }
+        let halted = self.kill.check().is_err();
+        let tripped = halted && !self.halted;
+        self.halted = halted;
+        if !tripped {
+            return;
+        }
+        let open = self.rec.in_flight();
+        tracing::warn!(
+            orders = open.len(),
+            "kill switch tripped: canceling open orders (kill.cancel_open)"
+        );
+        for (symbol, cid) in open {
+            let venue = &self.io.venue;
+            let result = self.io.rt.block_on(async {
+                venue.cancel(&symbol, &cid).await?;
+                venue.lookup(&symbol, &cid).await
+            });
+            match result {
+                Ok(Some(u)) => self.apply_update(&u),
+                Ok(None) => {}
+                Err(e) => tracing::error!(client_order_id = %cid, "cancel on trip failed: {e}"),
             }
         }
     }
@@ -637,6 +903,12 @@ impl<V: Venue, C: Clock> Live<V, C> {
             .vanished(&symbols, &open)
             .into_iter()
             .filter(|v| in_flight.contains(v))
+            .filter(|(_, cid)| {
+                !self
+                    .unresolved
+                    .iter()
+                    .any(|u| &u.req.client_order_id == cid)
+            })
             .collect();
         for (s, cid) in vanished {
             match self.io.rt.block_on(self.io.venue.lookup(&s, &cid)) {
@@ -704,7 +976,9 @@ impl<V: Venue, C: Clock> Live<V, C> {
     }
 
     fn tick(&mut self) {
+        self.cancel_on_trip();
         self.drain_stream();
+        self.settle_unresolved();
         let now = self.clock.monotonic();
         if now >= self.next_poll {
             self.next_poll = now + self.poll_every;
@@ -720,7 +994,9 @@ impl<V: Venue, C: Clock> Live<V, C> {
     /// Follows in-flight orders to a final status for up to the grace period.
     fn wind_down(&mut self) {
         let deadline = self.clock.monotonic() + self.grace;
-        while !self.rec.in_flight().is_empty() && self.clock.monotonic() < deadline {
+        while !(self.rec.in_flight().is_empty() && self.unresolved.is_empty())
+            && self.clock.monotonic() < deadline
+        {
             self.io
                 .rt
                 .block_on(self.clock.sleep(Duration::from_millis(100)));
@@ -761,12 +1037,13 @@ impl<V: Venue, C: Clock> Stage for BrokerStage<V, C> {
                 evs.into_iter().try_for_each(|e| self.emit(e, out))
             }
             Event::Trade(t) => {
-                self.last_price.insert(t.symbol.to_string(), t.price);
+                self.last_price
+                    .insert(t.symbol.to_string(), (t.price, t.ts_ns));
                 Ok(())
             }
             Event::Ticker(t) => {
                 if let Some(p) = t.last {
-                    self.last_price.insert(t.symbol.to_string(), p);
+                    self.last_price.insert(t.symbol.to_string(), (p, t.ts_ns));
                 }
                 Ok(())
             }

@@ -120,7 +120,7 @@ pub struct RunArgs {
     /// Cap each resting (maker) fill at the quantity of the trade that crosses it
     #[arg(long)]
     pub partial_fills: bool,
-    /// Output directory of fills.ndjson, equity.ndjson, metrics.json (and sweep.csv)
+    /// Output directory of fills.ndjson, equity.ndjson, metrics.json (sweep.csv and sweep.json)
     #[arg(long, value_name = "DIR", default_value = "var/backtest")]
     pub out: PathBuf,
     /// No progress bar, even when stderr is a terminal
@@ -160,6 +160,18 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     let cfg = &run_loaded.config;
     match &cli.cmd {
         Some(Cmd::Sweep(s)) => {
+            let trials: u64 = s.params.iter().map(|a| a.values.len() as u64).product();
+            let progress = (!args.no_progress
+                && !cli.common.quiet
+                && std::io::stderr().is_terminal())
+            .then(|| {
+                super::progress_bar(trials, "{bar:30} {pos}/{len} trials {per_sec} ETA {eta}")
+            });
+            let on_done = || {
+                if let Some(pb) = &progress {
+                    pb.inc(1);
+                }
+            };
             let mut rows = run::sweep(
                 cfg,
                 &strategies,
@@ -167,14 +179,28 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 &s.params,
                 &settings,
                 &tape,
+                &on_done,
             )
             .map_err(Error::usage)?;
+            if let Some(pb) = &progress {
+                pb.finish_and_clear();
+            }
             sweep::sort(&mut rows, &s.sort);
             print!("{}", sweep::table(&s.params, &rows));
-            let csv = args.out.join("sweep.csv");
+            if !cli.common.quiet {
+                for line in sweep::never_traded(&s.params, &rows) {
+                    eprintln!("note: {line}");
+                }
+            }
+            let (csv, json) = (args.out.join("sweep.csv"), args.out.join("sweep.json"));
+            let text = serde_json::to_string_pretty(&sweep::json(&s.params, &rows))
+                .unwrap_or_default()
+                + "\n";
             let written = std::fs::create_dir_all(&args.out)
-                .and_then(|_| std::fs::write(&csv, sweep::csv(&s.params, &rows)));
-            written.map_err(|e| Error::Failed(format!("cannot write {}: {e}", csv.display())))
+                .and_then(|_| std::fs::write(&csv, sweep::csv(&s.params, &rows)))
+                .and_then(|_| std::fs::write(&json, text));
+            written
+                .map_err(|e| Error::Failed(format!("cannot write to {}: {e}", args.out.display())))
         }
         None => {
             let registry = Registry::builtin();
@@ -209,6 +235,7 @@ fn prepare(loaded: &Loaded, args: &RunArgs) -> (Loaded, Settings, Tape) {
         interval_ns: args.equity_interval,
         risk_free: args.risk_free,
         partial_fills: args.partial_fills,
+        min_returns: crate::backtest::metrics::MIN_RETURNS,
     };
     let tape = Tape {
         files: args.tape.clone(),
@@ -274,6 +301,11 @@ fn single(
 last price when marketable (taker), else rest and fill at their limit (maker) when a later trade \
 crosses them."
                 .into(),
+            "On a tape of bars (no trades): no order fills inside the bar that produced it; market \
+orders fill at the next bar's open (taker); limit orders fill when a later bar's range reaches \
+them, at the limit (maker), or at the open when the bar gapped through it (taker). Reference \
+prices are the last closed bar's close."
+                .into(),
             format!(
                 "Resting fills: {}.",
                 if settings.partial_fills {
@@ -286,7 +318,9 @@ crosses them."
                 "Spot balances from the capital; short selling {}.",
                 if paper.allow_short { "allowed" } else { "refused" }
             ),
-            "Equity is valued at the last trade price; no funding, borrow cost or latency.".into(),
+            "Equity is valued at the last trade price (or bar close); no funding, borrow cost or \
+latency."
+                .into(),
         ];
         let run_rows: Vec<(String, String)> = vec![
             (

@@ -2,8 +2,9 @@
 
 use super::CommonArgs;
 use crate::app::{self, Error};
+use crate::broker::guard::KillRead;
 use crate::bus::RedisBus;
-use crate::kill::{self, SourceState, TripRecord};
+use crate::kill::{self, TripRecord};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 
@@ -40,7 +41,7 @@ pub enum Cmd {
         #[arg(long, value_name = "TEXT")]
         reason: Option<String>,
     },
-    /// Allow trading again: remove the kill file and the Redis key
+    /// Allow trading again: remove the kill file and set the Redis key to "0"
     Clear,
     /// Print one line per source; exit 0 allowed, 1 tripped, 2 unreadable
     Status,
@@ -77,24 +78,21 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Cmd::Status => {
             let mut states = vec![(format!("file {}", file.display()), kill::file_state(&file))];
             if let Some((url, bus)) = redis {
-                let state = match bus
-                    .and_then(|mut b| kill::redis_tripped(&mut b, key).map_err(Error::failed))
-                {
-                    Ok(true) => SourceState::Tripped,
-                    Ok(false) => SourceState::Clear,
-                    Err(e) => SourceState::Unreadable(e.to_string()),
+                let state = match bus {
+                    Ok(mut b) => kill::redis_state(&mut b, key, &mut false),
+                    Err(e) => KillRead::Unreadable(e.to_string()),
                 };
                 states.push((format!("redis {url} {key}"), state));
             }
             let mut code = 0u8;
             for (name, state) in states {
                 match state {
-                    SourceState::Clear => println!("{name}: clear"),
-                    SourceState::Tripped => {
+                    KillRead::Clear => println!("{name}: clear"),
+                    KillRead::Tripped => {
                         println!("{name}: tripped");
                         code = code.max(1);
                     }
-                    SourceState::Unreadable(e) => {
+                    KillRead::Unreadable(e) => {
                         println!("{name}: unreadable ({e})");
                         code = 2;
                     }
@@ -122,15 +120,18 @@ fn change(
         Change::Trip(record) => ("tripped", kill::trip_file(file, record), "write", "set"),
         Change::Clear => ("clear", kill::clear_file(file), "remove", "clear"),
     };
-    let mut failed = false;
+    let (mut done, mut not_done) = (Vec::new(), Vec::new());
     match file_result {
-        Ok(()) => println!("file {}: {word}", file.display()),
+        Ok(()) => {
+            println!("file {}: {word}", file.display());
+            done.push(format!("file {}", file.display()));
+        }
         Err(e) => {
             eprintln!(
                 "error: cannot {file_verb} kill file {}: {e}",
                 file.display()
             );
-            failed = true;
+            not_done.push(format!("file {}", file.display()));
         }
     }
     if let Some((url, bus)) = redis {
@@ -142,14 +143,37 @@ fn change(
             .map_err(Error::failed)
         });
         match set {
-            Ok(()) => println!("redis {url} {key}: {word}"),
+            Ok(()) => {
+                println!("redis {url} {key}: {word}");
+                done.push(format!("redis {url} {key}"));
+            }
             Err(e) => {
-                eprintln!("error: cannot {key_verb} {key}: {e}");
-                failed = true;
+                eprintln!("error: cannot {key_verb} {key} at {url}: {e}");
+                not_done.push(format!("redis {url} {key}"));
             }
         }
     }
-    app::exit_status(u8::from(failed))
+    if not_done.is_empty() {
+        return Ok(());
+    }
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "nothing".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let consequence = match change {
+        Change::Trip(_) => "trading is halted wherever a tripped source is read",
+        // An unreadable source reads as tripped, so a partial clear leaves trading halted.
+        Change::Clear => "trading stays halted until every source is clear; run it again",
+    };
+    eprintln!(
+        "njord-kill: {word}: {}; NOT {word}: {}; {consequence}",
+        list(&done),
+        list(&not_done)
+    );
+    app::exit_status(1)
 }
 
 /// `user@host` for the kill file, from the environment; never fails.

@@ -90,9 +90,9 @@ fn parse_kind(s: &str) -> Result<Kind, String> {
 
 /// A byte-counting progress bar on stderr (shown only when stderr is a terminal; callers
 /// decide), in `template`'s style.
-pub fn progress_bar(total_bytes: u64, template: &str) -> indicatif::ProgressBar {
+pub fn progress_bar(total: u64, template: &str) -> indicatif::ProgressBar {
     let pb = indicatif::ProgressBar::with_draw_target(
-        Some(total_bytes),
+        Some(total),
         indicatif::ProgressDrawTarget::stderr(),
     );
     if let Ok(style) = indicatif::ProgressStyle::with_template(template) {

@@ -53,6 +53,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             redis: app::connect(url, &loaded)?,
             halt_key: loaded.config.risk.kill_switch_key.clone(),
             seen_ttl_s: loaded.config.risk.dedup_ttl_s,
+            halt_key_seen: false,
         }),
         None => None,
     };

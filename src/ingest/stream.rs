@@ -61,11 +61,22 @@ fn wall_ns() -> i64 {
         .unwrap_or(0)
 }
 
-/// Where events go.
+/// Where events go. Both hold what they are given until the trade journals are flushed
+/// ([`Output::send`]): a reader never receives a trade the journal lacks.
 enum Sink {
-    Stdout(io::BufWriter<io::StdoutLock<'static>>),
-    Bus(Box<RedisBus>),
+    Stdout {
+        out: io::StdoutLock<'static>,
+        buf: Vec<u8>,
+    },
+    Bus {
+        bus: Box<RedisBus>,
+        pending: Vec<(String, Vec<u8>)>,
+    },
 }
+
+/// Bytes of stdout, or messages to publish, held before they are sent within a burst.
+const SINK_BYTES: usize = 64 * 1024;
+const SINK_MESSAGES: usize = 512;
 
 /// The output: one serialization per event, written to the sink and, for trades, to the
 /// journal with the very same bytes, so replaying a journal reproduces the stream exactly.
@@ -133,38 +144,55 @@ impl Output {
             self.error = Some(io::Error::other(e.to_string()));
             return;
         }
-        let r = match &mut self.sink {
-            Sink::Stdout(w) => w.write_all(&self.line),
-            Sink::Bus(b) => {
+        let full = match &mut self.sink {
+            Sink::Stdout { buf, .. } => {
+                buf.extend_from_slice(&self.line);
+                buf.len() >= SINK_BYTES
+            }
+            Sink::Bus { pending, .. } => {
                 let t = match kind {
                     Kind::Trade => 0,
                     Kind::Ticker => 1,
                     _ => 2,
                 };
-                b.publish(&self.topics[i][t], body)
-                    .map_err(|e| io::Error::other(e.to_string()))
+                pending.push((self.topics[i][t].clone(), body.to_vec()));
+                pending.len() >= SINK_MESSAGES
             }
         };
-        match r {
-            Ok(()) => self.latency.pending.push(self.latency.receipt_ns),
-            Err(e) => self.error = Some(e),
+        self.latency.pending.push(self.latency.receipt_ns);
+        if full && let Err(e) = self.send() {
+            self.error = Some(e);
         }
     }
 
-    /// Ends a batch: lines to stdout, journals to the OS (or disk, per `journal.fsync`).
+    /// Sends what the sink holds, after the journals: to the OS (or disk, per
+    /// `journal.fsync`) first, so the journal is never behind the output.
+    fn send(&mut self) -> io::Result<()> {
+        for j in self.journals.iter_mut().flatten() {
+            j.flush().map_err(|e| io::Error::other(e.to_string()))?;
+        }
+        match &mut self.sink {
+            Sink::Stdout { out, buf } => {
+                out.write_all(buf)?;
+                buf.clear();
+                out.flush()?;
+            }
+            Sink::Bus { bus, pending } => {
+                bus.publish_all(pending)
+                    .map_err(|e| io::Error::other(e.to_string()))?;
+                pending.clear();
+            }
+        }
+        self.latency.flushed();
+        Ok(())
+    }
+
+    /// Ends a batch: journals, then the output.
     fn flush(&mut self) -> io::Result<()> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        // stdout first: a reader is waiting on it; the journal is not.
-        if let Sink::Stdout(w) = &mut self.sink {
-            w.flush()?;
-        }
-        self.latency.flushed();
-        for j in self.journals.iter_mut().flatten() {
-            j.flush().map_err(|e| io::Error::other(e.to_string()))?;
-        }
-        Ok(())
+        self.send()
     }
 }
 
@@ -244,9 +272,15 @@ async fn run_async(opts: Options) -> Result<Counters, Error> {
             let mut bus = RedisBus::connect(url, opts.redis_reconnect)
                 .map_err(|e| Error::Failed(e.to_string()))?;
             bus.stop = bus_stop;
-            Sink::Bus(Box::new(bus))
+            Sink::Bus {
+                bus: Box::new(bus),
+                pending: Vec::with_capacity(SINK_MESSAGES),
+            }
         }
-        None => Sink::Stdout(io::BufWriter::with_capacity(64 * 1024, io::stdout().lock())),
+        None => Sink::Stdout {
+            out: io::stdout().lock(),
+            buf: Vec::with_capacity(SINK_BYTES + 4096),
+        },
     };
     let mut journals = Vec::new();
     let mut topics = Vec::new();

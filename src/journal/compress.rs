@@ -107,6 +107,32 @@ pub(super) fn compress_locked(src: &Path, lock: &File) -> Result<Compressed, Jou
     })
 }
 
+/// Rotated files of `stem` in `dir` still waiting for their compression: a rotation (or a
+/// `njord-journal compress`) cut short by a crash leaves the plain file, maybe a partial
+/// `.{name}.gz.tmp`, maybe even the finished `.gz` beside it. Compressing the plain file again
+/// ([`compress_closed`]) redoes the work over whatever was left; a temporary file whose plain
+/// file is gone is removed here.
+pub(super) fn unfinished(dir: &Path, stem: &str) -> Result<Vec<PathBuf>, JournalError> {
+    let mut plain = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
+        let entry = entry.map_err(io_err(dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(src) = name
+            .strip_prefix('.')
+            .and_then(|n| n.strip_suffix(".gz.tmp"))
+        {
+            let ours = parse_name(src).is_some_and(|n| n.stem == stem && n.date.is_some());
+            if ours && !dir.join(src).exists() {
+                std::fs::remove_file(entry.path()).map_err(io_err(&entry.path()))?;
+            }
+        } else if parse_name(&name).is_some_and(|n| n.stem == stem && n.date.is_some() && !n.gz) {
+            plain.push(entry.path());
+        }
+    }
+    plain.sort();
+    Ok(plain)
+}
+
 /// Why `njord-journal compress` left a file alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Skipped {

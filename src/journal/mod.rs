@@ -1,4 +1,5 @@
-//! Append-only NDJSON journals (DESIGN §5): one event per line, flushed per batch.
+//! Append-only NDJSON journals (DESIGN §5): one event per line, flushed before the output
+//! they record leaves the stage (`crate::stage`).
 //!
 //! The writer takes each line's event time so it can rotate by UTC date, and rotates by size
 //! too: the open file is always `{stem}.ndjson`; a closed one is renamed

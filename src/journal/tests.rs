@@ -271,3 +271,37 @@ fn reads_gzip_whatever_the_name() {
     std::fs::write(&p, enc.finish().unwrap()).unwrap();
     assert_eq!(collect(&p), (2, vec![]));
 }
+
+/// A rotation killed mid-compression leaves the rotated file plain beside a partial
+/// `.gz.tmp` (or a finished `.gz`); the next writer of that journal finishes the work.
+#[test]
+fn next_writer_finishes_an_interrupted_compression() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let rot = Rotation {
+        max_bytes: 0,
+        daily: true,
+        compress: true,
+    };
+    let (a, b) = (trade_at(0, 1), trade_at(DAY, 2));
+    std::fs::write(d.join("j.19700101.ndjson"), format!("{a}\n")).unwrap();
+    std::fs::write(d.join(".j.19700101.ndjson.gz.tmp"), b"\x1f\x8bpartial").unwrap();
+    // Cut short after the rename, before the original was removed.
+    std::fs::write(d.join("j.19700102.ndjson"), format!("{b}\n")).unwrap();
+    std::fs::write(d.join("j.19700102.ndjson.gz"), b"\x1f\x8bstale").unwrap();
+    // A temporary file whose original is gone, and another journal's file, left alone.
+    std::fs::write(d.join(".j.19700103.ndjson.gz.tmp"), b"x").unwrap();
+    std::fs::write(d.join("k.19700101.ndjson"), format!("{a}\n")).unwrap();
+    let w = JournalWriter::open_with(d, "j", FsyncPolicy::Never, rot).unwrap();
+    drop(w);
+    assert_eq!(
+        names(d),
+        [
+            "j.19700101.ndjson.gz",
+            "j.19700102.ndjson.gz",
+            "j.ndjson",
+            "k.19700101.ndjson"
+        ]
+    );
+    assert_eq!(series_lines(d, "j"), [a, b]);
+}

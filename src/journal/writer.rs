@@ -1,7 +1,7 @@
 //! Journal writers: one appending (and rotating) a journal file under an exclusive lock, and
 //! a service's set of them by stem.
 
-use super::compress::compress_locked;
+use super::compress::{compress_closed, compress_locked, unfinished};
 use super::name::rotated_path;
 use super::rotation::first_line_day;
 use super::{JournalError, Rotation, io_err, other, same_file, sync_dir};
@@ -61,6 +61,9 @@ pub struct JournalWriter {
     size: u64,
     /// UTC day of the open file's first line.
     day: Option<i64>,
+    /// Lines appended since the last flush: a flush without any is free (the stage runner
+    /// flushes before every write of its output).
+    dirty: bool,
     compressors: Vec<JoinHandle<()>>,
 }
 
@@ -90,10 +93,40 @@ impl JournalWriter {
             rotation,
             size: 0,
             day: None,
+            dirty: false,
             compressors: Vec::new(),
         };
         w.adopt_existing()?;
+        if rotation.compress {
+            w.finish_compressions()?;
+        }
         Ok(w)
+    }
+
+    /// Compresses, in the background, the rotated files an earlier run left plain (a crash
+    /// mid-compression), so an interrupted rotation is finished by the next start.
+    fn finish_compressions(&mut self) -> Result<(), JournalError> {
+        let left = unfinished(&self.dir, &self.stem)?;
+        if left.is_empty() {
+            return Ok(());
+        }
+        tracing::warn!(
+            journal = %self.path.display(),
+            files = left.len(),
+            "{} rotated file(s) of {} left uncompressed by an earlier run; compressing them",
+            left.len(),
+            self.stem
+        );
+        self.compressors.push(std::thread::spawn(move || {
+            for f in left {
+                match compress_closed(&f) {
+                    Ok(Ok(c)) => tracing::info!(journal = %c.dst.display(), lines = c.lines, "compressed {}", c.dst.display()),
+                    Ok(Err(skipped)) => tracing::info!(journal = %f.display(), "{}: left alone ({skipped:?})", f.display()),
+                    Err(e) => tracing::warn!("{e}; left uncompressed, `njord-journal compress` retries"),
+                }
+            }
+        }));
+        Ok(())
     }
 
     /// Takes over a file left by an earlier run: its size and day, and a newline after a torn
@@ -142,6 +175,7 @@ impl JournalWriter {
         self.out.write_all(line).map_err(io_err(path))?;
         self.out.write_all(b"\n").map_err(io_err(path))?;
         self.size += need;
+        self.dirty = true;
         if self.fsync == FsyncPolicy::Always {
             self.sync()?;
         }
@@ -189,17 +223,28 @@ impl JournalWriter {
         self.append(ev.ts_ns(), scratch)
     }
 
-    /// Ends a batch: hands the lines to the OS, and to the disk under `fsync: batch`.
+    /// Ends a batch: hands the lines to the OS (which keeps them if the process is killed),
+    /// and to the disk under `fsync: batch`.
     pub fn flush(&mut self) -> Result<(), JournalError> {
+        if !self.dirty {
+            return Ok(());
+        }
         match self.fsync {
-            FsyncPolicy::Never => self.out.flush().map_err(io_err(&self.path)),
+            FsyncPolicy::Never => {
+                self.out.flush().map_err(io_err(&self.path))?;
+                self.dirty = false;
+                Ok(())
+            }
             FsyncPolicy::Batch | FsyncPolicy::Always => self.sync(),
         }
     }
 
-    fn sync(&mut self) -> Result<(), JournalError> {
+    /// Hands the lines to the disk now, whatever the fsync policy.
+    pub fn sync(&mut self) -> Result<(), JournalError> {
         self.out.flush().map_err(io_err(&self.path))?;
-        self.out.get_ref().sync_data().map_err(io_err(&self.path))
+        self.out.get_ref().sync_data().map_err(io_err(&self.path))?;
+        self.dirty = false;
+        Ok(())
     }
 }
 
@@ -251,5 +296,14 @@ impl Journals {
     /// Ends a batch on every open journal.
     pub fn flush(&mut self) -> Result<(), JournalError> {
         self.writers.values_mut().try_for_each(JournalWriter::flush)
+    }
+
+    /// Puts what was appended to `stem` on disk now, whatever the fsync policy: for a record
+    /// that must survive a crash before the action it announces (the broker's `pending_new`
+    /// before an order is sent).
+    pub fn sync(&mut self, stem: &str) -> Result<(), JournalError> {
+        self.writers
+            .get_mut(stem)
+            .map_or(Ok(()), JournalWriter::sync)
     }
 }

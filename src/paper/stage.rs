@@ -141,6 +141,7 @@ impl Stage for PaperStage {
             topics.orders.clone(),
             topics.cancels.clone(),
             topics.pattern(Kind::Trade),
+            topics.pattern(Kind::Bar),
         ]
     }
 

@@ -7,6 +7,7 @@ use super::{
     Caps, External, Halt, PNL_DAY_DATE_KEY, PNL_DAY_KEY, RiskEngine, RiskSettings, SharedPnl,
     utc_date,
 };
+use crate::broker::guard::{KillRead, redis_kill};
 use crate::bus::{BusError, RedisBus};
 use crate::config::{self, Loaded, Topics};
 use crate::event::{Event, Intent, Kind};
@@ -27,6 +28,8 @@ pub struct SharedState {
     pub redis: RedisBus,
     pub halt_key: String,
     pub seen_ttl_s: u64,
+    /// Whether the kill key was ever read here: its disappearance then fails closed.
+    pub halt_key_seen: bool,
 }
 
 /// What one round trip to Redis told about an intent.
@@ -151,8 +154,18 @@ impl RiskStage {
         match shared.read(seen_key.as_deref()) {
             Ok(r) => {
                 ext.halt = file_halt(file, &self.kill_file);
-                if ext.halt == Halt::Clear && r.halt.as_deref() == Some("1") {
-                    ext.halt = Halt::Redis;
+                let redis = redis_kill(r.halt.as_deref(), &mut shared.halt_key_seen);
+                if ext.halt == Halt::Clear {
+                    match redis {
+                        KillRead::Clear => {}
+                        KillRead::Tripped => ext.halt = Halt::Redis,
+                        KillRead::Unreadable(error) => {
+                            ext.halt = Halt::Unreadable {
+                                source: "redis-key-lost",
+                                error,
+                            }
+                        }
+                    }
                 }
                 ext.seen_shared = r.claimed == Some(false);
                 let today = utc_date(i.ts_ns);
@@ -219,6 +232,7 @@ impl Stage for RiskStage {
         vec![
             topics.intents.clone(),
             topics.pattern(Kind::Trade),
+            topics.pattern(Kind::Bar),
             topics.positions.clone(),
         ]
     }

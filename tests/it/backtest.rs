@@ -19,6 +19,7 @@ const REPLAY: &str = env!("CARGO_BIN_EXE_njord-replay");
 const STRAT: &str = env!("CARGO_BIN_EXE_njord-strat");
 const RISK: &str = env!("CARGO_BIN_EXE_njord-risk");
 const PAPER: &str = env!("CARGO_BIN_EXE_njord-paper");
+const BARS: &str = env!("CARGO_BIN_EXE_njord-bars");
 
 #[derive(Default)]
 struct Collect {
@@ -82,6 +83,9 @@ fn golden(name: &str) {
     let capital = dec(&s["capital"]);
     let mut cfg = Config::default();
     cfg.risk.per_order_usd_cap = Decimal::from(1_000_000);
+    // The hand-written tapes place some intents hours after the last trade: a fill-model
+    // golden, not a test of the reference price's age.
+    cfg.risk.max_ref_age_ms = u64::MAX;
     cfg.paper.maker_fee_bps = dec(&s["maker_fee_bps"]);
     cfg.paper.taker_fee_bps = dec(&s["taker_fee_bps"]);
     cfg.paper.slippage_bps = dec(&s["slippage_bps"]);
@@ -92,6 +96,9 @@ fn golden(name: &str) {
         interval_ns: parse_interval(s["equity_interval"].as_str().unwrap()).unwrap(),
         risk_free: 0.0,
         partial_fills: false,
+        // The hand-made tapes span days with a handful of daily samples: annualised anyway,
+        // so the goldens check the formulas (the threshold has its own unit test).
+        min_returns: 1,
     };
     let tape = Tape {
         files: vec![tape_path],
@@ -262,6 +269,149 @@ fn parity_with_the_stdio_pipeline() {
     assert_eq!(ours, piped, "fills equal the pipeline's line for line");
 }
 
+/// A tape of 1-minute bars alone (no trades): intents get prices from the last close, orders
+/// fill at a later bar (its open, or a limit inside its range), and the backtest agrees with
+/// the pipeline fill for fill.
+#[test]
+fn a_tape_of_bars_alone_backtests_like_the_pipeline() {
+    let (_t, d) = workdir();
+    synthetic_tape(&d.join("tape.ndjson"), 30_000);
+    let bars = std::process::Command::new(BARS)
+        .current_dir(&d)
+        .args([
+            "--config",
+            "base.yaml",
+            "--timeframes",
+            "1m",
+            "--emit-only",
+            "-q",
+        ])
+        .stdin(std::fs::File::open(d.join("tape.ndjson")).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        bars.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bars.stderr)
+    );
+    std::fs::write(d.join("tape.ndjson"), &bars.stdout).unwrap();
+    let strategies = std::fs::read_to_string(d.join("strategies.yaml")).unwrap();
+    std::fs::write(
+        d.join("strategies.yaml"),
+        strategies.replace("[trade]", "[bar]"),
+    )
+    .unwrap();
+    backtest(&d, "out", &[]);
+    let metrics: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out/metrics.json")).unwrap())
+            .unwrap();
+    let counts = &metrics["counts"];
+    assert!(counts["intents"].as_u64().unwrap() > 10, "{counts}");
+    assert!(counts["denied"].get("no_ref_price").is_none(), "{counts}");
+    let fills = std::fs::read_to_string(d.join("out/fills.ndjson")).unwrap();
+    let fills: Vec<Value> = fills
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(fills.len() > 10, "{} fills", fills.len());
+    // Each fill happens at the open of a bar, within that bar's range (2 bps of slippage).
+    let bars: Vec<Value> = String::from_utf8(bars.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let num = |v: &Value| v.to_string().trim_matches('"').parse::<f64>().unwrap();
+    for f in &fills {
+        let b = bars
+            .iter()
+            .find(|b| b["ts_open_ns"] == f["ts_fill_ns"])
+            .unwrap_or_else(|| panic!("a fill not at a bar's open: {f}"));
+        let p = num(&f["price"]);
+        assert!(
+            p >= num(&b["low"]) * 0.99979 && p <= num(&b["high"]) * 1.00021,
+            "{f} outside {b}"
+        );
+    }
+    let sh = format!(
+        "{REPLAY} tape.ndjson -q | {STRAT} --config base.yaml --strategies strategies.yaml -q | {RISK} --config base.yaml -q | {PAPER} --config base.yaml -q"
+    );
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&sh)
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let piped: Vec<String> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("{\"kind\":\"fill\""))
+        .map(str::to_string)
+        .collect();
+    let ours = std::fs::read_to_string(d.join("out/fills.ndjson")).unwrap();
+    assert_eq!(ours.lines().collect::<Vec<_>>(), piped);
+}
+
+/// The report as a browser sees it: headless Chromium (installed by `make test`) loads the
+/// file, and its DOM holds every section, a chart per symbol and the trades, with no console
+/// message.
+#[test]
+fn the_report_renders_in_chromium() {
+    let (_t, d) = workdir();
+    backtest(&d, "out", &["--report", "report.html"]);
+    let url = format!("file://{}", d.join("report.html").display());
+    let o = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+            &url,
+        ])
+        .output()
+        .expect("chromium must be installed (make test installs it)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dom = String::from_utf8(o.stdout).unwrap();
+    for id in [
+        "metrics",
+        "equity",
+        "drawdown",
+        "prices",
+        "trades",
+        "by-strategy",
+        "by-symbol",
+        "monthly",
+        "fill-model",
+        "run",
+        "strategies",
+        "configuration",
+    ] {
+        assert!(
+            dom.contains(&format!("<section id=\"{id}\">")),
+            "section {id}"
+        );
+    }
+    assert!(
+        dom.contains("data-symbol=\"ATOM/USDT\""),
+        "a chart per symbol"
+    );
+    assert_eq!(
+        dom.matches("<svg").count(),
+        3,
+        "equity, drawdown, ATOM/USDT"
+    );
+    let trades = dom.split("<section id=\"trades\">").nth(1).unwrap();
+    let trades = trades.split("</section>").next().unwrap();
+    assert!(trades.matches("<tr>").count() > 10, "{trades}");
+    let by_strategy = dom.split("<section id=\"by-strategy\">").nth(1).unwrap();
+    assert!(by_strategy.contains(">ema<"), "{by_strategy}");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let console: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    assert!(console.is_empty(), "script errors: {console:?}");
+}
+
 #[test]
 fn two_runs_are_byte_identical() {
     let (_t, d) = workdir();
@@ -339,6 +489,72 @@ fn sweeps_do_not_depend_on_the_thread_count() {
     let csv = String::from_utf8(one.1).unwrap();
     assert_eq!(csv.lines().count(), 7, "{csv}");
     assert!(csv.starts_with("rsi_period,ema.fast,total_return,"));
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(d.join("s1/sweep.json")).unwrap()).unwrap();
+    let trials = json.as_array().unwrap();
+    assert_eq!(trials.len(), 6);
+    assert!(trials.iter().all(|t| t["params"]["ema.fast"].is_string()
+        && t["metrics"]["sharpe"].is_number() != t["metrics"]["annualised_note"].is_string()));
+    // Rounded as the run summary prints them: percentages with two decimals.
+    let table = String::from_utf8(one.0).unwrap();
+    assert!(table.lines().nth(1).unwrap().contains('%'), "{table}");
+
+    // A combination that never trades is named, with why; what a trial logs names the trial.
+    let mut bad = std::fs::read_to_string(d.join("tape.ndjson")).unwrap();
+    bad.push_str("garbage\n");
+    std::fs::write(d.join("bad.ndjson"), bad).unwrap();
+    let o = Command::new(BACKTEST)
+        .current_dir(&d)
+        .args([
+            "sweep",
+            "--config",
+            "base.yaml",
+            "--tape",
+            "bad.ndjson",
+            "--strategies",
+            "strategies.yaml",
+            "--param",
+            "ema.qty=4,10000000",
+            "--out",
+            "s3",
+            "--no-progress",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("(ema.qty=10000000) never traded") && stderr.contains("per_order_usd_cap"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("(ema.qty=4) never traded"), "{stderr}");
+    let plain = String::from_utf8(strip_ansi(stderr.as_bytes())).unwrap();
+    for trial in [
+        "trial{n=1 params=ema.qty=4}: ",
+        "trial{n=2 params=ema.qty=10000000}: ",
+    ] {
+        assert!(
+            plain.contains(&format!("{trial}bad.ndjson:3001: not JSON")),
+            "{plain}"
+        );
+    }
+}
+
+/// Text without ANSI colour sequences.
+fn strip_ansi(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == 0x1b {
+            while i < b.len() && b[i] != b'm' {
+                i += 1;
+            }
+        } else {
+            out.push(b[i]);
+        }
+        i += 1;
+    }
+    out
 }
 
 #[test]

@@ -17,7 +17,7 @@ const KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duE
 const SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
 
 /// A running `njord-sim serve` with its request journal.
-struct Sim {
+pub(crate) struct Sim {
     server: SimServer,
     journal: PathBuf,
     _dir: tempfile::TempDir,
@@ -31,7 +31,7 @@ impl std::ops::Deref for Sim {
 }
 
 impl Sim {
-    fn start(extra: &[&str]) -> Sim {
+    pub(crate) fn start(extra: &[&str]) -> Sim {
         let dir = tempfile::tempdir().unwrap();
         let tape = dir.path().join("tape.ndjson");
         let out = support::sim_command()
@@ -67,7 +67,13 @@ impl Sim {
     }
 
     /// One plain HTTP/1.1 exchange; returns (status, body).
-    fn http(&self, method: &str, path_query: &str, body: &str, key: bool) -> (u16, String) {
+    pub(crate) fn http(
+        &self,
+        method: &str,
+        path_query: &str,
+        body: &str,
+        key: bool,
+    ) -> (u16, String) {
         let addr = self.rest.trim_start_matches("http://");
         let mut s = TcpStream::connect(addr).unwrap();
         let key_header = if key {
@@ -88,13 +94,13 @@ impl Sim {
         (status, body.to_string())
     }
 
-    fn fault(&self, spec: Value) {
+    pub(crate) fn fault(&self, spec: Value) {
         let (status, body) = self.http("POST", "/control/fault", &spec.to_string(), false);
         assert_eq!(status, 200, "{body}");
     }
 
     /// A signed request with the documentation key, as a plain client would send it.
-    fn signed(&self, method: &str, path: &str, params: &[(&str, &str)]) -> Value {
+    pub(crate) fn signed(&self, method: &str, path: &str, params: &[(&str, &str)]) -> Value {
         // The venue's clock, which a test may have skewed.
         let (_, t) = self.http("GET", "/api/v3/time", "", false);
         let now = serde_json::from_str::<Value>(&t).unwrap()["serverTime"]
@@ -106,7 +112,7 @@ impl Sim {
         serde_json::from_str(&body).unwrap()
     }
 
-    fn journal(&self) -> Vec<Value> {
+    pub(crate) fn journal(&self) -> Vec<Value> {
         std::fs::read_to_string(&self.journal)
             .unwrap_or_default()
             .lines()
@@ -115,7 +121,7 @@ impl Sim {
     }
 
     /// Requests (method, path) with their responses, in order.
-    fn exchanges(&self) -> Vec<(Value, Value)> {
+    pub(crate) fn exchanges(&self) -> Vec<(Value, Value)> {
         let j = self.journal();
         let reqs: Vec<&Value> = j.iter().filter(|r| r["type"] == "http_request").collect();
         reqs.into_iter()
@@ -128,7 +134,7 @@ impl Sim {
             .collect()
     }
 
-    fn count(&self, method: &str, path: &str) -> usize {
+    pub(crate) fn count(&self, method: &str, path: &str) -> usize {
         self.journal()
             .iter()
             .filter(|r| r["type"] == "http_request" && r["method"] == method && r["path"] == path)
@@ -137,22 +143,22 @@ impl Sim {
 }
 
 /// A running njord-broker: stdin to write orders, stdout events collected by a thread.
-struct Broker {
-    child: Child,
+pub(crate) struct Broker {
+    pub(crate) child: Child,
     stdin: Option<ChildStdin>,
-    events: Receiver<Value>,
-    seen: Vec<Value>,
+    pub(crate) events: Receiver<Value>,
+    pub(crate) seen: Vec<Value>,
     stderr: Option<std::thread::JoinHandle<String>>,
 }
 
 /// A broker's working directory, config by environment, journals and logs inside.
-struct Env {
+pub(crate) struct Env {
     dir: tempfile::TempDir,
-    vars: Vec<(String, String)>,
+    pub(crate) vars: Vec<(String, String)>,
 }
 
 impl Env {
-    fn new(sim: Option<&Sim>) -> Env {
+    pub(crate) fn new(sim: Option<&Sim>) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let p = |s: &str| dir.path().join(s).display().to_string();
         let mut vars = vec![
@@ -172,22 +178,22 @@ impl Env {
         Env { dir, vars }
     }
 
-    fn live(mut self) -> Env {
+    pub(crate) fn live(mut self) -> Env {
         self.set("NJORD__APP__ENV", "live");
         self.set("NJORD_ENABLE_LIVE", "1");
         self
     }
 
-    fn set(&mut self, k: &str, v: &str) {
+    pub(crate) fn set(&mut self, k: &str, v: &str) {
         self.vars.retain(|(a, _)| a != k);
         self.vars.push((k.into(), v.into()));
     }
 
-    fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_njord-broker"));
         c.args(args)
             .current_dir(self.dir.path())
@@ -199,7 +205,7 @@ impl Env {
         c
     }
 
-    fn spawn(&self, args: &[&str]) -> Broker {
+    pub(crate) fn spawn(&self, args: &[&str]) -> Broker {
         let mut child = self
             .command(args)
             .stdin(Stdio::piped())
@@ -233,7 +239,7 @@ impl Env {
     }
 
     /// Every file the broker wrote (journals, logs) as one string.
-    fn written(&self) -> String {
+    pub(crate) fn written(&self) -> String {
         let mut all = String::new();
         for sub in ["journal", "log"] {
             if let Ok(rd) = std::fs::read_dir(self.path(sub)) {
@@ -247,14 +253,14 @@ impl Env {
 }
 
 impl Broker {
-    fn send(&mut self, ev: Value) {
+    pub(crate) fn send(&mut self, ev: Value) {
         let s = self.stdin.as_mut().unwrap();
         writeln!(s, "{ev}").unwrap();
         s.flush().unwrap();
     }
 
     /// The first event (already seen or arriving within `secs`) matching `pred`.
-    fn wait_for(&mut self, secs: u64, pred: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) fn wait_for(&mut self, secs: u64, pred: impl Fn(&Value) -> bool) -> Value {
         if let Some(v) = self.seen.iter().find(|v| pred(v)) {
             return v.clone();
         }
@@ -276,7 +282,7 @@ impl Broker {
     }
 
     /// Closes stdin, waits for the exit; returns (exit code, all stdout events, stderr).
-    fn finish(mut self) -> (i32, Vec<Value>, String) {
+    pub(crate) fn finish(mut self) -> (i32, Vec<Value>, String) {
         drop(self.stdin.take());
         let status = self.child.wait().unwrap();
         // The reader thread ends at EOF of stdout; take everything it read.
@@ -288,7 +294,7 @@ impl Broker {
     }
 }
 
-fn order(intent: &str, side: &str, ty: &str, qty: &str, limit: Option<&str>) -> Value {
+pub(crate) fn order(intent: &str, side: &str, ty: &str, qty: &str, limit: Option<&str>) -> Value {
     json!({
         "kind": "order", "intent_id": intent, "strategy_id": "s1", "venue": "binanceus",
         "symbol": "ATOM/USDT", "side": side, "type": ty, "qty": qty.parse::<f64>().unwrap(),
@@ -296,12 +302,20 @@ fn order(intent: &str, side: &str, ty: &str, qty: &str, limit: Option<&str>) -> 
     })
 }
 
-fn kind(k: &'static str) -> impl Fn(&Value) -> bool {
+pub(crate) fn kind(k: &'static str) -> impl Fn(&Value) -> bool {
     move |v| v["kind"] == k
 }
 
-fn is(k: &'static str, intent: &'static str) -> impl Fn(&Value) -> bool {
+pub(crate) fn is(k: &'static str, intent: &'static str) -> impl Fn(&Value) -> bool {
     move |v| v["kind"] == k && (v["intent_id"] == intent || v["client_order_id"] == intent)
+}
+
+/// An order update with the venue's word (or a final rejection) on an intent's order: not
+/// the broker's own `pending_new` or `unknown`.
+pub(crate) fn settled(intent: &'static str) -> impl Fn(&Value) -> bool {
+    move |v| {
+        is("order_update", intent)(v) && v["status"] != "pending_new" && v["status"] != "unknown"
+    }
 }
 
 /// No key or secret in anything the broker printed or wrote (DESIGN §9.5).
@@ -317,7 +331,7 @@ fn assert_no_secrets(env: &Env, events: &[Value], stderr: &str) {
     }
 }
 
-fn orders_with_client_id(sim: &Sim, cid: &str) -> Vec<Value> {
+pub(crate) fn orders_with_client_id(sim: &Sim, cid: &str) -> Vec<Value> {
     let all = sim.signed("GET", "/api/v3/allOrders", &[("symbol", "ATOMUSDT")]);
     all.as_array()
         .unwrap()
@@ -396,7 +410,7 @@ fn read_only_sends_nothing_and_secrets_file_must_be_private() {
     let mut b = env.spawn(&["--emit-only"]);
     b.wait_for(20, kind("balance"));
     b.send(order("ro-1", "buy", "limit", "1", Some("5")));
-    let u = b.wait_for(20, is("order_update", "ro-1"));
+    let u = b.wait_for(20, settled("ro-1"));
     assert_eq!(u["status"], "rejected");
     let (code, _, stderr) = b.finish();
     assert_eq!(code, 0);
@@ -473,8 +487,9 @@ fn kill_switch_by_redis_and_redis_down_fails_closed() {
         .unwrap();
     b.send(order("r-1", "buy", "limit", "0.5", Some("5")));
     assert_eq!(b.wait_for(20, is("decision", "r-1"))["reason"], "halted");
-    redis::cmd("DEL")
+    redis::cmd("SET")
         .arg("njord:trading:halt")
+        .arg("0")
         .exec(&mut redis.conn())
         .unwrap();
     b.send(order("r-2", "buy", "limit", "0.5", Some("5")));
@@ -573,10 +588,20 @@ fn server_error_after_acceptance_yields_exactly_one_order() {
     b.wait_for(20, kind("balance"));
     sim.fault(json!({"fault": "order_then", "outcome": "status", "status": 503, "count": 1}));
     b.send(order("x5-1", "buy", "limit", "0.5", Some("5")));
-    let ack = b.wait_for(20, is("ack", "x5-1"));
+    // Published `unknown` at once, then settled by the venue's word.
+    let unknown = b.wait_for(20, is("order_update", "x5-1"));
+    let unknown = if unknown["status"] == "pending_new" {
+        b.wait_for(20, |v| {
+            is("order_update", "x5-1")(v) && v["status"] == "unknown"
+        })
+    } else {
+        unknown
+    };
+    assert_eq!(unknown["status"], "unknown");
+    let ack = b.wait_for(20, settled("x5-1"));
     sim.fault(json!({"fault": "order_then", "outcome": "drop", "count": 1}));
     b.send(order("x5-2", "buy", "limit", "0.5", Some("5")));
-    let ack2 = b.wait_for(20, is("ack", "x5-2"));
+    let ack2 = b.wait_for(20, settled("x5-2"));
     let (code, events, stderr) = b.finish();
     assert_eq!(code, 0, "{stderr}");
     for (cid, ack) in [("x5-1", ack), ("x5-2", ack2)] {
@@ -635,7 +660,7 @@ fn listen_key_expiry_is_recovered() {
     }
     std::thread::sleep(Duration::from_millis(500));
     b.send(order("lk-1", "buy", "limit", "0.5", Some("5")));
-    let u = b.wait_for(20, is("order_update", "lk-1"));
+    let u = b.wait_for(20, settled("lk-1"));
     assert_eq!(u["status"], "new");
     let (code, _, stderr) = b.finish();
     assert_eq!(code, 0, "{stderr}");

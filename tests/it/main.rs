@@ -3,12 +3,15 @@
 
 mod backtest;
 mod broker;
+mod capital;
 mod docs;
+mod durability;
 mod events;
 mod foundation;
 mod house;
 mod ingest;
 mod risk_paper;
+mod secrets;
 mod storage;
 mod strat;
 mod support;

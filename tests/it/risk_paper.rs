@@ -436,6 +436,16 @@ fn each_rule_end_to_end() {
     let cases: Vec<Case> = vec![
         ("duplicate", vec![t("10", T0), intent("d", "buy", "market", "1", "null", T0), intent("d", "buy", "market", "1", "null", T0)], vec![], vec![None, Some("duplicate_intent")]),
         ("no_ref_price", vec![intent("n", "buy", "market", "1", "null", T0)], vec![], vec![Some("no_ref_price")]),
+        (
+            "ref_price_stale: a last trade older than max_ref_age_ms",
+            vec![
+                t("10", T0),
+                intent("s2", "buy", "market", "1", "null", T0 + 60 * SEC + 1),
+                intent("s3", "sell", "limit", "1", "5", T0 + 60 * SEC + 1),
+            ],
+            vec![],
+            vec![Some("ref_price_stale"), Some("ref_price_stale")],
+        ),
         ("per_order_usd_cap", vec![t("10", T0), intent("c", "buy", "limit", "26", "9", T0), intent("c2", "buy", "limit", "25", "9", T0)], vec![], vec![Some("per_order_usd_cap"), None]),
         (
             "daily_loss from positions of today",
@@ -443,6 +453,7 @@ fn each_rule_end_to_end() {
                 t("10", T0),
                 r#"{"kind":"position","symbol":"ATOM/USDT","strategy_id":"s1","qty":0,"avg_price":0,"realized_pnl":-301,"fees":0,"realized_pnl_day":-301,"ts_ns":1767571200000000000}"#.to_string(),
                 intent("l", "buy", "market", "1", "null", T0 + 1),
+                t("10", T0 + 86_400 * SEC),
                 intent("l2", "buy", "market", "1", "null", T0 + 86_400 * SEC),
             ],
             vec![],
@@ -762,14 +773,36 @@ fn redis_daemons_trade_then_intent_then_kill_switch() {
         (Some("halted"), Some("redis")),
         "{d}"
     );
-    redis::cmd("DEL")
-        .arg("njord:trading:halt")
-        .query::<i64>(&mut c)
+    // Any value but "0" trips; a key that vanishes after it was seen (a Redis restarted
+    // without persistence) halts too; `njord-kill clear` sets "0".
+    for (n, value) in [(5, Some("true")), (6, Some("1 ")), (7, None)] {
+        match value {
+            Some(v) => redis::cmd("SET")
+                .arg("njord:trading:halt")
+                .arg(v)
+                .exec(&mut c),
+            None => redis::cmd("DEL").arg("njord:trading:halt").exec(&mut c),
+        }
         .unwrap();
+        publish(
+            &mut c,
+            "strat.intent",
+            &intent("r2", "buy", "market", "1", "null", T0 + n),
+        );
+        let d = next_of(&rx, "decision");
+        assert_eq!(d["reason"], "halted", "{value:?}: {d}");
+    }
+    Command::new(KILL)
+        .current_dir(dir.path())
+        .env("NJORD__LOGGING__JSON_FILE", "false")
+        .args(["clear", "--redis", &url, "--file"])
+        .arg(dir.path().join("halt"))
+        .assert()
+        .success();
     publish(
         &mut c,
         "strat.intent",
-        &intent("r2", "buy", "market", "1", "null", T0 + 5),
+        &intent("r2", "buy", "market", "1", "null", T0 + 8),
     );
     assert_eq!(next_of(&rx, "decision")["allowed"], true);
 }

@@ -471,13 +471,8 @@ fn rotated_journals_round_trip_through_bars() {
         .assert()
         .success();
     let j = dir.path().join("j");
-    let mut names: Vec<String> = std::fs::read_dir(&j)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
     assert_eq!(
-        names,
+        crate::support::file_names(&j),
         [
             "ohlcv.1h.AB.20260101.ndjson.gz",
             "ohlcv.1h.AB.20260102.ndjson.gz",

@@ -91,6 +91,16 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The names of the files in `dir`, sorted.
+pub fn file_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// A canonical trade line.
 pub fn trade_line(symbol: &str, id: u64, price: &str, ts_ns: i64) -> String {
     format!(

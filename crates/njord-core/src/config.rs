@@ -26,6 +26,7 @@ pub struct Config {
     pub risk: Risk,
     pub paper: Paper,
     pub broker: Broker,
+    pub kill: Kill,
     pub api_keys: ApiKeys,
 }
 
@@ -303,7 +304,7 @@ pub struct Risk {
     pub orders_per_min_cap: u32,
     /// Kill file: while it exists, trading is halted.
     pub kill_switch_file: PathBuf,
-    /// Redis key of the kill switch; "1" means tripped.
+    /// Redis key of the kill switch; "0" means clear, any other value tripped.
     pub kill_switch_key: String,
     /// How many allowed intent ids are kept in memory to deny `duplicate_intent` (default
     /// 100000).
@@ -311,6 +312,9 @@ pub struct Risk {
     /// How long an allowed intent id is remembered on Redis (shared across restarts), in
     /// seconds (default 172800: two days).
     pub dedup_ttl_s: u64,
+    /// The oldest a reference price may be, against the intent's time, in milliseconds
+    /// (default 60000); an older or non-positive one is denied `ref_price_stale`.
+    pub max_ref_age_ms: u64,
 }
 
 impl Default for Risk {
@@ -323,6 +327,7 @@ impl Default for Risk {
             kill_switch_key: "njord:trading:halt".into(),
             dedup_window: 100_000,
             dedup_ttl_s: 2 * 86_400,
+            max_ref_age_ms: 60_000,
         }
     }
 }
@@ -394,6 +399,31 @@ pub struct Broker {
     pub reconnect_max_ms: u64,
     /// On shutdown, how long to keep following in-flight orders to a final status, in ms.
     pub shutdown_grace_ms: u64,
+    /// The oldest the last input trade may be when an order is checked, against the
+    /// broker's clock, in ms (default 5000).
+    pub max_ref_age_ms: u64,
+    /// How far the input's reference price may be from the venue's mid, in basis points
+    /// (default 100); further is `ref_price_deviation`.
+    #[serde(with = "crate::num")]
+    pub max_deviation_bps: Decimal,
+    /// Allowance over the touch that an order is priced at for the cap, and the limit of a
+    /// market intent sent as IOC, in basis points (default 50).
+    #[serde(with = "crate::num")]
+    pub slippage_bps: Decimal,
+    /// Live market intents go out as limit IOC orders at the capped price (default true), so
+    /// the cap holds whatever the market does between the check and the fill.
+    pub market_as_limit_ioc: bool,
+    /// At start, the venue's orders of this many ms back are read (allOrders, at most 24 h),
+    /// so client order ids used by an earlier run or another host are never sent again.
+    pub startup_lookback_ms: u64,
+}
+
+/// What a trip of the kill switch does beyond stopping new orders.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Kill {
+    /// The live broker cancels its open orders when it sees the switch trip (default false).
+    pub cancel_open: bool,
 }
 
 impl Broker {
@@ -424,6 +454,11 @@ impl Default for Broker {
             reconnect_base_ms: 500,
             reconnect_max_ms: 30_000,
             shutdown_grace_ms: 5_000,
+            max_ref_age_ms: 5_000,
+            max_deviation_bps: Decimal::from(100),
+            slippage_bps: Decimal::from(50),
+            market_as_limit_ioc: true,
+            startup_lookback_ms: 86_400_000,
         }
     }
 }

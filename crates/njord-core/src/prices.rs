@@ -1,5 +1,5 @@
-//! The last trade price of every symbol seen, kept the same way by the strategy manager, the
-//! risk core and the paper trader.
+//! The last trade price of every symbol seen, with its event time, kept the same way by the
+//! strategy manager, the risk core and the paper trader (the time tells a stale price).
 
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap;
 /// costs less than hashing it; interleaved symbols cost one hash lookup, as a plain map would.
 #[derive(Debug, Default)]
 pub struct LastPrices {
-    slots: Vec<(String, Option<Decimal>)>,
+    slots: Vec<(String, Option<(Decimal, i64)>)>,
     index: FxHashMap<String, usize>,
     recent: usize,
 }
@@ -33,21 +33,26 @@ impl LastPrices {
         self.slots.len() - 1
     }
 
-    /// Records a price in a slot from [`LastPrices::slot`].
-    pub fn set_slot(&mut self, slot: usize, price: Decimal) {
+    /// Records a price, traded at `ts_ns`, in a slot from [`LastPrices::slot`].
+    pub fn set_slot(&mut self, slot: usize, price: Decimal, ts_ns: i64) {
         if let Some(s) = self.slots.get_mut(slot) {
-            s.1 = Some(price);
+            s.1 = Some((price, ts_ns));
             self.recent = slot;
         }
     }
 
-    /// Records a trade price.
-    pub fn set(&mut self, symbol: &str, price: Decimal) {
+    /// Records a trade price and its event time.
+    pub fn set(&mut self, symbol: &str, price: Decimal, ts_ns: i64) {
         let slot = self.slot(symbol);
-        self.set_slot(slot, price);
+        self.set_slot(slot, price, ts_ns);
     }
 
     pub fn get(&self, symbol: &str) -> Option<Decimal> {
+        self.get_with_time(symbol).map(|(p, _)| p)
+    }
+
+    /// The last price and the event time it traded at.
+    pub fn get_with_time(&self, symbol: &str) -> Option<(Decimal, i64)> {
         self.position(symbol).and_then(|i| self.slots[i].1)
     }
 }
@@ -64,7 +69,7 @@ mod tests {
             .into_iter()
             .enumerate()
         {
-            last.set(sym, Decimal::from(i));
+            last.set(sym, Decimal::from(i), i as i64);
             assert_eq!(last.get(sym), Some(Decimal::from(i)));
         }
         assert_eq!(last.get("A/USDT"), Some(Decimal::from(3)));
@@ -74,7 +79,7 @@ mod tests {
         // A slot taken before any price reads as no price.
         let d = last.slot("D/USD");
         assert_eq!(last.get("D/USD"), None);
-        last.set_slot(d, Decimal::ONE);
-        assert_eq!(last.get("D/USD"), Some(Decimal::ONE));
+        last.set_slot(d, Decimal::ONE, 7);
+        assert_eq!(last.get_with_time("D/USD"), Some((Decimal::ONE, 7)));
     }
 }

@@ -30,11 +30,17 @@ pub enum Reason {
     InvalidOrder,
     /// Paper: `paper.max_open_orders` orders are resting or waiting already.
     OpenOrdersCap,
+    /// Risk and broker: the reference price is not positive, or older than the configured
+    /// age (`risk.max_ref_age_ms`, `broker.max_ref_age_ms`).
+    RefPriceStale,
+    /// Broker: the reference price differs from the venue's own top of book by more than
+    /// `broker.max_deviation_bps`.
+    RefPriceDeviation,
 }
 
 impl Reason {
     /// Every code, in the order of the documentation's table.
-    pub const ALL: [Reason; 11] = [
+    pub const ALL: [Reason; 13] = [
         Reason::InvalidIntent,
         Reason::DuplicateIntent,
         Reason::Halted,
@@ -46,6 +52,8 @@ impl Reason {
         Reason::InsufficientBalance,
         Reason::InvalidOrder,
         Reason::OpenOrdersCap,
+        Reason::RefPriceStale,
+        Reason::RefPriceDeviation,
     ];
 
     /// The code as written in events.
@@ -62,6 +70,8 @@ impl Reason {
             Reason::InsufficientBalance => "insufficient_balance",
             Reason::InvalidOrder => "invalid_order",
             Reason::OpenOrdersCap => "open_orders_cap",
+            Reason::RefPriceStale => "ref_price_stale",
+            Reason::RefPriceDeviation => "ref_price_deviation",
         }
     }
 }

@@ -19,6 +19,20 @@ pub fn format_rfc3339(ts_ns: i64) -> String {
         .unwrap_or_else(|| ts_ns.to_string())
 }
 
+/// A time for people: to the nearest second, `2023-01-02 16:50:00Z`. A bucket's last
+/// nanosecond (`…16:49:59.999999999`) reads as the minute it ends on.
+pub fn format_human(ts_ns: i64) -> String {
+    let s = ts_ns.saturating_add(500_000_000).div_euclid(1_000_000_000);
+    OffsetDateTime::from_unix_timestamp(s)
+        .ok()
+        .and_then(|t| {
+            let f =
+                time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
+            t.format(&f).ok()
+        })
+        .unwrap_or_else(|| ts_ns.to_string())
+}
+
 /// Parses a time given as integer nanoseconds or RFC 3339 (`2026-01-02T03:04:05Z`).
 pub fn parse_time(s: &str) -> Result<i64, String> {
     if let Ok(ns) = s.parse::<i64>() {
@@ -32,6 +46,14 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn human_times_are_whole_seconds() {
+        let t = 1_672_678_200_000_000_000; // 2023-01-02T16:50:00Z
+        assert_eq!(format_human(t), "2023-01-02 16:50:00Z");
+        assert_eq!(format_human(t - 1), "2023-01-02 16:50:00Z");
+        assert_eq!(format_human(t + 400_000_000), "2023-01-02 16:50:00Z");
+    }
 
     #[test]
     fn days_and_formats() {

@@ -63,6 +63,12 @@ impl Harness {
         let (mut cfg, mut opts) = live_config(dir.path());
         setup(&mut cfg, &mut opts);
         let clock = ManualClock::starting_at(START_NS);
+        // The venue quotes 5 unless the test set another price.
+        venue
+            .account()
+            .prices
+            .entry(LISTED.into())
+            .or_insert(dec("5"));
         let mut opened = None;
         let stage = BrokerStage::start(&cfg, &opts, clock.clone(), |purpose| {
             opened = Some(purpose);
@@ -131,6 +137,16 @@ fn order(intent: &str) -> String {
     order_line(intent, LISTED, "limit", "1", "5")
 }
 
+/// A trade on the broker's input: its reference price.
+fn trade(price: &str, ts_ns: i64) -> String {
+    format!(
+        r#"{{"kind":"trade","venue":"binanceus","symbol":"{LISTED}","trade_id":"1","price":"{price}","qty":"1","side":"buy","ts_ns":{ts_ns}}}"#
+    )
+}
+
+/// What an order sent live reports first: its write-ahead `pending_new`, then the ack.
+const PLACED: &[&str] = &["order_update", "ack"];
+
 fn cancel(intent: &str) -> String {
     format!(r#"{{"kind":"cancel","intent_id":"{intent}","ts_ns":2000}}"#)
 }
@@ -153,8 +169,10 @@ fn gates_decide_whether_an_order_reaches_the_venue() {
         validate: bool,
         kill: KillFile,
         cap_usd: &'static str,
-        /// The venue's last price, for orders the input gave no price for.
+        /// The venue's quote (bid = ask); `None`: the ticker fails.
         venue_price: Option<&'static str>,
+        /// A trade on the input before the order (price, age at the order in ms).
+        input_trade: Option<(&'static str, i64)>,
         order: String,
         want_kinds: &'static [&'static str],
         want_reason: Option<Reason>,
@@ -169,9 +187,10 @@ fn gates_decide_whether_an_order_reaches_the_venue() {
         validate: false,
         kill: KillFile::Absent,
         cap_usd: "10",
-        venue_price: None,
+        venue_price: Some("5"),
+        input_trade: None,
         order,
-        want_kinds: &["ack"],
+        want_kinds: PLACED,
         want_reason: None,
         want_opened: Some(Purpose::Trade),
         want_requests: 1,
@@ -245,33 +264,74 @@ fn gates_decide_whether_an_order_reaches_the_venue() {
             },
         ),
         denied(
-            "market order without any reference price",
+            "no venue quote: fails closed, even for a limit order",
             Reason::NoRefPrice,
-            live("", order_line("g-1", LISTED, "market", "1", "")),
+            Row {
+                venue_price: None,
+                ..live("", order("g-1"))
+            },
         ),
-        Row {
-            venue_price: Some("5"),
-            ..live(
-                "market order priced by the venue's last price",
-                order_line("g-1", LISTED, "market", "1", ""),
-            )
-        },
+        live(
+            "market order priced at the venue's ask plus slippage: 5.025",
+            order_line("g-1", LISTED, "market", "1", ""),
+        ),
         denied(
-            "the venue's last price puts a market order over the cap",
+            "market order at exactly the cap: over it once the slippage allowance counts",
+            Reason::LiveMicroCap,
+            live("", order_line("g-1", LISTED, "market", "2", "")),
+        ),
+        denied(
+            "the venue's quote puts a market order over the cap",
             Reason::LiveMicroCap,
             Row {
                 venue_price: Some("50"),
                 ..live("", order_line("g-1", LISTED, "market", "1", ""))
             },
         ),
+        denied(
+            "a bad input trade (0.01 while the venue quotes 5): deviation",
+            Reason::RefPriceDeviation,
+            Row {
+                input_trade: Some(("0.01", 0)),
+                ..live("", order_line("g-1", LISTED, "market", "900", ""))
+            },
+        ),
+        denied(
+            "a half-price input trade: deviation",
+            Reason::RefPriceDeviation,
+            Row {
+                input_trade: Some(("2.5", 0)),
+                ..live("", order_line("g-1", LISTED, "market", "1", ""))
+            },
+        ),
+        denied(
+            "an input trade older than broker.max_ref_age_ms: stale",
+            Reason::RefPriceStale,
+            Row {
+                input_trade: Some(("5", 5_001)),
+                ..live("", order_line("g-1", LISTED, "market", "1", ""))
+            },
+        ),
         Row {
-            want_kinds: &["order_update"],
-            want_requests: 0,
+            input_trade: Some(("5.04", 5_000)),
             ..live(
-                "symbol the venue does not list: rejected before sending",
-                order_line("g-1", "DOGE/USDT", "limit", "1", "0.1"),
+                "a fresh input trade within the band",
+                order_line("g-1", LISTED, "market", "1", ""),
             )
         },
+        denied(
+            "a sell limit far below the market is worth the market: 100 at 0.05 is ~500 USD",
+            Reason::LiveMicroCap,
+            live(
+                "",
+                order_line("g-1", LISTED, "limit", "100", "0.05").replace("\"buy\"", "\"sell\""),
+            ),
+        ),
+        denied(
+            "symbol the venue does not list: no quote for it, refused before sending",
+            Reason::NoRefPrice,
+            live("", order_line("g-1", "DOGE/USDT", "limit", "1", "0.1")),
+        ),
         Row {
             want_kinds: &["order_update"],
             want_requests: 0,
@@ -304,6 +364,12 @@ fn gates_decide_whether_an_order_reaches_the_venue() {
             opts.enable_live = row.enable_live.map(String::from);
             opts.validate = row.validate;
         });
+        if row.venue_price.is_none() {
+            h.venue.account().prices.clear();
+        }
+        if let Some((price, age_ms)) = row.input_trade {
+            h.send(&trade(price, START_NS - age_ms * 1_000_000));
+        }
         let out = h.send(&row.order);
         let name = row.name;
         assert_eq!(kinds(&out), row.want_kinds, "{name}: {out:?}");
@@ -334,125 +400,156 @@ fn one_intent_is_one_venue_order_whatever_the_venue_answers() {
         /// An open order already carries the intent's client order id at the venue.
         already_booked: bool,
         lookups_fail: bool,
-        want_kinds: &'static [&'static str],
+        /// What the send itself reports, then what the ticks after it report (each tick
+        /// comes after the resend window).
+        want_sent: &'static [&'static str],
+        want_settled: &'static [&'static str],
+        /// The last order update's status, when there is one.
+        want_status: Option<&'static str>,
         /// Order requests and lookups the venue received, and orders it booked.
         want_requests: usize,
         want_lookups: usize,
         want_booked: usize,
-        /// Time spent between tries, on the clock (default policy: 250 ms doubling).
-        want_waited_ms: u64,
     }
+    let unknown: &[&str] = &["order_update", "order_update"];
     let rows = [
         Row {
             name: "accepted: acknowledged",
             answers: &[Accept],
             already_booked: false,
             lookups_fail: false,
-            want_kinds: &["ack"],
+            want_sent: PLACED,
+            want_settled: &[],
+            want_status: Some("pending_new"),
             want_requests: 1,
             want_lookups: 0,
             want_booked: 1,
-            want_waited_ms: 0,
         },
         Row {
-            name: "answer lost after booking: found by its client id, not sent again",
+            name: "answer lost after booking: unknown, then found by its client id",
             answers: &[BookButTimeOut],
             already_booked: false,
             lookups_fail: false,
-            want_kinds: &["ack"],
+            want_sent: unknown,
+            want_settled: &["order_update"],
+            want_status: Some("new"),
             want_requests: 1,
             want_lookups: 1,
             want_booked: 1,
-            want_waited_ms: 250,
         },
         Row {
-            name: "request lost: looked up first, then sent again",
+            name: "request lost: looked up after the window, then sent again",
             answers: &[LoseRequest, Accept],
             already_booked: false,
             lookups_fail: false,
-            want_kinds: &["ack"],
+            want_sent: unknown,
+            want_settled: &["ack"],
+            want_status: Some("unknown"),
             want_requests: 2,
             want_lookups: 1,
             want_booked: 1,
-            want_waited_ms: 250,
         },
         Row {
             name: "lost, lost, then booked but lost: every resend follows a lookup",
             answers: &[LoseRequest, LoseRequest, BookButTimeOut],
             already_booked: false,
             lookups_fail: false,
-            want_kinds: &["ack"],
+            want_sent: unknown,
+            want_settled: &["order_update"],
+            want_status: Some("new"),
             want_requests: 3,
             want_lookups: 3,
             want_booked: 1,
-            want_waited_ms: 250 + 500 + 1000,
         },
         Row {
-            name: "every try lost: gives up after max_attempts, nothing reported yet",
+            name: "every try lost: gives up after max_attempts, reported rejected",
             answers: &[LoseRequest; 5],
             already_booked: false,
             lookups_fail: false,
-            want_kinds: &[],
+            want_sent: unknown,
+            want_settled: &["order_update"],
+            want_status: Some("rejected"),
             want_requests: 5,
             want_lookups: 5,
             want_booked: 0,
-            want_waited_ms: 250 + 500 + 1000 + 2000,
         },
         Row {
-            name: "answer lost and the lookup fails: unknown, never sent blindly",
+            name: "answer lost and every lookup fails: unknown, never sent blindly",
             answers: &[LoseRequest],
             already_booked: false,
             lookups_fail: true,
-            want_kinds: &[],
+            want_sent: unknown,
+            want_settled: &[],
+            want_status: Some("unknown"),
             want_requests: 1,
-            want_lookups: 1,
+            want_lookups: 6,
             want_booked: 0,
-            want_waited_ms: 250,
         },
         Row {
             name: "client id in use by an order the venue has: that order is the answer",
             answers: &[],
             already_booked: true,
             lookups_fail: false,
-            want_kinds: &["ack"],
+            want_sent: PLACED,
+            want_settled: &[],
+            want_status: Some("pending_new"),
             want_requests: 1,
             want_lookups: 1,
             want_booked: 1,
-            want_waited_ms: 0,
         },
         Row {
             name: "client id in use by an order nobody can find: rejected, not resent",
             answers: &[ClaimInUse],
             already_booked: false,
             lookups_fail: false,
-            want_kinds: &["order_update"],
+            want_sent: &["order_update", "order_update"],
+            want_settled: &[],
+            want_status: Some("rejected"),
             want_requests: 1,
             want_lookups: 1,
             want_booked: 0,
-            want_waited_ms: 0,
         },
         Row {
             name: "venue error: rejected, not retried",
             answers: &[Reject],
             already_booked: false,
             lookups_fail: false,
-            want_kinds: &["order_update"],
+            want_sent: &["order_update", "order_update"],
+            want_settled: &[],
+            want_status: Some("rejected"),
             want_requests: 1,
             want_lookups: 0,
             want_booked: 0,
-            want_waited_ms: 0,
         },
     ];
     for row in rows {
         let name = row.name;
         let venue = MemVenue::answering(row.answers);
         venue.account().lookups_fail = row.lookups_fail;
-        let mut h = Harness::live(venue);
+        // No REST polls: only the settling of unknown orders asks the venue.
+        let mut h = Harness::start(venue, |cfg, _| cfg.broker.poll_interval_ms = 3_600_000);
         // Booked after the start: one open at the start is adopted and never sent at all.
         let existing = row.already_booked.then(|| h.venue.booked("p-1", "1"));
         let before = h.clock.monotonic();
-        let out = h.send(&order("p-1"));
-        assert_eq!(kinds(&out), row.want_kinds, "{name}: {out:?}");
+        let sent = h.send(&order("p-1"));
+        assert_eq!(kinds(&sent), row.want_sent, "{name}: {sent:?}");
+        assert_eq!(
+            sent[0]["status"], "pending_new",
+            "{name}: journaled before the send"
+        );
+        assert_eq!(h.clock.monotonic(), before, "{name}: the send never waits");
+        let mut settled = Vec::new();
+        for _ in 0..6 {
+            h.clock.advance(Duration::from_secs(6));
+            settled.extend(h.tick().into_iter().filter(|e| e["kind"] != "balance"));
+        }
+        assert_eq!(kinds(&settled), row.want_settled, "{name}: {settled:?}");
+        let last_status = sent
+            .iter()
+            .chain(&settled)
+            .filter_map(|e| e["status"].as_str())
+            .next_back();
+        assert_eq!(last_status, row.want_status, "{name}");
         let a = h.venue.account();
         assert_eq!(a.place_requests.len(), row.want_requests, "{name}");
         assert_eq!(a.lookups.len(), row.want_lookups, "{name}");
@@ -464,23 +561,24 @@ fn one_intent_is_one_venue_order_whatever_the_venue_answers() {
                 .all(|c| c == "p-1"),
             "{name}: always by the intent's client order id"
         );
-        match out.first() {
-            Some(ack) if ack["kind"] == "ack" => {
-                let at_venue = existing.as_ref().unwrap_or(&a.orders[0]);
-                assert_eq!(
-                    ack["exchange_order_id"], at_venue.exchange_order_id,
-                    "{name}"
-                );
-            }
-            Some(update) => assert_eq!(update["status"], "rejected", "{name}"),
-            None => {}
+        if let Some(ack) = sent.iter().chain(&settled).find(|e| e["kind"] == "ack") {
+            let at_venue = existing.as_ref().unwrap_or(&a.orders[0]);
+            assert_eq!(
+                ack["exchange_order_id"], at_venue.exchange_order_id,
+                "{name}"
+            );
         }
-        assert_eq!(
-            h.clock.monotonic() - before,
-            Duration::from_millis(row.want_waited_ms),
-            "{name}"
-        );
     }
+}
+
+#[test]
+fn an_unknown_order_never_holds_up_the_next_one() {
+    let mut h = Harness::live(MemVenue::answering(&[Answer::LoseRequest]));
+    let first = h.send(&order("u-1"));
+    assert_eq!(first[1]["status"], "unknown");
+    let next = h.send(&order("u-2"));
+    assert_eq!(kinds(&next), PLACED, "sent at once: {next:?}");
+    assert_eq!(h.venue.place_requests(), 2);
 }
 
 #[test]
@@ -526,6 +624,41 @@ fn an_intent_is_never_placed_twice_in_one_run_or_after_a_restart() {
     assert_eq!(kinds(&h.tick()), ["order_update"]);
     assert_eq!(h.send(&order("r-2")), Vec::<Value>::new());
     assert_eq!(h.venue.place_requests(), 0);
+
+    // Filled at the venue (closed: Binance would take its client id again), sent by another
+    // host or a run whose journal is gone: the venue's recent orders say so.
+    let venue = MemVenue::default();
+    venue.booked("r-3", "1");
+    venue.account().order_mut("r-3").unwrap().status = OrderStatus::Filled;
+    let mut h = Harness::live(venue);
+    assert_eq!(h.send(&order("r-3")), Vec::<Value>::new());
+    assert_eq!(h.venue.place_requests(), 0);
+
+    // Killed between the send and its answer: the journal holds a `pending_new` only. The
+    // restart waits out the window and asks the venue by client id.
+    for (answer, booked, want) in [
+        (Answer::BookButTimeOut, 1, "new"),
+        (Answer::LoseRequest, 0, "rejected"),
+    ] {
+        let mut h = Harness::live(MemVenue::answering(&[answer]));
+        h.send(&order("r-4"));
+        let mut h = h.restart();
+        let found = h.tick();
+        let statuses: Vec<_> = found.iter().filter_map(|e| e["status"].as_str()).collect();
+        assert_eq!(statuses, [want], "{answer:?}: {found:?}");
+        let again = h.send(&order("r-4"));
+        let resent = usize::from(booked == 0);
+        assert_eq!(
+            h.venue.place_requests(),
+            1 + resent,
+            "{answer:?}: {again:?}"
+        );
+        assert_eq!(
+            h.venue.booked_orders(),
+            1,
+            "{answer:?}: one order in the end"
+        );
+    }
 }
 
 #[test]
@@ -614,7 +747,7 @@ fn user_stream_news_and_reconnects_are_reconciled_once() {
     let mut h = Harness::live(venue.clone());
     h.tick();
     let ack = h.send(&order("s-1"));
-    let xid = ack[0]["exchange_order_id"].as_str().unwrap().to_string();
+    let xid = ack[1]["exchange_order_id"].as_str().unwrap().to_string();
     let filled = {
         let mut a = venue.account();
         let o = a.order_mut("s-1").unwrap();

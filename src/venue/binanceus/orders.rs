@@ -69,7 +69,7 @@ impl RestClient {
             ),
         ];
         if req.order_type == OrderType::Limit {
-            p.push(("timeInForce", "GTC".into()));
+            p.push(("timeInForce", if req.ioc { "IOC" } else { "GTC" }.into()));
         }
         p.push(("quantity", to_plain_string(&req.qty)));
         if let (OrderType::Limit, Some(px)) = (req.order_type, req.limit_price) {
@@ -183,6 +183,52 @@ impl RestClient {
             .flatten()
             .filter_map(|o| parse_order(o, |s| self.pair_of(s)))
             .collect())
+    }
+
+    /// Every order of a symbol since `since_ms` (`GET /api/v3/allOrders`, weight 20, at most
+    /// 1000 a page): the first page by `startTime` (the venue allows at most 24 hours back),
+    /// the next ones from the last order id seen.
+    pub async fn recent_orders(
+        &self,
+        symbol: &str,
+        since_ms: i64,
+    ) -> Result<Vec<BrokerOrderUpdate>, BrokerError> {
+        const PAGE: usize = 1000;
+        const MAX_BACK_MS: i64 = 24 * 60 * 60 * 1000 - 60_000;
+        let s = compact_symbol(symbol);
+        let start = since_ms.max(self.server_now_ms() - MAX_BACK_MS).to_string();
+        let limit = PAGE.to_string();
+        let mut all: Vec<BrokerOrderUpdate> = Vec::new();
+        let mut from_id: Option<String> = None;
+        loop {
+            let mut params = vec![("symbol", s.as_str()), ("limit", limit.as_str())];
+            match &from_id {
+                Some(id) => params.push(("orderId", id.as_str())),
+                None => params.push(("startTime", start.as_str())),
+            }
+            let v = self
+                .request(
+                    reqwest::Method::GET,
+                    "/api/v3/allOrders",
+                    &params,
+                    Auth::Signed,
+                    true,
+                )
+                .await?;
+            let page = v.as_array().map_or(&[][..], Vec::as_slice);
+            let last_id = page
+                .iter()
+                .filter_map(|o| o.get("orderId").and_then(serde_json::Value::as_u64))
+                .max();
+            all.extend(
+                page.iter()
+                    .filter_map(|o| parse_order(o, |s| self.pair_of(s))),
+            );
+            match last_id {
+                Some(id) if page.len() >= PAGE => from_id = Some((id + 1).to_string()),
+                _ => return Ok(all),
+            }
+        }
     }
 
     /// The order with this client order id, open or not; `None` when the venue has none.

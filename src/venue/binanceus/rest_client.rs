@@ -196,45 +196,47 @@ impl RestClient {
         self.lock().used_weight
     }
 
+    /// How long requests must be held now: a ban (418) until it ends, or near the weight
+    /// limit the rest of the minute.
+    fn gate_wait(&self) -> Option<Duration> {
+        let st = self.lock();
+        let ban = st
+            .banned_until
+            .and_then(|t| t.checked_duration_since(Instant::now()));
+        ban.or_else(|| {
+            weight_wait(
+                st.used_weight,
+                st.weight_at_ms,
+                st.weight_limit,
+                self.settings.weight_slowdown_pct,
+                now_ms() + st.offset_ms,
+            )
+        })
+        .filter(|d| !d.is_zero())
+    }
+
     /// Waits out a ban (418) and, near the weight limit, the rest of the minute.
     async fn gate(&self) {
-        loop {
-            let wait = {
-                let st = self.lock();
-                let ban = st
-                    .banned_until
-                    .and_then(|t| t.checked_duration_since(Instant::now()));
-                ban.or_else(|| {
-                    weight_wait(
-                        st.used_weight,
-                        st.weight_at_ms,
-                        st.weight_limit,
-                        self.settings.weight_slowdown_pct,
-                        now_ms() + st.offset_ms,
-                    )
-                })
-            };
-            match wait {
-                Some(d) if !d.is_zero() => {
-                    tracing::warn!(
-                        wait_ms = d.as_millis() as u64,
-                        "holding requests (ban or weight limit)"
-                    );
-                    tokio::time::sleep(d).await;
-                    // After waiting into a new window the count the venue reported is stale.
-                    let mut st = self.lock();
-                    st.used_weight = 0;
-                    if st.banned_until.is_some_and(|t| t <= Instant::now()) {
-                        st.banned_until = None;
-                    }
-                }
-                _ => return,
+        while let Some(d) = self.gate_wait() {
+            tracing::warn!(
+                wait_ms = d.as_millis() as u64,
+                "holding requests (ban or weight limit)"
+            );
+            tokio::time::sleep(d).await;
+            // After waiting into a new window the count the venue reported is stale.
+            let mut st = self.lock();
+            st.used_weight = 0;
+            if st.banned_until.is_some_and(|t| t <= Instant::now()) {
+                st.banned_until = None;
             }
         }
     }
 
     /// Sends one logical request with retries. `retry_unknown`: whether a lost answer or a
-    /// 5xx may be retried blindly (false for new orders: the caller looks the order up).
+    /// 5xx may be retried blindly. False for new orders: the caller looks the order up, and
+    /// every wait (ban, weight, 429, refused connection) comes back as
+    /// [`BrokerError::Throttled`] instead of being slept here, so the caller reads the kill
+    /// switch during the wait and again before the resend.
     pub async fn request(
         &self,
         method: reqwest::Method,
@@ -249,7 +251,11 @@ impl RestClient {
         let mut resynced = false;
         loop {
             attempt += 1;
-            self.gate().await;
+            if retry_unknown {
+                self.gate().await;
+            } else if let Some(wait) = self.gate_wait() {
+                return Err(BrokerError::Throttled { endpoint, wait });
+            }
             let query = match auth {
                 Auth::Signed => {
                     let signer = self.signer.as_ref().ok_or(BrokerError::NoKeys)?;
@@ -300,6 +306,10 @@ impl RestClient {
                         });
                     }
                     match policy.delay(attempt, None) {
+                        Some(wait) if !retry_unknown => {
+                            tracing::warn!(%endpoint, error = %msg, "connection refused; nothing was sent");
+                            return Err(BrokerError::Throttled { endpoint, wait });
+                        }
                         Some(d) => {
                             tracing::warn!(%endpoint, attempt, error = %msg, retry_in_ms = d.as_millis() as u64, "request failed; retrying");
                             tokio::time::sleep(d).await;
@@ -338,6 +348,10 @@ impl RestClient {
                         self.lock().banned_until = Some(Instant::now() + d);
                     }
                     match wait {
+                        Some(wait) if !retry_unknown => {
+                            tracing::warn!(%endpoint, status, retry_in_ms = wait.as_millis() as u64, "rate limited; not processed");
+                            return Err(BrokerError::Throttled { endpoint, wait });
+                        }
                         Some(d) => {
                             tracing::warn!(%endpoint, attempt, status, retry_in_ms = d.as_millis() as u64, "rate limited; waiting");
                             if !ban {

@@ -1,33 +1,28 @@
-//! The last price of a symbol over the signed client: the broker's reference price for the
-//! notional cap when its input carried none.
+//! The venue's top of book over REST: what the live broker prices orders and checks its
+//! input's reference price against (DESIGN §9.3).
 
 use super::rest_client::{Auth, RestClient};
 use super::wire::dec;
 use crate::broker::BrokerError;
+use crate::broker::guard::Quote;
 use crate::event::compact_symbol;
-use rust_decimal::Decimal;
 
 impl RestClient {
-    /// The last price of a symbol (`GET /api/v3/ticker/price`).
-    pub async fn ticker_price(&self, symbol: &str) -> Result<Decimal, BrokerError> {
+    /// Best bid and ask of a symbol (`GET /api/v3/ticker/bookTicker`, weight 2).
+    pub async fn book_ticker(&self, symbol: &str) -> Result<Quote, BrokerError> {
         let s = compact_symbol(symbol);
         let v = self
             .request(
                 reqwest::Method::GET,
-                "/api/v3/ticker/price",
+                "/api/v3/ticker/bookTicker",
                 &[("symbol", &s)],
                 Auth::None,
                 true,
             )
             .await?;
-        let p = dec(&v, "price");
-        if p > Decimal::ZERO {
-            Ok(p)
-        } else {
-            Err(BrokerError::Protocol {
-                endpoint: "GET /api/v3/ticker/price".into(),
-                msg: format!("no price for {s}"),
-            })
-        }
+        Ok(Quote {
+            bid: dec(&v, "bidPrice"),
+            ask: dec(&v, "askPrice"),
+        })
     }
 }

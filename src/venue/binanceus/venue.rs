@@ -3,6 +3,7 @@
 
 use super::rest_client::{RestClient, RestSettings};
 use super::user_stream::{StreamSettings, Subscription};
+use crate::broker::guard::Quote;
 use crate::broker::reconcile::VenueFill;
 use crate::broker::{
     BalanceSnapshot, BrokerError, BrokerOrderAck, BrokerOrderReq, BrokerOrderUpdate, Venue,
@@ -94,7 +95,15 @@ impl Venue for BinanceUs {
         self.rest.fetch_balances().await
     }
 
-    async fn fetch_price(&self, symbol: &str) -> Result<Decimal, BrokerError> {
-        self.rest.ticker_price(symbol).await
+    async fn fetch_quote(&self, symbol: &str) -> Result<Quote, BrokerError> {
+        self.rest.book_ticker(symbol).await
+    }
+
+    async fn fetch_recent_orders(
+        &self,
+        symbol: &str,
+        since_ms: i64,
+    ) -> Result<Vec<BrokerOrderUpdate>, BrokerError> {
+        self.rest.recent_orders(symbol, since_ms).await
     }
 }

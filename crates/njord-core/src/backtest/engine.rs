@@ -34,6 +34,8 @@ pub struct Settings {
     pub risk_free: f64,
     /// Cap resting fills at the crossing trade's quantity (as `njord-paper --partial-fills`).
     pub partial_fills: bool,
+    /// Fewest return samples for annualised figures ([`super::metrics::MIN_RETURNS`]).
+    pub min_returns: u64,
 }
 
 /// Receives what a run produces, as it is produced.
@@ -120,7 +122,8 @@ impl Engine {
             paper: PaperEngine::from_config(&cfg.paper, s.partial_fills),
             account: Account::new(s.capital),
             sampler: EquitySampler::new(s.interval_ns),
-            metrics: Metrics::new(s.capital, s.interval_ns, s.risk_free),
+            metrics: Metrics::new(s.capital, s.interval_ns, s.risk_free)
+                .with_min_returns(s.min_returns),
             counts: Counts::default(),
             intents: Vec::new(),
             answers: Vec::new(),
@@ -185,7 +188,10 @@ impl Engine {
     }
 
     fn paper(&mut self, ev: &Event<'_>, sink: &mut dyn Sink) {
-        if !matches!(ev, Event::Trade(_) | Event::Order(_) | Event::Cancel(_)) {
+        if !matches!(
+            ev,
+            Event::Trade(_) | Event::Bar(_) | Event::Order(_) | Event::Cancel(_)
+        ) {
             return;
         }
         self.paper_out.clear();
@@ -292,7 +298,7 @@ mod props {
             cfg.risk.orders_per_min_cap = 1_000;
             cfg.paper.allow_short = allow_short;
             cfg.paper = paper_config(&cfg, capital, "USDT");
-            let settings = Settings { capital, interval_ns: 3_600_000_000_000, risk_free: 0.0, partial_fills: false };
+            let settings = Settings { capital, interval_ns: 3_600_000_000_000, risk_free: 0.0, partial_fills: false, min_returns: 30 };
             let mut e = Engine::new(&cfg, vec![], &settings);
             let mut k = Keep(Vec::new(), Vec::new());
             for ev in tape(&steps) {

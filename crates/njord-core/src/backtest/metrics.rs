@@ -36,6 +36,7 @@
 
 use crate::event::{Fill, Side};
 use crate::num;
+use crate::time::NS_PER_DAY;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
@@ -172,9 +173,9 @@ impl Account {
             .map(|s| (s.1, s.2))
     }
 
-    /// The first symbol the account saw (the one the report charts).
-    pub fn first_symbol(&self) -> Option<&str> {
-        self.symbols.first().map(|s| s.0.as_str())
+    /// Every symbol the account saw, in first-seen order, with its last price.
+    pub fn prices(&self) -> impl Iterator<Item = (&str, Decimal)> {
+        self.symbols.iter().map(|s| (s.0.as_str(), s.2))
     }
 
     /// The account valued now, at time `ts_ns`.
@@ -253,6 +254,7 @@ struct Lot {
     price: Decimal,
     /// Entry fee not yet charged to a round trip.
     fee: Decimal,
+    ts_ns: i64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -261,12 +263,104 @@ struct Book {
     lots: VecDeque<Lot>,
 }
 
+/// One closed round trip: a lot (or part of one) opened by a fill and closed by a later one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundTrip {
+    pub strategy_id: Option<String>,
+    pub symbol: String,
+    /// Long (bought first) or short.
+    pub long: bool,
+    pub qty: Decimal,
+    pub entry_price: Decimal,
+    pub exit_price: Decimal,
+    pub entry_ts_ns: i64,
+    pub exit_ts_ns: i64,
+    /// Entry and exit fees, pro rata by quantity.
+    pub fees: Decimal,
+    /// Net of `fees`.
+    pub pnl: Decimal,
+}
+
+/// FIFO matching of fills per (strategy, symbol) into round trips: the metrics count them,
+/// the report lists them.
+#[derive(Debug, Clone, Default)]
+pub struct TripMatcher {
+    books: BTreeMap<(Option<String>, String), Book>,
+}
+
+impl TripMatcher {
+    /// Adds a fill; pushes the round trips it closes onto `closed`.
+    pub fn on_fill(&mut self, fill: &Fill<'_>, closed: &mut Vec<RoundTrip>) {
+        let key = (
+            fill.strategy_id.as_deref().map(str::to_string),
+            fill.symbol.to_string(),
+        );
+        let book = self.books.entry(key).or_default();
+        let buying = fill.side == Side::Buy;
+        let mut left = fill.qty;
+        let mut exit_fee = fill.fee;
+        if !book.lots.is_empty() && book.long != buying {
+            while left > Decimal::ZERO {
+                let Some(lot) = book.lots.front_mut() else {
+                    break;
+                };
+                let m = left.min(lot.qty);
+                let entry_fee = if m == lot.qty {
+                    lot.fee
+                } else {
+                    share(lot.fee, m, lot.qty)
+                };
+                let out_fee = if m == left {
+                    exit_fee
+                } else {
+                    share(exit_fee, m, left)
+                };
+                let gross = if book.long {
+                    m.saturating_mul(fill.price - lot.price)
+                } else {
+                    m.saturating_mul(lot.price - fill.price)
+                };
+                closed.push(RoundTrip {
+                    strategy_id: fill.strategy_id.as_deref().map(str::to_string),
+                    symbol: fill.symbol.to_string(),
+                    long: book.long,
+                    qty: m,
+                    entry_price: lot.price,
+                    exit_price: fill.price,
+                    entry_ts_ns: lot.ts_ns,
+                    exit_ts_ns: fill.ts_fill_ns,
+                    fees: entry_fee + out_fee,
+                    pnl: (gross - entry_fee - out_fee).normalize(),
+                });
+                lot.qty -= m;
+                lot.fee -= entry_fee;
+                left -= m;
+                exit_fee -= out_fee;
+                if lot.qty.is_zero() {
+                    book.lots.pop_front();
+                }
+            }
+        }
+        if left > Decimal::ZERO {
+            book.long = buying;
+            book.lots.push_back(Lot {
+                qty: left,
+                price: fill.price,
+                fee: exit_fee,
+                ts_ns: fill.ts_fill_ns,
+            });
+        }
+    }
+}
+
 /// Streaming accumulator of every metric; see the module documentation for the formulas.
 #[derive(Debug, Clone)]
 pub struct Metrics {
     capital: Decimal,
     periods_per_year: f64,
     rf: f64,
+    /// Fewest return samples for annualised figures.
+    min_returns: u64,
     // Equity samples.
     samples: u64,
     exposed: u64,
@@ -284,7 +378,8 @@ pub struct Metrics {
     max_dd: f64,
     max_dd_dur_ns: i64,
     // Fills and round trips.
-    books: BTreeMap<(Option<String>, String), Book>,
+    matcher: TripMatcher,
+    closed: Vec<RoundTrip>,
     fills: u64,
     fees: Decimal,
     traded: Decimal,
@@ -310,6 +405,9 @@ pub struct Summary {
     pub samples: u64,
     pub total_return: f64,
     pub cagr: Option<f64>,
+    /// Why CAGR, volatility, Sharpe, Sortino and Calmar are null (too short a run); `None`
+    /// when they are computed.
+    pub annualised_note: Option<String>,
     pub annual_volatility: Option<f64>,
     pub sharpe: Option<f64>,
     pub sortino: Option<f64>,
@@ -347,7 +445,17 @@ fn share(a: Decimal, b: Decimal, c: Decimal) -> Decimal {
         .unwrap_or(Decimal::ZERO)
 }
 
+/// Fewest return samples (equity samples − 1) for annualised figures by default: fewer give
+/// a Sharpe of −2001 from a 46-second run.
+pub const MIN_RETURNS: u64 = 30;
+
 impl Metrics {
+    /// Annualised figures need at least `n` return samples (default [`MIN_RETURNS`]).
+    pub fn with_min_returns(mut self, n: u64) -> Self {
+        self.min_returns = n;
+        self
+    }
+
     /// `capital` > 0; `interval_ns` the equity sampling interval; `risk_free` an annual rate.
     pub fn new(capital: Decimal, interval_ns: i64, risk_free: f64) -> Self {
         let periods_per_year = NS_PER_YEAR / interval_ns.max(1) as f64;
@@ -355,6 +463,7 @@ impl Metrics {
             capital,
             periods_per_year,
             rf: risk_free / periods_per_year,
+            min_returns: MIN_RETURNS,
             samples: 0,
             exposed: 0,
             first: None,
@@ -368,7 +477,8 @@ impl Metrics {
             underwater: false,
             max_dd: 0.0,
             max_dd_dur_ns: 0,
-            books: BTreeMap::new(),
+            matcher: TripMatcher::default(),
+            closed: Vec::new(),
             fills: 0,
             fees: Decimal::ZERO,
             traded: Decimal::ZERO,
@@ -429,57 +539,12 @@ impl Metrics {
         self.traded = self
             .traded
             .saturating_add(fill.qty.saturating_mul(fill.price).abs());
-        let key = (
-            fill.strategy_id.as_deref().map(str::to_string),
-            fill.symbol.to_string(),
-        );
-        let book = self.books.entry(key).or_default();
-        let buying = fill.side == Side::Buy;
-        let mut left = fill.qty;
-        let mut exit_fee = fill.fee;
-        let mut closed = Vec::new();
-        if !book.lots.is_empty() && book.long != buying {
-            while left > Decimal::ZERO {
-                let Some(lot) = book.lots.front_mut() else {
-                    break;
-                };
-                let m = left.min(lot.qty);
-                let entry_fee = if m == lot.qty {
-                    lot.fee
-                } else {
-                    share(lot.fee, m, lot.qty)
-                };
-                let out_fee = if m == left {
-                    exit_fee
-                } else {
-                    share(exit_fee, m, left)
-                };
-                let gross = if book.long {
-                    m.saturating_mul(fill.price - lot.price)
-                } else {
-                    m.saturating_mul(lot.price - fill.price)
-                };
-                closed.push(gross - entry_fee - out_fee);
-                lot.qty -= m;
-                lot.fee -= entry_fee;
-                left -= m;
-                exit_fee -= out_fee;
-                if lot.qty.is_zero() {
-                    book.lots.pop_front();
-                }
-            }
+        let mut closed = std::mem::take(&mut self.closed);
+        self.matcher.on_fill(fill, &mut closed);
+        for t in closed.drain(..) {
+            self.trip(t.pnl);
         }
-        if left > Decimal::ZERO {
-            book.long = buying;
-            book.lots.push_back(Lot {
-                qty: left,
-                price: fill.price,
-                fee: exit_fee,
-            });
-        }
-        for pnl in closed {
-            self.trip(pnl.normalize());
-        }
+        self.closed = closed;
     }
 
     fn trip(&mut self, pnl: Decimal) {
@@ -505,14 +570,27 @@ impl Metrics {
             _ => 0,
         };
         let growth = f(final_equity) / f(self.capital);
-        let cagr = (duration_ns > 0 && growth > 0.0)
+        // Annualising a run shorter than a day, or from a handful of returns, gives numbers
+        // that mean nothing: they are null, and the note says why.
+        let annualised_note = if duration_ns < NS_PER_DAY {
+            Some("not annualised: the run spans less than a day".to_string())
+        } else if self.n < self.min_returns {
+            Some(format!(
+                "not annualised: {} return samples, fewer than {} (shorten --equity-interval)",
+                self.n, self.min_returns
+            ))
+        } else {
+            None
+        };
+        let annualise = annualised_note.is_none();
+        let cagr = (annualise && duration_ns > 0 && growth > 0.0)
             .then(|| growth.powf(NS_PER_YEAR / duration_ns as f64) - 1.0)
             .filter(|x| x.is_finite());
-        let sd = (self.n >= 2).then(|| (self.m2 / (self.n - 1) as f64).sqrt());
+        let sd = (annualise && self.n >= 2).then(|| (self.m2 / (self.n - 1) as f64).sqrt());
         let ann = self.periods_per_year.sqrt();
         let excess = self.mean - self.rf;
         let sharpe = sd.filter(|s| *s > 0.0).map(|s| excess / s * ann);
-        let downside = (self.n > 0).then(|| (self.downside_sq / self.n as f64).sqrt());
+        let downside = (annualise && self.n > 0).then(|| (self.downside_sq / self.n as f64).sqrt());
         let sortino = downside.filter(|d| *d > 0.0).map(|d| excess / d * ann);
         let mut dd_dur = self.max_dd_dur_ns;
         if self.underwater
@@ -543,6 +621,7 @@ impl Metrics {
             max_drawdown: self.max_dd,
             max_drawdown_duration_s: dd_dur as f64 / 1e9,
             calmar,
+            annualised_note,
             fills: self.fills,
             round_trips: self.trips,
             wins: self.wins,
@@ -567,6 +646,42 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Equity samples of a run: one per `step_ns`, alternating gains and losses.
+    fn run(n: u64, step_ns: i64, min_returns: u64) -> Summary {
+        let mut m = Metrics::new(d("100"), step_ns, 0.0).with_min_returns(min_returns);
+        for i in 0..n {
+            let e = if i % 2 == 0 { d("100") } else { d("101") };
+            m.on_sample(&Sample {
+                point: EquityPoint {
+                    ts_ns: i as i64 * step_ns,
+                    equity: e,
+                    cash: e,
+                    position_value: Decimal::ZERO,
+                },
+                exposed: false,
+            });
+        }
+        m.summary()
+    }
+
+    #[test]
+    fn short_runs_are_not_annualised() {
+        let minute = 60_000_000_000;
+        // 82 minutes of minute samples: under a day, whatever the count.
+        let s = run(83, minute, 30);
+        assert_eq!((s.sharpe, s.cagr, s.annual_volatility), (None, None, None));
+        assert!(s.annualised_note.unwrap().contains("less than a day"));
+        // Two days of 12-hour samples: 4 returns, fewer than 30.
+        let s = run(5, 720 * minute, 30);
+        assert_eq!((s.sharpe, s.sortino, s.calmar), (None, None, None));
+        assert!(s.annualised_note.unwrap().contains("4 return samples"));
+        // Two days of hourly samples: 48 returns, annualised.
+        let s = run(49, 60 * minute, 30);
+        assert!(s.sharpe.is_some() && s.annual_volatility.is_some());
+        assert_eq!(s.annualised_note, None);
+        assert_eq!(s.total_return, 0.0, "unaffected");
+    }
     use crate::event::Liquidity;
     use std::borrow::Cow;
     use std::str::FromStr;
@@ -687,7 +802,8 @@ mod tests {
         assert!((s.max_drawdown - 0.2).abs() < 1e-12);
         // Under water from 2 s (peak 110) to the end at 5 s: 3 s, longer than 0 → 2 s.
         assert_eq!(s.max_drawdown_duration_s, 3.0);
-        assert!((s.calmar.unwrap() - s.cagr.unwrap() / 0.2).abs() < 1e-9);
+        // Five seconds are not annualised: no CAGR, so no Calmar (return_statistics has one).
+        assert_eq!((s.calmar, s.cagr), (None, None));
     }
 
     #[test]
@@ -715,7 +831,7 @@ mod tests {
     #[test]
     fn return_statistics() {
         let day = 86_400_000_000_000i64;
-        let mut m = Metrics::new(d("100"), day, 0.0);
+        let mut m = Metrics::new(d("100"), day, 0.0).with_min_returns(3);
         for (i, e) in ["100", "110", "99", "108.9"].iter().enumerate() {
             m.on_sample(&point(i as i64 * day, e));
         }
@@ -730,5 +846,6 @@ mod tests {
         assert!((s.sortino.unwrap() - mean / dd * p.sqrt()).abs() < 1e-12);
         let cagr = 1.089f64.powf(365.0 / 3.0) - 1.0;
         assert!((s.cagr.unwrap() - cagr).abs() / cagr < 1e-12);
+        assert!((s.calmar.unwrap() - cagr / 0.1).abs() / cagr < 1e-9);
     }
 }

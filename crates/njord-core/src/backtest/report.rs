@@ -1,35 +1,72 @@
 //! The HTML report (`--report FILE.html`) and the summary rows shared with the stdout table.
 //!
 //! One self-contained file: inline CSS and SVG, no script, no network, no CDN. It shows the
-//! metrics, the equity curve, the drawdown, the price of the first symbol with buy and sell
-//! markers, the monthly returns, the configuration used and the fill-model assumptions.
+//! metrics, the equity curve, the drawdown, one price chart per symbol with its buy and sell
+//! markers, the round trips (trades), per-strategy and per-symbol summaries, the monthly
+//! returns, the fill-model assumptions, the run and the configuration used. Every section is
+//! a `<section id=…>`, so a test can find it.
 //! Rendering is deterministic: the same run gives the same bytes.
 
 use super::engine::Counts;
-use super::metrics::{Account, Sample, Summary};
+use super::metrics::{Account, RoundTrip, Sample, Summary, TripMatcher};
 use crate::event::{Fill, Side};
 use crate::num::to_plain_string;
-use crate::time::format_rfc3339;
+use crate::time::format_human;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// Most points drawn per line; longer series are thinned to every k-th point (keeping the
 /// last), which keeps the file small whatever the length of the run.
 const MAX_POINTS: usize = 2_000;
 
-/// What the charts need, collected during the run.
+/// Round trips listed in the trades table; the summaries count every one.
+const MAX_TRIPS_LISTED: usize = 1_000;
+
+/// One symbol's price chart.
+#[derive(Debug, Clone, Default)]
+pub struct SymbolChart {
+    pub symbol: String,
+    /// (ts_ns, last price) at each equity sample.
+    pub price: Vec<(i64, f64)>,
+    /// (ts_ns, price, buy?) of its fills.
+    pub fills: Vec<(i64, f64, bool)>,
+}
+
+/// Round trips summed over a strategy or a symbol.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TripTotals {
+    pub trips: u64,
+    pub wins: u64,
+    pub pnl: Decimal,
+    pub fees: Decimal,
+}
+
+impl TripTotals {
+    fn add(&mut self, t: &RoundTrip) {
+        self.trips += 1;
+        self.wins += u64::from(t.pnl > Decimal::ZERO);
+        self.pnl += t.pnl;
+        self.fees += t.fees;
+    }
+}
+
+/// What the charts and tables need, collected during the run.
 #[derive(Debug, Clone, Default)]
 pub struct Chart {
     /// Capital, for the drawdown's starting peak.
     capital: f64,
-    pub symbol: Option<String>,
     /// (ts_ns, equity).
     pub equity: Vec<(i64, f64)>,
-    /// (ts_ns, price of `symbol`).
-    pub price: Vec<(i64, f64)>,
-    /// (ts_ns, price, buy?) of the fills of `symbol`.
-    pub fills: Vec<(i64, f64, bool)>,
+    /// Per symbol, in first-seen order.
+    pub symbols: Vec<SymbolChart>,
+    matcher: TripMatcher,
+    /// The first [`MAX_TRIPS_LISTED`] round trips.
+    pub trips: Vec<RoundTrip>,
+    pub trips_total: u64,
+    pub by_strategy: BTreeMap<String, TripTotals>,
+    pub by_symbol: BTreeMap<String, TripTotals>,
 }
 
 fn f(d: Decimal) -> f64 {
@@ -44,25 +81,42 @@ impl Chart {
         }
     }
 
+    fn symbol_mut(&mut self, symbol: &str) -> &mut SymbolChart {
+        let i = match self.symbols.iter().position(|c| c.symbol == symbol) {
+            Some(i) => i,
+            None => {
+                self.symbols.push(SymbolChart {
+                    symbol: symbol.to_string(),
+                    ..SymbolChart::default()
+                });
+                self.symbols.len() - 1
+            }
+        };
+        &mut self.symbols[i]
+    }
+
     pub fn on_sample(&mut self, s: &Sample, account: &Account) {
         self.equity.push((s.point.ts_ns, f(s.point.equity)));
-        if self.symbol.is_none() {
-            self.symbol = account.first_symbol().map(str::to_string);
-        }
-        if let Some((_, p)) = self.symbol.as_deref().and_then(|x| account.symbol(x))
-            && !p.is_zero()
-        {
-            self.price.push((s.point.ts_ns, f(p)));
+        for (symbol, p) in account.prices() {
+            if !p.is_zero() {
+                self.symbol_mut(symbol).price.push((s.point.ts_ns, f(p)));
+            }
         }
     }
 
     pub fn on_fill(&mut self, fill: &Fill<'_>) {
-        if self.symbol.is_none() {
-            self.symbol = Some(fill.symbol.to_string());
-        }
-        if self.symbol.as_deref() == Some(&*fill.symbol) {
-            self.fills
-                .push((fill.ts_fill_ns, f(fill.price), fill.side == Side::Buy));
+        let mark = (fill.ts_fill_ns, f(fill.price), fill.side == Side::Buy);
+        self.symbol_mut(&fill.symbol).fills.push(mark);
+        let mut closed = Vec::new();
+        self.matcher.on_fill(fill, &mut closed);
+        for t in closed {
+            let strategy = t.strategy_id.clone().unwrap_or_else(|| "—".into());
+            self.by_strategy.entry(strategy).or_default().add(&t);
+            self.by_symbol.entry(t.symbol.clone()).or_default().add(&t);
+            self.trips_total += 1;
+            if self.trips.len() < MAX_TRIPS_LISTED {
+                self.trips.push(t);
+            }
         }
     }
 
@@ -133,11 +187,15 @@ pub fn rows(s: &Summary, c: &Counts) -> Vec<(&'static str, String)> {
         (
             "period",
             match (s.start_ts_ns, s.end_ts_ns) {
-                (Some(a), Some(b)) => format!("{} → {}", format_rfc3339(a), format_rfc3339(b)),
+                (Some(a), Some(b)) => format!("{} → {}", format_human(a), format_human(b)),
                 _ => "—".into(),
             },
         ),
         ("total return", pct(Some(s.total_return))),
+        (
+            "annualised",
+            s.annualised_note.clone().unwrap_or_else(|| "yes".into()),
+        ),
         ("CAGR", pct(s.cagr)),
         ("annual volatility", pct(s.annual_volatility)),
         ("Sharpe", num(s.sharpe)),
@@ -194,6 +252,20 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// An axis value short enough for the 60 px margin: about six significant digits.
+fn axis_num(v: f64) -> String {
+    let a = v.abs();
+    if a >= 100_000.0 {
+        format!("{v:.3e}")
+    } else if a >= 100.0 {
+        format!("{v:.1}")
+    } else if a >= 1.0 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.5}")
+    }
+}
+
 fn thin<T: Copy>(v: &[T]) -> Vec<T> {
     if v.len() <= MAX_POINTS {
         return v.to_vec();
@@ -214,7 +286,7 @@ const PAD: f64 = 60.0;
 
 /// A line chart as inline SVG, with buy (green, up) and sell (red, down) markers.
 fn svg(title: &str, pts: &[(i64, f64)], color: &str, marks: &[(i64, f64, bool)]) -> String {
-    let mut s = format!("<h2>{}</h2>\n", esc(title));
+    let mut s = format!("<h3>{}</h3>\n", esc(title));
     if pts.is_empty() {
         s.push_str("<p>No data.</p>\n");
         return s;
@@ -252,15 +324,15 @@ fn svg(title: &str, pts: &[(i64, f64)], color: &str, marks: &[(i64, f64, bool)])
         H - 40.0,
         PAD - 4.0,
         y(hi) + 4.0,
-        hi,
+        axis_num(hi),
         PAD - 4.0,
         y(lo),
-        lo,
+        axis_num(lo),
         H - 12.0,
-        format_rfc3339(t0),
+        format_human(t0),
         W - PAD,
         H - 12.0,
-        format_rfc3339(t1),
+        format_human(t1),
     );
     for (t, v) in &pts {
         let _ = write!(s, "{:.1},{:.1} ", x(*t), y(*v));
@@ -302,7 +374,7 @@ fn svg(title: &str, pts: &[(i64, f64)], color: &str, marks: &[(i64, f64, bool)])
 }
 
 fn monthly_table(months: &[(i32, u8, f64)]) -> String {
-    let mut s = String::from("<h2>Monthly returns</h2>\n");
+    let mut s = String::new();
     if months.is_empty() {
         s.push_str("<p>No data.</p>\n");
         return s;
@@ -362,8 +434,9 @@ pub fn render(r: &ReportInput<'_>) -> String {
 body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:960px}\
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}\
 th{background:#f3f3f3}td.l,th.l{text-align:left}.pos{background:#e6f4ea}.neg{background:#fde8e8}\
-.ax{font-size:11px;fill:#555}pre{background:#f6f8fa;padding:1em;overflow:auto;font-size:12px}\
-</style></head><body>\n<h1>Njord backtest</h1>\n<h2>Metrics</h2>\n<table>\n",
+.ax{font-size:11px;fill:#555}pre{background:#f6f8fa;padding:1em;overflow:auto;font-size:12px;\
+white-space:pre-wrap}table.t{font-size:12px}svg{max-width:100%;height:auto}\
+</style></head><body>\n<h1>Njord backtest</h1>\n<section id=\"metrics\">\n<h2>Metrics</h2>\n<table>\n",
     );
     for (k, v) in rows(r.summary, r.counts) {
         let _ = writeln!(
@@ -373,34 +446,178 @@ th{background:#f3f3f3}td.l,th.l{text-align:left}.pos{background:#e6f4ea}.neg{bac
             esc(&v)
         );
     }
-    s.push_str("</table>\n");
-    s.push_str(&svg("Equity", &r.chart.equity, "#0969da", &[]));
-    s.push_str(&svg("Drawdown", &r.chart.drawdown(), "#cf222e", &[]));
-    let title = format!(
-        "Price of {} with buys (▲) and sells (▼)",
-        r.chart.symbol.as_deref().unwrap_or("—")
+    s.push_str("</table>\n</section>\n");
+    section(
+        &mut s,
+        "equity",
+        "Equity",
+        &svg("Equity", &r.chart.equity, "#0969da", &[]),
     );
-    s.push_str(&svg(&title, &r.chart.price, "#555", &r.chart.fills));
-    s.push_str(&monthly_table(&r.chart.monthly_returns()));
-    s.push_str("<h2>Fill model</h2>\n<ul>\n");
-    for a in r.assumptions {
-        let _ = writeln!(s, "<li>{}</li>", esc(a));
+    section(
+        &mut s,
+        "drawdown",
+        "Drawdown",
+        &svg("Drawdown", &r.chart.drawdown(), "#cf222e", &[]),
+    );
+    let mut prices = String::new();
+    if r.chart.symbols.is_empty() {
+        prices.push_str("<p>No data.</p>\n");
     }
-    s.push_str("</ul>\n<h2>Run</h2>\n<table>\n");
+    for c in &r.chart.symbols {
+        let title = format!("{} with buys (▲) and sells (▼)", c.symbol);
+        let _ = write!(
+            prices,
+            "<div class=\"price\" data-symbol=\"{}\">",
+            esc(&c.symbol)
+        );
+        prices.push_str(&svg(&title, &c.price, "#555", &c.fills));
+        prices.push_str("</div>\n");
+    }
+    section(&mut s, "prices", "Prices", &prices);
+    section(&mut s, "trades", "Trades", &trades_table(r.chart));
+    section(
+        &mut s,
+        "by-strategy",
+        "Per strategy",
+        &totals_table("strategy", &r.chart.by_strategy),
+    );
+    section(
+        &mut s,
+        "by-symbol",
+        "Per symbol",
+        &totals_table("symbol", &r.chart.by_symbol),
+    );
+    section(
+        &mut s,
+        "monthly",
+        "Monthly returns",
+        &monthly_table(&r.chart.monthly_returns()),
+    );
+    let mut fm = String::from("<ul>\n");
+    for a in r.assumptions {
+        let _ = writeln!(fm, "<li>{}</li>", esc(a));
+    }
+    fm.push_str("</ul>\n");
+    section(&mut s, "fill-model", "Fill model", &fm);
+    let mut run = String::from("<table>\n");
     for (k, v) in r.run {
         let _ = writeln!(
-            s,
+            run,
             "<tr><th class=\"l\">{}</th><td class=\"l\">{}</td></tr>",
             esc(k),
             esc(v)
         );
     }
+    run.push_str("</table>\n");
+    section(&mut s, "run", "Run", &run);
+    section(
+        &mut s,
+        "strategies",
+        "Strategies",
+        &format!("<pre>{}</pre>\n", esc(r.strategies)),
+    );
+    section(
+        &mut s,
+        "configuration",
+        "Configuration",
+        &format!("<pre>{}</pre>\n", esc(r.config)),
+    );
+    s.push_str("</body></html>\n");
+    s
+}
+
+fn section(s: &mut String, id: &str, title: &str, body: &str) {
     let _ = write!(
         s,
-        "</table>\n<h2>Strategies</h2>\n<pre>{}</pre>\n<h2>Configuration</h2>\n<pre>{}</pre>\n</body></html>\n",
-        esc(r.strategies),
-        esc(r.config)
+        "<section id=\"{id}\">\n<h2>{}</h2>\n{body}</section>\n",
+        esc(title)
     );
+}
+
+/// Whole seconds as `1d 2h 3m 4s`, the largest units first.
+fn duration(ns: i64) -> String {
+    let mut left = ns.max(0) / 1_000_000_000;
+    let mut out = Vec::new();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if left >= size {
+            out.push(format!("{}{unit}", left / size));
+            left %= size;
+        }
+    }
+    if left > 0 || out.is_empty() {
+        out.push(format!("{left}s"));
+    }
+    out.join(" ")
+}
+
+fn trades_table(c: &Chart) -> String {
+    if c.trips.is_empty() {
+        return "<p>No round trip closed.</p>\n".into();
+    }
+    let mut s = String::new();
+    if c.trips_total > c.trips.len() as u64 {
+        let _ = writeln!(
+            s,
+            "<p>The first {} of {} round trips.</p>",
+            c.trips.len(),
+            c.trips_total
+        );
+    }
+    s.push_str(
+        "<table class=\"t\"><tr><th class=\"l\">strategy</th><th class=\"l\">symbol</th>\
+<th class=\"l\">side</th><th class=\"l\">entry</th><th class=\"l\">exit</th><th>qty</th>\
+<th>entry price</th><th>exit price</th><th>PnL</th><th>fees</th><th>duration</th></tr>\n",
+    );
+    for t in &c.trips {
+        let class = if t.pnl > Decimal::ZERO {
+            "pos"
+        } else if t.pnl < Decimal::ZERO {
+            "neg"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            s,
+            "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td>\
+<td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td>\
+<td class=\"{class}\">{}</td><td>{}</td><td>{}</td></tr>",
+            esc(t.strategy_id.as_deref().unwrap_or("—")),
+            esc(&t.symbol),
+            if t.long { "long" } else { "short" },
+            format_human(t.entry_ts_ns),
+            format_human(t.exit_ts_ns),
+            dec(Some(t.qty)),
+            dec(Some(t.entry_price)),
+            dec(Some(t.exit_price)),
+            dec(Some(t.pnl)),
+            dec(Some(t.fees)),
+            duration(t.exit_ts_ns - t.entry_ts_ns),
+        );
+    }
+    s.push_str("</table>\n");
+    s
+}
+
+fn totals_table(what: &str, totals: &BTreeMap<String, TripTotals>) -> String {
+    if totals.is_empty() {
+        return "<p>No round trip closed.</p>\n".into();
+    }
+    let mut s = format!(
+        "<table><tr><th class=\"l\">{what}</th><th>round trips</th><th>win rate</th>\
+<th>net PnL</th><th>fees</th></tr>\n"
+    );
+    for (name, t) in totals {
+        let _ = writeln!(
+            s,
+            "<tr><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(name),
+            t.trips,
+            pct(Some(t.wins as f64 / t.trips.max(1) as f64)),
+            dec(Some(t.pnl)),
+            dec(Some(t.fees)),
+        );
+    }
+    s.push_str("</table>\n");
     s
 }
 
@@ -429,14 +646,35 @@ mod tests {
         assert!((m[2].2 - 0.1).abs() < 1e-12);
     }
 
+    fn fill(strategy: &str, symbol: &str, side: &str, price: &str, ts_s: i64) -> Fill<'static> {
+        crate::event::decode(&format!(
+            r#"{{"kind":"fill","order_id":"o","intent_id":"i{ts_s}","strategy_id":"{strategy}","symbol":"{symbol}","side":"{side}","qty":2,"price":{price},"fee":0.01,"fee_asset":"USDT","liquidity":"taker","ts_fill_ns":{}}}"#,
+            ts_s * 1_000_000_000
+        ))
+        .map(|e| match e.into_owned() {
+            crate::event::Event::Fill(f) => f,
+            other => panic!("{other:?}"),
+        })
+        .unwrap()
+    }
+
     #[test]
     fn report_is_self_contained_and_escaped() {
         let mut c = Chart::new(Decimal::from(100));
         c.equity = (0..5000)
             .map(|i| (i * 1_000_000_000, 100.0 + i as f64))
             .collect();
-        c.price = c.equity.clone();
-        c.fills = vec![(0, 100.0, true), (10_000_000_000, 110.0, false)];
+        for (strategy, symbol, side, price, ts) in [
+            ("ema", "A/USDT", "buy", "10", 0),
+            ("ema", "A/USDT", "sell", "11", 3_700),
+            ("rsi", "B/USDT", "sell", "5", 10),
+            ("rsi", "B/USDT", "buy", "6", 70),
+        ] {
+            c.on_fill(&fill(strategy, symbol, side, price, ts));
+        }
+        for sc in &mut c.symbols {
+            sc.price = (0..5000).map(|i| (i * 1_000_000_000, 10.0)).collect();
+        }
         let summary = Metrics::new(Decimal::from(100), 1_000_000_000, 0.0).summary();
         let html = render(&ReportInput {
             summary: &summary,
@@ -451,7 +689,42 @@ mod tests {
             assert!(!html.contains(fetch), "{fetch}");
         }
         assert!(html.contains("risk: &lt;b&gt;") && html.contains("a&amp;b"));
-        assert_eq!(html.matches("<svg").count(), 3);
-        assert!(html.matches(',').count() < 3 * MAX_POINTS + 200, "thinned");
+        for id in [
+            "metrics",
+            "equity",
+            "drawdown",
+            "prices",
+            "trades",
+            "by-strategy",
+            "by-symbol",
+            "monthly",
+            "fill-model",
+            "run",
+            "strategies",
+            "configuration",
+        ] {
+            assert!(html.contains(&format!("<section id=\"{id}\">")), "{id}");
+        }
+        assert_eq!(
+            html.matches("<svg").count(),
+            4,
+            "equity, drawdown, one per symbol"
+        );
+        assert!(html.contains("data-symbol=\"A/USDT\"") && html.contains("data-symbol=\"B/USDT\""));
+        // A long of 2 from 10 to 11 (1 h 1 m 40 s), a short of 2 from 5 to 6: net of 0.02 fees.
+        assert!(html.contains("<td class=\"pos\">1.98</td>") && html.contains("1h 1m 40s"));
+        assert!(html.contains("<td class=\"neg\">-2.02</td>") && html.contains(">short<"));
+        assert_eq!(
+            (c.by_strategy["ema"].trips, c.by_symbol["B/USDT"].wins),
+            (1, 0)
+        );
+        assert!(html.matches(',').count() < 4 * MAX_POINTS + 200, "thinned");
+    }
+
+    #[test]
+    fn axis_labels_stay_short() {
+        for v in [10257.414628111312, -0.2, 0.000123456, 12345678.9, 99.99] {
+            assert!(axis_num(v).len() <= 10, "{v}: {}", axis_num(v));
+        }
     }
 }

@@ -243,9 +243,90 @@ pub fn csv(axes: &[Axis], rows: &[Row]) -> String {
     out
 }
 
-/// The table printed on stdout, columns aligned.
+/// `sweep.json`: every combination in table order, with its parameters, metrics and counts.
+pub fn json(axes: &[Axis], rows: &[Row]) -> Value {
+    Value::Array(
+        rows.iter()
+            .map(|r| {
+                let params: serde_json::Map<String, Value> = axes
+                    .iter()
+                    .zip(&r.values)
+                    .map(|(a, v)| (a.label(), Value::String(v.clone())))
+                    .collect();
+                serde_json::json!({
+                    "trial": r.index + 1,
+                    "params": params,
+                    "metrics": r.result.metrics,
+                    "counts": r.result.counts,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// One line per combination that never traded (no fill), for the user to see why its row is
+/// empty.
+pub fn never_traded(axes: &[Axis], rows: &[Row]) -> Vec<String> {
+    rows.iter()
+        .filter(|r| r.result.counts.fills == 0)
+        .map(|r| {
+            let params: Vec<String> = axes
+                .iter()
+                .zip(&r.values)
+                .map(|(a, v)| format!("{}={v}", a.label()))
+                .collect();
+            let c = &r.result.counts;
+            let denied: Vec<String> = c.denied.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            format!(
+                "trial {} ({}) never traded: {} intents, denied: {}, unfunded {}, rejected {}",
+                r.index + 1,
+                params.join(", "),
+                c.intents,
+                if denied.is_empty() {
+                    "none".into()
+                } else {
+                    denied.join(", ")
+                },
+                c.unfunded,
+                c.rejected
+            )
+        })
+        .collect()
+}
+
+/// A metric as the run summary prints it: percentages for returns and ratios of equity, three
+/// decimals for ratios, amounts to 8 decimals.
+fn shown(column: &str, v: &Value) -> String {
+    let f = v.as_f64();
+    match (column, f) {
+        (
+            "total_return" | "cagr" | "annual_volatility" | "max_drawdown" | "win_rate"
+            | "exposure",
+            Some(x),
+        ) => format!("{:.2}%", x * 100.0),
+        ("sharpe" | "sortino" | "calmar" | "profit_factor", Some(x)) => format!("{x:.3}"),
+        ("max_drawdown_duration_s", Some(x)) => format!("{x:.0}"),
+        _ => match v {
+            Value::String(s) => match s.parse::<rust_decimal::Decimal>() {
+                Ok(d) => crate::num::to_plain_string(&d.round_dp(8).normalize()),
+                Err(_) => s.clone(),
+            },
+            other => other.to_string(),
+        },
+    }
+}
+
+/// The table printed on stdout, columns aligned, numbers rounded as in the run summary.
 pub fn table(axes: &[Axis], rows: &[Row]) -> String {
-    let (head, body) = cells(axes, rows);
+    let (head, mut body) = cells(axes, rows);
+    for (line, r) in body.iter_mut().zip(rows) {
+        let v = serde_json::to_value(&r.result.metrics).unwrap_or(Value::Null);
+        for (cell, c) in line[axes.len()..].iter_mut().zip(COLUMNS) {
+            if let Some(x) = v.get(c).filter(|x| !x.is_null()) {
+                *cell = shown(c, x);
+            }
+        }
+    }
     let widths: Vec<usize> = (0..head.len())
         .map(|i| {
             std::iter::once(&head)

@@ -31,6 +31,8 @@ pub struct BrokerOrderReq {
     pub qty: Decimal,
     /// Required for limit orders.
     pub limit_price: Option<Decimal>,
+    /// Immediate-or-cancel: a limit order that never rests (how live market intents go out).
+    pub ioc: bool,
 }
 
 /// The venue accepted (or already had) the order.
@@ -131,6 +133,16 @@ pub enum BrokerError {
     },
     #[error("{endpoint}: {msg}")]
     Transport { endpoint: String, msg: String },
+    /// Not sent (rate limit, ban or refused connection): may be sent after `wait`, once the
+    /// kill switch has been read again.
+    #[error("{endpoint}: not sent, rate limited; may be sent after {wait:?}")]
+    Throttled {
+        endpoint: String,
+        wait: std::time::Duration,
+    },
+    /// The kill switch tripped while the order waited to be sent: dropped, never sent.
+    #[error("kill switch tripped before the send: {}", .0.reason.as_str())]
+    Halted(guard::Denial),
     #[error("{endpoint}: unexpected answer: {msg}")]
     Protocol { endpoint: String, msg: String },
     #[error(

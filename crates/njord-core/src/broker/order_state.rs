@@ -25,16 +25,17 @@ use Step::{Apply as A, Ignore as I, Invalid as X};
 /// status again is `Apply` only for PARTIALLY_FILLED (more fills); the caller still drops it
 /// when the filled quantity did not grow.
 #[rustfmt::skip]
-const TABLE: [[Step; 8]; 8] = [
-    //              PendNew New PartF PendC Fill Canc Rej Exp
-    /* PendingNew */ [I,    A,  A,    A,    A,   A,   A,  A],
-    /* New        */ [I,    I,  A,    A,    A,   A,   X,  A],
-    /* PartFilled */ [I,    I,  A,    A,    A,   A,   X,  A],
-    /* PendCancel */ [I,    I,  A,    I,    A,   A,   X,  A],
-    /* Filled     */ [I,    I,  I,    I,    I,   I,   I,  I],
-    /* Canceled   */ [I,    I,  I,    I,    I,   I,   I,  I],
-    /* Rejected   */ [I,    I,  I,    I,    I,   I,   I,  I],
-    /* Expired    */ [I,    I,  I,    I,    I,   I,   I,  I],
+const TABLE: [[Step; 9]; 9] = [
+    //              PendNew New PartF PendC Fill Canc Rej Exp Unkn
+    /* PendingNew */ [I,    A,  A,    A,    A,   A,   A,  A,  A],
+    /* New        */ [I,    I,  A,    A,    A,   A,   X,  A,  I],
+    /* PartFilled */ [I,    I,  A,    A,    A,   A,   X,  A,  I],
+    /* PendCancel */ [I,    I,  A,    I,    A,   A,   X,  A,  I],
+    /* Filled     */ [I,    I,  I,    I,    I,   I,   I,  I,  I],
+    /* Canceled   */ [I,    I,  I,    I,    I,   I,   I,  I,  I],
+    /* Rejected   */ [I,    I,  I,    I,    I,   I,   I,  I,  I],
+    /* Expired    */ [I,    I,  I,    I,    I,   I,   I,  I,  I],
+    /* Unknown    */ [I,    A,  A,    A,    A,   A,   A,  A,  I],
 ];
 
 /// The table's verdict on a report of `to` while the order is in `from`.
@@ -47,7 +48,7 @@ mod tests {
     use super::*;
     use OrderStatus::*;
 
-    const ALL: [OrderStatus; 8] = OrderStatus::ALL;
+    const ALL: [OrderStatus; 9] = OrderStatus::ALL;
 
     #[test]
     fn statuses_index_the_table_in_declaration_order() {
@@ -64,6 +65,20 @@ mod tests {
             }
         }
         assert_eq!(on_report(Filled, Canceled), Step::Ignore);
+    }
+
+    #[test]
+    fn an_unknown_outcome_is_settled_by_the_venue_word() {
+        assert_eq!(on_report(PendingNew, Unknown), Step::Apply);
+        for to in ALL
+            .into_iter()
+            .filter(|s| !matches!(s, PendingNew | Unknown))
+        {
+            assert_eq!(on_report(Unknown, to), Step::Apply, "{to:?}");
+        }
+        // Once the venue has spoken, a late "unknown" of our own changes nothing.
+        assert_eq!(on_report(New, Unknown), Step::Ignore);
+        assert_eq!(on_report(Filled, Unknown), Step::Ignore);
     }
 
     #[test]

@@ -98,10 +98,14 @@ impl Reconciler {
             });
     }
 
-    /// Forgets an order that was never sent (rejected locally or by the venue).
+    /// Forgets an order that was never placed (rejected locally or by the venue, or sent
+    /// without an answer and then proven absent).
     pub fn untrack(&mut self, client_order_id: &str) {
         if let Some(t) = self.orders.get(client_order_id)
-            && t.last.status == OrderStatus::PendingNew
+            && matches!(
+                t.last.status,
+                OrderStatus::PendingNew | OrderStatus::Unknown
+            )
         {
             self.orders.remove(client_order_id);
         }
@@ -253,6 +257,7 @@ mod tests {
             order_type: OrderType::Limit,
             qty: d("2"),
             limit_price: Some(d("5")),
+            ioc: false,
         }
     }
 

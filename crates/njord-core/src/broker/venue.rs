@@ -2,6 +2,7 @@
 //! account. Binance.US's signed REST client and user stream are one implementation; the
 //! service's tests script an in-memory one, so its decisions are tested without sockets.
 
+use super::guard::Quote;
 use super::reconcile::VenueFill;
 use super::{BalanceSnapshot, BrokerError, BrokerOrderAck, BrokerOrderReq, BrokerOrderUpdate};
 use rust_decimal::Decimal;
@@ -81,9 +82,13 @@ pub trait Venue {
         from_id: Option<u64>,
     ) -> impl Future<Output = Result<Vec<VenueFill>, BrokerError>> + Send;
     fn fetch_balances(&self) -> impl Future<Output = Result<BalanceSnapshot, BrokerError>> + Send;
-    /// The last traded price of a symbol.
-    fn fetch_price(
+    /// The venue's top of book for a symbol: what live orders are priced against.
+    fn fetch_quote(&self, symbol: &str) -> impl Future<Output = Result<Quote, BrokerError>> + Send;
+    /// Every order of a symbol placed since `since_ms` (venue time), open or not, so a
+    /// broker with an empty or lost journal still knows which client order ids were used.
+    fn fetch_recent_orders(
         &self,
         symbol: &str,
-    ) -> impl Future<Output = Result<Decimal, BrokerError>> + Send;
+        since_ms: i64,
+    ) -> impl Future<Output = Result<Vec<BrokerOrderUpdate>, BrokerError>> + Send;
 }

@@ -23,11 +23,15 @@ pub enum OrderStatus {
     Rejected,
     #[serde(alias = "EXPIRED")]
     Expired,
+    /// Sent, but the answer was lost (timeout, 5xx, failed lookup): the venue may or may not
+    /// have the order. Reconciliation settles it by the venue's own word; never terminal.
+    #[serde(alias = "UNKNOWN")]
+    Unknown,
 }
 
 impl OrderStatus {
     /// Every status, in the order of the broker's transition table.
-    pub const ALL: [OrderStatus; 8] = [
+    pub const ALL: [OrderStatus; 9] = [
         OrderStatus::PendingNew,
         OrderStatus::New,
         OrderStatus::PartiallyFilled,
@@ -36,6 +40,7 @@ impl OrderStatus {
         OrderStatus::Canceled,
         OrderStatus::Rejected,
         OrderStatus::Expired,
+        OrderStatus::Unknown,
     ];
 
     /// The status as written in events. (The upper-case spellings that njord-broker wrote
@@ -50,6 +55,7 @@ impl OrderStatus {
             OrderStatus::Canceled => "canceled",
             OrderStatus::Rejected => "rejected",
             OrderStatus::Expired => "expired",
+            OrderStatus::Unknown => "unknown",
         }
     }
 

@@ -8,6 +8,11 @@
 //! - Fees are exact: `qty × price × bps / 10 000`, in the quote asset.
 //! - Slippage (`paper.slippage_bps`, default 0) moves taker fill prices against the order:
 //!   `price × (1 + bps / 10 000)` for a buy, `price × (1 − bps / 10 000)` for a sell.
+//! - On a tape of bars (a symbol with closed `bar`s and no trades yet), no order fills inside
+//!   the bar that produced it (no look-ahead): every order waits for a bar that opened at or
+//!   after it was accepted. A market order fills at that bar's open (taker, with slippage); a
+//!   limit fills when the bar's range reaches it: at the open when the bar gapped through it
+//!   (taker, the slippage never past the limit), else at the limit (maker).
 //! - Optional spot balances (`paper.initial_balances`, see [`balances`]): an order they cannot
 //!   pay for is rejected with an `order_update` of status `rejected` and its reason code.
 //!
@@ -18,7 +23,7 @@ pub mod position;
 
 use crate::config;
 use crate::event::{
-    Cancel, Event, Fill, Liquidity, Order, OrderStatus, OrderType, OrderUpdate, Side, Trade,
+    Bar, Cancel, Event, Fill, Liquidity, Order, OrderStatus, OrderType, OrderUpdate, Side, Trade,
 };
 use crate::reason::Reason;
 use crate::risk::usd;
@@ -110,6 +115,9 @@ pub struct PaperEngine {
     cfg: PaperConfig,
     /// Last trade price per symbol, set on every trade.
     last: crate::prices::LastPrices,
+    /// Last bar close per symbol: the reference of a tape of bars, where orders wait for the
+    /// next bar.
+    closes: crate::prices::LastPrices,
     /// Looked up on every trade while an order is open: FxHash (symbols come from the feed,
     /// DoS resistance buys nothing).
     books: FxHashMap<String, SymbolBook>,
@@ -209,6 +217,7 @@ impl PaperEngine {
         PaperEngine {
             cfg,
             last: crate::prices::LastPrices::default(),
+            closes: crate::prices::LastPrices::default(),
             books: FxHashMap::default(),
             open: HashMap::new(),
             positions: Positions::default(),
@@ -258,6 +267,10 @@ impl PaperEngine {
                 self.on_trade(t, out);
                 Outcome::Ignored
             }
+            Event::Bar(b) => {
+                self.on_bar(b, out);
+                Outcome::Ignored
+            }
             Event::Order(o) => self.on_order(o, out),
             Event::Cancel(c) => self.on_cancel(c),
             _ => Outcome::Ignored,
@@ -275,7 +288,7 @@ impl PaperEngine {
     /// Records the price and fills what the trade reaches: waiting market orders at the trade
     /// price (taker), then crossed resting limits at their limit (maker).
     pub fn on_trade(&mut self, t: &Trade<'_>, out: &mut Vec<Event<'static>>) {
-        self.last.set(&t.symbol, t.price);
+        self.last.set(&t.symbol, t.price, t.ts_ns);
         // Every resting or waiting order is in `open`: with none, there is nothing to fill
         // (the common case between a strategy's orders) and no book to look up.
         if self.open.is_empty() {
@@ -352,6 +365,92 @@ impl PaperEngine {
         cross(&mut book.asks, &|limit| t.price >= limit);
     }
 
+    /// Records a closed bar's close and fills the orders accepted before the bar opened: waiting
+    /// market orders at the open, resting limits its range reaches (see the module docs).
+    pub fn on_bar(&mut self, b: &Bar<'_>, out: &mut Vec<Event<'static>>) {
+        self.closes.set(&b.symbol, b.close, b.ts_close_ns);
+        if self.open.is_empty() {
+            return;
+        }
+        let PaperEngine {
+            cfg,
+            books,
+            open,
+            positions,
+            fills,
+            slippage_bps,
+            ..
+        } = self;
+        let Some(book) = books.get_mut(b.symbol.as_ref()) else {
+            return;
+        };
+        // Only orders accepted before the bar opened: never one inside the bar that made it.
+        let due = |o: &Open| o.order.ts_accepted_ns <= b.ts_open_ns;
+        let ts = b.ts_open_ns;
+        let waiting: Vec<u64> = book
+            .waiting
+            .iter()
+            .filter(|(_, w)| due(w) && sane(w.remaining, b.open))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in waiting {
+            if let Some(w) = book.waiting.remove(&k) {
+                open.remove(w.order.intent_id.as_ref());
+                let p = Self::taker_price(*slippage_bps, w.order.side, b.open);
+                fill(
+                    cfg,
+                    positions,
+                    fills,
+                    &w.order,
+                    w.remaining,
+                    p,
+                    Liquidity::Taker,
+                    ts,
+                    out,
+                );
+            }
+        }
+        let mut cross = |side: &mut BTreeMap<Key, Open>, reached: &dyn Fn(Decimal) -> bool| {
+            let keys: Vec<Key> = side
+                .iter()
+                .filter(|(_, o)| due(o) && reached(o.order.limit_price.unwrap_or_default()))
+                .map(|(k, _)| *k)
+                .collect();
+            for k in keys {
+                let Some(o) = side.remove(&k) else { continue };
+                open.remove(o.order.intent_id.as_ref());
+                let limit = o.order.limit_price.unwrap_or_default();
+                let gapped = match o.order.side {
+                    Side::Buy => b.open <= limit,
+                    Side::Sell => b.open >= limit,
+                };
+                let (price, liquidity) = if gapped {
+                    let p = Self::taker_price(*slippage_bps, o.order.side, b.open);
+                    let p = match o.order.side {
+                        Side::Buy => p.min(limit),
+                        Side::Sell => p.max(limit),
+                    };
+                    (p, Liquidity::Taker)
+                } else {
+                    (limit, Liquidity::Maker)
+                };
+                fill(
+                    cfg,
+                    positions,
+                    fills,
+                    &o.order,
+                    o.remaining,
+                    price,
+                    liquidity,
+                    ts,
+                    out,
+                );
+            }
+        };
+        cross(&mut book.bids, &|limit| b.low <= limit);
+        cross(&mut book.asks, &|limit| b.high >= limit);
+    }
+
     /// Fills a marketable order at once, or leaves it open.
     pub fn on_order(&mut self, o: &Order<'_>, out: &mut Vec<Event<'static>>) -> Outcome {
         if o.qty <= Decimal::ZERO {
@@ -364,6 +463,12 @@ impl PaperEngine {
             return Outcome::Duplicate;
         }
         let last = self.last.get(o.symbol.as_ref());
+        // A tape of bars: nothing fills now; the order waits for the next bar, and the last
+        // close prices the balance check.
+        let close = last
+            .is_none()
+            .then(|| self.closes.get(o.symbol.as_ref()))
+            .flatten();
         let limit = match o.order_type {
             OrderType::Market => None,
             OrderType::Limit => match o.limit_price {
@@ -389,12 +494,12 @@ impl PaperEngine {
             return Outcome::Rejected(Reason::OpenOrdersCap);
         }
         if self.balances.is_some() {
-            let (price, bps) = match (marketable, last, limit) {
-                (true, Some(p), _) => (
+            let (price, bps) = match (marketable, last, limit, close) {
+                (true, Some(p), _, _) | (false, None, None, Some(p)) => (
                     Self::taker_price(self.slippage_bps, o.side, p),
                     self.cfg.taker_fee_bps,
                 ),
-                (false, _, Some(l)) => (l, self.cfg.maker_fee_bps),
+                (false, _, Some(l), _) => (l, self.cfg.maker_fee_bps),
                 _ => {
                     let why = "no price yet to check the balance against";
                     return self.unfunded(o, Reason::NoRefPrice, why, out);
@@ -667,6 +772,75 @@ mod tests {
     }
 
     use Liquidity::{Maker, Taker};
+
+    /// A closed 1m bar opening at minute `m`.
+    fn bar(m: i64, o: &str, h: &str, l: &str, c: &str) -> Event<'static> {
+        let (open, close) = (m * 60_000_000_000, (m + 1) * 60_000_000_000);
+        decode(&format!(
+            r#"{{"kind":"bar","symbol":"A/USDT","timeframe":"1m","ts_open_ns":{open},"ts_close_ns":{close},"open":{o},"high":{h},"low":{l},"close":{c},"volume":5,"trades":3}}"#
+        ))
+        .unwrap()
+        .into_owned()
+    }
+
+    /// Hand-checked cases of the bar fill model (fees 10/20 bps, slippage 50 bps).
+    #[test]
+    fn bars_fill_at_the_next_open_or_the_limit_never_inside_their_own_bar() {
+        let m = 60_000_000_000;
+        let mut e = PaperEngine::new(cfg(false));
+        e.slippage_bps = Decimal::from(50);
+        let out = run(
+            &mut e,
+            &[
+                bar(0, "10", "11", "9", "10.5"),
+                // Orders at the close of bar 0 (the bar that produced them).
+                order("mkt", "buy", "market", "2", "null", m),
+                order("lim-buy", "buy", "limit", "1", "9.5", m),
+                order("gap-sell", "sell", "limit", "1", "10", m),
+                order("far", "sell", "limit", "1", "20", m),
+            ],
+        );
+        assert_eq!(fills(&out), vec![], "nothing inside bar 0");
+        // Bar 1 opens at 10.8, ranges 9.4..11: the market buy at the open + 50 bps = 10.854;
+        // the buy limit 9.5 is reached (low 9.4) at its limit; the sell limit 10 was gapped
+        // through (open 10.8 ≥ 10) so it fills at the open less 50 bps = 10.746 (taker).
+        let out = run(&mut e, &[bar(1, "10.8", "11", "9.4", "10")]);
+        assert_eq!(
+            fills(&out),
+            vec![
+                ("mkt".into(), "2".into(), "10.854".into(), Taker, m),
+                ("lim-buy".into(), "1".into(), "9.5".into(), Maker, m),
+                ("gap-sell".into(), "1".into(), "10.746".into(), Taker, m),
+            ]
+        );
+        // A gap never fills past the limit: a sell limit at 10.79 gapped at 10.8 with 50 bps
+        // of slippage gets its limit, not 10.746.
+        let out = run(
+            &mut e,
+            &[
+                order("gap-2", "sell", "limit", "1", "10.79", 2 * m),
+                bar(2, "10.8", "10.9", "10.7", "10.8"),
+            ],
+        );
+        assert_eq!(
+            fills(&out),
+            vec![("gap-2".into(), "1".into(), "10.79".into(), Taker, 2 * m)]
+        );
+        // An hour bar that opened before the order cannot fill it (no look-back either).
+        let h = decode(&format!(
+            r#"{{"kind":"bar","symbol":"A/USDT","timeframe":"1h","ts_open_ns":0,"ts_close_ns":{},"open":1,"high":100,"low":1,"close":50,"volume":5,"trades":3}}"#,
+            60 * m
+        ))
+        .unwrap()
+        .into_owned();
+        assert_eq!(fills(&run(&mut e, &[h])), vec![], "far stays open");
+        // A trade tape keeps its own rules: once a trade is seen, orders fill against trades.
+        let out = run(&mut e, &[trade("21", "1", 61 * m)]);
+        assert_eq!(
+            fills(&out),
+            vec![("far".into(), "1".into(), "20".into(), Maker, 61 * m)]
+        );
+    }
 
     fn f(
         id: &str,

@@ -13,7 +13,7 @@ pub mod dedup;
 pub mod usd;
 
 use crate::config;
-use crate::event::{Decision, Event, Intent, Map, Order, OrderType, Position};
+use crate::event::{Decision, Event, Intent, Map, Order, OrderType, Position, Side};
 use crate::num::Dec;
 use crate::reason::Reason;
 use crate::time::utc_day;
@@ -37,6 +37,8 @@ pub struct Caps {
     pub per_order_usd_cap: Decimal,
     pub daily_loss_usd_cap: Decimal,
     pub orders_per_min_cap: u32,
+    /// The oldest a last trade may be, before the intent's time, to price it.
+    pub max_ref_age_ns: i64,
 }
 
 impl From<&config::Risk> for Caps {
@@ -45,6 +47,9 @@ impl From<&config::Risk> for Caps {
             per_order_usd_cap: r.per_order_usd_cap,
             daily_loss_usd_cap: r.daily_loss_usd_cap,
             orders_per_min_cap: r.orders_per_min_cap,
+            max_ref_age_ns: i64::try_from(r.max_ref_age_ms)
+                .unwrap_or(i64::MAX)
+                .saturating_mul(1_000_000),
         }
     }
 }
@@ -56,10 +61,10 @@ pub enum Halt {
     Clear,
     /// The kill file exists.
     File,
-    /// The Redis key is "1".
+    /// The Redis key holds anything but the clear value "0".
     Redis,
     /// A source could not be read: counts as tripped (fail closed). `source` is
-    /// `redis-error` or `file-error`.
+    /// `redis-error`, `redis-key-lost` (the key vanished after it was seen) or `file-error`.
     Unreadable { source: &'static str, error: String },
 }
 
@@ -206,7 +211,9 @@ impl RiskEngine {
     /// when allowed.
     pub fn on_event(&mut self, ev: &Event<'_>, ext: &External, out: &mut Vec<Event<'static>>) {
         match ev {
-            Event::Trade(t) => self.on_trade(&t.symbol, t.price),
+            Event::Trade(t) => self.on_trade(&t.symbol, t.price, t.ts_ns),
+            // A closed bar's close, as of its close time: the reference of a tape of bars.
+            Event::Bar(b) => self.on_trade(&b.symbol, b.close, b.ts_close_ns),
             Event::Position(p) => self.on_position(p),
             Event::Intent(i) => self.on_intent(i, ext, out),
             _ => {}
@@ -214,8 +221,8 @@ impl RiskEngine {
     }
 
     /// Records a trade price; the hot path allocates only for a symbol seen for the first time.
-    pub fn on_trade(&mut self, symbol: &str, price: Decimal) {
-        self.last.set(symbol, price);
+    pub fn on_trade(&mut self, symbol: &str, price: Decimal, ts_ns: i64) {
+        self.last.set(symbol, price, ts_ns);
     }
 
     /// Keeps the latest `realized_pnl_day` of each (strategy, symbol) position.
@@ -334,15 +341,33 @@ impl RiskEngine {
             }
         }
 
-        // 4. no_ref_price
-        let last = self.last.get(i.symbol.as_ref());
-        let (ref_price, ref_source) = match (last, limit) {
-            (Some(p), _) => (p, "last_trade"),
-            (None, Some(p)) => (p, "limit_price"),
-            (None, None) => {
-                notes.text("symbol", &i.symbol);
-                return Err(Reason::NoRefPrice);
+        // 4. no_ref_price, ref_price_stale: the last trade, positive and fresh at the
+        // intent's time, or a buy's limit (it cannot pay more). A limit order is valued at
+        // the higher of the two; a sell's limit is only a floor, so it needs a trade.
+        let (ref_price, ref_source) = match self.last.get_with_time(i.symbol.as_ref()) {
+            Some((p, ts)) => {
+                let age = i.ts_ns.saturating_sub(ts);
+                if p <= Decimal::ZERO || age > self.caps.max_ref_age_ns {
+                    notes.text("symbol", &i.symbol);
+                    notes.num("ref_price", p);
+                    notes.put("ref_age_ms", || (age / 1_000_000).into());
+                    notes.put("max_ref_age_ms", || {
+                        (self.caps.max_ref_age_ns / 1_000_000).into()
+                    });
+                    return Err(Reason::RefPriceStale);
+                }
+                match limit {
+                    Some(l) if l > p => (l, "limit_price"),
+                    _ => (p, "last_trade"),
+                }
             }
+            None => match (limit, i.side()) {
+                (Some(l), Some(Side::Buy)) => (l, "limit_price"),
+                _ => {
+                    notes.text("symbol", &i.symbol);
+                    return Err(Reason::NoRefPrice);
+                }
+            },
         };
 
         // 5. per_order_usd_cap (in USD: a non-USD quote is converted by its last USD price)
@@ -463,6 +488,7 @@ mod tests {
                 per_order_usd_cap: Decimal::from(100),
                 daily_loss_usd_cap: Decimal::from(50),
                 orders_per_min_cap: 2,
+                max_ref_age_ns: 60 * NS_PER_SEC,
             },
             RiskSettings {
                 venue: "binanceus".into(),
@@ -472,8 +498,9 @@ mod tests {
         )
     }
 
+    /// A trade at `T0`.
     fn trade(e: &mut RiskEngine, symbol: &str, price: &str) {
-        e.on_trade(symbol, price.parse().unwrap());
+        e.on_trade(symbol, price.parse().unwrap(), T0);
     }
 
     /// Decides the intent written as JSON fields (without `kind`).
@@ -770,6 +797,7 @@ mod tests {
         assert_eq!(caps["pnl_day_usd"].to_string(), "-50");
         assert_eq!(caps["source"], "positions");
         // The next UTC day starts from zero.
+        e.on_trade("A/USDT", Decimal::ONE, T0 + NS_PER_DAY);
         let (r, _) = decide(
             &mut e,
             &intent("b", "A/USDT", "buy", "market", "1", "null", T0 + NS_PER_DAY),
@@ -836,6 +864,64 @@ mod tests {
             ..e.caps().clone()
         });
         assert_eq!(go(&mut e, "A/USDT", T0 + 31 * NS_PER_SEC), None);
+    }
+
+    #[test]
+    fn a_reference_price_is_positive_fresh_and_never_a_sell_limit() {
+        let ok = External::default();
+        let go =
+            |e: &mut RiskEngine, id: &str, side: &str, ty: &str, qty: &str, limit: &str, ts| {
+                decide(e, &intent(id, "A/USDT", side, ty, qty, limit, ts), &ok)
+            };
+        let mut e = engine();
+        // No trade: a buy limit is bounded by its price; a sell limit or a market order is not.
+        assert_eq!(go(&mut e, "a", "buy", "limit", "10", "5", T0).0, None);
+        assert_eq!(
+            go(&mut e, "b", "sell", "limit", "100", "0.05", T0).0,
+            Some(Reason::NoRefPrice)
+        );
+        assert_eq!(
+            go(&mut e, "c", "buy", "market", "1", "null", T0).0,
+            Some(Reason::NoRefPrice)
+        );
+        // A negative trade price never values an order (it once gave notional_usd -100000).
+        trade(&mut e, "A/USDT", "-1");
+        let (r, caps) = go(&mut e, "d", "buy", "market", "100000", "null", T0);
+        assert_eq!(r, Some(Reason::RefPriceStale));
+        assert_eq!(caps["ref_price"].to_string(), "-1");
+        trade(&mut e, "A/USDT", "10");
+        assert_eq!(
+            go(
+                &mut e,
+                "e",
+                "buy",
+                "market",
+                "1",
+                "null",
+                T0 + 60 * NS_PER_SEC
+            )
+            .0,
+            None
+        );
+        let (r, caps) = go(
+            &mut e,
+            "f",
+            "buy",
+            "market",
+            "1",
+            "null",
+            T0 + 60 * NS_PER_SEC + 1,
+        );
+        assert_eq!(r, Some(Reason::RefPriceStale));
+        assert_eq!(caps["ref_age_ms"].to_string(), "60000");
+        // A sell limit below the market is worth the market: 20 × 10 = 200 > 100.
+        let (r, caps) = go(&mut e, "g", "sell", "limit", "20", "0.05", T0);
+        assert_eq!(r, Some(Reason::PerOrderUsdCap));
+        assert_eq!(caps["notional_usd"].to_string(), "200");
+        // A limit above the market is worth its limit, whichever side.
+        let (r, caps) = go(&mut e, "h", "buy", "limit", "5", "30", T0);
+        assert_eq!(r, Some(Reason::PerOrderUsdCap));
+        assert_eq!(caps["ref_source"], "limit_price");
     }
 
     #[test]

@@ -71,12 +71,12 @@ mod tests {
         let mut last = LastPrices::default();
         assert_eq!(usd_rate("USDC", &last), Some((Decimal::ONE, None)));
         assert_eq!(usd_rate("BTC", &last), None);
-        last.set("BTC/USD", Decimal::from(50_000));
+        last.set("BTC/USD", Decimal::from(50_000), 0);
         assert_eq!(
             usd_rate("BTC", &last),
             Some((Decimal::from(50_000), Some("BTC/USD".into())))
         );
-        last.set("BTC/USDT", Decimal::from(50_001));
+        last.set("BTC/USDT", Decimal::from(50_001), 0);
         assert_eq!(usd_rate("BTC", &last).unwrap().0, Decimal::from(50_001));
         assert_eq!(
             saturating_mul(Decimal::MAX, Decimal::NEGATIVE_ONE * Decimal::TWO),

@@ -1,9 +1,10 @@
 //! The in-memory venue of the service's tests: scripted order answers, a book of orders,
-//! the account's trades, balances and prices, a user stream the test feeds, and a record of
+//! the account's trades, balances and prices (its quotes have no spread), a user stream the test feeds, and a record of
 //! every request it received.
 
 use super::dec;
 use crate::broker::client_id::client_order_id;
+use crate::broker::guard::Quote;
 use crate::broker::order_state::OrderStatus;
 use crate::broker::reconcile::VenueFill;
 use crate::broker::{
@@ -99,6 +100,7 @@ impl MemVenue {
             order_type: crate::event::OrderType::Limit,
             qty: dec(qty),
             limit_price: Some(dec("5")),
+            ioc: false,
         };
         self.account().book(&req)
     }
@@ -256,15 +258,29 @@ impl Venue for MemVenue {
         })
     }
 
-    async fn fetch_price(&self, symbol: &str) -> Result<Decimal, BrokerError> {
+    /// A book without spread at the scripted price.
+    async fn fetch_quote(&self, symbol: &str) -> Result<Quote, BrokerError> {
         self.account()
             .prices
             .get(symbol)
-            .copied()
+            .map(|&p| Quote { bid: p, ask: p })
             .ok_or_else(|| BrokerError::Protocol {
-                endpoint: "price".into(),
+                endpoint: "bookTicker".into(),
                 msg: format!("no price for {symbol}"),
             })
+    }
+
+    async fn fetch_recent_orders(
+        &self,
+        symbol: &str,
+        _since_ms: i64,
+    ) -> Result<Vec<BrokerOrderUpdate>, BrokerError> {
+        let a = self.account();
+        Ok(a.orders
+            .iter()
+            .filter(|o| o.symbol == symbol)
+            .cloned()
+            .collect())
     }
 }
 

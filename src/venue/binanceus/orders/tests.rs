@@ -1,7 +1,8 @@
 use super::*;
 use crate::backoff::RetryPolicy;
-use crate::broker::placement::place_once;
-use crate::clock::ManualClock;
+use crate::broker::guard::Denial;
+use crate::broker::placement::{Settled, Unresolved, place_once, settle};
+use crate::clock::{Clock, ManualClock};
 use crate::venue::binanceus::rest_client::RestSettings;
 use crate::venue::binanceus::user_stream::StreamSettings;
 use crate::venue::binanceus::venue::BinanceUs;
@@ -74,13 +75,8 @@ fn client(base: &str) -> RestClient {
     RestClient::new(settings, Some(("k", "s")), false).unwrap()
 }
 
-/// Places as the broker does, once per client order id, over this client (the retry
-/// delays pass on a manual clock).
-async fn place_as_the_broker(
-    c: &RestClient,
-    req: &BrokerOrderReq,
-) -> Result<BrokerOrderAck, BrokerError> {
-    let venue = BinanceUs {
+fn venue(c: &RestClient) -> BinanceUs {
+    BinanceUs {
         rest: c.clone(),
         stream: StreamSettings {
             ws_url: String::new(),
@@ -88,9 +84,21 @@ async fn place_as_the_broker(
             reconnect_base: Duration::from_secs(1),
             reconnect_max: Duration::from_secs(1),
         },
-    };
+    }
+}
+
+fn clear() -> Result<(), Denial> {
+    Ok(())
+}
+
+/// Places as the broker does, once per client order id, over this client (the retry
+/// delays pass on a manual clock).
+async fn place_as_the_broker(
+    c: &RestClient,
+    req: &BrokerOrderReq,
+) -> Result<BrokerOrderAck, BrokerError> {
     let clock = ManualClock::starting_at(0);
-    place_once(&venue, &clock, c.settings.retry, req).await
+    place_once(&venue(c), &clock, c.settings.retry, req, &mut clear).await
 }
 
 fn req() -> BrokerOrderReq {
@@ -102,6 +110,7 @@ fn req() -> BrokerOrderReq {
         order_type: OrderType::Limit,
         qty: Decimal::from_str("1").unwrap(),
         limit_price: Some(Decimal::from_str("5").unwrap()),
+        ioc: false,
     }
 }
 
@@ -155,26 +164,43 @@ async fn duplicate_not_found_is_an_error_and_other_2010s_are_plain_rejections() 
 }
 
 #[tokio::test]
-async fn unknown_outcome_is_looked_up_before_a_resend() {
-    // 503 twice: the first lookup finds nothing, so it is sent again; the second lookup
-    // finds the order, which is acknowledged without a third send.
+async fn unknown_outcome_is_looked_up_and_resent_only_after_the_window() {
+    // 503 twice. The send returns at once as unknown; a lookup inside the window finds
+    // nothing and waits; after the window the order is sent again; the next lookup finds it.
     let (base, seen) = mock(vec![
         ("GET /api/v3/exchangeInfo", 200, INFO),
         ("POST /api/v3/order", 503, "{}"),
         ("POST /api/v3/order", 503, "{}"),
+        ("GET /api/v3/order", 400, NOT_FOUND),
         ("GET /api/v3/order", 400, NOT_FOUND),
         ("GET /api/v3/order", 200, FOUND),
     ])
     .await;
     let c = client(&base);
     c.load_exchange_info().await.unwrap();
-    let ack = place_as_the_broker(&c, &req()).await.unwrap();
-    assert_eq!(ack.exchange_order_id, "42");
+    let (venue, clock, policy) = (venue(&c), ManualClock::starting_at(0), c.settings.retry);
+    let e = place_once(&venue, &clock, policy, &req(), &mut clear).await;
+    assert!(matches!(e, Err(BrokerError::Unknown { .. })), "{e:?}");
+    let window = Duration::from_secs(6);
+    let mut u = Unresolved {
+        req: req(),
+        sends: 1,
+        sent_at: clock.monotonic(),
+    };
+    let step = settle(&venue, &clock, policy, window, &mut u, &mut clear).await;
+    assert_eq!(step, Settled::Pending, "inside the window: no resend");
+    clock.advance(window);
+    let step = settle(&venue, &clock, policy, window, &mut u, &mut clear).await;
+    assert_eq!(step, Settled::Pending, "resent, answer lost again");
+    assert_eq!(u.sends, 2);
+    let step = settle(&venue, &clock, policy, window, &mut u, &mut clear).await;
+    assert!(matches!(step, Settled::Found(f) if f.exchange_order_id == "42"));
     assert_eq!(
         routes(&seen),
         [
             "GET /api/v3/exchangeInfo",
             "POST /api/v3/order",
+            "GET /api/v3/order",
             "GET /api/v3/order",
             "POST /api/v3/order",
             "GET /api/v3/order"
@@ -182,6 +208,37 @@ async fn unknown_outcome_is_looked_up_before_a_resend() {
     );
     let signed = seen.lock().unwrap()[1].1.clone();
     assert!(signed.contains("newClientOrderId=i-1") && signed.contains("&signature="));
+}
+
+#[tokio::test]
+async fn a_trip_during_a_rate_limit_wait_drops_the_send() {
+    let (base, seen) = mock(vec![
+        ("GET /api/v3/exchangeInfo", 200, INFO),
+        ("POST /api/v3/order", 429, "{}"),
+    ])
+    .await;
+    let c = client(&base);
+    c.load_exchange_info().await.unwrap();
+    let clock = ManualClock::starting_at(0);
+    let mut reads = 0;
+    let mut kill = || {
+        reads += 1;
+        if reads == 1 {
+            Ok(())
+        } else {
+            Err(Denial {
+                reason: crate::reason::Reason::Halted,
+                caps: Default::default(),
+            })
+        }
+    };
+    let e = place_once(&venue(&c), &clock, c.settings.retry, &req(), &mut kill).await;
+    assert!(matches!(e, Err(BrokerError::Halted(_))), "{e:?}");
+    assert_eq!(
+        routes(&seen),
+        ["GET /api/v3/exchangeInfo", "POST /api/v3/order"],
+        "read before the first send, then during the wait: never sent again"
+    );
 }
 
 #[tokio::test]

@@ -287,7 +287,7 @@ impl Manager {
             price,
             ts_ns,
         } = *t;
-        self.prices.set_slot(route.price_slot, price);
+        self.prices.set_slot(route.price_slot, price, ts_ns);
         for &ei in &route.refused_by {
             if let Some(e) = self.entries.get_mut(ei) {
                 e.refused += 1;

@@ -24,7 +24,11 @@ mod tests {
 
     #[test]
     fn every_status_has_its_binance_name() {
-        for s in OrderStatus::ALL {
+        // `unknown` is Njord's own word for a lost answer; no venue reports it.
+        for s in OrderStatus::ALL
+            .into_iter()
+            .filter(|s| *s != OrderStatus::Unknown)
+        {
             let wire = s.as_str().to_ascii_uppercase();
             assert_eq!(order_status(&wire), Some(s), "{wire}");
         }
