@@ -359,6 +359,8 @@ pub struct Counters {
     pub gaps: u64,
     pub missing_ids: u64,
     pub tickers: u64,
+    /// bookTicker frames with an empty side (bid or ask 0), not sent.
+    pub empty_tickers: u64,
     pub books: u64,
     pub book_resyncs: u64,
     pub bad_frames: u64,
@@ -541,6 +543,13 @@ impl Ingest {
                 self.offer(i, rec, mono_ns, emit, notes);
             }
             // `@bookTicker` carries no time: the ticker is stamped at receipt.
+            // A side of the book that is empty (price 0) is no quote: such a ticker would be
+            // a bad line for every reader downstream, so it is counted, not sent.
+            Frame::BookTicker(b)
+                if self.streams.ticker && !(b.bid > Decimal::ZERO && b.ask > Decimal::ZERO) =>
+            {
+                self.counters.empty_tickers += 1;
+            }
             Frame::BookTicker(b) if self.streams.ticker => {
                 self.counters.tickers += 1;
                 let ev = Event::Ticker(Ticker {

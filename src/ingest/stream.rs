@@ -421,6 +421,7 @@ fn log_counters(c: &Counters, latency: &OutLatency, msg: &str) {
         gaps = c.gaps,
         missing_ids = c.missing_ids,
         tickers = c.tickers,
+        empty_tickers = c.empty_tickers,
         books = c.books,
         book_resyncs = c.book_resyncs,
         bad_frames = c.bad_frames,

@@ -237,6 +237,27 @@ fn garbage_and_unknown_symbols_are_noted_and_skipped() {
 }
 
 #[test]
+fn a_ticker_with_an_empty_side_is_counted_not_sent() {
+    let mut c = core();
+    let ticker = |bid: &str, ask: &str| {
+        format!(
+            r#"{{"stream":"atomusdt@bookTicker","data":{{"u":1,"s":"ATOMUSDT","b":"{bid}","B":"1","a":"{ask}","A":"2"}}}}"#
+        )
+    };
+    let (lines, _) = run(
+        &mut c,
+        &[
+            ticker("0", "10.1"),
+            ticker("10", "0.00000000"),
+            ticker("10", "10.1"),
+        ],
+    );
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains(r#""bid":10,"ask":10.1"#), "{}", lines[0]);
+    assert_eq!((c.counters.tickers, c.counters.empty_tickers), (1, 2));
+}
+
+#[test]
 fn book_frames_sync_with_a_snapshot() {
     let mut c = core();
     let depth = |u: u64, bid: &str| {
