@@ -2,7 +2,7 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test redis chromium docs bench fmt lint
+.PHONY: demo test redis chromium install docs bench fmt lint
 
 ## demo: build and run the richest pipeline on bundled synthetic data (no Redis, no network)
 demo:
@@ -22,6 +22,11 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing chromium (the HTML report is checked in a headless browser)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+## install: put every binary (njord-sim included) on PATH, in ~/.cargo/bin
+install:
+	$(CARGO) install --locked --path .
+	$(CARGO) install --locked --path crates/njord-sim
 
 ## docs: regenerate man pages and shell completions from the clap definitions
 docs:
