@@ -11,7 +11,6 @@ use njord::replay::Filter;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::str::FromStr;
 
 const BACKTEST: &str = env!("CARGO_BIN_EXE_njord-backtest");
@@ -238,27 +237,31 @@ fn backtest(d: &Path, out: &str, extra: &[&str]) -> std::process::Output {
     o
 }
 
-#[test]
-fn parity_with_the_stdio_pipeline() {
-    let (_t, d) = workdir();
-    backtest(&d, "out", &[]);
+/// The fills of `njord-replay tape.ndjson | njord-strat | njord-risk | njord-paper` in `d`.
+fn pipeline_fills(d: &Path) -> Vec<String> {
     let sh = format!(
         "{REPLAY} tape.ndjson -q | {STRAT} --config base.yaml --strategies strategies.yaml -q | {RISK} --config base.yaml -q | {PAPER} --config base.yaml -q"
     );
     let o = std::process::Command::new("sh")
         .arg("-c")
         .arg(&sh)
-        .current_dir(&d)
-        .stderr(Stdio::inherit())
+        .current_dir(d)
         .output()
         .unwrap();
-    assert!(o.status.success());
-    let piped: Vec<String> = String::from_utf8(o.stdout)
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout)
         .unwrap()
         .lines()
         .filter(|l| l.starts_with("{\"kind\":\"fill\""))
         .map(str::to_string)
-        .collect();
+        .collect()
+}
+
+#[test]
+fn parity_with_the_stdio_pipeline() {
+    let (_t, d) = workdir();
+    backtest(&d, "out", &[]);
+    let piped = pipeline_fills(&d);
     let ours = std::fs::read_to_string(d.join("out/fills.ndjson")).unwrap();
     let ours: Vec<&str> = ours.lines().collect();
     assert!(
@@ -332,22 +335,7 @@ fn a_tape_of_bars_alone_backtests_like_the_pipeline() {
             "{f} outside {b}"
         );
     }
-    let sh = format!(
-        "{REPLAY} tape.ndjson -q | {STRAT} --config base.yaml --strategies strategies.yaml -q | {RISK} --config base.yaml -q | {PAPER} --config base.yaml -q"
-    );
-    let o = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(&sh)
-        .current_dir(&d)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let piped: Vec<String> = String::from_utf8(o.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| l.starts_with("{\"kind\":\"fill\""))
-        .map(str::to_string)
-        .collect();
+    let piped = pipeline_fills(&d);
     let ours = std::fs::read_to_string(d.join("out/fills.ndjson")).unwrap();
     assert_eq!(ours.lines().collect::<Vec<_>>(), piped);
 }
