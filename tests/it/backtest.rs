@@ -400,6 +400,35 @@ fn the_report_renders_in_chromium() {
     assert!(console.is_empty(), "script errors: {console:?}");
 }
 
+/// A new user's first run: the shipped strategies on the simulator's default tape trade.
+#[test]
+fn the_default_strategies_trade_on_the_default_tape() {
+    let dir = tempfile::tempdir().unwrap();
+    let tape = crate::support::sim_command()
+        .args(["gen", "--symbol", "ATOM/USDT"])
+        .output()
+        .unwrap();
+    assert!(tape.status.success());
+    std::fs::write(dir.path().join("tape.ndjson"), &tape.stdout).unwrap();
+    let strategies = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/strategies.yaml");
+    let o = Command::new(BACKTEST)
+        .current_dir(dir.path())
+        .env("NJORD__LOGGING__JSON_FILE", "false")
+        .arg("--strategies")
+        .arg(&strategies)
+        .args(["--tape", "tape.ndjson", "--out", "out", "-q"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let metrics: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/metrics.json")).unwrap())
+            .unwrap();
+    assert!(
+        metrics["counts"]["fills"].as_u64().unwrap() > 10,
+        "{metrics}"
+    );
+}
+
 #[test]
 fn two_runs_are_byte_identical() {
     let (_t, d) = workdir();
