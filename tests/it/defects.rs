@@ -1,0 +1,189 @@
+//! The defects a new user met in their first hour (issue 14, "Defects"), each on the real
+//! binaries.
+
+use crate::support;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::Path;
+
+/// 2026-01-01T00:00:00Z.
+const T0: i64 = 1_767_225_600_000_000_000;
+const DAY: i64 = 86_400_000_000_000;
+
+/// A binary run from a scratch directory, with journals and logs inside it.
+fn cmd(bin: &str, dir: &Path) -> Command {
+    let mut c = Command::cargo_bin(bin).unwrap();
+    c.current_dir(dir)
+        .env_remove("NJORD_CONFIG")
+        .env("NJORD__JOURNAL__DIR", dir.join("j"))
+        .env("NJORD__LOGGING__LOG_DIR", dir.join("log"));
+    c
+}
+
+#[test]
+fn print_config_prints_plain_numbers_that_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cmd("njord-risk", dir.path())
+        .env("NJORD__RISK__PER_ORDER_USD_CAP", "12.5")
+        .arg("--print-config")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(!printed.contains("serde_json"), "{printed}");
+    assert!(printed.contains("  per_order_usd_cap: 12.5\n"), "{printed}");
+    assert!(printed.contains("  orders_per_min_cap: 30\n"), "{printed}");
+    // What it prints is a configuration file that loads to the same configuration.
+    let file = dir.path().join("printed.yaml");
+    std::fs::write(&file, &printed).unwrap();
+    cmd("njord-risk", dir.path())
+        .arg("--config")
+        .arg(&file)
+        .arg("--print-config")
+        .assert()
+        .success()
+        .stdout(printed);
+}
+
+#[test]
+fn verify_of_the_journal_directory_leaves_the_structured_log_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("var");
+    let tape = format!(
+        "{}\n{}\n",
+        support::trade_line("ATOM/USDT", 1, "10", T0),
+        support::trade_line("ATOM/USDT", 2, "11", T0 + 61_000_000_000)
+    );
+    // Journals and the structured log in one directory, as by default.
+    cmd("njord-bars", dir.path())
+        .env("NJORD__JOURNAL__DIR", &shared)
+        .env("NJORD__LOGGING__LOG_DIR", &shared)
+        .write_stdin(tape)
+        .assert()
+        .success();
+    assert!(shared.join("app.ndjson").exists());
+    cmd("njord-journal", dir.path())
+        .arg("verify")
+        .arg(&shared)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "ohlcv.1m.ATOMUSDT.ndjson: 2 events, 0 problems",
+        ))
+        .stdout(predicate::str::contains("app.ndjson").not());
+}
+
+#[test]
+fn from_takes_a_bare_date_as_utc_midnight() {
+    let dir = tempfile::tempdir().unwrap();
+    let tape = dir.path().join("tape.ndjson");
+    std::fs::write(
+        &tape,
+        format!(
+            "{}\n{}\n{}\n",
+            support::trade_line("ATOM/USDT", 1, "10", T0 + DAY - 1),
+            support::trade_line("ATOM/USDT", 2, "10", T0 + DAY),
+            support::trade_line("ATOM/USDT", 3, "10", T0 + 2 * DAY),
+        ),
+    )
+    .unwrap();
+    let out = cmd("njord-replay", dir.path())
+        .args(["--from", "2026-01-02", "--to", "2026-01-03"])
+        .arg(&tape)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text,
+        support::trade_line("ATOM/USDT", 2, "10", T0 + DAY) + "\n"
+    );
+}
+
+#[test]
+fn a_negative_capital_says_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    cmd("njord-backtest", dir.path())
+        .args(["--tape", "none.ndjson", "--capital", "-5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("capital `-5` must be positive"));
+}
+
+#[test]
+fn misspelt_environment_overrides_are_errors_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "NJORD__RISK__PER_ORDER_USD_CAPP",
+        "NJORD_RISK__PER_ORDER_USD_CAP",
+        "NJORD__RISK__",
+    ] {
+        cmd("njord-risk", dir.path())
+            .env(name, "5")
+            .write_stdin("")
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "environment variable {name}"
+            )));
+    }
+}
+
+#[test]
+fn a_relative_kill_file_is_resolved_and_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path().canonicalize().unwrap();
+    let abs = dir.join("run/halt");
+    cmd("njord-kill", &dir)
+        .args(["--file", "run/halt", "trip"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "file {}: tripped",
+            abs.display()
+        )))
+        .stderr(predicate::str::contains(format!(
+            "kill file `run/halt` is a relative path: this is {}",
+            abs.display()
+        )));
+    assert!(abs.exists());
+    cmd("njord-kill", &dir)
+        .arg("--file")
+        .arg(&abs)
+        .arg("status")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("relative").not());
+}
+
+#[test]
+fn logs_carry_time_binary_and_pid_and_no_colours_off_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cmd("njord-risk", dir.path())
+        .write_stdin("not json\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!err.contains('\u{1b}'), "colour codes on a pipe: {err:?}");
+    let line = err.lines().next().unwrap();
+    // 2026-01-02T03:04:05.678Z  WARN line 1: …
+    let (ts, rest) = line.split_once(' ').unwrap();
+    assert!(
+        ts.len() == 24 && ts.ends_with('Z') && time_parses(ts),
+        "{line}"
+    );
+    assert!(rest.contains("line 1"), "{line}");
+    let log = std::fs::read_to_string(dir.path().join("log/app.ndjson")).unwrap();
+    for l in log.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_eq!(v["bin"], "njord-risk", "{l}");
+        assert!(v["pid"].as_u64().is_some_and(|p| p > 0), "{l}");
+        assert!(time_parses(v["timestamp"].as_str().unwrap()), "{l}");
+    }
+}
+
+fn time_parses(s: &str) -> bool {
+    njord::time::parse_time(s).is_ok()
+}
