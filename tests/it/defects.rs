@@ -187,3 +187,153 @@ fn logs_carry_time_binary_and_pid_and_no_colours_off_a_terminal() {
 fn time_parses(s: &str) -> bool {
     njord::time::parse_time(s).is_ok()
 }
+
+/// Runs `bin args` with its stdout a pipe whose reading end is already closed, as after
+/// `| head -1`, feeding `stdin`; returns the exit code and stderr. Deterministic: every write
+/// to stdout fails with EPIPE, whatever its size or timing.
+fn run_closed_stdout(
+    bin: &Path,
+    dir: &Path,
+    args: &[String],
+    stdin: &str,
+) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut child = std::process::Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NJORD_CONFIG")
+        .env("NJORD__JOURNAL__DIR", dir.join("j"))
+        .env("NJORD__LOGGING__LOG_DIR", dir.join("log"))
+        .env("NJORD__RISK__KILL_SWITCH_FILE", dir.join("halt"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let text = stdin.to_string();
+    // The binary may stop reading once its output is gone: a failed write here is expected.
+    let feeder = std::thread::spawn(move || {
+        let _ = std::io::Write::write_all(&mut input, text.as_bytes());
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!(
+                "{} {args:?} did not end after its stdout closed",
+                bin.display()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `| head -1` on every binary: each ends quietly (its usual exit code, no panic, no
+/// "Broken pipe" noise), for its help, its version, its configuration and its data output.
+#[test]
+fn every_binary_ends_quietly_when_stdout_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Enough lines to overflow any pipe buffer, were the pipe open.
+    let trades: String = (0..3000)
+        .map(|i| support::trade_line("ATOM/USDT", i, "10", T0 + i as i64 * 1_000_000_000) + "\n")
+        .collect();
+    let tape = d.join("tape.ndjson");
+    std::fs::write(&tape, &trades).unwrap();
+    std::fs::create_dir_all(d.join("j")).unwrap();
+    std::fs::write(d.join("j/md.trades.ATOMUSDT.ndjson"), &trades).unwrap();
+    let strategies = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/strategies.yaml");
+    let sim = support::SimServer::spawn({
+        let mut c = support::sim_command();
+        c.args(["-q", "serve", "--speed", "max", "--loop", "--tape"])
+            .arg(&tape);
+        c
+    });
+    let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    let p = |p: &Path| p.display().to_string();
+    let data: Vec<(&str, Vec<String>, &str)> = vec![
+        (
+            "njord-backtest",
+            vec![
+                "--tape".into(),
+                p(&tape),
+                "--strategies".into(),
+                p(&strategies),
+                "--out".into(),
+                p(&d.join("bt")),
+                "--no-progress".into(),
+            ],
+            "",
+        ),
+        ("njord-bars", vec![], &trades),
+        ("njord-broker", vec![], &trades),
+        ("njord-bus", s(&["check"]), &trades),
+        (
+            "njord-ingest",
+            vec![
+                "--rest-url".into(),
+                sim.rest.clone(),
+                "--ws-url".into(),
+                sim.ws.clone(),
+                "--symbol".into(),
+                "ATOM/USDT".into(),
+            ],
+            "",
+        ),
+        ("njord-journal", vec!["cat".into(), p(&d.join("j"))], ""),
+        ("njord-journal", vec!["verify".into(), p(&d.join("j"))], ""),
+        ("njord-kill", s(&["status"]), ""),
+        ("njord-paper", vec![], &trades),
+        ("njord-replay", vec![p(&tape)], ""),
+        ("njord-risk", vec![], &trades),
+        (
+            "njord-strat",
+            vec!["--strategies".into(), p(&strategies)],
+            &trades,
+        ),
+        ("njord-strat", s(&["--list"]), ""),
+    ];
+    let mut runs: Vec<(std::path::PathBuf, Vec<String>, &str)> = Vec::new();
+    for c in njord::cli::commands() {
+        let name = c.get_name().to_string();
+        let bin = assert_cmd::cargo::cargo_bin(&name);
+        for flag in ["--help", "--version"] {
+            runs.push((bin.clone(), s(&[flag]), ""));
+        }
+        let mut any = false;
+        for (b, args, input) in &data {
+            if *b == name {
+                let mut print_config = args.clone();
+                print_config.push("--print-config".into());
+                runs.push((bin.clone(), print_config, ""));
+                runs.push((bin.clone(), args.clone(), input));
+                any = true;
+            }
+        }
+        assert!(any, "{name} has no data command in this test");
+    }
+    let sim_bin = support::sim_bin();
+    runs.push((sim_bin.clone(), s(&["--help"]), ""));
+    runs.push((sim_bin.clone(), s(&["--version"]), ""));
+    runs.push((
+        sim_bin,
+        s(&["gen", "--symbol", "ATOM/USDT", "--count", "100000"]),
+        "",
+    ));
+    for (bin, args, input) in runs {
+        let (code, err) = run_closed_stdout(&bin, d, &args, input);
+        let what = format!("{} {args:?}: exit {code:?}, stderr:\n{err}", bin.display());
+        assert_eq!(code, Some(0), "{what}");
+        for noise in ["panicked", "Broken pipe", "os error 32", "RUST_BACKTRACE"] {
+            assert!(!err.contains(noise), "{what}");
+        }
+    }
+}
