@@ -409,3 +409,107 @@ fn bash_completion_offers_a_subcommands_own_flags() {
     );
     assert_eq!(got, ["--tape"]);
 }
+
+/// `njord-bars --bus` on a tape whose event time is not now: bars close by event time, so
+/// wall time passing between two trades of one bucket does not split it; the quiet stream's
+/// last bar is still flushed.
+#[test]
+fn bars_daemon_closes_bars_by_event_time_not_the_wall_clock() {
+    const MIN: i64 = 60_000_000_000;
+    // 2023-01-02T00:00:00Z: long ago.
+    const OLD: i64 = 1_672_617_600_000_000_000;
+    let redis = support::RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = redis.conn();
+    let mut ps = conn.as_pubsub();
+    ps.psubscribe("md.ohlcv.*").unwrap();
+    ps.set_read_timeout(Some(std::time::Duration::from_millis(100)))
+        .unwrap();
+    let mut daemon = std::process::Command::new(assert_cmd::cargo::cargo_bin("njord-bars"))
+        .current_dir(dir.path())
+        .env("NJORD__JOURNAL__DIR", dir.path().join("j"))
+        .env("NJORD__LOGGING__LOG_DIR", dir.path().join("log"))
+        .args([
+            "--timeframes",
+            "1m",
+            "--grace-ms",
+            "100",
+            "--bus",
+            &redis.url(),
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut publisher = redis.conn();
+    // Ready once the daemon's pattern is there beside ours.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let n: i64 = redis::cmd("PUBSUB")
+            .arg("NUMPAT")
+            .query(&mut publisher)
+            .unwrap();
+        if n >= 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "njord-bars never subscribed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let publish = |c: &mut redis::Connection, id: u64, px: &str, ts: i64| {
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg("md.trades.ATOM/USDT")
+            .arg(support::trade_line("ATOM/USDT", id, px, ts))
+            .query(c)
+            .unwrap();
+    };
+    publish(&mut publisher, 1, "10", OLD + 1_000_000_000);
+    // Wall time passes (several of the daemon's 250 ms ticks): under the old wall-clock rule
+    // this closed the bar after one trade. Nothing can signal that a tick has passed, hence
+    // the sleep.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    publish(&mut publisher, 2, "12", OLD + 30_000_000_000);
+    publish(&mut publisher, 3, "9", OLD + 50_000_000_000);
+    // Event time enters the next minute: the first bar closes, whole, once past the grace.
+    publish(&mut publisher, 4, "11", OLD + MIN + 50_000_000);
+    publish(&mut publisher, 5, "11.5", OLD + MIN + 200_000_000);
+    // The last trade, 1 ms before its bucket ends: quiet time flushes it.
+    publish(&mut publisher, 6, "11.25", OLD + 2 * MIN - 1_000_000);
+    let got = collect_bars(&mut ps, 2, std::time::Duration::from_secs(10));
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let rows: Vec<String> = got
+        .iter()
+        .map(|v| {
+            format!(
+                "{} {} {} {} {} {} {}",
+                (v["ts_open_ns"].as_i64().unwrap() - OLD) / MIN,
+                v["open"],
+                v["high"],
+                v["low"],
+                v["close"],
+                v["volume"],
+                v["trades"]
+            )
+        })
+        .collect();
+    assert_eq!(rows, ["0 10 12 9 9 4.5 3", "1 11 11.5 11 11.25 4.5 3"]);
+}
+
+/// Bars published on `md.ohlcv.*`, up to `n` of them or until `wait` has passed.
+fn collect_bars(
+    ps: &mut redis::PubSub<'_>,
+    n: usize,
+    wait: std::time::Duration,
+) -> Vec<serde_json::Value> {
+    let end = std::time::Instant::now() + wait;
+    let mut out = Vec::new();
+    while out.len() < n && std::time::Instant::now() < end {
+        if let Ok(m) = ps.get_message() {
+            let payload: String = m.get_payload().unwrap();
+            out.push(serde_json::from_str(&payload).unwrap());
+        }
+    }
+    out
+}

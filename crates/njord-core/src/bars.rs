@@ -145,6 +145,8 @@ pub struct BarAggregator {
     unfilled_gaps: u64,
     /// The last symbol seen: most tapes carry one symbol, so this skips the hash.
     last: usize,
+    /// The latest event time of any trade seen (i64::MIN before the first).
+    watermark: i64,
 }
 
 impl BarAggregator {
@@ -160,7 +162,15 @@ impl BarAggregator {
             index: HashMap::new(),
             unfilled_gaps: 0,
             last: 0,
+            watermark: i64::MIN,
         }
+    }
+
+    /// The latest event time of any trade seen, late ones included: how far the tape has got.
+    /// A daemon closes bars by it ([`BarAggregator::close_due`]`(watermark, grace)`), so a
+    /// tape whose event time is not now still gets whole bars.
+    pub fn watermark(&self) -> Option<i64> {
+        (self.watermark != i64::MIN).then_some(self.watermark)
     }
 
     fn symbol_index(&mut self, symbol: &str) -> usize {
@@ -199,6 +209,7 @@ impl BarAggregator {
 
     /// Adds a trade; bars it closes are appended to `out` in event-time order.
     pub fn on_trade(&mut self, t: &Trade<'_>, out: &mut Vec<Bar<'static>>) -> Outcome {
+        self.watermark = self.watermark.max(t.ts_ns);
         let i = self.symbol_index(&t.symbol);
         let fill_gaps = self.fill_gaps;
         let st = &mut self.symbols[i];
@@ -270,8 +281,9 @@ impl BarAggregator {
         Outcome::Accepted
     }
 
-    /// Closes every open bar whose bucket ended at least `grace_ns` before `now_ns` (the
-    /// daemon's wall clock, passed in), so a quiet market still gets its bars.
+    /// Closes every open bar whose bucket ended at least `grace_ns` before `now_ns`, an event
+    /// time: the [`BarAggregator::watermark`], or (for a quiet stream) the watermark advanced
+    /// by the time nothing has arrived, which the daemon shell measures.
     pub fn close_due(&mut self, now_ns: i64, grace_ns: i64, out: &mut Vec<Bar<'static>>) {
         let first = out.len();
         for st in &mut self.symbols {
@@ -413,6 +425,30 @@ mod tests {
         let outcomes = trades.iter().map(|t| a.on_trade(t, &mut out)).collect();
         a.finish(&mut out);
         (out.iter().map(row).collect(), outcomes)
+    }
+
+    #[test]
+    fn watermark_closes_other_symbols_bars_after_the_grace() {
+        let mut a = agg("1m", false);
+        let mut out = Vec::new();
+        assert_eq!(a.watermark(), None);
+        a.on_trade(&tr("A/B", 10 * MIN + 5, "1", "1"), &mut out);
+        a.on_trade(&tr("C/D", 10 * MIN + 7, "2", "1"), &mut out);
+        a.on_trade(&tr("A/B", 11 * MIN + 1, "3", "1"), &mut out);
+        // A/B's own later trade closed its bar; C/D's waits for the watermark plus grace.
+        assert_eq!(
+            out.iter().map(row).collect::<Vec<_>>(),
+            ["A/B 1m 10 1 1 1 1 1 1"]
+        );
+        let w = a.watermark().unwrap();
+        assert_eq!(w, 11 * MIN + 1);
+        a.close_due(w, 2, &mut out);
+        assert_eq!(out.len(), 1, "within the grace");
+        a.close_due(w + 1, 2, &mut out);
+        assert_eq!(row(&out[1]), "C/D 1m 10 2 2 2 2 1 1");
+        // A late trade does not move the watermark back.
+        a.on_trade(&tr("C/D", 10 * MIN, "2", "1"), &mut out);
+        assert_eq!(a.watermark(), Some(w));
     }
 
     #[test]
