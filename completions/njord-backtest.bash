@@ -108,7 +108,7 @@ _njord__backtest() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__backtest__subcmd__help)
+        njord__backtest__subcmd__help)
             opts="sweep help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -122,7 +122,7 @@ _njord__backtest() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__backtest__subcmd__help__subcmd__help)
+        njord__backtest__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -136,7 +136,7 @@ _njord__backtest() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__backtest__subcmd__help__subcmd__sweep)
+        njord__backtest__subcmd__help__subcmd__sweep)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -150,7 +150,7 @@ _njord__backtest() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__backtest__subcmd__sweep)
+        njord__backtest__subcmd__sweep)
             opts="-v -q -h --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --no-progress --param --sort --config --print-config --verbose --quiet --log-level --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

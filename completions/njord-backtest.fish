@@ -28,8 +28,8 @@ complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l config -d
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l tape -d 'Tape files, directories or journal stems (repeatable; merged by event time)' -r -F
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l strategies -d 'Strategies file' -r -F
-complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l from -d 'Only events at or after this time (RFC 3339 or ns since the epoch)' -r
-complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l to -d 'Only events before this time (RFC 3339 or ns since the epoch)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l from -d 'Only events at or after this time (2023-01-10 = UTC midnight, RFC 3339, or ns since the epoch)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l to -d 'Only events before this time (2023-01-10 = UTC midnight, RFC 3339, or ns since the epoch)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l symbol -d 'Only events of these symbols (ATOM/USDT; repeat or separate with commas)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l kind -d 'Only events of these kinds (trade,bar,…)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l capital -d 'Starting capital: the spot balance of the quote asset' -r
@@ -52,8 +52,8 @@ complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -f -a "sweep
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l tape -d 'Tape files, directories or journal stems (repeatable; merged by event time)' -r -F
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l strategies -d 'Strategies file' -r -F
-complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l from -d 'Only events at or after this time (RFC 3339 or ns since the epoch)' -r
-complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l to -d 'Only events before this time (RFC 3339 or ns since the epoch)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l from -d 'Only events at or after this time (2023-01-10 = UTC midnight, RFC 3339, or ns since the epoch)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l to -d 'Only events before this time (2023-01-10 = UTC midnight, RFC 3339, or ns since the epoch)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l symbol -d 'Only events of these symbols (ATOM/USDT; repeat or separate with commas)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l kind -d 'Only events of these kinds (trade,bar,…)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l capital -d 'Starting capital: the spot balance of the quote asset' -r

@@ -2,7 +2,7 @@ complete -c njord-bars -l config -d 'Configuration file (default: config/base.ya
 complete -c njord-bars -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
 complete -c njord-bars -l bus -d 'Run as a daemon on a Redis bus (redis://HOST:PORT/DB) instead of stdin/stdout' -r
 complete -c njord-bars -l timeframes -d 'Timeframes, comma-separated, from: 1m 3m 5m 15m 30m 1h 2h 4h 6h 12h 1d' -r
-complete -c njord-bars -l grace-ms -d 'With --bus: close a bar this many ms after its bucket ended (default: bars.grace_ms)' -r
+complete -c njord-bars -l grace-ms -d 'With --bus: close a bar once event time is this many ms past its end (default: bars.grace_ms)' -r
 complete -c njord-bars -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
 complete -c njord-bars -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
 complete -c njord-bars -s q -l quiet -d 'Only errors on stderr'

@@ -89,7 +89,7 @@ _njord__journal() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__journal__subcmd__cat)
+        njord__journal__subcmd__cat)
             opts="-v -q -h --config --print-config --verbose --quiet --log-level --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -111,7 +111,7 @@ _njord__journal() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__journal__subcmd__compress)
+        njord__journal__subcmd__compress)
             opts="-v -q -h --older-than --config --print-config --verbose --quiet --log-level --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -137,7 +137,7 @@ _njord__journal() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__journal__subcmd__help)
+        njord__journal__subcmd__help)
             opts="compress verify cat import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -151,7 +151,7 @@ _njord__journal() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__journal__subcmd__help__subcmd__cat)
+        njord__journal__subcmd__help__subcmd__cat)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -165,7 +165,7 @@ _njord__journal() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__journal__subcmd__help__subcmd__compress)
+        njord__journal__subcmd__help__subcmd__compress)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -179,7 +179,7 @@ _njord__journal() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__journal__subcmd__help__subcmd__help)
+        njord__journal__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -193,7 +193,7 @@ _njord__journal() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__journal__subcmd__help__subcmd__import)
+        njord__journal__subcmd__help__subcmd__import)
             opts="binance-trades"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -207,7 +207,7 @@ _njord__journal() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__journal__subcmd__help__subcmd__import__subcmd__binance__subcmd__trades)
+        njord__journal__subcmd__help__subcmd__import__subcmd__binance__subcmd__trades)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -221,7 +221,7 @@ _njord__journal() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__journal__subcmd__help__subcmd__verify)
+        njord__journal__subcmd__help__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -235,7 +235,7 @@ _njord__journal() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__journal__subcmd__import)
+        njord__journal__subcmd__import)
             opts="-v -q -h --config --print-config --verbose --quiet --log-level --help binance-trades help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -257,7 +257,7 @@ _njord__journal() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__journal__subcmd__import__subcmd__binance__subcmd__trades)
+        njord__journal__subcmd__import__subcmd__binance__subcmd__trades)
             opts="-v -q -h --symbol --venue --journal --config --print-config --verbose --quiet --log-level --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -287,7 +287,7 @@ _njord__journal() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__journal__subcmd__import__subcmd__help)
+        njord__journal__subcmd__import__subcmd__help)
             opts="binance-trades help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -301,7 +301,7 @@ _njord__journal() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__journal__subcmd__import__subcmd__help__subcmd__binance__subcmd__trades)
+        njord__journal__subcmd__import__subcmd__help__subcmd__binance__subcmd__trades)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -315,7 +315,7 @@ _njord__journal() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__journal__subcmd__import__subcmd__help__subcmd__help)
+        njord__journal__subcmd__import__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -329,7 +329,7 @@ _njord__journal() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__journal__subcmd__verify)
+        njord__journal__subcmd__verify)
             opts="-v -q -h --config --print-config --verbose --quiet --log-level --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -62,7 +62,7 @@ _njord__sim() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__sim__subcmd__gen)
+        njord__sim__subcmd__gen)
             opts="-v -q -h --symbol --count --seed --start --price --tick --config --print-config --verbose --quiet --log-level --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -108,7 +108,7 @@ _njord__sim() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__sim__subcmd__help)
+        njord__sim__subcmd__help)
             opts="serve gen help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -122,7 +122,7 @@ _njord__sim() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__sim__subcmd__help__subcmd__gen)
+        njord__sim__subcmd__help__subcmd__gen)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -136,7 +136,7 @@ _njord__sim() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__sim__subcmd__help__subcmd__help)
+        njord__sim__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -150,7 +150,7 @@ _njord__sim() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__sim__subcmd__help__subcmd__serve)
+        njord__sim__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -164,7 +164,7 @@ _njord__sim() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        njord__subcmd__sim__subcmd__serve)
+        njord__sim__subcmd__serve)
             opts="-v -q -h --tape --symbols --speed --scenario --rest-port --ws-port --journal --api-key --api-secret --no-timestamp-check --clock-skew-ms --loop --start-on-subscribe --maker-fee --taker-fee --book-levels --book-qty --fill-at-touch --balance --min-notional --weight-limit --orders-per-10s --orders-per-day --ban-after --ban-secs --ping-interval-ms --pong-timeout-ms --ws-msg-limit --listen-key-ttl-secs --config --print-config --verbose --quiet --log-level --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -68,12 +68,26 @@ pub fn exit_status(code: u8) -> Result<(), Error> {
     }
 }
 
+/// Writes `text` to stdout now. A reader that has gone away (`| head -1`) is not an error:
+/// the rest of the output is dropped quietly and the command keeps its own exit status
+/// (DESIGN §5). `print!` would panic there instead.
+pub fn print_out(text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::Failed(format!("writing stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Loads the configuration and starts logging. `--print-config` prints it and ends the run
 /// with [`Error::Exit`]`(0)`.
 pub fn start(common: &CommonArgs) -> Result<Loaded, Error> {
     let loaded = config::load(common.config.as_deref()).map_err(Error::usage)?;
     if common.print_config {
-        print!("{}", loaded.to_yaml());
+        print_out(&loaded.to_yaml())?;
         return Err(Error::Exit(0));
     }
     crate::logging::init(common, &loaded.config.logging).map_err(Error::Usage)?;

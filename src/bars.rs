@@ -11,20 +11,38 @@ use crate::stage::{Out, Stage, StageError};
 const LATE_REPORTS: u64 = 10;
 
 /// The `njord-bars` shell: feeds trades to the aggregator, journals and emits its bars.
+///
+/// As a daemon it closes bars by event time: once the watermark (the latest trade time seen)
+/// has passed a bucket's end plus the grace. The wall clock only stands in for event time
+/// while nothing arrives: the watermark is advanced by how long the stream has been quiet,
+/// so a quiet market still gets its bars, while a stream whose trades come less than the
+/// grace apart (a replay at any speed) has its bars closed by its own times alone. On stdio,
+/// bars close as before: on a later trade of the symbol, and at the end of input.
 pub struct BarsStage {
     agg: BarAggregator,
     journals: Option<Journals>,
     grace_ns: i64,
+    daemon: bool,
+    /// The watermark at the last tick, and the wall time it was first seen at.
+    quiet: Option<(i64, i64)>,
     bars: Vec<Bar<'static>>,
 }
 
 impl BarsStage {
-    /// `journals: None` disables journaling (tests, `--no-journal`).
-    pub fn new(agg: BarAggregator, journals: Option<Journals>, grace_ns: i64) -> Self {
+    /// `journals: None` disables journaling (tests, `--no-journal`). `daemon`: on a bus, where
+    /// bars close by the watermark plus `grace_ns`.
+    pub fn new(
+        agg: BarAggregator,
+        journals: Option<Journals>,
+        grace_ns: i64,
+        daemon: bool,
+    ) -> Self {
         BarsStage {
             agg,
             journals,
             grace_ns,
+            daemon,
+            quiet: None,
             bars: Vec::new(),
         }
     }
@@ -88,11 +106,28 @@ impl Stage for BarsStage {
                 t.symbol
             ),
         }
+        if self.daemon
+            && let Some(w) = self.agg.watermark()
+        {
+            self.agg.close_due(w, self.grace_ns, &mut self.bars);
+        }
         self.emit(out)
     }
 
+    /// A quiet stream: the watermark advanced by the wall time since it last moved (measured
+    /// from the first tick that saw it, so never more than the real quiet time).
     fn on_tick(&mut self, now_ns: i64, out: &mut Out) -> Result<(), StageError> {
-        self.agg.close_due(now_ns, self.grace_ns, &mut self.bars);
+        let Some(w) = self.agg.watermark() else {
+            return Ok(());
+        };
+        let since = match self.quiet {
+            Some((seen, since)) if seen == w => since,
+            _ => now_ns,
+        };
+        self.quiet = Some((w, since));
+        let quiet_for = now_ns.saturating_sub(since).max(0);
+        self.agg
+            .close_due(w.saturating_add(quiet_for), self.grace_ns, &mut self.bars);
         self.emit(out)
     }
 

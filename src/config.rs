@@ -46,10 +46,12 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// The configuration as YAML with secrets redacted.
+    /// The configuration as YAML with secrets redacted (`--print-config`, the report).
     pub fn to_yaml(&self) -> String {
         let v = serde_json::to_value(&self.config).unwrap_or(Value::Null);
-        serde_saphyr::to_string(&v).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+        let mut out = String::new();
+        write_yaml(&v, 0, &mut out);
+        out
     }
 
     /// Refuses a secrets file others can read; required before trading live (DESIGN §7).
@@ -63,6 +65,65 @@ impl Loaded {
             ))),
             _ => Ok(()),
         }
+    }
+}
+
+/// Writes a JSON tree as block YAML. Written by hand because a YAML serializer handed a
+/// `serde_json` tree with exact (arbitrary-precision) numbers prints each number as a
+/// `$serde_json::private::Number` map; here numbers keep their exact digits, bare.
+fn write_yaml(v: &Value, indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, v) in m {
+                out.push_str(&format!("{pad}{}:", yaml_scalar(&Value::String(k.clone()))));
+                write_nested(v, indent, out);
+            }
+        }
+        Value::Array(a) if !a.is_empty() => {
+            for v in a {
+                out.push_str(&format!("{pad}-"));
+                write_nested(v, indent, out);
+            }
+        }
+        other => {
+            out.push_str(&pad);
+            out.push_str(&yaml_scalar(other));
+            out.push('\n');
+        }
+    }
+}
+
+/// The value after `key:` or `-`: a scalar on the same line, a collection indented below.
+fn write_nested(v: &Value, indent: usize, out: &mut String) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            out.push('\n');
+            write_yaml(v, indent + 2, out);
+        }
+        Value::Array(a) if !a.is_empty() => {
+            out.push('\n');
+            write_yaml(v, indent + 2, out);
+        }
+        _ => {
+            out.push(' ');
+            out.push_str(&yaml_scalar(v));
+            out.push('\n');
+        }
+    }
+}
+
+/// One scalar (or empty collection) in flow form; strings quoted where YAML needs it.
+fn yaml_scalar(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Object(_) => "{}".into(),
+        Value::Array(_) => "[]".into(),
+        Value::String(s) => serde_saphyr::to_string(s)
+            .map(|y| y.trim_end_matches('\n').to_string())
+            .unwrap_or_else(|_| serde_json::to_string(s).unwrap_or_default()),
     }
 }
 
@@ -115,7 +176,7 @@ pub fn load_with_env(
     }
 
     for (name, value) in env {
-        let Some(key_path) = env_key_path(&name) else {
+        let Some(key_path) = env_key_path(&name)? else {
             continue;
         };
         let scalar: Value = if key_path.last().is_some_and(|k| k == "key" || k == "secret") {
@@ -137,20 +198,41 @@ pub fn load_with_env(
     })
 }
 
-/// Maps `NJORD__RISK__PER_ORDER_USD_CAP` and the two API key variables to key paths.
-fn env_key_path(name: &str) -> Option<Vec<String>> {
+/// Maps `NJORD__RISK__PER_ORDER_USD_CAP` and the two API key variables to key paths; `None`
+/// for variables that are not configuration. A name that is meant as an override but cannot
+/// be one (an empty segment, `NJORD_RISK__…` with one underscore) is an error naming it, as an
+/// unknown key is: ignoring it would leave the operator believing a cap is set.
+fn env_key_path(name: &str) -> Result<Option<Vec<String>>, ConfigError> {
+    let malformed = |why: &str| {
+        Err(ConfigError::Other(format!(
+            "environment variable {name}: {why}; configuration overrides are spelled \
+             NJORD__SECTION__KEY (e.g. NJORD__RISK__PER_ORDER_USD_CAP=5)"
+        )))
+    };
     match name {
-        "NJORD_BINANCEUS_API_KEY" => {
-            Some(vec!["api_keys".into(), "binanceus".into(), "key".into()])
-        }
-        "NJORD_BINANCEUS_API_SECRET" => {
-            Some(vec!["api_keys".into(), "binanceus".into(), "secret".into()])
-        }
-        _ => {
-            let rest = name.strip_prefix("NJORD__")?;
-            let parts: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
-            (!parts.iter().any(String::is_empty)).then_some(parts)
-        }
+        "NJORD_BINANCEUS_API_KEY" => Ok(Some(vec![
+            "api_keys".into(),
+            "binanceus".into(),
+            "key".into(),
+        ])),
+        "NJORD_BINANCEUS_API_SECRET" => Ok(Some(vec![
+            "api_keys".into(),
+            "binanceus".into(),
+            "secret".into(),
+        ])),
+        _ => match name.strip_prefix("NJORD__") {
+            Some(rest) => {
+                let parts: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+                if parts.iter().any(String::is_empty) {
+                    return malformed("a key segment is empty");
+                }
+                Ok(Some(parts))
+            }
+            None if name.starts_with("NJORD_") && name.contains("__") => {
+                malformed("it starts with NJORD_ (one underscore)")
+            }
+            None => Ok(None),
+        },
     }
 }
 
@@ -397,6 +479,42 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("NJORD__RISK__NOPE") && e.contains("nope"), "{e}");
+        // Names that look like overrides but cannot be one are errors too, never ignored.
+        for bad in [
+            "NJORD__RISK__",
+            "NJORD____CAP",
+            "NJORD_RISK__PER_ORDER_USD_CAP",
+        ] {
+            let e = load_with_env(Some(&p), env(&[(bad, "1")]))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(bad) && e.contains("NJORD__SECTION__KEY"), "{e}");
+        }
+        // Njord's other variables are not configuration keys.
+        load_with_env(
+            Some(&p),
+            env(&[("NJORD_ENABLE_LIVE", "1"), ("NJORD_CONFIG", "x")]),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn printed_config_has_plain_numbers_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("base.yaml");
+        fs::write(&p, "risk:\n  per_order_usd_cap: 0.00031099999999999997\n").unwrap();
+        let l = load_with_env(Some(&p), env(&[])).unwrap();
+        let y = l.to_yaml();
+        assert!(!y.contains("serde_json"), "{y}");
+        assert!(
+            y.contains("  per_order_usd_cap: 0.00031099999999999997\n"),
+            "{y}"
+        );
+        assert!(y.contains("  orders_per_min_cap: 30\n"), "{y}");
+        // The printed configuration is itself a valid configuration with the same values.
+        fs::write(&p, &y).unwrap();
+        let again = load_with_env(Some(&p), env(&[])).unwrap();
+        assert_eq!(again.to_yaml(), y);
     }
 
     const FAKE: &str = "AKIAFAKEKEY1234567890";

@@ -26,10 +26,24 @@ pub fn generated_for(cmds: Vec<clap::Command>) -> Vec<(PathBuf, Vec<u8>)> {
         ] {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut cmd.clone(), &name, &mut out);
+            if shell == Shell::Bash {
+                out = fix_bash_hyphenated_name(&name, &out);
+            }
             files.push((PathBuf::from(format!("completions/{file}")), out));
         }
     }
     files
+}
+
+/// Works around clap_complete's bash script for a hyphenated binary name: the loop over the
+/// words names a subcommand `njord__kill__subcmd__trip`, but the `case` that completes it is
+/// labelled `njord__subcmd__kill__subcmd__trip`, so nothing is offered after a subcommand.
+/// The labels are rewritten to the loop's spelling.
+fn fix_bash_hyphenated_name(name: &str, script: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(script);
+    let wrong = format!("{}__", name.replace('-', "__subcmd__"));
+    let right = format!("{}__", name.replace('-', "__"));
+    text.replace(&wrong, &right).into_bytes()
 }
 
 /// Compares generated files with the committed ones under `root`, or rewrites them when

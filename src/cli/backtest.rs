@@ -100,7 +100,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Starting capital: the spot balance of the quote asset
-    #[arg(long, value_name = "AMOUNT", default_value = "10000", value_parser = parse_capital)]
+    #[arg(long, value_name = "AMOUNT", default_value = "10000", value_parser = parse_capital, allow_negative_numbers = true)]
     pub capital: Decimal,
     /// Quote asset of the capital (default: the quote of the first exchange.symbols entry)
     #[arg(long, value_name = "ASSET")]
@@ -109,10 +109,15 @@ pub struct RunArgs {
     #[arg(long, value_name = "INTERVAL", default_value = "1h", value_parser = crate::backtest::metrics::parse_interval)]
     pub equity_interval: i64,
     /// Annual risk-free rate for Sharpe and Sortino (0.04 = 4 %)
-    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    #[arg(
+        long,
+        value_name = "RATE",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
     pub risk_free: f64,
     /// Move taker fills this many basis points against the order (default: paper.slippage_bps)
-    #[arg(long, value_name = "BPS", value_parser = parse_bps)]
+    #[arg(long, value_name = "BPS", value_parser = parse_bps, allow_negative_numbers = true)]
     pub slippage_bps: Option<Decimal>,
     /// Allow selling more than is held (short selling)
     #[arg(long)]
@@ -186,7 +191,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 pb.finish_and_clear();
             }
             sweep::sort(&mut rows, &s.sort);
-            print!("{}", sweep::table(&s.params, &rows));
+            app::print_out(&sweep::table(&s.params, &rows))?;
             if !cli.common.quiet {
                 for line in sweep::never_traded(&s.params, &rows) {
                     eprintln!("note: {line}");
@@ -352,9 +357,9 @@ latency."
             .map_err(|e| Error::Failed(format!("cannot write {}: {e}", path.display())))?;
     }
     if cli.json {
-        print!("{json}");
+        app::print_out(&json)?;
     } else {
-        print!("{}", report::table(&result.metrics, &result.counts));
+        app::print_out(&report::table(&result.metrics, &result.counts))?;
     }
     Ok(())
 }

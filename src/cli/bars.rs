@@ -12,8 +12,11 @@ use clap::Parser;
     version,
     about = "Aggregate trades into OHLCV bars per symbol and timeframe",
     after_help = "Buckets are aligned to the Unix epoch in UTC on each trade's ts_ns. A bar is emitted \
-when the first trade of a later bucket arrives, at end of input, and with --bus once the bucket has \
-ended plus the grace period by the wall clock. Trades older than an open or closed bucket are late: \
+when the first trade of a later bucket arrives and at end of input; with --bus also once event \
+time (the latest trade time seen) has passed the bucket's end plus the grace period. While no \
+trade arrives, the time the stream has been quiet is added to that event time, so a quiet market \
+still gets its bars; the wall clock never closes a bar of a stream whose trades come less than \
+the grace apart. Trades older than an open or closed bucket are late: \
 counted and reported, never merged. Bars are journaled to {journal.dir}/ohlcv.{tf}.{SYMBOL}.ndjson \
 and published on md.ohlcv.{tf}.{symbol}.\n\nExamples:\n  \
     njord-replay var/log/njord/md.trades.ATOMUSDT | njord-bars --timeframes 1m,5m,1h --emit-only\n  \
@@ -31,7 +34,7 @@ pub struct Cli {
     /// Emit flat bars (previous close, zero volume, 0 trades) for empty buckets between bars
     #[arg(long)]
     pub fill_gaps: bool,
-    /// With --bus: close a bar this many ms after its bucket ended (default: bars.grace_ms)
+    /// With --bus: close a bar once event time is this many ms past its end (default: bars.grace_ms)
     #[arg(long, value_name = "MS")]
     pub grace_ms: Option<u64>,
     /// Do not journal the bars
@@ -49,6 +52,6 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     let grace_ms = cli.grace_ms.unwrap_or(cfg.bars.grace_ms);
     let grace_ns = i64::try_from(grace_ms.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
     let agg = BarAggregator::new(tfs, cli.fill_gaps).with_max_symbols(cfg.bars.max_symbols);
-    let mut stage = BarsStage::new(agg, journals, grace_ns);
+    let mut stage = BarsStage::new(agg, journals, grace_ns, cli.stage.bus.is_some());
     app::run_stage("njord-bars", &mut stage, &cli.stage, &loaded)
 }

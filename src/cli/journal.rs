@@ -168,12 +168,12 @@ fn compress(paths: &[PathBuf], older_than: Duration) -> Result<(), Error> {
             continue;
         }
         match journal::compress_closed(&f) {
-            Ok(Ok(c)) => println!(
-                "{} -> {} ({} lines)",
+            Ok(Ok(c)) => app::print_out(&format!(
+                "{} -> {} ({} lines)\n",
                 c.src.display(),
                 c.dst.display(),
                 c.lines
-            ),
+            ))?,
             Ok(Err(Skipped::InUse)) => {
                 tracing::info!("{}: open by a writer; left alone", f.display())
             }
@@ -209,7 +209,10 @@ fn verify(paths: &[PathBuf]) -> Result<(), Error> {
         );
         problems += bad;
         let verdict = if bad == 0 { "ok" } else { "BAD" };
-        println!("{verdict} {}: {good} events, {bad} problems", f.display());
+        app::print_out(&format!(
+            "{verdict} {}: {good} events, {bad} problems\n",
+            f.display()
+        ))?;
     }
     app::exit_status(u8::from(problems > 0))
 }

@@ -52,10 +52,11 @@ pub enum Cmd {
 pub fn run(cli: Cli) -> Result<(), Error> {
     let loaded = app::start(&cli.common)?;
     let risk = &loaded.config.risk;
-    let file = cli
-        .file
-        .clone()
-        .unwrap_or_else(|| risk.kill_switch_file.clone());
+    let file = absolute_kill_file(
+        &cli.file
+            .clone()
+            .unwrap_or_else(|| risk.kill_switch_file.clone()),
+    );
     let redis_url = cli
         .redis
         .clone()
@@ -87,13 +88,13 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             let mut code = 0u8;
             for (name, state) in states {
                 match state {
-                    KillRead::Clear => println!("{name}: clear"),
+                    KillRead::Clear => app::print_out(&format!("{name}: clear\n"))?,
                     KillRead::Tripped => {
-                        println!("{name}: tripped");
+                        app::print_out(&format!("{name}: tripped\n"))?;
                         code = code.max(1);
                     }
                     KillRead::Unreadable(e) => {
-                        println!("{name}: unreadable ({e})");
+                        app::print_out(&format!("{name}: unreadable ({e})\n"))?;
                         code = 2;
                     }
                 }
@@ -123,7 +124,7 @@ fn change(
     let (mut done, mut not_done) = (Vec::new(), Vec::new());
     match file_result {
         Ok(()) => {
-            println!("file {}: {word}", file.display());
+            app::print_out(&format!("file {}: {word}\n", file.display()))?;
             done.push(format!("file {}", file.display()));
         }
         Err(e) => {
@@ -144,7 +145,7 @@ fn change(
         });
         match set {
             Ok(()) => {
-                println!("redis {url} {key}: {word}");
+                app::print_out(&format!("redis {url} {key}: {word}\n"))?;
                 done.push(format!("redis {url} {key}"));
             }
             Err(e) => {
@@ -174,6 +175,23 @@ fn change(
         list(&not_done)
     );
     app::exit_status(1)
+}
+
+/// The kill file as an absolute path. A relative one is resolved against the current
+/// directory, as the daemons resolve it against theirs: a warning says which file this is, for
+/// a daemon started elsewhere reads another one.
+fn absolute_kill_file(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        return path.to_path_buf();
+    }
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    eprintln!(
+        "warning: kill file `{}` is a relative path: this is {}; a daemon started in another \
+         directory reads another file (set risk.kill_switch_file, or --file, to an absolute path)",
+        path.display(),
+        abs.display()
+    );
+    abs
 }
 
 /// `user@host` for the kill file, from the environment; never fails.

@@ -56,10 +56,10 @@ pub struct StageArgs {
 /// Which events of a tape to read: the filter of `njord-replay` and `njord-backtest`.
 #[derive(Debug, Clone, Args, Default)]
 pub struct FilterArgs {
-    /// Only events at or after this time (RFC 3339 or ns since the epoch)
+    /// Only events at or after this time (2023-01-10 = UTC midnight, RFC 3339, or ns since the epoch)
     #[arg(long, value_name = "TIME", value_parser = crate::time::parse_time)]
     pub from: Option<i64>,
-    /// Only events before this time (RFC 3339 or ns since the epoch)
+    /// Only events before this time (2023-01-10 = UTC midnight, RFC 3339, or ns since the epoch)
     #[arg(long, value_name = "TIME", value_parser = crate::time::parse_time)]
     pub to: Option<i64>,
     /// Only events of these symbols (ATOM/USDT; repeat or separate with commas)

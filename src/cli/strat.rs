@@ -46,8 +46,7 @@ pub struct Cli {
 pub fn run(cli: Cli) -> Result<(), Error> {
     let registry = Registry::builtin();
     if cli.list {
-        print!("{}", registry.describe());
-        return Ok(());
+        return app::print_out(&registry.describe());
     }
     let loaded = app::start(&cli.common)?;
     let topics = loaded.config.redis.topics.clone();

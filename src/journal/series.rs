@@ -21,13 +21,17 @@ fn order_series(mut files: Vec<(JournalName, PathBuf)>) -> Vec<PathBuf> {
     files.into_iter().map(|(_, p)| p).collect()
 }
 
-/// Every journal series in `dir`, by stem.
+/// Every journal series in `dir`, by stem. The structured log ([`crate::logging::APP_LOG`])
+/// shares the default directory but holds log records, not events, so it is left out.
 pub fn list_dir(dir: &Path) -> Result<Vec<Series>, JournalError> {
     let mut by_stem: std::collections::BTreeMap<String, Vec<(JournalName, PathBuf)>> =
         Default::default();
     for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
         let entry = entry.map_err(io_err(dir))?;
         let name = entry.file_name().to_string_lossy().into_owned();
+        if name == crate::logging::APP_LOG {
+            continue;
+        }
         if let Some(n) = parse_name(&name)
             && entry.file_type().map(|t| t.is_file()).unwrap_or(false)
         {

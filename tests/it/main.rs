@@ -4,6 +4,7 @@
 mod backtest;
 mod broker;
 mod capital;
+mod defects;
 mod docs;
 mod durability;
 mod events;

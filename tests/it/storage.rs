@@ -541,7 +541,7 @@ fn replay_publishes_on_canonical_topics() {
 }
 
 #[test]
-fn bars_daemon_closes_bars_by_the_wall_clock() {
+fn bars_daemon_flushes_a_quiet_stream_by_the_wall_clock() {
     let redis = support::RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
     let mut conn = redis.conn();
@@ -564,14 +564,15 @@ fn bars_daemon_closes_bars_by_the_wall_clock() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // No later trade ever comes: only the wall clock can close this bar. Publish until the
+    // No later trade ever comes: only the wall clock, standing in for event time while the
+    // stream is quiet, can close this bar, 1 ms of quiet after its trade. Publish until the
     // daemon has subscribed and answered.
     let mut publisher = redis.conn();
     let mut got = Vec::new();
     for _ in 0..40 {
         let _: i64 = redis::cmd("PUBLISH")
             .arg("md.trades.A/B")
-            .arg(trade(T0, "A/B", 1, "2.5", "1"))
+            .arg(trade(T0 + MIN - 1_000_000, "A/B", 1, "2.5", "1"))
             .query(&mut publisher)
             .unwrap();
         got = collect_messages(&mut ps, 1, std::time::Duration::from_millis(500));

@@ -151,6 +151,8 @@ pub struct BarAggregator {
     max_symbols: usize,
     /// Trades refused for a symbol beyond `max_symbols`.
     refused: u64,
+    /// The latest event time of any trade seen (i64::MIN before the first).
+    watermark: i64,
 }
 
 impl BarAggregator {
@@ -168,6 +170,7 @@ impl BarAggregator {
             last: 0,
             max_symbols: usize::MAX,
             refused: 0,
+            watermark: i64::MIN,
         }
     }
 
@@ -186,6 +189,13 @@ impl BarAggregator {
     /// Trades refused because `max_symbols` symbols were aggregated already.
     pub fn refused_symbols(&self) -> u64 {
         self.refused
+    }
+
+    /// The latest event time of any trade seen, late ones included: how far the tape has got.
+    /// A daemon closes bars by it ([`BarAggregator::close_due`]`(watermark, grace)`), so a
+    /// tape whose event time is not now still gets whole bars.
+    pub fn watermark(&self) -> Option<i64> {
+        (self.watermark != i64::MIN).then_some(self.watermark)
     }
 
     fn symbol_index(&mut self, symbol: &str) -> Option<usize> {
@@ -228,6 +238,7 @@ impl BarAggregator {
 
     /// Adds a trade; bars it closes are appended to `out` in event-time order.
     pub fn on_trade(&mut self, t: &Trade<'_>, out: &mut Vec<Bar<'static>>) -> Outcome {
+        self.watermark = self.watermark.max(t.ts_ns);
         let Some(i) = self.symbol_index(&t.symbol) else {
             return Outcome::TooManySymbols;
         };
@@ -301,8 +312,9 @@ impl BarAggregator {
         Outcome::Accepted
     }
 
-    /// Closes every open bar whose bucket ended at least `grace_ns` before `now_ns` (the
-    /// daemon's wall clock, passed in), so a quiet market still gets its bars.
+    /// Closes every open bar whose bucket ended at least `grace_ns` before `now_ns`, an event
+    /// time: the [`BarAggregator::watermark`], or (for a quiet stream) the watermark advanced
+    /// by the time nothing has arrived, which the daemon shell measures.
     pub fn close_due(&mut self, now_ns: i64, grace_ns: i64, out: &mut Vec<Bar<'static>>) {
         let first = out.len();
         for st in &mut self.symbols {
@@ -469,6 +481,30 @@ mod tests {
         let outcomes = trades.iter().map(|t| a.on_trade(t, &mut out)).collect();
         a.finish(&mut out);
         (out.iter().map(row).collect(), outcomes)
+    }
+
+    #[test]
+    fn watermark_closes_other_symbols_bars_after_the_grace() {
+        let mut a = agg("1m", false);
+        let mut out = Vec::new();
+        assert_eq!(a.watermark(), None);
+        a.on_trade(&tr("A/B", 10 * MIN + 5, "1", "1"), &mut out);
+        a.on_trade(&tr("C/D", 10 * MIN + 7, "2", "1"), &mut out);
+        a.on_trade(&tr("A/B", 11 * MIN + 1, "3", "1"), &mut out);
+        // A/B's own later trade closed its bar; C/D's waits for the watermark plus grace.
+        assert_eq!(
+            out.iter().map(row).collect::<Vec<_>>(),
+            ["A/B 1m 10 1 1 1 1 1 1"]
+        );
+        let w = a.watermark().unwrap();
+        assert_eq!(w, 11 * MIN + 1);
+        a.close_due(w, 2, &mut out);
+        assert_eq!(out.len(), 1, "within the grace");
+        a.close_due(w + 1, 2, &mut out);
+        assert_eq!(row(&out[1]), "C/D 1m 10 2 2 2 2 1 1");
+        // A late trade does not move the watermark back.
+        a.on_trade(&tr("C/D", 10 * MIN, "2", "1"), &mut out);
+        assert_eq!(a.watermark(), Some(w));
     }
 
     #[test]

@@ -110,8 +110,8 @@ impl Default for Journal {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Bars {
-    /// In daemon mode, a bar is closed by the wall clock this long after its bucket ended
-    /// when no later trade has closed it (milliseconds).
+    /// In daemon mode, a bar is closed once event time (the latest trade time seen, advanced
+    /// by the quiet time while nothing arrives) is this long past its bucket's end (ms).
     pub grace_ms: u64,
     /// Symbols aggregated at once; trades of a symbol beyond them are refused and counted,
     /// so memory stays bounded.

@@ -1,7 +1,8 @@
 //! Event-time helpers: nanoseconds since the Unix epoch, UTC (DESIGN §6).
 
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime};
 
 pub const NS_PER_SEC: i64 = 1_000_000_000;
 pub const NS_PER_DAY: i64 = 86_400 * NS_PER_SEC;
@@ -33,14 +34,23 @@ pub fn format_human(ts_ns: i64) -> String {
         .unwrap_or_else(|| ts_ns.to_string())
 }
 
-/// Parses a time given as integer nanoseconds or RFC 3339 (`2026-01-02T03:04:05Z`).
+/// Parses a time given as integer nanoseconds, RFC 3339 (`2026-01-02T03:04:05Z`) or a bare
+/// date (`2026-01-02`, midnight UTC: what a trader typing `--from 2026-01-02` means).
 pub fn parse_time(s: &str) -> Result<i64, String> {
     if let Ok(ns) = s.parse::<i64>() {
         return Ok(ns);
     }
+    if let Ok(d) = Date::parse(s, format_description!("[year]-[month]-[day]")) {
+        return Ok(d.midnight().assume_utc().unix_timestamp_nanos() as i64);
+    }
     OffsetDateTime::parse(s, &Rfc3339)
         .map(|t| t.unix_timestamp_nanos() as i64)
-        .map_err(|e| format!("`{s}` is neither nanoseconds nor an RFC 3339 time ({e})"))
+        .map_err(|e| {
+            format!(
+                "`{s}` is neither a date (2026-01-02), an RFC 3339 time (2026-01-02T03:04:05Z) \
+                 nor nanoseconds since the epoch ({e})"
+            )
+        })
 }
 
 #[cfg(test)]
@@ -69,6 +79,8 @@ mod tests {
             Ok(1_500_000_000_000_000_000)
         );
         assert_eq!(parse_time("42"), Ok(42));
+        assert_eq!(parse_time("2017-07-14"), Ok(1_499_990_400_000_000_000));
+        assert!(parse_time("2017-13-14").is_err());
         assert!(parse_time("yesterday").is_err());
     }
 }
