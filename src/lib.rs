@@ -17,6 +17,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod docs;
+pub mod download;
 pub mod import;
 pub mod ingest;
 pub mod journal;

@@ -2,6 +2,10 @@
 
 use super::CommonArgs;
 use crate::app::{self, Error};
+use crate::bars::Timeframe;
+use crate::download;
+use crate::event::Event;
+use crate::import::{self, Columns, ImportError, TsUnit};
 use crate::journal::{self, JournalReader, Journals, Skipped};
 use clap::{Parser, Subcommand};
 use std::io::{BufWriter, Write};
@@ -22,7 +26,10 @@ directory (every journal in it) or a stem (every file of one rotated series).\n\
     njord-journal verify var/log/njord/md.trades.ATOMUSDT.20260101.ndjson.gz\n  \
     njord-journal cat var/log/njord/md.trades.ATOMUSDT | njord-bars --emit-only\n  \
     njord-journal import binance-trades ATOMUSDT-trades-2026-01-01.csv --symbol ATOM/USDT > atom.ndjson\n  \
-    njord-journal import binance-trades ATOMUSDT-trades-2026-01-02.csv --symbol ATOM/USDT --journal"
+    njord-journal import binance-trades ATOMUSDT-trades-2026-01-02.csv --symbol ATOM/USDT --journal\n  \
+    njord-journal import binance-klines BTCUSDT-1m-2026-01-01.csv --symbol BTC/USDT --journal\n  \
+    njord-journal import freqtrade BTC_USDT-5m.json --symbol BTC/USDT --timeframe 5m > btc.ndjson\n  \
+    njord-journal import csv prices.csv --columns ts=date,open=o,high=h,low=l,close=c,volume=v --timeframe 1h --symbol BTC/USDT"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -57,27 +64,146 @@ pub enum Cmd {
     /// Convert downloaded history into Njord events (stdout, or a journal with --journal)
     #[command(subcommand)]
     Import(Import),
+    /// Download history from the venue's REST API into a journal, within its request weight;
+    /// run again to resume after the journal's last event
+    #[command(subcommand)]
+    Download(Download),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Download {
+    /// Klines (`/api/v3/klines`) to `bar` events in {journal.dir}/ohlcv.{tf}.{SYMBOL}
+    BinanceKlines {
+        #[command(flatten)]
+        range: Range,
+        /// The bars' timeframe
+        #[arg(long, value_name = "TF", value_parser = Timeframe::parse)]
+        interval: Timeframe,
+    },
+    /// Aggregate trades (`/api/v3/aggTrades`) to `trade` events in
+    /// {journal.dir}/md.trades.{SYMBOL}
+    BinanceAggtrades {
+        #[command(flatten)]
+        range: Range,
+        /// Venue written in the events
+        #[arg(long, value_name = "NAME", default_value = "binance")]
+        venue: String,
+    },
+}
+
+/// What and where a download fetches.
+#[derive(Debug, clap::Args)]
+pub struct Range {
+    /// Symbol, as BASE/QUOTE
+    #[arg(long, value_name = "SYMBOL")]
+    pub symbol: String,
+    /// Start (inclusive): 2026-01-01 (UTC midnight), an RFC 3339 time or ns
+    #[arg(long, value_name = "WHEN", value_parser = download::parse_when)]
+    pub from: i64,
+    /// End (exclusive), as --from
+    #[arg(long, value_name = "WHEN", value_parser = download::parse_when)]
+    pub to: i64,
+    /// REST base URL (default: exchange.rest_url from the config)
+    #[arg(long, value_name = "URL")]
+    pub rest_url: Option<String>,
+    /// Request weight per minute to stay under (default: 90% of the venue's limit)
+    #[arg(long, value_name = "N")]
+    pub max_weight: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Import {
     /// Binance public trade dumps (id, price, qty, quote_qty, time, is_buyer_maker[,
-    /// is_best_match]; ms or µs times; plain or gzipped CSV) to `trade` events
+    /// is_best_match]; ms or µs times) to `trade` events
     BinanceTrades {
-        /// The CSV file
-        #[arg(value_name = "FILE.csv")]
-        file: PathBuf,
+        #[command(flatten)]
+        dest: Dest,
+        #[command(flatten)]
+        market: Market,
+    },
+    /// Binance public aggTrades dumps (agg_trade_id, price, quantity, first_trade_id,
+    /// last_trade_id, transact_time, is_buyer_maker[, is_best_match]) to `trade` events
+    BinanceAggtrades {
+        #[command(flatten)]
+        dest: Dest,
+        #[command(flatten)]
+        market: Market,
+    },
+    /// Binance public kline dumps (open_time, open, high, low, close, volume, close_time,
+    /// quote_volume, count, taker_buy_base, taker_buy_quote, ignore; ms or µs) to `bar` events
+    BinanceKlines {
+        #[command(flatten)]
+        dest: Dest,
         /// Symbol written in the events, as BASE/QUOTE
         #[arg(long, value_name = "SYMBOL")]
         symbol: String,
-        /// Venue written in the events
+        /// The bars' timeframe (default: inferred from close_time - open_time + 1)
+        #[arg(long, value_name = "TF", value_parser = Timeframe::parse)]
+        interval: Option<Timeframe>,
+    },
+    /// freqtrade candle JSON ([[ts_ms, open, high, low, close, volume], …], plain or .gz) to
+    /// `bar` events
+    Freqtrade {
+        #[command(flatten)]
+        dest: Dest,
+        /// Symbol written in the events, as BASE/QUOTE
+        #[arg(long, value_name = "SYMBOL")]
+        symbol: String,
+        /// The candles' timeframe (freqtrade keeps it in the file name, not the file)
+        #[arg(long, value_name = "TF", value_parser = Timeframe::parse)]
+        timeframe: Timeframe,
+    },
+    /// Any CSV with a header row, through a column mapping, to `trade` or `bar` events
+    /// (bars when the mapping has `open`)
+    Csv {
+        #[command(flatten)]
+        dest: Dest,
+        /// FIELD=COLUMN pairs. Trades: ts, price, qty, side or buyer_maker, [id], [symbol].
+        /// Bars: ts (open time), open, high, low, close, volume, [trades], [symbol]
+        #[arg(long, value_name = "MAP", value_parser = Columns::parse)]
+        columns: Columns,
+        /// Unit of numeric times (dates such as 2024-01-02 03:04:05 are read as UTC)
+        #[arg(long, value_name = "UNIT", value_enum, default_value_t = TsUnit::Auto)]
+        ts_unit: TsUnit,
+        /// The bars' timeframe (required for bars)
+        #[arg(long, value_name = "TF", value_parser = Timeframe::parse)]
+        timeframe: Option<Timeframe>,
+        /// Symbol written in the events, as BASE/QUOTE (unless a column gives it)
+        #[arg(long, value_name = "SYMBOL", default_value = "")]
+        symbol: String,
+        /// Venue written in trade events
         #[arg(long, value_name = "NAME", default_value = "binance")]
         venue: String,
-        /// Append to the trade journal {journal.dir}/md.trades.{SYMBOL} (rotated by UTC day and
-        /// gzipped) instead of writing to stdout
-        #[arg(long)]
-        journal: bool,
     },
+    /// NDJSON trades or bars without `kind` (e.g. {"symbol","price","qty","side","ts_ns",
+    /// "trade_id"}; a line with ts_open_ns is a bar) to canonical events
+    Ndjson {
+        #[command(flatten)]
+        dest: Dest,
+    },
+}
+
+/// The file an import reads and where its events go.
+#[derive(Debug, clap::Args)]
+pub struct Dest {
+    /// The file (plain or gzipped)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Append to the journals {journal.dir}/md.trades.{SYMBOL} (trades) or
+    /// ohlcv.{tf}.{SYMBOL} (bars), rotated by UTC day and gzipped, instead of stdout
+    #[arg(long)]
+    pub journal: bool,
+}
+
+/// The symbol and venue written in imported trades.
+#[derive(Debug, clap::Args)]
+pub struct Market {
+    /// Symbol written in the events, as BASE/QUOTE
+    #[arg(long, value_name = "SYMBOL")]
+    pub symbol: String,
+    /// Venue written in the events
+    #[arg(long, value_name = "NAME", default_value = "binance")]
+    pub venue: String,
 }
 
 /// Parses `90s`, `30m`, `24h`, `7d` (or plain seconds).
@@ -118,15 +244,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         }
         Cmd::Verify { files } => verify(&files),
         Cmd::Cat { files } => cat(&files),
-        Cmd::Import(Import::BinanceTrades {
-            file,
-            symbol,
-            venue,
-            journal,
-        }) => {
-            let journals = journal.then(|| Journals::from_config(&loaded.config.journal));
-            import(&file, &symbol, &venue, journals)
-        }
+        Cmd::Import(imp) => import(imp, &loaded.config.journal),
+        Cmd::Download(d) => download(d, &loaded.config),
     }
 }
 
@@ -272,51 +391,168 @@ fn closed_or_failed(e: std::io::Error) -> Result<(), Error> {
     }
 }
 
-fn import(file: &Path, symbol: &str, venue: &str, journals: Option<Journals>) -> Result<(), Error> {
-    let mut r = JournalReader::open(file).map_err(Error::usage)?;
-    let on_bad = |e: String| eprintln!("{e}; skipped");
-    let stats = match journals {
-        Some(mut j) => {
-            let stem = format!("md.trades.{}", crate::event::compact_symbol(symbol));
-            crate::import::binance_trades(
-                &mut r,
-                symbol,
-                venue,
-                |ev| j.append_event(&stem, ev).map_err(std::io::Error::other),
-                on_bad,
-            )
-            .and_then(|s| j.flush().map(|_| s).map_err(std::io::Error::other))
+/// Where imported events go: stdout, or the journal of each event's stem.
+enum Sink {
+    Stdout(BufWriter<std::io::StdoutLock<'static>>, Vec<u8>),
+    Journal(Journals),
+}
+
+impl Sink {
+    fn emit(&mut self, ev: &Event<'_>) -> std::io::Result<()> {
+        match self {
+            Sink::Stdout(out, buf) => {
+                buf.clear();
+                ev.write_line(buf);
+                out.write_all(buf)
+            }
+            Sink::Journal(j) => {
+                let stem = crate::import::journal_stem(ev)
+                    .ok_or_else(|| std::io::Error::other("only trades and bars are journaled"))?;
+                j.append_event(&stem, ev).map_err(std::io::Error::other)
+            }
         }
-        None => {
-            let mut out = BufWriter::with_capacity(256 * 1024, std::io::stdout().lock());
-            let mut buf = Vec::with_capacity(256);
-            crate::import::binance_trades(
-                &mut r,
-                symbol,
-                venue,
-                |ev| {
-                    buf.clear();
-                    ev.write_line(&mut buf);
-                    out.write_all(&buf)
-                },
-                on_bad,
-            )
-            .and_then(|s| out.flush().map(|_| s))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Stdout(out, _) => out.flush(),
+            Sink::Journal(j) => j.flush().map_err(std::io::Error::other),
+        }
+    }
+}
+
+/// Opens the user's file (called a file, not a journal, in errors).
+fn open_file(path: &Path) -> Result<std::fs::File, Error> {
+    std::fs::File::open(path).map_err(|e| Error::usage(format!("{}: {e}", path.display())))
+}
+
+fn import(cmd: Import, journal_cfg: &crate::config::Journal) -> Result<(), Error> {
+    let dest = match &cmd {
+        Import::BinanceTrades { dest, .. }
+        | Import::BinanceAggtrades { dest, .. }
+        | Import::BinanceKlines { dest, .. }
+        | Import::Freqtrade { dest, .. }
+        | Import::Csv { dest, .. }
+        | Import::Ndjson { dest } => dest,
+    };
+    let file = open_file(&dest.file)?;
+    let name = dest.file.display().to_string();
+    let mut sink = if dest.journal {
+        Sink::Journal(Journals::from_config(journal_cfg))
+    } else {
+        Sink::Stdout(
+            BufWriter::with_capacity(256 * 1024, std::io::stdout().lock()),
+            Vec::with_capacity(256),
+        )
+    };
+    let on_bad = |e: String| eprintln!("{e}; skipped");
+    let emit = |ev: &Event<'_>| sink.emit(ev);
+    let lines = |f| {
+        JournalReader::sniff(name.clone(), f).map_err(|e| Error::failed(format!("{name}: {e}")))
+    };
+    let result = match cmd {
+        Import::BinanceTrades { market, .. } => {
+            let mut f = import::Trades::new(&market.symbol, &market.venue);
+            import::import_lines(&mut lines(file)?, &mut f, emit, on_bad)
+        }
+        Import::BinanceAggtrades { market, .. } => {
+            let mut f = import::AggTrades::new(&market.symbol, &market.venue);
+            import::import_lines(&mut lines(file)?, &mut f, emit, on_bad)
+        }
+        Import::BinanceKlines {
+            symbol, interval, ..
+        } => {
+            let mut f = import::Klines::new(&symbol, interval);
+            import::import_lines(&mut lines(file)?, &mut f, emit, on_bad)
+        }
+        Import::Csv {
+            columns,
+            ts_unit,
+            timeframe,
+            symbol,
+            venue,
+            ..
+        } => {
+            let mut f = import::GenericCsv::new(columns, ts_unit, timeframe, &symbol, &venue)
+                .map_err(Error::Usage)?;
+            import::import_lines(&mut lines(file)?, &mut f, emit, on_bad)
+        }
+        Import::Ndjson { .. } => {
+            import::import_lines(&mut lines(file)?, &mut import::Ndjson, emit, on_bad)
+        }
+        Import::Freqtrade {
+            symbol, timeframe, ..
+        } => {
+            let mut text = String::new();
+            journal::decompressed(file)
+                .and_then(|mut r| std::io::Read::read_to_string(&mut r, &mut text))
+                .map_err(|e| Error::failed(format!("{name}: {e}")))?;
+            import::freqtrade_candles(&name, &text, &symbol, timeframe, emit, on_bad)
         }
     };
+    let stats = result.and_then(|s| sink.flush().map(|_| s).map_err(ImportError::from));
     match stats {
         Ok(s) => {
             tracing::info!(
                 events = s.events,
                 bad = s.bad,
-                "imported {} trades",
+                "imported {} events",
                 s.events
             );
             if s.bad > 0 {
-                eprintln!("{} bad rows skipped", s.bad);
+                eprintln!("{name}: {} bad rows skipped", s.bad);
+            } else if s.events == 0 {
+                eprintln!("{name}: no rows to import");
             }
             app::exit_status(u8::from(s.bad > 0))
         }
-        Err(e) => closed_or_failed(e),
+        Err(ImportError::WrongFormat(msg)) => Err(Error::Failed(msg)),
+        Err(ImportError::Io(e)) => closed_or_failed(e),
     }
+}
+
+fn download(cmd: Download, config: &crate::config::Config) -> Result<(), Error> {
+    let (range, what, venue) = match cmd {
+        Download::BinanceKlines { range, interval } => {
+            (range, download::What::Klines(interval), String::new())
+        }
+        Download::BinanceAggtrades { range, venue } => (range, download::What::AggTrades, venue),
+    };
+    if range.to <= range.from {
+        return Err(Error::Usage("--to must be after --from".into()));
+    }
+    if !range.symbol.contains('/') {
+        return Err(Error::Usage(format!(
+            "--symbol `{}` must be written BASE/QUOTE, e.g. BTC/USDT",
+            range.symbol
+        )));
+    }
+    let raw = range
+        .rest_url
+        .unwrap_or_else(|| config.exchange.rest_url.clone());
+    let rest_url = url::Url::parse(&raw)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+        .ok_or_else(|| Error::Usage(format!("--rest-url `{raw}` is not an http(s) URL")))?;
+    let req = download::Request {
+        what,
+        symbol: range.symbol,
+        venue,
+        from_ns: range.from,
+        to_ns: range.to,
+        rest_url,
+        max_weight: range.max_weight,
+        journal: config.journal.clone(),
+        timeout: Duration::from_secs(30),
+    };
+    let out = download::run(req)?;
+    let resumed = out
+        .resumed_after_ns
+        .map(|t| format!(", resumed after {}", crate::time::format_rfc3339(t)))
+        .unwrap_or_default();
+    eprintln!(
+        "{}: {} events written in {} requests{resumed}",
+        out.stem, out.events, out.requests
+    );
+    Ok(())
 }

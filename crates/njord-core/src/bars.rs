@@ -67,6 +67,17 @@ impl Timeframe {
         Ok(tfs)
     }
 
+    /// The timeframe `ns` long, if njord knows one (imports infer it from a bar's length).
+    pub fn from_ns(ns: i64) -> Option<Timeframe> {
+        TIMEFRAMES
+            .iter()
+            .find(|(_, secs)| secs.checked_mul(1_000_000_000) == Some(ns))
+            .map(|&(label, secs)| Timeframe {
+                ns: secs * 1_000_000_000,
+                label,
+            })
+    }
+
     pub fn label(self) -> &'static str {
         self.label
     }
@@ -514,6 +525,11 @@ mod tests {
         assert_eq!(labels, ["1m", "5m", "1h"]);
         assert!(Timeframe::parse("7m").unwrap_err().contains("1m 3m 5m"));
         assert!(Timeframe::parse_list(",").is_err());
+        assert_eq!(
+            Timeframe::from_ns(300_000_000_000).map(|t| t.label()),
+            Some("5m")
+        );
+        assert_eq!(Timeframe::from_ns(7), None);
         assert_eq!(
             Timeframe::parse("1d").unwrap().bucket_start(-1),
             -86_400 * 1_000_000_000

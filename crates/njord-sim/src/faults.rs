@@ -28,11 +28,15 @@ pub enum FaultSpec {
     },
     /// The next `count` requests to `path` ("*" for any) are answered with `status`
     /// (429 and 418 with Binance's bodies and `Retry-After`, others as internal errors).
+    /// `retry_after_s` replaces the 429's 60 s and the 418's 120 s (tests of clients that
+    /// wait it out).
     HttpError {
         path: String,
         status: u16,
         #[serde(default = "one")]
         count: u32,
+        #[serde(default)]
+        retry_after_s: Option<u64>,
     },
     /// The next `count` new orders are executed, then answered with a 5xx (`status`) or
     /// the connection is dropped without an answer (`drop`).
@@ -108,7 +112,8 @@ pub enum Effect {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Faults {
-    http: Vec<(String, u16, u32)>,
+    /// (path, status, count left, Retry-After override).
+    http: Vec<(String, u16, u32, Option<u64>)>,
     delays: Vec<(String, u64, Option<u32>)>,
     order_then: Option<(OrderOutcome, u16, u32)>,
     pub dup_every: u64,
@@ -130,7 +135,8 @@ impl Faults {
                 path,
                 status,
                 count,
-            } => self.http.push((path, status, count)),
+                retry_after_s,
+            } => self.http.push((path, status, count, retry_after_s)),
             FaultSpec::OrderThen {
                 outcome,
                 status,
@@ -153,17 +159,18 @@ impl Faults {
         ws.ignore_pongs.store(false, Ordering::Relaxed);
     }
 
-    /// The status to answer a request to `path` with, counting it down.
-    pub fn take_http(&mut self, path: &str) -> Option<u16> {
+    /// The status (and any `Retry-After` override) to answer a request to `path` with,
+    /// counting it down.
+    pub fn take_http(&mut self, path: &str) -> Option<(u16, Option<u64>)> {
         let i = self
             .http
             .iter()
-            .position(|(p, _, n)| *n > 0 && matches(p, path))?;
+            .position(|(p, _, n, _)| *n > 0 && matches(p, path))?;
         let e = &mut self.http[i];
         e.2 -= 1;
-        let status = e.1;
-        self.http.retain(|(_, _, n)| *n > 0);
-        Some(status)
+        let got = (e.1, e.3);
+        self.http.retain(|(_, _, n, _)| *n > 0);
+        Some(got)
     }
 
     /// The delay before handling a request to `path`.
@@ -215,8 +222,8 @@ mod tests {
         .unwrap();
         f.apply(spec, &ws);
         assert_eq!(f.take_http("/api/v3/time"), None);
-        assert_eq!(f.take_http("/api/v3/order"), Some(503));
-        assert_eq!(f.take_http("/api/v3/order"), Some(503));
+        assert_eq!(f.take_http("/api/v3/order"), Some((503, None)));
+        assert_eq!(f.take_http("/api/v3/order"), Some((503, None)));
         assert_eq!(f.take_http("/api/v3/order"), None);
         f.apply(
             FaultSpec::Delay {

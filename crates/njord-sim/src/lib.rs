@@ -21,6 +21,9 @@
 //!   trades (`--speed step`) and answers `{"played":N}` once their frames are queued;
 //!   `/control/fault` takes one [`faults::FaultSpec`] as JSON; `/control/clear` removes every
 //!   fault. A scenario file (`--scenario`) is `{"faults":[…]}` of the same specs.
+//! - History: `/aggTrades` with `fromId`, `startTime` or `endTime`, and `/klines`, serve the
+//!   whole tape as the venue's past (klines only for intervals that hold trades), so
+//!   `njord-journal download` can be tested against it.
 //! - Trade frames carry the tape's ids and times (`t`, `T`); event times (`E`) and order
 //!   times are the server clock (wall clock plus any `clock_skew`).
 
@@ -29,6 +32,7 @@ pub mod cli;
 pub mod faults;
 pub mod feed;
 pub mod journal;
+pub mod klines;
 pub mod limits;
 pub mod listen_key;
 pub mod matching;
@@ -169,6 +173,9 @@ pub struct Sim {
     pub hub: feed::Hub,
     pub journal: Option<journal::Journal>,
     pub symbols: Vec<tape::TapeSymbol>,
+    /// Each market's whole tape, sorted by time: the history `/aggTrades` (with `fromId`,
+    /// `startTime` or `endTime`) and `/klines` serve, whatever has been played.
+    pub history: Vec<Vec<matching::PubTrade>>,
     skew_ms: AtomicI64,
     next_id: AtomicU64,
 }
@@ -248,12 +255,26 @@ pub fn build(settings: Settings, tape: &tape::Tape, journal: Option<journal::Jou
         keys: listen_key::ListenKeys::new(settings.listen_key_ttl_ms),
     };
     let skew = settings.initial_skew_ms;
+    let mut history = vec![Vec::new(); tape.symbols.len()];
+    for t in &tape.trades {
+        history[t.sym].push(matching::PubTrade {
+            id: t.id,
+            price: t.price,
+            qty: t.qty,
+            time: t.ts_ms,
+            buyer_maker: t.buyer_maker,
+        });
+    }
+    for h in &mut history {
+        h.sort_by_key(|t| (t.time, t.id));
+    }
     Arc::new(Sim {
         hub: feed::Hub::new(),
         state: Mutex::new(state),
         settings,
         journal,
         symbols: tape.symbols.clone(),
+        history,
         skew_ms: AtomicI64::new(skew),
         next_id: AtomicU64::new(1),
     })

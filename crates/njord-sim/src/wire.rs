@@ -305,6 +305,25 @@ pub fn agg_trade(t: &PubTrade) -> Value {
     })
 }
 
+/// One `/klines` row: `[openTime, "open", "high", "low", "close", "volume", closeTime,
+/// "quoteVolume", trades, "takerBuyBase", "takerBuyQuote", "0"]`.
+pub fn kline(k: &crate::klines::Kline) -> Value {
+    json!([
+        k.open_time,
+        fmt8(k.open),
+        fmt8(k.high),
+        fmt8(k.low),
+        fmt8(k.close),
+        fmt8(k.volume),
+        k.close_time,
+        fmt8(k.quote_volume),
+        k.trades,
+        fmt8(k.taker_buy_volume),
+        fmt8(k.taker_buy_quote),
+        "0",
+    ])
+}
+
 // WebSocket payloads: written by hand, they are the hot path.
 
 /// `<symbol>@trade`. Buyer and seller order ids are synthetic, derived from the trade id.

@@ -743,6 +743,36 @@ async fn market_data_endpoints() {
         (a[0]["a"].as_u64(), a[0]["p"].as_str()),
         (Some(2), Some("10.00000000"))
     );
+    // History is the whole tape, played or not: 4 trades played, trade 50 served.
+    let a = sim
+        .get("/api/v3/aggTrades?symbol=ATOMUSDT&fromId=50&limit=1")
+        .await;
+    assert_eq!(a[0]["a"].as_u64(), Some(50));
+    let k = sim
+        .get("/api/v3/klines?symbol=ATOMUSDT&interval=1m&startTime=0")
+        .await;
+    // All 60 trades fall in the minute opening at 1699999980000.
+    assert_eq!(
+        k,
+        json!([[
+            1_699_999_980_000i64,
+            "10.00000000",
+            "10.00000000",
+            "9.99000000",
+            "9.99400000",
+            "202.00000000",
+            1_700_000_039_999i64,
+            "2018.87200000",
+            60,
+            "47.00000000",
+            "469.70600000",
+            "0"
+        ]])
+    );
+    let (status, _, body) = sim
+        .call("GET", "/api/v3/klines?symbol=ATOMUSDT&interval=7m")
+        .await;
+    assert_eq!((status, body["code"].as_i64()), (400, Some(-1100)));
     let day = sim.get("/api/v3/ticker/24hr?symbol=ATOMUSDT").await;
     assert_eq!(
         (day["count"].as_u64(), day["volume"].as_str()),

@@ -84,29 +84,50 @@ fn dispatch_inner(
             let start = p.int("startTime")?;
             let end = p.int("endTime")?;
             let limit = p.limit(500, 1000)?;
-            let r = &ex.markets()[m].recent;
+            let h = &sim.history[m];
             let sel: Vec<Value> = match from {
-                Some(f) => r
+                Some(f) => h[h.partition_point(|t| t.id < f)..]
                     .iter()
-                    .filter(|t| t.id >= f)
+                    .filter(|t| end.is_none_or(|e| t.time <= e))
                     .take(limit)
                     .map(wire::agg_trade)
                     .collect(),
-                None if start.is_some() || end.is_some() => r
+                None if start.is_some() || end.is_some() => h
+                    [start.map_or(0, |s| h.partition_point(|t| t.time < s))..]
                     .iter()
-                    .filter(|t| {
-                        start.is_none_or(|s| t.time >= s) && end.is_none_or(|e| t.time <= e)
-                    })
+                    .take_while(|t| end.is_none_or(|e| t.time <= e))
                     .take(limit)
                     .map(wire::agg_trade)
                     .collect(),
-                None => r
-                    .iter()
-                    .skip(r.len().saturating_sub(limit))
-                    .map(wire::agg_trade)
-                    .collect(),
+                None => {
+                    let r = &ex.markets()[m].recent;
+                    r.iter()
+                        .skip(r.len().saturating_sub(limit))
+                        .map(wire::agg_trade)
+                        .collect()
+                }
             };
             Value::Array(sel)
+        }
+        Ep::Klines => {
+            let m = ex.market(&p.symbol(true)?.unwrap_or_default())?;
+            let iv = p.req("interval")?;
+            let ms = crate::klines::interval_ms(&iv).ok_or_else(|| {
+                illegal(
+                    "interval",
+                    "1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w",
+                )
+            })?;
+            let start = p.int("startTime")?;
+            let end = p.int("endTime")?;
+            let limit = p.limit(500, 1000)?;
+            p.get("timeZone");
+            Value::Array(
+                crate::klines::klines(&sim.history[m], ms, start, end, limit)
+                    .iter()
+                    .map(wire::kline)
+                    .collect(),
+            )
         }
         Ep::TickerPrice | Ep::BookTicker | Ep::Ticker24 => {
             let one = p.symbol(false)?;

@@ -131,7 +131,7 @@ async fn handle(
 
 /// The answer of an `http_error` fault: Binance's bodies for 429 and 418, an internal error
 /// for anything else.
-fn fault_answer(status: u16, sim: &Sim, now: i64) -> Answer {
+fn fault_answer(status: u16, retry_after_s: Option<u64>, sim: &Sim, now: i64) -> Answer {
     let (e, retry) = match status {
         429 => (
             too_much_weight(sim.settings.limits.weight_per_min),
@@ -148,7 +148,7 @@ fn fault_answer(status: u16, sim: &Sim, now: i64) -> Answer {
         ),
     };
     let mut a = Answer::err(&e);
-    if let Some(r) = retry {
+    if let Some(r) = retry.map(|r| retry_after_s.unwrap_or(r)) {
         a.headers.push(("retry-after", r.to_string()));
     }
     a
@@ -198,9 +198,9 @@ fn decide(
 ) -> (Answer, Option<String>) {
     let now = sim.now_ms();
     let mut st = sim.lock();
-    if let Some(status) = st.faults.take_http(path) {
+    if let Some((status, retry_after_s)) = st.faults.take_http(path) {
         drop(st);
-        return (fault_answer(status, sim, now), None);
+        return (fault_answer(status, retry_after_s, sim, now), None);
     }
     let mut params = match Params::parse(query, body) {
         Ok(p) => p,

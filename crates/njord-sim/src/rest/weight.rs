@@ -35,7 +35,7 @@ pub(super) fn weight(ep: Ep, p: &Params) -> u32 {
                 40
             }
         }
-        QueryOrder => 2,
+        QueryOrder | Klines | AggTrades => 2,
         OpenOrders => {
             if has_symbol {
                 3
