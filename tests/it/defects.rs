@@ -513,3 +513,61 @@ fn collect_bars(
     }
     out
 }
+
+#[test]
+fn urls_that_do_not_parse_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    cmd("njord-risk", d)
+        .args(["--bus", "redis//127.0.0.1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`redis//127.0.0.1` is not a Redis URL",
+        ));
+    cmd("njord-ingest", d)
+        .args(["--symbol", "ATOM/USDT", "--rest-url", "htp:/bad"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("the scheme must be http or https"));
+    cmd("njord-ingest", d)
+        .env("NJORD__EXCHANGE__WS_URL", "nope")
+        .args(["--symbol", "ATOM/USDT"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("exchange.ws_url").and(predicate::str::contains("`nope`")),
+        );
+    cmd("njord-kill", d)
+        .env("NJORD__REDIS__URL", "localhost:6379")
+        .arg("status")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("redis.url"));
+}
+
+#[test]
+fn an_unreachable_venue_keeps_its_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let refused = format!("http://127.0.0.1:{}", support::free_port());
+    cmd("njord-ingest", d)
+        .args(["--symbol", "ATOM/USDT", "--rest-url", &refused])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("Connection refused"));
+    // TLS spoken to a plain HTTP server: the handshake fails, and says so.
+    let tape = d.join("tape.ndjson");
+    std::fs::write(&tape, support::trade_line("ATOM/USDT", 1, "10", T0) + "\n").unwrap();
+    let sim = support::SimServer::spawn({
+        let mut c = support::sim_command();
+        c.args(["-q", "serve", "--tape"]).arg(&tape);
+        c
+    });
+    let https = sim.rest.replacen("http://", "https://", 1);
+    cmd("njord-ingest", d)
+        .args(["--symbol", "ATOM/USDT", "--rest-url", &https])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("TLS handshake failed"));
+}
