@@ -182,4 +182,11 @@ impl Stage for StratStage {
         self.reload();
         Ok(())
     }
+
+    fn on_end(&mut self, _out: &mut Out) -> Result<(), StageError> {
+        for (id, symbols) in self.manager.never_fed() {
+            super::report_never_fed(id, symbols);
+        }
+        Ok(())
+    }
 }

@@ -571,3 +571,46 @@ fn an_unreachable_venue_keeps_its_cause() {
         .code(1)
         .stderr(predicate::str::contains("TLS handshake failed"));
 }
+
+/// A strategy whose symbols never appear on the tape is reported at the end, by njord-strat
+/// and by njord-backtest; one that ran is not.
+#[test]
+fn a_strategy_whose_symbols_never_appear_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let strategies = d.join("strategies.yaml");
+    std::fs::write(
+        &strategies,
+        concat!(
+            "strategies:\n",
+            "  - {id: atom, class: ema_cross, symbols: [ATOM/USDT], events: [trade], params: {qty: 1}}\n",
+            "  - {id: typo, class: ema_cross, symbols: [ATMO/USDT], events: [trade], params: {qty: 1}}\n",
+        ),
+    )
+    .unwrap();
+    let trades: String = (0..5)
+        .map(|i| support::trade_line("ATOM/USDT", i, "10", T0 + i as i64) + "\n")
+        .collect();
+    let tape = d.join("tape.ndjson");
+    std::fs::write(&tape, &trades).unwrap();
+    let never = "strategy `typo` never ran: none of its symbols (ATMO/USDT) appeared";
+    cmd("njord-strat", d)
+        .arg("--strategies")
+        .arg(&strategies)
+        .write_stdin(trades)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(never))
+        .stderr(predicate::str::contains("strategy `atom` never ran").not());
+    cmd("njord-backtest", d)
+        .arg("--tape")
+        .arg(&tape)
+        .arg("--strategies")
+        .arg(&strategies)
+        .arg("--out")
+        .arg(d.join("bt"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(never))
+        .stderr(predicate::str::contains("strategy `atom` never ran").not());
+}
