@@ -191,11 +191,58 @@ pub fn load_with_env(
     }
 
     let config = check(&tree, "configuration", false)?;
+    check_urls(&config)?;
     Ok(Loaded {
         config,
         files,
         secrets,
     })
+}
+
+/// A URL that does not parse is a configuration error (exit 2), found before anything tries
+/// to connect to it and retries.
+fn check_urls(c: &Config) -> Result<(), ConfigError> {
+    let key_err = |key: &str, msg: String| ConfigError::Key {
+        source_name: "configuration".into(),
+        key: key.into(),
+        msg,
+    };
+    if let Some(u) = &c.redis.url {
+        parse_redis_url(u).map_err(|m| key_err("redis.url", m))?;
+    }
+    parse_http_url(&c.exchange.rest_url).map_err(|m| key_err("exchange.rest_url", m))?;
+    parse_ws_url(&c.exchange.ws_url).map_err(|m| key_err("exchange.ws_url", m))?;
+    Ok(())
+}
+
+/// Checks a Redis URL (`--bus`, `--redis`, `redis.url`).
+pub fn parse_redis_url(s: &str) -> Result<String, String> {
+    use redis::IntoConnectionInfo;
+    s.into_connection_info()
+        .map(|_| s.to_string())
+        .map_err(|e| format!("`{s}` is not a Redis URL ({e}); use redis://HOST:PORT/DB"))
+}
+
+/// Checks a REST base URL (`--rest-url`, `exchange.rest_url`).
+pub fn parse_http_url(s: &str) -> Result<String, String> {
+    parse_url(s, &["http", "https"], "https://HOST[:PORT]")
+}
+
+/// Checks a WebSocket base URL (`--ws-url`, `exchange.ws_url`).
+pub fn parse_ws_url(s: &str) -> Result<String, String> {
+    parse_url(s, &["ws", "wss"], "wss://HOST[:PORT]")
+}
+
+fn parse_url(s: &str, schemes: &[&str], example: &str) -> Result<String, String> {
+    let why = match url::Url::parse(s) {
+        Ok(u) if !schemes.contains(&u.scheme()) => {
+            format!("the scheme must be {}", schemes.join(" or "))
+        }
+        Ok(u) if u.host_str().is_none_or(str::is_empty) => "it names no host".to_string(),
+        Ok(_) => return Ok(s.to_string()),
+        Err(e) => e.to_string(),
+    };
+    Err(format!("`{s}` is not a valid URL: {why}; use {example}"))
 }
 
 /// Maps `NJORD__RISK__PER_ORDER_USD_CAP` and the two API key variables to key paths; `None`
@@ -515,6 +562,27 @@ mod tests {
         fs::write(&p, &y).unwrap();
         let again = load_with_env(Some(&p), env(&[])).unwrap();
         assert_eq!(again.to_yaml(), y);
+    }
+
+    #[test]
+    fn urls_that_do_not_parse_are_configuration_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("base.yaml");
+        fs::write(&p, "").unwrap();
+        for (var, value, key) in [
+            ("NJORD__REDIS__URL", "redis//localhost", "redis.url"),
+            ("NJORD__EXCHANGE__REST_URL", "htp:/bad", "exchange.rest_url"),
+            ("NJORD__EXCHANGE__REST_URL", "ws://x", "exchange.rest_url"),
+            ("NJORD__EXCHANGE__WS_URL", "nope", "exchange.ws_url"),
+        ] {
+            let e = load_with_env(Some(&p), env(&[(var, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(key) && e.contains(value), "{e}");
+        }
+        assert!(parse_redis_url("redis://127.0.0.1:6379/0").is_ok());
+        assert!(parse_http_url("http://127.0.0.1:8080").is_ok());
+        assert!(parse_ws_url("wss://stream.binance.us:9443").is_ok());
     }
 
     const FAKE: &str = "AKIAFAKEKEY1234567890";

@@ -48,6 +48,9 @@ pub fn run(
     for (id, why) in engine.failed_strategies() {
         tracing::error!("strategy `{id}` was disabled during the run: {why}");
     }
+    for (id, symbols) in engine.never_fed_strategies() {
+        crate::strategy::report_never_fed(&id, &symbols);
+    }
     Ok((engine.finish(sink), replay.stats()))
 }
 

@@ -34,7 +34,7 @@ pub enum Cmd {
     /// Publish events read from stdin to their canonical topics (or --topic)
     Pub {
         /// Redis URL (default: redis.url from the config)
-        #[arg(long, value_name = "URL")]
+        #[arg(long, value_name = "URL", value_parser = crate::config::parse_redis_url)]
         redis: Option<String>,
         /// Publish every event to this topic instead of its canonical one
         #[arg(long, value_name = "TOPIC")]
@@ -46,7 +46,7 @@ pub enum Cmd {
     /// Print events published on Redis as NDJSON (patterns such as 'md.trades.*' allowed)
     Sub {
         /// Redis URL (default: redis.url from the config)
-        #[arg(long, value_name = "URL")]
+        #[arg(long, value_name = "URL", value_parser = crate::config::parse_redis_url)]
         redis: Option<String>,
         /// Stop after this many events
         #[arg(long, value_name = "N")]

@@ -42,14 +42,14 @@ pub struct Cli {
     #[arg(long, value_name = "LIST", default_value = "trades,ticker,book", value_parser = parse_streams)]
     pub streams: Streams,
     /// REST base URL (default: exchange.rest_url)
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = crate::config::parse_http_url)]
     pub rest_url: Option<String>,
     /// WebSocket base URL (default: exchange.ws_url)
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = crate::config::parse_ws_url)]
     pub ws_url: Option<String>,
     /// Publish on Redis (redis://HOST:PORT/DB) to md.trades.{symbol}, md.ticker.{symbol} and
     /// md.book.{symbol} instead of writing stdout
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = crate::config::parse_redis_url)]
     pub bus: Option<String>,
 }
 

@@ -27,7 +27,7 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", global = true)]
     pub file: Option<PathBuf>,
     /// Also act on the Redis key risk.kill_switch_key at this URL (default: redis.url when set)
-    #[arg(long, value_name = "URL", global = true)]
+    #[arg(long, value_name = "URL", value_parser = crate::config::parse_redis_url, global = true)]
     pub redis: Option<String>,
     #[command(subcommand)]
     pub cmd: Cmd,

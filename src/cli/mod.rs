@@ -43,7 +43,7 @@ pub struct CommonArgs {
 #[derive(Debug, Clone, Args, Default)]
 pub struct StageArgs {
     /// Run as a daemon on a Redis bus (redis://HOST:PORT/DB) instead of stdin/stdout
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = crate::config::parse_redis_url)]
     pub bus: Option<String>,
     /// On stdio, write only the events this stage causes, not the forwarded input
     #[arg(long)]

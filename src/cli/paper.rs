@@ -37,7 +37,7 @@ pub struct Cli {
     #[arg(long)]
     pub resume: bool,
     /// Keep njord:pnl:day on this Redis on stdio too (default: the --bus URL)
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = crate::config::parse_redis_url)]
     pub redis: Option<String>,
 }
 

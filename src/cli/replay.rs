@@ -37,7 +37,7 @@ pub struct Cli {
     #[arg(long, value_name = "SPEED", default_value = "max", value_parser = Speed::parse)]
     pub speed: Speed,
     /// Publish to the canonical topics on this Redis (redis://HOST:PORT/DB) instead of stdout
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = crate::config::parse_redis_url)]
     pub bus: Option<String>,
     /// No progress bar, even when stderr is a terminal
     #[arg(long)]

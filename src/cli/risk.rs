@@ -34,7 +34,7 @@ pub struct Cli {
     pub stage: StageArgs,
     /// Read the kill key, njord:pnl:day and shared intent ids from this Redis on stdio too
     /// (default: the --bus URL)
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = crate::config::parse_redis_url)]
     pub redis: Option<String>,
     /// Kill file (default: risk.kill_switch_file from the config)
     #[arg(long, value_name = "PATH")]

@@ -4,3 +4,13 @@
 pub use njord_core::strategy::*;
 
 pub mod stage;
+
+/// Says at the end of a run that strategy `id` never saw an event: none of `symbols` was on
+/// the input (a typo, or a tape of other symbols).
+pub fn report_never_fed(id: &str, symbols: &[String]) {
+    tracing::warn!(
+        strategy = id,
+        "strategy `{id}` never ran: none of its symbols ({}) appeared in its events on the input",
+        symbols.join(", ")
+    );
+}

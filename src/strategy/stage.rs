@@ -205,6 +205,9 @@ impl Stage for StratStage {
                  strat.max_symbols_per_strategy"
             );
         }
+        for (id, symbols) in self.manager.never_fed() {
+            super::report_never_fed(id, symbols);
+        }
         Ok(())
     }
 }

@@ -3,6 +3,36 @@
 
 pub mod binanceus;
 
+/// A failed request's message with its causes, the URL left out (a signed query carries a
+/// signature). A connect error past DNS and TCP is the TLS handshake, which rustls words
+/// obscurely ("received corrupt message"): it is named.
+pub fn request_error(e: reqwest::Error) -> String {
+    let connect = e.is_connect();
+    let msg = with_causes(&e.without_url());
+    if connect && !msg.contains("dns error") && !msg.contains("tcp connect") {
+        format!("TLS handshake failed: {msg}")
+    } else {
+        msg
+    }
+}
+
+/// An error with its causes, `outer: cause: root cause`. reqwest's own message ("error
+/// sending request for url") hides whether DNS, a refused connection or TLS failed; the
+/// causes say which. A cause already quoted by the message before it is not repeated.
+pub fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        cause = c.source();
+    }
+    msg
+}
+
 /// One symbol as Njord and the venue name it: `ATOM/USDT`, `ATOMUSDT`, `atomusdt`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VenueSymbol {

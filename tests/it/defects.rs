@@ -516,3 +516,104 @@ fn collect_bars(
     }
     out
 }
+
+#[test]
+fn urls_that_do_not_parse_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    cmd("njord-risk", d)
+        .args(["--bus", "redis//127.0.0.1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`redis//127.0.0.1` is not a Redis URL",
+        ));
+    cmd("njord-ingest", d)
+        .args(["--symbol", "ATOM/USDT", "--rest-url", "htp:/bad"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("the scheme must be http or https"));
+    cmd("njord-ingest", d)
+        .env("NJORD__EXCHANGE__WS_URL", "nope")
+        .args(["--symbol", "ATOM/USDT"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("exchange.ws_url").and(predicate::str::contains("`nope`")),
+        );
+    cmd("njord-kill", d)
+        .env("NJORD__REDIS__URL", "localhost:6379")
+        .arg("status")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("redis.url"));
+}
+
+#[test]
+fn an_unreachable_venue_keeps_its_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let refused = format!("http://127.0.0.1:{}", support::free_port());
+    cmd("njord-ingest", d)
+        .args(["--symbol", "ATOM/USDT", "--rest-url", &refused])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("Connection refused"));
+    // TLS spoken to a plain HTTP server: the handshake fails, and says so.
+    let tape = d.join("tape.ndjson");
+    std::fs::write(&tape, support::trade_line("ATOM/USDT", 1, "10", T0) + "\n").unwrap();
+    let sim = support::SimServer::spawn({
+        let mut c = support::sim_command();
+        c.args(["-q", "serve", "--tape"]).arg(&tape);
+        c
+    });
+    let https = sim.rest.replacen("http://", "https://", 1);
+    cmd("njord-ingest", d)
+        .args(["--symbol", "ATOM/USDT", "--rest-url", &https])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("TLS handshake failed"));
+}
+
+/// A strategy whose symbols never appear on the tape is reported at the end, by njord-strat
+/// and by njord-backtest; one that ran is not.
+#[test]
+fn a_strategy_whose_symbols_never_appear_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let strategies = d.join("strategies.yaml");
+    std::fs::write(
+        &strategies,
+        concat!(
+            "strategies:\n",
+            "  - {id: atom, class: ema_cross, symbols: [ATOM/USDT], events: [trade], params: {qty: 1}}\n",
+            "  - {id: typo, class: ema_cross, symbols: [ATMO/USDT], events: [trade], params: {qty: 1}}\n",
+        ),
+    )
+    .unwrap();
+    let trades: String = (0..5)
+        .map(|i| support::trade_line("ATOM/USDT", i, "10", T0 + i as i64) + "\n")
+        .collect();
+    let tape = d.join("tape.ndjson");
+    std::fs::write(&tape, &trades).unwrap();
+    let never = "strategy `typo` never ran: none of its symbols (ATMO/USDT) appeared";
+    cmd("njord-strat", d)
+        .arg("--strategies")
+        .arg(&strategies)
+        .write_stdin(trades)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(never))
+        .stderr(predicate::str::contains("strategy `atom` never ran").not());
+    cmd("njord-backtest", d)
+        .arg("--tape")
+        .arg(&tape)
+        .arg("--strategies")
+        .arg(&strategies)
+        .arg("--out")
+        .arg(d.join("bt"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(never))
+        .stderr(predicate::str::contains("strategy `atom` never ran").not());
+}

@@ -78,7 +78,7 @@ impl Rest {
         let url = format!("{}{path_query}", self.base);
         let transport = |e: reqwest::Error| RestError::Transport {
             url: url.clone(),
-            msg: e.to_string(),
+            msg: crate::venue::request_error(e),
         };
         let resp = self.http.get(&url).send().await.map_err(transport)?;
         let status = resp.status().as_u16();

@@ -102,7 +102,7 @@ impl RestClient {
             .build()
             .map_err(|e| BrokerError::Transport {
                 endpoint: settings.base_url.clone(),
-                msg: e.without_url().to_string(),
+                msg: crate::venue::request_error(e),
             })?;
         let pairs = settings
             .symbols
@@ -297,7 +297,7 @@ impl RestClient {
                 Err(e) => {
                     // A refused connection never reached the venue: always safe to retry.
                     let never_sent = e.is_connect();
-                    let msg = e.without_url().to_string();
+                    let msg = crate::venue::request_error(e);
                     if !(retry_unknown || never_sent) {
                         return Err(BrokerError::Unknown {
                             endpoint,

@@ -140,6 +140,15 @@ impl Engine {
             .collect()
     }
 
+    /// Strategies no tape event reached, with their symbol patterns ([`Manager::never_fed`]).
+    pub fn never_fed_strategies(&self) -> Vec<(String, Vec<String>)> {
+        self.strat
+            .never_fed()
+            .into_iter()
+            .map(|(id, symbols)| (id.to_string(), symbols.to_vec()))
+            .collect()
+    }
+
     /// Drives one tape event through the cores.
     pub fn on_event(&mut self, ev: &Event<'_>, sink: &mut dyn Sink) {
         self.counts.events += 1;

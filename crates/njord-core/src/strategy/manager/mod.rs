@@ -158,6 +158,17 @@ impl Manager {
             .collect()
     }
 
+    /// Running strategies that no event has reached yet, with their symbol patterns: none of
+    /// their symbols (in the events they take) was on the input. A run reports them at its
+    /// end, since a typo in `symbols` otherwise looks like a strategy that never trades.
+    pub fn never_fed(&self) -> Vec<(&str, &[String])> {
+        self.entries
+            .iter()
+            .filter(|e| e.failed.is_none() && e.states.is_empty())
+            .map(|e| (e.def.id.as_str(), e.def.symbols.as_slice()))
+            .collect()
+    }
+
     /// Bus subscriptions: each running strategy's `events` and the positions topic. `trade`
     /// and `bar` subscribe to every topic of the kind (symbols are filtered on arrival), so a
     /// reload that adds a symbol needs no new subscription.
