@@ -83,6 +83,7 @@ pub fn pace(used: u32, cost: u32, budget: u32, now_ms: i64) -> Option<Duration> 
 /// For aggTrades the last trade id is returned too, so the next page asks for `fromId`.
 pub fn resume_point(
     what: &What,
+    venue: &str,
     from_ns: i64,
     last: Option<&Event<'_>>,
 ) -> (i64, Option<u64>, Option<i64>) {
@@ -92,9 +93,14 @@ pub fn resume_point(
         {
             (b.ts_close_ns, None, Some(b.ts_open_ns))
         }
+        // Ids are only comparable with the same venue's aggregate ids; a journal holding
+        // other trades (njord-ingest's) resumes by time instead.
         (What::AggTrades, Some(Event::Trade(t))) if t.ts_ns >= from_ns => {
-            let next = t.trade_id.parse::<u64>().ok().map(|id| id + 1);
-            (t.ts_ns, next, Some(t.ts_ns))
+            let next = (t.venue == venue)
+                .then(|| t.trade_id.parse::<u64>().ok())
+                .flatten()
+                .map(|id| id + 1);
+            (t.ts_ns.saturating_add(1), next, Some(t.ts_ns))
         }
         _ => (from_ns, None, None),
     }
@@ -248,7 +254,15 @@ async fn download(req: Request) -> Result<Outcome, Error> {
         client.budget = weight_limit(&info).map_or(1_000, |l| l / 10 * 9);
     }
     let last = last_event(&req.journal.dir, &stem)?;
-    let (mut cursor_ns, mut from_id, resumed) = resume_point(&req.what, req.from_ns, last.as_ref());
+    let (mut cursor_ns, mut from_id, resumed) =
+        resume_point(&req.what, &req.venue, req.from_ns, last.as_ref());
+    // Trades before this are in the journal already (or before --from); paging by id needs
+    // no such filter, and trades of the same millisecond must not be lost to one.
+    let start_ns = if from_id.is_some() {
+        req.from_ns
+    } else {
+        cursor_ns
+    };
     let mut out = Outcome {
         resumed_after_ns: resumed,
         stem: req.journal.dir.join(&stem).display().to_string(),
@@ -334,7 +348,7 @@ async fn download(req: Request) -> Result<Outcome, Error> {
                         done = true;
                         break;
                     }
-                    if t.ts_ns < req.from_ns {
+                    if t.ts_ns < start_ns {
                         continue;
                     }
                     from_id = t.trade_id.parse::<u64>().ok().map(|id| id + 1);
@@ -451,12 +465,12 @@ mod tests {
             trades: 1,
         });
         assert_eq!(
-            resume_point(&What::Klines(tf), 0, Some(&bar)),
+            resume_point(&What::Klines(tf), "", 0, Some(&bar)),
             (660_000_000_000, None, Some(600_000_000_000))
         );
         // A journal older than --from is no place to resume.
         assert_eq!(
-            resume_point(&What::Klines(tf), 700_000_000_000, Some(&bar)),
+            resume_point(&What::Klines(tf), "", 700_000_000_000, Some(&bar)),
             (700_000_000_000, None, None)
         );
         let trade = Event::Trade(Trade {
@@ -470,10 +484,18 @@ mod tests {
             ts_local_ns: None,
         });
         assert_eq!(
-            resume_point(&What::AggTrades, 0, Some(&trade)),
-            (5, Some(42), Some(5))
+            resume_point(&What::AggTrades, "v", 0, Some(&trade)),
+            (6, Some(42), Some(5))
         );
-        assert_eq!(resume_point(&What::AggTrades, 0, None), (0, None, None));
+        // Another venue's trade ids say nothing about aggregate ids: resume by time.
+        assert_eq!(
+            resume_point(&What::AggTrades, "binance", 0, Some(&trade)),
+            (6, None, Some(5))
+        );
+        assert_eq!(
+            resume_point(&What::AggTrades, "v", 0, None),
+            (0, None, None)
+        );
     }
 
     #[test]

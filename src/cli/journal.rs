@@ -1,4 +1,4 @@
-//! `njord-journal`: compress, verify, print and import journals.
+//! `njord-journal`: compress, verify, print, import and download journals.
 
 use super::CommonArgs;
 use crate::app::{self, Error};
@@ -18,7 +18,7 @@ use std::time::SystemTime;
 #[command(
     name = "njord-journal",
     version,
-    about = "Compress, verify, print and import Njord journals",
+    about = "Compress, verify, print, import and download Njord journals",
     after_help = "Journals rotate by UTC day and size to {stem}.{YYYYMMDD}[.{n}].ndjson and are \
 gzipped when closed; the open file is always {stem}.ndjson. A FILE argument may be a file, a \
 directory (every journal in it) or a stem (every file of one rotated series).\n\nExamples:\n  \
@@ -29,7 +29,8 @@ directory (every journal in it) or a stem (every file of one rotated series).\n\
     njord-journal import binance-trades ATOMUSDT-trades-2026-01-02.csv --symbol ATOM/USDT --journal\n  \
     njord-journal import binance-klines BTCUSDT-1m-2026-01-01.csv --symbol BTC/USDT --journal\n  \
     njord-journal import freqtrade BTC_USDT-5m.json --symbol BTC/USDT --timeframe 5m > btc.ndjson\n  \
-    njord-journal import csv prices.csv --columns ts=date,open=o,high=h,low=l,close=c,volume=v --timeframe 1h --symbol BTC/USDT"
+    njord-journal import csv prices.csv --columns ts=date,open=o,high=h,low=l,close=c,volume=v --timeframe 1h --symbol BTC/USDT\n  \
+    njord-journal download binance-klines --symbol ATOM/USDT --interval 1m --from 2024-01-01 --to 2024-01-02 --rest-url http://127.0.0.1:8081"
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -350,13 +350,18 @@ fn download_aggtrades_pages_through_the_tape_and_honours_retry_after() {
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
-    download(dir.path(), &sim.rest, "binance-aggtrades", "2024-01-02").success();
-    let got: Vec<Value> = std::fs::read_to_string(dir.path().join("j/md.trades.BTCUSDT.ndjson"))
+    let want: Vec<Value> = std::fs::read_to_string(&tape)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let want: Vec<Value> = std::fs::read_to_string(&tape)
+    // Part first (through a 429), then the rest, resumed from the last trade's id.
+    let mid = want[1200]["ts_ns"].as_i64().unwrap().to_string();
+    download(dir.path(), &sim.rest, "binance-aggtrades", &mid).success();
+    download(dir.path(), &sim.rest, "binance-aggtrades", "2024-01-02")
+        .success()
+        .stderr(predicate::str::contains("resumed after"));
+    let got: Vec<Value> = std::fs::read_to_string(dir.path().join("j/md.trades.BTCUSDT.ndjson"))
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -367,7 +372,7 @@ fn download_aggtrades_pages_through_the_tape_and_honours_retry_after() {
             assert_eq!(g[k], w[k], "{k}: {g} vs {w}");
         }
     }
-    // 3 pages of 1000 (the last short), after one 429 answered by waiting.
+    // One 429 answered by waiting; the second run pages by id from where the first stopped.
     let statuses: Vec<u64> = std::fs::read_to_string(&journal)
         .unwrap()
         .lines()
@@ -376,7 +381,13 @@ fn download_aggtrades_pages_through_the_tape_and_honours_retry_after() {
         .map(|v| v["status"].as_u64().unwrap())
         .collect();
     assert!(statuses.contains(&429), "{statuses:?}");
-    assert_eq!(sim_requests(&journal, "/api/v3/aggTrades").len(), 4);
+    let reqs = sim_requests(&journal, "/api/v3/aggTrades");
+    assert!(reqs[0]["query"].as_str().unwrap().contains("startTime="));
+    let resumed = reqs
+        .iter()
+        .filter(|r| r["query"].as_str().unwrap().contains("fromId="))
+        .count();
+    assert!(resumed >= 2 && reqs.len() <= 6, "{reqs:?}");
 }
 
 #[test]
