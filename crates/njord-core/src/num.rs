@@ -599,9 +599,14 @@ mod tests {
             } else {
                 Decimal::from_str(&t)
             };
-            // rust_decimal refuses some exact values (`1.000…0e-20`) and rounds others; where
-            // both read a value, it is the same one.
-            if let (Ok(d), Ok(r)) = (parse_decimal(&t), r) {
+            // rust_decimal refuses some exact values (`1.000…0e-20`) and rounds others: a
+            // mantissa of more than 28 digits (`0.000…01e1` reads as 0). Where it reads an
+            // unrounded mantissa and both read a value, it is the same one.
+            let mantissa = t.split('e').next().unwrap_or_default();
+            let digits = mantissa.bytes().filter(u8::is_ascii_digit).count();
+            if digits <= 28
+                && let (Ok(d), Ok(r)) = (parse_decimal(&t), r)
+            {
                 proptest::prop_assert_eq!(d, r);
             }
         }
