@@ -15,7 +15,7 @@ use crate::import::{AggTrades, Format, Klines};
 use crate::journal::{self, JournalReader, Journals};
 use serde_json::value::RawValue;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Rows a page asks for (the venue's maximum).
 pub const PAGE: usize = 1000;
@@ -55,19 +55,6 @@ pub struct Outcome {
     /// The journal's last event time before the download, when it resumed from it.
     pub resumed_after_ns: Option<i64>,
     pub stem: String,
-}
-
-/// Parses `2026-01-02` (UTC midnight), an RFC 3339 time or integer nanoseconds.
-pub fn parse_when(s: &str) -> Result<i64, String> {
-    let t = s.trim();
-    let is_date = t.len() == 10 && t.as_bytes()[4] == b'-' && t.as_bytes()[7] == b'-';
-    let full = if is_date {
-        format!("{t}T00:00:00Z")
-    } else {
-        t.to_string()
-    };
-    crate::time::parse_time(&full)
-        .map_err(|_| format!("`{s}` is not a date (2026-01-02), an RFC 3339 time or nanoseconds"))
 }
 
 /// How long to wait before a request of `cost` when `used` of `budget` has been spent in the
@@ -121,10 +108,7 @@ fn last_event(dir: &Path, stem: &str) -> Result<Option<Event<'static>>, Error> {
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    crate::stage::wall_clock_ns() / 1_000_000
 }
 
 /// Runs a download to its end.
@@ -197,7 +181,7 @@ impl Client {
                         (why, None)
                     }
                 }
-                Err(e) => (format!("{path}: {}", error_chain(&e)), None),
+                Err(e) => (format!("{path}: {}", crate::venue::with_causes(&e)), None),
             };
             match policy.delay(attempt, retry_after) {
                 Some(d) => {
@@ -215,18 +199,6 @@ impl Client {
             }
         }
     }
-}
-
-/// An error with its causes (DNS, refused, TLS), which reqwest keeps in `source()`.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 async fn download(req: Request) -> Result<Outcome, Error> {
@@ -251,7 +223,10 @@ async fn download(req: Request) -> Result<Outcome, Error> {
         .get("/api/v3/exchangeInfo", &[("symbol", venue_symbol.clone())])
         .await?;
     if req.max_weight.is_none() {
-        client.budget = weight_limit(&info).map_or(1_000, |l| l / 10 * 9);
+        let limit = serde_json::from_str(&info)
+            .ok()
+            .and_then(|v| crate::venue::binanceus::filters::parse_exchange_info(&v).weight_per_min);
+        client.budget = limit.map_or(1_000, |l| l / 10 * 9);
     }
     let last = last_event(&req.journal.dir, &stem)?;
     let (mut cursor_ns, mut from_id, resumed) =
@@ -383,17 +358,6 @@ async fn download(req: Request) -> Result<Outcome, Error> {
     Ok(out)
 }
 
-/// The venue's `REQUEST_WEIGHT` per minute, from `exchangeInfo`.
-fn weight_limit(info: &str) -> Option<u32> {
-    let v: serde_json::Value = serde_json::from_str(info).ok()?;
-    v["rateLimits"]
-        .as_array()?
-        .iter()
-        .find(|l| l["rateLimitType"] == "REQUEST_WEIGHT" && l["interval"] == "MINUTE")
-        .and_then(|l| l["limit"].as_u64())
-        .and_then(|l| u32::try_from(l).ok())
-}
-
 /// A page of the REST API as rows of the dump's CSV layout, so the import code converts them:
 /// klines are arrays in the CSV's column order; aggTrades objects `{a,p,q,f,l,T,m,M}`.
 pub fn page_to_csv(what: &What, body: &str) -> Result<Vec<String>, String> {
@@ -431,16 +395,6 @@ mod tests {
     use super::*;
     use crate::event::{Bar, Side, Trade};
     use std::borrow::Cow;
-
-    #[test]
-    fn dates() {
-        assert_eq!(parse_when("2026-01-02"), Ok(1_767_312_000_000_000_000));
-        assert_eq!(
-            parse_when("2026-01-02T00:00:01Z"),
-            Ok(1_767_312_001_000_000_000)
-        );
-        assert!(parse_when("tomorrow").unwrap_err().contains("not a date"));
-    }
 
     #[test]
     fn pacing_waits_for_the_next_minute() {

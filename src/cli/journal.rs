@@ -99,10 +99,10 @@ pub struct Range {
     #[arg(long, value_name = "SYMBOL")]
     pub symbol: String,
     /// Start (inclusive): 2026-01-01 (UTC midnight), an RFC 3339 time or ns
-    #[arg(long, value_name = "WHEN", value_parser = download::parse_when)]
+    #[arg(long, value_name = "WHEN", value_parser = crate::time::parse_time)]
     pub from: i64,
     /// End (exclusive), as --from
-    #[arg(long, value_name = "WHEN", value_parser = download::parse_when)]
+    #[arg(long, value_name = "WHEN", value_parser = crate::time::parse_time)]
     pub to: i64,
     /// REST base URL (default: exchange.rest_url from the config)
     #[arg(long, value_name = "URL")]
