@@ -378,15 +378,16 @@ fn denial(intent_id: &str, d: Denial, ts_ns: i64) -> Event<'static> {
 
 /// An order update, not yet or never known to the venue (no exchange order id).
 fn own_update(
-    req: &BrokerOrderReq,
+    symbol: &str,
+    client_order_id: &str,
     status: OrderStatus,
     reason: Option<Reason>,
     ts_ns: i64,
 ) -> Event<'static> {
     Event::OrderUpdate(OrderUpdate {
-        symbol: Cow::Owned(req.symbol.clone()),
+        symbol: Cow::Owned(symbol.to_string()),
         exchange_order_id: Cow::Borrowed(""),
-        client_order_id: Cow::Owned(req.client_order_id.clone()),
+        client_order_id: Cow::Owned(client_order_id.to_string()),
         status,
         reason,
         filled_qty: Decimal::ZERO,
@@ -410,7 +411,13 @@ fn update_event(u: &BrokerOrderUpdate) -> Event<'static> {
 
 /// An order that never reached the venue's book, reported so nobody waits for it.
 fn rejected(req: &BrokerOrderReq, reason: Option<Reason>, ts_ns: i64) -> Event<'static> {
-    own_update(req, OrderStatus::Rejected, reason, ts_ns)
+    own_update(
+        &req.symbol,
+        &req.client_order_id,
+        OrderStatus::Rejected,
+        reason,
+        ts_ns,
+    )
 }
 
 fn fill_event(f: AttributedFill) -> Event<'static> {
@@ -567,17 +574,9 @@ impl<V: Venue, C: Clock> Live<V, C> {
                 }
                 Ok(None) => {
                     tracing::warn!(client_order_id = %cid, "sent by an earlier run, never placed at the venue");
-                    let req = BrokerOrderReq {
-                        intent_id: String::new(),
-                        client_order_id: cid,
-                        symbol,
-                        side: Side::Buy,
-                        order_type: OrderType::Market,
-                        qty: Decimal::ZERO,
-                        limit_price: None,
-                        ioc: false,
-                    };
-                    self.pending.push(rejected(&req, None, self.clock.now_ns()));
+                    let now = self.clock.now_ns();
+                    let update = own_update(&symbol, &cid, OrderStatus::Rejected, None, now);
+                    self.pending.push(update);
                 }
                 Err(e) => {
                     // Unknown stays unknown: never sent again by this run.
@@ -642,7 +641,14 @@ impl<V: Venue, C: Clock> Live<V, C> {
 
     /// The write-ahead record of an order about to be sent.
     fn pending_new(&self, req: &BrokerOrderReq) -> Event<'static> {
-        own_update(req, OrderStatus::PendingNew, None, self.clock.now_ns())
+        let now = self.clock.now_ns();
+        own_update(
+            &req.symbol,
+            &req.client_order_id,
+            OrderStatus::PendingNew,
+            None,
+            now,
+        )
     }
 
     /// Sends a checked order; returns the events its outcome caused. The kill switch is read
