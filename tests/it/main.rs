@@ -11,6 +11,7 @@ mod events;
 mod foundation;
 mod house;
 mod ingest;
+mod readme;
 mod real_data;
 mod risk_paper;
 mod secrets;
