@@ -15,6 +15,7 @@ pub mod event;
 pub mod indicators;
 pub mod num;
 pub mod paper;
+pub mod portfolio;
 pub mod prices;
 pub mod reason;
 pub mod risk;
