@@ -59,6 +59,7 @@ pub fn quad_form(a: &[f64], n: usize, x: &[f64]) -> f64 {
     (0..n).map(|i| x[i] * dot(&a[i * n..(i + 1) * n], x)).sum()
 }
 
+/// `Σ a_i b_i`.
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }

@@ -102,7 +102,9 @@ pub fn erc(sigma: &[f64], n: usize) -> Result<(Vec<f64>, u32), AllocError> {
     };
     let mut h = vec![0.0; n * n];
     let mut fy = f(&y);
+    let mut iters = 0;
     for iter in 0..ERC_MAX_ITER {
+        iters = iter;
         let w = normalised(&y);
         if risk_contributions(sigma, n, &w).1 <= ERC_TOL {
             return Ok((w, iter));
@@ -147,7 +149,7 @@ pub fn erc(sigma: &[f64], n: usize) -> Result<(Vec<f64>, u32), AllocError> {
     let w = normalised(&y);
     let spread = risk_contributions(sigma, n, &w).1;
     if spread <= ERC_ACCEPT {
-        Ok((w, ERC_MAX_ITER))
+        Ok((w, iters))
     } else {
         Err(AllocError::SolverFailed {
             detail: format!("erc: risk contributions differ by {spread:e} after Newton"),
