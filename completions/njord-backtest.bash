@@ -35,7 +35,7 @@ _njord__backtest() {
 
     case "${cmd}" in
         njord__backtest)
-            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --no-progress --json --report --help --version sweep help"
+            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --no-progress --json --report --portfolio --help --version sweep help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -98,6 +98,10 @@ _njord__backtest() {
                     return 0
                     ;;
                 --report)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --portfolio)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

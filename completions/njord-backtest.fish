@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_njord_backtest_global_optspecs
-    string join \n config= print-config v/verbose q/quiet log-level= tape= strategies= from= to= symbol= kind= capital= quote= equity-interval= risk-free= slippage-bps= allow-short partial-fills out= no-progress json report= h/help V/version
+    string join \n config= print-config v/verbose q/quiet log-level= tape= strategies= from= to= symbol= kind= capital= quote= equity-interval= risk-free= slippage-bps= allow-short partial-fills out= no-progress json report= portfolio= h/help V/version
 end
 
 function __fish_njord_backtest_needs_command
@@ -39,6 +39,7 @@ complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l risk-free
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l slippage-bps -d 'Move taker fills this many basis points against the order (default: paper.slippage_bps)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l out -d 'Output directory of fills.ndjson, equity.ndjson, metrics.json (sweep.csv and sweep.json)' -r -F
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l report -d 'Also write a self-contained HTML report (inline SVG charts, no network)' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l portfolio -d 'Run the strategies as one portfolio (config/portfolio.yaml): they share its capital, each intent is sized by the allocator before risk, and the summary, metrics.json and report attribute the PnL to each strategy' -r -F
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -s q -l quiet -d 'Only errors on stderr'

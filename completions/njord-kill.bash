@@ -77,12 +77,16 @@ _njord__kill() {
             return 0
             ;;
         njord__kill__subcmd__clear)
-            opts="-v -q -h --config --print-config --verbose --quiet --log-level --file --redis --help"
+            opts="-v -q -h --portfolio --config --print-config --verbose --quiet --log-level --file --redis --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --portfolio)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

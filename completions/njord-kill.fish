@@ -46,6 +46,7 @@ complete -c njord-kill -n "__fish_njord_kill_using_subcommand trip" -l print-con
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand trip" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand trip" -s q -l quiet -d 'Only errors on stderr'
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand trip" -s h -l help -d 'Print help'
+complete -c njord-kill -n "__fish_njord_kill_using_subcommand clear" -l portfolio -d 'Also lift the drawdown latches of this portfolio (njord-portfolio clear)' -r -F
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand clear" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand clear" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand clear" -l file -d 'Kill file (default: risk.kill_switch_file from the config)' -r -F

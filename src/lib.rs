@@ -24,6 +24,7 @@ pub mod journal;
 pub mod kill;
 pub mod logging;
 pub mod paper;
+pub mod portfolio;
 pub mod replay;
 pub mod risk;
 pub mod stage;

@@ -512,11 +512,13 @@ fn ts_key(kind: Kind) -> Option<&'static [u8]> {
         | Kind::Echo
         | Kind::Ack
         | Kind::OrderUpdate
-        | Kind::Balance => b"\"ts_ns\":",
+        | Kind::Balance
+        | Kind::AllocationRejected
+        | Kind::ReconcileBreak => b"\"ts_ns\":",
         Kind::Bar => b"\"ts_close_ns\":",
         Kind::Order => b"\"ts_accepted_ns\":",
         Kind::Fill => b"\"ts_fill_ns\":",
-        Kind::Intent | Kind::Decision => return None,
+        Kind::Intent | Kind::Decision | Kind::Allocation => return None,
     })
 }
 

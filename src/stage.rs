@@ -38,6 +38,11 @@ pub enum StageError {
 pub trait Stage {
     /// Channels or patterns to subscribe to when run on a bus.
     fn inputs(&self, topics: &Topics) -> Vec<String>;
+    /// Whether the stage replaces this input instead of forwarding it on stdio
+    /// (njord-portfolio replaces intents by their sized version, so risk never sees both).
+    fn consumes(&self, _ev: &Event<'_>) -> bool {
+        false
+    }
     /// Handles one input event, pushing the events it causes.
     fn on_event(&mut self, ev: &Event<'_>, out: &mut Out) -> Result<(), StageError>;
     /// Wall-clock tick (daemons only), for work that is due by time rather than by events.
@@ -235,7 +240,7 @@ impl<W: Write> StdioRun<'_, W> {
             }
         };
         self.stats.lines += 1;
-        if !self.opts.emit_only {
+        if !self.opts.emit_only && !self.stage.consumes(&ev) {
             self.buf.extend_from_slice(text.as_bytes());
             self.buf.push(b'\n');
         }

@@ -29,11 +29,15 @@ pub fn run(
     defs: Vec<StrategyDef>,
     settings: &Settings,
     tape: &Tape,
+    portfolio: Option<crate::portfolio::engine::PortfolioEngine>,
     sink: &mut dyn Sink,
     on_progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(RunResult, ReplayStats), JournalError> {
     let mut replay = Replay::open(&tape.files, tape.filter.clone())?;
     let mut engine = Engine::new(cfg, defs, settings);
+    if let Some(p) = portfolio {
+        engine = engine.with_portfolio(p);
+    }
     let mut n = 0u64;
     while let Some(item) = replay.next() {
         match item {
@@ -161,8 +165,16 @@ pub fn sweep(
                 .collect();
             let _trial =
                 tracing::warn_span!("trial", n = index + 1, params = %params.join(",")).entered();
-            let (result, _) = run(cfg, defs, settings, tape, &mut Discard, &mut |_, _| {})
-                .map_err(|e| e.to_string())?;
+            let (result, _) = run(
+                cfg,
+                defs,
+                settings,
+                tape,
+                None,
+                &mut Discard,
+                &mut |_, _| {},
+            )
+            .map_err(|e| e.to_string())?;
             on_done();
             Ok(Row {
                 index,

@@ -42,7 +42,12 @@ turnover = Σ |fill notional| / capital.\n\n\
 Examples:\n  \
     njord-backtest --tape var/log/njord/md.trades.ATOMUSDT --capital 10000 --report out/report.html\n  \
     njord-backtest --tape a.ndjson.gz --tape b.ndjson.gz --from 2026-01-01T00:00:00Z --equity-interval 1d --json\n  \
-    njord-backtest sweep --tape tape.ndjson --param rsi_period=10,14,20 --param bb_std=1.5,2,2.5 --sort sharpe"
+    njord-backtest sweep --tape tape.ndjson --param rsi_period=10,14,20 --param bb_std=1.5,2,2.5 --sort sharpe\n  \
+    njord-backtest --tape tape.ndjson --portfolio config/portfolio.yaml\n\n\
+With --portfolio the capital and quote asset are the portfolio's (--capital and --quote are \
+refused), the strategies share them through njord-portfolio's core (see njord-portfolio --help), \
+sells go before buys within one time, and each strategy's PnL (its equity less the capital moved \
+in) sums exactly to the portfolio's."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -55,6 +60,11 @@ pub struct Cli {
     /// Also write a self-contained HTML report (inline SVG charts, no network)
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
+    /// Run the strategies as one portfolio (config/portfolio.yaml): they share its capital,
+    /// each intent is sized by the allocator before risk, and the summary, metrics.json and
+    /// report attribute the PnL to each strategy
+    #[arg(long, value_name = "FILE")]
+    pub portfolio: Option<PathBuf>,
     #[command(subcommand)]
     pub cmd: Option<Cmd>,
 }
@@ -161,6 +171,30 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     let strategies_path = args.strategies.display().to_string();
     let strategies = std::fs::read_to_string(&args.strategies)
         .map_err(|e| Error::Usage(format!("cannot read {strategies_path}: {e}")))?;
+    let portfolio = match &cli.portfolio {
+        Some(path) => {
+            if cli.cmd.is_some() {
+                return Err(Error::Usage(
+                    "--portfolio runs one backtest, not a sweep".into(),
+                ));
+            }
+            Some(crate::portfolio::load(path).map_err(Error::Usage)?)
+        }
+        None => None,
+    };
+    let mut args = args.clone();
+    if let Some(p) = &portfolio {
+        if args.quote.is_some() || args.capital != Decimal::from(10_000) {
+            return Err(Error::Usage(
+                "--portfolio takes the capital and quote asset from the portfolio file; drop \
+                 --capital and --quote"
+                    .into(),
+            ));
+        }
+        args.capital = p.config().capital.0;
+        args.quote = Some(p.config().quote.clone());
+    }
+    let args = &args;
     let (run_loaded, settings, tape) = prepare(&loaded, args);
     let cfg = &run_loaded.config;
     match &cli.cmd {
@@ -211,7 +245,19 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             let registry = Registry::builtin();
             let defs = manager::parse(&strategies, &strategies_path, &registry, &cfg.redis.topics)
                 .map_err(Error::usage)?;
-            single(&cli, args, &run_loaded, &strategies, defs, &settings, &tape)
+            if let Some(p) = &portfolio {
+                check_portfolio(p, &defs, &strategies_path)?;
+            }
+            single(
+                &cli,
+                args,
+                &run_loaded,
+                &strategies,
+                defs,
+                &settings,
+                &tape,
+                portfolio,
+            )
         }
     }
 }
@@ -249,6 +295,33 @@ fn prepare(loaded: &Loaded, args: &RunArgs) -> (Loaded, Settings, Tape) {
     (l, settings, tape)
 }
 
+/// Every strategy of the portfolio must be in the strategies file; one that is not in the
+/// portfolio would have all its intents refused, which is said once here.
+fn check_portfolio(
+    p: &crate::portfolio::engine::PortfolioEngine,
+    defs: &[manager::StrategyDef],
+    strategies_path: &str,
+) -> Result<(), Error> {
+    for s in &p.config().strategies {
+        if !defs.iter().any(|d| d.id == s.id) {
+            return Err(Error::Usage(format!(
+                "portfolio strategy `{}` is not in {strategies_path}",
+                s.id
+            )));
+        }
+    }
+    for d in defs.iter().filter(|d| d.enabled) {
+        if !p.config().strategies.iter().any(|s| s.id == d.id) {
+            tracing::warn!(
+                "strategy `{}` is not in the portfolio: its intents are refused (strategy_capital)",
+                d.id
+            );
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
 fn single(
     cli: &Cli,
     args: &RunArgs,
@@ -257,6 +330,7 @@ fn single(
     defs: Vec<manager::StrategyDef>,
     settings: &Settings,
     tape: &Tape,
+    portfolio: Option<crate::portfolio::engine::PortfolioEngine>,
 ) -> Result<(), Error> {
     let chart = cli.report.as_ref().map(|_| Chart::new(settings.capital));
     let mut sink = FileSink::create(&args.out, chart)
@@ -274,6 +348,7 @@ fn single(
         defs,
         settings,
         tape,
+        portfolio,
         &mut sink,
         &mut on_progress,
     );
@@ -352,6 +427,7 @@ latency."
             strategies,
             run: &run_rows,
             assumptions: &assumptions,
+            portfolio: result.portfolio.as_ref(),
         });
         std::fs::write(path, html)
             .map_err(|e| Error::Failed(format!("cannot write {}: {e}", path.display())))?;
@@ -360,6 +436,9 @@ latency."
         app::print_out(&json)?;
     } else {
         app::print_out(&report::table(&result.metrics, &result.counts))?;
+        if let Some(p) = &result.portfolio {
+            app::print_out(&report::portfolio_table(p))?;
+        }
     }
     Ok(())
 }

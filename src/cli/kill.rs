@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 broker sends nothing.\n\nExamples:\n  \
     njord-kill trip --reason 'runaway strategy'\n  \
     njord-kill status --redis redis://127.0.0.1:6379/0 || echo 'trading is halted'\n  \
-    njord-kill clear\n\n\
+    njord-kill clear\n  \
+    njord-kill clear --portfolio   # and lift the portfolio's drawdown latches\n\n\
 status exits 0 when trading is allowed, 1 when tripped, 2 when a source cannot be read."
 )]
 pub struct Cli {
@@ -42,7 +43,11 @@ pub enum Cmd {
         reason: Option<String>,
     },
     /// Allow trading again: remove the kill file and set the Redis key to "0"
-    Clear,
+    Clear {
+        /// Also lift the drawdown latches of this portfolio (njord-portfolio clear)
+        #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = crate::portfolio::DEFAULT_PATH)]
+        portfolio: Option<PathBuf>,
+    },
     /// Print one line per source; exit 0 allowed, 1 tripped, 2 unreadable
     Status,
 }
@@ -75,7 +80,14 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             };
             change(Change::Trip(record), &file, redis, key)
         }
-        Cmd::Clear => change(Change::Clear, &file, redis, key),
+        Cmd::Clear { portfolio } => {
+            if let Some(path) = portfolio {
+                let name = portfolio_name(&path)?;
+                let files = crate::portfolio::stage::ControlFiles::new(&file, &name);
+                super::portfolio::clear(&files)?;
+            }
+            change(Change::Clear, &file, redis, key)
+        }
         Cmd::Status => {
             let mut states = vec![(format!("file {}", file.display()), kill::file_state(&file))];
             if let Some((url, bus)) = redis {
@@ -192,6 +204,17 @@ fn absolute_kill_file(path: &Path) -> PathBuf {
         abs.display()
     );
     abs
+}
+
+/// The portfolio's name: from its file, or `main` (the default) when the default file is
+/// absent.
+fn portfolio_name(path: &Path) -> Result<String, Error> {
+    if !path.exists() && path == Path::new(crate::portfolio::DEFAULT_PATH) {
+        return Ok("main".into());
+    }
+    crate::portfolio::load(path)
+        .map(|e| e.config().name.clone())
+        .map_err(Error::Usage)
 }
 
 /// `user@host` for the kill file, from the environment; never fails.

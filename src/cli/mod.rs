@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod journal;
 pub mod kill;
 pub mod paper;
+pub mod portfolio;
 pub mod replay;
 pub mod risk;
 pub mod strat;
@@ -112,6 +113,7 @@ pub fn commands() -> Vec<clap::Command> {
         journal::Cli::command(),
         kill::Cli::command(),
         paper::Cli::command(),
+        portfolio::Cli::command(),
         replay::Cli::command(),
         risk::Cli::command(),
         strat::Cli::command(),

@@ -104,7 +104,16 @@ fn golden(name: &str) {
         filter: Filter::default(),
     };
     let mut sink = Collect::default();
-    let (result, _) = run::run(&cfg, vec![], &settings, &tape, &mut sink, &mut |_, _| {}).unwrap();
+    let (result, _) = run::run(
+        &cfg,
+        vec![],
+        &settings,
+        &tape,
+        None,
+        &mut sink,
+        &mut |_, _| {},
+    )
+    .unwrap();
 
     let want = &doc["expected"];
     let want_fills: Vec<Fill> = want["fills"]

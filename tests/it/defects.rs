@@ -292,6 +292,14 @@ fn every_binary_ends_quietly_when_stdout_closes() {
         ("njord-journal", vec!["verify".into(), p(&d.join("j"))], ""),
         ("njord-kill", s(&["status"]), ""),
         ("njord-paper", vec![], &trades),
+        (
+            "njord-portfolio",
+            vec![
+                "--portfolio".into(),
+                p(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/portfolio.yaml")),
+            ],
+            &trades,
+        ),
         ("njord-replay", vec![p(&tape)], ""),
         ("njord-risk", vec![], &trades),
         (

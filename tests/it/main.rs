@@ -11,6 +11,7 @@ mod events;
 mod foundation;
 mod house;
 mod ingest;
+mod portfolio;
 mod readme;
 mod real_data;
 mod risk_paper;

@@ -198,6 +198,11 @@ pub struct Topics {
     pub acks: String,
     pub order_updates: String,
     pub balances: String,
+    pub allocations: String,
+    pub allocation_rejections: String,
+    pub reconcile_breaks: String,
+    /// Where njord-portfolio publishes the intents it sized (njord-risk reads `intents`).
+    pub portfolio_intents: String,
 }
 
 impl Default for Topics {
@@ -217,6 +222,10 @@ impl Default for Topics {
             acks: "broker.acks".into(),
             order_updates: "broker.orders".into(),
             balances: "broker.balances".into(),
+            allocations: "portfolio.allocations".into(),
+            allocation_rejections: "portfolio.rejections".into(),
+            reconcile_breaks: "portfolio.reconcile".into(),
+            portfolio_intents: "portfolio.intent".into(),
         }
     }
 }

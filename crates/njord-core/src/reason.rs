@@ -36,11 +36,27 @@ pub enum Reason {
     /// Broker: the reference price differs from the venue's own top of book by more than
     /// `broker.max_deviation_bps`.
     RefPriceDeviation,
+    /// Portfolio: the weight bounds and group caps cannot all hold.
+    InfeasibleBounds,
+    /// Portfolio: the covariance matrix cannot be inverted or is too ill-conditioned.
+    SingularCovariance,
+    /// Portfolio: too few return samples to estimate from.
+    InsufficientHistory,
+    /// Portfolio: the optimiser did not converge.
+    SolverFailed,
+    /// Portfolio: past its drawdown limit, the portfolio only takes intents that reduce
+    /// exposure.
+    PortfolioReduceOnly,
+    /// Portfolio: the strategy is past its own drawdown limit (weight 0); only reducing
+    /// intents pass.
+    StrategyDrawdown,
+    /// Portfolio: the strategy has no capital left for the order (or holds nothing to sell).
+    StrategyCapital,
 }
 
 impl Reason {
     /// Every code, in the order of the documentation's table.
-    pub const ALL: [Reason; 13] = [
+    pub const ALL: [Reason; 20] = [
         Reason::InvalidIntent,
         Reason::DuplicateIntent,
         Reason::Halted,
@@ -54,6 +70,13 @@ impl Reason {
         Reason::OpenOrdersCap,
         Reason::RefPriceStale,
         Reason::RefPriceDeviation,
+        Reason::InfeasibleBounds,
+        Reason::SingularCovariance,
+        Reason::InsufficientHistory,
+        Reason::SolverFailed,
+        Reason::PortfolioReduceOnly,
+        Reason::StrategyDrawdown,
+        Reason::StrategyCapital,
     ];
 
     /// The code as written in events.
@@ -72,6 +95,13 @@ impl Reason {
             Reason::OpenOrdersCap => "open_orders_cap",
             Reason::RefPriceStale => "ref_price_stale",
             Reason::RefPriceDeviation => "ref_price_deviation",
+            Reason::InfeasibleBounds => "infeasible_bounds",
+            Reason::SingularCovariance => "singular_covariance",
+            Reason::InsufficientHistory => "insufficient_history",
+            Reason::SolverFailed => "solver_failed",
+            Reason::PortfolioReduceOnly => "portfolio_reduce_only",
+            Reason::StrategyDrawdown => "strategy_drawdown",
+            Reason::StrategyCapital => "strategy_capital",
         }
     }
 }

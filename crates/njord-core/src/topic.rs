@@ -22,6 +22,9 @@ impl Topics {
             Kind::Ack => &self.acks,
             Kind::OrderUpdate => &self.order_updates,
             Kind::Balance => &self.balances,
+            Kind::Allocation => &self.allocations,
+            Kind::AllocationRejected => &self.allocation_rejections,
+            Kind::ReconcileBreak => &self.reconcile_breaks,
         }
     }
 

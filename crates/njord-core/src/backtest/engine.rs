@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::event::Out;
 use crate::event::{Event, Fill};
 use crate::paper::{Outcome, PaperEngine};
+use crate::portfolio::engine::{Counts as PortfolioCounts, PortfolioEngine, StrategyReport};
 use crate::risk::{Caps, External, RiskEngine, RiskSettings};
 use crate::strategy::Manager;
 use crate::strategy::manager::StrategyDef;
@@ -76,6 +77,23 @@ pub struct Counts {
 pub struct RunResult {
     pub metrics: Summary,
     pub counts: Counts,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub portfolio: Option<PortfolioResult>,
+}
+
+/// A portfolio backtest's per-strategy attribution: each strategy's PnL (equity less the
+/// capital moved in), summing exactly to the portfolio's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PortfolioResult {
+    pub name: String,
+    pub strategies: Vec<StrategyReport>,
+    /// Σ of the strategies' PnL.
+    #[serde(with = "crate::num")]
+    pub pnl: Decimal,
+    pub counts: PortfolioCounts,
+    /// At each equity sample: (time, per strategy (weight, equity)), in strategy id order.
+    #[serde(skip)]
+    pub series: Vec<(i64, Vec<(f64, f64)>)>,
 }
 
 /// The cores and the accounting of one run.
@@ -90,6 +108,9 @@ pub struct Engine {
     intents: Out,
     answers: Out,
     paper_out: Out,
+    portfolio: Option<PortfolioEngine>,
+    portfolio_out: Out,
+    portfolio_series: Vec<(i64, Vec<(f64, f64)>)>,
 }
 
 /// The paper configuration a backtest runs with: the configured one, with the capital as the
@@ -128,7 +149,18 @@ impl Engine {
             intents: Vec::new(),
             answers: Vec::new(),
             paper_out: Vec::new(),
+            portfolio: None,
+            portfolio_out: Vec::new(),
+            portfolio_series: Vec::new(),
         }
+    }
+
+    /// Runs the strategies as one portfolio: every intent is sized (or netted) by `p` before
+    /// risk, as `njord-strat | njord-portfolio | njord-risk | njord-paper` does, and the paper
+    /// fills and denials flow back into its ledgers.
+    pub fn with_portfolio(mut self, p: PortfolioEngine) -> Self {
+        self.portfolio = Some(p);
+        self
     }
 
     /// Strategies that failed and were disabled, with the reason.
@@ -153,9 +185,13 @@ impl Engine {
     pub fn on_event(&mut self, ev: &Event<'_>, sink: &mut dyn Sink) {
         self.counts.events += 1;
         let (account, metrics) = (&self.account, &mut self.metrics);
+        let (portfolio, series) = (&self.portfolio, &mut self.portfolio_series);
         self.sampler.before_event(ev.ts_ns(), account, |s| {
             metrics.on_sample(&s);
             sink.on_sample(&s, account);
+            if let Some(p) = portfolio {
+                series.push((s.point.ts_ns, weights_and_equity(p)));
+            }
         });
         match ev {
             Event::Trade(t) => self.account.on_price(&t.symbol, t.price),
@@ -164,12 +200,45 @@ impl Engine {
         }
         self.intents.clear();
         self.strat.on_event(ev, &mut self.intents);
+        if self.portfolio.is_some() {
+            return self.portfolio_step(ev, sink);
+        }
         self.step(ev, sink);
         let intents = std::mem::take(&mut self.intents);
         for i in &intents {
             self.step(i, sink);
         }
         self.intents = intents;
+    }
+
+    /// The market event through the portfolio, risk and paper; then the strategies' intents
+    /// through the portfolio, and what it emits (sized intents, sells first) through risk and
+    /// paper.
+    fn portfolio_step(&mut self, ev: &Event<'_>, sink: &mut dyn Sink) {
+        let mut pout = std::mem::take(&mut self.portfolio_out);
+        pout.clear();
+        if let Some(p) = self.portfolio.as_mut() {
+            p.on_event(ev, &mut pout);
+        }
+        self.step(ev, sink);
+        if let Some(p) = self.portfolio.as_mut() {
+            for i in &self.intents {
+                p.on_event(i, &mut pout);
+            }
+            p.flush(&mut pout);
+        }
+        for e in &pout {
+            match e {
+                Event::Intent(_) => self.step(e, sink),
+                Event::Decision(d) if !d.allowed => {
+                    self.counts.intents += 1;
+                    let why = d.reason.map_or("unknown", |r| r.as_str());
+                    *self.counts.denied.entry(why.to_string()).or_default() += 1;
+                }
+                _ => {}
+            }
+        }
+        self.portfolio_out = pout;
     }
 
     /// One line of the risk core's input: the line itself, then its answers, go to paper.
@@ -183,6 +252,12 @@ impl Engine {
         self.paper(ev, sink);
         let answers = std::mem::take(&mut self.answers);
         for a in &answers {
+            if let Some(p) = self.portfolio.as_mut()
+                && matches!(a, Event::Decision(d) if !d.allowed)
+            {
+                // A denied intent's cash is free again.
+                p.on_event(a, &mut Vec::new());
+            }
             match a {
                 Event::Decision(d) if !d.allowed => {
                     let why = d.reason.map_or("unknown", |r| r.as_str());
@@ -209,7 +284,13 @@ impl Engine {
             Outcome::Rejected(_) => self.counts.rejected += 1,
             _ => {}
         }
+        let mut ignored = Vec::new();
         for e in &self.paper_out {
+            if let Some(p) = self.portfolio.as_mut()
+                && matches!(e, Event::Fill(_))
+            {
+                p.on_event(e, &mut ignored);
+            }
             if let Event::Fill(f) = e {
                 self.counts.fills += 1;
                 self.account.on_fill(f);
@@ -225,11 +306,35 @@ impl Engine {
             self.metrics.on_sample(&s);
             sink.on_sample(&s, &self.account);
         }
+        let portfolio = self.portfolio.map(|p| {
+            let strategies = p.report();
+            PortfolioResult {
+                name: p.config().name.clone(),
+                pnl: strategies.iter().map(|r| r.pnl).sum(),
+                strategies,
+                counts: p.counts(),
+                series: self.portfolio_series,
+            }
+        });
         RunResult {
             metrics: self.metrics.summary(),
             counts: self.counts,
+            portfolio,
         }
     }
+}
+
+fn weights_and_equity(p: &PortfolioEngine) -> Vec<(f64, f64)> {
+    use rust_decimal::prelude::ToPrimitive;
+    p.report()
+        .iter()
+        .map(|r| {
+            (
+                r.weight.to_f64().unwrap_or(0.0),
+                r.equity.to_f64().unwrap_or(0.0),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

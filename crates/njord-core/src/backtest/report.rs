@@ -3,11 +3,12 @@
 //! One self-contained file: inline CSS and SVG, no script, no network, no CDN. It shows the
 //! metrics, the equity curve, the drawdown, one price chart per symbol with its buy and sell
 //! markers, the round trips (trades), per-strategy and per-symbol summaries, the monthly
-//! returns, the fill-model assumptions, the run and the configuration used. Every section is
+//! returns, the fill-model assumptions, the run and the configuration used, and for a
+//! portfolio run each strategy's weight and equity over time and its PnL. Every section is
 //! a `<section id=…>`, so a test can find it.
 //! Rendering is deterministic: the same run gives the same bytes.
 
-use super::engine::Counts;
+use super::engine::{Counts, PortfolioResult};
 use super::metrics::{Account, RoundTrip, Sample, Summary, TripMatcher};
 use crate::event::{Fill, Side};
 use crate::num::to_plain_string;
@@ -424,6 +425,91 @@ pub struct ReportInput<'a> {
     pub run: &'a [(String, String)],
     /// Fill-model assumptions, one sentence each.
     pub assumptions: &'a [String],
+    /// A portfolio run's attribution and series.
+    pub portfolio: Option<&'a PortfolioResult>,
+}
+
+/// The per-strategy attribution printed after the summary of a portfolio run.
+pub fn portfolio_table(p: &PortfolioResult) -> String {
+    let mut t = format!(
+        "\nportfolio {}: PnL by strategy (sums to {})\n{:<24} {:>8} {:>14} {:>14} {:>12}\n",
+        p.name,
+        p.pnl.round_dp(2),
+        "strategy",
+        "weight",
+        "equity",
+        "pnl",
+        "fees"
+    );
+    for r in &p.strategies {
+        let _ = writeln!(
+            t,
+            "{:<24} {:>8} {:>14} {:>14} {:>12}{}",
+            r.id,
+            r.weight.round_dp(4),
+            r.equity.round_dp(2),
+            r.pnl.round_dp(2),
+            r.fees.round_dp(4),
+            if r.halted {
+                "  (drawdown: weight 0)"
+            } else {
+                ""
+            }
+        );
+    }
+    let c = &p.counts;
+    let _ = writeln!(
+        t,
+        "intents in {}, out {}, capped {}, refused {}, netted {}, rebalances {} ({} orders dropped), \
+         reallocations rejected {}",
+        c.intents_in,
+        c.intents_out,
+        c.capped,
+        c.refused,
+        c.netted,
+        c.rebalances,
+        c.rebalance_orders_dropped,
+        c.reallocations_rejected
+    );
+    t
+}
+
+/// The portfolio section: the attribution table, then each strategy's weight and equity.
+fn portfolio_section(p: &PortfolioResult) -> String {
+    let mut s = String::from(
+        "<table class=\"t\"><tr><th class=\"l\">strategy</th><th>weight</th><th>equity</th>\
+<th>PnL</th><th>realized</th><th>fees</th></tr>\n",
+    );
+    for r in &p.strategies {
+        let _ = writeln!(
+            s,
+            "<tr><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&r.id),
+            r.weight.round_dp(4),
+            r.equity.round_dp(2),
+            r.pnl.round_dp(2),
+            r.realized.round_dp(2),
+            r.fees.round_dp(4)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "<tr><th class=\"l\">portfolio</th><td></td><td></td><td>{}</td><td></td><td></td></tr>\n</table>",
+        p.pnl.round_dp(2)
+    );
+    for (i, r) in p.strategies.iter().enumerate() {
+        let weights: Vec<(i64, f64)> = p.series.iter().map(|(t, v)| (*t, v[i].0)).collect();
+        let equity: Vec<(i64, f64)> = p.series.iter().map(|(t, v)| (*t, v[i].1)).collect();
+        let _ = write!(
+            s,
+            "<div class=\"strategy\" data-strategy=\"{}\">",
+            esc(&r.id)
+        );
+        s.push_str(&svg(&format!("{}: weight", r.id), &weights, "#8250df", &[]));
+        s.push_str(&svg(&format!("{}: equity", r.id), &equity, "#0969da", &[]));
+        s.push_str("</div>\n");
+    }
+    s
 }
 
 /// Renders the report.
@@ -487,6 +573,9 @@ white-space:pre-wrap}table.t{font-size:12px}svg{max-width:100%;height:auto}\
         "Per symbol",
         &totals_table("symbol", &r.chart.by_symbol),
     );
+    if let Some(p) = r.portfolio {
+        section(&mut s, "portfolio", "Portfolio", &portfolio_section(p));
+    }
     section(
         &mut s,
         "monthly",
@@ -684,6 +773,7 @@ mod tests {
             strategies: "",
             run: &[("tape".into(), "a&b".into())],
             assumptions: &["fees".into()],
+            portfolio: None,
         });
         for fetch in ["src=", "href=", "<link", "<script", "@import", "url("] {
             assert!(!html.contains(fetch), "{fetch}");

@@ -407,6 +407,7 @@ mod tests {
                 result: RunResult {
                     metrics,
                     counts: Counts::default(),
+                    portfolio: None,
                 },
             }
         };

@@ -126,6 +126,9 @@ fn decode_typed(line: &str, kind: Kind) -> Result<Event<'_>, DecodeError> {
         Kind::Ack => Event::Ack(de(line, kind)?),
         Kind::OrderUpdate => Event::OrderUpdate(de(line, kind)?),
         Kind::Balance => Event::Balance(de(line, kind)?),
+        Kind::Allocation => Event::Allocation(de(line, kind)?),
+        Kind::AllocationRejected => Event::AllocationRejected(de(line, kind)?),
+        Kind::ReconcileBreak => Event::ReconcileBreak(de(line, kind)?),
     })
 }
 

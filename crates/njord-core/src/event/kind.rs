@@ -19,10 +19,13 @@ pub enum Kind {
     Ack,
     OrderUpdate,
     Balance,
+    Allocation,
+    AllocationRejected,
+    ReconcileBreak,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 17] = [
         Kind::Trade,
         Kind::Book,
         Kind::Ticker,
@@ -37,6 +40,9 @@ impl Kind {
         Kind::Ack,
         Kind::OrderUpdate,
         Kind::Balance,
+        Kind::Allocation,
+        Kind::AllocationRejected,
+        Kind::ReconcileBreak,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +61,9 @@ impl Kind {
             Kind::Ack => "ack",
             Kind::OrderUpdate => "order_update",
             Kind::Balance => "balance",
+            Kind::Allocation => "allocation",
+            Kind::AllocationRejected => "allocation_rejected",
+            Kind::ReconcileBreak => "reconcile_break",
         }
     }
 

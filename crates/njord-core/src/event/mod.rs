@@ -19,8 +19,8 @@ pub use kind::Kind;
 pub use line::{judge_line, line_text};
 pub use order_status::OrderStatus;
 pub use payload::{
-    Ack, Balance, Bar, Book, Cancel, Decision, Echo, Fill, Intent, Level, Liquidity, Order,
-    OrderType, OrderUpdate, Position, Side, Ticker, Trade,
+    Ack, Allocation, AllocationRejected, Balance, Bar, Book, Cancel, Decision, Echo, Fill, Intent,
+    Level, Liquidity, Order, OrderType, OrderUpdate, Position, ReconcileBreak, Side, Ticker, Trade,
 };
 
 use serde::Serialize;
@@ -51,6 +51,9 @@ pub enum Event<'a> {
     Ack(Ack<'a>),
     OrderUpdate(OrderUpdate<'a>),
     Balance(Balance<'a>),
+    Allocation(Allocation<'a>),
+    AllocationRejected(AllocationRejected<'a>),
+    ReconcileBreak(ReconcileBreak<'a>),
 }
 
 impl Event<'_> {
@@ -70,6 +73,9 @@ impl Event<'_> {
             Event::Ack(_) => Kind::Ack,
             Event::OrderUpdate(_) => Kind::OrderUpdate,
             Event::Balance(_) => Kind::Balance,
+            Event::Allocation(_) => Kind::Allocation,
+            Event::AllocationRejected(_) => Kind::AllocationRejected,
+            Event::ReconcileBreak(_) => Kind::ReconcileBreak,
         }
     }
 
@@ -107,6 +113,9 @@ impl Event<'_> {
             Event::Ack(e) => e.ts_ns,
             Event::OrderUpdate(e) => e.ts_ns,
             Event::Balance(e) => e.ts_ns,
+            Event::Allocation(e) => e.ts_ns,
+            Event::AllocationRejected(e) => e.ts_ns,
+            Event::ReconcileBreak(e) => e.ts_ns,
         }
     }
 
@@ -248,6 +257,31 @@ impl Event<'_> {
                 asset: o(e.asset),
                 free: e.free,
                 locked: e.locked,
+                ts_ns: e.ts_ns,
+            }),
+            Event::Allocation(e) => Event::Allocation(Allocation {
+                portfolio: o(e.portfolio),
+                strategy_id: o(e.strategy_id),
+                weight: e.weight,
+                capital: e.capital,
+                method: o(e.method),
+                reason: o(e.reason),
+                meta: e.meta,
+                ts_ns: e.ts_ns,
+            }),
+            Event::AllocationRejected(e) => Event::AllocationRejected(AllocationRejected {
+                portfolio: o(e.portfolio),
+                method: o(e.method),
+                reason: e.reason,
+                detail: o(e.detail),
+                ts_ns: e.ts_ns,
+            }),
+            Event::ReconcileBreak(e) => Event::ReconcileBreak(ReconcileBreak {
+                portfolio: o(e.portfolio),
+                asset: o(e.asset),
+                ledger_qty: e.ledger_qty,
+                venue_qty: e.venue_qty,
+                diff: e.diff,
                 ts_ns: e.ts_ns,
             }),
         }

@@ -406,3 +406,54 @@ pub(super) fn id_text<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Cow<'a,
     }
     d.deserialize_any(V)
 }
+
+/// A portfolio's weight and capital for one strategy, written whenever they change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Allocation<'a> {
+    #[serde(borrow)]
+    pub portfolio: Cow<'a, str>,
+    #[serde(borrow)]
+    pub strategy_id: Cow<'a, str>,
+    #[serde(with = "num")]
+    pub weight: Decimal,
+    #[serde(with = "num")]
+    pub capital: Decimal,
+    #[serde(borrow)]
+    pub method: Cow<'a, str>,
+    /// Why the weights changed: `initial`, `rebalance`, `strategy_drawdown`, `cleared`.
+    #[serde(borrow)]
+    pub reason: Cow<'a, str>,
+    /// The figures behind the weights (condition number, shrinkage intensity, …).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub meta: Map,
+    pub ts_ns: i64,
+}
+
+/// A reallocation that could not be made; the previous weights stay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AllocationRejected<'a> {
+    #[serde(borrow)]
+    pub portfolio: Cow<'a, str>,
+    #[serde(borrow)]
+    pub method: Cow<'a, str>,
+    pub reason: Reason,
+    #[serde(borrow, default)]
+    pub detail: Cow<'a, str>,
+    pub ts_ns: i64,
+}
+
+/// The strategies' ledgers and the venue's balance of an asset differ by more than a lot step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReconcileBreak<'a> {
+    #[serde(borrow)]
+    pub portfolio: Cow<'a, str>,
+    #[serde(borrow)]
+    pub asset: Cow<'a, str>,
+    #[serde(with = "num")]
+    pub ledger_qty: Decimal,
+    #[serde(with = "num")]
+    pub venue_qty: Decimal,
+    #[serde(with = "num")]
+    pub diff: Decimal,
+    pub ts_ns: i64,
+}

@@ -66,7 +66,13 @@ pub(super) fn check(ev: &Event<'_>) -> Result<(), String> {
             not_negative("free", b.free)?;
             not_negative("locked", b.locked)
         }
+        Event::Allocation(a) => {
+            not_negative("weight", a.weight)?;
+            not_negative("capital", a.capital)
+        }
         Event::Intent(_)
+        | Event::AllocationRejected(_)
+        | Event::ReconcileBreak(_)
         | Event::Decision(_)
         | Event::Order(_)
         | Event::Cancel(_)

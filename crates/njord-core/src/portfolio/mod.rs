@@ -1,5 +1,6 @@
-//! The portfolio allocator's math: from strategies' returns to exact decimal weights and
-//! capital, without I/O. One entry point, [`allocate`]; each step below is a function of its
+//! The portfolio allocator, without I/O: its configuration ([`settings`]), the strategies'
+//! exact ledgers ([`ledger`]), the engine that sizes, nets and rebalances ([`engine`]), and
+//! its math: from strategies' returns to exact decimal weights and capital. One entry point, [`allocate`]; each step below is a function of its
 //! own module so a figure can be checked on its own. Money is [`Decimal`]; f64 only carries
 //! statistics. The conventions are DESIGN §11's.
 //!
@@ -72,10 +73,13 @@
 
 pub mod bounds;
 pub mod covariance;
+pub mod engine;
 pub mod hrp;
+pub mod ledger;
 pub mod linalg;
 pub mod methods;
 pub mod rounding;
+pub mod settings;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,132 @@
+//! Exact virtual ledgers: one per strategy (its sleeve of the account) and the account's own,
+//! booked from the venue's fills. Each strategy books its own side at the fill price, so
+//! the strategies' positions add up to the account's at every event.
+
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+/// A position at its average cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Holding {
+    /// Signed: short < 0.
+    pub qty: Decimal,
+    pub avg_price: Decimal,
+}
+
+/// One strategy's (or the account's) cash, positions, realized PnL and fees.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ledger {
+    pub cash: Decimal,
+    pub holdings: BTreeMap<String, Holding>,
+    /// Realized PnL before fees.
+    pub realized: Decimal,
+    pub fees: Decimal,
+    /// Cash moved in (+) or out (−) by reallocations, since the start.
+    pub transferred: Decimal,
+}
+
+impl Ledger {
+    pub fn with_cash(cash: Decimal) -> Ledger {
+        Ledger {
+            cash,
+            ..Ledger::default()
+        }
+    }
+
+    /// Books a trade: `qty` signed (buy > 0), at `price`, paying `fee` in the quote asset.
+    /// Average cost moves only when the position grows; a reduction realizes PnL.
+    pub fn book(&mut self, symbol: &str, qty: Decimal, price: Decimal, fee: Decimal) {
+        let h = self.holdings.entry(symbol.to_owned()).or_default();
+        let old = h.qty;
+        let new = old + qty;
+        if old.is_zero() || old.is_sign_positive() == qty.is_sign_positive() {
+            // Opening or adding: weighted average cost.
+            h.avg_price = (h.avg_price * old.abs() + price * qty.abs()) / new.abs();
+        } else {
+            let closed = qty.abs().min(old.abs());
+            let per_unit = if old.is_sign_positive() {
+                price - h.avg_price
+            } else {
+                h.avg_price - price
+            };
+            self.realized += per_unit * closed;
+            if new.is_zero() {
+                h.avg_price = Decimal::ZERO;
+            } else if new.is_sign_positive() != old.is_sign_positive() {
+                // Flipped through zero: the rest opens at this price.
+                h.avg_price = price;
+            }
+        }
+        h.qty = new;
+        self.cash -= qty * price + fee;
+        self.fees += fee;
+        if new.is_zero() {
+            self.holdings.remove(symbol);
+        }
+    }
+
+    pub fn qty(&self, symbol: &str) -> Decimal {
+        self.holdings.get(symbol).map(|h| h.qty).unwrap_or_default()
+    }
+
+    /// Cash plus every holding at its mark (its average cost where no mark is known).
+    pub fn equity(&self, mark: impl Fn(&str) -> Option<Decimal>) -> Decimal {
+        self.cash
+            + self
+                .holdings
+                .iter()
+                .map(|(s, h)| h.qty * mark(s).unwrap_or(h.avg_price))
+                .sum::<Decimal>()
+    }
+
+    /// Σ |holding| at its mark.
+    pub fn gross_exposure(&self, mark: impl Fn(&str) -> Option<Decimal>) -> Decimal {
+        self.holdings
+            .iter()
+            .map(|(s, h)| (h.qty * mark(s).unwrap_or(h.avg_price)).abs())
+            .sum()
+    }
+
+    pub fn transfer(&mut self, amount: Decimal) {
+        self.cash += amount;
+        self.transferred += amount;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_round_trip_realizes_its_pnl_and_pays_its_fees() {
+        let mut l = Ledger::with_cash(d("1000"));
+        l.book("ATOM/USDT", d("10"), d("10"), d("0.1"));
+        l.book("ATOM/USDT", d("5"), d("13"), d("0.065"));
+        assert_eq!(l.holdings["ATOM/USDT"].avg_price, d("11"));
+        l.book("ATOM/USDT", d("-15"), d("12"), d("0.18"));
+        assert!(l.holdings.is_empty());
+        assert_eq!(l.realized, d("15"));
+        assert_eq!(l.fees, d("0.345"));
+        assert_eq!(l.cash, d("1000") + d("15") - d("0.345"));
+    }
+
+    #[test]
+    fn a_flip_opens_the_rest_at_the_fill_price() {
+        let mut l = Ledger::with_cash(d("0"));
+        l.book("X/USDT", d("2"), d("5"), d("0"));
+        l.book("X/USDT", d("-3"), d("6"), d("0"));
+        assert_eq!(l.realized, d("2"));
+        assert_eq!(
+            l.holdings["X/USDT"],
+            Holding {
+                qty: d("-1"),
+                avg_price: d("6")
+            }
+        );
+        assert_eq!(l.equity(|_| Some(d("4"))), d("-10") + d("18") - d("4"));
+    }
+}
