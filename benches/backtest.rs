@@ -1,7 +1,8 @@
 //! Backtest engine throughput (issue 9): the strategy, risk and paper cores with the equity
 //! and metrics accounting, on decoded trades in memory (no I/O, no decoding), and the same
 //! with decoding from NDJSON lines. End-to-end figures from files and the comparison with the
-//! stdio pipeline: `scripts/bench-backtest.sh`.
+//! stdio pipeline: `scripts/bench-backtest.sh`. `engine_decoded_trades_portfolio` is the first
+//! with the strategy run as a one-strategy portfolio (`--portfolio`): the allocator's cost.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use njord::backtest::engine::{Discard, Engine, Settings, paper_config};
@@ -53,6 +54,20 @@ fn backtest(c: &mut Criterion) {
     g.bench_function("engine_decoded_trades", |b| {
         b.iter(|| {
             let mut e = engine();
+            for ev in &events {
+                e.on_event(ev, &mut Discard);
+            }
+            black_box(e.finish(&mut Discard))
+        })
+    });
+    g.bench_function("engine_decoded_trades_portfolio", |b| {
+        b.iter(|| {
+            let p: njord::portfolio::settings::PortfolioFile = serde_saphyr::from_str(
+                "portfolio:\n  capital: 10000\n  method: erc\n  return_interval: 1h\n  strategies:\n    - id: ema\n",
+            )
+            .unwrap();
+            let p = njord::portfolio::engine::PortfolioEngine::new(p.portfolio).unwrap();
+            let mut e = engine().with_portfolio(p);
             for ev in &events {
                 e.on_event(ev, &mut Discard);
             }

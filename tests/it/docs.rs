@@ -57,3 +57,13 @@ fn readme_table_of_reason_codes_is_the_enum() {
         .collect();
     assert_eq!(codes, enum_codes);
 }
+
+#[test]
+fn readme_quotes_the_portfolio_formulas_as_the_binary_prints_them() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    assert!(
+        readme.contains(njord::cli::portfolio::FORMULAS),
+        "README's portfolio formulas differ from njord::cli::portfolio::FORMULAS: copy them again"
+    );
+}

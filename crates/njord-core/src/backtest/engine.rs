@@ -190,7 +190,7 @@ impl Engine {
             metrics.on_sample(&s);
             sink.on_sample(&s, account);
             if let Some(p) = portfolio {
-                series.push((s.point.ts_ns, weights_and_equity(p)));
+                series.push((s.point.ts_ns, weights_and_equity(p, account)));
             }
         });
         match ev {
@@ -217,11 +217,28 @@ impl Engine {
     fn portfolio_step(&mut self, ev: &Event<'_>, sink: &mut dyn Sink) {
         let mut pout = std::mem::take(&mut self.portfolio_out);
         pout.clear();
-        if let Some(p) = self.portfolio.as_mut() {
-            p.on_event(ev, &mut pout);
+        let ts = ev.ts_ns();
+        let tape_intent = matches!(ev, Event::Intent(_));
+        if let Some(p) = self.portfolio.as_mut()
+            && (ts >= p.next_due_ns() || !self.intents.is_empty() || tape_intent)
+        {
+            // The hot path: most trades need nothing of the portfolio. When something is due,
+            // it gets the account's last prices, which this event has already updated.
+            for (symbol, price) in self.account.prices() {
+                if price > Decimal::ZERO {
+                    p.set_mark(symbol, price);
+                }
+            }
+            p.on_time(ts, &mut pout);
         }
-        self.step(ev, sink);
+        if !tape_intent {
+            self.step(ev, sink);
+        }
         if let Some(p) = self.portfolio.as_mut() {
+            if tape_intent {
+                // An intent written on the tape is a strategy's, like those of njord-strat.
+                p.on_event(ev, &mut pout);
+            }
             for i in &self.intents {
                 p.on_event(i, &mut pout);
             }
@@ -306,8 +323,9 @@ impl Engine {
             self.metrics.on_sample(&s);
             sink.on_sample(&s, &self.account);
         }
+        let account = &self.account;
         let portfolio = self.portfolio.map(|p| {
-            let strategies = p.report();
+            let strategies = p.report_with(&|sym| price_of(account, sym));
             PortfolioResult {
                 name: p.config().name.clone(),
                 pnl: strategies.iter().map(|r| r.pnl).sum(),
@@ -324,9 +342,18 @@ impl Engine {
     }
 }
 
-fn weights_and_equity(p: &PortfolioEngine) -> Vec<(f64, f64)> {
+/// The account's last price of a symbol (the portfolio's marks are only kept up to date when
+/// it has work).
+fn price_of(account: &Account, symbol: &str) -> Option<Decimal> {
+    account
+        .prices()
+        .find(|(s, p)| *s == symbol && *p > Decimal::ZERO)
+        .map(|(_, p)| p)
+}
+
+fn weights_and_equity(p: &PortfolioEngine, account: &Account) -> Vec<(f64, f64)> {
     use rust_decimal::prelude::ToPrimitive;
-    p.report()
+    p.report_with(&|sym| price_of(account, sym))
         .iter()
         .map(|r| {
             (

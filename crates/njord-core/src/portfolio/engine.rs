@@ -13,9 +13,10 @@ use crate::event::{
 use crate::reason::Reason;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
+use rustc_hash::FxHashMap as HashMap;
 use serde_json::{Value, json};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 /// One strategy's share of the account.
 #[derive(Debug, Clone)]
@@ -33,17 +34,13 @@ struct Sleeve {
     reserved: BTreeMap<String, (Decimal, i64)>,
 }
 
-/// How a fill of an emitted intent is attributed.
+/// How the fills of a netted or rebalance intent are attributed: each strategy's part
+/// crossed inside the portfolio, and what the venue still owes it. (A single strategy's
+/// intent needs nothing: its fills carry its strategy id.)
 #[derive(Debug, Clone)]
-enum Route {
-    /// One strategy's intent, sized.
-    Single { sleeve: usize },
-    /// Netted or rebalance legs: each strategy's signed quantity, the part of it crossed
-    /// inside the portfolio, and what the venue still owes it.
-    Legs {
-        legs: Vec<Leg>,
-        crossing_booked: bool,
-    },
+struct Legs {
+    legs: Vec<Leg>,
+    crossing_booked: bool,
 }
 
 /// The intent that carries several strategies' legs.
@@ -115,7 +112,8 @@ pub struct PortfolioEngine {
     next_rebalance_ns: i64,
     last_rebalance_ns: Option<i64>,
     batch: Vec<Intent<'static>>,
-    routes: HashMap<String, Route>,
+    /// Netted and rebalance intents whose fills are not all in, by intent id.
+    routes: HashMap<String, Legs>,
     peak_equity: Decimal,
     reduce_only: bool,
     /// Venue quantity not booked by the portfolio, per asset (read at the first balance).
@@ -155,7 +153,7 @@ impl PortfolioEngine {
             ids,
             index,
             sleeves: vec![sleeve; n],
-            marks: HashMap::new(),
+            marks: HashMap::default(),
             targets: vec![Decimal::ZERO; n],
             returns: VecDeque::new(),
             started: false,
@@ -163,9 +161,9 @@ impl PortfolioEngine {
             next_rebalance_ns: 0,
             last_rebalance_ns: None,
             batch: Vec::new(),
-            routes: HashMap::new(),
+            routes: HashMap::default(),
             reduce_only: false,
-            baseline: HashMap::new(),
+            baseline: HashMap::default(),
             assume_fills: false,
             counts: Counts::default(),
         })
@@ -213,12 +211,17 @@ impl PortfolioEngine {
 
     /// Per strategy: weight, equity, PnL (attribution), realized, fees.
     pub fn report(&self) -> Vec<StrategyReport> {
+        self.report_with(&|sym| self.marks.get(sym).copied())
+    }
+
+    /// [`PortfolioEngine::report`] at the given prices (the backtester keeps its own).
+    pub fn report_with(&self, mark: &dyn Fn(&str) -> Option<Decimal>) -> Vec<StrategyReport> {
         self.ids
             .iter()
             .enumerate()
             .map(|(i, id)| {
                 let l = &self.sleeves[i].ledger;
-                let equity = l.equity(|sym| self.marks.get(sym).copied());
+                let equity = l.equity(mark);
                 StrategyReport {
                     id: id.clone(),
                     weight: self.targets[i],
@@ -286,19 +289,10 @@ impl PortfolioEngine {
             return;
         }
         self.flush(out);
-        // The hot path: one lookup per trade, an allocation only for a new symbol.
-        let mark = match ev {
-            Event::Trade(t) => Some((&t.symbol, t.price)),
-            Event::Bar(b) => Some((&b.symbol, b.close)),
-            _ => None,
-        };
-        if let Some((symbol, price)) = mark {
-            match self.marks.get_mut(symbol.as_ref()) {
-                Some(p) => *p = price,
-                None => {
-                    self.marks.insert(symbol.to_string(), price);
-                }
-            }
+        match ev {
+            Event::Trade(t) => self.set_mark(&t.symbol, t.price),
+            Event::Bar(b) => self.set_mark(&b.symbol, b.close),
+            _ => {}
         }
         // Market data moves the clock; fills and the rest come from other clocks.
         if matches!(ev, Event::Trade(_) | Event::Bar(_)) {
@@ -315,6 +309,34 @@ impl PortfolioEngine {
             Event::Balance(b) => self.reconcile(&b.asset, b.free + b.locked, b.ts_ns, out),
             _ => {}
         }
+    }
+
+    /// The last price of a symbol: one lookup, an allocation only for a new symbol.
+    pub fn set_mark(&mut self, symbol: &str, price: Decimal) {
+        match self.marks.get_mut(symbol) {
+            Some(p) => *p = price,
+            None => {
+                self.marks.insert(symbol.to_owned(), price);
+            }
+        }
+    }
+
+    /// The event time from which the schedule has work (a return sample, a reallocation):
+    /// a caller that keeps the marks itself (the backtester) only needs to call
+    /// [`PortfolioEngine::on_time`] then, or when intents arrive.
+    pub fn next_due_ns(&self) -> i64 {
+        if self.started {
+            self.next_sample_ns.min(self.next_rebalance_ns)
+        } else {
+            i64::MIN
+        }
+    }
+
+    /// Runs the schedule up to `ts_ns` with the marks as set: what a trade or bar does
+    /// without its mark.
+    pub fn on_time(&mut self, ts_ns: i64, out: &mut Out) {
+        self.flush(out);
+        self.advance(ts_ns, out);
     }
 
     /// Sizes, nets and emits the held intents (sells first).
@@ -784,14 +806,15 @@ impl PortfolioEngine {
         let requested = intent.qty;
         let sleeve = &mut self.sleeves[i];
         sleeve.reserved.retain(|_, (_, expiry)| *expiry > ts);
-        let equity = sleeve
-            .ledger
-            .equity(|s| self.marks.get(s).copied().or(Some(price)));
         let qty = match side {
             Side::Buy => {
                 let wanted = match self.cfg.sizing.mode {
                     SizingMode::Cap => requested,
                     SizingMode::Fraction => {
+                        let marks = &self.marks;
+                        let equity = sleeve
+                            .ledger
+                            .equity(|s| marks.get(s).copied().or(Some(price)));
                         floor_to_step(self.cfg.sizing.fraction.0 * equity / price, step)
                     }
                 };
@@ -818,9 +841,6 @@ impl PortfolioEngine {
                 .insert("requested_qty".into(), dec_json(requested));
         }
         intent.qty = qty;
-        intent
-            .meta
-            .insert("portfolio".into(), Value::String(self.cfg.name.clone()));
         if side == Side::Buy {
             self.sleeves[i]
                 .reserved
@@ -851,6 +871,10 @@ impl PortfolioEngine {
         ts: i64,
         emitted: &mut Vec<Event<'static>>,
     ) {
+        if sized.len() < 2 {
+            emitted.extend(sized.into_iter().map(|(_, i)| Event::Intent(i)));
+            return;
+        }
         let mut by_symbol: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (k, (_, i)) in sized.iter().enumerate() {
             if i.order_type.as_ref() == "market" && i.side().is_some() && i.qty > Decimal::ZERO {
@@ -897,12 +921,8 @@ impl PortfolioEngine {
             };
             self.emit_legs(order, legs, net, emitted);
         }
-        for (k, (s, i)) in sized.into_iter().enumerate() {
+        for (k, (_, i)) in sized.into_iter().enumerate() {
             if !merged[k] {
-                if let Some(id) = &i.id {
-                    self.routes
-                        .insert(id.to_string(), Route::Single { sleeve: s });
-                }
                 emitted.push(Event::Intent(i));
             }
         }
@@ -975,7 +995,7 @@ impl PortfolioEngine {
         meta.insert("portfolio".into(), Value::String(self.cfg.name.clone()));
         self.routes.insert(
             id.to_owned(),
-            Route::Legs {
+            Legs {
                 legs: plan,
                 crossing_booked: false,
             },
@@ -999,87 +1019,74 @@ impl PortfolioEngine {
             Side::Buy => f.qty,
             Side::Sell => -f.qty,
         };
-        let route = self
-            .routes
-            .get_mut(f.intent_id.as_ref())
-            .cloned()
-            .or_else(|| {
-                f.strategy_id
-                    .as_deref()
-                    .and_then(|s| self.index.get(s))
-                    .map(|&sleeve| Route::Single { sleeve })
-            });
-        let Some(route) = route else {
+        if let Some(legs) = self.routes.remove(f.intent_id.as_ref()) {
+            self.account.book(&f.symbol, signed, f.price, f.fee);
+            let legs = self.book_legs(f, signed, legs);
+            if legs.legs.iter().any(|l| !l.venue_left.is_zero()) {
+                self.routes.insert(f.intent_id.to_string(), legs);
+            }
+            return;
+        }
+        let Some(&sleeve) = f.strategy_id.as_deref().and_then(|s| self.index.get(s)) else {
             self.counts.fills_unattributed += 1;
             return;
         };
         self.account.book(&f.symbol, signed, f.price, f.fee);
-        match route {
-            Route::Single { sleeve } => {
-                let s = &mut self.sleeves[sleeve];
-                s.ledger.book(&f.symbol, signed, f.price, f.fee);
-                if let Some((n, _)) = s.reserved.get_mut(f.intent_id.as_ref()) {
-                    *n = (*n - f.qty * f.price).max(Decimal::ZERO);
-                }
-            }
-            Route::Legs {
-                mut legs,
-                crossing_booked,
-            } => {
-                if !crossing_booked {
-                    for l in &legs {
-                        if !l.crossed.is_zero() {
-                            self.sleeves[l.sleeve].ledger.book(
-                                &f.symbol,
-                                l.crossed,
-                                f.price,
-                                Decimal::ZERO,
-                            );
-                        }
-                    }
-                }
-                // The venue's quantity goes to the legs in id order; its fee pro rata, the
-                // last share taking the rounding so the parts sum to the fee exactly.
-                let mut left = f.qty;
-                let mut parts: Vec<(usize, Decimal)> = Vec::new();
-                for l in &mut legs {
-                    if left.is_zero() {
-                        break;
-                    }
-                    let take = l.venue_left.abs().min(left);
-                    if take.is_zero() || (l.venue_left > Decimal::ZERO) != (signed > Decimal::ZERO)
-                    {
-                        continue;
-                    }
-                    left -= take;
-                    l.venue_left -= if signed > Decimal::ZERO { take } else { -take };
-                    parts.push((l.sleeve, take));
-                }
-                let mut fee_left = f.fee;
-                let n_parts = parts.len();
-                for (k, (sleeve, take)) in parts.into_iter().enumerate() {
-                    let fee = if k + 1 == n_parts {
-                        fee_left
-                    } else {
-                        (f.fee * take / f.qty).round_dp(18)
-                    };
-                    fee_left -= fee;
-                    let q = if signed > Decimal::ZERO { take } else { -take };
-                    self.sleeves[sleeve].ledger.book(&f.symbol, q, f.price, fee);
-                }
-                if !left.is_zero() || n_parts == 0 {
-                    // More than the legs asked for: the account holds it, no strategy does.
-                    self.counts.fills_unattributed += 1;
-                }
-                self.routes.insert(
-                    f.intent_id.to_string(),
-                    Route::Legs {
-                        legs,
-                        crossing_booked: true,
-                    },
-                );
-            }
+        let s = &mut self.sleeves[sleeve];
+        s.ledger.book(&f.symbol, signed, f.price, f.fee);
+        if let Some((n, _)) = s.reserved.get_mut(f.intent_id.as_ref()) {
+            *n = (*n - f.qty * f.price).max(Decimal::ZERO);
         }
+    }
+
+    /// Books one fill of a netted or rebalance intent into its strategies.
+    fn book_legs(&mut self, f: &Fill<'_>, signed: Decimal, mut legs: Legs) -> Legs {
+        if !legs.crossing_booked {
+            for l in &legs.legs {
+                if !l.crossed.is_zero() {
+                    self.sleeves[l.sleeve].ledger.book(
+                        &f.symbol,
+                        l.crossed,
+                        f.price,
+                        Decimal::ZERO,
+                    );
+                }
+            }
+            legs.crossing_booked = true;
+        }
+        // The venue's quantity goes to the legs in id order; its fee pro rata, the last
+        // share taking the rounding so the parts sum to the fee exactly.
+        let mut left = f.qty;
+        let mut parts: Vec<(usize, Decimal)> = Vec::new();
+        for l in &mut legs.legs {
+            if left.is_zero() {
+                break;
+            }
+            let take = l.venue_left.abs().min(left);
+            if take.is_zero() || (l.venue_left > Decimal::ZERO) != (signed > Decimal::ZERO) {
+                continue;
+            }
+            left -= take;
+            l.venue_left -= if signed > Decimal::ZERO { take } else { -take };
+            parts.push((l.sleeve, take));
+        }
+        let mut fee_left = f.fee;
+        let n_parts = parts.len();
+        for (k, (sleeve, take)) in parts.into_iter().enumerate() {
+            let fee = if k + 1 == n_parts {
+                fee_left
+            } else {
+                (f.fee * take / f.qty).round_dp(18)
+            };
+            fee_left -= fee;
+            let q = if signed > Decimal::ZERO { take } else { -take };
+            self.sleeves[sleeve].ledger.book(&f.symbol, q, f.price, fee);
+        }
+        if !left.is_zero() || n_parts == 0 {
+            // More than the legs asked for: the account holds it, no strategy does.
+            self.counts.fills_unattributed += 1;
+        }
+        legs
     }
 
     /// Compares the account's booked quantity of `asset` with the venue's balance. The
@@ -1172,9 +1179,19 @@ mod tests {
         )
     }
 
+    /// A fill as the paper trader writes it, with the strategy id of its order: the
+    /// portfolio's for netted and rebalance intents, else the strategy of the intent id
+    /// (`a1` is a's; the property test's `i{k}-{s}` is strategy number s's).
     fn fill(intent_id: &str, side: &str, qty: &str, price: &str, fee: &str, ts: i64) -> String {
+        let strategy = if intent_id.starts_with("net:") || intent_id.starts_with("rebalance:") {
+            "portfolio:main"
+        } else if let Some((_, s)) = intent_id.split_once('-') {
+            ["a", "b", "c"][s.parse::<usize>().unwrap()]
+        } else {
+            &intent_id[..1]
+        };
         format!(
-            r#"{{"kind":"fill","order_id":"o-{intent_id}","intent_id":"{intent_id}","symbol":"X/USDT","side":"{side}","qty":{qty},"price":{price},"fee":{fee},"fee_asset":"USDT","liquidity":"taker","ts_fill_ns":{ts}}}"#
+            r#"{{"kind":"fill","order_id":"o-{intent_id}","intent_id":"{intent_id}","strategy_id":"{strategy}","symbol":"X/USDT","side":"{side}","qty":{qty},"price":{price},"fee":{fee},"fee_asset":"USDT","liquidity":"taker","ts_fill_ns":{ts}}}"#
         )
     }
 

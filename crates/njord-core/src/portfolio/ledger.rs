@@ -36,7 +36,13 @@ impl Ledger {
     /// Books a trade: `qty` signed (buy > 0), at `price`, paying `fee` in the quote asset.
     /// Average cost moves only when the position grows; a reduction realizes PnL.
     pub fn book(&mut self, symbol: &str, qty: Decimal, price: Decimal, fee: Decimal) {
-        let h = self.holdings.entry(symbol.to_owned()).or_default();
+        // A lookup first: the key is only allocated for a new symbol.
+        if !self.holdings.contains_key(symbol) {
+            self.holdings.insert(symbol.to_owned(), Holding::default());
+        }
+        let Some(h) = self.holdings.get_mut(symbol) else {
+            return;
+        };
         let old = h.qty;
         let new = old + qty;
         if old.is_zero() || old.is_sign_positive() == qty.is_sign_positive() {
