@@ -239,8 +239,10 @@ impl Engine {
                 // An intent written on the tape is a strategy's, like those of njord-strat.
                 p.on_event(ev, &mut pout);
             }
-            for i in &self.intents {
-                p.on_event(i, &mut pout);
+            for i in self.intents.drain(..) {
+                if let Event::Intent(i) = i {
+                    p.push_intent(i, &mut pout);
+                }
             }
             p.flush(&mut pout);
         }

@@ -278,13 +278,9 @@ impl PortfolioEngine {
     /// Handles one event, pushing what it causes. Intents of one event time are held until
     /// the next event (or [`PortfolioEngine::flush`]) so opposite ones can be netted.
     pub fn on_event(&mut self, ev: &Event<'_>, out: &mut Out) {
-        if let Event::Intent(i) = ev {
-            if self.batch.first().is_some_and(|b| b.ts_ns != i.ts_ns) {
-                self.flush(out);
-            }
-            self.counts.intents_in += 1;
+        if let Event::Intent(_) = ev {
             if let Event::Intent(owned) = ev.clone().into_owned() {
-                self.batch.push(owned);
+                self.push_intent(owned, out);
             }
             return;
         }
@@ -309,6 +305,16 @@ impl PortfolioEngine {
             Event::Balance(b) => self.reconcile(&b.asset, b.free + b.locked, b.ts_ns, out),
             _ => {}
         }
+    }
+
+    /// Holds a strategy's intent until its event time is over (see [`PortfolioEngine::on_event`]);
+    /// a caller that owns the intent (the backtester) hands it over without a copy.
+    pub fn push_intent(&mut self, intent: Intent<'static>, out: &mut Out) {
+        if self.batch.first().is_some_and(|b| b.ts_ns != intent.ts_ns) {
+            self.flush(out);
+        }
+        self.counts.intents_in += 1;
+        self.batch.push(intent);
     }
 
     /// The last price of a symbol: one lookup, an allocation only for a new symbol.
@@ -802,8 +808,12 @@ impl PortfolioEngine {
         if increases && self.sleeves[i].halted {
             return Err(self.deny(&id, Reason::StrategyDrawdown, json!({}), ts));
         }
-        let step = self.cfg.lot_step(&intent.symbol);
         let requested = intent.qty;
+        let step = if side == Side::Buy {
+            self.cfg.lot_step(&intent.symbol)
+        } else {
+            Decimal::ZERO
+        };
         let sleeve = &mut self.sleeves[i];
         sleeve.reserved.retain(|_, (_, expiry)| *expiry > ts);
         let qty = match side {
@@ -820,7 +830,12 @@ impl PortfolioEngine {
                 };
                 let reserved: Decimal = sleeve.reserved.values().map(|(n, _)| *n).sum();
                 let free = (sleeve.ledger.cash - reserved).max(Decimal::ZERO);
-                wanted.min(floor_to_step(free / price, step))
+                if wanted * price <= free {
+                    // Affordable as asked: no division on the common path.
+                    wanted
+                } else {
+                    wanted.min(floor_to_step(free / price, step))
+                }
             }
             Side::Sell if self.cfg.sizing.allow_short => requested,
             Side::Sell => requested.min(held.max(Decimal::ZERO)),
@@ -844,7 +859,7 @@ impl PortfolioEngine {
         if side == Side::Buy {
             self.sleeves[i]
                 .reserved
-                .insert(id.clone(), (qty * price, ts + self.iv.pending_ttl_ns));
+                .insert(id, (qty * price, ts + self.iv.pending_ttl_ns));
         }
         Ok(Some((i, intent)))
     }
