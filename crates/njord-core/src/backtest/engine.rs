@@ -239,12 +239,14 @@ impl Engine {
                 // An intent written on the tape is a strategy's, like those of njord-strat.
                 p.on_event(ev, &mut pout);
             }
-            for i in self.intents.drain(..) {
-                if let Event::Intent(i) = i {
-                    p.push_intent(i, &mut pout);
+            if !self.intents.is_empty() || tape_intent {
+                for i in self.intents.drain(..) {
+                    if let Event::Intent(i) = i {
+                        p.push_intent(i, &mut pout);
+                    }
                 }
+                p.flush(&mut pout);
             }
-            p.flush(&mut pout);
         }
         for e in &pout {
             match e {

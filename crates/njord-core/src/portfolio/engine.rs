@@ -353,7 +353,6 @@ impl PortfolioEngine {
         let batch = std::mem::take(&mut self.batch);
         let ts = batch[0].ts_ns;
         self.advance(ts, out);
-        self.check_portfolio_drawdown();
         let mut sized: Vec<(usize, Intent<'static>)> = Vec::new();
         let mut emitted: Vec<Event<'static>> = Vec::new();
         for intent in batch {
@@ -802,6 +801,10 @@ impl PortfolioEngine {
             Side::Buy => held >= Decimal::ZERO,
             Side::Sell => held <= Decimal::ZERO,
         };
+        if increases {
+            // Only an intent that adds exposure needs today's drawdown.
+            self.check_portfolio_drawdown();
+        }
         if increases && self.reduce_only {
             return Err(self.deny(&id, Reason::PortfolioReduceOnly, json!({}), ts));
         }
@@ -1235,6 +1238,7 @@ mod tests {
             .account()
             .holdings
             .iter()
+            .filter(|(_, h)| !h.qty.is_zero())
             .map(|(s, h)| (s.clone(), h.qty))
             .collect();
         assert_eq!(

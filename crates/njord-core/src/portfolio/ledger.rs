@@ -5,18 +5,31 @@
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
-/// A position at its average cost.
+/// A position and its cost basis (Σ qty × price of what is open, signed like `qty`), so
+/// adding to it needs no division.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Holding {
     /// Signed: short < 0.
     pub qty: Decimal,
-    pub avg_price: Decimal,
+    pub cost: Decimal,
+}
+
+impl Holding {
+    /// The average price of what is open (0 when flat).
+    pub fn avg_price(&self) -> Decimal {
+        if self.qty.is_zero() {
+            Decimal::ZERO
+        } else {
+            self.cost / self.qty
+        }
+    }
 }
 
 /// One strategy's (or the account's) cash, positions, realized PnL and fees.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ledger {
     pub cash: Decimal,
+    /// Every symbol ever held; a flat one stays at 0, so trading it again allocates nothing.
     pub holdings: BTreeMap<String, Holding>,
     /// Realized PnL before fees.
     pub realized: Decimal,
@@ -46,29 +59,29 @@ impl Ledger {
         let old = h.qty;
         let new = old + qty;
         if old.is_zero() || old.is_sign_positive() == qty.is_sign_positive() {
-            // Opening or adding: weighted average cost.
-            h.avg_price = (h.avg_price * old.abs() + price * qty.abs()) / new.abs();
+            // Opening or adding.
+            h.cost += qty * price;
         } else {
+            let avg = h.avg_price();
             let closed = qty.abs().min(old.abs());
             let per_unit = if old.is_sign_positive() {
-                price - h.avg_price
+                price - avg
             } else {
-                h.avg_price - price
+                avg - price
             };
             self.realized += per_unit * closed;
-            if new.is_zero() {
-                h.avg_price = Decimal::ZERO;
+            h.cost = if new.is_zero() {
+                Decimal::ZERO
             } else if new.is_sign_positive() != old.is_sign_positive() {
                 // Flipped through zero: the rest opens at this price.
-                h.avg_price = price;
-            }
+                new * price
+            } else {
+                avg * new
+            };
         }
         h.qty = new;
         self.cash -= qty * price + fee;
         self.fees += fee;
-        if new.is_zero() {
-            self.holdings.remove(symbol);
-        }
     }
 
     pub fn qty(&self, symbol: &str) -> Decimal {
@@ -81,7 +94,7 @@ impl Ledger {
             + self
                 .holdings
                 .iter()
-                .map(|(s, h)| h.qty * mark(s).unwrap_or(h.avg_price))
+                .map(|(s, h)| mark(s).map_or(h.cost, |p| h.qty * p))
                 .sum::<Decimal>()
     }
 
@@ -89,7 +102,7 @@ impl Ledger {
     pub fn gross_exposure(&self, mark: impl Fn(&str) -> Option<Decimal>) -> Decimal {
         self.holdings
             .iter()
-            .map(|(s, h)| (h.qty * mark(s).unwrap_or(h.avg_price)).abs())
+            .map(|(s, h)| mark(s).map_or(h.cost, |p| h.qty * p).abs())
             .sum()
     }
 
@@ -112,9 +125,9 @@ mod tests {
         let mut l = Ledger::with_cash(d("1000"));
         l.book("ATOM/USDT", d("10"), d("10"), d("0.1"));
         l.book("ATOM/USDT", d("5"), d("13"), d("0.065"));
-        assert_eq!(l.holdings["ATOM/USDT"].avg_price, d("11"));
+        assert_eq!(l.holdings["ATOM/USDT"].avg_price(), d("11"));
         l.book("ATOM/USDT", d("-15"), d("12"), d("0.18"));
-        assert!(l.holdings.is_empty());
+        assert_eq!(l.qty("ATOM/USDT"), d("0"));
         assert_eq!(l.realized, d("15"));
         assert_eq!(l.fees, d("0.345"));
         assert_eq!(l.cash, d("1000") + d("15") - d("0.345"));
@@ -126,13 +139,8 @@ mod tests {
         l.book("X/USDT", d("2"), d("5"), d("0"));
         l.book("X/USDT", d("-3"), d("6"), d("0"));
         assert_eq!(l.realized, d("2"));
-        assert_eq!(
-            l.holdings["X/USDT"],
-            Holding {
-                qty: d("-1"),
-                avg_price: d("6")
-            }
-        );
+        assert_eq!(l.holdings["X/USDT"].qty, d("-1"));
+        assert_eq!(l.holdings["X/USDT"].avg_price(), d("6"));
         assert_eq!(l.equity(|_| Some(d("4"))), d("-10") + d("18") - d("4"));
     }
 }
