@@ -31,6 +31,9 @@ _njord__journal() {
             njord__journal,import)
                 cmd="njord__journal__subcmd__import"
                 ;;
+            njord__journal,validate)
+                cmd="njord__journal__subcmd__validate"
+                ;;
             njord__journal,verify)
                 cmd="njord__journal__subcmd__verify"
                 ;;
@@ -66,6 +69,9 @@ _njord__journal() {
                 ;;
             njord__journal__subcmd__help,import)
                 cmd="njord__journal__subcmd__help__subcmd__import"
+                ;;
+            njord__journal__subcmd__help,validate)
+                cmd="njord__journal__subcmd__help__subcmd__validate"
                 ;;
             njord__journal__subcmd__help,verify)
                 cmd="njord__journal__subcmd__help__subcmd__verify"
@@ -143,7 +149,7 @@ _njord__journal() {
 
     case "${cmd}" in
         njord__journal)
-            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --help --version compress verify cat import download help"
+            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --help --version compress verify validate cat import download help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -383,7 +389,7 @@ _njord__journal() {
             return 0
             ;;
         njord__journal__subcmd__help)
-            opts="compress verify cat import download help"
+            opts="compress verify validate cat import download help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -567,6 +573,20 @@ _njord__journal() {
         njord__journal__subcmd__help__subcmd__import__subcmd__ndjson)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__journal__subcmd__help__subcmd__validate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -891,6 +911,28 @@ _njord__journal() {
         njord__journal__subcmd__import__subcmd__ndjson)
             opts="-v -q -h --journal --config --print-config --verbose --quiet --log-level --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__journal__subcmd__validate)
+            opts="-v -q -h --config --print-config --verbose --quiet --log-level --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

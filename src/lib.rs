@@ -5,7 +5,9 @@
 //! them (stdio, Redis and in-memory buses, files, the venue's HTTP and WebSocket APIs) and the
 //! binaries. See the README.
 
-pub use njord_core::{backoff, event, indicators, num, prices, reason, swar, time, topic};
+pub use njord_core::{
+    backoff, event, indicators, num, prices, reason, swar, tape_check, time, topic,
+};
 
 pub mod app;
 pub mod backtest;

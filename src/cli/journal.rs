@@ -18,12 +18,13 @@ use std::time::SystemTime;
 #[command(
     name = "njord-journal",
     version,
-    about = "Compress, verify, print, import and download Njord journals",
+    about = "Compress, verify, validate, print, import and download Njord journals",
     after_help = "Journals rotate by UTC day and size to {stem}.{YYYYMMDD}[.{n}].ndjson and are \
 gzipped when closed; the open file is always {stem}.ndjson. A FILE argument may be a file, a \
 directory (every journal in it) or a stem (every file of one rotated series).\n\nExamples:\n  \
     njord-journal compress --older-than 24h\n  \
     njord-journal verify var/log/njord/md.trades.ATOMUSDT.20260101.ndjson.gz\n  \
+    njord-journal validate var/log/njord/md.trades.ATOMUSDT var/log/njord/ohlcv.1m.ATOMUSDT\n  \
     njord-journal cat var/log/njord/md.trades.ATOMUSDT | njord-bars --emit-only\n  \
     njord-journal import binance-trades ATOMUSDT-trades-2026-01-01.csv --symbol ATOM/USDT > atom.ndjson\n  \
     njord-journal import binance-trades ATOMUSDT-trades-2026-01-02.csv --symbol ATOM/USDT --journal\n  \
@@ -54,6 +55,14 @@ pub enum Cmd {
     /// Check every line of journals (JSON events, torn lines, gzip integrity); exit 1 on any
     /// problem
     Verify {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Check what valid lines can still get wrong about the market: trade ids that skip,
+    /// repeat or go back, time going back, crossed books, bars that disagree with the trades
+    /// inside them, fills outside the range traded within 60 s; each as `file:line: reason`,
+    /// exit 1 if any
+    Validate {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
@@ -244,6 +253,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             compress(&paths, older_than.unwrap_or_default())
         }
         Cmd::Verify { files } => verify(&files),
+        Cmd::Validate { files } => validate(&files),
         Cmd::Cat { files } => cat(&files),
         Cmd::Import(imp) => import(imp, &loaded.config.journal),
         Cmd::Download(d) => download(d, &loaded.config),
@@ -335,6 +345,69 @@ fn verify(paths: &[PathBuf]) -> Result<(), Error> {
         ))?;
     }
     app::exit_status(u8::from(problems > 0))
+}
+
+/// Reads every file of `paths` twice at most (the trades again when bars or fills are to be
+/// checked against them) and prints each problem as `file:line: reason`.
+fn validate(paths: &[PathBuf]) -> Result<(), Error> {
+    use crate::tape_check::{Loc, TapeCheck};
+    let files: Vec<PathBuf> = series(paths)?.into_iter().flat_map(|s| s.files).collect();
+    let mut check = TapeCheck::new();
+    let mut bad_lines = 0u64;
+    let mut events = 0u64;
+    let mut each = |pass: &mut dyn FnMut(Loc, &Event<'_>), report: bool| -> Result<(), Error> {
+        for (i, f) in files.iter().enumerate() {
+            let mut r = JournalReader::open(f).map_err(Error::failed)?;
+            let mut decoder = crate::event::Decoder::default();
+            while let Some(line) = r.next_line() {
+                let line = line.map_err(Error::failed)?;
+                match decoder.line(line.text.as_bytes()) {
+                    None => {}
+                    Some(Ok((_, ev))) => pass(
+                        Loc {
+                            file: i,
+                            line: line.lineno,
+                        },
+                        &ev,
+                    ),
+                    Some(Err(reason)) if report => {
+                        eprintln!("{}:{}: {reason}", f.display(), line.lineno);
+                        bad_lines += 1;
+                    }
+                    Some(Err(_)) => {}
+                }
+            }
+        }
+        Ok(())
+    };
+    each(
+        &mut |at, ev| {
+            events += 1;
+            check.first(at, ev)
+        },
+        true,
+    )?;
+    if check.needs_trades() {
+        each(&mut |_, ev| check.second(ev), false)?;
+    }
+    let problems = check.finish();
+    let mut out = String::new();
+    for p in &problems {
+        out.push_str(&format!(
+            "{}:{}: {}\n",
+            files[p.at.file].display(),
+            p.at.line,
+            p.reason
+        ));
+    }
+    app::print_out(&out)?;
+    let total = problems.len() as u64 + bad_lines;
+    eprintln!(
+        "{events} events in {} files: {} problems, {bad_lines} bad lines",
+        files.len(),
+        problems.len()
+    );
+    app::exit_status(u8::from(total > 0))
 }
 
 fn cat(paths: &[PathBuf]) -> Result<(), Error> {

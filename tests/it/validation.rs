@@ -370,3 +370,72 @@ fn strat_refuses_symbols_beyond_its_limits() {
         "{err}"
     );
 }
+
+/// `njord-journal validate`: what valid lines get wrong about the market, each at its line.
+#[test]
+fn validate_names_every_market_inconsistency_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = |id: u64, price: &str, qty: &str, ts: i64| {
+        format!(
+            r#"{{"kind":"trade","symbol":"A/USDT","trade_id":"{id}","price":{price},"qty":{qty},"side":"buy","ts_ns":{ts}}}"#
+        )
+    };
+    let lines = [
+        t(1, "10", "1", 0),
+        t(2, "11", "2", 30_000_000_000),
+        t(5, "10.5", "1", 40_000_000_000),
+        t(5, "10.5", "1", 40_000_000_000),
+        t(6, "10.5", "1", 35_000_000_000),
+        r#"{"kind":"book","symbol":"A/USDT","bids":[[11,1]],"asks":[[10.9,1]],"ts_ns":41000000000}"#
+            .to_string(),
+        r#"{"kind":"fill","order_id":"o","intent_id":"i","symbol":"A/USDT","side":"buy","qty":1,"price":12,"fee":0,"ts_fill_ns":42000000000}"#
+            .to_string(),
+        r#"{"kind":"bar","symbol":"A/USDT","timeframe":"1m","ts_open_ns":0,"ts_close_ns":60000000000,"open":10,"high":11,"low":10,"close":10.5,"volume":9,"trades":4}"#
+            .to_string(),
+        t(7, "10.5", "1", 61_000_000_000),
+        "not json".to_string(),
+    ];
+    std::fs::write(dir.path().join("tape.ndjson"), lines.join("\n") + "\n").unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_njord-journal"))
+        .current_dir(dir.path())
+        .env("NJORD__LOGGING__JSON_FILE", "false")
+        .args(["validate", "tape.ndjson"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    for (line, what) in [
+        (3, "gap in trade ids: 3–4 missing"),
+        (4, "trade id 5 repeats"),
+        (5, "time goes back"),
+        (6, "crossed book"),
+        (7, "fill at 12 outside the traded range 10–11"),
+        (8, "bar volume 9 but its trades sum to 6"),
+        (8, "bar counts 4 trades but 5 are inside it"),
+    ] {
+        let want = format!("tape.ndjson:{line}: A/USDT: ");
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(&want) && l.contains(what)),
+            "{want}…{what} missing from:\n{out}"
+        );
+    }
+    assert!(err.contains("tape.ndjson:10: "), "{err}");
+    assert!(err.contains("7 problems, 1 bad lines"), "{err}");
+    // The same tape without its faults passes.
+    let clean = [t(1, "10", "1", 0), t(2, "11", "2", 30_000_000_000)];
+    std::fs::write(dir.path().join("clean.ndjson"), clean.join("\n") + "\n").unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_njord-journal"))
+        .current_dir(dir.path())
+        .env("NJORD__LOGGING__JSON_FILE", "false")
+        .args(["validate", "clean.ndjson"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}

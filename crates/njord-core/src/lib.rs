@@ -21,6 +21,7 @@ pub mod reason;
 pub mod risk;
 pub mod strategy;
 pub mod swar;
+pub mod tape_check;
 pub mod time;
 pub mod topic;
 pub mod venue;
