@@ -18,6 +18,16 @@ use serde_json::{Value, json};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 
+/// The largest notional (quantity × price) of one intent, fill or balance the engine
+/// books: far beyond any market, and small enough that sums of them never overflow a
+/// `Decimal` (whose arithmetic panics on overflow).
+const MAX_NOTIONAL: Decimal = Decimal::from_parts(2_808_348_672, 232_830_643, 0, false, 0);
+
+/// `a × b` when it is at most [`MAX_NOTIONAL`] in size.
+fn bounded_mul(a: Decimal, b: Decimal) -> Option<Decimal> {
+    a.checked_mul(b).filter(|n| n.abs() <= MAX_NOTIONAL)
+}
+
 /// One strategy's share of the account.
 #[derive(Debug, Clone)]
 struct Sleeve {
@@ -302,7 +312,9 @@ impl PortfolioEngine {
                     s.reserved.remove(d.intent_id.as_ref());
                 }
             }
-            Event::Balance(b) => self.reconcile(&b.asset, b.free + b.locked, b.ts_ns, out),
+            Event::Balance(b) => {
+                self.reconcile(&b.asset, b.free.saturating_add(b.locked), b.ts_ns, out)
+            }
             _ => {}
         }
     }
@@ -674,7 +686,10 @@ impl PortfolioEngine {
                 let factor = moved / current[i];
                 for (sym, h) in &s.ledger.holdings {
                     let step = self.cfg.lot_step(sym);
-                    let q = floor_to_step(h.qty * factor, step);
+                    let q = h
+                        .qty
+                        .checked_mul(factor)
+                        .map_or(Decimal::ZERO, |q| floor_to_step(q, step));
                     if !q.is_zero() {
                         legs.entry(sym.clone()).or_default().push((i, q));
                     }
@@ -689,11 +704,14 @@ impl PortfolioEngine {
         for (sym, l) in legs {
             let net: Decimal = l.iter().map(|(_, q)| *q).sum();
             let price = mark(&sym).unwrap_or_default();
-            if !net.is_zero() && net.abs() * price < self.cfg.rebalance.min_notional.0 {
+            if !net.is_zero() && net.abs().saturating_mul(price) < self.cfg.rebalance.min_notional.0
+            {
                 dropped += 1;
                 continue;
             }
-            traded += l.iter().map(|(_, q)| q.abs()).sum::<Decimal>() * price;
+            traded = l.iter().fold(traded, |t, (_, q)| {
+                t.saturating_add(q.abs().saturating_mul(price))
+            });
             let id = format!("rebalance:{}:{ts}:{sym}", self.cfg.name);
             let order = NetOrder {
                 id: &id,
@@ -795,6 +813,14 @@ impl PortfolioEngine {
         };
         if id.is_empty() || intent.qty <= Decimal::ZERO {
             return Ok(Some((i, intent)));
+        }
+        if bounded_mul(intent.qty, price).is_none() {
+            return Err(self.deny(
+                &id,
+                Reason::StrategyCapital,
+                json!({"why": "notional beyond 1e18", "qty": dec_json(intent.qty), "price": dec_json(price)}),
+                ts,
+            ));
         }
         let held = self.sleeves[i].ledger.qty(&intent.symbol);
         let increases = match side {
@@ -917,6 +943,7 @@ impl PortfolioEngine {
                     (*s, q)
                 })
                 .collect();
+            // Each leg's notional is bounded (see `size`), so these sums cannot overflow.
             let net: Decimal = legs.iter().map(|(_, q)| *q).sum();
             let gross: Decimal = legs.iter().map(|(_, q)| q.abs()).sum();
             self.counts.netted += ks.len() as u64;
@@ -1033,6 +1060,11 @@ impl PortfolioEngine {
 
     /// Books a fill into the account and the strategies it belongs to.
     fn on_fill(&mut self, f: &Fill<'_>) {
+        if bounded_mul(f.qty, f.price).is_none() || f.fee.abs() > MAX_NOTIONAL {
+            tracing::warn!(intent_id = %f.intent_id, "a fill of notional beyond 1e18 is not booked");
+            self.counts.fills_unattributed += 1;
+            return;
+        }
         let signed = match f.side {
             Side::Buy => f.qty,
             Side::Sell => -f.qty,
@@ -1111,7 +1143,7 @@ impl PortfolioEngine {
     /// first balance of an asset sets the baseline the portfolio did not book (holdings it
     /// does not manage); a later difference beyond one lot step is a break.
     fn reconcile(&mut self, asset: &str, venue_qty: Decimal, ts: i64, out: &mut Out) {
-        if asset == self.cfg.quote {
+        if asset == self.cfg.quote || venue_qty.abs() > MAX_NOTIONAL {
             return;
         }
         let mut ledger_qty = Decimal::ZERO;
@@ -1403,6 +1435,39 @@ mod tests {
         let account = e.account().equity(|_| Some(d("12"))) - d("1000");
         assert_eq!(total, account);
         assert_eq!(total, d("20") - d("0.42") + d("7.5") - d("0.05"));
+    }
+
+    #[test]
+    fn absurd_sizes_are_refused_or_left_unbooked_never_a_panic() {
+        let mut e = engine(TWO);
+        let huge = "79228162514264337593543950335";
+        let out = feed(
+            &mut e,
+            &[
+                trade("7922816251426433759354395033", 1),
+                intent("a0", "a", "buy", huge, 2),
+            ],
+        );
+        assert!(out.iter().any(
+            |ev| matches!(ev, Event::Decision(d) if d.reason == Some(Reason::StrategyCapital))
+        ));
+        feed(
+            &mut e,
+            &[fill(
+                "a0",
+                "buy",
+                huge,
+                "7922816251426433759354395033",
+                "0",
+                3,
+            )],
+        );
+        assert_eq!(e.counts().fills_unattributed, 1);
+        let balance =
+            format!(r#"{{"kind":"balance","asset":"X","free":{huge},"locked":{huge},"ts_ns":4}}"#);
+        feed(&mut e, &[balance]);
+        assert_eq!(e.report().len(), 2);
+        assert_books_add_up(&e);
     }
 
     #[test]

@@ -88,22 +88,20 @@ impl Ledger {
         self.holdings.get(symbol).map(|h| h.qty).unwrap_or_default()
     }
 
-    /// Cash plus every holding at its mark (its average cost where no mark is known).
+    /// Cash plus every holding at its mark (its cost where no mark is known). Saturating:
+    /// a bogus mark must not panic the valuation.
     pub fn equity(&self, mark: impl Fn(&str) -> Option<Decimal>) -> Decimal {
-        self.cash
-            + self
-                .holdings
-                .iter()
-                .map(|(s, h)| mark(s).map_or(h.cost, |p| h.qty * p))
-                .sum::<Decimal>()
+        self.holdings.iter().fold(self.cash, |e, (s, h)| {
+            e.saturating_add(mark(s).map_or(h.cost, |p| h.qty.saturating_mul(p)))
+        })
     }
 
     /// Σ |holding| at its mark.
     pub fn gross_exposure(&self, mark: impl Fn(&str) -> Option<Decimal>) -> Decimal {
         self.holdings
             .iter()
-            .map(|(s, h)| mark(s).map_or(h.cost, |p| h.qty * p).abs())
-            .sum()
+            .map(|(s, h)| mark(s).map_or(h.cost, |p| h.qty.saturating_mul(p)).abs())
+            .fold(Decimal::ZERO, Decimal::saturating_add)
     }
 
     pub fn transfer(&mut self, amount: Decimal) {
