@@ -81,12 +81,14 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             change(Change::Trip(record), &file, redis, key)
         }
         Cmd::Clear { portfolio } => {
+            // The kill switch first: a bad portfolio file must not keep it tripped.
+            let cleared = change(Change::Clear, &file, redis, key);
             if let Some(path) = portfolio {
                 let name = portfolio_name(&path)?;
                 let files = crate::portfolio::stage::ControlFiles::new(&file, &name);
                 super::portfolio::clear(&files)?;
             }
-            change(Change::Clear, &file, redis, key)
+            cleared
         }
         Cmd::Status => {
             let mut states = vec![(format!("file {}", file.display()), kill::file_state(&file))];

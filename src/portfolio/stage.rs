@@ -101,11 +101,11 @@ impl PortfolioStage {
         &self.engine
     }
 
-    fn check_clear(&mut self, ts_ns: i64, out: &mut Out) -> Result<(), StageError> {
+    fn check_clear(&mut self, out: &mut Out) -> Result<(), StageError> {
         let now = std::fs::read_to_string(&self.files.clear).ok();
         if now.is_some() && now != self.clear_seen {
             self.clear_seen = now;
-            if self.engine.clear(ts_ns, out) {
+            if self.engine.clear(out) {
                 tracing::warn!("portfolio latches cleared on request");
             }
         }
@@ -131,7 +131,10 @@ impl PortfolioStage {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
         let text = serde_json::json!({"reduce_only": now.0, "halted": now.1}).to_string();
-        std::fs::write(&self.files.latched, text + "\n").map_err(io)
+        // Written aside and renamed: a crash leaves the old file or the new one, never half.
+        let tmp = self.files.latched.with_extension("latched.tmp");
+        std::fs::write(&tmp, text + "\n").map_err(io)?;
+        std::fs::rename(&tmp, &self.files.latched).map_err(io)
     }
 
     fn journal_out(&mut self, out: &Out, from: usize) -> Result<(), StageError> {
@@ -162,16 +165,17 @@ impl Stage for PortfolioStage {
     fn on_event(&mut self, ev: &Event<'_>, out: &mut Out) -> Result<(), StageError> {
         let start = out.len();
         if matches!(ev, Event::Intent(_)) {
-            self.check_clear(ev.ts_ns(), out)?;
+            self.check_clear(out)?;
         }
         self.engine.on_event(ev, out);
         self.journal_out(out, start)
     }
 
-    fn on_tick(&mut self, now_ns: i64, out: &mut Out) -> Result<(), StageError> {
-        // On a bus the next event may be far away: intents wait at most one tick.
+    fn on_tick(&mut self, _now_ns: i64, out: &mut Out) -> Result<(), StageError> {
+        // On a bus the next event may be far away: intents wait at most one tick. (The
+        // engine dates everything by event time, never by this clock.)
         let start = out.len();
-        self.check_clear(now_ns, out)?;
+        self.check_clear(out)?;
         self.engine.flush(out);
         self.journal_out(out, start)
     }

@@ -42,6 +42,22 @@ struct Sleeve {
     halted: bool,
     /// Cash set aside for intents sent but not yet filled: intent id → (notional, expiry).
     reserved: BTreeMap<String, (Decimal, i64)>,
+    /// Sells sent but not yet filled: intent id → (symbol, quantity, expiry), so two sells
+    /// cannot sell the same holding.
+    selling: BTreeMap<String, (String, Decimal, i64)>,
+}
+
+impl Sleeve {
+    /// Forgets what an intent set aside (it filled, was denied or expired).
+    fn release(&mut self, id: &str) {
+        self.reserved.remove(id);
+        self.selling.remove(id);
+    }
+
+    fn expire(&mut self, ts: i64) {
+        self.reserved.retain(|_, (_, expiry)| *expiry > ts);
+        self.selling.retain(|_, (_, _, expiry)| *expiry > ts);
+    }
 }
 
 /// How the fills of a netted or rebalance intent are attributed: each strategy's part
@@ -51,6 +67,21 @@ struct Sleeve {
 struct Legs {
     legs: Vec<Leg>,
     crossing_booked: bool,
+    /// The strategies' intents merged into it, whose reservations it holds until it is
+    /// done, denied or expired.
+    components: Vec<(usize, String)>,
+    expires: i64,
+}
+
+/// What sizing made of an intent.
+enum Sized {
+    /// Passed on unchanged: risk judges it (malformed, no id, no price).
+    AsIs(Intent<'static>),
+    /// Sized to its strategy's capital.
+    Sized {
+        sleeve: usize,
+        intent: Intent<'static>,
+    },
 }
 
 /// The intent that carries several strategies' legs.
@@ -130,6 +161,8 @@ pub struct PortfolioEngine {
     baseline: HashMap<String, Decimal>,
     /// Book each emitted intent as filled at its reference price (no fills can come back).
     assume_fills: bool,
+    /// The latest event time seen: what a clear between events is dated with.
+    last_ts: i64,
     counts: Counts,
 }
 
@@ -153,6 +186,7 @@ impl PortfolioEngine {
             nav_peak: 1.0,
             halted: false,
             reserved: BTreeMap::new(),
+            selling: BTreeMap::new(),
         };
         Ok(PortfolioEngine {
             account: Ledger::with_cash(cfg.capital.0),
@@ -175,6 +209,7 @@ impl PortfolioEngine {
             reduce_only: false,
             baseline: HashMap::default(),
             assume_fills: false,
+            last_ts: i64::MIN,
             counts: Counts::default(),
         })
     }
@@ -270,7 +305,8 @@ impl PortfolioEngine {
 
     /// Lifts the drawdown latches (portfolio reduce-only, strategies at weight 0); their peaks
     /// restart from now. Returns whether anything was latched.
-    pub fn clear(&mut self, ts_ns: i64, out: &mut Out) -> bool {
+    pub fn clear(&mut self, out: &mut Out) -> bool {
+        let ts_ns = self.last_ts;
         let latched = self.reduce_only || self.sleeves.iter().any(|s| s.halted);
         self.reduce_only = false;
         self.peak_equity = self.equity();
@@ -278,7 +314,7 @@ impl PortfolioEngine {
             s.halted = false;
             s.nav_peak = s.nav;
         }
-        if latched && self.started {
+        if latched && self.started && ts_ns > i64::MIN {
             tracing::warn!("portfolio {}: drawdown latches cleared", self.cfg.name);
             self.reallocate(ts_ns, "cleared", out);
         }
@@ -307,9 +343,12 @@ impl PortfolioEngine {
         match ev {
             Event::Fill(f) => self.on_fill(f),
             Event::Decision(d) if !d.allowed => {
-                // Denied downstream: its cash is free again.
+                // Denied downstream: what it set aside is free again.
                 for s in &mut self.sleeves {
-                    s.reserved.remove(d.intent_id.as_ref());
+                    s.release(d.intent_id.as_ref());
+                }
+                if let Some(legs) = self.routes.remove(d.intent_id.as_ref()) {
+                    self.release_components(&legs);
                 }
             }
             Event::Balance(b) => {
@@ -369,8 +408,8 @@ impl PortfolioEngine {
         let mut emitted: Vec<Event<'static>> = Vec::new();
         for intent in batch {
             match self.size(intent, ts) {
-                Ok(Some((sleeve, i))) => sized.push((sleeve, i)),
-                Ok(None) => {}
+                Ok(Sized::Sized { sleeve, intent }) => sized.push((sleeve, intent)),
+                Ok(Sized::AsIs(i)) => emitted.push(Event::Intent(i)),
                 Err(d) => emitted.push(Event::Decision(d)),
             }
         }
@@ -518,6 +557,7 @@ impl PortfolioEngine {
 
     /// Samples returns and runs the schedule up to `ts`.
     fn advance(&mut self, ts: i64, out: &mut Out) {
+        self.last_ts = self.last_ts.max(ts);
         if !self.started {
             self.start(ts, out);
             self.next_sample_ns = next_boundary(ts, self.iv.returns_ns);
@@ -526,6 +566,7 @@ impl PortfolioEngine {
         }
         if ts >= self.next_sample_ns {
             self.sample(ts, out);
+            self.expire_routes(ts);
             self.next_sample_ns = next_boundary(ts, self.iv.returns_ns);
         }
         if ts >= self.next_rebalance_ns {
@@ -565,6 +606,11 @@ impl PortfolioEngine {
                 s.halted = true;
                 newly_halted.push(i);
             }
+        }
+        // The portfolio's peak is followed at every sample too, not only when an intent asks.
+        let equity = self.equity();
+        if equity > self.peak_equity {
+            self.peak_equity = equity;
         }
         self.returns.push_back(row);
         while self.returns.len() > self.cfg.lookback {
@@ -706,7 +752,26 @@ impl PortfolioEngine {
             let price = mark(&sym).unwrap_or_default();
             if !net.is_zero() && net.abs().saturating_mul(price) < self.cfg.rebalance.min_notional.0
             {
+                // Too small for the venue: what the strategies trade among themselves is
+                // still booked, at the mark; the rest stays as it is.
                 dropped += 1;
+                let order = NetOrder {
+                    id: "",
+                    symbol: &sym,
+                    ts,
+                    source: "rebalance",
+                };
+                let plan = self.emit_legs(order, l, Decimal::ZERO, Vec::new(), &mut Vec::new());
+                // A sale the venue will not see was paid for by the transfer: the seller gets
+                // that cash back from the reserve, so its cash never goes below zero.
+                for leg in plan.iter().filter(|l| l.venue_left < Decimal::ZERO) {
+                    let back = (-leg.venue_left * price).round_dp_with_strategy(
+                        self.cfg.precision,
+                        rust_decimal::RoundingStrategy::AwayFromZero,
+                    );
+                    self.sleeves[leg.sleeve].ledger.transfer(back);
+                    self.reserve -= back;
+                }
                 continue;
             }
             traded = l.iter().fold(traded, |t, (_, q)| {
@@ -719,7 +784,7 @@ impl PortfolioEngine {
                 ts,
                 source: "rebalance",
             };
-            self.emit_legs(order, l, net, &mut emitted);
+            self.emit_legs(order, l, net, Vec::new(), &mut emitted);
         }
         let bps = self.cfg.rebalance.fee_bps.0 + self.cfg.rebalance.slippage_bps.0;
         meta.insert("turnover".into(), dec_json(l1 * scale));
@@ -784,15 +849,12 @@ impl PortfolioEngine {
         }));
     }
 
-    /// Sizes one strategy intent to its strategy's capital. `Ok(None)`: nothing to emit;
-    /// `Err`: a denial to emit instead.
-    fn size(
-        &mut self,
-        mut intent: Intent<'static>,
-        ts: i64,
-    ) -> Result<Option<(usize, Intent<'static>)>, Decision<'static>> {
-        let id = intent.id.as_deref().unwrap_or("").to_owned();
+    /// Sizes one strategy intent to its strategy's capital: cut to its free cash (less what
+    /// its unfilled buys set aside, fees included) or to what it holds (less its unfilled
+    /// sells); `AsIs` when it cannot be sized (malformed, no id, no price: risk denies it).
+    fn size(&mut self, mut intent: Intent<'static>, ts: i64) -> Result<Sized, Decision<'static>> {
         let Some(&i) = self.index.get(intent.strategy_id.as_ref()) else {
+            let id = intent.id.as_deref().unwrap_or("").to_owned();
             return Err(self.deny(
                 &id,
                 Reason::StrategyCapital,
@@ -802,18 +864,19 @@ impl PortfolioEngine {
         };
         let (Some(side), Some(_)) = (intent.side(), intent.order_type()) else {
             // Malformed: risk denies it as invalid_intent.
-            return Ok(Some((i, intent)));
+            return Ok(Sized::AsIs(intent));
         };
         let price = intent
             .limit_price
             .or_else(|| self.marks.get(intent.symbol.as_ref()).copied());
         let Some(price) = price.filter(|p| *p > Decimal::ZERO) else {
             // No price to size with: risk denies it as no_ref_price.
-            return Ok(Some((i, intent)));
+            return Ok(Sized::AsIs(intent));
         };
-        if id.is_empty() || intent.qty <= Decimal::ZERO {
-            return Ok(Some((i, intent)));
-        }
+        let id = match intent.id.as_deref() {
+            Some(id) if !id.is_empty() && intent.qty > Decimal::ZERO => id.to_owned(),
+            _ => return Ok(Sized::AsIs(intent)),
+        };
         if bounded_mul(intent.qty, price).is_none() {
             return Err(self.deny(
                 &id,
@@ -831,6 +894,7 @@ impl PortfolioEngine {
             // Only an intent that adds exposure needs today's drawdown.
             self.check_portfolio_drawdown();
         }
+        let latched = self.reduce_only || self.sleeves[i].halted;
         if increases && self.reduce_only {
             return Err(self.deny(&id, Reason::PortfolioReduceOnly, json!({}), ts));
         }
@@ -838,14 +902,12 @@ impl PortfolioEngine {
             return Err(self.deny(&id, Reason::StrategyDrawdown, json!({}), ts));
         }
         let requested = intent.qty;
-        let step = if side == Side::Buy {
-            self.cfg.lot_step(&intent.symbol)
-        } else {
-            Decimal::ZERO
-        };
+        let step = self.cfg.lot_step(&intent.symbol);
+        // What a unit costs with the fee, so the cash never goes below zero.
+        let unit_cost = price * (Decimal::ONE + self.cfg.sizing.fee_bps.0 / Decimal::from(10_000));
         let sleeve = &mut self.sleeves[i];
-        sleeve.reserved.retain(|_, (_, expiry)| *expiry > ts);
-        let qty = match side {
+        sleeve.expire(ts);
+        let mut qty = match side {
             Side::Buy => {
                 let wanted = match self.cfg.sizing.mode {
                     SizingMode::Cap => requested,
@@ -854,21 +916,38 @@ impl PortfolioEngine {
                         let equity = sleeve
                             .ledger
                             .equity(|s| marks.get(s).copied().or(Some(price)));
-                        floor_to_step(self.cfg.sizing.fraction.0 * equity / price, step)
+                        floor_to_step(self.cfg.sizing.fraction.0 * equity / unit_cost, step)
                     }
                 };
                 let reserved: Decimal = sleeve.reserved.values().map(|(n, _)| *n).sum();
                 let free = (sleeve.ledger.cash - reserved).max(Decimal::ZERO);
-                if wanted * price <= free {
+                if wanted * unit_cost <= free {
                     // Affordable as asked: no division on the common path.
                     wanted
                 } else {
-                    wanted.min(floor_to_step(free / price, step))
+                    wanted.min(floor_to_step(free / unit_cost, step))
                 }
             }
-            Side::Sell if self.cfg.sizing.allow_short => requested,
-            Side::Sell => requested.min(held.max(Decimal::ZERO)),
+            Side::Sell => {
+                let selling: Decimal = sleeve
+                    .selling
+                    .values()
+                    .filter(|(sym, _, _)| sym == intent.symbol.as_ref())
+                    .map(|(_, q, _)| *q)
+                    .sum();
+                let sellable = (held - selling).max(Decimal::ZERO);
+                if self.cfg.sizing.allow_short && !latched {
+                    requested
+                } else {
+                    // Long only, or latched: never through zero into a short.
+                    requested.min(sellable)
+                }
+            }
         };
+        if latched && side == Side::Buy && held < Decimal::ZERO {
+            // Latched: covering a short, never through zero into a long.
+            qty = qty.min(-held);
+        }
         if qty <= Decimal::ZERO {
             let cash = sleeve.ledger.cash;
             return Err(self.deny(
@@ -885,12 +964,19 @@ impl PortfolioEngine {
                 .insert("requested_qty".into(), dec_json(requested));
         }
         intent.qty = qty;
-        if side == Side::Buy {
-            self.sleeves[i]
-                .reserved
-                .insert(id, (qty * price, ts + self.iv.pending_ttl_ns));
+        let expiry = ts + self.iv.pending_ttl_ns;
+        let sleeve = &mut self.sleeves[i];
+        match side {
+            Side::Buy => {
+                sleeve.reserved.insert(id, (qty * unit_cost, expiry));
+            }
+            Side::Sell => {
+                sleeve
+                    .selling
+                    .insert(id, (intent.symbol.to_string(), qty, expiry));
+            }
         }
-        Ok(Some((i, intent)))
+        Ok(Sized::Sized { sleeve: i, intent })
     }
 
     fn deny(&mut self, id: &str, reason: Reason, caps: Value, ts: i64) -> Decision<'static> {
@@ -948,23 +1034,21 @@ impl PortfolioEngine {
             let gross: Decimal = legs.iter().map(|(_, q)| q.abs()).sum();
             self.counts.netted += ks.len() as u64;
             self.counts.netted_qty_offset += gross - net.abs();
+            // The components keep what they set aside until the netted intent is done.
+            let mut components = Vec::with_capacity(ks.len());
             for k in &ks {
                 merged[*k] = true;
-                // The components' cash reservations move to the netted intent.
-                let id = sized[*k].1.id.as_deref().unwrap_or("");
-                for s in &mut self.sleeves {
-                    s.reserved.remove(id);
-                }
+                let (s, i) = &sized[*k];
+                components.push((*s, i.id.as_deref().unwrap_or("").to_owned()));
             }
-            let first = sized[ks[0]].1.id.as_deref().unwrap_or("").to_owned();
-            let id = format!("net:{first}");
+            let id = format!("net:{}", components[0].1);
             let order = NetOrder {
                 id: &id,
                 symbol: &sym,
                 ts,
                 source: "netting",
             };
-            self.emit_legs(order, legs, net, emitted);
+            self.emit_legs(order, legs, net, components, emitted);
         }
         for (k, (_, i)) in sized.into_iter().enumerate() {
             if !merged[k] {
@@ -974,14 +1058,16 @@ impl PortfolioEngine {
     }
 
     /// Emits one market intent for `net` (or books the legs against each other when it is 0)
-    /// and remembers how to attribute its fills.
+    /// and remembers how to attribute its fills. Returns the plan: each leg's crossed part
+    /// and what was left for the venue.
     fn emit_legs(
         &mut self,
         order: NetOrder<'_>,
         mut legs: Vec<(usize, Decimal)>,
         net: Decimal,
+        components: Vec<(usize, String)>,
         emitted: &mut Vec<Event<'static>>,
-    ) {
+    ) -> Vec<Leg> {
         let NetOrder {
             id,
             symbol,
@@ -1026,13 +1112,17 @@ impl PortfolioEngine {
             .map(|(s, q)| json!({"strategy_id": self.ids[*s], "qty": dec_json(*q)}))
             .collect();
         if net.is_zero() {
+            // Sized intents have a price, so the mark is there.
             let price = self.marks.get(symbol).copied().unwrap_or_default();
             for l in &plan {
                 self.sleeves[l.sleeve]
                     .ledger
                     .book(symbol, l.crossed, price, Decimal::ZERO);
             }
-            return;
+            for (s, id) in &components {
+                self.sleeves[*s].release(id);
+            }
+            return plan;
         }
         let mut meta = Map::new();
         meta.insert("source".into(), Value::String(source.to_owned()));
@@ -1041,8 +1131,10 @@ impl PortfolioEngine {
         self.routes.insert(
             id.to_owned(),
             Legs {
-                legs: plan,
+                legs: plan.clone(),
                 crossing_booked: false,
+                components,
+                expires: ts + self.iv.pending_ttl_ns,
             },
         );
         emitted.push(Event::Intent(Intent {
@@ -1056,6 +1148,7 @@ impl PortfolioEngine {
             limit_price: None,
             meta,
         }));
+        plan
     }
 
     /// Books a fill into the account and the strategies it belongs to.
@@ -1074,6 +1167,8 @@ impl PortfolioEngine {
             let legs = self.book_legs(f, signed, legs);
             if legs.legs.iter().any(|l| !l.venue_left.is_zero()) {
                 self.routes.insert(f.intent_id.to_string(), legs);
+            } else {
+                self.release_components(&legs);
             }
             return;
         }
@@ -1085,7 +1180,34 @@ impl PortfolioEngine {
         let s = &mut self.sleeves[sleeve];
         s.ledger.book(&f.symbol, signed, f.price, f.fee);
         if let Some((n, _)) = s.reserved.get_mut(f.intent_id.as_ref()) {
-            *n = (*n - f.qty * f.price).max(Decimal::ZERO);
+            *n = (*n - f.qty * f.price - f.fee).max(Decimal::ZERO);
+        }
+        if let Some((_, q, _)) = s.selling.get_mut(f.intent_id.as_ref()) {
+            *q = (*q - f.qty).max(Decimal::ZERO);
+        }
+    }
+
+    /// Frees what the intents merged into a netted one set aside.
+    fn release_components(&mut self, legs: &Legs) {
+        for (s, id) in &legs.components {
+            self.sleeves[*s].release(id);
+        }
+    }
+
+    /// Forgets netted and rebalance intents whose fills never came (denied or rejected
+    /// where this stage cannot see it, cancelled, or partly filled), so a daemon's memory
+    /// stays bounded.
+    fn expire_routes(&mut self, ts: i64) {
+        let expired: Vec<String> = self
+            .routes
+            .iter()
+            .filter(|(_, l)| l.expires <= ts)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            if let Some(legs) = self.routes.remove(&id) {
+                self.release_components(&legs);
+            }
         }
     }
 
@@ -1315,7 +1437,11 @@ mod tests {
                 intent("i2", "b", "sell", "1", 3),
             ],
         );
-        assert_eq!(intents(&out), vec![("i1".into(), "buy".into(), d("50"))]);
+        // 500 of cash pays 10 × 1.001 (the 10 bps fee) per unit: 49.95004995 at the 1e-8 step.
+        assert_eq!(
+            intents(&out),
+            vec![("i1".into(), "buy".into(), d("49.95004995"))]
+        );
         let denied: Vec<_> = out
             .iter()
             .filter_map(|e| match e {
@@ -1400,7 +1526,7 @@ mod tests {
             |ev| matches!(ev, Event::Decision(d) if d.reason == Some(Reason::PortfolioReduceOnly))
         ));
         let mut out = Vec::new();
-        assert!(e.clear(7, &mut out));
+        assert!(e.clear(&mut out));
         let out = feed(&mut e, &[intent("b2", "b", "buy", "1", 8)]);
         assert_eq!(intents(&out), vec![("b2".into(), "buy".into(), d("1"))]);
     }
@@ -1546,3 +1672,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "engine_regressions.rs"]
+mod regressions;

@@ -138,6 +138,8 @@ pub struct Sizing {
     pub pending_ttl: String,
     /// Sell more than the strategy holds.
     pub allow_short: bool,
+    /// The fee a buy is sized to pay besides its notional, in basis points.
+    pub fee_bps: Dec,
 }
 
 impl Default for Sizing {
@@ -147,6 +149,7 @@ impl Default for Sizing {
             fraction: Dec(Decimal::new(1, 1)),
             pending_ttl: "1m".into(),
             allow_short: false,
+            fee_bps: Dec(Decimal::TEN),
         }
     }
 }
@@ -298,6 +301,12 @@ impl PortfolioConfig {
         let s = &self.sizing;
         if !(s.fraction.0 > Decimal::ZERO && s.fraction.0 <= Decimal::ONE) {
             return Err(err("portfolio.sizing.fraction", "in (0, 1]".into()));
+        }
+        if !(Decimal::ZERO..Decimal::from(10_000)).contains(&s.fee_bps.0) {
+            return Err(err(
+                "portfolio.sizing.fee_bps",
+                "between 0 and 10000".into(),
+            ));
         }
         let r = &self.rebalance;
         for (k, v) in [
