@@ -71,6 +71,9 @@ struct Legs {
     /// done, denied or expired.
     components: Vec<(usize, String)>,
     expires: i64,
+    symbol: String,
+    /// A rebalance: its cash moves were booked when it was sent.
+    rebalance: bool,
 }
 
 /// What sizing made of an intent.
@@ -348,7 +351,7 @@ impl PortfolioEngine {
                     s.release(d.intent_id.as_ref());
                 }
                 if let Some(legs) = self.routes.remove(d.intent_id.as_ref()) {
-                    self.release_components(&legs);
+                    self.unsent(legs);
                 }
             }
             Event::Balance(b) => {
@@ -765,12 +768,7 @@ impl PortfolioEngine {
                 // A sale the venue will not see was paid for by the transfer: the seller gets
                 // that cash back from the reserve, so its cash never goes below zero.
                 for leg in plan.iter().filter(|l| l.venue_left < Decimal::ZERO) {
-                    let back = (-leg.venue_left * price).round_dp_with_strategy(
-                        self.cfg.precision,
-                        rust_decimal::RoundingStrategy::AwayFromZero,
-                    );
-                    self.sleeves[leg.sleeve].ledger.transfer(back);
-                    self.reserve -= back;
+                    self.repay(leg.sleeve, -leg.venue_left * price);
                 }
                 continue;
             }
@@ -1135,6 +1133,8 @@ impl PortfolioEngine {
                 crossing_booked: false,
                 components,
                 expires: ts + self.iv.pending_ttl_ns,
+                symbol: symbol.to_owned(),
+                rebalance: source == "rebalance",
             },
         );
         emitted.push(Event::Intent(Intent {
@@ -1206,9 +1206,43 @@ impl PortfolioEngine {
             .collect();
         for id in expired {
             if let Some(legs) = self.routes.remove(&id) {
-                self.release_components(&legs);
+                self.unsent(legs);
             }
         }
+    }
+
+    /// A netted or rebalance intent that will not fill (any further): its strategies'
+    /// reservations are freed, and for a rebalance the crossing is booked at the mark (if no
+    /// fill did it) and each seller gets back from the reserve the cash its unsold part was
+    /// moved out for, so no strategy's cash goes below zero.
+    fn unsent(&mut self, legs: Legs) {
+        self.release_components(&legs);
+        if !legs.rebalance {
+            return;
+        }
+        let Some(price) = self.marks.get(&legs.symbol).copied() else {
+            return;
+        };
+        for l in &legs.legs {
+            if !legs.crossing_booked && !l.crossed.is_zero() {
+                self.sleeves[l.sleeve]
+                    .ledger
+                    .book(&legs.symbol, l.crossed, price, Decimal::ZERO);
+            }
+            if l.venue_left < Decimal::ZERO {
+                self.repay(l.sleeve, -l.venue_left * price);
+            }
+        }
+    }
+
+    /// Cash back from the reserve, rounded up to the quote's precision.
+    fn repay(&mut self, sleeve: usize, amount: Decimal) {
+        let back = amount.round_dp_with_strategy(
+            self.cfg.precision,
+            rust_decimal::RoundingStrategy::AwayFromZero,
+        );
+        self.sleeves[sleeve].ledger.transfer(back);
+        self.reserve -= back;
     }
 
     /// Books one fill of a netted or rebalance intent into its strategies.

@@ -272,6 +272,24 @@ fn r8_rebalance_drops_crossing_with_small_net() {
     );
 }
 
+/// A rebalance intent denied by risk: the seller's cash comes back, never below zero.
+#[test]
+fn a_denied_rebalance_repays_the_seller() {
+    let day = 86_400_000_000_000i64;
+    let mut e = engine(
+        "portfolio:\n  capital: 1000\n  strategies:\n    - id: a\n    - id: b\n  sizing:\n    fee_bps: 0\n  rebalance:\n    interval: 1d\n    min_interval: 1d\n    drift_band: 0.05\n    min_notional: 1\n",
+    );
+    feed(&mut e, &[trade("10", 1), intent("a0", "a", "buy", "50", 2)]);
+    feed(&mut e, &[fill("a0", "a", "buy", "50", "10", 3)]);
+    let out = feed(&mut e, &[trade("20", 4), trade("20", day + 1)]);
+    let reb = intents(&out);
+    assert_eq!(reb.len(), 1, "{reb:?}");
+    feed(&mut e, &[deny(&reb[0].0, day + 2)]);
+    for (id, l) in e.ledgers() {
+        assert!(l.cash >= Decimal::ZERO, "{id}: cash {}", l.cash);
+    }
+}
+
 /// R9: the portfolio's peak is followed at every return sample, so a run-up and fall
 /// between intents is a drawdown.
 #[test]
