@@ -166,6 +166,8 @@ pub struct PortfolioEngine {
     assume_fills: bool,
     /// The latest event time seen: what a clear between events is dated with.
     last_ts: i64,
+    /// 1 + `sizing.fee_bps` / 10000: what a unit bought costs per unit of price.
+    fee_factor: Decimal,
     counts: Counts,
 }
 
@@ -173,6 +175,7 @@ impl PortfolioEngine {
     /// Builds the engine; the configuration must pass [`PortfolioConfig::check`].
     pub fn new(cfg: PortfolioConfig) -> Result<Self, settings::SettingError> {
         let iv = cfg.check()?;
+        let fee_factor = Decimal::ONE + cfg.sizing.fee_bps.0 / Decimal::from(10_000);
         let mut ids: Vec<String> = cfg.strategies.iter().map(|s| s.id.clone()).collect();
         ids.sort();
         let index = ids
@@ -213,6 +216,7 @@ impl PortfolioEngine {
             baseline: HashMap::default(),
             assume_fills: false,
             last_ts: i64::MIN,
+            fee_factor,
             counts: Counts::default(),
         })
     }
@@ -902,7 +906,7 @@ impl PortfolioEngine {
         let requested = intent.qty;
         let step = self.cfg.lot_step(&intent.symbol);
         // What a unit costs with the fee, so the cash never goes below zero.
-        let unit_cost = price * (Decimal::ONE + self.cfg.sizing.fee_bps.0 / Decimal::from(10_000));
+        let unit_cost = price * self.fee_factor;
         let sleeve = &mut self.sleeves[i];
         sleeve.expire(ts);
         let mut qty = match side {
