@@ -207,8 +207,8 @@ impl PortfolioEngine {
             targets: vec![Decimal::ZERO; n],
             returns: VecDeque::new(),
             started: false,
-            next_sample_ns: 0,
-            next_rebalance_ns: 0,
+            next_sample_ns: i64::MIN,
+            next_rebalance_ns: i64::MIN,
             last_rebalance_ns: None,
             batch: Vec::new(),
             routes: HashMap::default(),
@@ -388,12 +388,10 @@ impl PortfolioEngine {
     /// The event time from which the schedule has work (a return sample, a reallocation):
     /// a caller that keeps the marks itself (the backtester) only needs to call
     /// [`PortfolioEngine::on_time`] then, or when intents arrive.
+    #[inline]
     pub fn next_due_ns(&self) -> i64 {
-        if self.started {
-            self.next_sample_ns.min(self.next_rebalance_ns)
-        } else {
-            i64::MIN
-        }
+        // Both start at i64::MIN: before the first event everything is due.
+        self.next_sample_ns.min(self.next_rebalance_ns)
     }
 
     /// Runs the schedule up to `ts_ns` with the marks as set: what a trade or bar does
@@ -651,6 +649,10 @@ impl PortfolioEngine {
         let Some(limit) = self.cfg.risk.max_drawdown else {
             return;
         };
+        if self.reduce_only {
+            // Latched until cleared, which restarts the peak.
+            return;
+        }
         let equity = self.equity();
         if equity > self.peak_equity {
             self.peak_equity = equity;
@@ -1183,11 +1185,17 @@ impl PortfolioEngine {
         self.account.book(&f.symbol, signed, f.price, f.fee);
         let s = &mut self.sleeves[sleeve];
         s.ledger.book(&f.symbol, signed, f.price, f.fee);
-        if let Some((n, _)) = s.reserved.get_mut(f.intent_id.as_ref()) {
-            *n = (*n - f.qty * f.price - f.fee).max(Decimal::ZERO);
-        }
-        if let Some((_, q, _)) = s.selling.get_mut(f.intent_id.as_ref()) {
-            *q = (*q - f.qty).max(Decimal::ZERO);
+        match f.side {
+            Side::Buy => {
+                if let Some((n, _)) = s.reserved.get_mut(f.intent_id.as_ref()) {
+                    *n = (*n - f.qty * f.price - f.fee).max(Decimal::ZERO);
+                }
+            }
+            Side::Sell => {
+                if let Some((_, q, _)) = s.selling.get_mut(f.intent_id.as_ref()) {
+                    *q = (*q - f.qty).max(Decimal::ZERO);
+                }
+            }
         }
     }
 

@@ -49,18 +49,17 @@ impl Ledger {
     /// Books a trade: `qty` signed (buy > 0), at `price`, paying `fee` in the quote asset.
     /// Average cost moves only when the position grows; a reduction realizes PnL.
     pub fn book(&mut self, symbol: &str, qty: Decimal, price: Decimal, fee: Decimal) {
-        // A lookup first: the key is only allocated for a new symbol.
-        if !self.holdings.contains_key(symbol) {
-            self.holdings.insert(symbol.to_owned(), Holding::default());
-        }
-        let Some(h) = self.holdings.get_mut(symbol) else {
-            return;
+        // One lookup for a symbol held before; the key is only allocated for a new one.
+        let h = match self.holdings.get_mut(symbol) {
+            Some(h) => h,
+            None => self.holdings.entry(symbol.to_owned()).or_default(),
         };
         let old = h.qty;
         let new = old + qty;
+        let notional = qty * price;
         if old.is_zero() || old.is_sign_positive() == qty.is_sign_positive() {
             // Opening or adding.
-            h.cost += qty * price;
+            h.cost += notional;
         } else {
             let avg = h.avg_price();
             let closed = qty.abs().min(old.abs());
@@ -80,7 +79,7 @@ impl Ledger {
             };
         }
         h.qty = new;
-        self.cash -= qty * price + fee;
+        self.cash -= notional + fee;
         self.fees += fee;
     }
 

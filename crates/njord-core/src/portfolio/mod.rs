@@ -38,8 +38,9 @@
 //!      (`w̃_i ∝ 1/Σ_ii`) inside the half; the left half's weights are multiplied by
 //!      `α = 1 − V_L / (V_L + V_R)`, the right's by `1 − α`;
 //!    - *minimum variance*: `min wᵀΣw` s.t. `Σw = 1`, `w ≥ 0`, by a primal active-set method,
-//!      accepted when the KKT conditions hold to 1e-10 relatively (`(Σw)_i = ν` on held
-//!      strategies, `≥ ν` on the others); needs a condition number ≤ `max_condition`
+//!      accepted when the KKT conditions hold to 1e-7 relatively (`(Σw)_i = ν` on held
+//!      strategies, `≥ ν` on the others; the steps use 1e-10, but an ill-conditioned Σ
+//!      cannot be solved that closely); needs a condition number ≤ `max_condition`
 //!      (default 1e12), else `singular_covariance`.
 //!
 //!    The risk-based methods refuse a zero-variance strategy (`singular_covariance`).
