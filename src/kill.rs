@@ -5,7 +5,8 @@
 
 use crate::broker::guard::{self, Denial, KillRead, REDIS_CLEAR, redis_kill};
 use crate::bus::{BusError, Reconnect, RedisBus};
-use std::io::{self, Write};
+use crate::journal;
+use std::io;
 use std::path::Path;
 
 /// Whether the kill file exists. An error (other than absence) means the state is unknown.
@@ -26,40 +27,15 @@ pub struct TripRecord {
     pub reason: Option<String>,
 }
 
-/// Writes the kill file atomically (temp file, fsync, rename), creating its directory.
+/// Writes the kill file atomically (see [`journal::write_atomic`]), creating its directory.
 pub fn trip_file(path: &Path, record: &TripRecord) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile_in(dir)?;
     let line = serde_json::to_string(record).map_err(io::Error::other)?;
-    writeln!(tmp.1, "{line}")?;
-    tmp.1.sync_all()?;
-    std::fs::rename(&tmp.0, path)?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-fn tempfile_in(dir: &Path) -> io::Result<(std::path::PathBuf, std::fs::File)> {
-    let p = dir.join(format!(".njord-kill.{}.tmp", std::process::id()));
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&p)?;
-    Ok((p, f))
+    journal::write_atomic(path, &(line + "\n"))
 }
 
 /// Removes the kill file; absent is fine.
 pub fn clear_file(path: &Path) -> io::Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
+    journal::remove_if_present(path)
 }
 
 /// What the Redis key says; `seen` remembers, for this process, that the key existed, so

@@ -969,14 +969,7 @@ impl<V: Venue, C: Clock> Live<V, C> {
             return;
         };
         let text = serde_json::to_string(w).unwrap_or_default();
-        let tmp = self.watermark_path.with_extension("json.tmp");
-        let written = self
-            .watermark_path
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|_| std::fs::write(&tmp, text))
-            .and_then(|_| std::fs::rename(&tmp, &self.watermark_path));
-        if let Err(e) = written {
+        if let Err(e) = crate::journal::write_atomic(&self.watermark_path, &text) {
             tracing::error!("cannot write {}: {e}", self.watermark_path.display());
         }
     }

@@ -73,3 +73,36 @@ fn parent(path: &Path) -> &Path {
         _ => Path::new("."),
     }
 }
+
+/// Replaces the small state file `path` (a kill file, a latch, a watermark) so that a crash
+/// leaves the old content or the new one, never half: a temporary file beside it, fsync,
+/// rename, then fsync of the directory. Creates the directory.
+pub fn write_atomic(path: &Path, text: &str) -> io::Result<()> {
+    use std::io::Write as _;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let mut f = File::create(&tmp)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Removes a state file; one already absent is fine.
+pub fn remove_if_present(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}

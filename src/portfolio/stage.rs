@@ -6,7 +6,7 @@
 use super::engine::PortfolioEngine;
 use crate::config::Topics;
 use crate::event::{Event, Kind};
-use crate::journal::Journals;
+use crate::journal::{self, Journals};
 use crate::stage::{Out, Stage, StageError};
 use std::path::{Path, PathBuf};
 
@@ -30,16 +30,8 @@ impl ControlFiles {
 
     /// Asks every running stage of this portfolio to clear its latches.
     pub fn request_clear(&self, stamp: i64) -> std::io::Result<()> {
-        if let Some(dir) = self.clear.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let tmp = self.clear.with_extension("clear.tmp");
-        std::fs::write(&tmp, format!("{stamp}\n"))?;
-        std::fs::rename(&tmp, &self.clear)?;
-        match std::fs::remove_file(&self.latched) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
+        journal::write_atomic(&self.clear, &format!("{stamp}\n"))?;
+        journal::remove_if_present(&self.latched)
     }
 }
 
@@ -122,19 +114,10 @@ impl PortfolioStage {
         let io =
             |e: std::io::Error| StageError::Fatal(format!("{}: {e}", self.files.latched.display()));
         if !now.0 && now.1.is_empty() {
-            match std::fs::remove_file(&self.files.latched) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
-                _ => return Ok(()),
-            }
-        }
-        if let Some(dir) = self.files.latched.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
+            return journal::remove_if_present(&self.files.latched).map_err(io);
         }
         let text = serde_json::json!({"reduce_only": now.0, "halted": now.1}).to_string();
-        // Written aside and renamed: a crash leaves the old file or the new one, never half.
-        let tmp = self.files.latched.with_extension("latched.tmp");
-        std::fs::write(&tmp, text + "\n").map_err(io)?;
-        std::fs::rename(&tmp, &self.files.latched).map_err(io)
+        journal::write_atomic(&self.files.latched, &(text + "\n")).map_err(io)
     }
 
     fn journal_out(&mut self, out: &Out, from: usize) -> Result<(), StageError> {

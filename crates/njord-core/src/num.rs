@@ -53,6 +53,11 @@ impl fmt::Write for DecBuf {
     }
 }
 
+/// `d` as the JSON number the event writers write (for `caps` and `meta` maps).
+pub fn to_json(d: Decimal) -> serde_json::Value {
+    serde_json::to_value(Dec(d)).unwrap_or(serde_json::Value::Null)
+}
+
 /// Writes `d` in its shortest exact form (`1.50` → `1.5`, `-0` → `0`) to a `String`.
 pub fn to_plain_string(d: &Decimal) -> String {
     DecBuf::new(d).as_str().to_owned()

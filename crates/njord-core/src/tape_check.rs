@@ -188,7 +188,7 @@ impl TapeCheck {
                     t.symbol
                 ),
             ),
-            (Some(id), Some(last)) if id > last + 1 => self.problem(
+            (Some(id), Some(last)) if id - last > 1 => self.problem(
                 at,
                 format!(
                     "{}: gap in trade ids: {}–{} missing ({} trades)",
@@ -229,11 +229,13 @@ impl TapeCheck {
         if let Some((fills, first_open)) = self.fills.get_mut(t.symbol.as_ref()) {
             // Fills are in time order; their windows are as long as each other, so the open
             // ones are a run from `first_open`.
-            while *first_open < fills.len() && fills[*first_open].ts + FILL_WINDOW_NS < t.ts_ns {
+            while *first_open < fills.len()
+                && fills[*first_open].ts.saturating_add(FILL_WINDOW_NS) < t.ts_ns
+            {
                 *first_open += 1;
             }
             for f in fills[*first_open..].iter_mut() {
-                if f.ts - FILL_WINDOW_NS > t.ts_ns {
+                if f.ts.saturating_sub(FILL_WINDOW_NS) > t.ts_ns {
                     break;
                 }
                 f.low = Some(f.low.map_or(t.price, |l| l.min(t.price)));
@@ -250,7 +252,7 @@ impl TapeCheck {
             };
             for bar in by_len.into_values().flat_map(BTreeMap::into_values) {
                 // Only bars the trades cover from end to end can be compared.
-                if bar.ts_open < first || bar.ts_close > last + 1 {
+                if bar.ts_open < first || bar.ts_close > last.saturating_add(1) {
                     continue;
                 }
                 if bar.seen_volume != bar.volume {

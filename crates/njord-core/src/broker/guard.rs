@@ -4,6 +4,7 @@
 
 use crate::config::Env;
 use crate::event::{Map, Side};
+use crate::num::to_json;
 use crate::reason::Reason;
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -64,10 +65,6 @@ fn caps(pairs: &[(&str, Value)]) -> Map {
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect()
-}
-
-fn dec(d: Decimal) -> Value {
-    serde_json::to_value(crate::num::Dec(d)).unwrap_or(Value::Null)
 }
 
 /// The kill-switch verdict from the file and, when one is configured, Redis.
@@ -140,7 +137,7 @@ pub fn stale_reference(price: Decimal, ts_ns: i64, now_ns: i64, max_age_ns: i64)
     Some(Denial {
         reason: Reason::RefPriceStale,
         caps: caps(&[
-            ("ref_price", dec(price)),
+            ("ref_price", to_json(price)),
             ("ref_age_ms", Value::from(age / 1_000_000)),
             ("max_ref_age_ms", Value::from(max_age_ns / 1_000_000)),
         ]),
@@ -165,8 +162,8 @@ pub fn check_reference(
             return Err(Denial {
                 reason: Reason::NoRefPrice,
                 caps: caps(&[
-                    ("venue_bid", dec(q.bid)),
-                    ("venue_ask", dec(q.ask)),
+                    ("venue_bid", to_json(q.bid)),
+                    ("venue_ask", to_json(q.ask)),
                     ("error", Value::from("the venue's book has no sane top")),
                 ]),
             });
@@ -190,11 +187,11 @@ pub fn check_reference(
         return Err(Denial {
             reason: Reason::RefPriceDeviation,
             caps: caps(&[
-                ("ref_price", dec(price)),
-                ("venue_bid", dec(quote.bid)),
-                ("venue_ask", dec(quote.ask)),
-                ("deviation_bps", dec(deviation)),
-                ("max_deviation_bps", dec(rules.max_deviation_bps)),
+                ("ref_price", to_json(price)),
+                ("venue_bid", to_json(quote.bid)),
+                ("venue_ask", to_json(quote.ask)),
+                ("deviation_bps", to_json(deviation)),
+                ("max_deviation_bps", to_json(rules.max_deviation_bps)),
             ]),
         });
     }
@@ -242,10 +239,10 @@ pub fn notional_cap(
         return Err(Denial {
             reason: Reason::LiveMicroCap,
             caps: caps(&[
-                ("qty", dec(qty)),
-                ("ref_price", dec(price)),
-                ("notional_usd", dec(notional)),
-                ("max_notional_usd", dec(cap)),
+                ("qty", to_json(qty)),
+                ("ref_price", to_json(price)),
+                ("notional_usd", to_json(notional)),
+                ("max_notional_usd", to_json(cap)),
             ]),
         });
     }

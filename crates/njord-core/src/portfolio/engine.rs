@@ -10,6 +10,7 @@ use super::{AllocCode, AllocError, AllocInput, Bound, Group, Method, VolTarget, 
 use crate::event::{
     Allocation, AllocationRejected, Decision, Event, Fill, Intent, Map, Out, ReconcileBreak, Side,
 };
+use crate::num::to_json;
 use crate::reason::Reason;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -791,11 +792,11 @@ impl PortfolioEngine {
             self.emit_legs(order, l, net, Vec::new(), &mut emitted);
         }
         let bps = self.cfg.rebalance.fee_bps.0 + self.cfg.rebalance.slippage_bps.0;
-        meta.insert("turnover".into(), dec_json(l1 * scale));
-        meta.insert("turnover_scale".into(), dec_json(scale));
+        meta.insert("turnover".into(), to_json(l1 * scale));
+        meta.insert("turnover_scale".into(), to_json(scale));
         meta.insert(
             "estimated_cost".into(),
-            dec_json(traded * bps / Decimal::from(10_000)),
+            to_json(traded * bps / Decimal::from(10_000)),
         );
         meta.insert("orders_dropped".into(), json!(dropped));
         self.counts.rebalances += 1;
@@ -885,7 +886,7 @@ impl PortfolioEngine {
             return Err(self.deny(
                 &id,
                 Reason::StrategyCapital,
-                json!({"why": "notional beyond 1e18", "qty": dec_json(intent.qty), "price": dec_json(price)}),
+                json!({"why": "notional beyond 1e18", "qty": to_json(intent.qty), "price": to_json(price)}),
                 ts,
             ));
         }
@@ -957,7 +958,7 @@ impl PortfolioEngine {
             return Err(self.deny(
                 &id,
                 Reason::StrategyCapital,
-                json!({"cash": dec_json(cash), "held": dec_json(held), "price": dec_json(price), "qty": dec_json(requested)}),
+                json!({"cash": to_json(cash), "held": to_json(held), "price": to_json(price), "qty": to_json(requested)}),
                 ts,
             ));
         }
@@ -965,10 +966,10 @@ impl PortfolioEngine {
             self.counts.capped += 1;
             intent
                 .meta
-                .insert("requested_qty".into(), dec_json(requested));
+                .insert("requested_qty".into(), to_json(requested));
         }
         intent.qty = qty;
-        let expiry = ts + self.iv.pending_ttl_ns;
+        let expiry = ts.saturating_add(self.iv.pending_ttl_ns);
         let sleeve = &mut self.sleeves[i];
         match side {
             Side::Buy => {
@@ -1113,7 +1114,7 @@ impl PortfolioEngine {
             .collect();
         let meta_legs: Vec<Value> = legs
             .iter()
-            .map(|(s, q)| json!({"strategy_id": self.ids[*s], "qty": dec_json(*q)}))
+            .map(|(s, q)| json!({"strategy_id": self.ids[*s], "qty": to_json(*q)}))
             .collect();
         if net.is_zero() {
             // Sized intents have a price, so the mark is there.
@@ -1138,7 +1139,7 @@ impl PortfolioEngine {
                 legs: plan.clone(),
                 crossing_booked: false,
                 components,
-                expires: ts + self.iv.pending_ttl_ns,
+                expires: ts.saturating_add(self.iv.pending_ttl_ns),
                 symbol: symbol.to_owned(),
                 rebalance: source == "rebalance",
             },
@@ -1345,7 +1346,7 @@ impl PortfolioEngine {
 
 /// The first multiple of `every` after `ts`.
 fn next_boundary(ts: i64, every: i64) -> i64 {
-    ts.div_euclid(every) * every + every
+    (ts.div_euclid(every) * every).saturating_add(every)
 }
 
 /// `q` rounded toward zero to a multiple of `step`.
@@ -1356,27 +1357,23 @@ fn floor_to_step(q: Decimal, step: Decimal) -> Decimal {
     ((q / step).trunc() * step).normalize()
 }
 
-fn dec_json(d: Decimal) -> Value {
-    serde_json::to_value(crate::num::Dec(d)).unwrap_or(Value::Null)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::event::decode;
 
-    fn d(s: &str) -> Decimal {
+    pub(super) fn d(s: &str) -> Decimal {
         s.parse().unwrap()
     }
 
-    fn engine(yaml: &str) -> PortfolioEngine {
+    pub(super) fn engine(yaml: &str) -> PortfolioEngine {
         let file: settings::PortfolioFile = serde_saphyr::from_str(yaml).unwrap();
         PortfolioEngine::new(file.portfolio).unwrap()
     }
 
-    const TWO: &str = "portfolio:\n  capital: 1000\n  strategies:\n    - id: a\n    - id: b\n  rebalance:\n    interval: 1w\n    min_interval: 1w\n";
+    pub(super) const TWO: &str = "portfolio:\n  capital: 1000\n  strategies:\n    - id: a\n    - id: b\n  rebalance:\n    interval: 1w\n    min_interval: 1w\n";
 
-    fn feed(e: &mut PortfolioEngine, lines: &[String]) -> Vec<Event<'static>> {
+    pub(super) fn feed(e: &mut PortfolioEngine, lines: &[String]) -> Vec<Event<'static>> {
         let mut out = Vec::new();
         for l in lines {
             e.on_event(&decode(l).unwrap(), &mut out);
@@ -1385,16 +1382,31 @@ mod tests {
         out.into_iter().map(Event::into_owned).collect()
     }
 
-    fn trade(price: &str, ts: i64) -> String {
+    fn trade_s(symbol: &str, price: &str, ts: i64) -> String {
         format!(
-            r#"{{"kind":"trade","symbol":"X/USDT","trade_id":"{ts}","price":{price},"qty":1,"side":"buy","ts_ns":{ts}}}"#
+            r#"{{"kind":"trade","symbol":"{symbol}","trade_id":"{ts}","price":{price},"qty":1,"side":"buy","ts_ns":{ts}}}"#
         )
     }
 
-    fn intent(id: &str, strategy: &str, side: &str, qty: &str, ts: i64) -> String {
+    pub(super) fn trade(price: &str, ts: i64) -> String {
+        trade_s("X/USDT", price, ts)
+    }
+
+    pub(super) fn intent_s(
+        sym: &str,
+        id: &str,
+        strategy: &str,
+        side: &str,
+        qty: &str,
+        ts: i64,
+    ) -> String {
         format!(
-            r#"{{"kind":"intent","id":"{id}","ts_ns":{ts},"strategy_id":"{strategy}","symbol":"X/USDT","side":"{side}","type":"market","qty":{qty},"limit_price":null}}"#
+            r#"{{"kind":"intent","id":"{id}","ts_ns":{ts},"strategy_id":"{strategy}","symbol":"{sym}","side":"{side}","type":"market","qty":{qty},"limit_price":null}}"#
         )
+    }
+
+    pub(super) fn intent(id: &str, strategy: &str, side: &str, qty: &str, ts: i64) -> String {
+        intent_s("X/USDT", id, strategy, side, qty, ts)
     }
 
     /// A fill as the paper trader writes it, with the strategy id of its order: the
@@ -1413,7 +1425,7 @@ mod tests {
         )
     }
 
-    fn intents(out: &[Event<'static>]) -> Vec<(String, String, Decimal)> {
+    pub(super) fn intents(out: &[Event<'static>]) -> Vec<(String, String, Decimal)> {
         out.iter()
             .filter_map(|e| match e {
                 Event::Intent(i) => Some((

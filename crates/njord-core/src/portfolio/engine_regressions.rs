@@ -1,40 +1,8 @@
 //! Regression tests from a review of the engine: each failed before its fix.
 
+use super::tests::{TWO, d, engine, feed, intent, intent_s, intents, trade};
 use super::*;
-use crate::event::decode;
 
-fn d(s: &str) -> Decimal {
-    s.parse().unwrap()
-}
-fn engine(yaml: &str) -> PortfolioEngine {
-    let file: settings::PortfolioFile = serde_saphyr::from_str(yaml).unwrap();
-    PortfolioEngine::new(file.portfolio).unwrap()
-}
-const TWO: &str = "portfolio:\n  capital: 1000\n  strategies:\n    - id: a\n    - id: b\n  rebalance:\n    interval: 1w\n    min_interval: 1w\n";
-fn feed(e: &mut PortfolioEngine, lines: &[String]) -> Vec<Event<'static>> {
-    let mut out = Vec::new();
-    for l in lines {
-        e.on_event(&decode(l).unwrap(), &mut out);
-    }
-    e.flush(&mut out);
-    out.into_iter().map(Event::into_owned).collect()
-}
-fn trade_s(sym: &str, price: &str, ts: i64) -> String {
-    format!(
-        r#"{{"kind":"trade","symbol":"{sym}","trade_id":"{ts}","price":{price},"qty":1,"side":"buy","ts_ns":{ts}}}"#
-    )
-}
-fn trade(price: &str, ts: i64) -> String {
-    trade_s("X/USDT", price, ts)
-}
-fn intent_s(sym: &str, id: &str, strategy: &str, side: &str, qty: &str, ts: i64) -> String {
-    format!(
-        r#"{{"kind":"intent","id":"{id}","ts_ns":{ts},"strategy_id":"{strategy}","symbol":"{sym}","side":"{side}","type":"market","qty":{qty},"limit_price":null}}"#
-    )
-}
-fn intent(id: &str, strategy: &str, side: &str, qty: &str, ts: i64) -> String {
-    intent_s("X/USDT", id, strategy, side, qty, ts)
-}
 fn fill(intent_id: &str, strategy: &str, side: &str, qty: &str, price: &str, ts: i64) -> String {
     format!(
         r#"{{"kind":"fill","order_id":"o-{intent_id}","intent_id":"{intent_id}","strategy_id":"{strategy}","symbol":"X/USDT","side":"{side}","qty":{qty},"price":{price},"fee":0,"fee_asset":"USDT","liquidity":"taker","ts_fill_ns":{ts}}}"#
@@ -44,18 +12,6 @@ fn deny(intent_id: &str, ts: i64) -> String {
     format!(
         r#"{{"kind":"decision","intent_id":"{intent_id}","allowed":false,"reason":"per_order_usd_cap","caps":{{}},"ts_ns":{ts}}}"#
     )
-}
-fn intents(out: &[Event<'static>]) -> Vec<(String, String, Decimal)> {
-    out.iter()
-        .filter_map(|e| match e {
-            Event::Intent(i) => Some((
-                i.id.as_deref().unwrap_or("").to_owned(),
-                i.side.to_string(),
-                i.qty,
-            )),
-            _ => None,
-        })
-        .collect()
 }
 fn qty_of(e: &PortfolioEngine, id: &str, sym: &str) -> Decimal {
     e.ledgers().find(|(x, _)| *x == id).unwrap().1.qty(sym)

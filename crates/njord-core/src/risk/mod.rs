@@ -14,7 +14,7 @@ pub mod usd;
 
 use crate::config;
 use crate::event::{Decision, Event, Intent, Map, Order, OrderType, Position, Side};
-use crate::num::Dec;
+use crate::num::to_json;
 use crate::reason::Reason;
 use crate::time::utc_day;
 use bucket::TokenBucket;
@@ -125,7 +125,7 @@ impl Notes {
     }
 
     fn num(&mut self, key: &str, value: Decimal) {
-        self.put(key, || num(value));
+        self.put(key, || to_json(value));
     }
 }
 
@@ -153,10 +153,6 @@ pub struct RiskEngine {
     buckets: FxHashMap<String, TokenBucket>,
     /// Latest `(UTC day, realized_pnl_day)` per (strategy, symbol) position seen.
     positions: HashMap<(Option<String>, String), (i64, Decimal)>,
-}
-
-fn num(d: Decimal) -> Value {
-    serde_json::to_value(Dec(d)).unwrap_or(Value::Null)
 }
 
 /// An `invalid_intent` denial naming the field and its problem.
@@ -444,11 +440,11 @@ impl RiskEngine {
         if !bucket.has_token(per_min, i.ts_ns) {
             notes.clear();
             notes.put("orders_per_min_cap", || per_min.into());
-            notes.put("tokens", || num(bucket.tokens()));
+            notes.put("tokens", || to_json(bucket.tokens()));
             return Err(Reason::OrdersPerMinCap);
         }
         bucket.spend();
-        notes.put("tokens_left", || num(bucket.tokens()));
+        notes.put("tokens_left", || to_json(bucket.tokens()));
         self.seen.insert(id);
         Ok(())
     }
