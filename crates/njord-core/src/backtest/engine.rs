@@ -215,15 +215,20 @@ impl Engine {
     /// through the portfolio, and what it emits (sized intents, sells first) through risk and
     /// paper.
     fn portfolio_step(&mut self, ev: &Event<'_>, sink: &mut dyn Sink) {
-        let mut pout = std::mem::take(&mut self.portfolio_out);
-        pout.clear();
         let ts = ev.ts_ns();
         let tape_intent = matches!(ev, Event::Intent(_));
-        if let Some(p) = self.portfolio.as_mut()
-            && (ts >= p.next_due_ns() || !self.intents.is_empty() || tape_intent)
-        {
-            // The hot path: most trades need nothing of the portfolio. When something is due,
-            // it gets the account's last prices, which this event has already updated.
+        let due = self
+            .portfolio
+            .as_ref()
+            .is_some_and(|p| ts >= p.next_due_ns());
+        if !due && self.intents.is_empty() && !tape_intent {
+            // The hot path: most trades need nothing of the portfolio.
+            return self.step(ev, sink);
+        }
+        let mut pout = std::mem::take(&mut self.portfolio_out);
+        pout.clear();
+        if let Some(p) = self.portfolio.as_mut() {
+            // It gets the account's last prices, which this event has already updated.
             for (symbol, price) in self.account.prices() {
                 if price > Decimal::ZERO {
                     p.set_mark(symbol, price);

@@ -29,6 +29,21 @@ fn bounded_mul(a: Decimal, b: Decimal) -> Option<Decimal> {
     a.checked_mul(b).filter(|n| n.abs() <= MAX_NOTIONAL)
 }
 
+/// Whether `a × b` is at most [`MAX_NOTIONAL`] in size. Every intent and fill asks, so the
+/// usual case is answered from the mantissas (|a × b| ≤ |mantissa(a) × mantissa(b)|, scales
+/// being ≥ 0) without a `Decimal` multiplication.
+fn within_notional(a: Decimal, b: Decimal) -> bool {
+    const BOUND: u128 = 1_000_000_000_000_000_000;
+    match a
+        .mantissa()
+        .unsigned_abs()
+        .checked_mul(b.mantissa().unsigned_abs())
+    {
+        Some(m) if m <= BOUND => true,
+        _ => bounded_mul(a, b).is_some(),
+    }
+}
+
 /// One strategy's share of the account.
 #[derive(Debug, Clone)]
 struct Sleeve {
@@ -157,9 +172,13 @@ pub struct PortfolioEngine {
     next_rebalance_ns: i64,
     last_rebalance_ns: Option<i64>,
     batch: Vec<Intent<'static>>,
+    /// `flush`'s sized intents and output, kept empty between calls.
+    scratch: (Vec<(usize, Intent<'static>)>, Vec<Event<'static>>),
     /// Netted and rebalance intents whose fills are not all in, by intent id.
     routes: HashMap<String, Legs>,
     peak_equity: Decimal,
+    /// The peak and the equity below which the portfolio turns reduce-only.
+    drawdown_floor: (Decimal, Decimal),
     reduce_only: bool,
     /// Venue quantity not booked by the portfolio, per asset (read at the first balance).
     baseline: HashMap<String, Decimal>,
@@ -199,6 +218,7 @@ impl PortfolioEngine {
             account: Ledger::with_cash(cfg.capital.0),
             reserve: cfg.capital.0,
             peak_equity: cfg.capital.0,
+            drawdown_floor: (Decimal::ZERO, Decimal::ZERO),
             cfg,
             iv,
             ids,
@@ -212,6 +232,7 @@ impl PortfolioEngine {
             next_rebalance_ns: i64::MIN,
             last_rebalance_ns: None,
             batch: Vec::new(),
+            scratch: Default::default(),
             routes: HashMap::default(),
             reduce_only: false,
             baseline: HashMap::default(),
@@ -407,19 +428,20 @@ impl PortfolioEngine {
         if self.batch.is_empty() {
             return;
         }
-        let batch = std::mem::take(&mut self.batch);
+        // The buffers are kept between calls: a backtest flushes once per intent.
+        let mut batch = std::mem::take(&mut self.batch);
+        let (mut sized, mut emitted) = std::mem::take(&mut self.scratch);
         let ts = batch[0].ts_ns;
         self.advance(ts, out);
-        let mut sized: Vec<(usize, Intent<'static>)> = Vec::new();
-        let mut emitted: Vec<Event<'static>> = Vec::new();
-        for intent in batch {
+        for intent in batch.drain(..) {
             match self.size(intent, ts) {
                 Ok(Sized::Sized { sleeve, intent }) => sized.push((sleeve, intent)),
                 Ok(Sized::AsIs(i)) => emitted.push(Event::Intent(i)),
                 Err(d) => emitted.push(Event::Decision(d)),
             }
         }
-        self.net(sized, ts, &mut emitted);
+        self.batch = batch;
+        self.net(&mut sized, ts, &mut emitted);
         // Sells before buys within one time, so a sale's cash is there for the buy.
         emitted.sort_by_key(|e| match e {
             Event::Intent(i) => i.side() != Some(Side::Sell),
@@ -430,7 +452,8 @@ impl PortfolioEngine {
             .filter(|e| matches!(e, Event::Intent(_)))
             .count() as u64;
         self.assume_filled(&emitted, ts);
-        out.extend(emitted);
+        out.append(&mut emitted);
+        self.scratch = (sized, emitted);
     }
 
     fn assume_filled(&mut self, emitted: &[Event<'static>], ts: i64) {
@@ -658,7 +681,14 @@ impl PortfolioEngine {
         if equity > self.peak_equity {
             self.peak_equity = equity;
         }
-        if !self.reduce_only && equity < self.peak_equity * (Decimal::ONE - limit.0) {
+        if self.drawdown_floor.0 != self.peak_equity {
+            // Asked at every intent that adds exposure; the peak seldom moves.
+            self.drawdown_floor = (
+                self.peak_equity,
+                self.peak_equity * (Decimal::ONE - limit.0),
+            );
+        }
+        if equity < self.drawdown_floor.1 {
             self.reduce_only = true;
             tracing::warn!(
                 %equity,
@@ -882,7 +912,7 @@ impl PortfolioEngine {
             Some(id) if !id.is_empty() && intent.qty > Decimal::ZERO => id.to_owned(),
             _ => return Ok(Sized::AsIs(intent)),
         };
-        if bounded_mul(intent.qty, price).is_none() {
+        if !within_notional(intent.qty, price) {
             return Err(self.deny(
                 &id,
                 Reason::StrategyCapital,
@@ -1002,12 +1032,12 @@ impl PortfolioEngine {
     /// the net quantity; the rest pass as they are.
     fn net(
         &mut self,
-        sized: Vec<(usize, Intent<'static>)>,
+        sized: &mut Vec<(usize, Intent<'static>)>,
         ts: i64,
         emitted: &mut Vec<Event<'static>>,
     ) {
         if sized.len() < 2 {
-            emitted.extend(sized.into_iter().map(|(_, i)| Event::Intent(i)));
+            emitted.extend(sized.drain(..).map(|(_, i)| Event::Intent(i)));
             return;
         }
         let mut by_symbol: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -1055,7 +1085,7 @@ impl PortfolioEngine {
             };
             self.emit_legs(order, legs, net, components, emitted);
         }
-        for (k, (_, i)) in sized.into_iter().enumerate() {
+        for (k, (_, i)) in sized.drain(..).enumerate() {
             if !merged[k] {
                 emitted.push(Event::Intent(i));
             }
@@ -1160,7 +1190,7 @@ impl PortfolioEngine {
 
     /// Books a fill into the account and the strategies it belongs to.
     fn on_fill(&mut self, f: &Fill<'_>) {
-        if bounded_mul(f.qty, f.price).is_none() || f.fee.abs() > MAX_NOTIONAL {
+        if !within_notional(f.qty, f.price) || f.fee.abs() > MAX_NOTIONAL {
             tracing::warn!(intent_id = %f.intent_id, "a fill of notional beyond 1e18 is not booked");
             self.counts.fills_unattributed += 1;
             return;
@@ -1183,13 +1213,17 @@ impl PortfolioEngine {
             self.counts.fills_unattributed += 1;
             return;
         };
-        self.account.book(&f.symbol, signed, f.price, f.fee);
+        // One multiplication for both books and the reservation.
+        let notional = signed * f.price;
+        self.account
+            .book_notional(&f.symbol, signed, f.price, notional, f.fee);
         let s = &mut self.sleeves[sleeve];
-        s.ledger.book(&f.symbol, signed, f.price, f.fee);
+        s.ledger
+            .book_notional(&f.symbol, signed, f.price, notional, f.fee);
         match f.side {
             Side::Buy => {
                 if let Some((n, _)) = s.reserved.get_mut(f.intent_id.as_ref()) {
-                    *n = (*n - f.qty * f.price - f.fee).max(Decimal::ZERO);
+                    *n = (*n - notional - f.fee).max(Decimal::ZERO);
                 }
             }
             Side::Sell => {

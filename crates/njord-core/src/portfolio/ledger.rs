@@ -49,6 +49,18 @@ impl Ledger {
     /// Books a trade: `qty` signed (buy > 0), at `price`, paying `fee` in the quote asset.
     /// Average cost moves only when the position grows; a reduction realizes PnL.
     pub fn book(&mut self, symbol: &str, qty: Decimal, price: Decimal, fee: Decimal) {
+        self.book_notional(symbol, qty, price, qty * price, fee);
+    }
+
+    /// [`Ledger::book`] with `notional = qty × price` already computed by the caller.
+    pub fn book_notional(
+        &mut self,
+        symbol: &str,
+        qty: Decimal,
+        price: Decimal,
+        notional: Decimal,
+        fee: Decimal,
+    ) {
         // One lookup for a symbol held before; the key is only allocated for a new one.
         let h = match self.holdings.get_mut(symbol) {
             Some(h) => h,
@@ -56,10 +68,14 @@ impl Ledger {
         };
         let old = h.qty;
         let new = old + qty;
-        let notional = qty * price;
         if old.is_zero() || old.is_sign_positive() == qty.is_sign_positive() {
             // Opening or adding.
             h.cost += notional;
+        } else if new.is_zero() {
+            // Closed out: the PnL (old × price − cost, and −notional = old × price) is
+            // exact and needs no average price.
+            self.realized -= notional + h.cost;
+            h.cost = Decimal::ZERO;
         } else {
             let avg = h.avg_price();
             let closed = qty.abs().min(old.abs());
@@ -69,9 +85,7 @@ impl Ledger {
                 avg - price
             };
             self.realized += per_unit * closed;
-            h.cost = if new.is_zero() {
-                Decimal::ZERO
-            } else if new.is_sign_positive() != old.is_sign_positive() {
+            h.cost = if new.is_sign_positive() != old.is_sign_positive() {
                 // Flipped through zero: the rest opens at this price.
                 new * price
             } else {
@@ -128,6 +142,20 @@ mod tests {
         assert_eq!(l.realized, d("15"));
         assert_eq!(l.fees, d("0.345"));
         assert_eq!(l.cash, d("1000") + d("15") - d("0.345"));
+    }
+
+    #[test]
+    fn closing_a_short_realizes_what_the_average_price_says() {
+        let mut l = Ledger::with_cash(d("0"));
+        l.book("X/USDT", d("-2"), d("5"), d("0"));
+        l.book("X/USDT", d("-1"), d("8"), d("0"));
+        l.book("X/USDT", d("1"), d("4"), d("0"));
+        // Average 6: the partial cover realizes 2, the close at 7 loses 2.
+        assert_eq!(l.realized, d("2"));
+        l.book("X/USDT", d("2"), d("7"), d("0"));
+        assert_eq!(l.realized, d("0"));
+        assert_eq!(l.holdings["X/USDT"], Holding::default());
+        assert_eq!(l.cash, d("10") + d("8") - d("4") - d("14"));
     }
 
     #[test]
