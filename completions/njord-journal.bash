@@ -25,6 +25,9 @@ _njord__journal() {
             njord__journal,download)
                 cmd="njord__journal__subcmd__download"
                 ;;
+            njord__journal,export)
+                cmd="njord__journal__subcmd__export"
+                ;;
             njord__journal,help)
                 cmd="njord__journal__subcmd__help"
                 ;;
@@ -63,6 +66,9 @@ _njord__journal() {
                 ;;
             njord__journal__subcmd__help,download)
                 cmd="njord__journal__subcmd__help__subcmd__download"
+                ;;
+            njord__journal__subcmd__help,export)
+                cmd="njord__journal__subcmd__help__subcmd__export"
                 ;;
             njord__journal__subcmd__help,help)
                 cmd="njord__journal__subcmd__help__subcmd__help"
@@ -149,7 +155,7 @@ _njord__journal() {
 
     case "${cmd}" in
         njord__journal)
-            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --help --version compress verify validate cat import download help"
+            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --help --version compress verify validate cat export import download help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -388,8 +394,42 @@ _njord__journal() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        njord__journal__subcmd__export)
+            opts="-o -v -q -h --out --format --single-file --float64 --config --print-config --verbose --quiet --log-level --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "parquet arrow" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         njord__journal__subcmd__help)
-            opts="compress verify validate cat import download help"
+            opts="compress verify validate cat export import download help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -461,6 +501,20 @@ _njord__journal() {
         njord__journal__subcmd__help__subcmd__download__subcmd__binance__subcmd__klines)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__journal__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -28,6 +28,7 @@ pub mod logging;
 pub mod paper;
 pub mod portfolio;
 pub mod replay;
+pub mod research;
 pub mod risk;
 pub mod stage;
 pub mod strategy;

@@ -18,7 +18,7 @@ use std::time::SystemTime;
 #[command(
     name = "njord-journal",
     version,
-    about = "Compress, verify, validate, print, import and download Njord journals",
+    about = "Compress, verify, validate, print, export, import and download Njord journals",
     after_help = "Journals rotate by UTC day and size to {stem}.{YYYYMMDD}[.{n}].ndjson and are \
 gzipped when closed; the open file is always {stem}.ndjson. A FILE argument may be a file, a \
 directory (every journal in it) or a stem (every file of one rotated series).\n\nExamples:\n  \
@@ -26,6 +26,8 @@ directory (every journal in it) or a stem (every file of one rotated series).\n\
     njord-journal verify var/log/njord/md.trades.ATOMUSDT.20260101.ndjson.gz\n  \
     njord-journal validate var/log/njord/md.trades.ATOMUSDT var/log/njord/ohlcv.1m.ATOMUSDT\n  \
     njord-journal cat var/log/njord/md.trades.ATOMUSDT | njord-bars --emit-only\n  \
+    njord-journal export var/log/njord --out data\n  \
+    njord-journal export var/log/njord/md.trades.ATOMUSDT --out atom.parquet --float64\n  \
     njord-journal import binance-trades ATOMUSDT-trades-2026-01-01.csv --symbol ATOM/USDT > atom.ndjson\n  \
     njord-journal import binance-trades ATOMUSDT-trades-2026-01-02.csv --symbol ATOM/USDT --journal\n  \
     njord-journal import binance-klines BTCUSDT-1m-2026-01-01.csv --symbol BTC/USDT --journal\n  \
@@ -71,6 +73,11 @@ pub enum Cmd {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Export journals to Parquet (zstd) or Arrow IPC for pandas, polars and DuckDB: exact
+    /// decimal128 money, timestamp[ns, UTC] times, rows in event-time order; every reader of
+    /// journals (cat, verify, validate, njord-replay, njord-backtest) reads the files back as
+    /// the NDJSON lines they came from
+    Export(Export),
     /// Convert downloaded history into Njord events (stdout, or a journal with --journal)
     #[command(subcommand)]
     Import(Import),
@@ -78,6 +85,27 @@ pub enum Cmd {
     /// run again to resume after the journal's last event
     #[command(subcommand)]
     Download(Download),
+}
+
+/// What `export` writes and where.
+#[derive(Debug, clap::Args)]
+pub struct Export {
+    /// Journals to export (files, directories or stems; Parquet and Arrow files too)
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Output: a directory (Hive partitions kind=/symbol=/date=), one file (every kind, with a
+    /// `kind` column), or `-` for an Arrow IPC stream on stdout
+    #[arg(long, short, value_name = "PATH")]
+    pub out: PathBuf,
+    /// File format (a file's extension, .parquet or .arrow, decides it when given)
+    #[arg(long, value_enum, default_value = "parquet")]
+    pub format: crate::research::export::Format,
+    /// Write one file even when --out has no extension
+    #[arg(long)]
+    pub single_file: bool,
+    /// Add a float64 companion `<col>_f64` after every decimal column, for fast pandas work
+    #[arg(long)]
+    pub float64: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -255,6 +283,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Cmd::Verify { files } => verify(&files),
         Cmd::Validate { files } => validate(&files),
         Cmd::Cat { files } => cat(&files),
+        Cmd::Export(e) => export(e),
         Cmd::Import(imp) => import(imp, &loaded.config.journal),
         Cmd::Download(d) => download(d, &loaded.config),
     }
@@ -349,6 +378,51 @@ fn verify(paths: &[PathBuf]) -> Result<(), Error> {
 
 /// Reads every file of `paths` twice at most (the trades again when bars or fills are to be
 /// checked against them) and prints each problem as `file:line: reason`.
+fn export(e: Export) -> Result<(), Error> {
+    use crate::research::export::{self as ex, Format, Target};
+    let ext = e.out.extension().and_then(|x| x.to_str());
+    let (format, target) = if e.out.as_os_str() == "-" {
+        (Format::Arrow, Target::Stdout)
+    } else {
+        match ext {
+            Some("parquet") => (Format::Parquet, Target::File(e.out.clone())),
+            Some("arrow" | "feather" | "ipc") => (Format::Arrow, Target::File(e.out.clone())),
+            _ if e.single_file => (e.format, Target::File(e.out.clone())),
+            _ => (e.format, Target::Hive(e.out.clone())),
+        }
+    };
+    if e.out.as_os_str() == "-" && e.format == Format::Parquet && e.single_file {
+        return Err(Error::usage(
+            "--out -: stdout takes an Arrow IPC stream, not Parquet (which needs a seekable file)",
+        ));
+    }
+    let all = series(&e.files)?;
+    let mut bad = 0u64;
+    let opts = ex::Options {
+        format,
+        target,
+        float64: e.float64,
+    };
+    let summary = ex::export(&all, &opts, &mut |err| {
+        bad += 1;
+        eprintln!("{err}");
+    })
+    .map_err(Error::failed)?;
+    tracing::info!(
+        rows = summary.rows,
+        files = summary.files.len(),
+        "exported {} rows to {}",
+        summary.rows,
+        e.out.display()
+    );
+    if bad > 0 {
+        return Err(Error::failed(format!(
+            "{bad} bad lines left out (listed above); every valid line was exported"
+        )));
+    }
+    Ok(())
+}
+
 fn validate(paths: &[PathBuf]) -> Result<(), Error> {
     use crate::tape_check::{Loc, TapeCheck};
     let files: Vec<PathBuf> = series(paths)?.into_iter().flat_map(|s| s.files).collect();

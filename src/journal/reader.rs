@@ -13,14 +13,21 @@ pub fn torn_reason(decode_error: &dyn std::fmt::Display) -> String {
     format!("torn last line (no newline at end of file), skipped: {decode_error}")
 }
 
-/// `source` inflated when it is gzip (recognised by its magic bytes, whatever the name), as
-/// it is otherwise. Plain input is not buffered here, so a caller reading big blocks (the
+/// `source` inflated when it is gzip, rendered as lines when it is Parquet or Arrow IPC (each
+/// recognised by its magic bytes, whatever the name), as it is otherwise. Plain input is not buffered here, so a caller reading big blocks (the
 /// replay) copies each byte once.
 pub fn decompressed(mut source: impl Read + Send + 'static) -> io::Result<Box<dyn Read + Send>> {
-    let mut magic = Vec::with_capacity(2);
-    (&mut source).take(2).read_to_end(&mut magic)?;
-    let gz = magic == [0x1f, 0x8b];
+    let mut magic = Vec::with_capacity(crate::research::read::MAGIC_LEN);
+    (&mut source)
+        .take(crate::research::read::MAGIC_LEN as u64)
+        .read_to_end(&mut magic)?;
+    let gz = magic.starts_with(&[0x1f, 0x8b]);
+    let columnar = crate::research::read::sniff(&magic);
     let raw = io::Cursor::new(magic).chain(source);
+    if let Some(format) = columnar {
+        // Parquet and Arrow files read as the canonical lines of their rows.
+        return crate::research::read::lines(format, raw);
+    }
     Ok(if gz {
         Box::new(flate2::bufread::MultiGzDecoder::new(
             BufReader::with_capacity(256 * 1024, raw),

@@ -51,15 +51,27 @@ pub fn list_dir(dir: &Path) -> Result<Vec<Series>, JournalError> {
 }
 
 /// Resolves command-line paths to series, in argument order: a directory gives every series
-/// in it, a path that is not a file names a stem (`var/log/njord/md.trades.ATOMUSDT`), and
-/// files are grouped by stem and put in series order, whatever order the shell globbed them in.
+/// in it (or, when it holds no journal, every Parquet and Arrow file under it: an export's
+/// Hive partitions), a pattern (`'data/**/*.parquet'`, quoted so the shell leaves it) gives
+/// the files it matches, a path that is not a file names a stem
+/// (`var/log/njord/md.trades.ATOMUSDT`), and files are grouped by stem and put in series order,
+/// whatever order the shell globbed them in.
 pub fn resolve(paths: &[PathBuf]) -> Result<Vec<Series>, JournalError> {
     let mut out: Vec<Series> = Vec::new();
     // Named files of each stem, by position in `out`.
     let mut named: Vec<(usize, Vec<(JournalName, PathBuf)>)> = Vec::new();
-    for p in paths {
+    for p in expand_patterns(paths)? {
+        let p = &p;
         if p.is_dir() {
-            out.extend(list_dir(p)?);
+            let found = list_dir(p)?;
+            if found.is_empty() {
+                out.extend(columnar_files(p)?.into_iter().map(|f| Series {
+                    name: f.display().to_string(),
+                    files: vec![f],
+                }));
+            } else {
+                out.extend(found);
+            }
         } else if p.is_file() {
             let name = p
                 .file_name()
@@ -112,5 +124,50 @@ pub fn resolve(paths: &[PathBuf]) -> Result<Vec<Series>, JournalError> {
         files.sort_by_key(|(n, _)| (n.order(), n.gz));
         out[i].files = files.into_iter().map(|(_, p)| p).collect();
     }
+    Ok(out)
+}
+
+/// Paths with the patterns among them (`*`, `?`, `[`, not an existing path) replaced by the
+/// files they match, in sorted order.
+fn expand_patterns(paths: &[PathBuf]) -> Result<Vec<PathBuf>, JournalError> {
+    let mut out = Vec::with_capacity(paths.len());
+    for p in paths {
+        let text = p.to_string_lossy();
+        if p.exists() || !text.contains(['*', '?', '[']) {
+            out.push(p.clone());
+            continue;
+        }
+        let pattern = glob::glob(&text).map_err(|e| other(p, format!("bad pattern: {e}")))?;
+        let mut matched: Vec<PathBuf> = pattern
+            .filter_map(Result::ok)
+            .filter(|m| m.is_file())
+            .collect();
+        if matched.is_empty() {
+            return Err(other(p, "no file matches the pattern"));
+        }
+        matched.sort();
+        out.extend(matched);
+    }
+    Ok(out)
+}
+
+/// Every `.parquet` and `.arrow` file under `dir`, sorted, each its own source.
+fn columnar_files(dir: &Path) -> Result<Vec<PathBuf>, JournalError> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).map_err(super::io_err(&d))? {
+            let path = entry.map_err(super::io_err(&d))?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "parquet" || e == "arrow")
+            {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
     Ok(out)
 }

@@ -14,6 +14,7 @@ mod ingest;
 mod portfolio;
 mod readme;
 mod real_data;
+mod research;
 mod risk_paper;
 mod secrets;
 mod storage;
