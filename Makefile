@@ -2,16 +2,28 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test redis chromium install docs bench fmt lint
+.PHONY: demo test redis chromium python install docs bench fmt lint
+VENV ?= .venv
 
 ## demo: build and run the richest pipeline on bundled synthetic data (no Redis, no network)
 demo:
 	$(CARGO) build --bins -q
 	@scripts/demo.sh
 
-## test: install what the tests need (redis-server, chromium) and run every test
-test: redis chromium
-	$(CARGO) test --workspace --all-targets --no-fail-fast
+## test: install what the tests need (redis-server, chromium, a Python virtual environment
+## with pandas, polars, DuckDB and the njord module) and run every test
+test: redis chromium python
+	$(CARGO) test --all-targets --no-fail-fast
+	PATH="$(CURDIR)/target/debug:$$PATH" $(VENV)/bin/python -m pytest -q -p no:cacheprovider python/tests
+
+## python: the njord Python module (PyO3, maturin) in $(VENV), with what its tests read it with
+python: $(VENV)/.installed
+	VIRTUAL_ENV="$(abspath $(VENV))" $(VENV)/bin/maturin develop -q --profile python -m python/Cargo.toml
+
+$(VENV)/.installed: python/requirements-test.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r python/requirements-test.txt
+	touch $@
 
 redis:
 	@command -v redis-server >/dev/null 2>&1 || { \

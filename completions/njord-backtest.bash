@@ -35,7 +35,7 @@ _njord__backtest() {
 
     case "${cmd}" in
         njord__backtest)
-            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --no-progress --json --report --portfolio --help --version sweep help"
+            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --no-progress --json --no-summary --report --portfolio --help --version sweep help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -155,7 +155,7 @@ _njord__backtest() {
             return 0
             ;;
         njord__backtest__subcmd__sweep)
-            opts="-v -q -h --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --no-progress --param --sort --config --print-config --verbose --quiet --log-level --help"
+            opts="-v -q -h --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --no-progress --param --sort --config --print-config --verbose --quiet --log-level --no-summary --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

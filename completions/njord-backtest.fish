@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_njord_backtest_global_optspecs
-    string join \n config= print-config v/verbose q/quiet log-level= tape= strategies= from= to= symbol= kind= capital= quote= equity-interval= risk-free= slippage-bps= allow-short partial-fills out= no-progress json report= portfolio= h/help V/version
+    string join \n config= print-config v/verbose q/quiet log-level= tape= strategies= from= to= symbol= kind= capital= quote= equity-interval= risk-free= slippage-bps= allow-short partial-fills out= no-progress json no-summary report= portfolio= h/help V/version
 end
 
 function __fish_njord_backtest_needs_command
@@ -47,6 +47,7 @@ complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l allow-sho
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l partial-fills -d 'Cap each resting (maker) fill at the quantity of the trade that crosses it'
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l no-progress -d 'No progress bar, even when stderr is a terminal'
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l json -d 'Write the metrics as JSON on stdout instead of the table'
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l no-summary -d 'Write no summary table on stdout (--json still prints the metrics): the results are in --out (scripts, the Python module)'
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -s h -l help -d 'Print help'
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -s V -l version -d 'Print version'
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -f -a "sweep" -d 'Run every combination of parameters in parallel and rank them by one metric'
@@ -73,6 +74,7 @@ complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l 
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -s q -l quiet -d 'Only errors on stderr'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l no-summary -d 'Write no summary table on stdout (--json still prints the metrics): the results are in --out (scripts, the Python module)'
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -s h -l help -d 'Print help'
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand help; and not __fish_seen_subcommand_from sweep help" -f -a "sweep" -d 'Run every combination of parameters in parallel and rank them by one metric'
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand help; and not __fish_seen_subcommand_from sweep help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -395,7 +395,7 @@ _njord__journal() {
             return 0
             ;;
         njord__journal__subcmd__export)
-            opts="-o -v -q -h --out --format --single-file --float64 --config --print-config --verbose --quiet --log-level --help"
+            opts="-o -v -q -h --out --format --single-file --float64 --kind --config --print-config --verbose --quiet --log-level --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -411,6 +411,10 @@ _njord__journal() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "parquet arrow" -- "${cur}"))
+                    return 0
+                    ;;
+                --kind)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --config)

@@ -67,6 +67,7 @@ complete -c njord-journal -n "__fish_njord_journal_using_subcommand cat" -s h -l
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand export" -s o -l out -d 'Output: a directory (Hive partitions kind=/symbol=/date=), one file (every kind, with a `kind` column), or `-` for an Arrow IPC stream on stdout' -r -F
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand export" -l format -d 'File format (a file\'s extension, .parquet or .arrow, decides it when given)' -r -f -a "parquet\t''
 arrow\t''"
+complete -c njord-journal -n "__fish_njord_journal_using_subcommand export" -l kind -d 'Only events of this kind (trade, fill, equity, …)' -r
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand export" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand export" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
 complete -c njord-journal -n "__fish_njord_journal_using_subcommand export" -l single-file -d 'Write one file even when --out has no extension'

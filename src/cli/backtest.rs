@@ -57,6 +57,10 @@ pub struct Cli {
     /// Write the metrics as JSON on stdout instead of the table
     #[arg(long)]
     pub json: bool,
+    /// Write no summary table on stdout (--json still prints the metrics): the results are in
+    /// --out (scripts, the Python module)
+    #[arg(long, global = true)]
+    pub no_summary: bool,
     /// Also write a self-contained HTML report (inline SVG charts, no network)
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
@@ -225,7 +229,9 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 pb.finish_and_clear();
             }
             sweep::sort(&mut rows, &s.sort);
-            app::print_out(&sweep::table(&s.params, &rows))?;
+            if !cli.no_summary {
+                app::print_out(&sweep::table(&s.params, &rows))?;
+            }
             if !cli.common.quiet {
                 for line in sweep::never_traded(&s.params, &rows) {
                     eprintln!("note: {line}");
@@ -434,7 +440,7 @@ latency."
     }
     if cli.json {
         app::print_out(&json)?;
-    } else {
+    } else if !cli.no_summary {
         app::print_out(&report::table(&result.metrics, &result.counts))?;
         if let Some(p) = &result.portfolio {
             app::print_out(&report::portfolio_table(p))?;

@@ -106,6 +106,13 @@ pub struct Export {
     /// Add a float64 companion `<col>_f64` after every decimal column, for fast pandas work
     #[arg(long)]
     pub float64: bool,
+    /// Only events of this kind (trade, fill, equity, …)
+    #[arg(long, value_name = "KIND", value_parser = parse_record_kind)]
+    pub kind: Option<crate::research::schema::RecordKind>,
+}
+
+fn parse_record_kind(s: &str) -> Result<crate::research::schema::RecordKind, String> {
+    crate::research::schema::RecordKind::parse(s).ok_or_else(|| format!("unknown kind `{s}`"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -402,6 +409,7 @@ fn export(e: Export) -> Result<(), Error> {
         format,
         target,
         float64: e.float64,
+        only: e.kind,
     };
     let summary = ex::export(&all, &opts, &mut |err| {
         bad += 1;

@@ -53,6 +53,8 @@ pub enum Target {
     Hive(PathBuf),
     /// An Arrow IPC stream on stdout.
     Stdout,
+    /// An Arrow IPC stream in [`Summary::stream`] (the Python module's `read`).
+    Memory,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +63,8 @@ pub struct Options {
     pub target: Target,
     /// Adds a `<col>_f64` float companion after every decimal column.
     pub float64: bool,
+    /// Only records of this kind.
+    pub only: Option<RecordKind>,
 }
 
 /// What an export wrote.
@@ -69,6 +73,8 @@ pub struct Summary {
     /// Each file written and its rows (`-` for stdout).
     pub files: Vec<(PathBuf, usize)>,
     pub rows: usize,
+    /// The stream written for [`Target::Memory`].
+    pub stream: Vec<u8>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +120,7 @@ pub fn export(
     let sources = sources_json(series)?;
     let mut groups = Groups {
         hive,
+        only: opts.only,
         map: BTreeMap::new(),
         last: None,
     };
@@ -210,8 +217,14 @@ pub fn export(
         let (batch, time_col) = stage.finish(opts.float64, &scale_of, kvs)?;
         match &opts.target {
             Target::Stdout => {
-                write_arrow_stream(&batch)?;
+                let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+                write_arrow_stream(&batch, stdout)?
+                    .flush()
+                    .map_err(io(Path::new("-")))?;
                 summary.files.push((PathBuf::from("-"), rows));
+            }
+            Target::Memory => {
+                summary.stream = write_arrow_stream(&batch, Vec::new())?;
             }
             Target::File(path) => {
                 write_file(path, opts.format, &batch, time_col)?;
@@ -323,12 +336,16 @@ const NS_PER_DAY: i64 = 86_400 * 1_000_000_000;
 /// The groups being filled, with the last one used at hand: consecutive rows mostly share it.
 struct Groups {
     hive: bool,
+    only: Option<RecordKind>,
     map: BTreeMap<GroupKey, Stage>,
     last: Option<GroupKey>,
 }
 
 impl Groups {
     fn push(&mut self, kind: RecordKind, ts: i64, symbol: Option<&str>, cells: &[Cell<'_>]) {
+        if self.only.is_some_and(|k| k != kind) {
+            return;
+        }
         let day = if self.hive {
             njord_core::time::utc_day(ts)
         } else {
@@ -358,6 +375,13 @@ impl Groups {
             stage.push(kind, ts, cells);
         }
     }
+}
+
+/// The unset bits among the first `len` of a validity bitmap.
+fn count_zero_bits(bits: &[u8], len: usize) -> usize {
+    (0..len)
+        .filter(|i| bits[i / 8] & (1 << (i % 8)) == 0)
+        .count()
 }
 
 /// A dictionary-encoded text column being filled. Rows mostly repeat the row before (one
@@ -428,6 +452,22 @@ impl Data {
             Ty::UInt => Data::UInt(UInt64Builder::new()),
             Ty::Bool => Data::Bool(BooleanBuilder::new()),
         }
+    }
+
+    fn all_null(&self, rows: usize) -> bool {
+        let nulls = match self {
+            Data::Time(b) => b.validity_slice().map_or(0, |v| count_zero_bits(v, rows)),
+            Data::Dec(v) => v.iter().filter(|x| x.is_none()).count(),
+            Data::Text(b) => b.validity_slice().map_or(0, |v| count_zero_bits(v, rows)),
+            Data::Label(b) => b
+                .keys
+                .validity_slice()
+                .map_or(0, |v| count_zero_bits(v, rows)),
+            Data::Int(b) => b.validity_slice().map_or(0, |v| count_zero_bits(v, rows)),
+            Data::UInt(b) => b.validity_slice().map_or(0, |v| count_zero_bits(v, rows)),
+            Data::Bool(b) => b.validity_slice().map_or(0, |v| count_zero_bits(v, rows)),
+        };
+        nulls == rows
     }
 
     fn push_null(&mut self) {
@@ -574,8 +614,14 @@ impl Stage {
             arrays.push(Arc::new(self.kind.finish()));
         }
         let mut time_col = None;
+        let rows = self.rows;
         for s in &mut self.cols {
             if self.without_symbol && s.col.name == "symbol" {
+                continue;
+            }
+            if rows > 0 && !(single && s.col.required) && s.data.all_null(rows) {
+                // An optional field no row has (a trade's ts_local_ns from a venue without
+                // it) is left out: a later export that has it adds the column.
                 continue;
             }
             let nullable = !(single && s.col.required);
@@ -736,17 +782,12 @@ fn write_file(
     std::fs::rename(&tmp, path).map_err(io(path))
 }
 
-fn write_arrow_stream(batch: &RecordBatch) -> Result<(), ExportError> {
-    let stdout = std::io::stdout().lock();
-    let mut w =
-        arrow::ipc::writer::StreamWriter::try_new(std::io::BufWriter::new(stdout), &batch.schema())
-            .map_err(|e| ExportError::Data(e.to_string()))?;
-    w.write(batch)
-        .map_err(|e| ExportError::Data(e.to_string()))?;
-    w.finish().map_err(|e| ExportError::Data(e.to_string()))?;
-    w.into_inner()
-        .and_then(|mut o| o.flush().map_err(Into::into))
-        .map_err(|e| ExportError::Data(format!("stdout: {e}")))
+fn write_arrow_stream<W: Write>(batch: &RecordBatch, out: W) -> Result<W, ExportError> {
+    let err = |e: arrow::error::ArrowError| ExportError::Data(e.to_string());
+    let mut w = arrow::ipc::writer::StreamWriter::try_new(out, &batch.schema()).map_err(err)?;
+    w.write(batch).map_err(err)?;
+    w.finish().map_err(err)?;
+    w.into_inner().map_err(err)
 }
 
 #[cfg(test)]

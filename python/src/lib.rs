@@ -1,0 +1,95 @@
+//! `njord._native`: the Rust half of the `njord` Python module. The Python half
+//! (`njord/__init__.py`) turns what these functions return into pyarrow tables.
+//!
+//! Every function releases the GIL while Njord works, and every failure is an `njord.NjordError`
+//! carrying the message the command-line tools print.
+
+use clap::Parser;
+use njord::research::export::{self, Format, Options, Target};
+use njord::research::schema::RecordKind;
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use std::path::PathBuf;
+
+create_exception!(_native, NjordError, PyException, "An error Njord reports.");
+
+fn err(e: impl std::fmt::Display) -> PyErr {
+    NjordError::new_err(e.to_string())
+}
+
+/// Journals, Parquet or Arrow files (paths, directories, patterns) as one Arrow IPC stream of
+/// their events, `kind` only when given; bad lines are an error naming each.
+#[pyfunction]
+#[pyo3(signature = (paths, kind=None, float64=false))]
+fn read_ipc<'py>(
+    py: Python<'py>,
+    paths: Vec<PathBuf>,
+    kind: Option<String>,
+    float64: bool,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let only = match kind {
+        Some(k) => Some(RecordKind::parse(&k).ok_or_else(|| err(format!("unknown kind `{k}`")))?),
+        None => None,
+    };
+    let stream = py.detach(|| -> Result<Vec<u8>, String> {
+        let series = njord::journal::resolve(&paths).map_err(|e| e.to_string())?;
+        let mut bad = Vec::new();
+        let opts = Options {
+            format: Format::Arrow,
+            target: Target::Memory,
+            float64,
+            only,
+        };
+        let summary = export::export(&series, &opts, &mut |e| bad.push(e.to_string()))
+            .map_err(|e| e.to_string())?;
+        if !bad.is_empty() {
+            return Err(bad.join("\n"));
+        }
+        Ok(summary.stream)
+    });
+    Ok(PyBytes::new(py, &stream.map_err(err)?))
+}
+
+/// Runs `njord-backtest` with these arguments (the first is the program name), in process.
+#[pyfunction]
+fn backtest_cli(py: Python<'_>, args: Vec<String>) -> PyResult<()> {
+    py.detach(|| -> Result<(), String> {
+        let cli = njord::cli::backtest::Cli::try_parse_from(&args).map_err(|e| e.to_string())?;
+        njord::cli::backtest::run(cli).map_err(|e| e.to_string())
+    })
+    .map_err(err)
+}
+
+/// The strategies file at `path` with `params` (`key=value` or `id.key=value`) set, as text:
+/// the values `njord-backtest sweep --param` would set for one trial.
+#[pyfunction]
+fn strategies_with(path: PathBuf, params: Vec<String>) -> PyResult<String> {
+    use njord::backtest::sweep;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
+    let axes = params
+        .iter()
+        .map(|p| sweep::parse_axis(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(err)?;
+    let combo = vec![0; axes.len()];
+    sweep::apply(
+        &text,
+        &axes,
+        &combo,
+        &njord::strategy::registry::Registry::builtin(),
+    )
+    .map_err(err)
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("NjordError", m.py().get_type::<NjordError>())?;
+    m.add_function(wrap_pyfunction!(read_ipc, m)?)?;
+    m.add_function(wrap_pyfunction!(backtest_cli, m)?)?;
+    m.add_function(wrap_pyfunction!(strategies_with, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

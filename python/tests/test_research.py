@@ -1,0 +1,196 @@
+"""The research API against the real libraries: every export read by pyarrow, pandas, polars
+and DuckDB with exact decimals and UTC times, and `njord.backtest` equal to `njord-backtest`.
+
+Run by `make test` (the binaries must be on PATH: target/debug)."""
+
+import json
+import math
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import njord
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "golden" / "every_kind.ndjson"
+
+
+def run(*args, cwd=None):
+    out = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    assert out.returncode == 0, f"{args}: {out.stderr}"
+    return out.stdout
+
+
+def ndjson_rows(path):
+    """The NDJSON lines as dicts with every number an exact Decimal."""
+    with open(path) as f:
+        return [json.loads(line, parse_float=Decimal, parse_int=Decimal) for line in f if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    d = tmp_path_factory.mktemp("export")
+    run("njord-journal", "export", str(GOLDEN), "--out", str(d / "hive"))
+    run("njord-journal", "export", str(GOLDEN), "--out", str(d / "all.parquet"))
+    return d
+
+
+@pytest.fixture(scope="module")
+def tape(tmp_path_factory):
+    """Two days of synthetic trades: long enough for annualised metrics."""
+    d = tmp_path_factory.mktemp("tape")
+    path = d / "tape.ndjson"
+    path.write_text(run("njord-sim", "gen", "--symbol", "ATOM/USDT", "--count", "700000",
+                        "--seed", "11"))
+    return path
+
+
+def decimals_equal(column, source):
+    """Exact: every value of the column equals its NDJSON number as a Decimal."""
+    assert len(column) == len(source)
+    for got, want in zip(column, source):
+        if want is None:
+            assert got is None
+        else:
+            assert Decimal(got) == want, (got, want)
+
+
+def test_every_kind_reads_exactly_in_pyarrow_pandas_and_polars(exported):
+    source = ndjson_rows(GOLDEN)
+    kinds = sorted({r["kind"] for r in source})
+    assert len(kinds) == 18
+    for kind in kinds:
+        want = [r for r in source if r["kind"] == kind]
+        files = sorted((exported / "hive").glob(f"kind={kind}/**/*.parquet"))
+        assert files, kind
+        table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
+        assert table.num_rows == len(want), kind
+        for field in table.schema:
+            if pa.types.is_timestamp(field.type):
+                assert field.type.tz == "UTC", (kind, field.name)
+                assert field.type.unit == "ns"
+            if pa.types.is_decimal(field.type):
+                got = table.column(field.name).to_pylist()
+                # Hive files of one kind are one symbol each: compare per symbol's rows.
+                by_file = []
+                for f in files:
+                    sym = pq.read_schema(f).metadata.get(b"njord.symbol")
+                    by_file += [r.get(field.name) for r in want
+                                if sym is None or r.get("symbol") == sym.decode()]
+                decimals_equal(got, by_file)
+        frame = table.to_pandas()
+        assert len(frame) == len(want)
+        for field in table.schema:
+            if pa.types.is_timestamp(field.type):
+                assert str(frame[field.name].dt.tz) == "UTC"
+        assert pl.from_arrow(table).height == len(want)
+
+
+def test_one_file_of_every_kind_and_njord_read(exported):
+    source = ndjson_rows(GOLDEN)
+    table = pq.read_table(exported / "all.parquet")
+    assert table.num_rows == len(source)
+    assert table.column("kind").to_pylist() == [r["kind"] for r in source]
+    via_njord = njord.read(exported / "all.parquet")
+    assert via_njord.equals(njord.read(GOLDEN))
+    trades = njord.read(str(exported / "hive" / "kind=trade" / "**" / "*.parquet"), kind="trade")
+    assert trades.num_rows == 2
+    decimals_equal(sorted(trades.column("qty").to_pylist()),
+                   sorted(r["qty"] for r in source if r["kind"] == "trade"))
+    assert pl.from_arrow(trades).height == 2
+
+
+def test_duckdb_aggregates_the_hive_layout_as_njord_counts(exported, tape, tmp_path):
+    run("njord-journal", "export", str(tape), "--out", str(tmp_path / "t"))
+    got = duckdb.sql(f"""
+        select count(*), sum(qty), sum(price * qty), min(ts_ns), max(ts_ns)
+        from read_parquet('{tmp_path}/t/**/*.parquet', hive_partitioning = true)
+        where symbol = 'ATOMUSDT'""").fetchall()[0]
+    want = ndjson_rows(tape)
+    assert got[0] == len(want) == 700000
+    assert got[1] == sum(r["qty"] for r in want)
+    assert got[2] == sum(r["price"] * r["qty"] for r in want)
+    first = pd.Timestamp(int(want[0]["ts_ns"]), unit="ns", tz="UTC")
+    assert pd.Timestamp(got[3]) == first
+
+
+def test_an_added_column_reads_with_union_by_name(tmp_path):
+    old = tmp_path / "old.ndjson"
+    new = tmp_path / "new.ndjson"
+    line = GOLDEN.read_text().splitlines()[0]
+    assert '"ts_local_ns"' in line
+    new.write_text(line + "\n")
+    row = json.loads(line)
+    del row["ts_local_ns"]
+    row["trade_id"] = "1000"
+    old.write_text(json.dumps(row, separators=(",", ":")) + "\n")
+    run("njord-journal", "export", str(old), "--out", str(tmp_path / "a.parquet"))
+    run("njord-journal", "export", str(new), "--out", str(tmp_path / "b.parquet"))
+    assert "ts_local_ns" not in pq.read_schema(tmp_path / "a.parquet").names
+    rows = duckdb.sql(f"""select trade_id, ts_local_ns from read_parquet(
+        ['{tmp_path}/a.parquet', '{tmp_path}/b.parquet'], union_by_name = true)
+        order by trade_id""").fetchall()
+    assert rows[0][1] is None and rows[1][1] is not None
+
+
+def test_backtest_metrics_recomputed_in_pandas_and_fills_equal_the_cli(tape, tmp_path):
+    result = njord.backtest(tape, capital=10000, equity_interval="1m")
+    m = result.metrics
+    eq = result.equity.to_pandas()
+    assert str(eq["ts_ns"].dt.tz) == "UTC"
+    equity = eq["equity"].map(float)
+    returns = (equity / equity.shift(1) - 1.0).dropna()
+    periods = 365 * 86400 / 60
+    sharpe = returns.mean() / returns.std(ddof=1) * math.sqrt(periods)
+    assert m["sharpe"] is not None
+    assert abs(sharpe - m["sharpe"]) <= 1e-12 * max(1.0, abs(sharpe))
+    peak = pd.concat([pd.Series([10000.0]), equity]).cummax().iloc[1:].reset_index(drop=True)
+    drawdown = ((peak - equity.reset_index(drop=True)) / peak).max()
+    assert abs(drawdown - m["max_drawdown"]) <= 1e-12
+
+    out = tmp_path / "cli"
+    run("njord-backtest", "--tape", str(tape), "--capital", "10000", "--equity-interval", "1m",
+        "--out", str(out), "--no-summary", "--no-progress", cwd=ROOT)
+    cli_fills = njord.read(out / "fills.ndjson", kind="fill")
+    assert result.fills.num_rows > 10
+    assert result.fills.equals(cli_fills)
+    assert json.loads((out / "metrics.json").read_text())["metrics"] == m
+    report = result.report(tmp_path / "report.html")
+    assert "<svg" in report.read_text()
+
+
+def test_strategy_parameters_and_a_sweep(tape):
+    a = njord.backtest(tape, tema_period=3)
+    b = njord.backtest(tape, tema_period=5)
+    assert a.metrics != b.metrics
+    rows = njord.sweep(tape, {"tema_period": [3, 5], "bb_std": [1.5, 2]})
+    assert rows.num_rows == 4
+    assert set(rows.column_names) >= {"trial", "tema_period", "bb_std", "sharpe"}
+
+
+def test_errors_are_python_exceptions_with_the_cli_messages(tmp_path):
+    with pytest.raises(njord.NjordError, match="no such file"):
+        njord.backtest(tmp_path / "missing.ndjson")
+    with pytest.raises(njord.NjordError, match="no strategy in the file has the parameter"):
+        njord.backtest(GOLDEN, no_such_parameter=1)
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"PAR1 this is not a parquet file")
+    with pytest.raises(njord.NjordError, match="bad.parquet"):
+        njord.read(bad)
+
+
+def test_the_research_example_runs_and_plots(tmp_path):
+    png = tmp_path / "best.png"
+    tape = tmp_path / "tape.ndjson"
+    tape.write_text(run("njord-sim", "gen", "--symbol", "ATOM/USDT", "--count", "100000",
+                        "--seed", "7"))
+    import sys
+    run(sys.executable, str(ROOT / "examples" / "research.py"), str(tape), str(png))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
