@@ -40,7 +40,8 @@ struct Block {
 }
 
 /// The fenced blocks whose info string starts with `sh`; any other code block that holds a
-/// command is an error, so an example cannot escape the run by its formatting.
+/// command is an error, so an example cannot escape the run by its formatting (```python
+/// blocks run in python/tests/test_readme.py).
 fn shell_blocks(readme: &str) -> Vec<Block> {
     let mut blocks = Vec::new();
     let mut open: Option<(usize, String, String)> = None;
@@ -54,6 +55,8 @@ fn shell_blocks(readme: &str) -> Vec<Block> {
                         "sh" => Mode::Foreground,
                         "sh background" => Mode::Background,
                         "sh skip" => Mode::Skip,
+                        // Python examples run in the Python tests (python/tests/test_readme.py).
+                        "python" => continue,
                         other => {
                             assert!(
                                 !body.contains("njord") && !body.contains("make "),
