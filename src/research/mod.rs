@@ -8,6 +8,7 @@
 //! journals (cat, verify, validate, replay, the backtester) sees a Parquet or Arrow file as the
 //! canonical NDJSON lines of its rows, numbered by row.
 
+pub mod columnar;
 pub mod export;
 pub mod read;
 pub mod schema;

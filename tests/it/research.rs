@@ -186,6 +186,31 @@ fn a_backtest_from_parquet_fills_exactly_as_from_ndjson() {
     let from_parquet = run(&pattern, "p");
     assert!(from_ndjson.lines().count() > 10, "the tape should trade");
     assert_eq!(from_parquet, from_ndjson);
+    // Two symbols' partitions are merged by event time as two NDJSON tapes are.
+    let other = dir.join("other.ndjson");
+    let generated = std::process::Command::new(crate::support::sim_bin())
+        .args([
+            "gen", "--symbol", "BTC/USDT", "--count", "5000", "--seed", "8",
+        ])
+        .output()
+        .unwrap();
+    std::fs::write(&other, &generated.stdout).unwrap();
+    export(dir, &[&tape, &other], "two", &[]);
+    let two_ndjson = {
+        cmd(BACKTEST, dir)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("--tape")
+            .args([&tape, &other])
+            .arg("--out")
+            .arg(dir.join("n2"))
+            .args(["-q", "--no-progress"])
+            .assert()
+            .success();
+        std::fs::read_to_string(dir.join("n2/equity.ndjson")).unwrap()
+    };
+    run(&format!("{}/two/**/*.parquet", dir.display()), "p2");
+    let two_parquet = std::fs::read_to_string(dir.join("p2/equity.ndjson")).unwrap();
+    assert_eq!(two_parquet, two_ndjson);
     // The replay gives the tape back as it was.
     let replayed = cmd(REPLAY, dir)
         .args(["--speed", "max", &pattern])

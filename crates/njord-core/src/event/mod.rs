@@ -22,6 +22,7 @@ pub use payload::{
     Ack, Allocation, AllocationRejected, Balance, Bar, Book, Cancel, Decision, Echo, Fill, Intent,
     Level, Liquidity, Order, OrderType, OrderUpdate, Position, ReconcileBreak, Side, Ticker, Trade,
 };
+pub use validate::check as validate;
 
 use serde::Serialize;
 use std::borrow::Cow;

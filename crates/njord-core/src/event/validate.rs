@@ -7,8 +7,9 @@
 use super::{Event, Level};
 use rust_decimal::Decimal;
 
-/// Why a well-typed event is still refused.
-pub(super) fn check(ev: &Event<'_>) -> Result<(), String> {
+/// Why a well-typed event is still refused (readers that build events without text, such as
+/// the backtester's columnar tapes, ask it too).
+pub fn check(ev: &Event<'_>) -> Result<(), String> {
     match ev {
         Event::Trade(t) => {
             positive("price", t.price)?;
