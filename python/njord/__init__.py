@@ -47,8 +47,9 @@ def read(path: Union[PathLike, Sequence[PathLike]], kind: str | None = None,
 
 
 class Backtest:
-    """One finished run of ``njord-backtest``: ``metrics`` (dict), ``fills`` and ``equity``
-    (pyarrow tables), the whole ``metrics.json`` as ``result``, and ``report(path)``."""
+    """One finished run of ``njord-backtest``: ``metrics`` (dict), ``fills``, ``equity`` and
+    ``decisions`` (pyarrow tables: risk's answer to every intent, the portfolio's refusals),
+    the whole ``metrics.json`` as ``result``, and ``report(path)``."""
 
     def __init__(self, out: Path):
         self.result = json.loads((out / "metrics.json").read_text())
@@ -56,6 +57,7 @@ class Backtest:
         self.counts: dict = self.result.get("counts", {})
         self.fills: pa.Table = read(out / "fills.ndjson", kind="fill")
         self.equity: pa.Table = read(out / "equity.ndjson", kind="equity")
+        self.decisions: pa.Table = read(out / "decisions.ndjson", kind="decision")
         self._report = (out / "report.html").read_bytes()
 
     def report(self, path: PathLike) -> Path:

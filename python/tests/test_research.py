@@ -161,6 +161,9 @@ def test_backtest_metrics_recomputed_in_pandas_and_fills_equal_the_cli(tape, tmp
     cli_fills = njord.read(out / "fills.ndjson", kind="fill")
     assert result.fills.num_rows > 10
     assert result.fills.equals(cli_fills)
+    # One decision per intent, as the counts say.
+    assert result.decisions.num_rows == result.counts["intents"] > 0
+    assert result.decisions.equals(njord.read(out / "decisions.ndjson", kind="decision"))
     assert json.loads((out / "metrics.json").read_text())["metrics"] == m
     report = result.report(tmp_path / "report.html")
     assert "<svg" in report.read_text()

@@ -6,7 +6,7 @@ use super::metrics::{Account, Sample};
 use super::report::Chart;
 use super::sweep::{self, Axis, Row};
 use crate::config::Config;
-use crate::event::Fill;
+use crate::event::{Decision, Event, Fill};
 use crate::journal::JournalError;
 use crate::replay::{Filter, Replay, ReplayStats};
 use crate::strategy::manager::{self, StrategyDef};
@@ -101,17 +101,19 @@ fn finish(engine: Engine, sink: &mut dyn Sink, stats: ReplayStats) -> (RunResult
     (engine.finish(sink), stats)
 }
 
-/// Writes `{out}/equity.ndjson` and `{out}/fills.ndjson`, and feeds the report's charts.
+/// Writes `{out}/equity.ndjson`, `{out}/fills.ndjson` and `{out}/decisions.ndjson`, and
+/// feeds the report's charts.
 pub struct FileSink {
     equity: BufWriter<File>,
     fills: BufWriter<File>,
+    decisions: BufWriter<File>,
     line: Vec<u8>,
     error: Option<std::io::Error>,
     pub chart: Option<Chart>,
 }
 
 impl FileSink {
-    /// Creates `dir` and the two files; `chart` collects what the report draws.
+    /// Creates `dir` and its files; `chart` collects what the report draws.
     pub fn create(dir: &Path, chart: Option<Chart>) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let open = |name: &str| -> std::io::Result<BufWriter<File>> {
@@ -123,19 +125,21 @@ impl FileSink {
         Ok(FileSink {
             equity: open("equity.ndjson")?,
             fills: open("fills.ndjson")?,
+            decisions: open("decisions.ndjson")?,
             line: Vec::with_capacity(512),
             error: None,
             chart,
         })
     }
 
-    /// Flushes both files; the first write error of the run, if any.
+    /// Flushes the files; the first write error of the run, if any.
     pub fn finish(mut self) -> std::io::Result<Option<Chart>> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
         self.equity.flush()?;
         self.fills.flush()?;
+        self.decisions.flush()?;
         Ok(self.chart)
     }
 
@@ -157,6 +161,13 @@ impl Sink for FileSink {
         if let Some(c) = self.chart.as_mut() {
             c.on_sample(sample, account);
         }
+    }
+
+    fn on_decision(&mut self, decision: &Decision<'_>) {
+        self.line.clear();
+        Event::Decision(decision.clone()).write_line(&mut self.line);
+        let r = self.decisions.write_all(&self.line);
+        self.keep(r);
     }
 
     fn on_fill(&mut self, fill: &Fill<'_>) {

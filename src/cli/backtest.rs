@@ -139,7 +139,8 @@ pub struct RunArgs {
     /// Cap each resting (maker) fill at the quantity of the trade that crosses it
     #[arg(long)]
     pub partial_fills: bool,
-    /// Output directory of fills.ndjson, equity.ndjson, metrics.json (sweep.csv and sweep.json)
+    /// Output directory of fills.ndjson, equity.ndjson, decisions.ndjson, metrics.json
+    /// (sweep.csv and sweep.json)
     #[arg(long, value_name = "DIR", default_value = "var/backtest")]
     pub out: PathBuf,
     /// No progress bar, even when stderr is a terminal

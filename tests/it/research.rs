@@ -186,6 +186,24 @@ fn a_backtest_from_parquet_fills_exactly_as_from_ndjson() {
     let from_parquet = run(&pattern, "p");
     assert!(from_ndjson.lines().count() > 10, "the tape should trade");
     assert_eq!(from_parquet, from_ndjson);
+    // Risk's answer to every intent is kept beside the fills.
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("n/metrics.json")).unwrap())
+            .unwrap();
+    let decisions = std::fs::read_to_string(dir.join("n/decisions.ndjson")).unwrap();
+    assert_eq!(
+        decisions.lines().count() as u64,
+        metrics["counts"]["intents"].as_u64().unwrap()
+    );
+    assert!(
+        decisions
+            .lines()
+            .all(|l| l.starts_with(r#"{"kind":"decision""#))
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("p/decisions.ndjson")).unwrap(),
+        decisions
+    );
     // Two symbols' partitions are merged by event time as two NDJSON tapes are.
     let other = dir.join("other.ndjson");
     let generated = std::process::Command::new(crate::support::sim_bin())

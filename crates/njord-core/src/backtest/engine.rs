@@ -13,7 +13,7 @@
 use super::metrics::{Account, EquitySampler, Metrics, Sample, Summary};
 use crate::config::Config;
 use crate::event::Out;
-use crate::event::{Event, Fill};
+use crate::event::{Decision, Event, Fill};
 use crate::paper::{Outcome, PaperEngine};
 use crate::portfolio::engine::{Counts as PortfolioCounts, PortfolioEngine, StrategyReport};
 use crate::risk::{Caps, External, RiskEngine, RiskSettings};
@@ -45,6 +45,9 @@ pub trait Sink {
     fn on_sample(&mut self, sample: &Sample, account: &Account);
     /// A fill, as `njord-paper` would write it.
     fn on_fill(&mut self, fill: &Fill<'_>);
+    /// Risk's answer to an intent, or the portfolio's refusal of one: why each intent went
+    /// out or not.
+    fn on_decision(&mut self, _decision: &Decision<'_>) {}
 }
 
 /// A sink that keeps nothing (sweeps only need the metrics).
@@ -260,6 +263,7 @@ impl Engine {
                     self.counts.intents += 1;
                     let why = d.reason.map_or("unknown", |r| r.as_str());
                     *self.counts.denied.entry(why.to_string()).or_default() += 1;
+                    sink.on_decision(d);
                 }
                 _ => {}
             }
@@ -283,6 +287,9 @@ impl Engine {
             {
                 // A denied intent's cash is free again.
                 p.on_event(a, &mut Vec::new());
+            }
+            if let Event::Decision(d) = a {
+                sink.on_decision(d);
             }
             match a {
                 Event::Decision(d) if !d.allowed => {
