@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Research exports (issue 16), one `name: value unit` line per figure:
+# - njord-journal export of an NDJSON trade tape to Parquet partitions: rows/s by CPU time
+#   (target >= 2,000,000 per core), SHA-256 of the input included;
+# - the Parquet partitions' size against the gzip NDJSON's (target <= 40 %);
+# - njord-backtest with ema_cross on one core from the Parquet partitions and from the NDJSON,
+#   trades/s by CPU time (target >= 20,000,000 from Parquet).
+# Tapes are synthetic (scripts/gen-trades.sh, a seeded random walk); never exchange data.
+#   scripts/bench-research.sh          # 1,000,000 trades
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${N:-1000000}
+[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --bin njord-backtest --bin njord-journal
+bin=$PWD/target/release
+gen=$PWD/scripts/gen-trades.sh
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+"$gen" "$n" > tape.ndjson
+gzip -k tape.ndjson
+cat > strategies.yaml <<'YAML'
+strategies:
+  - id: ema
+    class: ema_cross
+    symbols: ["ATOM/USDT"]
+    events: [trade]
+    params: {fast: 20, slow: 50, qty: 1}
+YAML
+pin=""
+command -v taskset > /dev/null && pin="taskset -c 0"
+
+# CPU seconds (user + system) of a command, best of three.
+cpu() {
+  local best=""
+  for _ in 1 2 3; do
+    rm -rf out parts.tmp
+    /usr/bin/time -o time.txt -f "%U %S" "$@" > /dev/null 2>&1
+    local t
+    t=$(awk '{ print $1 + $2 }' time.txt)
+    if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$t; fi
+  done
+  echo "$best"
+}
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / (s > 0 ? s : 1e-9) }'; }
+
+export_s=$(cpu $pin "$bin/njord-journal" -q export tape.ndjson --out parts.tmp)
+"$bin/njord-journal" -q export tape.ndjson --out parts
+parquet_bytes=$(find parts -name '*.parquet' -printf '%s\n' | awk '{ s += $1 } END { print s }')
+gz_bytes=$(stat -c %s tape.ndjson.gz)
+echo "research_export: $(rate "$n" "$export_s") rows/s (CPU, one core)"
+echo "research_parquet_vs_gzip: $(awk -v a="$parquet_bytes" -v b="$gz_bytes" 'BEGIN { printf "%.1f", 100 * a / b }') %"
+backtest=($pin "$bin/njord-backtest" -q --no-progress --no-summary --strategies strategies.yaml --out out --tape)
+ndjson_s=$(cpu "${backtest[@]}" tape.ndjson)
+parquet_s=$(cpu "${backtest[@]}" 'parts/**/*.parquet')
+echo "research_backtest_ndjson: $(rate "$n" "$ndjson_s") trades/s (CPU, ema_cross)"
+echo "research_backtest_parquet: $(rate "$n" "$parquet_s") trades/s (CPU, ema_cross)"
