@@ -37,10 +37,8 @@ pub fn run(
     if let Some(p) = portfolio {
         engine = engine.with_portfolio(p);
     }
-    let files: Vec<PathBuf> = crate::journal::resolve(&tape.files)?
-        .into_iter()
-        .flat_map(|s| s.files)
-        .collect();
+    let series = crate::journal::resolve(&tape.files)?;
+    let files: Vec<PathBuf> = series.iter().flat_map(|s| s.files.clone()).collect();
     let unreadable = |e: std::io::Error| JournalError::Other {
         path: "--tape".into(),
         msg: e.to_string(),
@@ -74,7 +72,7 @@ pub fn run(
             .map_err(unreadable)?;
         return Ok(finish(engine, sink, stats));
     }
-    let mut replay = Replay::open(&tape.files, tape.filter.clone())?;
+    let mut replay = Replay::from_series(series, tape.filter.clone());
     let mut n = 0u64;
     while let Some(item) = replay.next() {
         match item {

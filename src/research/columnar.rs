@@ -269,13 +269,13 @@ fn open_partition(path: &Path) -> io::Result<Option<Cursor>> {
     if file.read(&mut magic)? < 4 || &magic != b"PAR1" {
         return Ok(None);
     }
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path)?).map_err(|e| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{}: {e}", path.display()),
-            )
-        })?;
+    // The reader reads at absolute offsets: the four bytes read do not matter.
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {e}", path.display()),
+        )
+    })?;
     let md = builder.schema().metadata().clone();
     if Columns::of(&RecordBatch::new_empty(builder.schema().clone())).is_none() {
         return Ok(None);

@@ -377,13 +377,6 @@ impl Groups {
     }
 }
 
-/// The unset bits among the first `len` of a validity bitmap.
-fn count_zero_bits(bits: &[u8], len: usize) -> usize {
-    (0..len)
-        .filter(|i| bits[i / 8] & (1 << (i % 8)) == 0)
-        .count()
-}
-
 /// A dictionary-encoded text column being filled. Rows mostly repeat the row before (one
 /// venue, one symbol per partition), which is checked before any hashing.
 #[derive(Default)]
@@ -452,22 +445,6 @@ impl Data {
             Ty::UInt => Data::UInt(UInt64Builder::new()),
             Ty::Bool => Data::Bool(BooleanBuilder::new()),
         }
-    }
-
-    fn all_null(&self, rows: usize) -> bool {
-        let nulls = match self {
-            Data::Time(b) => b.validity_slice().map_or(0, |v| count_zero_bits(v, rows)),
-            Data::Dec(v) => v.iter().filter(|x| x.is_none()).count(),
-            Data::Text(b) => b.validity_slice().map_or(0, |v| count_zero_bits(v, rows)),
-            Data::Label(b) => b
-                .keys
-                .validity_slice()
-                .map_or(0, |v| count_zero_bits(v, rows)),
-            Data::Int(b) => b.validity_slice().map_or(0, |v| count_zero_bits(v, rows)),
-            Data::UInt(b) => b.validity_slice().map_or(0, |v| count_zero_bits(v, rows)),
-            Data::Bool(b) => b.validity_slice().map_or(0, |v| count_zero_bits(v, rows)),
-        };
-        nulls == rows
     }
 
     fn push_null(&mut self) {
@@ -619,40 +596,35 @@ impl Stage {
             if self.without_symbol && s.col.name == "symbol" {
                 continue;
             }
-            if rows > 0 && !(single && s.col.required) && s.data.all_null(rows) {
+            let (array, scale): (ArrayRef, i8) = match &mut s.data {
+                Data::Dec(values) => {
+                    let (a, scale) = decimal_array(s.col.name, values, scale_of(s.col.name))?;
+                    (Arc::new(a), scale)
+                }
+                Data::Time(b) => (Arc::new(b.finish().with_timezone("UTC")), 0),
+                Data::Text(b) => (Arc::new(b.finish()), 0),
+                Data::Label(b) => (Arc::new(b.finish()), 0),
+                Data::Int(b) => (Arc::new(b.finish()), 0),
+                Data::UInt(b) => (Arc::new(b.finish()), 0),
+                Data::Bool(b) => (Arc::new(b.finish()), 0),
+            };
+            let nullable = !(single && s.col.required);
+            if nullable && rows > 0 && array.null_count() == rows {
                 // An optional field no row has (a trade's ts_local_ns from a venue without
                 // it) is left out: a later export that has it adds the column.
                 continue;
             }
-            let nullable = !(single && s.col.required);
             if single && s.col.name == self.kinds[0].time_column() {
                 time_col = Some(fields.len());
             }
-            match &mut s.data {
-                Data::Dec(values) => {
-                    let (array, scale) = decimal_array(s.col.name, values, scale_of(s.col.name))?;
-                    fields.push(schema::field(s.col.name, Ty::Decimal, scale, nullable));
-                    let floats: Option<Float64Array> = float64
-                        .then(|| values.iter().map(|v| v.and_then(|d| d.to_f64())).collect());
-                    arrays.push(Arc::new(array));
-                    if let Some(f) = floats {
-                        let name = format!("{}{}", s.col.name, schema::F64_SUFFIX);
-                        fields.push(Field::new(name, arrow::datatypes::DataType::Float64, true));
-                        arrays.push(Arc::new(f));
-                    }
-                }
-                data => {
-                    fields.push(schema::field(s.col.name, s.col.ty, 0, nullable));
-                    arrays.push(match data {
-                        Data::Time(b) => Arc::new(b.finish().with_timezone("UTC")),
-                        Data::Text(b) => Arc::new(b.finish()),
-                        Data::Label(b) => Arc::new(b.finish()),
-                        Data::Int(b) => Arc::new(b.finish()),
-                        Data::UInt(b) => Arc::new(b.finish()),
-                        Data::Bool(b) => Arc::new(b.finish()),
-                        Data::Dec(_) => unreachable!("handled above"),
-                    });
-                }
+            fields.push(schema::field(s.col.name, s.col.ty, scale, nullable));
+            arrays.push(array);
+            if let (true, Data::Dec(values)) = (float64, &s.data) {
+                let floats: Float64Array =
+                    values.iter().map(|v| v.and_then(|d| d.to_f64())).collect();
+                let name = format!("{}{}", s.col.name, schema::F64_SUFFIX);
+                fields.push(Field::new(name, arrow::datatypes::DataType::Float64, true));
+                arrays.push(Arc::new(floats));
             }
         }
         let metadata = kvs

@@ -6,12 +6,10 @@
 //! kind has is an error naming the column and what was expected. Nothing is coerced or dropped.
 
 use super::schema::{self, Col, RecordKind, Ty, meta};
-use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, Int64Array, RecordBatch, UInt64Array,
-};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, RecordBatch};
 use arrow::datatypes::{DataType, Int8Type, Int16Type, Int32Type, Int64Type, SchemaRef, TimeUnit};
 use arrow::datatypes::{UInt8Type, UInt16Type, UInt32Type, UInt64Type};
-use njord_core::event::{Event, Side, Trade};
+use njord_core::event::{Event, Side, Trade, write_json_str};
 use njord_core::num;
 use rust_decimal::Decimal;
 use std::borrow::Cow;
@@ -387,24 +385,22 @@ fn render_row(
     scratch.extend_from_slice(kind.as_str().as_bytes());
     scratch.push(b'"');
     for (c, i) in kind.columns().iter().zip(idx) {
-        let value = match i {
-            Some(i) => batch.column(*i),
-            None if c.name == "symbol" => {
-                if let Some(s) = &plan.symbol {
-                    scratch.extend_from_slice(b",\"symbol\":");
-                    json_str(s, scratch);
-                }
-                continue;
+        let Some(i) = *i else {
+            // A Hive partition's symbol is in its metadata, not a column.
+            if let (Some(s), "symbol") = (&plan.symbol, c.name) {
+                scratch.extend_from_slice(b",\"symbol\":");
+                write_json_str(s, scratch);
             }
-            None => continue,
+            continue;
         };
+        let value = batch.column(i);
         if value.is_null(r) {
             continue;
         }
         scratch.push(b',');
-        json_str(c.name, scratch);
+        write_json_str(c.name, scratch);
         scratch.push(b':');
-        render_value(c, plan.types[i.unwrap_or(0)], value, r, scratch)?;
+        render_value(c, plan.types[i], value, r, scratch)?;
     }
     scratch.push(b'}');
     match kind {
@@ -452,7 +448,7 @@ fn render_value(c: &Col, t: ColType, a: &ArrayRef, r: usize, out: &mut Vec<u8>) 
             if c.ty == Ty::Json {
                 out.extend_from_slice(s.as_bytes());
             } else {
-                json_str(&s, out);
+                write_json_str(&s, out);
             }
         }
         ColType::Int => out.extend_from_slice(
@@ -460,15 +456,11 @@ fn render_value(c: &Col, t: ColType, a: &ArrayRef, r: usize, out: &mut Vec<u8>) 
                 .format(int_at(a, r).unwrap_or_default())
                 .as_bytes(),
         ),
-        ColType::UInt => {
-            let v = a
-                .as_any()
-                .downcast_ref::<UInt64Array>()
-                .map(|x| x.value(r))
-                .or_else(|| uint_small(a, r))
-                .unwrap_or_default();
-            out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-        }
+        ColType::UInt => out.extend_from_slice(
+            itoa::Buffer::new()
+                .format(uint_at(a, r).unwrap_or_default())
+                .as_bytes(),
+        ),
         ColType::Bool => {
             let v = a
                 .as_any()
@@ -540,64 +532,35 @@ fn decimal_at(a: &ArrayRef, r: usize, scale: u32) -> Option<Decimal> {
     Decimal::try_from_i128_with_scale(v, scale).ok()
 }
 
-fn int_at(a: &ArrayRef, r: usize) -> Option<i64> {
-    if let Some(x) = a.as_any().downcast_ref::<Int64Array>() {
-        return Some(x.value(r));
-    }
-    Some(match a.data_type() {
-        DataType::Timestamp(_, _) => {
-            let x = a.as_any().downcast_ref::<arrow::array::PrimitiveArray<arrow::datatypes::TimestampNanosecondType>>();
-            match x {
-                Some(x) => x.value(r),
-                None => timestamp_any(a, r)?,
-            }
-        }
-        DataType::Int8 => i64::from(a.as_primitive::<Int8Type>().value(r)),
-        DataType::Int16 => i64::from(a.as_primitive::<Int16Type>().value(r)),
-        DataType::Int32 => i64::from(a.as_primitive::<Int32Type>().value(r)),
-        DataType::Int64 => a.as_primitive::<Int64Type>().value(r),
-        _ => return None,
-    })
-}
-
-fn timestamp_any(a: &ArrayRef, r: usize) -> Option<i64> {
+/// A signed integer or timestamp (in its own unit) at `r`.
+fn int_at(a: &dyn Array, r: usize) -> Option<i64> {
     use arrow::datatypes::{
-        TimestampMicrosecondType, TimestampMillisecondType, TimestampSecondType,
+        TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+        TimestampSecondType,
     };
-    let DataType::Timestamp(unit, _) = a.data_type() else {
-        return None;
-    };
-    Some(match unit {
-        TimeUnit::Second => a.as_primitive::<TimestampSecondType>().value(r),
-        TimeUnit::Millisecond => a.as_primitive::<TimestampMillisecondType>().value(r),
-        TimeUnit::Microsecond => a.as_primitive::<TimestampMicrosecondType>().value(r),
-        TimeUnit::Nanosecond => a
-            .as_primitive::<arrow::datatypes::TimestampNanosecondType>()
-            .value(r),
-    })
-}
-
-fn int_at_dyn(a: &dyn Array, r: usize) -> Option<i64> {
     Some(match a.data_type() {
         DataType::Int8 => i64::from(a.as_primitive::<Int8Type>().value(r)),
         DataType::Int16 => i64::from(a.as_primitive::<Int16Type>().value(r)),
         DataType::Int32 => i64::from(a.as_primitive::<Int32Type>().value(r)),
         DataType::Int64 => a.as_primitive::<Int64Type>().value(r),
+        DataType::Timestamp(TimeUnit::Second, _) => {
+            a.as_primitive::<TimestampSecondType>().value(r)
+        }
+        DataType::Timestamp(TimeUnit::Millisecond, _) => {
+            a.as_primitive::<TimestampMillisecondType>().value(r)
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            a.as_primitive::<TimestampMicrosecondType>().value(r)
+        }
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+            a.as_primitive::<TimestampNanosecondType>().value(r)
+        }
         _ => return None,
     })
 }
 
-fn uint_at_dyn(a: &dyn Array, r: usize) -> Option<u64> {
-    Some(match a.data_type() {
-        DataType::UInt8 => u64::from(a.as_primitive::<UInt8Type>().value(r)),
-        DataType::UInt16 => u64::from(a.as_primitive::<UInt16Type>().value(r)),
-        DataType::UInt32 => u64::from(a.as_primitive::<UInt32Type>().value(r)),
-        DataType::UInt64 => a.as_primitive::<UInt64Type>().value(r),
-        _ => return None,
-    })
-}
-
-fn uint_small(a: &ArrayRef, r: usize) -> Option<u64> {
+/// An unsigned integer at `r`.
+fn uint_at(a: &dyn Array, r: usize) -> Option<u64> {
     Some(match a.data_type() {
         DataType::UInt8 => u64::from(a.as_primitive::<UInt8Type>().value(r)),
         DataType::UInt16 => u64::from(a.as_primitive::<UInt16Type>().value(r)),
@@ -617,17 +580,12 @@ fn text_at(a: &ArrayRef, r: usize) -> Option<Cow<'_, str>> {
             let d = a.as_any_dictionary();
             let keys = d.keys();
             let key = if keys.data_type().is_signed_integer() {
-                usize::try_from(int_at_dyn(keys, r)?).ok()?
+                usize::try_from(int_at(keys, r)?).ok()?
             } else {
-                usize::try_from(uint_at_dyn(keys, r)?).ok()?
+                usize::try_from(uint_at(keys, r)?).ok()?
             };
             text_at(d.values(), key)
         }
         _ => None,
     }
-}
-
-fn json_str(s: &str, out: &mut Vec<u8>) {
-    // Writing a &str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
 }

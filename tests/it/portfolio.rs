@@ -125,20 +125,8 @@ fn one_strategy(dir: &Path) {
         "portfolio:\n  capital: 10000\n  strategies:\n    - id: rsi\n",
     )
     .unwrap();
-    let tape = crate::support::sim_command()
-        .args([
-            "gen",
-            "--symbol",
-            "ATOM/USDT",
-            "--count",
-            "20000",
-            "--seed",
-            "7",
-        ])
-        .output()
-        .unwrap();
-    assert!(tape.status.success());
-    std::fs::write(dir.join("tape.ndjson"), &tape.stdout).unwrap();
+    let tape = crate::support::generated_tape("ATOM/USDT", 20_000, 7);
+    std::fs::write(dir.join("tape.ndjson"), tape).unwrap();
 }
 
 fn backtest(dir: &Path, out: &str, extra: &[&str]) -> Value {

@@ -156,20 +156,8 @@ fn a_backtest_from_parquet_fills_exactly_as_from_ndjson() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let tape = dir.join("tape.ndjson");
-    let out = std::process::Command::new(crate::support::sim_bin())
-        .args([
-            "gen",
-            "--symbol",
-            "ATOM/USDT",
-            "--count",
-            "20000",
-            "--seed",
-            "7",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    std::fs::write(&tape, &out.stdout).unwrap();
+    let generated = crate::support::generated_tape("ATOM/USDT", 20_000, 7);
+    std::fs::write(&tape, &generated).unwrap();
     export(dir, &[&tape], "tape", &[]);
     let run = |tape: &str, out: &str| {
         cmd(BACKTEST, dir)
@@ -206,13 +194,7 @@ fn a_backtest_from_parquet_fills_exactly_as_from_ndjson() {
     );
     // Two symbols' partitions are merged by event time as two NDJSON tapes are.
     let other = dir.join("other.ndjson");
-    let generated = std::process::Command::new(crate::support::sim_bin())
-        .args([
-            "gen", "--symbol", "BTC/USDT", "--count", "5000", "--seed", "8",
-        ])
-        .output()
-        .unwrap();
-    std::fs::write(&other, &generated.stdout).unwrap();
+    std::fs::write(&other, crate::support::generated_tape("BTC/USDT", 5_000, 8)).unwrap();
     export(dir, &[&tape, &other], "two", &[]);
     let two_ndjson = {
         cmd(BACKTEST, dir)
@@ -239,7 +221,7 @@ fn a_backtest_from_parquet_fills_exactly_as_from_ndjson() {
         "{}",
         String::from_utf8_lossy(&replayed.stderr)
     );
-    assert_eq!(replayed.stdout, out.stdout);
+    assert_eq!(replayed.stdout, generated);
 }
 
 fn write_parquet(path: &Path, fields: Vec<Field>, arrays: Vec<ArrayRef>, kind: Option<&str>) {

@@ -126,6 +126,21 @@ pub fn sim_bin() -> PathBuf {
     bin
 }
 
+/// A synthetic trade tape of `njord-sim gen` (same seed, same bytes).
+pub fn generated_tape(symbol: &str, count: u32, seed: u64) -> Vec<u8> {
+    let out = sim_command()
+        .args(["gen", "--symbol", symbol, "--count", &count.to_string()])
+        .args(["--seed", &seed.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// `njord-sim` with logging kept off disk.
 pub fn sim_command() -> Command {
     let mut c = Command::new(sim_bin());

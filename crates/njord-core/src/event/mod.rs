@@ -23,6 +23,7 @@ pub use payload::{
     Level, Liquidity, Order, OrderType, OrderUpdate, Position, ReconcileBreak, Side, Ticker, Trade,
 };
 pub use validate::check as validate;
+pub use write::write_json_str;
 
 use serde::Serialize;
 use std::borrow::Cow;

@@ -33,11 +33,11 @@ impl Event<'_> {
 /// and generated tapes.
 fn write_trade_line(t: &Trade<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"kind\":\"trade\",\"venue\":");
-    json_str(&t.venue, out);
+    write_json_str(&t.venue, out);
     out.extend_from_slice(b",\"symbol\":");
-    json_str(&t.symbol, out);
+    write_json_str(&t.symbol, out);
     out.extend_from_slice(b",\"trade_id\":");
-    json_str(&t.trade_id, out);
+    write_json_str(&t.trade_id, out);
     out.extend_from_slice(b",\"price\":");
     num::write_plain(t.price, out);
     out.extend_from_slice(b",\"qty\":");
@@ -59,16 +59,16 @@ impl Fill<'_> {
     pub fn write_line(&self, out: &mut Vec<u8>) {
         let f = self;
         out.extend_from_slice(b"{\"kind\":\"fill\",\"order_id\":");
-        json_str(&f.order_id, out);
+        write_json_str(&f.order_id, out);
         out.extend_from_slice(b",\"intent_id\":");
-        json_str(&f.intent_id, out);
+        write_json_str(&f.intent_id, out);
         out.extend_from_slice(b",\"strategy_id\":");
         match &f.strategy_id {
-            Some(s) => json_str(s, out),
+            Some(s) => write_json_str(s, out),
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\"symbol\":");
-        json_str(&f.symbol, out);
+        write_json_str(&f.symbol, out);
         out.extend_from_slice(b",\"side\":\"");
         out.extend_from_slice(f.side.as_str().as_bytes());
         out.extend_from_slice(b"\",\"qty\":");
@@ -78,7 +78,7 @@ impl Fill<'_> {
         out.extend_from_slice(b",\"fee\":");
         num::write_plain(f.fee, out);
         out.extend_from_slice(b",\"fee_asset\":");
-        json_str(&f.fee_asset, out);
+        write_json_str(&f.fee_asset, out);
         out.extend_from_slice(match f.liquidity {
             Liquidity::Maker => b",\"liquidity\":\"maker\",\"ts_fill_ns\":",
             Liquidity::Taker => b",\"liquidity\":\"taker\",\"ts_fill_ns\":",
@@ -88,8 +88,9 @@ impl Fill<'_> {
     }
 }
 
-/// A JSON string; text needing no escape is copied as is, the rest goes through serde_json.
-fn json_str(s: &str, out: &mut Vec<u8>) {
+/// Appends `s` as a JSON string: text needing no escape is copied as is, the rest goes
+/// through serde_json.
+pub fn write_json_str(s: &str, out: &mut Vec<u8>) {
     if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
