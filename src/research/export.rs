@@ -122,6 +122,7 @@ pub fn export(
         hive,
         only: opts.only,
         map: BTreeMap::new(),
+        stages: Vec::new(),
         last: None,
     };
     let mut decoder = Decoder::default();
@@ -183,7 +184,7 @@ pub fn export(
             }
         }
     }
-    let mut groups = groups.map;
+    let mut groups = groups.finish();
     let mut summary = Summary::default();
     if groups.is_empty() && !hive {
         // An empty input still gives a readable (empty) file.
@@ -333,12 +334,15 @@ impl GroupKey {
 
 const NS_PER_DAY: i64 = 86_400 * 1_000_000_000;
 
-/// The groups being filled, with the last one used at hand: consecutive rows mostly share it.
+/// The groups being filled, with the last one used at hand: consecutive rows mostly share
+/// it, so a row costs a comparison, not a map lookup.
 struct Groups {
     hive: bool,
     only: Option<RecordKind>,
-    map: BTreeMap<GroupKey, Stage>,
-    last: Option<GroupKey>,
+    /// Each group's stage, by position in `stages`.
+    map: BTreeMap<GroupKey, usize>,
+    stages: Vec<Stage>,
+    last: Option<(GroupKey, usize)>,
 }
 
 impl Groups {
@@ -351,29 +355,44 @@ impl Groups {
         } else {
             0
         };
-        let same = self.last.as_ref().is_some_and(|k| {
-            !self.hive || (k.kind == Some(kind) && k.day == day && k.symbol.as_deref() == symbol)
-        });
-        if !same {
-            let key = if self.hive {
-                GroupKey {
-                    kind: Some(kind),
-                    symbol: symbol.map(str::to_owned),
-                    day,
+        let at = match &self.last {
+            Some((k, at))
+                if !self.hive
+                    || (k.kind == Some(kind) && k.day == day && k.symbol.as_deref() == symbol) =>
+            {
+                *at
+            }
+            _ => {
+                let key = if self.hive {
+                    GroupKey {
+                        kind: Some(kind),
+                        symbol: symbol.map(str::to_owned),
+                        day,
+                    }
+                } else {
+                    GroupKey::default()
+                };
+                let hive = self.hive;
+                let by_symbol = hive && symbol.is_some();
+                let next = self.stages.len();
+                let at = *self.map.entry(key.clone()).or_insert(next);
+                if at == next {
+                    self.stages.push(Stage::new(!hive, by_symbol));
                 }
-            } else {
-                GroupKey::default()
-            };
-            let hive = self.hive;
-            let by_symbol = hive && symbol.is_some();
-            self.map
-                .entry(key.clone())
-                .or_insert_with(|| Stage::new(!hive, by_symbol));
-            self.last = Some(key);
-        }
-        if let Some(stage) = self.last.as_ref().and_then(|k| self.map.get_mut(k)) {
-            stage.push(kind, ts, cells);
-        }
+                self.last = Some((key, at));
+                at
+            }
+        };
+        self.stages[at].push(kind, ts, cells);
+    }
+
+    /// The groups in key order.
+    fn finish(self) -> BTreeMap<GroupKey, Stage> {
+        let mut stages: Vec<Option<Stage>> = self.stages.into_iter().map(Some).collect();
+        self.map
+            .into_iter()
+            .filter_map(|(k, at)| Some((k, stages.get_mut(at)?.take()?)))
+            .collect()
     }
 }
 
@@ -492,7 +511,8 @@ struct Stage {
     kind: Labels,
     cols: Vec<StageCol>,
     /// For each kind seen: the stage column of each of its columns, and the other columns.
-    layout: HashMap<RecordKind, (Vec<usize>, Vec<usize>)>,
+    /// Kinds are few: a scan of this beats hashing the kind on every row.
+    layout: Vec<(RecordKind, Vec<usize>, Vec<usize>)>,
     kinds: Vec<RecordKind>,
     times: Vec<i64>,
     sorted: bool,
@@ -506,7 +526,7 @@ impl Stage {
             without_symbol,
             kind: Labels::default(),
             cols: Vec::new(),
-            layout: HashMap::new(),
+            layout: Vec::new(),
             kinds: Vec::new(),
             times: Vec::new(),
             sorted: true,
@@ -515,10 +535,14 @@ impl Stage {
     }
 
     fn push(&mut self, kind: RecordKind, ts: i64, cells: &[Cell<'_>]) {
-        if !self.layout.contains_key(&kind) {
-            self.add_kind(kind);
-        }
-        let (own, others) = &self.layout[&kind];
+        let at = match self.layout.iter().position(|(k, _, _)| *k == kind) {
+            Some(at) => at,
+            None => {
+                self.add_kind(kind);
+                self.layout.len() - 1
+            }
+        };
+        let (_, own, others) = &self.layout[at];
         for (&i, cell) in own.iter().zip(cells) {
             self.cols[i].data.push(cell);
         }
@@ -560,7 +584,7 @@ impl Stage {
                 })
                 .collect();
             let others = (0..self.cols.len()).filter(|i| !own.contains(i)).collect();
-            self.layout.insert(*k, (own, others));
+            self.layout.push((*k, own, others));
         }
     }
 
