@@ -46,7 +46,7 @@ docs:
 	NJORD_UPDATE_DOCS=1 $(CARGO) test -q -p njord-sim --test docs
 
 ## bench: throughput figures (name: value unit) and criterion micro-benchmarks
-bench:
+bench: python
 	scripts/bench.sh
 	$(CARGO) bench --workspace
 

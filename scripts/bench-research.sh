@@ -4,11 +4,13 @@
 #   (target >= 2,000,000 per core), SHA-256 of the input included;
 # - the Parquet partitions' size against the gzip NDJSON's (target <= 40 %);
 # - njord-backtest with ema_cross on one core from the Parquet partitions and from the NDJSON,
-#   trades/s by CPU time (target >= 20,000,000 from Parquet).
+#   trades/s by CPU time (target >= 20,000,000 from Parquet);
+# - njord.read of 10,000,000 trades from Parquet into pandas, wall clock (target < 1 s).
 # Tapes are synthetic (scripts/gen-trades.sh, a seeded random walk); never exchange data.
 #   scripts/bench-research.sh          # 1,000,000 trades
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 n=${N:-1000000}
 [ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --bin njord-backtest --bin njord-journal
 bin=$PWD/target/release
@@ -54,3 +56,27 @@ ndjson_s=$(cpu "${backtest[@]}" tape.ndjson)
 parquet_s=$(cpu "${backtest[@]}" 'parts/**/*.parquet')
 echo "research_backtest_ndjson: $(rate "$n" "$ndjson_s") trades/s (CPU, ema_cross)"
 echo "research_backtest_parquet: $(rate "$n" "$parquet_s") trades/s (CPU, ema_cross)"
+
+# njord.read of READ_N (10,000,000) trades from Parquet into pandas (Arrow-backed columns, exact
+# decimals; target < 1 s), best of three, wall clock. Needs the module: `make python`.
+py=$root/.venv/bin/python
+if [ ! -x "$py" ]; then
+  echo "bench-research.sh: $py is missing: run make python" >&2
+  exit 1
+fi
+read_n=${READ_N:-10000000}
+"$gen" "$read_n" > big.ndjson
+"$bin/njord-journal" -q export big.ndjson --out big
+rm big.ndjson
+"$py" - "$read_n" <<'PY'
+import sys, time
+import pandas as pd
+import njord
+times = []
+for _ in range(3):
+    t0 = time.perf_counter()
+    frame = njord.read("big/kind=trade").to_pandas(types_mapper=pd.ArrowDtype)
+    times.append(time.perf_counter() - t0)
+assert len(frame) == int(sys.argv[1])
+print(f"research_read_pandas: {min(times):.2f} s for {len(frame):,} trades (njord.read, to_pandas)")
+PY

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence, Union
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from . import _native
 from ._native import NjordError
@@ -38,12 +40,160 @@ def read(path: Union[PathLike, Sequence[PathLike]], kind: str | None = None,
     With ``kind`` only that kind's rows and columns; otherwise a ``kind`` column and the union
     of the kinds' columns. ``float64`` adds a ``<col>_f64`` float beside every decimal column.
     """
-    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
-    stream = _native.read_ipc([os.fspath(p) for p in paths], kind, float64)
-    table = pa.ipc.open_stream(stream).read_all()
+    paths = [os.fspath(p) for p in ([path] if isinstance(path, (str, os.PathLike)) else path)]
+    table = _read_columnar(paths, kind, float64)
+    if table is None:
+        stream = _native.read_ipc(paths, kind, float64)
+        table = pa.ipc.open_stream(stream).read_all()
     if kind is not None and "kind" in table.column_names:
         table = table.drop_columns(["kind"])
     return table
+
+
+_LABEL = pa.dictionary(pa.int32(), pa.string())
+_TYPES = {
+    "time": lambda t: t == pa.timestamp("ns", tz="UTC"),
+    "decimal": lambda t: pa.types.is_decimal128(t) and t.precision == 38 and 0 <= t.scale <= 28,
+    "label": lambda t: t == _LABEL,
+    "text": lambda t: t == pa.string(),
+    "json": lambda t: t == pa.string(),
+    "int": lambda t: t == pa.int64(),
+    "uint": lambda t: t == pa.uint64(),
+    "bool": lambda t: t == pa.bool_(),
+}
+
+
+def _read_columnar(paths: list, kind: str | None, float64: bool) -> pa.Table | None:
+    """``read``'s fast path: Njord's own Parquet and Arrow files of one kind, read by pyarrow
+    and laid out exactly as the general path (Rust, row by row) lays them out. ``None`` when
+    the general path must read them: other inputs, mixed kinds, a file Njord did not write or
+    whose schema is not Njord's (the general path then names what is wrong)."""
+    files = _native.columnar_files(paths)
+    if not files:
+        return None
+    tables, kinds = [], set()
+    for f in files:
+        table = _open_columnar(f)
+        meta = table.schema.metadata or {}
+        if b"njord.version" not in meta or b"njord.kind" not in meta:
+            return None
+        k = meta[b"njord.kind"].decode()
+        if kind is not None and k != kind:
+            continue
+        kinds.add(k)
+        tables.append((f, table, meta))
+    if len(kinds) != 1:
+        return None
+    k = kinds.pop()
+    layout, time_column = _native.kind_layout(k)
+    parts = [_conform(t, meta, layout) for _, t, meta in tables]
+    if any(p is None for p in parts) or sum(p["rows"] for p in parts) == 0:
+        return None
+    return _merge(parts, k, layout, time_column, float64, with_kind=kind is None)
+
+
+def _open_columnar(path) -> pa.Table:
+    with open(path, "rb") as f:
+        head = f.read(6)
+    if head.startswith(b"PAR1"):
+        # A file, not a dataset: no columns from the Hive path's `key=value` folders.
+        return pq.ParquetFile(path).read()
+    source = pa.memory_map(os.fspath(path))
+    if head.startswith(b"ARROW1"):
+        return pa.ipc.open_file(source).read_all()
+    return pa.ipc.open_stream(source).read_all()
+
+
+def _conform(table: pa.Table, meta: dict, layout) -> dict | None:
+    """The file's columns by name, each checked against the kind's layout; the symbol of a
+    Hive partition (in its metadata) as a column; ``None`` if anything is not as Njord
+    writes it."""
+    known = {name: (ty, required) for name, ty, required in layout}
+    cols = {}
+    for field, column in zip(table.schema, table.columns):
+        name = field.name
+        base = name[: -len("_f64")] if name.endswith("_f64") else None
+        if base is not None and known.get(base, ("",))[0] == "decimal":
+            continue  # a float companion: made again when asked for
+        if name not in known or not _TYPES[known[name][0]](field.type):
+            return None
+        if known[name][1] and column.null_count:
+            return None
+        cols[name] = column
+    if "symbol" not in cols and "symbol" in known and b"njord.symbol" in meta:
+        symbol = meta[b"njord.symbol"].decode()
+        indices = pa.nulls(table.num_rows, pa.int32()).fill_null(0)
+        cols["symbol"] = pa.chunked_array(
+            [pa.DictionaryArray.from_arrays(indices, pa.array([symbol]))], _LABEL)
+    if any(required and name not in cols for name, _, required in layout):
+        return None
+    return {"rows": table.num_rows, "cols": cols}
+
+
+def _merge(parts, kind, layout, time_column, float64, with_kind) -> pa.Table:
+    """One table: the files' rows in file order, stable-sorted by event time; decimals at the
+    largest scale among the files; optional columns no row has left out."""
+    fields, arrays = [], []
+    if with_kind:
+        rows = sum(p["rows"] for p in parts)
+        indices = pa.nulls(rows, pa.int32()).fill_null(0)
+        fields.append(pa.field("kind", _LABEL, nullable=False))
+        arrays.append(pa.chunked_array(
+            [pa.DictionaryArray.from_arrays(indices, pa.array([kind]))], _LABEL))
+    for name, ty, required in layout:
+        present = [p["cols"][name] for p in parts if name in p["cols"]]
+        if not present:
+            continue
+        if ty == "decimal":
+            scale = max(c.type.scale for c in present)
+            dtype = pa.decimal128(38, scale)
+        else:
+            dtype = present[0].type
+        chunks = []
+        for p in parts:
+            column = p["cols"].get(name)
+            if column is None:
+                chunks.append(pa.nulls(p["rows"], dtype))
+                continue
+            if column.type != dtype:
+                column = column.cast(dtype)  # a larger scale: exact
+            chunks.extend(column.chunks)
+        column = pa.chunked_array(chunks, dtype)
+        if not required and column.null_count == len(column):
+            continue
+        fields.append(pa.field(name, dtype, nullable=not required))
+        arrays.append(column)
+        if float64 and ty == "decimal":
+            fields.append(pa.field(name + "_f64", pa.float64()))
+            arrays.append(_nearest_f64(column))
+    table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+    times = table.column(time_column)
+    if len(times) > 1 and not pc.all(pc.less_equal(times[:-1], times[1:])).as_py():
+        # Stable: equal times keep their file order, as the general path keeps them.
+        table = table.take(pc.sort_indices(times))
+    return table
+
+
+def _nearest_f64(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Each decimal's nearest double, as Njord's exporter computes it: mantissa / 10**scale
+    (two exact doubles, so the division rounds correctly) where the mantissa is below 2**53,
+    else through the decimal's text (Arrow's parser rounds correctly too)."""
+    import numpy as np
+
+    scale = column.type.scale
+    out = []
+    for a in column.chunks:
+        words = np.frombuffer(a.buffers()[1], dtype=np.int64)[2 * a.offset: 2 * (a.offset + len(a))]
+        low, high = words[0::2], words[1::2]
+        small = (scale <= 22 and np.array_equal(high, low >> 63)
+                 and bool(((low < 2**53) & (low > -2**53)).all()))
+        if small:
+            values = low.astype(np.float64) / float(f"1e{scale}")
+            mask = a.is_null().to_numpy(zero_copy_only=False) if a.null_count else None
+            out.append(pa.array(values, pa.float64(), mask=mask))
+        else:
+            out.append(pc.cast(pc.cast(a, pa.string()), pa.float64()))
+    return pa.chunked_array(out, pa.float64())
 
 
 class Backtest:

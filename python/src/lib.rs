@@ -6,7 +6,8 @@
 
 use clap::Parser;
 use njord::research::export::{self, Format, Options, Target};
-use njord::research::schema::RecordKind;
+use njord::research::read;
+use njord::research::schema::{RecordKind, Ty};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -52,6 +53,55 @@ fn read_ipc<'py>(
     Ok(PyBytes::new(py, &stream.map_err(err)?))
 }
 
+/// The files `paths` resolve to, in the order [`read_ipc`] reads them, when every one is a
+/// Parquet or Arrow file (by its magic bytes, as the readers tell them apart); `None`
+/// otherwise. `njord.read` reads such files directly with pyarrow.
+#[pyfunction]
+fn columnar_files(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<Option<Vec<PathBuf>>> {
+    use std::io::Read;
+    py.detach(|| -> Result<Option<Vec<PathBuf>>, String> {
+        let series = njord::journal::resolve(&paths).map_err(|e| e.to_string())?;
+        let mut files = Vec::new();
+        for f in series.into_iter().flat_map(|s| s.files) {
+            let mut head = Vec::with_capacity(read::MAGIC_LEN);
+            std::fs::File::open(&f)
+                .and_then(|file| file.take(read::MAGIC_LEN as u64).read_to_end(&mut head))
+                .map_err(|e| format!("{}: {e}", f.display()))?;
+            if read::sniff(&head).is_none() {
+                return Ok(None);
+            }
+            files.push(f);
+        }
+        Ok(Some(files))
+    })
+    .map_err(err)
+}
+
+/// A kind's columns as `(name, type, required)` in the order Njord lays them out, and the
+/// column that orders its rows (its event time).
+#[pyfunction]
+fn kind_layout(kind: &str) -> PyResult<(Vec<(&'static str, &'static str, bool)>, &'static str)> {
+    let k = RecordKind::parse(kind).ok_or_else(|| err(format!("unknown kind `{kind}`")))?;
+    let cols = k
+        .columns()
+        .iter()
+        .map(|c| {
+            let ty = match c.ty {
+                Ty::Time => "time",
+                Ty::Decimal => "decimal",
+                Ty::Text => "text",
+                Ty::Label => "label",
+                Ty::Int => "int",
+                Ty::UInt => "uint",
+                Ty::Bool => "bool",
+                Ty::Json => "json",
+            };
+            (c.name, ty, c.required)
+        })
+        .collect();
+    Ok((cols, k.time_column()))
+}
+
 /// Runs `njord-backtest` with these arguments (the first is the program name), in process.
 #[pyfunction]
 fn backtest_cli(py: Python<'_>, args: Vec<String>) -> PyResult<()> {
@@ -88,6 +138,8 @@ fn strategies_with(path: PathBuf, params: Vec<String>) -> PyResult<String> {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NjordError", m.py().get_type::<NjordError>())?;
     m.add_function(wrap_pyfunction!(read_ipc, m)?)?;
+    m.add_function(wrap_pyfunction!(columnar_files, m)?)?;
+    m.add_function(wrap_pyfunction!(kind_layout, m)?)?;
     m.add_function(wrap_pyfunction!(backtest_cli, m)?)?;
     m.add_function(wrap_pyfunction!(strategies_with, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -107,6 +107,57 @@ def test_one_file_of_every_kind_and_njord_read(exported):
     assert pl.from_arrow(trades).height == 2
 
 
+def general_path(paths, kind=None, float64=False):
+    """What `njord.read` gives through Njord's row reader, which its pyarrow path must equal."""
+    table = pa.ipc.open_stream(njord._native.read_ipc([str(p) for p in paths], kind,
+                                                      float64)).read_all()
+    return table.drop_columns(["kind"]) if kind is not None else table
+
+
+def same_table(got, want):
+    """Equal schemas and values (dictionaries compared by value: each file has its own)."""
+    assert got.schema.remove_metadata().equals(want.schema.remove_metadata()), (got.schema,
+                                                                                want.schema)
+    decoded = [
+        pa.table([c.cast(pa.string()) if pa.types.is_dictionary(c.type) else c for c in t.columns],
+                 names=t.column_names) for t in (got, want)]
+    assert decoded[0].equals(decoded[1])
+
+
+def test_parquet_and_arrow_read_directly_as_the_row_reader_reads_them(exported, tmp_path):
+    hive = exported / "hive"
+    for part in sorted(hive.iterdir()):
+        kind = part.name.split("=")[1]
+        for float64 in (False, True):
+            assert njord._read_columnar([str(part)], kind, float64) is not None, part
+            same_table(njord.read(part, kind=kind, float64=float64),
+                       general_path([part], kind, float64))
+            same_table(njord.read(part, float64=float64), general_path([part], None, float64))
+    # Two exports with different decimal scales and interleaved (and equal) times, one in
+    # Arrow: merged by event time, ties in file order, decimals at the larger scale.
+    a, b = tmp_path / "a.ndjson", tmp_path / "b.ndjson"
+    a.write_text("".join(
+        f'{{"kind":"trade","venue":"v","symbol":"A/USD","trade_id":"{i}","price":1.5,'
+        f'"qty":2,"side":"buy","ts_ns":{86_400_000_000_000 * (i % 3) + 10 * (i // 3)}}}\n'
+        for i in range(60)))
+    b.write_text("".join(
+        f'{{"kind":"trade","venue":"v","symbol":"B/USD","trade_id":"b{i}","price":0.0001,'
+        f'"qty":3.25,"side":"sell","ts_ns":{5 * i},"ts_local_ns":{5 * i + 1}}}\n'
+        for i in range(40)))
+    run("njord-journal", "export", str(a), "--out", str(tmp_path / "pa"))
+    run("njord-journal", "export", str(b), "--out", str(tmp_path / "pb"), "--format", "arrow")
+    inputs = [tmp_path / "pa", tmp_path / "pb"]
+    assert njord._read_columnar([str(p) for p in inputs], "trade", False) is not None
+    for float64 in (False, True):
+        got = njord.read(inputs, kind="trade", float64=float64)
+        same_table(got, general_path(inputs, "trade", float64))
+    assert got.num_rows == 100
+    assert got.schema.field("price").type == pa.decimal128(38, 4)
+    times = got.column("ts_ns").cast(pa.int64()).to_pylist()
+    assert times == sorted(times)
+    assert got.column("ts_local_ns").null_count == 60
+
+
 def test_duckdb_aggregates_the_hive_layout_as_njord_counts(exported, tape, tmp_path):
     run("njord-journal", "export", str(tape), "--out", str(tmp_path / "t"))
     got = duckdb.sql(f"""
