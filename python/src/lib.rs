@@ -77,10 +77,13 @@ fn columnar_files(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<Option<Vec<Pa
     .map_err(err)
 }
 
-/// A kind's columns as `(name, type, required)` in the order Njord lays them out, and the
-/// column that orders its rows (its event time).
+/// A column as `(name, type, required)`.
+type ColumnSpec = (&'static str, &'static str, bool);
+
+/// A kind's columns in the order Njord lays them out, and the column that orders its rows
+/// (its event time).
 #[pyfunction]
-fn kind_layout(kind: &str) -> PyResult<(Vec<(&'static str, &'static str, bool)>, &'static str)> {
+fn kind_layout(kind: &str) -> PyResult<(Vec<ColumnSpec>, &'static str)> {
     let k = RecordKind::parse(kind).ok_or_else(|| err(format!("unknown kind `{kind}`")))?;
     let cols = k
         .columns()
