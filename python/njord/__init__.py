@@ -73,7 +73,10 @@ def _read_columnar(paths: list, kind: str | None, float64: bool) -> pa.Table | N
         return None
     tables, kinds = [], set()
     for f in files:
-        table = _open_columnar(f)
+        try:
+            table = _open_columnar(f)
+        except (pa.ArrowException, OSError):
+            return None  # corrupt or truncated: the general path says where and why
         meta = table.schema.metadata or {}
         if b"njord.version" not in meta or b"njord.kind" not in meta:
             return None
