@@ -27,11 +27,11 @@ struct Cursor {
 
 /// One batch's columns, downcast once.
 struct Columns {
-    venue: DictionaryArray<Int32Type>,
+    venue: Labels,
     trade_id: StringArray,
     price: (arrow::array::Decimal128Array, u32),
     qty: (arrow::array::Decimal128Array, u32),
-    side: DictionaryArray<Int32Type>,
+    side: Labels,
     ts: arrow::array::PrimitiveArray<TimestampNanosecondType>,
     ts_local: Option<arrow::array::PrimitiveArray<TimestampNanosecondType>>,
 }
@@ -41,11 +41,15 @@ impl Columns {
     /// `None` sends the tape through the general reader.
     fn of(b: &RecordBatch) -> Option<Columns> {
         let col = |name: &str| b.column_by_name(name);
-        let dict = |name: &str| -> Option<DictionaryArray<Int32Type>> {
+        let dict = |name: &str| -> Option<Labels> {
             let a = col(name)?;
             match a.data_type() {
                 DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8 => {
-                    Some(a.as_dictionary::<Int32Type>().clone())
+                    let d: &DictionaryArray<Int32Type> = a.as_dictionary();
+                    Some(Labels {
+                        keys: d.keys().clone(),
+                        values: d.values().as_string::<i32>().clone(),
+                    })
                 }
                 _ => None,
             }
@@ -101,22 +105,13 @@ impl Columns {
         })
     }
 
-    fn label(d: &DictionaryArray<Int32Type>, r: usize) -> Option<&str> {
-        if d.is_null(r) {
-            return None;
-        }
-        let k = usize::try_from(d.keys().value(r)).ok()?;
-        Some(d.values().as_string::<i32>().value(k))
-    }
-
     fn trade<'a>(&'a self, symbol: &'a str, r: usize) -> Option<Trade<'a>> {
         let dec = |(a, s): &(arrow::array::Decimal128Array, u32)| {
             a.is_valid(r)
-                .then(|| Decimal::try_from_i128_with_scale(a.value(r), *s).ok())
+                .then(|| plain_decimal(a.value(r), *s))
                 .flatten()
-                .map(|d| d.normalize())
         };
-        let side = match Self::label(&self.side, r)? {
+        let side = match self.side.get(r)? {
             "buy" => Side::Buy,
             "sell" => Side::Sell,
             _ => return None,
@@ -127,7 +122,7 @@ impl Columns {
         };
         (self.ts.is_valid(r) && self.trade_id.is_valid(r)).then_some(())?;
         Some(Trade {
-            venue: Cow::Borrowed(Self::label(&self.venue, r)?),
+            venue: Cow::Borrowed(self.venue.get(r)?),
             symbol: Cow::Borrowed(symbol),
             trade_id: Cow::Borrowed(self.trade_id.value(r)),
             price: dec(&self.price)?,
@@ -136,6 +131,41 @@ impl Columns {
             ts_ns: self.ts.value(r),
             ts_local_ns,
         })
+    }
+}
+
+/// A dictionary column's keys and values, each downcast once per batch.
+struct Labels {
+    keys: arrow::array::Int32Array,
+    values: StringArray,
+}
+
+impl Labels {
+    fn get(&self, r: usize) -> Option<&str> {
+        if self.keys.is_null(r) {
+            return None;
+        }
+        let k = usize::try_from(self.keys.value(r)).ok()?;
+        (k < self.values.len()).then(|| self.values.value(k))
+    }
+}
+
+/// `mantissa / 10^scale` without trailing zeros: the decimal the NDJSON parser gives for the
+/// number's text, so both tapes drive the engine identically. In 64 bits when it fits (a
+/// price or quantity always does), where dividing by ten is a multiplication.
+fn plain_decimal(mantissa: i128, scale: u32) -> Option<Decimal> {
+    match i64::try_from(mantissa) {
+        Ok(mut m) => {
+            let mut scale = scale;
+            while scale > 0 && m % 10 == 0 {
+                m /= 10;
+                scale -= 1;
+            }
+            Decimal::try_new(m, scale).ok()
+        }
+        Err(_) => Decimal::try_from_i128_with_scale(mantissa, scale)
+            .ok()
+            .map(|d| d.normalize()),
     }
 }
 
@@ -299,4 +329,27 @@ fn open_partition(path: &Path) -> io::Result<Option<Cursor>> {
         batch: None,
         row: 0,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_from_columns_equal_the_parsers() {
+        for (m, s) in [
+            (10_001_000i128, 6u32),
+            (10_000, 3),
+            (-2_500, 2),
+            (0, 8),
+            (7, 0),
+            (1, 28),
+            (79_228_162_514_264_337_593_543_950_330, 1),
+        ] {
+            let want = Decimal::from_i128_with_scale(m, s).normalize();
+            let got = plain_decimal(m, s).unwrap();
+            assert_eq!((got, got.scale()), (want, want.scale()), "{m}e-{s}");
+        }
+        assert_eq!(plain_decimal(i128::MAX, 2), None);
+    }
 }
