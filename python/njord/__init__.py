@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence, Union
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -122,6 +123,11 @@ def _conform(table: pa.Table, meta: dict, layout) -> dict | None:
             return None
         if known[name][1] and column.null_count:
             return None
+        if known[name][0] == "decimal":
+            scale = _plain_scale(column)
+            if scale is None:
+                return None
+            column = column.cast(pa.decimal128(38, scale))  # exact: only zeros dropped
         cols[name] = column
     if "symbol" not in cols and "symbol" in known and b"njord.symbol" in meta:
         symbol = meta[b"njord.symbol"].decode()
@@ -133,9 +139,50 @@ def _conform(table: pa.Table, meta: dict, layout) -> dict | None:
     return {"rows": table.num_rows, "cols": cols}
 
 
+def _plain_scale(column: pa.ChunkedArray) -> int | None:
+    """The smallest scale that holds every value of a decimal column, which is what the row
+    reader finds (it reads each value without trailing zeros: a partition written at the
+    export's scale reads back at its own); ``None`` when a value needs more than 64 bits."""
+    scale = column.type.scale
+    chunks = [a for a in column.chunks if len(a)]
+    for a in chunks:
+        # A value with a last digit at the column's scale settles it, nearly always among
+        # the first few.
+        head = a.slice(0, 64)
+        low, high = _decimal_words(head)
+        valid = head.is_valid().to_numpy(zero_copy_only=False)
+        if (valid & (high == low >> 63) & (low % 10 != 0)).any():
+            return scale
+    lows = []
+    for a in chunks:
+        low, high = _decimal_words(a)
+        if not np.array_equal(high, low >> 63):
+            return None
+        if a.null_count:
+            low = np.where(a.is_valid().to_numpy(zero_copy_only=False), low, 0)
+        lows.append(low)
+
+    def divisible(factor: int) -> bool:
+        if factor >= 2**63:
+            return all(not low.any() for low in lows)
+        return all(not (low % factor).any() for low in lows)
+
+    while scale > 0 and divisible(10 ** (column.type.scale - scale + 1)):
+        scale -= 1
+    return scale
+
+
+def _decimal_words(a: pa.Array):
+    """The low and high 64-bit words of each decimal128 of an array (little-endian)."""
+    if len(a) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    words = np.frombuffer(a.buffers()[1], dtype=np.int64)[2 * a.offset: 2 * (a.offset + len(a))]
+    return words[0::2], words[1::2]
+
+
 def _merge(parts, kind, layout, time_column, float64, with_kind) -> pa.Table:
     """One table: the files' rows in file order, stable-sorted by event time; decimals at the
-    largest scale among the files; optional columns no row has left out."""
+    largest of the files' plain scales; optional columns no row has left out."""
     fields, arrays = [], []
     if with_kind:
         rows = sum(p["rows"] for p in parts)
@@ -181,13 +228,10 @@ def _nearest_f64(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """Each decimal's nearest double, as Njord's exporter computes it: mantissa / 10**scale
     (two exact doubles, so the division rounds correctly) where the mantissa is below 2**53,
     else through the decimal's text (Arrow's parser rounds correctly too)."""
-    import numpy as np
-
     scale = column.type.scale
     out = []
     for a in column.chunks:
-        words = np.frombuffer(a.buffers()[1], dtype=np.int64)[2 * a.offset: 2 * (a.offset + len(a))]
-        low, high = words[0::2], words[1::2]
+        low, high = _decimal_words(a)
         small = (scale <= 22 and np.array_equal(high, low >> 63)
                  and bool(((low < 2**53) & (low > -2**53)).all()))
         if small:

@@ -153,6 +153,16 @@ def test_parquet_and_arrow_read_directly_as_the_row_reader_reads_them(exported, 
         same_table(got, general_path(inputs, "trade", float64))
     assert got.num_rows == 100
     assert got.schema.field("price").type == pa.decimal128(38, 4)
+    # One export of both: its partitions are written at the larger scale, and one of them
+    # alone reads back at its own (the row reader sees 1.5, not 1.5000).
+    both = tmp_path / "both.ndjson"
+    both.write_text(a.read_text() + b.read_text())
+    run("njord-journal", "export", str(both), "--out", str(tmp_path / "pboth"))
+    a_only = sorted((tmp_path / "pboth" / "kind=trade").glob("symbol=AUSD/**/*.parquet"))
+    assert pq.read_schema(a_only[0]).field("price").type == pa.decimal128(38, 4)
+    alone = njord.read(a_only, kind="trade")
+    assert alone.schema.field("price").type == pa.decimal128(38, 1)
+    same_table(alone, general_path(a_only, "trade"))
     times = got.column("ts_ns").cast(pa.int64()).to_pylist()
     assert times == sorted(times)
     assert got.column("ts_local_ns").null_count == 60
