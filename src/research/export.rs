@@ -15,6 +15,7 @@ use arrow::datatypes::DataType;
 use arrow::datatypes::{Field, Int32Type, Schema};
 use njord_core::backtest::metrics::EquityPoint;
 use njord_core::event::{Decoder, Event};
+use njord_core::num;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::{KeyValue, SortingColumn};
@@ -643,7 +644,7 @@ impl Stage {
             fields.push(schema::field(s.col.name, s.col.ty, scale, nullable));
             arrays.push(array);
             if let (true, Data::Dec(values)) = (float64, &s.data) {
-                let floats: Float64Array = values.iter().map(|v| v.map(nearest_f64)).collect();
+                let floats: Float64Array = values.iter().map(|v| v.map(num::nearest_f64)).collect();
                 let name = format!("{}{}", s.col.name, schema::F64_SUFFIX);
                 fields.push(Field::new(name, arrow::datatypes::DataType::Float64, true));
                 arrays.push(Arc::new(floats));
@@ -664,23 +665,6 @@ impl Stage {
         let sorted = arrow::compute::take_record_batch(&batch, &UInt32Array::from(order))
             .map_err(data_err)?;
         Ok((sorted, time_col))
-    }
-}
-
-/// The double nearest to `d`, which is what pyarrow plus numpy (`mantissa / 10**scale`) give
-/// too, so a `<col>_f64` companion is the same whichever reader computed it
-/// (`Decimal::to_f64` is off by an ulp for some values).
-fn nearest_f64(d: Decimal) -> f64 {
-    // Exact powers of ten: a division of two exact doubles is correctly rounded.
-    const POW10: [f64; 23] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-    ];
-    let m = d.mantissa();
-    match POW10.get(d.scale() as usize) {
-        Some(p) if m.unsigned_abs() < 1 << 53 => m as f64 / p,
-        // Rust's float parsing is correctly rounded.
-        _ => d.to_string().parse().unwrap_or(f64::NAN),
     }
 }
 
@@ -818,21 +802,6 @@ mod tests {
         assert_eq!(a.value(0), 15000);
         assert!(a.is_null(1));
         assert_eq!(a.value(2), 12345);
-    }
-
-    #[test]
-    fn float_companions_are_the_nearest_double() {
-        for s in [
-            "0.3",
-            "10.001",
-            "-2.675",
-            "123456.789012345678",
-            "79228162514264337593543950335",
-            "0.0000000000000000000000000001",
-        ] {
-            let d: Decimal = s.parse().unwrap();
-            assert_eq!(nearest_f64(d), s.parse::<f64>().unwrap(), "{s}");
-        }
     }
 
     #[test]

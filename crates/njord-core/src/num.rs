@@ -58,6 +58,23 @@ pub fn to_json(d: Decimal) -> serde_json::Value {
     serde_json::to_value(Dec(d)).unwrap_or(serde_json::Value::Null)
 }
 
+/// The double nearest to `d`. Below 2^53 the mantissa converts exactly (through `i64`: an
+/// `i128` conversion is a slow library call) and one division by an exact power of ten
+/// rounds correctly; beyond, the decimal's text is parsed, which rounds correctly too.
+/// (`Decimal::to_f64` is off by an ulp for some values; pyarrow plus numpy compute this same
+/// value, so an exported `<col>_f64` is the same whichever reader made it.)
+pub fn nearest_f64(d: Decimal) -> f64 {
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+    let m = d.mantissa();
+    match POW10.get(d.scale() as usize) {
+        Some(p) if m.unsigned_abs() < 1 << 53 => m as i64 as f64 / p,
+        _ => to_plain_string(&d).parse().unwrap_or(f64::NAN),
+    }
+}
+
 /// Writes `d` in its shortest exact form (`1.50` → `1.5`, `-0` → `0`) to a `String`.
 pub fn to_plain_string(d: &Decimal) -> String {
     DecBuf::new(d).as_str().to_owned()
@@ -437,6 +454,26 @@ mod tests {
     use super::*;
     use serde::{Deserialize, Serialize};
     use std::str::FromStr;
+
+    #[test]
+    fn decimals_become_the_nearest_double() {
+        for s in [
+            "0.3",
+            "10.001",
+            "10.22",
+            "-2.675",
+            "-3.5",
+            "7",
+            "0.00031099999999999997",
+            "123456789.123456789",
+            "123456.789012345678",
+            "79228162514264337593543950335",
+            "0.0000000000000000000000000001",
+        ] {
+            let d = parse_decimal(s).unwrap();
+            assert_eq!(nearest_f64(d), s.parse::<f64>().unwrap(), "{s}");
+        }
+    }
 
     #[derive(Serialize, Deserialize, PartialEq, Debug)]
     struct W {

@@ -40,7 +40,6 @@ use crate::prices::LastPrices;
 use entry::Entry;
 use file::EventFilter;
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -307,7 +306,7 @@ impl Manager {
         if route.targets.is_empty() {
             return;
         }
-        let price_f64 = to_f64(price);
+        let price_f64 = crate::num::nearest_f64(price);
         let mut failed = false;
         for &(ei, si) in &route.targets {
             let Some(entry) = self.entries.get_mut(ei) else {
@@ -395,23 +394,6 @@ impl Manager {
             targets,
             refused_by,
         }
-    }
-}
-
-/// A decimal as the nearest `f64`. Prices have fewer than 16 significant digits, so the
-/// mantissa and the power of ten are exact doubles and one division rounds correctly: the
-/// same double as parsing the text, without `rust_decimal`'s 128-bit divisions.
-fn to_f64(d: Decimal) -> f64 {
-    const POW10: [f64; 23] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-    ];
-    let m = d.mantissa();
-    match POW10.get(d.scale() as usize) {
-        // Below 2^53 the mantissa fits an i64 and converts exactly (an i128 conversion is a
-        // slow library call).
-        Some(p) if m.unsigned_abs() < 1 << 53 => m as i64 as f64 / p,
-        _ => d.to_f64().unwrap_or(f64::NAN),
     }
 }
 

@@ -339,21 +339,6 @@ fn reloads_mid_tape_leave_an_untouched_strategy_exactly_as_without() {
 }
 
 #[test]
-fn decimals_become_the_nearest_double() {
-    for text in [
-        "10.22",
-        "0.00031099999999999997",
-        "-3.5",
-        "123456789.123456789",
-        "7",
-        "1e-20",
-    ] {
-        let d = crate::num::parse_decimal(text).unwrap();
-        assert_eq!(to_f64(d), text.parse::<f64>().unwrap(), "{text}");
-    }
-}
-
-#[test]
 fn invalid_files_name_file_strategy_and_key() {
     let reg = registry();
     let topics = Topics::default();
