@@ -32,6 +32,8 @@ struct Columns {
     price: (arrow::array::Decimal128Array, u32),
     qty: (arrow::array::Decimal128Array, u32),
     side: Labels,
+    /// The side each of `side`'s dictionary values stands for.
+    sides: Vec<Option<Side>>,
     ts: arrow::array::PrimitiveArray<TimestampNanosecondType>,
     ts_local: Option<arrow::array::PrimitiveArray<TimestampNanosecondType>>,
 }
@@ -88,6 +90,14 @@ impl Columns {
         {
             return None;
         }
+        let side = dict("side")?;
+        let sides = (0..side.values.len())
+            .map(|k| match side.values.value(k) {
+                "buy" => Some(Side::Buy),
+                "sell" => Some(Side::Sell),
+                _ => None,
+            })
+            .collect();
         Some(Columns {
             venue: dict("venue")?,
             trade_id: match col("trade_id")?.data_type() {
@@ -96,7 +106,8 @@ impl Columns {
             },
             price: dec("price")?,
             qty: dec("qty")?,
-            side: dict("side")?,
+            side,
+            sides,
             ts: time("ts_ns")?,
             ts_local: match col("ts_local_ns") {
                 Some(_) => Some(time("ts_local_ns")?),
@@ -111,11 +122,7 @@ impl Columns {
                 .then(|| plain_decimal(a.value(r), *s))
                 .flatten()
         };
-        let side = match self.side.get(r)? {
-            "buy" => Side::Buy,
-            "sell" => Side::Sell,
-            _ => return None,
-        };
+        let side = self.side.key(r).and_then(|k| *self.sides.get(k)?)?;
         let ts_local_ns = match &self.ts_local {
             Some(a) if a.is_valid(r) => Some(a.value(r)),
             _ => None,
@@ -141,11 +148,15 @@ struct Labels {
 }
 
 impl Labels {
-    fn get(&self, r: usize) -> Option<&str> {
+    fn key(&self, r: usize) -> Option<usize> {
         if self.keys.is_null(r) {
             return None;
         }
-        let k = usize::try_from(self.keys.value(r)).ok()?;
+        usize::try_from(self.keys.value(r)).ok()
+    }
+
+    fn get(&self, r: usize) -> Option<&str> {
+        let k = self.key(r)?;
         (k < self.values.len()).then(|| self.values.value(k))
     }
 }

@@ -18,7 +18,7 @@ pub struct LastPrices {
 impl LastPrices {
     fn position(&self, symbol: &str) -> Option<usize> {
         match self.slots.get(self.recent) {
-            Some((s, _)) if s == symbol => Some(self.recent),
+            Some((s, _)) if crate::swar::same_short(s, symbol) => Some(self.recent),
             _ => self.index.get(symbol).copied(),
         }
     }

@@ -101,6 +101,22 @@ pub fn digits(b: &[u8], max: usize) -> (u64, usize) {
     (v, n)
 }
 
+/// `a == b` for short strings (symbols), inline: two overlapping words per side from eight
+/// bytes up, where `==` calls `memcmp`, which costs more than the comparison itself on the
+/// per-trade symbol lookups.
+#[inline]
+pub fn same_short(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if !(8..=16).contains(&n) {
+        return a == b;
+    }
+    word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +159,17 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn same_short_is_equality(a in "[A-Z/]{0,20}", flip in 0usize..20) {
+            prop_assert!(same_short(&a, &a.clone()));
+            let mut b = a.clone().into_bytes();
+            if let Some(c) = b.get_mut(flip) {
+                *c = b'x';
+            }
+            let b = String::from_utf8(b).unwrap();
+            prop_assert_eq!(same_short(&a, &b), a == b);
+        }
+
         /// Bytes drawn mostly from the interesting ones, so every branch is hit.
         #[test]
         fn scans_agree_with_byte_loops(

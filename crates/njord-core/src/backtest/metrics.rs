@@ -112,7 +112,11 @@ impl Account {
     }
 
     fn slot(&mut self, symbol: &str) -> &mut (String, Decimal, Decimal) {
-        let i = match self.symbols.iter().position(|s| s.0 == symbol) {
+        let i = match self
+            .symbols
+            .iter()
+            .position(|s| crate::swar::same_short(&s.0, symbol))
+        {
             Some(i) => i,
             None => {
                 self.symbols
