@@ -68,32 +68,72 @@ def _read_columnar(paths: list, kind: str | None, float64: bool) -> pa.Table | N
     """``read``'s fast path: Njord's own Parquet and Arrow files of one kind, read by pyarrow
     and laid out exactly as the general path (Rust, row by row) lays them out. ``None`` when
     the general path must read them: other inputs, mixed kinds, a file Njord did not write or
-    whose schema is not Njord's (the general path then names what is wrong)."""
+    whose schema is not Njord's, values no one table holds (the general path then names what
+    is wrong)."""
     files = _native.columnar_files(paths)
     if not files:
         return None
-    tables, kinds = [], set()
+    heads = []
     for f in files:
         try:
-            table = _open_columnar(f)
+            schema = _njord_schema(f)
         except (pa.ArrowException, OSError):
             return None  # corrupt or truncated: the general path says where and why
-        meta = table.schema.metadata or {}
-        if b"njord.version" not in meta or b"njord.kind" not in meta:
+        if schema is None:
             return None
-        k = meta[b"njord.kind"].decode()
-        if kind is not None and k != kind:
+        heads.append((f, schema, schema.metadata[b"njord.kind"].decode()))
+    kinds = {k for _, _, k in heads}
+    wanted = kinds if kind is None else kinds & {kind}
+    if len(wanted) != 1:
+        return None
+    try:
+        layouts = {k: _native.kind_layout(k) for k in kinds}
+    except NjordError:
+        return None  # a kind this version does not know
+    # Every file's columns are checked, wanted or not, as the general path reads them all.
+    if not all(_schema_fits(schema, layouts[k][0]) for _, schema, k in heads):
+        return None
+    k = wanted.pop()
+    layout, time_column = layouts[k]
+    parts = []
+    for f, _, file_kind in heads:
+        if file_kind != k:
             continue
-        kinds.add(k)
-        tables.append((f, table, meta))
-    if len(kinds) != 1:
+        try:
+            part = _conform(_open_columnar(f), layout)
+        except (pa.ArrowException, OSError):
+            return None
+        if part is None:
+            return None
+        parts.append(part)
+    if sum(p["rows"] for p in parts) == 0:
         return None
-    k = kinds.pop()
-    layout, time_column = _native.kind_layout(k)
-    parts = [_conform(t, meta, layout) for _, t, meta in tables]
-    if any(p is None for p in parts) or sum(p["rows"] for p in parts) == 0:
+    try:
+        return _merge(parts, k, layout, time_column, float64, with_kind=kind is None)
+    except pa.ArrowInvalid:
+        return None  # decimals no one decimal128(38, s) holds: the general path names them
+
+
+def _njord_schema(path) -> pa.Schema | None:
+    """The file's schema when Njord wrote it (its metadata; for Parquet, Njord's writer: a
+    file another tool rewrote keeps the metadata but not necessarily what Njord's reader
+    accepts, such as its codecs, JSON text and labels); ``None`` otherwise."""
+    with open(path, "rb") as f:
+        head = f.read(6)
+    if head.startswith(b"PAR1"):
+        file = pq.ParquetFile(path)
+        if not (file.metadata.created_by or "").startswith("parquet-rs "):
+            return None
+        schema = file.schema_arrow
+    else:
+        source = pa.memory_map(os.fspath(path))
+        is_file = head.startswith(b"ARROW1")
+        schema = (pa.ipc.open_file(source) if is_file else pa.ipc.open_stream(source)).schema
+    meta = schema.metadata or {}
+    if (meta.get(b"njord.schema_version") != _native.SCHEMA_VERSION.encode()
+            or b"njord.version" not in meta or b"njord.kind" not in meta):
         return None
-    return _merge(parts, k, layout, time_column, float64, with_kind=kind is None)
+    return schema
 
 
 def _open_columnar(path) -> pa.Table:
@@ -108,34 +148,46 @@ def _open_columnar(path) -> pa.Table:
     return pa.ipc.open_stream(source).read_all()
 
 
-def _conform(table: pa.Table, meta: dict, layout) -> dict | None:
-    """The file's columns by name, each checked against the kind's layout; the symbol of a
-    Hive partition (in its metadata) as a column; ``None`` if anything is not as Njord
-    writes it."""
+def _schema_fits(schema: pa.Schema, layout) -> bool:
+    """Every column one of the kind's, of the type Njord writes it with (or a float
+    companion), and every required one there (a Hive partition's symbol in its metadata)."""
+    known = {name: ty for name, ty, _ in layout}
+    for field in schema:
+        base = field.name[: -len("_f64")] if field.name.endswith("_f64") else None
+        if base is not None and known.get(base) == "decimal":
+            continue
+        if field.name not in known or not _TYPES[known[field.name]](field.type):
+            return False
+    present = set(schema.names)
+    if b"njord.symbol" in (schema.metadata or {}):
+        present.add("symbol")
+    return all(name in present for name, _, required in layout if required)
+
+
+def _conform(table: pa.Table, layout) -> dict | None:
+    """The file's columns by name (its schema checked by ``_schema_fits``), decimals at their
+    plain scale, the symbol of a Hive partition (in its metadata) as a column; ``None`` if a
+    required value is missing or a decimal needs more than 64 bits."""
     known = {name: (ty, required) for name, ty, required in layout}
     cols = {}
-    for field, column in zip(table.schema, table.columns):
-        name = field.name
-        base = name[: -len("_f64")] if name.endswith("_f64") else None
-        if base is not None and known.get(base, ("",))[0] == "decimal":
+    for name, column in zip(table.column_names, table.columns):
+        if name not in known:
             continue  # a float companion: made again when asked for
-        if name not in known or not _TYPES[known[name][0]](field.type):
+        ty, required = known[name]
+        if required and column.null_count:
             return None
-        if known[name][1] and column.null_count:
-            return None
-        if known[name][0] == "decimal":
+        if ty == "decimal":
             scale = _plain_scale(column)
             if scale is None:
                 return None
             column = column.cast(pa.decimal128(38, scale))  # exact: only zeros dropped
         cols[name] = column
+    meta = table.schema.metadata or {}
     if "symbol" not in cols and "symbol" in known and b"njord.symbol" in meta:
-        symbol = meta[b"njord.symbol"].decode()
         indices = pa.nulls(table.num_rows, pa.int32()).fill_null(0)
-        cols["symbol"] = pa.chunked_array(
-            [pa.DictionaryArray.from_arrays(indices, pa.array([symbol]))], _LABEL)
-    if any(required and name not in cols for name, _, required in layout):
-        return None
+        symbol = pa.array([meta[b"njord.symbol"].decode()])
+        cols["symbol"] = pa.chunked_array([pa.DictionaryArray.from_arrays(indices, symbol)],
+                                          _LABEL)
     return {"rows": table.num_rows, "cols": cols}
 
 

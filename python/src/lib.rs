@@ -146,5 +146,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(backtest_cli, m)?)?;
     m.add_function(wrap_pyfunction!(strategies_with, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("SCHEMA_VERSION", njord::research::schema::SCHEMA_VERSION)?;
     Ok(())
 }

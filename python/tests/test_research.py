@@ -5,6 +5,7 @@ Run by `make test` (the binaries must be on PATH: target/debug)."""
 
 import json
 import math
+import shutil
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -166,6 +167,55 @@ def test_parquet_and_arrow_read_directly_as_the_row_reader_reads_them(exported, 
     times = got.column("ts_ns").cast(pa.int64()).to_pylist()
     assert times == sorted(times)
     assert got.column("ts_local_ns").null_count == 60
+
+
+def test_what_the_direct_read_cannot_vouch_for_goes_through_the_row_reader(tmp_path):
+    # A column whose export scale pushes a value past 96 bits reads back whole on both paths.
+    wide = tmp_path / "wide.ndjson"
+    wide.write_text(
+        '{"kind":"balance","asset":"SHIB","free":100000000000,"locked":0,"ts_ns":1}\n'
+        '{"kind":"balance","asset":"ETH","free":0.000000000000000001,"locked":0,"ts_ns":2}\n'
+        '{"kind":"trade","venue":"v","symbol":"A/USD","trade_id":"1","price":2,"qty":1,'
+        '"side":"buy","ts_ns":3}\n')
+    run("njord-journal", "export", str(wide), "--out", str(tmp_path / "wide"))
+    balances = njord.read(tmp_path / "wide", kind="balance")
+    same_table(balances, general_path([tmp_path / "wide"], "balance"))
+    assert balances.column("free").to_pylist() == [Decimal(100000000000), Decimal("1E-18")]
+
+    # Another kind's partition that is not as Njord writes it fails the read, as the row
+    # reader fails it, even when only trades are asked for.
+    odd = tmp_path / "odd"
+    shutil.copytree(tmp_path / "wide", odd)
+    part = next((odd / "kind=balance").rglob("*.parquet"))
+    table = pq.read_table(part, partitioning=None)
+    table = table.append_column("funding_rate", pa.array([1.0] * table.num_rows))
+    with pa.ipc.new_file(part.with_suffix(".arrow"), table.schema) as w:
+        w.write_table(table)
+    part.unlink()
+    with pytest.raises(njord.NjordError, match="funding_rate"):
+        njord.read(odd, kind="trade")
+
+    # Decimals that no one decimal128(38, s) holds together: the row reader's error.
+    big, tiny = tmp_path / "big.ndjson", tmp_path / "tiny.ndjson"
+    big.write_text('{"kind":"equity","ts_ns":1,"equity":79228162514264337593543950335,'
+                   '"cash":0,"position_value":0}\n')
+    tiny.write_text('{"kind":"equity","ts_ns":2,"equity":0.00000000000000000001,'
+                    '"cash":0,"position_value":0}\n')
+    run("njord-journal", "export", str(big), "--out", str(tmp_path / "big"))
+    run("njord-journal", "export", str(tiny), "--out", str(tmp_path / "tiny"))
+    with pytest.raises(njord.NjordError, match="does not fit decimal128"):
+        njord.read([tmp_path / "big", tmp_path / "tiny"], kind="equity")
+
+    # A partition another tool rewrote keeps Njord's metadata, not Njord's text: read as the
+    # row reader reads it (JSON re-serialised).
+    run("njord-journal", "export", str(GOLDEN), "--out", str(tmp_path / "golden"))
+    intents = next((tmp_path / "golden" / "kind=intent").rglob("*.parquet"))
+    table = pq.read_table(intents, partitioning=None)
+    meta = pa.array(['{"z":1,"a":2}'] * table.num_rows)
+    table = table.set_column(table.column_names.index("meta"), "meta", meta)
+    pq.write_table(table, intents)
+    assert njord._read_columnar([str(intents)], "intent", False) is None
+    assert njord.read(intents, kind="intent").column("meta").to_pylist()[0] == '{"a":2,"z":1}'
 
 
 def test_duckdb_aggregates_the_hive_layout_as_njord_counts(exported, tape, tmp_path):

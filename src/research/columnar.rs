@@ -6,8 +6,8 @@ use super::schema::meta;
 use arrow::array::{Array, AsArray, DictionaryArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Int32Type, TimeUnit, TimestampNanosecondType};
 use njord_core::event::{Event, Side, Trade};
+use njord_core::num;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
-use rust_decimal::Decimal;
 use std::borrow::Cow;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -119,7 +119,7 @@ impl Columns {
     fn trade<'a>(&'a self, symbol: &'a str, r: usize) -> Option<Trade<'a>> {
         let dec = |(a, s): &(arrow::array::Decimal128Array, u32)| {
             a.is_valid(r)
-                .then(|| plain_decimal(a.value(r), *s))
+                .then(|| num::plain_decimal(a.value(r), *s))
                 .flatten()
         };
         let side = self.side.key(r).and_then(|k| *self.sides.get(k)?)?;
@@ -158,25 +158,6 @@ impl Labels {
     fn get(&self, r: usize) -> Option<&str> {
         let k = self.key(r)?;
         (k < self.values.len()).then(|| self.values.value(k))
-    }
-}
-
-/// `mantissa / 10^scale` without trailing zeros: the decimal the NDJSON parser gives for the
-/// number's text, so both tapes drive the engine identically. In 64 bits when it fits (a
-/// price or quantity always does), where dividing by ten is a multiplication.
-fn plain_decimal(mantissa: i128, scale: u32) -> Option<Decimal> {
-    match i64::try_from(mantissa) {
-        Ok(mut m) => {
-            let mut scale = scale;
-            while scale > 0 && m % 10 == 0 {
-                m /= 10;
-                scale -= 1;
-            }
-            Decimal::try_new(m, scale).ok()
-        }
-        Err(_) => Decimal::try_from_i128_with_scale(mantissa, scale)
-            .ok()
-            .map(|d| d.normalize()),
     }
 }
 
@@ -340,27 +321,4 @@ fn open_partition(path: &Path) -> io::Result<Option<Cursor>> {
         batch: None,
         row: 0,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decimals_from_columns_equal_the_parsers() {
-        for (m, s) in [
-            (10_001_000i128, 6u32),
-            (10_000, 3),
-            (-2_500, 2),
-            (0, 8),
-            (7, 0),
-            (1, 28),
-            (79_228_162_514_264_337_593_543_950_330, 1),
-        ] {
-            let want = Decimal::from_i128_with_scale(m, s).normalize();
-            let got = plain_decimal(m, s).unwrap();
-            assert_eq!((got, got.scale()), (want, want.scale()), "{m}e-{s}");
-        }
-        assert_eq!(plain_decimal(i128::MAX, 2), None);
-    }
 }

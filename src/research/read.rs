@@ -529,7 +529,7 @@ fn fast_trade<'a>(
 
 fn decimal_at(a: &ArrayRef, r: usize, scale: u32) -> Option<Decimal> {
     let v = a.as_any().downcast_ref::<Decimal128Array>()?.value(r);
-    Decimal::try_from_i128_with_scale(v, scale).ok()
+    njord_core::num::plain_decimal(v, scale)
 }
 
 /// A signed integer or timestamp (in its own unit) at `r`.

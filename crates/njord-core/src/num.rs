@@ -58,6 +58,28 @@ pub fn to_json(d: Decimal) -> serde_json::Value {
     serde_json::to_value(Dec(d)).unwrap_or(serde_json::Value::Null)
 }
 
+/// `mantissa / 10^scale` without trailing zeros, the decimal the parser gives for the
+/// number's text; `None` beyond 96 bits. A column stored at a scale wider than a value's own
+/// (Parquet, Arrow) can hold a mantissa past 96 bits whose value still fits once its zeros
+/// are gone. In 64 bits when it fits (a price or quantity always does), where dividing by ten
+/// is a multiplication.
+pub fn plain_decimal(mantissa: i128, scale: u32) -> Option<Decimal> {
+    if let Ok(mut m) = i64::try_from(mantissa) {
+        let mut scale = scale;
+        while scale > 0 && m % 10 == 0 {
+            m /= 10;
+            scale -= 1;
+        }
+        return Decimal::try_new(m, scale).ok();
+    }
+    let (mut m, mut scale) = (mantissa, scale);
+    while scale > 0 && m % 10 == 0 {
+        m /= 10;
+        scale -= 1;
+    }
+    Decimal::try_from_i128_with_scale(m, scale).ok()
+}
+
 /// The double nearest to `d`. Below 2^53 the mantissa converts exactly (through `i64`: an
 /// `i128` conversion is a slow library call) and one division by an exact power of ten
 /// rounds correctly; beyond, the decimal's text is parsed, which rounds correctly too.
@@ -454,6 +476,27 @@ mod tests {
     use super::*;
     use serde::{Deserialize, Serialize};
     use std::str::FromStr;
+
+    #[test]
+    fn decimals_from_columns_equal_the_parsers() {
+        for (m, s) in [
+            (10_001_000i128, 6u32),
+            (10_000, 3),
+            (-2_500, 2),
+            (0, 8),
+            (7, 0),
+            (1, 28),
+            (79_228_162_514_264_337_593_543_950_330, 1),
+        ] {
+            let want = Decimal::from_i128_with_scale(m, s).normalize();
+            let got = plain_decimal(m, s).unwrap();
+            assert_eq!((got, got.scale()), (want, want.scale()), "{m}e-{s}");
+        }
+        // 1e11 stored at scale 18 beside a value that needs it: a 100-bit mantissa.
+        let wide = plain_decimal(100_000_000_000 * 10i128.pow(18), 18).unwrap();
+        assert_eq!((wide, wide.scale()), (Decimal::from(100_000_000_000u64), 0));
+        assert_eq!(plain_decimal(i128::MAX, 2), None);
+    }
 
     #[test]
     fn decimals_become_the_nearest_double() {
