@@ -1,6 +1,8 @@
 //! The backtester's fast path for Parquet trade partitions: trades built straight from the
 //! columns (no text in between), a batch at a time, merged by event time across files.
-//! Memory stays flat in the tape's length: one batch per file is held.
+//! Memory stays flat in the tape's length: a file is opened only when its first trade (its
+//! footer's smallest time) is due and closed when read, so a year of daily partitions holds
+//! one batch per symbol, not one per file (nor a descriptor per file).
 
 use super::schema::meta;
 use arrow::array::{Array, AsArray, DictionaryArray, RecordBatch, StringArray};
@@ -8,6 +10,7 @@ use arrow::datatypes::{DataType, Int32Type, TimeUnit, TimestampNanosecondType};
 use njord_core::event::{Event, Side, Trade};
 use njord_core::num;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::file::statistics::Statistics;
 use std::borrow::Cow;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -15,14 +18,26 @@ use std::path::{Path, PathBuf};
 /// Trade partitions being read in event-time order.
 pub struct TradeTape {
     cursors: Vec<Cursor>,
+    /// The most files open at once so far.
+    most_open: usize,
 }
 
 struct Cursor {
+    path: PathBuf,
     file: String,
     symbol: String,
-    reader: ParquetRecordBatchReader,
+    /// The file's smallest time, from its footer's statistics (`i64::MIN` without them):
+    /// its place in the merge until it is opened.
+    first_ts: i64,
+    state: State,
     batch: Option<Columns>,
     row: usize,
+}
+
+enum State {
+    Waiting,
+    Open(ParquetRecordBatchReader),
+    Done,
 }
 
 /// One batch's columns, downcast once.
@@ -171,9 +186,14 @@ impl Cursor {
                 self.row += 1;
                 return Ok(true);
             }
-            match self.reader.next() {
+            let State::Open(reader) = &mut self.state else {
+                return Ok(false);
+            };
+            match reader.next() {
                 None => {
+                    // Read: the reader and its buffers go.
                     self.batch = None;
+                    self.state = State::Done;
                     return Ok(false);
                 }
                 Some(Err(e)) => {
@@ -200,13 +220,31 @@ impl Cursor {
         }
     }
 
+    /// The time of the next trade, or for a file not opened yet the earliest it can be.
     fn head_ts(&self) -> Option<i64> {
+        if let State::Waiting = self.state {
+            return Some(self.first_ts);
+        }
         let b = self.batch.as_ref()?;
         Some(if b.ts.is_valid(self.row) {
             b.ts.value(self.row)
         } else {
             i64::MIN
         })
+    }
+
+    /// Opens the file and moves to its first trade.
+    fn open(&mut self) -> io::Result<()> {
+        let invalid = |e: &dyn std::fmt::Display| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", self.file))
+        };
+        let file = std::fs::File::open(&self.path).map_err(|e| invalid(&e))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(|b| b.with_batch_size(64 * 1024).build())
+            .map_err(|e| invalid(&e))?;
+        self.state = State::Open(reader);
+        self.advance()?;
+        Ok(())
     }
 }
 
@@ -225,10 +263,10 @@ impl TradeTape {
         if cursors.is_empty() {
             return Ok(None);
         }
-        for c in &mut cursors {
-            c.advance()?;
-        }
-        Ok(Some(TradeTape { cursors }))
+        Ok(Some(TradeTape {
+            cursors,
+            most_open: 0,
+        }))
     }
 
     /// Calls `on_event` with every trade in event-time order (ties: files in the order given)
@@ -248,8 +286,24 @@ impl TradeTape {
                 .filter_map(|(i, c)| head(c, i))
                 .min()
             else {
+                tracing::debug!(
+                    files = self.cursors.len(),
+                    most_open = self.most_open,
+                    "columnar tape read"
+                );
                 return Ok(());
             };
+            if let State::Waiting = self.cursors[i].state {
+                // Its first trade may be due: open it, then look again.
+                self.cursors[i].open()?;
+                let open = self
+                    .cursors
+                    .iter()
+                    .filter(|c| matches!(c.state, State::Open(_)))
+                    .count();
+                self.most_open = self.most_open.max(open);
+                continue;
+            }
             // The next head of another file: this file runs until it passes it.
             let other = self
                 .cursors
@@ -285,6 +339,8 @@ impl TradeTape {
     }
 }
 
+/// A Parquet trade partition of an export, its footer read (kind, symbol, columns, smallest
+/// time) and the file closed again; `None` for any other file.
 fn open_partition(path: &Path) -> io::Result<Option<Cursor>> {
     let mut magic = [0u8; 4];
     let mut file = std::fs::File::open(path)?;
@@ -308,17 +364,92 @@ fn open_partition(path: &Path) -> io::Result<Option<Cursor>> {
     let Some(symbol) = md.get(meta::SYMBOL).cloned() else {
         return Ok(None);
     };
-    let reader = builder.with_batch_size(64 * 1024).build().map_err(|e| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{}: {e}", path.display()),
-        )
-    })?;
+    let ts = builder
+        .parquet_schema()
+        .columns()
+        .iter()
+        .position(|c| c.name() == "ts_ns");
+    let first_ts = builder
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|rg| match ts.and_then(|i| rg.column(i).statistics()) {
+            Some(Statistics::Int64(s)) => s.min_opt().copied().unwrap_or(i64::MIN),
+            _ => i64::MIN,
+        })
+        .min()
+        .unwrap_or(i64::MIN);
     Ok(Some(Cursor {
+        path: path.to_path_buf(),
         file: path.display().to_string(),
         symbol,
-        reader,
+        first_ts,
+        state: State::Waiting,
         batch: None,
         row: 0,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::research::export::{self, Format, Options, Target};
+
+    const DAY: i64 = 86_400_000_000_000;
+
+    /// Hive trade partitions of `symbols`, each trading every hour for `days` days.
+    fn partitions(dir: &Path, symbols: &[&str], days: i64) -> Vec<PathBuf> {
+        let mut lines = String::new();
+        for h in 0..days * 24 {
+            for (k, s) in symbols.iter().enumerate() {
+                lines.push_str(&format!(
+                    "{{\"kind\":\"trade\",\"venue\":\"v\",\"symbol\":\"{s}\",\"trade_id\":\"{h}\",\"price\":1.{k},\"qty\":1,\"side\":\"buy\",\"ts_ns\":{}}}\n",
+                    h * DAY / 24
+                ));
+            }
+        }
+        let tape = dir.join("tape.ndjson");
+        std::fs::write(&tape, lines).unwrap();
+        let series = crate::journal::resolve(&[tape]).unwrap();
+        let opts = Options {
+            format: Format::Parquet,
+            target: Target::Hive(dir.join("parts")),
+            float64: false,
+            only: None,
+        };
+        export::export(&series, &opts, &mut |e| panic!("{e}")).unwrap();
+        let parts = crate::journal::resolve(&[dir.join("parts")]).unwrap();
+        parts.into_iter().flat_map(|s| s.files).collect()
+    }
+
+    fn read_all(files: &[PathBuf]) -> (Vec<(i64, String)>, usize) {
+        let mut tape = TradeTape::open(files).unwrap().unwrap();
+        let mut seen = Vec::new();
+        tape.for_each(
+            |ev| seen.push((ev.ts_ns(), ev.symbol().unwrap_or("").to_string())),
+            |bad| panic!("{bad}"),
+        )
+        .unwrap();
+        (seen, tape.most_open)
+    }
+
+    #[test]
+    fn files_open_only_while_their_trades_are_due() {
+        let tmp = tempfile::tempdir().unwrap();
+        let files = partitions(tmp.path(), &["A/USD"], 30);
+        assert_eq!(files.len(), 30);
+        let (seen, most_open) = read_all(&files);
+        assert_eq!(seen.len(), 30 * 24);
+        assert!(seen.windows(2).all(|w| w[0].0 < w[1].0));
+        // One day at a time: a long tape holds one file's batch, not thirty.
+        assert_eq!(most_open, 1);
+
+        let tmp = tempfile::tempdir().unwrap();
+        let files = partitions(tmp.path(), &["A/USD", "B/USD"], 3);
+        let (seen, most_open) = read_all(&files);
+        assert_eq!(seen.len(), 2 * 3 * 24);
+        // Equal times: the file given first (A) first, as in every merge of tapes.
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(most_open, 2);
+    }
 }
