@@ -53,7 +53,8 @@ pub fn list_dir(dir: &Path) -> Result<Vec<Series>, JournalError> {
 /// Resolves command-line paths to series, in argument order: a directory gives every series
 /// in it (or, when it holds no journal, every Parquet and Arrow file under it: an export's
 /// Hive partitions), a pattern (`'data/**/*.parquet'`, quoted so the shell leaves it) gives
-/// the files it matches, a path that is not a file names a stem
+/// the files it matches (the daily files of a Hive partition as one series, see
+/// [`hive_days_as_series`]), a path that is not a file names a stem
 /// (`var/log/njord/md.trades.ATOMUSDT`), and files are grouped by stem and put in series order,
 /// whatever order the shell globbed them in.
 pub fn resolve(paths: &[PathBuf]) -> Result<Vec<Series>, JournalError> {
@@ -124,7 +125,50 @@ pub fn resolve(paths: &[PathBuf]) -> Result<Vec<Series>, JournalError> {
         files.sort_by_key(|(n, _)| (n.order(), n.gz));
         out[i].files = files.into_iter().map(|(_, p)| p).collect();
     }
-    Ok(out)
+    Ok(hive_days_as_series(out))
+}
+
+/// The daily files of one Hive partition (`…/kind=K/symbol=S/date=D/part-00000.parquet`) as
+/// one series in date order, like a journal's rotated files: a day's events all come before
+/// the next day's, so a reader opens one day at a time instead of every file of the tape at
+/// once to merge them.
+fn hive_days_as_series(series: Vec<Series>) -> Vec<Series> {
+    let day_key = |s: &Series| -> Option<PathBuf> {
+        let [file] = s.files.as_slice() else {
+            return None;
+        };
+        let columnar = file
+            .extension()
+            .is_some_and(|e| e == "parquet" || e == "arrow");
+        let date_dir = file.parent()?;
+        if !columnar || !date_dir.file_name()?.to_str()?.starts_with("date=") {
+            return None;
+        }
+        Some(date_dir.parent()?.join(file.file_name()?))
+    };
+    let mut out: Vec<Series> = Vec::with_capacity(series.len());
+    let mut groups: Vec<(PathBuf, usize)> = Vec::new();
+    for s in series {
+        let Some(key) = day_key(&s) else {
+            out.push(s);
+            continue;
+        };
+        match groups.iter().find(|(k, _)| *k == key) {
+            Some(&(_, i)) => out[i].files.extend(s.files),
+            None => {
+                groups.push((key.clone(), out.len()));
+                out.push(Series {
+                    name: key.display().to_string(),
+                    files: s.files,
+                });
+            }
+        }
+    }
+    for (_, i) in groups {
+        // `date=YYYY-MM-DD` sorts by date.
+        out[i].files.sort();
+    }
+    out
 }
 
 /// Paths with the patterns among them (`*`, `?`, `[`, not an existing path) replaced by the

@@ -181,6 +181,45 @@ fn names_parse_and_order() {
 }
 
 #[test]
+fn a_hive_partitions_days_are_one_series_in_date_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut made = Vec::new();
+    for sym in ["symbol=B", "symbol=A"] {
+        for day in ["date=2026-01-02", "date=2026-01-01", "date=2026-01-10"] {
+            let d = dir.path().join("kind=trade").join(sym).join(day);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("part-00000.parquet"), "").unwrap();
+            made.push(d.join("part-00000.parquet"));
+        }
+    }
+    let days = |s: &Series| -> Vec<String> {
+        let day = |p: &std::path::PathBuf| {
+            p.parent()
+                .unwrap()
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        };
+        s.files.iter().map(day).collect()
+    };
+    let pattern = dir.path().join("kind=trade/**/*.parquet");
+    for given in [vec![dir.path().to_path_buf()], vec![pattern], made] {
+        let series = resolve(&given).unwrap();
+        assert_eq!(series.len(), 2, "{given:?}");
+        for s in &series {
+            assert_eq!(
+                days(s),
+                ["date=2026-01-01", "date=2026-01-02", "date=2026-01-10"]
+            );
+        }
+    }
+    // Files outside a `date=` folder stay sources of their own.
+    std::fs::write(dir.path().join("loose.parquet"), "").unwrap();
+    assert_eq!(resolve(&[dir.path().to_path_buf()]).unwrap().len(), 3);
+}
+
+#[test]
 fn writer_terminates_a_torn_last_line_and_keeps_its_day() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("j.ndjson");
