@@ -54,7 +54,7 @@ pub fn list_dir(dir: &Path) -> Result<Vec<Series>, JournalError> {
 /// in it (or, when it holds no journal, every Parquet and Arrow file under it: an export's
 /// Hive partitions), a pattern (`'data/**/*.parquet'`, quoted so the shell leaves it) gives
 /// the files it matches (the daily files of a Hive partition as one series, see
-/// [`hive_days_as_series`]), a path that is not a file names a stem
+/// `hive_days_as_series`), a path that is not a file names a stem
 /// (`var/log/njord/md.trades.ATOMUSDT`), and files are grouped by stem and put in series order,
 /// whatever order the shell globbed them in.
 pub fn resolve(paths: &[PathBuf]) -> Result<Vec<Series>, JournalError> {
