@@ -28,7 +28,7 @@ fn lines(n: usize) -> Vec<String> {
 }
 
 fn engine() -> Engine {
-    let yaml = "strategies:\n  - {id: ema, class: ema_cross, symbols: ['ATOM/USDT'], events: [trade], params: {fast: 20, slow: 50, qty: 1}}\n";
+    let yaml = include_str!("../scripts/bench-strategies.yaml");
     let defs = manager::parse(yaml, "bench", &Registry::builtin(), &Topics::default()).unwrap();
     let capital = Decimal::from(10_000);
     let mut cfg = Config::default();

@@ -13,6 +13,7 @@
 #   N=1000000 N_BIG=0 scripts/bench-backtest.sh     # no 10M run
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 n=${N:-1000000}
 n_big=${N_BIG:-10000000}
 # NO_BUILD=1 measures the release binaries already built.
@@ -23,14 +24,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
-cat > strategies.yaml <<'YAML'
-strategies:
-  - id: ema
-    class: ema_cross
-    symbols: ["ATOM/USDT"]
-    events: [trade]
-    params: {fast: 20, slow: 50, qty: 1}
-YAML
+cp "$root/scripts/bench-strategies.yaml" strategies.yaml
 cat > base.yaml <<YAML
 journal:
   dir: $work/j

@@ -20,14 +20,7 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 "$gen" "$n" > tape.ndjson
 gzip -k tape.ndjson
-cat > strategies.yaml <<'YAML'
-strategies:
-  - id: ema
-    class: ema_cross
-    symbols: ["ATOM/USDT"]
-    events: [trade]
-    params: {fast: 20, slow: 50, qty: 1}
-YAML
+cp "$root/scripts/bench-strategies.yaml" strategies.yaml
 pin=""
 command -v taskset > /dev/null && pin="taskset -c 0"
 
