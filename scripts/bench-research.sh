@@ -29,7 +29,12 @@ cpu() {
   local best=""
   for _ in 1 2 3; do
     rm -rf out parts.tmp
-    /usr/bin/time -o time.txt -f "%U %S" "$@" > /dev/null 2>&1
+    # A failed run is no figure: the script stops (set -e sees the failed substitution).
+    if ! /usr/bin/time -o time.txt -f "%U %S" "$@" > /dev/null 2> err.txt; then
+      echo "bench-research.sh: failed: $*" >&2
+      cat err.txt >&2
+      exit 1
+    fi
     local t
     t=$(awk '{ print $1 + $2 }' time.txt)
     if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$t; fi
@@ -39,7 +44,7 @@ cpu() {
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / (s > 0 ? s : 1e-9) }'; }
 
 export_s=$(cpu $pin "$bin/njord-journal" -q export tape.ndjson --out parts.tmp)
-"$bin/njord-journal" -q export tape.ndjson --out parts
+mv parts.tmp parts  # exports are byte-identical: the last timed one serves
 parquet_bytes=$(find parts -name '*.parquet' -printf '%s\n' | awk '{ s += $1 } END { print s }')
 gz_bytes=$(stat -c %s tape.ndjson.gz)
 echo "research_export: $(rate "$n" "$export_s") rows/s (CPU, one core)"
