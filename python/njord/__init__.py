@@ -65,24 +65,25 @@ _TYPES = {
 
 
 def _read_columnar(paths: list, kind: str | None, float64: bool) -> pa.Table | None:
-    """``read``'s fast path: Njord's own Parquet and Arrow files of one kind, read by pyarrow
-    and laid out exactly as the general path (Rust, row by row) lays them out. ``None`` when
-    the general path must read them: other inputs, mixed kinds, a file Njord did not write or
-    whose schema is not Njord's, values no one table holds (the general path then names what
-    is wrong)."""
+    """``read``'s fast path: Parquet files of one kind written by Njord (an export's
+    partitions), read by pyarrow and laid out exactly as the general path (Rust, row by row)
+    lays them out. ``None`` when the general path must read them: other inputs (NDJSON,
+    Arrow, whose files do not say which tool wrote them), mixed kinds, a file Njord did not
+    write or whose schema is not Njord's, values no one table holds (the general path then
+    names what is wrong)."""
     files = _native.columnar_files(paths)
     if not files:
         return None
     heads = []
     for f in files:
         try:
-            schema = _njord_schema(f)
+            file = _njord_parquet(f)
         except (pa.ArrowException, OSError):
             return None  # corrupt or truncated: the general path says where and why
-        if schema is None:
+        if file is None:
             return None
-        heads.append((f, schema, schema.metadata[b"njord.kind"].decode()))
-    kinds = {k for _, _, k in heads}
+        heads.append((file, file.schema_arrow.metadata[b"njord.kind"].decode()))
+    kinds = {k for _, k in heads}
     wanted = kinds if kind is None else kinds & {kind}
     if len(wanted) != 1:
         return None
@@ -91,16 +92,16 @@ def _read_columnar(paths: list, kind: str | None, float64: bool) -> pa.Table | N
     except NjordError:
         return None  # a kind this version does not know
     # Every file's columns are checked, wanted or not, as the general path reads them all.
-    if not all(_schema_fits(schema, layouts[k][0]) for _, schema, k in heads):
+    if not all(_schema_fits(file.schema_arrow, layouts[k][0]) for file, k in heads):
         return None
     k = wanted.pop()
     layout, time_column = layouts[k]
     parts = []
-    for f, _, file_kind in heads:
+    for file, file_kind in heads:
         if file_kind != k:
             continue
         try:
-            part = _conform(_open_columnar(f), layout)
+            part = _conform(file.read(), layout)
         except (pa.ArrowException, OSError):
             return None
         if part is None:
@@ -114,47 +115,32 @@ def _read_columnar(paths: list, kind: str | None, float64: bool) -> pa.Table | N
         return None  # decimals no one decimal128(38, s) holds: the general path names them
 
 
-def _njord_schema(path) -> pa.Schema | None:
-    """The file's schema when Njord wrote it (its metadata; for Parquet, Njord's writer: a
-    file another tool rewrote keeps the metadata but not necessarily what Njord's reader
+def _njord_parquet(path) -> pq.ParquetFile | None:
+    """The file, opened as one file (not a dataset: no columns from the Hive path's
+    `key=value` folders), when Njord's exporter wrote it: Njord's metadata and a Rust writer
+    (a file another tool rewrote keeps the metadata but not necessarily what Njord's reader
     accepts, such as its codecs, JSON text and labels); ``None`` otherwise."""
     with open(path, "rb") as f:
-        head = f.read(6)
-    if head.startswith(b"PAR1"):
-        file = pq.ParquetFile(path)
-        if not (file.metadata.created_by or "").startswith("parquet-rs "):
+        if f.read(4) != b"PAR1":
             return None
-        schema = file.schema_arrow
-    else:
-        source = pa.memory_map(os.fspath(path))
-        is_file = head.startswith(b"ARROW1")
-        schema = (pa.ipc.open_file(source) if is_file else pa.ipc.open_stream(source)).schema
-    meta = schema.metadata or {}
-    if (meta.get(b"njord.schema_version") != _native.SCHEMA_VERSION.encode()
+    file = pq.ParquetFile(path)
+    meta = file.schema_arrow.metadata or {}
+    if (not (file.metadata.created_by or "").startswith("parquet-rs ")
+            or meta.get(b"njord.schema_version") != _native.SCHEMA_VERSION.encode()
             or b"njord.version" not in meta or b"njord.kind" not in meta):
         return None
-    return schema
-
-
-def _open_columnar(path) -> pa.Table:
-    with open(path, "rb") as f:
-        head = f.read(6)
-    if head.startswith(b"PAR1"):
-        # A file, not a dataset: no columns from the Hive path's `key=value` folders.
-        return pq.ParquetFile(path).read()
-    source = pa.memory_map(os.fspath(path))
-    if head.startswith(b"ARROW1"):
-        return pa.ipc.open_file(source).read_all()
-    return pa.ipc.open_stream(source).read_all()
+    return file
 
 
 def _schema_fits(schema: pa.Schema, layout) -> bool:
-    """Every column one of the kind's, of the type Njord writes it with (or a float
-    companion), and every required one there (a Hive partition's symbol in its metadata)."""
+    """Every column one of the kind's, of the type Njord writes it with (or the float64
+    companion of a decimal column there), and every required one there (a Hive partition's
+    symbol in its metadata)."""
     known = {name: ty for name, ty, _ in layout}
     for field in schema:
         base = field.name[: -len("_f64")] if field.name.endswith("_f64") else None
-        if base is not None and known.get(base) == "decimal":
+        if (base is not None and known.get(base) == "decimal" and base in schema.names
+                and field.type == pa.float64()):
             continue
         if field.name not in known or not _TYPES[known[field.name]](field.type):
             return False
@@ -205,21 +191,20 @@ def _plain_scale(column: pa.ChunkedArray) -> int | None:
         valid = head.is_valid().to_numpy(zero_copy_only=False)
         if (valid & (high == low >> 63) & (low % 10 != 0)).any():
             return scale
-    lows = []
+    # Otherwise the zeros every value ends with are those of the mantissas' common divisor.
+    divisor = 0
     for a in chunks:
         low, high = _decimal_words(a)
-        if not np.array_equal(high, low >> 63):
+        # np.gcd has no answer for -2**63.
+        if not np.array_equal(high, low >> 63) or (low == np.iinfo(np.int64).min).any():
             return None
         if a.null_count:
             low = np.where(a.is_valid().to_numpy(zero_copy_only=False), low, 0)
-        lows.append(low)
-
-    def divisible(factor: int) -> bool:
-        if factor >= 2**63:
-            return all(not low.any() for low in lows)
-        return all(not (low % factor).any() for low in lows)
-
-    while scale > 0 and divisible(10 ** (column.type.scale - scale + 1)):
+        divisor = int(np.gcd(divisor, np.gcd.reduce(low)))
+    if divisor == 0:
+        return 0  # every value is zero (or null)
+    while scale > 0 and divisor % 10 == 0:
+        divisor //= 10
         scale -= 1
     return scale
 
