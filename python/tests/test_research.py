@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
@@ -309,3 +310,20 @@ def test_the_research_example_runs_and_plots(tmp_path):
     import sys
     run(sys.executable, str(ROOT / "examples" / "research.py"), str(tape), str(png))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_null_kind_with_a_stray_dictionary_key_is_an_error_not_a_crash(tmp_path):
+    # Arrow does not check the key of a null dictionary slot; Njord must not look it up.
+    kind = pa.DictionaryArray.from_arrays(np.array([99, 0], np.int32), pa.array(["trade"]),
+                                          mask=np.array([True, False]), safe=False)
+    table = pa.table({
+        "kind": kind, "venue": ["v", "v"], "symbol": ["A/B", "A/B"], "trade_id": ["1", "2"],
+        "price": pa.array([1, 2]).cast(pa.decimal128(38, 0)),
+        "qty": pa.array([1, 1]).cast(pa.decimal128(38, 0)), "side": ["buy", "buy"],
+        "ts_ns": pa.array([1, 2], pa.timestamp("ns", tz="UTC"))})
+    path = tmp_path / "null-kind.arrow"
+    with pa.ipc.new_file(path, table.schema) as w:
+        w.write_table(table)
+    out = subprocess.run(["njord-journal", "cat", str(path)], capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "row 1: unknown kind" in out.stderr and "panicked" not in out.stderr, out.stderr

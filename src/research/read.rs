@@ -85,6 +85,8 @@ pub fn lines(
         plan,
         batch: None,
         row: 0,
+        base: 0,
+        failed: None,
         buf: Vec::with_capacity(64 * 1024),
         pos: 0,
         scratch: Vec::with_capacity(256),
@@ -273,6 +275,10 @@ struct Lines {
     plan: Plan,
     batch: Option<RecordBatch>,
     row: usize,
+    /// Rows of the batches before this one: row numbers count from the file's start.
+    base: usize,
+    /// A row that cannot be rendered, reported once the rows before it are read.
+    failed: Option<io::Error>,
     buf: Vec<u8>,
     pos: usize,
     scratch: Vec<u8>,
@@ -297,6 +303,9 @@ impl Read for Lines {
 impl Lines {
     /// Renders rows into `buf` (about 64 KiB); false at the end.
     fn fill(&mut self) -> io::Result<bool> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         loop {
             let Some(batch) = &self.batch else {
                 match self.batches.next() {
@@ -310,18 +319,27 @@ impl Lines {
                 }
             };
             if self.row >= batch.num_rows() {
+                self.base += batch.num_rows();
                 self.batch = None;
                 continue;
             }
             let batch = batch.clone();
             while self.row < batch.num_rows() && self.buf.len() < 64 * 1024 {
-                render_row(
+                if let Err(e) = render_row(
                     &self.plan,
                     &batch,
                     self.row,
                     &mut self.scratch,
                     &mut self.buf,
-                )?;
+                ) {
+                    let e = invalid(format!("row {}: {e}", self.base + self.row + 1));
+                    if self.buf.is_empty() {
+                        return Err(e);
+                    }
+                    // The rows rendered before it are read first.
+                    self.failed = Some(e);
+                    return Ok(true);
+                }
                 self.row += 1;
             }
             return Ok(true);
@@ -342,8 +360,7 @@ fn render_row(
         (Some(k), _) => k,
         (None, Some(i)) => {
             let name = text_at(batch.column(i), r).unwrap_or_default();
-            RecordKind::parse(&name)
-                .ok_or_else(|| invalid(format!("row {}: unknown kind `{name}`", r + 1)))?
+            RecordKind::parse(&name).ok_or_else(|| invalid(format!("unknown kind `{name}`")))?
         }
         (None, None) => unreachable!("Plan::new requires one"),
     };
@@ -351,13 +368,7 @@ fn render_row(
         .columns
         .iter()
         .find(|(k, _)| *k == kind)
-        .ok_or_else(|| {
-            invalid(format!(
-                "row {}: kind `{}` unexpected here",
-                r + 1,
-                kind.as_str()
-            ))
-        })?;
+        .ok_or_else(|| invalid(format!("kind `{}` unexpected here", kind.as_str())))?;
     if plan.kind.is_none() {
         // A file of several kinds: a value in another kind's column would be lost.
         for (i, t) in plan.types.iter().enumerate() {
@@ -366,8 +377,7 @@ fn render_row(
             }
             if batch.column(i).is_valid(r) {
                 return Err(invalid(format!(
-                    "row {}: a {} row has a value in `{}`, which is not one of its fields",
-                    r + 1,
+                    "a {} row has a value in `{}`, which is not one of its fields",
                     kind.as_str(),
                     batch.schema().field(i).name()
                 )));
@@ -424,20 +434,15 @@ fn render_value(c: &Col, t: ColType, a: &ArrayRef, r: usize, out: &mut Vec<u8>) 
     match t {
         ColType::Time(per) => {
             let v = int_at(a, r).unwrap_or_default();
-            let ns = v.checked_mul(per).ok_or_else(|| {
-                invalid(format!(
-                    "row {}: `{}` is beyond the nanosecond range",
-                    r + 1,
-                    c.name
-                ))
-            })?;
+            let ns = v
+                .checked_mul(per)
+                .ok_or_else(|| invalid(format!("`{}` is beyond the nanosecond range", c.name)))?;
             out.extend_from_slice(itoa::Buffer::new().format(ns).as_bytes());
         }
         ColType::Decimal(scale) => {
             let d = decimal_at(a, r, scale).ok_or_else(|| {
                 invalid(format!(
-                    "row {}: `{}` does not fit an exact decimal (96 bits, 28 places)",
-                    r + 1,
+                    "`{}` does not fit an exact decimal (96 bits, 28 places)",
                     c.name
                 ))
             })?;
@@ -572,6 +577,10 @@ fn uint_at(a: &dyn Array, r: usize) -> Option<u64> {
 
 /// The text of a plain or dictionary-encoded string column at `r`.
 fn text_at(a: &ArrayRef, r: usize) -> Option<Cow<'_, str>> {
+    if a.is_null(r) {
+        // A null dictionary slot's key can be anything: it is never looked up.
+        return None;
+    }
     match a.data_type() {
         DataType::Utf8 => Some(Cow::Borrowed(a.as_string::<i32>().value(r))),
         DataType::LargeUtf8 => Some(Cow::Borrowed(a.as_string::<i64>().value(r))),
@@ -584,7 +593,7 @@ fn text_at(a: &ArrayRef, r: usize) -> Option<Cow<'_, str>> {
             } else {
                 usize::try_from(uint_at(keys, r)?).ok()?
             };
-            text_at(d.values(), key)
+            (key < d.values().len()).then(|| text_at(d.values(), key))?
         }
         _ => None,
     }
