@@ -383,8 +383,7 @@ fn verify(paths: &[PathBuf]) -> Result<(), Error> {
     app::exit_status(u8::from(problems > 0))
 }
 
-/// Reads every file of `paths` twice at most (the trades again when bars or fills are to be
-/// checked against them) and prints each problem as `file:line: reason`.
+/// Writes the events of the inputs as Parquet or Arrow (`njord-journal export`).
 fn export(e: Export) -> Result<(), Error> {
     use crate::research::export::{self as ex, Format, Target};
     let ext = e.out.extension().and_then(|x| x.to_str());
@@ -431,6 +430,8 @@ fn export(e: Export) -> Result<(), Error> {
     Ok(())
 }
 
+/// Reads every file of `paths` twice at most (the trades again when bars or fills are to be
+/// checked against them) and prints each problem as `file:line: reason`.
 fn validate(paths: &[PathBuf]) -> Result<(), Error> {
     use crate::tape_check::{Loc, TapeCheck};
     let files: Vec<PathBuf> = series(paths)?.into_iter().flat_map(|s| s.files).collect();

@@ -107,11 +107,7 @@ impl Columns {
         }
         let side = dict("side")?;
         let sides = (0..side.values.len())
-            .map(|k| match side.values.value(k) {
-                "buy" => Some(Side::Buy),
-                "sell" => Some(Side::Sell),
-                _ => None,
-            })
+            .map(|k| Side::parse(side.values.value(k)))
             .collect();
         Some(Columns {
             venue: dict("venue")?,

@@ -327,12 +327,11 @@ impl GroupKey {
                 .collect();
             d = d.join(format!("symbol={compact}"));
         }
-        let date = njord_core::time::format_rfc3339(self.day.saturating_mul(NS_PER_DAY));
+        let date =
+            njord_core::time::format_rfc3339(self.day.saturating_mul(njord_core::time::NS_PER_DAY));
         d.join(format!("date={}", date.get(..10).unwrap_or("0000-00-00")))
     }
 }
-
-const NS_PER_DAY: i64 = 86_400 * 1_000_000_000;
 
 /// The groups being filled, with the last one used at hand: consecutive rows mostly share
 /// it, so a row costs a comparison, not a map lookup.
@@ -588,8 +587,6 @@ impl Stage {
         }
     }
 
-    /// The group as one batch in event-time order, and the index of its time column when
-    /// the rows are of one kind.
     /// The largest scale of each decimal column.
     fn decimal_scales(&self) -> impl Iterator<Item = (&'static str, u32)> + '_ {
         self.cols.iter().filter_map(|s| match &s.data {
@@ -601,6 +598,8 @@ impl Stage {
         })
     }
 
+    /// The group as one batch in event-time order, and the index of its time column when
+    /// the rows are of one kind.
     fn finish(
         mut self,
         float64: bool,

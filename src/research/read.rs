@@ -511,11 +511,7 @@ fn fast_trade<'a>(
         Some(s) => s,
         None => Cow::Borrowed(plan.symbol.as_deref()?),
     };
-    let side = match text(5)?.as_ref() {
-        "buy" => Side::Buy,
-        "sell" => Side::Sell,
-        _ => return None,
-    };
+    let side = Side::parse(&text(5)?)?;
     let ts_local_ns = match idx[7] {
         Some(i) if batch.column(i).is_valid(r) => Some(time(7)?),
         _ => None,
