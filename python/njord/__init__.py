@@ -317,7 +317,7 @@ def _args(tape: Union[PathLike, Sequence[PathLike]], out: Path, strategies: Path
     if capital is not None:
         args += ["--capital", str(capital)]
     for key, value in options.items():
-        flag = "--" + key.replace("_", "-")
+        flag = "--" + key.rstrip("_").replace("_", "-")
         if value is True:
             args.append(flag)
         elif value is not False and value is not None:
@@ -325,21 +325,22 @@ def _args(tape: Union[PathLike, Sequence[PathLike]], out: Path, strategies: Path
     return args
 
 
-_RUN_OPTIONS = {"equity_interval", "risk_free", "slippage_bps", "allow_short", "partial_fills",
-                "quote", "from_", "to", "symbol", "portfolio"}
+# `njord-backtest`'s options, from its own argument parser (`from` is `from_` in Python).
+_RUN_OPTIONS = frozenset(_native.run_options())
 
 
 def _split(params: Mapping[str, object]) -> tuple[dict, dict]:
-    options = {k.rstrip("_"): v for k, v in params.items() if k in _RUN_OPTIONS}
-    strategy = {k: v for k, v in params.items() if k not in _RUN_OPTIONS}
+    options = {k: v for k, v in params.items() if k.rstrip("_") in _RUN_OPTIONS}
+    strategy = {k: v for k, v in params.items() if k.rstrip("_") not in _RUN_OPTIONS}
     return options, strategy
 
 
 def _param_values(strategy: Mapping[str, object]) -> list[str]:
     out = []
     for key, values in strategy.items():
-        values = values if isinstance(values, (list, tuple)) else [values]
-        out.append(f"{key}=" + ",".join(_scalar(v) for v in values))
+        # One value, or several (a list, a range…); text is one value, never its letters.
+        several = isinstance(values, Iterable) and not isinstance(values, (str, bytes))
+        out.append(f"{key}=" + ",".join(_scalar(v) for v in (values if several else [values])))
     return out
 
 
@@ -371,7 +372,8 @@ def backtest(tape: Union[PathLike, Sequence[PathLike]], strategies: PathLike | N
     try:
         if strategy:
             # The parameters are set with the rules (and errors) of `sweep --param`.
-            base = strategies if strategies is not None else "config/strategies.yaml"
+            base = strategies if strategies is not None else os.environ.get(
+                "NJORD_STRATEGIES", "config/strategies.yaml")  # njord-backtest's default
             text = _native.strategies_with(os.fspath(base), _param_values(strategy))
             strategies = out_dir / "strategies.yaml"
             out_dir.mkdir(parents=True, exist_ok=True)
@@ -394,7 +396,7 @@ def sweep(tape: Union[PathLike, Sequence[PathLike]], params: Mapping[str, Iterab
     with tempfile.TemporaryDirectory(prefix="njord-sweep-") as tmp:
         args = _args(tape, Path(tmp), strategies, config, capital, options)
         _native.backtest_cli(["njord-backtest", "sweep", "--no-summary", *args,
-                              *_param_args({k: list(v) for k, v in params.items()}),
+                              *_param_args(params),
                               "--sort", sort])
         rows = json.loads((Path(tmp) / "sweep.json").read_text())
     flat = [{"trial": r["trial"], **r["params"], **r["metrics"],

@@ -127,6 +127,14 @@ fn strategies_with(path: PathBuf, params: Vec<String>) -> PyResult<String> {
         .map(|p| sweep::parse_axis(p))
         .collect::<Result<Vec<_>, _>>()
         .map_err(err)?;
+    if let Some(a) = axes.iter().find(|a| a.values.len() != 1) {
+        return Err(err(format!(
+            "`{}` has {} values ({}): a backtest takes one, njord.sweep takes several",
+            a.key,
+            a.values.len(),
+            a.shown.join(", ")
+        )));
+    }
     let combo = vec![0; axes.len()];
     sweep::apply(
         &text,
@@ -137,6 +145,19 @@ fn strategies_with(path: PathBuf, params: Vec<String>) -> PyResult<String> {
     .map_err(err)
 }
 
+/// The long names of `njord-backtest`'s own options, `-` as `_` (`equity_interval`, `from`):
+/// keyword arguments of `njord.backtest` with these names are run options, the rest strategy
+/// parameters.
+#[pyfunction]
+fn run_options() -> Vec<String> {
+    use clap::CommandFactory;
+    njord::cli::backtest::Cli::command()
+        .get_arguments()
+        .filter_map(|a| a.get_long())
+        .map(|l| l.replace('-', "_"))
+        .collect()
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NjordError", m.py().get_type::<NjordError>())?;
@@ -144,6 +165,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(columnar_files, m)?)?;
     m.add_function(wrap_pyfunction!(kind_layout, m)?)?;
     m.add_function(wrap_pyfunction!(backtest_cli, m)?)?;
+    m.add_function(wrap_pyfunction!(run_options, m)?)?;
     m.add_function(wrap_pyfunction!(strategies_with, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("SCHEMA_VERSION", njord::research::schema::SCHEMA_VERSION)?;

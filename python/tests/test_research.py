@@ -289,6 +289,12 @@ def test_strategy_parameters_and_a_sweep(tape):
     rows = njord.sweep(tape, {"tema_period": [3, 5], "bb_std": [1.5, 2]})
     assert rows.num_rows == 4
     assert set(rows.column_names) >= {"trial", "tema_period", "bb_std", "sharpe"}
+    # One value is one trial (text is a value, not its letters); a range is its values.
+    assert njord.sweep(tape, {"tema_period": "5"}).num_rows == 1
+    assert njord.sweep(tape, {"tema_period": range(3, 6)}).num_rows == 3
+    # A backtest takes one value per parameter: several is an error, not the first of them.
+    with pytest.raises(njord.NjordError, match="a backtest takes one"):
+        njord.backtest(tape, tema_period=[3, 5])
 
 
 def test_errors_are_python_exceptions_with_the_cli_messages(tmp_path):
