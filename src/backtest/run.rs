@@ -38,12 +38,11 @@ pub fn run(
         engine = engine.with_portfolio(p);
     }
     let series = crate::journal::resolve(&tape.files)?;
-    let files: Vec<PathBuf> = series.iter().flat_map(|s| s.files.clone()).collect();
     let unreadable = |e: std::io::Error| JournalError::Other {
         path: "--tape".into(),
         msg: e.to_string(),
     };
-    let columnar = crate::research::columnar::TradeTape::open(&files).map_err(unreadable)?;
+    let columnar = crate::research::columnar::TradeTape::open(&series).map_err(unreadable)?;
     if let Some(mut columnar) = columnar {
         // Trade partitions of an export: read column by column, no text in between.
         let mut stats = ReplayStats::default();

@@ -5,6 +5,7 @@
 //! one batch per symbol, not one per file (nor a descriptor per file).
 
 use super::schema::meta;
+use crate::journal::Series;
 use arrow::array::{Array, AsArray, DictionaryArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Int32Type, TimeUnit, TimestampNanosecondType};
 use njord_core::event::{Event, Side, Trade};
@@ -12,29 +13,39 @@ use njord_core::num;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::file::statistics::Statistics;
 use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 /// Trade partitions being read in event-time order.
 pub struct TradeTape {
+    /// One per series: a Hive partition's days one after another.
     cursors: Vec<Cursor>,
-    /// The most files open at once so far.
-    most_open: usize,
 }
 
+/// One series of partitions, read a file at a time.
 struct Cursor {
+    /// The file being read (or waiting to be), then the series' later ones.
+    files: VecDeque<Partition>,
+    state: State,
+    batch: Option<Columns>,
+    row: usize,
+    /// Rows of the current file so far, for messages.
+    row_no: u64,
+}
+
+/// A partition file as its footer describes it.
+struct Partition {
     path: PathBuf,
     file: String,
     symbol: String,
     /// The file's smallest time, from its footer's statistics (`i64::MIN` without them):
     /// its place in the merge until it is opened.
     first_ts: i64,
-    state: State,
-    batch: Option<Columns>,
-    row: usize,
 }
 
 enum State {
+    /// `files[0]` is not open yet.
     Waiting,
     Open(ParquetRecordBatchReader),
     Done,
@@ -187,22 +198,27 @@ impl Cursor {
             };
             match reader.next() {
                 None => {
-                    // Read: the reader and its buffers go.
+                    // Read: the reader and its buffers go; the series' next file waits.
                     self.batch = None;
-                    self.state = State::Done;
+                    self.files.pop_front();
+                    self.state = if self.files.is_empty() {
+                        State::Done
+                    } else {
+                        State::Waiting
+                    };
                     return Ok(false);
                 }
                 Some(Err(e)) => {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,
-                        format!("{}: {e}", self.file),
+                        format!("{}: {e}", self.file()),
                     ));
                 }
                 Some(Ok(b)) => {
                     let cols = Columns::of(&b).ok_or_else(|| {
                         io::Error::new(
                             io::ErrorKind::InvalidData,
-                            format!("{}: a batch without the trade columns", self.file),
+                            format!("{}: a batch without the trade columns", self.file()),
                         )
                     })?;
                     if cols.ts.is_empty() {
@@ -216,10 +232,14 @@ impl Cursor {
         }
     }
 
+    fn file(&self) -> &str {
+        self.files.front().map_or("", |p| &p.file)
+    }
+
     /// The time of the next trade, or for a file not opened yet the earliest it can be.
     fn head_ts(&self) -> Option<i64> {
         if let State::Waiting = self.state {
-            return Some(self.first_ts);
+            return self.files.front().map(|p| p.first_ts);
         }
         let b = self.batch.as_ref()?;
         Some(if b.ts.is_valid(self.row) {
@@ -231,14 +251,18 @@ impl Cursor {
 
     /// Opens the file and moves to its first trade.
     fn open(&mut self) -> io::Result<()> {
-        let invalid = |e: &dyn std::fmt::Display| {
-            io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", self.file))
+        let Some(p) = self.files.front() else {
+            return Ok(());
         };
-        let file = std::fs::File::open(&self.path).map_err(|e| invalid(&e))?;
+        let invalid = |e: &dyn std::fmt::Display| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", p.file))
+        };
+        let file = std::fs::File::open(&p.path).map_err(|e| invalid(&e))?;
         let reader = ParquetRecordBatchReaderBuilder::try_new(file)
             .and_then(|b| b.with_batch_size(64 * 1024).build())
             .map_err(|e| invalid(&e))?;
         self.state = State::Open(reader);
+        self.row_no = 0;
         self.advance()?;
         Ok(())
     }
@@ -248,21 +272,27 @@ impl TradeTape {
     /// The tape when every file is a Parquet trade partition of `njord-journal export`
     /// (kind and symbol in its metadata, the trade columns and types); `None` otherwise, for
     /// the general reader.
-    pub fn open(files: &[PathBuf]) -> io::Result<Option<TradeTape>> {
-        let mut cursors = Vec::with_capacity(files.len());
-        for f in files {
-            let Some(c) = open_partition(f)? else {
-                return Ok(None);
-            };
-            cursors.push(c);
+    pub fn open(series: &[Series]) -> io::Result<Option<TradeTape>> {
+        let mut cursors = Vec::with_capacity(series.len());
+        for s in series {
+            let mut files = VecDeque::with_capacity(s.files.len());
+            for f in &s.files {
+                let Some(p) = open_partition(f)? else {
+                    return Ok(None);
+                };
+                files.push_back(p);
+            }
+            if !files.is_empty() {
+                cursors.push(Cursor {
+                    files,
+                    state: State::Waiting,
+                    batch: None,
+                    row: 0,
+                    row_no: 0,
+                });
+            }
         }
-        if cursors.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(TradeTape {
-            cursors,
-            most_open: 0,
-        }))
+        Ok((!cursors.is_empty()).then_some(TradeTape { cursors }))
     }
 
     /// Calls `on_event` with every trade in event-time order (ties: files in the order given)
@@ -272,7 +302,6 @@ impl TradeTape {
         mut on_event: impl FnMut(&Event<'_>),
         mut on_bad: impl FnMut(String),
     ) -> io::Result<()> {
-        let mut rows = vec![0u64; self.cursors.len()];
         loop {
             let head = |c: &Cursor, i: usize| c.head_ts().map(|ts| (ts, i));
             let Some((_, i)) = self
@@ -282,22 +311,11 @@ impl TradeTape {
                 .filter_map(|(i, c)| head(c, i))
                 .min()
             else {
-                tracing::debug!(
-                    files = self.cursors.len(),
-                    most_open = self.most_open,
-                    "columnar tape read"
-                );
                 return Ok(());
             };
             if let State::Waiting = self.cursors[i].state {
                 // Its first trade may be due: open it, then look again.
                 self.cursors[i].open()?;
-                let open = self
-                    .cursors
-                    .iter()
-                    .filter(|c| matches!(c.state, State::Open(_)))
-                    .count();
-                self.most_open = self.most_open.max(open);
                 continue;
             }
             // The next head of another file: this file runs until it passes it.
@@ -310,17 +328,19 @@ impl TradeTape {
                 .min();
             let c = &mut self.cursors[i];
             loop {
-                rows[i] += 1;
-                if let Some(b) = &c.batch {
-                    match b.trade(&c.symbol, c.row) {
+                c.row_no += 1;
+                if let (Some(b), Some(p)) = (&c.batch, c.files.front()) {
+                    match b.trade(&p.symbol, c.row) {
                         Some(t) => {
                             let ev = Event::Trade(t);
                             match njord_core::event::validate(&ev) {
                                 Ok(()) => on_event(&ev),
-                                Err(e) => on_bad(format!("{}:{}: {e}", c.file, rows[i])),
+                                Err(e) => on_bad(format!("{}:{}: {e}", p.file, c.row_no)),
                             }
                         }
-                        None => on_bad(format!("{}:{}: not a complete trade row", c.file, rows[i])),
+                        None => {
+                            on_bad(format!("{}:{}: not a complete trade row", p.file, c.row_no))
+                        }
                     }
                 }
                 if !c.advance()? {
@@ -337,7 +357,7 @@ impl TradeTape {
 
 /// A Parquet trade partition of an export, its footer read (kind, symbol, columns, smallest
 /// time) and the file closed again; `None` for any other file.
-fn open_partition(path: &Path) -> io::Result<Option<Cursor>> {
+fn open_partition(path: &Path) -> io::Result<Option<Partition>> {
     let mut magic = [0u8; 4];
     let mut file = std::fs::File::open(path)?;
     if file.read(&mut magic)? < 4 || &magic != b"PAR1" {
@@ -375,14 +395,11 @@ fn open_partition(path: &Path) -> io::Result<Option<Cursor>> {
         })
         .min()
         .unwrap_or(i64::MIN);
-    Ok(Some(Cursor {
+    Ok(Some(Partition {
         path: path.to_path_buf(),
         file: path.display().to_string(),
         symbol,
         first_ts,
-        state: State::Waiting,
-        batch: None,
-        row: 0,
     }))
 }
 
@@ -394,7 +411,7 @@ mod tests {
     const DAY: i64 = 86_400_000_000_000;
 
     /// Hive trade partitions of `symbols`, each trading every hour for `days` days.
-    fn partitions(dir: &Path, symbols: &[&str], days: i64) -> Vec<PathBuf> {
+    fn partitions(dir: &Path, symbols: &[&str], days: i64) -> Vec<Series> {
         let mut lines = String::new();
         for h in 0..days * 24 {
             for (k, s) in symbols.iter().enumerate() {
@@ -414,35 +431,35 @@ mod tests {
             only: None,
         };
         export::export(&series, &opts, &mut |e| panic!("{e}")).unwrap();
-        let parts = crate::journal::resolve(&[dir.join("parts")]).unwrap();
-        parts.into_iter().flat_map(|s| s.files).collect()
+        crate::journal::resolve(&[dir.join("parts")]).unwrap()
     }
 
-    fn read_all(files: &[PathBuf]) -> (Vec<(i64, String)>, usize) {
-        let mut tape = TradeTape::open(files).unwrap().unwrap();
+    /// The trades in the order read, and how many files can be open at once (one per cursor).
+    fn read_all(series: &[Series]) -> (Vec<(i64, String)>, usize) {
+        let mut tape = TradeTape::open(series).unwrap().unwrap();
         let mut seen = Vec::new();
         tape.for_each(
             |ev| seen.push((ev.ts_ns(), ev.symbol().unwrap_or("").to_string())),
             |bad| panic!("{bad}"),
         )
         .unwrap();
-        (seen, tape.most_open)
+        (seen, tape.cursors.len())
     }
 
     #[test]
     fn files_open_only_while_their_trades_are_due() {
         let tmp = tempfile::tempdir().unwrap();
-        let files = partitions(tmp.path(), &["A/USD"], 30);
-        assert_eq!(files.len(), 30);
-        let (seen, most_open) = read_all(&files);
+        let series = partitions(tmp.path(), &["A/USD"], 30);
+        assert_eq!(series.iter().map(|s| s.files.len()).sum::<usize>(), 30);
+        let (seen, most_open) = read_all(&series);
         assert_eq!(seen.len(), 30 * 24);
         assert!(seen.windows(2).all(|w| w[0].0 < w[1].0));
         // One day at a time: a long tape holds one file's batch, not thirty.
         assert_eq!(most_open, 1);
 
         let tmp = tempfile::tempdir().unwrap();
-        let files = partitions(tmp.path(), &["A/USD", "B/USD"], 3);
-        let (seen, most_open) = read_all(&files);
+        let series = partitions(tmp.path(), &["A/USD", "B/USD"], 3);
+        let (seen, most_open) = read_all(&series);
         assert_eq!(seen.len(), 2 * 3 * 24);
         // Equal times: the file given first (A) first, as in every merge of tapes.
         assert!(seen.windows(2).all(|w| w[0] <= w[1]));
