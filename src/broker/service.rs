@@ -26,7 +26,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Loaded};
 use crate::event::{
     Ack, Balance, Cancel, Decision, Echo, Event, Fill, Kind, Liquidity, Order, OrderType,
-    OrderUpdate, Side,
+    OrderUpdate, Side, TimeInForce,
 };
 use crate::journal::{JournalReader, Journals};
 use crate::kill::KillSwitch;
@@ -297,6 +297,19 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
         Ok(())
     }
 
+    /// Refuses, in dry-run and live alike, an order this broker cannot place as asked, so
+    /// that nothing reaches the venue in another shape than the one risk allowed.
+    fn refuse_unplaceable(&mut self, o: &Order<'_>, out: &mut Out) -> Result<(), StageError> {
+        let why = unplaceable(o).unwrap_or_default();
+        tracing::error!(intent_id = %o.intent_id, reason = Reason::InvalidOrder.as_str(), "order {} not sent: {why}", o.intent_id);
+        let req = request_of(o, client_order_id(&o.intent_id));
+        let ts = self
+            .live
+            .as_ref()
+            .map_or(o.ts_accepted_ns, |l| l.clock.now_ns());
+        self.emit(rejected(&req, Some(Reason::InvalidOrder), ts), out)
+    }
+
     fn emit(&mut self, ev: Event<'static>, out: &mut Out) -> Result<(), StageError> {
         let stem = match ev.kind() {
             Kind::Fill => FILLS_JOURNAL,
@@ -345,6 +358,26 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
     }
 }
 
+/// Why the broker cannot place an order as asked: it places market and limit orders (`gtc`
+/// or `ioc`); stops, take-profits, `fok`, `post_only` and one-cancels-other groups run in
+/// njord-paper and the backtester.
+fn unplaceable(o: &Order<'_>) -> Option<String> {
+    let what = if o.order_type.is_triggered() {
+        format!("{} orders", o.order_type.as_str())
+    } else if o.time_in_force == Some(TimeInForce::Fok) {
+        "fok orders".to_string()
+    } else if o.post_only {
+        "post_only orders".to_string()
+    } else if o.oco.is_some() {
+        "one-cancels-other groups (oco)".to_string()
+    } else {
+        return None;
+    };
+    Some(format!(
+        "the broker does not place {what}; njord-paper and njord-backtest run them"
+    ))
+}
+
 fn request_of(o: &Order<'_>, cid: String) -> BrokerOrderReq {
     BrokerOrderReq {
         intent_id: o.intent_id.to_string(),
@@ -354,7 +387,7 @@ fn request_of(o: &Order<'_>, cid: String) -> BrokerOrderReq {
         order_type: o.order_type,
         qty: o.qty,
         limit_price: o.limit_price,
-        ioc: false,
+        ioc: o.time_in_force == Some(TimeInForce::Ioc) && o.order_type == OrderType::Limit,
     }
 }
 
@@ -1023,6 +1056,7 @@ impl<V: Venue, C: Clock> Stage for BrokerStage<V, C> {
 
     fn on_event(&mut self, ev: &Event<'_>, out: &mut Out) -> Result<(), StageError> {
         match ev {
+            Event::Order(o) if unplaceable(o).is_some() => self.refuse_unplaceable(o, out),
             Event::Order(o) if self.live.is_some() => self.live_order(o, out),
             Event::Order(o) => self.echo(o, out),
             Event::Cancel(c) => {

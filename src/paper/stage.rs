@@ -6,7 +6,7 @@
 use super::{Outcome, PaperEngine};
 use crate::bus::RedisBus;
 use crate::config::{Loaded, Topics};
-use crate::event::{Event, Kind, Order, compact_symbol};
+use crate::event::{Event, Kind, Order, OrderStatus, compact_symbol};
 use crate::journal::{JournalReader, Journals};
 use crate::num::to_plain_string;
 use crate::risk::{PNL_DAY_DATE_KEY, PNL_DAY_KEY, utc_date};
@@ -120,6 +120,12 @@ pub fn resume_from(engine: &mut PaperEngine, dir: &Path) -> Result<(u64, usize),
                     orders[i] = None;
                 }
             }
+            // The engine's own: another leg of a group acted, or ioc/fok/post_only expired.
+            Event::OrderUpdate(u) if u.status.is_terminal() => {
+                if let Some(i) = by_id.remove(u.client_order_id.as_ref()) {
+                    orders[i] = None;
+                }
+            }
             _ => {}
         })?;
     }
@@ -170,6 +176,11 @@ impl Stage for PaperStage {
                     format!("fills.{}", compact_symbol(&f.symbol))
                 }
                 Event::Position(p) => format!("positions.{}", compact_symbol(&p.symbol)),
+                Event::OrderUpdate(u)
+                    if matches!(u.status, OrderStatus::Canceled | OrderStatus::Expired) =>
+                {
+                    ORDERS_JOURNAL.to_string()
+                }
                 _ => continue,
             };
             self.journals.append_event(&stem, e)?;

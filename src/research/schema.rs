@@ -169,6 +169,11 @@ impl RecordKind {
                     req("type", Label),
                     req("qty", Decimal),
                     opt("limit_price", Decimal),
+                    opt("stop_price", Decimal),
+                    opt("trail", Json),
+                    opt("time_in_force", Label),
+                    opt("post_only", Bool),
+                    opt("oco", Text),
                     opt("meta", Json),
                 ];
                 C
@@ -193,6 +198,11 @@ impl RecordKind {
                     req("type", Label),
                     req("qty", Decimal),
                     opt("limit_price", Decimal),
+                    opt("stop_price", Decimal),
+                    opt("trail", Json),
+                    opt("time_in_force", Label),
+                    opt("post_only", Bool),
+                    opt("oco", Text),
                     req("ts_accepted_ns", Time),
                 ];
                 C

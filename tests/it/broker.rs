@@ -969,3 +969,59 @@ fn request_weight_is_tracked_and_slows_down_before_the_limit() {
         );
     }
 }
+
+/// The broker places what it can place exactly (an `ioc` limit goes out as IOC) and refuses,
+/// in dry-run and live alike, what it cannot (stops, `post_only`, `oco`): never sent in
+/// another shape.
+#[test]
+fn orders_the_broker_cannot_place_exactly_are_refused_never_reshaped() {
+    let sim = Sim::start(&[]);
+    let mut stop = order("t-stop", "sell", "stop_market", "1", None);
+    stop["stop_price"] = json!(4.5);
+    let mut maker = order("t-maker", "buy", "limit", "1", Some("5"));
+    maker["post_only"] = json!(true);
+    let mut leg = order("t-leg", "buy", "limit", "1", Some("5"));
+    leg["oco"] = json!("exit");
+    let mut ioc = order("t-ioc", "buy", "limit", "1", Some("5"));
+    ioc["time_in_force"] = json!("ioc");
+    for env in [Env::new(Some(&sim)), Env::new(Some(&sim)).live()] {
+        let mut b = env.spawn(&["--emit-only"]);
+        for o in [&stop, &maker, &leg] {
+            b.send(o.clone());
+        }
+        let (code, events, stderr) = b.finish();
+        assert_eq!(code, 0, "{stderr}");
+        let refused: Vec<_> = events
+            .iter()
+            .map(|e| {
+                (
+                    e["client_order_id"].as_str().unwrap_or(""),
+                    e["status"].as_str(),
+                    e["reason"].as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(refused.len(), 3, "{events:?}");
+        for (_, status, reason) in &refused {
+            assert_eq!(
+                (*status, *reason),
+                (Some("rejected"), Some("invalid_order")),
+                "{events:?}"
+            );
+        }
+        assert!(
+            stderr.contains("the broker does not place stop_market orders"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(sim.count("POST", "/api/v3/order"), 0);
+    let env = Env::new(Some(&sim)).live();
+    let mut b = env.spawn(&["--emit-only"]);
+    b.send(ioc);
+    b.wait_for(20, is("ack", "t-ioc"));
+    let (code, _, stderr) = b.finish();
+    assert_eq!(code, 0, "{stderr}");
+    let placed = orders_with_client_id(&sim, "t-ioc");
+    assert_eq!(placed.len(), 1);
+    assert_eq!(placed[0]["timeInForce"], "IOC");
+}

@@ -886,3 +886,84 @@ fn risk_resume_keeps_denying_duplicates_after_a_restart() {
     // Without --resume the in-memory window starts empty.
     assert_eq!(again(&[]), Value::Null);
 }
+
+/// The README's exit (a take-profit limit and a stop in one `oco` group) through njord-risk
+/// and njord-paper, with restarts: the armed stop survives `--resume`, triggers at the first
+/// trade through it, and the take-profit it cancelled is not reopened by the next restart.
+#[test]
+fn an_oco_exit_survives_restarts_and_the_cancelled_leg_stays_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let exit = |id: &str, extra: &str| {
+        format!(
+            r#"{{"kind":"intent","id":"{id}","ts_ns":{},"strategy_id":"s1","symbol":"ATOM/USDT","side":"sell","qty":2,{extra},"oco":"exit-1"}}"#,
+            T0 + 2
+        )
+    };
+    let tape = [
+        trade("ATOM/USDT", "10", "1", T0),
+        intent("entry", "buy", "market", "2", "null", T0 + 1),
+        exit("tp", r#""type":"limit","limit_price":12"#),
+        exit("sl", r#""type":"stop_market","stop_price":9.5"#),
+        // A stop above the market is refused by risk before paper sees it.
+        exit("bad", r#""type":"stop_market","stop_price":10.5"#),
+        trade("ATOM/USDT", "10.2", "1", T0 + 3),
+    ];
+    let risk = cmd(RISK, dir.path())
+        .write_stdin(lines(&tape))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let decisions = json_lines(&risk);
+    let bad = of_kind(&decisions, "decision")
+        .into_iter()
+        .find(|d| d["intent_id"] == "bad")
+        .unwrap()
+        .clone();
+    assert_eq!(bad["reason"], "invalid_intent", "{bad}");
+    assert_eq!(bad["caps"]["field"], "stop_price", "{bad}");
+    let out = cmd(PAPER, dir.path())
+        .args(["--emit-only", "--summary"])
+        .write_stdin(risk)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("orders resting: 2"))
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(of_kind(&json_lines(&out), "fill").len(), 1);
+    // Restart: the market gaps through the stop; it fills at the trade, the take-profit goes.
+    let out = run_paper(
+        dir.path(),
+        &[trade("ATOM/USDT", "9.2", "1", T0 + SEC)],
+        &["--resume"],
+    );
+    let evs = json_lines(&out);
+    let fills = of_kind(&evs, "fill");
+    assert_eq!(fills.len(), 1, "{evs:?}");
+    assert_eq!(
+        (
+            fills[0]["intent_id"].as_str(),
+            fills[0]["price"].to_string()
+        ),
+        (Some("sl"), "9.2".into())
+    );
+    let updates = of_kind(&evs, "order_update");
+    assert_eq!(
+        (
+            updates[0]["client_order_id"].as_str(),
+            updates[0]["status"].as_str()
+        ),
+        (Some("tp"), Some("canceled"))
+    );
+    assert_eq!(last_position(&out)["qty"].to_string(), "0");
+    // Restart again: the cancelled take-profit is not reopened.
+    cmd(PAPER, dir.path())
+        .args(["--resume", "--emit-only", "--summary"])
+        .write_stdin(lines(&[trade("ATOM/USDT", "12.5", "1", T0 + 2 * SEC)]))
+        .assert()
+        .success()
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("orders resting: 0"));
+}

@@ -64,6 +64,10 @@ impl RestClient {
                 match req.order_type {
                     OrderType::Market => "MARKET",
                     OrderType::Limit => "LIMIT",
+                    // The broker refuses these before they get here (no stopPrice yet).
+                    OrderType::StopMarket => "STOP_LOSS",
+                    OrderType::StopLimit => "STOP_LOSS_LIMIT",
+                    OrderType::TakeProfitLimit => "TAKE_PROFIT_LIMIT",
                 }
                 .to_string(),
             ),

@@ -430,6 +430,11 @@ mod props {
                     order_type: Cow::Borrowed(if limit.is_some() { "limit" } else { "market" }),
                     qty: Decimal::from(*qty),
                     limit_price: limit.map(|o| price + Decimal::new(o as i64, 2)),
+                    stop_price: None,
+                    trail: None,
+                    time_in_force: None,
+                    post_only: false,
+                    oco: None,
                     meta: Default::default(),
                 }));
             }

@@ -20,7 +20,8 @@ pub use line::{judge_line, line_text};
 pub use order_status::OrderStatus;
 pub use payload::{
     Ack, Allocation, AllocationRejected, Balance, Bar, Book, Cancel, Decision, Echo, Fill, Intent,
-    Level, Liquidity, Order, OrderType, OrderUpdate, Position, ReconcileBreak, Side, Ticker, Trade,
+    Level, Liquidity, Order, OrderType, OrderUpdate, Position, ReconcileBreak, Side, Ticker,
+    TimeInForce, Trade, Trail,
 };
 pub use validate::check as validate;
 pub use write::write_json_str;
@@ -180,6 +181,11 @@ impl Event<'_> {
                 order_type: o(e.order_type),
                 qty: e.qty,
                 limit_price: e.limit_price,
+                stop_price: e.stop_price,
+                trail: e.trail,
+                time_in_force: oo(e.time_in_force),
+                post_only: e.post_only,
+                oco: oo(e.oco),
                 meta: e.meta,
             }),
             Event::Decision(e) => Event::Decision(Decision {
@@ -198,6 +204,11 @@ impl Event<'_> {
                 order_type: e.order_type,
                 qty: e.qty,
                 limit_price: e.limit_price,
+                stop_price: e.stop_price,
+                trail: e.trail,
+                time_in_force: e.time_in_force,
+                post_only: e.post_only,
+                oco: oo(e.oco),
                 ts_accepted_ns: e.ts_accepted_ns,
             }),
             Event::Cancel(e) => Event::Cancel(Cancel {

@@ -39,27 +39,139 @@ impl Side {
     }
 }
 
-/// Order type.
+/// Order type. The protective types wait for a trigger: `stop_market` and `stop_limit` when
+/// the market moves against the side's position through `stop_price` (a sell when a trade is
+/// at or below it, a buy at or above), `take_profit_limit` when it moves in its favour (a sell
+/// at or above, a buy at or below); then they act as a market or a limit order at
+/// `limit_price`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum OrderType {
     Market,
     Limit,
+    StopMarket,
+    StopLimit,
+    TakeProfitLimit,
 }
 
 impl OrderType {
+    pub const ALL: [OrderType; 5] = [
+        OrderType::Market,
+        OrderType::Limit,
+        OrderType::StopMarket,
+        OrderType::StopLimit,
+        OrderType::TakeProfitLimit,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             OrderType::Market => "market",
             OrderType::Limit => "limit",
+            OrderType::StopMarket => "stop_market",
+            OrderType::StopLimit => "stop_limit",
+            OrderType::TakeProfitLimit => "take_profit_limit",
         }
     }
     pub fn parse(s: &str) -> Option<OrderType> {
+        OrderType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+    /// Whether the order waits for its `stop_price` to trigger.
+    pub fn is_triggered(self) -> bool {
+        matches!(
+            self,
+            OrderType::StopMarket | OrderType::StopLimit | OrderType::TakeProfitLimit
+        )
+    }
+    /// Whether the order has a `limit_price` (at once, or once triggered).
+    pub fn has_limit(self) -> bool {
+        matches!(
+            self,
+            OrderType::Limit | OrderType::StopLimit | OrderType::TakeProfitLimit
+        )
+    }
+    /// Whether the order triggers when the market rises to its stop (a buy stop, a sell
+    /// take-profit) rather than when it falls (a sell stop, a buy take-profit).
+    pub fn triggers_on_rise(self, side: Side) -> bool {
+        matches!(
+            (self, side),
+            (OrderType::StopMarket | OrderType::StopLimit, Side::Buy)
+                | (OrderType::TakeProfitLimit, Side::Sell)
+        )
+    }
+    /// Whether a trade at `price` triggers an order of this type and side with `stop`: a
+    /// stop when the market moves against the order's side (a sell at or below the stop), a
+    /// take-profit when it moves with it (a sell at or above).
+    pub fn triggers(self, side: Side, stop: Decimal, price: Decimal) -> bool {
+        if !self.is_triggered() {
+            false
+        } else if self.triggers_on_rise(side) {
+            price >= stop
+        } else {
+            price <= stop
+        }
+    }
+}
+
+/// How long a limit order stays: `gtc` until filled or cancelled, `ioc` fills what it can at
+/// once and expires the rest, `fok` fills in full at once or expires. The exchange's
+/// upper-case spellings are read too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeInForce {
+    #[default]
+    #[serde(alias = "GTC")]
+    Gtc,
+    #[serde(alias = "IOC")]
+    Ioc,
+    #[serde(alias = "FOK")]
+    Fok,
+}
+
+impl TimeInForce {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeInForce::Gtc => "gtc",
+            TimeInForce::Ioc => "ioc",
+            TimeInForce::Fok => "fok",
+        }
+    }
+    /// Either spelling, as written in events or by the exchange.
+    pub fn parse(s: &str) -> Option<TimeInForce> {
         match s {
-            "market" => Some(OrderType::Market),
-            "limit" => Some(OrderType::Limit),
+            "gtc" | "GTC" => Some(TimeInForce::Gtc),
+            "ioc" | "IOC" => Some(TimeInForce::Ioc),
+            "fok" | "FOK" => Some(TimeInForce::Fok),
             _ => None,
         }
+    }
+}
+
+/// A trailing stop's distance from the best price seen since the order was accepted (the
+/// highest trade for a sell, the lowest for a buy): `{"bps": 50}` or `{"amount": 0.25}` in
+/// the quote currency. Exactly one is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub struct Trail {
+    #[serde(with = "num::opt", default, skip_serializing_if = "Option::is_none")]
+    pub bps: Option<Decimal>,
+    #[serde(with = "num::opt", default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Decimal>,
+}
+
+impl Trail {
+    /// The stop this far from `best`, below it for a sell and above it for a buy; `None` if
+    /// the trail is not exactly one positive distance or the arithmetic overflows.
+    pub fn stop(&self, side: Side, best: Decimal) -> Option<Decimal> {
+        let distance = match (self.bps, self.amount) {
+            (Some(b), None) if b > Decimal::ZERO && b < Decimal::from(10_000) => {
+                best.checked_mul(b)?.checked_div(Decimal::from(10_000))?
+            }
+            (None, Some(a)) if a > Decimal::ZERO => a,
+            _ => return None,
+        };
+        match side {
+            Side::Sell => best.checked_sub(distance),
+            Side::Buy => best.checked_add(distance),
+        }
+        .map(|d| d.normalize())
     }
 }
 
@@ -193,6 +305,16 @@ pub struct Intent<'a> {
     pub qty: Decimal,
     #[serde(with = "num::opt", default)]
     pub limit_price: Option<Decimal>,
+    #[serde(with = "num::opt", default, skip_serializing_if = "Option::is_none")]
+    pub stop_price: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trail: Option<Trail>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub time_in_force: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub post_only: bool,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub oco: Option<Cow<'a, str>>,
     #[serde(default)]
     pub meta: Map,
 }
@@ -203,6 +325,13 @@ impl Intent<'_> {
     }
     pub fn order_type(&self) -> Option<OrderType> {
         OrderType::parse(&self.order_type)
+    }
+    /// The time in force as written; `Some(None)` when absent (GTC), `None` when unknown.
+    pub fn time_in_force(&self) -> Option<Option<TimeInForce>> {
+        match self.time_in_force.as_deref() {
+            None => Some(None),
+            Some(t) => TimeInForce::parse(t).map(Some),
+        }
     }
 }
 
@@ -238,6 +367,16 @@ pub struct Order<'a> {
     pub qty: Decimal,
     #[serde(with = "num::opt", default)]
     pub limit_price: Option<Decimal>,
+    #[serde(with = "num::opt", default, skip_serializing_if = "Option::is_none")]
+    pub stop_price: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trail: Option<Trail>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_in_force: Option<TimeInForce>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub post_only: bool,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub oco: Option<Cow<'a, str>>,
     pub ts_accepted_ns: i64,
 }
 

@@ -149,6 +149,11 @@ impl Balances {
         &self.total
     }
 
+    /// What open orders lock of an asset.
+    pub fn locked(&self, asset: &str) -> Decimal {
+        self.locked.get(asset).copied().unwrap_or_default()
+    }
+
     /// Orders rejected for want of balance.
     pub fn rejected(&self) -> u64 {
         self.rejected

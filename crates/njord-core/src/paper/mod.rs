@@ -23,7 +23,8 @@ pub mod position;
 
 use crate::config;
 use crate::event::{
-    Bar, Cancel, Event, Fill, Liquidity, Order, OrderStatus, OrderType, OrderUpdate, Side, Trade,
+    Bar, Cancel, Event, Fill, Liquidity, Order, OrderStatus, OrderType, OrderUpdate, Side,
+    TimeInForce, Trade,
 };
 use crate::reason::Reason;
 use crate::risk::usd;
@@ -65,6 +66,11 @@ pub enum Outcome {
     Resting,
     /// A market order waiting for the symbol's first trade.
     Waiting,
+    /// A stop or take-profit waiting for its trigger.
+    Armed,
+    /// An `ioc` or `fok` order that could not fill at once (an `order_update` `expired` says
+    /// so).
+    Expired,
     Cancelled,
     /// A cancel for an order that is not open (filled, cancelled or never seen).
     NotOpen,
@@ -82,6 +88,60 @@ pub enum Outcome {
 struct Open {
     order: Order<'static>,
     remaining: Decimal,
+    /// The earliest bar open it may fill in: its acceptance, or just after the open of the bar
+    /// that triggered it (a stop never fills in a bar twice).
+    live_from_ns: i64,
+}
+
+impl Open {
+    fn new(order: Order<'static>, remaining: Decimal) -> Self {
+        let live_from_ns = order.ts_accepted_ns;
+        Open {
+            order,
+            remaining,
+            live_from_ns,
+        }
+    }
+
+    /// Whether it must fill at once or expire (`ioc`, `fok`).
+    fn immediate(&self) -> bool {
+        matches!(
+            self.order.time_in_force,
+            Some(TimeInForce::Ioc | TimeInForce::Fok)
+        )
+    }
+}
+
+/// A stop or take-profit waiting for its trigger.
+#[derive(Debug, Clone)]
+struct Armed {
+    open: Open,
+    /// A trailing stop's best price since acceptance (highest for a sell, lowest for a buy);
+    /// `None` until the symbol has a price.
+    best: Option<Decimal>,
+}
+
+impl Armed {
+    /// The stop price now: fixed, or trailing `best`.
+    fn stop(&self) -> Option<Decimal> {
+        let o = &self.open.order;
+        match o.trail {
+            Some(t) => t.stop(o.side, self.best?),
+            None => o.stop_price,
+        }
+    }
+
+    /// Moves a trailing stop's best price with the market.
+    fn follow(&mut self, price: Decimal) {
+        if self.open.order.trail.is_none() {
+            return;
+        }
+        self.best = Some(match (self.best, self.open.order.side) {
+            (None, _) => price,
+            (Some(b), Side::Sell) => b.max(price),
+            (Some(b), Side::Buy) => b.min(price),
+        });
+    }
 }
 
 /// Book key: (sort price, arrival). Bids sort by the negated limit so the best comes first.
@@ -93,11 +153,16 @@ struct SymbolBook {
     asks: BTreeMap<Key, Open>,
     /// Market orders waiting for a first price, by arrival.
     waiting: BTreeMap<u64, Open>,
+    /// Stops and take-profits waiting for their trigger, by arrival.
+    armed: BTreeMap<u64, Armed>,
 }
 
 impl SymbolBook {
     fn is_empty(&self) -> bool {
-        self.bids.is_empty() && self.asks.is_empty() && self.waiting.is_empty()
+        self.bids.is_empty()
+            && self.asks.is_empty()
+            && self.waiting.is_empty()
+            && self.armed.is_empty()
     }
 }
 
@@ -107,6 +172,31 @@ enum Slot {
     Bid(Key),
     Ask(Key),
     Waiting(u64),
+    Armed(u64),
+}
+
+/// A stop a bar triggered: at what price, whether at the open, and its arrival.
+struct Fired {
+    open: Open,
+    price: Decimal,
+    at_open: bool,
+    seq: u64,
+}
+
+/// The arrival number of an order's place on the book.
+fn slot_seq(slot: &Slot) -> u64 {
+    match slot {
+        Slot::Bid((_, s)) | Slot::Ask((_, s)) => *s,
+        Slot::Waiting(s) | Slot::Armed(s) => *s,
+    }
+}
+
+/// How an order goes on the book.
+enum Rest {
+    /// A limit on its side, a market in the waiting line.
+    Book,
+    /// A stop waiting for its trigger, trailing from this price when it trails.
+    Arm(Option<Decimal>),
 }
 
 /// The paper trader. Feed it every event with [`PaperEngine::on_event`].
@@ -129,6 +219,13 @@ pub struct PaperEngine {
     balances: Option<Balances>,
     /// Orders refused because `max_open_orders` were open.
     refused: u64,
+    /// One-cancels-other groups: the group key of each open member, and the members of each
+    /// group (a key is strategy, symbol and `oco`).
+    oco_of: HashMap<String, String>,
+    groups: HashMap<String, Vec<String>>,
+    /// Grouped orders (id, group key) triggered by the event being handled, whose siblings
+    /// are cancelled.
+    triggered: Vec<(String, String)>,
 }
 
 /// A quantity and price whose notional (and fee) stays far inside `Decimal`'s range, so no
@@ -155,6 +252,21 @@ fn reject(o: &Order<'_>, reason: Reason, why: &str, out: &mut Vec<Event<'static>
     }));
 }
 
+/// Ends an order without a fill: `canceled` (the other leg of its group acted) or `expired`
+/// (`ioc`/`fok` that could not fill at once, `post_only` that would have taken).
+fn closed(o: &Order<'_>, status: OrderStatus, filled: Decimal, ts_ns: i64) -> Event<'static> {
+    Event::OrderUpdate(OrderUpdate {
+        symbol: Cow::Owned(o.symbol.to_string()),
+        exchange_order_id: Cow::Owned(order_id(&o.intent_id)),
+        client_order_id: Cow::Owned(o.intent_id.to_string()),
+        status,
+        reason: None,
+        filled_qty: filled.normalize(),
+        avg_price: Decimal::ZERO,
+        ts_ns,
+    })
+}
+
 /// The order id of the paper fills of an intent: derived, never random.
 pub fn order_id(intent_id: &str) -> String {
     format!("paper-{intent_id}")
@@ -171,8 +283,20 @@ fn owned(o: &Order<'_>) -> Order<'static> {
         order_type: o.order_type,
         qty: o.qty,
         limit_price: o.limit_price,
+        stop_price: o.stop_price,
+        trail: o.trail,
+        time_in_force: o.time_in_force,
+        post_only: o.post_only,
+        oco: o.oco.as_ref().map(s),
         ts_accepted_ns: o.ts_accepted_ns,
     }
+}
+
+/// The key of an order's one-cancels-other group.
+fn group_key(o: &Order<'_>) -> Option<String> {
+    let g = o.oco.as_deref()?;
+    let strategy = o.strategy_id.as_deref().unwrap_or("");
+    Some(format!("{strategy}\u{0}{}\u{0}{g}", o.symbol))
 }
 
 /// Pushes a fill and the position it leaves.
@@ -226,6 +350,9 @@ impl PaperEngine {
             slippage_bps: Decimal::ZERO,
             balances: None,
             refused: 0,
+            oco_of: HashMap::new(),
+            groups: HashMap::new(),
+            triggered: Vec::new(),
         }
     }
 
@@ -272,13 +399,22 @@ impl PaperEngine {
                 Outcome::Ignored
             }
             Event::Order(o) => self.on_order(o, out),
-            Event::Cancel(c) => self.on_cancel(c),
+            Event::Cancel(c) => self.on_cancel_group(c, out),
             _ => Outcome::Ignored,
         };
+        if !self.oco_of.is_empty() {
+            self.settle_groups(start, ev.ts_ns(), out);
+        }
         if let Some(b) = self.balances.as_mut() {
             for e in &out[start..] {
-                if let Event::Fill(f) = e {
-                    b.settle(f);
+                match e {
+                    Event::Fill(f) => b.settle(f),
+                    Event::OrderUpdate(u)
+                        if matches!(u.status, OrderStatus::Canceled | OrderStatus::Expired) =>
+                    {
+                        b.release(&u.client_order_id)
+                    }
+                    _ => {}
                 }
             }
         }
@@ -294,6 +430,7 @@ impl PaperEngine {
         if self.open.is_empty() {
             return;
         }
+        self.trigger_on_trade(t, out);
         let PaperEngine {
             cfg,
             books,
@@ -365,6 +502,290 @@ impl PaperEngine {
         cross(&mut book.asks, &|limit| t.price >= limit);
     }
 
+    /// Moves trailing stops with the trade and triggers the stops it reaches, in arrival
+    /// order, at the trade's price (never at the stop when the market gapped through it).
+    fn trigger_on_trade(&mut self, t: &Trade<'_>, out: &mut Vec<Event<'static>>) {
+        let Some(book) = self.books.get_mut(t.symbol.as_ref()) else {
+            return;
+        };
+        if book.armed.is_empty() {
+            return;
+        }
+        let mut fired = Vec::new();
+        for (k, a) in book.armed.iter_mut() {
+            a.follow(t.price);
+            let o = &a.open.order;
+            if a.stop()
+                .is_some_and(|stop| o.order_type.triggers(o.side, stop, t.price))
+            {
+                fired.push(*k);
+            }
+        }
+        let fired: Vec<Open> = fired
+            .into_iter()
+            .filter_map(|k| book.armed.remove(&k))
+            .map(|a| a.open)
+            .collect();
+        for o in fired {
+            self.activate(o, t.price, t.ts_ns, t.ts_ns, out);
+        }
+        self.settle_groups(out.len(), t.ts_ns, out);
+    }
+
+    /// Triggers the due stops a bar reaches. A stop triggers at the open when the bar gapped
+    /// through it, else at its stop price. When a bar reaches two orders of one
+    /// one-cancels-other group, the one the open reached wins; otherwise the stop (the worse
+    /// exit) is assumed to have come first. Trailing stops then follow the bar's best price:
+    /// a bar's own range never moves the stop it is checked against.
+    fn trigger_on_bar(&mut self, b: &Bar<'_>, out: &mut Vec<Event<'static>>) {
+        let Some(book) = self.books.get_mut(b.symbol.as_ref()) else {
+            return;
+        };
+        if book.armed.is_empty() {
+            return;
+        }
+        let due = |o: &Open| o.live_from_ns <= b.ts_open_ns;
+        let mut fired: Vec<(u64, Decimal, bool)> = Vec::new();
+        for (k, a) in book.armed.iter() {
+            let o = &a.open.order;
+            let Some(stop) = a.stop().filter(|_| due(&a.open)) else {
+                continue;
+            };
+            let (reached, at_open, price) = if o.order_type.triggers_on_rise(o.side) {
+                (b.high >= stop, b.open >= stop, b.open.max(stop))
+            } else {
+                (b.low <= stop, b.open <= stop, b.open.min(stop))
+            };
+            if reached {
+                fired.push((*k, price, at_open));
+            }
+        }
+        for a in book.armed.values_mut().filter(|a| due(&a.open)) {
+            let best = match a.open.order.side {
+                Side::Sell => b.high,
+                Side::Buy => b.low,
+            };
+            a.follow(best);
+        }
+        let mut fired: Vec<Fired> = fired
+            .into_iter()
+            .filter_map(|(seq, price, at_open)| {
+                let open = book.armed.remove(&seq)?.open;
+                Some(Fired {
+                    open,
+                    price,
+                    at_open,
+                    seq,
+                })
+            })
+            .collect();
+        if fired.is_empty() {
+            return;
+        }
+        if !self.oco_of.is_empty() {
+            fired = self.contest_on_bar(b, fired, out);
+        }
+        let live_from = b.ts_open_ns.saturating_add(1);
+        for f in fired {
+            self.activate(f.open, f.price, b.ts_open_ns, live_from, out);
+        }
+        // Before the bar's range meets the resting legs of their groups.
+        self.settle_groups(out.len(), b.ts_open_ns, out);
+    }
+
+    /// Of the orders of one group that a bar reaches (stops it triggered, resting limits its
+    /// range crosses), keeps one: the one the open reached, else a stop-loss, else the first
+    /// to arrive. The stops that lose are cancelled here; limits that lose are cancelled when
+    /// the winner fills or triggers.
+    fn contest_on_bar(
+        &mut self,
+        b: &Bar<'_>,
+        fired: Vec<Fired>,
+        out: &mut Vec<Event<'static>>,
+    ) -> Vec<Fired> {
+        let mut fired = fired;
+        fired.sort_by_key(|f| {
+            let take_profit = f.open.order.order_type == OrderType::TakeProfitLimit;
+            (!f.at_open, take_profit, f.seq)
+        });
+        let mut kept = Vec::with_capacity(fired.len());
+        let mut losers = Vec::new();
+        for f in fired {
+            let Some(key) = group_key(&f.open.order) else {
+                kept.push(f);
+                continue;
+            };
+            let stop_loss = f.open.order.order_type != OrderType::TakeProfitLimit;
+            let mine = (!f.at_open, !stop_loss, f.seq);
+            let best_rival = self
+                .groups
+                .get(&key)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| {
+                    let (_, slot) = self.open.get(id)?;
+                    let book = self.books.get(b.symbol.as_ref())?;
+                    let o = match slot {
+                        Slot::Bid(k) => book.bids.get(k)?,
+                        Slot::Ask(k) => book.asks.get(k)?,
+                        _ => return None,
+                    };
+                    let l = o.order.limit_price?;
+                    let (reached, at_open) = match o.order.side {
+                        Side::Buy => (b.low <= l, b.open <= l),
+                        Side::Sell => (b.high >= l, b.open >= l),
+                    };
+                    let due = o.live_from_ns <= b.ts_open_ns;
+                    (due && reached).then_some((!at_open, true, slot_seq(slot)))
+                });
+            let beaten = best_rival.into_iter().any(|r| r < mine)
+                || kept
+                    .iter()
+                    .chain(losers.iter())
+                    .any(|k: &Fired| group_key(&k.open.order).as_ref() == Some(&key));
+            if beaten {
+                losers.push(f);
+            } else {
+                kept.push(f);
+            }
+        }
+        for f in losers {
+            self.forget(&f.open.order.intent_id);
+            out.push(closed(
+                &f.open.order,
+                OrderStatus::Canceled,
+                f.open.order.qty - f.open.remaining,
+                b.ts_open_ns,
+            ));
+        }
+        kept.sort_by_key(|f| f.seq);
+        kept
+    }
+
+    /// A triggered stop goes to market: a stop-market fills in full at `price` (the trade
+    /// or the bar price that triggered it) as taker; a stop-limit or take-profit-limit fills
+    /// there as taker if its limit allows, else rests at its limit from `live_from_ns` (or
+    /// expires if `ioc`/`fok`).
+    fn activate(
+        &mut self,
+        o: Open,
+        price: Decimal,
+        ts_ns: i64,
+        live_from_ns: i64,
+        out: &mut Vec<Event<'static>>,
+    ) {
+        let id = o.order.intent_id.to_string();
+        self.open.remove(&id);
+        if let Some(key) = self.oco_of.get(&id) {
+            self.triggered.push((id.clone(), key.clone()));
+        }
+        let side = o.order.side;
+        let taker = Self::taker_price(self.slippage_bps, side, price);
+        let fill_at = match (o.order.order_type, o.order.limit_price) {
+            (OrderType::StopMarket, _) => Some(taker),
+            (_, Some(l))
+                if (side == Side::Buy && price <= l) || (side == Side::Sell && price >= l) =>
+            {
+                Some(match side {
+                    Side::Buy => taker.min(l),
+                    Side::Sell => taker.max(l),
+                })
+            }
+            _ => None,
+        };
+        if let Some(p) = fill_at {
+            if !sane(o.remaining, p) {
+                self.forget(&id);
+                reject(&o.order, Reason::InvalidOrder, "notional out of range", out);
+                return;
+            }
+            let (cfg, pos, fills) = (&self.cfg, &mut self.positions, &mut self.fills);
+            fill(
+                cfg,
+                pos,
+                fills,
+                &o.order,
+                o.remaining,
+                p,
+                Liquidity::Taker,
+                ts_ns,
+                out,
+            );
+            self.forget(&id);
+        } else if o.immediate() {
+            self.forget(&id);
+            out.push(closed(&o.order, OrderStatus::Expired, Decimal::ZERO, ts_ns));
+        } else {
+            let mut o = o;
+            o.live_from_ns = live_from_ns;
+            self.insert(o, Rest::Book);
+        }
+    }
+
+    /// Drops an order that left the book from the open set and its group.
+    fn forget(&mut self, id: &str) {
+        self.open.remove(id);
+        if let Some(key) = self.oco_of.remove(id)
+            && let Some(members) = self.groups.get_mut(&key)
+        {
+            members.retain(|m| m != id);
+            if members.is_empty() {
+                self.groups.remove(&key);
+            }
+        }
+    }
+
+    /// Takes an open order off the book; `None` if it is not open.
+    fn take(&mut self, id: &str) -> Option<Open> {
+        let (symbol, slot) = self.open.get(id)?.clone();
+        let book = self.books.get_mut(&symbol)?;
+        let o = match slot {
+            Slot::Bid(k) => book.bids.remove(&k),
+            Slot::Ask(k) => book.asks.remove(&k),
+            Slot::Waiting(s) => book.waiting.remove(&s),
+            Slot::Armed(s) => book.armed.remove(&s).map(|a| a.open),
+        };
+        self.forget(id);
+        o
+    }
+
+    /// Cancels the other members of the groups whose orders filled or triggered in
+    /// `out[start..]`.
+    fn settle_groups(&mut self, start: usize, ts_ns: i64, out: &mut Vec<Event<'static>>) {
+        let mut acted = std::mem::take(&mut self.triggered);
+        for e in &out[start..] {
+            if let Event::Fill(f) = e
+                && let Some(key) = self.oco_of.get(f.intent_id.as_ref())
+            {
+                acted.push((f.intent_id.to_string(), key.clone()));
+            }
+        }
+        for (id, key) in acted {
+            self.cancel_group(&key, Some(&id), ts_ns, out);
+        }
+    }
+
+    /// Cancels every open member of a group but `except`, with a `canceled` order update each.
+    fn cancel_group(
+        &mut self,
+        key: &str,
+        except: Option<&str>,
+        ts_ns: i64,
+        out: &mut Vec<Event<'static>>,
+    ) {
+        let members = self.groups.remove(key).unwrap_or_default();
+        for m in members {
+            if Some(m.as_str()) == except {
+                self.oco_of.remove(&m);
+                continue;
+            }
+            if let Some(o) = self.take(&m) {
+                let filled = o.order.qty - o.remaining;
+                out.push(closed(&o.order, OrderStatus::Canceled, filled, ts_ns));
+            }
+        }
+    }
+
     /// Records a closed bar's close and fills the orders accepted before the bar opened: waiting
     /// market orders at the open, resting limits its range reaches (see the module docs).
     pub fn on_bar(&mut self, b: &Bar<'_>, out: &mut Vec<Event<'static>>) {
@@ -372,6 +793,7 @@ impl PaperEngine {
         if self.open.is_empty() {
             return;
         }
+        self.trigger_on_bar(b, out);
         let PaperEngine {
             cfg,
             books,
@@ -385,7 +807,7 @@ impl PaperEngine {
             return;
         };
         // Only orders accepted before the bar opened: never one inside the bar that made it.
-        let due = |o: &Open| o.order.ts_accepted_ns <= b.ts_open_ns;
+        let due = |o: &Open| o.live_from_ns <= b.ts_open_ns;
         let ts = b.ts_open_ns;
         let waiting: Vec<u64> = book
             .waiting
@@ -410,20 +832,39 @@ impl PaperEngine {
                 );
             }
         }
+        // `ioc`/`fok` get the open only; `post_only` never takes: the open gapping through
+        // it expires it.
+        let mut expired = Vec::new();
         let mut cross = |side: &mut BTreeMap<Key, Open>, reached: &dyn Fn(Decimal) -> bool| {
             let keys: Vec<Key> = side
                 .iter()
-                .filter(|(_, o)| due(o) && reached(o.order.limit_price.unwrap_or_default()))
+                .filter(|(_, o)| {
+                    due(o)
+                        && (o.immediate()
+                            || o.order.post_only
+                            || reached(o.order.limit_price.unwrap_or_default()))
+                })
                 .map(|(k, _)| *k)
                 .collect();
             for k in keys {
-                let Some(o) = side.remove(&k) else { continue };
-                open.remove(o.order.intent_id.as_ref());
+                let Some(o) = side.get(&k) else { continue };
                 let limit = o.order.limit_price.unwrap_or_default();
                 let gapped = match o.order.side {
                     Side::Buy => b.open <= limit,
                     Side::Sell => b.open >= limit,
                 };
+                let expire = (gapped && o.order.post_only) || (!gapped && o.immediate());
+                if !expire && !gapped && !reached(limit) {
+                    // A post_only order the bar does not reach rests on.
+                    continue;
+                }
+                let Some(o) = side.remove(&k) else { continue };
+                open.remove(o.order.intent_id.as_ref());
+                if expire {
+                    out.push(closed(&o.order, OrderStatus::Expired, Decimal::ZERO, ts));
+                    expired.push(o.order.intent_id.to_string());
+                    continue;
+                }
                 let (price, liquidity) = if gapped {
                     let p = Self::taker_price(*slippage_bps, o.order.side, b.open);
                     let p = match o.order.side {
@@ -449,6 +890,9 @@ impl PaperEngine {
         };
         cross(&mut book.bids, &|limit| b.low <= limit);
         cross(&mut book.asks, &|limit| b.high >= limit);
+        for id in expired {
+            self.forget(&id);
+        }
     }
 
     /// Fills a marketable order at once, or leaves it open.
@@ -469,13 +913,17 @@ impl PaperEngine {
             .is_none()
             .then(|| self.closes.get(o.symbol.as_ref()))
             .flatten();
-        let limit = match o.order_type {
-            OrderType::Market => None,
-            OrderType::Limit => match o.limit_price {
+        let limit = if o.order_type.has_limit() {
+            match o.limit_price {
                 Some(p) if p > Decimal::ZERO => Some(p),
                 _ => return self.invalid(o, "a limit order needs a positive limit_price", out),
-            },
+            }
+        } else {
+            None
         };
+        if o.order_type.is_triggered() {
+            return self.arm(o, limit, last.or(close), out);
+        }
         let marketable = match (last, limit) {
             (Some(_), None) => true,
             (Some(p), Some(l)) => match o.side {
@@ -492,6 +940,22 @@ impl PaperEngine {
             );
             reject(o, Reason::OpenOrdersCap, &why, out);
             return Outcome::Rejected(Reason::OpenOrdersCap);
+        }
+        if let Some(p) = last.filter(|_| limit.is_some()) {
+            if marketable && o.post_only {
+                let why = format!("post_only would take liquidity: the last trade is {p}");
+                return self.invalid(o, &why, out);
+            }
+            let immediate = matches!(o.time_in_force, Some(TimeInForce::Ioc | TimeInForce::Fok));
+            if !marketable && immediate {
+                out.push(closed(
+                    o,
+                    OrderStatus::Expired,
+                    Decimal::ZERO,
+                    o.ts_accepted_ns,
+                ));
+                return Outcome::Expired;
+            }
         }
         if self.balances.is_some() {
             let (price, bps) = match (marketable, last, limit, close) {
@@ -542,32 +1006,122 @@ impl PaperEngine {
         self.rest(owned(o), o.qty)
     }
 
-    /// Puts an order on the book (limit) or in the waiting line (market).
+    /// Checks a stop or take-profit and arms it: it needs a stop price or a trail, must not
+    /// trigger at once against `price` (the last trade or bar close, which the exchange would
+    /// refuse), and locks its balance at the price it trades at once triggered.
+    fn arm(
+        &mut self,
+        o: &Order<'_>,
+        limit: Option<Decimal>,
+        price: Option<Decimal>,
+        out: &mut Vec<Event<'static>>,
+    ) -> Outcome {
+        let name = o.order_type.as_str();
+        let stop = match (o.stop_price, o.trail) {
+            (Some(s), None) if s > Decimal::ZERO => Some(s),
+            (None, Some(t))
+                if o.order_type != OrderType::TakeProfitLimit
+                    && t.stop(o.side, Decimal::ONE_HUNDRED).is_some() =>
+            {
+                None
+            }
+            _ => {
+                let why = format!("a {name} order needs a positive stop_price or a valid trail");
+                return self.invalid(o, &why, out);
+            }
+        };
+        if let (Some(s), Some(p)) = (stop, price)
+            && o.order_type.triggers(o.side, s, p)
+        {
+            let why = format!("a {name} at {s} would trigger at once: the last price is {p}");
+            return self.invalid(o, &why, out);
+        }
+        if self.open.len() >= self.cfg.max_open_orders {
+            self.refused += 1;
+            let why = format!(
+                "{} orders are open already (paper.max_open_orders)",
+                self.open.len()
+            );
+            reject(o, Reason::OpenOrdersCap, &why, out);
+            return Outcome::Rejected(Reason::OpenOrdersCap);
+        }
+        let Some(value) = limit.or(stop).or(price) else {
+            if self.balances.is_some() {
+                let why = "no price yet to check the balance against";
+                return self.unfunded(o, Reason::NoRefPrice, why, out);
+            }
+            return self.insert(Open::new(owned(o), o.qty), Rest::Arm(None));
+        };
+        let value = match limit {
+            Some(_) => value,
+            None => Self::taker_price(self.slippage_bps, o.side, value),
+        };
+        if !sane(o.qty, value) {
+            return self.invalid(o, "notional out of range", out);
+        }
+        let bps = self.cfg.taker_fee_bps;
+        if let Some(b) = self.balances.as_mut()
+            && let Err((reason, why)) =
+                b.reserve(&o.intent_id, &o.symbol, o.side, o.qty, value, bps)
+        {
+            return self.unfunded(o, reason, &why, out);
+        }
+        let best = o.trail.and(price);
+        self.insert(Open::new(owned(o), o.qty), Rest::Arm(best))
+    }
+
+    /// Puts an order on the book: a stop waiting for its trigger, a limit at its price, a
+    /// market in the waiting line.
     fn rest(&mut self, order: Order<'static>, remaining: Decimal) -> Outcome {
+        let how = if order.order_type.is_triggered() {
+            Rest::Arm(None)
+        } else {
+            Rest::Book
+        };
+        self.insert(Open::new(order, remaining), how)
+    }
+
+    fn insert(&mut self, open: Open, how: Rest) -> Outcome {
         self.seq += 1;
         let seq = self.seq;
-        let book = self.books.entry(order.symbol.to_string()).or_default();
-        let id = order.intent_id.to_string();
-        let symbol = order.symbol.to_string();
-        let (slot, outcome) = match (order.order_type, order.limit_price) {
-            (OrderType::Limit, Some(l)) => {
-                let slot = match order.side {
+        let book = self.books.entry(open.order.symbol.to_string()).or_default();
+        let id = open.order.intent_id.to_string();
+        let symbol = open.order.symbol.to_string();
+        let group = group_key(&open.order);
+        let limit = open
+            .order
+            .limit_price
+            .filter(|_| open.order.order_type.has_limit());
+        let (slot, outcome) = match (how, limit) {
+            (Rest::Arm(best), _) => {
+                book.armed.insert(seq, Armed { open, best });
+                (Slot::Armed(seq), Outcome::Armed)
+            }
+            (Rest::Book, Some(l)) => {
+                let slot = match open.order.side {
                     Side::Buy => {
-                        book.bids.insert((-l, seq), Open { order, remaining });
+                        book.bids.insert((-l, seq), open);
                         Slot::Bid((-l, seq))
                     }
                     Side::Sell => {
-                        book.asks.insert((l, seq), Open { order, remaining });
+                        book.asks.insert((l, seq), open);
                         Slot::Ask((l, seq))
                     }
                 };
                 (slot, Outcome::Resting)
             }
-            _ => {
-                book.waiting.insert(seq, Open { order, remaining });
+            (Rest::Book, None) => {
+                book.waiting.insert(seq, open);
                 (Slot::Waiting(seq), Outcome::Waiting)
             }
         };
+        if let Some(key) = group
+            && !self.oco_of.contains_key(&id)
+        {
+            let members = self.groups.entry(key.clone()).or_default();
+            members.push(id.clone());
+            self.oco_of.insert(id.clone(), key);
+        }
         self.open.insert(id, (symbol, slot));
         outcome
     }
@@ -592,20 +1146,24 @@ impl PaperEngine {
 
     /// Removes an open order.
     pub fn on_cancel(&mut self, c: &Cancel<'_>) -> Outcome {
-        let Some((symbol, slot)) = self.open.remove(c.intent_id.as_ref()) else {
+        if self.take(c.intent_id.as_ref()).is_none() {
             return Outcome::NotOpen;
-        };
+        }
         if let Some(b) = self.balances.as_mut() {
             b.release(&c.intent_id);
         }
-        if let Some(book) = self.books.get_mut(&symbol) {
-            match slot {
-                Slot::Bid(k) => book.bids.remove(&k),
-                Slot::Ask(k) => book.asks.remove(&k),
-                Slot::Waiting(s) => book.waiting.remove(&s),
-            };
-        }
         Outcome::Cancelled
+    }
+
+    /// Removes an open order and, as the exchange does for an OCO list, the rest of its group
+    /// (each with a `canceled` order update).
+    fn on_cancel_group(&mut self, c: &Cancel<'_>, out: &mut Vec<Event<'static>>) -> Outcome {
+        let group = self.oco_of.get(c.intent_id.as_ref()).cloned();
+        let outcome = self.on_cancel(c);
+        if let Some(key) = group {
+            self.cancel_group(&key, None, c.ts_ns, out);
+        }
+        outcome
     }
 
     /// Reopens an order with what was left of it (`--resume`), in arrival order; past
@@ -716,6 +1274,9 @@ impl PaperEngine {
         s
     }
 }
+
+#[cfg(test)]
+mod protective_tests;
 
 #[cfg(test)]
 mod tests {

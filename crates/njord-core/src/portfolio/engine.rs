@@ -1183,6 +1183,11 @@ impl PortfolioEngine {
             order_type: Cow::Borrowed("market"),
             qty: net.abs(),
             limit_price: None,
+            stop_price: None,
+            trail: None,
+            time_in_force: None,
+            post_only: false,
+            oco: None,
             meta,
         }));
         plan

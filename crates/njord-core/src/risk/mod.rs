@@ -10,6 +10,7 @@
 
 pub mod bucket;
 pub mod dedup;
+pub mod shape;
 pub mod usd;
 
 use crate::config;
@@ -255,10 +256,12 @@ impl RiskEngine {
                     side,
                     order_type,
                     qty: i.qty,
-                    limit_price: match order_type {
-                        OrderType::Limit => i.limit_price,
-                        OrderType::Market => None,
-                    },
+                    limit_price: i.limit_price.filter(|_| order_type.has_limit()),
+                    stop_price: i.stop_price,
+                    trail: i.trail,
+                    time_in_force: i.time_in_force().flatten(),
+                    post_only: i.post_only,
+                    oco: i.oco.as_deref().map(|g| Cow::Owned(g.to_string())),
                     ts_accepted_ns: i.ts_ns,
                 }));
             }
@@ -291,22 +294,14 @@ impl RiskEngine {
             return Err(invalid(notes, "side", "must be \"buy\" or \"sell\""));
         }
         let Some(order_type) = i.order_type() else {
-            return Err(invalid(notes, "type", "must be \"market\" or \"limit\""));
+            let types = "must be market, limit, stop_market, stop_limit or take_profit_limit";
+            return Err(invalid(notes, "type", types));
         };
         if i.qty <= Decimal::ZERO {
             return Err(invalid(notes, "qty", "must be positive"));
         }
-        let limit = match (order_type, i.limit_price) {
-            (OrderType::Limit, Some(p)) if p > Decimal::ZERO => Some(p),
-            (OrderType::Limit, _) => {
-                return Err(invalid(
-                    notes,
-                    "limit_price",
-                    "a limit order needs a positive limit_price",
-                ));
-            }
-            (OrderType::Market, _) => None,
-        };
+        let shape = shape::shape(i, order_type).map_err(|(f, p)| invalid(notes, f, &p))?;
+        let limit = shape.limit.filter(|_| order_type == OrderType::Limit);
 
         // 2. duplicate_intent
         if self.seen.contains(id) || ext.seen_shared {
@@ -340,7 +335,20 @@ impl RiskEngine {
         // 4. no_ref_price, ref_price_stale: the last trade, positive and fresh at the
         // intent's time, or a buy's limit (it cannot pay more). A limit order is valued at
         // the higher of the two; a sell's limit is only a floor, so it needs a trade.
-        let (ref_price, ref_source) = match self.last.get_with_time(i.symbol.as_ref()) {
+        let last = self.last.get_with_time(i.symbol.as_ref());
+        if order_type.is_triggered() {
+            // A stop is valued at what it trades at once triggered, and checked against the
+            // market it waits on: it needs a fresh last trade like a market order.
+            let side = i.side().unwrap_or(Side::Buy);
+            if let Some((p, ts)) = last
+                && p > Decimal::ZERO
+                && i.ts_ns.saturating_sub(ts) <= self.caps.max_ref_age_ns
+                && let Some((field, problem)) = shape.wrong_side(side, p)
+            {
+                return Err(invalid(notes, field, &problem));
+            }
+        }
+        let (ref_price, ref_source) = match last {
             Some((p, ts)) => {
                 let age = i.ts_ns.saturating_sub(ts);
                 if p <= Decimal::ZERO || age > self.caps.max_ref_age_ns {
@@ -352,13 +360,14 @@ impl RiskEngine {
                     });
                     return Err(Reason::RefPriceStale);
                 }
-                match limit {
-                    Some(l) if l > p => (l, "limit_price"),
+                match (shape.trigger_value(Some(p)), limit) {
+                    (Some(v), _) => v,
+                    (None, Some(l)) if l > p => (l, "limit_price"),
                     _ => (p, "last_trade"),
                 }
             }
             None => match (limit, i.side()) {
-                (Some(l), Some(Side::Buy)) => (l, "limit_price"),
+                (Some(l), Some(Side::Buy)) if !order_type.is_triggered() => (l, "limit_price"),
                 _ => {
                     notes.text("symbol", &i.symbol);
                     return Err(Reason::NoRefPrice);
@@ -918,6 +927,214 @@ mod tests {
         let (r, caps) = go(&mut e, "h", "buy", "limit", "5", "30", T0);
         assert_eq!(r, Some(Reason::PerOrderUsdCap));
         assert_eq!(caps["ref_source"], "limit_price");
+    }
+
+    /// Stops and take-profits: the fields each type needs or refuses, the side of the market
+    /// a stop belongs on, and the notional at the stop or limit price.
+    #[test]
+    fn protective_orders_are_shaped_placed_and_valued() {
+        let base = |id: &str, side: &str, ty: &str, extra: &str| {
+            format!(
+                r#""id":"{id}","ts_ns":{T0},"strategy_id":"s","symbol":"A/USDT","side":"{side}","type":"{ty}","qty":1{extra}"#
+            )
+        };
+        let invalid = [
+            ("stop_market", "sell", "", "stop_price"),
+            ("stop_market", "sell", r#","stop_price":0"#, "stop_price"),
+            ("stop_limit", "sell", r#","stop_price":9"#, "limit_price"),
+            (
+                "take_profit_limit",
+                "sell",
+                r#","limit_price":11,"trail":{"bps":50}"#,
+                "trail",
+            ),
+            (
+                "stop_market",
+                "sell",
+                r#","stop_price":9,"trail":{"bps":50}"#,
+                "trail",
+            ),
+            (
+                "stop_market",
+                "sell",
+                r#","trail":{"bps":50,"amount":1}"#,
+                "trail",
+            ),
+            ("stop_market", "sell", r#","trail":{"bps":10000}"#, "trail"),
+            ("stop_market", "sell", r#","trail":{}"#, "trail"),
+            (
+                "limit",
+                "buy",
+                r#","limit_price":9,"stop_price":8"#,
+                "stop_price",
+            ),
+            (
+                "limit",
+                "buy",
+                r#","limit_price":9,"time_in_force":"day""#,
+                "time_in_force",
+            ),
+            (
+                "market",
+                "buy",
+                r#","time_in_force":"ioc""#,
+                "time_in_force",
+            ),
+            (
+                "limit",
+                "buy",
+                r#","limit_price":9,"post_only":true,"time_in_force":"ioc""#,
+                "post_only",
+            ),
+            (
+                "stop_limit",
+                "sell",
+                r#","stop_price":9,"limit_price":9,"post_only":true"#,
+                "post_only",
+            ),
+            ("limit", "buy", r#","limit_price":9,"oco":"""#, "oco"),
+            // On the wrong side of the last trade (10): they would trigger at once.
+            ("stop_market", "sell", r#","stop_price":10"#, "stop_price"),
+            (
+                "stop_limit",
+                "buy",
+                r#","stop_price":9.5,"limit_price":11"#,
+                "stop_price",
+            ),
+            (
+                "take_profit_limit",
+                "sell",
+                r#","stop_price":9,"limit_price":9"#,
+                "stop_price",
+            ),
+            (
+                "take_profit_limit",
+                "buy",
+                r#","stop_price":11,"limit_price":11"#,
+                "stop_price",
+            ),
+        ];
+        for (n, (ty, side, extra, field)) in invalid.into_iter().enumerate() {
+            let mut e = engine();
+            trade(&mut e, "A/USDT", "10");
+            let (r, caps) = decide(
+                &mut e,
+                &base(&format!("i{n}"), side, ty, extra),
+                &External::default(),
+            );
+            assert_eq!(
+                r,
+                Some(Reason::InvalidIntent),
+                "{ty} {side} {extra}: {caps:?}"
+            );
+            assert_eq!(caps["field"], field, "{ty} {side} {extra}: {caps:?}");
+        }
+        let problem = {
+            let mut e = engine();
+            trade(&mut e, "A/USDT", "10");
+            let (_, caps) = decide(
+                &mut e,
+                &base("w", "sell", "stop_market", r#","stop_price":10.5"#),
+                &External::default(),
+            );
+            caps["problem"].as_str().unwrap().to_string()
+        };
+        assert_eq!(
+            problem,
+            "a sell stop_market at 10.5 would trigger at once: the last trade is 10 (its stop belongs below the market)"
+        );
+        // Valued at the higher of stop and limit, or at the last trade for a trailing stop.
+        let valued = [
+            (
+                "stop_market",
+                "buy",
+                r#","stop_price":12"#,
+                "12",
+                "stop_price",
+            ),
+            (
+                "stop_limit",
+                "buy",
+                r#","stop_price":11,"limit_price":11.5"#,
+                "11.5",
+                "limit_price",
+            ),
+            (
+                "stop_limit",
+                "sell",
+                r#","stop_price":9,"limit_price":8.5"#,
+                "9",
+                "stop_price",
+            ),
+            (
+                "take_profit_limit",
+                "sell",
+                r#","stop_price":12,"limit_price":11.9"#,
+                "12",
+                "stop_price",
+            ),
+            (
+                "stop_market",
+                "sell",
+                r#","trail":{"amount":0.5}"#,
+                "10",
+                "last_trade",
+            ),
+            (
+                "limit",
+                "buy",
+                r#","limit_price":9,"post_only":true,"oco":"x","time_in_force":"GTC""#,
+                "10",
+                "last_trade",
+            ),
+        ];
+        for (n, (ty, side, extra, price, source)) in valued.into_iter().enumerate() {
+            let mut e = engine();
+            trade(&mut e, "A/USDT", "10");
+            let (r, caps) = decide(
+                &mut e,
+                &base(&format!("v{n}"), side, ty, extra),
+                &External::default(),
+            );
+            assert_eq!(r, None, "{ty} {extra}: {caps:?}");
+            assert_eq!(caps["ref_price"].to_string(), price, "{ty} {extra}");
+            assert_eq!(caps["ref_source"], source, "{ty} {extra}");
+        }
+        // A stop needs a fresh last trade even for a buy (its limit cannot stand in for it).
+        let mut e = engine();
+        let (r, _) = decide(
+            &mut e,
+            &base(
+                "n",
+                "buy",
+                "stop_limit",
+                r#","stop_price":11,"limit_price":11"#,
+            ),
+            &External::default(),
+        );
+        assert_eq!(r, Some(Reason::NoRefPrice));
+        // The order carries every field on.
+        let mut e = engine();
+        trade(&mut e, "A/USDT", "10");
+        let line = format!(
+            r#"{{"kind":"intent",{}}}"#,
+            base(
+                "o",
+                "sell",
+                "stop_limit",
+                r#","stop_price":9,"limit_price":8.9,"time_in_force":"IOC","oco":"exit""#
+            )
+        );
+        let i = decode(&line).unwrap();
+        let Event::Intent(i) = i else { panic!() };
+        let mut out = vec![];
+        e.on_intent(&i, &External::default(), &mut out);
+        assert_eq!(
+            out[1].to_json(),
+            format!(
+                r#"{{"kind":"order","intent_id":"o","strategy_id":"s","venue":"binanceus","symbol":"A/USDT","side":"sell","type":"stop_limit","qty":1,"limit_price":8.9,"stop_price":9,"time_in_force":"ioc","oco":"exit","ts_accepted_ns":{T0}}}"#
+            )
+        );
     }
 
     #[test]

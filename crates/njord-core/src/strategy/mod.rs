@@ -109,6 +109,11 @@ impl<'a> Context<'a> {
             order_type: Cow::Borrowed("market"),
             qty,
             limit_price: None,
+            stop_price: None,
+            trail: None,
+            time_in_force: None,
+            post_only: false,
+            oco: None,
             meta,
         }
     }

@@ -92,6 +92,12 @@ impl SymbolFilters {
                 Some(r)
             }
             (OrderType::Market, _) => None,
+            (t, _) => {
+                return Err(format!(
+                    "{} orders are not placed on this venue",
+                    t.as_str()
+                ));
+            }
         };
         let notional_price = price.or(if self.apply_min_to_market {
             market_price
