@@ -13,6 +13,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 pub mod ema_cross;
+pub mod exits;
 pub mod ids;
 pub mod manager;
 pub mod registry;

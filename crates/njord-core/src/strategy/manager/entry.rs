@@ -2,6 +2,7 @@
 //! and why it failed.
 
 use super::super::Strategy;
+use super::super::exits::Book;
 use super::super::ids::IdSeq;
 use super::super::registry::Class;
 use super::file::{EventFilter, StrategyDef, event_filter};
@@ -16,6 +17,8 @@ pub(super) struct SymbolState {
     pub(super) symbol: String,
     pub(super) strategy: Box<dyn Strategy>,
     pub(super) ids: IdSeq,
+    /// The position its intents make, for `exits` and `stake`.
+    pub(super) book: Book,
 }
 
 /// A running (or failed) strategy.
@@ -83,6 +86,7 @@ impl Entry {
             symbol: symbol.to_owned(),
             strategy,
             ids: IdSeq::new(&[&self.def.id, symbol, &self.def.class, &self.params_text]),
+            book: Book::default(),
         });
         self.state_of
             .insert(symbol.to_owned(), self.states.len() - 1);

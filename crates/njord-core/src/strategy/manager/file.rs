@@ -1,6 +1,7 @@
 //! The strategies file: its entries, validated against the registry's classes and the
 //! topics, and why a file is refused.
 
+use super::super::exits::{Exits, Stake};
 use super::super::registry::{Params, Registry};
 use crate::config::Topics;
 use crate::event::Kind;
@@ -17,6 +18,10 @@ pub struct StrategyDef {
     /// As written in the file.
     pub events: Vec<String>,
     pub params: Params,
+    /// Exit rules the manager applies to every entry (`exits:`).
+    pub exits: Option<Exits>,
+    /// How entries are sized (`stake:`), instead of the strategy's own quantity.
+    pub stake: Option<Stake>,
 }
 
 /// Why a strategies file was refused. Messages name the file, the strategy and the key.
@@ -132,7 +137,9 @@ fn parse_entry(
         None => return Err(err(&place, "id", "required".into())),
     };
     place = format!("strategy `{id}`");
-    const KEYS: [&str; 6] = ["id", "class", "enabled", "symbols", "events", "params"];
+    const KEYS: [&str; 8] = [
+        "id", "class", "enabled", "symbols", "events", "params", "exits", "stake",
+    ];
     if let Some(k) = m.keys().find(|k| !KEYS.contains(&k.as_str())) {
         return Err(err(
             &place,
@@ -217,6 +224,18 @@ fn parse_entry(
         };
         err(&place, &key, e.msg)
     })?;
+    let exits = m
+        .get("exits")
+        .filter(|v| !v.is_null())
+        .map(Exits::parse)
+        .transpose()
+        .map_err(|(key, msg)| err(&place, &key, msg))?;
+    let stake = m
+        .get("stake")
+        .filter(|v| !v.is_null())
+        .map(Stake::parse)
+        .transpose()
+        .map_err(|(key, msg)| err(&place, &key, msg))?;
     Ok(StrategyDef {
         id,
         class: class_name,
@@ -224,6 +243,8 @@ fn parse_entry(
         symbols,
         events,
         params,
+        exits,
+        stake,
     })
 }
 

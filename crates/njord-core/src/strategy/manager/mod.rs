@@ -21,6 +21,8 @@
 //! `strategy_id` belongs to that strategy, one without to every strategy).
 
 mod entry;
+#[cfg(test)]
+mod exits_tests;
 mod file;
 #[cfg(test)]
 mod props;
@@ -335,13 +337,35 @@ impl Manager {
                 prices: &self.prices,
                 explain: self.explain,
             };
+            let managed = def.exits.is_some() || def.stake.is_some();
+            if managed {
+                st.book.on_price(price, price_f64, def.stake.as_ref());
+                if let Some(rules) = &def.exits
+                    && let Some(mut exit) = st.book.exit(rules, price, ts_ns, |side, qty, meta| {
+                        ctx.intent(side, qty, || meta)
+                    })
+                {
+                    exit.id = Some(st.ids.next_id(exit.ts_ns).into());
+                    out.push(Event::Intent(exit));
+                }
+            }
             self.scratch.clear();
             let scratch = &mut self.scratch;
             let strategy = &mut st.strategy;
             let outcome = catch_unwind(AssertUnwindSafe(|| strategy.on_event(ev, &ctx, scratch)));
             let reason = match outcome {
                 Ok(Ok(())) => {
-                    for mut intent in self.scratch.drain(..) {
+                    for intent in self.scratch.drain(..) {
+                        let intent = match intent.side() {
+                            Some(side) if managed => {
+                                match st.book.admit(intent, side, price, def.stake.as_ref()) {
+                                    Some(i) => i,
+                                    None => continue,
+                                }
+                            }
+                            _ => intent,
+                        };
+                        let mut intent = intent;
                         intent.id = Some(st.ids.next_id(intent.ts_ns).into());
                         out.push(Event::Intent(intent));
                     }

@@ -60,6 +60,9 @@ impl Manager {
                         e.retain_symbols(&def.symbols);
                         e.def.symbols = def.symbols;
                     }
+                    // New exit rules and sizing apply to the positions kept.
+                    e.def.exits = def.exits;
+                    e.def.stake = def.stake;
                     report.kept.push(e.def.id.clone());
                     e
                 }
