@@ -514,11 +514,12 @@ fn ts_key(kind: Kind) -> Option<&'static [u8]> {
         | Kind::OrderUpdate
         | Kind::Balance
         | Kind::AllocationRejected
-        | Kind::ReconcileBreak => b"\"ts_ns\":",
+        | Kind::ReconcileBreak
+        | Kind::ExecStatus => b"\"ts_ns\":",
         Kind::Bar => b"\"ts_close_ns\":",
-        Kind::Order => b"\"ts_accepted_ns\":",
         Kind::Fill => b"\"ts_fill_ns\":",
-        Kind::Intent | Kind::Decision | Kind::Allocation => return None,
+        // An order's `exec` is a free-form map too.
+        Kind::Intent | Kind::Decision | Kind::Allocation | Kind::Order => return None,
     })
 }
 

@@ -109,6 +109,7 @@ pub fn resume_from(engine: &mut PaperEngine, dir: &Path) -> Result<(u64, usize),
     let orders_path = dir.join(format!("{ORDERS_JOURNAL}.ndjson"));
     let mut orders: Vec<Option<Order<'static>>> = Vec::new();
     let mut by_id: HashMap<String, usize> = HashMap::new();
+    let mut triggered: std::collections::HashSet<String> = Default::default();
     if orders_path.exists() {
         each_event(&orders_path, |ev| match ev.into_owned() {
             Event::Order(o) => {
@@ -120,11 +121,16 @@ pub fn resume_from(engine: &mut PaperEngine, dir: &Path) -> Result<(u64, usize),
                     orders[i] = None;
                 }
             }
-            // The engine's own: another leg of a group acted, or ioc/fok/post_only expired.
+            // The engine's own: another leg of a group acted, ioc/fok/post_only expired, or
+            // an order it could not fill once triggered.
             Event::OrderUpdate(u) if u.status.is_terminal() => {
                 if let Some(i) = by_id.remove(u.client_order_id.as_ref()) {
                     orders[i] = None;
                 }
+            }
+            // A stop that triggered and rests at its limit.
+            Event::OrderUpdate(u) if u.status == OrderStatus::New => {
+                triggered.insert(u.client_order_id.to_string());
             }
             _ => {}
         })?;
@@ -136,7 +142,11 @@ pub fn resume_from(engine: &mut PaperEngine, dir: &Path) -> Result<(u64, usize),
                 .get(o.intent_id.as_ref())
                 .copied()
                 .unwrap_or_default();
-        engine.restore(o, left);
+        if triggered.contains(o.intent_id.as_ref()) {
+            engine.restore_triggered(o, left);
+        } else {
+            engine.restore(o, left);
+        }
     }
     Ok((n_fills, engine.open_orders() - before))
 }
@@ -177,7 +187,13 @@ impl Stage for PaperStage {
                 }
                 Event::Position(p) => format!("positions.{}", compact_symbol(&p.symbol)),
                 Event::OrderUpdate(u)
-                    if matches!(u.status, OrderStatus::Canceled | OrderStatus::Expired) =>
+                    if matches!(
+                        u.status,
+                        OrderStatus::Canceled
+                            | OrderStatus::Expired
+                            | OrderStatus::Rejected
+                            | OrderStatus::New
+                    ) =>
                 {
                     ORDERS_JOURNAL.to_string()
                 }

@@ -174,6 +174,7 @@ impl RecordKind {
                     opt("time_in_force", Label),
                     opt("post_only", Bool),
                     opt("oco", Text),
+                    opt("exec", Json),
                     opt("meta", Json),
                 ];
                 C
@@ -203,6 +204,7 @@ impl RecordKind {
                     opt("time_in_force", Label),
                     opt("post_only", Bool),
                     opt("oco", Text),
+                    opt("exec", Json),
                     req("ts_accepted_ns", Time),
                 ];
                 C
@@ -316,6 +318,25 @@ impl RecordKind {
                     req("ledger_qty", Decimal),
                     req("venue_qty", Decimal),
                     req("diff", Decimal),
+                    req("ts_ns", Time),
+                ];
+                C
+            }
+            Kind::ExecStatus => {
+                const C: &[Col] = &[
+                    req("parent_id", Text),
+                    opt("strategy_id", Label),
+                    req("symbol", Label),
+                    req("side", Label),
+                    req("algo", Label),
+                    req("state", Label),
+                    req("qty", Decimal),
+                    req("sent", Decimal),
+                    req("filled", Decimal),
+                    req("avg_price", Decimal),
+                    req("remaining", Decimal),
+                    req("children", UInt),
+                    opt("reason", Label),
                     req("ts_ns", Time),
                 ];
                 C

@@ -967,3 +967,40 @@ fn an_oco_exit_survives_restarts_and_the_cancelled_leg_stays_cancelled() {
         .stdout(predicate::str::is_empty())
         .stderr(predicate::str::contains("orders resting: 0"));
 }
+
+/// A stop-limit that triggered and rests at its limit is restored as that resting limit by
+/// `--resume` (journaled `new`), not re-armed at its stop.
+#[test]
+fn a_triggered_stop_limit_rests_again_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let stop = format!(
+        r#"{{"kind":"order","intent_id":"x","strategy_id":"s1","venue":"binanceus","symbol":"ATOM/USDT","side":"sell","type":"stop_limit","qty":2,"limit_price":94,"stop_price":95,"ts_accepted_ns":{}}}"#,
+        T0 + 1
+    );
+    let out = run_paper(
+        dir.path(),
+        &[
+            trade("ATOM/USDT", "100", "1", T0),
+            stop,
+            trade("ATOM/USDT", "90", "1", T0 + 2),
+        ],
+        &[],
+    );
+    let evs = json_lines(&out);
+    assert_eq!(of_kind(&evs, "order_update")[0]["status"], "new", "{evs:?}");
+    let out = run_paper(
+        dir.path(),
+        &[trade("ATOM/USDT", "96", "1", T0 + SEC)],
+        &["--resume"],
+    );
+    let fills = json_lines(&out);
+    let fills = of_kind(&fills, "fill");
+    assert_eq!(fills.len(), 1);
+    assert_eq!(
+        (
+            fills[0]["price"].to_string(),
+            fills[0]["liquidity"].as_str()
+        ),
+        ("94".into(), Some("maker"))
+    );
+}

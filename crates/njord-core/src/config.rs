@@ -25,6 +25,7 @@ pub struct Config {
     pub ingest: Ingest,
     pub risk: Risk,
     pub paper: Paper,
+    pub exec: Exec,
     pub broker: Broker,
     pub kill: Kill,
     pub api_keys: ApiKeys,
@@ -201,6 +202,8 @@ pub struct Topics {
     pub allocations: String,
     pub allocation_rejections: String,
     pub reconcile_breaks: String,
+    /// Progress of the parent orders njord-exec works.
+    pub exec_status: String,
     /// Where njord-portfolio publishes the intents it sized (njord-risk reads `intents`).
     pub portfolio_intents: String,
 }
@@ -225,6 +228,7 @@ impl Default for Topics {
             allocations: "portfolio.allocations".into(),
             allocation_rejections: "portfolio.rejections".into(),
             reconcile_breaks: "portfolio.reconcile".into(),
+            exec_status: "exec.status".into(),
             portfolio_intents: "portfolio.intent".into(),
         }
     }
@@ -372,6 +376,36 @@ impl Default for Paper {
             initial_balances: Default::default(),
             allow_short: false,
             max_open_orders: 10_000,
+        }
+    }
+}
+
+/// The symbols' lot rules njord-exec cuts children to (the venue's LOT_SIZE `stepSize` and
+/// NOTIONAL `minNotional`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Exec {
+    /// Lot step per symbol (`{ATOM/USDT: 0.01}`); others use `default_lot_step`.
+    pub lot_steps: std::collections::BTreeMap<String, crate::num::Dec>,
+    #[serde(with = "crate::num")]
+    pub default_lot_step: Decimal,
+    /// Smallest child notional per symbol, in the quote asset; others use
+    /// `default_min_notional`.
+    pub min_notionals: std::collections::BTreeMap<String, crate::num::Dec>,
+    #[serde(with = "crate::num")]
+    pub default_min_notional: Decimal,
+    /// Parent orders worked at once; one more is rejected (`exec_status` `rejected`).
+    pub max_parents: usize,
+}
+
+impl Default for Exec {
+    fn default() -> Self {
+        Exec {
+            lot_steps: Default::default(),
+            default_lot_step: Decimal::new(1, 8),
+            min_notionals: Default::default(),
+            default_min_notional: Decimal::ZERO,
+            max_parents: 1_000,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod broker;
 pub mod clock;
 pub mod config;
 pub mod event;
+pub mod exec;
 pub mod indicators;
 pub mod num;
 pub mod paper;

@@ -52,11 +52,13 @@ pub enum Reason {
     StrategyDrawdown,
     /// Portfolio: the strategy has no capital left for the order (or holds nothing to sell).
     StrategyCapital,
+    /// Exec: the parent's quantity is not a multiple of the symbol's lot step.
+    LotStep,
 }
 
 impl Reason {
     /// Every code, in the order of the documentation's table.
-    pub const ALL: [Reason; 20] = [
+    pub const ALL: [Reason; 21] = [
         Reason::InvalidIntent,
         Reason::DuplicateIntent,
         Reason::Halted,
@@ -77,6 +79,7 @@ impl Reason {
         Reason::PortfolioReduceOnly,
         Reason::StrategyDrawdown,
         Reason::StrategyCapital,
+        Reason::LotStep,
     ];
 
     /// The code as written in events.
@@ -102,6 +105,7 @@ impl Reason {
             Reason::PortfolioReduceOnly => "portfolio_reduce_only",
             Reason::StrategyDrawdown => "strategy_drawdown",
             Reason::StrategyCapital => "strategy_capital",
+            Reason::LotStep => "lot_step",
         }
     }
 }

@@ -25,6 +25,7 @@ impl Topics {
             Kind::Allocation => &self.allocations,
             Kind::AllocationRejected => &self.allocation_rejections,
             Kind::ReconcileBreak => &self.reconcile_breaks,
+            Kind::ExecStatus => &self.exec_status,
         }
     }
 

@@ -435,6 +435,7 @@ mod props {
                     time_in_force: None,
                     post_only: false,
                     oco: None,
+                    exec: None,
                     meta: Default::default(),
                 }));
             }

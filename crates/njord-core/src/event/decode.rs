@@ -129,6 +129,7 @@ fn decode_typed(line: &str, kind: Kind) -> Result<Event<'_>, DecodeError> {
         Kind::Allocation => Event::Allocation(de(line, kind)?),
         Kind::AllocationRejected => Event::AllocationRejected(de(line, kind)?),
         Kind::ReconcileBreak => Event::ReconcileBreak(de(line, kind)?),
+        Kind::ExecStatus => Event::ExecStatus(de(line, kind)?),
     })
 }
 

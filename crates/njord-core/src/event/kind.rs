@@ -22,10 +22,11 @@ pub enum Kind {
     Allocation,
     AllocationRejected,
     ReconcileBreak,
+    ExecStatus,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 17] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Trade,
         Kind::Book,
         Kind::Ticker,
@@ -43,6 +44,7 @@ impl Kind {
         Kind::Allocation,
         Kind::AllocationRejected,
         Kind::ReconcileBreak,
+        Kind::ExecStatus,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +66,7 @@ impl Kind {
             Kind::Allocation => "allocation",
             Kind::AllocationRejected => "allocation_rejected",
             Kind::ReconcileBreak => "reconcile_break",
+            Kind::ExecStatus => "exec_status",
         }
     }
 

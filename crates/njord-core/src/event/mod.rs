@@ -19,9 +19,9 @@ pub use kind::Kind;
 pub use line::{judge_line, line_text};
 pub use order_status::OrderStatus;
 pub use payload::{
-    Ack, Allocation, AllocationRejected, Balance, Bar, Book, Cancel, Decision, Echo, Fill, Intent,
-    Level, Liquidity, Order, OrderType, OrderUpdate, Position, ReconcileBreak, Side, Ticker,
-    TimeInForce, Trade, Trail,
+    Ack, Allocation, AllocationRejected, Balance, Bar, Book, Cancel, Decision, Echo, ExecStatus,
+    Fill, Intent, Level, Liquidity, Order, OrderType, OrderUpdate, Position, ReconcileBreak, Side,
+    Ticker, TimeInForce, Trade, Trail,
 };
 pub use validate::check as validate;
 pub use write::write_json_str;
@@ -57,6 +57,7 @@ pub enum Event<'a> {
     Allocation(Allocation<'a>),
     AllocationRejected(AllocationRejected<'a>),
     ReconcileBreak(ReconcileBreak<'a>),
+    ExecStatus(ExecStatus<'a>),
 }
 
 impl Event<'_> {
@@ -79,6 +80,7 @@ impl Event<'_> {
             Event::Allocation(_) => Kind::Allocation,
             Event::AllocationRejected(_) => Kind::AllocationRejected,
             Event::ReconcileBreak(_) => Kind::ReconcileBreak,
+            Event::ExecStatus(_) => Kind::ExecStatus,
         }
     }
 
@@ -94,6 +96,7 @@ impl Event<'_> {
             Event::Fill(e) => &e.symbol,
             Event::Position(e) => &e.symbol,
             Event::Echo(e) => &e.symbol,
+            Event::ExecStatus(e) => &e.symbol,
             Event::OrderUpdate(e) if !e.symbol.is_empty() => &e.symbol,
             _ => return None,
         })
@@ -119,6 +122,7 @@ impl Event<'_> {
             Event::Allocation(e) => e.ts_ns,
             Event::AllocationRejected(e) => e.ts_ns,
             Event::ReconcileBreak(e) => e.ts_ns,
+            Event::ExecStatus(e) => e.ts_ns,
         }
     }
 
@@ -186,6 +190,7 @@ impl Event<'_> {
                 time_in_force: oo(e.time_in_force),
                 post_only: e.post_only,
                 oco: oo(e.oco),
+                exec: e.exec,
                 meta: e.meta,
             }),
             Event::Decision(e) => Event::Decision(Decision {
@@ -209,6 +214,7 @@ impl Event<'_> {
                 time_in_force: e.time_in_force,
                 post_only: e.post_only,
                 oco: oo(e.oco),
+                exec: e.exec,
                 ts_accepted_ns: e.ts_accepted_ns,
             }),
             Event::Cancel(e) => Event::Cancel(Cancel {
@@ -295,6 +301,22 @@ impl Event<'_> {
                 ledger_qty: e.ledger_qty,
                 venue_qty: e.venue_qty,
                 diff: e.diff,
+                ts_ns: e.ts_ns,
+            }),
+            Event::ExecStatus(e) => Event::ExecStatus(ExecStatus {
+                parent_id: o(e.parent_id),
+                strategy_id: oo(e.strategy_id),
+                symbol: o(e.symbol),
+                side: e.side,
+                algo: o(e.algo),
+                state: o(e.state),
+                qty: e.qty,
+                sent: e.sent,
+                filled: e.filled,
+                avg_price: e.avg_price,
+                remaining: e.remaining,
+                children: e.children,
+                reason: e.reason,
                 ts_ns: e.ts_ns,
             }),
         }

@@ -315,6 +315,9 @@ pub struct Intent<'a> {
     pub post_only: bool,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     pub oco: Option<Cow<'a, str>>,
+    /// An execution algorithm for the order (`{"algo": "twap", …}`), run by njord-exec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<Map>,
     #[serde(default)]
     pub meta: Map,
 }
@@ -377,6 +380,8 @@ pub struct Order<'a> {
     pub post_only: bool,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     pub oco: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<Map>,
     pub ts_accepted_ns: i64,
 }
 
@@ -594,5 +599,41 @@ pub struct ReconcileBreak<'a> {
     pub venue_qty: Decimal,
     #[serde(with = "num")]
     pub diff: Decimal,
+    pub ts_ns: i64,
+}
+
+/// Progress of a parent order that njord-exec works through child orders.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecStatus<'a> {
+    /// The parent's intent id.
+    #[serde(borrow)]
+    pub parent_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub strategy_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub symbol: Cow<'a, str>,
+    pub side: Side,
+    #[serde(borrow)]
+    pub algo: Cow<'a, str>,
+    /// `working`, `done` (all filled), `expired` (its time is up with some unsent or unfilled),
+    /// `cancelled`, `halted` (kill switch), `rejected`.
+    #[serde(borrow)]
+    pub state: Cow<'a, str>,
+    #[serde(with = "num")]
+    pub qty: Decimal,
+    /// Quantity sent in child orders so far.
+    #[serde(with = "num")]
+    pub sent: Decimal,
+    #[serde(with = "num")]
+    pub filled: Decimal,
+    /// Average fill price (0 before the first fill).
+    #[serde(with = "num")]
+    pub avg_price: Decimal,
+    #[serde(with = "num")]
+    pub remaining: Decimal,
+    /// Child orders sent.
+    pub children: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
     pub ts_ns: i64,
 }

@@ -71,6 +71,18 @@ pub fn check(ev: &Event<'_>) -> Result<(), String> {
             not_negative("weight", a.weight)?;
             not_negative("capital", a.capital)
         }
+        Event::ExecStatus(s) => {
+            for (name, v) in [
+                ("qty", s.qty),
+                ("sent", s.sent),
+                ("filled", s.filled),
+                ("avg_price", s.avg_price),
+                ("remaining", s.remaining),
+            ] {
+                not_negative(name, v)?;
+            }
+            Ok(())
+        }
         Event::Intent(_)
         | Event::AllocationRejected(_)
         | Event::ReconcileBreak(_)

@@ -49,6 +49,9 @@ impl Balances {
     }
 
     /// Locks what an order needs at `price` with `fee_bps`, or says why it cannot be paid.
+    /// `shared` are the open orders of its one-cancels-other group: only one of them can
+    /// trade, so it locks only what it needs beyond their largest lock of the same asset.
+    #[allow(clippy::too_many_arguments)]
     pub fn reserve(
         &mut self,
         intent_id: &str,
@@ -57,6 +60,7 @@ impl Balances {
         qty: Decimal,
         price: Decimal,
         fee_bps: Decimal,
+        shared: &[String],
     ) -> Result<(), (Reason, String)> {
         let Some((base, quote)) = assets(symbol) else {
             return self.reject(
@@ -78,6 +82,14 @@ impl Balances {
             Side::Sell if self.allow_short => return Ok(()),
             Side::Sell => (base, qty),
         };
+        let held = shared
+            .iter()
+            .filter_map(|id| self.locks.get(id))
+            .filter(|l| l.asset == asset)
+            .map(|l| l.amount)
+            .max()
+            .unwrap_or_default();
+        let need = (need - held).max(Decimal::ZERO);
         let free = self.free(asset);
         if need > free {
             return self.reject(

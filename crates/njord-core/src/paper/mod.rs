@@ -226,6 +226,10 @@ pub struct PaperEngine {
     /// Grouped orders (id, group key) triggered by the event being handled, whose siblings
     /// are cancelled.
     triggered: Vec<(String, String)>,
+    /// Groups one of whose orders filled or triggered: a leg arriving later is cancelled.
+    /// The last `max_open_orders` are kept.
+    acted: std::collections::HashSet<String>,
+    acted_order: std::collections::VecDeque<String>,
 }
 
 /// A quantity and price whose notional (and fee) stays far inside `Decimal`'s range, so no
@@ -252,8 +256,9 @@ fn reject(o: &Order<'_>, reason: Reason, why: &str, out: &mut Vec<Event<'static>
     }));
 }
 
-/// Ends an order without a fill: `canceled` (the other leg of its group acted) or `expired`
-/// (`ioc`/`fok` that could not fill at once, `post_only` that would have taken).
+/// An order update of the engine's own: `canceled` (the other leg of its group acted),
+/// `expired` (`ioc`/`fok` that could not fill at once, `post_only` that would have taken), or
+/// `new` (a stop or take-profit triggered and now rests at its limit).
 fn closed(o: &Order<'_>, status: OrderStatus, filled: Decimal, ts_ns: i64) -> Event<'static> {
     Event::OrderUpdate(OrderUpdate {
         symbol: Cow::Owned(o.symbol.to_string()),
@@ -288,6 +293,7 @@ fn owned(o: &Order<'_>) -> Order<'static> {
         time_in_force: o.time_in_force,
         post_only: o.post_only,
         oco: o.oco.as_ref().map(s),
+        exec: o.exec.clone(),
         ts_accepted_ns: o.ts_accepted_ns,
     }
 }
@@ -353,6 +359,8 @@ impl PaperEngine {
             oco_of: HashMap::new(),
             groups: HashMap::new(),
             triggered: Vec::new(),
+            acted: Default::default(),
+            acted_order: Default::default(),
         }
     }
 
@@ -410,7 +418,10 @@ impl PaperEngine {
                 match e {
                     Event::Fill(f) => b.settle(f),
                     Event::OrderUpdate(u)
-                        if matches!(u.status, OrderStatus::Canceled | OrderStatus::Expired) =>
+                        if matches!(
+                            u.status,
+                            OrderStatus::Canceled | OrderStatus::Expired | OrderStatus::Rejected
+                        ) =>
                     {
                         b.release(&u.client_order_id)
                     }
@@ -438,6 +449,7 @@ impl PaperEngine {
             positions,
             fills,
             slippage_bps,
+            oco_of,
             ..
         } = self;
         let Some(book) = books.get_mut(t.symbol.as_ref()) else {
@@ -466,14 +478,33 @@ impl PaperEngine {
                 out,
             );
         }
+        // Of one group, only the first order the trade reaches fills; settling the groups
+        // cancels the others.
+        let mut acted: Vec<&str> = Vec::new();
         let mut cross = |side: &mut BTreeMap<Key, Open>, crosses: &dyn Fn(Decimal) -> bool| {
             let mut avail = t.qty;
-            while let Some(mut entry) = side.first_entry() {
-                let limit = entry.get().order.limit_price.unwrap_or_default();
+            let mut after: Option<Key> = None;
+            loop {
+                let next = match after {
+                    None => side.keys().next(),
+                    Some(k) => side
+                        .range((std::ops::Bound::Excluded(k), std::ops::Bound::Unbounded))
+                        .next()
+                        .map(|(k, _)| k),
+                };
+                let Some(k) = next.copied() else { break };
+                after = Some(k);
+                let Some(o) = side.get_mut(&k) else { break };
+                let limit = o.order.limit_price.unwrap_or_default();
                 if !crosses(limit) || (cfg.partial_fills && avail <= Decimal::ZERO) {
                     break;
                 }
-                let o = entry.get_mut();
+                if let Some(g) = oco_of.get(o.order.intent_id.as_ref()) {
+                    if acted.contains(&g.as_str()) {
+                        continue;
+                    }
+                    acted.push(g);
+                }
                 let q = if cfg.partial_fills {
                     o.remaining.min(avail)
                 } else {
@@ -492,8 +523,9 @@ impl PaperEngine {
                 );
                 o.remaining -= q;
                 avail -= q;
-                if o.remaining <= Decimal::ZERO {
-                    let o = entry.remove();
+                if o.remaining <= Decimal::ZERO
+                    && let Some(o) = side.remove(&k)
+                {
                     open.remove(o.order.intent_id.as_ref());
                 }
             }
@@ -526,7 +558,18 @@ impl PaperEngine {
             .filter_map(|k| book.armed.remove(&k))
             .map(|a| a.open)
             .collect();
+        let mut acted: Vec<String> = Vec::new();
         for o in fired {
+            if let Some(g) = group_key(&o.order) {
+                if acted.contains(&g) {
+                    // Another stop of its group triggered on this trade first.
+                    self.forget(&o.order.intent_id);
+                    let filled = o.order.qty - o.remaining;
+                    out.push(closed(&o.order, OrderStatus::Canceled, filled, t.ts_ns));
+                    continue;
+                }
+                acted.push(g);
+            }
             self.activate(o, t.price, t.ts_ns, t.ts_ns, out);
         }
         self.settle_groups(out.len(), t.ts_ns, out);
@@ -636,7 +679,10 @@ impl PaperEngine {
                         Side::Sell => (b.high >= l, b.open >= l),
                     };
                     let due = o.live_from_ns <= b.ts_open_ns;
-                    (due && reached).then_some((!at_open, true, slot_seq(slot)))
+                    // One that this bar expires (post_only gapped through, ioc not at the
+                    // open) is no rival.
+                    let expires = (at_open && o.order.post_only) || (!at_open && o.immediate());
+                    (due && reached && !expires).then_some((!at_open, true, slot_seq(slot)))
                 });
             let beaten = best_rival.into_iter().any(|r| r < mine)
                 || kept
@@ -716,6 +762,8 @@ impl PaperEngine {
             self.forget(&id);
             out.push(closed(&o.order, OrderStatus::Expired, Decimal::ZERO, ts_ns));
         } else {
+            // Journaled as `new`: a restart restores it as the resting limit it now is.
+            out.push(closed(&o.order, OrderStatus::New, Decimal::ZERO, ts_ns));
             let mut o = o;
             o.live_from_ns = live_from_ns;
             self.insert(o, Rest::Book);
@@ -761,7 +809,27 @@ impl PaperEngine {
             }
         }
         for (id, key) in acted {
+            self.mark_acted(&key);
             self.cancel_group(&key, Some(&id), ts_ns, out);
+        }
+    }
+
+    /// The open orders of a group.
+    fn group_members(&self, key: Option<&str>) -> Vec<String> {
+        key.and_then(|k| self.groups.get(k))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Remembers that a group acted, so a leg arriving later is cancelled.
+    fn mark_acted(&mut self, key: &str) {
+        if self.acted.insert(key.to_string()) {
+            self.acted_order.push_back(key.to_string());
+            if self.acted_order.len() > self.cfg.max_open_orders.max(1)
+                && let Some(old) = self.acted_order.pop_front()
+            {
+                self.acted.remove(&old);
+            }
         }
     }
 
@@ -906,6 +974,22 @@ impl PaperEngine {
         if self.open.contains_key(o.intent_id.as_ref()) {
             return Outcome::Duplicate;
         }
+        if o.exec.is_some() {
+            let why = "an order with exec is a parent: run njord-exec between risk and paper";
+            return self.invalid(o, why, out);
+        }
+        if let Some(g) = group_key(o)
+            && self.acted.contains(&g)
+        {
+            // Another order of its group filled or triggered already.
+            out.push(closed(
+                o,
+                OrderStatus::Canceled,
+                Decimal::ZERO,
+                o.ts_accepted_ns,
+            ));
+            return Outcome::Cancelled;
+        }
         let last = self.last.get(o.symbol.as_ref());
         // A tape of bars: nothing fills now; the order waits for the next bar, and the last
         // close prices the balance check.
@@ -941,12 +1025,23 @@ impl PaperEngine {
             reject(o, Reason::OpenOrdersCap, &why, out);
             return Outcome::Rejected(Reason::OpenOrdersCap);
         }
+        let group = group_key(o);
+        let immediate = matches!(o.time_in_force, Some(TimeInForce::Ioc | TimeInForce::Fok));
+        if immediate && last.is_none() && close.is_none() {
+            // Nothing to fill against now: it expires, as at the exchange.
+            out.push(closed(
+                o,
+                OrderStatus::Expired,
+                Decimal::ZERO,
+                o.ts_accepted_ns,
+            ));
+            return Outcome::Expired;
+        }
         if let Some(p) = last.filter(|_| limit.is_some()) {
             if marketable && o.post_only {
                 let why = format!("post_only would take liquidity: the last trade is {p}");
                 return self.invalid(o, &why, out);
             }
-            let immediate = matches!(o.time_in_force, Some(TimeInForce::Ioc | TimeInForce::Fok));
             if !marketable && immediate {
                 out.push(closed(
                     o,
@@ -972,9 +1067,10 @@ impl PaperEngine {
             if !sane(o.qty, price) {
                 return self.invalid(o, "notional out of range", out);
             }
+            let shared = self.group_members(group.as_deref());
             if let Some(b) = self.balances.as_mut()
                 && let Err((reason, why)) =
-                    b.reserve(&o.intent_id, &o.symbol, o.side, o.qty, price, bps)
+                    b.reserve(&o.intent_id, &o.symbol, o.side, o.qty, price, bps, &shared)
             {
                 return self.unfunded(o, reason, &why, out);
             }
@@ -996,6 +1092,10 @@ impl PaperEngine {
                 o.ts_accepted_ns,
                 out,
             );
+            if let Some(g) = group {
+                self.mark_acted(&g);
+                self.cancel_group(&g, None, o.ts_accepted_ns, out);
+            }
             return Outcome::Filled;
         }
         if let Some(l) = limit
@@ -1045,7 +1145,12 @@ impl PaperEngine {
             reject(o, Reason::OpenOrdersCap, &why, out);
             return Outcome::Rejected(Reason::OpenOrdersCap);
         }
-        let Some(value) = limit.or(stop).or(price) else {
+        // A buy trailing stop cannot trigger below its trail above the market.
+        let trailed = o
+            .trail
+            .zip(price)
+            .and_then(|(t, p)| t.stop(o.side, p).map(|s| s.max(p)));
+        let Some(value) = limit.or(stop).or(trailed) else {
             if self.balances.is_some() {
                 let why = "no price yet to check the balance against";
                 return self.unfunded(o, Reason::NoRefPrice, why, out);
@@ -1060,9 +1165,10 @@ impl PaperEngine {
             return self.invalid(o, "notional out of range", out);
         }
         let bps = self.cfg.taker_fee_bps;
+        let shared = self.group_members(group_key(o).as_deref());
         if let Some(b) = self.balances.as_mut()
             && let Err((reason, why)) =
-                b.reserve(&o.intent_id, &o.symbol, o.side, o.qty, value, bps)
+                b.reserve(&o.intent_id, &o.symbol, o.side, o.qty, value, bps, &shared)
         {
             return self.unfunded(o, reason, &why, out);
         }
@@ -1174,6 +1280,19 @@ impl PaperEngine {
                 self.refused += 1;
             } else {
                 self.rest(order, remaining);
+            }
+        }
+    }
+
+    /// Reopens a stop or take-profit that had triggered and rests at its limit (`--resume`),
+    /// outside any group (its group acted when it triggered).
+    pub fn restore_triggered(&mut self, mut order: Order<'static>, remaining: Decimal) {
+        if remaining > Decimal::ZERO && !self.open.contains_key(order.intent_id.as_ref()) {
+            if self.open.len() >= self.cfg.max_open_orders {
+                self.refused += 1;
+            } else {
+                order.oco = None;
+                self.insert(Open::new(order, remaining), Rest::Book);
             }
         }
     }

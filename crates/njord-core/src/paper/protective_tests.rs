@@ -167,7 +167,8 @@ fn a_stop_limit_takes_when_its_limit_allows_and_rests_when_the_market_gapped_pas
             trade("94.2", 5),
         ],
     );
-    assert_eq!(story(&out), ["x 2@94 Maker t5"]);
+    // Triggered at 93, below its limit: it rests (`new`) and fills at 94 as maker.
+    assert_eq!(story(&out), ["x new", "x 2@94 Maker t5"]);
 }
 
 #[test]
@@ -329,7 +330,7 @@ fn on_bars_a_triggered_stop_limit_waits_for_the_next_bar_to_rest() {
         ],
     );
     // Triggered at 95 in bar 1, whose range also reached 96: it fills in bar 2, at its limit.
-    assert_eq!(story(&out), ["x 2@96 Maker t120000000000"]);
+    assert_eq!(story(&out), ["x new", "x 2@96 Maker t120000000000"]);
 }
 
 #[test]
@@ -500,7 +501,7 @@ fn time_in_force_and_post_only() {
 }
 
 #[test]
-fn a_stop_locks_its_balance_and_a_cancelled_leg_frees_it() {
+fn a_group_locks_its_largest_leg_once_and_a_cancelled_leg_frees_it() {
     let p = config::Paper {
         initial_balances: [("USDT".to_string(), crate::num::Dec(Decimal::from(1_000)))]
             .into_iter()
@@ -522,10 +523,146 @@ fn a_stop_locks_its_balance_and_a_cancelled_leg_frees_it() {
             order("b2", "buy", "limit", r#""limit_price":90,"oco":"g","#, 2),
         ],
     );
-    let locked = e.balances().unwrap().locked("USDT");
-    assert!(locked > Decimal::from(390), "{locked}");
+    // Only one leg can trade: the group locks the larger, 2 × 105 + 0.1 % fee.
+    assert_eq!(e.balances().unwrap().locked("USDT"), Decimal::new(21021, 2));
     let (_, out) = run(&mut e, &[trade("89", 3)]);
     assert_eq!(story(&out), ["b2 2@90 Maker t3", "b1 canceled"]);
+    assert_eq!(e.balances().unwrap().locked("USDT"), Decimal::ZERO);
+}
+
+#[test]
+fn a_group_acts_once_whatever_the_order_of_arrival_or_the_event() {
+    // A leg that fills on arrival cancels the one resting, and one arriving later.
+    let mut e = engine();
+    let (outcomes, out) = run(
+        &mut e,
+        &[
+            trade("100", 1),
+            order(
+                "sl",
+                "sell",
+                "stop_market",
+                r#""stop_price":95,"oco":"g","#,
+                2,
+            ),
+            order("tp", "sell", "limit", r#""limit_price":99,"oco":"g","#, 3),
+            order(
+                "late",
+                "sell",
+                "stop_market",
+                r#""stop_price":90,"oco":"g","#,
+                4,
+            ),
+            trade("94", 5),
+        ],
+    );
+    assert_eq!(outcomes[3], Outcome::Cancelled);
+    assert_eq!(
+        story(&out),
+        ["tp 2@100 Taker t3", "sl canceled", "late canceled"]
+    );
+    // Two stops of one group triggered by one trade: the first only.
+    let mut e = engine();
+    let (_, out) = run(
+        &mut e,
+        &[
+            trade("100", 1),
+            order(
+                "a",
+                "sell",
+                "stop_market",
+                r#""stop_price":95,"oco":"g","#,
+                2,
+            ),
+            order(
+                "b",
+                "sell",
+                "stop_market",
+                r#""trail":{"amount":3},"oco":"g","#,
+                2,
+            ),
+            trade("90", 3),
+        ],
+    );
+    assert_eq!(story(&out), ["a 2@90 Taker t3", "b canceled"]);
+    // Two resting sells of one group crossed by one trade: the better placed only.
+    let mut e = engine();
+    let (_, out) = run(
+        &mut e,
+        &[
+            trade("100", 1),
+            order("l2", "sell", "limit", r#""limit_price":102,"oco":"g","#, 2),
+            order("l1", "sell", "limit", r#""limit_price":101,"oco":"g","#, 2),
+            trade("103", 3),
+        ],
+    );
+    assert_eq!(story(&out), ["l1 2@101 Maker t3", "l2 canceled"]);
+}
+
+#[test]
+fn on_bars_a_leg_the_bar_expires_does_not_win_its_group() {
+    // The take-profit is post_only and the open gaps through it: it expires, so the stop,
+    // reached in the same bar, stays the exit.
+    let mut e = engine();
+    let (_, out) = run(
+        &mut e,
+        &[
+            bar(0, "10", "10", "10", "10"),
+            order(
+                "tp",
+                "sell",
+                "limit",
+                r#""limit_price":12,"post_only":true,"oco":"g","#,
+                60_000_000_000,
+            ),
+            order(
+                "sl",
+                "sell",
+                "stop_market",
+                r#""stop_price":9,"oco":"g","#,
+                60_000_000_000,
+            ),
+            bar(1, "12.5", "12.6", "8.5", "9"),
+        ],
+    );
+    assert_eq!(story(&out), ["sl 2@9 Taker t60000000000", "tp canceled"]);
+}
+
+#[test]
+fn ioc_without_any_price_expires_and_a_rejected_trigger_frees_its_lock() {
+    let mut e = engine();
+    let (outcomes, out) = run(
+        &mut e,
+        &[
+            order(
+                "i",
+                "buy",
+                "limit",
+                r#""limit_price":100,"time_in_force":"ioc","#,
+                1,
+            ),
+            trade("99", 2),
+        ],
+    );
+    assert_eq!(outcomes[0], Outcome::Expired);
+    assert_eq!(story(&out), ["i expired"]);
+    // A buy trailing stop locks (and risk values it) at its stop above the market.
+    let p = config::Paper {
+        initial_balances: [("USDT".to_string(), crate::num::Dec(Decimal::from(201)))]
+            .into_iter()
+            .collect(),
+        ..Default::default()
+    };
+    let mut e = PaperEngine::from_config(&p, false);
+    let (outcomes, out) = run(
+        &mut e,
+        &[
+            trade("100", 1),
+            order("t", "buy", "stop_market", r#""trail":{"amount":50},"#, 2),
+        ],
+    );
+    assert_eq!(outcomes[1], Outcome::Unfunded);
+    assert_eq!(story(&out), ["t rejected"]);
     assert_eq!(e.balances().unwrap().locked("USDT"), Decimal::ZERO);
 }
 

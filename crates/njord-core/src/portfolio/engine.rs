@@ -1188,6 +1188,7 @@ impl PortfolioEngine {
             time_in_force: None,
             post_only: false,
             oco: None,
+            exec: None,
             meta,
         }));
         plan

@@ -262,6 +262,7 @@ impl RiskEngine {
                     time_in_force: i.time_in_force().flatten(),
                     post_only: i.post_only,
                     oco: i.oco.as_deref().map(|g| Cow::Owned(g.to_string())),
+                    exec: i.exec.clone(),
                     ts_accepted_ns: i.ts_ns,
                 }));
             }
@@ -300,7 +301,7 @@ impl RiskEngine {
         if i.qty <= Decimal::ZERO {
             return Err(invalid(notes, "qty", "must be positive"));
         }
-        let shape = shape::shape(i, order_type).map_err(|(f, p)| invalid(notes, f, &p))?;
+        let shape = shape::shape(i, order_type).map_err(|(f, p)| invalid(notes, &f, &p))?;
         let limit = shape.limit.filter(|_| order_type == OrderType::Limit);
 
         // 2. duplicate_intent
@@ -345,7 +346,7 @@ impl RiskEngine {
                 && i.ts_ns.saturating_sub(ts) <= self.caps.max_ref_age_ns
                 && let Some((field, problem)) = shape.wrong_side(side, p)
             {
-                return Err(invalid(notes, field, &problem));
+                return Err(invalid(notes, &field, &problem));
             }
         }
         let (ref_price, ref_source) = match last {
@@ -360,7 +361,8 @@ impl RiskEngine {
                     });
                     return Err(Reason::RefPriceStale);
                 }
-                match (shape.trigger_value(Some(p)), limit) {
+                let side = i.side().unwrap_or(Side::Buy);
+                match (shape.trigger_value(side, Some(p)), limit) {
                     (Some(v), _) => v,
                     (None, Some(l)) if l > p => (l, "limit_price"),
                     _ => (p, "last_trade"),
@@ -1079,6 +1081,13 @@ mod tests {
                 r#","trail":{"amount":0.5}"#,
                 "10",
                 "last_trade",
+            ),
+            (
+                "stop_market",
+                "buy",
+                r#","trail":{"amount":0.5}"#,
+                "10.5",
+                "trail",
             ),
             (
                 "limit",

@@ -10,9 +10,11 @@
 //! | `take_profit_limit` | required | required | no | gtc, ioc, fok | no |
 //!
 //! `oco` (any type) names a group: when one order of the group fills or triggers, the others
-//! are cancelled.
+//! are cancelled. `exec` (market and limit, no `oco`) must be a valid execution algorithm
+//! ([`crate::exec::spec`]); risk checks the parent once, for its full notional.
 
 use crate::event::{Intent, OrderType, Side, TimeInForce, Trail};
+use crate::exec::spec::Spec;
 use rust_decimal::Decimal;
 
 /// The prices and options of a well-shaped intent.
@@ -26,10 +28,10 @@ pub struct Shape {
 }
 
 /// A field and what is wrong with it.
-pub type Problem = (&'static str, String);
+pub type Problem = (String, String);
 
-fn problem(field: &'static str, text: impl Into<String>) -> Problem {
-    (field, text.into())
+fn problem(field: &str, text: impl Into<String>) -> Problem {
+    (field.to_string(), text.into())
 }
 
 /// Checks the fields the type needs and refuses those it cannot take.
@@ -94,6 +96,20 @@ pub fn shape(i: &Intent<'_>, order_type: OrderType) -> Result<Shape, Problem> {
     if i.oco.as_deref() == Some("") {
         return Err(problem("oco", "must not be empty"));
     }
+    if let Some(exec) = &i.exec {
+        if !matches!(order_type, OrderType::Market | OrderType::Limit) {
+            return Err(problem(
+                "exec",
+                "an execution algorithm works market and limit orders",
+            ));
+        }
+        if i.oco.is_some() {
+            return Err(problem("exec", "a parent order cannot be in an oco group"));
+        }
+        if let Err((key, text)) = Spec::parse(exec) {
+            return Err((key, text));
+        }
+    }
     Ok(Shape {
         order_type,
         limit,
@@ -126,16 +142,24 @@ impl Shape {
     }
 
     /// The price the order's notional is valued at, and its source: the higher of stop and
-    /// limit (what it can trade at once triggered); a trailing stop without a limit at
-    /// `last`; `None` for market and limit orders (valued as before).
-    pub fn trigger_value(&self, last: Option<Decimal>) -> Option<(Decimal, &'static str)> {
+    /// limit (what it can trade at once triggered); a trailing stop without a limit at the
+    /// stop it starts from (a sell's is below `last`, so at `last`; a buy's above it);
+    /// `None` for market and limit orders (valued as before).
+    pub fn trigger_value(
+        &self,
+        side: Side,
+        last: Option<Decimal>,
+    ) -> Option<(Decimal, &'static str)> {
         if !self.order_type.is_triggered() {
             return None;
         }
         let stop = self.stop.map(|s| (s, "stop_price"));
         let limit = self.limit.map(|l| (l, "limit_price"));
         let trail = match (self.trail, last) {
-            (Some(_), Some(p)) => Some((p, "last_trade")),
+            (Some(t), Some(p)) => match t.stop(side, p) {
+                Some(s) if s > p => Some((s, "trail")),
+                _ => Some((p, "last_trade")),
+            },
             _ => None,
         };
         [stop, limit, trail]

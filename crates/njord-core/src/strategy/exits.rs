@@ -268,7 +268,9 @@ impl Stake {
                 }
                 let max_quote = match vm.get("max_quote") {
                     Some(v) => positive("stake.volatility.max_quote", v)?,
-                    None => quote * Decimal::from(3),
+                    None => quote.checked_mul(Decimal::from(3)).ok_or_else(|| {
+                        key_err("stake.volatility.quote", "too large (give max_quote)")
+                    })?,
                 };
                 StakeRule::Volatility {
                     quote,
@@ -303,7 +305,8 @@ pub struct Book {
     realized: Decimal,
     /// The side of the last exit, whose echo from the strategy is dropped.
     exited: Option<Side>,
-    /// Intents dropped because an exit had closed the position already.
+    /// Intents dropped: an exit had closed the position already, or the stake sized them
+    /// to nothing.
     pub dropped: u64,
     last_price: Option<f64>,
     returns: VecDeque<f64>,
@@ -329,6 +332,9 @@ impl Book {
     /// Follows the market: the best price since entry, and the returns volatility sizing
     /// needs.
     pub fn on_price(&mut self, price: Decimal, price_f64: f64, stake: Option<&Stake>) {
+        if self.qty.is_zero() && stake.is_none() {
+            return;
+        }
         match self.side() {
             Some(Side::Buy) => self.best = self.best.max(price),
             Some(Side::Sell) => self.best = self.best.min(price),
@@ -386,13 +392,23 @@ impl Book {
         }
         if let Some(stake) = stake {
             let qty = match self.side() {
-                Some(s) if s != side => self.qty.abs(),
-                _ => self.stake_qty(stake, price)?,
+                Some(s) if s != side => Some(self.qty.abs()),
+                _ => self.stake_qty(stake, price),
+            };
+            let Some(qty) = qty else {
+                self.dropped += 1;
+                return None;
             };
             intent.qty = qty;
         }
-        self.book(side, intent.qty, price, intent.ts_ns);
+        self.record(side, intent.qty, price, intent.ts_ns);
         Some(intent)
+    }
+
+    /// Books an intent of a strategy without exits or stake, so that rules added by a
+    /// reload start from the position it holds.
+    pub fn record(&mut self, side: Side, qty: Decimal, price: Decimal, ts_ns: i64) {
+        self.book(side, qty, price, ts_ns);
     }
 
     /// The quantity a stake buys at `price`, rounded down to its step; `None` if that is 0.

@@ -115,6 +115,7 @@ impl<'a> Context<'a> {
             time_in_force: None,
             post_only: false,
             oco: None,
+            exec: None,
             meta,
         }
     }

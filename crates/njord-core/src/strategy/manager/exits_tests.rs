@@ -228,6 +228,11 @@ fn bad_exits_and_stakes_name_their_key() {
             "required",
         ),
         ("stake: {quote: 0}", "stake.quote", "positive"),
+        (
+            "stake: {volatility: {quote: 30000000000000000000000000000, target: 0.01, window: 5}}",
+            "stake.volatility.quote",
+            "too large",
+        ),
     ] {
         let yaml = format!(
             "strategies:\n  - {{id: s, class: ema_cross, symbols: [A/USDT], events: [trade], params: {{qty: 1}}, {rules}}}\n"
@@ -240,4 +245,34 @@ fn bad_exits_and_stakes_name_their_key() {
             "{rules}: {err}"
         );
     }
+}
+
+/// Exits added by a reload start from the position the strategy already holds.
+#[test]
+fn a_reload_that_adds_exits_keeps_the_position() {
+    let mut registry = super::super::registry::Registry::builtin();
+    registry.register(SCRIPT).unwrap();
+    let plain = "strategies:\n  - {id: s, class: script, symbols: [A/USDT], events: [trade], params: {buy_at: 0, sell_at: 9, qty: 2}}\n";
+    let mut m = manager(registry, plain);
+    let mut out = Vec::new();
+    m.on_event(&trade("A/USDT", "100", 0), &mut out);
+    let with = plain.replace("qty: 2}", "qty: 2}, exits: {stop_loss: 0.05}");
+    let defs = parse(&with, "f.yaml", m.registry(), m.topics()).unwrap();
+    m.apply(defs);
+    for (i, p) in ["99", "94"].iter().enumerate() {
+        m.on_event(&trade("A/USDT", p, (i as i64 + 1) * 60), &mut out);
+    }
+    let got: Vec<String> = out
+        .iter()
+        .map(|e| match e {
+            Event::Intent(i) => format!(
+                "{} {} {}",
+                i.side,
+                i.qty,
+                i.meta.get("exit").map_or("", |v| v.as_str().unwrap_or(""))
+            ),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(got, ["buy 2 ", "sell 2 stop_loss"]);
 }

@@ -338,16 +338,14 @@ impl Manager {
                 explain: self.explain,
             };
             let managed = def.exits.is_some() || def.stake.is_some();
-            if managed {
-                st.book.on_price(price, price_f64, def.stake.as_ref());
-                if let Some(rules) = &def.exits
-                    && let Some(mut exit) = st.book.exit(rules, price, ts_ns, |side, qty, meta| {
-                        ctx.intent(side, qty, || meta)
-                    })
-                {
-                    exit.id = Some(st.ids.next_id(exit.ts_ns).into());
-                    out.push(Event::Intent(exit));
-                }
+            st.book.on_price(price, price_f64, def.stake.as_ref());
+            if let Some(rules) = &def.exits
+                && let Some(mut exit) = st.book.exit(rules, price, ts_ns, |side, qty, meta| {
+                    ctx.intent(side, qty, || meta)
+                })
+            {
+                exit.id = Some(st.ids.next_id(exit.ts_ns).into());
+                out.push(Event::Intent(exit));
             }
             self.scratch.clear();
             let scratch = &mut self.scratch;
@@ -363,7 +361,11 @@ impl Manager {
                                     None => continue,
                                 }
                             }
-                            _ => intent,
+                            Some(side) => {
+                                st.book.record(side, intent.qty, price, intent.ts_ns);
+                                intent
+                            }
+                            None => intent,
                         };
                         let mut intent = intent;
                         intent.id = Some(st.ids.next_id(intent.ts_ns).into());

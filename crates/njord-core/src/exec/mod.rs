@@ -1,0 +1,630 @@
+//! The execution core (a pure core): parent orders that carry `exec` are worked through child
+//! orders over time, the same in njord-exec, the backtester and live.
+//!
+//! - **twap**: `slices` children over `duration`, slice `i` due at `arrival + i × Δ` plus up
+//!   to `jitter × Δ`, sized `1 ± jitter` of an equal share (ChaCha8 seeded with `seed` and the
+//!   parent id: deterministic, but not the same pattern for every parent).
+//! - **vwap**: `slices` children over `duration`, weighted by the volume the symbol's bars of
+//!   `timeframe` traded at that time of day, averaged over the days seen (equal weights
+//!   before any bar); a child is at most `max_participation` of the volume traded since the
+//!   previous child (the first is not capped), what the cap holds back is carried to the
+//!   next, and what is still held back at the end is not sent (state `expired`).
+//! - **pov**: after each trade (or bar) of the symbol, if the quantity sent is below
+//!   `min_rate` × the volume traded since arrival, a child brings it to `rate` × volume, never
+//!   above `max_rate` × volume; when what would be left is below the minimum notional, the
+//!   child takes it all.
+//!
+//! Children are multiples of the symbol's lot step summing exactly to the parent (remainders
+//! into the last), each at least the minimum notional (a small one merges into its
+//! neighbour); a parent whose quantity is not a multiple of the step is rejected with
+//! `lot_step`. A child is the parent's type (market, or limit at its limit price), with the
+//! id `{parent id}-{n}` (n from 1) and `ts_accepted_ns` = the time it was sent. `exec_status`
+//! events report each parent's progress: on arrival, after each child sent, each fill seen
+//! and at its end. A cancel of the parent id, or the kill switch ([`ExecEngine::halt`]),
+//! cancels every child not known to be filled and stops the parent.
+
+pub mod schedule;
+pub mod spec;
+#[cfg(test)]
+mod tests;
+
+use crate::config;
+use crate::event::{Cancel, Event, ExecStatus, Fill, Order, OrderType};
+use crate::reason::Reason;
+use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
+use schedule::Lot;
+use spec::Spec;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+
+/// What the market of a symbol has shown the engine.
+#[derive(Debug, Default)]
+struct Market {
+    last: Option<Decimal>,
+    /// Volume traded since the engine started (trades; bars while the symbol has none).
+    volume: Decimal,
+    has_trades: bool,
+}
+
+/// Volume by time-of-day bucket of one symbol's bars of one timeframe.
+#[derive(Debug, Default)]
+struct Profile {
+    /// Bucket start (ns into the UTC day) → (volume summed over days, bars).
+    buckets: BTreeMap<i64, (f64, u32)>,
+    width_ns: i64,
+}
+
+const NS_PER_DAY: i64 = crate::time::NS_PER_DAY;
+
+impl Profile {
+    fn add(&mut self, ts_open_ns: i64, width_ns: i64, volume: f64) {
+        self.width_ns = width_ns;
+        let e = self
+            .buckets
+            .entry(ts_open_ns.rem_euclid(NS_PER_DAY))
+            .or_default();
+        e.0 += volume;
+        e.1 += 1;
+    }
+
+    /// The average volume expected in `[from, to)`, from the buckets it overlaps.
+    fn expected(&self, from: i64, to: i64) -> f64 {
+        if self.width_ns <= 0 || to <= from {
+            return 0.0;
+        }
+        let mut total = 0.0;
+        let mut t = from;
+        while t < to {
+            let day = t.rem_euclid(NS_PER_DAY);
+            let bucket = day - day.rem_euclid(self.width_ns);
+            let end = (t - day + bucket + self.width_ns).min(to);
+            if let Some((v, n)) = self.buckets.get(&bucket) {
+                let overlap = (end - t) as f64 / self.width_ns as f64;
+                total += v / f64::from(*n) * overlap;
+            }
+            t = end.max(t + 1);
+        }
+        total
+    }
+}
+
+/// A parent being worked.
+#[derive(Debug)]
+struct Parent {
+    order: Order<'static>,
+    spec: Spec,
+    lot: Lot,
+    /// (due time, qty) per child still to send, TWAP and VWAP.
+    plan: Vec<(i64, Decimal)>,
+    next: usize,
+    /// VWAP: what the participation cap held back; POV: unused.
+    carry: Decimal,
+    /// The symbol's volume when the last child was sent (VWAP) or at arrival (POV).
+    volume_mark: Decimal,
+    sent: Decimal,
+    filled: Decimal,
+    /// Σ qty × price of the fills seen.
+    cost: Decimal,
+    children: u32,
+    /// Per child id: (qty, filled).
+    child_fills: BTreeMap<String, (Decimal, Decimal)>,
+    /// Nothing more will be sent; it is kept to attribute the fills still to come.
+    settled: bool,
+}
+
+impl Parent {
+    fn id(&self) -> &str {
+        &self.order.intent_id
+    }
+
+    fn unsent(&self) -> Decimal {
+        self.order.qty - self.sent
+    }
+
+    fn status(&self, state: &str, reason: Option<Reason>, ts_ns: i64) -> Event<'static> {
+        let avg = if self.filled.is_zero() {
+            Decimal::ZERO
+        } else {
+            self.cost
+                .checked_div(self.filled)
+                .unwrap_or_default()
+                .round_dp(12)
+                .normalize()
+        };
+        Event::ExecStatus(ExecStatus {
+            parent_id: Cow::Owned(self.id().to_string()),
+            strategy_id: self.order.strategy_id.clone(),
+            symbol: self.order.symbol.clone(),
+            side: self.order.side,
+            algo: Cow::Borrowed(self.spec.algo()),
+            state: Cow::Owned(state.to_string()),
+            qty: self.order.qty,
+            sent: self.sent.normalize(),
+            filled: self.filled.normalize(),
+            avg_price: avg,
+            remaining: (self.order.qty - self.filled).normalize(),
+            children: self.children,
+            reason,
+            ts_ns,
+        })
+    }
+
+    /// The state once nothing more will be sent: `done` when all filled, `expired` when a
+    /// cap held some back, else `sent` (children out, fills not all seen).
+    fn settled_state(&self) -> &'static str {
+        if self.filled >= self.order.qty {
+            "done"
+        } else if self.sent < self.order.qty {
+            "expired"
+        } else {
+            "sent"
+        }
+    }
+}
+
+/// The execution engine. Feed it every event with [`ExecEngine::on_event`].
+#[derive(Debug)]
+pub struct ExecEngine {
+    cfg: config::Exec,
+    /// Working parents by arrival.
+    parents: BTreeMap<u64, Parent>,
+    /// Parent arrival number of each parent id and child id.
+    index: HashMap<String, u64>,
+    markets: FxHashMap<String, Market>,
+    profiles: HashMap<(String, String), Profile>,
+    seq: u64,
+    /// Earliest due time of any planned child (i64::MAX when none).
+    next_due: i64,
+}
+
+/// FNV-1a of the parent id, so parents with the same seed still jitter differently.
+fn id_hash(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+impl ExecEngine {
+    pub fn new(cfg: &config::Exec) -> Self {
+        ExecEngine {
+            cfg: cfg.clone(),
+            parents: BTreeMap::new(),
+            index: HashMap::new(),
+            markets: FxHashMap::default(),
+            profiles: HashMap::new(),
+            seq: 0,
+            next_due: i64::MAX,
+        }
+    }
+
+    /// The lot rules of a symbol.
+    pub fn lot(&self, symbol: &str) -> Lot {
+        let get =
+            |m: &BTreeMap<String, crate::num::Dec>, d: Decimal| m.get(symbol).map_or(d, |x| x.0);
+        Lot {
+            step: get(&self.cfg.lot_steps, self.cfg.default_lot_step),
+            min_notional: get(&self.cfg.min_notionals, self.cfg.default_min_notional),
+        }
+    }
+
+    /// Parents still sending children.
+    pub fn working(&self) -> usize {
+        self.parents.values().filter(|p| !p.settled).count()
+    }
+
+    /// Whether the engine owns this order: a parent (it carries `exec`) the stage must not
+    /// forward.
+    pub fn is_parent(o: &Order<'_>) -> bool {
+        o.exec.is_some()
+    }
+
+    /// Handles one event, pushing child orders, cancels and `exec_status` events.
+    pub fn on_event(&mut self, ev: &Event<'_>, out: &mut Vec<Event<'static>>) {
+        match ev {
+            Event::Trade(t) => {
+                let m = self.market(&t.symbol);
+                m.last = Some(t.price);
+                m.has_trades = true;
+                m.volume = m.volume.checked_add(t.qty).unwrap_or(m.volume);
+                if !self.parents.is_empty() {
+                    self.tick(t.ts_ns, Some(&t.symbol), out);
+                }
+            }
+            Event::Bar(b) => {
+                let width = b.ts_close_ns - b.ts_open_ns;
+                if width > 0 && width <= NS_PER_DAY {
+                    let key = (b.symbol.to_string(), b.timeframe.to_string());
+                    let v = crate::num::nearest_f64(b.volume);
+                    self.profiles
+                        .entry(key)
+                        .or_default()
+                        .add(b.ts_open_ns, width, v);
+                }
+                let m = self.market(&b.symbol);
+                if !m.has_trades {
+                    m.last = Some(b.close);
+                    m.volume = m.volume.checked_add(b.volume).unwrap_or(m.volume);
+                }
+                if !self.parents.is_empty() {
+                    self.tick(b.ts_close_ns, Some(&b.symbol), out);
+                }
+            }
+            Event::Order(o) if o.exec.is_some() => self.accept(o, out),
+            Event::Fill(f) => self.on_fill(f, out),
+            Event::Cancel(c) => self.on_cancel(c, out),
+            other => {
+                if !self.parents.is_empty() && other.ts_ns() >= self.next_due {
+                    self.tick(other.ts_ns(), None, out);
+                }
+            }
+        }
+    }
+
+    fn market(&mut self, symbol: &str) -> &mut Market {
+        if !self.markets.contains_key(symbol) {
+            self.markets.insert(symbol.to_string(), Market::default());
+        }
+        self.markets.get_mut(symbol).expect("inserted above")
+    }
+
+    /// Takes a parent: checks it, plans its children and sends those due at once.
+    fn accept(&mut self, o: &Order<'_>, out: &mut Vec<Event<'static>>) {
+        let order = crate::event::Event::Order(o.clone()).into_owned();
+        let Event::Order(order) = order else {
+            return;
+        };
+        let lot = self.lot(&order.symbol);
+        let spec = order.exec.as_ref().map(Spec::parse);
+        let refuse = |spec: Spec, why: Reason, text: &str, out: &mut Vec<Event<'static>>| {
+            tracing::warn!(intent_id = %order.intent_id, reason = why.as_str(), "parent {} rejected: {text}", order.intent_id);
+            let p = Parent::new(order.clone(), spec, lot);
+            out.push(p.status("rejected", Some(why), order.ts_accepted_ns));
+        };
+        let spec = match spec {
+            Some(Ok(s)) => s,
+            Some(Err((key, msg))) => {
+                let text = format!("{key}: {msg}");
+                let stand_in = Spec::Pov {
+                    rate: Decimal::ONE,
+                    min_rate: Decimal::ONE,
+                    max_rate: Decimal::ONE,
+                };
+                return refuse(stand_in, Reason::InvalidOrder, &text, out);
+            }
+            None => return,
+        };
+        if !matches!(order.order_type, OrderType::Market | OrderType::Limit) {
+            let text = "exec works market and limit parents only";
+            return refuse(spec, Reason::InvalidOrder, text, out);
+        }
+        if self.index.contains_key(order.intent_id.as_ref()) {
+            tracing::warn!(intent_id = %order.intent_id, "parent {} is already worked; ignored", order.intent_id);
+            return;
+        }
+        if !lot.fits(order.qty) {
+            let text = format!(
+                "qty {} is not a multiple of the lot step {}",
+                order.qty, lot.step
+            );
+            return refuse(spec, Reason::LotStep, &text, out);
+        }
+        if self.working() >= self.cfg.max_parents {
+            let text = format!(
+                "{} parents are worked already (exec.max_parents)",
+                self.working()
+            );
+            return refuse(spec, Reason::OpenOrdersCap, &text, out);
+        }
+        let ts = order.ts_accepted_ns;
+        let market = self.markets.get(order.symbol.as_ref());
+        let price = order.limit_price.or(market.and_then(|m| m.last));
+        let volume = market.map_or(Decimal::ZERO, |m| m.volume);
+        // Without a price the minimum notional cannot be checked here; the venue will.
+        let sizing = match price {
+            Some(_) => lot,
+            None => Lot {
+                min_notional: Decimal::ZERO,
+                ..lot
+            },
+        };
+        let price = price.unwrap_or(Decimal::ONE);
+        let plan = match &spec {
+            Spec::Twap {
+                duration_ns,
+                slices,
+                jitter,
+                seed,
+            } => {
+                let seed = seed ^ id_hash(&order.intent_id);
+                let (times, weights) = schedule::twap(ts, *duration_ns, *slices, *jitter, seed);
+                schedule::split(order.qty, &weights, sizing, price)
+                    .into_iter()
+                    .map(|(i, q)| (times[i], q))
+                    .collect()
+            }
+            Spec::Vwap {
+                duration_ns,
+                slices,
+                timeframe,
+                ..
+            } => {
+                let n = i64::from(*slices);
+                let step = duration_ns / n;
+                let profile = self
+                    .profiles
+                    .get(&(order.symbol.to_string(), timeframe.clone()));
+                let weights: Vec<f64> = (0..n)
+                    .map(|i| {
+                        let from = ts + i * step;
+                        profile.map_or(0.0, |p| p.expected(from, from + step))
+                    })
+                    .collect();
+                schedule::split(order.qty, &weights, sizing, price)
+                    .into_iter()
+                    .map(|(i, q)| (ts + i as i64 * step, q))
+                    .collect()
+            }
+            Spec::Pov { .. } => Vec::new(),
+        };
+        self.seq += 1;
+        let seq = self.seq;
+        let mut parent = Parent::new(order, spec, sizing);
+        parent.plan = plan;
+        parent.volume_mark = volume;
+        out.push(parent.status("working", None, ts));
+        self.index.insert(parent.id().to_string(), seq);
+        self.parents.insert(seq, parent);
+        self.refresh_due();
+        self.tick(ts, None, out);
+    }
+
+    /// Sends what is due at `ts`: planned children whose time has come, and POV children of
+    /// `symbol` when its volume moved.
+    fn tick(&mut self, ts: i64, symbol: Option<&str>, out: &mut Vec<Event<'static>>) {
+        if ts < self.next_due && symbol.is_none() {
+            return;
+        }
+        let mut settled = Vec::new();
+        let mut children = Vec::new();
+        for (seq, p) in self.parents.iter_mut().filter(|(_, p)| !p.settled) {
+            let market = self.markets.get(p.order.symbol.as_ref());
+            let volume = market.map_or(Decimal::ZERO, |m| m.volume);
+            let price = market.and_then(|m| m.last);
+            let before = p.children;
+            let mut send = |p: &mut Parent, qty: Decimal| {
+                children.push((send(p, qty, ts, out), *seq));
+            };
+            let all_sent = match p.spec.clone() {
+                Spec::Twap { .. } | Spec::Vwap { .. } => {
+                    let cap = match &p.spec {
+                        Spec::Vwap {
+                            max_participation, ..
+                        } if *max_participation < Decimal::ONE => Some(*max_participation),
+                        _ => None,
+                    };
+                    while let Some(&(due, planned)) = p.plan.get(p.next) {
+                        if due > ts {
+                            break;
+                        }
+                        let want = planned + p.carry;
+                        let size = match cap {
+                            Some(c) if p.next > 0 => {
+                                let traded = volume - p.volume_mark;
+                                want.min(p.lot.floor(traded.checked_mul(c).unwrap_or(want)))
+                            }
+                            _ => want,
+                        };
+                        p.carry = want - size;
+                        p.volume_mark = volume;
+                        p.next += 1;
+                        if size > Decimal::ZERO {
+                            send(p, size);
+                        }
+                    }
+                    p.next >= p.plan.len()
+                }
+                Spec::Pov {
+                    rate,
+                    min_rate,
+                    max_rate,
+                } => {
+                    if symbol == Some(p.order.symbol.as_ref()) {
+                        let traded = volume - p.volume_mark;
+                        let unsent = p.unsent();
+                        let below = min_rate.checked_mul(traded).is_some_and(|m| p.sent < m);
+                        if below && unsent > Decimal::ZERO {
+                            let target = rate.checked_mul(traded).unwrap_or(Decimal::ZERO);
+                            let ceiling = max_rate.checked_mul(traded).unwrap_or(Decimal::ZERO);
+                            let mut size = p.lot.floor((target.min(ceiling) - p.sent).min(unsent));
+                            let px = p.order.limit_price.or(price).unwrap_or(Decimal::ONE);
+                            let rest = unsent - size;
+                            if size > Decimal::ZERO
+                                && rest > Decimal::ZERO
+                                && !p.lot.big_enough(rest, px)
+                            {
+                                size = unsent;
+                            }
+                            if size > Decimal::ZERO
+                                && (size == unsent || p.lot.big_enough(size, px))
+                            {
+                                send(p, size);
+                            }
+                        }
+                    }
+                    p.unsent().is_zero()
+                }
+            };
+            if all_sent {
+                p.settled = true;
+                settled.push(*seq);
+            } else if p.children != before {
+                out.push(p.status("working", None, ts));
+            }
+        }
+        for (id, seq) in children {
+            self.index.insert(id, seq);
+        }
+        for seq in settled {
+            let Some(p) = self.parents.get(&seq) else {
+                continue;
+            };
+            let state = p.settled_state();
+            out.push(p.status(state, None, ts));
+            if state == "done" {
+                self.remove(seq);
+            }
+        }
+        self.evict_settled();
+        self.refresh_due();
+    }
+
+    /// Keeps at most `max_parents` settled parents for the fills still to come; the oldest
+    /// go first.
+    fn evict_settled(&mut self) {
+        let settled = self.parents.values().filter(|p| p.settled).count();
+        if settled <= self.cfg.max_parents {
+            return;
+        }
+        let old: Vec<u64> = self
+            .parents
+            .iter()
+            .filter(|(_, p)| p.settled)
+            .map(|(s, _)| *s)
+            .take(settled - self.cfg.max_parents)
+            .collect();
+        for seq in old {
+            self.remove(seq);
+        }
+    }
+
+    fn refresh_due(&mut self) {
+        self.next_due = self
+            .parents
+            .values()
+            .filter(|p| !p.settled)
+            .filter_map(|p| p.plan.get(p.next).map(|(t, _)| *t))
+            .min()
+            .unwrap_or(i64::MAX);
+    }
+
+    fn remove(&mut self, seq: u64) -> Parent {
+        let p = self.parents.remove(&seq).expect("a working parent");
+        self.index.remove(p.id());
+        for c in p.child_fills.keys() {
+            self.index.remove(c);
+        }
+        p
+    }
+
+    /// A fill of a child: the parent's progress.
+    fn on_fill(&mut self, f: &Fill<'_>, out: &mut Vec<Event<'static>>) {
+        let Some(&seq) = self.index.get(f.intent_id.as_ref()) else {
+            return;
+        };
+        let Some(p) = self.parents.get_mut(&seq) else {
+            return;
+        };
+        let Some(child) = p.child_fills.get_mut(f.intent_id.as_ref()) else {
+            return;
+        };
+        child.1 += f.qty;
+        p.filled += f.qty;
+        p.cost = f
+            .qty
+            .checked_mul(f.price)
+            .and_then(|c| p.cost.checked_add(c))
+            .unwrap_or(p.cost);
+        let state = if p.settled {
+            p.settled_state()
+        } else {
+            "working"
+        };
+        out.push(p.status(state, None, f.ts_fill_ns));
+        if state == "done" {
+            self.remove(seq);
+        }
+    }
+
+    /// A cancel of a parent: its children not known to be filled are cancelled.
+    fn on_cancel(&mut self, c: &Cancel<'_>, out: &mut Vec<Event<'static>>) {
+        let Some(&seq) = self.index.get(c.intent_id.as_ref()) else {
+            return;
+        };
+        if self.parents.get(&seq).is_none_or(|p| p.id() != c.intent_id) {
+            // A child's own cancel goes on to paper or the broker untouched.
+            return;
+        }
+        self.stop(seq, "cancelled", Some(c.ts_ns), out);
+    }
+
+    /// The kill switch: every parent cancels its open children and stops.
+    pub fn halt(&mut self, ts_ns: i64, out: &mut Vec<Event<'static>>) {
+        let all: Vec<u64> = self.parents.keys().copied().collect();
+        for seq in all {
+            self.stop(seq, "halted", Some(ts_ns), out);
+        }
+    }
+
+    fn stop(&mut self, seq: u64, state: &str, ts: Option<i64>, out: &mut Vec<Event<'static>>) {
+        let p = self.remove(seq);
+        let ts = ts.unwrap_or(p.order.ts_accepted_ns);
+        for (id, (qty, filled)) in &p.child_fills {
+            if filled < qty {
+                out.push(Event::Cancel(Cancel {
+                    intent_id: Cow::Owned(id.clone()),
+                    ts_ns: ts,
+                }));
+            }
+        }
+        let reason = (state == "halted").then_some(Reason::Halted);
+        out.push(p.status(state, reason, ts));
+        self.refresh_due();
+    }
+}
+
+impl Parent {
+    fn new(order: Order<'static>, spec: Spec, lot: Lot) -> Self {
+        Parent {
+            order,
+            spec,
+            lot,
+            plan: Vec::new(),
+            next: 0,
+            carry: Decimal::ZERO,
+            volume_mark: Decimal::ZERO,
+            sent: Decimal::ZERO,
+            filled: Decimal::ZERO,
+            cost: Decimal::ZERO,
+            children: 0,
+            child_fills: BTreeMap::new(),
+            settled: false,
+        }
+    }
+}
+
+/// Sends one child of `qty`; returns its id.
+fn send(p: &mut Parent, qty: Decimal, ts: i64, out: &mut Vec<Event<'static>>) -> String {
+    p.children += 1;
+    p.sent += qty;
+    let id = format!("{}-{}", p.order.intent_id, p.children);
+    p.child_fills.insert(id.clone(), (qty, Decimal::ZERO));
+    out.push(Event::Order(Order {
+        intent_id: Cow::Owned(id.clone()),
+        strategy_id: p.order.strategy_id.clone(),
+        venue: p.order.venue.clone(),
+        symbol: p.order.symbol.clone(),
+        side: p.order.side,
+        order_type: p.order.order_type,
+        qty: qty.normalize(),
+        limit_price: p.order.limit_price,
+        stop_price: None,
+        trail: None,
+        time_in_force: p.order.time_in_force,
+        post_only: p.order.post_only,
+        oco: None,
+        exec: None,
+        ts_accepted_ns: ts,
+    }));
+    id
+}

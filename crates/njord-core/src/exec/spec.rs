@@ -1,0 +1,179 @@
+//! The `exec` object of a parent intent: which algorithm and its parameters, checked once by
+//! njord-risk (a bad one is `invalid_intent` naming `exec.<key>`) and read again by njord-exec.
+
+use crate::backtest::metrics::parse_interval as parse_duration;
+use crate::event::Map;
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+/// A checked execution algorithm.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Spec {
+    /// Equal slices over `duration_ns`, times and sizes jittered by up to `jitter` of a slice.
+    Twap {
+        duration_ns: i64,
+        slices: u32,
+        jitter: f64,
+        seed: u64,
+    },
+    /// Slices weighted by the intraday volume profile of the bars seen so far (`timeframe`
+    /// buckets by time of day), each at most `max_participation` of the volume traded in its
+    /// slice (1 = no cap).
+    Vwap {
+        duration_ns: i64,
+        slices: u32,
+        timeframe: String,
+        max_participation: Decimal,
+    },
+    /// Keeps the quantity sent at `rate` of the market volume traded since arrival: sends when
+    /// it falls below `min_rate` × volume, up to `rate` × volume, never above `max_rate`.
+    Pov {
+        rate: Decimal,
+        min_rate: Decimal,
+        max_rate: Decimal,
+    },
+}
+
+impl Spec {
+    pub fn algo(&self) -> &'static str {
+        match self {
+            Spec::Twap { .. } => "twap",
+            Spec::Vwap { .. } => "vwap",
+            Spec::Pov { .. } => "pov",
+        }
+    }
+
+    /// Reads and checks an `exec` object. Errors name the key: `("exec.slices", "…")`.
+    pub fn parse(m: &Map) -> Result<Spec, (String, String)> {
+        let err = |k: &str, msg: String| (format!("exec.{k}"), msg);
+        let algo = match m.get("algo") {
+            Some(Value::String(s)) => s.as_str(),
+            Some(v) => {
+                return Err(err(
+                    "algo",
+                    format!("expected twap, vwap or pov, found `{v}`"),
+                ));
+            }
+            None => return Err(err("algo", "required: twap, vwap or pov".into())),
+        };
+        let known: &[&str] = match algo {
+            "twap" => &["algo", "duration", "slices", "jitter", "seed"],
+            "vwap" => &[
+                "algo",
+                "duration",
+                "slices",
+                "timeframe",
+                "max_participation",
+            ],
+            "pov" => &["algo", "rate", "min_rate", "max_rate"],
+            other => {
+                return Err(err(
+                    "algo",
+                    format!("unknown `{other}` (twap, vwap or pov)"),
+                ));
+            }
+        };
+        if let Some(k) = m.keys().find(|k| !known.contains(&k.as_str())) {
+            return Err(err(
+                k,
+                format!("unknown key for {algo} (known: {})", known.join(", ")),
+            ));
+        }
+        let duration = || -> Result<i64, (String, String)> {
+            match m.get("duration") {
+                Some(Value::String(s)) => parse_duration(s).map_err(|e| err("duration", e)),
+                Some(v) => Err(err(
+                    "duration",
+                    format!("expected a duration such as \"10m\", found `{v}`"),
+                )),
+                None => Err(err("duration", "required (such as \"10m\")".into())),
+            }
+        };
+        let slices = || -> Result<u32, (String, String)> {
+            match m.get("slices") {
+                None => Ok(10),
+                Some(v) => v
+                    .as_u64()
+                    .filter(|n| (1..=10_000).contains(n))
+                    .map(|n| n as u32)
+                    .ok_or_else(|| err("slices", format!("expected 1 to 10000, found `{v}`"))),
+            }
+        };
+        let fraction = |k: &str, default: Option<Decimal>| -> Result<Decimal, (String, String)> {
+            let v = match (m.get(k), default) {
+                (None, Some(d)) => return Ok(d),
+                (None, None) => return Err(err(k, "required (a fraction such as 0.1)".into())),
+                (Some(v), _) => v,
+            };
+            let d = match v {
+                Value::Number(n) => Decimal::from_str_exact(&n.to_string())
+                    .or_else(|_| Decimal::from_scientific(&n.to_string()))
+                    .ok(),
+                Value::String(s) => Decimal::from_str_exact(s).ok(),
+                _ => None,
+            };
+            d.filter(|d| *d > Decimal::ZERO && *d <= Decimal::ONE)
+                .map(|d| d.normalize())
+                .ok_or_else(|| err(k, format!("expected a fraction in (0, 1], found `{v}`")))
+        };
+        Ok(match algo {
+            "twap" => {
+                let jitter = match m.get("jitter") {
+                    None => 0.0,
+                    Some(v) => v
+                        .as_f64()
+                        .filter(|j| (0.0..=0.5).contains(j))
+                        .ok_or_else(|| err("jitter", format!("expected 0 to 0.5, found `{v}`")))?,
+                };
+                let seed = match m.get("seed") {
+                    None => 0,
+                    Some(v) => v.as_u64().ok_or_else(|| {
+                        err("seed", format!("expected a whole number ≥ 0, found `{v}`"))
+                    })?,
+                };
+                Spec::Twap {
+                    duration_ns: duration()?,
+                    slices: slices()?,
+                    jitter,
+                    seed,
+                }
+            }
+            "vwap" => {
+                let timeframe = match m.get("timeframe") {
+                    None => "1m".to_string(),
+                    Some(Value::String(s)) if parse_duration(s).is_ok() => s.clone(),
+                    Some(v) => {
+                        return Err(err(
+                            "timeframe",
+                            format!("expected a bar timeframe such as \"1m\", found `{v}`"),
+                        ));
+                    }
+                };
+                Spec::Vwap {
+                    duration_ns: duration()?,
+                    slices: slices()?,
+                    timeframe,
+                    max_participation: fraction("max_participation", Some(Decimal::ONE))?,
+                }
+            }
+            _ => {
+                let rate = fraction("rate", None)?;
+                let min_rate = fraction("min_rate", Some(rate))?;
+                let max_rate = fraction("max_rate", Some(rate))?;
+                if min_rate > rate || rate > max_rate {
+                    return Err(err(
+                        "rate",
+                        format!(
+                            "need min_rate ≤ rate ≤ max_rate, found {min_rate}, {rate}, {max_rate}"
+                        ),
+                    ));
+                }
+                Spec::Pov {
+                    rate,
+                    min_rate,
+                    max_rate,
+                }
+            }
+        })
+    }
+}
