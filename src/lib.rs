@@ -20,6 +20,7 @@ pub mod clock;
 pub mod config;
 pub mod docs;
 pub mod download;
+pub mod exec;
 pub mod import;
 pub mod ingest;
 pub mod journal;

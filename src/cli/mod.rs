@@ -11,6 +11,7 @@ pub mod backtest;
 pub mod bars;
 pub mod broker;
 pub mod bus;
+pub mod exec;
 pub mod ingest;
 pub mod journal;
 pub mod kill;
@@ -109,6 +110,7 @@ pub fn commands() -> Vec<clap::Command> {
         bars::Cli::command(),
         broker::Cli::command(),
         bus::Cli::command(),
+        exec::Cli::command(),
         ingest::Cli::command(),
         journal::Cli::command(),
         kill::Cli::command(),

@@ -18,6 +18,7 @@ const REPLAY: &str = env!("CARGO_BIN_EXE_njord-replay");
 const STRAT: &str = env!("CARGO_BIN_EXE_njord-strat");
 const RISK: &str = env!("CARGO_BIN_EXE_njord-risk");
 const PAPER: &str = env!("CARGO_BIN_EXE_njord-paper");
+const EXEC: &str = env!("CARGO_BIN_EXE_njord-exec");
 const BARS: &str = env!("CARGO_BIN_EXE_njord-bars");
 
 #[derive(Default)]
@@ -330,6 +331,62 @@ fn strategy_exits_and_stakes_backtest_like_the_pipeline() {
             "{i}"
         );
     }
+}
+
+/// A TWAP on a strategy's intents (`exec` in the strategies file): the backtester runs the
+/// execution core between risk and paper as `njord-exec` does in the pipeline, and the fills
+/// agree line for line; every parent is cut into its slices.
+#[test]
+fn a_twap_backtests_like_the_pipeline_through_njord_exec() {
+    let (_t, d) = workdir();
+    std::fs::write(
+        d.join("strategies.yaml"),
+        "strategies:\n  - id: ema\n    class: ema_cross\n    symbols: [\"ATOM/USDT\"]\n    events: [trade]\n    params: {fast: 20, slow: 60, qty: 4}\n    exec: {algo: twap, duration: 2m, slices: 4, jitter: 0.2}\n",
+    )
+    .unwrap();
+    backtest(&d, "out", &[]);
+    let sh = format!(
+        "{REPLAY} tape.ndjson -q | {STRAT} --config base.yaml --strategies strategies.yaml -q | {RISK} --config base.yaml -q | {EXEC} --config base.yaml -q | {PAPER} --config base.yaml -q"
+    );
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&sh)
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let piped: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("{\"kind\":\"fill\""))
+        .collect();
+    let ours = std::fs::read_to_string(d.join("out/fills.ndjson")).unwrap();
+    let ours: Vec<&str> = ours.lines().collect();
+    assert!(ours.len() > 20, "it trades: {} fills", ours.len());
+    assert_eq!(ours, piped, "fills equal the pipeline's line for line");
+    let parents = text
+        .lines()
+        .filter(|l| {
+            l.contains("\"kind\":\"exec_status\"")
+                && l.contains("\"state\":\"working\",\"qty\":4,\"sent\":0,")
+        })
+        .count();
+    assert!(parents > 5, "{parents} parents");
+    for f in &ours {
+        let v: Value = serde_json::from_str(f).unwrap();
+        let id = v["intent_id"].as_str().unwrap();
+        assert!(
+            id.ends_with("-1") || id.ends_with("-2") || id.ends_with("-3") || id.ends_with("-4"),
+            "{id}"
+        );
+    }
+    let metrics: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out/metrics.json")).unwrap())
+            .unwrap();
+    assert!(
+        metrics["counts"]["children"].as_u64().unwrap() > 20,
+        "{metrics}"
+    );
 }
 
 /// A tape of 1-minute bars alone (no trades): intents get prices from the last close, orders

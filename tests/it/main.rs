@@ -8,6 +8,7 @@ mod defects;
 mod docs;
 mod durability;
 mod events;
+mod exec;
 mod foundation;
 mod house;
 mod ingest;

@@ -204,6 +204,9 @@ pub struct Topics {
     pub reconcile_breaks: String,
     /// Progress of the parent orders njord-exec works.
     pub exec_status: String,
+    /// Where njord-risk publishes the orders that carry `exec` (parents), for njord-exec
+    /// alone: paper and the broker read only its children on `orders`.
+    pub exec_parents: String,
     /// Where njord-portfolio publishes the intents it sized (njord-risk reads `intents`).
     pub portfolio_intents: String,
 }
@@ -229,6 +232,7 @@ impl Default for Topics {
             allocation_rejections: "portfolio.rejections".into(),
             reconcile_breaks: "portfolio.reconcile".into(),
             exec_status: "exec.status".into(),
+            exec_parents: "orders.parent".into(),
             portfolio_intents: "portfolio.intent".into(),
         }
     }

@@ -29,8 +29,14 @@ impl Topics {
         }
     }
 
-    /// The channel an event is published on; the symbol keeps its slash.
+    /// The channel an event is published on; the symbol keeps its slash. A parent order
+    /// (one that carries `exec`) goes to njord-exec alone.
     pub fn for_event(&self, ev: &Event<'_>) -> String {
+        if let Event::Order(o) = ev
+            && o.exec.is_some()
+        {
+            return self.exec_parents.clone();
+        }
         let t = self.template(ev.kind());
         let mut s = t.replace("{symbol}", ev.symbol().unwrap_or(""));
         if let Event::Bar(b) = ev {

@@ -13,7 +13,8 @@
 use super::metrics::{Account, EquitySampler, Metrics, Sample, Summary};
 use crate::config::Config;
 use crate::event::Out;
-use crate::event::{Decision, Event, Fill};
+use crate::event::{Decision, Event, ExecStatus, Fill};
+use crate::exec::ExecEngine;
 use crate::paper::{Outcome, PaperEngine};
 use crate::portfolio::engine::{Counts as PortfolioCounts, PortfolioEngine, StrategyReport};
 use crate::risk::{Caps, External, RiskEngine, RiskSettings};
@@ -48,6 +49,9 @@ pub trait Sink {
     /// Risk's answer to an intent, or the portfolio's refusal of one: why each intent went
     /// out or not.
     fn on_decision(&mut self, _decision: &Decision<'_>) {}
+    /// A parent's progress (`exec_status`), when strategies trade through njord-exec's
+    /// algorithms.
+    fn on_exec_status(&mut self, _status: &ExecStatus<'_>) {}
 }
 
 /// A sink that keeps nothing (sweeps only need the metrics).
@@ -73,6 +77,13 @@ pub struct Counts {
     /// Orders the paper core refused for another reason (bad quantity or price).
     pub rejected: u64,
     pub fills: u64,
+    /// Child orders the execution algorithms sent (0 without `exec`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub children: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The outcome of a run.
@@ -111,6 +122,10 @@ pub struct Engine {
     intents: Out,
     answers: Out,
     paper_out: Out,
+    /// The execution core, when a strategy trades through an algorithm (`exec` in the
+    /// strategies file): between risk and paper, as njord-exec in the pipeline.
+    exec: Option<ExecEngine>,
+    exec_out: Out,
     portfolio: Option<PortfolioEngine>,
     portfolio_out: Out,
     portfolio_series: Vec<(i64, Vec<(f64, f64)>)>,
@@ -129,6 +144,10 @@ impl Engine {
     /// Builds the cores from the configuration (whose `paper` section should come from
     /// [`paper_config`]) and the strategies.
     pub fn new(cfg: &Config, defs: Vec<StrategyDef>, s: &Settings) -> Self {
+        let exec = defs
+            .iter()
+            .any(|d| d.exec.is_some())
+            .then(|| ExecEngine::new(&cfg.exec));
         let mut strat = Manager::new(Registry::builtin(), cfg.redis.topics.clone(), defs);
         strat.set_limits(&cfg.strat);
         // Intents are never shown: no `meta`, as risk decisions carry no `caps`.
@@ -152,6 +171,8 @@ impl Engine {
             intents: Vec::new(),
             answers: Vec::new(),
             paper_out: Vec::new(),
+            exec,
+            exec_out: Vec::new(),
             portfolio: None,
             portfolio_out: Vec::new(),
             portfolio_series: Vec::new(),
@@ -304,7 +325,46 @@ impl Engine {
         self.answers = answers;
     }
 
+    /// One line of njord-exec's input (when parents are worked: see [`Engine::new`]): the
+    /// line goes on to paper unless it is a parent, then the children and cancels it causes;
+    /// the fills of children come back to it.
     fn paper(&mut self, ev: &Event<'_>, sink: &mut dyn Sink) {
+        let Some(exec) = self.exec.as_mut() else {
+            return self.paper_only(ev, sink);
+        };
+        let mut caused = std::mem::take(&mut self.exec_out);
+        caused.clear();
+        exec.on_event(ev, &mut caused);
+        if !matches!(ev, Event::Order(o) if o.exec.is_some()) {
+            self.paper_only(ev, sink);
+        }
+        let mut i = 0;
+        while i < caused.len() {
+            match &caused[i] {
+                Event::Order(_) | Event::Cancel(_) => {
+                    self.counts.children += u64::from(matches!(caused[i], Event::Order(_)));
+                    let e = caused[i].clone();
+                    self.paper_only(&e, sink);
+                    // The children's fills, for the parents' progress.
+                    if let Some(x) = self.exec.as_mut() {
+                        for f in self
+                            .paper_out
+                            .iter()
+                            .filter(|f| matches!(f, Event::Fill(_)))
+                        {
+                            x.on_event(f, &mut caused);
+                        }
+                    }
+                }
+                Event::ExecStatus(s) => sink.on_exec_status(s),
+                _ => {}
+            }
+            i += 1;
+        }
+        self.exec_out = caused;
+    }
+
+    fn paper_only(&mut self, ev: &Event<'_>, sink: &mut dyn Sink) {
         if !matches!(
             ev,
             Event::Trade(_) | Event::Bar(_) | Event::Order(_) | Event::Cancel(_)

@@ -385,6 +385,30 @@ pub struct Order<'a> {
     pub ts_accepted_ns: i64,
 }
 
+impl Order<'_> {
+    /// A copy that owns its text.
+    pub fn to_static(&self) -> Order<'static> {
+        let s = |c: &Cow<'_, str>| Cow::Owned(c.to_string());
+        Order {
+            intent_id: s(&self.intent_id),
+            strategy_id: self.strategy_id.as_ref().map(s),
+            venue: s(&self.venue),
+            symbol: s(&self.symbol),
+            side: self.side,
+            order_type: self.order_type,
+            qty: self.qty,
+            limit_price: self.limit_price,
+            stop_price: self.stop_price,
+            trail: self.trail,
+            time_in_force: self.time_in_force,
+            post_only: self.post_only,
+            oco: self.oco.as_ref().map(s),
+            exec: self.exec.clone(),
+            ts_accepted_ns: self.ts_accepted_ns,
+        }
+    }
+}
+
 /// A request to cancel the order of an intent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cancel<'a> {

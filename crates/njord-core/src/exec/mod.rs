@@ -213,10 +213,28 @@ impl ExecEngine {
         self.parents.values().filter(|p| !p.settled).count()
     }
 
-    /// Whether the engine owns this order: a parent (it carries `exec`) the stage must not
-    /// forward.
-    pub fn is_parent(o: &Order<'_>) -> bool {
-        o.exec.is_some()
+    /// Whether an intent id is one of the parents or children it works (or keeps for fills).
+    pub fn is_ours(&self, intent_id: &str) -> bool {
+        self.index.contains_key(intent_id)
+    }
+
+    /// The `exec_status` `rejected` of a parent refused before the engine saw it (the
+    /// shell's kill switch).
+    pub fn refused(&self, o: &Order<'_>, why: Reason, text: &str) -> Event<'static> {
+        tracing::warn!(intent_id = %o.intent_id, reason = why.as_str(), "parent {} rejected: {text}", o.intent_id);
+        let order = o.to_static();
+        let spec = order
+            .exec
+            .as_ref()
+            .and_then(|m| Spec::parse(m).ok())
+            .unwrap_or(Spec::Pov {
+                rate: Decimal::ONE,
+                min_rate: Decimal::ONE,
+                max_rate: Decimal::ONE,
+            });
+        let lot = self.lot(&order.symbol);
+        let ts = order.ts_accepted_ns;
+        Parent::new(order, spec, lot).status("rejected", Some(why), ts)
     }
 
     /// Handles one event, pushing child orders, cancels and `exec_status` events.
@@ -270,10 +288,7 @@ impl ExecEngine {
 
     /// Takes a parent: checks it, plans its children and sends those due at once.
     fn accept(&mut self, o: &Order<'_>, out: &mut Vec<Event<'static>>) {
-        let order = crate::event::Event::Order(o.clone()).into_owned();
-        let Event::Order(order) = order else {
-            return;
-        };
+        let order = o.to_static();
         let lot = self.lot(&order.symbol);
         let spec = order.exec.as_ref().map(Spec::parse);
         let refuse = |spec: Spec, why: Reason, text: &str, out: &mut Vec<Event<'static>>| {
@@ -377,6 +392,104 @@ impl ExecEngine {
         self.parents.insert(seq, parent);
         self.refresh_due();
         self.tick(ts, None, out);
+    }
+
+    /// Rebuilds a parent from the journal (`--resume`): the children it sent (id, qty) and the
+    /// fills seen (child id, qty, price) are taken as journaled; what is left is planned again
+    /// over the time left (TWAP: its slices due after `last_sent_ns`, with their seeded weights;
+    /// VWAP: those slices, equal weights; POV: paced as if `sent / rate` had traded since
+    /// arrival). Slices that fell due while it was down go out at the next event.
+    pub fn resume(
+        &mut self,
+        order: &Order<'_>,
+        children: &[(String, Decimal)],
+        fills: &[(String, Decimal, Decimal)],
+        last_sent_ns: i64,
+    ) {
+        let order = order.to_static();
+        let Some(Ok(spec)) = order.exec.as_ref().map(Spec::parse) else {
+            return;
+        };
+        if self.index.contains_key(order.intent_id.as_ref()) {
+            return;
+        }
+        let lot = self.lot(&order.symbol);
+        let ts = order.ts_accepted_ns;
+        let mut p = Parent::new(order, spec, lot);
+        for (id, qty) in children {
+            p.children += 1;
+            p.sent += *qty;
+            p.child_fills.insert(id.clone(), (*qty, Decimal::ZERO));
+        }
+        for (id, qty, price) in fills {
+            if let Some(c) = p.child_fills.get_mut(id) {
+                c.1 += *qty;
+                p.filled += *qty;
+                p.cost += qty.checked_mul(*price).unwrap_or_default();
+            }
+        }
+        let unsent = p.unsent();
+        let sizing = Lot {
+            min_notional: Decimal::ZERO,
+            ..lot
+        };
+        let left = |times: Vec<i64>, weights: Vec<f64>| -> Vec<(i64, Decimal)> {
+            let (t, w): (Vec<i64>, Vec<f64>) = times
+                .into_iter()
+                .zip(weights)
+                .filter(|(t, _)| *t > last_sent_ns)
+                .unzip();
+            if t.is_empty() || unsent <= Decimal::ZERO {
+                return Vec::new();
+            }
+            schedule::split(unsent, &w, sizing, Decimal::ONE)
+                .into_iter()
+                .map(|(i, q)| (t[i], q))
+                .collect()
+        };
+        p.plan = match p.spec.clone() {
+            Spec::Twap {
+                duration_ns,
+                slices,
+                jitter,
+                seed,
+            } => {
+                let seed = seed ^ id_hash(p.id());
+                let (times, weights) = schedule::twap(ts, duration_ns, slices, jitter, seed);
+                left(times, weights)
+            }
+            Spec::Vwap {
+                duration_ns,
+                slices,
+                ..
+            } => {
+                let n = i64::from(slices);
+                let step = duration_ns / n;
+                left(
+                    (0..n).map(|i| ts + i * step).collect(),
+                    vec![1.0; n as usize],
+                )
+            }
+            Spec::Pov { rate, .. } => {
+                let volume = self
+                    .markets
+                    .get(p.order.symbol.as_ref())
+                    .map_or(Decimal::ZERO, |m| m.volume);
+                let done_share = p.sent.checked_div(rate).unwrap_or_default();
+                p.volume_mark = volume - done_share;
+                Vec::new()
+            }
+        };
+        p.settled =
+            p.plan.is_empty() && !matches!(p.spec, Spec::Pov { .. }) || p.unsent().is_zero();
+        self.seq += 1;
+        let seq = self.seq;
+        self.index.insert(p.id().to_string(), seq);
+        for c in p.child_fills.keys() {
+            self.index.insert(c.clone(), seq);
+        }
+        self.parents.insert(seq, p);
+        self.refresh_due();
     }
 
     /// Sends what is due at `ts`: planned children whose time has come, and POV children of

@@ -277,27 +277,6 @@ pub fn order_id(intent_id: &str) -> String {
     format!("paper-{intent_id}")
 }
 
-fn owned(o: &Order<'_>) -> Order<'static> {
-    let s = |c: &Cow<'_, str>| Cow::Owned(c.to_string());
-    Order {
-        intent_id: s(&o.intent_id),
-        strategy_id: o.strategy_id.as_ref().map(s),
-        venue: s(&o.venue),
-        symbol: s(&o.symbol),
-        side: o.side,
-        order_type: o.order_type,
-        qty: o.qty,
-        limit_price: o.limit_price,
-        stop_price: o.stop_price,
-        trail: o.trail,
-        time_in_force: o.time_in_force,
-        post_only: o.post_only,
-        oco: o.oco.as_ref().map(s),
-        exec: o.exec.clone(),
-        ts_accepted_ns: o.ts_accepted_ns,
-    }
-}
-
 /// The key of an order's one-cancels-other group.
 fn group_key(o: &Order<'_>) -> Option<String> {
     let g = o.oco.as_deref()?;
@@ -1103,7 +1082,7 @@ impl PaperEngine {
         {
             return self.invalid(o, "notional out of range", out);
         }
-        self.rest(owned(o), o.qty)
+        self.rest(o.to_static(), o.qty)
     }
 
     /// Checks a stop or take-profit and arms it: it needs a stop price or a trail, must not
@@ -1155,7 +1134,7 @@ impl PaperEngine {
                 let why = "no price yet to check the balance against";
                 return self.unfunded(o, Reason::NoRefPrice, why, out);
             }
-            return self.insert(Open::new(owned(o), o.qty), Rest::Arm(None));
+            return self.insert(Open::new(o.to_static(), o.qty), Rest::Arm(None));
         };
         let value = match limit {
             Some(_) => value,
@@ -1173,7 +1152,7 @@ impl PaperEngine {
             return self.unfunded(o, reason, &why, out);
         }
         let best = o.trail.and(price);
-        self.insert(Open::new(owned(o), o.qty), Rest::Arm(best))
+        self.insert(Open::new(o.to_static(), o.qty), Rest::Arm(best))
     }
 
     /// Puts an order on the book: a stop waiting for its trigger, a limit at its price, a

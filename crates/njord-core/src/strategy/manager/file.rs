@@ -22,6 +22,9 @@ pub struct StrategyDef {
     pub exits: Option<Exits>,
     /// How entries are sized (`stake:`), instead of the strategy's own quantity.
     pub stake: Option<Stake>,
+    /// The execution algorithm of the strategy's own intents (`exec:`, as an intent's
+    /// `exec`); exits go out at once.
+    pub exec: Option<serde_json::Map<String, Value>>,
 }
 
 /// Why a strategies file was refused. Messages name the file, the strategy and the key.
@@ -137,8 +140,8 @@ fn parse_entry(
         None => return Err(err(&place, "id", "required".into())),
     };
     place = format!("strategy `{id}`");
-    const KEYS: [&str; 8] = [
-        "id", "class", "enabled", "symbols", "events", "params", "exits", "stake",
+    const KEYS: [&str; 9] = [
+        "id", "class", "enabled", "symbols", "events", "params", "exits", "stake", "exec",
     ];
     if let Some(k) = m.keys().find(|k| !KEYS.contains(&k.as_str())) {
         return Err(err(
@@ -236,6 +239,18 @@ fn parse_entry(
         .map(Stake::parse)
         .transpose()
         .map_err(|(key, msg)| err(&place, &key, msg))?;
+    let exec = match m.get("exec") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(e)) => {
+            crate::exec::spec::Spec::parse(e).map_err(|(key, msg)| err(&place, &key, msg))?;
+            Some(e.clone())
+        }
+        Some(v) => {
+            let msg =
+                format!("expected a mapping such as {{algo: twap, duration: 10m}}, found `{v}`");
+            return Err(err(&place, "exec", msg));
+        }
+    };
     Ok(StrategyDef {
         id,
         class: class_name,
@@ -245,6 +260,7 @@ fn parse_entry(
         params,
         exits,
         stake,
+        exec,
     })
 }
 

@@ -368,6 +368,7 @@ impl Manager {
                             None => intent,
                         };
                         let mut intent = intent;
+                        intent.exec.clone_from(&def.exec);
                         intent.id = Some(st.ids.next_id(intent.ts_ns).into());
                         out.push(Event::Intent(intent));
                     }

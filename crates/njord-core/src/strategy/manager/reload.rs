@@ -63,6 +63,7 @@ impl Manager {
                     // New exit rules and sizing apply to the positions kept.
                     e.def.exits = def.exits;
                     e.def.stake = def.stake;
+                    e.def.exec = def.exec;
                     report.kept.push(e.def.id.clone());
                     e
                 }
