@@ -16,6 +16,18 @@ _njord__exec() {
             ",$1")
                 cmd="njord__exec"
                 ;;
+            njord__exec,help)
+                cmd="njord__exec__subcmd__help"
+                ;;
+            njord__exec,report)
+                cmd="njord__exec__subcmd__report"
+                ;;
+            njord__exec__subcmd__help,help)
+                cmd="njord__exec__subcmd__help__subcmd__help"
+                ;;
+            njord__exec__subcmd__help,report)
+                cmd="njord__exec__subcmd__help__subcmd__report"
+                ;;
             *)
                 ;;
         esac
@@ -23,7 +35,7 @@ _njord__exec() {
 
     case "${cmd}" in
         njord__exec)
-            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --bus --emit-only --strict --kill-file --resume --help --version"
+            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --bus --emit-only --strict --kill-file --resume --help --version report help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -42,6 +54,70 @@ _njord__exec() {
                     return 0
                     ;;
                 --kill-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__exec__subcmd__help)
+            opts="report help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__exec__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__exec__subcmd__help__subcmd__report)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__exec__subcmd__report)
+            opts="-v -q -h --json --config --print-config --verbose --quiet --log-level --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -435,6 +435,7 @@ latency."
             run: &run_rows,
             assumptions: &assumptions,
             portfolio: result.portfolio.as_ref(),
+            tca: result.tca.as_ref(),
         });
         std::fs::write(path, html)
             .map_err(|e| Error::Failed(format!("cannot write {}: {e}", path.display())))?;

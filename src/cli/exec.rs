@@ -3,6 +3,8 @@
 use super::{CommonArgs, StageArgs};
 use crate::app::{self, Error};
 use crate::exec::stage::ExecStage;
+use crate::exec::tca::Tca;
+use crate::replay::{Filter, Replay};
 use clap::Parser;
 use std::path::PathBuf;
 
@@ -32,6 +34,7 @@ halts every parent and cancels its open children. Journal: {journal_dir}/exec.or
 --resume works the parents still open again.\n\n\
 Examples:\n  \
     njord-replay tape.ndjson | njord-strat | njord-risk | njord-exec | njord-paper --summary\n  \
+    njord-exec report paper.ndjson var/log/njord/exec.orders.ndjson   # execution costs\n  \
     njord-exec --bus redis://127.0.0.1:6379/0 --resume   # daemon on Redis\n\n\
 As a daemon it reads orders.parent (where njord-risk publishes parents), orders.cancel, fills.new, \
 md.trades.* and md.ohlcv.*, and publishes children on orders.accepted and progress on exec.status."
@@ -47,11 +50,40 @@ pub struct Cli {
     /// Work the parents still open in the journal again before reading input
     #[arg(long)]
     pub resume: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Transaction-cost analysis of the parents in FILEs (merged by event time): implementation
+    /// shortfall split into delay, impact, fees and opportunity cost, in bps of each parent's
+    /// decision notional, by algorithm, strategy and symbol
+    #[command(
+        after_help = "FILEs must hold the market prices (trades or bars), the parents (njord-exec's \
+journal exec.orders.ndjson keeps them), their children's fills and the exec_status events: for a \
+pipeline, its output and the exec journal; files are merged by event time, ties in the order given, \
+so give the one with the trades first. Decision price: the symbol's last price at the parent's \
+time; arrival: the same where the executor runs in event time (delay 0); a cost is positive when \
+it hurts (a buy above, a sell below); opportunity = unfilled × (end price − decision price).\n\n\
+Example:\n  njord-exec report paper.ndjson var/log/njord/exec.orders.ndjson --json"
+    )]
+    Report {
+        /// Files, directories or journal stems
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Every parent and the totals as JSON instead of the table
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Works parent orders on stdio or a bus.
 pub fn run(cli: Cli) -> Result<(), Error> {
     let loaded = app::start(&cli.common)?;
+    if let Some(Command::Report { files, json }) = &cli.command {
+        return report(files, *json);
+    }
     let mut stage = ExecStage::new(&loaded, cli.kill_file, cli.stage.bus.clone());
     if cli.resume {
         let n = stage
@@ -60,4 +92,35 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         tracing::info!("resumed: {n} parents worked again");
     }
     app::run_stage("njord-exec", &mut stage, &cli.stage, &loaded)
+}
+
+/// `njord-exec report`.
+fn report(files: &[PathBuf], json: bool) -> Result<(), Error> {
+    let mut replay = Replay::open(files, Filter::default()).map_err(Error::usage)?;
+    let mut tca = Tca::default();
+    let mut bad = 0u64;
+    replay.for_each(
+        |item| tca.on_event(&item.event),
+        |e| {
+            bad += 1;
+            tracing::warn!("{e}; skipped");
+        },
+    );
+    if bad > 0 {
+        tracing::warn!("{bad} bad lines skipped");
+    }
+    if tca.is_empty() {
+        return Err(Error::Failed(
+            "no parent orders (orders with exec) in these files: give njord-exec's journal \
+             exec.orders.ndjson too"
+                .into(),
+        ));
+    }
+    let r = tca.report();
+    let text = if json {
+        serde_json::to_string_pretty(&r).unwrap_or_default() + "\n"
+    } else {
+        r.table()
+    };
+    app::print_out(&text)
 }

@@ -387,6 +387,14 @@ fn a_twap_backtests_like_the_pipeline_through_njord_exec() {
         metrics["counts"]["children"].as_u64().unwrap() > 20,
         "{metrics}"
     );
+    // The execution costs of every parent, by algorithm.
+    let tca = &metrics["tca"];
+    assert_eq!(tca["by_algo"][0]["key"], "twap", "{tca}");
+    assert_eq!(
+        tca["by_algo"][0]["parents"].as_u64(),
+        Some(parents as u64),
+        "{tca}"
+    );
 }
 
 /// A tape of 1-minute bars alone (no trades): intents get prices from the last close, orders

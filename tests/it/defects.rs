@@ -291,6 +291,7 @@ fn every_binary_ends_quietly_when_stdout_closes() {
         ("njord-journal", vec!["cat".into(), p(&d.join("j"))], ""),
         ("njord-journal", vec!["verify".into(), p(&d.join("j"))], ""),
         ("njord-kill", s(&["status"]), ""),
+        ("njord-exec", vec![], &trades),
         ("njord-paper", vec![], &trades),
         (
             "njord-portfolio",

@@ -137,3 +137,74 @@ fn the_kill_switch_cancels_open_children_and_halts_every_parent() {
         (Some("rejected"), Some("halted"))
     );
 }
+
+/// `njord-exec report` on a pipeline's output and the exec journal: one row per algorithm,
+/// strategy and symbol, and every parent in `--json`, with the costs recomputed here.
+#[test]
+fn report_prints_the_shortfall_of_each_parent_and_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = vec![
+        trade("10", T0 - 1),
+        parent("p", "4", r#"{"algo":"twap","duration":"2m","slices":2}"#),
+    ];
+    lines.extend(minutes(1, 3));
+    run(dir.path(), &lines, &["--emit-only"]);
+    // The paper side of the pipeline: the children's fills, at 10.1 and 10.3.
+    let fills = [("p-1", "10.1", "0.02"), ("p-2", "10.3", "0.0206")]
+        .iter()
+        .map(|(id, px, fee)| format!(
+            r#"{{"kind":"fill","order_id":"x","intent_id":"{id}","strategy_id":"s1","symbol":"ATOM/USDT","side":"buy","qty":2,"price":{px},"fee":{fee},"fee_asset":"USDT","liquidity":"taker","ts_fill_ns":{}}}"#,
+            T0 + 3 * MIN
+        ))
+        .collect::<Vec<_>>();
+    let mut tape: Vec<String> = vec![trade("10", T0 - 1)];
+    tape.extend(minutes(1, 3));
+    tape.extend(fills);
+    let out = dir.path().join("paper.ndjson");
+    std::fs::write(
+        &out,
+        tape.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let journal = dir.path().join("journal/exec.orders.ndjson");
+    let table = cmd(dir.path())
+        .args(["report"])
+        .arg(&out)
+        .arg(&journal)
+        .assert()
+        .success();
+    let table = String::from_utf8_lossy(&table.get_output().stdout).to_string();
+    assert!(
+        table.contains("twap") && table.contains("ATOM/USDT") && table.contains("s1"),
+        "{table}"
+    );
+    let json = cmd(dir.path())
+        .args(["report", "--json"])
+        .arg(&out)
+        .arg(&journal)
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    let p = &v["parents"][0];
+    // Decision 10 × 4 = 40; impact 2 × 0.1 + 2 × 0.3 = 0.8 (200 bps); fees 0.0406.
+    assert_eq!(
+        (
+            p["decision_price"].to_string(),
+            p["impact"].to_string(),
+            p["fees"].to_string()
+        ),
+        ("10".into(), "0.8".into(), "0.0406".into())
+    );
+    assert!(
+        (p["impact_bps"].as_f64().unwrap() - 200.0).abs() < 1e-9,
+        "{p}"
+    );
+    assert_eq!(p["state"], "done");
+    // No parent in the files: a clear error.
+    cmd(dir.path())
+        .args(["report"])
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("no parent orders"));
+}

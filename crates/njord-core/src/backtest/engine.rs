@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::event::Out;
 use crate::event::{Decision, Event, ExecStatus, Fill};
 use crate::exec::ExecEngine;
+use crate::exec::tca::{self, Tca};
 use crate::paper::{Outcome, PaperEngine};
 use crate::portfolio::engine::{Counts as PortfolioCounts, PortfolioEngine, StrategyReport};
 use crate::risk::{Caps, External, RiskEngine, RiskSettings};
@@ -93,6 +94,9 @@ pub struct RunResult {
     pub counts: Counts,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub portfolio: Option<PortfolioResult>,
+    /// The execution costs of the parents worked (when a strategy has `exec`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tca: Option<tca::Report>,
 }
 
 /// A portfolio backtest's per-strategy attribution: each strategy's PnL (equity less the
@@ -126,6 +130,7 @@ pub struct Engine {
     /// strategies file): between risk and paper, as njord-exec in the pipeline.
     exec: Option<ExecEngine>,
     exec_out: Out,
+    tca: Tca,
     portfolio: Option<PortfolioEngine>,
     portfolio_out: Out,
     portfolio_series: Vec<(i64, Vec<(f64, f64)>)>,
@@ -173,6 +178,7 @@ impl Engine {
             paper_out: Vec::new(),
             exec,
             exec_out: Vec::new(),
+            tca: Tca::default(),
             portfolio: None,
             portfolio_out: Vec::new(),
             portfolio_series: Vec::new(),
@@ -335,6 +341,7 @@ impl Engine {
         let mut caused = std::mem::take(&mut self.exec_out);
         caused.clear();
         exec.on_event(ev, &mut caused);
+        self.tca.on_event(ev);
         if !matches!(ev, Event::Order(o) if o.exec.is_some()) {
             self.paper_only(ev, sink);
         }
@@ -344,19 +351,24 @@ impl Engine {
                 Event::Order(_) | Event::Cancel(_) => {
                     self.counts.children += u64::from(matches!(caused[i], Event::Order(_)));
                     let e = caused[i].clone();
+                    self.tca.on_event(&e);
                     self.paper_only(&e, sink);
-                    // The children's fills, for the parents' progress.
+                    // The children's fills, for the parents' progress and costs.
                     if let Some(x) = self.exec.as_mut() {
                         for f in self
                             .paper_out
                             .iter()
                             .filter(|f| matches!(f, Event::Fill(_)))
                         {
+                            self.tca.on_event(f);
                             x.on_event(f, &mut caused);
                         }
                     }
                 }
-                Event::ExecStatus(s) => sink.on_exec_status(s),
+                Event::ExecStatus(s) => {
+                    self.tca.on_event(&caused[i]);
+                    sink.on_exec_status(s);
+                }
                 _ => {}
             }
             i += 1;
@@ -414,6 +426,7 @@ impl Engine {
             metrics: self.metrics.summary(),
             counts: self.counts,
             portfolio,
+            tca: (!self.tca.is_empty()).then(|| self.tca.report()),
         }
     }
 }

@@ -427,6 +427,8 @@ pub struct ReportInput<'a> {
     pub assumptions: &'a [String],
     /// A portfolio run's attribution and series.
     pub portfolio: Option<&'a PortfolioResult>,
+    /// The execution costs, when strategies traded through an algorithm.
+    pub tca: Option<&'a crate::exec::tca::Report>,
 }
 
 /// The per-strategy attribution printed after the summary of a portfolio run.
@@ -576,6 +578,9 @@ white-space:pre-wrap}table.t{font-size:12px}svg{max-width:100%;height:auto}\
     if let Some(p) = r.portfolio {
         section(&mut s, "portfolio", "Portfolio", &portfolio_section(p));
     }
+    if let Some(t) = r.tca {
+        section(&mut s, "tca", "Execution costs", &tca_table(t));
+    }
     section(
         &mut s,
         "monthly",
@@ -612,6 +617,42 @@ white-space:pre-wrap}table.t{font-size:12px}svg{max-width:100%;height:auto}\
         &format!("<pre>{}</pre>\n", esc(r.config)),
     );
     s.push_str("</body></html>\n");
+    s
+}
+
+/// Implementation shortfall by algorithm, strategy and symbol, in bps of the decision
+/// notional (see `njord_core::exec::tca`).
+fn tca_table(t: &crate::exec::tca::Report) -> String {
+    let mut s = String::from(
+        "<p>Implementation shortfall of the parent orders, in bps of their decision notional \
+(positive hurts): delay (decision to arrival), impact (arrival to fills), fees, and the \
+opportunity cost of what did not fill.</p>\n<table class=\"t\">\n<tr><th class=\"l\">by</th>\
+<th class=\"l\">key</th><th>parents</th><th>decision notional</th><th>delay</th><th>impact</th>\
+<th>fees</th><th>opportunity</th><th>total</th></tr>\n",
+    );
+    for (by, rows) in [
+        ("algorithm", &t.by_algo),
+        ("strategy", &t.by_strategy),
+        ("symbol", &t.by_symbol),
+    ] {
+        for g in rows {
+            let c = &g.cost;
+            let _ = writeln!(
+                s,
+                "<tr><td class=\"l\">{by}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td>\
+<td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td></tr>",
+                esc(&g.key),
+                g.parents,
+                c.decision_notional.round_dp(2),
+                c.delay_bps,
+                c.impact_bps,
+                c.fees_bps,
+                c.opportunity_bps,
+                c.total_bps
+            );
+        }
+    }
+    s.push_str("</table>\n");
     s
 }
 
@@ -774,6 +815,7 @@ mod tests {
             run: &[("tape".into(), "a&b".into())],
             assumptions: &["fees".into()],
             portfolio: None,
+            tca: None,
         });
         for fetch in ["src=", "href=", "<link", "<script", "@import", "url("] {
             assert!(!html.contains(fetch), "{fetch}");

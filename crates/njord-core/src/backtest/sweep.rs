@@ -408,6 +408,7 @@ mod tests {
                     metrics,
                     counts: Counts::default(),
                     portfolio: None,
+                    tca: None,
                 },
             }
         };

@@ -25,6 +25,7 @@
 
 pub mod schedule;
 pub mod spec;
+pub mod tca;
 #[cfg(test)]
 mod tests;
 
