@@ -380,10 +380,24 @@ fn single(
                 "Fees: maker {} bps, taker {} bps of notional, in the quote asset.",
                 paper.maker_fee_bps, paper.taker_fee_bps
             ),
-            format!(
-                "Slippage: taker fills move {} bps against the order.",
-                paper.slippage_bps
-            ),
+            match paper.slippage_model {
+                crate::paper::impact::Model::Fixed => format!(
+                    "Slippage (fixed): taker fills move {} bps against the order.",
+                    paper.slippage_bps
+                ),
+                crate::paper::impact::Model::Linear => format!(
+                    "Slippage (linear): taker fills move {} bps × qty / the symbol's volume of the last {} ms against the order.",
+                    paper.slippage_bps, paper.impact_window_ms
+                ),
+                crate::paper::impact::Model::Sqrt => format!(
+                    "Slippage (square root): taker fills move {} × σ × √(qty / V) against the order, σ and V the volatility and volume of the symbol's last {} ms of trades.",
+                    paper.impact_k, paper.impact_window_ms
+                ),
+                crate::paper::impact::Model::Book => format!(
+                    "Slippage (book walk): taker fills pay the average of the last book's levels they take (the rest at the last level), or {} bps without a book.",
+                    paper.slippage_bps
+                ),
+            },
             "Market orders fill at the last trade price as taker; limit orders fill at once at the \
 last price when marketable (taker), else rest and fill at their limit (maker) when a later trade \
 crosses them."

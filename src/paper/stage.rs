@@ -153,12 +153,16 @@ pub fn resume_from(engine: &mut PaperEngine, dir: &Path) -> Result<(u64, usize),
 
 impl Stage for PaperStage {
     fn inputs(&self, topics: &Topics) -> Vec<String> {
-        vec![
+        let mut inputs = vec![
             topics.orders.clone(),
             topics.cancels.clone(),
             topics.pattern(Kind::Trade),
             topics.pattern(Kind::Bar),
-        ]
+        ];
+        if self.engine.walks_books() {
+            inputs.push(topics.pattern(Kind::Book));
+        }
+        inputs
     }
 
     fn on_event(&mut self, ev: &Event<'_>, out: &mut Out) -> Result<(), StageError> {

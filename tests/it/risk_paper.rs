@@ -1004,3 +1004,49 @@ fn a_triggered_stop_limit_rests_again_after_a_restart() {
         ("94".into(), Some("maker"))
     );
 }
+
+/// `paper.slippage_model: book`: a market order walks the last book's asks; without a book
+/// it pays the fixed bps. The model comes from the configuration (here its environment
+/// override), as in njord-backtest.
+#[test]
+fn a_market_order_walks_the_book_under_the_book_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = format!(
+        r#"{{"kind":"book","symbol":"ATOM/USDT","bids":[[9.9,5]],"asks":[[10,1],[10.5,1]],"ts_ns":{}}}"#,
+        T0 + 1
+    );
+    let input = [
+        trade("ATOM/USDT", "10", "1", T0),
+        book,
+        order("w", "buy", "market", "2", "null", T0 + 2),
+        trade("BTC/USDT", "100", "1", T0 + 3),
+        r#"{"kind":"order","intent_id":"f","strategy_id":"s1","venue":"binanceus","symbol":"BTC/USDT","side":"buy","type":"market","qty":1,"limit_price":null,"ts_accepted_ns":1767571200000000004}"#.to_string(),
+    ];
+    let out = cmd(PAPER, dir.path())
+        .env("NJORD__PAPER__SLIPPAGE_MODEL", "book")
+        .env("NJORD__PAPER__SLIPPAGE_BPS", "20")
+        .arg("--emit-only")
+        .write_stdin(lines(&input))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let evs = json_lines(&out);
+    let fills: Vec<(String, String)> = of_kind(&evs, "fill")
+        .iter()
+        .map(|f| {
+            (
+                f["intent_id"].as_str().unwrap().to_string(),
+                f["price"].to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fills,
+        [
+            ("w".to_string(), "10.25".to_string()),
+            ("f".into(), "100.2".into())
+        ]
+    );
+}

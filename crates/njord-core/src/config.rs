@@ -358,9 +358,16 @@ pub struct Paper {
     /// Fee of fills that crossed (taker), in basis points of notional.
     #[serde(with = "crate::num")]
     pub taker_fee_bps: Decimal,
-    /// Taker fills move this many basis points against the order (slippage).
+    /// Taker fills move this many basis points against the order (slippage); with the
+    /// `linear` model, the slippage of an order as large as the window's volume.
     #[serde(with = "crate::num")]
     pub slippage_bps: Decimal,
+    /// `fixed`, `linear`, `sqrt` or `book` (see `njord_core::paper::impact`).
+    pub slippage_model: crate::paper::impact::Model,
+    /// The `sqrt` model's coefficient: slippage = impact_k × σ × √(q / V).
+    pub impact_k: f64,
+    /// The window of traded volume and volatility of the `linear` and `sqrt` models, in ms.
+    pub impact_window_ms: u64,
     /// Spot balances per asset at start (`{USDT: 10000}`); empty: no balance checks. When
     /// set, an order they cannot pay for is rejected.
     pub initial_balances: std::collections::BTreeMap<String, crate::num::Dec>,
@@ -377,6 +384,9 @@ impl Default for Paper {
             maker_fee_bps: Decimal::from(10),
             taker_fee_bps: Decimal::from(10),
             slippage_bps: Decimal::ZERO,
+            slippage_model: crate::paper::impact::Model::Fixed,
+            impact_k: 1.0,
+            impact_window_ms: 60_000,
             initial_balances: Default::default(),
             allow_short: false,
             max_open_orders: 10_000,

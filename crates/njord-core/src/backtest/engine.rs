@@ -350,9 +350,8 @@ impl Engine {
             match &caused[i] {
                 Event::Order(_) | Event::Cancel(_) => {
                     self.counts.children += u64::from(matches!(caused[i], Event::Order(_)));
-                    let e = caused[i].clone();
-                    self.tca.on_event(&e);
-                    self.paper_only(&e, sink);
+                    self.tca.on_event(&caused[i]);
+                    self.paper_only(&caused[i], sink);
                     // The children's fills, for the parents' progress and costs.
                     if let Some(x) = self.exec.as_mut() {
                         for f in self

@@ -110,8 +110,6 @@ struct Parent {
     children: u32,
     /// Per child id: (qty, filled).
     child_fills: BTreeMap<String, (Decimal, Decimal)>,
-    /// Nothing more will be sent; it is kept to attribute the fills still to come.
-    settled: bool,
 }
 
 impl Parent {
@@ -170,6 +168,9 @@ pub struct ExecEngine {
     cfg: config::Exec,
     /// Working parents by arrival.
     parents: BTreeMap<u64, Parent>,
+    /// Parents with nothing left to send, kept for the fills still to come (at most
+    /// `max_parents`, the oldest dropped first).
+    settled: BTreeMap<u64, Parent>,
     /// Parent arrival number of each parent id and child id.
     index: HashMap<String, u64>,
     markets: FxHashMap<String, Market>,
@@ -177,6 +178,8 @@ pub struct ExecEngine {
     seq: u64,
     /// Earliest due time of any planned child (i64::MAX when none).
     next_due: i64,
+    /// Whether a POV parent is working (it acts on its symbol's trades, not at due times).
+    pov_working: bool,
 }
 
 /// FNV-1a of the parent id, so parents with the same seed still jitter differently.
@@ -191,11 +194,13 @@ impl ExecEngine {
         ExecEngine {
             cfg: cfg.clone(),
             parents: BTreeMap::new(),
+            settled: BTreeMap::new(),
             index: HashMap::new(),
             markets: FxHashMap::default(),
             profiles: HashMap::new(),
             seq: 0,
             next_due: i64::MAX,
+            pov_working: false,
         }
     }
 
@@ -211,7 +216,7 @@ impl ExecEngine {
 
     /// Parents still sending children.
     pub fn working(&self) -> usize {
-        self.parents.values().filter(|p| !p.settled).count()
+        self.parents.len()
     }
 
     /// Whether an intent id is one of the parents or children it works (or keeps for fills).
@@ -242,10 +247,11 @@ impl ExecEngine {
     pub fn on_event(&mut self, ev: &Event<'_>, out: &mut Vec<Event<'static>>) {
         match ev {
             Event::Trade(t) => {
-                let m = self.market(&t.symbol);
-                m.last = Some(t.price);
-                m.has_trades = true;
-                m.volume = m.volume.checked_add(t.qty).unwrap_or(m.volume);
+                self.update_market(&t.symbol, |m| {
+                    m.last = Some(t.price);
+                    m.has_trades = true;
+                    m.volume = m.volume.checked_add(t.qty).unwrap_or(m.volume);
+                });
                 if !self.parents.is_empty() {
                     self.tick(t.ts_ns, Some(&t.symbol), out);
                 }
@@ -260,11 +266,12 @@ impl ExecEngine {
                         .or_default()
                         .add(b.ts_open_ns, width, v);
                 }
-                let m = self.market(&b.symbol);
-                if !m.has_trades {
-                    m.last = Some(b.close);
-                    m.volume = m.volume.checked_add(b.volume).unwrap_or(m.volume);
-                }
+                self.update_market(&b.symbol, |m| {
+                    if !m.has_trades {
+                        m.last = Some(b.close);
+                        m.volume = m.volume.checked_add(b.volume).unwrap_or(m.volume);
+                    }
+                });
                 if !self.parents.is_empty() {
                     self.tick(b.ts_close_ns, Some(&b.symbol), out);
                 }
@@ -280,11 +287,17 @@ impl ExecEngine {
         }
     }
 
-    fn market(&mut self, symbol: &str) -> &mut Market {
-        if !self.markets.contains_key(symbol) {
-            self.markets.insert(symbol.to_string(), Market::default());
+    /// Updates a symbol's market: one lookup on the hot path (the entry API would allocate
+    /// the key on every trade).
+    fn update_market(&mut self, symbol: &str, f: impl FnOnce(&mut Market)) {
+        match self.markets.get_mut(symbol) {
+            Some(m) => f(m),
+            None => {
+                let mut m = Market::default();
+                f(&mut m);
+                self.markets.insert(symbol.to_string(), m);
+            }
         }
-        self.markets.get_mut(symbol).expect("inserted above")
     }
 
     /// Takes a parent: checks it, plans its children and sends those due at once.
@@ -481,7 +494,7 @@ impl ExecEngine {
                 Vec::new()
             }
         };
-        p.settled =
+        let settled =
             p.plan.is_empty() && !matches!(p.spec, Spec::Pov { .. }) || p.unsent().is_zero();
         self.seq += 1;
         let seq = self.seq;
@@ -489,19 +502,29 @@ impl ExecEngine {
         for c in p.child_fills.keys() {
             self.index.insert(c.clone(), seq);
         }
-        self.parents.insert(seq, p);
+        if settled {
+            self.settled.insert(seq, p);
+        } else {
+            self.parents.insert(seq, p);
+        }
         self.refresh_due();
     }
 
     /// Sends what is due at `ts`: planned children whose time has come, and POV children of
     /// `symbol` when its volume moved.
     fn tick(&mut self, ts: i64, symbol: Option<&str>, out: &mut Vec<Event<'static>>) {
-        if ts < self.next_due && symbol.is_none() {
+        // The hot path: nothing is due and no POV parent waits for volume.
+        if ts < self.next_due && (symbol.is_none() || !self.pov_working) {
             return;
         }
         let mut settled = Vec::new();
         let mut children = Vec::new();
-        for (seq, p) in self.parents.iter_mut().filter(|(_, p)| !p.settled) {
+        for (seq, p) in self.parents.iter_mut() {
+            let pov = matches!(p.spec, Spec::Pov { .. });
+            let due = p.plan.get(p.next).is_some_and(|(t, _)| *t <= ts);
+            if !due && (!pov || symbol != Some(p.order.symbol.as_ref())) {
+                continue;
+            }
             let market = self.markets.get(p.order.symbol.as_ref());
             let volume = market.map_or(Decimal::ZERO, |m| m.volume);
             let price = market.and_then(|m| m.last);
@@ -509,8 +532,16 @@ impl ExecEngine {
             let mut send = |p: &mut Parent, qty: Decimal| {
                 children.push((send(p, qty, ts, out), *seq));
             };
-            let all_sent = match p.spec.clone() {
-                Spec::Twap { .. } | Spec::Vwap { .. } => {
+            let pov = match &p.spec {
+                Spec::Pov {
+                    rate,
+                    min_rate,
+                    max_rate,
+                } => Some((*rate, *min_rate, *max_rate)),
+                _ => None,
+            };
+            let all_sent = match pov {
+                None => {
                     let cap = match &p.spec {
                         Spec::Vwap {
                             max_participation, ..
@@ -538,11 +569,7 @@ impl ExecEngine {
                     }
                     p.next >= p.plan.len()
                 }
-                Spec::Pov {
-                    rate,
-                    min_rate,
-                    max_rate,
-                } => {
+                Some((rate, min_rate, max_rate)) => {
                     if symbol == Some(p.order.symbol.as_ref()) {
                         let traded = volume - p.volume_mark;
                         let unsent = p.unsent();
@@ -570,7 +597,6 @@ impl ExecEngine {
                 }
             };
             if all_sent {
-                p.settled = true;
                 settled.push(*seq);
             } else if p.children != before {
                 out.push(p.status("working", None, ts));
@@ -580,13 +606,15 @@ impl ExecEngine {
             self.index.insert(id, seq);
         }
         for seq in settled {
-            let Some(p) = self.parents.get(&seq) else {
+            let Some(p) = self.parents.remove(&seq) else {
                 continue;
             };
             let state = p.settled_state();
             out.push(p.status(state, None, ts));
             if state == "done" {
-                self.remove(seq);
+                self.forget(&p);
+            } else {
+                self.settled.insert(seq, p);
             }
         }
         self.evict_settled();
@@ -596,19 +624,10 @@ impl ExecEngine {
     /// Keeps at most `max_parents` settled parents for the fills still to come; the oldest
     /// go first.
     fn evict_settled(&mut self) {
-        let settled = self.parents.values().filter(|p| p.settled).count();
-        if settled <= self.cfg.max_parents {
-            return;
-        }
-        let old: Vec<u64> = self
-            .parents
-            .iter()
-            .filter(|(_, p)| p.settled)
-            .map(|(s, _)| *s)
-            .take(settled - self.cfg.max_parents)
-            .collect();
-        for seq in old {
-            self.remove(seq);
+        while self.settled.len() > self.cfg.max_parents {
+            if let Some((_, p)) = self.settled.pop_first() {
+                self.forget(&p);
+            }
         }
     }
 
@@ -616,19 +635,30 @@ impl ExecEngine {
         self.next_due = self
             .parents
             .values()
-            .filter(|p| !p.settled)
             .filter_map(|p| p.plan.get(p.next).map(|(t, _)| *t))
             .min()
             .unwrap_or(i64::MAX);
+        self.pov_working = self
+            .parents
+            .values()
+            .any(|p| matches!(p.spec, Spec::Pov { .. }));
     }
 
-    fn remove(&mut self, seq: u64) -> Parent {
-        let p = self.parents.remove(&seq).expect("a working parent");
+    /// Takes a parent out, working or settled.
+    fn remove(&mut self, seq: u64) -> Option<Parent> {
+        let p = self
+            .parents
+            .remove(&seq)
+            .or_else(|| self.settled.remove(&seq))?;
+        self.forget(&p);
+        Some(p)
+    }
+
+    fn forget(&mut self, p: &Parent) {
         self.index.remove(p.id());
         for c in p.child_fills.keys() {
             self.index.remove(c);
         }
-        p
     }
 
     /// A fill of a child: the parent's progress.
@@ -636,7 +666,8 @@ impl ExecEngine {
         let Some(&seq) = self.index.get(f.intent_id.as_ref()) else {
             return;
         };
-        let Some(p) = self.parents.get_mut(&seq) else {
+        let working = self.parents.contains_key(&seq);
+        let Some(p) = self.parents.get_mut(&seq).or(self.settled.get_mut(&seq)) else {
             return;
         };
         let Some(child) = p.child_fills.get_mut(f.intent_id.as_ref()) else {
@@ -649,10 +680,10 @@ impl ExecEngine {
             .checked_mul(f.price)
             .and_then(|c| p.cost.checked_add(c))
             .unwrap_or(p.cost);
-        let state = if p.settled {
-            p.settled_state()
-        } else {
+        let state = if working {
             "working"
+        } else {
+            p.settled_state()
         };
         out.push(p.status(state, None, f.ts_fill_ns));
         if state == "done" {
@@ -665,7 +696,8 @@ impl ExecEngine {
         let Some(&seq) = self.index.get(c.intent_id.as_ref()) else {
             return;
         };
-        if self.parents.get(&seq).is_none_or(|p| p.id() != c.intent_id) {
+        let parent = self.parents.get(&seq).or(self.settled.get(&seq));
+        if parent.is_none_or(|p| p.id() != c.intent_id) {
             // A child's own cancel goes on to paper or the broker untouched.
             return;
         }
@@ -674,14 +706,21 @@ impl ExecEngine {
 
     /// The kill switch: every parent cancels its open children and stops.
     pub fn halt(&mut self, ts_ns: i64, out: &mut Vec<Event<'static>>) {
-        let all: Vec<u64> = self.parents.keys().copied().collect();
+        let all: Vec<u64> = self
+            .parents
+            .keys()
+            .chain(self.settled.keys())
+            .copied()
+            .collect();
         for seq in all {
             self.stop(seq, "halted", Some(ts_ns), out);
         }
     }
 
     fn stop(&mut self, seq: u64, state: &str, ts: Option<i64>, out: &mut Vec<Event<'static>>) {
-        let p = self.remove(seq);
+        let Some(p) = self.remove(seq) else {
+            return;
+        };
         let ts = ts.unwrap_or(p.order.ts_accepted_ns);
         for (id, (qty, filled)) in &p.child_fills {
             if filled < qty {
@@ -712,7 +751,6 @@ impl Parent {
             cost: Decimal::ZERO,
             children: 0,
             child_fills: BTreeMap::new(),
-            settled: false,
         }
     }
 }

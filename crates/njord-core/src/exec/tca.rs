@@ -134,8 +134,9 @@ struct Row {
 /// Gathers what the report needs, event by event (in event-time order).
 #[derive(Debug, Default)]
 pub struct Tca {
-    last: FxHashMap<String, Decimal>,
-    traded: std::collections::HashSet<String>,
+    /// Last price per symbol, and whether it has traded (then bars no longer price it, as in
+    /// paper).
+    last: FxHashMap<String, (Decimal, bool)>,
     rows: BTreeMap<(i64, u64), (String, Row)>,
     by_parent: HashMap<String, (i64, u64)>,
     children: HashMap<String, String>,
@@ -145,16 +146,8 @@ pub struct Tca {
 impl Tca {
     pub fn on_event(&mut self, ev: &Event<'_>) {
         match ev {
-            Event::Trade(t) => {
-                if !self.traded.contains(t.symbol.as_ref()) {
-                    self.traded.insert(t.symbol.to_string());
-                }
-                self.price(&t.symbol, t.price);
-            }
-            // A bar's close prices a symbol that has no trades (as in paper).
-            Event::Bar(b) if !self.traded.contains(b.symbol.as_ref()) => {
-                self.price(&b.symbol, b.close);
-            }
+            Event::Trade(t) => self.price(&t.symbol, t.price, true),
+            Event::Bar(b) => self.price(&b.symbol, b.close, false),
             Event::Order(o) if o.exec.is_some() => {
                 if self.by_parent.contains_key(o.intent_id.as_ref()) {
                     return;
@@ -176,7 +169,7 @@ impl Tca {
                     algo,
                     state: "working".into(),
                     qty: o.qty,
-                    decision: self.last.get(o.symbol.as_ref()).copied(),
+                    decision: self.last(&o.symbol),
                     filled: Decimal::ZERO,
                     cost: Decimal::ZERO,
                     fees: Decimal::ZERO,
@@ -211,7 +204,7 @@ impl Tca {
                 row.fees = row.fees.checked_add(f.fee).unwrap_or(row.fees);
             }
             Event::ExecStatus(s) => {
-                let last = self.last.get(s.symbol.as_ref()).copied();
+                let last = self.last(&s.symbol);
                 if let Some(row) = self
                     .by_parent
                     .get(s.parent_id.as_ref())
@@ -228,13 +221,18 @@ impl Tca {
         }
     }
 
-    fn price(&mut self, symbol: &str, price: Decimal) {
+    fn price(&mut self, symbol: &str, price: Decimal, trade: bool) {
         match self.last.get_mut(symbol) {
-            Some(p) => *p = price,
+            Some((_, true)) if !trade => {}
+            Some(p) => *p = (price, trade || p.1),
             None => {
-                self.last.insert(symbol.to_string(), price);
+                self.last.insert(symbol.to_string(), (price, trade));
             }
         }
+    }
+
+    fn last(&self, symbol: &str) -> Option<Decimal> {
+        self.last.get(symbol).map(|(p, _)| *p)
     }
 
     /// Whether any parent was seen.
@@ -251,10 +249,7 @@ impl Tca {
                 continue;
             };
             let arrival = decision;
-            let end = r
-                .end
-                .or_else(|| self.last.get(&r.symbol).copied())
-                .unwrap_or(decision);
+            let end = r.end.or_else(|| self.last(&r.symbol)).unwrap_or(decision);
             let s = match r.side {
                 Side::Buy => Decimal::ONE,
                 Side::Sell => Decimal::NEGATIVE_ONE,

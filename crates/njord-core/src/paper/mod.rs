@@ -6,8 +6,10 @@
 //!   crosses it (buy: trade ≤ limit; sell: trade ≥ limit). With `partial_fills`, a resting fill
 //!   is capped at the crossing trade's quantity, shared in price-then-arrival order.
 //! - Fees are exact: `qty × price × bps / 10 000`, in the quote asset.
-//! - Slippage (`paper.slippage_bps`, default 0) moves taker fill prices against the order:
-//!   `price × (1 + bps / 10 000)` for a buy, `price × (1 − bps / 10 000)` for a sell.
+//! - Slippage moves taker fill prices against the order, by the model of
+//!   `paper.slippage_model` (see [`impact`]); the default, `fixed`, by `paper.slippage_bps`
+//!   (default 0): `price × (1 + bps / 10 000)` for a buy, `price × (1 − bps / 10 000)` for a
+//!   sell.
 //! - On a tape of bars (a symbol with closed `bar`s and no trades yet), no order fills inside
 //!   the bar that produced it (no look-ahead): every order waits for a bar that opened at or
 //!   after it was accepted. A market order fills at that bar's open (taker, with slippage); a
@@ -19,6 +21,7 @@
 //! Every fill is followed by the `position` it leaves (FIFO lots, see [`position`]).
 
 pub mod balances;
+pub mod impact;
 pub mod position;
 
 use crate::config;
@@ -30,6 +33,7 @@ use crate::reason::Reason;
 use crate::risk::usd;
 use crate::time::utc_day;
 use balances::Balances;
+use impact::Impact;
 use position::Positions;
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
@@ -215,7 +219,8 @@ pub struct PaperEngine {
     positions: Positions,
     seq: u64,
     fills: u64,
-    slippage_bps: Decimal,
+    /// Where taker fills land (`paper.slippage_model`).
+    impact: Impact,
     balances: Option<Balances>,
     /// Orders refused because `max_open_orders` were open.
     refused: u64,
@@ -332,7 +337,7 @@ impl PaperEngine {
             positions: Positions::default(),
             seq: 0,
             fills: 0,
-            slippage_bps: Decimal::ZERO,
+            impact: Impact::new(impact::Model::Fixed, Decimal::ZERO, 0.0, 0),
             balances: None,
             refused: 0,
             oco_of: HashMap::new(),
@@ -347,7 +352,12 @@ impl PaperEngine {
     /// empty, spot balances.
     pub fn from_config(p: &config::Paper, partial_fills: bool) -> Self {
         let mut e = PaperEngine::new(PaperConfig::new(p, partial_fills));
-        e.slippage_bps = p.slippage_bps;
+        e.impact = Impact::new(
+            p.slippage_model,
+            p.slippage_bps,
+            p.impact_k,
+            p.impact_window_ms,
+        );
         if !p.initial_balances.is_empty() {
             let initial = p.initial_balances.iter().map(|(a, d)| (a.clone(), d.0));
             e.balances = Some(Balances::new(initial.collect(), p.allow_short));
@@ -355,22 +365,15 @@ impl PaperEngine {
         e
     }
 
+    /// Whether fills walk the order book (the `book` slippage model): a bus stage then
+    /// subscribes to the book topics.
+    pub fn walks_books(&self) -> bool {
+        self.impact.walks_books()
+    }
+
     /// Spot balances, when configured.
     pub fn balances(&self) -> Option<&Balances> {
         self.balances.as_ref()
-    }
-
-    /// A taker fill price after slippage against the order.
-    fn taker_price(bps: Decimal, side: Side, price: Decimal) -> Decimal {
-        if bps.is_zero() {
-            return price;
-        }
-        let s = bps / Decimal::from(10_000);
-        let factor = match side {
-            Side::Buy => Decimal::ONE + s,
-            Side::Sell => Decimal::ONE - s,
-        };
-        price.checked_mul(factor).unwrap_or(price).normalize()
     }
 
     /// Handles one event; trades may fill open orders, orders may fill at once.
@@ -387,6 +390,10 @@ impl PaperEngine {
             }
             Event::Order(o) => self.on_order(o, out),
             Event::Cancel(c) => self.on_cancel_group(c, out),
+            Event::Book(b) => {
+                self.impact.on_book(b);
+                Outcome::Ignored
+            }
             _ => Outcome::Ignored,
         };
         if !self.oco_of.is_empty() {
@@ -415,6 +422,9 @@ impl PaperEngine {
     /// price (taker), then crossed resting limits at their limit (maker).
     pub fn on_trade(&mut self, t: &Trade<'_>, out: &mut Vec<Event<'static>>) {
         self.last.set(&t.symbol, t.price, t.ts_ns);
+        if self.impact.watches() {
+            self.impact.on_trade(&t.symbol, t.ts_ns, t.price, t.qty);
+        }
         // Every resting or waiting order is in `open`: with none, there is nothing to fill
         // (the common case between a strategy's orders) and no book to look up.
         if self.open.is_empty() {
@@ -427,7 +437,7 @@ impl PaperEngine {
             open,
             positions,
             fills,
-            slippage_bps,
+            impact,
             oco_of,
             ..
         } = self;
@@ -443,7 +453,7 @@ impl PaperEngine {
             }
             let w = entry.remove();
             open.remove(w.order.intent_id.as_ref());
-            let p = Self::taker_price(*slippage_bps, w.order.side, t.price);
+            let p = impact.taker_price(&w.order.symbol, w.order.side, w.remaining, t.price);
             let (q, ts) = (w.remaining, t.ts_ns);
             fill(
                 cfg,
@@ -705,7 +715,9 @@ impl PaperEngine {
             self.triggered.push((id.clone(), key.clone()));
         }
         let side = o.order.side;
-        let taker = Self::taker_price(self.slippage_bps, side, price);
+        let taker = self
+            .impact
+            .taker_price(&o.order.symbol, side, o.remaining, price);
         let fill_at = match (o.order.order_type, o.order.limit_price) {
             (OrderType::StopMarket, _) => Some(taker),
             (_, Some(l))
@@ -847,7 +859,7 @@ impl PaperEngine {
             open,
             positions,
             fills,
-            slippage_bps,
+            impact,
             ..
         } = self;
         let Some(book) = books.get_mut(b.symbol.as_ref()) else {
@@ -865,7 +877,7 @@ impl PaperEngine {
         for k in waiting {
             if let Some(w) = book.waiting.remove(&k) {
                 open.remove(w.order.intent_id.as_ref());
-                let p = Self::taker_price(*slippage_bps, w.order.side, b.open);
+                let p = impact.taker_price(&w.order.symbol, w.order.side, w.remaining, b.open);
                 fill(
                     cfg,
                     positions,
@@ -913,7 +925,7 @@ impl PaperEngine {
                     continue;
                 }
                 let (price, liquidity) = if gapped {
-                    let p = Self::taker_price(*slippage_bps, o.order.side, b.open);
+                    let p = impact.taker_price(&o.order.symbol, o.order.side, o.remaining, b.open);
                     let p = match o.order.side {
                         Side::Buy => p.min(limit),
                         Side::Sell => p.max(limit),
@@ -1034,7 +1046,7 @@ impl PaperEngine {
         if self.balances.is_some() {
             let (price, bps) = match (marketable, last, limit, close) {
                 (true, Some(p), _, _) | (false, None, None, Some(p)) => (
-                    Self::taker_price(self.slippage_bps, o.side, p),
+                    self.impact.taker_price(&o.symbol, o.side, o.qty, p),
                     self.cfg.taker_fee_bps,
                 ),
                 (false, _, Some(l), _) => (l, self.cfg.maker_fee_bps),
@@ -1055,7 +1067,7 @@ impl PaperEngine {
             }
         }
         if let (true, Some(p)) = (marketable, last) {
-            let p = Self::taker_price(self.slippage_bps, o.side, p);
+            let p = self.impact.taker_price(&o.symbol, o.side, o.qty, p);
             if !sane(o.qty, p) {
                 return self.invalid(o, "notional out of range", out);
             }
@@ -1138,7 +1150,7 @@ impl PaperEngine {
         };
         let value = match limit {
             Some(_) => value,
-            None => Self::taker_price(self.slippage_bps, o.side, value),
+            None => self.impact.taker_price(&o.symbol, o.side, o.qty, value),
         };
         if !sane(o.qty, value) {
             return self.invalid(o, "notional out of range", out);
@@ -1447,7 +1459,7 @@ mod tests {
     fn bars_fill_at_the_next_open_or_the_limit_never_inside_their_own_bar() {
         let m = 60_000_000_000;
         let mut e = PaperEngine::new(cfg(false));
-        e.slippage_bps = Decimal::from(50);
+        e.impact = Impact::new(impact::Model::Fixed, Decimal::from(50), 0.0, 0);
         let out = run(
             &mut e,
             &[
