@@ -408,19 +408,31 @@ them, at the limit (maker), or at the open when the bar gapped through it (taker
 prices are the last closed bar's close."
                 .into(),
             format!(
-                "Resting fills: {}.",
+                "Resting fills: {}; {}.",
                 if settings.partial_fills {
                     "capped at the crossing trade's quantity"
                 } else {
                     "the whole remaining quantity"
+                },
+                if paper.queue_position {
+                    "a resting limit waits behind the size the last book shows at its price"
+                } else {
+                    "no queue position (a resting limit fills at the first trade at its price)"
                 }
             ),
             format!(
                 "Spot balances from the capital; short selling {}.",
                 if paper.allow_short { "allowed" } else { "refused" }
             ),
-            "Equity is valued at the last trade price (or bar close); no funding, borrow cost or \
-latency."
+            if paper.latency_ms > 0 || paper.latency_jitter_ms > 0 {
+                format!(
+                    "Latency: orders and cancels reach the book {} ms after they were sent, plus up to {} ms (seeded with {}), in event time.",
+                    paper.latency_ms, paper.latency_jitter_ms, paper.latency_seed
+                )
+            } else {
+                "Latency: none; orders and cancels reach the book when they are sent.".into()
+            },
+            "Equity is valued at the last trade price (or bar close); no funding or borrow cost."
                 .into(),
         ];
         let run_rows: Vec<(String, String)> = vec![

@@ -368,6 +368,14 @@ pub struct Paper {
     pub impact_k: f64,
     /// The window of traded volume and volatility of the `linear` and `sqrt` models, in ms.
     pub impact_window_ms: u64,
+    /// An order or cancel reaches the simulated venue this long after it was sent, in event
+    /// time (ms), plus a draw up to `latency_jitter_ms` seeded with `latency_seed`.
+    pub latency_ms: u64,
+    pub latency_jitter_ms: u64,
+    pub latency_seed: u64,
+    /// A resting limit joins behind the size the last `book` shows at its price and fills
+    /// only once that much has traded there.
+    pub queue_position: bool,
     /// Spot balances per asset at start (`{USDT: 10000}`); empty: no balance checks. When
     /// set, an order they cannot pay for is rejected.
     pub initial_balances: std::collections::BTreeMap<String, crate::num::Dec>,
@@ -387,6 +395,10 @@ impl Default for Paper {
             slippage_model: crate::paper::impact::Model::Fixed,
             impact_k: 1.0,
             impact_window_ms: 60_000,
+            latency_ms: 0,
+            latency_jitter_ms: 0,
+            latency_seed: 0,
+            queue_position: false,
             initial_balances: Default::default(),
             allow_short: false,
             max_open_orders: 10_000,

@@ -383,10 +383,13 @@ impl Engine {
             return;
         }
         self.paper_out.clear();
-        match self.paper.on_event(ev, &mut self.paper_out) {
-            Outcome::Unfunded => self.counts.unfunded += 1,
-            Outcome::Rejected(_) => self.counts.rejected += 1,
-            _ => {}
+        let outcome = self.paper.on_event(ev, &mut self.paper_out);
+        for o in std::iter::once(outcome).chain(self.paper.take_delivered()) {
+            match o {
+                Outcome::Unfunded => self.counts.unfunded += 1,
+                Outcome::Rejected(_) => self.counts.rejected += 1,
+                _ => {}
+            }
         }
         let mut ignored = Vec::new();
         for e in &self.paper_out {

@@ -26,7 +26,7 @@ pub mod position;
 
 use crate::config;
 use crate::event::{
-    Bar, Cancel, Event, Fill, Liquidity, Order, OrderStatus, OrderType, OrderUpdate, Side,
+    Bar, Cancel, Event, Fill, Level, Liquidity, Order, OrderStatus, OrderType, OrderUpdate, Side,
     TimeInForce, Trade,
 };
 use crate::reason::Reason;
@@ -72,6 +72,8 @@ pub enum Outcome {
     Waiting,
     /// A stop or take-profit waiting for its trigger.
     Armed,
+    /// An order or cancel on its way to the venue (`paper.latency_ms`).
+    InFlight,
     /// An `ioc` or `fok` order that could not fill at once (an `order_update` `expired` says
     /// so).
     Expired,
@@ -95,6 +97,9 @@ struct Open {
     /// The earliest bar open it may fill in: its acceptance, or just after the open of the bar
     /// that triggered it (a stop never fills in a bar twice).
     live_from_ns: i64,
+    /// Displayed size ahead of it at its price (`paper.queue_position`), which trades there
+    /// must take before it fills.
+    ahead: Decimal,
 }
 
 impl Open {
@@ -104,6 +109,7 @@ impl Open {
             order,
             remaining,
             live_from_ns,
+            ahead: Decimal::ZERO,
         }
     }
 
@@ -235,6 +241,33 @@ pub struct PaperEngine {
     /// The last `max_open_orders` are kept.
     acted: std::collections::HashSet<String>,
     acted_order: std::collections::VecDeque<String>,
+    /// `paper.latency_ms` and its seeded jitter; `None` without latency.
+    latency: Option<Latency>,
+    /// The last book per symbol, when resting limits queue behind its displayed size
+    /// (`paper.queue_position`); `None` when off.
+    queue_books: Option<FxHashMap<String, (Vec<Level>, Vec<Level>)>>,
+    /// Orders and cancels on their way, by (arrival time, sequence).
+    in_flight: BTreeMap<(i64, u64), Event<'static>>,
+    flight_seq: u64,
+    delivered: Vec<Outcome>,
+}
+
+/// How long an order or cancel takes to reach the simulated venue, in event time.
+#[derive(Debug)]
+struct Latency {
+    base_ns: i64,
+    jitter_ns: i64,
+    rng: rand_chacha::ChaCha8Rng,
+}
+
+/// The next delay: the base plus a seeded draw up to the jitter.
+fn l_draw(l: &mut Option<Latency>) -> i64 {
+    use rand::RngExt;
+    match l {
+        Some(l) if l.jitter_ns > 0 => l.base_ns + l.rng.random_range(0..=l.jitter_ns),
+        Some(l) => l.base_ns,
+        None => 0,
+    }
 }
 
 /// A quantity and price whose notional (and fee) stays far inside `Decimal`'s range, so no
@@ -345,6 +378,11 @@ impl PaperEngine {
             triggered: Vec::new(),
             acted: Default::default(),
             acted_order: Default::default(),
+            latency: None,
+            queue_books: None,
+            in_flight: BTreeMap::new(),
+            flight_seq: 0,
+            delivered: Vec::new(),
         }
     }
 
@@ -358,6 +396,18 @@ impl PaperEngine {
             p.impact_k,
             p.impact_window_ms,
         );
+        if p.queue_position {
+            e.queue_books = Some(FxHashMap::default());
+        }
+        if p.latency_ms > 0 || p.latency_jitter_ms > 0 {
+            use rand::SeedableRng;
+            let ns = |ms: u64| i64::try_from(ms.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+            e.latency = Some(Latency {
+                base_ns: ns(p.latency_ms),
+                jitter_ns: ns(p.latency_jitter_ms),
+                rng: rand_chacha::ChaCha8Rng::seed_from_u64(p.latency_seed),
+            });
+        }
         if !p.initial_balances.is_empty() {
             let initial = p.initial_balances.iter().map(|(a, d)| (a.clone(), d.0));
             e.balances = Some(Balances::new(initial.collect(), p.allow_short));
@@ -365,10 +415,10 @@ impl PaperEngine {
         e
     }
 
-    /// Whether fills walk the order book (the `book` slippage model): a bus stage then
-    /// subscribes to the book topics.
+    /// Whether fills use the order book (the `book` slippage model, queue positions): a bus
+    /// stage then subscribes to the book topics.
     pub fn walks_books(&self) -> bool {
-        self.impact.walks_books()
+        self.impact.walks_books() || self.queue_books.is_some()
     }
 
     /// Spot balances, when configured.
@@ -376,8 +426,58 @@ impl PaperEngine {
         self.balances.as_ref()
     }
 
-    /// Handles one event; trades may fill open orders, orders may fill at once.
+    /// Handles one event; trades may fill open orders, orders may fill at once. With a
+    /// latency, an order or cancel is in flight until its arrival time: it reaches the book
+    /// just before the first event at or after it (at the market as it stood then).
     pub fn on_event(&mut self, ev: &Event<'_>, out: &mut Vec<Event<'static>>) -> Outcome {
+        if self.latency.is_some() {
+            let ts = ev.ts_ns();
+            self.deliver(ts, out);
+            if let Event::Order(o) = ev
+                && self.in_flight.len() >= self.cfg.max_open_orders
+            {
+                self.refused += 1;
+                let why = "too many orders in flight (paper.max_open_orders)";
+                reject(o, Reason::OpenOrdersCap, why, out);
+                return Outcome::Rejected(Reason::OpenOrdersCap);
+            }
+            if let Event::Order(_) | Event::Cancel(_) = ev {
+                let delay = l_draw(&mut self.latency);
+                self.flight_seq += 1;
+                let arrival = ts.saturating_add(delay);
+                self.in_flight
+                    .insert((arrival, self.flight_seq), ev.clone().into_owned());
+                return Outcome::InFlight;
+            }
+        }
+        self.handle(ev, out)
+    }
+
+    /// Delivers the orders and cancels in flight that arrive by `ts`, each at its arrival
+    /// time; their outcomes wait in [`PaperEngine::take_delivered`].
+    fn deliver(&mut self, ts: i64, out: &mut Vec<Event<'static>>) {
+        while let Some(entry) = self.in_flight.first_entry() {
+            if entry.key().0 > ts {
+                break;
+            }
+            let ((arrival, _), mut ev) = entry.remove_entry();
+            match &mut ev {
+                Event::Order(o) => o.ts_accepted_ns = arrival,
+                Event::Cancel(c) => c.ts_ns = arrival,
+                _ => {}
+            }
+            let outcome = self.handle(&ev, out);
+            self.delivered.push(outcome);
+        }
+    }
+
+    /// The outcomes of the orders and cancels delivered after their latency since the last
+    /// call (the shell and the backtester count them as they count the others).
+    pub fn take_delivered(&mut self) -> Vec<Outcome> {
+        std::mem::take(&mut self.delivered)
+    }
+
+    fn handle(&mut self, ev: &Event<'_>, out: &mut Vec<Event<'static>>) -> Outcome {
         let start = out.len();
         let outcome = match ev {
             Event::Trade(t) => {
@@ -392,6 +492,9 @@ impl PaperEngine {
             Event::Cancel(c) => self.on_cancel_group(c, out),
             Event::Book(b) => {
                 self.impact.on_book(b);
+                if let Some(books) = self.queue_books.as_mut() {
+                    books.insert(b.symbol.to_string(), (b.bids.clone(), b.asks.clone()));
+                }
                 Outcome::Ignored
             }
             _ => Outcome::Ignored,
@@ -488,6 +591,20 @@ impl PaperEngine {
                 if !crosses(limit) || (cfg.partial_fills && avail <= Decimal::ZERO) {
                     break;
                 }
+                if o.ahead > Decimal::ZERO {
+                    if t.price == limit {
+                        // The trade takes the displayed size ahead of it first.
+                        let used = o.ahead.min(avail.max(Decimal::ZERO));
+                        o.ahead -= used;
+                        avail -= used;
+                        if o.ahead > Decimal::ZERO || avail <= Decimal::ZERO {
+                            continue;
+                        }
+                    } else {
+                        // Traded through its price: the queue there is gone.
+                        o.ahead = Decimal::ZERO;
+                    }
+                }
                 if let Some(g) = oco_of.get(o.order.intent_id.as_ref()) {
                     if acted.contains(&g.as_str()) {
                         continue;
@@ -499,6 +616,9 @@ impl PaperEngine {
                 } else {
                     o.remaining
                 };
+                if q <= Decimal::ZERO {
+                    continue;
+                }
                 fill(
                     cfg,
                     positions,
@@ -1178,7 +1298,20 @@ impl PaperEngine {
         self.insert(Open::new(order, remaining), how)
     }
 
-    fn insert(&mut self, open: Open, how: Rest) -> Outcome {
+    fn insert(&mut self, mut open: Open, how: Rest) -> Outcome {
+        if let (Rest::Book, Some(books), Some(l)) =
+            (&how, &self.queue_books, open.order.limit_price)
+            && let Some((bids, asks)) = books.get(open.order.symbol.as_ref())
+        {
+            let side = match open.order.side {
+                Side::Buy => bids,
+                Side::Sell => asks,
+            };
+            open.ahead = side
+                .iter()
+                .find(|lv| lv.price == l)
+                .map_or(Decimal::ZERO, |lv| lv.qty);
+        }
         self.seq += 1;
         let seq = self.seq;
         let book = self.books.entry(open.order.symbol.to_string()).or_default();

@@ -709,3 +709,112 @@ proptest! {
         prop_assert_eq!(got, want);
     }
 }
+
+/// `paper.latency_ms`: an order reaches the book 100 ms after it was sent, at the market as it
+/// stood then; a cancel too, so a fill can beat it.
+#[test]
+fn latency_delays_orders_and_cancels_in_event_time() {
+    let p = config::Paper {
+        latency_ms: 100,
+        ..Default::default()
+    };
+    let ms = 1_000_000;
+    let mut e = PaperEngine::from_config(&p, false);
+    let (outcomes, out) = run(
+        &mut e,
+        &[
+            trade("100", 0),
+            order("m", "buy", "market", "", 10 * ms),
+            trade("101", 50 * ms),
+            trade("102", 200 * ms),
+        ],
+    );
+    assert_eq!(outcomes[1], Outcome::InFlight);
+    // Arrived at 110 ms, when the last trade was 101 (the one at 200 ms comes after it).
+    assert_eq!(story(&out), ["m 2@101 Taker t110000000"]);
+    let cancel = ev(format!(
+        r#"{{"kind":"cancel","intent_id":"l","ts_ns":{}}}"#,
+        300 * ms
+    ));
+    let (_, out) = run(
+        &mut e,
+        &[
+            order("l", "sell", "limit", r#""limit_price":103,"#, 210 * ms),
+            trade("102", 320 * ms),
+            cancel,
+            trade("103.5", 350 * ms),
+            trade("104", 500 * ms),
+        ],
+    );
+    // The cancel sent at 300 ms arrives at 400 ms: the trade at 350 ms fills the limit first.
+    assert_eq!(story(&out), ["l 2@103 Maker t350000000"]);
+    // Seeded jitter: the same draws every run.
+    let p = config::Paper {
+        latency_ms: 10,
+        latency_jitter_ms: 90,
+        latency_seed: 7,
+        ..Default::default()
+    };
+    let times = || {
+        let mut e = PaperEngine::from_config(&p, false);
+        let mut evs = vec![trade("100", 0)];
+        for i in 0..5 {
+            evs.push(order(&format!("o{i}"), "buy", "market", "", i * 1_000 * ms));
+        }
+        evs.push(trade("100", 10_000 * ms));
+        let (_, out) = run(&mut e, &evs);
+        out.iter()
+            .filter_map(|e| match e {
+                Event::Fill(f) => Some(f.ts_fill_ns % (1_000 * ms) / ms),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let a = times();
+    assert_eq!(a, times());
+    assert!(a.iter().all(|d| (10..=100).contains(d)), "{a:?}");
+    assert!(a.iter().any(|d| *d != a[0]), "{a:?}");
+}
+
+/// `paper.queue_position`: a resting buy at 99 joins behind the 5 the book shows there and
+/// fills once that much has traded at 99; a trade through 99 fills it at once.
+#[test]
+fn a_resting_limit_waits_its_turn_behind_the_displayed_size() {
+    let p = config::Paper {
+        queue_position: true,
+        ..Default::default()
+    };
+    let book = ev(
+        r#"{"kind":"book","symbol":"A/USDT","bids":[[99,5],[98,7]],"asks":[[100,2]],"ts_ns":1}"#
+            .to_string(),
+    );
+    let qty = |price: &str, q: &str, ts: i64| {
+        ev(format!(
+            r#"{{"kind":"trade","symbol":"A/USDT","trade_id":"{ts}","price":{price},"qty":{q},"side":"sell","ts_ns":{ts}}}"#
+        ))
+    };
+    let mut e = PaperEngine::from_config(&p, false);
+    let (_, out) = run(
+        &mut e,
+        &[
+            trade("100", 0),
+            book.clone(),
+            order("q", "buy", "limit", r#""limit_price":99,"#, 2),
+            qty("99", "3", 3),
+            qty("99", "2", 4),
+            qty("99", "0.5", 5),
+        ],
+    );
+    assert_eq!(story(&out), ["q 2@99 Maker t5"]);
+    let mut e = PaperEngine::from_config(&p, false);
+    let (_, out) = run(
+        &mut e,
+        &[
+            trade("100", 0),
+            book,
+            order("q", "buy", "limit", r#""limit_price":99,"#, 2),
+            qty("98.5", "1", 3),
+        ],
+    );
+    assert_eq!(story(&out), ["q 2@99 Maker t3"]);
+}
