@@ -245,12 +245,15 @@ pub struct PaperEngine {
     latency: Option<Latency>,
     /// The last book per symbol, when resting limits queue behind its displayed size
     /// (`paper.queue_position`); `None` when off.
-    queue_books: Option<FxHashMap<String, (Vec<Level>, Vec<Level>)>>,
+    queue_books: Option<FxHashMap<String, BookSides>>,
     /// Orders and cancels on their way, by (arrival time, sequence).
     in_flight: BTreeMap<(i64, u64), Event<'static>>,
     flight_seq: u64,
     delivered: Vec<Outcome>,
 }
+
+/// A book's (bids, asks).
+type BookSides = (Vec<Level>, Vec<Level>);
 
 /// How long an order or cancel takes to reach the simulated venue, in event time.
 #[derive(Debug)]
