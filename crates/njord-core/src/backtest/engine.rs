@@ -341,7 +341,16 @@ impl Engine {
         let mut caused = std::mem::take(&mut self.exec_out);
         caused.clear();
         exec.on_event(ev, &mut caused);
-        self.tca.on_event(ev);
+        // Costs need the price only when a parent arrives or ends: the execution core's last
+        // price then, instead of every trade.
+        if let Event::Order(o) = ev
+            && o.exec.is_some()
+        {
+            if let Some(p) = exec.last_price(&o.symbol) {
+                self.tca.on_price(&o.symbol, p);
+            }
+            self.tca.on_event(ev);
+        }
         if !matches!(ev, Event::Order(o) if o.exec.is_some()) {
             self.paper_only(ev, sink);
         }
@@ -365,6 +374,9 @@ impl Engine {
                     }
                 }
                 Event::ExecStatus(s) => {
+                    if let Some(p) = self.exec.as_ref().and_then(|x| x.last_price(&s.symbol)) {
+                        self.tca.on_price(&s.symbol, p);
+                    }
                     self.tca.on_event(&caused[i]);
                     sink.on_exec_status(s);
                 }

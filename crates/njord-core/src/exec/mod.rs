@@ -174,12 +174,27 @@ pub struct ExecEngine {
     /// Parent arrival number of each parent id and child id.
     index: HashMap<String, u64>,
     markets: FxHashMap<String, Market>,
+    /// The symbol of the last trade and its market, so that a tape repeating a symbol costs
+    /// a comparison instead of a lookup.
+    recent: Option<(String, Market)>,
     profiles: HashMap<(String, String), Profile>,
     seq: u64,
     /// Earliest due time of any planned child (i64::MAX when none).
     next_due: i64,
     /// Whether a POV parent is working (it acts on its symbol's trades, not at due times).
     pov_working: bool,
+}
+
+/// A symbol's market: the recent one, or from the map.
+fn market_in<'m>(
+    recent: &'m Option<(String, Market)>,
+    markets: &'m FxHashMap<String, Market>,
+    symbol: &str,
+) -> Option<&'m Market> {
+    match recent {
+        Some((s, m)) if s == symbol => Some(m),
+        _ => markets.get(symbol),
+    }
 }
 
 /// FNV-1a of the parent id, so parents with the same seed still jitter differently.
@@ -197,6 +212,7 @@ impl ExecEngine {
             settled: BTreeMap::new(),
             index: HashMap::new(),
             markets: FxHashMap::default(),
+            recent: None,
             profiles: HashMap::new(),
             seq: 0,
             next_due: i64::MAX,
@@ -290,14 +306,28 @@ impl ExecEngine {
     /// Updates a symbol's market: one lookup on the hot path (the entry API would allocate
     /// the key on every trade).
     fn update_market(&mut self, symbol: &str, f: impl FnOnce(&mut Market)) {
-        match self.markets.get_mut(symbol) {
-            Some(m) => f(m),
-            None => {
-                let mut m = Market::default();
-                f(&mut m);
-                self.markets.insert(symbol.to_string(), m);
-            }
+        if let Some((s, m)) = self.recent.as_mut()
+            && s == symbol
+        {
+            return f(m);
         }
+        // Another symbol: the recent one goes back to the map, this one comes out of it.
+        if let Some((s, m)) = self.recent.take() {
+            self.markets.insert(s, m);
+        }
+        let mut m = self.markets.remove(symbol).unwrap_or_default();
+        f(&mut m);
+        self.recent = Some((symbol.to_string(), m));
+    }
+
+    /// A symbol's market, wherever it is kept.
+    fn market_of(&self, symbol: &str) -> Option<&Market> {
+        market_in(&self.recent, &self.markets, symbol)
+    }
+
+    /// The last price the engine saw of a symbol.
+    pub fn last_price(&self, symbol: &str) -> Option<Decimal> {
+        self.market_of(symbol).and_then(|m| m.last)
     }
 
     /// Takes a parent: checks it, plans its children and sends those due at once.
@@ -346,7 +376,7 @@ impl ExecEngine {
             return refuse(spec, Reason::OpenOrdersCap, &text, out);
         }
         let ts = order.ts_accepted_ns;
-        let market = self.markets.get(order.symbol.as_ref());
+        let market = self.market_of(&order.symbol);
         let price = order.limit_price.or(market.and_then(|m| m.last));
         let volume = market.map_or(Decimal::ZERO, |m| m.volume);
         // Without a price the minimum notional cannot be checked here; the venue will.
@@ -486,8 +516,7 @@ impl ExecEngine {
             }
             Spec::Pov { rate, .. } => {
                 let volume = self
-                    .markets
-                    .get(p.order.symbol.as_ref())
+                    .market_of(&p.order.symbol)
                     .map_or(Decimal::ZERO, |m| m.volume);
                 let done_share = p.sent.checked_div(rate).unwrap_or_default();
                 p.volume_mark = volume - done_share;
@@ -525,7 +554,7 @@ impl ExecEngine {
             if !due && (!pov || symbol != Some(p.order.symbol.as_ref())) {
                 continue;
             }
-            let market = self.markets.get(p.order.symbol.as_ref());
+            let market = market_in(&self.recent, &self.markets, &p.order.symbol);
             let volume = market.map_or(Decimal::ZERO, |m| m.volume);
             let price = market.and_then(|m| m.last);
             let before = p.children;

@@ -221,6 +221,12 @@ impl Tca {
         }
     }
 
+    /// Sets a symbol's last price directly, for a caller that tracks prices itself (the
+    /// backtester asks the execution core) instead of passing every trade.
+    pub fn on_price(&mut self, symbol: &str, price: Decimal) {
+        self.price(symbol, price, true);
+    }
+
     fn price(&mut self, symbol: &str, price: Decimal, trade: bool) {
         match self.last.get_mut(symbol) {
             Some((_, true)) if !trade => {}
