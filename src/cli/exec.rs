@@ -28,7 +28,8 @@ Children are multiples of exec.lot_steps (default exec.default_lot_step) summing
 parent, each at least exec.min_notionals (a smaller one merges into its neighbour); a parent whose \
 qty is not a multiple of the lot step is rejected (reason lot_step). A child has the parent's type \
 (market, or limit at its limit price) and the id {parent id}-{n}. Risk checks the parent once for \
-its full notional; the broker checks each child (live cap, kill switch). A cancel of the parent id \
+its full notional; children are paced at risk.orders_per_min_cap per symbol (a child that finds no \
+token waits for one) and the broker checks each child (live cap, kill switch). A cancel of the parent id \
 cancels its open children; the kill switch (risk.kill_switch_file, and the Redis key on a bus) \
 halts every parent and cancels its open children. Journal: {journal_dir}/exec.orders.ndjson; \
 --resume works the parents still open again.\n\n\

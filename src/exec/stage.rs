@@ -32,7 +32,7 @@ impl ExecStage {
     pub fn new(loaded: &Loaded, kill_file: Option<PathBuf>, redis: Option<String>) -> Self {
         let cfg = &loaded.config;
         ExecStage {
-            engine: ExecEngine::new(&cfg.exec),
+            engine: ExecEngine::new(&cfg.exec).with_rate_cap(cfg.risk.orders_per_min_cap),
             kill: KillSwitch::new(
                 kill_file.unwrap_or_else(|| cfg.risk.kill_switch_file.clone()),
                 redis,

@@ -152,7 +152,7 @@ impl Engine {
         let exec = defs
             .iter()
             .any(|d| d.exec.is_some())
-            .then(|| ExecEngine::new(&cfg.exec));
+            .then(|| ExecEngine::new(&cfg.exec).with_rate_cap(cfg.risk.orders_per_min_cap));
         let mut strat = Manager::new(Registry::builtin(), cfg.redis.topics.clone(), defs);
         strat.set_limits(&cfg.strat);
         // Intents are never shown: no `meta`, as risk decisions carry no `caps`.

@@ -17,7 +17,8 @@
 //! Children are multiples of the symbol's lot step summing exactly to the parent (remainders
 //! into the last), each at least the minimum notional (a small one merges into its
 //! neighbour); a parent whose quantity is not a multiple of the step is rejected with
-//! `lot_step`. A child is the parent's type (market, or limit at its limit price), with the
+//! `lot_step`. Children are paced at [`ExecEngine::with_rate_cap`] per minute and symbol
+//! (risk's `orders_per_min_cap`): one that finds no token waits for one. A child is the parent's type (market, or limit at its limit price), with the
 //! id `{parent id}-{n}` (n from 1) and `ts_accepted_ns` = the time it was sent. `exec_status`
 //! events report each parent's progress: on arrival, after each child sent, each fill seen
 //! and at its end. A cancel of the parent id, or the kill switch ([`ExecEngine::halt`]),
@@ -32,6 +33,7 @@ mod tests;
 use crate::config;
 use crate::event::{Cancel, Event, ExecStatus, Fill, Order, OrderType};
 use crate::reason::Reason;
+use crate::risk::bucket::TokenBucket;
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
 use schedule::Lot;
@@ -183,6 +185,28 @@ pub struct ExecEngine {
     next_due: i64,
     /// Whether a POV parent is working (it acts on its symbol's trades, not at due times).
     pov_working: bool,
+    /// Children per minute and symbol (`risk.orders_per_min_cap`; 0: none), in event time:
+    /// a child that finds no token waits for one.
+    rate_cap: u32,
+    buckets: FxHashMap<String, TokenBucket>,
+}
+
+/// Takes a token of the symbol's children bucket at `ts`; always granted without a cap.
+fn token(buckets: &mut FxHashMap<String, TokenBucket>, symbol: &str, cap: u32, ts: i64) -> bool {
+    if cap == 0 {
+        return true;
+    }
+    let bucket = match buckets.get_mut(symbol) {
+        Some(b) => b,
+        None => buckets
+            .entry(symbol.to_string())
+            .or_insert_with(|| TokenBucket::full(cap, ts)),
+    };
+    if !bucket.has_token(cap, ts) {
+        return false;
+    }
+    bucket.spend();
+    true
 }
 
 /// A symbol's market: the recent one, or from the map.
@@ -217,7 +241,16 @@ impl ExecEngine {
             seq: 0,
             next_due: i64::MAX,
             pov_working: false,
+            rate_cap: 0,
+            buckets: FxHashMap::default(),
         }
+    }
+
+    /// Paces children at `cap` per minute and symbol (risk's `orders_per_min_cap`), as risk
+    /// would each order: a child that finds no token waits until one has refilled.
+    pub fn with_rate_cap(mut self, cap: u32) -> Self {
+        self.rate_cap = cap;
+        self
     }
 
     /// The lot rules of a symbol.
@@ -548,6 +581,7 @@ impl ExecEngine {
         }
         let mut settled = Vec::new();
         let mut children = Vec::new();
+        let (buckets, rate_cap) = (&mut self.buckets, self.rate_cap);
         for (seq, p) in self.parents.iter_mut() {
             let pov = matches!(p.spec, Spec::Pov { .. });
             let due = p.plan.get(p.next).is_some_and(|(t, _)| *t <= ts);
@@ -589,6 +623,10 @@ impl ExecEngine {
                             }
                             _ => want,
                         };
+                        if size > Decimal::ZERO && !token(buckets, &p.order.symbol, rate_cap, ts) {
+                            // Paced: it goes out once a token has refilled.
+                            break;
+                        }
                         p.carry = want - size;
                         p.volume_mark = volume;
                         p.next += 1;
@@ -617,6 +655,7 @@ impl ExecEngine {
                             }
                             if size > Decimal::ZERO
                                 && (size == unsent || p.lot.big_enough(size, px))
+                                && token(buckets, &p.order.symbol, rate_cap, ts)
                             {
                                 send(p, size);
                             }

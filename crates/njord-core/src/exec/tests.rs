@@ -343,3 +343,27 @@ proptest! {
         }
     }
 }
+
+/// Children are paced at the rate cap per symbol (risk's orders_per_min_cap): a child that
+/// finds no token waits for one, in event time, and none is dropped.
+#[test]
+fn children_wait_for_the_rate_cap_and_none_is_dropped() {
+    let mut e = engine("1", "0").with_rate_cap(2);
+    let mut evs = vec![trade("10", "1", T0 - 1)];
+    evs.push(parent(
+        "r",
+        "4",
+        r#"{"algo":"twap","duration":"1m","slices":4}"#,
+        T0,
+    ));
+    // A trade every 10 s for two minutes.
+    evs.extend((0..12).map(|i| trade("10", "1", T0 + i * MIN / 6)));
+    let got = run(&mut e, &evs);
+    let children: Vec<&String> = got.iter().filter(|l| l.starts_with("r-")).collect();
+    // Two tokens at once (0 s and 15 s due); then one every 30 s: the 30 s child waits to
+    // 30 s, the 45 s child to 60 s.
+    assert_eq!(
+        children,
+        ["r-1 1 @0m00", "r-2 1 @0m20", "r-3 1 @0m30", "r-4 1 @1m00"]
+    );
+}
