@@ -23,7 +23,10 @@ weights the slices; equal weights before any bar), max_participation (1: a child
 share of the volume traded since the previous one; what it holds back is carried, and not sent \
 at the end)\n  \
 pov   rate (required: share of the volume traded since arrival), min_rate (= rate: send when below \
-it), max_rate (= rate: never above)\n\n\
+it), max_rate (= rate: never above)\n  \
+iceberg  visible (required: the quantity shown), variance (0: up to 0.5 of it, seeded per slice), \
+seed (0); a limit parent, one child at a time: the next goes out when the one before has filled, so \
+it needs the fills (on a bus, fills.new; on a stdio pipe only the first slice goes out)\n\n\
 Children are multiples of exec.lot_steps (default exec.default_lot_step) summing exactly to the \
 parent, each at least exec.min_notionals (a smaller one merges into its neighbour); a parent whose \
 qty is not a multiple of the lot step is rejected (reason lot_step). A child has the parent's type \

@@ -390,6 +390,10 @@ impl ExecEngine {
             let text = "exec works market and limit parents only";
             return refuse(spec, Reason::InvalidOrder, text, out);
         }
+        if matches!(spec, Spec::Iceberg { .. }) && order.order_type != OrderType::Limit {
+            let text = "an iceberg works a limit parent";
+            return refuse(spec, Reason::InvalidOrder, text, out);
+        }
         if self.index.contains_key(order.intent_id.as_ref()) {
             tracing::warn!(intent_id = %order.intent_id, "parent {} is already worked; ignored", order.intent_id);
             return;
@@ -457,7 +461,7 @@ impl ExecEngine {
                     .map(|(i, q)| (ts + i as i64 * step, q))
                     .collect()
             }
-            Spec::Pov { .. } => Vec::new(),
+            Spec::Pov { .. } | Spec::Iceberg { .. } => Vec::new(),
         };
         self.seq += 1;
         let seq = self.seq;
@@ -547,6 +551,7 @@ impl ExecEngine {
                     vec![1.0; n as usize],
                 )
             }
+            Spec::Iceberg { .. } => Vec::new(),
             Spec::Pov { rate, .. } => {
                 let volume = self
                     .market_of(&p.order.symbol)
@@ -556,8 +561,8 @@ impl ExecEngine {
                 Vec::new()
             }
         };
-        let settled =
-            p.plan.is_empty() && !matches!(p.spec, Spec::Pov { .. }) || p.unsent().is_zero();
+        let planned = matches!(p.spec, Spec::Twap { .. } | Spec::Vwap { .. });
+        let settled = p.plan.is_empty() && planned || p.unsent().is_zero();
         self.seq += 1;
         let seq = self.seq;
         self.index.insert(p.id().to_string(), seq);
@@ -584,7 +589,7 @@ impl ExecEngine {
         let (buckets, rate_cap) = (&mut self.buckets, self.rate_cap);
         for (seq, p) in self.parents.iter_mut() {
             let pov = matches!(p.spec, Spec::Pov { .. });
-            let due = p.plan.get(p.next).is_some_and(|(t, _)| *t <= ts);
+            let due = p.plan.get(p.next).is_some_and(|(t, _)| *t <= ts) || p.iceberg_due();
             if !due && (!pov || symbol != Some(p.order.symbol.as_ref())) {
                 continue;
             }
@@ -595,6 +600,25 @@ impl ExecEngine {
             let mut send = |p: &mut Parent, qty: Decimal| {
                 children.push((send(p, qty, ts, out), *seq));
             };
+            if let Spec::Iceberg {
+                visible,
+                variance,
+                seed,
+            } = p.spec
+            {
+                if p.iceberg_due() {
+                    let size = p.iceberg_slice(visible, variance, seed, price);
+                    if token(buckets, &p.order.symbol, rate_cap, ts) {
+                        send(p, size);
+                    }
+                }
+                if p.unsent().is_zero() {
+                    settled.push(*seq);
+                } else if p.children != before {
+                    out.push(p.status("working", None, ts));
+                }
+                continue;
+            }
             let pov = match &p.spec {
                 Spec::Pov {
                     rate,
@@ -703,7 +727,11 @@ impl ExecEngine {
         self.next_due = self
             .parents
             .values()
-            .filter_map(|p| p.plan.get(p.next).map(|(t, _)| *t))
+            .filter_map(|p| {
+                // An iceberg whose shown child has filled is due now.
+                let now = p.iceberg_due().then_some(i64::MIN);
+                now.or_else(|| p.plan.get(p.next).map(|(t, _)| *t))
+            })
             .min()
             .unwrap_or(i64::MAX);
         self.pov_working = self
@@ -753,9 +781,14 @@ impl ExecEngine {
         } else {
             p.settled_state()
         };
+        let iceberg = p.iceberg_due();
         out.push(p.status(state, None, f.ts_fill_ns));
         if state == "done" {
             self.remove(seq);
+        } else if iceberg {
+            // The shown slice filled: the next one goes out now.
+            self.refresh_due();
+            self.tick(f.ts_fill_ns, None, out);
         }
     }
 
@@ -805,6 +838,46 @@ impl ExecEngine {
 }
 
 impl Parent {
+    /// An iceberg with nothing shown (its children so far all filled) and more to show.
+    fn iceberg_due(&self) -> bool {
+        matches!(self.spec, Spec::Iceberg { .. })
+            && self.filled >= self.sent
+            && self.sent < self.order.qty
+    }
+
+    /// The next iceberg slice: `visible` ± `variance` of it (seeded per parent and slice),
+    /// to the lot step; all the rest when the rest, or what it would leave, is below the
+    /// minimum notional at the limit price.
+    fn iceberg_slice(
+        &self,
+        visible: Decimal,
+        variance: f64,
+        seed: u64,
+        price: Option<Decimal>,
+    ) -> Decimal {
+        use rand::{RngExt, SeedableRng};
+        let unsent = self.unsent();
+        let seed = seed ^ id_hash(self.id()) ^ u64::from(self.children);
+        let u: f64 = rand_chacha::ChaCha8Rng::seed_from_u64(seed).random();
+        let factor =
+            rust_decimal::prelude::FromPrimitive::from_f64(1.0 + variance * (2.0 * u - 1.0))
+                .unwrap_or(Decimal::ONE);
+        let size = self
+            .lot
+            .floor(visible.checked_mul(factor).unwrap_or(visible))
+            .max(self.lot.step)
+            .min(unsent);
+        let px = self.order.limit_price.or(price).unwrap_or(Decimal::ONE);
+        let rest = unsent - size;
+        if !self.lot.big_enough(size, px)
+            || (rest > Decimal::ZERO && !self.lot.big_enough(rest, px))
+        {
+            unsent
+        } else {
+            size
+        }
+    }
+
     fn new(order: Order<'static>, spec: Spec, lot: Lot) -> Self {
         Parent {
             order,

@@ -32,6 +32,13 @@ pub enum Spec {
         min_rate: Decimal,
         max_rate: Decimal,
     },
+    /// A limit parent shown `visible` at a time (± `variance` of it, seeded): the next child
+    /// goes out when the one before has filled.
+    Iceberg {
+        visible: Decimal,
+        variance: f64,
+        seed: u64,
+    },
 }
 
 impl Spec {
@@ -40,6 +47,7 @@ impl Spec {
             Spec::Twap { .. } => "twap",
             Spec::Vwap { .. } => "vwap",
             Spec::Pov { .. } => "pov",
+            Spec::Iceberg { .. } => "iceberg",
         }
     }
 
@@ -51,10 +59,10 @@ impl Spec {
             Some(v) => {
                 return Err(err(
                     "algo",
-                    format!("expected twap, vwap or pov, found `{v}`"),
+                    format!("expected twap, vwap, pov or iceberg, found `{v}`"),
                 ));
             }
-            None => return Err(err("algo", "required: twap, vwap or pov".into())),
+            None => return Err(err("algo", "required: twap, vwap, pov or iceberg".into())),
         };
         let known: &[&str] = match algo {
             "twap" => &["algo", "duration", "slices", "jitter", "seed"],
@@ -66,10 +74,11 @@ impl Spec {
                 "max_participation",
             ],
             "pov" => &["algo", "rate", "min_rate", "max_rate"],
+            "iceberg" => &["algo", "visible", "variance", "seed"],
             other => {
                 return Err(err(
                     "algo",
-                    format!("unknown `{other}` (twap, vwap or pov)"),
+                    format!("unknown `{other}` (twap, vwap, pov or iceberg)"),
                 ));
             }
         };
@@ -116,26 +125,49 @@ impl Spec {
                 .map(|d| d.normalize())
                 .ok_or_else(|| err(k, format!("expected a fraction in (0, 1], found `{v}`")))
         };
+        let jitter = |k: &str| -> Result<f64, (String, String)> {
+            match m.get(k) {
+                None => Ok(0.0),
+                Some(v) => v
+                    .as_f64()
+                    .filter(|j| (0.0..=0.5).contains(j))
+                    .ok_or_else(|| err(k, format!("expected 0 to 0.5, found `{v}`"))),
+            }
+        };
+        let seed = || -> Result<u64, (String, String)> {
+            match m.get("seed") {
+                None => Ok(0),
+                Some(v) => v.as_u64().ok_or_else(|| {
+                    err("seed", format!("expected a whole number ≥ 0, found `{v}`"))
+                }),
+            }
+        };
         Ok(match algo {
-            "twap" => {
-                let jitter = match m.get("jitter") {
-                    None => 0.0,
-                    Some(v) => v
-                        .as_f64()
-                        .filter(|j| (0.0..=0.5).contains(j))
-                        .ok_or_else(|| err("jitter", format!("expected 0 to 0.5, found `{v}`")))?,
+            "twap" => Spec::Twap {
+                duration_ns: duration()?,
+                slices: slices()?,
+                jitter: jitter("jitter")?,
+                seed: seed()?,
+            },
+            "iceberg" => {
+                let v = m.get("visible");
+                let visible = match v {
+                    Some(Value::Number(n)) => Decimal::from_str_exact(&n.to_string())
+                        .or_else(|_| Decimal::from_scientific(&n.to_string()))
+                        .ok(),
+                    Some(Value::String(s)) => Decimal::from_str_exact(s).ok(),
+                    _ => None,
                 };
-                let seed = match m.get("seed") {
-                    None => 0,
-                    Some(v) => v.as_u64().ok_or_else(|| {
-                        err("seed", format!("expected a whole number ≥ 0, found `{v}`"))
-                    })?,
+                let Some(visible) = visible.filter(|d| *d > Decimal::ZERO) else {
+                    let found = v.map_or("nothing".to_string(), |v| format!("`{v}`"));
+                    let msg =
+                        format!("required: the quantity shown at a time (> 0), found {found}");
+                    return Err(err("visible", msg));
                 };
-                Spec::Twap {
-                    duration_ns: duration()?,
-                    slices: slices()?,
-                    jitter,
-                    seed,
+                Spec::Iceberg {
+                    visible: visible.normalize(),
+                    variance: jitter("variance")?,
+                    seed: seed()?,
                 }
             }
             "vwap" => {

@@ -367,3 +367,80 @@ fn children_wait_for_the_rate_cap_and_none_is_dropped() {
         ["r-1 1 @0m00", "r-2 1 @0m20", "r-3 1 @0m30", "r-4 1 @1m00"]
     );
 }
+
+fn limit_parent(id: &str, qty: &str, limit: &str, exec: &str, ts: i64) -> Event<'static> {
+    ev(format!(
+        r#"{{"kind":"order","intent_id":"{id}","strategy_id":"s","venue":"v","symbol":"A/USDT","side":"buy","type":"limit","qty":{qty},"limit_price":{limit},"exec":{exec},"ts_accepted_ns":{ts}}}"#
+    ))
+}
+
+/// An iceberg shows one slice at a time at the parent's limit; the next goes out when the one
+/// before has filled, the last takes the rest; a market parent is refused.
+#[test]
+fn iceberg_golden_shows_one_slice_at_a_time() {
+    let mut e = engine("1", "0");
+    let spec = r#"{"algo":"iceberg","visible":3}"#;
+    let got = run(
+        &mut e,
+        &[
+            trade("10", "1", T0 - 1),
+            limit_parent("i", "10", "9.9", spec, T0),
+            trade("10", "1", T0 + MIN),
+            fill("i-1", "3", "9.9", T0 + 2 * MIN),
+            fill("i-2", "1", "9.9", T0 + 3 * MIN),
+            fill("i-2", "2", "9.9", T0 + 4 * MIN),
+            fill("i-3", "3", "9.9", T0 + 5 * MIN),
+            fill("i-4", "1", "9.9", T0 + 6 * MIN),
+            parent("m", "5", spec, T0 + 7 * MIN),
+        ],
+    );
+    assert_eq!(
+        got,
+        [
+            "working 0/0/10 avg 0",
+            "i-1 3 @0m00",
+            "working 3/0/10 avg 0",
+            "working 3/3/10 avg 9.9",
+            "i-2 3 @2m00",
+            "working 6/3/10 avg 9.9",
+            "working 6/4/10 avg 9.9",
+            "working 6/6/10 avg 9.9",
+            "i-3 3 @4m00",
+            "working 9/6/10 avg 9.9",
+            "working 9/9/10 avg 9.9",
+            "i-4 1 @5m00",
+            "sent 10/9/10 avg 9.9",
+            "done 10/10/10 avg 9.9",
+            "rejected 0/0/5 avg 0 invalid_order",
+        ]
+    );
+    // With variance, sizes are drawn per slice (seeded) and still sum to the parent.
+    let mut e = engine("0.1", "0");
+    let spec = r#"{"algo":"iceberg","visible":3,"variance":0.3,"seed":5}"#;
+    let evs = vec![
+        trade("10", "1", T0 - 1),
+        limit_parent("v", "10", "9.9", spec, T0),
+    ];
+    let mut out = vec![];
+    for x in &evs {
+        e.on_event(x, &mut out);
+    }
+    let mut sum = Decimal::ZERO;
+    for n in 1..20 {
+        let Some(Event::Order(o)) = out
+            .iter()
+            .rev()
+            .find(|x| matches!(x, Event::Order(_)))
+            .cloned()
+        else {
+            break;
+        };
+        if o.intent_id != format!("v-{n}") {
+            break;
+        }
+        sum += o.qty;
+        let f = fill(&o.intent_id, &o.qty.to_string(), "9.9", T0 + n * MIN);
+        e.on_event(&f, &mut out);
+    }
+    assert_eq!(sum, d("10"));
+}
