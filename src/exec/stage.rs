@@ -79,6 +79,10 @@ pub fn resume_from(engine: &mut ExecEngine, path: &Path) -> Result<usize, StageE
     r.for_each_event(
         |ev| match ev.into_owned() {
             Event::Order(o) if o.exec.is_some() => {
+                // A parent id seen again was ignored by the engine: so is it here.
+                if order_of.contains_key(o.intent_id.as_ref()) {
+                    return;
+                }
                 let n = parents.len();
                 order_of.insert(o.intent_id.to_string(), n);
                 parents.entry(n).or_default().parent = Some(o);
@@ -131,6 +135,7 @@ impl Stage for ExecStage {
             topics.exec_parents.clone(),
             topics.cancels.clone(),
             topics.fills.clone(),
+            topics.order_updates.clone(),
             topics.pattern(Kind::Trade),
             topics.pattern(Kind::Bar),
         ]

@@ -395,6 +395,27 @@ fn a_twap_backtests_like_the_pipeline_through_njord_exec() {
         Some(parents as u64),
         "{tca}"
     );
+    // With latency the children fill on later events: their fills still reach the parents.
+    let mut c = Command::new(BACKTEST);
+    c.current_dir(&d)
+        .env("NJORD__PAPER__LATENCY_MS", "250")
+        .args([
+            "--config",
+            "base.yaml",
+            "--tape",
+            "tape.ndjson",
+            "--strategies",
+            "strategies.yaml",
+        ])
+        .args(["--allow-short", "--out", "late", "-q"]);
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let late: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("late/metrics.json")).unwrap())
+            .unwrap();
+    let first = &late["tca"]["parents"][0];
+    assert_eq!(first["filled"], first["qty"], "{first}");
+    assert_eq!(first["state"], "done", "{first}");
 }
 
 /// A tape of 1-minute bars alone (no trades): intents get prices from the last close, orders

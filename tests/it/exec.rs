@@ -208,3 +208,21 @@ fn report_prints_the_shortfall_of_each_parent_and_group() {
         .failure()
         .stderr(predicates::str::contains("no parent orders"));
 }
+
+/// A parent id seen twice is ignored the second time, by the engine and by `--resume`:
+/// nothing is sent again after a restart.
+#[test]
+fn a_repeated_parent_id_resends_nothing_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = r#"{"algo":"twap","duration":"2m","slices":2}"#;
+    let mut first = vec![trade("10", T0 - 1), parent("p", "2", spec)];
+    first.extend(minutes(1, 2));
+    first.push(parent("p", "2", spec));
+    first.extend(minutes(2, 4));
+    assert_eq!(
+        children(&run(dir.path(), &first, &["--emit-only"])).len(),
+        2
+    );
+    let again = run(dir.path(), &minutes(4, 8), &["--resume", "--emit-only"]);
+    assert_eq!(children(&again), Vec::<(String, String)>::new());
+}

@@ -353,6 +353,8 @@ impl Engine {
         }
         if !matches!(ev, Event::Order(o) if o.exec.is_some()) {
             self.paper_only(ev, sink);
+            // Children resting, waiting for a bar or in flight fill on later events.
+            self.feed_back(&mut caused);
         }
         let mut i = 0;
         while i < caused.len() {
@@ -361,17 +363,7 @@ impl Engine {
                     self.counts.children += u64::from(matches!(caused[i], Event::Order(_)));
                     self.tca.on_event(&caused[i]);
                     self.paper_only(&caused[i], sink);
-                    // The children's fills, for the parents' progress and costs.
-                    if let Some(x) = self.exec.as_mut() {
-                        for f in self
-                            .paper_out
-                            .iter()
-                            .filter(|f| matches!(f, Event::Fill(_)))
-                        {
-                            self.tca.on_event(f);
-                            x.on_event(f, &mut caused);
-                        }
-                    }
+                    self.feed_back(&mut caused);
                 }
                 Event::ExecStatus(s) => {
                     if let Some(p) = self.exec.as_ref().and_then(|x| x.last_price(&s.symbol)) {
@@ -385,6 +377,25 @@ impl Engine {
             i += 1;
         }
         self.exec_out = caused;
+    }
+
+    /// What paper just emitted for children goes back to the execution core (fills, and
+    /// the updates of children that ended unfilled) and to the costs.
+    fn feed_back(&mut self, caused: &mut Out) {
+        let Some(x) = self.exec.as_mut() else {
+            return;
+        };
+        for e in &self.paper_out {
+            let id = match e {
+                Event::Fill(f) => &f.intent_id,
+                Event::OrderUpdate(u) if u.status.is_terminal() => &u.client_order_id,
+                _ => continue,
+            };
+            if x.is_ours(id) {
+                self.tca.on_event(e);
+                x.on_event(e, caused);
+            }
+        }
     }
 
     fn paper_only(&mut self, ev: &Event<'_>, sink: &mut dyn Sink) {

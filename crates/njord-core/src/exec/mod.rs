@@ -327,6 +327,20 @@ impl ExecEngine {
             }
             Event::Order(o) if o.exec.is_some() => self.accept(o, out),
             Event::Fill(f) => self.on_fill(f, out),
+            Event::OrderUpdate(u)
+                if u.status.is_terminal() && u.status != crate::event::OrderStatus::Filled =>
+            {
+                // An iceberg shows its next slice only after a fill: a slice that ended
+                // unfilled (rejected, expired, cancelled) ends the parent.
+                if let Some(&seq) = self.index.get(u.client_order_id.as_ref())
+                    && self
+                        .parents
+                        .get(&seq)
+                        .is_some_and(|p| matches!(p.spec, Spec::Iceberg { .. }))
+                {
+                    self.stop(seq, "expired", Some(u.ts_ns), out);
+                }
+            }
             Event::Cancel(c) => self.on_cancel(c, out),
             other => {
                 if !self.parents.is_empty() && other.ts_ns() >= self.next_due {
@@ -390,8 +404,14 @@ impl ExecEngine {
             let text = "exec works market and limit parents only";
             return refuse(spec, Reason::InvalidOrder, text, out);
         }
-        if matches!(spec, Spec::Iceberg { .. }) && order.order_type != OrderType::Limit {
-            let text = "an iceberg works a limit parent";
+        if matches!(spec, Spec::Iceberg { .. })
+            && (order.order_type != OrderType::Limit
+                || matches!(
+                    order.time_in_force,
+                    Some(crate::event::TimeInForce::Ioc | crate::event::TimeInForce::Fok)
+                ))
+        {
+            let text = "an iceberg works a resting (gtc) limit parent";
             return refuse(spec, Reason::InvalidOrder, text, out);
         }
         if self.index.contains_key(order.intent_id.as_ref()) {
@@ -499,14 +519,17 @@ impl ExecEngine {
         let mut p = Parent::new(order, spec, lot);
         for (id, qty) in children {
             p.children += 1;
-            p.sent += *qty;
+            p.sent = p.sent.checked_add(*qty).unwrap_or(p.sent);
             p.child_fills.insert(id.clone(), (*qty, Decimal::ZERO));
         }
         for (id, qty, price) in fills {
             if let Some(c) = p.child_fills.get_mut(id) {
-                c.1 += *qty;
-                p.filled += *qty;
-                p.cost += qty.checked_mul(*price).unwrap_or_default();
+                c.1 = c.1.checked_add(*qty).unwrap_or(c.1);
+                p.filled = p.filled.checked_add(*qty).unwrap_or(p.filled);
+                p.cost = qty
+                    .checked_mul(*price)
+                    .and_then(|x| p.cost.checked_add(x))
+                    .unwrap_or(p.cost);
             }
         }
         let unsent = p.unsent();
@@ -520,8 +543,13 @@ impl ExecEngine {
                 .zip(weights)
                 .filter(|(t, _)| *t > last_sent_ns)
                 .unzip();
-            if t.is_empty() || unsent <= Decimal::ZERO {
+            if unsent <= Decimal::ZERO {
                 return Vec::new();
+            }
+            if t.is_empty() {
+                // Its slices were all due before it went down (paced, or late): the rest goes
+                // out at once.
+                return vec![(last_sent_ns, unsent)];
             }
             schedule::split(unsent, &w, sizing, Decimal::ONE)
                 .into_iter()
@@ -769,8 +797,8 @@ impl ExecEngine {
         let Some(child) = p.child_fills.get_mut(f.intent_id.as_ref()) else {
             return;
         };
-        child.1 += f.qty;
-        p.filled += f.qty;
+        child.1 = child.1.checked_add(f.qty).unwrap_or(child.1);
+        p.filled = p.filled.checked_add(f.qty).unwrap_or(p.filled);
         p.cost = f
             .qty
             .checked_mul(f.price)

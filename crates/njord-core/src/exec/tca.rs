@@ -195,7 +195,7 @@ impl Tca {
                 else {
                     return;
                 };
-                row.filled += f.qty;
+                row.filled = row.filled.checked_add(f.qty).unwrap_or(row.filled);
                 row.cost = f
                     .qty
                     .checked_mul(f.price)
@@ -270,7 +270,11 @@ impl Tca {
                 impact: impact.normalize(),
                 fees: r.fees.normalize(),
                 opportunity: opportunity.normalize(),
-                total: (delay + impact + r.fees + opportunity).normalize(),
+                total: [impact, r.fees, opportunity]
+                    .into_iter()
+                    .try_fold(delay, |a, b| a.checked_add(b))
+                    .unwrap_or_default()
+                    .normalize(),
                 ..Cost::default()
             };
             cost.set_bps();

@@ -148,8 +148,11 @@ impl Impact {
             return price;
         }
         let factor = match side {
-            Side::Buy => Decimal::ONE + fraction,
-            Side::Sell => (Decimal::ONE - fraction).max(Decimal::ZERO),
+            Side::Buy => Decimal::ONE.checked_add(fraction).unwrap_or(Decimal::MAX),
+            Side::Sell => Decimal::ONE
+                .checked_sub(fraction)
+                .unwrap_or(Decimal::ZERO)
+                .max(Decimal::ZERO),
         };
         price.checked_mul(factor).unwrap_or(price).normalize()
     }

@@ -249,6 +249,8 @@ pub struct PaperEngine {
     /// Orders and cancels on their way, by (arrival time, sequence).
     in_flight: BTreeMap<(i64, u64), Event<'static>>,
     flight_seq: u64,
+    /// The latest arrival time given, so that arrivals keep the order messages were sent in.
+    last_arrival: i64,
     delivered: Vec<Outcome>,
 }
 
@@ -267,7 +269,9 @@ struct Latency {
 fn l_draw(l: &mut Option<Latency>) -> i64 {
     use rand::RngExt;
     match l {
-        Some(l) if l.jitter_ns > 0 => l.base_ns + l.rng.random_range(0..=l.jitter_ns),
+        Some(l) if l.jitter_ns > 0 => l
+            .base_ns
+            .saturating_add(l.rng.random_range(0..=l.jitter_ns)),
         Some(l) => l.base_ns,
         None => 0,
     }
@@ -385,6 +389,7 @@ impl PaperEngine {
             queue_books: None,
             in_flight: BTreeMap::new(),
             flight_seq: 0,
+            last_arrival: i64::MIN,
             delivered: Vec::new(),
         }
     }
@@ -447,7 +452,9 @@ impl PaperEngine {
             if let Event::Order(_) | Event::Cancel(_) = ev {
                 let delay = l_draw(&mut self.latency);
                 self.flight_seq += 1;
-                let arrival = ts.saturating_add(delay);
+                // First sent, first arrived: a cancel never overtakes its order.
+                let arrival = ts.saturating_add(delay).max(self.last_arrival);
+                self.last_arrival = arrival;
                 self.in_flight
                     .insert((arrival, self.flight_seq), ev.clone().into_owned());
                 return Outcome::InFlight;

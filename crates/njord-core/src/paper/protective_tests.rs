@@ -818,3 +818,33 @@ fn a_resting_limit_waits_its_turn_behind_the_displayed_size() {
     );
     assert_eq!(story(&out), ["q 2@99 Maker t3"]);
 }
+
+/// With jitter, arrivals keep the order messages were sent in: a cancel sent after its order
+/// never overtakes it, whatever the draws.
+#[test]
+fn a_cancel_never_overtakes_its_order() {
+    let ms = 1_000_000;
+    for seed in 0..40 {
+        let p = config::Paper {
+            latency_jitter_ms: 100,
+            latency_seed: seed,
+            ..Default::default()
+        };
+        let mut e = PaperEngine::from_config(&p, false);
+        let cancel = ev(format!(
+            r#"{{"kind":"cancel","intent_id":"l","ts_ns":{}}}"#,
+            11 * ms
+        ));
+        let (_, out) = run(
+            &mut e,
+            &[
+                trade("100", 0),
+                order("l", "buy", "limit", r#""limit_price":99,"#, 10 * ms),
+                cancel,
+                trade("98", 1_000 * ms),
+            ],
+        );
+        assert_eq!(story(&out), Vec::<String>::new(), "seed {seed}");
+        assert_eq!(e.open_orders(), 0, "seed {seed}");
+    }
+}
