@@ -457,6 +457,12 @@ impl<'de> serde::Deserialize<'de> for Dec {
     }
 }
 
+/// A decimal held in a JSON value (a number or a decimal string, by the rules of events), as
+/// configuration files give them; `None` for anything else.
+pub fn decimal_of(v: &serde_json::Value) -> Option<Decimal> {
+    serde::Deserialize::deserialize(v).ok().map(|d: Dec| d.0)
+}
+
 /// `Option<Decimal>` as a JSON number or `null`.
 pub mod opt {
     use super::Dec;

@@ -221,6 +221,34 @@ fn market_in<'m>(
     }
 }
 
+/// The `exec_status` `rejected` of a parent, whatever its `exec` holds (the algorithm as
+/// written, even one that did not parse).
+fn rejection(o: &Order<'_>, why: Reason, text: &str) -> Event<'static> {
+    tracing::warn!(intent_id = %o.intent_id, reason = why.as_str(), "parent {} rejected: {text}", o.intent_id);
+    let algo = o
+        .exec
+        .as_ref()
+        .and_then(|m| m.get("algo"))
+        .and_then(|a| a.as_str())
+        .unwrap_or("");
+    Event::ExecStatus(ExecStatus {
+        parent_id: Cow::Owned(o.intent_id.to_string()),
+        strategy_id: o.strategy_id.as_ref().map(|s| Cow::Owned(s.to_string())),
+        symbol: Cow::Owned(o.symbol.to_string()),
+        side: o.side,
+        algo: Cow::Owned(algo.to_string()),
+        state: Cow::Borrowed("rejected"),
+        qty: o.qty,
+        sent: Decimal::ZERO,
+        filled: Decimal::ZERO,
+        avg_price: Decimal::ZERO,
+        remaining: o.qty,
+        children: 0,
+        reason: Some(why),
+        ts_ns: o.ts_accepted_ns,
+    })
+}
+
 /// FNV-1a of the parent id, so parents with the same seed still jitter differently.
 fn id_hash(id: &str) -> u64 {
     id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -276,20 +304,7 @@ impl ExecEngine {
     /// The `exec_status` `rejected` of a parent refused before the engine saw it (the
     /// shell's kill switch).
     pub fn refused(&self, o: &Order<'_>, why: Reason, text: &str) -> Event<'static> {
-        tracing::warn!(intent_id = %o.intent_id, reason = why.as_str(), "parent {} rejected: {text}", o.intent_id);
-        let order = o.to_static();
-        let spec = order
-            .exec
-            .as_ref()
-            .and_then(|m| Spec::parse(m).ok())
-            .unwrap_or(Spec::Pov {
-                rate: Decimal::ONE,
-                min_rate: Decimal::ONE,
-                max_rate: Decimal::ONE,
-            });
-        let lot = self.lot(&order.symbol);
-        let ts = order.ts_accepted_ns;
-        Parent::new(order, spec, lot).status("rejected", Some(why), ts)
+        rejection(o, why, text)
     }
 
     /// Handles one event, pushing child orders, cancels and `exec_status` events.
@@ -382,27 +397,19 @@ impl ExecEngine {
         let order = o.to_static();
         let lot = self.lot(&order.symbol);
         let spec = order.exec.as_ref().map(Spec::parse);
-        let refuse = |spec: Spec, why: Reason, text: &str, out: &mut Vec<Event<'static>>| {
-            tracing::warn!(intent_id = %order.intent_id, reason = why.as_str(), "parent {} rejected: {text}", order.intent_id);
-            let p = Parent::new(order.clone(), spec, lot);
-            out.push(p.status("rejected", Some(why), order.ts_accepted_ns));
+        let refuse = |why: Reason, text: &str, out: &mut Vec<Event<'static>>| {
+            out.push(rejection(&order, why, text));
         };
         let spec = match spec {
             Some(Ok(s)) => s,
             Some(Err((key, msg))) => {
-                let text = format!("{key}: {msg}");
-                let stand_in = Spec::Pov {
-                    rate: Decimal::ONE,
-                    min_rate: Decimal::ONE,
-                    max_rate: Decimal::ONE,
-                };
-                return refuse(stand_in, Reason::InvalidOrder, &text, out);
+                return refuse(Reason::InvalidOrder, &format!("{key}: {msg}"), out);
             }
             None => return,
         };
         if !matches!(order.order_type, OrderType::Market | OrderType::Limit) {
             let text = "exec works market and limit parents only";
-            return refuse(spec, Reason::InvalidOrder, text, out);
+            return refuse(Reason::InvalidOrder, text, out);
         }
         if matches!(spec, Spec::Iceberg { .. })
             && (order.order_type != OrderType::Limit
@@ -412,7 +419,7 @@ impl ExecEngine {
                 ))
         {
             let text = "an iceberg works a resting (gtc) limit parent";
-            return refuse(spec, Reason::InvalidOrder, text, out);
+            return refuse(Reason::InvalidOrder, text, out);
         }
         if self.index.contains_key(order.intent_id.as_ref()) {
             tracing::warn!(intent_id = %order.intent_id, "parent {} is already worked; ignored", order.intent_id);
@@ -423,14 +430,14 @@ impl ExecEngine {
                 "qty {} is not a multiple of the lot step {}",
                 order.qty, lot.step
             );
-            return refuse(spec, Reason::LotStep, &text, out);
+            return refuse(Reason::LotStep, &text, out);
         }
         if self.working() >= self.cfg.max_parents {
             let text = format!(
                 "{} parents are worked already (exec.max_parents)",
                 self.working()
             );
-            return refuse(spec, Reason::OpenOrdersCap, &text, out);
+            return refuse(Reason::OpenOrdersCap, &text, out);
         }
         let ts = order.ts_accepted_ns;
         let market = self.market_of(&order.symbol);

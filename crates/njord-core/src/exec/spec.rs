@@ -114,14 +114,8 @@ impl Spec {
                 (None, None) => return Err(err(k, "required (a fraction such as 0.1)".into())),
                 (Some(v), _) => v,
             };
-            let d = match v {
-                Value::Number(n) => Decimal::from_str_exact(&n.to_string())
-                    .or_else(|_| Decimal::from_scientific(&n.to_string()))
-                    .ok(),
-                Value::String(s) => Decimal::from_str_exact(s).ok(),
-                _ => None,
-            };
-            d.filter(|d| *d > Decimal::ZERO && *d <= Decimal::ONE)
+            crate::num::decimal_of(v)
+                .filter(|d| *d > Decimal::ZERO && *d <= Decimal::ONE)
                 .map(|d| d.normalize())
                 .ok_or_else(|| err(k, format!("expected a fraction in (0, 1], found `{v}`")))
         };
@@ -151,13 +145,7 @@ impl Spec {
             },
             "iceberg" => {
                 let v = m.get("visible");
-                let visible = match v {
-                    Some(Value::Number(n)) => Decimal::from_str_exact(&n.to_string())
-                        .or_else(|_| Decimal::from_scientific(&n.to_string()))
-                        .ok(),
-                    Some(Value::String(s)) => Decimal::from_str_exact(s).ok(),
-                    _ => None,
-                };
+                let visible = v.and_then(crate::num::decimal_of);
                 let Some(visible) = visible.filter(|d| *d > Decimal::ZERO) else {
                     let found = v.map_or("nothing".to_string(), |v| format!("`{v}`"));
                     let msg =

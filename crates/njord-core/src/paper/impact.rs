@@ -73,11 +73,17 @@ impl Impact {
         self.model == Model::Book
     }
 
-    fn market(&mut self, symbol: &str) -> &mut Market {
-        if !self.markets.contains_key(symbol) {
-            self.markets.insert(symbol.to_string(), Market::default());
+    /// Updates a symbol's market: one lookup once it exists (the entry API would allocate
+    /// the key on every trade).
+    fn with_market(&mut self, symbol: &str, f: impl FnOnce(&mut Market)) {
+        match self.markets.get_mut(symbol) {
+            Some(m) => f(m),
+            None => {
+                let mut m = Market::default();
+                f(&mut m);
+                self.markets.insert(symbol.to_string(), m);
+            }
         }
-        self.markets.get_mut(symbol).expect("inserted above")
     }
 
     pub fn on_trade(&mut self, symbol: &str, ts_ns: i64, price: Decimal, qty: Decimal) {
@@ -85,26 +91,28 @@ impl Impact {
             return;
         }
         let window = self.window_ns;
-        let m = self.market(symbol);
-        m.trades
-            .push_back((ts_ns, qty, price.to_f64().unwrap_or(0.0)));
-        m.volume = m.volume.checked_add(qty).unwrap_or(m.volume);
-        while let Some(&(t, q, _)) = m.trades.front() {
-            if ts_ns.saturating_sub(t) <= window && m.trades.len() <= MAX_TRADES {
-                break;
+        self.with_market(symbol, |m| {
+            m.trades
+                .push_back((ts_ns, qty, price.to_f64().unwrap_or(0.0)));
+            m.volume = m.volume.checked_add(qty).unwrap_or(m.volume);
+            while let Some(&(t, q, _)) = m.trades.front() {
+                if ts_ns.saturating_sub(t) <= window && m.trades.len() <= MAX_TRADES {
+                    break;
+                }
+                m.trades.pop_front();
+                m.volume -= q;
             }
-            m.trades.pop_front();
-            m.volume -= q;
-        }
+        });
     }
 
     pub fn on_book(&mut self, b: &Book<'_>) {
         if self.model != Model::Book {
             return;
         }
-        let m = self.market(&b.symbol);
-        m.bids.clone_from(&b.bids);
-        m.asks.clone_from(&b.asks);
+        self.with_market(&b.symbol, |m| {
+            m.bids.clone_from(&b.bids);
+            m.asks.clone_from(&b.asks);
+        });
     }
 
     /// The taker price of `qty` on `side` against `price` (the reference: last trade, or a

@@ -289,19 +289,14 @@ fn sane(qty: Decimal, price: Decimal) -> bool {
 /// log line says what exactly was wrong.
 fn reject(o: &Order<'_>, reason: Reason, why: &str, out: &mut Vec<Event<'static>>) {
     tracing::warn!(intent_id = %o.intent_id, reason = reason.as_str(), "order {} rejected: {why}", o.intent_id);
-    out.push(Event::OrderUpdate(OrderUpdate {
-        symbol: Cow::Owned(o.symbol.to_string()),
-        exchange_order_id: Cow::Owned(order_id(&o.intent_id)),
-        client_order_id: Cow::Owned(o.intent_id.to_string()),
-        status: OrderStatus::Rejected,
-        reason: Some(reason),
-        filled_qty: Decimal::ZERO,
-        avg_price: Decimal::ZERO,
-        ts_ns: o.ts_accepted_ns,
-    }));
+    let mut update = closed(o, OrderStatus::Rejected, Decimal::ZERO, o.ts_accepted_ns);
+    if let Event::OrderUpdate(u) = &mut update {
+        u.reason = Some(reason);
+    }
+    out.push(update);
 }
 
-/// An order update of the engine's own: `canceled` (the other leg of its group acted),
+/// An order update of the engine's own: `rejected` (see [`reject`]), `canceled` (the other leg of its group acted),
 /// `expired` (`ioc`/`fok` that could not fill at once, `post_only` that would have taken), or
 /// `new` (a stop or take-profit triggered and now rests at its limit).
 fn closed(o: &Order<'_>, status: OrderStatus, filled: Decimal, ts_ns: i64) -> Event<'static> {
@@ -444,10 +439,8 @@ impl PaperEngine {
             if let Event::Order(o) = ev
                 && self.in_flight.len() >= self.cfg.max_open_orders
             {
-                self.refused += 1;
-                let why = "too many orders in flight (paper.max_open_orders)";
-                reject(o, Reason::OpenOrdersCap, why, out);
-                return Outcome::Rejected(Reason::OpenOrdersCap);
+                let n = self.in_flight.len();
+                return self.too_many(o, "orders are in flight already", n, out);
             }
             if let Event::Order(_) | Event::Cancel(_) = ev {
                 let delay = l_draw(&mut self.latency);
@@ -1138,13 +1131,7 @@ impl PaperEngine {
             (None, _) => false,
         };
         if !marketable && self.open.len() >= self.cfg.max_open_orders {
-            self.refused += 1;
-            let why = format!(
-                "{} orders are open already (paper.max_open_orders)",
-                self.open.len()
-            );
-            reject(o, Reason::OpenOrdersCap, &why, out);
-            return Outcome::Rejected(Reason::OpenOrdersCap);
+            return self.too_many(o, "orders are open already", self.open.len(), out);
         }
         let group = group_key(o);
         let immediate = matches!(o.time_in_force, Some(TimeInForce::Ioc | TimeInForce::Fok));
@@ -1258,13 +1245,7 @@ impl PaperEngine {
             return self.invalid(o, &why, out);
         }
         if self.open.len() >= self.cfg.max_open_orders {
-            self.refused += 1;
-            let why = format!(
-                "{} orders are open already (paper.max_open_orders)",
-                self.open.len()
-            );
-            reject(o, Reason::OpenOrdersCap, &why, out);
-            return Outcome::Rejected(Reason::OpenOrdersCap);
+            return self.too_many(o, "orders are open already", self.open.len(), out);
         }
         // A buy trailing stop cannot trigger below its trail above the market.
         let trailed = o
@@ -1364,6 +1345,20 @@ impl PaperEngine {
         }
         self.open.insert(id, (symbol, slot));
         outcome
+    }
+
+    /// Refuses an order past `paper.max_open_orders` (`open_orders_cap`) and counts it.
+    fn too_many(
+        &mut self,
+        o: &Order<'_>,
+        what: &str,
+        n: usize,
+        out: &mut Vec<Event<'static>>,
+    ) -> Outcome {
+        self.refused += 1;
+        let why = format!("{n} {what} (paper.max_open_orders)");
+        reject(o, Reason::OpenOrdersCap, &why, out);
+        Outcome::Rejected(Reason::OpenOrdersCap)
     }
 
     /// Rejects an order the balances cannot pay for.

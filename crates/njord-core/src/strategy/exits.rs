@@ -79,14 +79,7 @@ fn key_err(key: &str, msg: impl Into<String>) -> KeyError {
 
 /// A positive decimal (numbers or decimal strings, as in events).
 fn positive(key: &str, v: &Value) -> Result<Decimal, KeyError> {
-    let d = match v {
-        Value::Number(n) => Decimal::from_str_exact(&n.to_string())
-            .or_else(|_| Decimal::from_scientific(&n.to_string()))
-            .ok(),
-        Value::String(s) => Decimal::from_str_exact(s).ok(),
-        _ => None,
-    };
-    match d {
+    match crate::num::decimal_of(v) {
         Some(d) if d > Decimal::ZERO => Ok(d.normalize()),
         _ => Err(key_err(
             key,
