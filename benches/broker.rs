@@ -19,7 +19,9 @@ fn build_and_sign(signer: &Signer, intent_id: &str, ts_ms: i64) -> String {
         order_type: OrderType::Limit,
         qty: Decimal::new(125, 2),
         limit_price: Some(Decimal::new(9_871, 3)),
-        ioc: false,
+        stop_price: None,
+        time_in_force: njord::event::TimeInForce::Gtc,
+        post_only: false,
     };
     let p = RestClient::order_params(&req);
     let params: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -12,10 +12,11 @@
 //! never holds up the orders behind it. Venue news (user stream, REST polls, balances) is
 //! drained on the runner's wall-clock tick; on stdio that is every 100 ms.
 
+use super::armed::{ArmedBook, triggered};
 use super::client_id::client_order_id;
 use super::guard::{self, Denial, PriceRules, Quote};
 use super::order_state::OrderStatus;
-use super::placement::{Settled, Unresolved, place_once, resend_window, settle};
+use super::placement::{Settled, Unresolved, place_oco_once, place_once, resend_window, settle};
 use super::reconcile::{AttributedFill, Outcome, Reconciler, VenueFill, Watermark};
 use super::{
     BalanceSnapshot, BrokerError, BrokerOrderReq, BrokerOrderUpdate, StreamMsg, UserStream, Venue,
@@ -47,6 +48,13 @@ pub const FILLS_JOURNAL: &str = "broker.fills";
 pub const BALANCES_JOURNAL: &str = "broker.balances";
 /// File of the fill watermark, beside the journals.
 pub const WATERMARK_FILE: &str = "broker.watermark.json";
+/// Journal of what the broker enforces itself: each protective order it holds until its
+/// trigger and each member of a one-cancels-other group it enforces (`order`), and an
+/// `order_update` when one leaves (sent on its trigger, cancelled, or its group resolved).
+pub const ARMED_JOURNAL: &str = "broker.armed";
+/// How long the first leg of a possible venue OCO list waits for its partner before it is
+/// placed alone.
+const OCO_PAIR_WAIT: Duration = Duration::from_secs(1);
 
 /// How the broker was asked to run.
 #[derive(Debug, Clone, Default)]
@@ -133,6 +141,17 @@ struct Live<V: Venue, C: Clock> {
     balances: BTreeMap<String, (Decimal, Decimal)>,
     /// Events caused by venue news, waiting for the next tick.
     pending: Out,
+    /// Protective orders the venue cannot hold, until they trigger.
+    armed: ArmedBook,
+    /// One-cancels-other groups the broker enforces (legs not in a venue list): group key →
+    /// (intent, symbol) of each member.
+    groups: HashMap<String, Vec<(String, String)>>,
+    /// The first leg of a possible venue OCO list, and since when it waits for its partner.
+    held: Option<(Order<'static>, Duration)>,
+    /// Intents filled since the last tick whose groups are to be resolved.
+    filled: Vec<String>,
+    /// Records for the armed journal, written by the stage.
+    armed_log: Vec<Event<'static>>,
 }
 
 fn read_watermark(path: &Path) -> Result<Watermark, Error> {
@@ -146,6 +165,23 @@ fn read_watermark(path: &Path) -> Result<Watermark, Error> {
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Watermark::default()),
         Err(e) => Err(Error::Usage(format!("cannot read {}: {e}", path.display()))),
+    }
+}
+
+/// Reads every event of the journal `stem` in `dir`, its rotated files first (a journal
+/// rotates by the event time of its lines); bad lines are logged and skipped.
+fn read_journal(dir: &Path, stem: &str, mut f: impl FnMut(Event<'_>)) {
+    let want = dir.join(stem).display().to_string();
+    let files = crate::journal::list_dir(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| s.name == want)
+        .flat_map(|s| s.files);
+    for path in files {
+        match JournalReader::open(&path) {
+            Ok(mut r) => r.for_each_event(&mut f, |bad| tracing::warn!("{bad}")),
+            Err(e) => tracing::warn!("{e}"),
+        }
     }
 }
 
@@ -163,41 +199,90 @@ struct JournalIds {
 /// an intent again, even one whose venue order is closed (Binance only refuses duplicate ids
 /// of open orders), and asks the venue about the ones it sent without an answer.
 fn journal_ids(journal_dir: &Path) -> JournalIds {
-    let path = journal_dir.join(format!("{ORDERS_JOURNAL}.ndjson"));
     let mut placed = HashSet::new();
     let mut open: BTreeMap<String, (String, i64)> = BTreeMap::new();
-    if let Ok(mut r) = JournalReader::open(&path) {
-        r.for_each_event(
-            |ev| match ev {
-                Event::Ack(a) => {
-                    open.remove(a.client_order_id.as_ref());
-                    placed.insert(a.client_order_id.into_owned());
+    read_journal(journal_dir, ORDERS_JOURNAL, |ev| match ev {
+        Event::Ack(a) => {
+            open.remove(a.client_order_id.as_ref());
+            placed.insert(a.client_order_id.into_owned());
+        }
+        Event::OrderUpdate(u) if !u.exchange_order_id.is_empty() => {
+            open.remove(u.client_order_id.as_ref());
+            placed.insert(u.client_order_id.into_owned());
+        }
+        Event::OrderUpdate(u) => match u.status {
+            OrderStatus::PendingNew | OrderStatus::Unknown => {
+                if !placed.contains(u.client_order_id.as_ref()) {
+                    open.insert(
+                        u.client_order_id.into_owned(),
+                        (u.symbol.into_owned(), u.ts_ns),
+                    );
                 }
-                Event::OrderUpdate(u) if !u.exchange_order_id.is_empty() => {
-                    open.remove(u.client_order_id.as_ref());
-                    placed.insert(u.client_order_id.into_owned());
-                }
-                Event::OrderUpdate(u) => match u.status {
-                    OrderStatus::PendingNew | OrderStatus::Unknown => {
-                        if !placed.contains(u.client_order_id.as_ref()) {
-                            open.insert(
-                                u.client_order_id.into_owned(),
-                                (u.symbol.into_owned(), u.ts_ns),
-                            );
-                        }
-                    }
-                    _ => {
-                        open.remove(u.client_order_id.as_ref());
-                    }
-                },
-                _ => {}
-            },
-            |bad| tracing::warn!("{bad}"),
-        );
-    }
+            }
+            _ => {
+                open.remove(u.client_order_id.as_ref());
+            }
+        },
+        _ => {}
+    });
     JournalIds {
         placed,
         unresolved: open.into_iter().map(|(c, (s, t))| (s, c, t)).collect(),
+    }
+}
+
+/// What the armed journal says the broker still enforces, oldest first: each order with
+/// no closing record, and whether it is armed (held until its trigger) rather than a
+/// group member the venue holds.
+fn armed_journal(journal_dir: &Path) -> Vec<(Order<'static>, bool)> {
+    let mut open: Vec<(Order<'static>, bool)> = Vec::new();
+    read_journal(journal_dir, ARMED_JOURNAL, |ev| match ev {
+        Event::Order(o) => {
+            open.retain(|(x, _)| x.intent_id != o.intent_id);
+            open.push((o.to_static(), false));
+        }
+        Event::OrderUpdate(u) => {
+            let cid = u.client_order_id.as_ref();
+            let mine = |x: &Order<'_>| client_order_id(&x.intent_id) == cid;
+            if u.status == OrderStatus::New {
+                if let Some(entry) = open.iter_mut().find(|(x, _)| mine(x)) {
+                    entry.1 = true;
+                }
+            } else {
+                open.retain(|(x, _)| !mine(x));
+            }
+        }
+        _ => {}
+    });
+    open
+}
+
+/// Whether an order could be a leg of a venue OCO list: a resting limit or a stop-limit of
+/// a one-cancels-other group, with no trail.
+fn oco_leg(o: &Order<'_>) -> bool {
+    let resting = !matches!(o.time_in_force, Some(TimeInForce::Ioc | TimeInForce::Fok));
+    o.oco.is_some()
+        && o.trail.is_none()
+        && match o.order_type {
+            OrderType::Limit => resting,
+            OrderType::StopLimit => true,
+            _ => false,
+        }
+}
+
+/// Two legs that make one venue OCO list, limit first: same group, side and size, one a
+/// limit and the other a stop-limit. The venue checks the prices (a sell's limit above the
+/// market, its stop below).
+fn oco_pair(a: &Order<'_>, b: &Order<'_>) -> Option<(Order<'static>, Order<'static>)> {
+    let same = oco_leg(a)
+        && oco_leg(b)
+        && a.oco_group() == b.oco_group()
+        && a.side == b.side
+        && a.qty == b.qty;
+    match (a.order_type, b.order_type) {
+        (OrderType::Limit, OrderType::StopLimit) if same => Some((a.to_static(), b.to_static())),
+        (OrderType::StopLimit, OrderType::Limit) if same => Some((b.to_static(), a.to_static())),
+        _ => None,
     }
 }
 
@@ -321,6 +406,168 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
         Ok(())
     }
 
+    /// Emits what the live side produced outside an input event (venue news, groups it
+    /// resolved) and writes its armed-journal records.
+    fn drain_live(&mut self, out: &mut Out) -> Result<(), StageError> {
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
+        let records = std::mem::take(&mut live.armed_log);
+        let evs = std::mem::take(&mut live.pending);
+        if !records.is_empty() {
+            for r in &records {
+                self.journal(ARMED_JOURNAL, r)?;
+            }
+            self.journals.sync(ARMED_JOURNAL)?;
+        }
+        evs.into_iter().try_for_each(|e| self.emit(e, out))
+    }
+
+    /// A live order. The partner of a waiting OCO leg goes out with it as one venue list; a
+    /// leg that could make one waits for its partner (the next order, within
+    /// [`OCO_PAIR_WAIT`]); every other order is placed, or armed when the venue cannot hold it.
+    fn route_live(&mut self, o: &Order<'_>, out: &mut Out) -> Result<(), StageError> {
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
+        if let Some((held, _)) = live.held.take() {
+            if let Some((limit, stop)) = oco_pair(&held, o) {
+                return self.live_oco(&limit, &stop, out);
+            }
+            self.place_or_arm(&held, out)?;
+        }
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
+        if oco_leg(o) && live.io.venue.supports(&o.symbol, "OCO") {
+            live.held = Some((o.to_static(), live.clock.monotonic()));
+            return Ok(());
+        }
+        self.place_or_arm(o, out)
+    }
+
+    /// Places an order natively, or arms it: a stop-market, a trailing stop, or a stop whose
+    /// type the symbol's `orderTypes` lack is held here until a trade of the input reaches
+    /// it. A one-cancels-other member is recorded so that the broker enforces its group.
+    fn place_or_arm(&mut self, o: &Order<'_>, out: &mut Out) -> Result<(), StageError> {
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
+        let cid = client_order_id(&o.intent_id);
+        let venue_type = request_of(o, cid.clone()).venue_type();
+        let native = !o.order_type.is_triggered()
+            || (o.trail.is_none() && live.io.venue.supports(&o.symbol, venue_type));
+        if native {
+            if let Some(g) = o.oco_group() {
+                live.join_group(g, o);
+                self.journal(ARMED_JOURNAL, &Event::Order(o.clone()))?;
+                self.journals.sync(ARMED_JOURNAL)?;
+            }
+            return self.live_order(o, out);
+        }
+        let now = live.clock.now_ns();
+        if live.sent.contains(&cid) || live.armed.contains(&o.intent_id) {
+            tracing::warn!(intent_id = %o.intent_id, "intent already armed or sent; not arming it again");
+            return Ok(());
+        }
+        if let Err(d) = live.kill.check() {
+            tracing::warn!(intent_id = %o.intent_id, reason = d.reason.as_str(), "not armed: the kill switch is on");
+            return self.emit(denial(&o.intent_id, d, now), out);
+        }
+        if let Some(g) = o.oco_group() {
+            live.join_group(g, o);
+        }
+        live.armed.arm(o.to_static());
+        tracing::info!(intent_id = %o.intent_id, stop = ?o.stop_price, trail = ?o.trail, "armed: the venue cannot hold a {venue_type}{}; the broker sends it when a trade reaches it", if o.trail.is_some() { " that trails" } else { "" });
+        let armed = own_update(&o.symbol, &cid, OrderStatus::New, None, now);
+        self.journal(ARMED_JOURNAL, &Event::Order(o.clone()))?;
+        self.journal(ARMED_JOURNAL, &armed)?;
+        self.journals.sync(ARMED_JOURNAL)?;
+        self.emit(armed, out)
+    }
+
+    /// Sends the armed orders a trade reaches, as what they become, after cancelling the
+    /// other members of their groups.
+    fn fire_armed(
+        &mut self,
+        symbol: &str,
+        price: Decimal,
+        out: &mut Out,
+    ) -> Result<(), StageError> {
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
+        if live.armed.is_empty() {
+            return Ok(());
+        }
+        for o in live.armed.on_trade(symbol, price) {
+            let Some(live) = self.live.as_mut() else {
+                return Ok(());
+            };
+            let cid = client_order_id(&o.intent_id);
+            tracing::warn!(intent_id = %o.intent_id, %price, "armed order triggered: sending it");
+            let now = live.clock.now_ns();
+            live.armed_log.push(own_update(
+                &o.symbol,
+                &cid,
+                OrderStatus::PendingNew,
+                None,
+                now,
+            ));
+            live.resolve_group(&o.intent_id);
+            self.drain_live(out)?;
+            self.live_order(&triggered(&o), out)?;
+        }
+        Ok(())
+    }
+
+    /// Places the two legs of a one-cancels-other group as one venue OCO list: the limit as
+    /// LIMIT_MAKER, the stop-limit as STOP_LOSS_LIMIT. Each leg passes the checks of any live
+    /// order; when one is refused, neither is placed.
+    fn live_oco(
+        &mut self,
+        limit: &Order<'_>,
+        stop: &Order<'_>,
+        out: &mut Out,
+    ) -> Result<(), StageError> {
+        let input = self.last_price.get(limit.symbol.as_ref()).copied();
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
+        let mut maker = limit.to_static();
+        maker.post_only = true;
+        let checked = (live.check(&maker, input), live.check(stop, input));
+        let now = live.clock.now_ns();
+        let (lreq, sreq) = match checked {
+            (Ok(l), Ok(s)) => (l, s),
+            (l, s) => {
+                tracing::error!(intent_id = %limit.intent_id, "OCO list not placed: a leg was refused, so neither goes");
+                for r in [l, s] {
+                    let evs = match r {
+                        Ok(req) => vec![rejected(&req, None, now)],
+                        Err(evs) => evs,
+                    };
+                    evs.into_iter().try_for_each(|e| self.emit(e, out))?;
+                }
+                return Ok(());
+            }
+        };
+        let pendings = [live.pending_new(&lreq), live.pending_new(&sreq)];
+        for pending in pendings {
+            self.journal(ORDERS_JOURNAL, &pending)?;
+            out.push(pending);
+        }
+        self.journals.sync(ORDERS_JOURNAL)?;
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
+        let strategy_id = limit.strategy_id.as_ref().map(|s| s.to_string());
+        for ev in live.send_oco(lreq, sreq, strategy_id) {
+            self.emit(ev, out)?;
+        }
+        Ok(())
+    }
+
     /// Checks a live order, journals its `pending_new` to disk, then sends it.
     fn live_order(&mut self, o: &Order<'_>, out: &mut Out) -> Result<(), StageError> {
         let input = self.last_price.get(o.symbol.as_ref()).copied();
@@ -358,24 +605,13 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
     }
 }
 
-/// Why the broker cannot place an order as asked: it places market and limit orders (`gtc`
-/// or `ioc`); stops, take-profits, `fok`, `post_only` and one-cancels-other groups run in
-/// njord-paper and the backtester.
+/// Why the broker cannot place an order as asked: an execution-algorithm parent is
+/// sliced by njord-exec, never sent whole.
 fn unplaceable(o: &Order<'_>) -> Option<String> {
-    let what = if o.order_type.is_triggered() {
-        format!("{} orders", o.order_type.as_str())
-    } else if o.time_in_force == Some(TimeInForce::Fok) {
-        "fok orders".to_string()
-    } else if o.post_only {
-        "post_only orders".to_string()
-    } else if o.oco.is_some() {
-        "one-cancels-other groups (oco)".to_string()
-    } else {
-        return None;
-    };
-    Some(format!(
-        "the broker does not place {what}; njord-paper and njord-backtest run them"
-    ))
+    o.exec.as_ref().map(|_| {
+        "the broker does not place execution-algorithm parents (exec); njord-exec slices them"
+            .to_string()
+    })
 }
 
 fn request_of(o: &Order<'_>, cid: String) -> BrokerOrderReq {
@@ -387,7 +623,9 @@ fn request_of(o: &Order<'_>, cid: String) -> BrokerOrderReq {
         order_type: o.order_type,
         qty: o.qty,
         limit_price: o.limit_price,
-        ioc: o.time_in_force == Some(TimeInForce::Ioc) && o.order_type == OrderType::Limit,
+        stop_price: o.stop_price,
+        time_in_force: o.time_in_force.unwrap_or_default(),
+        post_only: o.post_only,
     }
 }
 
@@ -535,6 +773,20 @@ impl<V: Venue, C: Clock> Live<V, C> {
             lookback_ms = b.startup_lookback_ms,
             "client order ids already used (journal and the venue's recent orders)"
         );
+        let mut armed = ArmedBook::default();
+        let mut groups: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        for (o, is_armed) in armed_journal(&cfg.journal.dir) {
+            if let Some(g) = o.oco_group() {
+                let member = (o.intent_id.to_string(), o.symbol.to_string());
+                groups.entry(g).or_default().push(member);
+            }
+            if is_armed && !sent.contains(&client_order_id(&o.intent_id)) {
+                armed.arm(o);
+            }
+        }
+        if !armed.is_empty() || !groups.is_empty() {
+            tracing::info!(armed = ?armed.intents(), groups = groups.len(), "armed orders and one-cancels-other groups of an earlier run, from the armed journal");
+        }
         let stream = io.rt.block_on(venue.open_user_stream());
         let now = clock.monotonic();
         tracing::warn!(
@@ -578,6 +830,11 @@ impl<V: Venue, C: Clock> Live<V, C> {
             sent,
             balances: BTreeMap::new(),
             pending,
+            armed,
+            groups,
+            held: None,
+            filled: Vec::new(),
+            armed_log: Vec::new(),
         };
         live.settle_journal(journal.unresolved);
         live.persist_watermark();
@@ -656,7 +913,7 @@ impl<V: Venue, C: Clock> Live<V, C> {
         if req.order_type == OrderType::Market && self.market_as_ioc {
             req.order_type = OrderType::Limit;
             req.limit_price = Some(guard::ioc_limit(req.side, &quote, slippage));
-            req.ioc = true;
+            req.time_in_force = TimeInForce::Ioc;
         }
         let req = match self.io.venue.prepare(&req, Some(touch(req.side, &quote))) {
             Ok(r) => r,
@@ -706,30 +963,152 @@ impl<V: Venue, C: Clock> Live<V, C> {
             }
             Err(e @ BrokerError::Unknown { .. }) => {
                 tracing::error!(intent_id = %req.intent_id, "{e}");
-                let unknown = BrokerOrderUpdate {
-                    symbol: req.symbol.clone(),
-                    exchange_order_id: String::new(),
-                    client_order_id: cid,
-                    side: req.side,
-                    status: OrderStatus::Unknown,
-                    orig_qty: req.qty,
-                    filled_qty: Decimal::ZERO,
-                    cum_quote: Decimal::ZERO,
-                    ts_ns: self.clock.now_ns(),
-                };
-                let reported = match self.rec.apply(&unknown) {
-                    Outcome::Changed(u) => vec![update_event(&u)],
-                    _ => Vec::new(),
-                };
-                self.unresolved.push(Unresolved {
-                    req,
-                    sends: 1,
-                    sent_at: self.clock.monotonic(),
-                });
-                reported
+                self.lost(req, 1)
             }
             Err(e) => self.not_placed(&req, e),
         }
+    }
+
+    /// An order whose answer was lost: reported `unknown` and settled on later ticks by the
+    /// venue's word. `sends` at the retry limit means it is looked up, never sent again.
+    fn lost(&mut self, req: BrokerOrderReq, sends: u32) -> Vec<Event<'static>> {
+        let unknown = BrokerOrderUpdate {
+            symbol: req.symbol.clone(),
+            exchange_order_id: String::new(),
+            client_order_id: req.client_order_id.clone(),
+            side: req.side,
+            status: OrderStatus::Unknown,
+            orig_qty: req.qty,
+            filled_qty: Decimal::ZERO,
+            cum_quote: Decimal::ZERO,
+            ts_ns: self.clock.now_ns(),
+        };
+        let reported = match self.rec.apply(&unknown) {
+            Outcome::Changed(u) => vec![update_event(&u)],
+            _ => Vec::new(),
+        };
+        self.unresolved.push(Unresolved {
+            req,
+            sends,
+            sent_at: self.clock.monotonic(),
+        });
+        reported
+    }
+
+    /// Sends two checked legs as one venue OCO list. A lost answer leaves both legs to be
+    /// looked up, never resent one by one.
+    fn send_oco(
+        &mut self,
+        limit: BrokerOrderReq,
+        stop: BrokerOrderReq,
+        strategy_id: Option<String>,
+    ) -> Vec<Event<'static>> {
+        let now = self.clock.now_ns();
+        for r in [&limit, &stop] {
+            self.rec.track(r, strategy_id.clone(), now);
+            self.sent.insert(r.client_order_id.clone());
+        }
+        let kill = &mut self.kill;
+        let mut allowed = || kill.check();
+        let placed = place_oco_once(
+            &self.io.venue,
+            &self.clock,
+            self.retry,
+            &limit,
+            &stop,
+            &mut allowed,
+        );
+        match self.io.rt.block_on(placed) {
+            Ok(acks) => {
+                let mut out = Vec::new();
+                for ack in acks {
+                    let Some(req) = [&limit, &stop]
+                        .into_iter()
+                        .find(|r| r.client_order_id == ack.client_order_id)
+                    else {
+                        tracing::warn!(client_order_id = %ack.client_order_id, "OCO answer names an order this broker did not send");
+                        continue;
+                    };
+                    self.rec.acked(&ack.client_order_id, &ack.exchange_order_id);
+                    tracing::info!(client_order_id = %ack.client_order_id, exchange_order_id = %ack.exchange_order_id, "OCO leg placed");
+                    out.push(Event::Ack(Ack {
+                        intent_id: Some(Cow::Owned(req.intent_id.clone())),
+                        client_order_id: Cow::Owned(ack.client_order_id),
+                        exchange_order_id: Cow::Owned(ack.exchange_order_id),
+                        ts_ns: ack.ts_ns,
+                    }));
+                }
+                out
+            }
+            Err(e @ BrokerError::Unknown { .. }) => {
+                tracing::error!(intent_id = %limit.intent_id, "OCO list: {e}");
+                let mut out = self.lost(limit, self.retry.max_attempts);
+                out.extend(self.lost(stop, self.retry.max_attempts));
+                out
+            }
+            Err(e) => {
+                let mut out = self.not_placed(&limit, e.clone());
+                out.extend(self.not_placed(&stop, e));
+                out
+            }
+        }
+    }
+
+    /// Records a member of a one-cancels-other group the broker enforces.
+    fn join_group(&mut self, group: String, o: &Order<'_>) {
+        let members = self.groups.entry(group).or_default();
+        if !members.iter().any(|(i, _)| i == o.intent_id.as_ref()) {
+            members.push((o.intent_id.to_string(), o.symbol.to_string()));
+        }
+    }
+
+    /// A member of a group filled or triggered: every other member is cancelled (disarmed,
+    /// or cancelled at the venue) and the group is forgotten.
+    fn resolve_group(&mut self, intent_id: &str) {
+        let Some(key) = self
+            .groups
+            .iter()
+            .find(|(_, m)| m.iter().any(|(i, _)| i == intent_id))
+            .map(|(k, _)| k.clone())
+        else {
+            return;
+        };
+        let members = self.groups.remove(&key).unwrap_or_default();
+        let now = self.clock.now_ns();
+        for (intent, symbol) in members {
+            let cid = client_order_id(&intent);
+            let closed = own_update(&symbol, &cid, OrderStatus::Canceled, None, now);
+            self.armed_log.push(closed.clone());
+            if intent == intent_id {
+                continue;
+            }
+            tracing::info!(intent_id = %intent, "cancelling: another order of its one-cancels-other group filled or triggered");
+            if self.armed.disarm(&intent).is_some() {
+                self.pending.push(closed);
+            } else {
+                let c = Cancel {
+                    intent_id: Cow::Owned(intent),
+                    ts_ns: now,
+                };
+                let evs = self.cancel(&c);
+                self.pending.extend(evs);
+            }
+        }
+    }
+
+    /// Disarms an armed order: reported cancelled (with `reason`), its record closed.
+    fn disarm(&mut self, intent_id: &str, reason: Option<Reason>) -> Option<Event<'static>> {
+        let o = self.armed.disarm(intent_id)?;
+        let cid = client_order_id(intent_id);
+        let closed = own_update(
+            &o.symbol,
+            &cid,
+            OrderStatus::Canceled,
+            reason,
+            self.clock.now_ns(),
+        );
+        self.armed_log.push(closed.clone());
+        Some(closed)
     }
 
     /// Reports an order the venue never took, and forgets it: its intent may come again.
@@ -812,10 +1191,28 @@ impl<V: Venue, C: Clock> Live<V, C> {
             return;
         }
         let open = self.rec.in_flight();
+        let armed = self.armed.intents();
         tracing::warn!(
             orders = open.len(),
-            "kill switch tripped: canceling open orders (kill.cancel_open)"
+            armed = armed.len(),
+            "kill switch tripped: canceling open orders and disarming armed ones (kill.cancel_open)"
         );
+        for intent in armed {
+            let evs = self.disarm(&intent, Some(Reason::Halted));
+            self.pending.extend(evs);
+        }
+        if let Some((held, _)) = self.held.take() {
+            let cid = client_order_id(&held.intent_id);
+            let now = self.clock.now_ns();
+            let closed = own_update(
+                &held.symbol,
+                &cid,
+                OrderStatus::Canceled,
+                Some(Reason::Halted),
+                now,
+            );
+            self.pending.push(closed);
+        }
         for (symbol, cid) in open {
             let venue = &self.io.venue;
             let result = self.io.rt.block_on(async {
@@ -831,6 +1228,26 @@ impl<V: Venue, C: Clock> Live<V, C> {
     }
 
     fn cancel(&mut self, c: &Cancel<'_>) -> Vec<Event<'static>> {
+        if let Some(closed) = self.disarm(&c.intent_id, None) {
+            tracing::info!(intent_id = %c.intent_id, "cancel: disarmed, nothing was at the venue");
+            return vec![closed];
+        }
+        if self
+            .held
+            .as_ref()
+            .is_some_and(|(h, _)| h.intent_id == c.intent_id)
+            && let Some((h, _)) = self.held.take()
+        {
+            let cid = client_order_id(&h.intent_id);
+            let now = self.clock.now_ns();
+            return vec![own_update(
+                &h.symbol,
+                &cid,
+                OrderStatus::Canceled,
+                None,
+                now,
+            )];
+        }
         let cid = client_order_id(&c.intent_id);
         let Some(t) = self.rec.get(&cid) else {
             tracing::warn!(intent_id = %c.intent_id, "cancel: no order of this intent is followed; nothing sent");
@@ -880,6 +1297,9 @@ impl<V: Venue, C: Clock> Live<V, C> {
 
     fn apply_fill(&mut self, f: VenueFill) {
         if let Some(a) = self.rec.on_fill(f) {
+            if !self.groups.is_empty() {
+                self.filled.push(a.intent_id.clone());
+            }
             self.pending.push(fill_event(a));
         }
     }
@@ -1010,6 +1430,9 @@ impl<V: Venue, C: Clock> Live<V, C> {
     fn tick(&mut self) {
         self.cancel_on_trip();
         self.drain_stream();
+        for intent in std::mem::take(&mut self.filled) {
+            self.resolve_group(&intent);
+        }
         self.settle_unresolved();
         let now = self.clock.monotonic();
         if now >= self.next_poll {
@@ -1057,7 +1480,7 @@ impl<V: Venue, C: Clock> Stage for BrokerStage<V, C> {
     fn on_event(&mut self, ev: &Event<'_>, out: &mut Out) -> Result<(), StageError> {
         match ev {
             Event::Order(o) if unplaceable(o).is_some() => self.refuse_unplaceable(o, out),
-            Event::Order(o) if self.live.is_some() => self.live_order(o, out),
+            Event::Order(o) if self.live.is_some() => self.route_live(o, out),
             Event::Order(o) => self.echo(o, out),
             Event::Cancel(c) => {
                 let evs = match self.live.as_mut() {
@@ -1072,7 +1495,7 @@ impl<V: Venue, C: Clock> Stage for BrokerStage<V, C> {
             Event::Trade(t) => {
                 self.last_price
                     .insert(t.symbol.to_string(), (t.price, t.ts_ns));
-                Ok(())
+                self.fire_armed(&t.symbol, t.price, out)
             }
             Event::Ticker(t) => {
                 if let Some(p) = t.last {
@@ -1088,18 +1511,34 @@ impl<V: Venue, C: Clock> Stage for BrokerStage<V, C> {
         let Some(live) = self.live.as_mut() else {
             return Ok(());
         };
-        live.tick();
-        let evs = std::mem::take(&mut live.pending);
-        evs.into_iter().try_for_each(|e| self.emit(e, out))
+        let waited = live
+            .held
+            .as_ref()
+            .is_some_and(|(_, since)| live.clock.monotonic() >= *since + OCO_PAIR_WAIT);
+        if waited && let Some((held, _)) = live.held.take() {
+            tracing::info!(intent_id = %held.intent_id, "no OCO partner came: placing the leg alone");
+            self.place_or_arm(&held, out)?;
+        }
+        if let Some(live) = self.live.as_mut() {
+            live.tick();
+        }
+        self.drain_live(out)
     }
 
     fn on_end(&mut self, out: &mut Out) -> Result<(), StageError> {
         let Some(live) = self.live.as_mut() else {
             return Ok(());
         };
-        live.wind_down();
-        let evs = std::mem::take(&mut live.pending);
-        evs.into_iter().try_for_each(|e| self.emit(e, out))
+        if let Some((held, _)) = live.held.take() {
+            self.place_or_arm(&held, out)?;
+        }
+        if let Some(live) = self.live.as_mut() {
+            if !live.armed.is_empty() {
+                tracing::warn!(armed = ?live.armed.intents(), "stopping with armed orders: they stay in the armed journal and are armed again at the next start");
+            }
+            live.wind_down();
+        }
+        self.drain_live(out)
     }
 
     fn flush(&mut self) -> Result<(), StageError> {

@@ -18,6 +18,11 @@ Live, immediately before each order: the kill switch (file, then Redis; unreadab
 tripped) → `decision` denial `halted`; notional above min(10 USD, broker.live_max_notional_usd) → \
 denial `live_micro_cap`; else the order is placed once per intent → `ack`, then `order_update`, \
 `fill` and `balance` events from the user stream and REST polls.\n\n\
+Protective orders: STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT, LIMIT_MAKER (post_only) and OCO lists (a \
+limit and a stop_limit of one oco group, back to back) are placed natively where the symbol's \
+orderTypes allow; stop_market, trailing stops and unlisted types are armed by the broker \
+({journal_dir}/broker.armed.ndjson, kept across restarts) and sent when a trade on the input \
+reaches them.\n\n\
 Examples:\n  \
     njord-risk | njord-broker                          # dry-run echo\n  \
     njord-broker --validate < orders.ndjson            # dry-run, venue validates via order/test\n  \

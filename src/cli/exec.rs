@@ -26,7 +26,13 @@ pov   rate (required: share of the volume traded since arrival), min_rate (= rat
 it), max_rate (= rate: never above)\n  \
 iceberg  visible (required: the quantity shown), variance (0: up to 0.5 of it, seeded per slice), \
 seed (0); a limit parent, one child at a time: the next goes out when the one before has filled, so \
-it needs the fills (on a bus, fills.new; on a stdio pipe only the first slice goes out)\n\n\
+it needs the fills (on a bus, fills.new; on a stdio pipe only the first slice goes out)\n  \
+peg   offset (0: how far behind the touch), min_move (0: any move re-prices), max_reprices (100); a \
+limit parent worked as one child resting at the best bid (buy) or ask (sell) of `book` and `ticker` \
+events, never past the parent's limit; when that price moves by min_move, the child is cancelled \
+and replaced once its order_update confirms the cancel, so it needs the order updates (a bus, or \
+the backtester). Nothing goes out before the first quote; --resume leaves a peg's child where it \
+rests\n\n\
 Children are multiples of exec.lot_steps (default exec.default_lot_step) summing exactly to the \
 parent, each at least exec.min_notionals (a smaller one merges into its neighbour); a parent whose \
 qty is not a multiple of the lot step is rejected (reason lot_step). A child has the parent's type \
@@ -41,7 +47,7 @@ Examples:\n  \
     njord-exec report paper.ndjson var/log/njord/exec.orders.ndjson   # execution costs\n  \
     njord-exec --bus redis://127.0.0.1:6379/0 --resume   # daemon on Redis\n\n\
 As a daemon it reads orders.parent (where njord-risk publishes parents), orders.cancel, fills.new, \
-md.trades.* and md.ohlcv.*, and publishes children on orders.accepted and progress on exec.status."
+order updates, md.trades.*, md.ohlcv.*, md.ticker.* and md.book.*, and publishes children on orders.accepted and progress on exec.status."
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -1,5 +1,6 @@
-//! The execution engine's shell: reads the kill switch before every event while parents are
-//! worked (a trip halts them all: their open children are cancelled), journals the parents it
+//! The execution engine's shell: reads the kill switch before every event while a parent is
+//! worked or may still have a child resting (a trip halts them all: their open children are
+//! cancelled), journals the parents it
 //! takes and everything it sends, and with `--resume` rebuilds the parents still worked from
 //! that journal. All scheduling stays in [`ExecEngine`].
 
@@ -138,6 +139,8 @@ impl Stage for ExecStage {
             topics.order_updates.clone(),
             topics.pattern(Kind::Trade),
             topics.pattern(Kind::Bar),
+            topics.pattern(Kind::Ticker),
+            topics.pattern(Kind::Book),
         ]
     }
 
@@ -150,7 +153,7 @@ impl Stage for ExecStage {
         let start = out.len();
         let parent = matches!(ev, Event::Order(o) if o.exec.is_some());
         let mut refused = false;
-        if self.engine.working() > 0 || parent || self.halted {
+        if self.engine.watching() || parent || self.halted {
             match self.kill.check() {
                 Ok(()) => self.halted = false,
                 Err(d) => {

@@ -206,9 +206,14 @@ impl Env {
     }
 
     pub(crate) fn spawn(&self, args: &[&str]) -> Broker {
+        self.spawn_with_stdin(args, Stdio::piped())
+    }
+
+    /// A broker reading `stdin` (another process's output, say).
+    pub(crate) fn spawn_with_stdin(&self, args: &[&str], stdin: Stdio) -> Broker {
         let mut child = self
             .command(args)
-            .stdin(Stdio::piped())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -973,55 +978,355 @@ fn request_weight_is_tracked_and_slows_down_before_the_limit() {
 /// The broker places what it can place exactly (an `ioc` limit goes out as IOC) and refuses,
 /// in dry-run and live alike, what it cannot (stops, `post_only`, `oco`): never sent in
 /// another shape.
+/// The sim's last price, rounded to two decimals, times `f`.
+fn near(sim: &Sim, f: f64) -> f64 {
+    let (_, body) = sim.http("GET", "/api/v3/ticker/price?symbol=ATOMUSDT", "", false);
+    let p: f64 = serde_json::from_str::<Value>(&body).unwrap()["price"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (p * f * 100.0).round() / 100.0
+}
+
 #[test]
-fn orders_the_broker_cannot_place_exactly_are_refused_never_reshaped() {
+fn protective_orders_go_native_where_binance_us_allows_and_are_armed_otherwise() {
     let sim = Sim::start(&[]);
-    let mut stop = order("t-stop", "sell", "stop_market", "1", None);
-    stop["stop_price"] = json!(4.5);
-    let mut maker = order("t-maker", "buy", "limit", "1", Some("5"));
-    maker["post_only"] = json!(true);
-    let mut leg = order("t-leg", "buy", "limit", "1", Some("5"));
-    leg["oco"] = json!("exit");
-    let mut ioc = order("t-ioc", "buy", "limit", "1", Some("5"));
-    ioc["time_in_force"] = json!("ioc");
-    for env in [Env::new(Some(&sim)), Env::new(Some(&sim)).live()] {
-        let mut b = env.spawn(&["--emit-only"]);
-        for o in [&stop, &maker, &leg] {
-            b.send(o.clone());
+    let with = |mut o: Value, fields: Value| {
+        if let (Some(o), Value::Object(f)) = (o.as_object_mut(), fields) {
+            o.extend(f);
         }
-        let (code, events, stderr) = b.finish();
-        assert_eq!(code, 0, "{stderr}");
-        let refused: Vec<_> = events
-            .iter()
-            .map(|e| {
-                (
-                    e["client_order_id"].as_str().unwrap_or(""),
-                    e["status"].as_str(),
-                    e["reason"].as_str(),
-                )
-            })
-            .collect();
-        assert_eq!(refused.len(), 3, "{events:?}");
-        for (_, status, reason) in &refused {
-            assert_eq!(
-                (*status, *reason),
-                (Some("rejected"), Some("invalid_order")),
-                "{events:?}"
-            );
-        }
-        assert!(
-            stderr.contains("the broker does not place stop_market orders"),
-            "{stderr}"
-        );
-    }
-    assert_eq!(sim.count("POST", "/api/v3/order"), 0);
+        o
+    };
+    let sell = |id: &str, ty: &str, fields: Value| with(order(id, "sell", ty, "0.5", None), fields);
+    let buy = |id: &str, fields: Value| with(order(id, "buy", "limit", "0.5", None), fields);
+    let orders = [
+        sell(
+            "p-sl",
+            "stop_limit",
+            json!({"stop_price": near(&sim, 0.9), "limit_price": near(&sim, 0.89)}),
+        ),
+        sell(
+            "p-tp",
+            "take_profit_limit",
+            json!({"stop_price": near(&sim, 1.1), "limit_price": near(&sim, 1.09)}),
+        ),
+        buy(
+            "p-maker",
+            json!({"limit_price": near(&sim, 0.95), "post_only": true}),
+        ),
+        buy(
+            "p-fok",
+            json!({"limit_price": near(&sim, 0.95), "time_in_force": "fok"}),
+        ),
+        sell(
+            "o-tp",
+            "limit",
+            json!({"limit_price": near(&sim, 1.2), "oco": "exit"}),
+        ),
+        sell(
+            "o-sl",
+            "stop_limit",
+            json!({"stop_price": near(&sim, 0.8), "limit_price": near(&sim, 0.79), "oco": "exit"}),
+        ),
+        sell(
+            "p-stop",
+            "stop_market",
+            json!({"stop_price": near(&sim, 0.5)}),
+        ),
+        sell("p-trail", "stop_market", json!({"trail": {"bps": 500}})),
+        with(
+            order("p-twap", "buy", "market", "1", None),
+            json!({"exec": {"algo": "twap"}}),
+        ),
+    ];
     let env = Env::new(Some(&sim)).live();
     let mut b = env.spawn(&["--emit-only"]);
-    b.send(ioc);
-    b.wait_for(20, is("ack", "t-ioc"));
+    for o in &orders {
+        b.send(o.clone());
+    }
+    for id in ["p-sl", "p-tp", "p-maker", "p-fok", "o-tp", "o-sl"] {
+        b.wait_for(20, move |v| {
+            v["kind"] == "ack" && v["client_order_id"] == id
+        });
+    }
+    let (code, events, stderr) = b.finish();
+    assert_eq!(code, 0, "{stderr}");
+    let at_venue = |id: &str| {
+        let o = orders_with_client_id(&sim, id);
+        assert!(o.len() <= 1, "{id}: {o:?}");
+        o.into_iter().next()
+    };
+    let venue_type = |id: &str| at_venue(id).map(|o| o["type"].as_str().unwrap().to_string());
+    assert_eq!(venue_type("p-sl").as_deref(), Some("STOP_LOSS_LIMIT"));
+    assert_eq!(venue_type("p-tp").as_deref(), Some("TAKE_PROFIT_LIMIT"));
+    assert_eq!(venue_type("p-maker").as_deref(), Some("LIMIT_MAKER"));
+    let fok = at_venue("p-fok").unwrap();
+    assert_eq!(
+        (fok["timeInForce"].as_str(), fok["status"].as_str()),
+        (Some("FOK"), Some("EXPIRED"))
+    );
+    // The pair is one venue list: a LIMIT_MAKER and a STOP_LOSS_LIMIT sharing one orderListId.
+    let (tp, sl) = (at_venue("o-tp").unwrap(), at_venue("o-sl").unwrap());
+    assert_eq!(
+        (tp["type"].as_str(), sl["type"].as_str()),
+        (Some("LIMIT_MAKER"), Some("STOP_LOSS_LIMIT"))
+    );
+    assert!(tp["orderListId"].as_i64().unwrap() >= 0);
+    assert_eq!(tp["orderListId"], sl["orderListId"]);
+    assert_eq!(sim.count("POST", "/api/v3/order/oco"), 1);
+    // No stop-market at Binance.US: armed by the broker, nothing at the venue.
+    for id in ["p-stop", "p-trail"] {
+        assert!(at_venue(id).is_none(), "{id}");
+        assert!(
+            events
+                .iter()
+                .any(|e| e["client_order_id"] == id && e["status"] == "new"),
+            "{id} armed: {events:?}"
+        );
+    }
+    assert!(
+        events
+            .iter()
+            .any(|e| e["client_order_id"] == "p-twap" && e["reason"] == "invalid_order")
+    );
+    assert!(stderr.contains("njord-exec slices them"), "{stderr}");
+    assert!(at_venue("p-twap").is_none());
+    assert!(env.path("journal/broker.armed.ndjson").exists());
+}
+
+#[test]
+fn an_armed_stop_is_sent_once_when_the_input_trades_through_it_even_after_a_restart() {
+    let sim = Sim::start(&[]);
+    let mut env = Env::new(Some(&sim)).live();
+    // The input's trades are the test's own, far from the sim's walk: trust them.
+    env.set("NJORD__BROKER__MAX_DEVIATION_BPS", "5000");
+    let now_ns = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as i64
+    };
+    let trade = |price: f64| {
+        json!({"kind": "trade", "venue": "binanceus", "symbol": "ATOM/USDT", "trade_id": "1",
+               "price": price, "qty": 1, "side": "sell", "ts_ns": now_ns()})
+    };
+    let p = near(&sim, 1.0);
+    let mut stop = order("a-stop", "sell", "stop_market", "0.5", None);
+    stop["stop_price"] = json!(near(&sim, 0.9));
+    let mut b = env.spawn(&["--emit-only"]);
+    b.send(trade(p));
+    b.send(stop);
+    b.wait_for(20, |v| {
+        v["client_order_id"] == "a-stop" && v["status"] == "new"
+    });
     let (code, _, stderr) = b.finish();
     assert_eq!(code, 0, "{stderr}");
-    let placed = orders_with_client_id(&sim, "t-ioc");
-    assert_eq!(placed.len(), 1);
-    assert_eq!(placed[0]["timeInForce"], "IOC");
+    assert!(stderr.contains("armed orders"), "{stderr}");
+    assert_eq!(orders_with_client_id(&sim, "a-stop").len(), 0);
+    // A new broker arms it again from its journal; the input gaps through the stop.
+    let mut b = env.spawn(&["--emit-only"]);
+    b.send(trade((p * 0.95 * 100.0).round() / 100.0));
+    b.send(trade((p * 0.85 * 100.0).round() / 100.0));
+    b.wait_for(20, is("ack", "a-stop"));
+    b.send(trade((p * 0.8 * 100.0).round() / 100.0));
+    let (code, _, stderr) = b.finish();
+    assert_eq!(code, 0, "{stderr}");
+    let placed = orders_with_client_id(&sim, "a-stop");
+    assert_eq!(placed.len(), 1, "{placed:?}");
+    // A market sell goes out as a limit IOC at the capped price.
+    assert_eq!(
+        (placed[0]["type"].as_str(), placed[0]["side"].as_str()),
+        (Some("LIMIT"), Some("SELL"))
+    );
+    let b = env.spawn(&["--emit-only"]);
+    let (code, _, _) = b.finish();
+    assert_eq!(code, 0);
+    assert_eq!(
+        orders_with_client_id(&sim, "a-stop").len(),
+        1,
+        "never armed again"
+    );
+}
+
+#[test]
+fn the_simulator_runs_oco_lists_and_refuses_what_binance_us_lists_not() {
+    let sim = Sim::start(&[]);
+    let info = sim
+        .http("GET", "/api/v3/exchangeInfo?symbol=ATOMUSDT", "", false)
+        .1;
+    let info: Value = serde_json::from_str(&info).unwrap();
+    let s = &info["symbols"][0];
+    assert_eq!(s["ocoAllowed"], true);
+    assert!(
+        s["orderTypes"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("STOP_LOSS_LIMIT"))
+    );
+    let p = |f: f64| format!("{:.2}", near(&sim, f));
+    let (above, below, lower) = (p(1.2), p(0.8), p(0.79));
+    let list = sim.signed(
+        "POST",
+        "/api/v3/order/oco",
+        &[
+            ("symbol", "ATOMUSDT"),
+            ("side", "SELL"),
+            ("quantity", "0.5"),
+            ("listClientOrderId", "L1"),
+            ("limitClientOrderId", "L1-tp"),
+            ("price", &above),
+            ("stopClientOrderId", "L1-sl"),
+            ("stopPrice", &below),
+            ("stopLimitPrice", &lower),
+            ("stopLimitTimeInForce", "GTC"),
+        ],
+    );
+    assert_eq!(list["listOrderStatus"], "EXECUTING");
+    let reports = list["orderReports"].as_array().unwrap();
+    assert_eq!(reports.len(), 2);
+    let got = sim.signed("GET", "/api/v3/orderList", &[("listClientOrderId", "L1")]);
+    assert_eq!(got["orderListId"], list["orderListId"]);
+    let gone = sim.signed(
+        "DELETE",
+        "/api/v3/orderList",
+        &[("symbol", "ATOMUSDT"), ("listClientOrderId", "L1")],
+    );
+    assert_eq!(gone["listOrderStatus"], "ALL_DONE");
+    for leg in ["L1-tp", "L1-sl"] {
+        assert_eq!(
+            orders_with_client_id(&sim, leg)[0]["status"],
+            "CANCELED",
+            "{leg}"
+        );
+    }
+    // Binance.US lists no STOP_LOSS: refused with the venue's own words.
+    let q = signed_query(
+        &Signer::new(KEY, SECRET),
+        &[
+            ("symbol", "ATOMUSDT"),
+            ("side", "SELL"),
+            ("type", "STOP_LOSS"),
+            ("quantity", "0.5"),
+            ("stopPrice", &below),
+        ],
+        5000,
+        serde_json::from_str::<Value>(&sim.http("GET", "/api/v3/time", "", false).1).unwrap()
+            ["serverTime"]
+            .as_i64()
+            .unwrap(),
+    );
+    let (status, body) = sim.http("POST", &format!("/api/v3/order?{q}"), "", true);
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("Stop loss orders are not supported for this symbol."),
+        "{body}"
+    );
+}
+
+/// `njord-exec | njord-broker` live on the sim: stdin of the exec, and the broker's events.
+struct ExecPipeline {
+    exec: Child,
+    broker: Broker,
+}
+
+impl ExecPipeline {
+    fn spawn(env: &Env, exec_args: &[&str]) -> ExecPipeline {
+        let mut exec = Command::new(env!("CARGO_BIN_EXE_njord-exec"));
+        exec.args(exec_args)
+            .current_dir(env.path(""))
+            .env_remove("NJORD_CONFIG");
+        for (k, v) in &env.vars {
+            exec.env(k, v);
+        }
+        let mut exec = exec
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let exec_out = exec.stdout.take().unwrap();
+        let mut broker = env.spawn_with_stdin(&["--emit-only"], Stdio::from(exec_out));
+        broker.stdin = exec.stdin.take();
+        ExecPipeline { exec, broker }
+    }
+
+    fn finish(mut self) -> (i32, Vec<Value>, String) {
+        drop(self.broker.stdin.take());
+        self.exec.wait().unwrap();
+        self.broker.finish()
+    }
+}
+
+#[test]
+fn exec_children_are_placed_live_reconciled_after_a_restart_and_cancelled_on_kill() {
+    let sim = Sim::start(&[]);
+    let mut env = Env::new(Some(&sim)).live();
+    env.set("NJORD__BROKER__MAX_DEVIATION_BPS", "5000");
+    // The exec's cancels must do the work, not the broker's own cancel on trip.
+    env.set("NJORD__KILL__CANCEL_OPEN", "false");
+    // Children on the venue's stepSize, as `exec.lot_steps` should be set live.
+    env.set("NJORD__EXEC__DEFAULT_LOT_STEP", "0.01");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    let p = near(&sim, 1.0);
+    let trade = |ts: i64| {
+        json!({"kind": "trade", "venue": "binanceus", "symbol": "ATOM/USDT", "trade_id": ts.to_string(),
+               "price": p, "qty": 1, "side": "sell", "ts_ns": ts})
+    };
+    let mut parent = order("tw", "buy", "limit", "1.5", None);
+    parent["limit_price"] = json!(near(&sim, 0.9));
+    parent["exec"] = json!({"algo": "twap", "duration": "2s", "slices": 3});
+    parent["ts_accepted_ns"] = json!(now);
+    let children = ["tw-1", "tw-2", "tw-3"];
+    let mut run = ExecPipeline::spawn(&env, &[]);
+    run.broker.send(trade(now));
+    run.broker.send(parent);
+    for k in 1..=3 {
+        run.broker.send(trade(now + k * 700_000_000));
+    }
+    for id in children {
+        run.broker.wait_for(20, move |v| {
+            v["kind"] == "ack" && v["client_order_id"] == id
+        });
+    }
+    let (code, _, stderr) = run.finish();
+    assert_eq!(code, 0, "{stderr}");
+    for id in children {
+        let at = orders_with_client_id(&sim, id);
+        assert_eq!(at.len(), 1, "{id}: {at:?}");
+        assert_eq!(
+            (at[0]["status"].as_str(), at[0]["origQty"].as_str()),
+            (Some("NEW"), Some("0.50000000"))
+        );
+    }
+    // Both restart: the broker reports the children still resting, the exec works its
+    // parent again from its journal; then the kill switch trips.
+    let mut run = ExecPipeline::spawn(&env, &["--resume"]);
+    for id in children {
+        run.broker.wait_for(20, move |v| {
+            v["kind"] == "order_update" && v["client_order_id"] == id && v["status"] == "new"
+        });
+    }
+    std::fs::write(env.path("halt"), "test\n").unwrap();
+    run.broker.send(trade(now + 4_000_000_000));
+    for id in children {
+        run.broker.wait_for(20, move |v| {
+            v["kind"] == "order_update" && v["client_order_id"] == id && v["status"] == "canceled"
+        });
+    }
+    let (code, _, stderr) = run.finish();
+    assert_eq!(code, 0, "{stderr}");
+    for id in children {
+        let at = orders_with_client_id(&sim, id);
+        assert_eq!(
+            at.len(),
+            1,
+            "one venue order per child, restart or not: {at:?}"
+        );
+        assert_eq!(at[0]["status"], "CANCELED", "{id}");
+    }
+    assert_eq!(sim.count("POST", "/api/v3/order"), 3);
 }

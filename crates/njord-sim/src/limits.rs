@@ -131,25 +131,25 @@ impl Limits {
         self.weight.count
     }
 
-    /// Whether one more order fits; -1015 when a count is exhausted.
-    pub fn check_order(&mut self, now: i64) -> Result<(), ApiError> {
+    /// Whether `n` more orders fit (an OCO list is two); -1015 when a count is exhausted.
+    pub fn check_orders(&mut self, n: u32, now: i64) -> Result<(), ApiError> {
         self.orders_10s.roll(now, 10_000);
         self.orders_day.roll(now, DAY);
-        if self.orders_10s.count >= self.cfg.orders_per_10s {
+        if self.orders_10s.count + n > self.cfg.orders_per_10s {
             return Err(too_many_orders(self.cfg.orders_per_10s, "10 SECOND"));
         }
-        if self.orders_day.count >= self.cfg.orders_per_day {
+        if self.orders_day.count + n > self.cfg.orders_per_day {
             return Err(too_many_orders(self.cfg.orders_per_day, "1 DAY"));
         }
         Ok(())
     }
 
-    /// Counts an accepted order (rejected ones do not count).
-    pub fn record_order(&mut self, now: i64) {
+    /// Counts `n` accepted orders (rejected ones do not count).
+    pub fn record_orders(&mut self, n: u32, now: i64) {
         self.orders_10s.roll(now, 10_000);
         self.orders_day.roll(now, DAY);
-        self.orders_10s.count += 1;
-        self.orders_day.count += 1;
+        self.orders_10s.count += n;
+        self.orders_day.count += n;
     }
 
     /// (orders in this 10 s window, orders today), for `X-MBX-ORDER-COUNT-*`.
@@ -216,12 +216,15 @@ mod tests {
             ..LimitConfig::default()
         });
         for t in [0, 1] {
-            l.check_order(t).unwrap();
-            l.record_order(t);
+            l.check_orders(1, t).unwrap();
+            l.record_orders(1, t);
         }
-        assert_eq!(l.check_order(2).unwrap_err().code, errors::TOO_MANY_ORDERS);
+        assert_eq!(
+            l.check_orders(1, 2).unwrap_err().code,
+            errors::TOO_MANY_ORDERS
+        );
         assert_eq!(l.order_counts(3), (2, 2));
-        assert!(l.check_order(10_000).is_ok());
+        assert!(l.check_orders(1, 10_000).is_ok());
         let mut r = MsgRate::default();
         assert!((0..5).all(|i| r.allow(5, 100 + i)));
         assert!(!r.allow(5, 900));

@@ -3,7 +3,8 @@
 
 use super::limits::LimitConfig;
 use super::matching::{
-    Exchange, ExecType, Fill, Levels, Market, OrdType, Order, PubTrade, UserEvent, side_str,
+    Exchange, ExecType, Fill, Levels, Market, OrdType, Order, OrderList, PubTrade, UserEvent,
+    side_str,
 };
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -32,12 +33,17 @@ fn tif_str(o: &Order) -> &'static str {
     o.tif.as_str()
 }
 
+/// The `orderListId` of an order: -1 outside a list.
+fn list_id(o: &Order) -> i64 {
+    o.list_id.map_or(-1, |l| l as i64)
+}
+
 /// `POST /api/v3/order` response.
 pub fn new_order(o: &Order, rt: RespType) -> Value {
     let mut v = json!({
         "symbol": o.symbol,
         "orderId": o.id,
-        "orderListId": -1,
+        "orderListId": list_id(o),
         "clientOrderId": o.client_id,
         "transactTime": o.time,
     });
@@ -55,7 +61,7 @@ pub fn new_order(o: &Order, rt: RespType) -> Value {
         ("timeInForce", json!(tif_str(o))),
         ("type", json!(o.ord_type.as_str())),
         ("side", json!(side_str(o.side))),
-        ("workingTime", json!(o.time)),
+        ("workingTime", json!(if o.working { o.time } else { -1 })),
         ("selfTradePreventionMode", json!("NONE")),
     ] {
         m.insert(k.into(), x);
@@ -87,7 +93,7 @@ pub fn query_order(o: &Order) -> Value {
     json!({
         "symbol": o.symbol,
         "orderId": o.id,
-        "orderListId": -1,
+        "orderListId": list_id(o),
         "clientOrderId": o.client_id,
         "price": fmt8(o.price),
         "origQty": fmt8(o.orig_qty),
@@ -97,12 +103,12 @@ pub fn query_order(o: &Order) -> Value {
         "timeInForce": tif_str(o),
         "type": o.ord_type.as_str(),
         "side": side_str(o.side),
-        "stopPrice": fmt8(Decimal::ZERO),
+        "stopPrice": fmt8(o.stop_price),
         "icebergQty": fmt8(Decimal::ZERO),
         "time": o.time,
         "updateTime": o.update_time,
-        "isWorking": true,
-        "workingTime": o.time,
+        "isWorking": o.working,
+        "workingTime": if o.working { o.time } else { -1 },
         "origQuoteOrderQty": fmt8(o.orig_quote_qty),
         "selfTradePreventionMode": "NONE",
     })
@@ -114,7 +120,7 @@ pub fn canceled(o: &Order, client_id: &str, now: i64) -> Value {
         "symbol": o.symbol,
         "origClientOrderId": o.client_id,
         "orderId": o.id,
-        "orderListId": -1,
+        "orderListId": list_id(o),
         "clientOrderId": client_id,
         "transactTime": now,
         "price": fmt8(o.price),
@@ -208,9 +214,9 @@ pub fn symbol_info(m: &Market) -> Value {
         "quoteAssetPrecision": 8,
         "baseCommissionPrecision": 8,
         "quoteCommissionPrecision": 8,
-        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
+        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
         "icebergAllowed": false,
-        "ocoAllowed": false,
+        "ocoAllowed": true,
         "otoAllowed": false,
         "quoteOrderQtyMarketAllowed": true,
         "allowTrailingStop": false,
@@ -426,12 +432,12 @@ pub fn user_event(ev: &UserEvent) -> String {
                     false,
                 ),
             };
-            let working = !o.status.is_terminal() && o.ord_type != OrdType::Market;
+            let working = o.working && !o.status.is_terminal() && o.ord_type != OrdType::Market;
             json!({
                 "e": "executionReport", "E": time, "s": o.symbol, "c": o.client_id,
                 "S": side_str(o.side), "o": o.ord_type.as_str(), "f": o.tif.as_str(),
-                "q": fmt8(o.orig_qty), "p": fmt8(o.price), "P": fmt8(Decimal::ZERO),
-                "F": fmt8(Decimal::ZERO), "g": -1, "C": "",
+                "q": fmt8(o.orig_qty), "p": fmt8(o.price), "P": fmt8(o.stop_price),
+                "F": fmt8(Decimal::ZERO), "g": list_id(o), "C": "",
                 "x": exec.as_str(), "X": o.status.as_str(), "r": "NONE", "i": o.id,
                 "l": fmt8(lq), "z": fmt8(o.executed), "L": fmt8(lp), "n": n, "N": na,
                 "T": time, "t": t, "I": o.id * 2 + u64::from(*exec == ExecType::Trade),
@@ -448,7 +454,66 @@ pub fn user_event(ev: &UserEvent) -> String {
                 .collect();
             json!({"e": "outboundAccountPosition", "E": time, "u": time, "B": b}).to_string()
         }
+        UserEvent::List {
+            list,
+            legs,
+            done,
+            time,
+        } => {
+            let (status_type, order_status) = list_status(*done);
+            json!({
+                "e": "listStatus", "E": time, "s": list.symbol, "g": list.id, "c": "OCO",
+                "l": status_type, "L": order_status, "r": "NONE", "C": list.client_id,
+                "T": time, "O": list_orders(legs),
+            })
+            .to_string()
+        }
     }
+}
+
+/// `listStatusType` and `listOrderStatus` of a list.
+fn list_status(done: bool) -> (&'static str, &'static str) {
+    if done {
+        ("ALL_DONE", "ALL_DONE")
+    } else {
+        ("EXEC_STARTED", "EXECUTING")
+    }
+}
+
+fn list_orders(legs: &[Order]) -> Value {
+    Value::Array(
+        legs.iter()
+            .map(|o| json!({"symbol": o.symbol, "orderId": o.id, "clientOrderId": o.client_id}))
+            .collect(),
+    )
+}
+
+/// An order list with its legs: the body of `POST /api/v3/order/oco` (`reports` set, the
+/// legs as placed) and of `GET` / `DELETE /api/v3/orderList` (`reports` as each answers).
+pub fn order_list(
+    list: &OrderList,
+    legs: &[Order],
+    done: bool,
+    reports: Option<&dyn Fn(&Order) -> Value>,
+) -> Value {
+    let (status_type, order_status) = list_status(done);
+    let mut v = json!({
+        "orderListId": list.id,
+        "contingencyType": "OCO",
+        "listStatusType": status_type,
+        "listOrderStatus": order_status,
+        "listClientOrderId": list.client_id,
+        "transactionTime": list.time,
+        "symbol": list.symbol,
+        "orders": list_orders(legs),
+    });
+    if let (Some(r), Value::Object(m)) = (reports, &mut v) {
+        m.insert(
+            "orderReports".into(),
+            Value::Array(legs.iter().map(r).collect()),
+        );
+    }
+    v
 }
 
 pub fn listen_key_expired(time: i64, key: &str) -> String {

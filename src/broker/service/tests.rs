@@ -877,3 +877,142 @@ fn cancels_go_by_client_id_and_report_the_venue_final_word() {
         assert_eq!(status, Vec::from_iter(row.want_status), "{name}: {out:?}");
     }
 }
+
+/// A sell of 1 ATOM/USDT with the given fields on top.
+fn sell(intent: &str, fields: Value) -> String {
+    let mut o = serde_json::json!({
+        "kind": "order", "intent_id": intent, "strategy_id": "s1", "venue": "binanceus",
+        "symbol": LISTED, "side": "sell", "qty": "1", "ts_accepted_ns": 1000,
+    });
+    if let (Some(o), Value::Object(f)) = (o.as_object_mut(), fields) {
+        o.extend(f);
+    }
+    o.to_string()
+}
+
+/// Moves the venue's quote and the input's last trade to `price` together.
+fn market_at(h: &mut Harness, price: &str) -> Vec<Value> {
+    h.venue.account().prices.insert(LISTED.into(), dec(price));
+    let now = h.clock.now_ns();
+    h.send(&trade(price, now))
+}
+
+#[test]
+fn a_stop_the_venue_cannot_hold_is_armed_sent_once_on_the_trade_through_it_and_survives_a_restart()
+{
+    let venue = MemVenue::default();
+    let mut h = Harness::live(venue.clone());
+    market_at(&mut h, "5");
+    let out = h.send(&sell(
+        "st-1",
+        serde_json::json!({"type": "stop_market", "stop_price": "4.8"}),
+    ));
+    assert_eq!(kinds(&out), ["order_update"]);
+    assert_eq!(
+        (
+            out[0]["status"].as_str(),
+            out[0]["exchange_order_id"].as_str()
+        ),
+        (Some("new"), Some(""))
+    );
+    assert_eq!(
+        venue.place_requests(),
+        0,
+        "Binance.US has no stop-market: held here"
+    );
+    let mut h = h.restart();
+    eprintln!(
+        "JOURNAL {}",
+        std::fs::read_to_string(h.dir.path().join("journal/broker.armed.ndjson"))
+            .unwrap_or_default()
+    );
+    assert!(market_at(&mut h, "4.9").is_empty());
+    assert_eq!(venue.place_requests(), 0);
+    // The market gaps through the stop: one order, a market sell (limit IOC at the cap).
+    let out = market_at(&mut h, "4.7");
+    assert_eq!(kinds(&out), PLACED, "{out:?}");
+    assert_eq!(venue.account().place_requests, ["st-1"]);
+    assert!(market_at(&mut h, "4.6").is_empty(), "triggers once");
+    let mut h = h.restart();
+    assert!(
+        market_at(&mut h, "4.5").is_empty(),
+        "sent: never armed again"
+    );
+    assert_eq!(venue.place_requests(), 1);
+}
+
+#[test]
+fn an_oco_pair_is_one_venue_list_and_a_lone_leg_goes_alone_after_the_wait() {
+    let venue = MemVenue::default();
+    let mut h = Harness::live(venue.clone());
+    market_at(&mut h, "5");
+    let tp = sell(
+        "tp",
+        serde_json::json!({"type": "limit", "limit_price": "5.5", "oco": "x"}),
+    );
+    let sl = sell(
+        "sl",
+        serde_json::json!({"type": "stop_limit", "stop_price": "4.5", "limit_price": "4.4", "oco": "x"}),
+    );
+    assert!(
+        h.send(&tp).is_empty(),
+        "the first leg waits for its partner"
+    );
+    let out = h.send(&sl);
+    assert_eq!(
+        kinds(&out),
+        ["order_update", "order_update", "ack", "ack"],
+        "{out:?}"
+    );
+    assert_eq!(venue.account().place_requests, ["tp", "sl"]);
+    let lone = sell(
+        "lone",
+        serde_json::json!({"type": "limit", "limit_price": "5.5", "oco": "y"}),
+    );
+    assert!(h.send(&lone).is_empty());
+    h.clock.advance(OCO_PAIR_WAIT);
+    let out = h.tick();
+    assert_eq!(kinds(&out), PLACED, "{out:?}");
+    assert_eq!(venue.place_requests(), 3);
+}
+
+#[test]
+fn a_group_the_broker_enforces_cancels_the_others_when_one_triggers_or_fills() {
+    for trigger in [true, false] {
+        let venue = MemVenue::default();
+        let mut h = Harness::live(venue.clone());
+        market_at(&mut h, "5");
+        h.send(&sell(
+            "tp",
+            serde_json::json!({"type": "limit", "limit_price": "5.5", "oco": "g"}),
+        ));
+        // Not a venue list (a stop-market): the limit goes alone, the stop is armed.
+        let out = h.send(&sell(
+            "sl",
+            serde_json::json!({"type": "stop_market", "stop_price": "4.8", "oco": "g"}),
+        ));
+        assert_eq!(
+            kinds(&out),
+            ["order_update", "ack", "order_update"],
+            "{out:?}"
+        );
+        if trigger {
+            let out = market_at(&mut h, "4.7");
+            assert_eq!(venue.account().cancels, ["tp"], "{out:?}");
+            assert_eq!(venue.account().place_requests, ["tp", "sl"]);
+        } else {
+            venue.fill(7, "x1");
+            h.clock.advance(Duration::from_secs(5));
+            h.tick();
+            let out = h.tick();
+            let sl: Vec<_> = out
+                .iter()
+                .filter(|e| e["client_order_id"] == "sl")
+                .collect();
+            assert_eq!(sl.len(), 1, "{out:?}");
+            assert_eq!(sl[0]["status"], "canceled");
+            assert!(market_at(&mut h, "4.7").is_empty(), "disarmed");
+            assert_eq!(venue.account().place_requests, ["tp"]);
+        }
+    }
+}

@@ -5,7 +5,7 @@ use super::errors;
 use super::rest_client::{Auth, RestClient};
 use super::wire::parse_order;
 use crate::broker::{BrokerError, BrokerOrderAck, BrokerOrderReq, BrokerOrderUpdate};
-use crate::event::{OrderType, Side, compact_symbol};
+use crate::event::{Side, compact_symbol};
 use crate::num::to_plain_string;
 use rust_decimal::Decimal;
 
@@ -13,21 +13,37 @@ use rust_decimal::Decimal;
 pub const DUPLICATE_ORDER_MSG: &str = "Duplicate order sent.";
 
 impl RestClient {
-    /// Applies the symbol's filters; the request comes back with rounded numbers.
+    /// Whether the symbol's `orderTypes` list `venue_type` (or `ocoAllowed`, for `OCO`).
+    pub fn supports(&self, symbol: &str, venue_type: &str) -> bool {
+        self.filters_of(symbol)
+            .is_some_and(|f| f.supports(venue_type))
+    }
+
+    /// Applies the symbol's filters and its order types; the request comes back with
+    /// rounded numbers.
     pub fn prepare(
         &self,
         req: &BrokerOrderReq,
         market_price: Option<Decimal>,
     ) -> Result<BrokerOrderReq, BrokerError> {
-        let f = self
-            .filters_of(&req.symbol)
-            .ok_or_else(|| BrokerError::Filter {
-                client_order_id: req.client_order_id.clone(),
-                reason: format!(
-                    "symbol {} is not listed by the venue's exchangeInfo",
-                    req.symbol
-                ),
-            })?;
+        let refuse = |reason: String| BrokerError::Filter {
+            client_order_id: req.client_order_id.clone(),
+            reason,
+        };
+        let f = self.filters_of(&req.symbol).ok_or_else(|| {
+            refuse(format!(
+                "symbol {} is not listed by the venue's exchangeInfo",
+                req.symbol
+            ))
+        })?;
+        let ty = req.venue_type();
+        if !f.supports(ty) {
+            return Err(refuse(format!(
+                "{ty} is not among {}'s orderTypes ({})",
+                req.symbol,
+                f.order_types.join(", ")
+            )));
+        }
         let p = f
             .prepare(
                 req.side,
@@ -36,13 +52,16 @@ impl RestClient {
                 req.limit_price,
                 market_price,
             )
-            .map_err(|reason| BrokerError::Filter {
-                client_order_id: req.client_order_id.clone(),
-                reason,
-            })?;
+            .map_err(refuse)?;
+        let stop_price = req
+            .stop_price
+            .map(|s| f.prepare_stop(req.side, req.order_type, s))
+            .transpose()
+            .map_err(refuse)?;
         Ok(BrokerOrderReq {
             qty: p.qty,
             limit_price: p.price,
+            stop_price,
             ..req.clone()
         })
     }
@@ -59,25 +78,21 @@ impl RestClient {
                 }
                 .to_string(),
             ),
-            (
-                "type",
-                match req.order_type {
-                    OrderType::Market => "MARKET",
-                    OrderType::Limit => "LIMIT",
-                    // The broker refuses these before they get here (no stopPrice yet).
-                    OrderType::StopMarket => "STOP_LOSS",
-                    OrderType::StopLimit => "STOP_LOSS_LIMIT",
-                    OrderType::TakeProfitLimit => "TAKE_PROFIT_LIMIT",
-                }
-                .to_string(),
-            ),
+            ("type", req.venue_type().to_string()),
         ];
-        if req.order_type == OrderType::Limit {
-            p.push(("timeInForce", if req.ioc { "IOC" } else { "GTC" }.into()));
+        // LIMIT_MAKER takes no time in force: it rests or is refused.
+        if req.order_type.has_limit() && !req.post_only {
+            p.push((
+                "timeInForce",
+                req.time_in_force.as_str().to_ascii_uppercase(),
+            ));
         }
         p.push(("quantity", to_plain_string(&req.qty)));
-        if let (OrderType::Limit, Some(px)) = (req.order_type, req.limit_price) {
+        if let Some(px) = req.limit_price.filter(|_| req.order_type.has_limit()) {
             p.push(("price", to_plain_string(&px)));
+        }
+        if let Some(stop) = req.stop_price.filter(|_| req.order_type.is_triggered()) {
+            p.push(("stopPrice", to_plain_string(&stop)));
         }
         p.push(("newClientOrderId", req.client_order_id.clone()));
         p.push(("newOrderRespType", "RESULT".into()));
@@ -138,6 +153,83 @@ impl RestClient {
                 ..
             }) if msg == DUPLICATE_ORDER_MSG => {
                 Err(BrokerError::ClientOrderIdInUse(req.client_order_id))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST /api/v3/order/oco`, once, as [`RestClient::place`]: the limit leg's price, the
+    /// stop leg's stop and limit prices, each leg's client order id.
+    pub async fn place_oco(
+        &self,
+        limit: &BrokerOrderReq,
+        stop: &BrokerOrderReq,
+    ) -> Result<Vec<BrokerOrderAck>, BrokerError> {
+        self.refuse_if_read_only("place")?;
+        let (limit, stop) = (self.prepare(limit, None)?, self.prepare(stop, None)?);
+        let missing = |what: &str| BrokerError::Filter {
+            client_order_id: stop.client_order_id.clone(),
+            reason: format!("an OCO list needs {what}"),
+        };
+        let price = limit.limit_price.ok_or_else(|| missing("a limit price"))?;
+        let stop_price = stop.stop_price.ok_or_else(|| missing("a stop price"))?;
+        let stop_limit = stop
+            .limit_price
+            .ok_or_else(|| missing("a stop limit price"))?;
+        let mut p = Self::order_params(&limit);
+        p.retain(|(k, _)| matches!(*k, "symbol" | "side" | "quantity"));
+        p.extend([
+            ("limitClientOrderId", limit.client_order_id.clone()),
+            ("price", to_plain_string(&price)),
+            ("stopClientOrderId", stop.client_order_id.clone()),
+            ("stopPrice", to_plain_string(&stop_price)),
+            ("stopLimitPrice", to_plain_string(&stop_limit)),
+            (
+                "stopLimitTimeInForce",
+                stop.time_in_force.as_str().to_ascii_uppercase(),
+            ),
+            ("newOrderRespType", "RESULT".into()),
+        ]);
+        let params: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let endpoint = "POST /api/v3/order/oco";
+        let sent = self
+            .request(
+                reqwest::Method::POST,
+                "/api/v3/order/oco",
+                &params,
+                Auth::Signed,
+                false,
+            )
+            .await;
+        match sent {
+            Ok(v) => {
+                let acks: Vec<BrokerOrderAck> = v
+                    .get("orderReports")
+                    .and_then(serde_json::Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|o| parse_order(o, |s| self.pair_of(s)))
+                    .map(|u| u.to_ack())
+                    .collect();
+                if acks.len() == 2 {
+                    Ok(acks)
+                } else {
+                    Err(BrokerError::Protocol {
+                        endpoint: endpoint.into(),
+                        msg: format!(
+                            "list of {} answered with {} order reports, not 2",
+                            limit.client_order_id,
+                            acks.len()
+                        ),
+                    })
+                }
+            }
+            Err(BrokerError::Venue {
+                code: errors::NEW_ORDER_REJECTED,
+                msg,
+                ..
+            }) if msg == DUPLICATE_ORDER_MSG => {
+                Err(BrokerError::ClientOrderIdInUse(limit.client_order_id))
             }
             Err(e) => Err(e),
         }

@@ -60,8 +60,20 @@ impl Venue for BinanceUs {
         self.rest.test_order(req).await
     }
 
+    fn supports(&self, symbol: &str, venue_type: &str) -> bool {
+        self.rest.supports(symbol, venue_type)
+    }
+
     async fn place(&self, req: &BrokerOrderReq) -> Result<BrokerOrderAck, BrokerError> {
         self.rest.place(req).await
+    }
+
+    async fn place_oco(
+        &self,
+        limit: &BrokerOrderReq,
+        stop: &BrokerOrderReq,
+    ) -> Result<Vec<BrokerOrderAck>, BrokerError> {
+        self.rest.place_oco(limit, stop).await
     }
 
     async fn cancel(&self, symbol: &str, client_order_id: &str) -> Result<bool, BrokerError> {

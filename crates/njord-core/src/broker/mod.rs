@@ -6,6 +6,7 @@
 //! what the broker needs of a venue, and [`placement`] the one-order-per-intent rule over it.
 //! The shell is `njord::broker::service`; the Binance.US adapter lives in `venue::binanceus`.
 
+pub mod armed;
 pub mod client_id;
 pub mod guard;
 pub mod order_state;
@@ -15,7 +16,7 @@ pub mod venue;
 
 pub use venue::{StreamMsg, UserStream, Venue};
 
-use crate::event::{OrderType, Side};
+use crate::event::{OrderType, Side, TimeInForce};
 use order_state::OrderStatus;
 use rust_decimal::Decimal;
 
@@ -29,10 +30,30 @@ pub struct BrokerOrderReq {
     pub side: Side,
     pub order_type: OrderType,
     pub qty: Decimal,
-    /// Required for limit orders.
+    /// Required for limit orders (and the limit of a stop-limit or take-profit-limit).
     pub limit_price: Option<Decimal>,
-    /// Immediate-or-cancel: a limit order that never rests (how live market intents go out).
-    pub ioc: bool,
+    /// The trigger of a stop-limit or take-profit-limit.
+    pub stop_price: Option<Decimal>,
+    /// Of a limit order, or of a triggered one once it works. `ioc` is how live market
+    /// intents go out (a limit at the capped price that never rests).
+    pub time_in_force: TimeInForce,
+    /// A limit that must rest, never take: the venue's LIMIT_MAKER.
+    pub post_only: bool,
+}
+
+impl BrokerOrderReq {
+    /// The venue's name for the order's type (Binance's `type`), which the symbol's
+    /// `exchangeInfo` `orderTypes` must list for the order to be placed natively.
+    pub fn venue_type(&self) -> &'static str {
+        match self.order_type {
+            OrderType::Market => "MARKET",
+            OrderType::Limit if self.post_only => "LIMIT_MAKER",
+            OrderType::Limit => "LIMIT",
+            OrderType::StopMarket => "STOP_LOSS",
+            OrderType::StopLimit => "STOP_LOSS_LIMIT",
+            OrderType::TakeProfitLimit => "TAKE_PROFIT_LIMIT",
+        }
+    }
 }
 
 /// The venue accepted (or already had) the order.

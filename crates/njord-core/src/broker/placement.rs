@@ -11,6 +11,7 @@ use super::venue::Venue;
 use super::{BrokerError, BrokerOrderAck, BrokerOrderReq, BrokerOrderUpdate};
 use crate::backoff::RetryPolicy;
 use crate::clock::Clock;
+use std::future::Future;
 use std::time::Duration;
 
 /// How often the kill switch is read again while a send waits out a rate limit.
@@ -33,6 +34,30 @@ async fn wait_allowed<C: Clock>(
     }
 }
 
+/// Makes one send of `cid`, reading `allowed` (the kill switch) before every attempt; a
+/// rate limit or ban is waited out, the switch read all along, up to `policy.max_attempts`
+/// tries. Any other answer, or a lost one, is the caller's.
+async fn send_when_allowed<T, F: Future<Output = Result<T, BrokerError>>, C: Clock>(
+    clock: &C,
+    policy: RetryPolicy,
+    cid: &str,
+    allowed: &mut impl FnMut() -> Result<(), Denial>,
+    mut send: impl FnMut() -> F,
+) -> Result<T, BrokerError> {
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        allowed().map_err(BrokerError::Halted)?;
+        match send().await {
+            Err(BrokerError::Throttled { endpoint, wait }) if attempt < policy.max_attempts => {
+                tracing::warn!(client_order_id = %cid, %endpoint, wait_ms = wait.as_millis() as u64, "not sent: rate limited; waiting, kill switch watched");
+                wait_allowed(clock, wait, allowed).await?;
+            }
+            r => return r,
+        }
+    }
+}
+
 /// Sends `req` once, reading `allowed` (the kill switch) before every attempt. A rate limit
 /// or ban is waited out, the switch read all along, up to `policy.max_attempts` tries; a
 /// client order id the venue already has is looked up, never sent again. A lost answer is
@@ -45,25 +70,46 @@ pub async fn place_once<V: Venue, C: Clock>(
     allowed: &mut impl FnMut() -> Result<(), Denial>,
 ) -> Result<BrokerOrderAck, BrokerError> {
     let cid = &req.client_order_id;
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        allowed().map_err(BrokerError::Halted)?;
-        match venue.place(req).await {
-            Ok(ack) => return Ok(ack),
-            Err(BrokerError::ClientOrderIdInUse(_)) => {
-                tracing::warn!(client_order_id = %cid, "venue says duplicate; looking the order up");
-                return match venue.lookup(&req.symbol, cid).await? {
-                    Some(u) => Ok(u.to_ack()),
-                    None => Err(BrokerError::DuplicateClientOrderId(cid.clone())),
-                };
+    match send_when_allowed(clock, policy, cid, allowed, || venue.place(req)).await {
+        Err(BrokerError::ClientOrderIdInUse(_)) => {
+            tracing::warn!(client_order_id = %cid, "venue says duplicate; looking the order up");
+            match venue.lookup(&req.symbol, cid).await? {
+                Some(u) => Ok(u.to_ack()),
+                None => Err(BrokerError::DuplicateClientOrderId(cid.clone())),
             }
-            Err(BrokerError::Throttled { endpoint, wait }) if attempt < policy.max_attempts => {
-                tracing::warn!(client_order_id = %cid, %endpoint, wait_ms = wait.as_millis() as u64, "not sent: rate limited; waiting, kill switch watched");
-                wait_allowed(clock, wait, allowed).await?;
-            }
-            Err(e) => return Err(e),
         }
+        r => r,
+    }
+}
+
+/// Sends a one-cancels-other list once, as [`place_once`] sends an order: a leg's client
+/// order id the venue already has means the list is there, and both legs are looked up.
+pub async fn place_oco_once<V: Venue, C: Clock>(
+    venue: &V,
+    clock: &C,
+    policy: RetryPolicy,
+    limit: &BrokerOrderReq,
+    stop: &BrokerOrderReq,
+    allowed: &mut impl FnMut() -> Result<(), Denial>,
+) -> Result<Vec<BrokerOrderAck>, BrokerError> {
+    let cid = &limit.client_order_id;
+    match send_when_allowed(clock, policy, cid, allowed, || venue.place_oco(limit, stop)).await {
+        Err(BrokerError::ClientOrderIdInUse(_)) => {
+            tracing::warn!(client_order_id = %cid, "venue says duplicate; looking the list's legs up");
+            let mut acks = Vec::new();
+            for leg in [limit, stop] {
+                match venue.lookup(&leg.symbol, &leg.client_order_id).await? {
+                    Some(u) => acks.push(u.to_ack()),
+                    None => {
+                        return Err(BrokerError::DuplicateClientOrderId(
+                            leg.client_order_id.clone(),
+                        ));
+                    }
+                }
+            }
+            Ok(acks)
+        }
+        r => r,
     }
 }
 

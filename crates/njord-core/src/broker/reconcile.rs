@@ -257,7 +257,9 @@ mod tests {
             order_type: OrderType::Limit,
             qty: d("2"),
             limit_price: Some(d("5")),
-            ioc: false,
+            stop_price: None,
+            time_in_force: crate::event::TimeInForce::Gtc,
+            post_only: false,
         }
     }
 

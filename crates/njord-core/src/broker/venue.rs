@@ -52,12 +52,23 @@ pub trait Venue {
         &self,
         req: &BrokerOrderReq,
     ) -> impl Future<Output = Result<(), BrokerError>> + Send;
+    /// Whether the venue holds orders of this type on the symbol: a
+    /// [`BrokerOrderReq::venue_type`], or `OCO` for one-cancels-other lists.
+    fn supports(&self, symbol: &str, venue_type: &str) -> bool;
     /// Sends the order once. A lost answer is [`BrokerError::Unknown`]; a client order id the
     /// venue already has is [`BrokerError::ClientOrderIdInUse`].
     fn place(
         &self,
         req: &BrokerOrderReq,
     ) -> impl Future<Output = Result<BrokerOrderAck, BrokerError>> + Send;
+    /// Sends a one-cancels-other list once: a LIMIT_MAKER leg at `limit`'s price and a
+    /// STOP_LOSS_LIMIT leg, same symbol, side and quantity. The acknowledgements of both legs,
+    /// limit first; errors as [`Venue::place`].
+    fn place_oco(
+        &self,
+        limit: &BrokerOrderReq,
+        stop: &BrokerOrderReq,
+    ) -> impl Future<Output = Result<Vec<BrokerOrderAck>, BrokerError>> + Send;
     /// Cancels by client order id; `false` when the venue no longer has it open.
     fn cancel(
         &self,

@@ -157,6 +157,16 @@ pub struct Trail {
 }
 
 impl Trail {
+    /// The best price for a trailing stop once a trade at `price` has been seen after
+    /// `best`: the highest for a sell, the lowest for a buy.
+    pub fn follow(side: Side, best: Option<Decimal>, price: Decimal) -> Decimal {
+        match (best, side) {
+            (None, _) => price,
+            (Some(b), Side::Sell) => b.max(price),
+            (Some(b), Side::Buy) => b.min(price),
+        }
+    }
+
     /// The stop this far from `best`, below it for a sell and above it for a buy; `None` if
     /// the trail is not exactly one positive distance or the arithmetic overflows.
     pub fn stop(&self, side: Side, best: Decimal) -> Option<Decimal> {
@@ -386,6 +396,14 @@ pub struct Order<'a> {
 }
 
 impl Order<'_> {
+    /// The one-cancels-other group the order belongs to, as one key: a group is per
+    /// strategy and symbol, so two strategies naming the same `oco` never cancel each other.
+    pub fn oco_group(&self) -> Option<String> {
+        let g = self.oco.as_deref()?;
+        let strategy = self.strategy_id.as_deref().unwrap_or("");
+        Some(format!("{strategy}\u{0}{}\u{0}{g}", self.symbol))
+    }
+
     /// A copy that owns its text.
     pub fn to_static(&self) -> Order<'static> {
         let s = |c: &Cow<'_, str>| Cow::Owned(c.to_string());

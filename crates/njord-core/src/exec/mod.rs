@@ -13,6 +13,12 @@
 //!   `min_rate` × the volume traded since arrival, a child brings it to `rate` × volume, never
 //!   above `max_rate` × volume; when what would be left is below the minimum notional, the
 //!   child takes it all.
+//! - **peg**: one child of what is left, resting at the touch of its own side (best bid for a
+//!   buy, best ask for a sell, from `book` and `ticker` events) `offset` behind it, never past
+//!   the parent's limit. When that price moves by `min_move` or more, the child is cancelled
+//!   and, once the cancel is confirmed (its `order_update`), replaced at the new price for
+//!   what is still unfilled; at most `max_reprices` times, then it stays. Nothing is sent
+//!   before the first quote.
 //!
 //! Children are multiples of the symbol's lot step summing exactly to the parent (remainders
 //! into the last), each at least the minimum notional (a small one merges into its
@@ -45,6 +51,9 @@ use std::collections::{BTreeMap, HashMap};
 #[derive(Debug, Default)]
 struct Market {
     last: Option<Decimal>,
+    /// Best bid and ask, from `book` and `ticker` events.
+    bid: Option<Decimal>,
+    ask: Option<Decimal>,
     /// Volume traded since the engine started (trades; bars while the symbol has none).
     volume: Decimal,
     has_trades: bool,
@@ -112,6 +121,17 @@ struct Parent {
     children: u32,
     /// Per child id: (qty, filled).
     child_fills: BTreeMap<String, (Decimal, Decimal)>,
+    peg: PegState,
+}
+
+/// A peg parent's resting child.
+#[derive(Debug, Default)]
+struct PegState {
+    /// The child resting now (or being cancelled) and its price.
+    child: Option<(String, Decimal)>,
+    /// Its cancel was sent; the replacement waits for the confirmation.
+    replacing: bool,
+    reprices: u32,
 }
 
 impl Parent {
@@ -296,6 +316,12 @@ impl ExecEngine {
         self.parents.len()
     }
 
+    /// Whether any parent may still have a child resting: one still sending, or one that
+    /// sent everything and waits for fills. The kill switch must be watched until none.
+    pub fn watching(&self) -> bool {
+        !self.parents.is_empty() || !self.settled.is_empty()
+    }
+
     /// Whether an intent id is one of the parents or children it works (or keeps for fills).
     pub fn is_ours(&self, intent_id: &str) -> bool {
         self.index.contains_key(intent_id)
@@ -340,20 +366,41 @@ impl ExecEngine {
                     self.tick(b.ts_close_ns, Some(&b.symbol), out);
                 }
             }
+            Event::Book(b) => {
+                let (bid, ask) = (b.bids.first(), b.asks.first());
+                self.on_quote(
+                    &b.symbol,
+                    bid.map(|l| l.price),
+                    ask.map(|l| l.price),
+                    b.ts_ns,
+                    out,
+                );
+            }
+            Event::Ticker(t) => {
+                self.on_quote(&t.symbol, Some(t.bid), Some(t.ask), t.ts_ns, out);
+            }
             Event::Order(o) if o.exec.is_some() => self.accept(o, out),
             Event::Fill(f) => self.on_fill(f, out),
             Event::OrderUpdate(u)
                 if u.status.is_terminal() && u.status != crate::event::OrderStatus::Filled =>
             {
                 // An iceberg shows its next slice only after a fill: a slice that ended
-                // unfilled (rejected, expired, cancelled) ends the parent.
-                if let Some(&seq) = self.index.get(u.client_order_id.as_ref())
-                    && self
-                        .parents
-                        .get(&seq)
-                        .is_some_and(|p| matches!(p.spec, Spec::Iceberg { .. }))
-                {
-                    self.stop(seq, "expired", Some(u.ts_ns), out);
+                // unfilled (rejected, expired, cancelled) ends the parent. A peg child whose
+                // cancel was asked for is replaced; one that ended otherwise ends the parent.
+                let Some(&seq) = self.index.get(u.client_order_id.as_ref()) else {
+                    return;
+                };
+                let Some(p) = self.parents.get_mut(&seq) else {
+                    return;
+                };
+                match p.spec {
+                    Spec::Iceberg { .. } => self.stop(seq, "expired", Some(u.ts_ns), out),
+                    Spec::Peg { .. } => match p.peg_child_ended(&u.client_order_id) {
+                        Some(true) => self.repeg(seq, u.ts_ns, out),
+                        Some(false) => self.stop(seq, "expired", Some(u.ts_ns), out),
+                        None => {}
+                    },
+                    _ => {}
                 }
             }
             Event::Cancel(c) => self.on_cancel(c, out),
@@ -361,6 +408,96 @@ impl ExecEngine {
                 if !self.parents.is_empty() && other.ts_ns() >= self.next_due {
                     self.tick(other.ts_ns(), None, out);
                 }
+            }
+        }
+    }
+
+    /// A quote of a symbol: its touch, then peg parents follow it.
+    fn on_quote(
+        &mut self,
+        symbol: &str,
+        bid: Option<Decimal>,
+        ask: Option<Decimal>,
+        ts: i64,
+        out: &mut Vec<Event<'static>>,
+    ) {
+        self.update_market(symbol, |m| {
+            m.bid = bid.or(m.bid);
+            m.ask = ask.or(m.ask);
+        });
+        if self.parents.is_empty() {
+            return;
+        }
+        if ts >= self.next_due {
+            self.tick(ts, None, out);
+        }
+        let pegs: Vec<u64> = self
+            .parents
+            .iter()
+            .filter(|(_, p)| matches!(p.spec, Spec::Peg { .. }) && p.order.symbol == symbol)
+            .map(|(seq, _)| *seq)
+            .collect();
+        for seq in pegs {
+            self.repeg(seq, ts, out);
+        }
+    }
+
+    /// Moves a peg parent's child to the price it should rest at: sends one when none rests,
+    /// or cancels the one resting when that price moved by `min_move` or more (its
+    /// replacement goes out once the cancel is confirmed).
+    fn repeg(&mut self, seq: u64, ts: i64, out: &mut Vec<Event<'static>>) {
+        let Some(p) = self.parents.get_mut(&seq) else {
+            return;
+        };
+        let Spec::Peg {
+            offset,
+            min_move,
+            max_reprices,
+        } = p.spec
+        else {
+            return;
+        };
+        let market = market_in(&self.recent, &self.markets, &p.order.symbol);
+        let target = match (p.order.side, p.order.limit_price) {
+            (crate::event::Side::Buy, Some(limit)) => market
+                .and_then(|m| m.bid)
+                .and_then(|b| b.checked_sub(offset))
+                .map(|x| x.min(limit)),
+            (crate::event::Side::Sell, Some(limit)) => market
+                .and_then(|m| m.ask)
+                .and_then(|a| a.checked_add(offset))
+                .map(|x| x.max(limit)),
+            (_, None) => None,
+        };
+        let Some(target) = target.filter(|t| *t > Decimal::ZERO) else {
+            return;
+        };
+        if p.peg.replacing {
+            return;
+        }
+        match &p.peg.child {
+            Some((id, price)) => {
+                let moved = (target - *price).abs();
+                if !moved.is_zero() && moved >= min_move && p.peg.reprices < max_reprices {
+                    out.push(Event::Cancel(Cancel {
+                        intent_id: Cow::Owned(id.clone()),
+                        ts_ns: ts,
+                    }));
+                    p.peg.replacing = true;
+                    p.peg.reprices += 1;
+                }
+            }
+            None => {
+                let size = p.lot.floor(p.unsent());
+                if size <= Decimal::ZERO
+                    || !token(&mut self.buckets, &p.order.symbol, self.rate_cap, ts)
+                {
+                    return;
+                }
+                let id = send(p, size, Some(target), ts, out);
+                p.peg.child = Some((id.clone(), target));
+                self.index.insert(id, seq);
+                out.push(p.status("working", None, ts));
             }
         }
     }
@@ -411,15 +548,15 @@ impl ExecEngine {
             let text = "exec works market and limit parents only";
             return refuse(Reason::InvalidOrder, text, out);
         }
-        if matches!(spec, Spec::Iceberg { .. })
+        if matches!(spec, Spec::Iceberg { .. } | Spec::Peg { .. })
             && (order.order_type != OrderType::Limit
                 || matches!(
                     order.time_in_force,
                     Some(crate::event::TimeInForce::Ioc | crate::event::TimeInForce::Fok)
                 ))
         {
-            let text = "an iceberg works a resting (gtc) limit parent";
-            return refuse(Reason::InvalidOrder, text, out);
+            let text = format!("{} works a resting (gtc) limit parent", spec.algo());
+            return refuse(Reason::InvalidOrder, &text, out);
         }
         if self.index.contains_key(order.intent_id.as_ref()) {
             tracing::warn!(intent_id = %order.intent_id, "parent {} is already worked; ignored", order.intent_id);
@@ -488,7 +625,7 @@ impl ExecEngine {
                     .map(|(i, q)| (ts + i as i64 * step, q))
                     .collect()
             }
-            Spec::Pov { .. } | Spec::Iceberg { .. } => Vec::new(),
+            Spec::Pov { .. } | Spec::Iceberg { .. } | Spec::Peg { .. } => Vec::new(),
         };
         self.seq += 1;
         let seq = self.seq;
@@ -500,6 +637,7 @@ impl ExecEngine {
         self.parents.insert(seq, parent);
         self.refresh_due();
         self.tick(ts, None, out);
+        self.repeg(seq, ts, out);
     }
 
     /// Rebuilds a parent from the journal (`--resume`): the children it sent (id, qty) and the
@@ -586,7 +724,7 @@ impl ExecEngine {
                     vec![1.0; n as usize],
                 )
             }
-            Spec::Iceberg { .. } => Vec::new(),
+            Spec::Iceberg { .. } | Spec::Peg { .. } => Vec::new(),
             Spec::Pov { rate, .. } => {
                 let volume = self
                     .market_of(&p.order.symbol)
@@ -597,7 +735,9 @@ impl ExecEngine {
             }
         };
         let planned = matches!(p.spec, Spec::Twap { .. } | Spec::Vwap { .. });
-        let settled = p.plan.is_empty() && planned || p.unsent().is_zero();
+        // A peg is not re-pegged after a restart: its child rests where it is.
+        let peg = matches!(p.spec, Spec::Peg { .. });
+        let settled = p.plan.is_empty() && planned || peg || p.unsent().is_zero();
         self.seq += 1;
         let seq = self.seq;
         self.index.insert(p.id().to_string(), seq);
@@ -633,7 +773,7 @@ impl ExecEngine {
             let price = market.and_then(|m| m.last);
             let before = p.children;
             let mut send = |p: &mut Parent, qty: Decimal| {
-                children.push((send(p, qty, ts, out), *seq));
+                children.push((send(p, qty, None, ts, out), *seq));
             };
             if let Spec::Iceberg {
                 visible,
@@ -811,7 +951,8 @@ impl ExecEngine {
             .checked_mul(f.price)
             .and_then(|c| p.cost.checked_add(c))
             .unwrap_or(p.cost);
-        let state = if working {
+        let peg_filled = matches!(p.spec, Spec::Peg { .. }) && p.filled >= p.order.qty;
+        let state = if working && !peg_filled {
             "working"
         } else {
             p.settled_state()
@@ -873,6 +1014,21 @@ impl ExecEngine {
 }
 
 impl Parent {
+    /// A peg child ended unfilled (cancelled, expired, rejected): what it did not fill is no
+    /// longer sent. `Some(true)` when it was the child being replaced (its replacement is
+    /// due), `Some(false)` when the resting child ended by itself, `None` for another order.
+    fn peg_child_ended(&mut self, id: &str) -> Option<bool> {
+        if self.peg.child.as_ref().is_none_or(|(c, _)| c != id) {
+            return None;
+        }
+        if let Some(c) = self.child_fills.get_mut(id) {
+            self.sent = self.sent.checked_sub(c.0 - c.1).unwrap_or(self.sent);
+            c.0 = c.1;
+        }
+        self.peg.child = None;
+        Some(std::mem::take(&mut self.peg.replacing))
+    }
+
     /// An iceberg with nothing shown (its children so far all filled) and more to show.
     fn iceberg_due(&self) -> bool {
         matches!(self.spec, Spec::Iceberg { .. })
@@ -927,12 +1083,20 @@ impl Parent {
             cost: Decimal::ZERO,
             children: 0,
             child_fills: BTreeMap::new(),
+            peg: PegState::default(),
         }
     }
 }
 
-/// Sends one child of `qty`; returns its id.
-fn send(p: &mut Parent, qty: Decimal, ts: i64, out: &mut Vec<Event<'static>>) -> String {
+/// Sends one child of `qty` (a limit at `limit`, else the parent's type and price); returns
+/// its id.
+fn send(
+    p: &mut Parent,
+    qty: Decimal,
+    limit: Option<Decimal>,
+    ts: i64,
+    out: &mut Vec<Event<'static>>,
+) -> String {
     p.children += 1;
     p.sent += qty;
     let id = format!("{}-{}", p.order.intent_id, p.children);
@@ -945,7 +1109,7 @@ fn send(p: &mut Parent, qty: Decimal, ts: i64, out: &mut Vec<Event<'static>>) ->
         side: p.order.side,
         order_type: p.order.order_type,
         qty: qty.normalize(),
-        limit_price: p.order.limit_price,
+        limit_price: limit.or(p.order.limit_price),
         stop_price: None,
         trail: None,
         time_in_force: p.order.time_in_force,

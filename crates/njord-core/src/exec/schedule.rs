@@ -54,9 +54,14 @@ pub fn split(total: Decimal, weights: &[f64], lot: Lot, price: Decimal) -> Vec<(
             Decimal::from_f64(w).unwrap_or(Decimal::ZERO)
         })
         .collect();
+    // A share is an f64: 1.5 × ⅓ comes out 0.49999999999999995, which must floor to 0.5,
+    // not to the step below. Rounding to 12 places first drops that noise.
     let mut qty: Vec<Decimal> = shares
         .iter()
-        .map(|s| lot.floor(total.checked_mul(*s).unwrap_or(Decimal::ZERO)))
+        .map(|s| {
+            let exact = total.checked_mul(*s).unwrap_or(Decimal::ZERO);
+            lot.floor(exact.round_dp(12))
+        })
         .collect();
     // Rounding down (and shares that sum above 1 by an ulp) never overshoot: trim from the
     // end, then give what is left to the last child.
@@ -141,6 +146,11 @@ mod tests {
         assert_eq!(
             split(d("1"), &[1.0, 1.0, 1.0], lot, d("10")),
             [(0, d("0.33")), (1, d("0.33")), (2, d("0.34"))]
+        );
+        // An exact share is exact: ⅓ of 1.5 is 0.5, not 0.49 (the f64 share's noise).
+        assert_eq!(
+            split(d("1.5"), &[1.0, 1.0, 1.0], lot, d("10")),
+            [(0, d("0.5")), (1, d("0.5")), (2, d("0.5"))]
         );
         // Minimum notional 5 at price 10 (0.5 a child): 0.33 moves on to the next child, and
         // the last, 0.34, back into the one before.

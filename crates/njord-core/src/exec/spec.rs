@@ -39,6 +39,15 @@ pub enum Spec {
         variance: f64,
         seed: u64,
     },
+    /// A limit parent worked as one child resting at the touch of its own side (the best bid
+    /// for a buy, the best ask for a sell), `offset` behind it, never past the parent's limit
+    /// (the reprice limit); re-priced, by cancel and replace, when the price it should rest
+    /// at moves by at least `min_move`, at most `max_reprices` times.
+    Peg {
+        offset: Decimal,
+        min_move: Decimal,
+        max_reprices: u32,
+    },
 }
 
 impl Spec {
@@ -48,6 +57,7 @@ impl Spec {
             Spec::Vwap { .. } => "vwap",
             Spec::Pov { .. } => "pov",
             Spec::Iceberg { .. } => "iceberg",
+            Spec::Peg { .. } => "peg",
         }
     }
 
@@ -59,10 +69,15 @@ impl Spec {
             Some(v) => {
                 return Err(err(
                     "algo",
-                    format!("expected twap, vwap, pov or iceberg, found `{v}`"),
+                    format!("expected twap, vwap, pov, iceberg or peg, found `{v}`"),
                 ));
             }
-            None => return Err(err("algo", "required: twap, vwap, pov or iceberg".into())),
+            None => {
+                return Err(err(
+                    "algo",
+                    "required: twap, vwap, pov, iceberg or peg".into(),
+                ));
+            }
         };
         let known: &[&str] = match algo {
             "twap" => &["algo", "duration", "slices", "jitter", "seed"],
@@ -75,10 +90,11 @@ impl Spec {
             ],
             "pov" => &["algo", "rate", "min_rate", "max_rate"],
             "iceberg" => &["algo", "visible", "variance", "seed"],
+            "peg" => &["algo", "offset", "min_move", "max_reprices"],
             other => {
                 return Err(err(
                     "algo",
-                    format!("unknown `{other}` (twap, vwap, pov or iceberg)"),
+                    format!("unknown `{other}` (twap, vwap, pov, iceberg or peg)"),
                 ));
             }
         };
@@ -136,7 +152,30 @@ impl Spec {
                 }),
             }
         };
+        let distance = |k: &str| -> Result<Decimal, (String, String)> {
+            match m.get(k) {
+                None => Ok(Decimal::ZERO),
+                Some(v) => crate::num::decimal_of(v)
+                    .filter(|d| *d >= Decimal::ZERO)
+                    .map(|d| d.normalize())
+                    .ok_or_else(|| err(k, format!("expected a price distance ≥ 0, found `{v}`"))),
+            }
+        };
         Ok(match algo {
+            "peg" => Spec::Peg {
+                offset: distance("offset")?,
+                min_move: distance("min_move")?,
+                max_reprices: match m.get("max_reprices") {
+                    None => 100,
+                    Some(v) => v
+                        .as_u64()
+                        .filter(|n| *n <= 100_000)
+                        .map(|n| n as u32)
+                        .ok_or_else(|| {
+                            err("max_reprices", format!("expected 0 to 100000, found `{v}`"))
+                        })?,
+                },
+            },
             "twap" => Spec::Twap {
                 duration_ns: duration()?,
                 slices: slices()?,

@@ -444,3 +444,100 @@ fn iceberg_golden_shows_one_slice_at_a_time() {
     }
     assert_eq!(sum, d("10"));
 }
+
+fn ticker(bid: &str, ask: &str, ts: i64) -> Event<'static> {
+    ev(format!(
+        r#"{{"kind":"ticker","venue":"v","symbol":"A/USDT","bid":{bid},"ask":{ask},"ts_ns":{ts}}}"#
+    ))
+}
+
+fn ended(id: &str, status: &str, ts: i64) -> Event<'static> {
+    ev(format!(
+        r#"{{"kind":"order_update","symbol":"A/USDT","exchange_order_id":"","client_order_id":"{id}","status":"{status}","filled_qty":0,"avg_price":0,"ts_ns":{ts}}}"#
+    ))
+}
+
+#[test]
+fn peg_golden_follows_the_touch_within_its_limit_replacing_only_after_a_confirmed_cancel() {
+    let mut e = engine("1", "0");
+    let spec = r#"{"algo":"peg","offset":0.01,"min_move":0.02,"max_reprices":2}"#;
+    let s = 1_000_000_000;
+    let evs = [
+        limit_parent("p", "10", "10.05", spec, T0),
+        ticker("9.98", "10.00", T0 + s),
+        ticker("9.99", "10.01", T0 + 2 * s),
+        ticker("10.02", "10.04", T0 + 3 * s),
+        fill("p-1", "3", "9.97", T0 + 4 * s),
+        ticker("10.03", "10.05", T0 + 5 * s),
+        ended("p-1", "canceled", T0 + 6 * s),
+        ticker("10.10", "10.12", T0 + 7 * s),
+        ended("p-2", "canceled", T0 + 8 * s),
+        ticker("10.30", "10.32", T0 + 9 * s),
+        fill("p-3", "7", "10.05", T0 + 10 * s),
+    ];
+    let mut out = vec![];
+    for x in &evs {
+        e.on_event(x, &mut out);
+    }
+    let got: Vec<String> = out
+        .iter()
+        .map(|e| match e {
+            Event::Order(o) => format!(
+                "{} {} at {}",
+                o.intent_id,
+                o.qty,
+                o.limit_price.unwrap_or_default()
+            ),
+            Event::ExecStatus(s) => format!("{} {}/{}/{}", s.state, s.sent, s.filled, s.qty),
+            Event::Cancel(c) => format!("cancel {}", c.intent_id),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "working 0/0/10",
+            // The first quote: 0.01 behind the best bid.
+            "p-1 10 at 9.97",
+            "working 10/0/10",
+            // A move of 0.01 is below min_move; 0.04 is not: cancel, then wait.
+            "cancel p-1",
+            "working 10/3/10",
+            // Confirmed: what p-1 did not fill goes again at the touch of now.
+            "p-2 7 at 10.02",
+            "working 10/3/10",
+            // Never past the parent's limit of 10.05.
+            "cancel p-2",
+            "p-3 7 at 10.05",
+            "working 10/3/10",
+            // max_reprices (2) reached: it stays.
+            "done 10/10/10",
+        ]
+    );
+    // A sell pegs to the ask; a child that ends by itself ends the parent; a market parent
+    // cannot be pegged.
+    let mut e = engine("1", "0");
+    let mut sell = limit_parent("q", "5", "9", spec, T0);
+    if let Event::Order(o) = &mut sell {
+        o.side = crate::event::Side::Sell;
+    }
+    let got = run(
+        &mut e,
+        &[
+            ticker("10", "10.02", T0),
+            sell,
+            ended("q-1", "expired", T0 + s),
+            parent("m", "5", spec, T0 + 2 * s),
+        ],
+    );
+    assert_eq!(
+        got,
+        [
+            "working 0/0/5 avg 0",
+            "q-1 5 @0m00",
+            "working 5/0/5 avg 0",
+            "expired 0/0/5 avg 0",
+            "rejected 0/0/5 avg 0 invalid_order",
+        ]
+    );
+}

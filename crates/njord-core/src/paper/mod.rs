@@ -27,7 +27,7 @@ pub mod position;
 use crate::config;
 use crate::event::{
     Bar, Cancel, Event, Fill, Level, Liquidity, Order, OrderStatus, OrderType, OrderUpdate, Side,
-    TimeInForce, Trade,
+    TimeInForce, Trade, Trail,
 };
 use crate::reason::Reason;
 use crate::risk::usd;
@@ -146,11 +146,7 @@ impl Armed {
         if self.open.order.trail.is_none() {
             return;
         }
-        self.best = Some(match (self.best, self.open.order.side) {
-            (None, _) => price,
-            (Some(b), Side::Sell) => b.max(price),
-            (Some(b), Side::Buy) => b.min(price),
-        });
+        self.best = Some(Trail::follow(self.open.order.side, self.best, price));
     }
 }
 
@@ -315,13 +311,6 @@ fn closed(o: &Order<'_>, status: OrderStatus, filled: Decimal, ts_ns: i64) -> Ev
 /// The order id of the paper fills of an intent: derived, never random.
 pub fn order_id(intent_id: &str) -> String {
     format!("paper-{intent_id}")
-}
-
-/// The key of an order's one-cancels-other group.
-fn group_key(o: &Order<'_>) -> Option<String> {
-    let g = o.oco.as_deref()?;
-    let strategy = o.strategy_id.as_deref().unwrap_or("");
-    Some(format!("{strategy}\u{0}{}\u{0}{g}", o.symbol))
 }
 
 /// Pushes a fill and the position it leaves.
@@ -672,7 +661,7 @@ impl PaperEngine {
             .collect();
         let mut acted: Vec<String> = Vec::new();
         for o in fired {
-            if let Some(g) = group_key(&o.order) {
+            if let Some(g) = o.order.oco_group() {
                 if acted.contains(&g) {
                     // Another stop of its group triggered on this trade first.
                     self.forget(&o.order.intent_id);
@@ -766,7 +755,7 @@ impl PaperEngine {
         let mut kept = Vec::with_capacity(fired.len());
         let mut losers = Vec::new();
         for f in fired {
-            let Some(key) = group_key(&f.open.order) else {
+            let Some(key) = f.open.order.oco_group() else {
                 kept.push(f);
                 continue;
             };
@@ -800,7 +789,7 @@ impl PaperEngine {
                 || kept
                     .iter()
                     .chain(losers.iter())
-                    .any(|k: &Fired| group_key(&k.open.order).as_ref() == Some(&key));
+                    .any(|k: &Fired| k.open.order.oco_group().as_ref() == Some(&key));
             if beaten {
                 losers.push(f);
             } else {
@@ -1092,7 +1081,7 @@ impl PaperEngine {
             let why = "an order with exec is a parent: run njord-exec between risk and paper";
             return self.invalid(o, why, out);
         }
-        if let Some(g) = group_key(o)
+        if let Some(g) = o.oco_group()
             && self.acted.contains(&g)
         {
             // Another order of its group filled or triggered already.
@@ -1133,7 +1122,7 @@ impl PaperEngine {
         if !marketable && self.open.len() >= self.cfg.max_open_orders {
             return self.too_many(o, "orders are open already", self.open.len(), out);
         }
-        let group = group_key(o);
+        let group = o.oco_group();
         let immediate = matches!(o.time_in_force, Some(TimeInForce::Ioc | TimeInForce::Fok));
         if immediate && last.is_none() && close.is_none() {
             // Nothing to fill against now: it expires, as at the exchange.
@@ -1267,7 +1256,7 @@ impl PaperEngine {
             return self.invalid(o, "notional out of range", out);
         }
         let bps = self.cfg.taker_fee_bps;
-        let shared = self.group_members(group_key(o).as_deref());
+        let shared = self.group_members(o.oco_group().as_deref());
         if let Some(b) = self.balances.as_mut()
             && let Err((reason, why)) =
                 b.reserve(&o.intent_id, &o.symbol, o.side, o.qty, value, bps, &shared)
@@ -1308,7 +1297,7 @@ impl PaperEngine {
         let book = self.books.entry(open.order.symbol.to_string()).or_default();
         let id = open.order.intent_id.to_string();
         let symbol = open.order.symbol.to_string();
-        let group = group_key(&open.order);
+        let group = open.order.oco_group();
         let limit = open
             .order
             .limit_price

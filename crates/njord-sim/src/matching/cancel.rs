@@ -54,7 +54,19 @@ impl Exchange {
             .find(m, r)
             .filter(|id| self.open[m].contains(id))
             .ok_or_else(|| bad(errors::CANCEL_REJECTED, "Unknown order sent."))?;
-        self.close(m, id, Status::Canceled, now);
+        // Cancelling one leg of a one-cancels-other list cancels the list.
+        match self
+            .orders
+            .get(&id)
+            .and_then(|o| o.list_id)
+            .and_then(|l| self.lists.get(&l))
+        {
+            Some(list) => {
+                let list = list.clone();
+                self.cancel_legs(m, &list, now);
+            }
+            None => self.close(m, id, Status::Canceled, now),
+        }
         let spec = self.markets[m].spec.clone();
         self.account_event(&[spec.base.as_str(), spec.quote.as_str()], now);
         self.orders

@@ -3,6 +3,7 @@
 //! time, so the same calls give the same results.
 
 mod cancel;
+mod conditional;
 mod market;
 mod order;
 mod place;
@@ -12,10 +13,13 @@ mod tape_trade;
 mod tests;
 mod user_event;
 
+pub use conditional::ListRef;
 pub use market::{
     Levels, Market, PubTrade, RECENT_TRADES, Stats, SymbolSpec, TapeEffect, synthetic_book,
 };
-pub use order::{ExecType, Fill, NewOrder, OrdType, Order, OrderRef, Status, Tif, side_str};
+pub use order::{
+    ExecType, Fill, NewOco, NewOrder, OrdType, Order, OrderList, OrderRef, Status, Tif, side_str,
+};
 pub use user_event::UserEvent;
 
 use super::ApiError;
@@ -67,6 +71,10 @@ pub struct Exchange {
     /// The latest order with a client id, live or not, for queries.
     any_client: HashMap<(usize, String), u64>,
     my_trades: Vec<Fill>,
+    /// One-cancels-other lists by id, and by (market, list client id).
+    lists: BTreeMap<u64, OrderList>,
+    list_client: HashMap<(usize, String), u64>,
+    next_list_id: u64,
     next_order_id: u64,
     next_trade_id: u64,
     events: Vec<UserEvent>,
@@ -125,6 +133,9 @@ impl Exchange {
             live_client: HashMap::new(),
             any_client: HashMap::new(),
             my_trades: Vec::new(),
+            lists: BTreeMap::new(),
+            list_client: HashMap::new(),
+            next_list_id: 1,
             next_order_id: 1,
             next_trade_id: 1,
             events: Vec::new(),

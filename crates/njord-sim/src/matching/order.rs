@@ -8,6 +8,8 @@ pub enum OrdType {
     Limit,
     Market,
     LimitMaker,
+    StopLossLimit,
+    TakeProfitLimit,
 }
 
 impl OrdType {
@@ -16,6 +18,28 @@ impl OrdType {
             OrdType::Limit => "LIMIT",
             OrdType::Market => "MARKET",
             OrdType::LimitMaker => "LIMIT_MAKER",
+            OrdType::StopLossLimit => "STOP_LOSS_LIMIT",
+            OrdType::TakeProfitLimit => "TAKE_PROFIT_LIMIT",
+        }
+    }
+
+    /// Waits for its `stopPrice` before it works.
+    pub fn is_conditional(self) -> bool {
+        matches!(self, OrdType::StopLossLimit | OrdType::TakeProfitLimit)
+    }
+
+    /// Whether a trade at `last` triggers an order of this type, as Binance rules: a stop-loss
+    /// buys once the price has risen to its stop and sells once it has fallen to it; a
+    /// take-profit the other way round.
+    pub fn triggers(self, side: Side, stop: Decimal, last: Decimal) -> bool {
+        match (self, side) {
+            (OrdType::StopLossLimit, Side::Buy) | (OrdType::TakeProfitLimit, Side::Sell) => {
+                last >= stop
+            }
+            (OrdType::StopLossLimit, Side::Sell) | (OrdType::TakeProfitLimit, Side::Buy) => {
+                last <= stop
+            }
+            _ => false,
         }
     }
 }
@@ -122,6 +146,12 @@ pub struct Order {
     pub tif: Tif,
     /// Zero for market orders.
     pub price: Decimal,
+    /// The trigger of a conditional order; zero for the others.
+    pub stop_price: Decimal,
+    /// In the book (or filled): false for a conditional order until its stop triggers.
+    pub working: bool,
+    /// The one-cancels-other list the order is a leg of.
+    pub list_id: Option<u64>,
     pub orig_qty: Decimal,
     pub orig_quote_qty: Decimal,
     pub executed: Decimal,
@@ -154,6 +184,9 @@ impl Order {
             ord_type: req.ord_type,
             tif: req.tif.unwrap_or(Tif::Gtc),
             price: req.price.unwrap_or_default(),
+            stop_price: req.stop_price.unwrap_or_default(),
+            working: !req.ord_type.is_conditional(),
+            list_id: None,
             // A quote-quantity market order is as big as what it can buy.
             orig_qty: req.qty.unwrap_or(fill_qty),
             orig_quote_qty: req.quote_qty.unwrap_or_default(),
@@ -182,7 +215,34 @@ pub struct NewOrder {
     pub qty: Option<Decimal>,
     pub quote_qty: Option<Decimal>,
     pub price: Option<Decimal>,
+    pub stop_price: Option<Decimal>,
     pub client_id: String,
+}
+
+/// An OCO request after parameter parsing (`POST /api/v3/order/oco`): a LIMIT_MAKER leg at
+/// `price` and a STOP_LOSS_LIMIT leg at `stop_price` / `stop_limit_price`, same side and size.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOco {
+    pub symbol: String,
+    pub side: Side,
+    pub qty: Decimal,
+    pub list_client_id: String,
+    pub limit_client_id: String,
+    pub price: Decimal,
+    pub stop_client_id: String,
+    pub stop_price: Decimal,
+    pub stop_limit_price: Decimal,
+    pub stop_tif: Tif,
+}
+
+/// A one-cancels-other list: its two legs, limit first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderList {
+    pub id: u64,
+    pub client_id: String,
+    pub symbol: String,
+    pub legs: [u64; 2],
+    pub time: i64,
 }
 
 /// Selects an order by exchange id or client id.

@@ -19,15 +19,23 @@ fn on_grid(x: Decimal, origin: Decimal, step: Decimal) -> bool {
 
 impl Exchange {
     /// Checks an order against the symbol's filters and the venue rules, without effects.
-    fn validate(&self, m: usize, req: &NewOrder) -> Result<(), ApiError> {
+    pub(super) fn validate(&self, m: usize, req: &NewOrder) -> Result<(), ApiError> {
         let spec = &self.markets[m].spec;
-        if let Some(p) = req.price {
+        for p in [req.price, req.stop_price].into_iter().flatten() {
             if p <= Decimal::ZERO {
                 return Err(bad(errors::FILTER_FAILURE, "Invalid price."));
             }
             if p < spec.min_price || p > spec.max_price || !on_grid(p, spec.min_price, spec.tick) {
                 return Err(filter("PRICE_FILTER"));
             }
+        }
+        if let Some(stop) = req.stop_price
+            && req.ord_type.triggers(req.side, stop, self.markets[m].last)
+        {
+            return Err(bad(
+                errors::NEW_ORDER_REJECTED,
+                "Order would trigger immediately.",
+            ));
         }
         if let Some(q) = req.qty {
             if q <= Decimal::ZERO {
@@ -59,17 +67,32 @@ impl Exchange {
 
     /// The taker fills an order would get from the book now: `(price, qty)` per level.
     fn taker_fills(&self, m: usize, req: &NewOrder) -> Levels {
+        if req.ord_type.is_conditional() {
+            return Levels::new();
+        }
+        self.book_fills(m, req.side, req.price, req.qty, req.quote_qty)
+    }
+
+    /// What the book gives a taker on `side` now, up to `limit`, for `qty` (or `quote_qty`).
+    pub(super) fn book_fills(
+        &self,
+        m: usize,
+        side: Side,
+        limit: Option<Decimal>,
+        qty: Option<Decimal>,
+        quote_qty: Option<Decimal>,
+    ) -> Levels {
         let (bids, asks) = self.book(m, usize::MAX);
-        let levels = match req.side {
+        let levels = match side {
             Side::Buy => asks,
             Side::Sell => bids,
         };
         let step = self.markets[m].spec.step;
         let mut out = Vec::new();
-        let mut left_qty = req.qty;
-        let mut left_quote = req.quote_qty;
+        let mut left_qty = qty;
+        let mut left_quote = quote_qty;
         for (p, lq) in levels {
-            let acceptable = match (req.price, req.side) {
+            let acceptable = match (limit, side) {
                 (None, _) => true,
                 (Some(lim), Side::Buy) => p <= lim,
                 (Some(lim), Side::Sell) => p >= lim,
@@ -119,7 +142,9 @@ impl Exchange {
         }
         let fok_fails = req.tif == Some(Tif::Fok) && req.qty.is_some_and(|q| fill_qty < q);
         let spec = self.markets[m].spec.clone();
-        let rests = req.ord_type != OrdType::Market && req.tif.unwrap_or(Tif::Gtc) == Tif::Gtc;
+        // A conditional order waits for its trigger whatever its time in force.
+        let rests = req.ord_type.is_conditional()
+            || (req.ord_type != OrdType::Market && req.tif.unwrap_or(Tif::Gtc) == Tif::Gtc);
         // What the order locks while it lives: limit buys lock the whole qty at the limit.
         let lock = match (req.side, req.price) {
             (Side::Buy, Some(p)) if rests => p * req.qty.unwrap_or_default(),
@@ -222,6 +247,7 @@ impl Exchange {
         o.executed += q;
         o.cum_quote += p * q;
         o.update_time = now;
+        let list = o.list_id;
         o.fills.push(fill.clone());
         o.status = if o.remaining().is_zero() {
             Status::Filled
@@ -253,6 +279,10 @@ impl Exchange {
         self.report(id, ExecType::Trade, Some(fill), now);
         if done {
             self.retire(m, id);
+        }
+        if let Some(l) = list {
+            // Any fill of one leg ends the other.
+            self.expire_other_legs(m, l, id, now);
         }
     }
 }

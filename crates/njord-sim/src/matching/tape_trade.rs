@@ -41,9 +41,11 @@ impl Exchange {
         let update_id = mk.update_id;
         let step = mk.spec.step;
         let at_touch = self.knobs.fill_at_touch;
+        let triggered = self.trigger_stops(m, t.price, now);
         let mut crossing: Vec<(Decimal, u64, Side)> = self.open[m]
             .iter()
             .filter_map(|id| self.orders.get(id))
+            .filter(|o| o.working && !triggered.contains(&o.id))
             .filter(|o| match o.side {
                 Side::Buy => t.price < o.price || (at_touch && t.price == o.price),
                 Side::Sell => t.price > o.price || (at_touch && t.price == o.price),
@@ -59,7 +61,7 @@ impl Exchange {
             by_price.then(a.1.cmp(&b.1))
         });
         let mut avail = t.qty;
-        let mut touched = false;
+        let mut touched = !triggered.is_empty();
         for (price, id, _) in crossing {
             let rem = self
                 .orders

@@ -41,6 +41,7 @@ fn limit(side: Side, qty: &str, price: &str, tif: Tif, cid: &str) -> NewOrder {
         qty: Some(d(qty)),
         quote_qty: None,
         price: Some(d(price)),
+        stop_price: None,
         client_id: cid.into(),
     }
 }
@@ -134,6 +135,7 @@ fn market_orders_by_quote_quantity() {
                 qty: None,
                 quote_qty: Some(d("1500.2")),
                 price: None,
+                stop_price: None,
                 client_id: "q".into(),
             },
             1,
@@ -185,4 +187,167 @@ fn ioc_fok_and_duplicates() {
         .new_order(limit(Side::Buy, "0.01", "9", Tif::Gtc, "z"), 1, false)
         .unwrap_err();
     assert_eq!(e.msg, "Filter failure: NOTIONAL");
+}
+
+fn trade(v: &mut Exchange, id: u64, price: &str, qty: &str) {
+    let t = PubTrade {
+        id,
+        price: d(price),
+        qty: d(qty),
+        time: id as i64,
+        buyer_maker: true,
+    };
+    v.on_tape_trade(0, &t, id as i64);
+}
+
+fn stop(ty: OrdType, side: Side, qty: &str, stop: &str, price: &str, cid: &str) -> NewOrder {
+    NewOrder {
+        ord_type: ty,
+        stop_price: Some(d(stop)),
+        ..limit(side, qty, price, Tif::Gtc, cid)
+    }
+}
+
+fn order(v: &Exchange, id: u64) -> Order {
+    v.query("ATOMUSDT", &OrderRef::Id(id)).unwrap().clone()
+}
+
+#[test]
+fn a_stop_loss_limit_waits_out_of_the_book_and_fills_after_the_gap_not_at_its_stop() {
+    let mut v = venue();
+    let e = v
+        .new_order(
+            stop(OrdType::StopLossLimit, Side::Sell, "5", "10.5", "10", "now"),
+            1,
+            false,
+        )
+        .unwrap_err();
+    assert_eq!(e.msg, "Order would trigger immediately.");
+    let o = v
+        .new_order(
+            stop(OrdType::StopLossLimit, Side::Sell, "5", "9.5", "9", "s"),
+            1,
+            false,
+        )
+        .unwrap();
+    assert_eq!((o.status, o.working), (Status::New, false));
+    assert_eq!(v.balances()["ATOM"].locked, d("5"));
+    // Above its limit and stop: a plain sell limit at 9 would have filled here; the stop waits.
+    trade(&mut v, 1, "9.8", "50");
+    assert_eq!(order(&v, o.id).executed, d("0"));
+    // The market gaps from 9.8 to 9.2: the stop triggers and sells into the book there.
+    trade(&mut v, 2, "9.2", "50");
+    let o = order(&v, o.id);
+    check(&o);
+    assert_eq!((o.status, o.working), (Status::Filled, true));
+    assert_eq!(o.fills[0].price, d("9.199"));
+    assert!(!o.fills[0].maker);
+    assert_eq!(v.balances()["ATOM"].locked, d("0"));
+}
+
+#[test]
+fn a_triggered_stop_limit_beyond_the_book_rests_and_a_take_profit_triggers_the_other_way() {
+    let mut v = venue();
+    let sl = v
+        .new_order(
+            stop(OrdType::StopLossLimit, Side::Sell, "5", "9.5", "9.45", "s"),
+            1,
+            false,
+        )
+        .unwrap();
+    let tp = v
+        .new_order(
+            stop(OrdType::TakeProfitLimit, Side::Buy, "2", "9.6", "9.7", "t"),
+            1,
+            false,
+        )
+        .unwrap();
+    assert_eq!(v.balances()["USDT"].locked, d("19.4"));
+    trade(&mut v, 1, "9.3", "1");
+    // The stop sells at 9.45 at best, bids are below 9.3: it rests as an ask at 9.45.
+    let s = order(&v, sl.id);
+    assert_eq!(
+        (s.status, s.working, s.executed),
+        (Status::New, true, d("0"))
+    );
+    // The take-profit buys once the price is down to 9.6, up to 9.7: asks from 9.301.
+    let t = order(&v, tp.id);
+    assert_eq!(
+        (t.status, t.executed, t.fills[0].price),
+        (Status::Filled, d("2"), d("9.301"))
+    );
+    trade(&mut v, 2, "9.46", "3");
+    assert_eq!(order(&v, sl.id).executed, d("3"));
+}
+
+fn oco(side: Side, price: &str, stop: &str, stop_limit: &str) -> NewOco {
+    NewOco {
+        symbol: "ATOMUSDT".into(),
+        side,
+        qty: d("5"),
+        list_client_id: "L".into(),
+        limit_client_id: "L-tp".into(),
+        price: d(price),
+        stop_client_id: "L-sl".into(),
+        stop_price: d(stop),
+        stop_limit_price: d(stop_limit),
+        stop_tif: Tif::Gtc,
+    }
+}
+
+#[test]
+fn an_oco_locks_once_and_the_first_leg_to_fill_expires_the_other() {
+    let mut v = venue();
+    let e = v
+        .new_oco(oco(Side::Sell, "9.9", "9.5", "9.4"), 1)
+        .unwrap_err();
+    assert_eq!(
+        e.msg,
+        "The relationship of the prices for the orders is not correct."
+    );
+    let l = v.new_oco(oco(Side::Sell, "11", "9.5", "9.4"), 1).unwrap();
+    assert_eq!(v.balances()["ATOM"].locked, d("5"));
+    let [tp, sl] = l.legs;
+    assert_eq!(order(&v, tp).ord_type, OrdType::LimitMaker);
+    assert_eq!(order(&v, sl).list_id, Some(l.id));
+    // A trade through the take-profit fills part of it: the stop leg expires at once.
+    trade(&mut v, 1, "11.01", "2");
+    assert_eq!(order(&v, tp).executed, d("2"));
+    assert_eq!(order(&v, sl).status, Status::Expired);
+    assert_eq!(v.balances()["ATOM"].locked, d("3"));
+    trade(&mut v, 2, "9", "50");
+    assert_eq!(
+        order(&v, sl).executed,
+        d("0"),
+        "an expired leg never triggers"
+    );
+}
+
+#[test]
+fn an_oco_stop_leg_that_triggers_takes_the_lock_and_cancelling_a_leg_cancels_the_list() {
+    let mut v = venue();
+    let l = v.new_oco(oco(Side::Sell, "11", "9.5", "9.4"), 1).unwrap();
+    let [tp, sl] = l.legs;
+    // A gap below the stop-limit price: it triggers and rests as an ask at 9.4.
+    trade(&mut v, 1, "9.35", "1");
+    assert_eq!(order(&v, tp).status, Status::Expired);
+    let s = order(&v, sl);
+    assert_eq!((s.status, s.working, s.locked), (Status::New, true, d("5")));
+    assert_eq!(v.balances()["ATOM"].locked, d("5"));
+    trade(&mut v, 2, "9.41", "5");
+    assert_eq!(order(&v, sl).status, Status::Filled);
+    assert_eq!(v.balances()["ATOM"].locked, d("0"));
+
+    let mut v = venue();
+    let l = v.new_oco(oco(Side::Buy, "9", "10.5", "10.6"), 1).unwrap();
+    assert_eq!(v.balances()["USDT"].locked, d("53"));
+    v.cancel("ATOMUSDT", &OrderRef::Id(l.legs[1]), 2).unwrap();
+    for id in l.legs {
+        assert_eq!(order(&v, id).status, Status::Canceled);
+    }
+    assert_eq!(v.balances()["USDT"].locked, d("0"));
+    let e = v
+        .cancel_list("ATOMUSDT", &ListRef::Id(l.id), 3)
+        .unwrap_err();
+    assert_eq!(e.code, errors::CANCEL_REJECTED);
 }

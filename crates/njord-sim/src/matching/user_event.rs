@@ -1,6 +1,6 @@
 //! What the user data stream reports: execution reports and account updates.
 
-use super::{Balance, Exchange, ExecType, Fill, Order};
+use super::{Balance, Exchange, ExecType, Fill, Order, OrderList};
 
 /// What the user data stream reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,6 +14,14 @@ pub enum UserEvent {
     Account {
         time: i64,
         balances: Vec<(String, Balance)>,
+    },
+    /// A one-cancels-other list changed (`listStatus`).
+    List {
+        list: OrderList,
+        legs: Vec<Order>,
+        /// At most one leg is left: the list has done its work (`ALL_DONE`).
+        done: bool,
+        time: i64,
     },
 }
 

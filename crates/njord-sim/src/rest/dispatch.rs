@@ -1,6 +1,6 @@
 //! What each endpoint does with its parameters and the venue, once the request is admitted.
 
-use super::order_params::{order_ref, parse_new_order};
+use super::order_params::{list_ref, order_ref, parse_new_oco, parse_new_order};
 use super::params::{Params, illegal};
 use super::route::Ep;
 use crate::wire;
@@ -184,6 +184,34 @@ fn dispatch_inner(
             let o = ex.cancel(&s, &r, now)?;
             sim.flush_user_events(st);
             wire::canceled(&o, &new_cid, now)
+        }
+        Ep::NewOco => {
+            let req = parse_new_oco(sim, p)?;
+            p.finish()?;
+            let list = ex.new_oco(req, now)?;
+            sim.flush_user_events(st);
+            let (list, legs) = st.ex.query_list(&crate::matching::ListRef::Id(list.id))?;
+            let legs: Vec<_> = legs.into_iter().cloned().collect();
+            let done = st.ex.list_done(&list);
+            let report = |o: &crate::matching::Order| wire::new_order(o, wire::RespType::Result);
+            wire::order_list(&list, &legs, done, Some(&report))
+        }
+        Ep::QueryList => {
+            let r = list_ref(p)?;
+            p.finish()?;
+            let (list, legs) = ex.query_list(&r)?;
+            let legs: Vec<_> = legs.into_iter().cloned().collect();
+            wire::order_list(&list, &legs, ex.list_done(&list), None)
+        }
+        Ep::CancelList => {
+            let s = p.symbol(true)?.unwrap_or_default();
+            let r = list_ref(p)?;
+            p.get("newClientOrderId");
+            p.finish()?;
+            let (list, legs) = ex.cancel_list(&s, &r, now)?;
+            sim.flush_user_events(st);
+            let report = |o: &crate::matching::Order| wire::canceled(o, &o.client_id, now);
+            wire::order_list(&list, &legs, true, Some(&report))
         }
         Ep::CancelAll => {
             let s = p.symbol(true)?.unwrap_or_default();

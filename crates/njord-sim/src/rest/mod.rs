@@ -235,21 +235,27 @@ fn decide(
     let mut hdrs = weight_headers(used);
     let result =
         authenticate(sim, sec, query, body, headers, &mut params, now, verdict).and_then(|_| {
-            if ep == Ep::NewOrder {
-                st.limits.check_order(now)?;
+            // An OCO list counts as two orders.
+            let orders = match ep {
+                Ep::NewOrder => 1,
+                Ep::NewOco => 2,
+                _ => 0,
+            };
+            if orders > 0 {
+                st.limits.check_orders(orders, now)?;
             }
             let v = dispatch(sim, &mut st, ep, &mut params, now)?;
-            if ep == Ep::NewOrder {
-                st.limits.record_order(now);
+            if orders > 0 {
+                st.limits.record_orders(orders, now);
             }
             Ok(v)
         });
-    if matches!(ep, Ep::NewOrder) {
+    if matches!(ep, Ep::NewOrder | Ep::NewOco) {
         let (c10, cday) = st.limits.order_counts(now);
         hdrs.push(("x-mbx-order-count-10s", c10.to_string()));
         hdrs.push(("x-mbx-order-count-1d", cday.to_string()));
     }
-    let after = if ep == Ep::NewOrder && result.is_ok() {
+    let after = if matches!(ep, Ep::NewOrder | Ep::NewOco) && result.is_ok() {
         st.faults.take_order_then()
     } else {
         None

@@ -1,7 +1,7 @@
 //! The parameters of order endpoints: a new order and an order reference.
 
 use super::params::{Params, illegal, mandatory, not_required};
-use crate::matching::{NewOrder, OrdType, OrderRef, Tif};
+use crate::matching::{ListRef, NewOco, NewOrder, OrdType, OrderRef, Tif};
 use crate::wire::RespType;
 use crate::{ApiError, Sim, parse_side};
 use njord::venue::binanceus::errors;
@@ -29,6 +29,11 @@ pub(super) fn parse_new_order(sim: &Sim, p: &mut Params) -> Result<(NewOrder, Re
         "LIMIT" => OrdType::Limit,
         "MARKET" => OrdType::Market,
         "LIMIT_MAKER" => OrdType::LimitMaker,
+        "STOP_LOSS_LIMIT" => OrdType::StopLossLimit,
+        "TAKE_PROFIT_LIMIT" => OrdType::TakeProfitLimit,
+        // Binance.US lists neither in a symbol's orderTypes.
+        "STOP_LOSS" => return Err(unsupported("Stop loss")),
+        "TAKE_PROFIT" => return Err(unsupported("Take profit")),
         _ => {
             return Err(ApiError::bad(
                 errors::INVALID_ORDER_TYPE,
@@ -46,14 +51,23 @@ pub(super) fn parse_new_order(sim: &Sim, p: &mut Params) -> Result<(NewOrder, Re
     let qty = p.dec("quantity")?;
     let quote_qty = p.dec("quoteOrderQty")?;
     let price = p.dec("price")?;
-    for k in ["stopPrice", "icebergQty", "trailingDelta"] {
+    let stop_price = p.dec("stopPrice")?;
+    for k in ["icebergQty", "trailingDelta"] {
         if p.has(k) {
             return Err(not_required(k));
         }
     }
+    match (ord_type.is_conditional(), stop_price) {
+        (true, None) => return Err(mandatory("stopPrice")),
+        (false, Some(_)) => return Err(not_required("stopPrice")),
+        _ => {}
+    }
     match ord_type {
-        OrdType::Limit | OrdType::LimitMaker => {
-            if ord_type == OrdType::Limit && tif.is_none() {
+        OrdType::Limit
+        | OrdType::LimitMaker
+        | OrdType::StopLossLimit
+        | OrdType::TakeProfitLimit => {
+            if ord_type != OrdType::LimitMaker && tif.is_none() {
                 return Err(mandatory("timeInForce"));
             }
             if ord_type == OrdType::LimitMaker && tif.is_some() {
@@ -113,8 +127,80 @@ pub(super) fn parse_new_order(sim: &Sim, p: &mut Params) -> Result<(NewOrder, Re
             qty,
             quote_qty,
             price,
+            stop_price,
             client_id,
         },
         rt,
     ))
+}
+
+fn unsupported(what: &str) -> ApiError {
+    ApiError::bad(
+        errors::NEW_ORDER_REJECTED,
+        format!("{what} orders are not supported for this symbol."),
+    )
+}
+
+/// `POST /api/v3/order/oco`: Binance.US has no STOP_LOSS type, so the stop leg is a
+/// STOP_LOSS_LIMIT and `stopLimitPrice` with `stopLimitTimeInForce` are required.
+pub(super) fn parse_new_oco(sim: &Sim, p: &mut Params) -> Result<NewOco, ApiError> {
+    let symbol = p.symbol(true)?.unwrap_or_default();
+    let side = p.req("side")?;
+    let side =
+        parse_side(&side).ok_or_else(|| ApiError::bad(errors::INVALID_SIDE, "Invalid side."))?;
+    let qty = p.dec("quantity")?.ok_or_else(|| mandatory("quantity"))?;
+    let price = p.dec("price")?.ok_or_else(|| mandatory("price"))?;
+    let stop_price = p.dec("stopPrice")?.ok_or_else(|| mandatory("stopPrice"))?;
+    let stop_limit_price = p
+        .dec("stopLimitPrice")?
+        .ok_or_else(|| unsupported("Stop loss"))?;
+    let stop_tif = p
+        .get("stopLimitTimeInForce")
+        .ok_or_else(|| mandatory("stopLimitTimeInForce"))?;
+    let stop_tif = Tif::parse(&stop_tif)
+        .ok_or_else(|| ApiError::bad(errors::INVALID_TIME_IN_FORCE, "Invalid timeInForce."))?;
+    for k in ["limitIcebergQty", "stopIcebergQty", "trailingDelta"] {
+        if p.has(k) {
+            return Err(not_required(k));
+        }
+    }
+    let mut id = |k: &str| -> Result<String, ApiError> {
+        Ok(match p.client_id(k)? {
+            Some(c) => c,
+            None => format!("sim{:019}", sim.next_id()),
+        })
+    };
+    let list_client_id = id("listClientOrderId")?;
+    let limit_client_id = id("limitClientOrderId")?;
+    let stop_client_id = id("stopClientOrderId")?;
+    match p.get("newOrderRespType").as_deref() {
+        None | Some("ACK" | "RESULT" | "FULL") => {}
+        Some(_) => return Err(illegal("newOrderRespType", "ACK, RESULT, FULL")),
+    }
+    Ok(NewOco {
+        symbol,
+        side,
+        qty,
+        list_client_id,
+        limit_client_id,
+        price,
+        stop_client_id,
+        stop_price,
+        stop_limit_price,
+        stop_tif,
+    })
+}
+
+/// The list a `DELETE` or `GET /api/v3/orderList` names.
+pub(super) fn list_ref(p: &mut Params) -> Result<ListRef, ApiError> {
+    let id = p.uint("orderListId")?;
+    let cid = p.client_id("listClientOrderId")?;
+    match (id, cid) {
+        (Some(id), _) => Ok(ListRef::Id(id)),
+        (None, Some(c)) => Ok(ListRef::Client(c)),
+        (None, None) => Err(ApiError::bad(
+            errors::MANDATORY_PARAM_EMPTY_OR_MALFORMED,
+            "Param 'listClientOrderId' or 'orderListId' must be sent, but both were empty/null!",
+        )),
+    }
 }

@@ -100,7 +100,9 @@ impl MemVenue {
             order_type: crate::event::OrderType::Limit,
             qty: dec(qty),
             limit_price: Some(dec("5")),
-            ioc: false,
+            stop_price: None,
+            time_in_force: crate::event::TimeInForce::Gtc,
+            post_only: false,
         };
         self.account().book(&req)
     }
@@ -162,6 +164,23 @@ impl Venue for MemVenue {
                 reason: format!("symbol {} is not listed", req.symbol),
             })
         }
+    }
+
+    /// Binance.US's order types: no stop-market, OCO lists allowed.
+    fn supports(&self, _symbol: &str, venue_type: &str) -> bool {
+        venue_type != "STOP_LOSS"
+    }
+
+    /// Books both legs.
+    async fn place_oco(
+        &self,
+        limit: &BrokerOrderReq,
+        stop: &BrokerOrderReq,
+    ) -> Result<Vec<BrokerOrderAck>, BrokerError> {
+        let mut a = self.account();
+        a.place_requests.push(limit.client_order_id.clone());
+        a.place_requests.push(stop.client_order_id.clone());
+        Ok(vec![a.book(limit).to_ack(), a.book(stop).to_ack()])
     }
 
     async fn validate(&self, req: &BrokerOrderReq) -> Result<(), BrokerError> {

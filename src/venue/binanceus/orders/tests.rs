@@ -3,6 +3,7 @@ use crate::backoff::RetryPolicy;
 use crate::broker::guard::Denial;
 use crate::broker::placement::{Settled, Unresolved, place_once, settle};
 use crate::clock::{Clock, ManualClock};
+use crate::event::OrderType;
 use crate::venue::binanceus::rest_client::RestSettings;
 use crate::venue::binanceus::user_stream::StreamSettings;
 use crate::venue::binanceus::venue::BinanceUs;
@@ -110,7 +111,9 @@ fn req() -> BrokerOrderReq {
         order_type: OrderType::Limit,
         qty: Decimal::from_str("1").unwrap(),
         limit_price: Some(Decimal::from_str("5").unwrap()),
-        ioc: false,
+        stop_price: None,
+        time_in_force: crate::event::TimeInForce::Gtc,
+        post_only: false,
     }
 }
 

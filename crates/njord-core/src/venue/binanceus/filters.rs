@@ -20,6 +20,10 @@ pub struct SymbolFilters {
     pub max_qty: Decimal,
     pub min_notional: Decimal,
     pub apply_min_to_market: bool,
+    /// The symbol's `orderTypes` (`LIMIT`, `LIMIT_MAKER`, `STOP_LOSS_LIMIT`, …).
+    pub order_types: Vec<String>,
+    /// `ocoAllowed`: one-cancels-other lists may be placed.
+    pub oco_allowed: bool,
 }
 
 /// An order that passed the filters, with its rounded numbers.
@@ -46,6 +50,46 @@ pub fn ceil_to(x: Decimal, step: Decimal) -> Decimal {
 }
 
 impl SymbolFilters {
+    /// Whether the venue holds orders of this type (a `type` of `orderTypes`, or `OCO`) on
+    /// the symbol. An `exchangeInfo` without `orderTypes` allows `LIMIT` and `MARKET`.
+    pub fn supports(&self, venue_type: &str) -> bool {
+        match venue_type {
+            "OCO" => self.oco_allowed,
+            t if self.order_types.is_empty() => matches!(t, "LIMIT" | "MARKET"),
+            t => self.order_types.iter().any(|x| x == t),
+        }
+    }
+
+    /// Rounds a stop price to `tickSize` so that the order triggers no later than asked:
+    /// toward the market it waits for (a sell stop-loss up, a sell take-profit down, a buy
+    /// the other way round).
+    pub fn prepare_stop(
+        &self,
+        side: Side,
+        order_type: OrderType,
+        stop: Decimal,
+    ) -> Result<Decimal, String> {
+        let r = if order_type.triggers_on_rise(side) {
+            floor_to(stop, self.tick_size)
+        } else {
+            ceil_to(stop, self.tick_size)
+        };
+        if r <= Decimal::ZERO || r < self.min_price {
+            return Err(format!(
+                "stop price {stop} rounds to {r} with tickSize {}, below minPrice {}",
+                self.tick_size.normalize(),
+                self.min_price.normalize()
+            ));
+        }
+        if !self.max_price.is_zero() && r > self.max_price {
+            return Err(format!(
+                "stop price {r} above maxPrice {}",
+                self.max_price.normalize()
+            ));
+        }
+        Ok(r)
+    }
+
     /// Applies the filters. `market_price` measures the notional of market orders.
     pub fn prepare(
         &self,
@@ -70,8 +114,10 @@ impl SymbolFilters {
             ));
         }
         let price = match (order_type, limit_price) {
-            (OrderType::Limit, None) => return Err("a limit order needs a limit_price".into()),
-            (OrderType::Limit, Some(p)) => {
+            (t, None) if t.has_limit() => {
+                return Err(format!("a {} order needs a limit_price", t.as_str()));
+            }
+            (t, Some(p)) if t.has_limit() => {
                 let r = match side {
                     Side::Buy => floor_to(p, self.tick_size),
                     Side::Sell => ceil_to(p, self.tick_size),
@@ -194,6 +240,15 @@ pub fn parse_exchange_info(v: &Value) -> ExchangeInfo {
                 _ => {}
             }
         }
+        f.order_types = s
+            .get("orderTypes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect();
+        f.oco_allowed = s.get("ocoAllowed").and_then(Value::as_bool) == Some(true);
         info.symbols.insert(name.to_string(), f);
     }
     info
@@ -261,6 +316,51 @@ mod tests {
             f.prepare(Side::Buy, OrderType::Limit, d("1"), None, None)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn order_types_and_stop_rounding() {
+        let mut f = atom();
+        assert!(f.supports("LIMIT") && f.supports("MARKET"));
+        assert!(!f.supports("STOP_LOSS_LIMIT") && !f.supports("OCO"));
+        let v: Value = serde_json::from_str(
+            r#"{"symbols":[{"symbol":"ATOMUSDT","filters":[],"ocoAllowed":true,
+            "orderTypes":["LIMIT","LIMIT_MAKER","MARKET","STOP_LOSS_LIMIT","TAKE_PROFIT_LIMIT"]}]}"#,
+        )
+        .unwrap();
+        let listed = &parse_exchange_info(&v).symbols["ATOMUSDT"];
+        assert!(listed.supports("STOP_LOSS_LIMIT") && listed.supports("OCO"));
+        assert!(
+            !listed.supports("STOP_LOSS"),
+            "Binance.US has no stop-market"
+        );
+        // Each stop rounds toward the market it waits for: it never triggers later.
+        let r = |side, ty, s| f.prepare_stop(side, ty, d(s)).unwrap();
+        assert_eq!(r(Side::Sell, OrderType::StopLimit, "4.5001"), d("4.501"));
+        assert_eq!(r(Side::Buy, OrderType::StopLimit, "5.5009"), d("5.5"));
+        assert_eq!(
+            r(Side::Sell, OrderType::TakeProfitLimit, "5.5009"),
+            d("5.5")
+        );
+        assert_eq!(
+            r(Side::Buy, OrderType::TakeProfitLimit, "4.5001"),
+            d("4.501")
+        );
+        f.min_price = d("1");
+        assert!(
+            f.prepare_stop(Side::Sell, OrderType::StopLimit, d("0.5"))
+                .is_err()
+        );
+        let p = f
+            .prepare(
+                Side::Sell,
+                OrderType::StopLimit,
+                d("1"),
+                Some(d("4.4001")),
+                None,
+            )
+            .unwrap();
+        assert_eq!(p.price, Some(d("4.401")));
     }
 
     #[test]
