@@ -55,6 +55,9 @@ pub const ARMED_JOURNAL: &str = "broker.armed";
 /// How long the first leg of a possible venue OCO list waits for its partner before it is
 /// placed alone.
 const OCO_PAIR_WAIT: Duration = Duration::from_secs(1);
+/// How long an armed order refused at its trigger (kill switch, prices that disagree) waits
+/// before the next trade may try it again: each try asks the venue for its quote.
+const ARMED_RETRY: Duration = Duration::from_secs(1);
 
 /// How the broker was asked to run.
 #[derive(Debug, Clone, Default)]
@@ -152,6 +155,8 @@ struct Live<V: Venue, C: Clock> {
     filled: Vec<String>,
     /// Records for the armed journal, written by the stage.
     armed_log: Vec<Event<'static>>,
+    /// Armed orders refused at their trigger, and when they may be tried again.
+    refused_until: HashMap<String, Duration>,
 }
 
 fn read_watermark(path: &Path) -> Result<Watermark, Error> {
@@ -231,25 +236,42 @@ fn journal_ids(journal_dir: &Path) -> JournalIds {
     }
 }
 
-/// What the armed journal says the broker still enforces, oldest first: each order with
-/// no closing record, and whether it is armed (held until its trigger) rather than a
-/// group member the venue holds.
-fn armed_journal(journal_dir: &Path) -> Vec<(Order<'static>, bool)> {
-    let mut open: Vec<(Order<'static>, bool)> = Vec::new();
+/// One order the armed journal says the broker still enforces.
+struct Enforced {
+    order: Order<'static>,
+    /// Held until its trigger, rather than a group member the venue holds.
+    armed: bool,
+    /// A trailing stop's best price so far.
+    best: Option<Decimal>,
+}
+
+/// What the armed journal says the broker still enforces, oldest first: each order with no
+/// closing record. Records: an `order` (a member, or armed), an `order_update` `new` (armed;
+/// a trailing stop's carries its best price so far in `avg_price`), any other
+/// `order_update` (it left: sent on its trigger, cancelled, or its group resolved).
+fn armed_journal(journal_dir: &Path) -> Vec<Enforced> {
+    let mut open: Vec<Enforced> = Vec::new();
     read_journal(journal_dir, ARMED_JOURNAL, |ev| match ev {
         Event::Order(o) => {
-            open.retain(|(x, _)| x.intent_id != o.intent_id);
-            open.push((o.to_static(), false));
+            open.retain(|x| x.order.intent_id != o.intent_id);
+            open.push(Enforced {
+                order: o.to_static(),
+                armed: false,
+                best: None,
+            });
         }
         Event::OrderUpdate(u) => {
             let cid = u.client_order_id.as_ref();
-            let mine = |x: &Order<'_>| client_order_id(&x.intent_id) == cid;
+            let mine = |x: &Enforced| client_order_id(&x.order.intent_id) == cid;
             if u.status == OrderStatus::New {
-                if let Some(entry) = open.iter_mut().find(|(x, _)| mine(x)) {
-                    entry.1 = true;
+                if let Some(entry) = open.iter_mut().find(|x| mine(x)) {
+                    entry.armed = true;
+                    if !u.avg_price.is_zero() {
+                        entry.best = Some(u.avg_price);
+                    }
                 }
             } else {
-                open.retain(|(x, _)| !mine(x));
+                open.retain(|x| !mine(x));
             }
         }
         _ => {}
@@ -406,20 +428,29 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
         Ok(())
     }
 
-    /// Emits what the live side produced outside an input event (venue news, groups it
-    /// resolved) and writes its armed-journal records.
-    fn drain_live(&mut self, out: &mut Out) -> Result<(), StageError> {
+    /// Writes (and puts on disk) the armed-journal records the live side produced.
+    fn flush_armed_log(&mut self) -> Result<(), StageError> {
         let Some(live) = self.live.as_mut() else {
             return Ok(());
         };
         let records = std::mem::take(&mut live.armed_log);
-        let evs = std::mem::take(&mut live.pending);
-        if !records.is_empty() {
-            for r in &records {
-                self.journal(ARMED_JOURNAL, r)?;
-            }
-            self.journals.sync(ARMED_JOURNAL)?;
+        if records.is_empty() {
+            return Ok(());
         }
+        for r in &records {
+            self.journal(ARMED_JOURNAL, r)?;
+        }
+        Ok(self.journals.sync(ARMED_JOURNAL)?)
+    }
+
+    /// Emits what the live side produced outside an input event (venue news, groups it
+    /// resolved), after writing its armed-journal records.
+    fn drain_live(&mut self, out: &mut Out) -> Result<(), StageError> {
+        self.flush_armed_log()?;
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
+        let evs = std::mem::take(&mut live.pending);
         evs.into_iter().try_for_each(|e| self.emit(e, out))
     }
 
@@ -446,23 +477,39 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
         self.place_or_arm(o, out)
     }
 
-    /// Places an order natively, or arms it: a stop-market, a trailing stop, or a stop whose
-    /// type the symbol's `orderTypes` lack is held here until a trade of the input reaches
-    /// it. A one-cancels-other member is recorded so that the broker enforces its group.
+    /// Records a member of a one-cancels-other group, on disk before it is sent or armed.
+    fn record_member(&mut self, o: &Order<'_>) -> Result<(), StageError> {
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
+        let Some(g) = o.oco_group() else {
+            return Ok(());
+        };
+        live.join_group(g, o);
+        self.journal(ARMED_JOURNAL, &Event::Order(o.clone()))?;
+        Ok(self.journals.sync(ARMED_JOURNAL)?)
+    }
+
+    /// Places an order natively, or arms it: a stop-market, a trailing stop, a stop whose
+    /// type the symbol's `orderTypes` lack, or one the input's last trade has already
+    /// reached (the venue would refuse it: it is sent at once as what it becomes) is held
+    /// here until a trade of the input reaches it. A one-cancels-other member is recorded so
+    /// that the broker enforces its group.
     fn place_or_arm(&mut self, o: &Order<'_>, out: &mut Out) -> Result<(), StageError> {
+        let last = self.last_price.get(o.symbol.as_ref()).map(|(p, _)| *p);
         let Some(live) = self.live.as_mut() else {
             return Ok(());
         };
         let cid = client_order_id(&o.intent_id);
         let venue_type = request_of(o, cid.clone()).venue_type();
+        let passed = match (o.stop_price, last) {
+            (Some(stop), Some(p)) => o.order_type.triggers(o.side, stop, p),
+            _ => false,
+        };
         let native = !o.order_type.is_triggered()
-            || (o.trail.is_none() && live.io.venue.supports(&o.symbol, venue_type));
+            || (o.trail.is_none() && !passed && live.io.venue.supports(&o.symbol, venue_type));
         if native {
-            if let Some(g) = o.oco_group() {
-                live.join_group(g, o);
-                self.journal(ARMED_JOURNAL, &Event::Order(o.clone()))?;
-                self.journals.sync(ARMED_JOURNAL)?;
-            }
+            self.record_member(o)?;
             return self.live_order(o, out);
         }
         let now = live.clock.now_ns();
@@ -474,20 +521,28 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
             tracing::warn!(intent_id = %o.intent_id, reason = d.reason.as_str(), "not armed: the kill switch is on");
             return self.emit(denial(&o.intent_id, d, now), out);
         }
-        if let Some(g) = o.oco_group() {
-            live.join_group(g, o);
-        }
-        live.armed.arm(o.to_static());
-        tracing::info!(intent_id = %o.intent_id, stop = ?o.stop_price, trail = ?o.trail, "armed: the venue cannot hold a {venue_type}{}; the broker sends it when a trade reaches it", if o.trail.is_some() { " that trails" } else { "" });
+        live.armed.arm(o.to_static(), None);
+        tracing::info!(intent_id = %o.intent_id, stop = ?o.stop_price, trail = ?o.trail, "armed: the venue cannot hold this {venue_type}{}; the broker sends it when a trade reaches it", if o.trail.is_some() { " that trails" } else { "" });
         let armed = own_update(&o.symbol, &cid, OrderStatus::New, None, now);
-        self.journal(ARMED_JOURNAL, &Event::Order(o.clone()))?;
+        if o.oco.is_some() {
+            self.record_member(o)?;
+        } else {
+            self.journal(ARMED_JOURNAL, &Event::Order(o.clone()))?;
+        }
         self.journal(ARMED_JOURNAL, &armed)?;
         self.journals.sync(ARMED_JOURNAL)?;
-        self.emit(armed, out)
+        self.emit(armed, out)?;
+        match last {
+            Some(p) if passed => self.fire_armed(&o.symbol, p, out),
+            _ => Ok(()),
+        }
     }
 
-    /// Sends the armed orders a trade reaches, as what they become, after cancelling the
-    /// other members of their groups.
+    /// Sends the armed orders a trade reaches, as what they become. Each passes the checks
+    /// of any live order first; only then are the other members of its group cancelled (a
+    /// refused one stays armed, its group intact, and is tried again at a trade a second or
+    /// more later). A reached order whose group another one resolved is cancelled, never
+    /// sent: one exit per group.
     fn fire_armed(
         &mut self,
         symbol: &str,
@@ -500,30 +555,76 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
         if live.armed.is_empty() {
             return Ok(());
         }
-        for o in live.armed.on_trade(symbol, price) {
+        let outcome = live.armed.on_trade(symbol, price);
+        let now = live.clock.now_ns();
+        for (intent, best) in outcome.trailed {
+            let cid = client_order_id(&intent);
+            let mut record = own_update(symbol, &cid, OrderStatus::New, None, now);
+            if let Event::OrderUpdate(u) = &mut record {
+                u.avg_price = best;
+            }
+            self.journal(ARMED_JOURNAL, &record)?;
+        }
+        let input = self.last_price.get(symbol).copied();
+        for f in outcome.fired {
             let Some(live) = self.live.as_mut() else {
                 return Ok(());
             };
+            let o = f.order;
             let cid = client_order_id(&o.intent_id);
-            tracing::warn!(intent_id = %o.intent_id, %price, "armed order triggered: sending it");
             let now = live.clock.now_ns();
-            live.armed_log.push(own_update(
-                &o.symbol,
-                &cid,
-                OrderStatus::PendingNew,
-                None,
-                now,
-            ));
-            live.resolve_group(&o.intent_id);
-            self.drain_live(out)?;
-            self.live_order(&triggered(&o), out)?;
+            if o.oco_group().is_some_and(|g| !live.groups.contains_key(&g)) {
+                tracing::info!(intent_id = %o.intent_id, "reached, but another order of its group acted first: cancelled, not sent");
+                let closed = own_update(&o.symbol, &cid, OrderStatus::Canceled, None, now);
+                live.armed_log.push(closed.clone());
+                live.pending.push(closed);
+                self.drain_live(out)?;
+                continue;
+            }
+            let mono = live.clock.monotonic();
+            if live
+                .refused_until
+                .get(o.intent_id.as_ref())
+                .is_some_and(|t| mono < *t)
+            {
+                live.armed.arm(o, f.best);
+                continue;
+            }
+            let checked = live.check(&triggered(&o), input);
+            if let Err(events) = &checked
+                && !events.is_empty()
+            {
+                tracing::warn!(intent_id = %o.intent_id, "armed order reached but refused: it stays armed");
+                live.refused_until
+                    .insert(o.intent_id.to_string(), mono + ARMED_RETRY);
+                live.armed.arm(o, f.best);
+                let events = checked.err().unwrap_or_default();
+                events.into_iter().try_for_each(|e| self.emit(e, out))?;
+                continue;
+            }
+            // It leaves the armed book for good: sent now, or sent already (this run, the
+            // journal or the venue's own orders: never again).
+            live.refused_until.remove(o.intent_id.as_ref());
+            let left = own_update(&o.symbol, &cid, OrderStatus::PendingNew, None, now);
+            live.armed_log.push(left);
+            match checked {
+                Ok(req) => {
+                    tracing::warn!(intent_id = %o.intent_id, %price, "armed order triggered: sending it");
+                    live.resolve_group(&o.intent_id);
+                    self.drain_live(out)?;
+                    let strategy_id = o.strategy_id.as_ref().map(|s| s.to_string());
+                    self.send_checked(req, strategy_id, out)?;
+                }
+                Err(_) => self.flush_armed_log()?,
+            }
         }
         Ok(())
     }
 
     /// Places the two legs of a one-cancels-other group as one venue OCO list: the limit as
     /// LIMIT_MAKER, the stop-limit as STOP_LOSS_LIMIT. Each leg passes the checks of any live
-    /// order; when one is refused, neither is placed.
+    /// order; when one is refused, neither is placed. When one was sent already (a
+    /// redelivery after a restart), each goes its own way.
     fn live_oco(
         &mut self,
         limit: &Order<'_>,
@@ -534,6 +635,10 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
         let Some(live) = self.live.as_mut() else {
             return Ok(());
         };
+        if live.known(&limit.intent_id) || live.known(&stop.intent_id) {
+            self.place_or_arm(limit, out)?;
+            return self.place_or_arm(stop, out);
+        }
         let mut maker = limit.to_static();
         maker.post_only = true;
         let checked = (live.check(&maker, input), live.check(stop, input));
@@ -552,6 +657,13 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
                 return Ok(());
             }
         };
+        // Members of their group too: a third member's trigger cancels the list, and a
+        // leg's fill disarms it.
+        self.record_member(limit)?;
+        self.record_member(stop)?;
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
         let pendings = [live.pending_new(&lreq), live.pending_new(&sreq)];
         for pending in pendings {
             self.journal(ORDERS_JOURNAL, &pending)?;
@@ -568,7 +680,7 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
         Ok(())
     }
 
-    /// Checks a live order, journals its `pending_new` to disk, then sends it.
+    /// Checks a live order, then sends it.
     fn live_order(&mut self, o: &Order<'_>, out: &mut Out) -> Result<(), StageError> {
         let input = self.last_price.get(o.symbol.as_ref()).copied();
         let Some(live) = self.live.as_mut() else {
@@ -585,9 +697,24 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
                 live.clock.now_ns(),
             )])
         };
-        let req = match checked {
-            Ok(req) => req,
-            Err(events) => return events.into_iter().try_for_each(|e| self.emit(e, out)),
+        match checked {
+            Ok(req) => {
+                let strategy_id = o.strategy_id.as_ref().map(|s| s.to_string());
+                self.send_checked(req, strategy_id, out)
+            }
+            Err(events) => events.into_iter().try_for_each(|e| self.emit(e, out)),
+        }
+    }
+
+    /// Journals a checked order's `pending_new` to disk, then sends it.
+    fn send_checked(
+        &mut self,
+        req: BrokerOrderReq,
+        strategy_id: Option<String>,
+        out: &mut Out,
+    ) -> Result<(), StageError> {
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
         };
         // Write-ahead: on disk before the request leaves, whatever `journal.fsync` says.
         let pending = live.pending_new(&req);
@@ -597,7 +724,6 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
         let Some(live) = self.live.as_mut() else {
             return Ok(());
         };
-        let strategy_id = o.strategy_id.as_ref().map(|s| s.to_string());
         for ev in live.send(req, strategy_id) {
             self.emit(ev, out)?;
         }
@@ -775,13 +901,13 @@ impl<V: Venue, C: Clock> Live<V, C> {
         );
         let mut armed = ArmedBook::default();
         let mut groups: HashMap<String, Vec<(String, String)>> = HashMap::new();
-        for (o, is_armed) in armed_journal(&cfg.journal.dir) {
-            if let Some(g) = o.oco_group() {
-                let member = (o.intent_id.to_string(), o.symbol.to_string());
+        for e in armed_journal(&cfg.journal.dir) {
+            if let Some(g) = e.order.oco_group() {
+                let member = (e.order.intent_id.to_string(), e.order.symbol.to_string());
                 groups.entry(g).or_default().push(member);
             }
-            if is_armed && !sent.contains(&client_order_id(&o.intent_id)) {
-                armed.arm(o);
+            if e.armed && !sent.contains(&client_order_id(&e.order.intent_id)) {
+                armed.arm(e.order, e.best);
             }
         }
         if !armed.is_empty() || !groups.is_empty() {
@@ -835,6 +961,7 @@ impl<V: Venue, C: Clock> Live<V, C> {
             held: None,
             filled: Vec::new(),
             armed_log: Vec::new(),
+            refused_until: HashMap::new(),
         };
         live.settle_journal(journal.unresolved);
         live.persist_watermark();
@@ -1052,6 +1179,33 @@ impl<V: Venue, C: Clock> Live<V, C> {
                 out
             }
         }
+    }
+
+    /// Whether the venue has, or may have, this intent's order.
+    fn known(&self, intent_id: &str) -> bool {
+        let cid = client_order_id(intent_id);
+        self.sent.contains(&cid) || self.rec.get(&cid).is_some()
+    }
+
+    /// A member that ended unfilled (cancelled, expired, rejected) leaves its group: the
+    /// others still stand, and its record is closed.
+    fn leave_group(&mut self, u: &BrokerOrderUpdate) {
+        let Some(intent) = self
+            .rec
+            .get(&u.client_order_id)
+            .map(|t| t.intent_id.clone())
+        else {
+            return;
+        };
+        for members in self.groups.values_mut() {
+            if let Some(i) = members.iter().position(|(m, _)| *m == intent) {
+                members.remove(i);
+                let closed = own_update(&u.symbol, &u.client_order_id, u.status, None, u.ts_ns);
+                self.armed_log.push(closed);
+                break;
+            }
+        }
+        self.groups.retain(|_, m| !m.is_empty());
     }
 
     /// Records a member of a one-cancels-other group the broker enforces.
@@ -1284,7 +1438,13 @@ impl<V: Venue, C: Clock> Live<V, C> {
 
     fn apply_update(&mut self, u: &BrokerOrderUpdate) {
         match self.rec.apply(u) {
-            Outcome::Changed(u) => self.pending.push(update_event(&u)),
+            Outcome::Changed(u) => {
+                let ended_unfilled = u.status.is_terminal() && u.status != OrderStatus::Filled;
+                if ended_unfilled && !self.groups.is_empty() {
+                    self.leave_group(&u);
+                }
+                self.pending.push(update_event(&u));
+            }
             Outcome::Same => {}
             Outcome::Invalid { from, to } => tracing::warn!(
                 client_order_id = %u.client_order_id,
@@ -1490,6 +1650,8 @@ impl<V: Venue, C: Clock> Stage for BrokerStage<V, C> {
                         Vec::new()
                     }
                 };
+                // A disarmed order's record is closed on disk before the cancel is reported.
+                self.flush_armed_log()?;
                 evs.into_iter().try_for_each(|e| self.emit(e, out))
             }
             Event::Trade(t) => {

@@ -890,6 +890,22 @@ fn sell(intent: &str, fields: Value) -> String {
     o.to_string()
 }
 
+/// A live broker over a venue quoting 5, its input's last trade at 5.
+fn live_at_5() -> (MemVenue, Harness) {
+    let venue = MemVenue::default();
+    let mut h = Harness::live(venue.clone());
+    market_at(&mut h, "5");
+    (venue, h)
+}
+
+/// A take-profit `tp`, a sell limit at 5.5 in the group `g`.
+fn send_take_profit(h: &mut Harness) -> Vec<Value> {
+    h.send(&sell(
+        "tp",
+        serde_json::json!({"type": "limit", "limit_price": "5.5", "oco": "g"}),
+    ))
+}
+
 /// Moves the venue's quote and the input's last trade to `price` together.
 fn market_at(h: &mut Harness, price: &str) -> Vec<Value> {
     h.venue.account().prices.insert(LISTED.into(), dec(price));
@@ -900,9 +916,7 @@ fn market_at(h: &mut Harness, price: &str) -> Vec<Value> {
 #[test]
 fn a_stop_the_venue_cannot_hold_is_armed_sent_once_on_the_trade_through_it_and_survives_a_restart()
 {
-    let venue = MemVenue::default();
-    let mut h = Harness::live(venue.clone());
-    market_at(&mut h, "5");
+    let (venue, mut h) = live_at_5();
     let out = h.send(&sell(
         "st-1",
         serde_json::json!({"type": "stop_market", "stop_price": "4.8"}),
@@ -943,9 +957,7 @@ fn a_stop_the_venue_cannot_hold_is_armed_sent_once_on_the_trade_through_it_and_s
 
 #[test]
 fn an_oco_pair_is_one_venue_list_and_a_lone_leg_goes_alone_after_the_wait() {
-    let venue = MemVenue::default();
-    let mut h = Harness::live(venue.clone());
-    market_at(&mut h, "5");
+    let (venue, mut h) = live_at_5();
     let tp = sell(
         "tp",
         serde_json::json!({"type": "limit", "limit_price": "5.5", "oco": "x"}),
@@ -979,9 +991,7 @@ fn an_oco_pair_is_one_venue_list_and_a_lone_leg_goes_alone_after_the_wait() {
 #[test]
 fn a_group_the_broker_enforces_cancels_the_others_when_one_triggers_or_fills() {
     for trigger in [true, false] {
-        let venue = MemVenue::default();
-        let mut h = Harness::live(venue.clone());
-        market_at(&mut h, "5");
+        let (venue, mut h) = live_at_5();
         h.send(&sell(
             "tp",
             serde_json::json!({"type": "limit", "limit_price": "5.5", "oco": "g"}),
@@ -1015,4 +1025,107 @@ fn a_group_the_broker_enforces_cancels_the_others_when_one_triggers_or_fills() {
             assert_eq!(venue.account().place_requests, ["tp"]);
         }
     }
+}
+
+#[test]
+fn one_exit_per_group_even_when_one_trade_reaches_two_armed_members() {
+    let (venue, mut h) = live_at_5();
+    for (id, stop) in [("a", "4.8"), ("b", "4.9")] {
+        h.send(&sell(
+            id,
+            serde_json::json!({"type": "stop_market", "stop_price": stop, "oco": "g"}),
+        ));
+    }
+    let out = market_at(&mut h, "4.7");
+    assert_eq!(venue.account().place_requests, ["a"], "{out:?}");
+    let b: Vec<_> = out.iter().filter(|e| e["client_order_id"] == "b").collect();
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0]["status"], "canceled");
+}
+
+#[test]
+fn a_refused_trigger_stays_armed_and_leaves_its_group_alone() {
+    let (venue, mut h) = live_at_5();
+    send_take_profit(&mut h);
+    h.send(&sell(
+        "sl",
+        serde_json::json!({"type": "stop_market", "stop_price": "4.8", "oco": "g"}),
+    ));
+    // The input says 4.7, the venue still quotes 5: 6% apart, refused.
+    let now = h.clock.now_ns();
+    let out = h.send(&trade("4.7", now));
+    assert_eq!(kinds(&out), ["decision"], "{out:?}");
+    assert_eq!(out[0]["reason"], "ref_price_deviation");
+    assert!(
+        venue.account().cancels.is_empty(),
+        "the take-profit still protects"
+    );
+    // Within a second: not asked again. After it, with prices that agree: sent.
+    assert!(market_at(&mut h, "4.7").is_empty());
+    h.clock.advance(ARMED_RETRY);
+    let out = market_at(&mut h, "4.7");
+    assert_eq!(venue.account().place_requests, ["tp", "sl"], "{out:?}");
+    assert_eq!(venue.account().cancels, ["tp"]);
+}
+
+#[test]
+fn a_cancelled_armed_order_stays_cancelled_across_a_crash() {
+    let (_, mut h) = live_at_5();
+    h.send(&sell(
+        "a",
+        serde_json::json!({"type": "stop_market", "stop_price": "4.8"}),
+    ));
+    let out = h.send(&cancel("a"));
+    assert_eq!(out[0]["status"], "canceled");
+    // No tick, no flush: what a crash right after the report leaves.
+    let Harness { venue, dir, .. } = h;
+    let mut h = Harness::start_in(dir, venue.clone(), |_, _| {});
+    assert!(market_at(&mut h, "4.7").is_empty());
+    assert_eq!(venue.place_requests(), 0);
+}
+
+#[test]
+fn a_trailing_stop_keeps_its_best_price_across_a_restart() {
+    let (_, mut h) = live_at_5();
+    h.send(&sell(
+        "tr",
+        serde_json::json!({"type": "stop_market", "trail": {"amount": "0.5"}}),
+    ));
+    market_at(&mut h, "6");
+    let mut h = h.restart();
+    // Best 6, stop 5.5: a trade at 5.4 reaches it.
+    let out = market_at(&mut h, "5.4");
+    assert_eq!(kinds(&out), PLACED, "{out:?}");
+}
+
+#[test]
+fn a_third_member_triggering_cancels_a_venue_list_and_a_passed_stop_goes_at_once() {
+    let (venue, mut h) = live_at_5();
+    send_take_profit(&mut h);
+    h.send(&sell(
+        "sl",
+        serde_json::json!({"type": "stop_limit", "stop_price": "4.5", "limit_price": "4.4", "oco": "g"}),
+    ));
+    h.send(&sell(
+        "ts",
+        serde_json::json!({"type": "stop_market", "stop_price": "4.8", "oco": "g"}),
+    ));
+    market_at(&mut h, "4.7");
+    assert_eq!(venue.account().place_requests, ["tp", "sl", "ts"]);
+    assert_eq!(venue.account().cancels, ["tp", "sl"]);
+    // A stop-limit the market has already passed: the venue would refuse it as would
+    // trigger at once; it goes out as the limit it becomes.
+    let out = h.send(&sell(
+        "late",
+        serde_json::json!({"type": "stop_limit", "stop_price": "4.9", "limit_price": "4.6"}),
+    ));
+    assert_eq!(
+        kinds(&out),
+        ["order_update", "order_update", "ack"],
+        "{out:?}"
+    );
+    assert_eq!(
+        venue.account().place_requests.last().map(String::as_str),
+        Some("late")
+    );
 }

@@ -81,7 +81,7 @@ impl RestClient {
             ("type", req.venue_type().to_string()),
         ];
         // LIMIT_MAKER takes no time in force: it rests or is refused.
-        if req.order_type.has_limit() && !req.post_only {
+        if req.order_type.has_limit() && req.venue_type() != "LIMIT_MAKER" {
             p.push((
                 "timeInForce",
                 req.time_in_force.as_str().to_ascii_uppercase(),

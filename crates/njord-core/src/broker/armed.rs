@@ -29,6 +29,23 @@ impl Armed {
     }
 }
 
+/// An armed order a trade reached, with a trailing stop's best price (to arm it again as it
+/// was, should the send be refused).
+#[derive(Debug, Clone)]
+pub struct Fired {
+    pub order: Order<'static>,
+    pub best: Option<Decimal>,
+}
+
+/// What one trade did to the armed orders.
+#[derive(Debug, Default)]
+pub struct TradeOutcome {
+    /// Reached, oldest first, and taken out to be sent.
+    pub fired: Vec<Fired>,
+    /// Trailing stops whose best price the trade improved: (intent, new best), to journal.
+    pub trailed: Vec<(String, Decimal)>,
+}
+
 /// The armed orders, in the order they were armed.
 #[derive(Debug, Default)]
 pub struct ArmedBook {
@@ -38,14 +55,15 @@ pub struct ArmedBook {
 }
 
 impl ArmedBook {
-    /// Arms an order; `false` (and nothing changes) when its intent is armed already.
-    pub fn arm(&mut self, order: Order<'static>) -> bool {
+    /// Arms an order (a trailing stop from `best`, the best price it has seen, when known);
+    /// `false` (and nothing changes) when its intent is armed already.
+    pub fn arm(&mut self, order: Order<'static>, best: Option<Decimal>) -> bool {
         if self.seq_of.contains_key(order.intent_id.as_ref()) {
             return false;
         }
         self.next += 1;
         self.seq_of.insert(order.intent_id.to_string(), self.next);
-        self.by_seq.insert(self.next, Armed { order, best: None });
+        self.by_seq.insert(self.next, Armed { order, best });
         true
     }
 
@@ -73,7 +91,8 @@ impl ArmedBook {
 
     /// Follows a trade of `symbol` at `price`: trailing stops trail it, and the orders it
     /// reaches come out, oldest first, to be sent.
-    pub fn on_trade(&mut self, symbol: &str, price: Decimal) -> Vec<Order<'static>> {
+    pub fn on_trade(&mut self, symbol: &str, price: Decimal) -> TradeOutcome {
+        let mut out = TradeOutcome::default();
         let mut fired = Vec::new();
         for (seq, a) in self.by_seq.iter_mut() {
             let o = &a.order;
@@ -81,7 +100,11 @@ impl ArmedBook {
                 continue;
             }
             if o.trail.is_some() {
-                a.best = Some(Trail::follow(o.side, a.best, price));
+                let best = Trail::follow(o.side, a.best, price);
+                if a.best != Some(best) {
+                    a.best = Some(best);
+                    out.trailed.push((o.intent_id.to_string(), best));
+                }
             }
             if a.stop()
                 .is_some_and(|stop| o.order_type.triggers(o.side, stop, price))
@@ -89,14 +112,16 @@ impl ArmedBook {
                 fired.push(*seq);
             }
         }
-        fired
-            .into_iter()
-            .filter_map(|seq| self.by_seq.remove(&seq))
-            .map(|a| {
+        for seq in fired {
+            if let Some(a) = self.by_seq.remove(&seq) {
                 self.seq_of.remove(a.order.intent_id.as_ref());
-                a.order
-            })
-            .collect()
+                out.fired.push(Fired {
+                    order: a.order,
+                    best: a.best,
+                });
+            }
+        }
+        out
     }
 }
 
@@ -147,27 +172,33 @@ mod tests {
     #[test]
     fn stops_fire_on_the_first_trade_through_them_oldest_first_once() {
         let mut b = ArmedBook::default();
-        assert!(b.arm(stop("a", Side::Sell, OrderType::StopMarket, Some("9.5"))));
-        assert!(!b.arm(stop("a", Side::Sell, OrderType::StopMarket, Some("9"))));
-        assert!(b.arm(stop(
+        let arm = |b: &mut ArmedBook, id, side, ty, s| b.arm(stop(id, side, ty, Some(s)), None);
+        assert!(arm(&mut b, "a", Side::Sell, OrderType::StopMarket, "9.5"));
+        assert!(!arm(&mut b, "a", Side::Sell, OrderType::StopMarket, "9"));
+        assert!(arm(
+            &mut b,
             "b",
             Side::Buy,
             OrderType::TakeProfitLimit,
-            Some("9.4")
-        )));
-        assert!(b.arm(stop("c", Side::Buy, OrderType::StopLimit, Some("11"))));
-        assert!(b.on_trade("ATOM/USDT", d("10")).is_empty());
-        assert!(b.on_trade("BTC/USDT", d("1")).is_empty(), "another symbol");
-        let fired = b.on_trade("ATOM/USDT", d("9.2"));
-        let ids: Vec<&str> = fired.iter().map(|o| o.intent_id.as_ref()).collect();
-        assert_eq!(ids, ["a", "b"]);
-        assert_eq!(triggered(&fired[0]).order_type, OrderType::Market);
-        let b2 = triggered(&fired[1]);
-        assert_eq!(
-            (b2.order_type, b2.limit_price, b2.stop_price),
-            (OrderType::Limit, Some(d("9")), None)
+            "9.4"
+        ));
+        assert!(arm(&mut b, "c", Side::Buy, OrderType::StopLimit, "11"));
+        assert!(b.on_trade("ATOM/USDT", d("10")).fired.is_empty());
+        assert!(
+            b.on_trade("BTC/USDT", d("1")).fired.is_empty(),
+            "another symbol"
         );
-        assert!(b.on_trade("ATOM/USDT", d("9")).is_empty(), "fired once");
+        let fired = b.on_trade("ATOM/USDT", d("9.2")).fired;
+        let ids: Vec<&str> = fired.iter().map(|f| f.order.intent_id.as_ref()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(triggered(&fired[0].order).order_type, OrderType::Market);
+        let b2 = triggered(&fired[1].order);
+        let got = (b2.order_type, b2.limit_price, b2.stop_price);
+        assert_eq!(got, (OrderType::Limit, Some(d("9")), None));
+        assert!(
+            b.on_trade("ATOM/USDT", d("9")).fired.is_empty(),
+            "fired once"
+        );
         assert_eq!(b.intents(), ["c"]);
         assert!(b.disarm("c").is_some() && b.is_empty());
     }
@@ -180,11 +211,20 @@ mod tests {
             bps: None,
             amount: Some(d("0.5")),
         });
-        b.arm(t);
+        b.arm(t.clone(), None);
+        let mut trailed = Vec::new();
         for p in ["10", "10.8", "10.4"] {
-            assert!(b.on_trade("ATOM/USDT", d(p)).is_empty(), "{p}");
+            let got = b.on_trade("ATOM/USDT", d(p));
+            assert!(got.fired.is_empty(), "{p}");
+            trailed.extend(got.trailed.into_iter().map(|(_, best)| best));
         }
+        assert_eq!(trailed, [d("10"), d("10.8")], "each new best, once");
         // Best 10.8, stop 10.3.
-        assert_eq!(b.on_trade("ATOM/USDT", d("10.3")).len(), 1);
+        let fired = b.on_trade("ATOM/USDT", d("10.3")).fired;
+        assert_eq!((fired.len(), fired[0].best), (1, Some(d("10.8"))));
+        // Armed again from a best it had seen (a restart): it trails from there.
+        let mut b = ArmedBook::default();
+        b.arm(t, Some(d("10.8")));
+        assert_eq!(b.on_trade("ATOM/USDT", d("10.3")).fired.len(), 1);
     }
 }

@@ -36,6 +36,7 @@ pub mod tca;
 #[cfg(test)]
 mod tests;
 
+use crate::broker::client_id;
 use crate::config;
 use crate::event::{Cancel, Event, ExecStatus, Fill, Order, OrderType};
 use crate::reason::Reason;
@@ -269,6 +270,16 @@ fn rejection(o: &Order<'_>, why: Reason, text: &str) -> Event<'static> {
     })
 }
 
+/// Indexes a child by its id and, when the broker's venue id differs (an id too long or
+/// not venue-valid is hashed), by that too: order updates from the broker carry it.
+fn index_child(index: &mut HashMap<String, u64>, id: String, seq: u64) {
+    let venue_id = client_id::client_order_id(&id);
+    if venue_id != id {
+        index.insert(venue_id, seq);
+    }
+    index.insert(id, seq);
+}
+
 /// FNV-1a of the parent id, so parents with the same seed still jitter differently.
 fn id_hash(id: &str) -> u64 {
     id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -395,7 +406,7 @@ impl ExecEngine {
                 };
                 match p.spec {
                     Spec::Iceberg { .. } => self.stop(seq, "expired", Some(u.ts_ns), out),
-                    Spec::Peg { .. } => match p.peg_child_ended(&u.client_order_id) {
+                    Spec::Peg { .. } => match p.peg_child_ended(&u.client_order_id, u.filled_qty) {
                         Some(true) => self.repeg(seq, u.ts_ns, out),
                         Some(false) => self.stop(seq, "expired", Some(u.ts_ns), out),
                         None => {}
@@ -496,7 +507,7 @@ impl ExecEngine {
                 }
                 let id = send(p, size, Some(target), ts, out);
                 p.peg.child = Some((id.clone(), target));
-                self.index.insert(id, seq);
+                index_child(&mut self.index, id, seq);
                 out.push(p.status("working", None, ts));
             }
         }
@@ -742,7 +753,7 @@ impl ExecEngine {
         let seq = self.seq;
         self.index.insert(p.id().to_string(), seq);
         for c in p.child_fills.keys() {
-            self.index.insert(c.clone(), seq);
+            index_child(&mut self.index, c.clone(), seq);
         }
         if settled {
             self.settled.insert(seq, p);
@@ -870,7 +881,7 @@ impl ExecEngine {
             }
         }
         for (id, seq) in children {
-            self.index.insert(id, seq);
+            index_child(&mut self.index, id, seq);
         }
         for seq in settled {
             let Some(p) = self.parents.remove(&seq) else {
@@ -929,6 +940,7 @@ impl ExecEngine {
         self.index.remove(p.id());
         for c in p.child_fills.keys() {
             self.index.remove(c);
+            self.index.remove(&client_id::client_order_id(c));
         }
     }
 
@@ -1014,16 +1026,25 @@ impl ExecEngine {
 }
 
 impl Parent {
-    /// A peg child ended unfilled (cancelled, expired, rejected): what it did not fill is no
-    /// longer sent. `Some(true)` when it was the child being replaced (its replacement is
-    /// due), `Some(false)` when the resting child ended by itself, `None` for another order.
-    fn peg_child_ended(&mut self, id: &str) -> Option<bool> {
-        if self.peg.child.as_ref().is_none_or(|(c, _)| c != id) {
-            return None;
-        }
-        if let Some(c) = self.child_fills.get_mut(id) {
-            self.sent = self.sent.checked_sub(c.0 - c.1).unwrap_or(self.sent);
-            c.0 = c.1;
+    /// A peg child ended unfilled (cancelled, expired, rejected) having filled `filled` in
+    /// all, by its final report, whose fills may still be on their way: only what it did not
+    /// fill goes back to be sent, so a replacement never overfills. `Some(true)` when it was
+    /// the child being replaced (its replacement is due), `Some(false)` when the resting
+    /// child ended by itself, `None` for another order. `client_order_id` is the child's id
+    /// or the venue id derived from it.
+    fn peg_child_ended(&mut self, client_order_id: &str, filled: Decimal) -> Option<bool> {
+        let id = match &self.peg.child {
+            Some((c, _))
+                if c == client_order_id || client_id::client_order_id(c) == client_order_id =>
+            {
+                c.clone()
+            }
+            _ => return None,
+        };
+        if let Some(c) = self.child_fills.get_mut(&id) {
+            let done = c.1.max(filled).min(c.0);
+            self.sent = self.sent.checked_sub(c.0 - done).unwrap_or(self.sent);
+            c.0 = done;
         }
         self.peg.child = None;
         Some(std::mem::take(&mut self.peg.replacing))

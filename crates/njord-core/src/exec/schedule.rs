@@ -44,23 +44,26 @@ pub fn split(total: Decimal, weights: &[f64], lot: Lot, price: Decimal) -> Vec<(
     let n = weights.len().max(1);
     let sane = weights.iter().all(|w| w.is_finite() && *w >= 0.0);
     let sum: f64 = if sane { weights.iter().sum() } else { 0.0 };
-    let shares: Vec<Decimal> = (0..n)
+    // Shares in exact decimals of the weights: an f64 share would make 1.5 × ⅓ come out
+    // 0.49999999999999995 and floor to the step below 0.5. A decimal ⅓ is short by 1e-28
+    // only, which a billionth of a step absorbs whatever the total.
+    let dec = |w: f64| Decimal::from_f64(w).unwrap_or(Decimal::ZERO);
+    let dec_sum: Decimal = if sum > 0.0 {
+        weights.iter().map(|w| dec(*w)).sum()
+    } else {
+        Decimal::from(n)
+    };
+    let noise = lot.step / Decimal::from(1_000_000_000);
+    let mut qty: Vec<Decimal> = (0..n)
         .map(|i| {
             let w = if sum > 0.0 {
-                weights[i] / sum
+                dec(weights[i])
             } else {
-                1.0 / n as f64
+                Decimal::ONE
             };
-            Decimal::from_f64(w).unwrap_or(Decimal::ZERO)
-        })
-        .collect();
-    // A share is an f64: 1.5 × ⅓ comes out 0.49999999999999995, which must floor to 0.5,
-    // not to the step below. Rounding to 12 places first drops that noise.
-    let mut qty: Vec<Decimal> = shares
-        .iter()
-        .map(|s| {
-            let exact = total.checked_mul(*s).unwrap_or(Decimal::ZERO);
-            lot.floor(exact.round_dp(12))
+            let share = w.checked_div(dec_sum).unwrap_or(Decimal::ZERO);
+            let exact = total.checked_mul(share).unwrap_or(Decimal::ZERO);
+            lot.floor(exact.checked_add(noise).unwrap_or(exact))
         })
         .collect();
     // Rounding down (and shares that sum above 1 by an ulp) never overshoot: trim from the
@@ -151,6 +154,10 @@ mod tests {
         assert_eq!(
             split(d("1.5"), &[1.0, 1.0, 1.0], lot, d("10")),
             [(0, d("0.5")), (1, d("0.5")), (2, d("0.5"))]
+        );
+        assert_eq!(
+            split(d("1500000"), &[1.0, 1.0, 1.0], lot, d("10")),
+            [(0, d("500000")), (1, d("500000")), (2, d("500000"))]
         );
         // Minimum notional 5 at price 10 (0.5 a child): 0.33 moves on to the next child, and
         // the last, 0.34, back into the one before.

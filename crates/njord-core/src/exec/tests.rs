@@ -541,3 +541,39 @@ fn peg_golden_follows_the_touch_within_its_limit_replacing_only_after_a_confirme
         ]
     );
 }
+
+#[test]
+fn a_peg_replacement_counts_fills_the_cancel_reported_before_they_arrive() {
+    let mut e = engine("1", "0");
+    let spec = r#"{"algo":"peg"}"#;
+    let s = 1_000_000_000;
+    let mut ended = ended("p-1", "canceled", T0 + 3 * s);
+    if let Event::OrderUpdate(u) = &mut ended {
+        u.filled_qty = d("3");
+    }
+    let got = run(
+        &mut e,
+        &[
+            ticker("9.98", "10", T0),
+            limit_parent("p", "10", "10.05", spec, T0 + s),
+            ticker("9.99", "10.01", T0 + 2 * s),
+            ended,
+            fill("p-1", "3", "9.98", T0 + 4 * s),
+            fill("p-2", "7", "9.99", T0 + 5 * s),
+        ],
+    );
+    assert_eq!(
+        got,
+        [
+            "working 0/0/10 avg 0",
+            "p-1 10 @0m01",
+            "working 10/0/10 avg 0",
+            "cancel p-1",
+            // Replaced for the 7 the cancel says were not filled, not for 10.
+            "p-2 7 @0m03",
+            "working 10/0/10 avg 0",
+            "working 10/3/10 avg 9.98",
+            "done 10/10/10 avg 9.987",
+        ]
+    );
+}

@@ -82,8 +82,15 @@ impl Exchange {
         if ids.is_empty() {
             return Err(bad(errors::CANCEL_REJECTED, "Unknown order sent."));
         }
+        let lists: std::collections::BTreeSet<u64> = ids
+            .iter()
+            .filter_map(|id| self.orders.get(id).and_then(|o| o.list_id))
+            .collect();
         for id in &ids {
             self.close(m, *id, Status::Canceled, now);
+        }
+        for l in lists {
+            self.list_event(l, now);
         }
         let spec = self.markets[m].spec.clone();
         self.account_event(&[spec.base.as_str(), spec.quote.as_str()], now);

@@ -68,6 +68,7 @@ impl Exchange {
         let Some(list) = self.lists.get(&l) else {
             return;
         };
+        let mut expired = false;
         for other in list.legs.into_iter().filter(|&x| x != keep) {
             let live = self
                 .orders
@@ -76,6 +77,7 @@ impl Exchange {
             if !live {
                 continue;
             }
+            expired = true;
             let moved = self
                 .orders
                 .get_mut(&other)
@@ -86,7 +88,9 @@ impl Exchange {
             }
             self.close(m, other, Status::Expired, now);
         }
-        self.list_event(l, now);
+        if expired {
+            self.list_event(l, now);
+        }
     }
 
     /// `POST /api/v3/order/oco`.
@@ -258,7 +262,7 @@ impl Exchange {
     }
 
     /// Reports the list's status on the user stream (`listStatus`).
-    fn list_event(&mut self, l: u64, now: i64) {
+    pub(super) fn list_event(&mut self, l: u64, now: i64) {
         if let Some(list) = self.lists.get(&l) {
             let done = self.list_done(list);
             let legs = self.legs(list).into_iter().cloned().collect();

@@ -140,7 +140,10 @@ impl Exchange {
                 "Order would immediately match and take.",
             ));
         }
-        let fok_fails = req.tif == Some(Tif::Fok) && req.qty.is_some_and(|q| fill_qty < q);
+        // A conditional order takes nothing when placed: its FOK applies once it triggers.
+        let fok_fails = req.tif == Some(Tif::Fok)
+            && !req.ord_type.is_conditional()
+            && req.qty.is_some_and(|q| fill_qty < q);
         let spec = self.markets[m].spec.clone();
         // A conditional order waits for its trigger whatever its time in force.
         let rests = req.ord_type.is_conditional()
@@ -277,12 +280,12 @@ impl Exchange {
         }
         self.my_trades.push(fill.clone());
         self.report(id, ExecType::Trade, Some(fill), now);
-        if done {
-            self.retire(m, id);
-        }
         if let Some(l) = list {
             // Any fill of one leg ends the other.
             self.expire_other_legs(m, l, id, now);
+        }
+        if done {
+            self.retire(m, id);
         }
     }
 }

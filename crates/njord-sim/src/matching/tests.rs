@@ -351,3 +351,24 @@ fn an_oco_stop_leg_that_triggers_takes_the_lock_and_cancelling_a_leg_cancels_the
         .unwrap_err();
     assert_eq!(e.code, errors::CANCEL_REJECTED);
 }
+
+#[test]
+fn a_fok_stop_locks_its_funds_until_it_triggers() {
+    let mut v = venue();
+    let mut req = stop(OrdType::StopLossLimit, Side::Sell, "5", "9.5", "9", "f");
+    req.tif = Some(Tif::Fok);
+    v.new_order(req, 1, false).unwrap();
+    assert_eq!(v.balances()["ATOM"].locked, d("5"));
+    let mut req = stop(OrdType::StopLossLimit, Side::Buy, "2", "11", "11.5", "g");
+    req.tif = Some(Tif::Fok);
+    v.new_order(req, 1, false).unwrap();
+    assert_eq!(v.balances()["USDT"].locked, d("23"));
+    trade(&mut v, 1, "9.2", "1");
+    assert_eq!(
+        v.balances()["ATOM"],
+        Balance {
+            free: d("995"),
+            locked: d("0")
+        }
+    );
+}
