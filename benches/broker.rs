@@ -22,6 +22,7 @@ fn build_and_sign(signer: &Signer, intent_id: &str, ts_ms: i64) -> String {
         stop_price: None,
         time_in_force: njord::event::TimeInForce::Gtc,
         post_only: false,
+        iceberg_qty: None,
     };
     let p = RestClient::order_params(&req);
     let params: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -752,6 +752,7 @@ fn request_of(o: &Order<'_>, cid: String) -> BrokerOrderReq {
         stop_price: o.stop_price,
         time_in_force: o.time_in_force.unwrap_or_default(),
         post_only: o.post_only,
+        iceberg_qty: o.iceberg_qty,
     }
 }
 

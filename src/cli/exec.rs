@@ -25,7 +25,8 @@ at the end)\n  \
 pov   rate (required: share of the volume traded since arrival), min_rate (= rate: send when below \
 it), max_rate (= rate: never above)\n  \
 iceberg  visible (required: the quantity shown), variance (0: up to 0.5 of it, seeded per slice), \
-seed (0); a limit parent, one child at a time: the next goes out when the one before has filled, so \
+seed (0), native (false: true sends one child carrying iceberg_qty, the venue's icebergQty, which \
+the venue refreshes); a limit parent, one child at a time: the next goes out when the one before has filled, so \
 it needs the fills (on a bus, fills.new; on a stdio pipe only the first slice goes out)\n  \
 peg   offset (0: how far behind the touch), min_move (0: any move re-prices), max_reprices (100); a \
 limit parent worked as one child resting at the best bid (buy) or ask (sell) of `book` and `ticker` \

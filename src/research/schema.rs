@@ -205,6 +205,7 @@ impl RecordKind {
                     opt("post_only", Bool),
                     opt("oco", Text),
                     opt("exec", Json),
+                    opt("iceberg_qty", Decimal),
                     req("ts_accepted_ns", Time),
                 ];
                 C

@@ -1330,3 +1330,29 @@ fn exec_children_are_placed_live_reconciled_after_a_restart_and_cancelled_on_kil
     }
     assert_eq!(sim.count("POST", "/api/v3/order"), 3);
 }
+
+#[test]
+fn a_native_iceberg_is_one_venue_order_with_its_iceberg_qty() {
+    let sim = Sim::start(&[]);
+    let mut env = Env::new(Some(&sim)).live();
+    env.set("NJORD__EXEC__DEFAULT_LOT_STEP", "0.01");
+    let mut parent = order("ice", "buy", "limit", "1", None);
+    parent["limit_price"] = json!(near(&sim, 0.9));
+    parent["exec"] = json!({"algo": "iceberg", "visible": 0.25, "native": true});
+    let mut run = ExecPipeline::spawn(&env, &[]);
+    run.broker.send(parent);
+    run.broker.wait_for(20, |v| {
+        v["kind"] == "ack" && v["client_order_id"] == "ice-1"
+    });
+    let (code, _, stderr) = run.finish();
+    assert_eq!(code, 0, "{stderr}");
+    let at = orders_with_client_id(&sim, "ice-1");
+    assert_eq!(at.len(), 1, "{at:?}");
+    let got = (
+        at[0]["origQty"].as_str(),
+        at[0]["icebergQty"].as_str(),
+        at[0]["timeInForce"].as_str(),
+    );
+    assert_eq!(got, (Some("1.00000000"), Some("0.25000000"), Some("GTC")));
+    assert_eq!(sim.count("POST", "/api/v3/order"), 1);
+}

@@ -10,6 +10,10 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 
+/// At most this many parts (`quantity / icebergQty`, rounded up) in an iceberg, as
+/// Binance.US's ICEBERG_PARTS filter.
+pub const ICEBERG_PARTS: u32 = 10;
+
 /// `d` with exactly eight decimals.
 pub fn fmt8(d: Decimal) -> String {
     let mut x = d.round_dp(8);
@@ -66,6 +70,12 @@ pub fn new_order(o: &Order, rt: RespType) -> Value {
     ] {
         m.insert(k.into(), x);
     }
+    // Binance adds these only to the orders that have them.
+    for (k, x) in [("stopPrice", o.stop_price), ("icebergQty", o.iceberg_qty)] {
+        if !x.is_zero() {
+            m.insert(k.into(), json!(fmt8(x)));
+        }
+    }
     if rt == RespType::Full {
         let fills: Vec<Value> = o
             .fills
@@ -104,7 +114,7 @@ pub fn query_order(o: &Order) -> Value {
         "type": o.ord_type.as_str(),
         "side": side_str(o.side),
         "stopPrice": fmt8(o.stop_price),
-        "icebergQty": fmt8(Decimal::ZERO),
+        "icebergQty": fmt8(o.iceberg_qty),
         "time": o.time,
         "updateTime": o.update_time,
         "isWorking": o.working,
@@ -215,7 +225,7 @@ pub fn symbol_info(m: &Market) -> Value {
         "baseCommissionPrecision": 8,
         "quoteCommissionPrecision": 8,
         "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
-        "icebergAllowed": false,
+        "icebergAllowed": true,
         "ocoAllowed": true,
         "otoAllowed": false,
         "quoteOrderQtyMarketAllowed": true,
@@ -228,6 +238,7 @@ pub fn symbol_info(m: &Market) -> Value {
             {"filterType": "LOT_SIZE", "minQty": fmt8(s.min_qty), "maxQty": fmt8(s.max_qty), "stepSize": fmt8(s.step)},
             {"filterType": "NOTIONAL", "minNotional": fmt8(s.min_notional), "applyMinToMarket": true,
              "maxNotional": fmt8(s.max_notional), "applyMaxToMarket": false, "avgPriceMins": 5},
+            {"filterType": "ICEBERG_PARTS", "limit": ICEBERG_PARTS},
         ],
         "permissions": ["SPOT"],
         "defaultSelfTradePreventionMode": "NONE",

@@ -711,7 +711,10 @@ async fn market_data_endpoints() {
         .iter()
         .map(|f| f["filterType"].as_str().unwrap())
         .collect();
-    assert_eq!(filters, ["PRICE_FILTER", "LOT_SIZE", "NOTIONAL"]);
+    assert_eq!(
+        filters,
+        ["PRICE_FILTER", "LOT_SIZE", "NOTIONAL", "ICEBERG_PARTS"]
+    );
     assert_eq!(s["filters"][0]["tickSize"], "0.00100000");
     assert_eq!(info["rateLimits"][0]["rateLimitType"], "REQUEST_WEIGHT");
     assert_eq!(

@@ -58,10 +58,16 @@ impl RestClient {
             .map(|s| f.prepare_stop(req.side, req.order_type, s))
             .transpose()
             .map_err(refuse)?;
+        let iceberg_qty = req
+            .iceberg_qty
+            .map(|s| f.prepare_iceberg(p.qty, s))
+            .transpose()
+            .map_err(refuse)?;
         Ok(BrokerOrderReq {
             qty: p.qty,
             limit_price: p.price,
             stop_price,
+            iceberg_qty,
             ..req.clone()
         })
     }
@@ -93,6 +99,9 @@ impl RestClient {
         }
         if let Some(stop) = req.stop_price.filter(|_| req.order_type.is_triggered()) {
             p.push(("stopPrice", to_plain_string(&stop)));
+        }
+        if let Some(shown) = req.iceberg_qty {
+            p.push(("icebergQty", to_plain_string(&shown)));
         }
         p.push(("newClientOrderId", req.client_order_id.clone()));
         p.push(("newOrderRespType", "RESULT".into()));

@@ -165,6 +165,7 @@ mod tests {
             post_only: false,
             oco: None,
             exec: None,
+            iceberg_qty: None,
             ts_accepted_ns: 0,
         }
     }

@@ -39,6 +39,8 @@ pub struct BrokerOrderReq {
     pub time_in_force: TimeInForce,
     /// A limit that must rest, never take: the venue's LIMIT_MAKER.
     pub post_only: bool,
+    /// The quantity the venue shows at a time (`icebergQty`).
+    pub iceberg_qty: Option<Decimal>,
 }
 
 impl BrokerOrderReq {

@@ -260,6 +260,7 @@ mod tests {
             stop_price: None,
             time_in_force: crate::event::TimeInForce::Gtc,
             post_only: false,
+            iceberg_qty: None,
         }
     }
 

@@ -215,6 +215,7 @@ impl Event<'_> {
                 post_only: e.post_only,
                 oco: oo(e.oco),
                 exec: e.exec,
+                iceberg_qty: e.iceberg_qty,
                 ts_accepted_ns: e.ts_accepted_ns,
             }),
             Event::Cancel(e) => Event::Cancel(Cancel {

@@ -392,6 +392,10 @@ pub struct Order<'a> {
     pub oco: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exec: Option<Map>,
+    /// The quantity shown at a time by the venue (its `icebergQty`): a child of an
+    /// `iceberg` with `native: true`.
+    #[serde(with = "num::opt", default, skip_serializing_if = "Option::is_none")]
+    pub iceberg_qty: Option<Decimal>,
     pub ts_accepted_ns: i64,
 }
 
@@ -422,6 +426,7 @@ impl Order<'_> {
             post_only: self.post_only,
             oco: self.oco.as_ref().map(s),
             exec: self.exec.clone(),
+            iceberg_qty: self.iceberg_qty,
             ts_accepted_ns: self.ts_accepted_ns,
         }
     }

@@ -505,7 +505,7 @@ impl ExecEngine {
                 {
                     return;
                 }
-                let id = send(p, size, Some(target), ts, out);
+                let id = send(p, size, Some(target), None, ts, out);
                 p.peg.child = Some((id.clone(), target));
                 index_child(&mut self.index, id, seq);
                 out.push(p.status("working", None, ts));
@@ -783,19 +783,25 @@ impl ExecEngine {
             let volume = market.map_or(Decimal::ZERO, |m| m.volume);
             let price = market.and_then(|m| m.last);
             let before = p.children;
-            let mut send = |p: &mut Parent, qty: Decimal| {
-                children.push((send(p, qty, None, ts, out), *seq));
+            let mut send = |p: &mut Parent, qty: Decimal, shown: Option<Decimal>| {
+                children.push((send(p, qty, None, shown, ts, out), *seq));
             };
             if let Spec::Iceberg {
                 visible,
                 variance,
                 seed,
+                native,
             } = p.spec
             {
-                if p.iceberg_due() {
-                    let size = p.iceberg_slice(visible, variance, seed, price);
-                    if token(buckets, &p.order.symbol, rate_cap, ts) {
-                        send(p, size);
+                if p.iceberg_due() && token(buckets, &p.order.symbol, rate_cap, ts) {
+                    if native {
+                        // One order for all; the venue shows `visible` of it at a time.
+                        let unsent = p.unsent();
+                        let shown = p.lot.floor(visible).max(p.lot.step);
+                        send(p, unsent, (shown < unsent).then_some(shown));
+                    } else {
+                        let size = p.iceberg_slice(visible, variance, seed, price);
+                        send(p, size, None);
                     }
                 }
                 if p.unsent().is_zero() {
@@ -841,7 +847,7 @@ impl ExecEngine {
                         p.volume_mark = volume;
                         p.next += 1;
                         if size > Decimal::ZERO {
-                            send(p, size);
+                            send(p, size, None);
                         }
                     }
                     p.next >= p.plan.len()
@@ -867,7 +873,7 @@ impl ExecEngine {
                                 && (size == unsent || p.lot.big_enough(size, px))
                                 && token(buckets, &p.order.symbol, rate_cap, ts)
                             {
-                                send(p, size);
+                                send(p, size, None);
                             }
                         }
                     }
@@ -1109,12 +1115,13 @@ impl Parent {
     }
 }
 
-/// Sends one child of `qty` (a limit at `limit`, else the parent's type and price); returns
-/// its id.
+/// Sends one child of `qty` (a limit at `limit`, else the parent's type and price; the
+/// venue showing `shown` of it at a time, when given); returns its id.
 fn send(
     p: &mut Parent,
     qty: Decimal,
     limit: Option<Decimal>,
+    shown: Option<Decimal>,
     ts: i64,
     out: &mut Vec<Event<'static>>,
 ) -> String {
@@ -1137,6 +1144,7 @@ fn send(
         post_only: p.order.post_only,
         oco: None,
         exec: None,
+        iceberg_qty: shown,
         ts_accepted_ns: ts,
     }));
     id

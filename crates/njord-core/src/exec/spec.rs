@@ -33,11 +33,13 @@ pub enum Spec {
         max_rate: Decimal,
     },
     /// A limit parent shown `visible` at a time (± `variance` of it, seeded): the next child
-    /// goes out when the one before has filled.
+    /// goes out when the one before has filled. `native`: one child for the whole parent,
+    /// carrying `visible` as the venue's own `icebergQty`, which refreshes it.
     Iceberg {
         visible: Decimal,
         variance: f64,
         seed: u64,
+        native: bool,
     },
     /// A limit parent worked as one child resting at the touch of its own side (the best bid
     /// for a buy, the best ask for a sell), `offset` behind it, never past the parent's limit
@@ -89,7 +91,7 @@ impl Spec {
                 "max_participation",
             ],
             "pov" => &["algo", "rate", "min_rate", "max_rate"],
-            "iceberg" => &["algo", "visible", "variance", "seed"],
+            "iceberg" => &["algo", "visible", "variance", "seed", "native"],
             "peg" => &["algo", "offset", "min_move", "max_reprices"],
             other => {
                 return Err(err(
@@ -191,10 +193,30 @@ impl Spec {
                         format!("required: the quantity shown at a time (> 0), found {found}");
                     return Err(err("visible", msg));
                 };
+                let native = match m.get("native") {
+                    None => false,
+                    Some(Value::Bool(b)) => *b,
+                    Some(v) => {
+                        return Err(err(
+                            "native",
+                            format!("expected true or false, found `{v}`"),
+                        ));
+                    }
+                };
+                if native && (m.contains_key("variance") || m.contains_key("seed")) {
+                    let k = if m.contains_key("variance") {
+                        "variance"
+                    } else {
+                        "seed"
+                    };
+                    let msg = "not with native: the venue refreshes a native iceberg itself";
+                    return Err(err(k, msg.into()));
+                }
                 Spec::Iceberg {
                     visible: visible.normalize(),
                     variance: jitter("variance")?,
                     seed: seed()?,
+                    native,
                 }
             }
             "vwap" => {

@@ -577,3 +577,34 @@ fn a_peg_replacement_counts_fills_the_cancel_reported_before_they_arrive() {
         ]
     );
 }
+
+#[test]
+fn a_native_iceberg_is_one_child_carrying_the_venues_iceberg_qty() {
+    let mut e = engine("0.01", "0");
+    let spec = r#"{"algo":"iceberg","visible":2,"native":true}"#;
+    let mut out = vec![];
+    e.on_event(&limit_parent("n", "10", "9.9", spec, T0), &mut out);
+    let children: Vec<_> = out
+        .iter()
+        .filter_map(|x| match x {
+            Event::Order(o) => Some((o.intent_id.to_string(), o.qty, o.iceberg_qty)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(children, [("n-1".to_string(), d("10"), Some(d("2")))]);
+    e.on_event(&fill("n-1", "10", "9.9", T0 + MIN), &mut out);
+    assert!(matches!(out.last(), Some(Event::ExecStatus(s)) if s.state == "done"));
+    // Shown at least the whole order: a plain limit.
+    let mut out = vec![];
+    e.on_event(&limit_parent("w", "1", "9.9", spec, T0), &mut out);
+    assert!(
+        out.iter()
+            .any(|x| matches!(x, Event::Order(o) if o.iceberg_qty.is_none()))
+    );
+    let bad = Spec::parse(
+        serde_json::from_str(r#"{"algo":"iceberg","visible":2,"native":true,"variance":0.2}"#)
+            .as_ref()
+            .unwrap(),
+    );
+    assert_eq!(bad.unwrap_err().0, "exec.variance");
+}

@@ -263,6 +263,7 @@ impl RiskEngine {
                     post_only: i.post_only,
                     oco: i.oco.as_deref().map(|g| Cow::Owned(g.to_string())),
                     exec: i.exec.clone(),
+                    iceberg_qty: None,
                     ts_accepted_ns: i.ts_ns,
                 }));
             }

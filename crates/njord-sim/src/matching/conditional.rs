@@ -116,6 +116,7 @@ impl Exchange {
             quote_qty: None,
             price: Some(req.price),
             stop_price: None,
+            iceberg_qty: None,
             client_id: req.limit_client_id.clone(),
         };
         let stop = NewOrder {

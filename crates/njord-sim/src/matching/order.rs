@@ -152,6 +152,8 @@ pub struct Order {
     pub working: bool,
     /// The one-cancels-other list the order is a leg of.
     pub list_id: Option<u64>,
+    /// The quantity the book shows at a time (`icebergQty`); zero for a plain order.
+    pub iceberg_qty: Decimal,
     pub orig_qty: Decimal,
     pub orig_quote_qty: Decimal,
     pub executed: Decimal,
@@ -187,6 +189,7 @@ impl Order {
             stop_price: req.stop_price.unwrap_or_default(),
             working: !req.ord_type.is_conditional(),
             list_id: None,
+            iceberg_qty: req.iceberg_qty.unwrap_or_default(),
             // A quote-quantity market order is as big as what it can buy.
             orig_qty: req.qty.unwrap_or(fill_qty),
             orig_quote_qty: req.quote_qty.unwrap_or_default(),
@@ -216,6 +219,7 @@ pub struct NewOrder {
     pub quote_qty: Option<Decimal>,
     pub price: Option<Decimal>,
     pub stop_price: Option<Decimal>,
+    pub iceberg_qty: Option<Decimal>,
     pub client_id: String,
 }
 

@@ -29,6 +29,24 @@ impl Exchange {
                 return Err(filter("PRICE_FILTER"));
             }
         }
+        if let Some(shown) = req.iceberg_qty {
+            let gtc = req.tif.unwrap_or(Tif::Gtc) == Tif::Gtc;
+            if !gtc {
+                return Err(bad(
+                    errors::NEW_ORDER_REJECTED,
+                    "Iceberg orders must be GTC.",
+                ));
+            }
+            let qty = req.qty.unwrap_or_default();
+            let parts = (qty / shown).ceil();
+            if shown <= Decimal::ZERO
+                || shown >= qty
+                || !on_grid(shown, spec.min_qty, spec.step)
+                || parts > Decimal::from(crate::wire::ICEBERG_PARTS)
+            {
+                return Err(filter("ICEBERG_PARTS"));
+            }
+        }
         if let Some(stop) = req.stop_price
             && req.ord_type.triggers(req.side, stop, self.markets[m].last)
         {

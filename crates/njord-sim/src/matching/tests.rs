@@ -42,6 +42,7 @@ fn limit(side: Side, qty: &str, price: &str, tif: Tif, cid: &str) -> NewOrder {
         quote_qty: None,
         price: Some(d(price)),
         stop_price: None,
+        iceberg_qty: None,
         client_id: cid.into(),
     }
 }
@@ -136,6 +137,7 @@ fn market_orders_by_quote_quantity() {
                 quote_qty: Some(d("1500.2")),
                 price: None,
                 stop_price: None,
+                iceberg_qty: None,
                 client_id: "q".into(),
             },
             1,
@@ -371,4 +373,30 @@ fn a_fok_stop_locks_its_funds_until_it_triggers() {
             locked: d("0")
         }
     );
+}
+
+#[test]
+fn an_iceberg_shows_part_of_a_gtc_limit_within_the_parts_filter() {
+    let mut v = venue();
+    let iceberg = |qty: &str, shown: &str, tif: Tif, cid: &str| NewOrder {
+        iceberg_qty: Some(d(shown)),
+        ..limit(Side::Buy, qty, "9", tif, cid)
+    };
+    let o = v
+        .new_order(iceberg("10", "2", Tif::Gtc, "a"), 1, false)
+        .unwrap();
+    assert_eq!((o.iceberg_qty, o.status), (d("2"), Status::New));
+    let e = v
+        .new_order(iceberg("10", "2", Tif::Ioc, "b"), 1, false)
+        .unwrap_err();
+    assert_eq!(e.msg, "Iceberg orders must be GTC.");
+    for (qty, shown) in [("10", "0.5"), ("10", "10"), ("10", "1.005")] {
+        let e = v
+            .new_order(iceberg(qty, shown, Tif::Gtc, "c"), 1, false)
+            .unwrap_err();
+        assert_eq!(
+            e.msg, "Filter failure: ICEBERG_PARTS",
+            "{qty} shown {shown}"
+        );
+    }
 }

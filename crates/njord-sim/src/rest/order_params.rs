@@ -52,10 +52,12 @@ pub(super) fn parse_new_order(sim: &Sim, p: &mut Params) -> Result<(NewOrder, Re
     let quote_qty = p.dec("quoteOrderQty")?;
     let price = p.dec("price")?;
     let stop_price = p.dec("stopPrice")?;
-    for k in ["icebergQty", "trailingDelta"] {
-        if p.has(k) {
-            return Err(not_required(k));
-        }
+    let iceberg_qty = p.dec("icebergQty")?;
+    if p.has("trailingDelta") {
+        return Err(not_required("trailingDelta"));
+    }
+    if iceberg_qty.is_some() && !matches!(ord_type, OrdType::Limit | OrdType::LimitMaker) {
+        return Err(not_required("icebergQty"));
     }
     match (ord_type.is_conditional(), stop_price) {
         (true, None) => return Err(mandatory("stopPrice")),
@@ -128,6 +130,7 @@ pub(super) fn parse_new_order(sim: &Sim, p: &mut Params) -> Result<(NewOrder, Re
             quote_qty,
             price,
             stop_price,
+            iceberg_qty,
             client_id,
         },
         rt,

@@ -103,6 +103,7 @@ impl MemVenue {
             stop_price: None,
             time_in_force: crate::event::TimeInForce::Gtc,
             post_only: false,
+            iceberg_qty: None,
         };
         self.account().book(&req)
     }

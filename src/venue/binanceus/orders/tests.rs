@@ -114,6 +114,7 @@ fn req() -> BrokerOrderReq {
         stop_price: None,
         time_in_force: crate::event::TimeInForce::Gtc,
         post_only: false,
+        iceberg_qty: None,
     }
 }
 

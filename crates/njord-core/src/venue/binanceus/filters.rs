@@ -24,6 +24,9 @@ pub struct SymbolFilters {
     pub order_types: Vec<String>,
     /// `ocoAllowed`: one-cancels-other lists may be placed.
     pub oco_allowed: bool,
+    /// `icebergAllowed`, and the ICEBERG_PARTS filter's `limit` (0: not listed).
+    pub iceberg_allowed: bool,
+    pub iceberg_parts: u32,
 }
 
 /// An order that passed the filters, with its rounded numbers.
@@ -88,6 +91,29 @@ impl SymbolFilters {
             ));
         }
         Ok(r)
+    }
+
+    /// Rounds the quantity an iceberg shows down to `stepSize` and checks it against the
+    /// symbol's rules: icebergs allowed, less than the order, at most ICEBERG_PARTS parts.
+    pub fn prepare_iceberg(&self, qty: Decimal, shown: Decimal) -> Result<Decimal, String> {
+        if !self.iceberg_allowed {
+            return Err("the symbol does not allow icebergs (icebergAllowed: false)".into());
+        }
+        let s = floor_to(shown, self.step_size);
+        if s <= Decimal::ZERO || s < self.min_qty || s >= qty {
+            return Err(format!(
+                "iceberg_qty {shown} rounds to {s}: it must be at least minQty {} and below the order's {qty}",
+                self.min_qty.normalize()
+            ));
+        }
+        let parts = (qty / s).ceil();
+        if self.iceberg_parts > 0 && parts > Decimal::from(self.iceberg_parts) {
+            return Err(format!(
+                "iceberg_qty {s} cuts {qty} into {parts} parts, above the venue's ICEBERG_PARTS limit {}",
+                self.iceberg_parts
+            ));
+        }
+        Ok(s)
     }
 
     /// Applies the filters. `market_price` measures the notional of market orders.
@@ -229,6 +255,13 @@ pub fn parse_exchange_info(v: &Value) -> ExchangeInfo {
                     f.min_qty = dec_field(flt, "minQty");
                     f.max_qty = dec_field(flt, "maxQty");
                 }
+                Some("ICEBERG_PARTS") => {
+                    f.iceberg_parts = flt
+                        .get("limit")
+                        .and_then(Value::as_u64)
+                        .and_then(|l| u32::try_from(l).ok())
+                        .unwrap_or(0);
+                }
                 Some("NOTIONAL") | Some("MIN_NOTIONAL") => {
                     f.min_notional = dec_field(flt, "minNotional");
                     f.apply_min_to_market = flt
@@ -249,6 +282,7 @@ pub fn parse_exchange_info(v: &Value) -> ExchangeInfo {
             .map(str::to_string)
             .collect();
         f.oco_allowed = s.get("ocoAllowed").and_then(Value::as_bool) == Some(true);
+        f.iceberg_allowed = s.get("icebergAllowed").and_then(Value::as_bool) == Some(true);
         info.symbols.insert(name.to_string(), f);
     }
     info
@@ -361,6 +395,27 @@ mod tests {
             )
             .unwrap();
         assert_eq!(p.price, Some(d("4.401")));
+    }
+
+    #[test]
+    fn icebergs_need_the_symbol_to_allow_them_and_fit_its_parts() {
+        let mut f = atom();
+        assert!(
+            f.prepare_iceberg(d("10"), d("2")).is_err(),
+            "icebergAllowed false"
+        );
+        f.iceberg_allowed = true;
+        f.iceberg_parts = 10;
+        assert_eq!(f.prepare_iceberg(d("10"), d("2.009")).unwrap(), d("2"));
+        for shown in ["0.5", "10", "0.001"] {
+            let e = f.prepare_iceberg(d("10"), d(shown)).unwrap_err();
+            assert!(
+                e.contains("ICEBERG_PARTS")
+                    || e.contains("below the order")
+                    || e.contains("minQty"),
+                "{shown}: {e}"
+            );
+        }
     }
 
     #[test]
