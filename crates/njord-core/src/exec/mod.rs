@@ -772,11 +772,26 @@ impl ExecEngine {
         }
         let mut settled = Vec::new();
         let mut children = Vec::new();
+        // Symbols whose paced children found no token in this tick: their other due parents
+        // cannot send either, and are not visited.
+        let mut dry: Vec<String> = Vec::new();
         let (buckets, rate_cap) = (&mut self.buckets, self.rate_cap);
         for (seq, p) in self.parents.iter_mut() {
             let pov = matches!(p.spec, Spec::Pov { .. });
             let due = p.plan.get(p.next).is_some_and(|(t, _)| *t <= ts) || p.iceberg_due();
             if !due && (!pov || symbol != Some(p.order.symbol.as_ref())) {
+                continue;
+            }
+            if !pov && dry.iter().any(|s| s == p.order.symbol.as_ref()) {
+                continue;
+            }
+            if rate_cap > 0
+                && !pov
+                && buckets
+                    .get(p.order.symbol.as_ref())
+                    .is_some_and(|b| b.ready_at(rate_cap) > ts)
+            {
+                dry.push(p.order.symbol.to_string());
                 continue;
             }
             let market = market_in(&self.recent, &self.markets, &p.order.symbol);
@@ -915,14 +930,30 @@ impl ExecEngine {
         }
     }
 
+    /// The earliest time a parent can send: its next child's due time, or, when its symbol's
+    /// children are paced and no token is left, the time the next token refills. Without
+    /// the second, a backlog of paced parents would be visited on every trade.
     fn refresh_due(&mut self) {
+        let (buckets, cap) = (&self.buckets, self.rate_cap);
+        // Parents of one symbol usually follow each other: one bucket lookup for a run.
+        let mut last: Option<(&str, Option<i64>)> = None;
         self.next_due = self
             .parents
             .values()
             .filter_map(|p| {
                 // An iceberg whose shown child has filled is due now.
                 let now = p.iceberg_due().then_some(i64::MIN);
-                now.or_else(|| p.plan.get(p.next).map(|(t, _)| *t))
+                let due = now.or_else(|| p.plan.get(p.next).map(|(t, _)| *t))?;
+                let symbol = p.order.symbol.as_ref();
+                let token = match last {
+                    Some((s, t)) if s == symbol => t,
+                    _ => {
+                        let t = buckets.get(symbol).map(|b| b.ready_at(cap));
+                        last = Some((symbol, t));
+                        t
+                    }
+                };
+                Some(token.map_or(due, |t| due.max(t)))
             })
             .min()
             .unwrap_or(i64::MAX);

@@ -43,6 +43,18 @@ impl TokenBucket {
         self.units >= UNITS_PER_TOKEN
     }
 
+    /// The event time from which a token is available: now or past when one is, else when
+    /// the refill of `cap` per minute brings the next.
+    pub fn ready_at(&self, cap: u32) -> i64 {
+        if self.units >= UNITS_PER_TOKEN || cap == 0 {
+            return self.last_ns;
+        }
+        let missing = UNITS_PER_TOKEN - self.units;
+        let wait = missing.div_ceil(u128::from(cap));
+        self.last_ns
+            .saturating_add(i64::try_from(wait).unwrap_or(i64::MAX))
+    }
+
     /// Spends one token; call only after [`has_token`](Self::has_token) said yes.
     pub fn spend(&mut self) {
         self.units = self.units.saturating_sub(UNITS_PER_TOKEN);
@@ -71,6 +83,7 @@ mod tests {
             b.spend();
         }
         assert!(!b.has_token(2, 0));
+        assert_eq!(b.ready_at(2), 30 * S);
         // cap/60 = 1/30 token per second: one token after 30 s, not before.
         assert!(!b.has_token(2, 30 * S - 1));
         assert!(b.has_token(2, 30 * S));
