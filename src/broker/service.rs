@@ -523,12 +523,11 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
         }
         live.armed.arm(o.to_static(), None);
         tracing::info!(intent_id = %o.intent_id, stop = ?o.stop_price, trail = ?o.trail, "armed: the venue cannot hold this {venue_type}{}; the broker sends it when a trade reaches it", if o.trail.is_some() { " that trails" } else { "" });
-        let armed = own_update(&o.symbol, &cid, OrderStatus::New, None, now);
-        if o.oco.is_some() {
-            self.record_member(o)?;
-        } else {
-            self.journal(ARMED_JOURNAL, &Event::Order(o.clone()))?;
+        if let Some(g) = o.oco_group() {
+            live.join_group(g, o);
         }
+        let armed = own_update(&o.symbol, &cid, OrderStatus::New, None, now);
+        self.journal(ARMED_JOURNAL, &Event::Order(o.clone()))?;
         self.journal(ARMED_JOURNAL, &armed)?;
         self.journals.sync(ARMED_JOURNAL)?;
         self.emit(armed, out)?;
@@ -1239,6 +1238,7 @@ impl<V: Venue, C: Clock> Live<V, C> {
             }
             tracing::info!(intent_id = %intent, "cancelling: another order of its one-cancels-other group filled or triggered");
             if self.armed.disarm(&intent).is_some() {
+                self.refused_until.remove(&intent);
                 self.pending.push(closed);
             } else {
                 let c = Cancel {
@@ -1254,6 +1254,7 @@ impl<V: Venue, C: Clock> Live<V, C> {
     /// Disarms an armed order: reported cancelled (with `reason`), its record closed.
     fn disarm(&mut self, intent_id: &str, reason: Option<Reason>) -> Option<Event<'static>> {
         let o = self.armed.disarm(intent_id)?;
+        self.refused_until.remove(intent_id);
         let cid = client_order_id(intent_id);
         let closed = own_update(
             &o.symbol,

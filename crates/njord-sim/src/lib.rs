@@ -199,6 +199,11 @@ impl Sim {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// A client order id for a request that gave none, as Binance makes one up.
+    pub fn fresh_client_id(&self) -> String {
+        format!("sim{:019}", self.next_id())
+    }
+
     /// Locks the venue; a panic elsewhere never poisons it for good.
     pub fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())

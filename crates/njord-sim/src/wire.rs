@@ -3,16 +3,12 @@
 
 use super::limits::LimitConfig;
 use super::matching::{
-    Exchange, ExecType, Fill, Levels, Market, OrdType, Order, OrderList, PubTrade, UserEvent,
-    side_str,
+    Exchange, ExecType, Fill, ICEBERG_PARTS, Levels, Market, OrdType, Order, OrderList, PubTrade,
+    UserEvent, side_str,
 };
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
-
-/// At most this many parts (`quantity / icebergQty`, rounded up) in an iceberg, as
-/// Binance.US's ICEBERG_PARTS filter.
-pub const ICEBERG_PARTS: u32 = 10;
 
 /// `d` with exactly eight decimals.
 pub fn fmt8(d: Decimal) -> String {

@@ -19,16 +19,6 @@ struct Armed {
     best: Option<Decimal>,
 }
 
-impl Armed {
-    fn stop(&self) -> Option<Decimal> {
-        let o = &self.order;
-        match o.trail {
-            Some(t) => t.stop(o.side, self.best?),
-            None => o.stop_price,
-        }
-    }
-}
-
 /// An armed order a trade reached, with a trailing stop's best price (to arm it again as it
 /// was, should the send be refused).
 #[derive(Debug, Clone)]
@@ -106,7 +96,7 @@ impl ArmedBook {
                     out.trailed.push((o.intent_id.to_string(), best));
                 }
             }
-            if a.stop()
+            if o.stop_at(a.best)
                 .is_some_and(|stop| o.order_type.triggers(o.side, stop, price))
             {
                 fired.push(*seq);

@@ -23,14 +23,19 @@ pub fn is_valid(s: &str) -> bool {
 
 /// The client order id of an intent.
 pub fn client_order_id(intent_id: &str) -> String {
+    hashed(intent_id).unwrap_or_else(|| intent_id.to_string())
+}
+
+/// The client order id of an intent when it is not the intent id itself: the hashed form.
+pub fn hashed(intent_id: &str) -> Option<String> {
     if is_valid(intent_id) && !intent_id.starts_with(HASH_PREFIX) {
-        return intent_id.to_string();
+        return None;
     }
     let digest = Sha256::digest(intent_id.as_bytes());
     let mut id = String::with_capacity(MAX_LEN);
     id.push_str(HASH_PREFIX);
     id.push_str(&hex::encode(&digest[..(MAX_LEN - HASH_PREFIX.len()) / 2]));
-    id
+    Some(id)
 }
 
 #[cfg(test)]

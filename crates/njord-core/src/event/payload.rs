@@ -408,6 +408,15 @@ impl Order<'_> {
         Some(format!("{strategy}\u{0}{}\u{0}{g}", self.symbol))
     }
 
+    /// The stop price now: fixed, or trailing `best` (the best trade since the order was
+    /// armed; `None` before the first, when a trailing stop has no stop yet).
+    pub fn stop_at(&self, best: Option<Decimal>) -> Option<Decimal> {
+        match self.trail {
+            Some(t) => t.stop(self.side, best?),
+            None => self.stop_price,
+        }
+    }
+
     /// A copy that owns its text.
     pub fn to_static(&self) -> Order<'static> {
         let s = |c: &Cow<'_, str>| Cow::Owned(c.to_string());

@@ -206,6 +206,8 @@ pub struct ExecEngine {
     next_due: i64,
     /// Whether a POV parent is working (it acts on its symbol's trades, not at due times).
     pov_working: bool,
+    /// Whether a peg parent is working (it follows its symbol's quotes).
+    peg_working: bool,
     /// Children per minute and symbol (`risk.orders_per_min_cap`; 0: none), in event time:
     /// a child that finds no token waits for one.
     rate_cap: u32,
@@ -273,8 +275,7 @@ fn rejection(o: &Order<'_>, why: Reason, text: &str) -> Event<'static> {
 /// Indexes a child by its id and, when the broker's venue id differs (an id too long or
 /// not venue-valid is hashed), by that too: order updates from the broker carry it.
 fn index_child(index: &mut HashMap<String, u64>, id: String, seq: u64) {
-    let venue_id = client_id::client_order_id(&id);
-    if venue_id != id {
+    if let Some(venue_id) = client_id::hashed(&id) {
         index.insert(venue_id, seq);
     }
     index.insert(id, seq);
@@ -300,6 +301,7 @@ impl ExecEngine {
             seq: 0,
             next_due: i64::MAX,
             pov_working: false,
+            peg_working: false,
             rate_cap: 0,
             buckets: FxHashMap::default(),
         }
@@ -442,6 +444,9 @@ impl ExecEngine {
         if ts >= self.next_due {
             self.tick(ts, None, out);
         }
+        if !self.peg_working {
+            return;
+        }
         let pegs: Vec<u64> = self
             .parents
             .iter()
@@ -525,9 +530,12 @@ impl ExecEngine {
         if let Some((s, m)) = self.recent.take() {
             self.markets.insert(s, m);
         }
-        let mut m = self.markets.remove(symbol).unwrap_or_default();
+        let (key, mut m) = self
+            .markets
+            .remove_entry(symbol)
+            .unwrap_or_else(|| (symbol.to_string(), Market::default()));
         f(&mut m);
-        self.recent = Some((symbol.to_string(), m));
+        self.recent = Some((key, m));
     }
 
     /// A symbol's market, wherever it is kept.
@@ -961,6 +969,10 @@ impl ExecEngine {
             .parents
             .values()
             .any(|p| matches!(p.spec, Spec::Pov { .. }));
+        self.peg_working = self
+            .parents
+            .values()
+            .any(|p| matches!(p.spec, Spec::Peg { .. }));
     }
 
     /// Takes a parent out, working or settled.
@@ -977,7 +989,9 @@ impl ExecEngine {
         self.index.remove(p.id());
         for c in p.child_fills.keys() {
             self.index.remove(c);
-            self.index.remove(&client_id::client_order_id(c));
+            if let Some(venue_id) = client_id::hashed(c) {
+                self.index.remove(&venue_id);
+            }
         }
     }
 

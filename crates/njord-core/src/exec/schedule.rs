@@ -48,19 +48,19 @@ pub fn split(total: Decimal, weights: &[f64], lot: Lot, price: Decimal) -> Vec<(
     // 0.49999999999999995 and floor to the step below 0.5. A decimal ⅓ is short by 1e-28
     // only, which a billionth of a step absorbs whatever the total.
     let dec = |w: f64| Decimal::from_f64(w).unwrap_or(Decimal::ZERO);
-    let dec_sum: Decimal = if sum > 0.0 {
-        weights.iter().map(|w| dec(*w)).sum()
-    } else {
-        Decimal::from(n)
+    // Weights too large to add in decimals count as equal, as bad ones do.
+    let dec_sum = weights
+        .iter()
+        .try_fold(Decimal::ZERO, |a, w| a.checked_add(dec(*w)))
+        .filter(|s| sum > 0.0 && *s > Decimal::ZERO);
+    let (dec_sum, equal) = match dec_sum {
+        Some(s) => (s, false),
+        None => (Decimal::from(n), true),
     };
     let noise = lot.step / Decimal::from(1_000_000_000);
     let mut qty: Vec<Decimal> = (0..n)
         .map(|i| {
-            let w = if sum > 0.0 {
-                dec(weights[i])
-            } else {
-                Decimal::ONE
-            };
+            let w = if equal { Decimal::ONE } else { dec(weights[i]) };
             let share = w.checked_div(dec_sum).unwrap_or(Decimal::ZERO);
             let exact = total.checked_mul(share).unwrap_or(Decimal::ZERO);
             lot.floor(exact.checked_add(noise).unwrap_or(exact))
@@ -182,6 +182,11 @@ mod tests {
         assert_eq!(
             split(d("10"), &[f64::NAN, 1.0], lot, d("1")),
             [(0, d("5")), (1, d("5"))]
+        );
+        assert_eq!(
+            split(d("10"), &[5e28, 5e28], lot, d("1")),
+            [(0, d("5")), (1, d("5"))],
+            "too large to add: equal, no panic"
         );
         assert_eq!(
             split(d("10"), &[0.0, 0.0], lot, d("1")),

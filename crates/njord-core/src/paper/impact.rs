@@ -100,7 +100,7 @@ impl Impact {
                     break;
                 }
                 m.trades.pop_front();
-                m.volume -= q;
+                m.volume = m.volume.checked_sub(q).unwrap_or(m.volume);
             }
         });
     }

@@ -134,11 +134,7 @@ struct Armed {
 impl Armed {
     /// The stop price now: fixed, or trailing `best`.
     fn stop(&self) -> Option<Decimal> {
-        let o = &self.open.order;
-        match o.trail {
-            Some(t) => t.stop(o.side, self.best?),
-            None => o.stop_price,
-        }
+        self.open.order.stop_at(self.best)
     }
 
     /// Moves a trailing stop's best price with the market.

@@ -18,23 +18,9 @@ use njord::venue::binanceus::errors;
 use rust_decimal::Decimal;
 
 impl Exchange {
-    /// Triggers the conditional orders of market `m` that a trade at `last` reaches, oldest
-    /// first; returns their ids (they took from the book already and skip this trade's
-    /// maker matching).
-    pub(super) fn trigger_stops(&mut self, m: usize, last: Decimal, now: i64) -> Vec<u64> {
-        let due: Vec<u64> = self.open[m]
-            .iter()
-            .filter_map(|id| self.orders.get(id))
-            .filter(|o| !o.working && o.ord_type.triggers(o.side, o.stop_price, last))
-            .map(|o| o.id)
-            .collect();
-        for &id in &due {
-            self.trigger(m, id, now);
-        }
-        due
-    }
-
-    fn trigger(&mut self, m: usize, id: u64, now: i64) {
+    /// Triggers a conditional order a trade reached: it works from now, as a limit that
+    /// takes from the book at once (not from the trade that triggered it).
+    pub(super) fn trigger(&mut self, m: usize, id: u64, now: i64) {
         let Some(o) = self.orders.get_mut(&id) else {
             return;
         };
@@ -158,15 +144,7 @@ impl Exchange {
             .into_iter()
             .enumerate()
         {
-            let id = self.next_order_id;
-            self.next_order_id += 1;
-            let mut o = Order::new(id, spec.name.clone(), &leg, req.qty, locked, now);
-            o.list_id = Some(l);
-            self.orders.insert(id, o);
-            self.live_client.insert((m, leg.client_id.clone()), id);
-            self.any_client.insert((m, leg.client_id), id);
-            self.open[m].insert(id);
-            legs[i] = id;
+            legs[i] = self.book_order(m, &leg, req.qty, locked, Some(l), now);
         }
         let list = OrderList {
             id: l,

@@ -27,6 +27,10 @@ use njord::venue::binanceus::errors;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
+/// At most this many parts (`quantity / icebergQty`, rounded up) in an iceberg, as
+/// Binance.US's ICEBERG_PARTS filter.
+pub const ICEBERG_PARTS: u32 = 10;
+
 /// Matching knobs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Knobs {

@@ -23,24 +23,26 @@ impl OrdType {
         }
     }
 
-    /// Waits for its `stopPrice` before it works.
-    pub fn is_conditional(self) -> bool {
-        matches!(self, OrdType::StopLossLimit | OrdType::TakeProfitLimit)
+    /// Njord's name for a conditional type, whose trigger rule it shares.
+    fn conditional(self) -> Option<njord::event::OrderType> {
+        match self {
+            OrdType::StopLossLimit => Some(njord::event::OrderType::StopLimit),
+            OrdType::TakeProfitLimit => Some(njord::event::OrderType::TakeProfitLimit),
+            _ => None,
+        }
     }
 
-    /// Whether a trade at `last` triggers an order of this type, as Binance rules: a stop-loss
-    /// buys once the price has risen to its stop and sells once it has fallen to it; a
-    /// take-profit the other way round.
+    /// Waits for its `stopPrice` before it works.
+    pub fn is_conditional(self) -> bool {
+        self.conditional().is_some()
+    }
+
+    /// Whether a trade at `last` triggers an order of this type, as Binance rules (and
+    /// njord-paper): a stop-loss buys once the price has risen to its stop and sells once it
+    /// has fallen to it; a take-profit the other way round.
     pub fn triggers(self, side: Side, stop: Decimal, last: Decimal) -> bool {
-        match (self, side) {
-            (OrdType::StopLossLimit, Side::Buy) | (OrdType::TakeProfitLimit, Side::Sell) => {
-                last >= stop
-            }
-            (OrdType::StopLossLimit, Side::Sell) | (OrdType::TakeProfitLimit, Side::Buy) => {
-                last <= stop
-            }
-            _ => false,
-        }
+        self.conditional()
+            .is_some_and(|t| t.triggers(side, stop, last))
     }
 }
 

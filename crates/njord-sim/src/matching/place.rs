@@ -38,11 +38,11 @@ impl Exchange {
                 ));
             }
             let qty = req.qty.unwrap_or_default();
-            let parts = (qty / shown).ceil();
+            let too_many = |parts: Decimal| parts.ceil() > Decimal::from(super::ICEBERG_PARTS);
             if shown <= Decimal::ZERO
                 || shown >= qty
                 || !on_grid(shown, spec.min_qty, spec.step)
-                || parts > Decimal::from(crate::wire::ICEBERG_PARTS)
+                || qty.checked_div(shown).is_none_or(too_many)
             {
                 return Err(filter("ICEBERG_PARTS"));
             }
@@ -194,17 +194,11 @@ impl Exchange {
         if test_only {
             return Ok(Order::new(0, spec.name, &req, fill_qty, Decimal::ZERO, now));
         }
-        let id = self.next_order_id;
-        self.next_order_id += 1;
-        let order = Order::new(id, spec.name.clone(), &req, fill_qty, lock, now);
         if let Some(b) = self.balances.get_mut(asset) {
             b.free -= lock;
             b.locked += lock;
         }
-        self.orders.insert(id, order);
-        self.live_client.insert((m, req.client_id.clone()), id);
-        self.any_client.insert((m, req.client_id), id);
-        self.open[m].insert(id);
+        let id = self.book_order(m, &req, fill_qty, lock, None, now);
         self.report(id, ExecType::New, None, now);
         if !fok_fails {
             for (p, q) in fills {
@@ -222,6 +216,29 @@ impl Exchange {
                 "An unknown error occurred while processing the request.",
             )
         })
+    }
+
+    /// Puts a new order on market `m`'s books (open, and found by its client id), under the
+    /// next order id, which it returns.
+    pub(super) fn book_order(
+        &mut self,
+        m: usize,
+        req: &NewOrder,
+        fill_qty: Decimal,
+        locked: Decimal,
+        list_id: Option<u64>,
+        now: i64,
+    ) -> u64 {
+        let id = self.next_order_id;
+        self.next_order_id += 1;
+        let symbol = self.markets[m].spec.name.clone();
+        let mut order = Order::new(id, symbol, req, fill_qty, locked, now);
+        order.list_id = list_id;
+        self.orders.insert(id, order);
+        self.live_client.insert((m, req.client_id.clone()), id);
+        self.any_client.insert((m, req.client_id.clone()), id);
+        self.open[m].insert(id);
+        id
     }
 
     /// Executes `q` of order `id` at `p`, moving balances and commission.

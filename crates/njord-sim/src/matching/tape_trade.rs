@@ -41,17 +41,29 @@ impl Exchange {
         let update_id = mk.update_id;
         let step = mk.spec.step;
         let at_touch = self.knobs.fill_at_touch;
-        let triggered = self.trigger_stops(m, t.price, now);
-        let mut crossing: Vec<(Decimal, u64, Side)> = self.open[m]
-            .iter()
-            .filter_map(|id| self.orders.get(id))
-            .filter(|o| o.working && !triggered.contains(&o.id))
-            .filter(|o| match o.side {
+        // One pass: the stops the trade reaches, and the working limits it crosses.
+        let mut due = Vec::new();
+        let mut crossing: Vec<(Decimal, u64, Side)> = Vec::new();
+        for o in self.open[m].iter().filter_map(|id| self.orders.get(id)) {
+            if !o.working {
+                if o.ord_type.triggers(o.side, o.stop_price, t.price) {
+                    due.push(o.id);
+                }
+                continue;
+            }
+            let crosses = match o.side {
                 Side::Buy => t.price < o.price || (at_touch && t.price == o.price),
                 Side::Sell => t.price > o.price || (at_touch && t.price == o.price),
-            })
-            .map(|o| (o.price, o.id, o.side))
-            .collect();
+            };
+            if crosses {
+                crossing.push((o.price, o.id, o.side));
+            }
+        }
+        // Stops first, oldest first; they take from the book, not from this trade.
+        let mut touched = !due.is_empty();
+        for id in due {
+            self.trigger(m, id, now);
+        }
         // Best price first: highest bids, lowest asks; then time priority.
         crossing.sort_by(|a, b| {
             let by_price = match a.2 {
@@ -61,11 +73,12 @@ impl Exchange {
             by_price.then(a.1.cmp(&b.1))
         });
         let mut avail = t.qty;
-        let mut touched = !triggered.is_empty();
         for (price, id, _) in crossing {
+            // A leg a trigger just expired is out.
             let rem = self
                 .orders
                 .get(&id)
+                .filter(|o| !o.status.is_terminal())
                 .map(|o| o.remaining())
                 .unwrap_or_default();
             let q = floor_to(rem.min(avail), step);

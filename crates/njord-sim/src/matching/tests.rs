@@ -390,7 +390,7 @@ fn an_iceberg_shows_part_of_a_gtc_limit_within_the_parts_filter() {
         .new_order(iceberg("10", "2", Tif::Ioc, "b"), 1, false)
         .unwrap_err();
     assert_eq!(e.msg, "Iceberg orders must be GTC.");
-    for (qty, shown) in [("10", "0.5"), ("10", "10"), ("10", "1.005")] {
+    for (qty, shown) in [("10", "0.5"), ("10", "10"), ("10", "1.005"), ("10", "0")] {
         let e = v
             .new_order(iceberg(qty, shown, Tif::Gtc, "c"), 1, false)
             .unwrap_err();

@@ -178,7 +178,7 @@ fn dispatch_inner(
             let r = order_ref(p)?;
             let new_cid = p
                 .client_id("newClientOrderId")?
-                .unwrap_or_else(|| format!("sim{:019}", sim.next_id()));
+                .unwrap_or_else(|| sim.fresh_client_id());
             p.get("cancelRestrictions");
             p.finish()?;
             let o = ex.cancel(&s, &r, now)?;
@@ -220,7 +220,7 @@ fn dispatch_inner(
             sim.flush_user_events(st);
             Value::Array(
                 os.iter()
-                    .map(|o| wire::canceled(o, &format!("sim{:019}", sim.next_id()), now))
+                    .map(|o| wire::canceled(o, &sim.fresh_client_id(), now))
                     .collect(),
             )
         }

@@ -233,14 +233,14 @@ fn decide(
         }
     };
     let mut hdrs = weight_headers(used);
+    // An OCO list counts as two orders.
+    let orders = match ep {
+        Ep::NewOrder => 1,
+        Ep::NewOco => 2,
+        _ => 0,
+    };
     let result =
         authenticate(sim, sec, query, body, headers, &mut params, now, verdict).and_then(|_| {
-            // An OCO list counts as two orders.
-            let orders = match ep {
-                Ep::NewOrder => 1,
-                Ep::NewOco => 2,
-                _ => 0,
-            };
             if orders > 0 {
                 st.limits.check_orders(orders, now)?;
             }
@@ -250,12 +250,12 @@ fn decide(
             }
             Ok(v)
         });
-    if matches!(ep, Ep::NewOrder | Ep::NewOco) {
+    if orders > 0 {
         let (c10, cday) = st.limits.order_counts(now);
         hdrs.push(("x-mbx-order-count-10s", c10.to_string()));
         hdrs.push(("x-mbx-order-count-1d", cday.to_string()));
     }
-    let after = if matches!(ep, Ep::NewOrder | Ep::NewOco) && result.is_ok() {
+    let after = if orders > 0 && result.is_ok() {
         st.faults.take_order_then()
     } else {
         None

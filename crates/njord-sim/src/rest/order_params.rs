@@ -106,7 +106,7 @@ pub(super) fn parse_new_order(sim: &Sim, p: &mut Params) -> Result<(NewOrder, Re
     }
     let client_id = match p.client_id("newClientOrderId")? {
         Some(c) => c,
-        None => format!("sim{:019}", sim.next_id()),
+        None => sim.fresh_client_id(),
     };
     let rt = match p.get("newOrderRespType").as_deref() {
         None if ord_type == OrdType::LimitMaker => RespType::Ack,
@@ -170,7 +170,7 @@ pub(super) fn parse_new_oco(sim: &Sim, p: &mut Params) -> Result<NewOco, ApiErro
     let mut id = |k: &str| -> Result<String, ApiError> {
         Ok(match p.client_id(k)? {
             Some(c) => c,
-            None => format!("sim{:019}", sim.next_id()),
+            None => sim.fresh_client_id(),
         })
     };
     let list_client_id = id("listClientOrderId")?;

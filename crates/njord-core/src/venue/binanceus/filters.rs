@@ -106,7 +106,8 @@ impl SymbolFilters {
                 self.min_qty.normalize()
             ));
         }
-        let parts = (qty / s).ceil();
+        // `s` > 0 here; an overflow (no LOT_SIZE, a dust `s`) counts as too many parts.
+        let parts = qty.checked_div(s).map_or(Decimal::MAX, |p| p.ceil());
         if self.iceberg_parts > 0 && parts > Decimal::from(self.iceberg_parts) {
             return Err(format!(
                 "iceberg_qty {s} cuts {qty} into {parts} parts, above the venue's ICEBERG_PARTS limit {}",
@@ -407,7 +408,7 @@ mod tests {
         f.iceberg_allowed = true;
         f.iceberg_parts = 10;
         assert_eq!(f.prepare_iceberg(d("10"), d("2.009")).unwrap(), d("2"));
-        for shown in ["0.5", "10", "0.001"] {
+        for shown in ["0.5", "10", "0.001", "0"] {
             let e = f.prepare_iceberg(d("10"), d(shown)).unwrap_err();
             assert!(
                 e.contains("ICEBERG_PARTS")
