@@ -168,6 +168,13 @@ impl Stage for PaperStage {
     fn on_event(&mut self, ev: &Event<'_>, out: &mut Out) -> Result<(), StageError> {
         let start = out.len();
         let outcome = self.engine.on_event(ev, out);
+        // Orders delivered after their latency: the core logged and reported them; their
+        // outcomes are the backtester's to count, not kept here.
+        for late in self.engine.take_delivered() {
+            if let Outcome::Duplicate = late {
+                tracing::warn!("an order delivered after its latency was already open; ignored");
+            }
+        }
         match (ev, outcome) {
             // The core logged why and emitted the `rejected` order_update.
             (Event::Order(_), Outcome::Rejected(_) | Outcome::Unfunded) => {}

@@ -395,6 +395,11 @@ fn a_twap_backtests_like_the_pipeline_through_njord_exec() {
         Some(parents as u64),
         "{tca}"
     );
+    // A fill reaches its parent once, even when an intent or a decision comes between it
+    // and the next trade: never more filled than asked.
+    for p in tca["parents"].as_array().unwrap() {
+        assert!(p["filled"].as_f64() <= p["qty"].as_f64(), "{p}");
+    }
     // With latency the children fill on later events: their fills still reach the parents.
     let mut c = Command::new(BACKTEST);
     c.current_dir(&d)

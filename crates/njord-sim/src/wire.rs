@@ -444,7 +444,7 @@ pub fn user_event(ev: &UserEvent) -> String {
                 "e": "executionReport", "E": time, "s": o.symbol, "c": o.client_id,
                 "S": side_str(o.side), "o": o.ord_type.as_str(), "f": o.tif.as_str(),
                 "q": fmt8(o.orig_qty), "p": fmt8(o.price), "P": fmt8(o.stop_price),
-                "F": fmt8(Decimal::ZERO), "g": list_id(o), "C": "",
+                "F": fmt8(o.iceberg_qty), "g": list_id(o), "C": "",
                 "x": exec.as_str(), "X": o.status.as_str(), "r": "NONE", "i": o.id,
                 "l": fmt8(lq), "z": fmt8(o.executed), "L": fmt8(lp), "n": n, "N": na,
                 "T": time, "t": t, "I": o.id * 2 + u64::from(*exec == ExecType::Trade),

@@ -399,13 +399,15 @@ impl Engine {
     }
 
     fn paper_only(&mut self, ev: &Event<'_>, sink: &mut dyn Sink) {
+        // Cleared first: what paper emitted for an earlier event must never be fed back to
+        // the execution core again (an intent or a decision between two trades).
+        self.paper_out.clear();
         if !matches!(
             ev,
             Event::Trade(_) | Event::Bar(_) | Event::Order(_) | Event::Cancel(_)
         ) {
             return;
         }
-        self.paper_out.clear();
         let outcome = self.paper.on_event(ev, &mut self.paper_out);
         for o in std::iter::once(outcome).chain(self.paper.take_delivered()) {
             match o {
