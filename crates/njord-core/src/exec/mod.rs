@@ -943,36 +943,30 @@ impl ExecEngine {
     /// the second, a backlog of paced parents would be visited on every trade.
     fn refresh_due(&mut self) {
         let (buckets, cap) = (&self.buckets, self.rate_cap);
-        // Parents of one symbol usually follow each other: one bucket lookup for a run.
+        // One pass over the parents. Those of one symbol usually follow each other: one
+        // bucket lookup for a run.
         let mut last: Option<(&str, Option<i64>)> = None;
-        self.next_due = self
-            .parents
-            .values()
-            .filter_map(|p| {
-                // An iceberg whose shown child has filled is due now.
-                let now = p.iceberg_due().then_some(i64::MIN);
-                let due = now.or_else(|| p.plan.get(p.next).map(|(t, _)| *t))?;
-                let symbol = p.order.symbol.as_ref();
-                let token = match last {
-                    Some((s, t)) if s == symbol => t,
-                    _ => {
-                        let t = buckets.get(symbol).map(|b| b.ready_at(cap));
-                        last = Some((symbol, t));
-                        t
-                    }
-                };
-                Some(token.map_or(due, |t| due.max(t)))
-            })
-            .min()
-            .unwrap_or(i64::MAX);
-        self.pov_working = self
-            .parents
-            .values()
-            .any(|p| matches!(p.spec, Spec::Pov { .. }));
-        self.peg_working = self
-            .parents
-            .values()
-            .any(|p| matches!(p.spec, Spec::Peg { .. }));
+        let (mut next_due, mut pov, mut peg) = (i64::MAX, false, false);
+        for p in self.parents.values() {
+            pov |= matches!(p.spec, Spec::Pov { .. });
+            peg |= matches!(p.spec, Spec::Peg { .. });
+            // An iceberg whose shown child has filled is due now.
+            let now = p.iceberg_due().then_some(i64::MIN);
+            let Some(due) = now.or_else(|| p.plan.get(p.next).map(|(t, _)| *t)) else {
+                continue;
+            };
+            let symbol = p.order.symbol.as_ref();
+            let token = match last {
+                Some((s, t)) if s == symbol => t,
+                _ => {
+                    let t = buckets.get(symbol).map(|b| b.ready_at(cap));
+                    last = Some((symbol, t));
+                    t
+                }
+            };
+            next_due = next_due.min(token.map_or(due, |t| due.max(t)));
+        }
+        (self.next_due, self.pov_working, self.peg_working) = (next_due, pov, peg);
     }
 
     /// Takes a parent out, working or settled.
