@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeStruct, Serializer};
 use std::borrow::Cow;
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 /// serde_json's private token for an arbitrary-precision number (the same trick rust_decimal's
 /// `serde-with-arbitrary-precision` feature uses).
@@ -31,25 +31,19 @@ impl DecBuf {
             buf: [0; 48],
             len: 0,
         };
-        // Writing a Decimal into a 48-byte buffer cannot fail.
-        let _ = write!(b, "{}", d.normalize());
+        // At most 31 bytes: the buffer cannot overflow.
+        plain(*d, |s| {
+            let end = b.len + s.len();
+            if let Some(dst) = b.buf.get_mut(b.len..end) {
+                dst.copy_from_slice(s);
+                b.len = end;
+            }
+        });
         b
     }
     fn as_str(&self) -> &str {
         // Only ASCII digits, '-' and '.' are ever written.
         std::str::from_utf8(&self.buf[..self.len]).unwrap_or("0")
-    }
-}
-
-impl fmt::Write for DecBuf {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len + s.len();
-        if end > self.buf.len() {
-            return Err(fmt::Error);
-        }
-        self.buf[self.len..end].copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
     }
 }
 
@@ -105,6 +99,12 @@ pub fn to_plain_string(d: &Decimal) -> String {
 /// Appends a decimal in its shortest exact form (`1.50` → `1.5`, `-0` → `0`), the same text
 /// [`serialize`] writes, without going through `fmt`.
 pub fn write_plain(d: Decimal, out: &mut Vec<u8>) {
+    plain(d, |s| out.extend_from_slice(s));
+}
+
+/// [`write_plain`]'s text, piece by piece.
+fn plain(d: Decimal, mut put: impl FnMut(&[u8])) {
+    const ZEROS: &[u8; 28] = b"0000000000000000000000000000";
     let mut m = d.mantissa();
     let mut scale = d.scale() as usize;
     while scale > 0 && m % 10 == 0 {
@@ -112,25 +112,25 @@ pub fn write_plain(d: Decimal, out: &mut Vec<u8>) {
         scale -= 1;
     }
     if m == 0 {
-        out.push(b'0');
-        return;
+        return put(b"0");
     }
     if m < 0 {
-        out.push(b'-');
+        put(b"-");
     }
     let mut buf = itoa::Buffer::new();
     let digits = buf.format(m.unsigned_abs()).as_bytes();
     if scale == 0 {
-        out.extend_from_slice(digits);
+        put(digits);
     } else if digits.len() > scale {
         let (int, frac) = digits.split_at(digits.len() - scale);
-        out.extend_from_slice(int);
-        out.push(b'.');
-        out.extend_from_slice(frac);
+        put(int);
+        put(b".");
+        put(frac);
     } else {
-        out.extend_from_slice(b"0.");
-        out.resize(out.len() + scale - digits.len(), b'0');
-        out.extend_from_slice(digits);
+        put(b"0.");
+        // A scale is at most 28.
+        put(&ZEROS[..(scale - digits.len()).min(ZEROS.len())]);
+        put(digits);
     }
 }
 

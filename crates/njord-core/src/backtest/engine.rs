@@ -381,7 +381,17 @@ impl Engine {
 
     /// What paper just emitted for children goes back to the execution core (fills, and
     /// the updates of children that ended unfilled) and to the costs.
+    #[inline]
     fn feed_back(&mut self, caused: &mut Out) {
+        // Most events (trades between fills) leave paper silent.
+        if self.paper_out.is_empty() {
+            return;
+        }
+        self.feed_back_out(caused);
+    }
+
+    #[inline(never)]
+    fn feed_back_out(&mut self, caused: &mut Out) {
         let Some(x) = self.exec.as_mut() else {
             return;
         };

@@ -46,7 +46,7 @@ use rustc_hash::FxHashMap;
 use schedule::Lot;
 use spec::Spec;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What the market of a symbol has shown the engine.
 #[derive(Debug, Default)]
@@ -55,7 +55,9 @@ struct Market {
     /// Best bid and ask, from `book` and `ticker` events.
     bid: Option<Decimal>,
     ask: Option<Decimal>,
-    /// Volume traded since the engine started (trades; bars while the symbol has none).
+    /// Volume traded (trades; bars while the symbol has none), counted only while a POV or
+    /// VWAP parent works: they read differences of it, and a trade costs no decimal sum
+    /// otherwise.
     volume: Decimal,
     has_trades: bool,
 }
@@ -195,19 +197,31 @@ pub struct ExecEngine {
     /// `max_parents`, the oldest dropped first).
     settled: BTreeMap<u64, Parent>,
     /// Parent arrival number of each parent id and child id.
-    index: HashMap<String, u64>,
+    index: FxHashMap<String, u64>,
     markets: FxHashMap<String, Market>,
     /// The symbol of the last trade and its market, so that a tape repeating a symbol costs
     /// a comparison instead of a lookup.
     recent: Option<(String, Market)>,
-    profiles: HashMap<(String, String), Profile>,
+    profiles: FxHashMap<(String, String), Profile>,
     seq: u64,
-    /// Earliest due time of any planned child (i64::MAX when none).
+    /// TWAP and VWAP parents waiting for their next child, by its due time.
+    timeline: BTreeSet<(i64, u64)>,
+    /// Per symbol, the parents with a child due now (planned ones whose time has come,
+    /// icebergs with nothing shown), by arrival: they wait only for a token. A tick visits
+    /// these, never the whole book of parents, so a backlog of paced parents costs nothing
+    /// while its symbol has no token.
+    ready: FxHashMap<String, BTreeSet<u64>>,
+    /// POV parents by arrival (they act on their symbol's trades, not at due times).
+    pov: BTreeSet<u64>,
+    /// Peg parents by arrival (they follow their symbol's quotes).
+    pegs: BTreeSet<u64>,
+    /// The last `exec` object parsed and its spec: a strategy's parents share one.
+    last_spec: Option<(crate::event::Map, Spec)>,
+    /// Working POV and VWAP parents: while there are none, volume is not counted.
+    volume_readers: usize,
+    /// When the next tick has something to do: the earliest due time, or the time a token
+    /// refills for a symbol with parents ready (i64::MAX when none).
     next_due: i64,
-    /// Whether a POV parent is working (it acts on its symbol's trades, not at due times).
-    pov_working: bool,
-    /// Whether a peg parent is working (it follows its symbol's quotes).
-    peg_working: bool,
     /// Children per minute and symbol (`risk.orders_per_min_cap`; 0: none), in event time:
     /// a child that finds no token waits for one.
     rate_cap: u32,
@@ -274,11 +288,23 @@ fn rejection(o: &Order<'_>, why: Reason, text: &str) -> Event<'static> {
 
 /// Indexes a child by its id and, when the broker's venue id differs (an id too long or
 /// not venue-valid is hashed), by that too: order updates from the broker carry it.
-fn index_child(index: &mut HashMap<String, u64>, id: String, seq: u64) {
+fn index_child(index: &mut FxHashMap<String, u64>, id: String, seq: u64) {
     if let Some(venue_id) = client_id::hashed(&id) {
         index.insert(venue_id, seq);
     }
     index.insert(id, seq);
+}
+
+/// Files a parent as ready in its symbol's set.
+fn mark_ready(ready: &mut FxHashMap<String, BTreeSet<u64>>, symbol: &str, seq: u64) {
+    match ready.get_mut(symbol) {
+        Some(set) => {
+            set.insert(seq);
+        }
+        None => {
+            ready.insert(symbol.to_string(), BTreeSet::from([seq]));
+        }
+    }
 }
 
 /// FNV-1a of the parent id, so parents with the same seed still jitter differently.
@@ -294,14 +320,18 @@ impl ExecEngine {
             cfg: cfg.clone(),
             parents: BTreeMap::new(),
             settled: BTreeMap::new(),
-            index: HashMap::new(),
+            index: FxHashMap::default(),
             markets: FxHashMap::default(),
             recent: None,
-            profiles: HashMap::new(),
+            profiles: FxHashMap::default(),
             seq: 0,
+            timeline: BTreeSet::new(),
+            ready: FxHashMap::default(),
+            pov: BTreeSet::new(),
+            pegs: BTreeSet::new(),
+            last_spec: None,
+            volume_readers: 0,
             next_due: i64::MAX,
-            pov_working: false,
-            peg_working: false,
             rate_cap: 0,
             buckets: FxHashMap::default(),
         }
@@ -348,17 +378,30 @@ impl ExecEngine {
 
     /// Handles one event, pushing child orders, cancels and `exec_status` events.
     pub fn on_event(&mut self, ev: &Event<'_>, out: &mut Vec<Event<'static>>) {
-        match ev {
-            Event::Trade(t) => {
-                self.update_market(&t.symbol, |m| {
-                    m.last = Some(t.price);
-                    m.has_trades = true;
+        // The hot path, a trade with nothing due, stays a few instructions; the rest is out
+        // of line.
+        if let Event::Trade(t) = ev {
+            if !matches!(&self.recent, Some((s, _)) if s == t.symbol.as_ref()) {
+                self.switch_market(&t.symbol);
+            }
+            if let Some((_, m)) = &mut self.recent {
+                m.last = Some(t.price);
+                m.has_trades = true;
+                if self.volume_readers > 0 {
                     m.volume = m.volume.checked_add(t.qty).unwrap_or(m.volume);
-                });
-                if !self.parents.is_empty() {
-                    self.tick(t.ts_ns, Some(&t.symbol), out);
                 }
             }
+            if t.ts_ns >= self.next_due || !self.pov.is_empty() {
+                self.tick(t.ts_ns, Some(&t.symbol), out);
+            }
+            return;
+        }
+        self.on_other(ev, out);
+    }
+
+    #[inline(never)]
+    fn on_other(&mut self, ev: &Event<'_>, out: &mut Vec<Event<'static>>) {
+        match ev {
             Event::Bar(b) => {
                 let width = b.ts_close_ns - b.ts_open_ns;
                 if width > 0 && width <= NS_PER_DAY {
@@ -369,13 +412,16 @@ impl ExecEngine {
                         .or_default()
                         .add(b.ts_open_ns, width, v);
                 }
+                let count = self.volume_readers > 0;
                 self.update_market(&b.symbol, |m| {
                     if !m.has_trades {
                         m.last = Some(b.close);
-                        m.volume = m.volume.checked_add(b.volume).unwrap_or(m.volume);
+                        if count {
+                            m.volume = m.volume.checked_add(b.volume).unwrap_or(m.volume);
+                        }
                     }
                 });
-                if !self.parents.is_empty() {
+                if b.ts_close_ns >= self.next_due || !self.pov.is_empty() {
                     self.tick(b.ts_close_ns, Some(&b.symbol), out);
                 }
             }
@@ -444,14 +490,15 @@ impl ExecEngine {
         if ts >= self.next_due {
             self.tick(ts, None, out);
         }
-        if !self.peg_working {
+        if self.pegs.is_empty() {
             return;
         }
+        let parents = &self.parents;
         let pegs: Vec<u64> = self
-            .parents
+            .pegs
             .iter()
-            .filter(|(_, p)| matches!(p.spec, Spec::Peg { .. }) && p.order.symbol == symbol)
-            .map(|(seq, _)| *seq)
+            .copied()
+            .filter(|seq| parents.get(seq).is_some_and(|p| p.order.symbol == symbol))
             .collect();
         for seq in pegs {
             self.repeg(seq, ts, out);
@@ -521,21 +568,25 @@ impl ExecEngine {
     /// Updates a symbol's market: one lookup on the hot path (the entry API would allocate
     /// the key on every trade).
     fn update_market(&mut self, symbol: &str, f: impl FnOnce(&mut Market)) {
-        if let Some((s, m)) = self.recent.as_mut()
-            && s == symbol
-        {
-            return f(m);
+        if !matches!(&self.recent, Some((s, _)) if s == symbol) {
+            self.switch_market(symbol);
         }
-        // Another symbol: the recent one goes back to the map, this one comes out of it.
+        if let Some((_, m)) = self.recent.as_mut() {
+            f(m);
+        }
+    }
+
+    /// Another symbol: the recent one goes back to the map, this one comes out of it.
+    #[inline(never)]
+    fn switch_market(&mut self, symbol: &str) {
         if let Some((s, m)) = self.recent.take() {
             self.markets.insert(s, m);
         }
-        let (key, mut m) = self
-            .markets
-            .remove_entry(symbol)
-            .unwrap_or_else(|| (symbol.to_string(), Market::default()));
-        f(&mut m);
-        self.recent = Some((key, m));
+        self.recent = Some(
+            self.markets
+                .remove_entry(symbol)
+                .unwrap_or_else(|| (symbol.to_string(), Market::default())),
+        );
     }
 
     /// A symbol's market, wherever it is kept.
@@ -548,13 +599,25 @@ impl ExecEngine {
         self.market_of(symbol).and_then(|m| m.last)
     }
 
+    /// [`Spec::parse`], remembering the last object parsed.
+    fn parse_spec(&mut self, m: &crate::event::Map) -> Result<Spec, (String, String)> {
+        if let Some((seen, spec)) = &self.last_spec
+            && seen == m
+        {
+            return Ok(spec.clone());
+        }
+        let spec = Spec::parse(m)?;
+        self.last_spec = Some((m.clone(), spec.clone()));
+        Ok(spec)
+    }
+
     /// Takes a parent: checks it, plans its children and sends those due at once.
     fn accept(&mut self, o: &Order<'_>, out: &mut Vec<Event<'static>>) {
-        let order = o.to_static();
-        let lot = self.lot(&order.symbol);
-        let spec = order.exec.as_ref().map(Spec::parse);
+        // Checked on the borrowed order: a refused parent is never copied.
+        let lot = self.lot(&o.symbol);
+        let spec = o.exec.as_ref().map(|m| self.parse_spec(m));
         let refuse = |why: Reason, text: &str, out: &mut Vec<Event<'static>>| {
-            out.push(rejection(&order, why, text));
+            out.push(rejection(o, why, text));
         };
         let spec = match spec {
             Some(Ok(s)) => s,
@@ -563,28 +626,28 @@ impl ExecEngine {
             }
             None => return,
         };
-        if !matches!(order.order_type, OrderType::Market | OrderType::Limit) {
+        if !matches!(o.order_type, OrderType::Market | OrderType::Limit) {
             let text = "exec works market and limit parents only";
             return refuse(Reason::InvalidOrder, text, out);
         }
         if matches!(spec, Spec::Iceberg { .. } | Spec::Peg { .. })
-            && (order.order_type != OrderType::Limit
+            && (o.order_type != OrderType::Limit
                 || matches!(
-                    order.time_in_force,
+                    o.time_in_force,
                     Some(crate::event::TimeInForce::Ioc | crate::event::TimeInForce::Fok)
                 ))
         {
             let text = format!("{} works a resting (gtc) limit parent", spec.algo());
             return refuse(Reason::InvalidOrder, &text, out);
         }
-        if self.index.contains_key(order.intent_id.as_ref()) {
-            tracing::warn!(intent_id = %order.intent_id, "parent {} is already worked; ignored", order.intent_id);
+        if self.index.contains_key(o.intent_id.as_ref()) {
+            tracing::warn!(intent_id = %o.intent_id, "parent {} is already worked; ignored", o.intent_id);
             return;
         }
-        if !lot.fits(order.qty) {
+        if !lot.fits(o.qty) {
             let text = format!(
                 "qty {} is not a multiple of the lot step {}",
-                order.qty, lot.step
+                o.qty, lot.step
             );
             return refuse(Reason::LotStep, &text, out);
         }
@@ -595,6 +658,7 @@ impl ExecEngine {
             );
             return refuse(Reason::OpenOrdersCap, &text, out);
         }
+        let order = o.to_static();
         let ts = order.ts_accepted_ns;
         let market = self.market_of(&order.symbol);
         let price = order.limit_price.or(market.and_then(|m| m.last));
@@ -653,7 +717,7 @@ impl ExecEngine {
         parent.volume_mark = volume;
         out.push(parent.status("working", None, ts));
         self.index.insert(parent.id().to_string(), seq);
-        self.parents.insert(seq, parent);
+        self.add_working(seq, parent);
         self.refresh_due();
         self.tick(ts, None, out);
         self.repeg(seq, ts, out);
@@ -766,48 +830,100 @@ impl ExecEngine {
         if settled {
             self.settled.insert(seq, p);
         } else {
-            self.parents.insert(seq, p);
+            self.add_working(seq, p);
         }
         self.refresh_due();
     }
 
     /// Sends what is due at `ts`: planned children whose time has come, and POV children of
     /// `symbol` when its volume moved.
+    #[inline(never)]
     fn tick(&mut self, ts: i64, symbol: Option<&str>, out: &mut Vec<Event<'static>>) {
-        // The hot path: nothing is due and no POV parent waits for volume.
-        if ts < self.next_due && (symbol.is_none() || !self.pov_working) {
+        let pov_here = symbol.is_some() && !self.pov.is_empty();
+        if ts < self.next_due && !pov_here {
             return;
         }
+        while let Some(&(due, seq)) = self.timeline.first() {
+            if due > ts {
+                break;
+            }
+            self.timeline.pop_first();
+            if let Some(p) = self.parents.get(&seq) {
+                mark_ready(&mut self.ready, &p.order.symbol, seq);
+            }
+        }
+        let ExecEngine {
+            parents,
+            ready,
+            pov,
+            buckets,
+            recent,
+            markets,
+            rate_cap,
+            ..
+        } = self;
+        let rate_cap = *rate_cap;
+        let pov_of_symbol: Vec<u64> = match symbol {
+            Some(s) if pov_here => pov
+                .iter()
+                .copied()
+                .filter(|seq| parents.get(seq).is_some_and(|p| p.order.symbol == s))
+                .collect(),
+            _ => Vec::new(),
+        };
+        // The parents are visited by arrival, merging each symbol's ready ones and the
+        // trade's symbol's POV parents. A symbol whose paced children find no token is
+        // dropped from the merge: its other ready parents cannot send either.
+        let mut sources: Vec<std::iter::Peekable<std::collections::btree_set::Iter<'_, u64>>> =
+            ready
+                .values()
+                .filter(|set| !set.is_empty())
+                .map(|set| set.iter().peekable())
+                .collect();
+        let mut povs = pov_of_symbol.iter().peekable();
         let mut settled = Vec::new();
         let mut children = Vec::new();
-        // Symbols whose paced children found no token in this tick: their other due parents
-        // cannot send either, and are not visited.
-        let mut dry: Vec<String> = Vec::new();
-        let (buckets, rate_cap) = (&mut self.buckets, self.rate_cap);
-        for (seq, p) in self.parents.iter_mut() {
-            let pov = matches!(p.spec, Spec::Pov { .. });
-            let due = p.plan.get(p.next).is_some_and(|(t, _)| *t <= ts) || p.iceberg_due();
-            if !due && (!pov || symbol != Some(p.order.symbol.as_ref())) {
-                continue;
+        // Parents that go back to wait: for their next due time, or for a fill (icebergs).
+        let mut later: Vec<(i64, u64)> = Vec::new();
+        let mut unready: Vec<u64> = Vec::new();
+        loop {
+            let mut next: Option<(u64, Option<usize>)> = povs.peek().map(|&&seq| (seq, None));
+            for (i, source) in sources.iter_mut().enumerate() {
+                if let Some(&&seq) = source.peek()
+                    && next.is_none_or(|(best, _)| seq < best)
+                {
+                    next = Some((seq, Some(i)));
+                }
             }
-            if !pov && dry.iter().any(|s| s == p.order.symbol.as_ref()) {
-                continue;
+            let Some((seq, from)) = next else {
+                break;
+            };
+            match from {
+                Some(i) => {
+                    sources[i].next();
+                }
+                None => {
+                    povs.next();
+                }
             }
-            if rate_cap > 0
-                && !pov
+            let Some(p) = parents.get_mut(&seq) else {
+                continue;
+            };
+            if let Some(i) = from
+                && rate_cap > 0
                 && buckets
                     .get(p.order.symbol.as_ref())
                     .is_some_and(|b| b.ready_at(rate_cap) > ts)
             {
-                dry.push(p.order.symbol.to_string());
+                let _ = sources.swap_remove(i);
                 continue;
             }
-            let market = market_in(&self.recent, &self.markets, &p.order.symbol);
+            let market = market_in(recent, markets, &p.order.symbol);
             let volume = market.map_or(Decimal::ZERO, |m| m.volume);
             let price = market.and_then(|m| m.last);
             let before = p.children;
             let mut send = |p: &mut Parent, qty: Decimal, shown: Option<Decimal>| {
-                children.push((send(p, qty, None, shown, ts, out), *seq));
+                children.push((send(p, qty, None, shown, ts, out), seq));
             };
             if let Spec::Iceberg {
                 visible,
@@ -828,9 +944,15 @@ impl ExecEngine {
                     }
                 }
                 if p.unsent().is_zero() {
-                    settled.push(*seq);
-                } else if p.children != before {
-                    out.push(p.status("working", None, ts));
+                    settled.push(seq);
+                } else {
+                    if p.children != before {
+                        out.push(p.status("working", None, ts));
+                    }
+                    if !p.iceberg_due() {
+                        // Shown: the next slice waits for this one to fill.
+                        unready.push(seq);
+                    }
                 }
                 continue;
             }
@@ -904,16 +1026,38 @@ impl ExecEngine {
                 }
             };
             if all_sent {
-                settled.push(*seq);
-            } else if p.children != before {
+                settled.push(seq);
+                continue;
+            }
+            if p.children != before {
                 out.push(p.status("working", None, ts));
+            }
+            if let Some(&(due, _)) = p.plan.get(p.next)
+                && due > ts
+            {
+                later.push((due, seq));
             }
         }
         for (id, seq) in children {
             index_child(&mut self.index, id, seq);
         }
+        for seq in unready {
+            if let Some(p) = self.parents.get(&seq)
+                && let Some(set) = self.ready.get_mut(p.order.symbol.as_ref())
+            {
+                set.remove(&seq);
+            }
+        }
+        for (due, seq) in later {
+            if let Some(p) = self.parents.get(&seq)
+                && let Some(set) = self.ready.get_mut(p.order.symbol.as_ref())
+            {
+                set.remove(&seq);
+            }
+            self.timeline.insert((due, seq));
+        }
         for seq in settled {
-            let Some(p) = self.parents.remove(&seq) else {
+            let Some(p) = self.take_working(seq) else {
                 continue;
             };
             let state = p.settled_state();
@@ -928,6 +1072,48 @@ impl ExecEngine {
         self.refresh_due();
     }
 
+    /// Files a working parent where [`tick`](Self::tick) looks for it: by its next child's
+    /// due time (TWAP, VWAP), as ready (an iceberg with nothing shown), or with the POV or
+    /// peg parents.
+    fn add_working(&mut self, seq: u64, p: Parent) {
+        self.volume_readers += usize::from(p.reads_volume());
+        match p.spec {
+            Spec::Pov { .. } => {
+                self.pov.insert(seq);
+            }
+            Spec::Peg { .. } => {
+                self.pegs.insert(seq);
+            }
+            Spec::Iceberg { .. } => {
+                if p.iceberg_due() {
+                    mark_ready(&mut self.ready, &p.order.symbol, seq);
+                }
+            }
+            Spec::Twap { .. } | Spec::Vwap { .. } => {
+                if let Some(&(due, _)) = p.plan.get(p.next) {
+                    self.timeline.insert((due, seq));
+                }
+            }
+        }
+        self.parents.insert(seq, p);
+    }
+
+    /// Takes a working parent out, and out of where [`add_working`](Self::add_working)
+    /// filed it.
+    fn take_working(&mut self, seq: u64) -> Option<Parent> {
+        let p = self.parents.remove(&seq)?;
+        self.volume_readers -= usize::from(p.reads_volume());
+        if let Some(&(due, _)) = p.plan.get(p.next) {
+            self.timeline.remove(&(due, seq));
+        }
+        if let Some(set) = self.ready.get_mut(p.order.symbol.as_ref()) {
+            set.remove(&seq);
+        }
+        self.pov.remove(&seq);
+        self.pegs.remove(&seq);
+        Some(p)
+    }
+
     /// Keeps at most `max_parents` settled parents for the fills still to come; the oldest
     /// go first.
     fn evict_settled(&mut self) {
@@ -938,42 +1124,25 @@ impl ExecEngine {
         }
     }
 
-    /// The earliest time a parent can send: its next child's due time, or, when its symbol's
-    /// children are paced and no token is left, the time the next token refills. Without
-    /// the second, a backlog of paced parents would be visited on every trade.
+    /// The earliest time a parent can send: the first due time, or, for a symbol with parents
+    /// ready, the time its next token refills (now when it has one). Without the second, a
+    /// backlog of paced parents would be visited on every trade.
     fn refresh_due(&mut self) {
         let (buckets, cap) = (&self.buckets, self.rate_cap);
-        // One pass over the parents. Those of one symbol usually follow each other: one
-        // bucket lookup for a run.
-        let mut last: Option<(&str, Option<i64>)> = None;
-        let (mut next_due, mut pov, mut peg) = (i64::MAX, false, false);
-        for p in self.parents.values() {
-            pov |= matches!(p.spec, Spec::Pov { .. });
-            peg |= matches!(p.spec, Spec::Peg { .. });
-            // An iceberg whose shown child has filled is due now.
-            let now = p.iceberg_due().then_some(i64::MIN);
-            let Some(due) = now.or_else(|| p.plan.get(p.next).map(|(t, _)| *t)) else {
-                continue;
-            };
-            let symbol = p.order.symbol.as_ref();
-            let token = match last {
-                Some((s, t)) if s == symbol => t,
-                _ => {
-                    let t = buckets.get(symbol).map(|b| b.ready_at(cap));
-                    last = Some((symbol, t));
-                    t
-                }
-            };
-            next_due = next_due.min(token.map_or(due, |t| due.max(t)));
+        let mut next_due = self.timeline.first().map_or(i64::MAX, |&(due, _)| due);
+        for (symbol, set) in &self.ready {
+            if !set.is_empty() {
+                let token = buckets.get(symbol).map_or(i64::MIN, |b| b.ready_at(cap));
+                next_due = next_due.min(token);
+            }
         }
-        (self.next_due, self.pov_working, self.peg_working) = (next_due, pov, peg);
+        self.next_due = next_due;
     }
 
     /// Takes a parent out, working or settled.
     fn remove(&mut self, seq: u64) -> Option<Parent> {
         let p = self
-            .parents
-            .remove(&seq)
+            .take_working(seq)
             .or_else(|| self.settled.remove(&seq))?;
         self.forget(&p);
         Some(p)
@@ -1018,8 +1187,10 @@ impl ExecEngine {
         out.push(p.status(state, None, f.ts_fill_ns));
         if state == "done" {
             self.remove(seq);
-        } else if iceberg {
+        } else if iceberg && working {
             // The shown slice filled: the next one goes out now.
+            let symbol = p.order.symbol.to_string();
+            mark_ready(&mut self.ready, &symbol, seq);
             self.refresh_due();
             self.tick(f.ts_fill_ns, None, out);
         }
@@ -1093,6 +1264,11 @@ impl Parent {
         }
         self.peg.child = None;
         Some(std::mem::take(&mut self.peg.replacing))
+    }
+
+    /// Whether it reads the volume traded: POV, and VWAP (its participation cap).
+    fn reads_volume(&self) -> bool {
+        matches!(self.spec, Spec::Pov { .. } | Spec::Vwap { .. })
     }
 
     /// An iceberg with nothing shown (its children so far all filled) and more to show.

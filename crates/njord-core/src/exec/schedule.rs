@@ -47,7 +47,15 @@ pub fn split(total: Decimal, weights: &[f64], lot: Lot, price: Decimal) -> Vec<(
     // Shares in exact decimals of the weights: an f64 share would make 1.5 × ⅓ come out
     // 0.49999999999999995 and floor to the step below 0.5. A decimal ⅓ is short by 1e-28
     // only, which a billionth of a step absorbs whatever the total.
-    let dec = |w: f64| Decimal::from_f64(w).unwrap_or(Decimal::ZERO);
+    // Whole weights (TWAP's without jitter: all 1) convert exactly without the general,
+    // much slower, float conversion.
+    let dec = |w: f64| {
+        if w.fract() == 0.0 && w.abs() < 1e15 {
+            Decimal::from(w as i64)
+        } else {
+            Decimal::from_f64(w).unwrap_or(Decimal::ZERO)
+        }
+    };
     // Weights too large to add in decimals count as equal, as bad ones do.
     let dec_sum = weights
         .iter()

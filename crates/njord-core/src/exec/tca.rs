@@ -16,13 +16,16 @@
 //!   strategy and symbol add the amounts and divide by the summed decision notional.
 
 use crate::event::{Event, Side};
+use crate::num::Dec;
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use serde::ser::SerializeStruct;
+use std::collections::BTreeMap;
 
-/// One parent's costs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One parent's costs. Serialized by hand, the costs' fields after its own (a flattened
+/// field would serialize every row through a map, several times slower).
+#[derive(Debug, Clone, PartialEq)]
 pub struct ParentCost {
     pub parent_id: String,
     pub strategy_id: String,
@@ -30,37 +33,45 @@ pub struct ParentCost {
     pub side: Side,
     pub algo: String,
     pub state: String,
-    #[serde(with = "crate::num")]
     pub qty: Decimal,
-    #[serde(with = "crate::num")]
     pub filled: Decimal,
-    #[serde(with = "crate::num")]
     pub decision_price: Decimal,
-    #[serde(with = "crate::num")]
     pub arrival_price: Decimal,
     /// Average fill price (0 before a fill).
-    #[serde(with = "crate::num")]
     pub avg_price: Decimal,
-    #[serde(with = "crate::num")]
     pub end_price: Decimal,
-    #[serde(flatten)]
     pub cost: Cost,
 }
 
-/// Costs in the quote asset and in bps of the decision notional.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+impl Serialize for ParentCost {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("ParentCost", 12 + Cost::FIELDS)?;
+        st.serialize_field("parent_id", &self.parent_id)?;
+        st.serialize_field("strategy_id", &self.strategy_id)?;
+        st.serialize_field("symbol", &self.symbol)?;
+        st.serialize_field("side", &self.side)?;
+        st.serialize_field("algo", &self.algo)?;
+        st.serialize_field("state", &self.state)?;
+        st.serialize_field("qty", &Dec(self.qty))?;
+        st.serialize_field("filled", &Dec(self.filled))?;
+        st.serialize_field("decision_price", &Dec(self.decision_price))?;
+        st.serialize_field("arrival_price", &Dec(self.arrival_price))?;
+        st.serialize_field("avg_price", &Dec(self.avg_price))?;
+        st.serialize_field("end_price", &Dec(self.end_price))?;
+        self.cost.serialize_fields(&mut st)?;
+        st.end()
+    }
+}
+
+/// Costs in the quote asset and in bps of the decision notional (serialized as part of a
+/// [`ParentCost`] or [`GroupCost`]).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Cost {
-    #[serde(with = "crate::num")]
     pub decision_notional: Decimal,
-    #[serde(with = "crate::num")]
     pub delay: Decimal,
-    #[serde(with = "crate::num")]
     pub impact: Decimal,
-    #[serde(with = "crate::num")]
     pub fees: Decimal,
-    #[serde(with = "crate::num")]
     pub opportunity: Decimal,
-    #[serde(with = "crate::num")]
     pub total: Decimal,
     pub delay_bps: f64,
     pub impact_bps: f64,
@@ -70,6 +81,22 @@ pub struct Cost {
 }
 
 impl Cost {
+    const FIELDS: usize = 11;
+
+    fn serialize_fields<S: SerializeStruct>(&self, st: &mut S) -> Result<(), S::Error> {
+        st.serialize_field("decision_notional", &Dec(self.decision_notional))?;
+        st.serialize_field("delay", &Dec(self.delay))?;
+        st.serialize_field("impact", &Dec(self.impact))?;
+        st.serialize_field("fees", &Dec(self.fees))?;
+        st.serialize_field("opportunity", &Dec(self.opportunity))?;
+        st.serialize_field("total", &Dec(self.total))?;
+        st.serialize_field("delay_bps", &self.delay_bps)?;
+        st.serialize_field("impact_bps", &self.impact_bps)?;
+        st.serialize_field("fees_bps", &self.fees_bps)?;
+        st.serialize_field("opportunity_bps", &self.opportunity_bps)?;
+        st.serialize_field("total_bps", &self.total_bps)
+    }
+
     fn add(&mut self, o: &Cost) {
         let add = |a: &mut Decimal, b: Decimal| *a = a.checked_add(b).unwrap_or(*a);
         add(&mut self.decision_notional, o.decision_notional);
@@ -99,12 +126,21 @@ impl Cost {
 }
 
 /// Costs summed over a group of parents (one algorithm, strategy or symbol).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupCost {
     pub key: String,
     pub parents: u64,
-    #[serde(flatten)]
     pub cost: Cost,
+}
+
+impl Serialize for GroupCost {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("GroupCost", 2 + Cost::FIELDS)?;
+        st.serialize_field("key", &self.key)?;
+        st.serialize_field("parents", &self.parents)?;
+        self.cost.serialize_fields(&mut st)?;
+        st.end()
+    }
 }
 
 /// The report: every parent, then the totals by algorithm, strategy and symbol.
@@ -138,8 +174,9 @@ pub struct Tca {
     /// paper).
     last: FxHashMap<String, (Decimal, bool)>,
     rows: BTreeMap<(i64, u64), (String, Row)>,
-    by_parent: HashMap<String, (i64, u64)>,
-    children: HashMap<String, String>,
+    /// Row key per parent id, and of each child id.
+    by_parent: FxHashMap<String, (i64, u64)>,
+    children: FxHashMap<String, (i64, u64)>,
     seq: u64,
 }
 
@@ -179,17 +216,15 @@ impl Tca {
             }
             Event::Order(o) => {
                 if let Some((parent, _)) = o.intent_id.rsplit_once('-')
-                    && self.by_parent.contains_key(parent)
+                    && let Some(&key) = self.by_parent.get(parent)
                 {
-                    self.children
-                        .insert(o.intent_id.to_string(), parent.to_string());
+                    self.children.insert(o.intent_id.to_string(), key);
                 }
             }
             Event::Fill(f) => {
                 let Some(row) = self
                     .children
                     .get(f.intent_id.as_ref())
-                    .and_then(|p| self.by_parent.get(p))
                     .and_then(|k| self.rows.get_mut(k))
                     .map(|(_, r)| r)
                 else {
@@ -211,7 +246,9 @@ impl Tca {
                     .and_then(|k| self.rows.get_mut(k))
                     .map(|(_, r)| r)
                 {
-                    row.state = s.state.to_string();
+                    // Kept in place: no allocation per status.
+                    row.state.clear();
+                    row.state.push_str(&s.state);
                     if !matches!(s.state.as_ref(), "working" | "sent") {
                         row.end = last;
                     }

@@ -26,8 +26,12 @@ fn ev(line: String) -> Event<'static> {
 }
 
 fn trade(price: &str, qty: &str, ts: i64) -> Event<'static> {
+    trade_of("A/USDT", price, qty, ts)
+}
+
+fn trade_of(symbol: &str, price: &str, qty: &str, ts: i64) -> Event<'static> {
     ev(format!(
-        r#"{{"kind":"trade","symbol":"A/USDT","trade_id":"{ts}","price":{price},"qty":{qty},"side":"buy","ts_ns":{ts}}}"#
+        r#"{{"kind":"trade","symbol":"{symbol}","trade_id":"{ts}","price":{price},"qty":{qty},"side":"buy","ts_ns":{ts}}}"#
     ))
 }
 
@@ -39,8 +43,12 @@ fn bar(open_ns: i64, width: i64, volume: &str) -> Event<'static> {
 }
 
 fn parent(id: &str, qty: &str, exec: &str, ts: i64) -> Event<'static> {
+    parent_of("A/USDT", id, qty, exec, ts)
+}
+
+fn parent_of(symbol: &str, id: &str, qty: &str, exec: &str, ts: i64) -> Event<'static> {
     ev(format!(
-        r#"{{"kind":"order","intent_id":"{id}","strategy_id":"s","venue":"v","symbol":"A/USDT","side":"buy","type":"market","qty":{qty},"limit_price":null,"exec":{exec},"ts_accepted_ns":{ts}}}"#
+        r#"{{"kind":"order","intent_id":"{id}","strategy_id":"s","venue":"v","symbol":"{symbol}","side":"buy","type":"market","qty":{qty},"limit_price":null,"exec":{exec},"ts_accepted_ns":{ts}}}"#
     ))
 }
 
@@ -366,6 +374,50 @@ fn children_wait_for_the_rate_cap_and_none_is_dropped() {
         children,
         ["r-1 1 @0m00", "r-2 1 @0m20", "r-3 1 @0m30", "r-4 1 @1m00"]
     );
+}
+
+/// A backlog of paced parents on two symbols drains per symbol in arrival order at the rate
+/// cap, none dropped; children of both symbols due at one event go out in arrival order.
+#[test]
+fn paced_backlogs_drain_per_symbol_in_arrival_order() {
+    let mut e = engine("1", "0").with_rate_cap(1);
+    let twap = r#"{"algo":"twap","duration":"1m","slices":2}"#;
+    let mut evs = vec![
+        trade("10", "1", T0 - 1),
+        trade_of("B/USDT", "10", "1", T0 - 1),
+    ];
+    for (id, symbol) in [
+        ("a1", "A/USDT"),
+        ("b1", "B/USDT"),
+        ("a2", "A/USDT"),
+        ("b2", "B/USDT"),
+    ] {
+        evs.push(parent_of(symbol, id, "2", twap, T0));
+    }
+    // One event every 20 s for eight minutes, a trade of A (B's children wait for it too).
+    evs.extend((1..=24).map(|i| trade("10", "1", T0 + i * MIN / 3)));
+    let got = run(&mut e, &evs);
+    let children: Vec<&String> = got
+        .iter()
+        .filter(|l| l.starts_with('a') || l.starts_with('b'))
+        .collect();
+    // One token a minute per symbol: the first parent's second slice (due at 30 s) goes
+    // before the second parent's first (due at 0 s but later in arrival), and A's child
+    // before B's when both go at one event.
+    assert_eq!(
+        children,
+        [
+            "a1-1 1 @0m00",
+            "b1-1 1 @0m00",
+            "a1-2 1 @1m00",
+            "b1-2 1 @1m00",
+            "a2-1 1 @2m00",
+            "b2-1 1 @2m00",
+            "a2-2 1 @3m00",
+            "b2-2 1 @3m00"
+        ]
+    );
+    assert_eq!(e.working(), 0, "every parent drained");
 }
 
 fn limit_parent(id: &str, qty: &str, limit: &str, exec: &str, ts: i64) -> Event<'static> {
