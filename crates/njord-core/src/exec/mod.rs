@@ -146,7 +146,7 @@ impl Parent {
         self.order.qty - self.sent
     }
 
-    fn status(&self, state: &str, reason: Option<Reason>, ts_ns: i64) -> Event<'static> {
+    fn status(&self, state: &'static str, reason: Option<Reason>, ts_ns: i64) -> Event<'static> {
         let avg = if self.filled.is_zero() {
             Decimal::ZERO
         } else {
@@ -162,7 +162,7 @@ impl Parent {
             symbol: self.order.symbol.clone(),
             side: self.order.side,
             algo: Cow::Borrowed(self.spec.algo()),
-            state: Cow::Owned(state.to_string()),
+            state: Cow::Borrowed(state),
             qty: self.order.qty,
             sent: self.sent.normalize(),
             filled: self.filled.normalize(),
@@ -387,9 +387,9 @@ impl ExecEngine {
             if let Some((_, m)) = &mut self.recent {
                 m.last = Some(t.price);
                 m.has_trades = true;
-                if self.volume_readers > 0 {
-                    m.volume = m.volume.checked_add(t.qty).unwrap_or(m.volume);
-                }
+            }
+            if self.volume_readers > 0 {
+                self.count_volume(t.qty);
             }
             if t.ts_ns >= self.next_due || !self.pov.is_empty() {
                 self.tick(t.ts_ns, Some(&t.symbol), out);
@@ -397,6 +397,16 @@ impl ExecEngine {
             return;
         }
         self.on_other(ev, out);
+    }
+
+    /// Adds a trade's quantity to the recent market's volume (out of line: a decimal sum
+    /// would widen the hot path's frame).
+    #[cold]
+    #[inline(never)]
+    fn count_volume(&mut self, qty: Decimal) {
+        if let Some((_, m)) = &mut self.recent {
+            m.volume = m.volume.checked_add(qty).unwrap_or(m.volume);
+        }
     }
 
     #[inline(never)]
@@ -1222,7 +1232,13 @@ impl ExecEngine {
         }
     }
 
-    fn stop(&mut self, seq: u64, state: &str, ts: Option<i64>, out: &mut Vec<Event<'static>>) {
+    fn stop(
+        &mut self,
+        seq: u64,
+        state: &'static str,
+        ts: Option<i64>,
+        out: &mut Vec<Event<'static>>,
+    ) {
         let Some(p) = self.remove(seq) else {
             return;
         };

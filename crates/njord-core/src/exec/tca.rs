@@ -133,6 +133,19 @@ pub struct GroupCost {
     pub cost: Cost,
 }
 
+/// Each parent as one compact JSON object, so that a pretty-printed report keeps a parent
+/// per line: a run can work thousands, and indenting each field cost more than the rest of
+/// the report.
+fn one_per_line<S: serde::Serializer>(parents: &[ParentCost], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::{Error, SerializeSeq};
+    let mut seq = s.serialize_seq(Some(parents.len()))?;
+    for p in parents {
+        let line = serde_json::value::to_raw_value(p).map_err(S::Error::custom)?;
+        seq.serialize_element(&line)?;
+    }
+    seq.end()
+}
+
 impl Serialize for GroupCost {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("GroupCost", 2 + Cost::FIELDS)?;
@@ -146,6 +159,7 @@ impl Serialize for GroupCost {
 /// The report: every parent, then the totals by algorithm, strategy and symbol.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Report {
+    #[serde(serialize_with = "one_per_line")]
     pub parents: Vec<ParentCost>,
     pub by_algo: Vec<GroupCost>,
     pub by_strategy: Vec<GroupCost>,
