@@ -47,6 +47,18 @@ impl DecBuf {
     }
 }
 
+/// Text that is already JSON, written as it is by serde_json (its raw-value token): for rows
+/// written directly inside a document serde writes.
+pub struct RawJson<'a>(pub &'a str);
+
+impl serde::Serialize for RawJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct(RAW_TOKEN, 1)?;
+        st.serialize_field(RAW_TOKEN, self.0)?;
+        st.end()
+    }
+}
+
 /// `d` as the JSON number the event writers write (for `caps` and `meta` maps).
 pub fn to_json(d: Decimal) -> serde_json::Value {
     serde_json::to_value(Dec(d)).unwrap_or(serde_json::Value::Null)

@@ -839,6 +839,9 @@ impl ExecEngine {
         }
         if settled {
             self.settled.insert(seq, p);
+            // A journal can hold more than are kept: the oldest go now, not at whichever
+            // tick comes first.
+            self.evict_settled();
         } else {
             self.add_working(seq, p);
         }

@@ -420,6 +420,38 @@ fn paced_backlogs_drain_per_symbol_in_arrival_order() {
     assert_eq!(e.working(), 0, "every parent drained");
 }
 
+/// Parents resumed with nothing left to send are kept for their fills, at most
+/// `max_parents`: the oldest go at once.
+#[test]
+fn resumed_settled_parents_keep_at_most_max_parents() {
+    let mut e = ExecEngine::new(&config::Exec {
+        default_lot_step: d("1"),
+        default_min_notional: d("0"),
+        max_parents: 2,
+        ..config::Exec::default()
+    });
+    let twap = r#"{"algo":"twap","duration":"1m","slices":1}"#;
+    for id in ["r1", "r2", "r3"] {
+        let Event::Order(o) = parent(id, "5", twap, T0) else {
+            unreachable!()
+        };
+        e.resume(&o, &[(format!("{id}-1"), d("5"))], &[], T0);
+    }
+    assert!(
+        !e.is_ours("r1") && !e.is_ours("r1-1"),
+        "the oldest is forgotten"
+    );
+    assert!(e.is_ours("r2-1") && e.is_ours("r3-1"));
+    let got = run(
+        &mut e,
+        &[
+            fill("r1-1", "5", "10", T0 + 1),
+            fill("r3-1", "5", "10", T0 + 2),
+        ],
+    );
+    assert_eq!(got, ["done 5/5/5 avg 10"]);
+}
+
 fn limit_parent(id: &str, qty: &str, limit: &str, exec: &str, ts: i64) -> Event<'static> {
     ev(format!(
         r#"{{"kind":"order","intent_id":"{id}","strategy_id":"s","venue":"v","symbol":"A/USDT","side":"buy","type":"limit","qty":{qty},"limit_price":{limit},"exec":{exec},"ts_accepted_ns":{ts}}}"#
