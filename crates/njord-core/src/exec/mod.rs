@@ -62,6 +62,15 @@ struct Market {
     has_trades: bool,
 }
 
+impl Market {
+    /// Adds traded volume (out of line: a decimal sum would widen the trade path's frame).
+    #[cold]
+    #[inline(never)]
+    fn add_volume(&mut self, qty: Decimal) {
+        self.volume = self.volume.checked_add(qty).unwrap_or(self.volume);
+    }
+}
+
 /// Volume by time-of-day bucket of one symbol's bars of one timeframe.
 #[derive(Debug, Default)]
 struct Profile {
@@ -381,15 +390,12 @@ impl ExecEngine {
         // The hot path, a trade with nothing due, stays a few instructions; the rest is out
         // of line.
         if let Event::Trade(t) = ev {
-            if !matches!(&self.recent, Some((s, _)) if s == t.symbol.as_ref()) {
-                self.switch_market(&t.symbol);
-            }
-            if let Some((_, m)) = &mut self.recent {
-                m.last = Some(t.price);
-                m.has_trades = true;
-            }
-            if self.volume_readers > 0 {
-                self.count_volume(t.qty);
+            let count = self.volume_readers > 0;
+            let m = self.market_mut(&t.symbol);
+            m.last = Some(t.price);
+            m.has_trades = true;
+            if count {
+                m.add_volume(t.qty);
             }
             if t.ts_ns >= self.next_due || !self.pov.is_empty() {
                 self.tick(t.ts_ns, Some(&t.symbol), out);
@@ -397,16 +403,6 @@ impl ExecEngine {
             return;
         }
         self.on_other(ev, out);
-    }
-
-    /// Adds a trade's quantity to the recent market's volume (out of line: a decimal sum
-    /// would widen the hot path's frame).
-    #[cold]
-    #[inline(never)]
-    fn count_volume(&mut self, qty: Decimal) {
-        if let Some((_, m)) = &mut self.recent {
-            m.volume = m.volume.checked_add(qty).unwrap_or(m.volume);
-        }
     }
 
     #[inline(never)]
@@ -423,14 +419,13 @@ impl ExecEngine {
                         .add(b.ts_open_ns, width, v);
                 }
                 let count = self.volume_readers > 0;
-                self.update_market(&b.symbol, |m| {
-                    if !m.has_trades {
-                        m.last = Some(b.close);
-                        if count {
-                            m.volume = m.volume.checked_add(b.volume).unwrap_or(m.volume);
-                        }
+                let m = self.market_mut(&b.symbol);
+                if !m.has_trades {
+                    m.last = Some(b.close);
+                    if count {
+                        m.add_volume(b.volume);
                     }
-                });
+                }
                 if b.ts_close_ns >= self.next_due || !self.pov.is_empty() {
                     self.tick(b.ts_close_ns, Some(&b.symbol), out);
                 }
@@ -490,10 +485,9 @@ impl ExecEngine {
         ts: i64,
         out: &mut Vec<Event<'static>>,
     ) {
-        self.update_market(symbol, |m| {
-            m.bid = bid.or(m.bid);
-            m.ask = ask.or(m.ask);
-        });
+        let m = self.market_mut(symbol);
+        m.bid = bid.or(m.bid);
+        m.ask = ask.or(m.ask);
         if self.parents.is_empty() {
             return;
         }
@@ -575,28 +569,31 @@ impl ExecEngine {
         }
     }
 
-    /// Updates a symbol's market: one lookup on the hot path (the entry API would allocate
-    /// the key on every trade).
-    fn update_market(&mut self, symbol: &str, f: impl FnOnce(&mut Market)) {
+    /// A symbol's market, to update: a compare on the hot path (the entry API would
+    /// allocate the key on every trade).
+    #[inline]
+    fn market_mut(&mut self, symbol: &str) -> &mut Market {
         if !matches!(&self.recent, Some((s, _)) if s == symbol) {
-            self.switch_market(symbol);
+            return self.switch_market(symbol);
         }
-        if let Some((_, m)) = self.recent.as_mut() {
-            f(m);
-        }
+        // Present: just compared.
+        &mut self
+            .recent
+            .get_or_insert_with(|| (symbol.to_string(), Market::default()))
+            .1
     }
 
     /// Another symbol: the recent one goes back to the map, this one comes out of it.
     #[inline(never)]
-    fn switch_market(&mut self, symbol: &str) {
+    fn switch_market(&mut self, symbol: &str) -> &mut Market {
         if let Some((s, m)) = self.recent.take() {
             self.markets.insert(s, m);
         }
-        self.recent = Some(
-            self.markets
-                .remove_entry(symbol)
-                .unwrap_or_else(|| (symbol.to_string(), Market::default())),
-        );
+        let entry = self
+            .markets
+            .remove_entry(symbol)
+            .unwrap_or_else(|| (symbol.to_string(), Market::default()));
+        &mut self.recent.insert(entry).1
     }
 
     /// A symbol's market, wherever it is kept.
@@ -897,8 +894,7 @@ impl ExecEngine {
         let mut settled = Vec::new();
         let mut children = Vec::new();
         // Parents that go back to wait: for their next due time, or for a fill (icebergs).
-        let mut later: Vec<(i64, u64)> = Vec::new();
-        let mut unready: Vec<u64> = Vec::new();
+        let mut later: Vec<(Option<i64>, u64)> = Vec::new();
         loop {
             let mut next: Option<(u64, Option<usize>)> = povs.peek().map(|&&seq| (seq, None));
             for (i, source) in sources.iter_mut().enumerate() {
@@ -964,7 +960,7 @@ impl ExecEngine {
                     }
                     if !p.iceberg_due() {
                         // Shown: the next slice waits for this one to fill.
-                        unready.push(seq);
+                        later.push((None, seq));
                     }
                 }
                 continue;
@@ -1048,18 +1044,11 @@ impl ExecEngine {
             if let Some(&(due, _)) = p.plan.get(p.next)
                 && due > ts
             {
-                later.push((due, seq));
+                later.push((Some(due), seq));
             }
         }
         for (id, seq) in children {
             index_child(&mut self.index, id, seq);
-        }
-        for seq in unready {
-            if let Some(p) = self.parents.get(&seq)
-                && let Some(set) = self.ready.get_mut(p.order.symbol.as_ref())
-            {
-                set.remove(&seq);
-            }
         }
         for (due, seq) in later {
             if let Some(p) = self.parents.get(&seq)
@@ -1067,7 +1056,9 @@ impl ExecEngine {
             {
                 set.remove(&seq);
             }
-            self.timeline.insert((due, seq));
+            if let Some(due) = due {
+                self.timeline.insert((due, seq));
+            }
         }
         for seq in settled {
             let Some(p) = self.take_working(seq) else {
@@ -1202,8 +1193,7 @@ impl ExecEngine {
             self.remove(seq);
         } else if iceberg && working {
             // The shown slice filled: the next one goes out now.
-            let symbol = p.order.symbol.to_string();
-            mark_ready(&mut self.ready, &symbol, seq);
+            mark_ready(&mut self.ready, &p.order.symbol, seq);
             self.refresh_due();
             self.tick(f.ts_fill_ns, None, out);
         }

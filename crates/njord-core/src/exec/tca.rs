@@ -16,16 +16,15 @@
 //!   strategy and symbol add the amounts and divide by the summed decision notional.
 
 use crate::event::{Event, Side};
-use crate::num::{Dec, RawJson};
+use crate::num::RawJson;
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
-use serde::ser::SerializeStruct;
 use std::collections::BTreeMap;
 
-/// One parent's costs. Serialized by hand, the costs' fields after its own (a flattened
-/// field would serialize every row through a map, several times slower).
-#[derive(Debug, Clone, PartialEq)]
+/// One parent's costs. A report writes its rows with [`ParentCost::write_json`], the same
+/// bytes this derived form gives.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ParentCost {
     pub parent_id: String,
     pub strategy_id: String,
@@ -33,45 +32,37 @@ pub struct ParentCost {
     pub side: Side,
     pub algo: String,
     pub state: String,
+    #[serde(with = "crate::num")]
     pub qty: Decimal,
+    #[serde(with = "crate::num")]
     pub filled: Decimal,
+    #[serde(with = "crate::num")]
     pub decision_price: Decimal,
+    #[serde(with = "crate::num")]
     pub arrival_price: Decimal,
     /// Average fill price (0 before a fill).
+    #[serde(with = "crate::num")]
     pub avg_price: Decimal,
+    #[serde(with = "crate::num")]
     pub end_price: Decimal,
+    #[serde(flatten)]
     pub cost: Cost,
 }
 
-impl Serialize for ParentCost {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("ParentCost", 12 + Cost::FIELDS)?;
-        st.serialize_field("parent_id", &self.parent_id)?;
-        st.serialize_field("strategy_id", &self.strategy_id)?;
-        st.serialize_field("symbol", &self.symbol)?;
-        st.serialize_field("side", &self.side)?;
-        st.serialize_field("algo", &self.algo)?;
-        st.serialize_field("state", &self.state)?;
-        st.serialize_field("qty", &Dec(self.qty))?;
-        st.serialize_field("filled", &Dec(self.filled))?;
-        st.serialize_field("decision_price", &Dec(self.decision_price))?;
-        st.serialize_field("arrival_price", &Dec(self.arrival_price))?;
-        st.serialize_field("avg_price", &Dec(self.avg_price))?;
-        st.serialize_field("end_price", &Dec(self.end_price))?;
-        self.cost.serialize_fields(&mut st)?;
-        st.end()
-    }
-}
-
-/// Costs in the quote asset and in bps of the decision notional (serialized as part of a
-/// [`ParentCost`] or [`GroupCost`]).
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Costs in the quote asset and in bps of the decision notional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Cost {
+    #[serde(with = "crate::num")]
     pub decision_notional: Decimal,
+    #[serde(with = "crate::num")]
     pub delay: Decimal,
+    #[serde(with = "crate::num")]
     pub impact: Decimal,
+    #[serde(with = "crate::num")]
     pub fees: Decimal,
+    #[serde(with = "crate::num")]
     pub opportunity: Decimal,
+    #[serde(with = "crate::num")]
     pub total: Decimal,
     pub delay_bps: f64,
     pub impact_bps: f64,
@@ -81,22 +72,6 @@ pub struct Cost {
 }
 
 impl Cost {
-    const FIELDS: usize = 11;
-
-    fn serialize_fields<S: SerializeStruct>(&self, st: &mut S) -> Result<(), S::Error> {
-        st.serialize_field("decision_notional", &Dec(self.decision_notional))?;
-        st.serialize_field("delay", &Dec(self.delay))?;
-        st.serialize_field("impact", &Dec(self.impact))?;
-        st.serialize_field("fees", &Dec(self.fees))?;
-        st.serialize_field("opportunity", &Dec(self.opportunity))?;
-        st.serialize_field("total", &Dec(self.total))?;
-        st.serialize_field("delay_bps", &self.delay_bps)?;
-        st.serialize_field("impact_bps", &self.impact_bps)?;
-        st.serialize_field("fees_bps", &self.fees_bps)?;
-        st.serialize_field("opportunity_bps", &self.opportunity_bps)?;
-        st.serialize_field("total_bps", &self.total_bps)
-    }
-
     fn add(&mut self, o: &Cost) {
         let add = |a: &mut Decimal, b: Decimal| *a = a.checked_add(b).unwrap_or(*a);
         add(&mut self.decision_notional, o.decision_notional);
@@ -126,10 +101,11 @@ impl Cost {
 }
 
 /// Costs summed over a group of parents (one algorithm, strategy or symbol).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupCost {
     pub key: String,
     pub parents: u64,
+    #[serde(flatten)]
     pub cost: Cost,
 }
 
@@ -151,7 +127,8 @@ fn one_per_line<S: serde::Serializer>(parents: &[ParentCost], s: S) -> Result<S:
 
 impl ParentCost {
     /// The compact JSON its `Serialize` gives (the same bytes, tested), written directly: a
-    /// report can hold thousands of parents, and serde's way costs twice as much.
+    /// report can hold thousands of parents, and serde's flattened form costs several times
+    /// as much.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         use crate::event::write_json_str;
         use crate::num::write_plain;
@@ -193,16 +170,6 @@ impl ParentCost {
         float(out, ",\"opportunity_bps\":", c.opportunity_bps);
         float(out, ",\"total_bps\":", c.total_bps);
         out.push(b'}');
-    }
-}
-
-impl Serialize for GroupCost {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("GroupCost", 2 + Cost::FIELDS)?;
-        st.serialize_field("key", &self.key)?;
-        st.serialize_field("parents", &self.parents)?;
-        self.cost.serialize_fields(&mut st)?;
-        st.end()
     }
 }
 
