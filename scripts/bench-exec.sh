@@ -2,8 +2,7 @@
 # The cost of an execution algorithm in a backtest (issue 17, target: adding a TWAP to an
 # ema_cross backtest costs under 20 % of its trades/s): scripts/bench-strategies.yaml's
 # ema_cross with and without `exec: {algo: twap, duration: 1m, slices: 4}`, on the same
-# generated 1,000,000-trade tape, one core, best of five by CPU time (a run takes a third of a
-# second and the timer ticks at 10 ms). One `name: value unit`
+# generated 1,000,000-trade tape, one core, best of nine by CPU time, taking turns. One `name: value unit`
 # line per figure. The exec core alone: `cargo bench -p njord-core --bench exec`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,18 +28,21 @@ paper:
 YAML
 export NJORD_CONFIG=$work/base.yaml
 pin=""; command -v taskset > /dev/null && pin="taskset -c 0"
-# Best CPU seconds (user + system) of five runs.
+# CPU seconds (user + system) of one run, to the microsecond (time(1) prints hundredths).
 cpu() {
-  local best=""
-  for _ in 1 2 3 4 5; do
-    local t
-    t=$( { /usr/bin/time -f "%U %S" $pin "$bin/njord-backtest" -q --tape tape.ndjson --strategies "$1" --out "out-$1" > /dev/null; } 2>&1 | tail -1 | awk '{ print $1 + $2 }')
-    if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$t; fi
-  done
-  echo "$best"
+  python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"{r.ru_utime + r.ru_stime:.6f}")' $pin "$bin/njord-backtest" -q --tape tape.ndjson --strategies "$1" --out "out-$1"
 }
-plain=$(cpu plain.yaml)
-twap=$(cpu twap.yaml)
+# The best of REPS runs each, plain and TWAP taking turns: this VM's speed drifts by tens of
+# per cent over seconds, and runs of one kind in a row would each see a different machine.
+best() { awk -v a="$1" -v b="$2" 'BEGIN { print (b == "" || a < b) ? a : b }'; }
+plain="" twap=""
+for _ in $(seq "${REPS:-9}"); do
+  plain=$(best "$(cpu plain.yaml)" "$plain")
+  twap=$(best "$(cpu twap.yaml)" "$twap")
+done
 children=$(grep -o '"children": *[0-9]*' out-twap.yaml/metrics.json | grep -o '[0-9]*$' || echo 0)
 echo "backtest_ema_cross: $(awk -v n="$n" -v s="$plain" 'BEGIN { printf "%.0f", n / s }') trades/s"
 echo "backtest_ema_cross_twap: $(awk -v n="$n" -v s="$twap" 'BEGIN { printf "%.0f", n / s }') trades/s"

@@ -11,8 +11,8 @@ use crate::strategy::manager;
 use crate::strategy::registry::Registry;
 use clap::{Args, Parser, Subcommand};
 use rust_decimal::Decimal;
-use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::io::{IsTerminal, Write as _};
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -369,9 +369,8 @@ fn single(
     let chart = sink
         .finish()
         .map_err(|e| Error::Failed(format!("writing {}: {e}", args.out.display())))?;
-    let json = serde_json::to_string_pretty(&result).unwrap_or_default() + "\n";
     let metrics_path = args.out.join("metrics.json");
-    std::fs::write(&metrics_path, &json)
+    write_pretty(&metrics_path, &result)
         .map_err(|e| Error::Failed(format!("cannot write {}: {e}", metrics_path.display())))?;
     if let (Some(path), Some(chart)) = (&cli.report, chart) {
         let paper = &loaded.config.paper;
@@ -467,7 +466,7 @@ prices are the last closed bar's close."
             .map_err(|e| Error::Failed(format!("cannot write {}: {e}", path.display())))?;
     }
     if cli.json {
-        app::print_out(&json)?;
+        app::print_out(&(serde_json::to_string_pretty(&result).unwrap_or_default() + "\n"))?;
     } else if !cli.no_summary {
         app::print_out(&report::table(&result.metrics, &result.counts))?;
         if let Some(p) = &result.portfolio {
@@ -493,4 +492,13 @@ fn tape_progress(tape: &Tape) -> indicatif::ProgressBar {
         total,
         "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}",
     )
+}
+
+/// Writes `value` as pretty JSON and a newline, streamed: a report with thousands of
+/// parents is megabytes, never held whole in memory.
+fn write_pretty(path: &Path, value: &impl serde::Serialize) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    serde_json::to_writer_pretty(&mut out, value)?;
+    out.write_all(b"\n")?;
+    out.flush()
 }

@@ -400,6 +400,25 @@ fn a_twap_backtests_like_the_pipeline_through_njord_exec() {
     for p in tca["parents"].as_array().unwrap() {
         assert!(p["filled"].as_f64() <= p["qty"].as_f64(), "{p}");
     }
+    // Parents still open at the end are costed at the last trade of the tape.
+    let tape = std::fs::read_to_string(d.join("tape.ndjson")).unwrap();
+    let last_trade = tape
+        .lines()
+        .rev()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["kind"] == "trade" && v["symbol"] == "ATOM/USDT")
+        .unwrap()["price"]
+        .clone();
+    let open: Vec<&Value> = tca["parents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["state"] == "working" || p["state"] == "sent")
+        .collect();
+    assert!(!open.is_empty(), "a parent is still open at the end: {tca}");
+    for p in open {
+        assert_eq!(p["end_price"], last_trade, "{p}");
+    }
     // With latency the children fill on later events: their fills still reach the parents.
     let mut c = Command::new(BACKTEST);
     c.current_dir(&d)

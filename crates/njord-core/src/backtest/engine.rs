@@ -366,7 +366,10 @@ impl Engine {
                     self.feed_back(&mut caused);
                 }
                 Event::ExecStatus(s) => {
-                    if let Some(p) = self.exec.as_ref().and_then(|x| x.last_price(&s.symbol)) {
+                    // A parent's end price is the only one a status needs.
+                    if s.is_final()
+                        && let Some(p) = self.exec.as_ref().and_then(|x| x.last_price(&s.symbol))
+                    {
                         self.tca.on_price(&s.symbol, p);
                     }
                     self.tca.on_event(&caused[i]);
@@ -463,7 +466,12 @@ impl Engine {
             metrics: self.metrics.summary(),
             counts: self.counts,
             portfolio,
-            tca: (!self.tca.is_empty()).then(|| self.tca.report()),
+            tca: (!self.tca.is_empty()).then(|| {
+                if let Some(x) = &self.exec {
+                    self.tca.reprice(|s| x.last_price(s));
+                }
+                self.tca.report()
+            }),
         }
     }
 }

@@ -33,6 +33,10 @@ use std::borrow::Cow;
 /// so output is deterministic.
 pub type Map = serde_json::Map<String, serde_json::Value>;
 
+/// An order's execution algorithm as written (`{"algo": "twap", …}`). Shared, because one
+/// strategy's spec rides on every intent and order it makes, and each hop copies the event.
+pub type ExecSpec = std::sync::Arc<Map>;
+
 /// Events a core causes, owned so they can outlive the input line.
 pub type Out = Vec<Event<'static>>;
 

@@ -1,7 +1,7 @@
 //! The payload of each event kind, and the sides, order types and book levels their fields
 //! hold.
 
-use super::{Map, OrderStatus};
+use super::{ExecSpec, Map, OrderStatus};
 use crate::num::{self, Dec};
 use crate::reason::Reason;
 use rust_decimal::Decimal;
@@ -327,7 +327,7 @@ pub struct Intent<'a> {
     pub oco: Option<Cow<'a, str>>,
     /// An execution algorithm for the order (`{"algo": "twap", …}`), run by njord-exec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exec: Option<Map>,
+    pub exec: Option<ExecSpec>,
     #[serde(default)]
     pub meta: Map,
 }
@@ -391,7 +391,7 @@ pub struct Order<'a> {
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     pub oco: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exec: Option<Map>,
+    pub exec: Option<ExecSpec>,
     /// The quantity shown at a time by the venue (its `icebergQty`): a child of an
     /// `iceberg` with `native: true`.
     #[serde(with = "num::opt", default, skip_serializing_if = "Option::is_none")]
@@ -692,4 +692,12 @@ pub struct ExecStatus<'a> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<Reason>,
     pub ts_ns: i64,
+}
+
+impl ExecStatus<'_> {
+    /// Whether the parent has ended: every state but `working` and `sent` (children out,
+    /// fills not all seen) is final.
+    pub fn is_final(&self) -> bool {
+        !matches!(self.state.as_ref(), "working" | "sent")
+    }
 }

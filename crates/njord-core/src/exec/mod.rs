@@ -38,7 +38,7 @@ mod tests;
 
 use crate::broker::client_id;
 use crate::config;
-use crate::event::{Cancel, Event, ExecStatus, Fill, Order, OrderType};
+use crate::event::{Cancel, Event, ExecSpec, ExecStatus, Fill, Order, OrderType};
 use crate::reason::Reason;
 use crate::risk::bucket::TokenBucket;
 use rust_decimal::Decimal;
@@ -47,6 +47,7 @@ use schedule::Lot;
 use spec::Spec;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// What the market of a symbol has shown the engine.
 #[derive(Debug, Default)]
@@ -225,7 +226,7 @@ pub struct ExecEngine {
     /// Peg parents by arrival (they follow their symbol's quotes).
     pegs: BTreeSet<u64>,
     /// The last `exec` object parsed and its spec: a strategy's parents share one.
-    last_spec: Option<(crate::event::Map, Spec)>,
+    last_spec: Option<(ExecSpec, Spec)>,
     /// Working POV and VWAP parents: while there are none, volume is not counted.
     volume_readers: usize,
     /// When the next tick has something to do: the earliest due time, or the time a token
@@ -277,12 +278,17 @@ fn rejection(o: &Order<'_>, why: Reason, text: &str) -> Event<'static> {
         .and_then(|m| m.get("algo"))
         .and_then(|a| a.as_str())
         .unwrap_or("");
+    // A known algorithm's name is not copied.
+    let algo = match spec::ALGOS.iter().find(|a| **a == algo) {
+        Some(a) => Cow::Borrowed(*a),
+        None => Cow::Owned(algo.to_string()),
+    };
     Event::ExecStatus(ExecStatus {
         parent_id: Cow::Owned(o.intent_id.to_string()),
         strategy_id: o.strategy_id.as_ref().map(|s| Cow::Owned(s.to_string())),
         symbol: Cow::Owned(o.symbol.to_string()),
         side: o.side,
-        algo: Cow::Owned(algo.to_string()),
+        algo,
         state: Cow::Borrowed("rejected"),
         qty: o.qty,
         sent: Decimal::ZERO,
@@ -573,7 +579,7 @@ impl ExecEngine {
     /// allocate the key on every trade).
     #[inline]
     fn market_mut(&mut self, symbol: &str) -> &mut Market {
-        if !matches!(&self.recent, Some((s, _)) if s == symbol) {
+        if !matches!(&self.recent, Some((s, _)) if crate::swar::same_short(s, symbol)) {
             return self.switch_market(symbol);
         }
         // Present: just compared.
@@ -607,9 +613,10 @@ impl ExecEngine {
     }
 
     /// [`Spec::parse`], remembering the last object parsed.
-    fn parse_spec(&mut self, m: &crate::event::Map) -> Result<Spec, (String, String)> {
+    fn parse_spec(&mut self, m: &ExecSpec) -> Result<Spec, (String, String)> {
+        // The same shared spec (one strategy's), or an equal one (parsed from each line).
         if let Some((seen, spec)) = &self.last_spec
-            && seen == m
+            && (Arc::ptr_eq(seen, m) || seen == m)
         {
             return Ok(spec.clone());
         }
@@ -743,7 +750,7 @@ impl ExecEngine {
         last_sent_ns: i64,
     ) {
         let order = order.to_static();
-        let Some(Ok(spec)) = order.exec.as_ref().map(Spec::parse) else {
+        let Some(Ok(spec)) = order.exec.as_deref().map(Spec::parse) else {
             return;
         };
         if self.index.contains_key(order.intent_id.as_ref()) {

@@ -52,6 +52,9 @@ pub enum Spec {
     },
 }
 
+/// Every algorithm's name, as [`Spec::algo`] gives it.
+pub const ALGOS: [&str; 5] = ["twap", "vwap", "pov", "iceberg", "peg"];
+
 impl Spec {
     pub fn algo(&self) -> &'static str {
         match self {
@@ -256,5 +259,27 @@ impl Spec {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ALGOS` is exactly what the parser knows: each name is taken (its other keys may be
+    /// missing) and any other is refused as an unknown algorithm.
+    #[test]
+    fn algos_are_the_parsers_names() {
+        let parse = |algo: &str| {
+            let m: Map = serde_json::from_value(serde_json::json!({ "algo": algo })).unwrap();
+            Spec::parse(&m)
+        };
+        for a in ALGOS {
+            match parse(a) {
+                Ok(spec) => assert_eq!(spec.algo(), a),
+                Err((key, msg)) => assert_ne!(key, "exec.algo", "{a}: {msg}"),
+            }
+        }
+        assert_eq!(parse("twapp").unwrap_err().0, "exec.algo");
     }
 }

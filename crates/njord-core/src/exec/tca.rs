@@ -18,20 +18,21 @@
 use crate::event::{Event, Side};
 use crate::num::RawJson;
 use rust_decimal::Decimal;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// One parent's costs. A report writes its rows with [`ParentCost::write_json`], the same
 /// bytes this derived form gives.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ParentCost {
-    pub parent_id: String,
-    pub strategy_id: String,
-    pub symbol: String,
+    pub parent_id: Arc<str>,
+    pub strategy_id: Arc<str>,
+    pub symbol: Arc<str>,
     pub side: Side,
-    pub algo: String,
-    pub state: String,
+    pub algo: Arc<str>,
+    pub state: Arc<str>,
     #[serde(with = "crate::num")]
     pub qty: Decimal,
     #[serde(with = "crate::num")]
@@ -185,11 +186,11 @@ pub struct Report {
 
 #[derive(Debug)]
 struct Row {
-    strategy_id: String,
-    symbol: String,
+    strategy_id: Arc<str>,
+    symbol: Arc<str>,
     side: Side,
-    algo: String,
-    state: String,
+    algo: Arc<str>,
+    state: Arc<str>,
     qty: Decimal,
     decision: Option<Decimal>,
     filled: Decimal,
@@ -204,11 +205,24 @@ pub struct Tca {
     /// Last price per symbol, and whether it has traded (then bars no longer price it, as in
     /// paper).
     last: FxHashMap<String, (Decimal, bool)>,
-    rows: BTreeMap<(i64, u64), (String, Row)>,
+    rows: BTreeMap<(i64, u64), (Arc<str>, Row)>,
     /// Row key per parent id, and of each child id.
-    by_parent: FxHashMap<String, (i64, u64)>,
+    by_parent: FxHashMap<Arc<str>, (i64, u64)>,
     children: FxHashMap<String, (i64, u64)>,
     seq: u64,
+    /// Strategies, symbols, algorithms and states, each kept once: thousands of rows share
+    /// a handful of names, and the report copies them.
+    names: FxHashSet<Arc<str>>,
+}
+
+/// `s` as kept in `names`, added when new.
+fn intern(names: &mut FxHashSet<Arc<str>>, s: &str) -> Arc<str> {
+    if let Some(n) = names.get(s) {
+        return n.clone();
+    }
+    let n: Arc<str> = s.into();
+    names.insert(n.clone());
+    n
 }
 
 impl Tca {
@@ -225,17 +239,17 @@ impl Tca {
                     .as_ref()
                     .and_then(|m| m.get("algo"))
                     .and_then(|a| a.as_str())
-                    .unwrap_or("")
-                    .to_string();
+                    .unwrap_or("");
                 self.seq += 1;
                 let key = (o.ts_accepted_ns, self.seq);
-                self.by_parent.insert(o.intent_id.to_string(), key);
+                let id: Arc<str> = o.intent_id.as_ref().into();
+                self.by_parent.insert(id.clone(), key);
                 let row = Row {
-                    strategy_id: o.strategy_id.as_deref().unwrap_or("").to_string(),
-                    symbol: o.symbol.to_string(),
+                    strategy_id: self.name(o.strategy_id.as_deref().unwrap_or("")),
+                    symbol: self.name(&o.symbol),
                     side: o.side,
-                    algo,
-                    state: "working".into(),
+                    algo: self.name(algo),
+                    state: self.name("working"),
                     qty: o.qty,
                     decision: self.last(&o.symbol),
                     filled: Decimal::ZERO,
@@ -243,7 +257,7 @@ impl Tca {
                     fees: Decimal::ZERO,
                     end: None,
                 };
-                self.rows.insert(key, (o.intent_id.to_string(), row));
+                self.rows.insert(key, (id, row));
             }
             Event::Order(o) => {
                 if let Some((parent, _)) = o.intent_id.rsplit_once('-')
@@ -277,10 +291,10 @@ impl Tca {
                     .and_then(|k| self.rows.get_mut(k))
                     .map(|(_, r)| r)
                 {
-                    // Kept in place: no allocation per status.
-                    row.state.clear();
-                    row.state.push_str(&s.state);
-                    if !matches!(s.state.as_ref(), "working" | "sent") {
+                    if *row.state != *s.state {
+                        row.state = intern(&mut self.names, &s.state);
+                    }
+                    if s.is_final() {
                         row.end = last;
                     }
                 }
@@ -295,6 +309,17 @@ impl Tca {
         self.price(symbol, price, true);
     }
 
+    /// Brings every symbol's last price up to date from `price`, for a caller that tracks
+    /// prices itself: before a report, parents still working end at the last trade, as when
+    /// every trade is passed.
+    pub fn reprice(&mut self, price: impl Fn(&str) -> Option<Decimal>) {
+        for (symbol, last) in &mut self.last {
+            if let Some(p) = price(symbol) {
+                *last = (p, true);
+            }
+        }
+    }
+
     fn price(&mut self, symbol: &str, price: Decimal, trade: bool) {
         match self.last.get_mut(symbol) {
             Some((_, true)) if !trade => {}
@@ -303,6 +328,10 @@ impl Tca {
                 self.last.insert(symbol.to_string(), (price, trade));
             }
         }
+    }
+
+    fn name(&mut self, s: &str) -> Arc<str> {
+        intern(&mut self.names, s)
     }
 
     fn last(&self, symbol: &str) -> Option<Decimal> {
@@ -317,6 +346,7 @@ impl Tca {
     /// The report now (parents still working end at the last price seen).
     pub fn report(&self) -> Report {
         let mut parents = Vec::with_capacity(self.rows.len());
+        let done: Arc<str> = "done".into();
         for (id, r) in self.rows.values() {
             let Some(decision) = r.decision else {
                 // No price before it arrived: nothing to measure against.
@@ -362,7 +392,7 @@ impl Tca {
                 side: r.side,
                 algo: r.algo.clone(),
                 state: if r.filled >= r.qty {
-                    "done".into()
+                    done.clone()
                 } else {
                     r.state.clone()
                 },
@@ -378,11 +408,15 @@ impl Tca {
         let group = |key: &dyn Fn(&ParentCost) -> &str| {
             let mut g: BTreeMap<String, GroupCost> = BTreeMap::new();
             for p in &parents {
-                let e = g.entry(key(p).to_string()).or_insert_with(|| GroupCost {
-                    key: key(p).to_string(),
-                    parents: 0,
-                    cost: Cost::default(),
-                });
+                // A lookup first: a group's name is copied once, not once per parent.
+                let e = match g.get_mut(key(p)) {
+                    Some(e) => e,
+                    None => g.entry(key(p).to_string()).or_insert_with(|| GroupCost {
+                        key: key(p).to_string(),
+                        parents: 0,
+                        cost: Cost::default(),
+                    }),
+                };
                 e.parents += 1;
                 e.cost.add(&p.cost);
             }
@@ -476,7 +510,7 @@ mod tests {
             cost.total_bps = -bps;
             cost.fees_bps = i as f64 / 3.0;
             let row = ParentCost {
-                parent_id: format!("p\"{i}\\\u{1}é"),
+                parent_id: format!("p\"{i}\\\u{1}é").into(),
                 strategy_id: "ema".into(),
                 symbol: "ATOM/USDT".into(),
                 side: if i % 2 == 0 { Side::Buy } else { Side::Sell },

@@ -154,6 +154,8 @@ pub struct RiskEngine {
     buckets: FxHashMap<String, TokenBucket>,
     /// Latest `(UTC day, realized_pnl_day)` per (strategy, symbol) position seen.
     positions: HashMap<(Option<String>, String), (i64, Decimal)>,
+    /// The last `exec` spec found valid: a strategy's intents share one, checked once.
+    valid_exec: Option<crate::event::ExecSpec>,
 }
 
 /// An `invalid_intent` denial naming the field and its problem.
@@ -181,6 +183,7 @@ impl RiskEngine {
             seen: DedupWindow::new(settings.dedup_window),
             buckets: FxHashMap::default(),
             positions: HashMap::new(),
+            valid_exec: None,
         }
     }
 
@@ -302,7 +305,11 @@ impl RiskEngine {
         if i.qty <= Decimal::ZERO {
             return Err(invalid(notes, "qty", "must be positive"));
         }
-        let shape = shape::shape(i, order_type).map_err(|(f, p)| invalid(notes, &f, &p))?;
+        let shape = shape::shape(i, order_type, self.valid_exec.as_ref())
+            .map_err(|(f, p)| invalid(notes, &f, &p))?;
+        if i.exec.is_some() {
+            self.valid_exec.clone_from(&i.exec);
+        }
         let limit = shape.limit.filter(|_| order_type == OrderType::Limit);
 
         // 2. duplicate_intent
@@ -524,6 +531,47 @@ mod tests {
         format!(
             r#""id":"{id}","ts_ns":{ts},"strategy_id":"s","symbol":"{sym}","side":"{side}","type":"{ty}","qty":{qty},"limit_price":{px}"#
         )
+    }
+
+    /// A valid `exec` spec is parsed once per shared copy; any other spec, even right
+    /// after, is checked in full.
+    #[test]
+    fn exec_specs_checked_unless_already_valid() {
+        let mut e = engine();
+        trade(&mut e, "A/USDT", "10");
+        let ext = External::default();
+        let shared: crate::event::ExecSpec =
+            serde_json::from_str::<Map>(r#"{"algo":"twap","duration":"1m"}"#)
+                .unwrap()
+                .into();
+        let bad: crate::event::ExecSpec =
+            serde_json::from_str::<Map>(r#"{"algo":"twap","duration":"never"}"#)
+                .unwrap()
+                .into();
+        let verdict = |e: &mut RiskEngine, id: &str, exec: &crate::event::ExecSpec| {
+            let line = format!(
+                r#"{{"kind":"intent",{}}}"#,
+                intent(id, "A/USDT", "buy", "market", "1", "null", T0)
+            );
+            let Event::Intent(mut i) = decode(&line).unwrap() else {
+                panic!()
+            };
+            i.exec = Some(exec.clone());
+            e.decide(&i, &ext)
+        };
+        assert_eq!(verdict(&mut e, "i1", &shared).reason, None);
+        assert!(
+            e.valid_exec
+                .as_ref()
+                .is_some_and(|v| std::sync::Arc::ptr_eq(v, &shared))
+        );
+        let v = verdict(&mut e, "i2", &bad);
+        assert_eq!(v.reason, Some(Reason::InvalidIntent));
+        assert_eq!(
+            v.caps.get("field").and_then(|f| f.as_str()),
+            Some("exec.duration")
+        );
+        assert_eq!(verdict(&mut e, "i3", &shared).reason, None);
     }
 
     #[test]

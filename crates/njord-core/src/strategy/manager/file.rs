@@ -24,7 +24,7 @@ pub struct StrategyDef {
     pub stake: Option<Stake>,
     /// The execution algorithm of the strategy's own intents (`exec:`, as an intent's
     /// `exec`); exits go out at once.
-    pub exec: Option<serde_json::Map<String, Value>>,
+    pub exec: Option<crate::event::ExecSpec>,
 }
 
 /// Why a strategies file was refused. Messages name the file, the strategy and the key.
@@ -243,7 +243,7 @@ fn parse_entry(
         None | Some(Value::Null) => None,
         Some(Value::Object(e)) => {
             crate::exec::spec::Spec::parse(e).map_err(|(key, msg)| err(&place, &key, msg))?;
-            Some(e.clone())
+            Some(e.clone().into())
         }
         Some(v) => {
             let msg =
