@@ -2,8 +2,8 @@
 # The cost of an execution algorithm in a backtest (issue 17, target: adding a TWAP to an
 # ema_cross backtest costs under 20 % of its trades/s): scripts/bench-strategies.yaml's
 # ema_cross with and without `exec: {algo: twap, duration: 1m, slices: 4}`, on the same
-# generated 1,000,000-trade tape, one core, best of nine by CPU time, taking turns. One `name: value unit`
-# line per figure. The exec core alone: `cargo bench -p njord-core --bench exec`.
+# generated 1,000,000-trade tape, one core, best of nine (REPS) by CPU time, taking turns. One
+# `name: value unit` line per figure. The exec core alone: `cargo bench -p njord-core --bench exec`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
