@@ -313,9 +313,9 @@ impl Tca {
     /// prices itself: before a report, parents still working end at the last trade, as when
     /// every trade is passed.
     pub fn reprice(&mut self, price: impl Fn(&str) -> Option<Decimal>) {
-        for (symbol, last) in &mut self.last {
+        for (symbol, (last, _)) in &mut self.last {
             if let Some(p) = price(symbol) {
-                *last = (p, true);
+                *last = p;
             }
         }
     }
