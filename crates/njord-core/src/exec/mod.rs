@@ -38,7 +38,7 @@ mod tests;
 
 use crate::broker::client_id;
 use crate::config;
-use crate::event::{Cancel, Event, ExecSpec, ExecStatus, Fill, Order, OrderType};
+use crate::event::{Cancel, Event, ExecStatus, Fill, Order, OrderType};
 use crate::reason::Reason;
 use crate::risk::bucket::TokenBucket;
 use rust_decimal::Decimal;
@@ -47,7 +47,6 @@ use schedule::Lot;
 use spec::Spec;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 /// What the market of a symbol has shown the engine.
 #[derive(Debug, Default)]
@@ -226,7 +225,7 @@ pub struct ExecEngine {
     /// Peg parents by arrival (they follow their symbol's quotes).
     pegs: BTreeSet<u64>,
     /// The last `exec` object parsed and its spec: a strategy's parents share one.
-    last_spec: Option<(ExecSpec, Spec)>,
+    specs: spec::Memo,
     /// Working POV and VWAP parents: while there are none, volume is not counted.
     volume_readers: usize,
     /// When the next tick has something to do: the earliest due time, or the time a token
@@ -344,7 +343,7 @@ impl ExecEngine {
             ready: FxHashMap::default(),
             pov: BTreeSet::new(),
             pegs: BTreeSet::new(),
-            last_spec: None,
+            specs: spec::Memo::default(),
             volume_readers: 0,
             next_due: i64::MAX,
             rate_cap: 0,
@@ -612,24 +611,11 @@ impl ExecEngine {
         self.market_of(symbol).and_then(|m| m.last)
     }
 
-    /// [`Spec::parse`], remembering the last object parsed.
-    fn parse_spec(&mut self, m: &ExecSpec) -> Result<Spec, (String, String)> {
-        // The same shared spec (one strategy's), or an equal one (parsed from each line).
-        if let Some((seen, spec)) = &self.last_spec
-            && (Arc::ptr_eq(seen, m) || seen == m)
-        {
-            return Ok(spec.clone());
-        }
-        let spec = Spec::parse(m)?;
-        self.last_spec = Some((m.clone(), spec.clone()));
-        Ok(spec)
-    }
-
     /// Takes a parent: checks it, plans its children and sends those due at once.
     fn accept(&mut self, o: &Order<'_>, out: &mut Vec<Event<'static>>) {
         // Checked on the borrowed order: a refused parent is never copied.
         let lot = self.lot(&o.symbol);
-        let spec = o.exec.as_ref().map(|m| self.parse_spec(m));
+        let spec = o.exec.as_ref().map(|m| self.specs.parse(m));
         let refuse = |why: Reason, text: &str, out: &mut Vec<Event<'static>>| {
             out.push(rejection(o, why, text));
         };

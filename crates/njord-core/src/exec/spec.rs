@@ -2,7 +2,7 @@
 //! njord-risk (a bad one is `invalid_intent` naming `exec.<key>`) and read again by njord-exec.
 
 use crate::backtest::metrics::parse_interval as parse_duration;
-use crate::event::Map;
+use crate::event::{ExecSpec, Map};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
@@ -50,6 +50,25 @@ pub enum Spec {
         min_move: Decimal,
         max_reprices: u32,
     },
+}
+
+/// [`Spec::parse`] remembering the last spec it parsed: a strategy's intents and parents
+/// all carry one shared spec, so risk and the execution core parse it once.
+#[derive(Debug, Default)]
+pub struct Memo(Option<(ExecSpec, Spec)>);
+
+impl Memo {
+    pub fn parse(&mut self, m: &ExecSpec) -> Result<Spec, (String, String)> {
+        // `Arc`'s equality compares the pointers first: the shared spec costs no more.
+        if let Some((seen, spec)) = &self.0
+            && seen == m
+        {
+            return Ok(spec.clone());
+        }
+        let spec = Spec::parse(m)?;
+        self.0 = Some((m.clone(), spec.clone()));
+        Ok(spec)
+    }
 }
 
 /// Every algorithm's name, as [`Spec::algo`] gives it.

@@ -245,11 +245,11 @@ impl Tca {
                 let id: Arc<str> = o.intent_id.as_ref().into();
                 self.by_parent.insert(id.clone(), key);
                 let row = Row {
-                    strategy_id: self.name(o.strategy_id.as_deref().unwrap_or("")),
-                    symbol: self.name(&o.symbol),
+                    strategy_id: intern(&mut self.names, o.strategy_id.as_deref().unwrap_or("")),
+                    symbol: intern(&mut self.names, &o.symbol),
                     side: o.side,
-                    algo: self.name(algo),
-                    state: self.name("working"),
+                    algo: intern(&mut self.names, algo),
+                    state: intern(&mut self.names, "working"),
                     qty: o.qty,
                     decision: self.last(&o.symbol),
                     filled: Decimal::ZERO,
@@ -330,10 +330,6 @@ impl Tca {
         }
     }
 
-    fn name(&mut self, s: &str) -> Arc<str> {
-        intern(&mut self.names, s)
-    }
-
     fn last(&self, symbol: &str) -> Option<Decimal> {
         self.last.get(symbol).map(|(p, _)| *p)
     }
@@ -405,18 +401,14 @@ impl Tca {
                 cost,
             });
         }
-        let group = |key: &dyn Fn(&ParentCost) -> &str| {
-            let mut g: BTreeMap<String, GroupCost> = BTreeMap::new();
+        let group = |key: &dyn Fn(&ParentCost) -> &Arc<str>| {
+            let mut g: BTreeMap<Arc<str>, GroupCost> = BTreeMap::new();
             for p in &parents {
-                // A lookup first: a group's name is copied once, not once per parent.
-                let e = match g.get_mut(key(p)) {
-                    Some(e) => e,
-                    None => g.entry(key(p).to_string()).or_insert_with(|| GroupCost {
-                        key: key(p).to_string(),
-                        parents: 0,
-                        cost: Cost::default(),
-                    }),
-                };
+                let e = g.entry(key(p).clone()).or_insert_with(|| GroupCost {
+                    key: key(p).to_string(),
+                    parents: 0,
+                    cost: Cost::default(),
+                });
                 e.parents += 1;
                 e.cost.add(&p.cost);
             }

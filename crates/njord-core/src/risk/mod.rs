@@ -154,8 +154,8 @@ pub struct RiskEngine {
     buckets: FxHashMap<String, TokenBucket>,
     /// Latest `(UTC day, realized_pnl_day)` per (strategy, symbol) position seen.
     positions: HashMap<(Option<String>, String), (i64, Decimal)>,
-    /// The last `exec` spec found valid: a strategy's intents share one, checked once.
-    valid_exec: Option<crate::event::ExecSpec>,
+    /// The last `exec` spec checked: a strategy's intents share one, parsed once.
+    specs: crate::exec::spec::Memo,
 }
 
 /// An `invalid_intent` denial naming the field and its problem.
@@ -183,7 +183,7 @@ impl RiskEngine {
             seen: DedupWindow::new(settings.dedup_window),
             buckets: FxHashMap::default(),
             positions: HashMap::new(),
-            valid_exec: None,
+            specs: crate::exec::spec::Memo::default(),
         }
     }
 
@@ -305,11 +305,8 @@ impl RiskEngine {
         if i.qty <= Decimal::ZERO {
             return Err(invalid(notes, "qty", "must be positive"));
         }
-        let shape = shape::shape(i, order_type, self.valid_exec.as_ref())
+        let shape = shape::shape(i, order_type, &mut self.specs)
             .map_err(|(f, p)| invalid(notes, &f, &p))?;
-        if i.exec.is_some() {
-            self.valid_exec.clone_from(&i.exec);
-        }
         let limit = shape.limit.filter(|_| order_type == OrderType::Limit);
 
         // 2. duplicate_intent
@@ -533,8 +530,8 @@ mod tests {
         )
     }
 
-    /// A valid `exec` spec is parsed once per shared copy; any other spec, even right
-    /// after, is checked in full.
+    /// A valid `exec` spec is remembered; any other spec, even right after, is checked in
+    /// full.
     #[test]
     fn exec_specs_checked_unless_already_valid() {
         let mut e = engine();
@@ -560,11 +557,6 @@ mod tests {
             e.decide(&i, &ext)
         };
         assert_eq!(verdict(&mut e, "i1", &shared).reason, None);
-        assert!(
-            e.valid_exec
-                .as_ref()
-                .is_some_and(|v| std::sync::Arc::ptr_eq(v, &shared))
-        );
         let v = verdict(&mut e, "i2", &bad);
         assert_eq!(v.reason, Some(Reason::InvalidIntent));
         assert_eq!(

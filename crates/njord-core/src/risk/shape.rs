@@ -13,8 +13,8 @@
 //! are cancelled. `exec` (market and limit, no `oco`) must be a valid execution algorithm
 //! ([`crate::exec::spec`]); risk checks the parent once, for its full notional.
 
-use crate::event::{ExecSpec, Intent, OrderType, Side, TimeInForce, Trail};
-use crate::exec::spec::Spec;
+use crate::event::{Intent, OrderType, Side, TimeInForce, Trail};
+use crate::exec::spec::Memo;
 use rust_decimal::Decimal;
 
 /// The prices and options of a well-shaped intent.
@@ -34,13 +34,9 @@ fn problem(field: &str, text: impl Into<String>) -> Problem {
     (field.to_string(), text.into())
 }
 
-/// Checks the fields the type needs and refuses those it cannot take. `valid_exec`, an
-/// `exec` spec already found valid, is not parsed again when the intent shares it.
-pub fn shape(
-    i: &Intent<'_>,
-    order_type: OrderType,
-    valid_exec: Option<&ExecSpec>,
-) -> Result<Shape, Problem> {
+/// Checks the fields the type needs and refuses those it cannot take (`exec` through
+/// `specs`, which parses a spec shared by many intents once).
+pub fn shape(i: &Intent<'_>, order_type: OrderType, specs: &mut Memo) -> Result<Shape, Problem> {
     let name = order_type.as_str();
     let limit = if order_type.has_limit() {
         match i.limit_price {
@@ -111,8 +107,7 @@ pub fn shape(
         if i.oco.is_some() {
             return Err(problem("exec", "a parent order cannot be in an oco group"));
         }
-        let known = valid_exec.is_some_and(|v| std::sync::Arc::ptr_eq(v, exec));
-        if !known && let Err((key, text)) = Spec::parse(exec) {
+        if let Err((key, text)) = specs.parse(exec) {
             return Err((key, text));
         }
     }
