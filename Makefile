@@ -2,7 +2,7 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test redis chromium python install docs bench fmt lint
+.PHONY: demo test redis chromium prometheus python install docs bench fmt lint
 VENV ?= .venv
 
 ## demo: build and run the richest pipeline on bundled synthetic data (no Redis, no network)
@@ -10,9 +10,9 @@ demo:
 	$(CARGO) build --bins -q
 	@scripts/demo.sh
 
-## test: install what the tests need (redis-server, chromium, a Python virtual environment
-## with pandas, polars, DuckDB and the njord module) and run every test
-test: redis chromium python
+## test: install what the tests need (redis-server, chromium, prometheus and promtool, a Python
+## virtual environment with pandas, polars, DuckDB and the njord module) and run every test
+test: redis chromium prometheus python
 	$(CARGO) test --all-targets --no-fail-fast
 	PATH="$(CURDIR)/target/debug:$$PATH" $(VENV)/bin/python -m pytest -q -p no:cacheprovider python/tests
 
@@ -34,6 +34,11 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing chromium (the HTML report is checked in a headless browser)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+prometheus:
+	@{ command -v prometheus && command -v promtool; } >/dev/null 2>&1 || { \
+	  echo "installing prometheus (the telemetry tests scrape with a real Prometheus and check rules with promtool)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
 
 ## install: put every binary (njord-sim included) on PATH, in ~/.cargo/bin
 install:

@@ -111,6 +111,7 @@ fn stage_stdio(c: &mut Criterion) {
                     std::io::Cursor::new(input),
                     &mut out,
                     StdioOpts::default(),
+                    None,
                 )
                 .unwrap();
                 black_box((stats, out.len()))

@@ -23,7 +23,7 @@ _njord__bars() {
 
     case "${cmd}" in
         njord__bars)
-            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --bus --emit-only --strict --timeframes --fill-gaps --grace-ms --no-journal --help --version"
+            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --bus --emit-only --strict --metrics-addr --metrics-file --timeframes --fill-gaps --grace-ms --no-journal --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -38,6 +38,14 @@ _njord__bars() {
                     return 0
                     ;;
                 --bus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -23,7 +23,7 @@ _njord__ingest() {
 
     case "${cmd}" in
         njord__ingest)
-            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --venue --symbol --streams --rest-url --ws-url --bus --help --version"
+            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --venue --symbol --streams --rest-url --ws-url --bus --metrics-addr --metrics-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -58,6 +58,14 @@ _njord__ingest() {
                     return 0
                     ;;
                 --bus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

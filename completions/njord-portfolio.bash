@@ -35,7 +35,7 @@ _njord__portfolio() {
 
     case "${cmd}" in
         njord__portfolio)
-            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --bus --emit-only --strict --portfolio --summary --assume-fills --explain --help --version clear help"
+            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --bus --emit-only --strict --metrics-addr --metrics-file --portfolio --summary --assume-fills --explain --help --version clear help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -50,6 +50,14 @@ _njord__portfolio() {
                     return 0
                     ;;
                 --bus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -3,11 +3,14 @@
 //! in one place, [`exit`].
 
 use crate::bus::{Reconnect, RedisBus};
-use crate::cli::{CommonArgs, StageArgs};
+use crate::cli::{CommonArgs, MetricsArgs, StageArgs};
 use crate::config::{self, Loaded};
 use crate::stage::{self, RunError, RunStats, Stage, StdioOpts};
+use crate::telemetry::{self, Health, MetricsAddr, Observer, ServeError, Textfile};
+use secrecy::ExposeSecret;
 use std::fmt::Display;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How a binary's run ends other than cleanly. [`exit`] prints it and maps it to the exit code.
@@ -99,14 +102,80 @@ pub fn connect(url: &str, loaded: &Loaded) -> Result<RedisBus, Error> {
     RedisBus::connect(url, Reconnect::from_config(&loaded.config.redis)).map_err(Error::failed)
 }
 
+/// A run's telemetry: the observer its runner feeds, and the `--metrics-file` writer.
+pub struct Telemetry {
+    pub obs: Option<Observer>,
+    file: Option<Textfile>,
+}
+
+impl Telemetry {
+    /// Starts what `args` and `telemetry.*` ask for. `daemon`: serve the endpoints at
+    /// `telemetry.addr` unless `--metrics-addr` says otherwise; other runs serve only when
+    /// `--metrics-addr` is given.
+    pub fn start(
+        binary: &'static str,
+        args: &MetricsArgs,
+        loaded: &Loaded,
+        daemon: bool,
+    ) -> Result<Telemetry, Error> {
+        let cfg = &loaded.config.telemetry;
+        let addr = match (&args.metrics_addr, daemon) {
+            (Some(a), _) => *a,
+            (None, true) => MetricsAddr::parse(&cfg.addr).map_err(Error::usage)?,
+            (None, false) => MetricsAddr::Off,
+        };
+        if addr == MetricsAddr::Off && args.metrics_file.is_none() {
+            return Ok(Telemetry {
+                obs: None,
+                file: None,
+            });
+        }
+        telemetry::init(binary);
+        let health = Arc::new(Health::new(cfg.stale_after_ms));
+        if let MetricsAddr::At(at) = addr {
+            let token = loaded.config.api_keys.metrics.token.as_ref();
+            telemetry::serve(at, token.map(|t| t.expose_secret()), health.clone()).map_err(
+                |e| match e {
+                    ServeError::NeedsToken(_) => Error::usage(e),
+                    ServeError::Start(_) => Error::failed(e),
+                },
+            )?;
+        }
+        let file = match &args.metrics_file {
+            Some(p) => Some(
+                Textfile::start(p, Duration::from_millis(cfg.file_interval_ms.max(1)))
+                    .map_err(Error::Usage)?,
+            ),
+            None => None,
+        };
+        Ok(Telemetry {
+            obs: Some(Observer::new(&loaded.config.redis.topics, health)),
+            file,
+        })
+    }
+
+    pub fn observer(&mut self) -> Option<&mut Observer> {
+        self.obs.as_mut()
+    }
+
+    /// Writes the metrics file a last time, with the run's final figures.
+    pub fn finish(self) -> Result<(), Error> {
+        match self.file {
+            Some(f) => f.finish().map_err(Error::Failed),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Runs a stage on stdio, or as a daemon on Redis with `--bus`, and reports how it ended.
 pub fn run_stage(
-    name: &str,
+    name: &'static str,
     stage: &mut dyn Stage,
     args: &StageArgs,
     loaded: &Loaded,
 ) -> Result<(), Error> {
     let cfg = &loaded.config;
+    let mut tele = Telemetry::start(name, &args.metrics, loaded, args.bus.is_some())?;
     let outcome = match &args.bus {
         Some(url) => {
             let mut bus = connect(url, loaded)?;
@@ -116,6 +185,7 @@ pub fn run_stage(
                 &mut bus,
                 &cfg.redis.topics,
                 Duration::from_millis(250),
+                tele.observer(),
             )
         }
         None => {
@@ -124,10 +194,18 @@ pub fn run_stage(
                 strict: args.strict,
                 tick: None,
             };
-            stage::run_stdio(stage, std::io::stdin(), std::io::stdout().lock(), opts)
+            stage::run_stdio(
+                stage,
+                std::io::stdin(),
+                std::io::stdout().lock(),
+                opts,
+                tele.observer(),
+            )
         }
     };
-    finish(name, outcome)
+    let ended = finish(name, outcome);
+    tele.finish()?;
+    ended
 }
 
 /// Reports the end of a run: its summary, or the error that ended it.

@@ -137,6 +137,7 @@ impl RedisBus {
                 url: url.to_string(),
                 msg: e.to_string(),
             })?;
+        crate::telemetry::bus();
         Ok(RedisBus {
             url: url.to_string(),
             client,
@@ -172,6 +173,7 @@ impl RedisBus {
         let mut c = connect(&self.client, &self.url)?;
         let v = f(&mut c).map_err(|e| cmd_err(&self.url, e))?;
         self.conn = Some(c);
+        crate::telemetry::bus().reconnects.inc();
         Ok(v)
     }
 
@@ -308,6 +310,7 @@ impl SubscriberWorker {
             .map_err(err)?;
         if backoff.attempts() > 0 {
             tracing::info!(url = %self.url, "Redis subscription restored");
+            crate::telemetry::bus().reconnects.inc();
         }
         backoff.reset();
         if let Some(r) = ready.take() {

@@ -179,7 +179,10 @@ pub fn load_with_env(
         let Some(key_path) = env_key_path(&name)? else {
             continue;
         };
-        let scalar: Value = if key_path.last().is_some_and(|k| k == "key" || k == "secret") {
+        let scalar: Value = if key_path
+            .last()
+            .is_some_and(|k| k == "key" || k == "secret" || k == "token")
+        {
             Value::String(value)
         } else {
             serde_saphyr::from_str(&value).unwrap_or(Value::String(value))
@@ -212,6 +215,8 @@ fn check_urls(c: &Config) -> Result<(), ConfigError> {
     }
     parse_http_url(&c.exchange.rest_url).map_err(|m| key_err("exchange.rest_url", m))?;
     parse_ws_url(&c.exchange.ws_url).map_err(|m| key_err("exchange.ws_url", m))?;
+    crate::telemetry::MetricsAddr::parse(&c.telemetry.addr)
+        .map_err(|m| key_err("telemetry.addr", m))?;
     Ok(())
 }
 

@@ -33,4 +33,5 @@ pub mod research;
 pub mod risk;
 pub mod stage;
 pub mod strategy;
+pub mod telemetry;
 pub mod venue;

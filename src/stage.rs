@@ -17,6 +17,7 @@ use crate::bus::{Bus, BusError};
 use crate::config::Topics;
 use crate::event::{self, Event};
 use crate::journal::JournalError;
+use crate::telemetry::Observer;
 use crossbeam_channel::{Receiver, select};
 use std::io::{self, Read, Write};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -38,6 +39,11 @@ pub enum StageError {
 pub trait Stage {
     /// Channels or patterns to subscribe to when run on a bus.
     fn inputs(&self, topics: &Topics) -> Vec<String>;
+    /// Whether the stage reads the kill switch before it decides, so its decisions show the
+    /// trading state (`njord_trading_state`, `njord_kill_switch_trips_total`).
+    fn reads_kill_switch(&self) -> bool {
+        false
+    }
     /// Whether the stage replaces this input instead of forwarding it on stdio
     /// (njord-portfolio replaces intents by their sized version, so risk never sees both).
     fn consumes(&self, _ev: &Event<'_>) -> bool {
@@ -210,6 +216,7 @@ const OUT_BUFFER: usize = 1024 * 1024;
 
 struct StdioRun<'a, W: Write> {
     stage: &'a mut dyn Stage,
+    obs: Option<&'a mut Observer>,
     out: W,
     /// Output not yet written: held back until the journals are flushed ([`StdioRun::spill`]).
     buf: Vec<u8>,
@@ -232,6 +239,9 @@ impl<W: Write> StdioRun<'_, W> {
             Some(Err(reason)) => {
                 self.stats.lines += 1;
                 self.stats.bad += 1;
+                if let Some(o) = self.obs.as_deref_mut() {
+                    o.malformed();
+                }
                 if self.opts.strict {
                     return Err(RunError::Strict { line: n, reason });
                 }
@@ -240,6 +250,9 @@ impl<W: Write> StdioRun<'_, W> {
             }
         };
         self.stats.lines += 1;
+        if let Some(o) = self.obs.as_deref_mut() {
+            o.input(&ev);
+        }
         if !self.opts.emit_only && !self.stage.consumes(&ev) {
             self.buf.extend_from_slice(text.as_bytes());
             self.buf.push(b'\n');
@@ -250,6 +263,9 @@ impl<W: Write> StdioRun<'_, W> {
 
     fn write_emitted(&mut self) -> Result<(), RunError> {
         for ev in self.emitted.drain(..) {
+            if let Some(o) = self.obs.as_deref_mut() {
+                o.output(&ev);
+            }
             ev.write_line(&mut self.buf);
             self.stats.emitted += 1;
         }
@@ -277,21 +293,38 @@ impl<W: Write> StdioRun<'_, W> {
     fn end(&mut self) -> Result<(), RunError> {
         self.stage.on_end(&mut self.emitted)?;
         self.write_emitted()?;
-        self.flush()
+        self.flush()?;
+        self.publish(true);
+        Ok(())
+    }
+
+    /// Hands the counts so far to telemetry.
+    fn publish(&mut self, end: bool) {
+        if let Some(o) = self.obs.as_deref_mut() {
+            o.publish(wall_clock_ns(), end);
+        }
     }
 }
 
-/// Runs `stage` over NDJSON from `input` to `output` until EOF or a stop signal.
+/// Runs `stage` over NDJSON from `input` to `output` until EOF or a stop signal, telling
+/// `obs` (when given) what it reads and writes.
 pub fn run_stdio<W: Write>(
     stage: &mut dyn Stage,
     input: impl Read + Send + 'static,
     output: W,
     opts: StdioOpts,
+    obs: Option<&mut Observer>,
 ) -> Result<RunStats, RunError> {
     let signals = Signals::install()?;
     let chunks = spawn_reader(input);
+    let mut obs = obs;
+    if let Some(o) = obs.as_deref_mut() {
+        o.set_reads_kill_switch(stage.reads_kill_switch());
+        o.health().set_started();
+    }
     let mut run = StdioRun {
         stage,
+        obs,
         out: output,
         buf: Vec::with_capacity(OUT_BUFFER + 64 * 1024),
         opts,
@@ -339,6 +372,7 @@ fn drive_stdio<W: Write>(
                     if chunks.is_empty() {
                         run.flush()?;
                     }
+                    run.publish(false);
                 }
                 Err(_) => {
                     if !pending.is_empty() {
@@ -379,11 +413,18 @@ pub fn run_bus(
     bus: &mut dyn Bus,
     topics: &Topics,
     tick: Duration,
+    mut obs: Option<&mut Observer>,
 ) -> Result<RunStats, RunError> {
     let signals = Signals::install()?;
     let inputs = stage.inputs(topics);
     let sub = bus.subscribe(&inputs).map_err(StageError::from)?;
     tracing::info!(inputs = ?inputs, "subscribed");
+    if let Some(o) = obs.as_deref_mut() {
+        o.set_reads_kill_switch(stage.reads_kill_switch());
+        o.health().set_started();
+        o.publish(wall_clock_ns(), false);
+    }
+    let mut published = crate::telemetry::TopicCounts::default();
     let mut stats = RunStats::default();
     let mut out: Out = Vec::new();
     let mut last_tick = std::time::Instant::now();
@@ -391,23 +432,33 @@ pub fn run_bus(
     let publish = |stage: &mut dyn Stage,
                    bus: &mut dyn Bus,
                    out: &mut Out,
-                   stats: &mut RunStats|
+                   stats: &mut RunStats,
+                   obs: &mut Option<&mut Observer>,
+                   published: &mut crate::telemetry::TopicCounts|
      -> Result<(), RunError> {
         stage.flush()?;
-        if out.is_empty() {
-            return Ok(());
+        if !out.is_empty() {
+            let msgs: Vec<(String, Vec<u8>)> = out
+                .drain(..)
+                .map(|ev| {
+                    if let Some(o) = obs.as_deref_mut() {
+                        o.output(&ev);
+                    }
+                    let mut line = Vec::with_capacity(256);
+                    ev.write_line(&mut line);
+                    line.pop();
+                    (topics.for_event(&ev), line)
+                })
+                .collect();
+            bus.publish_all(&msgs).map_err(StageError::from)?;
+            stats.emitted += msgs.len() as u64;
+            for (topic, _) in &msgs {
+                published.count(topic);
+            }
         }
-        let msgs: Vec<(String, Vec<u8>)> = out
-            .drain(..)
-            .map(|ev| {
-                let mut line = Vec::with_capacity(256);
-                ev.write_line(&mut line);
-                line.pop();
-                (topics.for_event(&ev), line)
-            })
-            .collect();
-        bus.publish_all(&msgs).map_err(StageError::from)?;
-        stats.emitted += msgs.len() as u64;
+        if let Some(o) = obs.as_deref_mut() {
+            o.publish(wall_clock_ns(), false);
+        }
         Ok(())
     };
     loop {
@@ -416,7 +467,10 @@ pub fn run_bus(
             Ok(Control::Stop) => {
                 tracing::info!("stop signal received; flushing and exiting");
                 stage.on_end(&mut out)?;
-                publish(stage, bus, &mut out, &mut stats)?;
+                publish(stage, bus, &mut out, &mut stats, &mut obs, &mut published)?;
+                if let Some(o) = obs.as_deref_mut() {
+                    o.publish(wall_clock_ns(), true);
+                }
                 return Ok(stats);
             }
             Err(_) => {}
@@ -438,9 +492,17 @@ pub fn run_bus(
                     .map_err(|e| e.to_string())
                 });
             match decoded {
-                Ok(ev) => stage.on_event(&ev, &mut out)?,
+                Ok(ev) => {
+                    if let Some(o) = obs.as_deref_mut() {
+                        o.input(&ev);
+                    }
+                    stage.on_event(&ev, &mut out)?
+                }
                 Err(reason) => {
                     stats.bad += 1;
+                    if let Some(o) = obs.as_deref_mut() {
+                        o.malformed();
+                    }
                     tracing::warn!(topic = %msg.topic, "bad message on {}: {reason}; skipped", msg.topic);
                 }
             }
@@ -456,7 +518,10 @@ pub fn run_bus(
             stage.on_tick(wall_clock_ns(), &mut out)?;
         }
         if handled > 0 || ticked {
-            publish(stage, bus, &mut out, &mut stats)?;
+            publish(stage, bus, &mut out, &mut stats, &mut obs, &mut published)?;
+        } else if let Some(o) = obs.as_deref_mut() {
+            // Idle: the loop still turns, which /livez reports.
+            o.health().beat(wall_clock_ns());
         }
     }
 }
@@ -494,6 +559,7 @@ mod tests {
             io::Cursor::new(input.as_bytes().to_vec()),
             &mut out,
             opts,
+            None,
         );
         (r, String::from_utf8(out).unwrap())
     }
@@ -585,6 +651,7 @@ mod tests {
             io::Cursor::new(input.into_bytes()),
             &mut out,
             StdioOpts::default(),
+            None,
         );
         assert_eq!(r.unwrap().emitted, 20_000);
         assert_eq!(out.cancels, 20_000);
@@ -624,6 +691,7 @@ mod tests {
                 &mut checked,
                 &Topics::default(),
                 Duration::from_secs(1),
+                None,
             );
         });
         let topic = Topics::default().for_symbol(Kind::Trade, "A/USDT");
@@ -668,6 +736,7 @@ mod tests {
             io::Cursor::new(input.into_bytes()),
             Closed,
             StdioOpts::default(),
+            None,
         );
         assert!(r.is_ok(), "{r:?}");
     }
@@ -711,7 +780,13 @@ mod tests {
         let mut b2 = bus.clone();
         let t = std::thread::spawn(move || {
             let mut s = Echoer;
-            let _ = run_bus(&mut s, &mut b2, &Topics::default(), Duration::from_secs(1));
+            let _ = run_bus(
+                &mut s,
+                &mut b2,
+                &Topics::default(),
+                Duration::from_secs(1),
+                None,
+            );
         });
         // Give the runner time to subscribe, then publish a Python-style trade without kind.
         let legacy = r#"{"ts_local_ns":7,"symbol":"A/USDT","side":"buy","qty":1,"price":2}"#;

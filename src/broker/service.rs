@@ -1631,6 +1631,10 @@ impl<V: Venue, C: Clock> Live<V, C> {
 }
 
 impl<V: Venue, C: Clock> Stage for BrokerStage<V, C> {
+    fn reads_kill_switch(&self) -> bool {
+        true
+    }
+
     fn inputs(&self, topics: &crate::config::Topics) -> Vec<String> {
         vec![
             topics.orders.clone(),

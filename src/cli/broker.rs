@@ -53,10 +53,18 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         redis_url: cli.stage.bus.clone().or_else(|| cfg.redis.url.clone()),
     };
     let mut broker = BrokerStage::new(&loaded, &opts)?;
+    // The broker serves its endpoints on stdio too: it is a daemon either way.
+    let mut tele = app::Telemetry::start("njord-broker", &cli.stage.metrics, &loaded, true)?;
     let outcome = match &cli.stage.bus {
         Some(url) => {
             let mut bus = app::connect(url, &loaded)?;
-            stage::run_bus(&mut broker, &mut bus, &cfg.redis.topics, TICK)
+            stage::run_bus(
+                &mut broker,
+                &mut bus,
+                &cfg.redis.topics,
+                TICK,
+                tele.observer(),
+            )
         }
         None => {
             let opts = StdioOpts {
@@ -69,8 +77,11 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 std::io::stdin(),
                 std::io::stdout().lock(),
                 opts,
+                tele.observer(),
             )
         }
     };
-    app::finish("njord-broker", outcome)
+    let ended = app::finish("njord-broker", outcome);
+    tele.finish()?;
+    ended
 }

@@ -51,6 +51,8 @@ pub struct Cli {
     /// md.book.{symbol} instead of writing stdout
     #[arg(long, value_name = "URL", value_parser = crate::config::parse_redis_url)]
     pub bus: Option<String>,
+    #[command(flatten)]
+    pub metrics: super::MetricsArgs,
 }
 
 fn parse_streams(s: &str) -> Result<Streams, String> {
@@ -91,6 +93,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         journal: cfg.journal.clone(),
         cfg: cfg.ingest.clone(),
     };
-    stream::run(opts)?;
-    Ok(())
+    let tele = app::Telemetry::start("njord-ingest", &cli.metrics, &loaded, true)?;
+    let (outcome, tele) = stream::run(opts, tele);
+    tele.finish()?;
+    outcome.map(drop)
 }

@@ -53,6 +53,21 @@ pub struct StageArgs {
     /// Exit non-zero at the first malformed input line instead of skipping it
     #[arg(long)]
     pub strict: bool,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+}
+
+/// Where a process's metrics go (docs/metrics.md).
+#[derive(Debug, Clone, Args, Default)]
+pub struct MetricsArgs {
+    /// Serve GET /metrics, /livez and /readyz here: HOST:PORT, a port (on 127.0.0.1), or off
+    /// (default for daemons: telemetry.addr; on stdio: none)
+    #[arg(long, value_name = "ADDR", value_parser = crate::telemetry::MetricsAddr::parse)]
+    pub metrics_addr: Option<crate::telemetry::MetricsAddr>,
+    /// Rewrite the metrics to this file periodically and at exit, in the Prometheus text
+    /// format of node_exporter's textfile collector
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// Which events of a tape to read: the filter of `njord-replay` and `njord-backtest`.

@@ -357,6 +357,8 @@ pub struct Counters {
     pub late: u64,
     pub recovered: u64,
     pub gaps: u64,
+    /// Holes that REST filled completely.
+    pub gaps_recovered: u64,
     pub missing_ids: u64,
     pub tickers: u64,
     /// bookTicker frames with an empty side (bid or ask 0), not sent.
@@ -668,6 +670,11 @@ impl Ingest {
         }
     }
 
+    /// Whether every book has been built from its snapshot (true without book streams).
+    pub fn books_synced(&self) -> bool {
+        !self.streams.book || self.syms.iter().all(|s| s.book.is_synced())
+    }
+
     /// A (new) connection's subscriptions are live: trades missed while it was down are
     /// fetched for every symbol that had trades before, and live books are checked against
     /// a snapshot.
@@ -714,6 +721,9 @@ impl Ingest {
         s.recovering = false;
         let r = s.seq.recover(&recs, &mut out);
         self.counters.recovered += r.filled;
+        if r.filled > 0 && r.holes.is_empty() {
+            self.counters.gaps_recovered += 1;
+        }
         for h in r.holes {
             self.counters.gaps += 1;
             self.counters.missing_ids += h.count();

@@ -8,11 +8,13 @@
 
 use super::{ControlRate, CoreConfig, Counters, Ingest, Note, Streams};
 use crate::app::Error;
+use crate::app::Telemetry;
 use crate::backoff::Backoff;
 use crate::bus::{Bus, Reconnect, RedisBus};
 use crate::config::{self, Topics};
 use crate::event::{Event, Kind, compact_symbol};
 use crate::journal::JournalWriter;
+use crate::telemetry::{Observer, TopicCounts};
 use crate::venue::binanceus::book::Snapshot;
 use crate::venue::binanceus::rest::{Rest, RestError, RestTrade};
 use crate::venue::binanceus::ws::subscribe_message;
@@ -89,6 +91,10 @@ struct Output {
     /// The first write error; the run ends on it.
     error: Option<io::Error>,
     latency: OutLatency,
+    obs: Option<Observer>,
+    /// The counters as last added to the metrics.
+    reported: Counters,
+    published: TopicCounts,
 }
 
 /// Frame-to-output latency: from a frame's receipt (its `ts_local_ns`) to its line leaving the
@@ -113,11 +119,16 @@ impl OutLatency {
     }
 
     /// The lines written since the last flush have left the process.
-    fn flushed(&mut self) {
+    fn flushed(&mut self, metered: bool) {
         let now = wall_ns();
         for r in self.pending.drain(..) {
             self.micros
                 .saturating_record(u64::try_from((now - r) / 1000).unwrap_or(0));
+            if metered {
+                crate::telemetry::ws()
+                    .frame_latency
+                    .observe((now - r) as f64 / 1e9);
+            }
         }
     }
 
@@ -132,6 +143,9 @@ impl Output {
     fn emit(&mut self, i: usize, ev: &Event<'_>) {
         if self.error.is_some() {
             return;
+        }
+        if let Some(o) = &mut self.obs {
+            o.output(ev);
         }
         self.line.clear();
         ev.write_line(&mut self.line);
@@ -180,10 +194,15 @@ impl Output {
             Sink::Bus { bus, pending } => {
                 bus.publish_all(pending)
                     .map_err(|e| io::Error::other(e.to_string()))?;
+                if self.obs.is_some() {
+                    for (topic, _) in pending.iter() {
+                        self.published.count(topic);
+                    }
+                }
                 pending.clear();
             }
         }
-        self.latency.flushed();
+        self.latency.flushed(self.obs.is_some());
         Ok(())
     }
 
@@ -224,19 +243,40 @@ struct Shell {
     /// Ids of `SUBSCRIBE` messages not yet answered.
     awaiting: Vec<u64>,
     bad_logged: u64,
+    /// Every subscription of a connection was answered at least once.
+    subscribed: bool,
     stop: watch::Receiver<bool>,
 }
 
-/// Runs until SIGINT/SIGTERM or a closed stdout; returns the counters.
-pub fn run(opts: Options) -> Result<Counters, Error> {
-    let rt = tokio::runtime::Builder::new_current_thread()
+/// Runs until SIGINT/SIGTERM or a closed stdout; returns the counters, and the telemetry for
+/// its final write.
+pub fn run(opts: Options, mut tele: Telemetry) -> (Result<Counters, Error>, Telemetry) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Failed(format!("cannot start the runtime: {e}")))?;
-    rt.block_on(run_async(opts))
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let e = Error::Failed(format!("cannot start the runtime: {e}"));
+            return (Err(e), tele);
+        }
+    };
+    let obs = tele.obs.take();
+    let (outcome, obs) = rt.block_on(run_async(opts, obs));
+    tele.obs = obs;
+    (outcome, tele)
 }
 
-async fn run_async(opts: Options) -> Result<Counters, Error> {
+async fn run_async(
+    opts: Options,
+    obs: Option<Observer>,
+) -> (Result<Counters, Error>, Option<Observer>) {
+    let mut obs = obs;
+    let outcome = run_observed(opts, &mut obs).await;
+    (outcome, obs)
+}
+
+async fn run_observed(opts: Options, obs: &mut Option<Observer>) -> Result<Counters, Error> {
     let timeout = Duration::from_millis(opts.cfg.request_timeout_ms.max(1));
     let rest = Rest::new(&opts.rest_url, timeout).map_err(|e| Error::Failed(e.to_string()))?;
     let (stop_tx, stop) = watch::channel(false);
@@ -322,6 +362,9 @@ async fn run_async(opts: Options) -> Result<Counters, Error> {
             line: Vec::with_capacity(1024),
             error: None,
             latency: OutLatency::new(),
+            obs: obs.take(),
+            reported: Counters::default(),
+            published: TopicCounts::default(),
         },
         rest,
         cfg: opts.cfg.clone(),
@@ -333,10 +376,13 @@ async fn run_async(opts: Options) -> Result<Counters, Error> {
         next_id: 0,
         awaiting: Vec::new(),
         bad_logged: 0,
+        subscribed: false,
         stop,
     };
     let result = shell.connect_loop(&opts.ws_url).await;
     let flushed = shell.out.flush();
+    shell.telemetry(true);
+    *obs = shell.out.obs.take();
     let c = shell.core.counters;
     log_counters(&c, &shell.out.latency, "njord-ingest: done");
     match (result, flushed) {
@@ -644,6 +690,7 @@ impl Shell {
                     let before = self.awaiting.len();
                     self.awaiting.retain(|a| Some(*a) != id);
                     if before > 0 && self.awaiting.is_empty() {
+                        self.subscribed = true;
                         tracing::info!(streams = self.core.stream_names().len(), "subscribed");
                         backoff.reset();
                         self.core.on_subscribed(&mut self.notes);
@@ -667,12 +714,35 @@ impl Shell {
         }
     }
 
+    /// Hands the counters to telemetry; ready once subscribed with every book built.
+    fn telemetry(&mut self, end: bool) {
+        let Some(o) = &mut self.out.obs else {
+            return;
+        };
+        let (c, was) = (self.core.counters, self.out.reported);
+        let m = crate::telemetry::ws();
+        m.frames.inc_by(c.frames - was.frames);
+        m.reconnects.inc_by(c.reconnects - was.reconnects);
+        m.book_resyncs.inc_by(c.book_resyncs - was.book_resyncs);
+        m.gaps(true, c.gaps_recovered - was.gaps_recovered);
+        m.gaps(false, c.gaps - was.gaps);
+        for _ in was.bad_frames..c.bad_frames {
+            o.malformed();
+        }
+        self.out.reported = c;
+        if self.subscribed && self.core.books_synced() {
+            o.health().set_started();
+        }
+        o.publish(wall_ns(), end);
+    }
+
     /// Acts on the notes of a batch and flushes the output; `Some` ends the run.
     fn after_batch(&mut self) -> Option<End> {
         let notes = std::mem::take(&mut self.notes);
         for n in notes {
             self.on_note(n);
         }
+        self.telemetry(false);
         match self.flush_out() {
             Ok(true) => None,
             Ok(false) => Some(End::Stop),

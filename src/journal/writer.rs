@@ -64,6 +64,8 @@ pub struct JournalWriter {
     /// Lines appended since the last flush: a flush without any is free (the stage runner
     /// flushes before every write of its output).
     dirty: bool,
+    /// Bytes appended and not yet added to `njord_journal_written_bytes_total`.
+    unreported: u64,
     compressors: Vec<JoinHandle<()>>,
 }
 
@@ -94,8 +96,10 @@ impl JournalWriter {
             size: 0,
             day: None,
             dirty: false,
+            unreported: 0,
             compressors: Vec::new(),
         };
+        crate::telemetry::journal();
         w.adopt_existing()?;
         if rotation.compress {
             w.finish_compressions()?;
@@ -175,6 +179,7 @@ impl JournalWriter {
         self.out.write_all(line).map_err(io_err(path))?;
         self.out.write_all(b"\n").map_err(io_err(path))?;
         self.size += need;
+        self.unreported += need;
         self.dirty = true;
         if self.fsync == FsyncPolicy::Always {
             self.sync()?;
@@ -194,6 +199,7 @@ impl JournalWriter {
         let old = std::mem::replace(&mut self.out, BufWriter::with_capacity(64 * 1024, fresh));
         self.size = 0;
         self.day = None;
+        crate::telemetry::journal().rotations.inc();
         tracing::info!(journal = %target.display(), "rotated {}", target.display());
         let old = old
             .into_inner()
@@ -233,6 +239,7 @@ impl JournalWriter {
             FsyncPolicy::Never => {
                 self.out.flush().map_err(io_err(&self.path))?;
                 self.dirty = false;
+                self.report();
                 Ok(())
             }
             FsyncPolicy::Batch | FsyncPolicy::Always => self.sync(),
@@ -244,7 +251,16 @@ impl JournalWriter {
         self.out.flush().map_err(io_err(&self.path))?;
         self.out.get_ref().sync_data().map_err(io_err(&self.path))?;
         self.dirty = false;
+        self.report();
         Ok(())
+    }
+
+    /// Adds the bytes written since the last report to the journal metrics (once per batch,
+    /// not per line).
+    fn report(&mut self) {
+        crate::telemetry::journal()
+            .bytes
+            .inc_by(std::mem::take(&mut self.unreported));
     }
 }
 

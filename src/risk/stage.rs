@@ -228,6 +228,10 @@ pub fn resume_from(engine: &mut RiskEngine, path: &Path) -> Result<usize, StageE
 }
 
 impl Stage for RiskStage {
+    fn reads_kill_switch(&self) -> bool {
+        true
+    }
+
     fn inputs(&self, topics: &Topics) -> Vec<String> {
         vec![
             topics.intents.clone(),

@@ -2,6 +2,7 @@
 //! and a real `redis-server` for the kill switch. Nothing here contacts a real venue.
 
 use crate::support;
+use crate::telemetry;
 
 use njord::venue::binanceus::sign::{Signer, signed_query};
 use serde_json::{Value, json};
@@ -452,7 +453,8 @@ fn read_only_sends_nothing_and_secrets_file_must_be_private() {
 fn ten_dollar_cap_and_kill_switch_by_file() {
     let sim = Sim::start(&[]);
     let env = Env::new(Some(&sim)).live();
-    let mut b = env.spawn(&["--emit-only"]);
+    let metrics = format!("127.0.0.1:{}", support::free_port());
+    let mut b = env.spawn(&["--emit-only", "--metrics-addr", &metrics]);
     // ~10.0 × 5 = 50 USD: denied with the numbers.
     b.send(order("cap-1", "buy", "market", "5", None));
     let d = b.wait_for(20, is("decision", "cap-1"));
@@ -470,9 +472,27 @@ fn ten_dollar_cap_and_kill_switch_by_file() {
     std::fs::remove_file(env.path("halt")).unwrap();
     b.send(order("k-2", "buy", "limit", "0.5", Some("5")));
     b.wait_for(20, is("ack", "k-2"));
+    b.send(order("k-3", "buy", "market", "0.5", None));
+    b.wait_for(20, is("fill", "k-3"));
+    // What happened shows in the live broker's metrics.
+    let (status, _, text) = telemetry::get(&metrics, "/metrics", &[]);
+    assert_eq!(status, 200);
+    for want in [
+        r#"njord_decisions_total{allowed="false",reason="live_micro_cap"} 1"#,
+        r#"njord_kill_switch_trips_total{source="file"} 1"#,
+        r#"njord_trading_state{state="active"} 1"#,
+        r#"njord_http_requests_total{endpoint="POST /api/v3/order",code="200"} 2"#,
+        "njord_order_ack_latency_seconds_count 2",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
     let (code, events, stderr) = b.finish();
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(sim.count("POST", "/api/v3/order"), 1, "only k-2 was sent");
+    assert_eq!(
+        sim.count("POST", "/api/v3/order"),
+        2,
+        "only k-2 and k-3 were sent"
+    );
     let journal = std::fs::read_to_string(env.path("journal/broker.orders.ndjson")).unwrap();
     assert!(journal.contains("live_micro_cap") && journal.contains(r#""kind":"ack""#));
     assert_no_secrets(&env, &events, &stderr);

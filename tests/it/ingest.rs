@@ -5,6 +5,7 @@
 //! and never measure time.
 
 use crate::support::{self, SimServer};
+use crate::telemetry;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -433,6 +434,36 @@ fn faults_leave_no_duplicate_no_missing_trade_and_a_true_book() {
             })
         });
     }
+    // The faults show in the metrics, and every one njord-ingest emits is in the catalogue.
+    let err = ing.err.text();
+    let addr = err
+        .split("metrics on http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .expect("the metrics address is logged")
+        .to_string();
+    let (status, _, metrics) = telemetry::get(&addr, "/metrics", &[]);
+    assert_eq!(status, 200);
+    let value = |series: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{series} missing:\n{metrics}"))
+    };
+    assert!(value("njord_ws_reconnects_total") >= 1.0);
+    assert!(value("njord_ws_book_resyncs_total") >= 1.0);
+    assert!(value(r#"njord_events_out_total{kind="trade"}"#) >= (2 * n) as f64);
+    assert!(value(r#"njord_http_requests_total{endpoint="GET /api/v3/depth",code="200"}"#) >= 2.0);
+    assert!(value("njord_frame_latency_seconds_count") >= (2 * n) as f64);
+    let bad = telemetry::mismatch(
+        &telemetry::catalogue(),
+        "njord-ingest",
+        &telemetry::sampled(&metrics),
+        false,
+    );
+    assert!(bad.is_empty(), "\n{}", bad.join("\n"));
+    assert_eq!(telemetry::get(&addr, "/readyz", &[]).0, 200);
+
     assert!(ing.stop().success());
     assert_complete(&ing.trade_ids(), n);
     let err = ing.err.text();

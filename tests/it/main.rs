@@ -21,5 +21,6 @@ mod secrets;
 mod storage;
 mod strat;
 mod support;
+mod telemetry;
 mod topics;
 mod validation;

@@ -28,6 +28,7 @@ pub struct Config {
     pub exec: Exec,
     pub broker: Broker,
     pub kill: Kill,
+    pub telemetry: Telemetry,
     pub api_keys: ApiKeys,
 }
 
@@ -532,10 +533,59 @@ impl Default for Broker {
     }
 }
 
+/// Where a daemon serves `/metrics`, `/livez` and `/readyz`, and when it counts as stale.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Telemetry {
+    /// `HOST:PORT` of the metrics endpoint (port 0: any free port, logged at start); `off`
+    /// serves none. Anything but loopback needs `api_keys.metrics.token`.
+    pub addr: String,
+    /// `/readyz` fails once the event-time watermark has not advanced for this long (0: never).
+    pub stale_after_ms: u64,
+    /// How often `--metrics-file` is rewritten.
+    pub file_interval_ms: u64,
+}
+
+impl Default for Telemetry {
+    fn default() -> Self {
+        Telemetry {
+            addr: "127.0.0.1:0".into(),
+            stale_after_ms: 60_000,
+            file_interval_ms: 1_000,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct ApiKeys {
     pub binanceus: ApiKey,
+    /// The bearer token a metrics endpoint off loopback requires.
+    pub metrics: BearerToken,
+}
+
+/// A bearer token. Never printed: `Debug` and `--print-config` show `<redacted>`.
+#[derive(Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct BearerToken {
+    pub token: Option<SecretString>,
+}
+
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.debug_struct("BearerToken")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl Serialize for BearerToken {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("BearerToken", 1)?;
+        st.serialize_field("token", &self.token.as_ref().map(|_| "<redacted>"))?;
+        st.end()
+    }
 }
 
 /// An API key pair. Never printed: `Debug` and `--print-config` show `<redacted>`.

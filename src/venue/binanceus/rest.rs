@@ -68,6 +68,7 @@ impl Rest {
                 url: base.to_string(),
                 msg: e.to_string(),
             })?;
+        crate::telemetry::http();
         Ok(Rest {
             base: base.trim_end_matches('/').to_string(),
             http,
@@ -80,8 +81,21 @@ impl Rest {
             url: url.clone(),
             msg: crate::venue::request_error(e),
         };
-        let resp = self.http.get(&url).send().await.map_err(transport)?;
+        let endpoint = format!("GET {}", path_query.split('?').next().unwrap_or(path_query));
+        let resp = match self.http.get(&url).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                crate::telemetry::http().request(&endpoint, None, None);
+                return Err(transport(e));
+            }
+        };
         let status = resp.status().as_u16();
+        let used = resp
+            .headers()
+            .get("x-mbx-used-weight-1m")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        crate::telemetry::http().request(&endpoint, Some(status), used);
         let retry_after = resp
             .headers()
             .get("retry-after")

@@ -109,6 +109,8 @@ impl RestClient {
             .iter()
             .map(|p| (compact_symbol(p), p.clone()))
             .collect();
+        crate::telemetry::http();
+        crate::telemetry::session().weight_limit.set(1200);
         Ok(RestClient {
             http,
             signer: keys.map(|(k, s)| Signer::new(k, s)),
@@ -159,6 +161,9 @@ impl RestClient {
         }
         let offset = server - (t0 + t1) / 2;
         self.lock().offset_ms = offset;
+        crate::telemetry::session()
+            .clock_offset
+            .set(offset as f64 / 1e3);
         tracing::info!(offset_ms = offset, "server time offset measured");
         Ok(offset)
     }
@@ -178,6 +183,7 @@ impl RestClient {
         let mut st = self.lock();
         if let Some(l) = info.weight_per_min {
             st.weight_limit = l;
+            crate::telemetry::session().weight_limit.set(i64::from(l));
         }
         st.info = info;
         Ok(())
@@ -295,6 +301,7 @@ impl RestClient {
             let (status, headers, body) = match sent {
                 Ok(x) => x,
                 Err(e) => {
+                    crate::telemetry::http().request(&endpoint, None, None);
                     // A refused connection never reached the venue: always safe to retry.
                     let never_sent = e.is_connect();
                     let msg = crate::venue::request_error(e);
@@ -320,7 +327,9 @@ impl RestClient {
                 }
             };
             let header = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
-            if let Some(w) = header("x-mbx-used-weight-1m").and_then(|w| w.parse::<u32>().ok()) {
+            let used = header("x-mbx-used-weight-1m").and_then(|w| w.parse::<u32>().ok());
+            crate::telemetry::http().request(&endpoint, Some(status), used);
+            if let Some(w) = used {
                 let mut st = self.lock();
                 st.used_weight = w;
                 st.weight_at_ms = now_ms() + st.offset_ms;

@@ -194,6 +194,7 @@ async fn session(
     backoff: &mut Backoff,
 ) -> Result<String, BrokerError> {
     let key = client.create_listen_key().await?;
+    crate::telemetry::session().listen_key_renewed(crate::stage::wall_clock_ns());
     let url = format!("{}/ws/{key}", settings.ws_url.trim_end_matches('/'));
     let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
         .await
@@ -239,7 +240,10 @@ async fn session(
                 Some(Err(e)) => return Ok(format!("stream error: {e}")),
             },
             _ = keepalive.tick() => match client.keepalive_listen_key(&key).await {
-                Ok(()) => tracing::debug!("listen key kept alive"),
+                Ok(()) => {
+                    crate::telemetry::session().listen_key_renewed(crate::stage::wall_clock_ns());
+                    tracing::debug!("listen key kept alive")
+                }
                 Err(BrokerError::Venue {
                     code: errors::INVALID_LISTEN_KEY,
                     ..

@@ -193,6 +193,15 @@ pub enum Liquidity {
     Taker,
 }
 
+impl Liquidity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Liquidity::Maker => "maker",
+            Liquidity::Taker => "taker",
+        }
+    }
+}
+
 /// One price level of a book, written `[price, qty]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Level {

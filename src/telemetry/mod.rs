@@ -1,0 +1,246 @@
+//! Telemetry, a shell concern: Prometheus metrics (`docs/metrics.md` lists every one), the
+//! `/metrics`, `/livez` and `/readyz` endpoints of daemons, and the textfile-collector file of
+//! stdio runs.
+//!
+//! One registry per process, from the `prometheus-client` crate. Families register the first
+//! time a part of the process needs them, so a binary exposes only what it can move (the
+//! catalogue test holds each binary to its list). Hot paths never touch the registry: the
+//! stage runner counts into plain integers ([`Observer`]) and adds them to the shared atomics
+//! once per batch; a counter handle resolved once is one relaxed atomic add.
+//!
+//! Labels come from a closed set (binary, version, symbol, strategy, reason, code, kind, side,
+//! liquidity, source, stream, topic, endpoint, channel, state, allowed): never ids or prices.
+
+mod observe;
+mod process;
+mod serve;
+mod textfile;
+mod venue;
+
+pub use observe::Observer;
+pub use serve::{Endpoint, Health, MetricsAddr, ServeError, serve};
+pub use textfile::Textfile;
+pub use venue::{HttpMetrics, SessionMetrics, WsMetrics, http, session, ws};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets_range};
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::{Metric, Registry, Unit};
+use std::sync::atomic::AtomicU64;
+use std::sync::{LazyLock, Mutex, MutexGuard, OnceLock};
+
+/// A gauge holding a float (PnL, ages, lags).
+pub type FloatGauge = Gauge<f64, AtomicU64>;
+
+static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(|| {
+    let mut r = Registry::default();
+    r.register_collector(Box::new(process::Process));
+    Mutex::new(r)
+});
+
+/// Work done right before each encoding, with the wall clock in ns: gauges that are ages.
+type Refresh = Box<dyn Fn(i64) + Send>;
+static REFRESH: Mutex<Vec<Refresh>> = Mutex::new(Vec::new());
+
+fn registry() -> MutexGuard<'static, Registry> {
+    // A panic elsewhere while holding the lock leaves the registry usable: it only grows.
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Registers `metric` as `name` (the exposed name gains the unit and, for a counter, `_total`).
+fn register(name: &str, help: &str, unit: Option<Unit>, metric: impl Metric) {
+    match unit {
+        Some(u) => registry().register_with_unit(name, help, u, metric),
+        None => registry().register(name, help, metric),
+    }
+}
+
+fn on_refresh(f: impl Fn(i64) + Send + 'static) {
+    REFRESH
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(Box::new(f));
+}
+
+/// The buckets of every latency histogram: 20 bounds from 25 µs to 10 s, about ×2 apart.
+pub fn latency_buckets() -> impl Iterator<Item = f64> {
+    exponential_buckets_range(25e-6, 10.0, 20)
+}
+
+/// A latency histogram in seconds, on [`latency_buckets`].
+pub fn latency_histogram() -> Histogram {
+    Histogram::new(latency_buckets())
+}
+
+/// The exposition formats `/metrics` speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Prometheus text format 0.0.4: the default, and the textfile collector's format.
+    Prometheus,
+    /// OpenMetrics 1.0 text, when the `Accept` header asks for `application/openmetrics-text`.
+    OpenMetrics,
+}
+
+impl Format {
+    /// The format an `Accept` header asks for.
+    pub fn from_accept(accept: &str) -> Format {
+        if accept.contains("application/openmetrics-text") {
+            Format::OpenMetrics
+        } else {
+            Format::Prometheus
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Prometheus => prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
+
+/// Every registered metric in `format`, ages refreshed to `now_ns` first.
+pub fn encode_at(format: Format, now_ns: i64) -> String {
+    for f in REFRESH.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        f(now_ns);
+    }
+    let r = registry();
+    let mut out = String::with_capacity(64 * 1024);
+    // Writing into a String cannot fail.
+    let _ = match format {
+        Format::Prometheus => prometheus_client::encoding::prometheus_text::encode(&mut out, &r),
+        Format::OpenMetrics => prometheus_client::encoding::text::encode(&mut out, &r),
+    };
+    out
+}
+
+/// [`encode_at`] the wall clock's now.
+pub fn encode(format: Format) -> String {
+    encode_at(format, crate::stage::wall_clock_ns())
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    binary: &'static str,
+    version: &'static str,
+}
+
+/// Starts the process's telemetry as `binary`: `njord_build_info` and the process metrics.
+/// Called once per process; later calls change nothing.
+pub fn init(binary: &'static str) {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        register(
+            "njord_build",
+            "Which binary and version this process runs (always 1)",
+            None,
+            Info::new(BuildLabels {
+                binary,
+                version: env!("CARGO_PKG_VERSION"),
+            }),
+        );
+    });
+}
+
+/// One label, for families with a single label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StreamLabel {
+    stream: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TopicLabel {
+    topic: String,
+}
+
+/// Metrics of the Redis bus: registered once a binary connects to Redis.
+pub struct BusMetrics {
+    pub reconnects: Counter,
+    published: Family<TopicLabel, Counter>,
+}
+
+/// Messages published per topic, through handles resolved once per topic.
+#[derive(Default)]
+pub struct TopicCounts {
+    handles: rustc_hash::FxHashMap<String, Counter>,
+}
+
+impl TopicCounts {
+    pub fn count(&mut self, topic: &str) {
+        if let Some(c) = self.handles.get(topic) {
+            c.inc();
+            return;
+        }
+        let label = TopicLabel {
+            topic: topic.to_string(),
+        };
+        let c = bus().published.get_or_create_owned(&label);
+        c.inc();
+        self.handles.insert(label.topic, c);
+    }
+}
+
+/// The bus metrics, registered on first use.
+pub fn bus() -> &'static BusMetrics {
+    static M: OnceLock<BusMetrics> = OnceLock::new();
+    M.get_or_init(|| {
+        let m = BusMetrics {
+            reconnects: Counter::default(),
+            published: Family::default(),
+        };
+        register(
+            "njord_redis_reconnects",
+            "Redis connections re-established after a loss (publishing or subscribed)",
+            None,
+            m.reconnects.clone(),
+        );
+        register(
+            "njord_redis_published",
+            "Messages published on Redis, by topic",
+            None,
+            m.published.clone(),
+        );
+        m
+    })
+}
+
+/// Metrics of the journals: registered once a binary opens one.
+pub struct JournalMetrics {
+    pub bytes: Counter,
+    pub rotations: Counter,
+}
+
+/// The journal metrics, registered on first use.
+pub fn journal() -> &'static JournalMetrics {
+    static M: OnceLock<JournalMetrics> = OnceLock::new();
+    M.get_or_init(|| {
+        let m = JournalMetrics {
+            bytes: Counter::default(),
+            rotations: Counter::default(),
+        };
+        register(
+            "njord_journal_written",
+            "Bytes appended to the journals",
+            Some(Unit::Bytes),
+            m.bytes.clone(),
+        );
+        register(
+            "njord_journal_rotations",
+            "Journal files closed and renamed (size or day)",
+            None,
+            m.rotations.clone(),
+        );
+        m
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,668 @@
+//! What the stage runner tells telemetry: every input and output event, counted on the hot
+//! path into plain integers and published to the shared metrics once per batch
+//! ([`Observer::publish`]), so metrics cost a stage an array increment and a compare per line.
+//!
+//! Everything here is read off the events themselves (decisions, orders, fills, positions),
+//! so the cores stay free of telemetry and every stage reports alike on stdio and on a bus.
+
+use super::{FloatGauge, Health, KindLabel, StreamLabel, on_refresh, register};
+use crate::config::Topics;
+use crate::event::{Decision, Event, Kind, OrderStatus, Position};
+use crate::reason::Reason;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Unit;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use rustc_hash::FxHashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+const KINDS: usize = Kind::ALL.len();
+
+/// Streams tracked at most: one per (market-data kind, symbol). Beyond it, new streams are
+/// not tracked (logged once), so a runaway symbol list cannot blow up the series count.
+const MAX_STREAMS: usize = 1_000;
+
+/// Position and PnL gauges are recomputed at most this often (and at the end).
+const GAUGE_EVERY_NS: i64 = 200_000_000;
+
+/// The metrics every stage has, registered once.
+struct StageMetrics {
+    events_in: Family<KindLabel, Counter>,
+    events_out: Family<KindLabel, Counter>,
+    malformed: Counter,
+    watermark: FloatGauge,
+    stream_age: Family<StreamLabel, FloatGauge>,
+    stream_lag: Family<StreamLabel, FloatGauge>,
+    /// Every stream's last-seen wall time, for the ages computed at scrape time.
+    seen: Arc<Mutex<Vec<SeenAt>>>,
+}
+
+/// A stream's last-seen wall time (ns) and the age gauge it sets at scrape time.
+type SeenAt = (Arc<AtomicI64>, FloatGauge);
+
+fn stage_metrics() -> &'static StageMetrics {
+    static M: OnceLock<StageMetrics> = OnceLock::new();
+    M.get_or_init(|| {
+        let m = StageMetrics {
+            events_in: Family::default(),
+            events_out: Family::default(),
+            malformed: Counter::default(),
+            watermark: FloatGauge::default(),
+            stream_age: Family::default(),
+            stream_lag: Family::default(),
+            seen: Arc::default(),
+        };
+        register(
+            "njord_events_in",
+            "Events read (stdin lines or bus messages), by kind",
+            None,
+            m.events_in.clone(),
+        );
+        register(
+            "njord_events_out",
+            "Events this process caused and wrote, by kind",
+            None,
+            m.events_out.clone(),
+        );
+        register(
+            "njord_malformed_lines",
+            "Input lines or messages that did not decode, skipped",
+            None,
+            m.malformed.clone(),
+        );
+        register(
+            "njord_event_time_watermark",
+            "The latest event time read, in seconds since the epoch",
+            Some(Unit::Seconds),
+            m.watermark.clone(),
+        );
+        register(
+            "njord_stream_last_event_age",
+            "Wall time since the last event of a stream arrived",
+            Some(Unit::Seconds),
+            m.stream_age.clone(),
+        );
+        register(
+            "njord_stream_event_lag",
+            "Wall time of arrival minus event time, for the last event of a stream",
+            Some(Unit::Seconds),
+            m.stream_lag.clone(),
+        );
+        let seen = m.seen.clone();
+        on_refresh(move |now| {
+            for (at, age) in seen.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                age.set((now - at.load(Ordering::Relaxed)) as f64 / 1e9);
+            }
+        });
+        m
+    })
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DecisionLabels {
+    allowed: &'static str,
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceLabel {
+    source: &'static str,
+}
+
+/// Risk decisions and the trading state they show.
+struct TradingMetrics {
+    decisions: Family<DecisionLabels, Counter>,
+    state: Family<StateLabel, FloatGauge>,
+    trips: Family<SourceLabel, Counter>,
+}
+
+fn trading_metrics() -> &'static TradingMetrics {
+    static M: OnceLock<TradingMetrics> = OnceLock::new();
+    M.get_or_init(|| {
+        let m = TradingMetrics {
+            decisions: Family::default(),
+            state: Family::default(),
+            trips: Family::default(),
+        };
+        register(
+            "njord_decisions",
+            "Pre-trade decisions (risk, portfolio, live broker), by whether allowed and by reason code (none when allowed)",
+            None,
+            m.decisions.clone(),
+        );
+        register(
+            "njord_trading_state",
+            "1 for the trading state the latest decision showed (active or halted), else 0",
+            None,
+            m.state.clone(),
+        );
+        register(
+            "njord_kill_switch_trips",
+            "Times trading went from active to halted, by where the halt was read (file, redis, unreadable)",
+            None,
+            m.trips.clone(),
+        );
+        m
+    })
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SideLabel {
+    side: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabel {
+    code: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FillLabels {
+    side: &'static str,
+    liquidity: &'static str,
+}
+
+/// Orders, rejections and fills.
+struct OrderMetrics {
+    orders: Family<SideLabel, Counter>,
+    rejects: Family<CodeLabel, Counter>,
+    fills: Family<FillLabels, Counter>,
+}
+
+fn order_metrics() -> &'static OrderMetrics {
+    static M: OnceLock<OrderMetrics> = OnceLock::new();
+    M.get_or_init(|| {
+        let m = OrderMetrics {
+            orders: Family::default(),
+            rejects: Family::default(),
+            fills: Family::default(),
+        };
+        register(
+            "njord_orders",
+            "Orders this process emitted, by side",
+            None,
+            m.orders.clone(),
+        );
+        register(
+            "njord_rejects",
+            "Orders rejected (order updates with status rejected), by reason code",
+            None,
+            m.rejects.clone(),
+        );
+        register(
+            "njord_fills",
+            "Fills, by side and liquidity (maker or taker)",
+            None,
+            m.fills.clone(),
+        );
+        m
+    })
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StrategyLabel {
+    strategy: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SymbolLabel {
+    symbol: String,
+}
+
+/// Positions and PnL: per strategy and per symbol (never their product, which would multiply
+/// the series), and the account's totals.
+struct PnlMetrics {
+    qty: Family<SymbolLabel, FloatGauge>,
+    realized: Family<StrategyLabel, FloatGauge>,
+    unrealized: Family<StrategyLabel, FloatGauge>,
+    today: Family<StrategyLabel, FloatGauge>,
+    equity: FloatGauge,
+    drawdown: FloatGauge,
+}
+
+fn pnl_metrics() -> &'static PnlMetrics {
+    static M: OnceLock<PnlMetrics> = OnceLock::new();
+    M.get_or_init(|| {
+        let m = PnlMetrics {
+            qty: Family::default(),
+            realized: Family::default(),
+            unrealized: Family::default(),
+            today: Family::default(),
+            equity: FloatGauge::default(),
+            drawdown: FloatGauge::default(),
+        };
+        let usd = || Some(Unit::Other("usd".into()));
+        register(
+            "njord_position_qty",
+            "Net position in base units, all strategies together, by symbol",
+            None,
+            m.qty.clone(),
+        );
+        register(
+            "njord_pnl_realized",
+            "Realized PnL since the positions began, by strategy",
+            usd(),
+            m.realized.clone(),
+        );
+        register(
+            "njord_pnl_unrealized",
+            "Unrealized PnL at the last trade price, by strategy",
+            usd(),
+            m.unrealized.clone(),
+        );
+        register(
+            "njord_pnl_today",
+            "Realized PnL of the current UTC day, by strategy",
+            usd(),
+            m.today.clone(),
+        );
+        register(
+            "njord_equity",
+            "Realized plus unrealized PnL of all strategies: equity above its starting value",
+            usd(),
+            m.equity.clone(),
+        );
+        register(
+            "njord_drawdown",
+            "How far equity is below its highest value seen",
+            usd(),
+            m.drawdown.clone(),
+        );
+        m
+    })
+}
+
+/// Where a `halted` decision read the switch: the risk engine writes `source` (and `error`
+/// when unreadable), the live broker one key per source that said halt.
+fn trip_source(caps: &crate::event::Map) -> &'static str {
+    fn said(v: &serde_json::Value) -> &str {
+        v.as_str().unwrap_or("")
+    }
+    if caps.contains_key("error") || caps.values().any(|v| said(v).starts_with("unreadable")) {
+        return "unreadable";
+    }
+    match caps.get("source").map(said) {
+        Some("file") => "file",
+        Some("redis") => "redis",
+        _ if caps.contains_key("file") => "file",
+        _ if caps.contains_key("redis") => "redis",
+        _ => "other",
+    }
+}
+
+/// One market-data stream: a kind of one symbol.
+struct Stream {
+    symbol: Box<str>,
+    slot: usize,
+    last_ts_ns: i64,
+    dirty: bool,
+    seen_ns: Arc<AtomicI64>,
+    lag: FloatGauge,
+}
+
+/// The streams, found by symbol and then kind (trade, book, ticker, bar).
+#[derive(Default)]
+struct Streams {
+    index: FxHashMap<Box<str>, [u32; 4]>,
+    all: Vec<Stream>,
+    dirty: Vec<u32>,
+    /// The last stream seen: consecutive events of one stream skip the hash lookup.
+    last: Option<u32>,
+    full_warned: bool,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl Streams {
+    #[inline]
+    fn see(&mut self, slot: usize, symbol: &str, ts_ns: i64, topics: &Topics, kind: Kind) {
+        let i = match self.last {
+            Some(i)
+                if self.all[i as usize].slot == slot && *self.all[i as usize].symbol == *symbol =>
+            {
+                i
+            }
+            _ => match self.find(slot, symbol, topics, kind) {
+                Some(i) => i,
+                None => return,
+            },
+        };
+        let s = &mut self.all[i as usize];
+        s.last_ts_ns = s.last_ts_ns.max(ts_ns);
+        if !s.dirty {
+            s.dirty = true;
+            self.dirty.push(i);
+        }
+    }
+
+    #[cold]
+    fn find(&mut self, slot: usize, symbol: &str, topics: &Topics, kind: Kind) -> Option<u32> {
+        let mut i = self.index.get(symbol).map_or(NONE, |slots| slots[slot]);
+        if i == NONE {
+            if self.all.len() >= MAX_STREAMS {
+                if !std::mem::replace(&mut self.full_warned, true) {
+                    tracing::warn!(
+                        "more than {MAX_STREAMS} streams: {} {symbol} and later ones get no stream metrics",
+                        kind.as_str()
+                    );
+                }
+                return None;
+            }
+            i = self.all.len() as u32;
+            let m = stage_metrics();
+            let label = StreamLabel {
+                stream: topics.for_symbol(kind, symbol),
+            };
+            let seen_ns = Arc::new(AtomicI64::new(0));
+            let age = m.stream_age.get_or_create_owned(&label);
+            m.seen
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((seen_ns.clone(), age));
+            self.all.push(Stream {
+                symbol: symbol.into(),
+                slot,
+                last_ts_ns: i64::MIN,
+                dirty: false,
+                seen_ns,
+                lag: m.stream_lag.get_or_create_owned(&label),
+            });
+            self.index.entry(symbol.into()).or_insert([NONE; 4])[slot] = i;
+        }
+        self.last = Some(i);
+        Some(i)
+    }
+
+    /// The streams that moved since the last call arrived at `now_ns`.
+    fn publish(&mut self, now_ns: i64) {
+        for i in self.dirty.drain(..) {
+            let s = &mut self.all[i as usize];
+            s.dirty = false;
+            s.seen_ns.store(now_ns, Ordering::Relaxed);
+            s.lag.set((now_ns - s.last_ts_ns) as f64 / 1e9);
+        }
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+struct Held {
+    qty: Decimal,
+    avg_price: Decimal,
+    realized: Decimal,
+    today: Decimal,
+}
+
+/// The latest position of each (strategy, symbol) and the last price of their symbols.
+#[derive(Default)]
+struct Ledger {
+    held: FxHashMap<(Box<str>, Box<str>), Held>,
+    prices: FxHashMap<Box<str>, Decimal>,
+    dirty: bool,
+    peak: f64,
+    computed_ns: i64,
+}
+
+impl Ledger {
+    fn position(&mut self, p: &Position<'_>) {
+        let key = (
+            p.strategy_id.as_deref().unwrap_or("").into(),
+            p.symbol.as_ref().into(),
+        );
+        self.held.insert(
+            key,
+            Held {
+                qty: p.qty,
+                avg_price: p.avg_price,
+                realized: p.realized_pnl,
+                today: p.realized_pnl_day,
+            },
+        );
+        if !self.prices.contains_key(p.symbol.as_ref()) {
+            self.prices.insert(p.symbol.as_ref().into(), p.avg_price);
+        }
+        self.dirty = true;
+    }
+
+    /// Sets the gauges from the positions at their symbols' last prices.
+    fn compute(&mut self, m: &PnlMetrics) {
+        self.dirty = false;
+        let f = |d: Decimal| d.to_f64().unwrap_or(0.0);
+        let mut by_strategy: FxHashMap<&str, (f64, f64, f64)> = FxHashMap::default();
+        let mut by_symbol: FxHashMap<&str, f64> = FxHashMap::default();
+        for ((strategy, symbol), h) in &self.held {
+            let last = self.prices.get(symbol).copied().unwrap_or(h.avg_price);
+            let unrealized = f(h.qty * (last - h.avg_price));
+            let e = by_strategy.entry(strategy).or_default();
+            e.0 += f(h.realized);
+            e.1 += unrealized;
+            e.2 += f(h.today);
+            *by_symbol.entry(symbol).or_default() += f(h.qty);
+        }
+        let mut equity = 0.0;
+        for (strategy, (realized, unrealized, today)) in by_strategy {
+            let l = StrategyLabel {
+                strategy: strategy.to_string(),
+            };
+            m.realized.get_or_create(&l).set(realized);
+            m.unrealized.get_or_create(&l).set(unrealized);
+            m.today.get_or_create(&l).set(today);
+            equity += realized + unrealized;
+        }
+        for (symbol, qty) in by_symbol {
+            m.qty
+                .get_or_create(&SymbolLabel {
+                    symbol: symbol.to_string(),
+                })
+                .set(qty);
+        }
+        self.peak = self.peak.max(equity);
+        m.equity.set(equity);
+        m.drawdown.set(self.peak - equity);
+    }
+}
+
+/// The hot-path side of a stage's telemetry. Counts are local until [`Observer::publish`].
+pub struct Observer {
+    topics: Topics,
+    health: Arc<Health>,
+    ins: [u64; KINDS],
+    outs: [u64; KINDS],
+    bad: u64,
+    watermark_ns: i64,
+    streams: Streams,
+    /// Whether decisions show the kill switch's state (the stage reads it).
+    reads_kill_switch: bool,
+    /// Set once a decision was seen: whether the latest showed trading halted.
+    halted: Option<bool>,
+    ledger: Option<Ledger>,
+}
+
+impl Observer {
+    pub fn new(topics: &Topics, health: Arc<Health>) -> Observer {
+        stage_metrics();
+        Observer {
+            topics: topics.clone(),
+            health,
+            ins: [0; KINDS],
+            outs: [0; KINDS],
+            bad: 0,
+            watermark_ns: i64::MIN,
+            streams: Streams::default(),
+            reads_kill_switch: false,
+            halted: None,
+            ledger: None,
+        }
+    }
+
+    /// Whether the stage's decisions show the kill switch's state.
+    pub fn set_reads_kill_switch(&mut self, reads: bool) {
+        self.reads_kill_switch = reads;
+    }
+
+    pub fn health(&self) -> &Arc<Health> {
+        &self.health
+    }
+
+    /// An input event.
+    #[inline]
+    pub fn input(&mut self, ev: &Event<'_>) {
+        self.ins[ev.kind() as usize] += 1;
+        self.track(ev);
+    }
+
+    /// Moves the watermark and, for market data, the event's stream.
+    #[inline]
+    fn track(&mut self, ev: &Event<'_>) {
+        let kind = ev.kind();
+        let ts = ev.ts_ns();
+        if ts > self.watermark_ns {
+            self.watermark_ns = ts;
+        }
+        let (slot, symbol) = match ev {
+            Event::Trade(t) => {
+                if let Some(l) = &mut self.ledger
+                    && let Some(p) = l.prices.get_mut(t.symbol.as_ref())
+                {
+                    *p = t.price;
+                    l.dirty = true;
+                }
+                (0, t.symbol.as_ref())
+            }
+            Event::Book(b) => (1, b.symbol.as_ref()),
+            Event::Ticker(t) => (2, t.symbol.as_ref()),
+            Event::Bar(b) => (3, b.symbol.as_ref()),
+            _ => return,
+        };
+        self.streams.see(slot, symbol, ts, &self.topics, kind);
+    }
+
+    /// An input line or message that did not decode.
+    pub fn malformed(&mut self) {
+        self.bad += 1;
+    }
+
+    /// An event this process caused. Market data it makes (ingest's events, bars) moves the
+    /// watermark and its streams as input does.
+    pub fn output(&mut self, ev: &Event<'_>) {
+        self.outs[ev.kind() as usize] += 1;
+        match ev {
+            Event::Trade(_) | Event::Book(_) | Event::Ticker(_) | Event::Bar(_) => self.track(ev),
+            Event::Decision(d) => self.decision(d),
+            Event::Order(o) => {
+                order_metrics()
+                    .orders
+                    .get_or_create(&SideLabel {
+                        side: o.side.as_str(),
+                    })
+                    .inc();
+            }
+            Event::OrderUpdate(u) if u.status == OrderStatus::Rejected => {
+                order_metrics()
+                    .rejects
+                    .get_or_create(&CodeLabel {
+                        code: u.reason.map_or("unknown", Reason::as_str),
+                    })
+                    .inc();
+            }
+            Event::Fill(f) => {
+                order_metrics()
+                    .fills
+                    .get_or_create(&FillLabels {
+                        side: f.side.as_str(),
+                        liquidity: f.liquidity.as_str(),
+                    })
+                    .inc();
+            }
+            Event::Position(p) => {
+                pnl_metrics();
+                self.ledger.get_or_insert_with(Ledger::default).position(p);
+            }
+            // The live broker reports only refusals as decisions: an acknowledged order
+            // passed the kill switch.
+            Event::Ack(_) if self.reads_kill_switch => self.trading_state(false),
+            _ => {}
+        }
+    }
+
+    fn decision(&mut self, d: &Decision<'_>) {
+        let m = trading_metrics();
+        m.decisions
+            .get_or_create(&DecisionLabels {
+                allowed: if d.allowed { "true" } else { "false" },
+                reason: d.reason.map_or("none", Reason::as_str),
+            })
+            .inc();
+        if !self.reads_kill_switch {
+            return;
+        }
+        // Checks before `halted` (invalid, duplicate) say nothing about the switch.
+        let halted = match d.reason {
+            Some(Reason::Halted) => true,
+            Some(Reason::InvalidIntent | Reason::DuplicateIntent) => return,
+            _ => false,
+        };
+        if halted && self.halted != Some(true) {
+            let source = trip_source(&d.caps);
+            m.trips.get_or_create(&SourceLabel { source }).inc();
+        }
+        self.trading_state(halted);
+    }
+
+    /// The latest decision, or an order sent, showed trading `halted` or not.
+    fn trading_state(&mut self, halted: bool) {
+        let m = trading_metrics();
+        if self.halted != Some(halted) {
+            self.halted = Some(halted);
+            let set = |state, on: bool| {
+                m.state
+                    .get_or_create(&StateLabel { state })
+                    .set(if on { 1.0 } else { 0.0 });
+            };
+            set("active", !halted);
+            set("halted", halted);
+        }
+    }
+
+    /// Adds the local counts to the shared metrics and updates health, at wall time `now_ns`.
+    /// `end`: the last call of the run, which also recomputes the PnL gauges unthrottled.
+    pub fn publish(&mut self, now_ns: i64, end: bool) {
+        let m = stage_metrics();
+        for (i, kind) in Kind::ALL.iter().enumerate() {
+            let label = KindLabel {
+                kind: kind.as_str(),
+            };
+            if self.ins[i] > 0 {
+                m.events_in
+                    .get_or_create(&label)
+                    .inc_by(std::mem::take(&mut self.ins[i]));
+            }
+            if self.outs[i] > 0 {
+                m.events_out
+                    .get_or_create(&label)
+                    .inc_by(std::mem::take(&mut self.outs[i]));
+            }
+        }
+        m.malformed.inc_by(std::mem::take(&mut self.bad));
+        self.streams.publish(now_ns);
+        if self.watermark_ns > i64::MIN {
+            m.watermark.set(self.watermark_ns as f64 / 1e9);
+            self.health.watermark(self.watermark_ns, now_ns);
+        }
+        self.health.beat(now_ns);
+        if let Some(l) = &mut self.ledger
+            && l.dirty
+            && (end || now_ns - l.computed_ns >= GAUGE_EVERY_NS)
+        {
+            l.computed_ns = now_ns;
+            l.compute(pnl_metrics());
+        }
+    }
+}
