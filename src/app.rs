@@ -132,6 +132,7 @@ impl Telemetry {
         }
         telemetry::init(binary);
         let health = Arc::new(Health::new(cfg.stale_after_ms));
+        telemetry::health_gauges(health.clone());
         if let MetricsAddr::At(at) = addr {
             let token = loaded.config.api_keys.metrics.token.as_ref();
             telemetry::serve(at, token.map(|t| t.expose_secret()), health.clone()).map_err(

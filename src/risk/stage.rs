@@ -111,9 +111,11 @@ impl RiskStage {
         shared: Option<SharedState>,
     ) -> Self {
         let cfg = &loaded.config;
+        let caps = Caps::from(&cfg.risk);
+        crate::telemetry::risk_caps(&caps);
         RiskStage {
             engine: RiskEngine::new(
-                Caps::from(&cfg.risk),
+                caps,
                 RiskSettings {
                     venue: cfg.exchange.venue.clone(),
                     dedup_window: cfg.risk.dedup_window,
@@ -276,6 +278,7 @@ impl Stage for RiskStage {
                     orders_per_min_cap = caps.orders_per_min_cap,
                     "SIGHUP: caps reloaded"
                 );
+                crate::telemetry::risk_caps(&caps);
                 self.engine.set_caps(caps);
             }
             Err(e) => tracing::error!("SIGHUP: keeping the current caps: {e}"),

@@ -145,6 +145,53 @@ pub fn init(binary: &'static str) {
     });
 }
 
+/// `njord_live` and `njord_ready`: what `/livez` and `/readyz` would answer, at each scrape,
+/// so rules can alert on a process that is alive but not processing.
+pub fn health_gauges(health: std::sync::Arc<Health>) {
+    let (live, ready) = (Gauge::<i64>::default(), Gauge::<i64>::default());
+    register(
+        "njord_live",
+        "1 while the event loop turns (what /livez answers), else 0",
+        None,
+        live.clone(),
+    );
+    register(
+        "njord_ready",
+        "1 when start-up has finished and the event-time watermark is fresh (what /readyz answers), else 0",
+        None,
+        ready.clone(),
+    );
+    on_refresh(move |now| {
+        live.set(i64::from(health.live(now).is_ok()));
+        ready.set(i64::from(health.ready(now).is_ok()));
+    });
+}
+
+/// The risk engine's caps in force, so rules can compare PnL with them.
+pub fn risk_caps(caps: &crate::risk::Caps) {
+    static M: OnceLock<(FloatGauge, FloatGauge)> = OnceLock::new();
+    let (daily, per_order) = M.get_or_init(|| {
+        let m = (FloatGauge::default(), FloatGauge::default());
+        let usd = || Some(Unit::Other("usd".into()));
+        register(
+            "njord_risk_daily_loss_cap",
+            "Trading halts for the UTC day once the day's PnL reaches minus this (risk.daily_loss_usd_cap)",
+            usd(),
+            m.0.clone(),
+        );
+        register(
+            "njord_risk_per_order_cap",
+            "Largest notional of one order (risk.per_order_usd_cap)",
+            usd(),
+            m.1.clone(),
+        );
+        m
+    });
+    use rust_decimal::prelude::ToPrimitive;
+    daily.set(caps.daily_loss_usd_cap.to_f64().unwrap_or(0.0));
+    per_order.set(caps.per_order_usd_cap.to_f64().unwrap_or(0.0));
+}
+
 /// One label, for families with a single label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabel {

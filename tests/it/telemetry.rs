@@ -295,7 +295,27 @@ pub(crate) fn get(addr: &str, path: &str, headers: &[(&str, &str)]) -> (u16, Str
     s.read_to_string(&mut raw).unwrap();
     let (head, body) = raw.split_once("\r\n\r\n").unwrap();
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, head.to_ascii_lowercase(), body.to_string())
+    let head = head.to_ascii_lowercase();
+    let body = if head.contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, head, body)
+}
+
+/// The body of a chunked HTTP/1.1 response.
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap();
+        if n == 0 {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = &tail[n + 2..];
+    }
+    out
 }
 
 /// Polls `path` until it answers `want` (the endpoint is the readiness signal).
@@ -531,4 +551,271 @@ fn a_hundred_symbols_and_twenty_strategies_stay_under_5000_series() {
         "{m}"
     );
     promtool_accepts(&m);
+}
+
+/// Every metric name an expression mentions (recording-rule names, with `:`, and `up` are
+/// Prometheus's own).
+fn metric_names(expr: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let bytes = expr.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let starts = |p: &str| expr[i..].starts_with(p);
+        let boundary = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+        if boundary && (starts("njord_") || starts("process_")) {
+            let end = expr[i..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .map_or(expr.len(), |e| i + e);
+            let name = &expr[i..end];
+            let base = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s).filter(|b| b.ends_with("_seconds")))
+                .unwrap_or(name);
+            names.push(base.to_string());
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    names
+}
+
+/// The expressions of the shipped rules and dashboards, each with where it is.
+fn deploy_exprs() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let rules = std::fs::read_to_string(repo("deploy/prometheus/rules/njord.rules.yml")).unwrap();
+    let rules: serde_json::Value = serde_saphyr::from_str(&rules).unwrap();
+    for g in rules["groups"].as_array().unwrap() {
+        for r in g["rules"].as_array().unwrap() {
+            let name = r
+                .get("alert")
+                .or(r.get("record"))
+                .unwrap()
+                .as_str()
+                .unwrap();
+            out.push((
+                format!("rule {name}"),
+                r["expr"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    for e in std::fs::read_dir(repo("deploy/grafana/dashboards")).unwrap() {
+        let path = e.unwrap().path();
+        let d: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for p in d["panels"].as_array().unwrap() {
+            for t in p["targets"].as_array().unwrap() {
+                out.push((
+                    format!("{} panel {}", path.display(), p["title"]),
+                    t["expr"].as_str().unwrap().to_string(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn promtool(args: &[&str]) {
+    let out = std::process::Command::new("promtool")
+        .args(args)
+        .current_dir(repo("deploy/prometheus"))
+        .output()
+        .expect("promtool must be installed (make test installs prometheus)");
+    assert!(
+        out.status.success(),
+        "promtool {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn rules_and_dashboards_pass_promtool_and_use_only_catalogued_metrics() {
+    promtool(&["check", "config", "prometheus.yml"]);
+    promtool(&["check", "rules", "rules/njord.rules.yml"]);
+    promtool(&["test", "rules", "tests/njord.rules.test.yml"]);
+    // Every alert has a unit test.
+    let tests =
+        std::fs::read_to_string(repo("deploy/prometheus/tests/njord.rules.test.yml")).unwrap();
+    let cat = catalogue();
+    let exprs = deploy_exprs();
+    let mut bad = Vec::new();
+    for (at, expr) in &exprs {
+        if let Some(alert) = at.strip_prefix("rule ").filter(|n| !n.contains(':'))
+            && !tests.contains(&format!("alertname: {alert}"))
+        {
+            bad.push(format!("alert {alert} has no promtool unit test"));
+        }
+        for n in metric_names(expr) {
+            if !cat.contains_key(&n) {
+                bad.push(format!(
+                    "{at} uses {n}, which docs/metrics.md does not list"
+                ));
+            }
+        }
+    }
+    assert!(exprs.len() > 30, "{} expressions", exprs.len());
+    assert!(bad.is_empty(), "\n{}", bad.join("\n"));
+}
+
+/// A `prometheus` server on a free loopback port, killed on drop.
+struct Prometheus {
+    child: Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// Scrapes `targets` every second and evaluates `rules` every second.
+    fn start(targets: &[&str], rules: &str) -> Prometheus {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("rules.yml"), rules).unwrap();
+        let targets: Vec<String> = targets.iter().map(|t| format!("\"{t}\"")).collect();
+        std::fs::write(
+            dir.path().join("prometheus.yml"),
+            format!(
+                "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nrule_files: [rules.yml]\nscrape_configs:\n  - job_name: njord\n    static_configs:\n      - targets: [{}]\n",
+                targets.join(", ")
+            ),
+        )
+        .unwrap();
+        let addr = format!("127.0.0.1:{}", support::free_port());
+        let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
+        let child = std::process::Command::new("prometheus")
+            .current_dir(dir.path())
+            .arg("--config.file=prometheus.yml")
+            .arg("--storage.tsdb.path=data")
+            .arg(format!("--web.listen-address={addr}"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("prometheus must be installed (make test installs it)");
+        let p = Prometheus {
+            child,
+            addr,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(&p.addr).is_err() || get(&p.addr, "/-/ready", &[]).0 != 200 {
+            assert!(Instant::now() < deadline, "prometheus did not become ready");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        p
+    }
+
+    fn api(&self, path_and_query: &str) -> serde_json::Value {
+        let (status, _, body) = get(&self.addr, path_and_query, &[]);
+        assert_eq!(status, 200, "{path_and_query}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    fn query(&self, expr: &str) -> serde_json::Value {
+        let q: String = url::form_urlencoded::byte_serialize(expr.as_bytes()).collect();
+        self.api(&format!("/api/v1/query?query={q}"))
+    }
+
+    /// Polls until `cond` holds on the answer to `path_and_query`.
+    fn wait(&self, what: &str, path_and_query: &str, cond: impl Fn(&serde_json::Value) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let v = self.api(path_and_query);
+            if cond(&v) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{what}: {v}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_real_prometheus_scrapes_the_daemons_and_alerts_when_a_stream_goes_stale() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("njord-risk"));
+    c.current_dir(dir.path())
+        .env_remove("NJORD_CONFIG")
+        .env("NJORD__LOGGING__JSON_FILE", "false")
+        .env("NJORD__TELEMETRY__STALE_AFTER_MS", "3000")
+        .args(["--bus", &redis.url()]);
+    let risk = Daemon::start(c);
+    // The shipped rules, with their `for` durations shortened to seconds for the test.
+    let rules = std::fs::read_to_string(repo("deploy/prometheus/rules/njord.rules.yml"))
+        .unwrap()
+        .replace("for: 1m", "for: 2s");
+    let prom = Prometheus::start(&[&risk.addr], &rules);
+
+    // Market data and an intent: the daemon is ready and its decision reaches Prometheus.
+    let mut conn = redis.conn();
+    let ts = now_ns();
+    let trade = support::trade_line("ATOM/USDT", 1, "10", ts);
+    let intent = format!(
+        r#"{{"kind":"intent","id":"i1","ts_ns":{ts},"strategy_id":"s1","symbol":"ATOM/USDT","side":"buy","type":"market","qty":1,"limit_price":null}}"#
+    );
+    for (topic, msg) in [("md.trades.ATOM/USDT", &trade), ("strat.intent", &intent)] {
+        let _: () = redis::cmd("PUBLISH")
+            .arg(topic)
+            .arg(msg)
+            .query(&mut conn)
+            .unwrap();
+    }
+    let q = |e: &str| {
+        let q: String = url::form_urlencoded::byte_serialize(e.as_bytes()).collect();
+        format!("/api/v1/query?query={q}")
+    };
+    prom.wait(
+        "the decision's sample",
+        &q(r#"njord_decisions_total{allowed="true"}"#),
+        |v| v["data"]["result"].as_array().is_some_and(|r| r.len() == 1),
+    );
+    let cat = catalogue();
+    let names = prom.api("/api/v1/label/__name__/values");
+    let names: BTreeSet<String> = names["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .filter(|n| n.starts_with("njord_") || n.starts_with("process_"))
+        .collect();
+    for n in &names {
+        let base = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| n.strip_suffix(s).filter(|b| cat.contains_key(*b)))
+            .unwrap_or(n);
+        assert!(
+            cat.contains_key(base),
+            "Prometheus got {n}, not in docs/metrics.md"
+        );
+    }
+    for want in [
+        "njord_build_info",
+        "njord_ready",
+        "njord_stream_last_event_age_seconds",
+        "process_cpu_seconds_total",
+    ] {
+        assert!(names.contains(want), "{want} not scraped: {names:?}");
+    }
+    // Every dashboard and rule expression is valid PromQL to this Prometheus.
+    for (at, expr) in deploy_exprs() {
+        let v = prom.query(&expr);
+        assert_eq!(v["status"], "success", "{at}: {expr}: {v}");
+    }
+
+    // Nothing more arrives: the daemon goes unready and the alert fires.
+    prom.wait("NjordNotReady firing", "/api/v1/alerts", |v| {
+        v["data"]["alerts"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|a| a["labels"]["alertname"] == "NjordNotReady" && a["state"] == "firing")
+        })
+    });
+    let (status, _, body) = get(&risk.addr, "/readyz", &[]);
+    assert_eq!(status, 503);
+    assert!(body.contains("stale"), "{body}");
 }
