@@ -165,7 +165,7 @@ _njord__sim() {
             return 0
             ;;
         njord__sim__subcmd__serve)
-            opts="-v -q -h --tape --symbols --speed --scenario --rest-port --ws-port --journal --api-key --api-secret --no-timestamp-check --clock-skew-ms --loop --start-on-subscribe --maker-fee --taker-fee --book-levels --book-qty --fill-at-touch --balance --min-notional --weight-limit --orders-per-10s --orders-per-day --ban-after --ban-secs --ping-interval-ms --pong-timeout-ms --ws-msg-limit --listen-key-ttl-secs --config --print-config --verbose --quiet --log-level --help"
+            opts="-v -q -h --tape --symbols --speed --scenario --rest-port --metrics-addr --metrics-file --ws-port --journal --api-key --api-secret --no-timestamp-check --clock-skew-ms --loop --start-on-subscribe --maker-fee --taker-fee --book-levels --book-qty --fill-at-touch --balance --min-notional --weight-limit --orders-per-10s --orders-per-day --ban-after --ban-secs --ping-interval-ms --pong-timeout-ms --ws-msg-limit --listen-key-ttl-secs --config --print-config --verbose --quiet --log-level --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -188,6 +188,14 @@ _njord__sim() {
                     return 0
                     ;;
                 --rest-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

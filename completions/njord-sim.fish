@@ -39,6 +39,8 @@ complete -c njord-sim -n "__fish_njord_sim_using_subcommand serve" -l symbols -d
 complete -c njord-sim -n "__fish_njord_sim_using_subcommand serve" -l speed -d 'Tape speed: max (as fast as subscribers read), 1x, 10x, 0.5x, or step (POST /control/step)' -r
 complete -c njord-sim -n "__fish_njord_sim_using_subcommand serve" -l scenario -d 'Faults to switch on at start: {"faults":[{"fault":"stop_pings"},…]} (JSON or YAML)' -r -F
 complete -c njord-sim -n "__fish_njord_sim_using_subcommand serve" -l rest-port -d 'REST port on 127.0.0.1 (0: any free port)' -r
+complete -c njord-sim -n "__fish_njord_sim_using_subcommand serve" -l metrics-addr -d 'Serve GET /metrics, /livez and /readyz here: HOST:PORT, a port (on 127.0.0.1), or off (default for daemons: telemetry.addr; on stdio: none)' -r
+complete -c njord-sim -n "__fish_njord_sim_using_subcommand serve" -l metrics-file -d 'Rewrite the metrics to this file periodically and at exit, in the Prometheus text format of node_exporter\'s textfile collector' -r -F
 complete -c njord-sim -n "__fish_njord_sim_using_subcommand serve" -l ws-port -d 'WebSocket port on 127.0.0.1 (0: any free port)' -r
 complete -c njord-sim -n "__fish_njord_sim_using_subcommand serve" -l journal -d 'Request journal: every request, response, signature verdict and WebSocket frame' -r -F
 complete -c njord-sim -n "__fish_njord_sim_using_subcommand serve" -l api-key -d 'Accepted API key (default: Binance\'s documentation example key)' -r

@@ -102,17 +102,34 @@ pub fn connect(url: &str, loaded: &Loaded) -> Result<RedisBus, Error> {
     RedisBus::connect(url, Reconnect::from_config(&loaded.config.redis)).map_err(Error::failed)
 }
 
-/// A run's telemetry: the observer its runner feeds, and the `--metrics-file` writer.
+/// A run's telemetry: the health its endpoints report, the observer its runner feeds, and
+/// the `--metrics-file` writer.
 pub struct Telemetry {
+    pub health: Option<Arc<Health>>,
     pub obs: Option<Observer>,
     file: Option<Textfile>,
 }
 
 impl Telemetry {
-    /// Starts what `args` and `telemetry.*` ask for. `daemon`: serve the endpoints at
-    /// `telemetry.addr` unless `--metrics-addr` says otherwise; other runs serve only when
-    /// `--metrics-addr` is given.
+    /// Starts what `args` and `telemetry.*` ask for, with an observer for an event loop.
+    /// `daemon`: serve the endpoints at `telemetry.addr` unless `--metrics-addr` says
+    /// otherwise; other runs serve only when `--metrics-addr` is given.
     pub fn start(
+        binary: &'static str,
+        args: &MetricsArgs,
+        loaded: &Loaded,
+        daemon: bool,
+    ) -> Result<Telemetry, Error> {
+        let mut t = Self::endpoints(binary, args, loaded, daemon)?;
+        if let Some(h) = &t.health {
+            t.obs = Some(Observer::new(&loaded.config.redis.topics, h.clone()));
+        }
+        Ok(t)
+    }
+
+    /// [`Telemetry::start`] without the observer: for a process that reports its health and
+    /// its own metrics only (njord-sim).
+    pub fn endpoints(
         binary: &'static str,
         args: &MetricsArgs,
         loaded: &Loaded,
@@ -126,6 +143,7 @@ impl Telemetry {
         };
         if addr == MetricsAddr::Off && args.metrics_file.is_none() {
             return Ok(Telemetry {
+                health: None,
                 obs: None,
                 file: None,
             });
@@ -150,7 +168,8 @@ impl Telemetry {
             None => None,
         };
         Ok(Telemetry {
-            obs: Some(Observer::new(&loaded.config.redis.topics, health)),
+            health: Some(health),
+            obs: None,
             file,
         })
     }

@@ -51,7 +51,7 @@ fn registry() -> MutexGuard<'static, Registry> {
 }
 
 /// Registers `metric` as `name` (the exposed name gains the unit and, for a counter, `_total`).
-fn register(name: &str, help: &str, unit: Option<Unit>, metric: impl Metric) {
+pub fn register(name: &str, help: &str, unit: Option<Unit>, metric: impl Metric) {
     match unit {
         Some(u) => registry().register_with_unit(name, help, u, metric),
         None => registry().register(name, help, metric),

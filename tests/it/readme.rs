@@ -10,8 +10,8 @@
 //! - ```` ```sh skip ```` blocks may only hold `make` targets (`make demo`, `make test` and
 //!   `make install` are tested by CI itself and would rebuild the project here).
 //!
-//! The README's fixed ports (Redis 6379, the simulator's 8081 and 8082) become free ones, so
-//! the run is safe beside other tests and a Redis the machine already runs.
+//! The README's fixed ports (Redis 6379, the simulator's 8081 and 8082, a metrics port 9467)
+//! become free ones, so the run is safe beside other tests and a Redis the machine already runs.
 
 use crate::support::{free_port, sim_bin};
 use std::fmt::Write as _;
@@ -20,7 +20,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The README's ports, replaced by free ones before the run.
-const README_PORTS: [&str; 3] = ["6379", "8081", "8082"];
+const README_PORTS: [&str; 4] = ["6379", "8081", "8082", "9467"];
 /// A bound for the whole run, so a hung command fails the test instead of CI.
 const RUN_LIMIT: Duration = Duration::from_secs(300);
 

@@ -253,7 +253,8 @@ fn the_catalogue_lists_exactly_what_each_stage_emits() {
 
     // The live broker against njord-sim: a refusal by the cap, one by the kill switch, a
     // resting order and a fill.
-    let sim = broker::Sim::start(&[]);
+    let sim_metrics = format!("127.0.0.1:{}", support::free_port());
+    let sim = broker::Sim::start(&["--metrics-addr", &sim_metrics]);
     let env = broker::Env::new(Some(&sim)).live();
     let metrics = format!("127.0.0.1:{}", support::free_port());
     let mut b = env.spawn(&["--emit-only", "--metrics-addr", &metrics]);
@@ -272,9 +273,18 @@ fn the_catalogue_lists_exactly_what_each_stage_emits() {
     note("njord-broker", &m);
     let (code, _, stderr) = b.finish();
     assert_eq!(code, 0, "{stderr}");
+    // The simulator served all that: its requests, trades and connections.
+    let (status, _, m) = get(&sim_metrics, "/metrics", &[]);
+    assert_eq!(status, 200);
+    assert!(
+        m.contains(r#"njord_sim_requests_total{endpoint="POST /api/v3/order",code="200"} 2"#),
+        "{m}"
+    );
+    assert_eq!(get(&sim_metrics, "/readyz", &[]).0, 200);
+    note("njord-sim", &m);
 
     let mut bad = Vec::new();
-    for bin in STAGES {
+    for bin in STAGES.iter().chain(&["njord-sim"]) {
         let got = emitted.get(bin).cloned().unwrap_or_default();
         bad.extend(mismatch(&cat, bin, &got, false));
     }

@@ -58,6 +58,8 @@ pub struct ServeArgs {
     /// REST port on 127.0.0.1 (0: any free port)
     #[arg(long, default_value_t = 0)]
     pub rest_port: u16,
+    #[command(flatten)]
+    pub metrics: njord::cli::MetricsArgs,
     /// WebSocket port on 127.0.0.1 (0: any free port)
     #[arg(long, default_value_t = 0)]
     pub ws_port: u16,
@@ -183,10 +185,10 @@ fn parse_balance(s: &str) -> Result<(String, rust_decimal::Decimal), String> {
 
 /// Writes a synthetic tape, or serves the venue until stopped.
 pub fn run(cli: Cli) -> Result<(), Error> {
-    njord::app::start(&cli.common)?;
+    let loaded = njord::app::start(&cli.common)?;
     match cli.cmd {
         Cmd::Gen(g) => gen_tape(&g),
-        Cmd::Serve(s) => serve(*s),
+        Cmd::Serve(s) => serve(*s, &loaded),
     }
 }
 
@@ -257,7 +259,7 @@ fn settings(a: &ServeArgs) -> Settings {
     }
 }
 
-fn serve(a: ServeArgs) -> Result<(), Error> {
+fn serve(a: ServeArgs, loaded: &njord::config::Loaded) -> Result<(), Error> {
     let tape = tape::load(&a.tape, &a.symbols)
         .map_err(|e| Error::Usage(format!("njord-sim serve: {e}")))?;
     for bad in &tape.skipped {
@@ -286,21 +288,40 @@ fn serve(a: ServeArgs) -> Result<(), Error> {
         .map_err(|e| Error::Failed(format!("njord-sim serve: cannot start the runtime: {e}")))?;
     let (rest_port, ws_port) = (a.rest_port, a.ws_port);
     let sim = crate::build(settings(&a), &tape, journal);
+    let tele = njord::app::Telemetry::endpoints("njord-sim", &a.metrics, loaded, true)?;
+    let health = tele.health.clone();
+    crate::metrics::register_all(health.clone());
     let result = rt.block_on(async move {
         for f in scenario {
             crate::rest::apply_fault(&sim, f).await;
+        }
+        if let Some(h) = &health {
+            // The runtime turns: `/livez`. The tape's pace is the test's, so no staleness.
+            let h = h.clone();
+            tokio::spawn(async move {
+                let mut beat = tokio::time::interval(std::time::Duration::from_secs(1));
+                loop {
+                    beat.tick().await;
+                    h.beat(njord::stage::wall_clock_ns());
+                }
+            });
         }
         let served = crate::serve(sim, tape, rest_port, ws_port, |b| {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{}", b.ready_line());
             let _ = out.flush();
             tracing::info!(rest = %b.rest, ws = %b.ws, "njord-sim ready");
+            if let Some(h) = &health {
+                h.beat(njord::stage::wall_clock_ns());
+                h.set_started();
+            }
         });
         tokio::select! {
             r = served => r,
             _ = shutdown_signal() => Ok(()),
         }
     });
+    tele.finish()?;
     result.map_err(|e| {
         Error::Failed(format!(
             "njord-sim serve: {e} (is the port already in use? use 0 for any free port)"

@@ -404,6 +404,7 @@ async fn play_some(
             return done;
         }
         done += played.len();
+        crate::metrics::played(played.len(), now);
         fan_out(sim, &played, now, dup, reorder, mangler).await;
     }
     done

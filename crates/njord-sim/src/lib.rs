@@ -36,6 +36,7 @@ pub mod klines;
 pub mod limits;
 pub mod listen_key;
 pub mod matching;
+pub mod metrics;
 pub mod rest;
 pub mod tape;
 pub mod wire;

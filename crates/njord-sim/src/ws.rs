@@ -226,7 +226,9 @@ async fn run(sim: Arc<Sim>, socket: WebSocket, subs: Vec<Sub>, combined: bool, p
     let (tx, rx) = mpsc::channel::<Batch>(64);
     let conn = Arc::new(Conn::new(id, subs, tx));
     sim.hub.register(conn.clone());
+    crate::metrics::connection_opened();
     let reason = serve_conn(&sim, &conn, socket, rx, combined).await;
+    crate::metrics::connection_closed();
     sim.hub.unregister(id);
     tracing::debug!(conn = id, reason, "websocket closed");
     if let Some(j) = &sim.journal {

@@ -126,6 +126,8 @@ async fn handle(
     if answer.drop {
         conn.kill.store(true, Ordering::Relaxed);
     }
+    let known = route(&method, &path).is_some();
+    crate::metrics::request(method.as_str(), &path, known, answer.status);
     response(answer.status, answer.body, &answer.headers)
 }
 
