@@ -175,6 +175,9 @@ pub fn wall_clock_ns() -> i64 {
         .unwrap_or(0)
 }
 
+/// How often an idle stdio run with telemetry tells it that its loop turns.
+const BEAT: Duration = Duration::from_secs(1);
+
 /// Reads `input` on a thread in large chunks, so the runner can wait on input and signals at
 /// once.
 fn spawn_reader(mut input: impl Read + Send + 'static) -> Receiver<io::Result<Vec<u8>>> {
@@ -293,9 +296,7 @@ impl<W: Write> StdioRun<'_, W> {
     fn end(&mut self) -> Result<(), RunError> {
         self.stage.on_end(&mut self.emitted)?;
         self.write_emitted()?;
-        self.flush()?;
-        self.publish(true);
-        Ok(())
+        self.flush()
     }
 
     /// Hands the counts so far to telemetry.
@@ -319,8 +320,7 @@ pub fn run_stdio<W: Write>(
     let chunks = spawn_reader(input);
     let mut obs = obs;
     if let Some(o) = obs.as_deref_mut() {
-        o.set_reads_kill_switch(stage.reads_kill_switch());
-        o.health().set_started();
+        o.attach(stage.reads_kill_switch());
     }
     let mut run = StdioRun {
         stage,
@@ -333,7 +333,7 @@ pub fn run_stdio<W: Write>(
         decoder: event::Decoder::default(),
         lineno: 0,
     };
-    match drive_stdio(&mut run, &chunks, signals.receiver()) {
+    let outcome = match drive_stdio(&mut run, &chunks, signals.receiver()) {
         Err(RunError::Io(e)) if is_closed_pipe(&e) => Ok(run.stats),
         Err(e) => {
             // Whatever was processed still reaches stdout and the journals.
@@ -341,7 +341,10 @@ pub fn run_stdio<W: Write>(
             Err(e)
         }
         Ok(()) => Ok(run.stats),
-    }
+    };
+    // However the run ended, telemetry gets the final counts.
+    run.publish(true);
+    outcome
 }
 
 fn drive_stdio<W: Write>(
@@ -352,6 +355,11 @@ fn drive_stdio<W: Write>(
     let mut pending: Vec<u8> = Vec::new();
     let tick = run.opts.tick.unwrap_or(Duration::from_secs(3600));
     let ticker = crossbeam_channel::tick(tick);
+    // With telemetry, an idle run still reports that its loop turns (`/livez`).
+    let beat = match run.obs {
+        Some(_) => crossbeam_channel::tick(BEAT),
+        None => crossbeam_channel::never(),
+    };
     loop {
         select! {
             recv(chunks) -> msg => match msg {
@@ -394,8 +402,10 @@ fn drive_stdio<W: Write>(
                     run.stage.on_tick(wall_clock_ns(), &mut run.emitted)?;
                     run.write_emitted()?;
                     run.flush()?;
+                    run.publish(false);
                 }
             }
+            recv(beat) -> _ => run.publish(false),
         }
     }
 }
@@ -420,8 +430,7 @@ pub fn run_bus(
     let sub = bus.subscribe(&inputs).map_err(StageError::from)?;
     tracing::info!(inputs = ?inputs, "subscribed");
     if let Some(o) = obs.as_deref_mut() {
-        o.set_reads_kill_switch(stage.reads_kill_switch());
-        o.health().set_started();
+        o.attach(stage.reads_kill_switch());
         o.publish(wall_clock_ns(), false);
     }
     let mut published = crate::telemetry::TopicCounts::default();
@@ -452,8 +461,10 @@ pub fn run_bus(
                 .collect();
             bus.publish_all(&msgs).map_err(StageError::from)?;
             stats.emitted += msgs.len() as u64;
-            for (topic, _) in &msgs {
-                published.count(topic);
+            if obs.is_some() {
+                for (topic, _) in &msgs {
+                    published.count(topic);
+                }
             }
         }
         if let Some(o) = obs.as_deref_mut() {

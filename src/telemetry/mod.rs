@@ -172,17 +172,16 @@ pub fn risk_caps(caps: &crate::risk::Caps) {
     static M: OnceLock<(FloatGauge, FloatGauge)> = OnceLock::new();
     let (daily, per_order) = M.get_or_init(|| {
         let m = (FloatGauge::default(), FloatGauge::default());
-        let usd = || Some(Unit::Other("usd".into()));
         register(
             "njord_risk_daily_loss_cap",
             "Trading halts for the UTC day once the day's PnL reaches minus this (risk.daily_loss_usd_cap)",
-            usd(),
+            Some(usd()),
             m.0.clone(),
         );
         register(
             "njord_risk_per_order_cap",
             "Largest notional of one order (risk.per_order_usd_cap)",
-            usd(),
+            Some(usd()),
             m.1.clone(),
         );
         m
@@ -190,6 +189,21 @@ pub fn risk_caps(caps: &crate::risk::Caps) {
     use rust_decimal::prelude::ToPrimitive;
     daily.set(caps.daily_loss_usd_cap.to_f64().unwrap_or(0.0));
     per_order.set(caps.per_order_usd_cap.to_f64().unwrap_or(0.0));
+}
+
+/// The unit of money metrics (`_usd`).
+fn usd() -> Unit {
+    Unit::Other("usd".into())
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabel {
+    code: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    state: &'static str,
 }
 
 /// One label, for families with a single label.

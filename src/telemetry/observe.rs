@@ -5,10 +5,15 @@
 //! Everything here is read off the events themselves (decisions, orders, fills, positions),
 //! so the cores stay free of telemetry and every stage reports alike on stdio and on a bus.
 
-use super::{FloatGauge, Health, KindLabel, StreamLabel, on_refresh, register};
+use super::{
+    CodeLabel, FloatGauge, Health, KindLabel, StateLabel, StreamLabel, on_refresh, register, usd,
+};
 use crate::config::Topics;
 use crate::event::{Decision, Event, Kind, OrderStatus, Position};
+use crate::prices::LastPrices;
 use crate::reason::Reason;
+use crate::risk::usd;
+use crate::time::utc_day;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -94,7 +99,11 @@ fn stage_metrics() -> &'static StageMetrics {
         let seen = m.seen.clone();
         on_refresh(move |now| {
             for (at, age) in seen.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-                age.set((now - at.load(Ordering::Relaxed)) as f64 / 1e9);
+                // 0: created, not yet published (within one batch).
+                let at = at.load(Ordering::Relaxed);
+                if at > 0 {
+                    age.set((now - at) as f64 / 1e9);
+                }
             }
         });
         m
@@ -105,11 +114,6 @@ fn stage_metrics() -> &'static StageMetrics {
 struct DecisionLabels {
     allowed: &'static str,
     reason: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct StateLabel {
-    state: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -157,11 +161,6 @@ fn trading_metrics() -> &'static TradingMetrics {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SideLabel {
     side: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct CodeLabel {
-    code: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -239,7 +238,6 @@ fn pnl_metrics() -> &'static PnlMetrics {
             equity: FloatGauge::default(),
             drawdown: FloatGauge::default(),
         };
-        let usd = || Some(Unit::Other("usd".into()));
         register(
             "njord_position_qty",
             "Net position in base units, all strategies together, by symbol",
@@ -249,31 +247,31 @@ fn pnl_metrics() -> &'static PnlMetrics {
         register(
             "njord_pnl_realized",
             "Realized PnL since the positions began, by strategy",
-            usd(),
+            Some(usd()),
             m.realized.clone(),
         );
         register(
             "njord_pnl_unrealized",
             "Unrealized PnL at the last trade price, by strategy",
-            usd(),
+            Some(usd()),
             m.unrealized.clone(),
         );
         register(
             "njord_pnl_today",
             "Realized PnL of the current UTC day, by strategy",
-            usd(),
+            Some(usd()),
             m.today.clone(),
         );
         register(
             "njord_equity",
             "Realized plus unrealized PnL of all strategies: equity above its starting value",
-            usd(),
+            Some(usd()),
             m.equity.clone(),
         );
         register(
             "njord_drawdown",
             "How far equity is below its highest value seen",
-            usd(),
+            Some(usd()),
             m.drawdown.clone(),
         );
         m
@@ -309,28 +307,44 @@ struct Stream {
 }
 
 /// The streams, found by symbol and then kind (trade, book, ticker, bar).
-#[derive(Default)]
 struct Streams {
     index: FxHashMap<Box<str>, [u32; 4]>,
     all: Vec<Stream>,
     dirty: Vec<u32>,
-    /// The last stream seen: consecutive events of one stream skip the hash lookup.
-    last: Option<u32>,
+    /// The streams seen last, most often a tape's few symbols: a hit skips the hash lookup.
+    recent: [u32; RECENT],
+    /// Where the next stream found by hash goes in `recent`.
+    next_recent: usize,
     full_warned: bool,
 }
 
 const NONE: u32 = u32::MAX;
+const RECENT: usize = 4;
+
+impl Default for Streams {
+    fn default() -> Self {
+        Streams {
+            index: FxHashMap::default(),
+            all: Vec::new(),
+            dirty: Vec::new(),
+            recent: [NONE; RECENT],
+            next_recent: 0,
+            full_warned: false,
+        }
+    }
+}
 
 impl Streams {
     #[inline]
     fn see(&mut self, slot: usize, symbol: &str, ts_ns: i64, topics: &Topics, kind: Kind) {
-        let i = match self.last {
-            Some(i)
-                if self.all[i as usize].slot == slot && *self.all[i as usize].symbol == *symbol =>
-            {
-                i
-            }
-            _ => match self.find(slot, symbol, topics, kind) {
+        let hit = self.recent.iter().copied().find(|&i| {
+            self.all
+                .get(i as usize)
+                .is_some_and(|s| s.slot == slot && crate::swar::same_short(&s.symbol, symbol))
+        });
+        let i = match hit {
+            Some(i) => i,
+            None => match self.find(slot, symbol, topics, kind) {
                 Some(i) => i,
                 None => return,
             },
@@ -377,7 +391,8 @@ impl Streams {
             });
             self.index.entry(symbol.into()).or_insert([NONE; 4])[slot] = i;
         }
-        self.last = Some(i);
+        self.recent[self.next_recent] = i;
+        self.next_recent = (self.next_recent + 1) % RECENT;
         Some(i)
     }
 
@@ -398,13 +413,16 @@ struct Held {
     avg_price: Decimal,
     realized: Decimal,
     today: Decimal,
+    /// UTC day of the position's time, to which `today` belongs.
+    day: i64,
 }
 
-/// The latest position of each (strategy, symbol) and the last price of their symbols.
+/// The latest position of each strategy and symbol, and the last trade price of every symbol
+/// (for unrealized PnL and, as the risk engine does, to value other quotes in USD).
 #[derive(Default)]
 struct Ledger {
-    held: FxHashMap<(Box<str>, Box<str>), Held>,
-    prices: FxHashMap<Box<str>, Decimal>,
+    held: FxHashMap<Box<str>, FxHashMap<Box<str>, Held>>,
+    last: LastPrices,
     dirty: bool,
     peak: f64,
     computed_ns: i64,
@@ -412,42 +430,49 @@ struct Ledger {
 
 impl Ledger {
     fn position(&mut self, p: &Position<'_>) {
-        let key = (
-            p.strategy_id.as_deref().unwrap_or("").into(),
-            p.symbol.as_ref().into(),
-        );
-        self.held.insert(
-            key,
-            Held {
-                qty: p.qty,
-                avg_price: p.avg_price,
-                realized: p.realized_pnl,
-                today: p.realized_pnl_day,
-            },
-        );
-        if !self.prices.contains_key(p.symbol.as_ref()) {
-            self.prices.insert(p.symbol.as_ref().into(), p.avg_price);
+        let held = Held {
+            qty: p.qty,
+            avg_price: p.avg_price,
+            realized: p.realized_pnl,
+            today: p.realized_pnl_day,
+            day: utc_day(p.ts_ns),
+        };
+        let strategy = p.strategy_id.as_deref().unwrap_or("");
+        let by_symbol = match self.held.get_mut(strategy) {
+            Some(m) => m,
+            None => self.held.entry(strategy.into()).or_default(),
+        };
+        match by_symbol.get_mut(p.symbol.as_ref()) {
+            Some(h) => *h = held,
+            None => {
+                by_symbol.insert(p.symbol.as_ref().into(), held);
+            }
         }
         self.dirty = true;
     }
 
-    /// Sets the gauges from the positions at their symbols' last prices.
-    fn compute(&mut self, m: &PnlMetrics) {
+    /// Sets the gauges from the positions at their symbols' last prices, in USD (a quote
+    /// without a USD price yet counts at its quote value), `today` counting only positions of
+    /// the UTC day `day`.
+    fn compute(&mut self, m: &PnlMetrics, day: i64) {
         self.dirty = false;
         let f = |d: Decimal| d.to_f64().unwrap_or(0.0);
-        let mut by_strategy: FxHashMap<&str, (f64, f64, f64)> = FxHashMap::default();
         let mut by_symbol: FxHashMap<&str, f64> = FxHashMap::default();
-        for ((strategy, symbol), h) in &self.held {
-            let last = self.prices.get(symbol).copied().unwrap_or(h.avg_price);
-            let unrealized = f(h.qty * (last - h.avg_price));
-            let e = by_strategy.entry(strategy).or_default();
-            e.0 += f(h.realized);
-            e.1 += unrealized;
-            e.2 += f(h.today);
-            *by_symbol.entry(symbol).or_default() += f(h.qty);
-        }
         let mut equity = 0.0;
-        for (strategy, (realized, unrealized, today)) in by_strategy {
+        for (strategy, positions) in &self.held {
+            let (mut realized, mut unrealized, mut today) = (0.0, 0.0, 0.0);
+            for (symbol, h) in positions {
+                let rate = usd::quote_of(symbol)
+                    .and_then(|q| usd::usd_rate(q, &self.last))
+                    .map_or(Decimal::ONE, |(r, _)| r);
+                let last = self.last.get(symbol).unwrap_or(h.avg_price);
+                realized += f(usd::saturating_mul(h.realized, rate));
+                unrealized += f(usd::saturating_mul(h.qty * (last - h.avg_price), rate));
+                if h.day == day {
+                    today += f(usd::saturating_mul(h.today, rate));
+                }
+                *by_symbol.entry(symbol).or_default() += f(h.qty);
+            }
             let l = StrategyLabel {
                 strategy: strategy.to_string(),
             };
@@ -469,8 +494,30 @@ impl Ledger {
     }
 }
 
+/// The counter of `key`, resolved from its family the first time only: after that an
+/// increment is a small-map lookup and an atomic add, with no lock and no allocation.
+fn cached<K: std::hash::Hash + Eq>(
+    map: &mut FxHashMap<K, Counter>,
+    key: K,
+    resolve: impl FnOnce() -> Counter,
+) -> &Counter {
+    map.entry(key).or_insert_with(resolve)
+}
+
+/// Counter handles, resolved once per label set.
+#[derive(Default)]
+struct Handles {
+    ins: [Option<Counter>; KINDS],
+    outs: [Option<Counter>; KINDS],
+    orders: FxHashMap<&'static str, Counter>,
+    rejects: FxHashMap<&'static str, Counter>,
+    fills: FxHashMap<(&'static str, &'static str), Counter>,
+    decisions: FxHashMap<DecisionLabels, Counter>,
+}
+
 /// The hot-path side of a stage's telemetry. Counts are local until [`Observer::publish`].
 pub struct Observer {
+    handles: Handles,
     topics: Topics,
     health: Arc<Health>,
     ins: [u64; KINDS],
@@ -489,6 +536,7 @@ impl Observer {
     pub fn new(topics: &Topics, health: Arc<Health>) -> Observer {
         stage_metrics();
         Observer {
+            handles: Handles::default(),
             topics: topics.clone(),
             health,
             ins: [0; KINDS],
@@ -502,9 +550,11 @@ impl Observer {
         }
     }
 
-    /// Whether the stage's decisions show the kill switch's state.
-    pub fn set_reads_kill_switch(&mut self, reads: bool) {
-        self.reads_kill_switch = reads;
+    /// The runner has started its stage: ready as far as start-up goes. `reads_kill_switch`:
+    /// the stage's decisions show the switch's state.
+    pub fn attach(&mut self, reads_kill_switch: bool) {
+        self.reads_kill_switch = reads_kill_switch;
+        self.health.set_started();
     }
 
     pub fn health(&self) -> &Arc<Health> {
@@ -528,10 +578,8 @@ impl Observer {
         }
         let (slot, symbol) = match ev {
             Event::Trade(t) => {
-                if let Some(l) = &mut self.ledger
-                    && let Some(p) = l.prices.get_mut(t.symbol.as_ref())
-                {
-                    *p = t.price;
+                if let Some(l) = &mut self.ledger {
+                    l.last.set(t.symbol.as_ref(), t.price, ts);
                     l.dirty = true;
                 }
                 (0, t.symbol.as_ref())
@@ -557,29 +605,31 @@ impl Observer {
             Event::Trade(_) | Event::Book(_) | Event::Ticker(_) | Event::Bar(_) => self.track(ev),
             Event::Decision(d) => self.decision(d),
             Event::Order(o) => {
-                order_metrics()
-                    .orders
-                    .get_or_create(&SideLabel {
-                        side: o.side.as_str(),
-                    })
-                    .inc();
+                let side = o.side.as_str();
+                cached(&mut self.handles.orders, side, || {
+                    order_metrics()
+                        .orders
+                        .get_or_create_owned(&SideLabel { side })
+                })
+                .inc();
             }
             Event::OrderUpdate(u) if u.status == OrderStatus::Rejected => {
-                order_metrics()
-                    .rejects
-                    .get_or_create(&CodeLabel {
-                        code: u.reason.map_or("unknown", Reason::as_str),
-                    })
-                    .inc();
+                let code = u.reason.map_or("unknown", Reason::as_str);
+                cached(&mut self.handles.rejects, code, || {
+                    order_metrics()
+                        .rejects
+                        .get_or_create_owned(&CodeLabel { code })
+                })
+                .inc();
             }
             Event::Fill(f) => {
-                order_metrics()
-                    .fills
-                    .get_or_create(&FillLabels {
-                        side: f.side.as_str(),
-                        liquidity: f.liquidity.as_str(),
-                    })
-                    .inc();
+                let (side, liquidity) = (f.side.as_str(), f.liquidity.as_str());
+                cached(&mut self.handles.fills, (side, liquidity), || {
+                    order_metrics()
+                        .fills
+                        .get_or_create_owned(&FillLabels { side, liquidity })
+                })
+                .inc();
             }
             Event::Position(p) => {
                 pnl_metrics();
@@ -594,12 +644,14 @@ impl Observer {
 
     fn decision(&mut self, d: &Decision<'_>) {
         let m = trading_metrics();
-        m.decisions
-            .get_or_create(&DecisionLabels {
-                allowed: if d.allowed { "true" } else { "false" },
-                reason: d.reason.map_or("none", Reason::as_str),
-            })
-            .inc();
+        let labels = DecisionLabels {
+            allowed: if d.allowed { "true" } else { "false" },
+            reason: d.reason.map_or("none", Reason::as_str),
+        };
+        cached(&mut self.handles.decisions, labels.clone(), || {
+            m.decisions.get_or_create_owned(&labels)
+        })
+        .inc();
         if !self.reads_kill_switch {
             return;
         }
@@ -636,18 +688,16 @@ impl Observer {
     pub fn publish(&mut self, now_ns: i64, end: bool) {
         let m = stage_metrics();
         for (i, kind) in Kind::ALL.iter().enumerate() {
-            let label = KindLabel {
-                kind: kind.as_str(),
-            };
+            let kind = kind.as_str();
             if self.ins[i] > 0 {
-                m.events_in
-                    .get_or_create(&label)
-                    .inc_by(std::mem::take(&mut self.ins[i]));
+                let c = self.handles.ins[i]
+                    .get_or_insert_with(|| m.events_in.get_or_create_owned(&KindLabel { kind }));
+                c.inc_by(std::mem::take(&mut self.ins[i]));
             }
             if self.outs[i] > 0 {
-                m.events_out
-                    .get_or_create(&label)
-                    .inc_by(std::mem::take(&mut self.outs[i]));
+                let c = self.handles.outs[i]
+                    .get_or_insert_with(|| m.events_out.get_or_create_owned(&KindLabel { kind }));
+                c.inc_by(std::mem::take(&mut self.outs[i]));
             }
         }
         m.malformed.inc_by(std::mem::take(&mut self.bad));
@@ -662,7 +712,7 @@ impl Observer {
             && (end || now_ns - l.computed_ns >= GAUGE_EVERY_NS)
         {
             l.computed_ns = now_ns;
-            l.compute(pnl_metrics());
+            l.compute(pnl_metrics(), utc_day(self.watermark_ns));
         }
     }
 }

@@ -161,6 +161,7 @@ pub fn serve(
     token: Option<&str>,
     health: Arc<Health>,
 ) -> Result<Endpoint, ServeError> {
+    let token = token.filter(|t| !t.is_empty());
     if !addr.ip().is_loopback() && token.is_none() {
         return Err(ServeError::NeedsToken(addr));
     }
@@ -203,13 +204,16 @@ pub fn serve(
     Ok(Endpoint { addr: bound })
 }
 
-/// `None` when the request may proceed, else the refusal.
+/// `None` when the request may proceed, else the refusal. The scheme is case-insensitive
+/// (RFC 9110); an empty configured token counts as none.
 fn refused(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
     let want = shared.token.as_deref()?;
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
     match given {
         Some(g) if same(g.as_bytes(), want.as_bytes()) => None,
         _ => Some(

@@ -71,7 +71,7 @@ fn ev(line: &str) -> event::Event<'_> {
 #[test]
 fn decisions_show_the_trading_state_and_count_trips_by_source() {
     let mut obs = Observer::new(&Default::default(), Arc::new(Health::new(0)));
-    obs.set_reads_kill_switch(true);
+    obs.attach(true);
     let decision = |id: &str, allowed: bool, reason: &str, caps: &str| {
         format!(
             r#"{{"kind":"decision","intent_id":"{id}","allowed":{allowed},"reason":{reason},"caps":{caps},"ts_ns":1}}"#

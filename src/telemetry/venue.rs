@@ -1,7 +1,7 @@
 //! Metrics of the venue's REST API (requests, rate limits, weight) and of the live broker's
 //! session with it (clock offset, listen key, order acknowledgements).
 
-use super::{FloatGauge, latency_histogram, on_refresh, register};
+use super::{CodeLabel, FloatGauge, StateLabel, latency_histogram, on_refresh, register};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -16,11 +16,6 @@ use std::sync::atomic::{AtomicI64, Ordering};
 struct RequestLabels {
     endpoint: String,
     code: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct CodeLabel {
-    code: &'static str,
 }
 
 /// Requests to the venue's REST API, from any client.
@@ -146,11 +141,6 @@ pub fn session() -> &'static SessionMetrics {
         );
         m
     })
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct StateLabel {
-    state: &'static str,
 }
 
 /// The market-data WebSocket of njord-ingest.

@@ -268,6 +268,11 @@ fn the_catalogue_lists_exactly_what_each_stage_emits() {
     b.wait_for(20, broker::is("ack", "rests"));
     b.send(broker::order("fills", "buy", "market", "0.5", None));
     b.wait_for(20, broker::is("fill", "fills"));
+    // Far below the symbol's minimum notional: rejected.
+    b.send(broker::order("tiny", "buy", "limit", "0.001", Some("5")));
+    b.wait_for(20, |v| {
+        broker::is("order_update", "tiny")(v) && v["status"] == "rejected"
+    });
     let (status, _, m) = get(&metrics, "/metrics", &[]);
     assert_eq!(status, 200);
     note("njord-broker", &m);
@@ -407,7 +412,7 @@ fn a_bus_daemon_serves_metrics_and_health_and_goes_unready_when_stale() {
     c.current_dir(dir.path())
         .env_remove("NJORD_CONFIG")
         .env("NJORD__LOGGING__JSON_FILE", "false")
-        .env("NJORD__TELEMETRY__STALE_AFTER_MS", "1500")
+        .env("NJORD__TELEMETRY__STALE_AFTER_MS", "3000")
         .args(["--bus", &redis.url()]);
     let d = Daemon::start(c);
     let addr = d.addr.as_str();
@@ -761,30 +766,49 @@ fn a_real_prometheus_scrapes_the_daemons_and_alerts_when_a_stream_goes_stale() {
         .unwrap()
         .replace("for: 1m", "for: 2s");
     let prom = Prometheus::start(&[&risk.addr], &rules);
+    // Live means subscribed: nothing published from here on is missed.
+    wait_for(&risk.addr, "/livez", 200);
 
-    // Market data and an intent: the daemon is ready and its decision reaches Prometheus.
-    let mut conn = redis.conn();
-    let ts = now_ns();
-    let trade = support::trade_line("ATOM/USDT", 1, "10", ts);
-    let intent = format!(
-        r#"{{"kind":"intent","id":"i1","ts_ns":{ts},"strategy_id":"s1","symbol":"ATOM/USDT","side":"buy","type":"market","qty":1,"limit_price":null}}"#
-    );
-    for (topic, msg) in [("md.trades.ATOM/USDT", &trade), ("strat.intent", &intent)] {
-        let _: () = redis::cmd("PUBLISH")
-            .arg(topic)
-            .arg(msg)
-            .query(&mut conn)
-            .unwrap();
-    }
     let q = |e: &str| {
         let q: String = url::form_urlencoded::byte_serialize(e.as_bytes()).collect();
         format!("/api/v1/query?query={q}")
     };
-    prom.wait(
-        "the decision's sample",
-        &q(r#"njord_decisions_total{allowed="true"}"#),
-        |v| v["data"]["result"].as_array().is_some_and(|r| r.len() == 1),
+    let found =
+        |v: &serde_json::Value| v["data"]["result"].as_array().is_some_and(|r| r.len() == 1);
+    prom.wait("a first scrape", &q(r#"up{job="njord"} == 1"#), found);
+
+    // An intent, and fresh trades until Prometheus has seen the daemon ready.
+    let mut conn = redis.conn();
+    let publish = |conn: &mut redis::Connection, topic: &str, msg: &str| {
+        let _: () = redis::cmd("PUBLISH")
+            .arg(topic)
+            .arg(msg)
+            .query(conn)
+            .unwrap();
+    };
+    let ts = now_ns();
+    publish(
+        &mut conn,
+        "strat.intent",
+        &format!(
+            r#"{{"kind":"intent","id":"i1","ts_ns":{ts},"strategy_id":"s1","symbol":"ATOM/USDT","side":"buy","type":"market","qty":1,"limit_price":null}}"#
+        ),
     );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for id in 1.. {
+        let trade = support::trade_line("ATOM/USDT", id, "10", now_ns());
+        publish(&mut conn, "md.trades.ATOM/USDT", &trade);
+        if found(&prom.query("max_over_time(njord_ready[5m]) == 1")) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus never saw the daemon ready"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // The decision (the intent had no price yet: denied) arrived as a sample too.
+    prom.wait("the decision's sample", &q("njord_decisions_total"), found);
     let cat = catalogue();
     let names = prom.api("/api/v1/label/__name__/values");
     let names: BTreeSet<String> = names["data"]

@@ -140,7 +140,6 @@ impl RestClient {
         let req = self.prepare(req, None)?;
         let p = Self::order_params(&req);
         let params: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let started = std::time::Instant::now();
         let sent = self
             .request(
                 reqwest::Method::POST,
@@ -150,11 +149,6 @@ impl RestClient {
                 false,
             )
             .await;
-        if sent.is_ok() {
-            crate::telemetry::session()
-                .ack_latency
-                .observe(started.elapsed().as_secs_f64());
-        }
         match sent {
             Ok(v) => parse_order(&v, |s| self.pair_of(s))
                 .map(|u| u.to_ack())

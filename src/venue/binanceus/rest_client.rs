@@ -290,8 +290,15 @@ impl RestClient {
                 let signer = self.signer.as_ref().ok_or(BrokerError::NoKeys)?;
                 rb = rb.header("X-MBX-APIKEY", signer.api_key());
             }
+            let started = std::time::Instant::now();
             let sent = match rb.send().await {
                 Ok(r) => {
+                    if method == reqwest::Method::POST && path == "/api/v3/order" {
+                        // Every answer, accepted or rejected; each attempt on its own.
+                        crate::telemetry::session()
+                            .ack_latency
+                            .observe(started.elapsed().as_secs_f64());
+                    }
                     let status = r.status().as_u16();
                     let headers = r.headers().clone();
                     r.text().await.map(|b| (status, headers, b))
