@@ -18,7 +18,7 @@ mod textfile;
 mod venue;
 
 pub use observe::Observer;
-pub use serve::{Endpoint, Health, MetricsAddr, ServeError, serve};
+pub use serve::{Health, MetricsAddr, ServeError, serve};
 pub use textfile::Textfile;
 pub use venue::{HttpMetrics, SessionMetrics, WsMetrics, http, session, ws};
 
@@ -103,7 +103,7 @@ impl Format {
 }
 
 /// Every registered metric in `format`, ages refreshed to `now_ns` first.
-pub fn encode_at(format: Format, now_ns: i64) -> String {
+fn encode_at(format: Format, now_ns: i64) -> String {
     for f in REFRESH.lock().unwrap_or_else(|e| e.into_inner()).iter() {
         f(now_ns);
     }

@@ -298,8 +298,6 @@ fn trip_source(caps: &crate::event::Map) -> &'static str {
 
 /// One market-data stream: a kind of one symbol.
 struct Stream {
-    symbol: Box<str>,
-    slot: usize,
     last_ts_ns: i64,
     dirty: bool,
     seen_ns: Arc<AtomicI64>,
@@ -312,7 +310,7 @@ struct Streams {
     all: Vec<Stream>,
     dirty: Vec<u32>,
     /// The streams seen last, most often a tape's few symbols: a hit skips the hash lookup.
-    recent: [u32; RECENT],
+    recent: [(StreamKey, u32); RECENT],
     /// Where the next stream found by hash goes in `recent`.
     next_recent: usize,
     full_warned: bool,
@@ -321,13 +319,49 @@ struct Streams {
 const NONE: u32 = u32::MAX;
 const RECENT: usize = 4;
 
+/// The market-data kinds by stream slot.
+const SLOT_KINDS: [Kind; 4] = [Kind::Trade, Kind::Book, Kind::Ticker, Kind::Bar];
+
+/// A stream's identity in three words: its slot and a symbol of at most 16 bytes (its length
+/// and two overlapping words, or smaller loads below eight bytes), so finding a recent stream
+/// is a few integer compares, with no string compare and no hash.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct StreamKey(u64, u64, u64);
+
+impl StreamKey {
+    /// Matches no stream: its length word has bits no real key sets.
+    const NONE: StreamKey = StreamKey(0, 0, u64::MAX);
+
+    #[inline]
+    fn of(slot: usize, symbol: &str) -> Option<StreamKey> {
+        let b = symbol.as_bytes();
+        let n = b.len();
+        let word = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or([0; 8]));
+        let half = |at: usize| {
+            u64::from(u32::from_le_bytes(
+                b[at..at + 4].try_into().unwrap_or([0; 4]),
+            ))
+        };
+        let (w0, w1) = match n {
+            8..=16 => (word(0), word(n - 8)),
+            4..=7 => (half(0) | half(n - 4) << 32, 0),
+            1..=3 => (
+                u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16,
+                0,
+            ),
+            _ => return None,
+        };
+        Some(StreamKey(w0, w1, (n as u64) << 8 | slot as u64))
+    }
+}
+
 impl Default for Streams {
     fn default() -> Self {
         Streams {
             index: FxHashMap::default(),
             all: Vec::new(),
             dirty: Vec::new(),
-            recent: [NONE; RECENT],
+            recent: [(StreamKey::NONE, NONE); RECENT],
             next_recent: 0,
             full_warned: false,
         }
@@ -335,16 +369,12 @@ impl Default for Streams {
 }
 
 impl Streams {
-    #[inline]
-    fn see(&mut self, slot: usize, symbol: &str, ts_ns: i64, topics: &Topics, kind: Kind) {
-        let hit = self.recent.iter().copied().find(|&i| {
-            self.all
-                .get(i as usize)
-                .is_some_and(|s| s.slot == slot && crate::swar::same_short(&s.symbol, symbol))
-        });
-        let i = match hit {
-            Some(i) => i,
-            None => match self.find(slot, symbol, topics, kind) {
+    #[inline(always)]
+    fn see(&mut self, slot: usize, symbol: &str, ts_ns: i64, topics: &Topics) {
+        let key = StreamKey::of(slot, symbol);
+        let i = match key.and_then(|k| self.recent.iter().find(|r| r.0 == k)) {
+            Some(&(_, i)) => i,
+            None => match self.find(slot, symbol, topics, key) {
                 Some(i) => i,
                 None => return,
             },
@@ -358,7 +388,15 @@ impl Streams {
     }
 
     #[cold]
-    fn find(&mut self, slot: usize, symbol: &str, topics: &Topics, kind: Kind) -> Option<u32> {
+    #[inline(never)]
+    fn find(
+        &mut self,
+        slot: usize,
+        symbol: &str,
+        topics: &Topics,
+        key: Option<StreamKey>,
+    ) -> Option<u32> {
+        let kind = SLOT_KINDS[slot];
         let mut i = self.index.get(symbol).map_or(NONE, |slots| slots[slot]);
         if i == NONE {
             if self.all.len() >= MAX_STREAMS {
@@ -382,8 +420,6 @@ impl Streams {
                 .unwrap_or_else(|e| e.into_inner())
                 .push((seen_ns.clone(), age));
             self.all.push(Stream {
-                symbol: symbol.into(),
-                slot,
                 last_ts_ns: i64::MIN,
                 dirty: false,
                 seen_ns,
@@ -391,8 +427,10 @@ impl Streams {
             });
             self.index.entry(symbol.into()).or_insert([NONE; 4])[slot] = i;
         }
-        self.recent[self.next_recent] = i;
-        self.next_recent = (self.next_recent + 1) % RECENT;
+        if let Some(k) = key {
+            self.recent[self.next_recent] = (k, i);
+            self.next_recent = (self.next_recent + 1) % RECENT;
+        }
         Some(i)
     }
 
@@ -564,32 +602,36 @@ impl Observer {
     /// An input event.
     #[inline]
     pub fn input(&mut self, ev: &Event<'_>) {
-        self.ins[ev.kind() as usize] += 1;
+        let kind = match ev {
+            // The common case first: one match gives the kind and the stream.
+            Event::Trade(_) => Kind::Trade,
+            _ => ev.kind(),
+        };
+        self.ins[kind as usize] += 1;
         self.track(ev);
     }
 
     /// Moves the watermark and, for market data, the event's stream.
-    #[inline]
+    #[inline(always)]
     fn track(&mut self, ev: &Event<'_>) {
-        let kind = ev.kind();
-        let ts = ev.ts_ns();
-        if ts > self.watermark_ns {
-            self.watermark_ns = ts;
-        }
-        let (slot, symbol) = match ev {
+        let (slot, symbol, ts) = match ev {
             Event::Trade(t) => {
                 if let Some(l) = &mut self.ledger {
-                    l.last.set(t.symbol.as_ref(), t.price, ts);
+                    l.last.set(t.symbol.as_ref(), t.price, t.ts_ns);
                     l.dirty = true;
                 }
-                (0, t.symbol.as_ref())
+                (0, t.symbol.as_ref(), t.ts_ns)
             }
-            Event::Book(b) => (1, b.symbol.as_ref()),
-            Event::Ticker(t) => (2, t.symbol.as_ref()),
-            Event::Bar(b) => (3, b.symbol.as_ref()),
-            _ => return,
+            Event::Book(b) => (1, b.symbol.as_ref(), b.ts_ns),
+            Event::Ticker(t) => (2, t.symbol.as_ref(), t.ts_ns),
+            Event::Bar(b) => (3, b.symbol.as_ref(), b.ts_close_ns),
+            _ => {
+                self.watermark_ns = self.watermark_ns.max(ev.ts_ns());
+                return;
+            }
         };
-        self.streams.see(slot, symbol, ts, &self.topics, kind);
+        self.watermark_ns = self.watermark_ns.max(ts);
+        self.streams.see(slot, symbol, ts, &self.topics);
     }
 
     /// An input line or message that did not decode.
@@ -714,5 +756,41 @@ impl Observer {
             l.computed_ns = now_ns;
             l.compute(pnl_metrics(), utc_day(self.watermark_ns));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Two symbols share a key exactly when they are the same symbol of the same slot.
+        #[test]
+        fn stream_keys_tell_symbols_apart(a in "[AB/]{0,17}", b in "[AB/]{0,17}", slot in 0usize..4) {
+            let (ka, kb) = (StreamKey::of(slot, &a), StreamKey::of(slot, &b));
+            if a.is_empty() || a.len() > 16 {
+                prop_assert!(ka.is_none());
+            } else if !b.is_empty() && b.len() <= 16 {
+                prop_assert_eq!(ka == kb, a == b);
+                prop_assert!(StreamKey::of((slot + 1) % 4, &a) != ka);
+                prop_assert!(ka != Some(StreamKey::NONE));
+            }
+        }
+    }
+
+    #[test]
+    fn interleaved_streams_beyond_the_recent_cache_stay_apart() {
+        let mut streams = Streams::default();
+        let topics = Topics::default();
+        let symbols: Vec<String> = (0..7).map(|i| format!("S{i}/USDT")).collect();
+        for round in 0..3i64 {
+            for (i, s) in symbols.iter().enumerate() {
+                streams.see(i % 2, s, round * 100 + i as i64, &topics);
+            }
+        }
+        assert_eq!(streams.all.len(), 7);
+        let last: Vec<i64> = streams.all.iter().map(|s| s.last_ts_ns).collect();
+        assert_eq!(last, (0..7).map(|i| 200 + i).collect::<Vec<_>>());
     }
 }

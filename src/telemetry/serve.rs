@@ -59,7 +59,7 @@ impl Health {
     }
 
     /// Wall time the watermark last advanced, 0 before any event.
-    pub fn advanced_ns(&self) -> i64 {
+    fn advanced_ns(&self) -> i64 {
         self.advanced_ns.load(Ordering::Acquire)
     }
 
@@ -141,12 +141,6 @@ pub enum ServeError {
     Start(String),
 }
 
-/// A running endpoint; it lives as long as the process.
-#[derive(Debug)]
-pub struct Endpoint {
-    pub addr: SocketAddr,
-}
-
 #[derive(Clone)]
 struct Shared {
     health: Arc<Health>,
@@ -155,12 +149,13 @@ struct Shared {
 
 /// Serves the endpoints on `addr`. An address off loopback needs `token`, which every request
 /// must then send as `Authorization: Bearer TOKEN` (a configured token is required on loopback
-/// too). The socket is bound before this returns, so a taken port is an error here.
+/// too). The socket is bound before this returns, so a taken port is an error here; the
+/// endpoints live as long as the process. Returns the bound address (port 0 picks one).
 pub fn serve(
     addr: SocketAddr,
     token: Option<&str>,
     health: Arc<Health>,
-) -> Result<Endpoint, ServeError> {
+) -> Result<SocketAddr, ServeError> {
     let token = token.filter(|t| !t.is_empty());
     if !addr.ip().is_loopback() && token.is_none() {
         return Err(ServeError::NeedsToken(addr));
@@ -201,7 +196,7 @@ pub fn serve(
         })
         .map_err(|e| start("metrics thread", e))?;
     tracing::info!(addr = %bound, "metrics on http://{bound}/metrics (/livez, /readyz)");
-    Ok(Endpoint { addr: bound })
+    Ok(bound)
 }
 
 /// `None` when the request may proceed, else the refusal. The scheme is case-insensitive

@@ -404,9 +404,8 @@ fn promtool_accepts(text: &str) {
     );
 }
 
-#[test]
-fn a_bus_daemon_serves_metrics_and_health_and_goes_unready_when_stale() {
-    let redis = RedisServer::start();
+/// `njord-risk --bus` on `redis`, stale after 3 s without an event, in a scratch directory.
+fn risk_daemon(redis: &RedisServer) -> (Daemon, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("njord-risk"));
     c.current_dir(dir.path())
@@ -414,7 +413,13 @@ fn a_bus_daemon_serves_metrics_and_health_and_goes_unready_when_stale() {
         .env("NJORD__LOGGING__JSON_FILE", "false")
         .env("NJORD__TELEMETRY__STALE_AFTER_MS", "3000")
         .args(["--bus", &redis.url()]);
-    let d = Daemon::start(c);
+    (Daemon::start(c), dir)
+}
+
+#[test]
+fn a_bus_daemon_serves_metrics_and_health_and_goes_unready_when_stale() {
+    let redis = RedisServer::start();
+    let (d, _dir) = risk_daemon(&redis);
     let addr = d.addr.as_str();
     wait_for(addr, "/livez", 200);
     let (status, _, body) = get(addr, "/readyz", &[]);
@@ -753,14 +758,7 @@ impl Drop for Prometheus {
 #[test]
 fn a_real_prometheus_scrapes_the_daemons_and_alerts_when_a_stream_goes_stale() {
     let redis = RedisServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("njord-risk"));
-    c.current_dir(dir.path())
-        .env_remove("NJORD_CONFIG")
-        .env("NJORD__LOGGING__JSON_FILE", "false")
-        .env("NJORD__TELEMETRY__STALE_AFTER_MS", "3000")
-        .args(["--bus", &redis.url()]);
-    let risk = Daemon::start(c);
+    let (risk, _dir) = risk_daemon(&redis);
     // The shipped rules, with their `for` durations shortened to seconds for the test.
     let rules = std::fs::read_to_string(repo("deploy/prometheus/rules/njord.rules.yml"))
         .unwrap()
