@@ -194,6 +194,17 @@ pub fn run_stage(
     args: &StageArgs,
     loaded: &Loaded,
 ) -> Result<(), Error> {
+    run_stage_ticking(name, stage, args, loaded, None)
+}
+
+/// [`run_stage`] with `on_tick` every `tick` on stdio too (on a bus it ticks anyway).
+pub fn run_stage_ticking(
+    name: &'static str,
+    stage: &mut dyn Stage,
+    args: &StageArgs,
+    loaded: &Loaded,
+    tick: Option<Duration>,
+) -> Result<(), Error> {
     let cfg = &loaded.config;
     let mut tele = Telemetry::start(name, &args.metrics, loaded, args.bus.is_some())?;
     let outcome = match &args.bus {
@@ -212,7 +223,7 @@ pub fn run_stage(
             let opts = StdioOpts {
                 emit_only: args.emit_only,
                 strict: args.strict,
-                tick: None,
+                tick,
             };
             stage::run_stdio(
                 stage,

@@ -220,6 +220,19 @@ fn check_urls(c: &Config) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// Reads a YAML file of a binary's own (portfolio, alert rules) into `T`; errors name the file
+/// and, for a wrong or unknown key, its path.
+pub fn load_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let tree: serde_json::Value =
+        serde_saphyr::from_str(&text).map_err(|e| format!("{shown}: not valid YAML: {e}"))?;
+    serde_path_to_error::deserialize(&tree).map_err(|e| {
+        let key = e.path().to_string();
+        format!("{shown}: key `{key}`: {}", e.into_inner())
+    })
+}
+
 /// Checks a Redis URL (`--bus`, `--redis`, `redis.url`).
 pub fn parse_redis_url(s: &str) -> Result<String, String> {
     use redis::IntoConnectionInfo;

@@ -9,6 +9,7 @@ pub use njord_core::{
     backoff, event, indicators, num, prices, reason, swar, tape_check, time, topic,
 };
 
+pub mod alert;
 pub mod app;
 pub mod backtest;
 pub mod bars;

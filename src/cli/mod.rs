@@ -7,6 +7,7 @@ use crate::replay::Filter;
 use clap::{Args, CommandFactory};
 use std::path::PathBuf;
 
+pub mod alert;
 pub mod backtest;
 pub mod bars;
 pub mod broker;
@@ -121,6 +122,7 @@ pub fn progress_bar(total: u64, template: &str) -> indicatif::ProgressBar {
 /// Every binary's clap command, named as installed. Used to generate man pages and completions.
 pub fn commands() -> Vec<clap::Command> {
     vec![
+        alert::Cli::command(),
         backtest::Cli::command(),
         bars::Cli::command(),
         broker::Cli::command(),

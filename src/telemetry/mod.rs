@@ -273,6 +273,71 @@ pub fn bus() -> &'static BusMetrics {
     })
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChannelLabel {
+    channel: String,
+}
+
+/// njord-alert's deliveries.
+pub struct AlertMetrics {
+    sent: Family<ChannelLabel, Counter>,
+    failed: Family<ChannelLabel, Counter>,
+    pub pending: Gauge,
+}
+
+impl AlertMetrics {
+    pub fn sent(&self, channel: &str) {
+        self.sent.get_or_create(&channel_label(channel)).inc();
+    }
+
+    pub fn failed(&self, channel: &str) {
+        self.failed.get_or_create(&channel_label(channel)).inc();
+    }
+
+    /// Both counters of `channel` from 0, so a rate exists before the first delivery.
+    pub fn channel(&self, channel: &str) {
+        drop(self.sent.get_or_create(&channel_label(channel)));
+        drop(self.failed.get_or_create(&channel_label(channel)));
+    }
+}
+
+fn channel_label(channel: &str) -> ChannelLabel {
+    ChannelLabel {
+        channel: channel.to_string(),
+    }
+}
+
+/// The alert metrics, registered when njord-alert starts.
+pub fn alerts() -> &'static AlertMetrics {
+    static M: OnceLock<AlertMetrics> = OnceLock::new();
+    M.get_or_init(|| {
+        let m = AlertMetrics {
+            sent: Family::default(),
+            failed: Family::default(),
+            pending: Gauge::default(),
+        };
+        register(
+            "njord_alerts_sent",
+            "Alert messages a channel accepted, by channel",
+            None,
+            m.sent.clone(),
+        );
+        register(
+            "njord_alerts_failed",
+            "Alert deliveries that failed (each is retried), by channel",
+            None,
+            m.failed.clone(),
+        );
+        register(
+            "njord_alerts_pending",
+            "Alert messages in the outbox not yet delivered",
+            None,
+            m.pending.clone(),
+        );
+        m
+    })
+}
+
 /// Metrics of the journals: registered once a binary opens one.
 pub struct JournalMetrics {
     pub bytes: Counter,

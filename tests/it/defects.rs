@@ -273,6 +273,14 @@ fn every_binary_ends_quietly_when_stdout_closes() {
             ],
             "",
         ),
+        (
+            "njord-alert",
+            vec![
+                "--alerts".into(),
+                p(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/alerts.yaml")),
+            ],
+            &trades,
+        ),
         ("njord-bars", vec![], &trades),
         ("njord-broker", vec![], &trades),
         ("njord-bus", s(&["check"]), &trades),

@@ -1,6 +1,7 @@
 //! Every integration test of the `njord` package, in one binary (one link instead of one per
 //! area), with shared fixtures in [`support`]: a real `redis-server`, a real `njord-sim`.
 
+mod alert;
 mod backtest;
 mod broker;
 mod capital;

@@ -288,8 +288,45 @@ fn the_catalogue_lists_exactly_what_each_stage_emits() {
     assert_eq!(get(&sim_metrics, "/readyz", &[]).0, 200);
     note("njord-sim", &m);
 
+    // njord-alert over the risk engine's output, delivering to a receiver on loopback.
+    let receiver = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook = receiver.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for s in receiver.incoming().flatten() {
+            let mut s = s;
+            let mut buf = [0u8; 65536];
+            let _ = s.read(&mut buf);
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    std::fs::write(
+        d.join("alerts.yaml"),
+        format!(
+            "channels:\n  hook: {{type: webhook, url: \"http://{hook}/\"}}\nrules:\n  - {{name: halted, when: kill_switch, channels: [hook]}}\n"
+        ),
+    )
+    .unwrap();
+    let mut alert_in = lines_with(&risk_out, "trade").join("\n");
+    alert_in += &format!(
+        "\n{}\n",
+        r#"{"kind":"decision","intent_id":"x","allowed":false,"reason":"halted","caps":{"source":"file"},"ts_ns":1}"#
+    );
+    let (_, m) = run_metered(
+        "njord-alert",
+        d,
+        &["--alerts", "alerts.yaml"],
+        &[],
+        alert_in.as_bytes(),
+    );
+    assert!(
+        m.contains(r#"njord_alerts_sent_total{channel="hook"} 1"#),
+        "{m}"
+    );
+    note("njord-alert", &m);
+
     let mut bad = Vec::new();
-    for bin in STAGES.iter().chain(&["njord-sim"]) {
+    for bin in STAGES.iter().chain(&["njord-sim", "njord-alert"]) {
         let got = emitted.get(bin).cloned().unwrap_or_default();
         bad.extend(mismatch(&cat, bin, &got, false));
     }

@@ -562,6 +562,34 @@ pub struct ApiKeys {
     pub binanceus: ApiKey,
     /// The bearer token a metrics endpoint off loopback requires.
     pub metrics: BearerToken,
+    /// njord-alert's secrets by name (webhook URLs, bot tokens), which `config/alerts.yaml`
+    /// refers to.
+    pub alerts: NamedSecrets,
+}
+
+/// Secrets by name. Never printed: `Debug` and `--print-config` show the names only.
+#[derive(Clone, Deserialize, Default)]
+#[serde(transparent)]
+pub struct NamedSecrets(pub std::collections::BTreeMap<String, SecretString>);
+
+impl NamedSecrets {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(|s| s.expose_secret())
+    }
+}
+
+impl std::fmt::Debug for NamedSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.0.keys().map(|k| (k, "<redacted>")))
+            .finish()
+    }
+}
+
+impl Serialize for NamedSecrets {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.keys().map(|k| (k, "<redacted>")))
+    }
 }
 
 /// A bearer token. Never printed: `Debug` and `--print-config` show `<redacted>`.

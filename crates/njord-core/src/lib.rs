@@ -5,6 +5,7 @@
 //! Nothing here does I/O or reads the wall clock (DESIGN §2): the same code runs live, in paper
 //! and in the backtester. The manifest lists no I/O crate, and a test keeps it that way.
 
+pub mod alert;
 pub mod backoff;
 pub mod backtest;
 pub mod bars;

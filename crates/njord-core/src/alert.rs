@@ -1,0 +1,481 @@
+//! The alert rules of `njord-alert`, pure: events and the clock in, notices out.
+//!
+//! A rule's condition is true or false per key (a dedupe key: a symbol, a stream, or the
+//! rule itself). A condition true for the rule's `for` duration fires a notice; while it
+//! stays true the notice is repeated every `repeat`; when it turns false a resolved notice
+//! follows (unless the rule says not to). Windows and staleness are measured in event time,
+//! `for`, `repeat` and the heartbeat in the wall time the shell passes in, so a replayed
+//! input with the same clock gives the same notices.
+
+use crate::event::{Event, Kind, Map};
+use crate::reason::Reason;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+
+/// How a rule compares an event field with its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    Eq,
+    Ne,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+/// What a rule watches.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// `count` events of `kind` whose `field` compares to `value` within `window_ns` of event
+    /// time, keyed by the value of `dedupe` (a field) when given.
+    Field {
+        kind: Kind,
+        field: String,
+        op: Op,
+        value: serde_json::Value,
+        window_ns: i64,
+        count: usize,
+        dedupe: Option<String>,
+    },
+    /// The latest decision found trading halted (resolved by the next one that did not).
+    KillSwitch,
+    /// A market-data stream whose last event is `after_ns` of event time behind the
+    /// watermark (the latest event time of any stream), keyed by stream.
+    StaleStream { after_ns: i64 },
+    /// No event at all for `after_ns` of wall time: the dead-man's switch.
+    Heartbeat { after_ns: i64 },
+}
+
+/// A rule: its condition and how its notices behave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub name: String,
+    pub severity: String,
+    pub condition: Condition,
+    /// How long the condition must hold before the rule fires.
+    pub for_ns: i64,
+    /// While firing, the notice is sent again this often (0: once).
+    pub repeat_ns: i64,
+    /// Send a resolved notice when the condition ends.
+    pub resolve: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Firing,
+    Resolved,
+}
+
+/// One message to send. `id` is its idempotency key: the same notice always has the same id,
+/// so a receiver can drop a repeat delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notice {
+    pub id: String,
+    pub rule: String,
+    pub key: String,
+    pub severity: String,
+    pub state: State,
+    pub summary: String,
+    /// Wall time the condition began to hold (ns).
+    pub starts_at_ns: i64,
+    /// Wall time of this notice (ns).
+    pub at_ns: i64,
+}
+
+/// A key's life under one rule.
+#[derive(Debug, Clone, Default)]
+struct Track {
+    /// Wall time the condition became true, while it holds.
+    since: Option<i64>,
+    /// Whether a firing notice went out for this spell, and when last.
+    fired_at: Option<i64>,
+    /// Firing notices sent in this spell (for distinct ids of repeats).
+    sent: u32,
+    /// The text of the latest firing notice.
+    summary: String,
+}
+
+/// The rules and what each has seen.
+#[derive(Debug)]
+pub struct Engine {
+    rules: Vec<Rule>,
+    tracks: Vec<BTreeMap<String, Track>>,
+    /// Per field rule and key: event times of the matching events in the window.
+    windows: Vec<BTreeMap<String, VecDeque<i64>>>,
+    /// Last event time per market-data stream, and the watermark.
+    streams: BTreeMap<String, i64>,
+    watermark_ns: i64,
+    /// Wall time of the last event.
+    last_event_ns: Option<i64>,
+    halted: Option<(bool, String)>,
+}
+
+impl Engine {
+    pub fn new(rules: Vec<Rule>) -> Engine {
+        let n = rules.len();
+        Engine {
+            rules,
+            tracks: vec![BTreeMap::new(); n],
+            windows: vec![BTreeMap::new(); n],
+            streams: BTreeMap::new(),
+            watermark_ns: i64::MIN,
+            last_event_ns: None,
+            halted: None,
+        }
+    }
+
+    /// An event, received at wall time `now_ns`.
+    pub fn on_event(&mut self, ev: &Event<'_>, now_ns: i64, out: &mut Vec<Notice>) {
+        self.last_event_ns = Some(now_ns);
+        let ts = ev.ts_ns();
+        self.watermark_ns = self.watermark_ns.max(ts);
+        if matches!(
+            ev.kind(),
+            Kind::Trade | Kind::Book | Kind::Ticker | Kind::Bar
+        ) && let Some(sym) = ev.symbol()
+        {
+            let stream = format!("{} {sym}", ev.kind().as_str());
+            let t = self.streams.entry(stream).or_insert(ts);
+            *t = (*t).max(ts);
+        }
+        if let Event::Decision(d) = ev {
+            match d.reason {
+                Some(Reason::Halted) => self.halted = Some((true, halt_source(&d.caps))),
+                // Refused before the switch was read: says nothing about it.
+                Some(Reason::InvalidIntent | Reason::DuplicateIntent) => {}
+                _ => self.halted = Some((false, String::new())),
+            }
+        }
+        let mut json = None;
+        for r in 0..self.rules.len() {
+            if let Condition::Field {
+                kind,
+                field,
+                op,
+                value,
+                window_ns,
+                dedupe,
+                ..
+            } = &self.rules[r].condition
+                && *kind == ev.kind()
+            {
+                let v: &serde_json::Value =
+                    json.get_or_insert_with(|| serde_json::to_value(ev).unwrap_or_default());
+                if compare(&v[field.as_str()], *op, value) {
+                    let key = match dedupe {
+                        Some(f) => text_of(&v[f.as_str()]),
+                        None => String::new(),
+                    };
+                    let w = self.windows[r].entry(key).or_default();
+                    w.push_back(ts);
+                    let from = ts.saturating_sub(*window_ns);
+                    while w.front().is_some_and(|t| *t <= from) {
+                        w.pop_front();
+                    }
+                }
+            }
+        }
+        self.evaluate(now_ns, out);
+    }
+
+    /// The wall clock moved to `now_ns` (every second or so, events or not).
+    pub fn on_tick(&mut self, now_ns: i64, out: &mut Vec<Notice>) {
+        self.evaluate(now_ns, out);
+    }
+
+    /// Each rule's keys and whether their condition holds now, with its text.
+    fn conditions(&mut self, r: usize, now_ns: i64) -> Vec<(String, bool, String)> {
+        let name = &self.rules[r].name;
+        match &self.rules[r].condition {
+            Condition::Field {
+                kind,
+                field,
+                op,
+                value,
+                window_ns,
+                count,
+                ..
+            } => {
+                let from = self.watermark_ns.saturating_sub(*window_ns);
+                let mut keys = Vec::new();
+                for (key, w) in self.windows[r].iter_mut() {
+                    while w.front().is_some_and(|t| *t <= from) {
+                        w.pop_front();
+                    }
+                    let n = w.len();
+                    keys.push((
+                        key.clone(),
+                        n >= *count,
+                        format!(
+                            "{name}: {n} {} events with {field} {} {value} within {} s{}",
+                            kind.as_str(),
+                            op_text(*op),
+                            window_ns / 1_000_000_000,
+                            if key.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({key})")
+                            }
+                        ),
+                    ));
+                }
+                keys
+            }
+            Condition::KillSwitch => match &self.halted {
+                Some((halted, source)) => vec![(
+                    String::new(),
+                    *halted,
+                    format!("{name}: trading is halted (kill switch read from {source})"),
+                )],
+                None => Vec::new(),
+            },
+            Condition::StaleStream { after_ns } => self
+                .streams
+                .iter()
+                .map(|(stream, t)| {
+                    let behind = self.watermark_ns - t;
+                    (
+                        stream.clone(),
+                        behind > *after_ns,
+                        format!(
+                            "{name}: {stream} is {:.1} s of event time behind the other streams",
+                            behind as f64 / 1e9
+                        ),
+                    )
+                })
+                .collect(),
+            Condition::Heartbeat { after_ns } => {
+                let quiet = self.last_event_ns.map_or(0, |t| now_ns - t);
+                vec![(
+                    String::new(),
+                    self.last_event_ns.is_some() && quiet > *after_ns,
+                    format!("{name}: no event for {:.1} s", quiet as f64 / 1e9),
+                )]
+            }
+        }
+    }
+
+    fn evaluate(&mut self, now_ns: i64, out: &mut Vec<Notice>) {
+        for r in 0..self.rules.len() {
+            for (key, holds, summary) in self.conditions(r, now_ns) {
+                let rule = &self.rules[r];
+                let t = self.tracks[r].entry(key.clone()).or_default();
+                let notice = |state, n: u32, starts: i64, summary: &str| Notice {
+                    id: format!(
+                        "{}/{key}/{starts}/{}{}",
+                        rule.name,
+                        match state {
+                            State::Firing => "firing",
+                            State::Resolved => "resolved",
+                        },
+                        if n > 0 {
+                            format!("/{n}")
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    rule: rule.name.clone(),
+                    key: key.clone(),
+                    severity: rule.severity.clone(),
+                    state,
+                    summary: summary.to_string(),
+                    starts_at_ns: starts,
+                    at_ns: now_ns,
+                };
+                if holds {
+                    let since = *t.since.get_or_insert(now_ns);
+                    let due = match t.fired_at {
+                        None => now_ns - since >= rule.for_ns,
+                        Some(at) => rule.repeat_ns > 0 && now_ns - at >= rule.repeat_ns,
+                    };
+                    if due {
+                        out.push(notice(State::Firing, t.sent, since, &summary));
+                        t.fired_at = Some(now_ns);
+                        t.sent += 1;
+                        t.summary = summary;
+                    }
+                } else if let Some(since) = t.since.take() {
+                    if t.fired_at.take().is_some() && rule.resolve {
+                        let text = format!("resolved: {}", t.summary);
+                        out.push(notice(State::Resolved, 0, since, &text));
+                    }
+                    t.sent = 0;
+                }
+            }
+        }
+    }
+}
+
+fn halt_source(caps: &Map) -> String {
+    match caps.get("source").and_then(|v| v.as_str()) {
+        Some(s) => s.to_string(),
+        None => caps.keys().cloned().collect::<Vec<_>>().join(", "),
+    }
+}
+
+fn text_of(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn op_text(op: Op) -> &'static str {
+    match op {
+        Op::Eq => "=",
+        Op::Ne => "!=",
+        Op::Gt => ">",
+        Op::Ge => ">=",
+        Op::Lt => "<",
+        Op::Le => "<=",
+    }
+}
+
+/// Numbers compare as numbers (decimals as written, through f64), anything else by equality.
+fn compare(got: &serde_json::Value, op: Op, want: &serde_json::Value) -> bool {
+    let num = |v: &serde_json::Value| match v {
+        serde_json::Value::Number(n) => n.to_string().parse::<f64>().ok(),
+        serde_json::Value::String(s) => s.parse::<f64>().ok(),
+        _ => None,
+    };
+    if let (Some(a), Some(b)) = (num(got), num(want))
+        && !(want.is_string() && got.is_string())
+    {
+        return match op {
+            Op::Eq => a == b,
+            Op::Ne => a != b,
+            Op::Gt => a > b,
+            Op::Ge => a >= b,
+            Op::Lt => a < b,
+            Op::Le => a <= b,
+        };
+    }
+    match op {
+        Op::Eq => got == want,
+        Op::Ne => got != want,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::decode;
+
+    const S: i64 = 1_000_000_000;
+
+    fn rule(name: &str, condition: Condition, for_ns: i64, repeat_ns: i64) -> Rule {
+        Rule {
+            name: name.into(),
+            severity: "critical".into(),
+            condition,
+            for_ns,
+            repeat_ns,
+            resolve: true,
+        }
+    }
+
+    fn decision(id: &str, reason: &str, ts: i64) -> String {
+        let allowed = reason == "null";
+        format!(
+            r#"{{"kind":"decision","intent_id":"{id}","allowed":{allowed},"reason":{reason},"caps":{{"source":"file"}},"ts_ns":{ts}}}"#
+        )
+    }
+
+    fn feed(e: &mut Engine, line: &str, now: i64) -> Vec<Notice> {
+        let mut out = Vec::new();
+        e.on_event(&decode(line).unwrap(), now, &mut out);
+        out
+    }
+
+    #[test]
+    fn the_kill_switch_fires_repeats_and_resolves_with_stable_ids() {
+        let mut e = Engine::new(vec![rule("halted", Condition::KillSwitch, 0, 60 * S)]);
+        assert!(feed(&mut e, &decision("a", "null", 1), 10 * S).is_empty());
+        let fired = feed(&mut e, &decision("b", r#""halted""#, 2), 20 * S);
+        assert_eq!(fired.len(), 1);
+        assert_eq!(fired[0].state, State::Firing);
+        assert_eq!(fired[0].id, format!("halted//{}/firing", 20 * S));
+        assert!(fired[0].summary.contains("from file"), "{:?}", fired[0]);
+        // Still halted: nothing new until the repeat interval.
+        assert!(feed(&mut e, &decision("c", r#""halted""#, 3), 30 * S).is_empty());
+        let mut out = Vec::new();
+        e.on_tick(81 * S, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].id, format!("halted//{}/firing/1", 20 * S));
+        // A duplicate is refused before the switch is read: no change.
+        assert!(feed(&mut e, &decision("d", r#""duplicate_intent""#, 4), 82 * S).is_empty());
+        let resolved = feed(&mut e, &decision("e", "null", 5), 90 * S);
+        assert_eq!(resolved.len(), 1);
+        assert_eq!(resolved[0].state, State::Resolved);
+        assert_eq!(resolved[0].starts_at_ns, 20 * S);
+    }
+
+    #[test]
+    fn a_field_rule_counts_matches_in_an_event_time_window_per_key() {
+        let cond = Condition::Field {
+            kind: Kind::Decision,
+            field: "allowed".into(),
+            op: Op::Eq,
+            value: serde_json::json!(false),
+            window_ns: 60 * S,
+            count: 3,
+            dedupe: Some("reason".into()),
+        };
+        let mut e = Engine::new(vec![rule("denials", cond, 0, 0)]);
+        let cap = r#""per_order_usd_cap""#;
+        assert!(feed(&mut e, &decision("1", cap, S), 1).is_empty());
+        assert!(feed(&mut e, &decision("2", cap, 2 * S), 2).is_empty());
+        // Another reason is another key.
+        assert!(feed(&mut e, &decision("3", r#""no_ref_price""#, 3 * S), 3).is_empty());
+        let out = feed(&mut e, &decision("4", cap, 4 * S), 4);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].key, "per_order_usd_cap");
+        assert!(
+            out[0].summary.contains("3 decision events"),
+            "{}",
+            out[0].summary
+        );
+        // A minute of event time later the window is empty: resolved.
+        let out = feed(&mut e, &decision("5", "null", 70 * S), 5);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].state, State::Resolved);
+    }
+
+    #[test]
+    fn for_holds_a_notice_back_and_a_stale_stream_and_silence_fire() {
+        let trade = |sym: &str, ts: i64| {
+            format!(
+                r#"{{"kind":"trade","symbol":"{sym}","trade_id":"1","price":1,"qty":1,"side":"buy","ts_ns":{ts}}}"#
+            )
+        };
+        let mut e = Engine::new(vec![
+            rule(
+                "stale",
+                Condition::StaleStream { after_ns: 30 * S },
+                5 * S,
+                0,
+            ),
+            rule("silence", Condition::Heartbeat { after_ns: 10 * S }, 0, 0),
+        ]);
+        assert!(feed(&mut e, &trade("A/USDT", 0), 0).is_empty());
+        assert!(feed(&mut e, &trade("B/USDT", 40 * S), S).is_empty());
+        // A is 40 s behind, but `for` is 5 s of wall time.
+        let out = feed(&mut e, &trade("B/USDT", 41 * S), 6 * S);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].key, "trade A/USDT");
+        let mut out = Vec::new();
+        e.on_tick(17 * S, &mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].rule, "silence");
+        let out = feed(&mut e, &trade("A/USDT", 42 * S), 18 * S);
+        let states: Vec<(&str, State)> = out.iter().map(|n| (n.rule.as_str(), n.state)).collect();
+        assert_eq!(
+            states,
+            vec![("stale", State::Resolved), ("silence", State::Resolved)]
+        );
+    }
+}

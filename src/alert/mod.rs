@@ -1,0 +1,346 @@
+//! `njord-alert`'s shell: the rules file (`config/alerts.yaml`), the channels and what each
+//! is sent, the outbox on disk ([`outbox`]) and its delivery ([`deliver`]). The rules
+//! themselves are pure, in the core crate ([`njord_core::alert`]).
+
+pub mod deliver;
+pub mod outbox;
+pub mod stage;
+
+pub use njord_core::alert::*;
+
+use crate::event::Kind;
+use njord_core::backtest::metrics::parse_interval;
+use njord_core::config::NamedSecrets;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The default rules file.
+pub const DEFAULT_PATH: &str = "config/alerts.yaml";
+
+/// Where a channel sends, with its secrets resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// A generic JSON webhook: Alertmanager's webhook payload.
+    Webhook { url: String },
+    /// A Slack incoming webhook: `{"text": …}`.
+    Slack { url: String },
+    /// A Discord webhook: `{"content": …}`.
+    Discord { url: String },
+    /// The Telegram Bot API: `POST {url}/bot{token}/sendMessage`.
+    Telegram {
+        url: String,
+        token: String,
+        chat_id: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Channel {
+    pub name: String,
+    pub target: Target,
+    /// At most this many sends a minute (0: no limit); the rest wait their turn.
+    pub per_minute: u32,
+}
+
+/// The rules and channels of a rules file.
+#[derive(Debug, Clone)]
+pub struct Alerts {
+    pub rules: Vec<Rule>,
+    /// For each rule, the channels its notices go to.
+    pub routes: BTreeMap<String, Vec<String>>,
+    pub channels: BTreeMap<String, Channel>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    channels: BTreeMap<String, ChannelSpec>,
+    rules: Vec<RuleSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChannelSpec {
+    #[serde(rename = "type")]
+    kind: String,
+    url: Option<String>,
+    /// The URL is a secret: `api_keys.alerts.<url_secret>`.
+    url_secret: Option<String>,
+    token_secret: Option<String>,
+    chat_id: Option<String>,
+    #[serde(default)]
+    per_minute: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSpec {
+    name: String,
+    when: When,
+    #[serde(default = "warning")]
+    severity: String,
+    channels: Vec<String>,
+    #[serde(rename = "for", default)]
+    for_: Option<String>,
+    repeat: Option<String>,
+    #[serde(default = "yes")]
+    resolve: bool,
+}
+
+fn warning() -> String {
+    "warning".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum When {
+    Named(String),
+    Field(FieldSpec),
+    Stale { stale_stream: String },
+    Heartbeat { heartbeat: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldSpec {
+    kind: String,
+    field: String,
+    op: Op,
+    value: serde_json::Value,
+    window: String,
+    #[serde(default = "one")]
+    count: usize,
+    dedupe: Option<String>,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// `0`, or a positive interval such as `30s`, `5m`, `1h`.
+fn span(s: &Option<String>) -> Result<i64, String> {
+    match s.as_deref() {
+        None | Some("0") | Some("0s") => Ok(0),
+        Some(t) => parse_interval(t),
+    }
+}
+
+/// Reads and checks a rules file; errors name the file and the key. Secrets come from
+/// `api_keys.alerts` and appear in no error.
+pub fn load(path: &Path, secrets: &NamedSecrets) -> Result<Alerts, String> {
+    let shown = path.display();
+    let file: File = crate::config::load_yaml(path)?;
+    let mut channels = BTreeMap::new();
+    for (name, c) in file.channels {
+        let at = |what: &str| format!("{shown}: channels.{name}: {what}");
+        let secret = |key: &Option<String>, what: &str| -> Result<String, String> {
+            let k = key.as_deref().ok_or_else(|| at(&format!("needs {what}")))?;
+            secrets
+                .get(k)
+                .map(str::to_string)
+                .ok_or_else(|| at(&format!("api_keys.alerts.{k} is not set (secrets.yaml)")))
+        };
+        let url = match (&c.url, &c.url_secret) {
+            (Some(u), None) => u.clone(),
+            (None, Some(_)) => secret(&c.url_secret, "url_secret")?,
+            _ => return Err(at("give url or url_secret (one of them)")),
+        };
+        crate::config::parse_http_url(&url).map_err(|_| at("the URL is not http(s)"))?;
+        let target = match c.kind.as_str() {
+            "webhook" => Target::Webhook { url },
+            "slack" => Target::Slack { url },
+            "discord" => Target::Discord { url },
+            "telegram" => Target::Telegram {
+                url,
+                token: secret(&c.token_secret, "token_secret")?,
+                chat_id: c.chat_id.clone().ok_or_else(|| at("needs chat_id"))?,
+            },
+            other => {
+                return Err(at(&format!(
+                    "unknown type `{other}` (webhook, slack, discord, telegram)"
+                )));
+            }
+        };
+        channels.insert(
+            name.clone(),
+            Channel {
+                name,
+                target,
+                per_minute: c.per_minute,
+            },
+        );
+    }
+    let mut rules = Vec::new();
+    let mut routes = BTreeMap::new();
+    for (i, r) in file.rules.into_iter().enumerate() {
+        let at = |what: String| format!("{shown}: rules[{i}] ({}): {what}", r.name);
+        let condition = match &r.when {
+            When::Named(n) if n == "kill_switch" => Condition::KillSwitch,
+            When::Named(n) => {
+                return Err(at(format!(
+                    "unknown `when: {n}` (kill_switch, {{stale_stream: 2m}}, {{heartbeat: 1m}}, or a field rule)"
+                )));
+            }
+            When::Stale { stale_stream } => Condition::StaleStream {
+                after_ns: parse_interval(stale_stream).map_err(at)?,
+            },
+            When::Heartbeat { heartbeat } => Condition::Heartbeat {
+                after_ns: parse_interval(heartbeat).map_err(at)?,
+            },
+            When::Field(f) => Condition::Field {
+                kind: Kind::parse(&f.kind)
+                    .ok_or_else(|| at(format!("unknown event kind `{}`", f.kind)))?,
+                field: f.field.clone(),
+                op: f.op,
+                value: f.value.clone(),
+                window_ns: parse_interval(&f.window).map_err(at)?,
+                count: f.count.max(1),
+                dedupe: f.dedupe.clone(),
+            },
+        };
+        for c in &r.channels {
+            if !channels.contains_key(c) {
+                return Err(at(format!("unknown channel `{c}`")));
+            }
+        }
+        if rules.iter().any(|x: &Rule| x.name == r.name) {
+            return Err(at("a second rule of this name".into()));
+        }
+        routes.insert(r.name.clone(), r.channels.clone());
+        rules.push(Rule {
+            for_ns: span(&r.for_).map_err(at)?,
+            repeat_ns: span(&r.repeat).map_err(at)?,
+            name: r.name,
+            severity: r.severity,
+            condition,
+            resolve: r.resolve,
+        });
+    }
+    Ok(Alerts {
+        rules,
+        routes,
+        channels,
+    })
+}
+
+/// RFC 3339 of a wall time in ns.
+fn rfc3339(ns: i64) -> String {
+    crate::time::format_rfc3339(ns)
+}
+
+/// The one-line text of a notice, as chat channels show it.
+pub fn text(n: &Notice) -> String {
+    let state = match n.state {
+        State::Firing => "FIRING",
+        State::Resolved => "RESOLVED",
+    };
+    format!("[{state}] {} {}: {}", n.severity, n.rule, n.summary)
+}
+
+/// Where to POST a notice on `target`, and the JSON body; `key` is the message's idempotency
+/// key, which webhook bodies carry too.
+pub fn request(target: &Target, key: &str, n: &Notice) -> (String, serde_json::Value) {
+    use serde_json::json;
+    match target {
+        Target::Webhook { url } => {
+            let status = match n.state {
+                State::Firing => "firing",
+                State::Resolved => "resolved",
+            };
+            let alert = json!({
+                "status": status,
+                "labels": {"alertname": n.rule, "severity": n.severity, "key": n.key},
+                "annotations": {"summary": n.summary},
+                "startsAt": rfc3339(n.starts_at_ns),
+                "endsAt": if n.state == State::Resolved { rfc3339(n.at_ns) } else { "0001-01-01T00:00:00Z".into() },
+                "generatorURL": "",
+                "fingerprint": n.id,
+            });
+            (
+                url.clone(),
+                json!({
+                    "version": "4",
+                    "groupKey": format!("{}/{}", n.rule, n.key),
+                    "status": status,
+                    "receiver": "njord-alert",
+                    "groupLabels": {"alertname": n.rule},
+                    "commonLabels": {"alertname": n.rule, "severity": n.severity},
+                    "commonAnnotations": {"summary": n.summary},
+                    "externalURL": "",
+                    "truncatedAlerts": 0,
+                    "idempotencyKey": key,
+                    "alerts": [alert],
+                }),
+            )
+        }
+        Target::Slack { url } => (url.clone(), json!({ "text": text(n) })),
+        Target::Discord { url } => (url.clone(), json!({ "content": text(n) })),
+        Target::Telegram {
+            url,
+            token,
+            chat_id,
+        } => (
+            format!("{}/bot{token}/sendMessage", url.trim_end_matches('/')),
+            json!({ "chat_id": chat_id, "text": text(n) }),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    fn load_text(text: &str, secrets: &[(&str, &str)]) -> Result<Alerts, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alerts.yaml");
+        std::fs::write(&path, text).unwrap();
+        let s = NamedSecrets(
+            secrets
+                .iter()
+                .map(|(k, v)| (k.to_string(), SecretString::from(v.to_string())))
+                .collect(),
+        );
+        load(&path, &s)
+    }
+
+    #[test]
+    fn the_shipped_file_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_PATH);
+        let a = load(&path, &NamedSecrets::default()).unwrap();
+        assert_eq!(a.rules.len(), 5);
+        assert!(a.routes.values().all(|c| c == &["ops"]));
+    }
+
+    #[test]
+    fn mistakes_name_the_key_and_secrets_stay_out_of_errors() {
+        let base = "channels:\n  c: {type: slack, url_secret: hook}\nrules:\n  - {name: r, when: kill_switch, channels: [c]}\n";
+        let a = load_text(base, &[("hook", "https://hooks.example/s3cret")]).unwrap();
+        assert_eq!(
+            a.channels["c"].target,
+            Target::Slack {
+                url: "https://hooks.example/s3cret".into()
+            }
+        );
+        let e = load_text(base, &[]).unwrap_err();
+        assert!(e.contains("api_keys.alerts.hook is not set"), "{e}");
+        let e = load_text(&base.replace("url_secret", "url_secrett"), &[]).unwrap_err();
+        assert!(e.contains("url_secrett"), "{e}");
+        let e = load_text(&base.replace("[c]", "[d]"), &[("hook", "https://x")]).unwrap_err();
+        assert!(e.contains("unknown channel `d`"), "{e}");
+        let e = load_text(
+            &base.replace("kill_switch", "{heartbeat: 1x}"),
+            &[("hook", "https://x")],
+        )
+        .unwrap_err();
+        assert!(e.contains("rules[0] (r)") && e.contains("1x"), "{e}");
+        let e = load_text(base, &[("hook", "ftp://s3cret")]).unwrap_err();
+        assert!(e.contains("not http(s)") && !e.contains("s3cret"), "{e}");
+    }
+}

@@ -1,0 +1,275 @@
+//! njord-alert end to end: its messages against a real HTTP receiver on loopback, in each
+//! channel's shape, and none lost when the process is killed mid-delivery.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One request the receiver read.
+#[derive(Debug, Clone)]
+struct Got {
+    path: String,
+    key: String,
+    body: Value,
+}
+
+/// An HTTP receiver on loopback that records every request. With `hang_first`, it never
+/// answers the first one (a delivery in flight when the sender dies). It accepts each
+/// idempotency key once and answers a repeat 200 without counting it, as a receiver should.
+#[derive(Clone)]
+struct Receiver {
+    addr: String,
+    got: Arc<Mutex<Vec<Got>>>,
+    accepted: Arc<Mutex<BTreeMap<String, u32>>>,
+}
+
+impl Receiver {
+    fn start(hang_first: bool) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let r = Receiver {
+            addr: listener.local_addr().unwrap().to_string(),
+            got: Arc::default(),
+            accepted: Arc::default(),
+        };
+        let me = r.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let Some(got) = read_request(&stream) else {
+                    continue;
+                };
+                let first = {
+                    let mut all = me.got.lock().unwrap();
+                    all.push(got.clone());
+                    all.len() == 1
+                };
+                if hang_first && first {
+                    held.push(stream);
+                    continue;
+                }
+                let mut repeats = me.accepted.lock().unwrap();
+                *repeats.entry(got.key.clone()).or_default() += 1;
+                drop(repeats);
+                let mut s = stream;
+                let _ = s.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        });
+        r
+    }
+
+    fn got(&self) -> Vec<Got> {
+        self.got.lock().unwrap().clone()
+    }
+
+    fn wait_for(&self, what: &str, cond: impl Fn(&Receiver) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !cond(self) {
+            assert!(Instant::now() < deadline, "{what}: {:#?}", self.got());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn read_request(stream: &TcpStream) -> Option<Got> {
+    let mut r = BufReader::new(stream);
+    let mut line = String::new();
+    r.read_line(&mut line).ok()?;
+    let path = line.split(' ').nth(1)?.to_string();
+    let (mut len, mut key) = (0usize, String::new());
+    loop {
+        let mut h = String::new();
+        r.read_line(&mut h).ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        let (k, v) = h.split_once(':')?;
+        match k.to_ascii_lowercase().as_str() {
+            "content-length" => len = v.trim().parse().ok()?,
+            "idempotency-key" => key = v.trim().to_string(),
+            _ => {}
+        }
+    }
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).ok()?;
+    Some(Got {
+        path,
+        key,
+        body: serde_json::from_slice(&body).ok()?,
+    })
+}
+
+fn decision(id: &str, halted: bool, ts: i64) -> String {
+    let reason = if halted { r#""halted""# } else { "null" };
+    format!(
+        r#"{{"kind":"decision","intent_id":"{id}","allowed":{},"reason":{reason},"caps":{{"source":"file"}},"ts_ns":{ts}}}"#,
+        !halted
+    )
+}
+
+fn alert_cmd(dir: &Path, rules: &str, env: &[(&str, &str)]) -> Command {
+    std::fs::write(dir.join("alerts.yaml"), rules).unwrap();
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("njord-alert"));
+    c.current_dir(dir)
+        .env_remove("NJORD_CONFIG")
+        .env("NJORD__LOGGING__JSON_FILE", "false")
+        .env("NJORD__JOURNAL__DIR", dir.join("journal"))
+        .args(["--alerts", "alerts.yaml", "--emit-only"]);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c
+}
+
+#[test]
+fn each_channel_gets_its_shape_with_an_idempotency_key_and_secrets_stay_secret() {
+    let rx = Receiver::start(false);
+    let dir = tempfile::tempdir().unwrap();
+    let a = &rx.addr;
+    let rules = format!(
+        r#"channels:
+  hook: {{type: webhook, url: "http://{a}/hook"}}
+  slack: {{type: slack, url_secret: slack}}
+  discord: {{type: discord, url: "http://{a}/discord"}}
+  tg: {{type: telegram, url: "http://{a}", token_secret: tg, chat_id: "-100"}}
+rules:
+  - name: halted
+    when: kill_switch
+    severity: critical
+    channels: [hook, slack, discord, tg]
+"#
+    );
+    let slack_url = format!("http://{a}/slack-s3cret-path");
+    let input = [
+        decision("a", false, 1),
+        decision("b", true, 2),
+        decision("c", false, 3),
+    ]
+    .join("\n");
+    let out = alert_cmd(
+        dir.path(),
+        &rules,
+        &[
+            ("NJORD__API_KEYS__ALERTS__SLACK", &slack_url),
+            ("NJORD__API_KEYS__ALERTS__TG", "tok-s3cret"),
+        ],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .and_then(|mut c| {
+        c.stdin.take().unwrap().write_all(input.as_bytes())?;
+        c.wait_with_output()
+    })
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // Firing, then resolved, on four channels; all delivered before the run ended.
+    let got = rx.got();
+    assert_eq!(got.len(), 8, "{got:#?}");
+    let keys: std::collections::BTreeSet<&str> = got.iter().map(|g| g.key.as_str()).collect();
+    assert_eq!(keys.len(), 8, "one key per message: {got:#?}");
+    let at = |path: &str| -> Vec<&Got> { got.iter().filter(|g| g.path == path).collect() };
+    let hooks = at("/hook");
+    assert_eq!(hooks.len(), 2);
+    let firing = &hooks[0].body;
+    assert_eq!(firing["version"], "4");
+    assert_eq!(firing["status"], "firing");
+    assert_eq!(firing["alerts"][0]["labels"]["alertname"], "halted");
+    assert_eq!(firing["alerts"][0]["labels"]["severity"], "critical");
+    assert_eq!(firing["idempotencyKey"], hooks[0].key.as_str());
+    assert_eq!(hooks[1].body["status"], "resolved");
+    assert_ne!(hooks[1].body["alerts"][0]["endsAt"], "0001-01-01T00:00:00Z");
+    let slack = at("/slack-s3cret-path");
+    assert!(
+        slack[0].body["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("[FIRING] critical halted: "),
+        "{slack:?}"
+    );
+    assert!(
+        at("/discord")[1].body["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("[RESOLVED] critical halted: ")
+    );
+    let tg = at("/bottok-s3cret/sendMessage");
+    assert_eq!(tg.len(), 2);
+    assert_eq!(tg[0].body["chat_id"], "-100");
+    // The secrets are nowhere but in the requests themselves.
+    let outbox = std::fs::read_to_string(dir.path().join("journal/alert.outbox.ndjson")).unwrap();
+    for text in [&*stderr, &outbox] {
+        assert!(!text.contains("s3cret"), "{text}");
+    }
+}
+
+fn spawn(mut c: Command) -> Child {
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn killed_mid_delivery_and_restarted_every_alert_arrives_once() {
+    let rx = Receiver::start(true);
+    let dir = tempfile::tempdir().unwrap();
+    let rules = format!(
+        r#"channels:
+  hook: {{type: webhook, url: "http://{}/hook"}}
+rules:
+  - name: halted
+    when: kill_switch
+    severity: critical
+    channels: [hook]
+"#,
+        rx.addr
+    );
+    let mut first = spawn(alert_cmd(dir.path(), &rules, &[]));
+    let mut stdin = first.stdin.take().unwrap();
+    for (i, halted) in [true, false, true, false].into_iter().enumerate() {
+        writeln!(stdin, "{}", decision(&i.to_string(), halted, i as i64)).unwrap();
+    }
+    stdin.flush().unwrap();
+    // The first delivery hangs at the receiver: kill -9 while it is in flight.
+    rx.wait_for("the first delivery", |r| !r.got().is_empty());
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let outbox = dir.path().join("journal/alert.outbox.ndjson");
+    let queued = std::fs::read_to_string(&outbox)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(r#""op":"queued""#))
+        .count();
+    assert_eq!(queued, 4, "every notice was written before any was sent");
+
+    // A restart with no input sends what the outbox holds before it ends.
+    let mut second = spawn(alert_cmd(dir.path(), &rules, &[]));
+    drop(second.stdin.take());
+    assert!(second.wait().unwrap().success());
+    let accepted = rx.accepted.lock().unwrap().clone();
+    assert_eq!(accepted.len(), 4, "{accepted:?}");
+    assert!(accepted.values().all(|n| *n == 1), "{accepted:?}");
+    let hung = &rx.got()[0].key;
+    assert!(
+        accepted.contains_key(hung),
+        "the hung message was sent again"
+    );
+    // And a third run has nothing left to send.
+    let before = rx.got().len();
+    let mut third = spawn(alert_cmd(dir.path(), &rules, &[]));
+    drop(third.stdin.take());
+    assert!(third.wait().unwrap().success());
+    assert_eq!(rx.got().len(), before);
+}
