@@ -11,7 +11,7 @@ demo:
 	@scripts/demo.sh
 
 ## test: install what the tests need (redis-server, chromium, prometheus and promtool, a Python
-## virtual environment with pandas, polars, DuckDB and the njord module) and run every test
+## virtual environment with pandas, polars, DuckDB, aiosmtpd and the njord module) and run every test
 test: redis chromium prometheus python
 	$(CARGO) test --all-targets --no-fail-fast
 	PATH="$(CURDIR)/target/debug:$$PATH" $(VENV)/bin/python -m pytest -q -p no:cacheprovider python/tests

@@ -4,7 +4,7 @@
 //! the repeat a crash between its answer and the outbox's `sent` record causes.
 
 use super::outbox::{Item, Outbox};
-use super::{Channel, request};
+use super::{Channel, Target, request};
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -149,16 +149,29 @@ fn run(channels: BTreeMap<String, Channel>, outbox: Arc<Mutex<Outbox>>, rx: Rece
             .entry(channel.name.clone())
             .or_default()
             .push_back(now);
-        let (url, body) = request(&channel.target, &p.item.id, &p.item.notice);
-        let sent = rt.block_on(async {
-            http.post(&url)
-                .header("Idempotency-Key", &p.item.id)
-                .json(&body)
-                .send()
-                .await
-        });
+        let sent = match (
+            &channel.target,
+            request(&channel.target, &p.item.id, &p.item.notice),
+        ) {
+            (Target::Email(e), _) => super::email(e, &p.item.id, &p.item.notice)
+                .and_then(|msg| super::send_email(e, &msg, REQUEST_TIMEOUT)),
+            (_, Some((url, body))) => rt
+                .block_on(async {
+                    http.post(&url)
+                        .header("Idempotency-Key", &p.item.id)
+                        .json(&body)
+                        .send()
+                        .await
+                })
+                .map_err(crate::venue::request_error)
+                .and_then(|r| match r.status() {
+                    s if s.is_success() => Ok(()),
+                    s => Err(format!("HTTP {}", s.as_u16())),
+                }),
+            (_, None) => Err("no request for this channel".into()),
+        };
         match sent {
-            Ok(r) if r.status().is_success() => {
+            Ok(()) => {
                 m.sent(&channel.name);
                 let marked = outbox
                     .lock()
@@ -169,13 +182,9 @@ fn run(channels: BTreeMap<String, Channel>, outbox: Arc<Mutex<Outbox>>, rx: Rece
                 }
                 tracing::info!(channel = %channel.name, id = %p.item.id, "alert delivered");
             }
-            outcome => {
+            Err(why) => {
                 m.failed(&channel.name);
                 // The URL may be a secret: say the channel and what went wrong only.
-                let why = match outcome {
-                    Ok(r) => format!("HTTP {}", r.status().as_u16()),
-                    Err(e) => crate::venue::request_error(e),
-                };
                 p.failures += 1;
                 let delay = FIRST_BACKOFF
                     .saturating_mul(1 << p.failures.min(8))

@@ -1,5 +1,5 @@
-//! `njord-alert`'s shell: the rules file (`config/alerts.yaml`), the channels and what each
-//! is sent, the outbox on disk ([`outbox`]) and its delivery ([`deliver`]). The rules
+//! `njord-alert`'s shell: the rules file (`config/alerts.yaml`), the channels (HTTP and email)
+//! and what each is sent, the outbox on disk ([`outbox`]) and its delivery ([`deliver`]). The rules
 //! themselves are pure, in the core crate ([`njord_core::alert`]).
 
 pub mod deliver;
@@ -33,6 +33,28 @@ pub enum Target {
         token: String,
         chat_id: String,
     },
+    /// Email over SMTP.
+    Email(Email),
+}
+
+/// How an SMTP server is reached: plain, STARTTLS, or TLS from the first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    None,
+    Starttls,
+    Tls,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Email {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// User name and password, when the server wants them.
+    pub login: Option<(String, String)>,
+    pub from: String,
+    pub to: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +92,14 @@ struct ChannelSpec {
     url_secret: Option<String>,
     token_secret: Option<String>,
     chat_id: Option<String>,
+    host: Option<String>,
+    port: Option<u16>,
+    tls: Option<SmtpTls>,
+    username: Option<String>,
+    password_secret: Option<String>,
+    from: Option<String>,
+    #[serde(default)]
+    to: Vec<String>,
     #[serde(default)]
     per_minute: u32,
 }
@@ -146,6 +176,50 @@ pub fn load(path: &Path, secrets: &NamedSecrets) -> Result<Alerts, String> {
                 .map(str::to_string)
                 .ok_or_else(|| at(&format!("api_keys.alerts.{k} is not set (secrets.yaml)")))
         };
+        if c.kind == "email" {
+            let need = |v: &Option<String>, what: &str| {
+                v.clone().ok_or_else(|| at(&format!("needs {what}")))
+            };
+            let tls = c.tls.unwrap_or(SmtpTls::Starttls);
+            let login = match (&c.username, &c.password_secret) {
+                (None, None) => None,
+                (Some(u), Some(_)) => {
+                    Some((u.clone(), secret(&c.password_secret, "password_secret")?))
+                }
+                _ => return Err(at("give both username and password_secret, or neither")),
+            };
+            let from = need(&c.from, "from")?;
+            let mut to = c.to.clone();
+            for a in std::iter::once(&from).chain(&to) {
+                a.parse::<lettre::message::Mailbox>()
+                    .map_err(|e| at(&format!("`{a}` is not an email address: {e}")))?;
+            }
+            if to.is_empty() {
+                return Err(at("needs at least one address in to"));
+            }
+            to.dedup();
+            let email = Email {
+                host: need(&c.host, "host")?,
+                port: c.port.unwrap_or(match tls {
+                    SmtpTls::Tls => 465,
+                    SmtpTls::Starttls => 587,
+                    SmtpTls::None => 25,
+                }),
+                tls,
+                login,
+                from,
+                to,
+            };
+            channels.insert(
+                name.clone(),
+                Channel {
+                    name,
+                    target: Target::Email(email),
+                    per_minute: c.per_minute,
+                },
+            );
+            continue;
+        }
         let url = match (&c.url, &c.url_secret) {
             (Some(u), None) => u.clone(),
             (None, Some(_)) => secret(&c.url_secret, "url_secret")?,
@@ -163,7 +237,7 @@ pub fn load(path: &Path, secrets: &NamedSecrets) -> Result<Alerts, String> {
             },
             other => {
                 return Err(at(&format!(
-                    "unknown type `{other}` (webhook, slack, discord, telegram)"
+                    "unknown type `{other}` (webhook, slack, discord, telegram, email)"
                 )));
             }
         };
@@ -243,11 +317,12 @@ pub fn text(n: &Notice) -> String {
     format!("[{state}] {} {}: {}", n.severity, n.rule, n.summary)
 }
 
-/// Where to POST a notice on `target`, and the JSON body; `key` is the message's idempotency
-/// key, which webhook bodies carry too.
-pub fn request(target: &Target, key: &str, n: &Notice) -> (String, serde_json::Value) {
+/// Where to POST a notice on an HTTP target, and the JSON body; `key` is the message's
+/// idempotency key, which webhook bodies carry too. `None` for email.
+pub fn request(target: &Target, key: &str, n: &Notice) -> Option<(String, serde_json::Value)> {
     use serde_json::json;
-    match target {
+    Some(match target {
+        Target::Email(_) => return None,
         Target::Webhook { url } => {
             let status = match n.state {
                 State::Firing => "firing",
@@ -289,7 +364,67 @@ pub fn request(target: &Target, key: &str, n: &Notice) -> (String, serde_json::V
             format!("{}/bot{token}/sendMessage", url.trim_end_matches('/')),
             json!({ "chat_id": chat_id, "text": text(n) }),
         ),
+    })
+}
+
+/// The email of a notice: subject, plain-text body, and a Message-ID made from the idempotency
+/// key, so a mailbox can drop a repeat.
+pub fn email(e: &Email, key: &str, n: &Notice) -> Result<lettre::Message, String> {
+    let mut b = lettre::Message::builder()
+        .from(e.from.parse().map_err(|x| format!("from: {x}"))?)
+        .subject(format!(
+            "{} [{}] {}",
+            match n.state {
+                State::Firing => "FIRING",
+                State::Resolved => "RESOLVED",
+            },
+            n.severity,
+            n.rule
+        ))
+        .message_id(Some(format!(
+            "<{}@njord-alert>",
+            key.replace(
+                |c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)),
+                "."
+            )
+        )));
+    for to in &e.to {
+        b = b.to(to.parse().map_err(|x| format!("to: {x}"))?);
     }
+    let body = format!(
+        "{}\n\nrule: {}\nkey: {}\nseverity: {}\nsince: {}\nidempotency key: {key}\n",
+        n.summary,
+        n.rule,
+        n.key,
+        n.severity,
+        rfc3339(n.starts_at_ns)
+    );
+    b.body(body).map_err(|x| x.to_string())
+}
+
+/// Sends `msg` to the SMTP server of `e` (blocking).
+pub fn send_email(
+    e: &Email,
+    msg: &lettre::Message,
+    timeout: std::time::Duration,
+) -> Result<(), String> {
+    use lettre::Transport;
+    use lettre::transport::smtp::SmtpTransport;
+    use lettre::transport::smtp::authentication::Credentials;
+    let builder = match e.tls {
+        SmtpTls::None => SmtpTransport::builder_dangerous(&e.host),
+        SmtpTls::Starttls => SmtpTransport::starttls_relay(&e.host).map_err(|x| x.to_string())?,
+        SmtpTls::Tls => SmtpTransport::relay(&e.host).map_err(|x| x.to_string())?,
+    };
+    let mut builder = builder.port(e.port).timeout(Some(timeout));
+    if let Some((user, pass)) = &e.login {
+        builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
+    }
+    builder
+        .build()
+        .send(msg)
+        .map(drop)
+        .map_err(|x| x.to_string())
 }
 
 #[cfg(test)]
@@ -342,5 +477,20 @@ mod tests {
         assert!(e.contains("rules[0] (r)") && e.contains("1x"), "{e}");
         let e = load_text(base, &[("hook", "ftp://s3cret")]).unwrap_err();
         assert!(e.contains("not http(s)") && !e.contains("s3cret"), "{e}");
+        let mail = "channels:\n  m: {type: email, host: smtp.example.org, from: a@example.org, to: [b@example.org], username: u, password_secret: pw}\nrules:\n  - {name: r, when: kill_switch, channels: [m]}\n";
+        let a = load_text(mail, &[("pw", "s3cret")]).unwrap();
+        let Target::Email(e) = &a.channels["m"].target else {
+            panic!("{a:?}")
+        };
+        assert_eq!((e.port, e.tls), (587, SmtpTls::Starttls));
+        assert_eq!(e.login, Some(("u".into(), "s3cret".into())));
+        let e = load_text(
+            &mail.replace("[b@example.org]", "[not an address]"),
+            &[("pw", "x")],
+        )
+        .unwrap_err();
+        assert!(e.contains("not an email address"), "{e}");
+        let e = load_text(&mail.replace(", username: u", ""), &[("pw", "x")]).unwrap_err();
+        assert!(e.contains("username and password_secret"), "{e}");
     }
 }

@@ -1,5 +1,5 @@
-//! `njord-alert`: rules over events and daemon health, delivered to webhooks and chats
-//! through an outbox that never loses an alert.
+//! `njord-alert`: rules over events, delivered to webhooks, chats and email through an
+//! outbox that never loses an alert.
 
 use super::{CommonArgs, StageArgs};
 use crate::alert::{self, stage::AlertStage};
@@ -12,7 +12,7 @@ use std::time::Duration;
 #[command(
     name = "njord-alert",
     version,
-    about = "Alert rules over events, delivered to webhooks, Slack, Discord and Telegram through an outbox on disk",
+    about = "Alert rules over events, delivered to webhooks, Slack, Discord, Telegram and email through an outbox on disk",
     after_help = "Reads every event (stdin, or every topic with --bus) and evaluates the rules of \
 config/alerts.yaml: kill_switch (a decision found trading halted), {stale_stream: 2m} (a market-data \
 stream behind the others in event time), {heartbeat: 1m} (no event at all: a dead-man's switch), and \
@@ -22,7 +22,8 @@ Every message is written to {journal_dir}/alert.outbox.ndjson (synced) before it
 with backoff until its channel answers 2xx, across restarts, and carries an Idempotency-Key header \
 (and idempotencyKey in webhook bodies) so a receiver can drop a repeat. Webhook URLs and bot tokens \
 can live in the secrets file (api_keys.alerts.NAME, named by url_secret or token_secret) and are \
-never logged.\n\n\
+never logged. Email goes over SMTP (tls: starttls, tls or none; username and password_secret when \
+the server wants a login) with a Message-ID made from the idempotency key.\n\n\
 Examples:\n  \
     njord-risk < intents.ndjson | njord-alert --alerts config/alerts.yaml > /dev/null\n  \
     njord-alert --bus redis://127.0.0.1:6379/0       # daemon on every topic"

@@ -154,23 +154,15 @@ rules:
         decision("c", false, 3),
     ]
     .join("\n");
-    let out = alert_cmd(
+    let cmd = alert_cmd(
         dir.path(),
         &rules,
         &[
             ("NJORD__API_KEYS__ALERTS__SLACK", &slack_url),
             ("NJORD__API_KEYS__ALERTS__TG", "tok-s3cret"),
         ],
-    )
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .and_then(|mut c| {
-        c.stdin.take().unwrap().write_all(input.as_bytes())?;
-        c.wait_with_output()
-    })
-    .unwrap();
+    );
+    let out = run(cmd, &input);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     // Firing, then resolved, on four channels; all delivered before the run ended.
@@ -211,6 +203,19 @@ rules:
     for text in [&*stderr, &outbox] {
         assert!(!text.contains("s3cret"), "{text}");
     }
+}
+
+/// Runs `c` on `input` to its end.
+fn run(mut c: Command, input: &str) -> std::process::Output {
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(input.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap()
 }
 
 fn spawn(mut c: Command) -> Child {
@@ -272,4 +277,113 @@ rules:
     drop(third.stdin.take());
     assert!(third.wait().unwrap().success());
     assert_eq!(rx.got().len(), before);
+}
+
+/// A real SMTP server on loopback (aiosmtpd, which `make test` installs in `.venv`), printing
+/// every message it receives.
+struct Smtp {
+    child: Child,
+    port: u16,
+    out: Arc<Mutex<String>>,
+}
+
+impl Smtp {
+    fn start() -> Smtp {
+        let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+        let port = crate::support::free_port();
+        let mut child = Command::new(&python)
+            .args([
+                "-u",
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-c",
+                "aiosmtpd.handlers.Debugging",
+            ])
+            .arg("-l")
+            .arg(format!("127.0.0.1:{port}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{}: {e} (make test installs aiosmtpd in .venv)",
+                    python.display()
+                )
+            });
+        let out: Arc<Mutex<String>> = Arc::default();
+        let sink = out.clone();
+        let mut stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "aiosmtpd did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Smtp { child, port, out }
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn email_reaches_a_real_smtp_server_with_subject_body_and_recipients() {
+    let smtp = Smtp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let rules = format!(
+        r#"channels:
+  mail:
+    type: email
+    host: 127.0.0.1
+    port: {}
+    tls: none
+    from: "Njord <njord@example.org>"
+    to: [ops@example.org, desk@example.org]
+rules:
+  - name: halted
+    when: kill_switch
+    severity: critical
+    channels: [mail]
+"#,
+        smtp.port
+    );
+    let input = [decision("a", true, 1), decision("b", false, 2)].join("\n");
+    let out = run(alert_cmd(dir.path(), &rules, &[]), &input);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while smtp.out.lock().unwrap().matches("END MESSAGE").count() < 2 {
+        assert!(Instant::now() < deadline, "{}", smtp.out.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let got = smtp.out.lock().unwrap().clone();
+    for want in [
+        "Subject: FIRING [critical] halted",
+        "Subject: RESOLVED [critical] halted",
+        "From: Njord <njord@example.org>",
+        "To: ops@example.org, desk@example.org",
+        "trading is halted (kill switch read from file)",
+        "Message-ID: <halted.",
+        "idempotency key: halted/",
+    ] {
+        assert!(got.contains(want), "{want} missing:\n{got}");
+    }
 }
