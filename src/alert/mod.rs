@@ -11,6 +11,7 @@ pub use njord_core::alert::*;
 use crate::event::Kind;
 use njord_core::backtest::metrics::parse_interval;
 use njord_core::config::NamedSecrets;
+use rust_decimal::Decimal;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -134,6 +135,8 @@ enum When {
     Field(FieldSpec),
     Stale { stale_stream: String },
     Heartbeat { heartbeat: String },
+    DailyLoss { daily_loss: Decimal },
+    Slippage { slippage_bps: Decimal },
 }
 
 #[derive(Deserialize)]
@@ -162,8 +165,12 @@ fn span(s: &Option<String>) -> Result<i64, String> {
 }
 
 /// Reads and checks a rules file; errors name the file and the key. Secrets come from
-/// `api_keys.alerts` and appear in no error.
-pub fn load(path: &Path, secrets: &NamedSecrets) -> Result<Alerts, String> {
+/// `api_keys.alerts` and appear in no error; `daily_loss_cap` is risk.daily_loss_usd_cap.
+pub fn load(
+    path: &Path,
+    secrets: &NamedSecrets,
+    daily_loss_cap: Decimal,
+) -> Result<Alerts, String> {
     let shown = path.display();
     let file: File = crate::config::load_yaml(path)?;
     let mut channels = BTreeMap::new();
@@ -258,7 +265,7 @@ pub fn load(path: &Path, secrets: &NamedSecrets) -> Result<Alerts, String> {
             When::Named(n) if n == "kill_switch" => Condition::KillSwitch,
             When::Named(n) => {
                 return Err(at(format!(
-                    "unknown `when: {n}` (kill_switch, {{stale_stream: 2m}}, {{heartbeat: 1m}}, or a field rule)"
+                    "unknown `when: {n}` (kill_switch, {{stale_stream: 2m}}, {{heartbeat: 1m}}, {{daily_loss: 0.8}}, {{slippage_bps: 50}}, or a field rule)"
                 )));
             }
             When::Stale { stale_stream } => Condition::StaleStream {
@@ -266,6 +273,20 @@ pub fn load(path: &Path, secrets: &NamedSecrets) -> Result<Alerts, String> {
             },
             When::Heartbeat { heartbeat } => Condition::Heartbeat {
                 after_ns: parse_interval(heartbeat).map_err(at)?,
+            },
+            When::DailyLoss { daily_loss } => {
+                if !(Decimal::ZERO < *daily_loss && *daily_loss <= Decimal::ONE) {
+                    return Err(at(format!(
+                        "daily_loss is a fraction of risk.daily_loss_usd_cap in (0, 1], not {daily_loss}"
+                    )));
+                }
+                Condition::DailyLoss {
+                    cap: daily_loss_cap,
+                    fraction: *daily_loss,
+                }
+            }
+            When::Slippage { slippage_bps } => Condition::Slippage {
+                max_bps: *slippage_bps,
             },
             When::Field(f) => Condition::Field {
                 kind: Kind::parse(&f.kind)
@@ -442,14 +463,19 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), SecretString::from(v.to_string())))
                 .collect(),
         );
-        load(&path, &s)
+        load(&path, &s, Decimal::from(500))
     }
 
     #[test]
     fn the_shipped_file_loads() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_PATH);
-        let a = load(&path, &NamedSecrets::default()).unwrap();
-        assert_eq!(a.rules.len(), 5);
+        let a = load(&path, &NamedSecrets::default(), Decimal::from(500)).unwrap();
+        assert_eq!(a.rules.len(), 7);
+        assert!(a.rules.iter().any(|r| r.condition
+            == Condition::DailyLoss {
+                cap: Decimal::from(500),
+                fraction: Decimal::new(8, 1)
+            }));
         assert!(a.routes.values().all(|c| c == &["ops"]));
     }
 

@@ -15,8 +15,9 @@ use std::time::Duration;
     about = "Alert rules over events, delivered to webhooks, Slack, Discord, Telegram and email through an outbox on disk",
     after_help = "Reads every event (stdin, or every topic with --bus) and evaluates the rules of \
 config/alerts.yaml: kill_switch (a decision found trading halted), {stale_stream: 2m} (a market-data \
-stream behind the others in event time), {heartbeat: 1m} (no event at all: a dead-man's switch), and \
-field rules (kind, field, op, value, window, count, dedupe). Each rule has a severity, channels, `for`, \
+stream behind the others in event time), {heartbeat: 1m} (no event at all: a dead-man's switch), \
+{daily_loss: 0.8} (the day's realized loss at 80 % of risk.daily_loss_usd_cap), {slippage_bps: 50} (a fill \
+that much worse than its decision's reference price), and field rules (kind, field, op, value, window, count, dedupe). Each rule has a severity, channels, `for`, \
 `repeat` and a resolved notice.\n\n\
 Every message is written to {journal_dir}/alert.outbox.ndjson (synced) before it is sent, retried \
 with backoff until its channel answers 2xx, across restarts, and carries an Idempotency-Key header \
@@ -42,7 +43,12 @@ pub struct Cli {
 pub fn run(cli: Cli) -> Result<(), Error> {
     let loaded = app::start(&cli.common)?;
     let cfg = &loaded.config;
-    let alerts = alert::load(&cli.alerts, &cfg.api_keys.alerts).map_err(Error::Usage)?;
+    let alerts = alert::load(
+        &cli.alerts,
+        &cfg.api_keys.alerts,
+        cfg.risk.daily_loss_usd_cap,
+    )
+    .map_err(Error::Usage)?;
     let outbox = cfg.journal.dir.join("alert.outbox.ndjson");
     let mut stage = AlertStage::open(alerts, &outbox).map_err(Error::Failed)?;
     app::run_stage_ticking(

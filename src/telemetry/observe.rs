@@ -500,9 +500,7 @@ impl Ledger {
         for (strategy, positions) in &self.held {
             let (mut realized, mut unrealized, mut today) = (0.0, 0.0, 0.0);
             for (symbol, h) in positions {
-                let rate = usd::quote_of(symbol)
-                    .and_then(|q| usd::usd_rate(q, &self.last))
-                    .map_or(Decimal::ONE, |(r, _)| r);
+                let rate = usd::quote_rate(symbol, &self.last);
                 let last = self.last.get(symbol).unwrap_or(h.avg_price);
                 realized += f(usd::saturating_mul(h.realized, rate));
                 unrealized += f(usd::saturating_mul(h.qty * (last - h.avg_price), rate));

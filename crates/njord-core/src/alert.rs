@@ -7,10 +7,17 @@
 //! `for`, `repeat` and the heartbeat in the wall time the shell passes in, so a replayed
 //! input with the same clock gives the same notices.
 
-use crate::event::{Event, Kind, Map};
+use crate::event::{Event, Kind, Map, Side};
+use crate::prices::LastPrices;
 use crate::reason::Reason;
+use crate::risk::usd;
+use crate::time::utc_day;
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
+
+/// Reference prices of recent decisions kept for slippage, at most.
+const MAX_REFS: usize = 10_000;
 
 /// How a rule compares an event field with its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -45,6 +52,13 @@ pub enum Condition {
     StaleStream { after_ns: i64 },
     /// No event at all for `after_ns` of wall time: the dead-man's switch.
     Heartbeat { after_ns: i64 },
+    /// The day's realized loss (the latest `realized_pnl_day` of every position of the
+    /// watermark's UTC day, valued in USD as the risk engine does) at or above `fraction` of
+    /// `cap` (risk.daily_loss_usd_cap).
+    DailyLoss { cap: Decimal, fraction: Decimal },
+    /// The latest fill of a symbol more than `max_bps` worse than the reference price its
+    /// risk decision priced it at (`caps.ref_price`), keyed by symbol.
+    Slippage { max_bps: Decimal },
 }
 
 /// A rule: its condition and how its notices behave.
@@ -110,6 +124,14 @@ pub struct Engine {
     /// Wall time of the last event.
     last_event_ns: Option<i64>,
     halted: Option<(bool, String)>,
+    /// Latest day and `realized_pnl_day` per (strategy, symbol), and the last trade prices.
+    positions: BTreeMap<(String, String), (i64, Decimal)>,
+    last: LastPrices,
+    /// Reference price per intent id from its decision, oldest first for eviction.
+    refs: BTreeMap<String, Decimal>,
+    ref_order: VecDeque<String>,
+    /// Slippage in bps of the latest fill per symbol.
+    slippage: BTreeMap<String, Decimal>,
 }
 
 impl Engine {
@@ -123,7 +145,66 @@ impl Engine {
             watermark_ns: i64::MIN,
             last_event_ns: None,
             halted: None,
+            positions: BTreeMap::new(),
+            last: LastPrices::default(),
+            refs: BTreeMap::new(),
+            ref_order: VecDeque::new(),
+            slippage: BTreeMap::new(),
         }
+    }
+
+    /// What the money rules need from an event: prices, positions, reference prices, fills.
+    fn follow(&mut self, ev: &Event<'_>) {
+        match ev {
+            Event::Trade(t) => self.last.set(&t.symbol, t.price, t.ts_ns),
+            Event::Position(p) => {
+                let key = (
+                    p.strategy_id.as_deref().unwrap_or("").to_string(),
+                    p.symbol.to_string(),
+                );
+                self.positions
+                    .insert(key, (utc_day(p.ts_ns), p.realized_pnl_day));
+            }
+            Event::Decision(d) if d.allowed => {
+                let price = d
+                    .caps
+                    .get("ref_price")
+                    .and_then(|v| v.to_string().trim_matches('"').parse::<Decimal>().ok());
+                if let Some(p) = price.filter(|p| *p > Decimal::ZERO)
+                    && self.refs.insert(d.intent_id.to_string(), p).is_none()
+                {
+                    self.ref_order.push_back(d.intent_id.to_string());
+                    if self.ref_order.len() > MAX_REFS
+                        && let Some(old) = self.ref_order.pop_front()
+                    {
+                        self.refs.remove(&old);
+                    }
+                }
+            }
+            Event::Fill(f) => {
+                if let Some(r) = self.refs.get(f.intent_id.as_ref()) {
+                    let worse = match f.side {
+                        Side::Buy => f.price - r,
+                        Side::Sell => r - f.price,
+                    };
+                    let bps = worse * Decimal::from(10_000) / r;
+                    self.slippage.insert(f.symbol.to_string(), bps.round_dp(2));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The day's realized PnL in USD: positions of the watermark's UTC day.
+    fn pnl_today_usd(&self) -> Decimal {
+        let day = utc_day(self.watermark_ns);
+        self.positions
+            .iter()
+            .filter(|(_, (d, _))| *d == day)
+            .map(|((_, symbol), (_, pnl))| {
+                usd::saturating_mul(*pnl, usd::quote_rate(symbol, &self.last))
+            })
+            .fold(Decimal::ZERO, usd::saturating_add)
     }
 
     /// An event, received at wall time `now_ns`.
@@ -131,6 +212,7 @@ impl Engine {
         self.last_event_ns = Some(now_ns);
         let ts = ev.ts_ns();
         self.watermark_ns = self.watermark_ns.max(ts);
+        self.follow(ev);
         if matches!(
             ev.kind(),
             Kind::Trade | Kind::Book | Kind::Ticker | Kind::Bar
@@ -242,6 +324,35 @@ impl Engine {
                         format!(
                             "{name}: {stream} is {:.1} s of event time behind the other streams",
                             behind as f64 / 1e9
+                        ),
+                    )
+                })
+                .collect(),
+            Condition::DailyLoss { cap, fraction } => {
+                let loss = -self.pnl_today_usd();
+                let limit = *cap * *fraction;
+                vec![(
+                    String::new(),
+                    *cap > Decimal::ZERO && loss >= limit,
+                    format!(
+                        "{name}: the day's loss is {} USD, at or above {} of the {} USD daily cap",
+                        loss.round_dp(2).normalize(),
+                        fraction.normalize(),
+                        cap.normalize()
+                    ),
+                )]
+            }
+            Condition::Slippage { max_bps } => self
+                .slippage
+                .iter()
+                .map(|(symbol, bps)| {
+                    (
+                        symbol.clone(),
+                        bps > max_bps,
+                        format!(
+                            "{name}: the last {symbol} fill was {} bps worse than its reference price (bound {} bps)",
+                            bps.normalize(),
+                            max_bps.normalize()
                         ),
                     )
                 })
@@ -476,6 +587,64 @@ mod tests {
         assert_eq!(
             states,
             vec![("stale", State::Resolved), ("silence", State::Resolved)]
+        );
+    }
+
+    #[test]
+    fn the_days_loss_near_its_cap_and_slippage_above_a_bound_fire() {
+        let mut e = Engine::new(vec![
+            rule(
+                "loss",
+                Condition::DailyLoss {
+                    cap: Decimal::from(100),
+                    fraction: Decimal::new(8, 1),
+                },
+                0,
+                0,
+            ),
+            rule(
+                "slippage",
+                Condition::Slippage {
+                    max_bps: Decimal::from(50),
+                },
+                0,
+                0,
+            ),
+        ]);
+        let day = 1_767_571_200 * S;
+        let position = |strategy: &str, pnl: &str, ts: i64| {
+            format!(
+                r#"{{"kind":"position","symbol":"A/USDT","strategy_id":"{strategy}","qty":0,"avg_price":0,"realized_pnl":{pnl},"realized_pnl_day":{pnl},"ts_ns":{ts}}}"#
+            )
+        };
+        assert!(feed(&mut e, &position("a", "-50", day + S), 1).is_empty());
+        let out = feed(&mut e, &position("b", "-31", day + 2 * S), 2);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(
+            out[0].summary.contains("the day's loss is 81 USD"),
+            "{}",
+            out[0].summary
+        );
+        // The next UTC day starts flat: resolved.
+        let out = feed(&mut e, &position("a", "0", day + 86_400 * S), 3);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].state, State::Resolved);
+
+        let allowed = r#"{"kind":"decision","intent_id":"i1","allowed":true,"reason":null,"caps":{"ref_price":10},"ts_ns":1}"#;
+        let fill = |price: &str| {
+            format!(
+                r#"{{"kind":"fill","order_id":"o","intent_id":"i1","symbol":"A/USDT","side":"buy","qty":1,"price":{price},"ts_fill_ns":2}}"#
+            )
+        };
+        assert!(feed(&mut e, allowed, 4).is_empty());
+        assert!(feed(&mut e, &fill("10.04"), 5).is_empty(), "40 bps: within");
+        let out = feed(&mut e, &fill("10.06"), 6);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].key, "A/USDT");
+        assert!(
+            out[0].summary.contains("60 bps worse"),
+            "{}",
+            out[0].summary
         );
     }
 }

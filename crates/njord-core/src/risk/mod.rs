@@ -477,10 +477,7 @@ impl RiskEngine {
         keys.sort_by(|a, b| a.0.cmp(b.0));
         keys.into_iter()
             .map(|((_, symbol), (_, pnl))| {
-                let rate = usd::quote_of(symbol)
-                    .and_then(|q| usd::usd_rate(q, &self.last))
-                    .map_or(Decimal::ONE, |(r, _)| r);
-                usd::saturating_mul(*pnl, rate)
+                usd::saturating_mul(*pnl, usd::quote_rate(symbol, &self.last))
             })
             .fold(Decimal::ZERO, usd::saturating_add)
     }

@@ -36,6 +36,14 @@ pub fn usd_rate(quote: &str, last: &LastPrices) -> Option<(Decimal, Option<Strin
     })
 }
 
+/// The USD rate of `symbol`'s quote: 1 for a USD-like quote, and also while a quote has no
+/// USD price yet (its amounts then count at their quote value).
+pub fn quote_rate(symbol: &str, last: &LastPrices) -> Decimal {
+    quote_of(symbol)
+        .and_then(|q| usd_rate(q, last))
+        .map_or(Decimal::ONE, |(r, _)| r)
+}
+
 /// `a × b`, pinned to the extreme of its sign instead of overflowing: positions read from
 /// input may carry any number, and no input may panic the engine.
 pub fn saturating_mul(a: Decimal, b: Decimal) -> Decimal {
