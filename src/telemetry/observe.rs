@@ -12,7 +12,7 @@ use crate::config::Topics;
 use crate::event::{Decision, Event, Kind, OrderStatus, Position};
 use crate::prices::LastPrices;
 use crate::reason::Reason;
-use crate::risk::usd;
+use crate::risk::{Switch, switch_of, usd};
 use crate::time::utc_day;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -276,24 +276,6 @@ fn pnl_metrics() -> &'static PnlMetrics {
         );
         m
     })
-}
-
-/// Where a `halted` decision read the switch: the risk engine writes `source` (and `error`
-/// when unreadable), the live broker one key per source that said halt.
-fn trip_source(caps: &crate::event::Map) -> &'static str {
-    fn said(v: &serde_json::Value) -> &str {
-        v.as_str().unwrap_or("")
-    }
-    if caps.contains_key("error") || caps.values().any(|v| said(v).starts_with("unreadable")) {
-        return "unreadable";
-    }
-    match caps.get("source").map(said) {
-        Some("file") => "file",
-        Some("redis") => "redis",
-        _ if caps.contains_key("file") => "file",
-        _ if caps.contains_key("redis") => "redis",
-        _ => "other",
-    }
 }
 
 /// One market-data stream: a kind of one symbol.
@@ -695,16 +677,16 @@ impl Observer {
         if !self.reads_kill_switch {
             return;
         }
-        // Checks before `halted` (invalid, duplicate) say nothing about the switch.
-        let halted = match d.reason {
-            Some(Reason::Halted) => true,
-            Some(Reason::InvalidIntent | Reason::DuplicateIntent) => return,
-            _ => false,
+        let halted = match switch_of(d) {
+            None => return,
+            Some(Switch::Clear) => false,
+            Some(Switch::Halted(source)) => {
+                if self.halted != Some(true) {
+                    m.trips.get_or_create(&SourceLabel { source }).inc();
+                }
+                true
+            }
         };
-        if halted && self.halted != Some(true) {
-            let source = trip_source(&d.caps);
-            m.trips.get_or_create(&SourceLabel { source }).inc();
-        }
         self.trading_state(halted);
     }
 

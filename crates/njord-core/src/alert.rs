@@ -7,10 +7,9 @@
 //! `for`, `repeat` and the heartbeat in the wall time the shell passes in, so a replayed
 //! input with the same clock gives the same notices.
 
-use crate::event::{Event, Kind, Map, Side};
+use crate::event::{Event, Kind, Side};
 use crate::prices::LastPrices;
-use crate::reason::Reason;
-use crate::risk::usd;
+use crate::risk::{Switch, switch_of, usd};
 use crate::time::utc_day;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -118,14 +117,15 @@ pub struct Engine {
     tracks: Vec<BTreeMap<String, Track>>,
     /// Per field rule and key: event times of the matching events in the window.
     windows: Vec<BTreeMap<String, VecDeque<i64>>>,
-    /// Last event time per market-data stream, and the watermark.
-    streams: BTreeMap<String, i64>,
+    /// Last event time per market-data stream (symbol, then kind), and the watermark.
+    streams: BTreeMap<String, BTreeMap<Kind, i64>>,
     watermark_ns: i64,
     /// Wall time of the last event.
     last_event_ns: Option<i64>,
-    halted: Option<(bool, String)>,
-    /// Latest day and `realized_pnl_day` per (strategy, symbol), and the last trade prices.
-    positions: BTreeMap<(String, String), (i64, Decimal)>,
+    /// The kill switch as the latest decision that read it showed.
+    switch: Option<Switch>,
+    /// The day's realized PnL from positions, and the last trade prices to value it in USD.
+    positions: usd::DayPnl,
     last: LastPrices,
     /// Reference price per intent id from its decision, oldest first for eviction.
     refs: BTreeMap<String, Decimal>,
@@ -144,8 +144,8 @@ impl Engine {
             streams: BTreeMap::new(),
             watermark_ns: i64::MIN,
             last_event_ns: None,
-            halted: None,
-            positions: BTreeMap::new(),
+            switch: None,
+            positions: usd::DayPnl::default(),
             last: LastPrices::default(),
             refs: BTreeMap::new(),
             ref_order: VecDeque::new(),
@@ -157,19 +157,9 @@ impl Engine {
     fn follow(&mut self, ev: &Event<'_>) {
         match ev {
             Event::Trade(t) => self.last.set(&t.symbol, t.price, t.ts_ns),
-            Event::Position(p) => {
-                let key = (
-                    p.strategy_id.as_deref().unwrap_or("").to_string(),
-                    p.symbol.to_string(),
-                );
-                self.positions
-                    .insert(key, (utc_day(p.ts_ns), p.realized_pnl_day));
-            }
+            Event::Position(p) => self.positions.on_position(p),
             Event::Decision(d) if d.allowed => {
-                let price = d
-                    .caps
-                    .get("ref_price")
-                    .and_then(|v| v.to_string().trim_matches('"').parse::<Decimal>().ok());
+                let price = d.caps.get("ref_price").and_then(crate::num::decimal_of);
                 if let Some(p) = price.filter(|p| *p > Decimal::ZERO)
                     && self.refs.insert(d.intent_id.to_string(), p).is_none()
                 {
@@ -195,18 +185,6 @@ impl Engine {
         }
     }
 
-    /// The day's realized PnL in USD: positions of the watermark's UTC day.
-    fn pnl_today_usd(&self) -> Decimal {
-        let day = utc_day(self.watermark_ns);
-        self.positions
-            .iter()
-            .filter(|(_, (d, _))| *d == day)
-            .map(|((_, symbol), (_, pnl))| {
-                usd::saturating_mul(*pnl, usd::quote_rate(symbol, &self.last))
-            })
-            .fold(Decimal::ZERO, usd::saturating_add)
-    }
-
     /// An event, received at wall time `now_ns`.
     pub fn on_event(&mut self, ev: &Event<'_>, now_ns: i64, out: &mut Vec<Notice>) {
         self.last_event_ns = Some(now_ns);
@@ -218,17 +196,18 @@ impl Engine {
             Kind::Trade | Kind::Book | Kind::Ticker | Kind::Bar
         ) && let Some(sym) = ev.symbol()
         {
-            let stream = format!("{} {sym}", ev.kind().as_str());
-            let t = self.streams.entry(stream).or_insert(ts);
+            // The symbol is copied only for a stream's first event.
+            let kinds = match self.streams.get_mut(sym) {
+                Some(k) => k,
+                None => self.streams.entry(sym.to_string()).or_default(),
+            };
+            let t = kinds.entry(ev.kind()).or_insert(ts);
             *t = (*t).max(ts);
         }
-        if let Event::Decision(d) = ev {
-            match d.reason {
-                Some(Reason::Halted) => self.halted = Some((true, halt_source(&d.caps))),
-                // Refused before the switch was read: says nothing about it.
-                Some(Reason::InvalidIntent | Reason::DuplicateIntent) => {}
-                _ => self.halted = Some((false, String::new())),
-            }
+        if let Event::Decision(d) = ev
+            && let Some(s) = switch_of(d)
+        {
+            self.switch = Some(s);
         }
         let mut json = None;
         for r in 0..self.rules.len() {
@@ -267,162 +246,181 @@ impl Engine {
         self.evaluate(now_ns, out);
     }
 
-    /// Each rule's keys and whether their condition holds now, with its text.
-    fn conditions(&mut self, r: usize, now_ns: i64) -> Vec<(String, bool, String)> {
-        let name = &self.rules[r].name;
-        match &self.rules[r].condition {
-            Condition::Field {
-                kind,
-                field,
-                op,
-                value,
-                window_ns,
-                count,
-                ..
-            } => {
-                let from = self.watermark_ns.saturating_sub(*window_ns);
-                let mut keys = Vec::new();
-                for (key, w) in self.windows[r].iter_mut() {
-                    while w.front().is_some_and(|t| *t <= from) {
-                        w.pop_front();
-                    }
-                    let n = w.len();
-                    keys.push((
-                        key.clone(),
-                        n >= *count,
-                        format!(
-                            "{name}: {n} {} events with {field} {} {value} within {} s{}",
-                            kind.as_str(),
-                            op_text(*op),
-                            window_ns / 1_000_000_000,
-                            if key.is_empty() {
-                                String::new()
-                            } else {
-                                format!(" ({key})")
-                            }
-                        ),
-                    ));
-                }
-                keys
-            }
-            Condition::KillSwitch => match &self.halted {
-                Some((halted, source)) => vec![(
-                    String::new(),
-                    *halted,
-                    format!("{name}: trading is halted (kill switch read from {source})"),
-                )],
-                None => Vec::new(),
-            },
-            Condition::StaleStream { after_ns } => self
-                .streams
-                .iter()
-                .map(|(stream, t)| {
-                    let behind = self.watermark_ns - t;
-                    (
-                        stream.clone(),
-                        behind > *after_ns,
-                        format!(
-                            "{name}: {stream} is {:.1} s of event time behind the other streams",
-                            behind as f64 / 1e9
-                        ),
-                    )
-                })
-                .collect(),
-            Condition::DailyLoss { cap, fraction } => {
-                let loss = -self.pnl_today_usd();
-                let limit = *cap * *fraction;
-                vec![(
-                    String::new(),
-                    *cap > Decimal::ZERO && loss >= limit,
-                    format!(
-                        "{name}: the day's loss is {} USD, at or above {} of the {} USD daily cap",
-                        loss.round_dp(2).normalize(),
-                        fraction.normalize(),
-                        cap.normalize()
-                    ),
-                )]
-            }
-            Condition::Slippage { max_bps } => self
-                .slippage
-                .iter()
-                .map(|(symbol, bps)| {
-                    (
-                        symbol.clone(),
-                        bps > max_bps,
-                        format!(
-                            "{name}: the last {symbol} fill was {} bps worse than its reference price (bound {} bps)",
-                            bps.normalize(),
-                            max_bps.normalize()
-                        ),
-                    )
-                })
-                .collect(),
-            Condition::Heartbeat { after_ns } => {
-                let quiet = self.last_event_ns.map_or(0, |t| now_ns - t);
-                vec![(
-                    String::new(),
-                    self.last_event_ns.is_some() && quiet > *after_ns,
-                    format!("{name}: no event for {:.1} s", quiet as f64 / 1e9),
-                )]
-            }
-        }
-    }
-
+    /// Steps every rule's keys at wall time `now_ns`. A key whose condition does not hold and
+    /// that has no spell going costs nothing; a notice's text is made only when one goes out.
     fn evaluate(&mut self, now_ns: i64, out: &mut Vec<Notice>) {
-        for r in 0..self.rules.len() {
-            for (key, holds, summary) in self.conditions(r, now_ns) {
-                let rule = &self.rules[r];
-                let t = self.tracks[r].entry(key.clone()).or_default();
-                let notice = |state, n: u32, starts: i64, summary: &str| Notice {
-                    id: format!(
-                        "{}/{key}/{starts}/{}{}",
-                        rule.name,
-                        match state {
-                            State::Firing => "firing",
-                            State::Resolved => "resolved",
-                        },
-                        if n > 0 {
-                            format!("/{n}")
-                        } else {
-                            String::new()
+        let Engine {
+            rules,
+            tracks,
+            windows,
+            streams,
+            watermark_ns,
+            last_event_ns,
+            switch,
+            positions,
+            last,
+            slippage,
+            ..
+        } = self;
+        let mut key = String::new();
+        for ((rule, tracks), windows) in rules.iter().zip(tracks).zip(windows) {
+            let name = &rule.name;
+            let mut see = |key: &str, holds: bool, summary: &dyn Fn() -> String| {
+                step(rule, tracks, key, holds, summary, now_ns, out)
+            };
+            match &rule.condition {
+                Condition::Field {
+                    kind,
+                    field,
+                    op,
+                    value,
+                    window_ns,
+                    count,
+                    ..
+                } => {
+                    let from = watermark_ns.saturating_sub(*window_ns);
+                    for (k, w) in windows.iter_mut() {
+                        while w.front().is_some_and(|t| *t <= from) {
+                            w.pop_front();
                         }
-                    ),
-                    rule: rule.name.clone(),
-                    key: key.clone(),
-                    severity: rule.severity.clone(),
-                    state,
-                    summary: summary.to_string(),
-                    starts_at_ns: starts,
-                    at_ns: now_ns,
-                };
-                if holds {
-                    let since = *t.since.get_or_insert(now_ns);
-                    let due = match t.fired_at {
-                        None => now_ns - since >= rule.for_ns,
-                        Some(at) => rule.repeat_ns > 0 && now_ns - at >= rule.repeat_ns,
-                    };
-                    if due {
-                        out.push(notice(State::Firing, t.sent, since, &summary));
-                        t.fired_at = Some(now_ns);
-                        t.sent += 1;
-                        t.summary = summary;
+                        let n = w.len();
+                        see(k, n >= *count, &|| {
+                            format!(
+                                "{name}: {n} {} events with {field} {} {value} within {} s{}",
+                                kind.as_str(),
+                                op_text(*op),
+                                window_ns / 1_000_000_000,
+                                if k.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(" ({k})")
+                                }
+                            )
+                        });
                     }
-                } else if let Some(since) = t.since.take() {
-                    if t.fired_at.take().is_some() && rule.resolve {
-                        let text = format!("resolved: {}", t.summary);
-                        out.push(notice(State::Resolved, 0, since, &text));
+                }
+                Condition::KillSwitch => {
+                    if let Some(s) = *switch {
+                        let source = match s {
+                            Switch::Halted(source) => source,
+                            Switch::Clear => "",
+                        };
+                        see("", s != Switch::Clear, &|| {
+                            format!("{name}: trading is halted (kill switch read from {source})")
+                        });
                     }
-                    t.sent = 0;
+                }
+                Condition::StaleStream { after_ns } => {
+                    for (symbol, kinds) in streams.iter() {
+                        for (kind, t) in kinds {
+                            use std::fmt::Write;
+                            key.clear();
+                            let _ = write!(key, "{} {symbol}", kind.as_str());
+                            let behind = *watermark_ns - t;
+                            let stream = key.as_str();
+                            see(stream, behind > *after_ns, &|| {
+                                format!(
+                                    "{name}: {stream} is {:.1} s of event time behind the other streams",
+                                    behind as f64 / 1e9
+                                )
+                            });
+                        }
+                    }
+                }
+                Condition::DailyLoss { cap, fraction } => {
+                    let loss = -positions.usd(utc_day(*watermark_ns), last);
+                    let holds = *cap > Decimal::ZERO && loss >= *cap * *fraction;
+                    see("", holds, &|| {
+                        format!(
+                            "{name}: the day's loss is {} USD, at or above {} of the {} USD daily cap",
+                            loss.round_dp(2).normalize(),
+                            fraction.normalize(),
+                            cap.normalize()
+                        )
+                    });
+                }
+                Condition::Slippage { max_bps } => {
+                    for (symbol, bps) in slippage.iter() {
+                        see(symbol, bps > max_bps, &|| {
+                            format!(
+                                "{name}: the last {symbol} fill was {} bps worse than its reference price (bound {} bps)",
+                                bps.normalize(),
+                                max_bps.normalize()
+                            )
+                        });
+                    }
+                }
+                Condition::Heartbeat { after_ns } => {
+                    let quiet = last_event_ns.map_or(0, |t| now_ns - t);
+                    see("", last_event_ns.is_some() && quiet > *after_ns, &|| {
+                        format!("{name}: no event for {:.1} s", quiet as f64 / 1e9)
+                    });
                 }
             }
         }
     }
 }
 
-fn halt_source(caps: &Map) -> String {
-    match caps.get("source").and_then(|v| v.as_str()) {
-        Some(s) => s.to_string(),
-        None => caps.keys().cloned().collect::<Vec<_>>().join(", "),
+/// One key of `rule` at wall time `now_ns`: fires once the condition has held for `for`,
+/// repeats every `repeat`, resolves when it stops holding.
+fn step(
+    rule: &Rule,
+    tracks: &mut BTreeMap<String, Track>,
+    key: &str,
+    holds: bool,
+    summary: &dyn Fn() -> String,
+    now_ns: i64,
+    out: &mut Vec<Notice>,
+) {
+    let t = match tracks.get_mut(key) {
+        Some(t) => t,
+        None if holds => tracks.entry(key.to_string()).or_default(),
+        None => return,
+    };
+    let notice = |state, n: u32, starts: i64, summary: String| Notice {
+        id: format!(
+            "{}/{key}/{starts}/{}{}",
+            rule.name,
+            match state {
+                State::Firing => "firing",
+                State::Resolved => "resolved",
+            },
+            if n > 0 {
+                format!("/{n}")
+            } else {
+                String::new()
+            }
+        ),
+        rule: rule.name.clone(),
+        key: key.to_string(),
+        severity: rule.severity.clone(),
+        state,
+        summary,
+        starts_at_ns: starts,
+        at_ns: now_ns,
+    };
+    if holds {
+        let since = *t.since.get_or_insert(now_ns);
+        let due = match t.fired_at {
+            None => now_ns - since >= rule.for_ns,
+            Some(at) => rule.repeat_ns > 0 && now_ns - at >= rule.repeat_ns,
+        };
+        if due {
+            t.summary = summary();
+            out.push(notice(State::Firing, t.sent, since, t.summary.clone()));
+            t.fired_at = Some(now_ns);
+            t.sent += 1;
+        }
+    } else if let Some(since) = t.since.take() {
+        if t.fired_at.take().is_some() && rule.resolve {
+            out.push(notice(
+                State::Resolved,
+                0,
+                since,
+                format!("resolved: {}", t.summary),
+            ));
+        }
+        t.sent = 0;
     }
 }
 

@@ -24,7 +24,6 @@ use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
 use serde_json::Value;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 /// Redis key holding today's realized PnL net of fees, in USD (DESIGN §4).
 pub const PNL_DAY_KEY: &str = "njord:pnl:day";
@@ -153,7 +152,7 @@ pub struct RiskEngine {
     seen: DedupWindow,
     buckets: FxHashMap<String, TokenBucket>,
     /// Latest `(UTC day, realized_pnl_day)` per (strategy, symbol) position seen.
-    positions: HashMap<(Option<String>, String), (i64, Decimal)>,
+    positions: usd::DayPnl,
     /// The last `exec` spec checked: a strategy's intents share one, parsed once.
     specs: crate::exec::spec::Memo,
 }
@@ -182,7 +181,7 @@ impl RiskEngine {
             last: crate::prices::LastPrices::default(),
             seen: DedupWindow::new(settings.dedup_window),
             buckets: FxHashMap::default(),
-            positions: HashMap::new(),
+            positions: usd::DayPnl::default(),
             specs: crate::exec::spec::Memo::default(),
         }
     }
@@ -227,12 +226,7 @@ impl RiskEngine {
 
     /// Keeps the latest `realized_pnl_day` of each (strategy, symbol) position.
     pub fn on_position(&mut self, p: &Position<'_>) {
-        let key = (
-            p.strategy_id.as_deref().map(str::to_string),
-            p.symbol.to_string(),
-        );
-        self.positions
-            .insert(key, (utc_day(p.ts_ns), p.realized_pnl_day));
+        self.positions.on_position(p);
     }
 
     /// Decides an intent and pushes its decision (and order when allowed).
@@ -425,7 +419,7 @@ impl RiskEngine {
         let day = utc_day(i.ts_ns);
         let (pnl, source) = match &ext.pnl {
             SharedPnl::Usd(p) => (*p, "redis"),
-            SharedPnl::None => (self.positions_pnl_usd(day), "positions"),
+            SharedPnl::None => (self.positions.usd(day, &self.last), "positions"),
             SharedPnl::Unreadable(e) => {
                 notes.text("source", "redis-error");
                 notes.text("error", e);
@@ -464,23 +458,41 @@ impl RiskEngine {
         self.seen.insert(id);
         Ok(())
     }
+}
 
-    /// Sum of today's `realized_pnl_day` over the positions seen, in USD. A position whose
-    /// quote has no USD price yet counts at its quote value (USD-like quotes are exact).
-    fn positions_pnl_usd(&self, day: i64) -> Decimal {
-        let mut keys: Vec<_> = self
-            .positions
-            .iter()
-            .filter(|(_, (d, _))| *d == day)
-            .collect();
-        // Summing in key order keeps the result independent of hash order.
-        keys.sort_by(|a, b| a.0.cmp(b.0));
-        keys.into_iter()
-            .map(|((_, symbol), (_, pnl))| {
-                usd::saturating_mul(*pnl, usd::quote_rate(symbol, &self.last))
-            })
-            .fold(Decimal::ZERO, usd::saturating_add)
+/// What a decision says about the kill switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Switch {
+    Clear,
+    /// Halted, read from `file`, `redis`, `unreadable` (a source failed) or `other`.
+    Halted(&'static str),
+}
+
+/// The kill switch as a decision of the risk engine or the live broker shows it; `None` for a
+/// refusal made before the switch was read (an invalid or duplicate intent). The risk engine
+/// writes `caps.source` (and `caps.error` when unreadable), the live broker one key per
+/// source that said halt.
+pub fn switch_of(d: &crate::event::Decision<'_>) -> Option<Switch> {
+    match d.reason {
+        Some(Reason::Halted) => {}
+        Some(Reason::InvalidIntent | Reason::DuplicateIntent) => return None,
+        _ => return Some(Switch::Clear),
     }
+    let caps = &d.caps;
+    let unreadable =
+        |v: &serde_json::Value| v.as_str().is_some_and(|s| s.starts_with("unreadable"));
+    if caps.contains_key("error") || caps.values().any(unreadable) {
+        return Some(Switch::Halted("unreadable"));
+    }
+    Some(Switch::Halted(
+        match caps.get("source").and_then(|v| v.as_str()) {
+            Some("file") => "file",
+            Some("redis") => "redis",
+            _ if caps.contains_key("file") => "file",
+            _ if caps.contains_key("redis") => "redis",
+            _ => "other",
+        },
+    ))
 }
 
 #[cfg(test)]

@@ -1,8 +1,11 @@
 //! Quote assets and USD conversion, shared by the risk engine and the paper trader so that
 //! both value a symbol the same way.
 
+use crate::event::Position;
 use crate::prices::LastPrices;
+use crate::time::utc_day;
 use rust_decimal::Decimal;
+use std::collections::HashMap;
 
 /// Quote currencies counted as USD one for one.
 pub const USD_QUOTES: [&str; 4] = ["USD", "USDT", "USDC", "BUSD"];
@@ -62,6 +65,39 @@ pub fn saturating_add(a: Decimal, b: Decimal) -> Decimal {
     } else {
         Decimal::MAX
     })
+}
+
+/// The day's realized PnL from positions: the latest `realized_pnl_day` of each (strategy,
+/// symbol), kept with its UTC day (the risk engine's daily loss, njord-alert's rule on it).
+#[derive(Debug, Default, Clone)]
+pub struct DayPnl {
+    positions: HashMap<(Option<String>, String), (i64, Decimal)>,
+}
+
+impl DayPnl {
+    pub fn on_position(&mut self, p: &Position<'_>) {
+        let key = (
+            p.strategy_id.as_deref().map(str::to_string),
+            p.symbol.to_string(),
+        );
+        self.positions
+            .insert(key, (utc_day(p.ts_ns), p.realized_pnl_day));
+    }
+
+    /// The sum over the positions of UTC day `day`, in USD at `last`'s prices (a quote with
+    /// no USD price yet counts at its quote value).
+    pub fn usd(&self, day: i64, last: &LastPrices) -> Decimal {
+        let mut keys: Vec<_> = self
+            .positions
+            .iter()
+            .filter(|(_, (d, _))| *d == day)
+            .collect();
+        // Summing in key order keeps the result independent of hash order.
+        keys.sort_by(|a, b| a.0.cmp(b.0));
+        keys.into_iter()
+            .map(|((_, symbol), (_, pnl))| saturating_mul(*pnl, quote_rate(symbol, last)))
+            .fold(Decimal::ZERO, saturating_add)
+    }
 }
 
 #[cfg(test)]
