@@ -243,7 +243,7 @@ impl<W: Write> StdioRun<'_, W> {
                 self.stats.lines += 1;
                 self.stats.bad += 1;
                 if let Some(o) = self.obs.as_deref_mut() {
-                    o.malformed();
+                    o.malformed(1);
                 }
                 if self.opts.strict {
                     return Err(RunError::Strict { line: n, reason });
@@ -433,7 +433,6 @@ pub fn run_bus(
         o.attach(stage.reads_kill_switch());
         o.publish(wall_clock_ns(), false);
     }
-    let mut published = crate::telemetry::TopicCounts::default();
     let mut stats = RunStats::default();
     let mut out: Out = Vec::new();
     let mut last_tick = std::time::Instant::now();
@@ -443,7 +442,7 @@ pub fn run_bus(
                    out: &mut Out,
                    stats: &mut RunStats,
                    obs: &mut Option<&mut Observer>,
-                   published: &mut crate::telemetry::TopicCounts|
+                   end: bool|
      -> Result<(), RunError> {
         stage.flush()?;
         if !out.is_empty() {
@@ -461,14 +460,14 @@ pub fn run_bus(
                 .collect();
             bus.publish_all(&msgs).map_err(StageError::from)?;
             stats.emitted += msgs.len() as u64;
-            if obs.is_some() {
+            if let Some(o) = obs.as_deref_mut() {
                 for (topic, _) in &msgs {
-                    published.count(topic);
+                    o.published(topic);
                 }
             }
         }
         if let Some(o) = obs.as_deref_mut() {
-            o.publish(wall_clock_ns(), false);
+            o.publish(wall_clock_ns(), end);
         }
         Ok(())
     };
@@ -478,10 +477,7 @@ pub fn run_bus(
             Ok(Control::Stop) => {
                 tracing::info!("stop signal received; flushing and exiting");
                 stage.on_end(&mut out)?;
-                publish(stage, bus, &mut out, &mut stats, &mut obs, &mut published)?;
-                if let Some(o) = obs.as_deref_mut() {
-                    o.publish(wall_clock_ns(), true);
-                }
+                publish(stage, bus, &mut out, &mut stats, &mut obs, true)?;
                 return Ok(stats);
             }
             Err(_) => {}
@@ -512,7 +508,7 @@ pub fn run_bus(
                 Err(reason) => {
                     stats.bad += 1;
                     if let Some(o) = obs.as_deref_mut() {
-                        o.malformed();
+                        o.malformed(1);
                     }
                     tracing::warn!(topic = %msg.topic, "bad message on {}: {reason}; skipped", msg.topic);
                 }
@@ -529,7 +525,7 @@ pub fn run_bus(
             stage.on_tick(wall_clock_ns(), &mut out)?;
         }
         if handled > 0 || ticked {
-            publish(stage, bus, &mut out, &mut stats, &mut obs, &mut published)?;
+            publish(stage, bus, &mut out, &mut stats, &mut obs, false)?;
         } else if let Some(o) = obs.as_deref_mut() {
             // Idle: the loop still turns, which /livez reports.
             o.health().beat(wall_clock_ns());

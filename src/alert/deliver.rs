@@ -103,18 +103,18 @@ fn run(channels: BTreeMap<String, Channel>, outbox: Arc<Mutex<Outbox>>, rx: Rece
             return;
         }
         // The first message that is due and whose channel may send now.
-        let due = queue.iter().position(|p| {
-            p.next_try <= now && {
-                let limit = channels.get(&p.item.channel).map_or(0, |c| c.per_minute);
-                let recent = sends.entry(p.item.channel.clone()).or_default();
-                while recent
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
-                {
-                    recent.pop_front();
-                }
-                limit == 0 || recent.len() < limit as usize
+        for recent in sends.values_mut() {
+            while recent
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+            {
+                recent.pop_front();
             }
+        }
+        let due = queue.iter().position(|p| {
+            let limit = channels.get(&p.item.channel).map_or(0, |c| c.per_minute);
+            let sent = sends.get(&p.item.channel).map_or(0, VecDeque::len);
+            p.next_try <= now && (limit == 0 || sent < limit as usize)
         });
         let Some(at) = due else {
             let wait = queue

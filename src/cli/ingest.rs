@@ -93,8 +93,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         journal: cfg.journal.clone(),
         cfg: cfg.ingest.clone(),
     };
-    let tele = app::Telemetry::start("njord-ingest", &cli.metrics, &loaded, true)?;
-    let (outcome, tele) = stream::run(opts, tele);
+    let mut tele = app::Telemetry::start("njord-ingest", &cli.metrics, &loaded, true)?;
+    let outcome = stream::run(opts, tele.obs.take());
     tele.finish()?;
     outcome.map(drop)
 }

@@ -8,13 +8,12 @@
 
 use super::{ControlRate, CoreConfig, Counters, Ingest, Note, Streams};
 use crate::app::Error;
-use crate::app::Telemetry;
 use crate::backoff::Backoff;
 use crate::bus::{Bus, Reconnect, RedisBus};
 use crate::config::{self, Topics};
 use crate::event::{Event, Kind, compact_symbol};
 use crate::journal::JournalWriter;
-use crate::telemetry::{Observer, TopicCounts};
+use crate::telemetry::Observer;
 use crate::venue::binanceus::book::Snapshot;
 use crate::venue::binanceus::rest::{Rest, RestError, RestTrade};
 use crate::venue::binanceus::ws::subscribe_message;
@@ -94,7 +93,6 @@ struct Output {
     obs: Option<Observer>,
     /// The counters as last added to the metrics.
     reported: Counters,
-    published: TopicCounts,
 }
 
 /// Frame-to-output latency: from a frame's receipt (its `ts_local_ns`) to its line leaving the
@@ -194,9 +192,9 @@ impl Output {
             Sink::Bus { bus, pending } => {
                 bus.publish_all(pending)
                     .map_err(|e| io::Error::other(e.to_string()))?;
-                if self.obs.is_some() {
+                if let Some(o) = &mut self.obs {
                     for (topic, _) in pending.iter() {
-                        self.published.count(topic);
+                        o.published(topic);
                     }
                 }
                 pending.clear();
@@ -248,35 +246,17 @@ struct Shell {
     stop: watch::Receiver<bool>,
 }
 
-/// Runs until SIGINT/SIGTERM or a closed stdout; returns the counters, and the telemetry for
-/// its final write.
-pub fn run(opts: Options, mut tele: Telemetry) -> (Result<Counters, Error>, Telemetry) {
-    let rt = match tokio::runtime::Builder::new_current_thread()
+/// Runs until SIGINT/SIGTERM or a closed stdout, telling `obs` what it does; returns the
+/// counters.
+pub fn run(opts: Options, obs: Option<Observer>) -> Result<Counters, Error> {
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            let e = Error::Failed(format!("cannot start the runtime: {e}"));
-            return (Err(e), tele);
-        }
-    };
-    let obs = tele.obs.take();
-    let (outcome, obs) = rt.block_on(run_async(opts, obs));
-    tele.obs = obs;
-    (outcome, tele)
+        .map_err(|e| Error::Failed(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(run_async(opts, obs))
 }
 
-async fn run_async(
-    opts: Options,
-    obs: Option<Observer>,
-) -> (Result<Counters, Error>, Option<Observer>) {
-    let mut obs = obs;
-    let outcome = run_observed(opts, &mut obs).await;
-    (outcome, obs)
-}
-
-async fn run_observed(opts: Options, obs: &mut Option<Observer>) -> Result<Counters, Error> {
+async fn run_async(opts: Options, obs: Option<Observer>) -> Result<Counters, Error> {
     let timeout = Duration::from_millis(opts.cfg.request_timeout_ms.max(1));
     let rest = Rest::new(&opts.rest_url, timeout).map_err(|e| Error::Failed(e.to_string()))?;
     let (stop_tx, stop) = watch::channel(false);
@@ -362,9 +342,8 @@ async fn run_observed(opts: Options, obs: &mut Option<Observer>) -> Result<Count
             line: Vec::with_capacity(1024),
             error: None,
             latency: OutLatency::new(),
-            obs: obs.take(),
+            obs,
             reported: Counters::default(),
-            published: TopicCounts::default(),
         },
         rest,
         cfg: opts.cfg.clone(),
@@ -382,7 +361,6 @@ async fn run_observed(opts: Options, obs: &mut Option<Observer>) -> Result<Count
     let result = shell.connect_loop(&opts.ws_url).await;
     let flushed = shell.out.flush();
     shell.telemetry(true);
-    *obs = shell.out.obs.take();
     let c = shell.core.counters;
     log_counters(&c, &shell.out.latency, "njord-ingest: done");
     match (result, flushed) {
@@ -726,9 +704,7 @@ impl Shell {
         m.book_resyncs.inc_by(c.book_resyncs - was.book_resyncs);
         m.gaps(true, c.gaps_recovered - was.gaps_recovered);
         m.gaps(false, c.gaps - was.gaps);
-        for _ in was.bad_frames..c.bad_frames {
-            o.malformed();
-        }
+        o.malformed(c.bad_frames - was.bad_frames);
         self.out.reported = c;
         if self.subscribed && self.core.books_synced() {
             o.health().set_started();

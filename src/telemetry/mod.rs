@@ -218,35 +218,14 @@ struct StreamLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct TopicLabel {
-    topic: String,
+pub(crate) struct TopicLabel {
+    pub(crate) topic: String,
 }
 
 /// Metrics of the Redis bus: registered once a binary connects to Redis.
 pub struct BusMetrics {
     pub reconnects: Counter,
-    published: Family<TopicLabel, Counter>,
-}
-
-/// Messages published per topic, through handles resolved once per topic.
-#[derive(Default)]
-pub struct TopicCounts {
-    handles: rustc_hash::FxHashMap<String, Counter>,
-}
-
-impl TopicCounts {
-    pub fn count(&mut self, topic: &str) {
-        if let Some(c) = self.handles.get(topic) {
-            c.inc();
-            return;
-        }
-        let label = TopicLabel {
-            topic: topic.to_string(),
-        };
-        let c = bus().published.get_or_create_owned(&label);
-        c.inc();
-        self.handles.insert(label.topic, c);
-    }
+    pub(crate) published: Family<TopicLabel, Counter>,
 }
 
 /// The bus metrics, registered on first use.

@@ -485,7 +485,12 @@ impl Ledger {
                 let rate = usd::quote_rate(symbol, &self.last);
                 let last = self.last.get(symbol).unwrap_or(h.avg_price);
                 realized += f(usd::saturating_mul(h.realized, rate));
-                unrealized += f(usd::saturating_mul(h.qty * (last - h.avg_price), rate));
+                // Positions come from input: any number, and no input may panic.
+                let change = usd::saturating_mul(
+                    h.qty,
+                    last.checked_sub(h.avg_price).unwrap_or(Decimal::ZERO),
+                );
+                unrealized += f(usd::saturating_mul(change, rate));
                 if h.day == day {
                     today += f(usd::saturating_mul(h.today, rate));
                 }
@@ -512,17 +517,8 @@ impl Ledger {
     }
 }
 
-/// The counter of `key`, resolved from its family the first time only: after that an
+/// Counter handles, resolved from their families once per label set: after that an
 /// increment is a small-map lookup and an atomic add, with no lock and no allocation.
-fn cached<K: std::hash::Hash + Eq>(
-    map: &mut FxHashMap<K, Counter>,
-    key: K,
-    resolve: impl FnOnce() -> Counter,
-) -> &Counter {
-    map.entry(key).or_insert_with(resolve)
-}
-
-/// Counter handles, resolved once per label set.
 #[derive(Default)]
 struct Handles {
     ins: [Option<Counter>; KINDS],
@@ -531,6 +527,7 @@ struct Handles {
     rejects: FxHashMap<&'static str, Counter>,
     fills: FxHashMap<(&'static str, &'static str), Counter>,
     decisions: FxHashMap<DecisionLabels, Counter>,
+    published: FxHashMap<String, Counter>,
 }
 
 /// The hot-path side of a stage's telemetry. Counts are local until [`Observer::publish`].
@@ -614,9 +611,23 @@ impl Observer {
         self.streams.see(slot, symbol, ts, &self.topics);
     }
 
-    /// An input line or message that did not decode.
-    pub fn malformed(&mut self) {
-        self.bad += 1;
+    /// `n` input lines, messages or frames that did not decode.
+    pub fn malformed(&mut self, n: u64) {
+        self.bad += n;
+    }
+
+    /// A message published on the bus on `topic`.
+    pub fn published(&mut self, topic: &str) {
+        if let Some(c) = self.handles.published.get(topic) {
+            c.inc();
+            return;
+        }
+        let label = super::TopicLabel {
+            topic: topic.to_string(),
+        };
+        let c = super::bus().published.get_or_create_owned(&label);
+        c.inc();
+        self.handles.published.insert(label.topic, c);
     }
 
     /// An event this process caused. Market data it makes (ingest's events, bars) moves the
@@ -628,30 +639,39 @@ impl Observer {
             Event::Decision(d) => self.decision(d),
             Event::Order(o) => {
                 let side = o.side.as_str();
-                cached(&mut self.handles.orders, side, || {
-                    order_metrics()
-                        .orders
-                        .get_or_create_owned(&SideLabel { side })
-                })
-                .inc();
+                self.handles
+                    .orders
+                    .entry(side)
+                    .or_insert_with(|| {
+                        order_metrics()
+                            .orders
+                            .get_or_create_owned(&SideLabel { side })
+                    })
+                    .inc();
             }
             Event::OrderUpdate(u) if u.status == OrderStatus::Rejected => {
                 let code = u.reason.map_or("unknown", Reason::as_str);
-                cached(&mut self.handles.rejects, code, || {
-                    order_metrics()
-                        .rejects
-                        .get_or_create_owned(&CodeLabel { code })
-                })
-                .inc();
+                self.handles
+                    .rejects
+                    .entry(code)
+                    .or_insert_with(|| {
+                        order_metrics()
+                            .rejects
+                            .get_or_create_owned(&CodeLabel { code })
+                    })
+                    .inc();
             }
             Event::Fill(f) => {
                 let (side, liquidity) = (f.side.as_str(), f.liquidity.as_str());
-                cached(&mut self.handles.fills, (side, liquidity), || {
-                    order_metrics()
-                        .fills
-                        .get_or_create_owned(&FillLabels { side, liquidity })
-                })
-                .inc();
+                self.handles
+                    .fills
+                    .entry((side, liquidity))
+                    .or_insert_with(|| {
+                        order_metrics()
+                            .fills
+                            .get_or_create_owned(&FillLabels { side, liquidity })
+                    })
+                    .inc();
             }
             Event::Position(p) => {
                 pnl_metrics();
@@ -670,10 +690,11 @@ impl Observer {
             allowed: if d.allowed { "true" } else { "false" },
             reason: d.reason.map_or("none", Reason::as_str),
         };
-        cached(&mut self.handles.decisions, labels.clone(), || {
-            m.decisions.get_or_create_owned(&labels)
-        })
-        .inc();
+        self.handles
+            .decisions
+            .entry(labels.clone())
+            .or_insert_with(|| m.decisions.get_or_create_owned(&labels))
+            .inc();
         if !self.reads_kill_switch {
             return;
         }

@@ -172,12 +172,16 @@ impl Engine {
                 }
             }
             Event::Fill(f) => {
-                if let Some(r) = self.refs.get(f.intent_id.as_ref()) {
-                    let worse = match f.side {
-                        Side::Buy => f.price - r,
-                        Side::Sell => r - f.price,
-                    };
-                    let bps = worse * Decimal::from(10_000) / r;
+                // Checked: a fill from input may carry any price, and no input may panic.
+                let bps = self.refs.get(f.intent_id.as_ref()).and_then(|r| {
+                    match f.side {
+                        Side::Buy => f.price.checked_sub(*r),
+                        Side::Sell => r.checked_sub(f.price),
+                    }?
+                    .checked_mul(Decimal::from(10_000))?
+                    .checked_div(*r)
+                });
+                if let Some(bps) = bps {
                     self.slippage.insert(f.symbol.to_string(), bps.round_dp(2));
                 }
             }
@@ -644,5 +648,12 @@ mod tests {
             "{}",
             out[0].summary
         );
+        // A fill at the largest decimal against a tiny reference: no panic, no figure.
+        let tiny = allowed
+            .replace(r#""i1""#, r#""i2""#)
+            .replace(":10}", ":0.0000001}");
+        assert!(feed(&mut e, &tiny, 7).is_empty());
+        let huge = fill("79228162514264337593543950335").replace(r#""i1""#, r#""i2""#);
+        feed(&mut e, &huge, 8);
     }
 }

@@ -90,6 +90,9 @@ fn now_ms() -> i64 {
     crate::stage::wall_clock_ns() / 1_000_000
 }
 
+/// Request weight per minute until exchangeInfo says otherwise (Binance.US's published limit).
+const DEFAULT_WEIGHT_LIMIT: u32 = 1200;
+
 impl RestClient {
     pub fn new(
         settings: RestSettings,
@@ -110,12 +113,14 @@ impl RestClient {
             .map(|p| (compact_symbol(p), p.clone()))
             .collect();
         crate::telemetry::http();
-        crate::telemetry::session().weight_limit.set(1200);
+        crate::telemetry::session()
+            .weight_limit
+            .set(i64::from(DEFAULT_WEIGHT_LIMIT));
         Ok(RestClient {
             http,
             signer: keys.map(|(k, s)| Signer::new(k, s)),
             state: Arc::new(Mutex::new(State {
-                weight_limit: 1200,
+                weight_limit: DEFAULT_WEIGHT_LIMIT,
                 ..Default::default()
             })),
             settings: Arc::new(settings),
