@@ -4,6 +4,7 @@
 
 pub mod deliver;
 pub mod outbox;
+pub mod poll;
 pub mod stage;
 
 pub use njord_core::alert::*;
@@ -18,6 +19,9 @@ use std::path::Path;
 
 /// The default rules file.
 pub const DEFAULT_PATH: &str = "config/alerts.yaml";
+
+/// How often the daemons are polled unless `poll_every` says.
+const DEFAULT_POLL_NS: i64 = 10_000_000_000;
 
 /// Where a channel sends, with its secrets resolved.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +77,15 @@ pub struct Alerts {
     /// For each rule, the channels its notices go to.
     pub routes: BTreeMap<String, Vec<String>>,
     pub channels: BTreeMap<String, Channel>,
+    /// The daemons whose endpoints njord-alert polls.
+    pub daemons: Daemons,
+}
+
+/// The daemons to poll (name and base URL of their metrics endpoints), and how often.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Daemons {
+    pub every: std::time::Duration,
+    pub urls: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -81,6 +94,10 @@ struct File {
     #[serde(default)]
     channels: BTreeMap<String, ChannelSpec>,
     rules: Vec<RuleSpec>,
+    /// Daemon name: the base URL of its `/livez`, `/readyz` and `/metrics`.
+    #[serde(default)]
+    daemons: BTreeMap<String, String>,
+    poll_every: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -137,6 +154,18 @@ enum When {
     Heartbeat { heartbeat: String },
     DailyLoss { daily_loss: Decimal },
     Slippage { slippage_bps: Decimal },
+    DaemonDown { daemon_down: String },
+    DaemonNotReady { daemon_not_ready: String },
+    ReconnectStorm { reconnect_storm: CountSpec },
+    VenueErrors { venue_errors: CountSpec },
+}
+
+/// `{count: 5, window: 5m}`: a counter's rise within a window.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CountSpec {
+    count: u32,
+    window: String,
 }
 
 #[derive(Deserialize)]
@@ -265,9 +294,23 @@ pub fn load(
             When::Named(n) if n == "kill_switch" => Condition::KillSwitch,
             When::Named(n) => {
                 return Err(at(format!(
-                    "unknown `when: {n}` (kill_switch, {{stale_stream: 2m}}, {{heartbeat: 1m}}, {{daily_loss: 0.8}}, {{slippage_bps: 50}}, or a field rule)"
+                    "unknown `when: {n}` (kill_switch, {{stale_stream: 2m}}, {{heartbeat: 1m}}, {{daily_loss: 0.8}}, {{slippage_bps: 50}}, {{daemon_down: 30s}}, {{daemon_not_ready: 2m}}, {{reconnect_storm: {{count: 5, window: 5m}}}}, {{venue_errors: {{count: 10, window: 5m}}}}, or a field rule)"
                 )));
             }
+            When::DaemonDown { daemon_down } => Condition::DaemonDown {
+                after_ns: parse_interval(daemon_down).map_err(at)?,
+            },
+            When::DaemonNotReady { daemon_not_ready } => Condition::DaemonNotReady {
+                after_ns: parse_interval(daemon_not_ready).map_err(at)?,
+            },
+            When::ReconnectStorm { reconnect_storm: c } => Condition::ReconnectStorm {
+                count: c.count.max(1),
+                window_ns: parse_interval(&c.window).map_err(at)?,
+            },
+            When::VenueErrors { venue_errors: c } => Condition::VenueErrors {
+                count: c.count.max(1),
+                window_ns: parse_interval(&c.window).map_err(at)?,
+            },
             When::Stale { stale_stream } => Condition::StaleStream {
                 after_ns: parse_interval(stale_stream).map_err(at)?,
             },
@@ -299,6 +342,18 @@ pub fn load(
                 dedupe: f.dedupe.clone(),
             },
         };
+        let polled = matches!(
+            condition,
+            Condition::DaemonDown { .. }
+                | Condition::DaemonNotReady { .. }
+                | Condition::ReconnectStorm { .. }
+                | Condition::VenueErrors { .. }
+        );
+        if polled && file.daemons.is_empty() {
+            return Err(at(
+                "watches the daemons, but the file lists none under `daemons`".into(),
+            ));
+        }
         for c in &r.channels {
             if !channels.contains_key(c) {
                 return Err(at(format!("unknown channel `{c}`")));
@@ -317,10 +372,22 @@ pub fn load(
             resolve: r.resolve,
         });
     }
+    for (name, url) in &file.daemons {
+        crate::config::parse_http_url(url)
+            .map_err(|_| format!("{shown}: daemons.{name}: `{url}` is not an http(s) URL"))?;
+    }
+    let every = match &file.poll_every {
+        None => DEFAULT_POLL_NS,
+        Some(t) => parse_interval(t).map_err(|e| format!("{shown}: poll_every: {e}"))?,
+    };
     Ok(Alerts {
         rules,
         routes,
         channels,
+        daemons: Daemons {
+            every: std::time::Duration::from_nanos(every as u64),
+            urls: file.daemons,
+        },
     })
 }
 
@@ -518,5 +585,19 @@ mod tests {
         assert!(e.contains("not an email address"), "{e}");
         let e = load_text(&mail.replace(", username: u", ""), &[("pw", "x")]).unwrap_err();
         assert!(e.contains("username and password_secret"), "{e}");
+        let polled = "channels:\n  c: {type: webhook, url: http://127.0.0.1:1/h}\nrules:\n  - {name: d, when: {daemon_down: 30s}, channels: [c]}\n";
+        let e = load_text(polled, &[]).unwrap_err();
+        assert!(e.contains("rules[0] (d)") && e.contains("`daemons`"), "{e}");
+        let with = format!("{polled}poll_every: 5s\ndaemons:\n  ingest: http://127.0.0.1:9101\n");
+        let a = load_text(&with, &[]).unwrap();
+        assert_eq!(a.daemons.every, std::time::Duration::from_secs(5));
+        assert_eq!(
+            a.rules[0].condition,
+            Condition::DaemonDown {
+                after_ns: 30_000_000_000
+            }
+        );
+        let e = load_text(&with.replace("ingest: http", "ingest: tcp"), &[]).unwrap_err();
+        assert!(e.contains("daemons.ingest"), "{e}");
     }
 }

@@ -1,13 +1,16 @@
-//! The alert stage: events (stdin or every bus topic) and a wall-clock tick into the rules;
-//! each notice goes, once per channel of its rule, into the outbox (synced) and then to the
-//! delivery thread. It emits no event: on stdio it forwards its input unchanged.
+//! The alert stage: events (stdin or every bus topic), the polls of the daemons and a
+//! wall-clock tick into the rules; each notice goes, once per channel of its rule, into the
+//! outbox (synced) and then to the delivery thread. It emits no event: on stdio it forwards
+//! its input unchanged.
 
 use super::deliver::Delivery;
 use super::outbox::{Item, Outbox};
-use super::{Alerts, Engine, Notice};
+use super::{Alerts, Engine, Notice, Probe};
 use crate::config::Topics;
 use crate::event::Event;
 use crate::stage::{Out, Stage, StageError, wall_clock_ns};
+use crossbeam_channel::Receiver;
+use secrecy::SecretString;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -22,11 +25,18 @@ pub struct AlertStage {
     outbox: Arc<Mutex<Outbox>>,
     delivery: Option<Delivery>,
     notices: Vec<Notice>,
+    /// What the polls of the daemons found, when the rules file lists daemons.
+    probes: Option<Receiver<(String, Probe)>>,
 }
 
 impl AlertStage {
-    /// Opens the outbox at `outbox` and starts delivering what an earlier run left in it.
-    pub fn open(alerts: Alerts, outbox: &Path) -> Result<AlertStage, String> {
+    /// Opens the outbox at `outbox`, starts delivering what an earlier run left in it, and
+    /// starts polling the daemons (with `token`, the metrics endpoints' bearer token).
+    pub fn open(
+        alerts: Alerts,
+        outbox: &Path,
+        token: Option<SecretString>,
+    ) -> Result<AlertStage, String> {
         let (ob, pending) = Outbox::open(outbox)?;
         if !pending.is_empty() {
             tracing::info!(
@@ -40,12 +50,18 @@ impl AlertStage {
         }
         let outbox = Arc::new(Mutex::new(ob));
         let delivery = Delivery::start(alerts.channels, outbox.clone(), pending)?;
+        let probes = if alerts.daemons.urls.is_empty() {
+            None
+        } else {
+            Some(super::poll::start(alerts.daemons, token)?)
+        };
         Ok(AlertStage {
             engine: Engine::new(alerts.rules),
             routes: alerts.routes,
             outbox,
             delivery: Some(delivery),
             notices: Vec::new(),
+            probes,
         })
     }
 
@@ -85,6 +101,10 @@ impl Stage for AlertStage {
     }
 
     fn on_tick(&mut self, now_ns: i64, _out: &mut Out) -> Result<(), StageError> {
+        for (daemon, probe) in self.probes.iter().flat_map(Receiver::try_iter) {
+            self.engine
+                .on_probe(&daemon, probe, now_ns, &mut self.notices);
+        }
         self.engine.on_tick(now_ns, &mut self.notices);
         self.dispatch()
     }

@@ -17,7 +17,10 @@ use std::time::Duration;
 config/alerts.yaml: kill_switch (a decision found trading halted), {stale_stream: 2m} (a market-data \
 stream behind the others in event time), {heartbeat: 1m} (no event at all: a dead-man's switch), \
 {daily_loss: 0.8} (the day's realized loss at 80 % of risk.daily_loss_usd_cap), {slippage_bps: 50} (a fill \
-that much worse than its decision's reference price), and field rules (kind, field, op, value, window, count, dedupe). Each rule has a severity, channels, `for`, \
+that much worse than its decision's reference price), and field rules (kind, field, op, value, window, count, dedupe). \
+It also polls the daemons the file lists under `daemons` (their /livez, /readyz and /metrics, every \
+poll_every): {daemon_down: 30s}, {daemon_not_ready: 2m}, {reconnect_storm: {count: 5, window: 5m}} and \
+{venue_errors: {count: 10, window: 5m}}, per daemon. Each rule has a severity, channels, `for`, \
 `repeat` and a resolved notice.\n\n\
 Every message is written to {journal_dir}/alert.outbox.ndjson (synced) before it is sent, retried \
 with backoff until its channel answers 2xx, across restarts, and carries an Idempotency-Key header \
@@ -50,7 +53,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     )
     .map_err(Error::Usage)?;
     let outbox = cfg.journal.dir.join("alert.outbox.ndjson");
-    let mut stage = AlertStage::open(alerts, &outbox).map_err(Error::Failed)?;
+    let token = cfg.api_keys.metrics.token.clone();
+    let mut stage = AlertStage::open(alerts, &outbox, token).map_err(Error::Failed)?;
     app::run_stage_ticking(
         "njord-alert",
         &mut stage,

@@ -12,24 +12,24 @@ use std::time::{Duration, Instant};
 
 /// One request the receiver read.
 #[derive(Debug, Clone)]
-struct Got {
-    path: String,
-    key: String,
-    body: Value,
+pub(crate) struct Got {
+    pub path: String,
+    pub key: String,
+    pub body: Value,
 }
 
 /// An HTTP receiver on loopback that records every request. With `hang_first`, it never
 /// answers the first one (a delivery in flight when the sender dies). It accepts each
 /// idempotency key once and answers a repeat 200 without counting it, as a receiver should.
 #[derive(Clone)]
-struct Receiver {
-    addr: String,
+pub(crate) struct Receiver {
+    pub addr: String,
     got: Arc<Mutex<Vec<Got>>>,
     accepted: Arc<Mutex<BTreeMap<String, u32>>>,
 }
 
 impl Receiver {
-    fn start(hang_first: bool) -> Receiver {
+    pub fn start(hang_first: bool) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let r = Receiver {
             addr: listener.local_addr().unwrap().to_string(),
@@ -65,11 +65,11 @@ impl Receiver {
         r
     }
 
-    fn got(&self) -> Vec<Got> {
+    pub fn got(&self) -> Vec<Got> {
         self.got.lock().unwrap().clone()
     }
 
-    fn wait_for(&self, what: &str, cond: impl Fn(&Receiver) -> bool) {
+    pub fn wait_for(&self, what: &str, cond: impl Fn(&Receiver) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while !cond(self) {
             assert!(Instant::now() < deadline, "{what}: {:#?}", self.got());
@@ -115,7 +115,7 @@ fn decision(id: &str, halted: bool, ts: i64) -> String {
     )
 }
 
-fn alert_cmd(dir: &Path, rules: &str, env: &[(&str, &str)]) -> Command {
+pub(crate) fn alert_cmd(dir: &Path, rules: &str, env: &[(&str, &str)]) -> Command {
     std::fs::write(dir.join("alerts.yaml"), rules).unwrap();
     let mut c = Command::new(assert_cmd::cargo::cargo_bin("njord-alert"));
     c.current_dir(dir)

@@ -811,3 +811,91 @@ fn pings_are_answered() {
         "{err}"
     );
 }
+
+/// njord-alert's own view of the daemons (it polls their /livez, /readyz and /metrics): a
+/// venue that drops njord-ingest's WebSockets and fails its depth snapshots is a reconnect
+/// storm and venue errors; an address where nothing answers, and then njord-ingest killed,
+/// are daemons down.
+#[test]
+fn njord_alert_sees_reconnect_storms_venue_errors_and_dead_daemons() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tape_path, _) = tape(dir.path(), 600);
+    let sim = Sim::start(&tape_path, &[]);
+    let ing = Ingest::start(
+        dir.path(),
+        &sim.rest,
+        &sim.ws,
+        "  reconnect_base_ms: 20\n  reconnect_max_ms: 100\n",
+        &["--symbol", "ATOM/USDT", "--symbol", "BTC/USDT"],
+    );
+    ing.wait_subscribed();
+    let addr = ing
+        .err
+        .text()
+        .split("metrics on http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .expect("the metrics address is logged")
+        .to_string();
+    let rx = crate::alert::Receiver::start(false);
+    let gone = support::free_port();
+    let rules = format!(
+        r#"channels:
+  hook: {{type: webhook, url: "http://{}/hook"}}
+poll_every: 1s
+daemons:
+  ingest: http://{addr}
+  gone: http://127.0.0.1:{gone}
+rules:
+  - {{name: down, when: {{daemon_down: 1s}}, channels: [hook]}}
+  - {{name: storm, when: {{reconnect_storm: {{count: 2, window: 1m}}}}, channels: [hook]}}
+  - {{name: venue, when: {{venue_errors: {{count: 2, window: 1m}}}}, channels: [hook]}}
+"#,
+        rx.addr
+    );
+    let alert_dir = tempfile::tempdir().unwrap();
+    let mut alert = crate::alert::alert_cmd(alert_dir.path(), &rules, &[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let fired = |r: &crate::alert::Receiver, rule: &str, key: &str| {
+        r.got().iter().any(|g| {
+            let a = &g.body["alerts"][0];
+            g.body["status"] == "firing"
+                && a["labels"]["alertname"] == rule
+                && a["labels"]["key"] == key
+        })
+    };
+    // Polls are running once the dead address is reported; the counters rise after that.
+    rx.wait_for("gone reported down", |r| fired(r, "down", "gone"));
+    assert!(!fired(&rx, "down", "ingest"), "{:#?}", rx.got());
+    for fault in [
+        r#"{"fault":"ws_drop_after","messages":40}"#,
+        r#"{"fault":"http_error","path":"/api/v3/depth","status":503,"count":3}"#,
+    ] {
+        http(&sim.rest, "POST", "/control/fault", fault);
+    }
+    for _ in 0..5 {
+        sim.step(100);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    rx.wait_for("a reconnect storm and venue errors on ingest", |r| {
+        fired(r, "storm", "ingest") && fired(r, "venue", "ingest")
+    });
+    let got = rx.got();
+    let storm = got
+        .iter()
+        .find(|g| g.body["alerts"][0]["labels"]["alertname"] == "storm")
+        .unwrap();
+    let summary = storm.body["alerts"][0]["annotations"]["summary"]
+        .as_str()
+        .unwrap();
+    assert!(summary.contains("ingest had"), "{summary}");
+    // Killed: down within the bound and a poll.
+    drop(ing);
+    rx.wait_for("ingest reported down", |r| fired(r, "down", "ingest"));
+    drop(alert.stdin.take());
+    assert!(alert.wait().unwrap().success());
+}

@@ -6,6 +6,10 @@
 //! follows (unless the rule says not to). Windows and staleness are measured in event time,
 //! `for`, `repeat` and the heartbeat in the wall time the shell passes in, so a replayed
 //! input with the same clock gives the same notices.
+//!
+//! Besides events, the shell polls the daemons' own endpoints and passes in what it found
+//! ([`Probe`]): the daemon rules (down, alive but not ready, reconnect storms, venue errors)
+//! read those, in wall time.
 
 use crate::event::{Event, Kind, Side};
 use crate::prices::LastPrices;
@@ -58,6 +62,73 @@ pub enum Condition {
     /// The latest fill of a symbol more than `max_bps` worse than the reference price its
     /// risk decision priced it at (`caps.ref_price`), keyed by symbol.
     Slippage { max_bps: Decimal },
+    /// A daemon whose `/livez` has not answered 200 for `after_ns` (its heartbeat, polled),
+    /// keyed by daemon.
+    DaemonDown { after_ns: i64 },
+    /// A daemon alive but not ready (`/readyz` not 200: start-up unfinished or its event time
+    /// stuck) for `after_ns`, keyed by daemon.
+    DaemonNotReady { after_ns: i64 },
+    /// A daemon's reconnects (WebSocket and Redis) rose by `count` within `window_ns`.
+    ReconnectStorm { count: u32, window_ns: i64 },
+    /// A daemon's venue errors (HTTP 5xx, 429, 418, or no answer) rose by `count` within
+    /// `window_ns`.
+    VenueErrors { count: u32, window_ns: i64 },
+}
+
+/// What one poll of a daemon's `/livez`, `/readyz` and `/metrics` found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Probe {
+    /// `/livez` answered 200.
+    pub live: bool,
+    /// Why `/readyz` did not answer 200 (its body, or the error); `None` when it did.
+    pub not_ready: Option<String>,
+    /// Counters read off `/metrics`, when it could be read.
+    pub reconnects: Option<f64>,
+    pub venue_errors: Option<f64>,
+}
+
+/// Samples of one counter in wall time, for its increase over a window.
+#[derive(Debug, Default)]
+struct Samples(VecDeque<(i64, f64)>);
+
+impl Samples {
+    /// Adds a sample and forgets those `keep_ns` older, but the latest of them: it is the
+    /// base of the window's increase.
+    fn add(&mut self, t: i64, v: f64, keep_ns: i64) {
+        self.0.push_back((t, v));
+        while self.0.len() > 1 && self.0[1].0 <= t.saturating_sub(keep_ns) {
+            self.0.pop_front();
+        }
+    }
+
+    /// How much the counter rose within `window_ns` before `now`; a drop is a restart of the
+    /// daemon, which counts its new value, as Prometheus's `increase` does.
+    fn increase(&self, now: i64, window_ns: i64) -> f64 {
+        let from = now.saturating_sub(window_ns);
+        let start = self.0.iter().rposition(|(t, _)| *t <= from).unwrap_or(0);
+        let mut prev = None;
+        let mut sum = 0.0;
+        for &(_, v) in self.0.iter().skip(start) {
+            if let Some(p) = prev {
+                sum += if v >= p { v - p } else { v };
+            }
+            prev = Some(v);
+        }
+        sum
+    }
+}
+
+/// A daemon as the polls saw it.
+#[derive(Debug)]
+struct Daemon {
+    /// The last poll's answer to `/livez`.
+    live: bool,
+    /// When `/livez` last answered 200, or when the daemon was first polled.
+    live_at: i64,
+    /// Since when, and why, `/readyz` has not answered 200.
+    not_ready: Option<(i64, String)>,
+    reconnects: Samples,
+    venue_errors: Samples,
 }
 
 /// A rule: its condition and how its notices behave.
@@ -132,11 +203,23 @@ pub struct Engine {
     ref_order: VecDeque<String>,
     /// Slippage in bps of the latest fill per symbol.
     slippage: BTreeMap<String, Decimal>,
+    /// The polled daemons by name, and how long their counters' samples are kept.
+    daemons: BTreeMap<String, Daemon>,
+    keep_ns: i64,
 }
 
 impl Engine {
     pub fn new(rules: Vec<Rule>) -> Engine {
         let n = rules.len();
+        let keep_ns = rules
+            .iter()
+            .filter_map(|r| match r.condition {
+                Condition::ReconnectStorm { window_ns, .. }
+                | Condition::VenueErrors { window_ns, .. } => Some(window_ns),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
         Engine {
             rules,
             tracks: vec![BTreeMap::new(); n],
@@ -150,7 +233,40 @@ impl Engine {
             refs: BTreeMap::new(),
             ref_order: VecDeque::new(),
             slippage: BTreeMap::new(),
+            daemons: BTreeMap::new(),
+            keep_ns,
         }
+    }
+
+    /// What a poll of `daemon` found at wall time `now_ns`.
+    pub fn on_probe(&mut self, daemon: &str, probe: Probe, now_ns: i64, out: &mut Vec<Notice>) {
+        let keep_ns = self.keep_ns;
+        let d = match self.daemons.get_mut(daemon) {
+            Some(d) => d,
+            None => self.daemons.entry(daemon.to_string()).or_insert(Daemon {
+                live: false,
+                live_at: now_ns,
+                not_ready: None,
+                reconnects: Samples::default(),
+                venue_errors: Samples::default(),
+            }),
+        };
+        d.live = probe.live;
+        if probe.live {
+            d.live_at = now_ns;
+        }
+        d.not_ready = match (probe.not_ready, d.not_ready.take()) {
+            (None, _) => None,
+            (Some(why), Some((since, _))) => Some((since, why)),
+            (Some(why), None) => Some((now_ns, why)),
+        };
+        if let Some(v) = probe.reconnects {
+            d.reconnects.add(now_ns, v, keep_ns);
+        }
+        if let Some(v) = probe.venue_errors {
+            d.venue_errors.add(now_ns, v, keep_ns);
+        }
+        self.evaluate(now_ns, out);
     }
 
     /// What the money rules need from an event: prices, positions, reference prices, fills.
@@ -264,6 +380,7 @@ impl Engine {
             positions,
             last,
             slippage,
+            daemons,
             ..
         } = self;
         let mut key = String::new();
@@ -359,6 +476,53 @@ impl Engine {
                     see("", last_event_ns.is_some() && quiet > *after_ns, &|| {
                         format!("{name}: no event for {:.1} s", quiet as f64 / 1e9)
                     });
+                }
+                Condition::DaemonDown { after_ns } => {
+                    for (daemon, d) in daemons.iter() {
+                        let quiet = now_ns - d.live_at;
+                        see(daemon, !d.live && quiet > *after_ns, &|| {
+                            format!(
+                                "{name}: {daemon} has not answered /livez for {:.1} s",
+                                quiet as f64 / 1e9
+                            )
+                        });
+                    }
+                }
+                Condition::DaemonNotReady { after_ns } => {
+                    for (daemon, d) in daemons.iter() {
+                        let spell = d.not_ready.as_ref().filter(|_| d.live);
+                        let holds = spell.is_some_and(|(since, _)| now_ns - since > *after_ns);
+                        see(daemon, holds, &|| {
+                            let (since, why) = spell.map_or((now_ns, ""), |(t, w)| (*t, w));
+                            format!(
+                                "{name}: {daemon} is alive but not ready for {:.1} s: {why}",
+                                (now_ns - since) as f64 / 1e9
+                            )
+                        });
+                    }
+                }
+                Condition::ReconnectStorm { count, window_ns }
+                | Condition::VenueErrors { count, window_ns } => {
+                    let storm = matches!(rule.condition, Condition::ReconnectStorm { .. });
+                    for (daemon, d) in daemons.iter() {
+                        let samples = if storm {
+                            &d.reconnects
+                        } else {
+                            &d.venue_errors
+                        };
+                        let n = samples.increase(now_ns, *window_ns);
+                        see(daemon, n >= f64::from(*count), &|| {
+                            let what = if storm {
+                                "reconnects (WebSocket and Redis)"
+                            } else {
+                                "venue errors (HTTP 5xx, 429, 418 or no answer)"
+                            };
+                            format!(
+                                "{name}: {daemon} had {n} {what} within {} s",
+                                window_ns / 1_000_000_000
+                            )
+                        });
+                    }
                 }
             }
         }
@@ -655,5 +819,88 @@ mod tests {
         assert!(feed(&mut e, &tiny, 7).is_empty());
         let huge = fill("79228162514264337593543950335").replace(r#""i1""#, r#""i2""#);
         feed(&mut e, &huge, 8);
+    }
+
+    #[test]
+    fn daemons_down_not_ready_reconnecting_or_failing_at_the_venue_fire_per_daemon() {
+        let mut e = Engine::new(vec![
+            rule("down", Condition::DaemonDown { after_ns: 10 * S }, 0, 0),
+            rule(
+                "unready",
+                Condition::DaemonNotReady { after_ns: 5 * S },
+                0,
+                0,
+            ),
+            rule(
+                "storm",
+                Condition::ReconnectStorm {
+                    count: 3,
+                    window_ns: 60 * S,
+                },
+                0,
+                0,
+            ),
+            rule(
+                "venue",
+                Condition::VenueErrors {
+                    count: 2,
+                    window_ns: 60 * S,
+                },
+                0,
+                0,
+            ),
+        ]);
+        let up = |reconnects: f64, errors: f64| Probe {
+            live: true,
+            not_ready: None,
+            reconnects: Some(reconnects),
+            venue_errors: Some(errors),
+        };
+        let probe = |e: &mut Engine, d: &str, p: Probe, now: i64| {
+            let mut out = Vec::new();
+            e.on_probe(d, p, now, &mut out);
+            out.into_iter()
+                .map(|n| (n.rule, n.key, n.state))
+                .collect::<Vec<_>>()
+        };
+        // Never answered: down once 10 s have passed since the first poll.
+        assert!(probe(&mut e, "gone", Probe::default(), 0).is_empty());
+        let fired = probe(&mut e, "gone", Probe::default(), 11 * S);
+        assert_eq!(fired, [("down".into(), "gone".into(), State::Firing)]);
+        // Counters: a rise of 2 reconnects is no storm; a third within the minute is.
+        assert!(probe(&mut e, "ingest", up(5.0, 5.0), 11 * S).is_empty());
+        assert!(probe(&mut e, "ingest", up(7.0, 5.0), 20 * S).is_empty());
+        let fired = probe(&mut e, "ingest", up(8.0, 6.0), 30 * S);
+        assert_eq!(fired, [("storm".into(), "ingest".into(), State::Firing)]);
+        // A restart: the counters drop, and the new values count (1 + 1 venue errors).
+        let fired = probe(&mut e, "ingest", up(0.0, 1.0), 31 * S);
+        assert_eq!(fired, [("venue".into(), "ingest".into(), State::Firing)]);
+        // A minute later the rises are out of the window: both resolve.
+        let resolved = probe(&mut e, "ingest", up(0.0, 1.0), 95 * S);
+        assert_eq!(
+            resolved,
+            [
+                ("storm".into(), "ingest".into(), State::Resolved),
+                ("venue".into(), "ingest".into(), State::Resolved)
+            ]
+        );
+        // Alive but not ready for more than 5 s, with the daemon's reason.
+        let unready = Probe {
+            not_ready: Some("event time stuck for 30 s".into()),
+            ..up(0.0, 1.0)
+        };
+        assert!(probe(&mut e, "ingest", unready.clone(), 96 * S).is_empty());
+        let mut out = Vec::new();
+        e.on_tick(102 * S, &mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].rule, "unready");
+        assert!(
+            out[0].summary.contains("event time stuck"),
+            "{}",
+            out[0].summary
+        );
+        // It answers /livez again: down resolves.
+        let resolved = probe(&mut e, "gone", up(0.0, 0.0), 103 * S);
+        assert_eq!(resolved, [("down".into(), "gone".into(), State::Resolved)]);
     }
 }
