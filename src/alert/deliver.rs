@@ -1,10 +1,11 @@
 //! Delivery: a thread that sends the outbox's messages, oldest first, each retried with
-//! backoff until its channel accepts it (any 2xx), within each channel's rate limit. Every
+//! backoff until its channel accepts it (any 2xx), within each channel's rate limit. What a
+//! rate limit holds back goes out as one summary when the channel may send again. Every
 //! request carries the message's idempotency key (`Idempotency-Key`), so a receiver can drop
 //! the repeat a crash between its answer and the outbox's `sent` record causes.
 
 use super::outbox::{Item, Outbox};
-use super::{Channel, Target, request};
+use super::{Channel, Notice, State, Target, request};
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -16,11 +17,26 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// How long one request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most messages one summary carries.
+const MAX_FOLD: usize = 500;
 
 struct Pending {
     item: Item,
     failures: u32,
     next_try: Instant,
+    /// Its channel's rate limit held it back when it was due.
+    held: bool,
+}
+
+impl Pending {
+    fn new(item: Item) -> Pending {
+        Pending {
+            item,
+            failures: 0,
+            next_try: Instant::now(),
+            held: false,
+        }
+    }
 }
 
 enum Msg {
@@ -102,33 +118,54 @@ fn run(channels: BTreeMap<String, Channel>, outbox: Arc<Mutex<Outbox>>, rx: Rece
             }
             return;
         }
-        // The first message that is due and whose channel may send now.
-        for recent in sends.values_mut() {
+        // Each channel's sends within its window, and whether it may send now.
+        for (name, recent) in sends.iter_mut() {
+            let per = channels
+                .get(name)
+                .and_then(|c| c.rate_limit)
+                .map_or(Duration::ZERO, |(_, per)| per);
             while recent
                 .front()
-                .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+                .is_some_and(|t| now.duration_since(*t) >= per)
             {
                 recent.pop_front();
             }
         }
-        let due = queue.iter().position(|p| {
-            let limit = channels.get(&p.item.channel).map_or(0, |c| c.per_minute);
-            let sent = sends.get(&p.item.channel).map_or(0, VecDeque::len);
-            p.next_try <= now && (limit == 0 || sent < limit as usize)
-        });
+        let open = |channel: &str| match channels.get(channel).and_then(|c| c.rate_limit) {
+            None => true,
+            Some((n, _)) => sends.get(channel).map_or(0, VecDeque::len) < n as usize,
+        };
+        let mut due = None;
+        for (i, p) in queue.iter_mut().enumerate() {
+            if p.next_try <= now {
+                if open(&p.item.channel) {
+                    due = due.or(Some(i));
+                } else {
+                    p.held = true;
+                }
+            }
+        }
         let Some(at) = due else {
+            // Until a message is due, or a channel holding messages back may send again.
+            let reopens = |channel: &str| {
+                let per = channels.get(channel).and_then(|c| c.rate_limit);
+                let oldest = sends.get(channel).and_then(|s| s.front());
+                match (per, oldest) {
+                    (Some((_, per)), Some(t)) => (*t + per).saturating_duration_since(now),
+                    _ => Duration::ZERO,
+                }
+            };
             let wait = queue
                 .iter()
-                .map(|p| p.next_try.saturating_duration_since(now))
+                .map(|p| match p.next_try.saturating_duration_since(now) {
+                    Duration::ZERO => reopens(&p.item.channel),
+                    d => d,
+                })
                 .min()
                 .unwrap_or(Duration::from_secs(1))
                 .clamp(Duration::from_millis(10), Duration::from_secs(1));
             match rx.recv_timeout(wait) {
-                Ok(Msg::Send(item)) => queue.push_back(Pending {
-                    item,
-                    failures: 0,
-                    next_try: Instant::now(),
-                }),
+                Ok(Msg::Send(item)) => queue.push_back(Pending::new(item)),
                 Ok(Msg::Finish(at)) => finish = Some(at),
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
@@ -138,23 +175,27 @@ fn run(channels: BTreeMap<String, Channel>, outbox: Arc<Mutex<Outbox>>, rx: Rece
             m.pending.set(queue.len() as i64);
             continue;
         };
-        let Some(mut p) = queue.remove(at) else {
+        let Some(channel) = queue.get(at).and_then(|p| channels.get(&p.item.channel)) else {
+            if let Some(p) = queue.remove(at) {
+                tracing::error!(channel = %p.item.channel, id = %p.item.id, "no such channel in the rules file; the message stays in the outbox");
+            }
             continue;
         };
-        let Some(channel) = channels.get(&p.item.channel) else {
-            tracing::error!(channel = %p.item.channel, id = %p.item.id, "no such channel in the rules file; the message stays in the outbox");
-            continue;
+        let mut p = match fold(channel, &mut queue, now, &outbox) {
+            Some(summary) => summary,
+            None => match queue.remove(at) {
+                Some(p) => p,
+                None => continue,
+            },
         };
         sends
             .entry(channel.name.clone())
             .or_default()
             .push_back(now);
-        let sent = match (
-            &channel.target,
-            request(&channel.target, &p.item.id, &p.item.notice),
-        ) {
-            (Target::Email(e), _) => super::email(e, &p.item.id, &p.item.notice)
-                .and_then(|msg| super::send_email(e, &msg, REQUEST_TIMEOUT)),
+        let sent = match (&channel.target, request(&channel.target, &p.item)) {
+            (Target::Email(e), _) => {
+                super::email(e, &p.item).and_then(|msg| super::send_email(e, &msg, REQUEST_TIMEOUT))
+            }
             (_, Some((url, body))) => rt
                 .block_on(async {
                     http.post(&url)
@@ -195,5 +236,88 @@ fn run(channels: BTreeMap<String, Channel>, outbox: Arc<Mutex<Outbox>>, rx: Rece
             }
         }
         m.pending.set(queue.len() as i64);
+    }
+}
+
+/// When `channel`'s rate limit held messages back, takes every due message of the channel
+/// off the queue (at most [`MAX_FOLD`]) and makes them one summary, queued in the outbox
+/// before they are marked folded into it. `None` when nothing was held back, when there is
+/// only one message to send, or when the outbox could not record the summary (then they go
+/// one by one).
+fn fold(
+    channel: &Channel,
+    queue: &mut VecDeque<Pending>,
+    now: Instant,
+    outbox: &Mutex<Outbox>,
+) -> Option<Pending> {
+    let (limit, per) = channel.rate_limit?;
+    let mine = |p: &Pending| p.item.channel == channel.name && p.next_try <= now;
+    let held = queue.iter().any(|p| mine(p) && p.held);
+    if !held || queue.iter().filter(|p| mine(p)).take(2).count() < 2 {
+        return None;
+    }
+    let mut taken = Vec::new();
+    let mut i = 0;
+    while i < queue.len() && taken.len() < MAX_FOLD {
+        if mine(&queue[i]) {
+            taken.extend(queue.remove(i));
+        } else {
+            i += 1;
+        }
+    }
+    let notices: Vec<Notice> = taken
+        .iter()
+        .flat_map(|p| match p.item.folded.is_empty() {
+            true => std::slice::from_ref(&p.item.notice),
+            false => p.item.folded.as_slice(),
+        })
+        .cloned()
+        .collect();
+    let first = &taken[0].item;
+    let id = format!("{}+{}", first.id, notices.len() - 1);
+    let severity = notices
+        .iter()
+        .find(|n| n.severity == "critical")
+        .unwrap_or(&notices[0])
+        .severity
+        .clone();
+    let summary = Item {
+        id: id.clone(),
+        channel: channel.name.clone(),
+        notice: Notice {
+            id: id.clone(),
+            rule: "rate_limit_summary".into(),
+            key: channel.name.clone(),
+            severity,
+            state: State::Firing,
+            summary: format!(
+                "{} alerts held back by the rate limit of channel {} ({limit} per {} s)",
+                notices.len(),
+                channel.name,
+                per.as_secs()
+            ),
+            starts_at_ns: notices.iter().map(|n| n.starts_at_ns).min().unwrap_or(0),
+            at_ns: notices.iter().map(|n| n.at_ns).max().unwrap_or(0),
+        },
+        folded: notices,
+    };
+    let ids: Vec<String> = taken.iter().map(|p| p.item.id.clone()).collect();
+    let recorded = {
+        let mut o = outbox.lock().unwrap_or_else(|e| e.into_inner());
+        o.queue(&summary).and_then(|()| o.folded(ids, &id))
+    };
+    match recorded {
+        Ok(()) => {
+            crate::telemetry::alerts().folded(&channel.name, taken.len());
+            tracing::info!(channel = %channel.name, id = %id, messages = summary.folded.len(), "alerts held back by the rate limit go out as one summary");
+            Some(Pending::new(summary))
+        }
+        Err(e) => {
+            tracing::error!("{e}; the held-back alerts go out one by one");
+            for p in taken.into_iter().rev() {
+                queue.push_front(p);
+            }
+            None
+        }
     }
 }

@@ -12,6 +12,7 @@ pub use njord_core::alert::*;
 use crate::event::Kind;
 use njord_core::backtest::metrics::parse_interval;
 use njord_core::config::NamedSecrets;
+use outbox::Item;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -66,8 +67,8 @@ pub struct Email {
 pub struct Channel {
     pub name: String,
     pub target: Target,
-    /// At most this many sends a minute (0: no limit); the rest wait their turn.
-    pub per_minute: u32,
+    /// At most this many sends within this long; what it holds back goes out as one summary.
+    pub rate_limit: Option<(u32, std::time::Duration)>,
 }
 
 /// The rules and channels of a rules file.
@@ -118,8 +119,22 @@ struct ChannelSpec {
     from: Option<String>,
     #[serde(default)]
     to: Vec<String>,
-    #[serde(default)]
-    per_minute: u32,
+    rate_limit: Option<String>,
+}
+
+/// `30/1m`: at most 30 messages within any minute.
+fn rate_limit(s: &str) -> Result<(u32, std::time::Duration), String> {
+    let (n, per) = s
+        .split_once('/')
+        .ok_or_else(|| format!("rate_limit `{s}` is COUNT/INTERVAL, e.g. 30/1m"))?;
+    let n: u32 = n
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("rate_limit `{s}`: the count is a positive whole number"))?;
+    let per = parse_interval(per).map_err(|e| format!("rate_limit `{s}`: {e}"))?;
+    Ok((n, std::time::Duration::from_nanos(per as u64)))
 }
 
 #[derive(Deserialize)]
@@ -205,6 +220,12 @@ pub fn load(
     let mut channels = BTreeMap::new();
     for (name, c) in file.channels {
         let at = |what: &str| format!("{shown}: channels.{name}: {what}");
+        let limit = c
+            .rate_limit
+            .as_deref()
+            .map(rate_limit)
+            .transpose()
+            .map_err(|e| at(&e))?;
         let secret = |key: &Option<String>, what: &str| -> Result<String, String> {
             let k = key.as_deref().ok_or_else(|| at(&format!("needs {what}")))?;
             secrets
@@ -251,7 +272,7 @@ pub fn load(
                 Channel {
                     name,
                     target: Target::Email(email),
-                    per_minute: c.per_minute,
+                    rate_limit: limit,
                 },
             );
             continue;
@@ -282,7 +303,7 @@ pub fn load(
             Channel {
                 name,
                 target,
-                per_minute: c.per_minute,
+                rate_limit: limit,
             },
         );
     }
@@ -405,26 +426,66 @@ pub fn text(n: &Notice) -> String {
     format!("[{state}] {} {}: {}", n.severity, n.rule, n.summary)
 }
 
-/// Where to POST a notice on an HTTP target, and the JSON body; `key` is the message's
-/// idempotency key, which webhook bodies carry too. `None` for email.
-pub fn request(target: &Target, key: &str, n: &Notice) -> Option<(String, serde_json::Value)> {
+/// The text of a message: its notice's line, then a summary's folded notices one a line,
+/// within `max` characters (a chat's message limit); what does not fit is counted.
+fn message_text(item: &Item, max: usize) -> String {
+    let mut out = text(&item.notice);
+    for (i, n) in item.folded.iter().enumerate() {
+        let line = text(n);
+        let left = item.folded.len() - i;
+        // Room for this line and, after it, the count of the rest.
+        if out.len() + 1 + line.len() + 40 > max {
+            out.push_str(&format!("\n… and {left} more (njord-alert's log has each)"));
+            break;
+        }
+        out.push('\n');
+        out.push_str(&line);
+    }
+    out
+}
+
+/// Message limits of the chat APIs, in characters.
+const SLACK_MAX: usize = 4_000;
+const DISCORD_MAX: usize = 2_000;
+const TELEGRAM_MAX: usize = 4_096;
+
+/// One alert of Alertmanager's webhook payload.
+fn alert_json(n: &Notice) -> serde_json::Value {
+    serde_json::json!({
+        "status": status_of(n.state),
+        "labels": {"alertname": n.rule, "severity": n.severity, "key": n.key},
+        "annotations": {"summary": n.summary},
+        "startsAt": rfc3339(n.starts_at_ns),
+        "endsAt": if n.state == State::Resolved { rfc3339(n.at_ns) } else { "0001-01-01T00:00:00Z".into() },
+        "generatorURL": "",
+        "fingerprint": n.id,
+    })
+}
+
+fn status_of(state: State) -> &'static str {
+    match state {
+        State::Firing => "firing",
+        State::Resolved => "resolved",
+    }
+}
+
+/// Where to POST a message on an HTTP target, and the JSON body, which for webhooks carries
+/// the message's idempotency key too. `None` for email. A summary is one webhook payload
+/// with an alert per folded notice, or one chat message with a line per notice.
+pub fn request(target: &Target, item: &Item) -> Option<(String, serde_json::Value)> {
     use serde_json::json;
+    let n = &item.notice;
     Some(match target {
         Target::Email(_) => return None,
         Target::Webhook { url } => {
-            let status = match n.state {
-                State::Firing => "firing",
-                State::Resolved => "resolved",
+            let alerts: Vec<serde_json::Value> = if item.folded.is_empty() {
+                vec![alert_json(n)]
+            } else {
+                item.folded.iter().map(alert_json).collect()
             };
-            let alert = json!({
-                "status": status,
-                "labels": {"alertname": n.rule, "severity": n.severity, "key": n.key},
-                "annotations": {"summary": n.summary},
-                "startsAt": rfc3339(n.starts_at_ns),
-                "endsAt": if n.state == State::Resolved { rfc3339(n.at_ns) } else { "0001-01-01T00:00:00Z".into() },
-                "generatorURL": "",
-                "fingerprint": n.id,
-            });
+            let firing = item.folded.is_empty() && n.state == State::Firing
+                || item.folded.iter().any(|f| f.state == State::Firing);
+            let status = if firing { "firing" } else { "resolved" };
             (
                 url.clone(),
                 json!({
@@ -437,27 +498,34 @@ pub fn request(target: &Target, key: &str, n: &Notice) -> Option<(String, serde_
                     "commonAnnotations": {"summary": n.summary},
                     "externalURL": "",
                     "truncatedAlerts": 0,
-                    "idempotencyKey": key,
-                    "alerts": [alert],
+                    "idempotencyKey": item.id,
+                    "alerts": alerts,
                 }),
             )
         }
-        Target::Slack { url } => (url.clone(), json!({ "text": text(n) })),
-        Target::Discord { url } => (url.clone(), json!({ "content": text(n) })),
+        Target::Slack { url } => (
+            url.clone(),
+            json!({ "text": message_text(item, SLACK_MAX) }),
+        ),
+        Target::Discord { url } => (
+            url.clone(),
+            json!({ "content": message_text(item, DISCORD_MAX) }),
+        ),
         Target::Telegram {
             url,
             token,
             chat_id,
         } => (
             format!("{}/bot{token}/sendMessage", url.trim_end_matches('/')),
-            json!({ "chat_id": chat_id, "text": text(n) }),
+            json!({ "chat_id": chat_id, "text": message_text(item, TELEGRAM_MAX) }),
         ),
     })
 }
 
-/// The email of a notice: subject, plain-text body, and a Message-ID made from the idempotency
-/// key, so a mailbox can drop a repeat.
-pub fn email(e: &Email, key: &str, n: &Notice) -> Result<lettre::Message, String> {
+/// The email of a message: subject, plain-text body (a summary lists every notice), and a
+/// Message-ID made from the idempotency key, so a mailbox can drop a repeat.
+pub fn email(e: &Email, item: &Item) -> Result<lettre::Message, String> {
+    let (key, n) = (&item.id, &item.notice);
     let mut b = lettre::Message::builder()
         .from(e.from.parse().map_err(|x| format!("from: {x}"))?)
         .subject(format!(
@@ -479,7 +547,7 @@ pub fn email(e: &Email, key: &str, n: &Notice) -> Result<lettre::Message, String
     for to in &e.to {
         b = b.to(to.parse().map_err(|x| format!("to: {x}"))?);
     }
-    let body = format!(
+    let mut body = format!(
         "{}\n\nrule: {}\nkey: {}\nseverity: {}\nsince: {}\nidempotency key: {key}\n",
         n.summary,
         n.rule,
@@ -487,6 +555,16 @@ pub fn email(e: &Email, key: &str, n: &Notice) -> Result<lettre::Message, String
         n.severity,
         rfc3339(n.starts_at_ns)
     );
+    if !item.folded.is_empty() {
+        body.push('\n');
+        for f in &item.folded {
+            body.push_str(&format!(
+                "{} (since {})\n",
+                text(f),
+                rfc3339(f.starts_at_ns)
+            ));
+        }
+    }
     b.body(body).map_err(|x| x.to_string())
 }
 

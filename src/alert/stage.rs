@@ -74,6 +74,7 @@ impl AlertStage {
                     id: format!("{}@{channel}", n.id),
                     channel: channel.clone(),
                     notice: n.clone(),
+                    folded: Vec::new(),
                 };
                 self.outbox
                     .lock()

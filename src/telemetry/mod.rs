@@ -261,6 +261,7 @@ struct ChannelLabel {
 pub struct AlertMetrics {
     sent: Family<ChannelLabel, Counter>,
     failed: Family<ChannelLabel, Counter>,
+    folded: Family<ChannelLabel, Counter>,
     pub pending: Gauge,
 }
 
@@ -273,10 +274,18 @@ impl AlertMetrics {
         self.failed.get_or_create(&channel_label(channel)).inc();
     }
 
-    /// Both counters of `channel` from 0, so a rate exists before the first delivery.
+    /// `n` messages a rate limit held back went into one summary.
+    pub fn folded(&self, channel: &str, n: usize) {
+        self.folded
+            .get_or_create(&channel_label(channel))
+            .inc_by(n as u64);
+    }
+
+    /// The counters of `channel` from 0, so a rate exists before the first delivery.
     pub fn channel(&self, channel: &str) {
-        drop(self.sent.get_or_create(&channel_label(channel)));
-        drop(self.failed.get_or_create(&channel_label(channel)));
+        for family in [&self.sent, &self.failed, &self.folded] {
+            drop(family.get_or_create(&channel_label(channel)));
+        }
     }
 }
 
@@ -293,6 +302,7 @@ pub fn alerts() -> &'static AlertMetrics {
         let m = AlertMetrics {
             sent: Family::default(),
             failed: Family::default(),
+            folded: Family::default(),
             pending: Gauge::default(),
         };
         register(
@@ -306,6 +316,12 @@ pub fn alerts() -> &'static AlertMetrics {
             "Alert deliveries that failed (each is retried), by channel",
             None,
             m.failed.clone(),
+        );
+        register(
+            "njord_alerts_folded",
+            "Alert messages a channel's rate limit held back and sent in a summary, by channel",
+            None,
+            m.folded.clone(),
         );
         register(
             "njord_alerts_pending",

@@ -279,6 +279,71 @@ rules:
     assert_eq!(rx.got().len(), before);
 }
 
+/// A channel's rate limit holds messages back and sends them, once it may, as one summary:
+/// a webhook payload with an alert each, a chat message with a line each. Nothing is lost,
+/// and a restart has nothing left to send.
+#[test]
+fn a_rate_limit_sends_what_it_held_back_as_one_summary() {
+    let rx = Receiver::start(false);
+    let dir = tempfile::tempdir().unwrap();
+    let a = &rx.addr;
+    let rules = format!(
+        r#"channels:
+  hook: {{type: webhook, url: "http://{a}/hook", rate_limit: 1/2s}}
+  slack: {{type: slack, url: "http://{a}/slack", rate_limit: 1/2s}}
+rules:
+  - name: halted
+    when: kill_switch
+    severity: critical
+    channels: [hook, slack]
+"#
+    );
+    let input: Vec<String> = (0..4)
+        .map(|i| decision(&i.to_string(), i % 2 == 0, i))
+        .collect();
+    let out = run(alert_cmd(dir.path(), &rules, &[]), &input.join("\n"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let got = rx.got();
+    let at = |path: &str| -> Vec<&Got> { got.iter().filter(|g| g.path == path).collect() };
+    let hooks = at("/hook");
+    assert_eq!(
+        hooks.len(),
+        2,
+        "the first alert, then one summary: {got:#?}"
+    );
+    assert_eq!(hooks[0].body["alerts"].as_array().unwrap().len(), 1);
+    let summary = &hooks[1].body;
+    assert_eq!(summary["commonLabels"]["alertname"], "rate_limit_summary");
+    let states: Vec<&str> = summary["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["resolved", "firing", "resolved"]);
+    assert!(hooks[1].key.ends_with("+2"), "{}", hooks[1].key);
+    assert!(
+        summary["commonAnnotations"]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("3 alerts held back by the rate limit of channel hook"),
+        "{summary}"
+    );
+    let slack = at("/slack");
+    assert_eq!(slack.len(), 2, "{got:#?}");
+    let text = slack[1].body["text"].as_str().unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[1].starts_with("[RESOLVED] critical halted"), "{text}");
+    assert!(lines[2].starts_with("[FIRING] critical halted"), "{text}");
+    // Folded messages are settled in the outbox: a restart sends nothing.
+    let mut again = spawn(alert_cmd(dir.path(), &rules, &[]));
+    drop(again.stdin.take());
+    assert!(again.wait().unwrap().success());
+    assert_eq!(rx.got().len(), 4);
+}
+
 /// A real SMTP server on loopback (aiosmtpd, which `make test` installs in `.venv`), printing
 /// every message it receives.
 struct Smtp {
