@@ -61,6 +61,8 @@ pub struct Email {
     pub login: Option<(String, String)>,
     pub from: String,
     pub to: Vec<String>,
+    /// PEM certificates trusted besides the usual roots (a private relay's CA).
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone)]
@@ -116,6 +118,8 @@ struct ChannelSpec {
     tls: Option<SmtpTls>,
     username: Option<String>,
     password_secret: Option<String>,
+    /// PEM file of certificates to trust for the SMTP server's TLS.
+    ca_file: Option<std::path::PathBuf>,
     from: Option<String>,
     #[serde(default)]
     to: Vec<String>,
@@ -255,6 +259,21 @@ pub fn load(
                 return Err(at("needs at least one address in to"));
             }
             to.dedup();
+            let ca_pem = match &c.ca_file {
+                None => None,
+                Some(f) => {
+                    let pem = std::fs::read(f)
+                        .map_err(|e| at(&format!("ca_file {}: {e}", f.display())))?;
+                    let certs = lettre::transport::smtp::client::Certificate::from_pem(&pem);
+                    if certs.is_err() || !pem.windows(17).any(|w| w == b"BEGIN CERTIFICATE") {
+                        return Err(at(&format!(
+                            "ca_file {}: no PEM certificate in it",
+                            f.display()
+                        )));
+                    }
+                    Some(pem)
+                }
+            };
             let email = Email {
                 host: need(&c.host, "host")?,
                 port: c.port.unwrap_or(match tls {
@@ -266,6 +285,7 @@ pub fn load(
                 login,
                 from,
                 to,
+                ca_pem,
             };
             channels.insert(
                 name.clone(),
@@ -577,10 +597,20 @@ pub fn send_email(
     use lettre::Transport;
     use lettre::transport::smtp::SmtpTransport;
     use lettre::transport::smtp::authentication::Credentials;
+    use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+    let params = || {
+        let mut p = TlsParameters::builder(e.host.clone());
+        if let Some(pem) = &e.ca_pem {
+            p = p.add_root_certificate(Certificate::from_pem(pem).map_err(|x| x.to_string())?);
+        }
+        p.build_rustls().map_err(|x| x.to_string())
+    };
+    let builder = SmtpTransport::builder_dangerous(&e.host);
+    // STARTTLS is required, never opportunistic: no login or mail goes out in the clear.
     let builder = match e.tls {
-        SmtpTls::None => SmtpTransport::builder_dangerous(&e.host),
-        SmtpTls::Starttls => SmtpTransport::starttls_relay(&e.host).map_err(|x| x.to_string())?,
-        SmtpTls::Tls => SmtpTransport::relay(&e.host).map_err(|x| x.to_string())?,
+        SmtpTls::None => builder,
+        SmtpTls::Starttls => builder.tls(Tls::Required(params()?)),
+        SmtpTls::Tls => builder.tls(Tls::Wrapper(params()?)),
     };
     let mut builder = builder.port(e.port).timeout(Some(timeout));
     if let Some((user, pass)) = &e.login {

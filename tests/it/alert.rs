@@ -353,20 +353,44 @@ struct Smtp {
 }
 
 impl Smtp {
+    /// aiosmtpd's own server, plain, printing what it receives.
     fn start() -> Smtp {
+        Smtp::spawn(|port| {
+            vec![
+                "-m".into(),
+                "aiosmtpd".into(),
+                "-n".into(),
+                "-c".into(),
+                "aiosmtpd.handlers.Debugging".into(),
+                "-l".into(),
+                format!("127.0.0.1:{port}"),
+            ]
+        })
+    }
+
+    /// `tests/it/smtp_server.py`: TLS (`starttls` or `tls`) with the certificate and key
+    /// files given, and a login required.
+    fn start_tls(mode: &str, cert: &Path, key: &Path, user: &str, password: &str) -> Smtp {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/smtp_server.py");
+        Smtp::spawn(|port| {
+            vec![
+                script.display().to_string(),
+                mode.into(),
+                port.to_string(),
+                cert.display().to_string(),
+                key.display().to_string(),
+                user.into(),
+                password.into(),
+            ]
+        })
+    }
+
+    fn spawn(args: impl FnOnce(u16) -> Vec<String>) -> Smtp {
         let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
         let port = crate::support::free_port();
         let mut child = Command::new(&python)
-            .args([
-                "-u",
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-c",
-                "aiosmtpd.handlers.Debugging",
-            ])
-            .arg("-l")
-            .arg(format!("127.0.0.1:{port}"))
+            .arg("-u")
+            .args(args(port))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -396,6 +420,16 @@ impl Smtp {
             std::thread::sleep(Duration::from_millis(50));
         }
         Smtp { child, port, out }
+    }
+
+    /// Waits for `n` messages and returns everything the server printed.
+    fn wait_messages(&self, n: usize) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.out.lock().unwrap().matches("END MESSAGE").count() < n {
+            assert!(Instant::now() < deadline, "{}", self.out.lock().unwrap());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.out.lock().unwrap().clone()
     }
 }
 
@@ -434,12 +468,7 @@ rules:
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while smtp.out.lock().unwrap().matches("END MESSAGE").count() < 2 {
-        assert!(Instant::now() < deadline, "{}", smtp.out.lock().unwrap());
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let got = smtp.out.lock().unwrap().clone();
+    let got = smtp.wait_messages(2);
     for want in [
         "Subject: FIRING [critical] halted",
         "Subject: RESOLVED [critical] halted",
@@ -450,5 +479,74 @@ rules:
         "idempotency key: halted/",
     ] {
         assert!(got.contains(want), "{want} missing:\n{got}");
+    }
+}
+
+/// STARTTLS and TLS from the first byte, each with a login, against a real SMTP server that
+/// requires both, trusting its certificate through `ca_file`; the password stays secret.
+#[test]
+fn email_goes_over_starttls_and_tls_with_a_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    for mode in ["starttls", "tls"] {
+        let smtp = Smtp::start_tls(mode, &cert, &key, "njord", "pw-s3cret");
+        let run_dir = tempfile::tempdir().unwrap();
+        let rules = format!(
+            r#"channels:
+  mail:
+    type: email
+    host: 127.0.0.1
+    port: {}
+    tls: {mode}
+    ca_file: {}
+    username: njord
+    password_secret: smtp
+    from: njord@example.org
+    to: [ops@example.org]
+rules:
+  - name: halted
+    when: kill_switch
+    severity: critical
+    channels: [mail]
+"#,
+            smtp.port,
+            cert.display()
+        );
+        let cmd = alert_cmd(
+            run_dir.path(),
+            &rules,
+            &[("NJORD__API_KEYS__ALERTS__SMTP", "pw-s3cret")],
+        );
+        let out = run(cmd, &decision("a", true, 1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{mode}: {stderr}");
+        let got = smtp.wait_messages(1);
+        for want in [
+            "TLS True",
+            "LOGIN njord",
+            "RCPT TO ops@example.org",
+            "Subject: FIRING [critical] halted",
+        ] {
+            assert!(got.contains(want), "{mode}: {want} missing:\n{got}");
+        }
+        assert!(!stderr.contains("pw-s3cret"), "{stderr}");
+        if mode == "tls" {
+            // Without ca_file the certificate is not trusted: nothing is sent, and the
+            // message waits in the outbox.
+            let cmd = alert_cmd(
+                run_dir.path(),
+                &rules.replace(&format!("ca_file: {}", cert.display()), ""),
+                &[("NJORD__API_KEYS__ALERTS__SMTP", "pw-s3cret")],
+            );
+            let out = run(cmd, &decision("b", true, 2));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains("alert not delivered"), "{stderr}");
+            assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
+            assert!(stderr.contains("alerts undelivered"), "{stderr}");
+            assert_eq!(smtp.out.lock().unwrap().matches("END MESSAGE").count(), 1);
+        }
     }
 }
