@@ -291,11 +291,24 @@ struct Streams {
     index: FxHashMap<Box<str>, [u32; 4]>,
     all: Vec<Stream>,
     dirty: Vec<u32>,
-    /// The streams seen last, most often a tape's few symbols: a hit skips the hash lookup.
-    recent: [(StreamKey, u32); RECENT],
+    /// The streams seen last, most often a tape's few symbols, with the latest event time
+    /// each saw since it was last folded into its stream: a hit is a few compares and a
+    /// store, with no hash, no bounds check and no dirty list.
+    recent: [Recent; RECENT],
     /// Where the next stream found by hash goes in `recent`.
     next_recent: usize,
+    /// The latest event time folded in from any stream.
+    watermark_ns: i64,
     full_warned: bool,
+}
+
+#[derive(Clone, Copy)]
+struct Recent {
+    key: StreamKey,
+    stream: u32,
+    /// The latest event time seen since the last fold (`i64::MIN`: none; an event at that
+    /// time, which no valid feed has, would not mark its stream as seen).
+    ts_ns: i64,
 }
 
 const NONE: u32 = u32::MAX;
@@ -314,7 +327,7 @@ impl StreamKey {
     /// Matches no stream: its length word has bits no real key sets.
     const NONE: StreamKey = StreamKey(0, 0, u64::MAX);
 
-    #[inline]
+    #[inline(always)]
     fn of(slot: usize, symbol: &str) -> Option<StreamKey> {
         let b = symbol.as_bytes();
         let n = b.len();
@@ -343,8 +356,13 @@ impl Default for Streams {
             index: FxHashMap::default(),
             all: Vec::new(),
             dirty: Vec::new(),
-            recent: [(StreamKey::NONE, NONE); RECENT],
+            recent: [Recent {
+                key: StreamKey::NONE,
+                stream: NONE,
+                ts_ns: i64::MIN,
+            }; RECENT],
             next_recent: 0,
+            watermark_ns: i64::MIN,
             full_warned: false,
         }
     }
@@ -353,31 +371,22 @@ impl Default for Streams {
 impl Streams {
     #[inline(always)]
     fn see(&mut self, slot: usize, symbol: &str, ts_ns: i64, topics: &Topics) {
-        let key = StreamKey::of(slot, symbol);
-        let i = match key.and_then(|k| self.recent.iter().find(|r| r.0 == k)) {
-            Some(&(_, i)) => i,
-            None => match self.find(slot, symbol, topics, key) {
-                Some(i) => i,
-                None => return,
-            },
-        };
-        let s = &mut self.all[i as usize];
-        s.last_ts_ns = s.last_ts_ns.max(ts_ns);
-        if !s.dirty {
-            s.dirty = true;
-            self.dirty.push(i);
+        if let Some(k) = StreamKey::of(slot, symbol) {
+            for r in &mut self.recent {
+                if r.key == k {
+                    r.ts_ns = r.ts_ns.max(ts_ns);
+                    return;
+                }
+            }
         }
+        self.find(slot, symbol, ts_ns, topics);
     }
 
+    /// A stream not in `recent`: found by hash (created on first sight), given `ts_ns`, and
+    /// put in `recent` in place of the oldest entry, whose time is folded in first.
     #[cold]
     #[inline(never)]
-    fn find(
-        &mut self,
-        slot: usize,
-        symbol: &str,
-        topics: &Topics,
-        key: Option<StreamKey>,
-    ) -> Option<u32> {
+    fn find(&mut self, slot: usize, symbol: &str, ts_ns: i64, topics: &Topics) {
         let kind = SLOT_KINDS[slot];
         let mut i = self.index.get(symbol).map_or(NONE, |slots| slots[slot]);
         if i == NONE {
@@ -388,7 +397,8 @@ impl Streams {
                         kind.as_str()
                     );
                 }
-                return None;
+                self.watermark_ns = self.watermark_ns.max(ts_ns);
+                return;
             }
             i = self.all.len() as u32;
             let m = stage_metrics();
@@ -409,15 +419,52 @@ impl Streams {
             });
             self.index.entry(symbol.into()).or_insert([NONE; 4])[slot] = i;
         }
-        if let Some(k) = key {
-            self.recent[self.next_recent] = (k, i);
-            self.next_recent = (self.next_recent + 1) % RECENT;
+        match StreamKey::of(slot, symbol) {
+            Some(key) => {
+                let old = std::mem::replace(
+                    &mut self.recent[self.next_recent],
+                    Recent {
+                        key,
+                        stream: i,
+                        ts_ns,
+                    },
+                );
+                self.next_recent = (self.next_recent + 1) % RECENT;
+                self.fold(old);
+            }
+            None => self.fold(Recent {
+                key: StreamKey::NONE,
+                stream: i,
+                ts_ns,
+            }),
         }
-        Some(i)
+    }
+
+    /// Moves what a recent entry saw into its stream and the watermark.
+    fn fold(&mut self, r: Recent) {
+        let ts = r.ts_ns;
+        let Some(s) = self
+            .all
+            .get_mut(r.stream as usize)
+            .filter(|_| ts > i64::MIN)
+        else {
+            return;
+        };
+        s.last_ts_ns = s.last_ts_ns.max(ts);
+        self.watermark_ns = self.watermark_ns.max(ts);
+        if !s.dirty {
+            s.dirty = true;
+            self.dirty.push(r.stream);
+        }
     }
 
     /// The streams that moved since the last call arrived at `now_ns`.
     fn publish(&mut self, now_ns: i64) {
+        for n in 0..RECENT {
+            let r = self.recent[n];
+            self.recent[n].ts_ns = i64::MIN;
+            self.fold(r);
+        }
         for i in self.dirty.drain(..) {
             let s = &mut self.all[i as usize];
             s.dirty = false;
@@ -577,18 +624,22 @@ impl Observer {
     }
 
     /// An input event.
-    #[inline]
+    #[inline(always)]
     pub fn input(&mut self, ev: &Event<'_>) {
-        let kind = match ev {
-            // The common case first: one match gives the kind and the stream.
-            Event::Trade(_) => Kind::Trade,
-            _ => ev.kind(),
-        };
-        self.ins[kind as usize] += 1;
+        // The common case on its own path: a trade, with no ledger to keep.
+        if let Event::Trade(t) = ev
+            && self.ledger.is_none()
+        {
+            self.ins[Kind::Trade as usize] += 1;
+            self.streams.see(0, &t.symbol, t.ts_ns, &self.topics);
+            return;
+        }
+        self.ins[ev.kind() as usize] += 1;
         self.track(ev);
     }
 
-    /// Moves the watermark and, for market data, the event's stream.
+    /// Moves the watermark or, for market data, the event's stream (which moves the
+    /// watermark when [`Observer::publish`] folds it in).
     #[inline(always)]
     fn track(&mut self, ev: &Event<'_>) {
         let (slot, symbol, ts) = match ev {
@@ -607,7 +658,6 @@ impl Observer {
                 return;
             }
         };
-        self.watermark_ns = self.watermark_ns.max(ts);
         self.streams.see(slot, symbol, ts, &self.topics);
     }
 
@@ -745,6 +795,7 @@ impl Observer {
         }
         m.malformed.inc_by(std::mem::take(&mut self.bad));
         self.streams.publish(now_ns);
+        self.watermark_ns = self.watermark_ns.max(self.streams.watermark_ns);
         if self.watermark_ns > i64::MIN {
             m.watermark.set(self.watermark_ns as f64 / 1e9);
             self.health.watermark(self.watermark_ns, now_ns);
@@ -790,7 +841,9 @@ mod tests {
                 streams.see(i % 2, s, round * 100 + i as i64, &topics);
             }
         }
+        streams.publish(1);
         assert_eq!(streams.all.len(), 7);
+        assert_eq!(streams.watermark_ns, 206);
         let last: Vec<i64> = streams.all.iter().map(|s| s.last_ts_ns).collect();
         assert_eq!(last, (0..7).map(|i| 200 + i).collect::<Vec<_>>());
     }
