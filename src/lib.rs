@@ -19,6 +19,7 @@ pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod ctl;
 pub mod docs;
 pub mod download;
 pub mod exec;

@@ -93,29 +93,16 @@ async fn probe(http: &reqwest::Client, url: &str, token: Option<&str>) -> Probe 
 }
 
 /// Reconnects (WebSocket and Redis) and venue errors (requests answered 5xx, 429 or 418, or
-/// not answered) summed over a daemon's `/metrics` text. Only Njord's own series are read,
-/// whose label values hold no quote or brace, so a sample is `name{labels} value`.
+/// not answered) summed over a daemon's `/metrics` text.
 fn counters(text: &str) -> (f64, f64) {
     let (mut reconnects, mut errors) = (0.0, 0.0);
-    for line in text.lines().filter(|l| !l.starts_with('#')) {
-        let Some((series, value)) = line.rsplit_once(' ') else {
-            continue;
-        };
-        let Ok(v) = value.parse::<f64>() else {
-            continue;
-        };
-        let (name, labels) = series.split_once('{').unwrap_or((series, ""));
-        match name {
-            "njord_ws_reconnects_total" | "njord_redis_reconnects_total" => reconnects += v,
+    for s in crate::telemetry::scrape::samples(text) {
+        match s.name {
+            "njord_ws_reconnects_total" | "njord_redis_reconnects_total" => reconnects += s.value,
             "njord_http_requests_total" => {
-                let code = labels
-                    .split(',')
-                    .find_map(|l| l.strip_prefix("code=\""))
-                    .map(|c| c.trim_end_matches(['}', '"']));
-                if code
-                    .is_some_and(|c| c == "error" || c == "429" || c == "418" || c.starts_with('5'))
-                {
-                    errors += v;
+                let code = s.label("code").unwrap_or("");
+                if code == "error" || code == "429" || code == "418" || code.starts_with('5') {
+                    errors += s.value;
                 }
             }
             _ => {}

@@ -12,6 +12,7 @@ pub mod backtest;
 pub mod bars;
 pub mod broker;
 pub mod bus;
+pub mod ctl;
 pub mod exec;
 pub mod ingest;
 pub mod journal;
@@ -127,6 +128,7 @@ pub fn commands() -> Vec<clap::Command> {
         bars::Cli::command(),
         broker::Cli::command(),
         bus::Cli::command(),
+        ctl::Cli::command(),
         exec::Cli::command(),
         ingest::Cli::command(),
         journal::Cli::command(),

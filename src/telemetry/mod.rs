@@ -13,6 +13,7 @@
 
 mod observe;
 mod process;
+pub mod scrape;
 mod serve;
 mod textfile;
 mod venue;

@@ -285,6 +285,15 @@ fn every_binary_ends_quietly_when_stdout_closes() {
         ("njord-broker", vec![], &trades),
         ("njord-bus", s(&["check"]), &trades),
         (
+            "njord-ctl",
+            vec![
+                "plan".into(),
+                "--session".into(),
+                p(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/rehearsal.yaml")),
+            ],
+            "",
+        ),
+        (
             "njord-ingest",
             vec![
                 "--rest-url".into(),

@@ -5,6 +5,7 @@ mod alert;
 mod backtest;
 mod broker;
 mod capital;
+mod ctl;
 mod defects;
 mod docs;
 mod durability;

@@ -1,0 +1,82 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_njord_ctl_global_optspecs
+    string join \n config= print-config v/verbose q/quiet log-level= session= h/help V/version
+end
+
+function __fish_njord_ctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_njord_ctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_njord_ctl_using_subcommand
+    set -l cmd (__fish_njord_ctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -l session -d 'The session file' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
+complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -s q -l quiet -d 'Only errors on stderr'
+complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -s h -l help -d 'Print help'
+complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -s V -l version -d 'Print version'
+complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "plan" -d 'Check the session\'s wiring and print its process graph; exit 2 on a mismatch'
+complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "up" -d 'Start the session and supervise it in the foreground until down, SIGTERM or SIGINT'
+complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "down" -d 'Stop a running session, the last started first'
+complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "status" -d 'Each process: pid, state, uptime, restarts, readiness, trading state, version'
+complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "restart" -d 'Stop and start one stage of a running session'
+complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand plan" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand plan" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand plan" -l session -d 'The session file' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand plan" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand plan" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand plan" -s q -l quiet -d 'Only errors on stderr'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand plan" -s h -l help -d 'Print help'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand up" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand up" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand up" -l session -d 'The session file' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand up" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand up" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand up" -s q -l quiet -d 'Only errors on stderr'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand up" -s h -l help -d 'Print help'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand down" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand down" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand down" -l session -d 'The session file' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand down" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand down" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand down" -s q -l quiet -d 'Only errors on stderr'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand down" -s h -l help -d 'Print help'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand status" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand status" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand status" -l session -d 'The session file' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand status" -l json -d 'One JSON object instead of a table'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand status" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand status" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand status" -s q -l quiet -d 'Only errors on stderr'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand status" -s h -l help -d 'Print help'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand restart" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand restart" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand restart" -l session -d 'The session file' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand restart" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand restart" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand restart" -s q -l quiet -d 'Only errors on stderr'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand restart" -s h -l help -d 'Print help'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart help" -f -a "plan" -d 'Check the session\'s wiring and print its process graph; exit 2 on a mismatch'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart help" -f -a "up" -d 'Start the session and supervise it in the foreground until down, SIGTERM or SIGINT'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart help" -f -a "down" -d 'Stop a running session, the last started first'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart help" -f -a "status" -d 'Each process: pid, state, uptime, restarts, readiness, trading state, version'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart help" -f -a "restart" -d 'Stop and start one stage of a running session'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

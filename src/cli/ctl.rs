@@ -1,0 +1,179 @@
+//! `njord-ctl`: plans, starts, supervises and stops a whole trading session.
+
+use super::CommonArgs;
+use crate::app::{self, Error};
+use crate::ctl::control::{self, Wire};
+use crate::ctl::session::{self, Session};
+use crate::ctl::{plan, supervise::Controller};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "njord-ctl",
+    version,
+    about = "Plan, start, supervise, inspect and stop a whole trading session (config/session.yaml)",
+    after_help = "`plan` checks the session's wiring (every consumed topic has a producer, one \
+producer of orders per account, topics spelled as each stage's configuration names them) and prints \
+the process graph; a mismatch exits 2. `up` starts the managed redis-server and njord-sim, then the \
+stages in dependency order, each gated on its /readyz, and supervises them in the foreground: a \
+crashed stage restarts with exponential backoff and jitter, a crash loop stops it, a stage alive \
+but not processing is reported (and restarted with on_stuck: restart). SIGTERM, SIGINT or `down` \
+stop everything in reverse order (SIGTERM, then SIGKILL after supervise.stop_grace). Children \
+never outlive the controller. One controller per session: a lock in its state_dir.\n\n\
+`status` exits 0 when every process is ready, 1 when one is not, 3 when the session is down.\n\n\
+Examples:\n  \
+    njord-ctl plan --session examples/rehearsal.yaml\n  \
+    njord-ctl up --session examples/rehearsal.yaml &\n  \
+    njord-ctl status --session examples/rehearsal.yaml --json\n  \
+    njord-ctl restart strat --session examples/rehearsal.yaml\n  \
+    njord-ctl down --session examples/rehearsal.yaml"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The session file
+    #[arg(long, value_name = "FILE", default_value = session::DEFAULT_PATH, global = true)]
+    pub session: PathBuf,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Check the session's wiring and print its process graph; exit 2 on a mismatch
+    Plan,
+    /// Start the session and supervise it in the foreground until down, SIGTERM or SIGINT
+    Up,
+    /// Stop a running session, the last started first
+    Down,
+    /// Each process: pid, state, uptime, restarts, readiness, trading state, version
+    Status {
+        /// One JSON object instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop and start one stage of a running session
+    Restart {
+        /// The stage's name in the session file
+        stage: String,
+    },
+}
+
+pub fn run(cli: Cli) -> Result<(), Error> {
+    let loaded = app::start(&cli.common)?;
+    let session = Session::load(&cli.session).map_err(Error::Usage)?;
+    let socket = session.state_dir.join("ctl.sock");
+    match cli.cmd {
+        Cmd::Plan => {
+            let problems = plan::check(&session, &loaded.config.redis.topics);
+            app::print_out(&plan::graph(&session))?;
+            if problems.is_empty() {
+                return Ok(());
+            }
+            for p in &problems {
+                tracing::error!("{}: {p}", cli.session.display());
+            }
+            Err(Error::Exit(2))
+        }
+        Cmd::Up => {
+            let problems = plan::check(&session, &loaded.config.redis.topics);
+            if !problems.is_empty() {
+                for p in &problems {
+                    tracing::error!("{}: {p}", cli.session.display());
+                }
+                return Err(Error::Exit(2));
+            }
+            Controller::new(session)
+                .and_then(Controller::run)
+                .map_err(Error::Failed)
+        }
+        Cmd::Down => match control::ask(&socket, &Wire::Down) {
+            Ok(_) => {
+                tracing::info!("session {} is down", session.name);
+                Ok(())
+            }
+            Err(None) => {
+                tracing::info!("session {} is not running", session.name);
+                Ok(())
+            }
+            Err(Some(e)) => Err(Error::Failed(e)),
+        },
+        Cmd::Restart { stage } => control::ask(&socket, &Wire::Restart { stage })
+            .map(drop)
+            .map_err(|e| {
+                Error::Failed(
+                    e.unwrap_or_else(|| format!("session {} is not running", session.name)),
+                )
+            }),
+        Cmd::Status { json } => {
+            let v = match control::ask(&socket, &Wire::Status) {
+                Ok(v) => v,
+                Err(None) => {
+                    if json {
+                        app::print_out(&format!(
+                            "{}\n",
+                            serde_json::json!({"session": session.name, "down": true})
+                        ))?;
+                    } else {
+                        app::print_out(&format!("session {}: down\n", session.name))?;
+                    }
+                    return Err(Error::Exit(3));
+                }
+                Err(Some(e)) => return Err(Error::Failed(e)),
+            };
+            let procs = v["processes"].as_array().cloned().unwrap_or_default();
+            let all_ready = procs.iter().all(|p| p["ready"] == true);
+            if json {
+                app::print_out(&format!("{v}\n"))?;
+            } else {
+                app::print_out(&table(&v, &procs))?;
+            }
+            app::exit_status(if all_ready { 0 } else { 1 })
+        }
+    }
+}
+
+/// `status` as a table, one process a line.
+fn table(v: &serde_json::Value, procs: &[serde_json::Value]) -> String {
+    use std::fmt::Write;
+    let mut out = format!(
+        "session {} (controller pid {}, up {:.0} s)\n{:<10} {:<14} {:>8} {:<10} {:>8} {:>4} {:<6} {:>9} {:<8} {}\n",
+        v["session"].as_str().unwrap_or(""),
+        v["controller_pid"],
+        v["uptime_s"].as_f64().unwrap_or(0.0),
+        "NAME",
+        "BINARY",
+        "PID",
+        "STATE",
+        "UPTIME",
+        "RST",
+        "READY",
+        "LAST EV",
+        "TRADING",
+        "VERSION / WHY NOT READY"
+    );
+    let text = |x: &serde_json::Value| x.as_str().unwrap_or("-").to_string();
+    for p in procs {
+        let secs = |x: &serde_json::Value| x.as_f64().map_or("-".into(), |s| format!("{s:.1}s"));
+        let why = match p["reason"].as_str() {
+            Some(r) => r.to_string(),
+            None => text(&p["version"]),
+        };
+        let _ = writeln!(
+            out,
+            "{:<10} {:<14} {:>8} {:<10} {:>8} {:>4} {:<6} {:>9} {:<8} {}",
+            text(&p["name"]),
+            text(&p["binary"]),
+            p["pid"].as_u64().map_or("-".into(), |n| n.to_string()),
+            text(&p["state"]),
+            secs(&p["uptime_s"]),
+            p["restarts"].to_string(),
+            if p["ready"] == true { "yes" } else { "no" },
+            secs(&p["last_event_age_s"]),
+            text(&p["trading_state"]),
+            why
+        );
+    }
+    out
+}

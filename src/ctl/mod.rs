@@ -1,0 +1,9 @@
+//! `njord-ctl`'s shell: the session file ([`session`]), its wiring check ([`plan`]), the
+//! controller that starts and supervises it ([`supervise`]), what it asks each daemon
+//! ([`probe`]) and its control socket ([`control`]).
+
+pub mod control;
+pub mod plan;
+pub mod probe;
+pub mod session;
+pub mod supervise;

@@ -1,0 +1,365 @@
+//! njord-ctl end to end: a session's wiring checked, its processes started in order and gated
+//! on readiness, supervised (a killed stage restarts, a crash loop stops), inspected, and
+//! stopped with nothing left behind — also when the controller itself is killed with SIGKILL.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+fn ctl(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_njord-ctl"));
+    c.current_dir(dir)
+        .env_remove("NJORD_CONFIG")
+        .env("NO_COLOR", "1")
+        .env("NJORD__LOGGING__JSON_FILE", "false");
+    c
+}
+
+fn run(c: &mut Command) -> Output {
+    c.stdin(Stdio::null()).output().unwrap()
+}
+
+/// A scratch directory holding what a clone holds (`config/`, `examples/`), so stages find
+/// their configuration and the session its tape.
+fn scratch() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for sub in ["config", "examples"] {
+        let status = Command::new("cp")
+            .arg("-r")
+            .arg(root.join(sub))
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    dir
+}
+
+/// `njord-ctl up` in the background, with its stderr kept in `ctl.log`.
+struct Up {
+    child: Child,
+    dir: PathBuf,
+    session: String,
+}
+
+impl Up {
+    fn start(dir: &Path, session: &str) -> Up {
+        let log = std::fs::File::create(dir.join("ctl.log")).unwrap();
+        let child = ctl(dir)
+            .args(["up", "--session", session])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Up {
+            child,
+            dir: dir.to_path_buf(),
+            session: session.to_string(),
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("ctl.log")).unwrap_or_default()
+    }
+
+    /// `status --json` and its exit code.
+    fn status(&self) -> (Option<i32>, Value) {
+        let out = run(ctl(&self.dir).args(["status", "--json", "--session", &self.session]));
+        let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out.status.code(), v)
+    }
+
+    fn wait_status(&mut self, what: &str, cond: impl Fn(Option<i32>, &Value) -> bool) -> Value {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let (code, v) = self.status();
+            if cond(code, &v) {
+                return v;
+            }
+            if let Some(s) = self.child.try_wait().unwrap() {
+                panic!("njord-ctl exited ({s}) waiting for {what}:\n{}", self.log());
+            }
+            assert!(Instant::now() < deadline, "{what}: {v:#}\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn pids(v: &Value) -> Vec<u32> {
+        v["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["pid"].as_u64().map(|n| n as u32))
+            .collect()
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = run(ctl(&self.dir).args(["down", "--session", &self.session]));
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether process `pid` has exited (gone, or a zombie waiting for its reaper).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+fn wait_gone(pids: &[u32], within: Duration) {
+    let deadline = Instant::now() + within;
+    while !pids.iter().all(|p| gone(*p)) {
+        let left: Vec<&u32> = pids.iter().filter(|p| !gone(**p)).collect();
+        assert!(Instant::now() < deadline, "still running: {left:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A session of redis, the simulator, ingest and bars, its state in `dir`.
+fn small_session(dir: &Path, extra: &str) -> String {
+    let text = format!(
+        "name: small
+state_dir: {state}
+redis: {{port: 0}}
+sim: {{args: [--tape, examples/data/atom_demo.ndjson.gz, --speed, 20x, --loop]}}
+supervise: {{backoff_first: 1s, backoff_max: 1s}}
+stages:
+  - {{name: ingest, binary: njord-ingest, args: [--symbol, ATOM/USDT], produces: [md.trades.ATOM/USDT], depends_on: [redis, sim]}}
+  - {{name: bars, binary: njord-bars, consumes: ['md.trades.*'], produces: ['md.ohlcv.1m.ATOM/USDT'], depends_on: [ingest]}}
+{extra}",
+        state = dir.join("state").display()
+    );
+    std::fs::write(dir.join("small.yaml"), text).unwrap();
+    "small.yaml".into()
+}
+
+fn all_ready(code: Option<i32>, v: &Value) -> bool {
+    code == Some(0) && v["processes"].as_array().is_some_and(|p| !p.is_empty())
+}
+
+#[test]
+fn plan_prints_the_graph_and_a_miswired_session_exits_2_naming_stage_and_topic() {
+    let dir = scratch();
+    let out = run(ctl(dir.path()).args(["plan", "--session", "examples/rehearsal.yaml"]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for want in [
+        "session rehearsal: 6 stages",
+        "redis-server (managed",
+        "← strat.intent from strat",
+        "→ orders.accepted to broker, paper",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    let bad = std::fs::read_to_string(dir.path().join("examples/rehearsal.yaml"))
+        .unwrap()
+        .replace("consumes: [strat.intent,", "consumes: [strat.intents,");
+    std::fs::write(dir.path().join("bad.yaml"), bad).unwrap();
+    let out = run(ctl(dir.path()).args(["plan", "--session", "bad.yaml"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "stage risk: consumes `strat.intents`, which no stage of the session produces"
+        ),
+        "{err}"
+    );
+    // An unknown key names itself and the file.
+    std::fs::write(
+        dir.path().join("typo.yaml"),
+        "name: x\nstages:\n  - {name: a, binary: njord-bars, restrat: always}\n",
+    )
+    .unwrap();
+    let out = run(ctl(dir.path()).args(["plan", "--session", "typo.yaml"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("typo.yaml") && err.contains("restrat"),
+        "{err}"
+    );
+}
+
+#[test]
+fn up_gates_supervises_restarts_and_down_leaves_no_process() {
+    let dir = scratch();
+    let session = small_session(dir.path(), "");
+    let mut up = Up::start(dir.path(), &session);
+    let v = up.wait_status("every process ready", all_ready);
+    let names: Vec<&str> = v["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["redis", "sim", "ingest", "bars"]);
+    assert!(
+        up.log().contains("session up: 4 processes ready in"),
+        "{}",
+        up.log()
+    );
+    let bars = &v["processes"][3];
+    assert!(bars["version"].is_string(), "{bars}");
+    // A second controller of the same session is refused.
+    let out = run(ctl(dir.path()).args(["up", "--session", &session]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already controlled"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A stage killed with SIGKILL is restarted, and ready again.
+    let pid = bars["pid"].as_u64().unwrap().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    up.wait_status("bars restarted and ready", |code, v| {
+        all_ready(code, v) && v["processes"][3]["restarts"] == 1
+    });
+    // Restart on request.
+    let out = run(ctl(dir.path()).args(["restart", "bars", "--session", &session]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = up.wait_status("bars restarted on request", |code, v| {
+        all_ready(code, v) && v["processes"][3]["restarts"] == 2
+    });
+    let pids = Up::pids(&v);
+    assert_eq!(pids.len(), 4);
+    // Down: everything stops, the controller exits, status says down.
+    let out = run(ctl(dir.path()).args(["down", "--session", &session]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(up.child.wait().unwrap().success(), "{}", up.log());
+    wait_gone(&pids, Duration::from_secs(1));
+    let (code, v) = up.status();
+    assert_eq!((code, &v["down"]), (Some(3), &Value::Bool(true)));
+}
+
+#[test]
+fn children_die_within_a_second_of_a_killed_controller() {
+    let dir = scratch();
+    let session = small_session(dir.path(), "");
+    let mut up = Up::start(dir.path(), &session);
+    let v = up.wait_status("every process ready", all_ready);
+    let pids = Up::pids(&v);
+    assert_eq!(pids.len(), 4);
+    up.child.kill().unwrap();
+    up.child.wait().unwrap();
+    wait_gone(&pids, Duration::from_secs(1));
+    // The lock of the dead controller is taken over.
+    let mut again = Up::start(dir.path(), &session);
+    again.wait_status("the session up again", all_ready);
+    assert!(
+        again.log().contains("took over the lock"),
+        "{}",
+        again.log()
+    );
+}
+
+#[test]
+fn a_crash_loop_stops_the_stage_and_status_reports_it() {
+    let dir = scratch();
+    let session = small_session(
+        dir.path(),
+        "  - {name: flaky, binary: sh, args: [-c, 'sleep 0.2; exit 3']}\n",
+    );
+    std::fs::write(
+        dir.path().join(&session),
+        std::fs::read_to_string(dir.path().join(&session))
+            .unwrap()
+            .replace(
+                "backoff_max: 1s}",
+                "backoff_max: 1s, crash_loop_restarts: 3, crash_loop_within: 60s}",
+            ),
+    )
+    .unwrap();
+    let mut up = Up::start(dir.path(), &session);
+    let v = up.wait_status("the crash loop", |code, v| {
+        code == Some(1) && v["processes"][4]["state"] == "crash_loop"
+    });
+    assert_eq!(v["processes"][4]["restarts"], 2, "{v:#}");
+    assert!(
+        up.log().contains("a crash loop, left stopped"),
+        "{}",
+        up.log()
+    );
+}
+
+/// The README's rehearsal in one command: njord-sim, Redis, ingest, bars, strat, risk, the
+/// broker in dry-run and paper come up ready; decisions flow; a kill trip halts the next
+/// ones; `down` leaves no process of the session.
+#[test]
+fn the_rehearsal_comes_up_trades_halts_on_a_kill_trip_and_goes_down() {
+    let dir = scratch();
+    let session = "examples/rehearsal.yaml";
+    let mut up = Up::start(dir.path(), session);
+    let v = up.wait_status("every process of the rehearsal ready", all_ready);
+    assert_eq!(v["processes"].as_array().unwrap().len(), 8, "{v:#}");
+    let bus = v["bus"].as_str().unwrap().to_string();
+    let sub = |n: &str| -> Vec<Value> {
+        let out = Command::new(env!("CARGO_BIN_EXE_njord-bus"))
+            .current_dir(dir.path())
+            .args(["sub", "--redis", &bus, "--count", n, "risk.decisions"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    assert_eq!(sub("1")[0]["kind"], "decision");
+    let out = Command::new(env!("CARGO_BIN_EXE_njord-kill"))
+        .current_dir(dir.path())
+        .args(["trip", "--redis", &bus, "--reason", "rehearsal"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = sub("3");
+    assert_eq!(after[2]["reason"], "halted", "{after:#?}");
+    up.wait_status("risk showing trading halted", |_, v| {
+        v["processes"][5]["trading_state"] == "halted"
+    });
+    let pids = Up::pids(&up.status().1);
+    let out = run(ctl(dir.path()).args(["down", "--session", session]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(up.child.wait().unwrap().success(), "{}", up.log());
+    wait_gone(&pids, Duration::from_secs(1));
+}
