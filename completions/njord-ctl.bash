@@ -22,6 +22,12 @@ _njord__ctl() {
             njord__ctl,help)
                 cmd="njord__ctl__subcmd__help"
                 ;;
+            njord__ctl,kill)
+                cmd="njord__ctl__subcmd__kill"
+                ;;
+            njord__ctl,logs)
+                cmd="njord__ctl__subcmd__logs"
+                ;;
             njord__ctl,plan)
                 cmd="njord__ctl__subcmd__plan"
                 ;;
@@ -40,6 +46,12 @@ _njord__ctl() {
             njord__ctl__subcmd__help,help)
                 cmd="njord__ctl__subcmd__help__subcmd__help"
                 ;;
+            njord__ctl__subcmd__help,kill)
+                cmd="njord__ctl__subcmd__help__subcmd__kill"
+                ;;
+            njord__ctl__subcmd__help,logs)
+                cmd="njord__ctl__subcmd__help__subcmd__logs"
+                ;;
             njord__ctl__subcmd__help,plan)
                 cmd="njord__ctl__subcmd__help__subcmd__plan"
                 ;;
@@ -52,6 +64,39 @@ _njord__ctl() {
             njord__ctl__subcmd__help,up)
                 cmd="njord__ctl__subcmd__help__subcmd__up"
                 ;;
+            njord__ctl__subcmd__help__subcmd__kill,clear)
+                cmd="njord__ctl__subcmd__help__subcmd__kill__subcmd__clear"
+                ;;
+            njord__ctl__subcmd__help__subcmd__kill,status)
+                cmd="njord__ctl__subcmd__help__subcmd__kill__subcmd__status"
+                ;;
+            njord__ctl__subcmd__help__subcmd__kill,trip)
+                cmd="njord__ctl__subcmd__help__subcmd__kill__subcmd__trip"
+                ;;
+            njord__ctl__subcmd__kill,clear)
+                cmd="njord__ctl__subcmd__kill__subcmd__clear"
+                ;;
+            njord__ctl__subcmd__kill,help)
+                cmd="njord__ctl__subcmd__kill__subcmd__help"
+                ;;
+            njord__ctl__subcmd__kill,status)
+                cmd="njord__ctl__subcmd__kill__subcmd__status"
+                ;;
+            njord__ctl__subcmd__kill,trip)
+                cmd="njord__ctl__subcmd__kill__subcmd__trip"
+                ;;
+            njord__ctl__subcmd__kill__subcmd__help,clear)
+                cmd="njord__ctl__subcmd__kill__subcmd__help__subcmd__clear"
+                ;;
+            njord__ctl__subcmd__kill__subcmd__help,help)
+                cmd="njord__ctl__subcmd__kill__subcmd__help__subcmd__help"
+                ;;
+            njord__ctl__subcmd__kill__subcmd__help,status)
+                cmd="njord__ctl__subcmd__kill__subcmd__help__subcmd__status"
+                ;;
+            njord__ctl__subcmd__kill__subcmd__help,trip)
+                cmd="njord__ctl__subcmd__kill__subcmd__help__subcmd__trip"
+                ;;
             *)
                 ;;
         esac
@@ -59,7 +104,7 @@ _njord__ctl() {
 
     case "${cmd}" in
         njord__ctl)
-            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --session --help --version plan up down status restart help"
+            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --session --help --version plan up down status restart logs kill help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -111,7 +156,7 @@ _njord__ctl() {
             return 0
             ;;
         njord__ctl__subcmd__help)
-            opts="plan up down status restart help"
+            opts="plan up down status restart logs kill help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -139,6 +184,76 @@ _njord__ctl() {
             return 0
             ;;
         njord__ctl__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__help__subcmd__kill)
+            opts="trip clear status"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__help__subcmd__kill__subcmd__clear)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__help__subcmd__kill__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__help__subcmd__kill__subcmd__trip)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__help__subcmd__logs)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -201,6 +316,222 @@ _njord__ctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__kill)
+            opts="-v -q -h --config --print-config --verbose --quiet --log-level --session --help trip clear status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__kill__subcmd__clear)
+            opts="-v -q -h --config --print-config --verbose --quiet --log-level --session --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__kill__subcmd__help)
+            opts="trip clear status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__kill__subcmd__help__subcmd__clear)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__kill__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__kill__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__kill__subcmd__help__subcmd__trip)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__kill__subcmd__status)
+            opts="-v -q -h --config --print-config --verbose --quiet --log-level --session --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__kill__subcmd__trip)
+            opts="-v -q -h --reason --config --print-config --verbose --quiet --log-level --session --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__logs)
+            opts="-f -v -q -h --follow --stage --level --grep --config --print-config --verbose --quiet --log-level --session --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --stage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

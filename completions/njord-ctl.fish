@@ -37,6 +37,8 @@ complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "up" -d 'Start t
 complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "down" -d 'Stop a running session, the last started first'
 complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "status" -d 'Each process: pid, state, uptime, restarts, readiness, trading state, version'
 complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "restart" -d 'Stop and start one stage of a running session'
+complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "logs" -d 'Every process\'s log merged by time, each line under its process\'s name'
+complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "kill" -d 'The kill switch of the session (file and its Redis key), as njord-kill does it'
 complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand plan" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand plan" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
@@ -74,9 +76,62 @@ complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand restart" -l print-co
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand restart" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand restart" -s q -l quiet -d 'Only errors on stderr'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand restart" -s h -l help -d 'Print help'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart help" -f -a "plan" -d 'Check the session\'s wiring and print its process graph; exit 2 on a mismatch'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart help" -f -a "up" -d 'Start the session and supervise it in the foreground until down, SIGTERM or SIGINT'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart help" -f -a "down" -d 'Stop a running session, the last started first'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart help" -f -a "status" -d 'Each process: pid, state, uptime, restarts, readiness, trading state, version'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart help" -f -a "restart" -d 'Stop and start one stage of a running session'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand logs" -l stage -d 'Only this process (repeatable)' -r
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand logs" -l level -d 'Only lines at this level or above: trace, debug, info, warn, error' -r
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand logs" -l grep -d 'Only lines matching this regular expression' -r
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand logs" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand logs" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand logs" -l session -d 'The session file' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand logs" -s f -l follow -d 'Keep printing what is logged'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand logs" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand logs" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand logs" -s q -l quiet -d 'Only errors on stderr'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand logs" -s h -l help -d 'Print help'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and not __fish_seen_subcommand_from trip clear status help" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and not __fish_seen_subcommand_from trip clear status help" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and not __fish_seen_subcommand_from trip clear status help" -l session -d 'The session file' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and not __fish_seen_subcommand_from trip clear status help" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and not __fish_seen_subcommand_from trip clear status help" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and not __fish_seen_subcommand_from trip clear status help" -s q -l quiet -d 'Only errors on stderr'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and not __fish_seen_subcommand_from trip clear status help" -s h -l help -d 'Print help'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and not __fish_seen_subcommand_from trip clear status help" -f -a "trip" -d 'Halt trading'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and not __fish_seen_subcommand_from trip clear status help" -f -a "clear" -d 'Allow trading again'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and not __fish_seen_subcommand_from trip clear status help" -f -a "status" -d 'Exit 0 allowed, 1 tripped, 2 unreadable'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and not __fish_seen_subcommand_from trip clear status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from trip" -l reason -d 'Why; kept in the kill file' -r
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from trip" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from trip" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from trip" -l session -d 'The session file' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from trip" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from trip" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from trip" -s q -l quiet -d 'Only errors on stderr'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from trip" -s h -l help -d 'Print help'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from clear" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from clear" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from clear" -l session -d 'The session file' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from clear" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from clear" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from clear" -s q -l quiet -d 'Only errors on stderr'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from clear" -s h -l help -d 'Print help'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from status" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from status" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from status" -l session -d 'The session file' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from status" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from status" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Only errors on stderr'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from help" -f -a "trip" -d 'Halt trading'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from help" -f -a "clear" -d 'Allow trading again'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from help" -f -a "status" -d 'Exit 0 allowed, 1 tripped, 2 unreadable'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart logs kill help" -f -a "plan" -d 'Check the session\'s wiring and print its process graph; exit 2 on a mismatch'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart logs kill help" -f -a "up" -d 'Start the session and supervise it in the foreground until down, SIGTERM or SIGINT'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart logs kill help" -f -a "down" -d 'Stop a running session, the last started first'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart logs kill help" -f -a "status" -d 'Each process: pid, state, uptime, restarts, readiness, trading state, version'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart logs kill help" -f -a "restart" -d 'Stop and start one stage of a running session'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart logs kill help" -f -a "logs" -d 'Every process\'s log merged by time, each line under its process\'s name'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart logs kill help" -f -a "kill" -d 'The kill switch of the session (file and its Redis key), as njord-kill does it'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart logs kill help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and __fish_seen_subcommand_from kill" -f -a "trip" -d 'Halt trading'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and __fish_seen_subcommand_from kill" -f -a "clear" -d 'Allow trading again'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and __fish_seen_subcommand_from kill" -f -a "status" -d 'Exit 0 allowed, 1 tripped, 2 unreadable'

@@ -4,7 +4,8 @@ use super::CommonArgs;
 use crate::app::{self, Error};
 use crate::ctl::control::{self, Wire};
 use crate::ctl::session::{self, Session};
-use crate::ctl::{plan, supervise::Controller};
+use crate::ctl::supervise::{self, Controller};
+use crate::ctl::{logs, plan};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -21,12 +22,16 @@ crashed stage restarts with exponential backoff and jitter, a crash loop stops i
 but not processing is reported (and restarted with on_stuck: restart). SIGTERM, SIGINT or `down` \
 stop everything in reverse order (SIGTERM, then SIGKILL after supervise.stop_grace). Children \
 never outlive the controller. One controller per session: a lock in its state_dir.\n\n\
-`status` exits 0 when every process is ready, 1 when one is not, 3 when the session is down.\n\n\
+`status` exits 0 when every process is ready, 1 when one is not, 3 when the session is down. \
+`logs` merges every process's log by time; `kill` acts on the kill switch as njord-kill does, \
+on the session's Redis key too.\n\n\
 Examples:\n  \
     njord-ctl plan --session examples/rehearsal.yaml\n  \
     njord-ctl up --session examples/rehearsal.yaml &\n  \
     njord-ctl status --session examples/rehearsal.yaml --json\n  \
     njord-ctl restart strat --session examples/rehearsal.yaml\n  \
+    njord-ctl logs -f --level warn --session examples/rehearsal.yaml\n  \
+    njord-ctl kill trip --reason 'runaway strategy' --session examples/rehearsal.yaml\n  \
     njord-ctl down --session examples/rehearsal.yaml"
 )]
 pub struct Cli {
@@ -58,6 +63,40 @@ pub enum Cmd {
         /// The stage's name in the session file
         stage: String,
     },
+    /// Every process's log merged by time, each line under its process's name
+    Logs {
+        /// Keep printing what is logged
+        #[arg(short, long)]
+        follow: bool,
+        /// Only this process (repeatable)
+        #[arg(long, value_name = "NAME")]
+        stage: Vec<String>,
+        /// Only lines at this level or above: trace, debug, info, warn, error
+        #[arg(long, value_name = "LEVEL")]
+        level: Option<String>,
+        /// Only lines matching this regular expression
+        #[arg(long, value_name = "RE")]
+        grep: Option<String>,
+    },
+    /// The kill switch of the session (file and its Redis key), as njord-kill does it
+    Kill {
+        #[command(subcommand)]
+        action: KillAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KillAction {
+    /// Halt trading
+    Trip {
+        /// Why; kept in the kill file
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+    /// Allow trading again
+    Clear,
+    /// Exit 0 allowed, 1 tripped, 2 unreadable
+    Status,
 }
 
 pub fn run(cli: Cli) -> Result<(), Error> {
@@ -99,6 +138,72 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             }
             Err(Some(e)) => Err(Error::Failed(e)),
         },
+        Cmd::Logs {
+            follow,
+            stage,
+            level,
+            grep,
+        } => {
+            let filter = logs::Filter {
+                stages: stage,
+                level: level
+                    .as_deref()
+                    .map(logs::Filter::level_of)
+                    .transpose()
+                    .map_err(Error::Usage)?,
+                grep: grep
+                    .as_deref()
+                    .map(regex::Regex::new)
+                    .transpose()
+                    .map_err(|e| Error::Usage(format!("--grep: {e}")))?,
+            };
+            // A reader that has gone away (`| head`) ends the run quietly, following or not.
+            const CLOSED: &str = "stdout closed";
+            let mut out = std::io::stdout();
+            let shown = logs::show(&session.state_dir.join("logs"), &filter, follow, |l| {
+                use std::io::Write;
+                out.write_all(l.as_bytes())
+                    .and_then(|()| out.flush())
+                    .map_err(|e| match e.kind() {
+                        std::io::ErrorKind::BrokenPipe => CLOSED.to_string(),
+                        _ => format!("writing stdout: {e}"),
+                    })
+            });
+            match shown {
+                Err(e) if e != CLOSED => Err(Error::Failed(e)),
+                _ => Ok(()),
+            }
+        }
+        Cmd::Kill { action } => {
+            // The session's bus: the running controller's, else the file's.
+            let bus = control::ask(&socket, &Wire::Status)
+                .ok()
+                .and_then(|v| v["bus"].as_str().map(str::to_string))
+                .or(session.bus.clone());
+            let mut cmd = std::process::Command::new(supervise::resolve("njord-kill"));
+            match action {
+                KillAction::Trip { reason } => {
+                    cmd.arg("trip");
+                    if let Some(r) = reason {
+                        cmd.args(["--reason", &r]);
+                    }
+                }
+                KillAction::Clear => {
+                    cmd.arg("clear");
+                }
+                KillAction::Status => {
+                    cmd.arg("status");
+                }
+            }
+            if let Some(b) = bus {
+                cmd.args(["--redis", &b]);
+            }
+            let status = cmd
+                .envs(&session.env)
+                .status()
+                .map_err(|e| Error::Failed(format!("njord-kill: {e}")))?;
+            app::exit_status(status.code().map_or(1, |c| c as u8))
+        }
         Cmd::Restart { stage } => control::ask(&socket, &Wire::Restart { stage })
             .map(drop)
             .map_err(|e| {

@@ -125,7 +125,7 @@ fn free_port() -> Result<u16, String> {
 
 /// A binary named without a path is looked up beside `njord-ctl` first (the Njord binaries
 /// are installed together), then on `PATH`.
-fn resolve(binary: &str) -> PathBuf {
+pub fn resolve(binary: &str) -> PathBuf {
     if binary.contains('/') {
         return PathBuf::from(binary);
     }

@@ -338,21 +338,55 @@ fn the_rehearsal_comes_up_trades_halts_on_a_kill_trip_and_goes_down() {
             .collect()
     };
     assert_eq!(sub("1")[0]["kind"], "decision");
-    let out = Command::new(env!("CARGO_BIN_EXE_njord-kill"))
-        .current_dir(dir.path())
-        .args(["trip", "--redis", &bus, "--reason", "rehearsal"])
-        .output()
-        .unwrap();
+    let out = run(ctl(dir.path()).args([
+        "kill",
+        "trip",
+        "--reason",
+        "rehearsal",
+        "--session",
+        session,
+    ]));
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("redis {bus} ")) && text.contains("tripped"),
+        "{text}"
+    );
+    let out = run(ctl(dir.path()).args(["kill", "status", "--session", session]));
+    assert_eq!(out.status.code(), Some(1), "tripped");
     let after = sub("3");
     assert_eq!(after[2]["reason"], "halted", "{after:#?}");
     up.wait_status("risk showing trading halted", |_, v| {
         v["processes"][5]["trading_state"] == "halted"
     });
+    // Every process's log, merged by time and filtered.
+    let out = run(ctl(dir.path()).args([
+        "logs",
+        "--stage",
+        "risk",
+        "--stage",
+        "paper",
+        "--level",
+        "info",
+        "--grep",
+        "subscrib",
+        "--session",
+        session,
+    ]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    let who: Vec<&str> = text
+        .lines()
+        .map(|l| l.split(" | ").next().unwrap().trim())
+        .collect();
+    assert!(
+        who.contains(&"risk") && who.contains(&"paper") && !who.contains(&"bars"),
+        "{text}"
+    );
     let pids = Up::pids(&up.status().1);
     let out = run(ctl(dir.path()).args(["down", "--session", session]));
     assert!(
