@@ -31,6 +31,9 @@ _njord__ctl() {
             njord__ctl,plan)
                 cmd="njord__ctl__subcmd__plan"
                 ;;
+            njord__ctl,preflight)
+                cmd="njord__ctl__subcmd__preflight"
+                ;;
             njord__ctl,restart)
                 cmd="njord__ctl__subcmd__restart"
                 ;;
@@ -54,6 +57,9 @@ _njord__ctl() {
                 ;;
             njord__ctl__subcmd__help,plan)
                 cmd="njord__ctl__subcmd__help__subcmd__plan"
+                ;;
+            njord__ctl__subcmd__help,preflight)
+                cmd="njord__ctl__subcmd__help__subcmd__preflight"
                 ;;
             njord__ctl__subcmd__help,restart)
                 cmd="njord__ctl__subcmd__help__subcmd__restart"
@@ -104,7 +110,7 @@ _njord__ctl() {
 
     case "${cmd}" in
         njord__ctl)
-            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --session --help --version plan up down status restart logs kill help"
+            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --session --help --version plan up preflight down status restart logs kill help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -156,7 +162,7 @@ _njord__ctl() {
             return 0
             ;;
         njord__ctl__subcmd__help)
-            opts="plan up down status restart logs kill help"
+            opts="plan up preflight down status restart logs kill help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -268,6 +274,20 @@ _njord__ctl() {
             return 0
             ;;
         njord__ctl__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__help__subcmd__preflight)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -565,6 +585,32 @@ _njord__ctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        njord__ctl__subcmd__preflight)
+            opts="-v -q -h --config --print-config --verbose --quiet --log-level --session --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         njord__ctl__subcmd__restart)
             opts="-v -q -h --config --print-config --verbose --quiet --log-level --session --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -618,12 +664,16 @@ _njord__ctl() {
             return 0
             ;;
         njord__ctl__subcmd__up)
-            opts="-v -q -h --config --print-config --verbose --quiet --log-level --session --help"
+            opts="-v -q -h --confirm --config --print-config --verbose --quiet --log-level --session --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --confirm)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -34,6 +34,7 @@ complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -s h -l help -d 'Print
 complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -s V -l version -d 'Print version'
 complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "plan" -d 'Check the session\'s wiring and print its process graph; exit 2 on a mismatch'
 complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "up" -d 'Start the session and supervise it in the foreground until down, SIGTERM or SIGINT'
+complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "preflight" -d 'The live checklist: live mode, kill switch, secrets file, live cap, API key, clock, balances and open orders; exit 2 naming a failed check'
 complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "down" -d 'Stop a running session, the last started first'
 complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "status" -d 'Each process: pid, state, uptime, restarts, readiness, trading state, version'
 complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "restart" -d 'Stop and start one stage of a running session'
@@ -47,6 +48,7 @@ complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand plan" -l print-confi
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand plan" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand plan" -s q -l quiet -d 'Only errors on stderr'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand plan" -s h -l help -d 'Print help'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand up" -l confirm -d 'The session\'s name: required to start a session with a live stage' -r
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand up" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand up" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand up" -l session -d 'The session file' -r -F
@@ -54,6 +56,13 @@ complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand up" -l print-config 
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand up" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand up" -s q -l quiet -d 'Only errors on stderr'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand up" -s h -l help -d 'Print help'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand preflight" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand preflight" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand preflight" -l session -d 'The session file' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand preflight" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand preflight" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand preflight" -s q -l quiet -d 'Only errors on stderr'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand preflight" -s h -l help -d 'Print help'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand down" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand down" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand down" -l session -d 'The session file' -r -F
@@ -124,14 +133,15 @@ complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_see
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from help" -f -a "clear" -d 'Allow trading again'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from help" -f -a "status" -d 'Exit 0 allowed, 1 tripped, 2 unreadable'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart logs kill help" -f -a "plan" -d 'Check the session\'s wiring and print its process graph; exit 2 on a mismatch'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart logs kill help" -f -a "up" -d 'Start the session and supervise it in the foreground until down, SIGTERM or SIGINT'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart logs kill help" -f -a "down" -d 'Stop a running session, the last started first'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart logs kill help" -f -a "status" -d 'Each process: pid, state, uptime, restarts, readiness, trading state, version'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart logs kill help" -f -a "restart" -d 'Stop and start one stage of a running session'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart logs kill help" -f -a "logs" -d 'Every process\'s log merged by time, each line under its process\'s name'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart logs kill help" -f -a "kill" -d 'The kill switch of the session (file and its Redis key), as njord-kill does it'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up down status restart logs kill help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs kill help" -f -a "plan" -d 'Check the session\'s wiring and print its process graph; exit 2 on a mismatch'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs kill help" -f -a "up" -d 'Start the session and supervise it in the foreground until down, SIGTERM or SIGINT'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs kill help" -f -a "preflight" -d 'The live checklist: live mode, kill switch, secrets file, live cap, API key, clock, balances and open orders; exit 2 naming a failed check'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs kill help" -f -a "down" -d 'Stop a running session, the last started first'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs kill help" -f -a "status" -d 'Each process: pid, state, uptime, restarts, readiness, trading state, version'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs kill help" -f -a "restart" -d 'Stop and start one stage of a running session'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs kill help" -f -a "logs" -d 'Every process\'s log merged by time, each line under its process\'s name'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs kill help" -f -a "kill" -d 'The kill switch of the session (file and its Redis key), as njord-kill does it'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs kill help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and __fish_seen_subcommand_from kill" -f -a "trip" -d 'Halt trading'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and __fish_seen_subcommand_from kill" -f -a "clear" -d 'Allow trading again'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and __fish_seen_subcommand_from kill" -f -a "status" -d 'Exit 0 allowed, 1 tripped, 2 unreadable'

@@ -5,7 +5,7 @@ use crate::app::{self, Error};
 use crate::ctl::control::{self, Wire};
 use crate::ctl::session::{self, Session};
 use crate::ctl::supervise::{self, Controller};
-use crate::ctl::{logs, plan};
+use crate::ctl::{logs, plan, preflight};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -24,7 +24,10 @@ stop everything in reverse order (SIGTERM, then SIGKILL after supervise.stop_gra
 never outlive the controller. One controller per session: a lock in its state_dir.\n\n\
 `status` exits 0 when every process is ready, 1 when one is not, 3 when the session is down. \
 `logs` merges every process's log by time; `kill` acts on the kill switch as njord-kill does, \
-on the session's Redis key too.\n\n\
+on the session's Redis key too. `preflight` prints the live checklist (live mode, kill switch, secrets \
+file mode, live cap, API key can trade and cannot withdraw, clock within recvWindow, balances and \
+open orders) and exits 2 naming a failed check; `up` runs it when a stage is `live: true`, and then \
+needs --confirm with the session's name.\n\n\
 Examples:\n  \
     njord-ctl plan --session examples/rehearsal.yaml\n  \
     njord-ctl up --session examples/rehearsal.yaml &\n  \
@@ -49,7 +52,14 @@ pub enum Cmd {
     /// Check the session's wiring and print its process graph; exit 2 on a mismatch
     Plan,
     /// Start the session and supervise it in the foreground until down, SIGTERM or SIGINT
-    Up,
+    Up {
+        /// The session's name: required to start a session with a live stage
+        #[arg(long, value_name = "NAME")]
+        confirm: Option<String>,
+    },
+    /// The live checklist: live mode, kill switch, secrets file, live cap, API key, clock,
+    /// balances and open orders; exit 2 naming a failed check
+    Preflight,
     /// Stop a running session, the last started first
     Down,
     /// Each process: pid, state, uptime, restarts, readiness, trading state, version
@@ -115,7 +125,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             }
             Err(Error::Exit(2))
         }
-        Cmd::Up => {
+        Cmd::Up { confirm } => {
             let problems = plan::check(&session, &loaded.config.redis.topics);
             if !problems.is_empty() {
                 for p in &problems {
@@ -123,9 +133,34 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 }
                 return Err(Error::Exit(2));
             }
+            let live: Vec<&str> = session
+                .stages
+                .iter()
+                .filter(|s| s.live)
+                .map(|s| s.name.as_str())
+                .collect();
+            if !live.is_empty() {
+                preflight_passes(&loaded, session.bus.as_deref())?;
+                if confirm.as_deref() != Some(session.name.as_str()) {
+                    return Err(Error::Usage(format!(
+                        "session {} trades real money ({}): start it with --confirm {}",
+                        session.name,
+                        live.join(", "),
+                        session.name
+                    )));
+                }
+                tracing::warn!(stages = %live.join(", "), "LIVE session {}: preflight passed, confirmed", session.name);
+            }
             Controller::new(session)
                 .and_then(Controller::run)
                 .map_err(Error::Failed)
+        }
+        Cmd::Preflight => {
+            let bus = control::ask(&socket, &Wire::Status)
+                .ok()
+                .and_then(|v| v["bus"].as_str().map(str::to_string))
+                .or(session.bus.clone());
+            preflight_passes(&loaded, bus.as_deref())
         }
         Cmd::Down => match control::ask(&socket, &Wire::Down) {
             Ok(_) => {
@@ -237,6 +272,20 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             app::exit_status(if all_ready { 0 } else { 1 })
         }
     }
+}
+
+/// Prints the live checklist; exit 2 naming each failed check.
+fn preflight_passes(loaded: &crate::config::Loaded, bus: Option<&str>) -> Result<(), Error> {
+    let checks = preflight::run(loaded, bus);
+    app::print_out(&format!("live preflight\n{}", preflight::text(&checks)))?;
+    let failed: Vec<&str> = checks.iter().filter(|c| !c.ok).map(|c| c.name).collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "live preflight failed: {}",
+        failed.join(", ")
+    )))
 }
 
 /// `status` as a table, one process a line.

@@ -1,10 +1,12 @@
 //! `njord-ctl`'s shell: the session file ([`session`]), its wiring check ([`plan`]), the
 //! controller that starts and supervises it ([`supervise`]), what it asks each daemon
-//! ([`probe`]), its control socket ([`control`]) and the merged logs ([`logs`]).
+//! ([`probe`]), its control socket ([`control`]), the merged logs ([`logs`]) and the live
+//! preflight ([`preflight`]).
 
 pub mod control;
 pub mod logs;
 pub mod plan;
+pub mod preflight;
 pub mod probe;
 pub mod session;
 pub mod supervise;

@@ -397,3 +397,90 @@ fn the_rehearsal_comes_up_trades_halts_on_a_kill_trip_and_goes_down() {
     assert!(up.child.wait().unwrap().success(), "{}", up.log());
     wait_gone(&pids, Duration::from_secs(1));
 }
+
+/// The live preflight against njord-sim: every check passes in a well-set live environment;
+/// without NJORD_ENABLE_LIVE, with the kill switch tripped and the clock 10 s off, it exits 2
+/// naming those checks; `up` of a live session needs its name in --confirm.
+#[test]
+fn the_live_preflight_passes_or_names_what_fails_and_a_live_up_needs_confirm() {
+    const KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
+    const SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
+    let dir = tempfile::tempdir().unwrap();
+    let tape = dir.path().join("tape.ndjson");
+    std::fs::write(
+        &tape,
+        crate::support::trade_line("ATOM/USDT", 1, "10", 1_700_000_000_000_000_000) + "\n",
+    )
+    .unwrap();
+    let sim = |extra: &[&str]| {
+        let mut c = crate::support::sim_command();
+        c.args(["-q", "serve", "--speed", "step", "--tape"])
+            .arg(&tape)
+            .args(extra);
+        crate::support::SimServer::spawn(c)
+    };
+    std::fs::write(
+        dir.path().join("live.yaml"),
+        "name: desk\nstages:\n  - {name: broker, binary: njord-broker, live: true}\n",
+    )
+    .unwrap();
+    let preflight = |sim: &crate::support::SimServer, live: bool, args: &[&str]| {
+        let mut c = ctl(dir.path());
+        c.args(args)
+            .args(["--session", "live.yaml"])
+            .env("NJORD__APP__ENV", "live")
+            .env("NJORD__EXCHANGE__REST_URL", &sim.rest)
+            .env("NJORD__EXCHANGE__SYMBOLS", "[ATOM/USDT]")
+            .env("NJORD_BINANCEUS_API_KEY", KEY)
+            .env("NJORD_BINANCEUS_API_SECRET", SECRET);
+        if live {
+            c.env("NJORD_ENABLE_LIVE", "1");
+        }
+        run(&mut c)
+    };
+    let good = sim(&[]);
+    let out = preflight(&good, true, &["preflight"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for want in [
+        "ok    live mode",
+        "ok    kill switch",
+        "ok    secrets file",
+        "ok    live cap: orders above 10 USD are refused",
+        "ok    API key: it can trade",
+        "ok    clock",
+        "ok    balances and open orders",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    // Passing is not enough to start: the session's name must be confirmed.
+    let out = preflight(&good, true, &["up"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("start it with --confirm desk"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let skewed = sim(&["--clock-skew-ms", "10000"]);
+    std::fs::create_dir_all(dir.path().join("var/run/njord")).unwrap();
+    std::fs::write(dir.path().join("var/run/njord/halt"), "tripped\n").unwrap();
+    let out = preflight(&skewed, false, &["preflight"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{text}{err}");
+    for want in ["FAIL  live mode", "FAIL  kill switch: file", "FAIL  clock"] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    assert!(
+        err.contains("live preflight failed: live mode, kill switch, clock"),
+        "{err}"
+    );
+    // And `up` refuses before anything starts.
+    let out = preflight(&skewed, false, &["up", "--confirm", "desk"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!dir.path().join("var/run/njord/desk/ctl.lock").exists());
+}
