@@ -136,7 +136,7 @@ _njord__ctl() {
             return 0
             ;;
         njord__ctl__subcmd__down)
-            opts="-v -q -h --config --print-config --verbose --quiet --log-level --session --help"
+            opts="-v -q -h --cancel-all --config --print-config --verbose --quiet --log-level --session --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

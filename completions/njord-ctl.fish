@@ -66,6 +66,7 @@ complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand preflight" -s h -l h
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand down" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand down" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand down" -l session -d 'The session file' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand down" -l cancel-all -d 'First cancel every resting order of exchange.symbols at the venue (and again once the stages have stopped)'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand down" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand down" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand down" -s q -l quiet -d 'Only errors on stderr'

@@ -5,7 +5,7 @@ use crate::app::{self, Error};
 use crate::ctl::control::{self, Wire};
 use crate::ctl::session::{self, Session};
 use crate::ctl::supervise::{self, Controller};
-use crate::ctl::{logs, plan, preflight};
+use crate::ctl::{logs, orders, plan, preflight};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -20,7 +20,8 @@ the process graph; a mismatch exits 2. `up` starts the managed redis-server and 
 stages in dependency order, each gated on its /readyz, and supervises them in the foreground: a \
 crashed stage restarts with exponential backoff and jitter, a crash loop stops it, a stage alive \
 but not processing is reported (and restarted with on_stuck: restart). SIGTERM, SIGINT or `down` \
-stop everything in reverse order (SIGTERM, then SIGKILL after supervise.stop_grace). Children \
+stop everything in reverse order (SIGTERM, then SIGKILL after supervise.stop_grace); `down \
+--cancel-all` first cancels every resting order at the venue, and again after the stop. Children \
 never outlive the controller. One controller per session: a lock in its state_dir.\n\n\
 `status` exits 0 when every process is ready, 1 when one is not, 3 when the session is down. \
 `logs` merges every process's log by time; `kill` acts on the kill switch as njord-kill does, \
@@ -61,7 +62,12 @@ pub enum Cmd {
     /// balances and open orders; exit 2 naming a failed check
     Preflight,
     /// Stop a running session, the last started first
-    Down,
+    Down {
+        /// First cancel every resting order of exchange.symbols at the venue (and again once
+        /// the stages have stopped)
+        #[arg(long)]
+        cancel_all: bool,
+    },
     /// Each process: pid, state, uptime, restarts, readiness, trading state, version
     Status {
         /// One JSON object instead of a table
@@ -162,17 +168,34 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 .or(session.bus.clone());
             preflight_passes(&loaded, bus.as_deref())
         }
-        Cmd::Down => match control::ask(&socket, &Wire::Down) {
-            Ok(_) => {
-                tracing::info!("session {} is down", session.name);
+        Cmd::Down { cancel_all } => {
+            let cancel = |when: &str| -> Result<(), Error> {
+                let done = orders::cancel_all(&loaded.config)
+                    .map_err(|e| Error::Failed(format!("--cancel-all: {e}")))?;
+                tracing::info!(
+                    cancelled = done.len(),
+                    "resting orders cancelled {when}: {}",
+                    done.join(", ")
+                );
                 Ok(())
-            }
-            Err(None) => {
-                tracing::info!("session {} is not running", session.name);
+            };
+            // A failed cancel still stops the session, and still fails the command.
+            let before = if cancel_all {
+                cancel("before the stop")
+            } else {
                 Ok(())
+            };
+            match control::ask(&socket, &Wire::Down) {
+                Ok(_) => tracing::info!("session {} is down", session.name),
+                Err(None) => tracing::info!("session {} is not running", session.name),
+                Err(Some(e)) => return Err(Error::Failed(e)),
             }
-            Err(Some(e)) => Err(Error::Failed(e)),
-        },
+            before?;
+            if cancel_all {
+                cancel("after the stop")?;
+            }
+            Ok(())
+        }
         Cmd::Logs {
             follow,
             stage,

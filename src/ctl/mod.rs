@@ -1,10 +1,11 @@
 //! `njord-ctl`'s shell: the session file ([`session`]), its wiring check ([`plan`]), the
 //! controller that starts and supervises it ([`supervise`]), what it asks each daemon
-//! ([`probe`]), its control socket ([`control`]), the merged logs ([`logs`]) and the live
-//! preflight ([`preflight`]).
+//! ([`probe`]), its control socket ([`control`]), the merged logs ([`logs`]), the live
+//! preflight ([`preflight`]) and `down --cancel-all` ([`orders`]).
 
 pub mod control;
 pub mod logs;
+pub mod orders;
 pub mod plan;
 pub mod preflight;
 pub mod probe;

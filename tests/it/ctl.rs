@@ -484,3 +484,49 @@ fn the_live_preflight_passes_or_names_what_fails_and_a_live_up_needs_confirm() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!dir.path().join("var/run/njord/desk/ctl.lock").exists());
 }
+
+/// `down --cancel-all` cancels every resting order at the venue, counted in njord-sim's own
+/// order list, whether or not the session runs.
+#[test]
+fn down_with_cancel_all_leaves_no_resting_order_at_the_venue() {
+    const KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
+    const SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
+    let sim = crate::broker::Sim::start(&[]);
+    for id in ["rest-1", "rest-2"] {
+        sim.signed(
+            "POST",
+            "/api/v3/order",
+            &[
+                ("symbol", "ATOMUSDT"),
+                ("side", "BUY"),
+                ("type", "LIMIT"),
+                ("timeInForce", "GTC"),
+                ("quantity", "2"),
+                ("price", "1.000"),
+                ("newClientOrderId", id),
+            ],
+        );
+    }
+    let open = |sim: &crate::broker::Sim| {
+        sim.signed("GET", "/api/v3/openOrders", &[("symbol", "ATOMUSDT")])
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(open(&sim), 2);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.yaml"), "name: desk\nstages: []\n").unwrap();
+    let out = run(ctl(dir.path())
+        .args(["down", "--cancel-all", "--session", "s.yaml"])
+        .env("NJORD__EXCHANGE__REST_URL", &sim.rest)
+        .env("NJORD__EXCHANGE__SYMBOLS", "[ATOM/USDT]")
+        .env("NJORD_BINANCEUS_API_KEY", KEY)
+        .env("NJORD_BINANCEUS_API_SECRET", SECRET));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("cancelled=2") && err.contains("rest-1"),
+        "{err}"
+    );
+    assert_eq!(open(&sim), 0);
+}
