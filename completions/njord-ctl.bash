@@ -34,8 +34,14 @@ _njord__ctl() {
             njord__ctl,preflight)
                 cmd="njord__ctl__subcmd__preflight"
                 ;;
+            njord__ctl,reload)
+                cmd="njord__ctl__subcmd__reload"
+                ;;
             njord__ctl,restart)
                 cmd="njord__ctl__subcmd__restart"
+                ;;
+            njord__ctl,serve)
+                cmd="njord__ctl__subcmd__serve"
                 ;;
             njord__ctl,status)
                 cmd="njord__ctl__subcmd__status"
@@ -61,8 +67,14 @@ _njord__ctl() {
             njord__ctl__subcmd__help,preflight)
                 cmd="njord__ctl__subcmd__help__subcmd__preflight"
                 ;;
+            njord__ctl__subcmd__help,reload)
+                cmd="njord__ctl__subcmd__help__subcmd__reload"
+                ;;
             njord__ctl__subcmd__help,restart)
                 cmd="njord__ctl__subcmd__help__subcmd__restart"
+                ;;
+            njord__ctl__subcmd__help,serve)
+                cmd="njord__ctl__subcmd__help__subcmd__serve"
                 ;;
             njord__ctl__subcmd__help,status)
                 cmd="njord__ctl__subcmd__help__subcmd__status"
@@ -110,7 +122,7 @@ _njord__ctl() {
 
     case "${cmd}" in
         njord__ctl)
-            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --session --help --version plan up preflight down status restart logs kill help"
+            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --session --help --version plan up preflight down status restart logs reload serve kill help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -162,7 +174,7 @@ _njord__ctl() {
             return 0
             ;;
         njord__ctl__subcmd__help)
-            opts="plan up preflight down status restart logs kill help"
+            opts="plan up preflight down status restart logs reload serve kill help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -301,7 +313,35 @@ _njord__ctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        njord__ctl__subcmd__help__subcmd__reload)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         njord__ctl__subcmd__help__subcmd__restart)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -611,7 +651,59 @@ _njord__ctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        njord__ctl__subcmd__reload)
+            opts="-v -q -h --config --print-config --verbose --quiet --log-level --session --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         njord__ctl__subcmd__restart)
+            opts="-v -q -h --config --print-config --verbose --quiet --log-level --session --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__serve)
             opts="-v -q -h --config --print-config --verbose --quiet --log-level --session --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

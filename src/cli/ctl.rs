@@ -5,7 +5,7 @@ use crate::app::{self, Error};
 use crate::ctl::control::{self, Wire};
 use crate::ctl::session::{self, Session};
 use crate::ctl::supervise::{self, Controller};
-use crate::ctl::{logs, orders, plan, preflight};
+use crate::ctl::{api, logs, orders, plan, preflight};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -28,7 +28,9 @@ never outlive the controller. One controller per session: a lock in its state_di
 on the session's Redis key too. `preflight` prints the live checklist (live mode, kill switch, secrets \
 file mode, live cap, API key can trade and cannot withdraw, clock within recvWindow, balances and \
 open orders) and exits 2 naming a failed check; `up` runs it when a stage is `live: true`, and then \
-needs --confirm with the session's name.\n\n\
+needs --confirm with the session's name. `reload` sends SIGHUP to every Njord stage. `serve` \
+is the control API (GET /status /positions /pnl /orders, POST /kill/trip /kill/clear /reload /stop) \
+with bearer tokens of api_keys.ctl, a rate limit, and TLS off loopback.\n\n\
 Examples:\n  \
     njord-ctl plan --session examples/rehearsal.yaml\n  \
     njord-ctl up --session examples/rehearsal.yaml &\n  \
@@ -36,6 +38,7 @@ Examples:\n  \
     njord-ctl restart strat --session examples/rehearsal.yaml\n  \
     njord-ctl logs -f --level warn --session examples/rehearsal.yaml\n  \
     njord-ctl kill trip --reason 'runaway strategy' --session examples/rehearsal.yaml\n  \
+    NJORD__API_KEYS__CTL__OPS=$TOKEN njord-ctl serve --session examples/rehearsal.yaml\n  \
     njord-ctl down --session examples/rehearsal.yaml"
 )]
 pub struct Cli {
@@ -94,6 +97,11 @@ pub enum Cmd {
         #[arg(long, value_name = "RE")]
         grep: Option<String>,
     },
+    /// SIGHUP to every Njord stage of a running session: each re-reads what it can change
+    /// while running (strategies and parameters, risk caps, rules)
+    Reload,
+    /// The control API of a running session: HTTP JSON with bearer tokens of api_keys.ctl
+    Serve,
     /// The kill switch of the session (file and its Redis key), as njord-kill does it
     Kill {
         #[command(subcommand)]
@@ -233,34 +241,61 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             }
         }
         Cmd::Kill { action } => {
-            // The session's bus: the running controller's, else the file's.
-            let bus = control::ask(&socket, &Wire::Status)
-                .ok()
-                .and_then(|v| v["bus"].as_str().map(str::to_string))
-                .or(session.bus.clone());
-            let mut cmd = std::process::Command::new(supervise::resolve("njord-kill"));
-            match action {
+            let args: Vec<String> = match action {
                 KillAction::Trip { reason } => {
-                    cmd.arg("trip");
+                    let mut a = vec!["trip".to_string()];
                     if let Some(r) = reason {
-                        cmd.args(["--reason", &r]);
+                        a.extend(["--reason".to_string(), r]);
                     }
+                    a
                 }
-                KillAction::Clear => {
-                    cmd.arg("clear");
-                }
-                KillAction::Status => {
-                    cmd.arg("status");
-                }
-            }
-            if let Some(b) = bus {
-                cmd.args(["--redis", &b]);
-            }
-            let status = cmd
-                .envs(&session.env)
+                KillAction::Clear => vec!["clear".into()],
+                KillAction::Status => vec!["status".into()],
+            };
+            let status = kill_command(&session, &args)
                 .status()
                 .map_err(|e| Error::Failed(format!("njord-kill: {e}")))?;
             app::exit_status(status.code().map_or(1, |c| c as u8))
+        }
+        Cmd::Reload => {
+            let v = control::ask(&socket, &Wire::Reload).map_err(|e| {
+                Error::Failed(
+                    e.unwrap_or_else(|| format!("session {} is not running", session.name)),
+                )
+            })?;
+            app::print_out(&format!("reloaded: {}\n", v["reloaded"]))
+        }
+        Cmd::Serve => {
+            let tokens: Vec<(String, String)> = loaded
+                .config
+                .api_keys
+                .ctl
+                .0
+                .iter()
+                .map(|(name, t)| {
+                    (
+                        name.clone(),
+                        secrecy::ExposeSecret::expose_secret(t).to_string(),
+                    )
+                })
+                .filter(|(_, t)| !t.is_empty())
+                .collect();
+            let for_kill = session.clone();
+            let kill = Box::new(move |args: &[String]| {
+                let out = kill_command(&for_kill, args)
+                    .output()
+                    .map_err(|e| format!("njord-kill: {e}"))?;
+                let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+                if out.status.success() {
+                    Ok(text)
+                } else {
+                    Err(format!(
+                        "{text} {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ))
+                }
+            });
+            api::serve(&session, tokens, kill).map_err(Error::Usage)
         }
         Cmd::Restart { stage } => control::ask(&socket, &Wire::Restart { stage })
             .map(drop)
@@ -295,6 +330,22 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             app::exit_status(if all_ready { 0 } else { 1 })
         }
     }
+}
+
+/// `njord-kill ARGS` for the session: with its environment, and its Redis (the running
+/// controller's, else the file's `bus`).
+fn kill_command(session: &Session, args: &[String]) -> std::process::Command {
+    let socket = session.state_dir.join("ctl.sock");
+    let bus = control::ask(&socket, &Wire::Status)
+        .ok()
+        .and_then(|v| v["bus"].as_str().map(str::to_string))
+        .or(session.bus.clone());
+    let mut cmd = std::process::Command::new(supervise::resolve("njord-kill"));
+    cmd.args(args).envs(&session.env);
+    if let Some(b) = bus {
+        cmd.args(["--redis", &b]);
+    }
+    cmd
 }
 
 /// Prints the live checklist; exit 2 naming each failed check.

@@ -18,7 +18,11 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
 #[serde(tag = "cmd", rename_all = "lowercase")]
 pub enum Wire {
     Status,
-    Restart { stage: String },
+    Restart {
+        stage: String,
+    },
+    /// SIGHUP to every Njord stage: each re-reads what it can change while running.
+    Reload,
     Down,
 }
 
@@ -26,6 +30,7 @@ pub enum Wire {
 pub enum Request {
     Status(Sender<Reply>),
     Restart(String, Sender<Reply>),
+    Reload(Sender<Reply>),
     /// Stop the session; the second channel says when the answer has been written, so the
     /// controller does not exit before its client has it.
     Down(Sender<Reply>, Receiver<()>),
@@ -34,6 +39,8 @@ pub enum Request {
 pub enum Reply {
     Status(Status),
     Done(Result<(), String>),
+    /// The stages a reload reached.
+    Reloaded(Vec<String>),
 }
 
 /// Listens on `path` (replacing a socket a dead controller left) and hands each request to
@@ -68,6 +75,7 @@ fn answer(conn: UnixStream, to_loop: &Sender<Request>) {
     let req = match serde_json::from_str::<Wire>(&line) {
         Ok(Wire::Status) => Request::Status(tx),
         Ok(Wire::Restart { stage }) => Request::Restart(stage, tx),
+        Ok(Wire::Reload) => Request::Reload(tx),
         Ok(Wire::Down) => Request::Down(tx, written_rx),
         Err(e) => return write(&conn, &serde_json::json!({"error": e.to_string()})),
     };
@@ -77,6 +85,7 @@ fn answer(conn: UnixStream, to_loop: &Sender<Request>) {
     let out = match rx.recv() {
         Ok(Reply::Status(s)) => serde_json::to_value(s).unwrap_or_default(),
         Ok(Reply::Done(Ok(()))) => serde_json::json!({"ok": true}),
+        Ok(Reply::Reloaded(stages)) => serde_json::json!({"ok": true, "reloaded": stages}),
         Ok(Reply::Done(Err(e))) => serde_json::json!({"error": e}),
         Err(_) => serde_json::json!({"error": "the controller stopped"}),
     };

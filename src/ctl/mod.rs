@@ -1,8 +1,9 @@
 //! `njord-ctl`'s shell: the session file ([`session`]), its wiring check ([`plan`]), the
 //! controller that starts and supervises it ([`supervise`]), what it asks each daemon
-//! ([`probe`]), its control socket ([`control`]), the merged logs ([`logs`]), the live
+//! ([`probe`]), its control socket ([`control`]) and HTTP API ([`api`]), the merged logs ([`logs`]), the live
 //! preflight ([`preflight`]) and `down --cancel-all` ([`orders`]).
 
+pub mod api;
 pub mod control;
 pub mod logs;
 pub mod orders;

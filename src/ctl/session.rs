@@ -27,7 +27,38 @@ struct File {
     supervise: SuperviseSpec,
     #[serde(default)]
     env: BTreeMap<String, String>,
+    #[serde(default)]
+    api: ApiSpec,
     stages: Vec<StageSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiSpec {
+    #[serde(default = "d_api_addr")]
+    addr: String,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    #[serde(default = "d_api_rate")]
+    rate_per_minute: u32,
+}
+
+impl Default for ApiSpec {
+    fn default() -> Self {
+        ApiSpec {
+            addr: d_api_addr(),
+            tls_cert: None,
+            tls_key: None,
+            rate_per_minute: d_api_rate(),
+        }
+    }
+}
+
+fn d_api_addr() -> String {
+    "127.0.0.1:0".into()
+}
+fn d_api_rate() -> u32 {
+    120
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -162,7 +193,18 @@ pub struct Session {
     pub supervise: Supervise,
     /// Environment of every stage (a stage's own `env` wins).
     pub env: BTreeMap<String, String>,
+    /// `njord-ctl serve`.
+    pub api: Api,
     pub stages: Vec<Stage>,
+}
+
+/// Where and how `njord-ctl serve` listens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Api {
+    pub addr: String,
+    /// Certificate and key files (PEM): required off loopback.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub rate_per_minute: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -265,6 +307,20 @@ impl Session {
                 }
             }
         }
+        let tls = match (&f.api.tls_cert, &f.api.tls_key) {
+            (Some(c), Some(k)) => Some((c.clone(), k.clone())),
+            (None, None) => None,
+            _ => {
+                return Err(format!(
+                    "{shown}: key `api`: give tls_cert and tls_key together"
+                ));
+            }
+        };
+        let api = Api {
+            addr: f.api.addr.clone(),
+            tls,
+            rate_per_minute: f.api.rate_per_minute.max(1),
+        };
         let state_dir = f
             .state_dir
             .unwrap_or_else(|| PathBuf::from(format!("var/run/njord/{}", f.name)));
@@ -276,6 +332,7 @@ impl Session {
             sim: f.sim.map(|s| s.args),
             supervise,
             env: f.env,
+            api,
             stages: f
                 .stages
                 .into_iter()

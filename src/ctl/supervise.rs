@@ -369,6 +369,9 @@ impl Controller {
                     Request::Status(reply) => {
                         let _ = reply.send(Reply::Status(self.status()));
                     }
+                    Request::Reload(reply) => {
+                        let _ = reply.send(Reply::Reloaded(self.reload()));
+                    }
                     Request::Restart(name, reply) => {
                         let r = self.restart(&name);
                         let _ = reply.send(Reply::Done(r));
@@ -501,6 +504,23 @@ impl Controller {
         p.crashes.clear();
         tracing::info!(process = %name, "restarting on request");
         self.start(i)
+    }
+
+    /// SIGHUP to every running Njord stage, which re-reads what it can change while running
+    /// (strategies and their parameters, risk caps, rules); returns the stages reached.
+    fn reload(&mut self) -> Vec<String> {
+        let mut reached = Vec::new();
+        for p in &self.procs {
+            let Some(child) = &p.child else { continue };
+            if p.role == Role::Stage && p.binary.starts_with("njord-") {
+                let pid = Pid::from_raw(child.id() as i32);
+                if nix::sys::signal::kill(pid, Signal::SIGHUP).is_ok() {
+                    reached.push(p.name.clone());
+                }
+            }
+        }
+        tracing::info!(stages = %reached.join(", "), "reload: SIGHUP sent");
+        reached
     }
 
     /// Stops every process, the last started first.

@@ -530,3 +530,153 @@ fn down_with_cancel_all_leaves_no_resting_order_at_the_venue() {
     );
     assert_eq!(open(&sim), 0);
 }
+
+/// `curl` of the control API: (status code, body).
+fn curl(url: &str, token: Option<&str>, method: &str, extra: &[&str]) -> (u16, String) {
+    let mut c = Command::new("curl");
+    c.args(["-s", "-X", method, "-w", "\n%{http_code}"])
+        .args(extra);
+    if let Some(t) = token {
+        c.args(["-H", &format!("Authorization: Bearer {t}")]);
+    }
+    let out = c.arg(url).output().expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_string())
+}
+
+/// A `njord-ctl serve` in the background, ready once it logs its address.
+fn serve(dir: &Path, session: &str, env: &[(&str, &str)]) -> (Child, String) {
+    let log = dir.join(format!("serve-{}.log", env.len()));
+    let mut c = ctl(dir);
+    c.args(["serve", "--session", session])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().unwrap();
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(url) = text
+            .split("control API on ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+        {
+            return (child, url.trim_end_matches("/status").to_string());
+        }
+        if let Some(s) = child.try_wait().unwrap() {
+            panic!("serve exited ({s}):\n{text}");
+        }
+        assert!(Instant::now() < deadline, "serve did not start:\n{text}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The control API: bearer tokens (a wrong or missing one is refused), status, positions,
+/// PnL and orders from the stages' metrics, kill trip and clear, reload, a rate limit, stop;
+/// off loopback it needs TLS, and with a certificate it serves HTTPS.
+#[test]
+fn the_control_api_needs_a_token_limits_its_rate_and_drives_the_session() {
+    let dir = scratch();
+    let session = small_session(dir.path(), "");
+    let text = std::fs::read_to_string(dir.path().join(&session)).unwrap();
+    let port = crate::support::free_port();
+    std::fs::write(
+        dir.path().join(&session),
+        text.replace(
+            "stages:",
+            &format!("api: {{addr: 127.0.0.1:{port}, rate_per_minute: 12}}\nstages:"),
+        ),
+    )
+    .unwrap();
+    let mut up = Up::start(dir.path(), &session);
+    up.wait_status("every process ready", all_ready);
+    let tokens = [("NJORD__API_KEYS__CTL__OPS", "tok-s3cret")];
+    let (mut api, base) = serve(dir.path(), &session, &tokens);
+    let t = Some("tok-s3cret");
+    assert_eq!(curl(&format!("{base}/status"), None, "GET", &[]).0, 401);
+    assert_eq!(
+        curl(&format!("{base}/status"), Some("tok-s3cre"), "GET", &[]).0,
+        401
+    );
+    let (code, body) = curl(&format!("{base}/status"), t, "GET", &[]);
+    assert_eq!(code, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["processes"].as_array().unwrap().len(), 4);
+    for path in ["positions", "pnl", "orders"] {
+        let (code, body) = curl(&format!("{base}/{path}"), t, "GET", &[]);
+        assert_eq!(code, 200, "{path}: {body}");
+    }
+    let (code, body) = curl(
+        &format!("{base}/kill/trip"),
+        t,
+        "POST",
+        &[
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            r#"{"reason":"api test"}"#,
+        ],
+    );
+    assert_eq!(code, 200, "{body}");
+    let out = run(ctl(dir.path()).args(["kill", "status", "--session", &session]));
+    assert_eq!(out.status.code(), Some(1));
+    let halt = std::fs::read_to_string(dir.path().join("var/run/njord/halt")).unwrap();
+    assert!(halt.contains("control API, token ops: api test"), "{halt}");
+    assert_eq!(curl(&format!("{base}/kill/clear"), t, "POST", &[]).0, 200);
+    let (code, body) = curl(&format!("{base}/reload"), t, "POST", &[]);
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("ingest") && body.contains("bars"), "{body}");
+    // 12 a minute: the burst runs out.
+    let limited = (0..12).any(|_| curl(&format!("{base}/status"), t, "GET", &[]).0 == 429);
+    assert!(limited, "no 429 within the burst");
+    let log = std::fs::read_to_string(dir.path().join("serve-1.log")).unwrap();
+    assert!(
+        log.contains("token=ops") && !log.contains("tok-s3cret"),
+        "{log}"
+    );
+    // Stop through the API, once the limit has refilled a request.
+    std::thread::sleep(Duration::from_secs(6));
+    let (code, body) = curl(&format!("{base}/stop"), t, "POST", &[]);
+    assert_eq!(code, 200, "{body}");
+    assert!(up.child.wait().unwrap().success(), "{}", up.log());
+    let _ = api.kill();
+    let _ = api.wait();
+
+    // Off loopback without a certificate: refused before it listens.
+    let open = dir.path().join("open.yaml");
+    std::fs::write(&open, "name: open\napi: {addr: '0.0.0.0:0'}\nstages: []\n").unwrap();
+    let mut c = ctl(dir.path());
+    c.args(["serve", "--session", "open.yaml"])
+        .env(tokens[0].0, tokens[0].1);
+    let out = run(&mut c);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs TLS"));
+    // With a certificate it serves HTTPS.
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    std::fs::write(dir.path().join("cert.pem"), certified.cert.pem()).unwrap();
+    std::fs::write(
+        dir.path().join("key.pem"),
+        certified.signing_key.serialize_pem(),
+    )
+    .unwrap();
+    std::fs::write(
+        &open,
+        "name: open\napi: {addr: '127.0.0.1:0', tls_cert: cert.pem, tls_key: key.pem}\nstages: []\n",
+    )
+    .unwrap();
+    let (mut tls, base) = serve(
+        dir.path(),
+        "open.yaml",
+        &[tokens[0], ("NJORD__APP__NAME", "tls")],
+    );
+    assert!(base.starts_with("https://"), "{base}");
+    let cacert = dir.path().join("cert.pem").display().to_string();
+    let (code, body) = curl(&format!("{base}/status"), t, "GET", &["--cacert", &cacert]);
+    assert_eq!(code, 503, "the session is not running: {body}");
+    let _ = tls.kill();
+    let _ = tls.wait();
+}

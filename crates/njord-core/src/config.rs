@@ -565,6 +565,9 @@ pub struct ApiKeys {
     /// njord-alert's secrets by name (webhook URLs, bot tokens), which `config/alerts.yaml`
     /// refers to.
     pub alerts: NamedSecrets,
+    /// The bearer tokens of njord-ctl's control API by name (the name is logged with every
+    /// command).
+    pub ctl: NamedSecrets,
 }
 
 /// Secrets by name. Never printed: `Debug` and `--print-config` show the names only.

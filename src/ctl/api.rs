@@ -1,0 +1,329 @@
+//! `njord-ctl serve`: the control API of a running session, HTTP JSON on loopback by default.
+//! Every request needs a bearer token of `api_keys.ctl` (compared in constant time) and is
+//! logged with the token's name; requests are rate limited; an address off loopback needs TLS
+//! with a configured certificate. The commands go to the controller through its socket, so
+//! the API and the command line do the same thing.
+
+use super::control::{self, Wire};
+use super::session::{Api, Session};
+use crate::telemetry::scrape::samples;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use subtle::ConstantTimeEq;
+
+/// Runs `njord-kill` with these arguments for the session: its output, or why it failed.
+pub type KillRunner = Box<dyn Fn(&[String]) -> Result<String, String> + Send + Sync>;
+
+struct Shared {
+    socket: PathBuf,
+    /// (name, token).
+    tokens: Vec<(String, String)>,
+    bucket: Mutex<Bucket>,
+    /// How to run `njord-ctl kill` for the session.
+    kill: KillRunner,
+    http: reqwest::Client,
+}
+
+/// A token bucket: `per_minute` requests a minute, in bursts of as many.
+struct Bucket {
+    tokens: f64,
+    per_minute: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let refill = now.duration_since(self.at).as_secs_f64() * self.per_minute / 60.0;
+        self.tokens = (self.tokens + refill).min(self.per_minute);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The name of the token `headers` carry, compared in constant time with every one.
+fn caller(tokens: &[(String, String)], headers: &HeaderMap) -> Option<String> {
+    let given = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))?
+        .1
+        .trim();
+    let mut found = None;
+    for (name, token) in tokens {
+        if bool::from(token.as_bytes().ct_eq(given.as_bytes())) {
+            found = Some(name.clone());
+        }
+    }
+    found
+}
+
+fn error(status: StatusCode, text: impl Into<String>) -> Response {
+    (status, axum::Json(json!({"error": text.into()}))).into_response()
+}
+
+async fn guard(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let Some(name) = caller(&s.tokens, req.headers()) else {
+        tracing::warn!("api: {method} {path} refused: no valid bearer token");
+        let mut r = error(
+            StatusCode::UNAUTHORIZED,
+            "a bearer token of api_keys.ctl is required",
+        );
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("static"));
+        return r;
+    };
+    let allowed = s.bucket.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if !allowed {
+        tracing::warn!(token = %name, "api: {method} {path} refused: rate limited");
+        let mut r = error(StatusCode::TOO_MANY_REQUESTS, "rate limited");
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, "1".parse().expect("static"));
+        return r;
+    }
+    let mut req = req;
+    req.extensions_mut().insert(Caller(name.clone()));
+    let r = next.run(req).await;
+    tracing::info!(token = %name, "api: {method} {path} → {}", r.status().as_u16());
+    r
+}
+
+#[derive(Clone)]
+struct Caller(String);
+
+/// Asks the controller (blocking, so off the async threads).
+async fn ask(s: &Shared, req: Wire) -> Result<Value, Response> {
+    let socket = s.socket.clone();
+    tokio::task::spawn_blocking(move || control::ask(&socket, &req))
+        .await
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| match e {
+            None => error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the session is not running",
+            ),
+            Some(e) => error(StatusCode::BAD_REQUEST, e),
+        })
+}
+
+async fn status(State(s): State<Arc<Shared>>) -> Response {
+    match ask(&s, Wire::Status).await {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// The series named `names` of every process's metrics, as `{process, metric, labels…,
+/// value}` rows: positions, PnL and orders are read where the stages report them.
+async fn series(s: &Shared, names: &[&str]) -> Result<Value, Response> {
+    let st = ask(s, Wire::Status).await?;
+    let mut rows = Vec::new();
+    for p in st["processes"].as_array().into_iter().flatten() {
+        let (Some(name), Some(addr)) = (p["name"].as_str(), p["metrics"].as_str()) else {
+            continue;
+        };
+        let Ok(r) = s.http.get(format!("http://{addr}/metrics")).send().await else {
+            continue;
+        };
+        let Ok(text) = r.text().await else { continue };
+        for x in samples(&text).filter(|x| names.contains(&x.name)) {
+            let mut row = json!({"process": name, "metric": x.name, "value": x.value});
+            for l in x.labels.split(',').filter(|l| !l.is_empty()) {
+                if let Some((k, v)) = l.split_once('=') {
+                    row[k] = Value::String(v.trim_matches('"').to_string());
+                }
+            }
+            rows.push(row);
+        }
+    }
+    Ok(Value::Array(rows))
+}
+
+async fn positions(State(s): State<Arc<Shared>>) -> Response {
+    match series(&s, &["njord_position_qty"]).await {
+        Ok(v) => axum::Json(json!({ "positions": v })).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn pnl(State(s): State<Arc<Shared>>) -> Response {
+    let names = [
+        "njord_pnl_realized_usd",
+        "njord_pnl_unrealized_usd",
+        "njord_pnl_today_usd",
+        "njord_equity_usd",
+        "njord_drawdown_usd",
+    ];
+    match series(&s, &names).await {
+        Ok(v) => axum::Json(json!({ "pnl": v })).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn orders(State(s): State<Arc<Shared>>) -> Response {
+    let names = [
+        "njord_orders_total",
+        "njord_rejects_total",
+        "njord_fills_total",
+    ];
+    match series(&s, &names).await {
+        Ok(v) => axum::Json(json!({ "orders": v })).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn kill_switch(
+    State(s): State<Arc<Shared>>,
+    axum::Extension(who): axum::Extension<Caller>,
+    axum::extract::Path(action): axum::extract::Path<String>,
+    body: Option<axum::Json<Value>>,
+) -> Response {
+    let mut args = match action.as_str() {
+        "trip" => vec!["trip".to_string()],
+        "clear" => vec!["clear".to_string()],
+        _ => return error(StatusCode::NOT_FOUND, "POST /kill/trip or /kill/clear"),
+    };
+    if action == "trip" {
+        let why = body
+            .as_ref()
+            .and_then(|b| b["reason"].as_str())
+            .unwrap_or("no reason given");
+        args.push("--reason".into());
+        args.push(format!("control API, token {}: {why}", who.0));
+    }
+    let s2 = s.clone();
+    match tokio::task::spawn_blocking(move || (s2.kill)(&args)).await {
+        Ok(Ok(text)) => axum::Json(json!({"ok": true, "kill": text})).into_response(),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn reload(State(s): State<Arc<Shared>>) -> Response {
+    match ask(&s, Wire::Reload).await {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn stop(State(s): State<Arc<Shared>>) -> Response {
+    match ask(&s, Wire::Down).await {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// Serves the control API of `session` until SIGTERM or SIGINT. `tokens`: api_keys.ctl;
+/// `kill`: runs `njord-kill` with these arguments for the session.
+pub fn serve(
+    session: &Session,
+    tokens: Vec<(String, String)>,
+    kill: KillRunner,
+) -> Result<(), String> {
+    let api: &Api = &session.api;
+    if tokens.is_empty() {
+        return Err(
+            "the control API needs at least one token in api_keys.ctl (secrets file)".into(),
+        );
+    }
+    let addr: SocketAddr = api
+        .addr
+        .parse()
+        .map_err(|e| format!("api.addr `{}`: {e}", api.addr))?;
+    if !addr.ip().is_loopback() && api.tls.is_none() {
+        return Err(format!(
+            "api.addr {addr} is off loopback: it needs TLS (api.tls_cert and api.tls_key)"
+        ));
+    }
+    let shared = Arc::new(Shared {
+        socket: session.state_dir.join("ctl.sock"),
+        tokens,
+        bucket: Mutex::new(Bucket {
+            tokens: f64::from(api.rate_per_minute),
+            per_minute: f64::from(api.rate_per_minute),
+            at: Instant::now(),
+        }),
+        kill,
+        http: reqwest::Client::builder()
+            .no_proxy()
+            .timeout(std::time::Duration::from_secs(2))
+            .build()
+            .map_err(|e| e.to_string())?,
+    });
+    let app = Router::new()
+        .route("/status", get(status))
+        .route("/positions", get(positions))
+        .route("/pnl", get(pnl))
+        .route("/orders", get(orders))
+        .route("/kill/{action}", post(kill_switch))
+        .route("/reload", post(reload))
+        .route("/stop", post(stop))
+        .layer(middleware::from_fn_with_state(shared.clone(), guard))
+        .with_state(shared);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("api runtime: {e}"))?;
+    rt.block_on(async move {
+        let handle = axum_server::Handle::new();
+        let stopper = handle.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            stopper.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+        });
+        let announce = handle.clone();
+        let scheme = if api.tls.is_some() { "https" } else { "http" };
+        tokio::spawn(async move {
+            if let Some(a) = announce.listening().await {
+                tracing::info!("control API on {scheme}://{a}/status");
+            }
+        });
+        let service = app.into_make_service();
+        match &api.tls {
+            Some((cert, key)) => {
+                let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+                let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                    .await
+                    .map_err(|e| format!("api TLS {} / {}: {e}", cert.display(), key.display()))?;
+                axum_server::bind_rustls(addr, tls)
+                    .handle(handle)
+                    .serve(service)
+                    .await
+            }
+            None => axum_server::bind(addr).handle(handle).serve(service).await,
+        }
+        .map_err(|e| format!("api on {addr}: {e}"))
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+}
