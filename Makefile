@@ -2,7 +2,7 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test redis chromium prometheus python install docs bench fmt lint
+.PHONY: demo test redis chromium prometheus terminal python install docs bench fmt lint
 VENV ?= .venv
 
 ## demo: build and run the richest pipeline on bundled synthetic data (no Redis, no network)
@@ -10,9 +10,10 @@ demo:
 	$(CARGO) build --bins -q
 	@scripts/demo.sh
 
-## test: install what the tests need (redis-server, chromium, prometheus and promtool, a Python
-## virtual environment with pandas, polars, DuckDB, aiosmtpd and the njord module) and run every test
-test: redis chromium prometheus python
+## test: install what the tests need (redis-server, chromium, prometheus and promtool, tmux and
+## curl, a Python virtual environment with pandas, polars, DuckDB, aiosmtpd and the njord module)
+## and run every test
+test: redis chromium prometheus terminal python
 	$(CARGO) test --all-targets --no-fail-fast
 	PATH="$(CURDIR)/target/debug:$$PATH" $(VENV)/bin/python -m pytest -q -p no:cacheprovider python/tests
 
@@ -39,6 +40,11 @@ prometheus:
 	@{ command -v prometheus && command -v promtool; } >/dev/null 2>&1 || { \
 	  echo "installing prometheus (the telemetry tests scrape with a real Prometheus and check rules with promtool)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
+
+terminal:
+	@{ command -v tmux && command -v curl; } >/dev/null 2>&1 || { \
+	  echo "installing tmux and curl (njord-ctl top is tested in a real terminal, its API with curl)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux curl; }
 
 ## install: put every binary (njord-sim included) on PATH, in ~/.cargo/bin
 install:

@@ -46,6 +46,12 @@ _njord__ctl() {
             njord__ctl,status)
                 cmd="njord__ctl__subcmd__status"
                 ;;
+            njord__ctl,stop)
+                cmd="njord__ctl__subcmd__stop"
+                ;;
+            njord__ctl,top)
+                cmd="njord__ctl__subcmd__top"
+                ;;
             njord__ctl,up)
                 cmd="njord__ctl__subcmd__up"
                 ;;
@@ -78,6 +84,12 @@ _njord__ctl() {
                 ;;
             njord__ctl__subcmd__help,status)
                 cmd="njord__ctl__subcmd__help__subcmd__status"
+                ;;
+            njord__ctl__subcmd__help,stop)
+                cmd="njord__ctl__subcmd__help__subcmd__stop"
+                ;;
+            njord__ctl__subcmd__help,top)
+                cmd="njord__ctl__subcmd__help__subcmd__top"
                 ;;
             njord__ctl__subcmd__help,up)
                 cmd="njord__ctl__subcmd__help__subcmd__up"
@@ -122,7 +134,7 @@ _njord__ctl() {
 
     case "${cmd}" in
         njord__ctl)
-            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --session --help --version plan up preflight down status restart logs reload serve kill help"
+            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --session --help --version plan up preflight down status restart logs stop top reload serve kill help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -174,7 +186,7 @@ _njord__ctl() {
             return 0
             ;;
         njord__ctl__subcmd__help)
-            opts="plan up preflight down status restart logs reload serve kill help"
+            opts="plan up preflight down status restart logs stop top reload serve kill help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -356,6 +368,34 @@ _njord__ctl() {
             return 0
             ;;
         njord__ctl__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__help__subcmd__stop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__help__subcmd__top)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -731,6 +771,58 @@ _njord__ctl() {
             ;;
         njord__ctl__subcmd__status)
             opts="-v -q -h --json --config --print-config --verbose --quiet --log-level --session --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__stop)
+            opts="-v -q -h --config --print-config --verbose --quiet --log-level --session --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__ctl__subcmd__top)
+            opts="-v -q -h --config --print-config --verbose --quiet --log-level --session --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -39,6 +39,8 @@ complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "down" -d 'Stop 
 complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "status" -d 'Each process: pid, state, uptime, restarts, readiness, trading state, version'
 complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "restart" -d 'Stop and start one stage of a running session'
 complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "logs" -d 'Every process\'s log merged by time, each line under its process\'s name'
+complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "stop" -d 'Stop one stage of a running session and leave it stopped (until restart)'
+complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "top" -d 'A terminal dashboard of the running session; keys trip or clear the kill switch and restart or stop a stage, after a confirmation'
 complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "reload" -d 'SIGHUP to every Njord stage of a running session: each re-reads what it can change while running (strategies and parameters, risk caps, rules)'
 complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "serve" -d 'The control API of a running session: HTTP JSON with bearer tokens of api_keys.ctl'
 complete -c njord-ctl -n "__fish_njord_ctl_needs_command" -f -a "kill" -d 'The kill switch of the session (file and its Redis key), as njord-kill does it'
@@ -99,6 +101,20 @@ complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand logs" -l print-confi
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand logs" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand logs" -s q -l quiet -d 'Only errors on stderr'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand logs" -s h -l help -d 'Print help'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand stop" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand stop" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand stop" -l session -d 'The session file' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand stop" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand stop" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand stop" -s q -l quiet -d 'Only errors on stderr'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand stop" -s h -l help -d 'Print help'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand top" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand top" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand top" -l session -d 'The session file' -r -F
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand top" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand top" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand top" -s q -l quiet -d 'Only errors on stderr'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand top" -s h -l help -d 'Print help'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand reload" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand reload" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand reload" -l session -d 'The session file' -r -F
@@ -150,17 +166,19 @@ complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_see
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from help" -f -a "clear" -d 'Allow trading again'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from help" -f -a "status" -d 'Exit 0 allowed, 1 tripped, 2 unreadable'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand kill; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs reload serve kill help" -f -a "plan" -d 'Check the session\'s wiring and print its process graph; exit 2 on a mismatch'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs reload serve kill help" -f -a "up" -d 'Start the session and supervise it in the foreground until down, SIGTERM or SIGINT'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs reload serve kill help" -f -a "preflight" -d 'The live checklist: live mode, kill switch, secrets file, live cap, API key, clock, balances and open orders; exit 2 naming a failed check'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs reload serve kill help" -f -a "down" -d 'Stop a running session, the last started first'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs reload serve kill help" -f -a "status" -d 'Each process: pid, state, uptime, restarts, readiness, trading state, version'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs reload serve kill help" -f -a "restart" -d 'Stop and start one stage of a running session'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs reload serve kill help" -f -a "logs" -d 'Every process\'s log merged by time, each line under its process\'s name'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs reload serve kill help" -f -a "reload" -d 'SIGHUP to every Njord stage of a running session: each re-reads what it can change while running (strategies and parameters, risk caps, rules)'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs reload serve kill help" -f -a "serve" -d 'The control API of a running session: HTTP JSON with bearer tokens of api_keys.ctl'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs reload serve kill help" -f -a "kill" -d 'The kill switch of the session (file and its Redis key), as njord-kill does it'
-complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs reload serve kill help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs stop top reload serve kill help" -f -a "plan" -d 'Check the session\'s wiring and print its process graph; exit 2 on a mismatch'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs stop top reload serve kill help" -f -a "up" -d 'Start the session and supervise it in the foreground until down, SIGTERM or SIGINT'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs stop top reload serve kill help" -f -a "preflight" -d 'The live checklist: live mode, kill switch, secrets file, live cap, API key, clock, balances and open orders; exit 2 naming a failed check'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs stop top reload serve kill help" -f -a "down" -d 'Stop a running session, the last started first'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs stop top reload serve kill help" -f -a "status" -d 'Each process: pid, state, uptime, restarts, readiness, trading state, version'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs stop top reload serve kill help" -f -a "restart" -d 'Stop and start one stage of a running session'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs stop top reload serve kill help" -f -a "logs" -d 'Every process\'s log merged by time, each line under its process\'s name'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs stop top reload serve kill help" -f -a "stop" -d 'Stop one stage of a running session and leave it stopped (until restart)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs stop top reload serve kill help" -f -a "top" -d 'A terminal dashboard of the running session; keys trip or clear the kill switch and restart or stop a stage, after a confirmation'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs stop top reload serve kill help" -f -a "reload" -d 'SIGHUP to every Njord stage of a running session: each re-reads what it can change while running (strategies and parameters, risk caps, rules)'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs stop top reload serve kill help" -f -a "serve" -d 'The control API of a running session: HTTP JSON with bearer tokens of api_keys.ctl'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs stop top reload serve kill help" -f -a "kill" -d 'The kill switch of the session (file and its Redis key), as njord-kill does it'
+complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and not __fish_seen_subcommand_from plan up preflight down status restart logs stop top reload serve kill help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and __fish_seen_subcommand_from kill" -f -a "trip" -d 'Halt trading'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and __fish_seen_subcommand_from kill" -f -a "clear" -d 'Allow trading again'
 complete -c njord-ctl -n "__fish_njord_ctl_using_subcommand help; and __fish_seen_subcommand_from kill" -f -a "status" -d 'Exit 0 allowed, 1 tripped, 2 unreadable'

@@ -5,7 +5,7 @@ use crate::app::{self, Error};
 use crate::ctl::control::{self, Wire};
 use crate::ctl::session::{self, Session};
 use crate::ctl::supervise::{self, Controller};
-use crate::ctl::{api, logs, orders, plan, preflight};
+use crate::ctl::{api, logs, orders, plan, preflight, top};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -30,11 +30,13 @@ file mode, live cap, API key can trade and cannot withdraw, clock within recvWin
 open orders) and exits 2 naming a failed check; `up` runs it when a stage is `live: true`, and then \
 needs --confirm with the session's name. `reload` sends SIGHUP to every Njord stage. `serve` \
 is the control API (GET /status /positions /pnl /orders, POST /kill/trip /kill/clear /reload /stop) \
-with bearer tokens of api_keys.ctl, a rate limit, and TLS off loopback.\n\n\
+with bearer tokens of api_keys.ctl, a rate limit, and TLS off loopback. `top` is a terminal \
+dashboard whose keys trip or clear the kill switch and restart or stop a stage, after a confirmation.\n\n\
 Examples:\n  \
     njord-ctl plan --session examples/rehearsal.yaml\n  \
     njord-ctl up --session examples/rehearsal.yaml &\n  \
     njord-ctl status --session examples/rehearsal.yaml --json\n  \
+    njord-ctl top --session examples/rehearsal.yaml\n  \
     njord-ctl restart strat --session examples/rehearsal.yaml\n  \
     njord-ctl logs -f --level warn --session examples/rehearsal.yaml\n  \
     njord-ctl kill trip --reason 'runaway strategy' --session examples/rehearsal.yaml\n  \
@@ -97,6 +99,14 @@ pub enum Cmd {
         #[arg(long, value_name = "RE")]
         grep: Option<String>,
     },
+    /// Stop one stage of a running session and leave it stopped (until restart)
+    Stop {
+        /// The stage's name in the session file
+        stage: String,
+    },
+    /// A terminal dashboard of the running session; keys trip or clear the kill switch and
+    /// restart or stop a stage, after a confirmation
+    Top,
     /// SIGHUP to every Njord stage of a running session: each re-reads what it can change
     /// while running (strategies and parameters, risk caps, rules)
     Reload,
@@ -296,6 +306,50 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 }
             });
             api::serve(&session, tokens, kill).map_err(Error::Usage)
+        }
+        Cmd::Stop { stage } => control::ask(&socket, &Wire::Stop { stage })
+            .map(drop)
+            .map_err(|e| {
+                Error::Failed(
+                    e.unwrap_or_else(|| format!("session {} is not running", session.name)),
+                )
+            }),
+        Cmd::Top => {
+            let topics = vec![
+                loaded.config.redis.topics.decisions.clone(),
+                loaded.config.redis.topics.fills.clone(),
+            ];
+            let sock = socket.clone();
+            let act = |a: &top::Action| -> Result<String, String> {
+                let ask = |w: Wire| {
+                    control::ask(&sock, &w)
+                        .map(drop)
+                        .map_err(|e| e.unwrap_or_else(|| "the session is not running".into()))
+                };
+                let kill = |args: &[&str]| {
+                    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+                    let out = kill_command(&session, &args)
+                        .output()
+                        .map_err(|e| format!("njord-kill: {e}"))?;
+                    if out.status.success() {
+                        Ok(())
+                    } else {
+                        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+                    }
+                };
+                match a {
+                    top::Action::Trip => kill(&["trip", "--reason", "njord-ctl top"])
+                        .map(|()| "kill switch tripped".into()),
+                    top::Action::Clear => kill(&["clear"]).map(|()| "kill switch cleared".into()),
+                    top::Action::Restart(s) => {
+                        ask(Wire::Restart { stage: s.clone() }).map(|()| format!("{s} restarted"))
+                    }
+                    top::Action::Stop(s) => {
+                        ask(Wire::Stop { stage: s.clone() }).map(|()| format!("{s} stopped"))
+                    }
+                }
+            };
+            top::run(socket.clone(), topics, act).map_err(Error::Failed)
         }
         Cmd::Restart { stage } => control::ask(&socket, &Wire::Restart { stage })
             .map(drop)

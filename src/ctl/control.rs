@@ -21,6 +21,10 @@ pub enum Wire {
     Restart {
         stage: String,
     },
+    /// Stop one stage and leave it stopped (until `restart`).
+    Stop {
+        stage: String,
+    },
     /// SIGHUP to every Njord stage: each re-reads what it can change while running.
     Reload,
     Down,
@@ -30,6 +34,7 @@ pub enum Wire {
 pub enum Request {
     Status(Sender<Reply>),
     Restart(String, Sender<Reply>),
+    Stop(String, Sender<Reply>),
     Reload(Sender<Reply>),
     /// Stop the session; the second channel says when the answer has been written, so the
     /// controller does not exit before its client has it.
@@ -75,6 +80,7 @@ fn answer(conn: UnixStream, to_loop: &Sender<Request>) {
     let req = match serde_json::from_str::<Wire>(&line) {
         Ok(Wire::Status) => Request::Status(tx),
         Ok(Wire::Restart { stage }) => Request::Restart(stage, tx),
+        Ok(Wire::Stop { stage }) => Request::Stop(stage, tx),
         Ok(Wire::Reload) => Request::Reload(tx),
         Ok(Wire::Down) => Request::Down(tx, written_rx),
         Err(e) => return write(&conn, &serde_json::json!({"error": e.to_string()})),

@@ -12,3 +12,4 @@ pub mod preflight;
 pub mod probe;
 pub mod session;
 pub mod supervise;
+pub mod top;

@@ -73,8 +73,16 @@ impl Prober {
         }
     }
 
+    /// A daemon's `/metrics` text, when it answers.
+    pub fn metrics_text(&self, addr: &str) -> Option<String> {
+        match self.get(addr, "/metrics") {
+            Ok((200, text)) => Some(text),
+            _ => None,
+        }
+    }
+
     pub fn seen(&self, addr: &str) -> Seen {
-        let Ok((200, text)) = self.get(addr, "/metrics") else {
+        let Some(text) = self.metrics_text(addr) else {
             return Seen::default();
         };
         let mut seen = Seen::default();

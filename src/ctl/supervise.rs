@@ -372,6 +372,10 @@ impl Controller {
                     Request::Reload(reply) => {
                         let _ = reply.send(Reply::Reloaded(self.reload()));
                     }
+                    Request::Stop(name, reply) => {
+                        let r = self.stop_one(&name);
+                        let _ = reply.send(Reply::Done(r));
+                    }
                     Request::Restart(name, reply) => {
                         let r = self.restart(&name);
                         let _ = reply.send(Reply::Done(r));
@@ -491,12 +495,26 @@ impl Controller {
         }
     }
 
-    fn restart(&mut self, name: &str) -> Result<(), String> {
-        let i = self
-            .procs
+    fn index(&self, name: &str) -> Result<usize, String> {
+        self.procs
             .iter()
             .position(|p| p.name == name)
-            .ok_or_else(|| format!("no process `{name}` in session {}", self.session.name))?;
+            .ok_or_else(|| format!("no process `{name}` in session {}", self.session.name))
+    }
+
+    /// Stops one process and leaves it stopped, until `restart`.
+    fn stop_one(&mut self, name: &str) -> Result<(), String> {
+        let i = self.index(name)?;
+        let grace = self.session.supervise.stop_grace;
+        let p = &mut self.procs[i];
+        p.next_start = None;
+        stop(p, grace);
+        tracing::info!(process = %name, "stopped on request; `restart {name}` starts it again");
+        Ok(())
+    }
+
+    fn restart(&mut self, name: &str) -> Result<(), String> {
+        let i = self.index(name)?;
         let grace = self.session.supervise.stop_grace;
         stop(&mut self.procs[i], grace);
         let p = &mut self.procs[i];

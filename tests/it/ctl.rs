@@ -680,3 +680,128 @@ fn the_control_api_needs_a_token_limits_its_rate_and_drives_the_session() {
     let _ = tls.kill();
     let _ = tls.wait();
 }
+
+/// tmux on its own server socket, for a dashboard in a real terminal.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("tmux must be installed (make test installs it)")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "top"]).stdout).to_string()
+    }
+
+    fn wait_screen(&self, what: &str, cond: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let s = self.screen();
+            if cond(&s) {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "{what}:\n{s}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            assert!(self.cmd(&["send-keys", "-t", "top", k]).status.success());
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+/// `njord-ctl top` in a real terminal (tmux): the stages and their health, keys that trip and
+/// clear the kill switch and stop and restart a stage after a confirmation, a resize, quit.
+#[test]
+fn top_shows_the_session_and_its_keys_act_after_a_confirmation_in_a_real_terminal() {
+    let dir = scratch();
+    let session = small_session(dir.path(), "");
+    let mut up = Up::start(dir.path(), &session);
+    up.wait_status("every process ready", all_ready);
+    let tmux = Tmux {
+        socket: format!("njord-top-{}", std::process::id()),
+    };
+    let command = format!(
+        "env -u NJORD_CONFIG NO_COLOR=1 NJORD__LOGGING__JSON_FILE=false {} top --session {session} 2> top.err",
+        env!("CARGO_BIN_EXE_njord-ctl")
+    );
+    let dir_s = dir.path().display().to_string();
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "top",
+        "-x",
+        "150",
+        "-y",
+        "45",
+        "-c",
+        &dir_s,
+        &command,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    tmux.wait_screen("the stages, ready", |s| {
+        s.contains("session small") && s.contains("bars") && s.matches("ready").count() >= 4
+    });
+    // Trip, after a confirmation.
+    tmux.keys(&["t"]);
+    tmux.wait_screen("the question", |s| s.contains("Trip the kill switch"));
+    tmux.keys(&["y"]);
+    tmux.wait_screen("the trip", |s| s.contains("kill switch tripped"));
+    let out = run(ctl(dir.path()).args(["kill", "status", "--session", &session]));
+    assert_eq!(out.status.code(), Some(1));
+    // Anything but y cancels.
+    tmux.keys(&["c", "n"]);
+    tmux.wait_screen("cancelled", |s| s.contains("cancelled"));
+    tmux.keys(&["c", "y"]);
+    tmux.wait_screen("the clear", |s| s.contains("kill switch cleared"));
+    // Select bars (the fourth process), stop it, start it again.
+    tmux.keys(&["Down", "Down", "Down", "s"]);
+    tmux.wait_screen("the question", |s| s.contains("Stop bars"));
+    tmux.keys(&["y"]);
+    up.wait_status("bars stopped", |_, v| {
+        v["processes"][3]["state"] == "stopped"
+    });
+    tmux.keys(&["r", "y"]);
+    up.wait_status("bars back", |code, v| {
+        all_ready(code, v) && v["processes"][3]["restarts"] == 1
+    });
+    // A smaller terminal: still drawn.
+    assert!(
+        tmux.cmd(&["resize-window", "-t", "top", "-x", "90", "-y", "30"])
+            .status
+            .success()
+    );
+    tmux.wait_screen("the dashboard at 90x30", |s| {
+        s.contains("session small")
+            && s.lines().count() <= 30
+            && s.lines().all(|l| l.chars().count() <= 90)
+    });
+    tmux.keys(&["q"]);
+    let deadline = Instant::now() + DEADLINE;
+    while tmux.cmd(&["has-session", "-t", "top"]).status.success() {
+        assert!(Instant::now() < deadline, "top did not quit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let err = std::fs::read_to_string(dir.path().join("top.err")).unwrap_or_default();
+    assert!(!err.contains("panicked"), "{err}");
+}
