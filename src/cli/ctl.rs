@@ -7,6 +7,7 @@ use crate::ctl::session::{self, Session};
 use crate::ctl::supervise::{self, Controller};
 use crate::ctl::{api, logs, orders, plan, preflight, top};
 use clap::{Parser, Subcommand};
+use serde_json::Value;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -28,7 +29,9 @@ never outlive the controller. One controller per session: a lock in its state_di
 on the session's Redis key too. `preflight` prints the live checklist (live mode, kill switch, secrets \
 file mode, live cap, API key can trade and cannot withdraw, clock within recvWindow, balances and \
 open orders) and exits 2 naming a failed check; `up` runs it when a stage is `live: true`, and then \
-needs --confirm with the session's name. `reload` sends SIGHUP to every Njord stage. `serve` \
+needs --confirm with the session's name. `reload` re-reads every stage's configuration and, if \
+all load, sends SIGHUP, printing per stage the old and new hash, the keys applied and those needing \
+a restart (journaled in {state_dir}/reloads.ndjson). `serve` \
 is the control API (GET /status /positions /pnl /orders, POST /kill/trip /kill/clear /reload /stop) \
 with bearer tokens of api_keys.ctl, a rate limit, and TLS off loopback. `top` is a terminal \
 dashboard whose keys trip or clear the kill switch and restart or stop a stage, after a confirmation.\n\n\
@@ -107,8 +110,8 @@ pub enum Cmd {
     /// A terminal dashboard of the running session; keys trip or clear the kill switch and
     /// restart or stop a stage, after a confirmation
     Top,
-    /// SIGHUP to every Njord stage of a running session: each re-reads what it can change
-    /// while running (strategies and parameters, risk caps, rules)
+    /// Re-read every stage's configuration; if all load, SIGHUP each (it applies what it can
+    /// while running: risk caps, strategies) and print the keys that need a restart
     Reload,
     /// The control API of a running session: HTTP JSON with bearer tokens of api_keys.ctl
     Serve,
@@ -134,7 +137,26 @@ pub enum KillAction {
 }
 
 pub fn run(cli: Cli) -> Result<(), Error> {
-    let loaded = app::start(&cli.common)?;
+    // Commands that only talk to the controller work with a configuration file that does
+    // not load (a typo must not keep anyone from stopping a session): defaults then.
+    let needs_config = matches!(
+        cli.cmd,
+        Cmd::Plan | Cmd::Up { .. } | Cmd::Preflight | Cmd::Serve | Cmd::Top
+    ) || matches!(cli.cmd, Cmd::Down { cancel_all: true });
+    let loaded = match app::start(&cli.common) {
+        Ok(l) => l,
+        Err(Error::Usage(e)) if !needs_config && !cli.common.print_config => {
+            let loaded = crate::config::Loaded {
+                config: Default::default(),
+                files: Vec::new(),
+                secrets: None,
+            };
+            crate::logging::init(&cli.common, &loaded.config.logging).map_err(Error::Usage)?;
+            tracing::warn!("the configuration did not load ({e}); going on without it");
+            loaded
+        }
+        Err(e) => return Err(e),
+    };
     let session = Session::load(&cli.session).map_err(Error::Usage)?;
     let socket = session.state_dir.join("ctl.sock");
     match cli.cmd {
@@ -273,7 +295,34 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                     e.unwrap_or_else(|| format!("session {} is not running", session.name)),
                 )
             })?;
-            app::print_out(&format!("reloaded: {}\n", v["reloaded"]))
+            let mut text = String::new();
+            for r in v["reloaded"].as_array().into_iter().flatten() {
+                let list = |k: &str| {
+                    r[k].as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .unwrap_or_default()
+                };
+                let (applied, restart) = (list("applied"), list("needs_restart"));
+                text += &format!(
+                    "{}: configuration {} → {}",
+                    r["stage"].as_str().unwrap_or("?"),
+                    r["old_hash"].as_str().unwrap_or("?"),
+                    r["new_hash"].as_str().unwrap_or("?")
+                );
+                if !applied.is_empty() {
+                    text += &format!("; applied: {applied}");
+                }
+                if !restart.is_empty() {
+                    text += &format!("; needs a restart: {restart}");
+                }
+                text.push('\n');
+            }
+            app::print_out(&text)
         }
         Cmd::Serve => {
             let tokens: Vec<(String, String)> = loaded

@@ -44,8 +44,8 @@ pub enum Request {
 pub enum Reply {
     Status(Status),
     Done(Result<(), String>),
-    /// The stages a reload reached.
-    Reloaded(Vec<String>),
+    /// What a reload did, stage by stage.
+    Reloaded(Result<serde_json::Value, String>),
 }
 
 /// Listens on `path` (replacing a socket a dead controller left) and hands each request to
@@ -91,7 +91,8 @@ fn answer(conn: UnixStream, to_loop: &Sender<Request>) {
     let out = match rx.recv() {
         Ok(Reply::Status(s)) => serde_json::to_value(s).unwrap_or_default(),
         Ok(Reply::Done(Ok(()))) => serde_json::json!({"ok": true}),
-        Ok(Reply::Reloaded(stages)) => serde_json::json!({"ok": true, "reloaded": stages}),
+        Ok(Reply::Reloaded(Ok(v))) => v,
+        Ok(Reply::Reloaded(Err(e))) => serde_json::json!({"error": e}),
         Ok(Reply::Done(Err(e))) => serde_json::json!({"error": e}),
         Err(_) => serde_json::json!({"error": "the controller stopped"}),
     };

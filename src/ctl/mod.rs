@@ -10,6 +10,7 @@ pub mod orders;
 pub mod plan;
 pub mod preflight;
 pub mod probe;
+pub mod reload;
 pub mod session;
 pub mod supervise;
 pub mod top;

@@ -61,6 +61,8 @@ struct Proc {
     env: Vec<(String, String)>,
     /// Where its `/metrics`, `/livez` and `/readyz` are (`None`: no endpoints).
     metrics: Option<String>,
+    /// A Njord stage's effective configuration, as it loaded it (secrets redacted).
+    config: Option<serde_json::Value>,
     restart: Restart,
     on_stuck: OnStuck,
     log: PathBuf,
@@ -88,6 +90,8 @@ pub struct ProcStatus {
     /// Why not, when not ready.
     pub reason: Option<String>,
     pub metrics: Option<String>,
+    /// The hash of a Njord stage's effective configuration (see `reload`).
+    pub config_hash: Option<String>,
     #[serde(flatten)]
     pub seen: Seen,
 }
@@ -232,6 +236,12 @@ impl Controller {
             );
             p.restart = st.restart;
             p.on_stuck = st.on_stuck;
+            if p.binary.starts_with("njord-") {
+                match effective_config(&p) {
+                    Ok(c) => p.config = Some(c),
+                    Err(e) => tracing::warn!(process = %p.name, "its configuration: {e}"),
+                }
+            }
             procs.push(p);
         }
         let socket = dir.join("ctl.sock");
@@ -524,21 +534,49 @@ impl Controller {
         self.start(i)
     }
 
-    /// SIGHUP to every running Njord stage, which re-reads what it can change while running
-    /// (strategies and their parameters, risk caps, rules); returns the stages reached.
-    fn reload(&mut self) -> Vec<String> {
-        let mut reached = Vec::new();
-        for p in &self.procs {
-            let Some(child) = &p.child else { continue };
+    /// Re-reads every Njord stage's configuration and, when all of them are valid, sends each
+    /// running one SIGHUP (it re-reads what it can change while running) and journals, per
+    /// stage, the old and new hash and the changed keys: applied, or needing a restart.
+    /// Nothing is signalled when a configuration does not load.
+    fn reload(&mut self) -> Result<serde_json::Value, String> {
+        let mut fresh = Vec::new();
+        for (i, p) in self.procs.iter().enumerate() {
             if p.role == Role::Stage && p.binary.starts_with("njord-") {
-                let pid = Pid::from_raw(child.id() as i32);
-                if nix::sys::signal::kill(pid, Signal::SIGHUP).is_ok() {
-                    reached.push(p.name.clone());
-                }
+                let c = effective_config(p)
+                    .map_err(|e| format!("reload refused, nothing changed: {}: {e}", p.name))?;
+                fresh.push((i, c));
             }
         }
-        tracing::info!(stages = %reached.join(", "), "reload: SIGHUP sent");
-        reached
+        let journal = self.session.state_dir.join("reloads.ndjson");
+        let mut out = Vec::new();
+        for (i, new) in fresh {
+            let p = &mut self.procs[i];
+            let old = p.config.replace(new.clone()).unwrap_or_default();
+            let change = super::reload::diff(&p.binary, &old, &new);
+            let signalled = p.child.as_ref().is_some_and(|c| {
+                nix::sys::signal::kill(Pid::from_raw(c.id() as i32), Signal::SIGHUP).is_ok()
+            });
+            let entry = serde_json::json!({
+                "ts_ns": crate::stage::wall_clock_ns(),
+                "stage": p.name,
+                "old_hash": super::reload::hash(&old),
+                "new_hash": super::reload::hash(&new),
+                "applied": change.applied,
+                "needs_restart": change.needs_restart,
+                "signalled": signalled,
+            });
+            if !change.needs_restart.is_empty() {
+                tracing::warn!(process = %p.name, keys = %change.needs_restart.join(", "), "reload: these keys change only with a restart");
+            }
+            append_line(&journal, &entry)?;
+            out.push(entry);
+        }
+        tracing::info!(
+            stages = out.len(),
+            "reload: SIGHUP sent, journaled in {}",
+            journal.display()
+        );
+        Ok(serde_json::json!({"ok": true, "reloaded": out}))
     }
 
     /// Stops every process, the last started first.
@@ -584,6 +622,7 @@ impl Controller {
                         ready,
                         reason,
                         metrics: p.metrics.clone(),
+                        config_hash: p.config.as_ref().map(super::reload::hash),
                         seen: p.seen.clone(),
                     }
                 })
@@ -610,6 +649,7 @@ impl Proc {
             args,
             env,
             metrics,
+            config: None,
             restart: Restart::Always,
             on_stuck: OnStuck::Report,
             log,
@@ -662,6 +702,32 @@ fn backoff(sup: &super::session::Supervise, n: u32) -> Duration {
         .saturating_mul(1 << n.saturating_sub(1).min(16))
         .min(sup.backoff_max);
     base.mul_f64(0.8 + 0.4 * rand::random::<f64>())
+}
+
+/// A Njord stage's effective configuration, loaded as it loads it: its `--config` (or the
+/// default file), then its environment, secrets redacted.
+fn effective_config(p: &Proc) -> Result<serde_json::Value, String> {
+    let path = p
+        .args
+        .iter()
+        .position(|a| a == "--config")
+        .and_then(|i| p.args.get(i + 1))
+        .map(PathBuf::from);
+    let env = std::env::vars().chain(p.env.iter().cloned());
+    let loaded = crate::config::load_with_env(path.as_deref(), env).map_err(|e| e.to_string())?;
+    serde_json::to_value(&loaded.config).map_err(|e| e.to_string())
+}
+
+/// Appends one JSON line to `path` and syncs it.
+fn append_line(path: &Path, v: &serde_json::Value) -> Result<(), String> {
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    writeln!(f, "{v}")
+        .and_then(|()| f.sync_data())
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The last line a process logged, to say why it stopped.

@@ -805,3 +805,77 @@ fn top_shows_the_session_and_its_keys_act_after_a_confirmation_in_a_real_termina
     let err = std::fs::read_to_string(dir.path().join("top.err")).unwrap_or_default();
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// `reload`: every stage's configuration re-read; a risk cap is applied while running, a key
+/// that needs a restart is named, both journaled with the old and new hash; a configuration
+/// that does not load refuses the reload and signals no stage.
+#[test]
+fn reload_applies_what_can_change_names_what_needs_a_restart_and_refuses_a_bad_file() {
+    let dir = scratch();
+    let session = "examples/rehearsal.yaml";
+    let mut up = Up::start(dir.path(), session);
+    let v = up.wait_status("every process ready", all_ready);
+    let before = v["processes"][5]["config_hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let base = dir.path().join("config/base.yaml");
+    let text = std::fs::read_to_string(&base).unwrap();
+    let changed = text
+        .replace("per_order_usd_cap: 250", "per_order_usd_cap: 100")
+        .replace("rotate_max_bytes: 104857600", "rotate_max_bytes: 1048576");
+    assert_ne!(changed, text);
+    std::fs::write(&base, &changed).unwrap();
+    let out = run(ctl(dir.path()).args(["reload", "--session", session]));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let risk = said.lines().find(|l| l.starts_with("risk:")).unwrap();
+    assert!(
+        risk.contains("applied: risk.per_order_usd_cap")
+            && risk.contains("needs a restart: journal.rotate_max_bytes"),
+        "{said}"
+    );
+    let v = up.status().1;
+    let after = v["processes"][5]["config_hash"].as_str().unwrap();
+    assert_ne!(before, after);
+    assert!(risk.contains(&format!("{before} → {after}")), "{said}");
+    // Bars does not read the risk caps: only the journal key is news to it.
+    let bars = said.lines().find(|l| l.starts_with("bars:")).unwrap();
+    assert!(
+        bars.ends_with("needs a restart: journal.rotate_max_bytes"),
+        "{said}"
+    );
+    let journal =
+        std::fs::read_to_string(dir.path().join("var/run/njord/rehearsal/reloads.ndjson")).unwrap();
+    assert_eq!(journal.lines().count(), 6, "one line per stage:\n{journal}");
+    let risk_log = dir.path().join("var/run/njord/rehearsal/logs/risk.log");
+    let reloaded = || {
+        std::fs::read_to_string(&risk_log)
+            .unwrap()
+            .matches("SIGHUP: caps reloaded")
+            .count()
+    };
+    let deadline = Instant::now() + DEADLINE;
+    while reloaded() < 1 {
+        assert!(Instant::now() < deadline, "risk did not reload its caps");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        std::fs::read_to_string(&risk_log)
+            .unwrap()
+            .contains("per_order_usd_cap=100")
+    );
+    // A file that does not load: refused, nothing signalled.
+    std::fs::write(&base, format!("{changed}\nrisk: [broken\n")).unwrap();
+    let out = run(ctl(dir.path()).args(["reload", "--session", session]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("reload refused, nothing changed"), "{err}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(reloaded(), 1);
+    assert_eq!(up.status().1["processes"][5]["config_hash"], after);
+}
