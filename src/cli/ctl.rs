@@ -197,7 +197,15 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 }
                 tracing::warn!(stages = %live.join(", "), "LIVE session {}: preflight passed, confirmed", session.name);
             }
+            let token = loaded
+                .config
+                .api_keys
+                .metrics
+                .token
+                .as_ref()
+                .map(|t| secrecy::ExposeSecret::expose_secret(t).to_string());
             Controller::new(session)
+                .map(|c| c.with_token(token))
                 .and_then(Controller::run)
                 .map_err(Error::Failed)
         }

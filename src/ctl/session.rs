@@ -29,6 +29,8 @@ struct File {
     env: BTreeMap<String, String>,
     #[serde(default)]
     api: ApiSpec,
+    #[serde(default)]
+    metrics_addr: Option<String>,
     stages: Vec<StageSpec>,
 }
 
@@ -195,6 +197,9 @@ pub struct Session {
     pub env: BTreeMap<String, String>,
     /// `njord-ctl serve`.
     pub api: Api,
+    /// Where the controller serves its own `/livez`, `/readyz` (503 naming a stage in a
+    /// crash loop or stuck) and `/metrics`, for njord-alert and Prometheus.
+    pub metrics_addr: Option<String>,
     pub stages: Vec<Stage>,
 }
 
@@ -333,6 +338,7 @@ impl Session {
             supervise,
             env: f.env,
             api,
+            metrics_addr: f.metrics_addr,
             stages: f
                 .stages
                 .into_iter()

@@ -112,6 +112,10 @@ pub struct Controller {
     session: Session,
     procs: Vec<Proc>,
     prober: Prober,
+    /// The controller's own health endpoints, when the session names an address.
+    health: Option<Arc<crate::telemetry::Health>>,
+    /// The bearer token of metrics endpoints (`api_keys.metrics.token`), for the controller's.
+    token: Option<String>,
     bus: Option<String>,
     started: Instant,
     /// The session's lock, held while the controller runs (its pid inside).
@@ -141,6 +145,12 @@ pub fn resolve(binary: &str) -> PathBuf {
 }
 
 impl Controller {
+    /// The bearer token the controller's own endpoints ask for (`api_keys.metrics.token`).
+    pub fn with_token(mut self, token: Option<String>) -> Controller {
+        self.token = token.filter(|t| !t.is_empty());
+        self
+    }
+
     /// Takes the session's lock (one controller per session) and lays out its processes.
     pub fn new(session: Session) -> Result<Controller, String> {
         let dir = &session.state_dir;
@@ -249,6 +259,8 @@ impl Controller {
             session,
             procs,
             prober: Prober::new()?,
+            health: None,
+            token: None,
             bus,
             started: Instant::now(),
             lock,
@@ -265,12 +277,30 @@ impl Controller {
             signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("signals: {e}"))?;
         }
         let requests = control::serve(&self.socket)?;
+        if let Some(addr) = &self.session.metrics_addr {
+            let at = match crate::telemetry::MetricsAddr::parse(addr)? {
+                crate::telemetry::MetricsAddr::At(at) => at,
+                crate::telemetry::MetricsAddr::Off => return Err("metrics_addr: off".into()),
+            };
+            crate::telemetry::init("njord-ctl");
+            // No event time of its own: ready means every process is.
+            let health = Arc::new(crate::telemetry::Health::new(0));
+            crate::telemetry::health_gauges(health.clone());
+            health.beat(crate::stage::wall_clock_ns());
+            let bound = crate::telemetry::serve(at, self.token.as_deref(), health.clone())
+                .map_err(|e| e.to_string())?;
+            tracing::info!("controller health on http://{bound}/readyz");
+            self.health = Some(health);
+        }
         let t0 = Instant::now();
         for i in 0..self.procs.len() {
             if let Err(e) = self.start(i).and_then(|()| self.gate(i, &stop)) {
                 self.shutdown();
                 return Err(e);
             }
+        }
+        if let Some(h) = &self.health {
+            h.set_started();
         }
         let n = self.procs.len();
         tracing::info!(
@@ -414,8 +444,34 @@ impl Controller {
                 last_probe = now;
                 self.probe_all();
             }
+            if let Some(h) = &self.health {
+                h.beat(crate::stage::wall_clock_ns());
+                h.set_degraded(self.degraded());
+            }
             std::thread::sleep(TURN);
         }
+    }
+
+    /// Why the session is not healthy: stages in a crash loop, stuck, or exited for good.
+    fn degraded(&self) -> Option<String> {
+        let stuck = self.session.supervise.stuck_after;
+        let why: Vec<String> = self
+            .procs
+            .iter()
+            .filter_map(|p| match p.state {
+                State::CrashLoop => Some(format!(
+                    "{} is in a crash loop (see {})",
+                    p.name,
+                    p.log.display()
+                )),
+                State::Exited => Some(format!("{} exited and is not restarted", p.name)),
+                _ if p.stale_since.is_some_and(|t| t.elapsed() >= stuck) => {
+                    Some(format!("{} is alive but not processing", p.name))
+                }
+                _ => None,
+            })
+            .collect();
+        (!why.is_empty()).then(|| why.join("; "))
     }
 
     /// Notes every process that exited and decides its restart.

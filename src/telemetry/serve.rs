@@ -27,6 +27,8 @@ pub struct Health {
     /// The watermark itself, event time in ns.
     watermark_ns: AtomicI64,
     stale_after_ns: i64,
+    /// Why the process is not ready although it runs (njord-ctl: a stage in a crash loop).
+    degraded: std::sync::Mutex<Option<String>>,
 }
 
 impl Health {
@@ -38,7 +40,13 @@ impl Health {
             advanced_ns: AtomicI64::new(0),
             watermark_ns: AtomicI64::new(i64::MIN),
             stale_after_ns: (stale_after_ms as i64).saturating_mul(1_000_000),
+            degraded: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Says why the process is not ready although it runs; `None` lifts it.
+    pub fn set_degraded(&self, why: Option<String>) {
+        *self.degraded.lock().unwrap_or_else(|e| e.into_inner()) = why;
     }
 
     pub fn set_started(&self) {
@@ -85,6 +93,9 @@ impl Health {
             return Err("start-up has not finished".into());
         }
         self.live(now_ns)?;
+        if let Some(why) = &*self.degraded.lock().unwrap_or_else(|e| e.into_inner()) {
+            return Err(why.clone());
+        }
         if self.stale_after_ns == 0 {
             return Ok(());
         }

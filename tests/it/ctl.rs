@@ -280,12 +280,24 @@ fn children_die_within_a_second_of_a_killed_controller() {
     );
 }
 
+/// A stage that keeps crashing is stopped as a crash loop and reported: in `status`, in the
+/// controller's own `/readyz` (503 naming it), and by njord-alert polling the controller.
 #[test]
-fn a_crash_loop_stops_the_stage_and_status_reports_it() {
+fn a_crash_loop_stops_the_stage_and_status_and_njord_alert_report_it() {
     let dir = scratch();
+    let rx = crate::alert::Receiver::start(false);
+    let ctl_port = crate::support::free_port();
+    std::fs::write(
+        dir.path().join("alerts.yaml"),
+        format!(
+            "channels:\n  hook: {{type: webhook, url: \"http://{}/hook\"}}\npoll_every: 1s\ndaemons:\n  ctl: http://127.0.0.1:{ctl_port}\nrules:\n  - {{name: session_degraded, when: {{daemon_not_ready: 1s}}, channels: [hook]}}\n",
+            rx.addr
+        ),
+    )
+    .unwrap();
     let session = small_session(
         dir.path(),
-        "  - {name: flaky, binary: sh, args: [-c, 'sleep 0.2; exit 3']}\n",
+        "  - {name: flaky, binary: sh, args: [-c, 'sleep 0.2; exit 3']}\n  - {name: alert, binary: njord-alert, args: [--alerts, alerts.yaml]}\n",
     );
     std::fs::write(
         dir.path().join(&session),
@@ -294,6 +306,10 @@ fn a_crash_loop_stops_the_stage_and_status_reports_it() {
             .replace(
                 "backoff_max: 1s}",
                 "backoff_max: 1s, crash_loop_restarts: 3, crash_loop_within: 60s}",
+            )
+            .replace(
+                "stages:",
+                &format!("metrics_addr: 127.0.0.1:{ctl_port}\nstages:"),
             ),
     )
     .unwrap();
@@ -307,6 +323,29 @@ fn a_crash_loop_stops_the_stage_and_status_reports_it() {
         "{}",
         up.log()
     );
+    let addr = format!("127.0.0.1:{ctl_port}");
+    let (code, _, body) = crate::telemetry::get(&addr, "/readyz", &[]);
+    assert_eq!(code, 503);
+    assert!(body.contains("flaky is in a crash loop"), "{body}");
+    rx.wait_for("njord-alert's notice", |r| {
+        r.got().iter().any(|g| {
+            let a = &g.body["alerts"][0];
+            a["labels"]["alertname"] == "session_degraded"
+                && a["labels"]["key"] == "ctl"
+                && a["annotations"]["summary"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("flaky is in a crash loop"))
+        })
+    });
+    // Every metric the controller serves is in the catalogue.
+    let (_, _, metrics) = crate::telemetry::get(&addr, "/metrics", &[]);
+    let bad = crate::telemetry::mismatch(
+        &crate::telemetry::catalogue(),
+        "njord-ctl",
+        &crate::telemetry::sampled(&metrics),
+        false,
+    );
+    assert!(bad.is_empty(), "\n{}", bad.join("\n"));
 }
 
 /// The README's rehearsal in one command: njord-sim, Redis, ingest, bars, strat, risk, the
