@@ -33,7 +33,8 @@ needs --confirm with the session's name. `reload` re-reads every stage's configu
 all load, sends SIGHUP, printing per stage the old and new hash, the keys applied and those needing \
 a restart (journaled in {state_dir}/reloads.ndjson). `serve` \
 is the control API (GET /status /positions /pnl /orders, POST /kill/trip /kill/clear /reload /stop) \
-with bearer tokens of api_keys.ctl, a rate limit, and TLS off loopback. `top` is a terminal \
+with bearer tokens of api_keys.ctl, a rate limit, TLS off loopback, and optional Telegram \
+commands (/status, /kill, /stop) from listed chats. `top` is a terminal \
 dashboard whose keys trip or clear the kill switch and restart or stop a stage, after a confirmation.\n\n\
 Examples:\n  \
     njord-ctl plan --session examples/rehearsal.yaml\n  \
@@ -362,7 +363,15 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                     ))
                 }
             });
-            api::serve(&session, tokens, kill).map_err(Error::Usage)
+            let bot = session.api.telegram.as_ref().and_then(|t| {
+                loaded
+                    .config
+                    .api_keys
+                    .alerts
+                    .get(&t.token_secret)
+                    .map(str::to_string)
+            });
+            api::serve(&session, tokens, kill, bot).map_err(Error::Usage)
         }
         Cmd::Stop { stage } => control::ask(&socket, &Wire::Stop { stage })
             .map(drop)

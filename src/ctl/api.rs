@@ -5,7 +5,7 @@
 //! the API and the command line do the same thing.
 
 use super::control::{self, Wire};
-use super::session::{Api, Session};
+use super::session::{Api, Session, Telegram};
 use crate::telemetry::scrape::samples;
 use axum::Router;
 use axum::extract::{Request, State};
@@ -230,12 +230,134 @@ async fn stop(State(s): State<Arc<Shared>>) -> Response {
     }
 }
 
+/// The one-line state of the session, as `/status` over Telegram says it.
+fn summary(v: &Value) -> String {
+    let procs: Vec<&Value> = v["processes"].as_array().into_iter().flatten().collect();
+    let ready = procs.iter().filter(|p| p["ready"] == true).count();
+    let halted = procs.iter().any(|p| p["trading_state"] == "halted");
+    let mut text = format!(
+        "session {}: {ready} of {} processes ready; trading {}",
+        v["session"].as_str().unwrap_or("?"),
+        procs.len(),
+        if halted { "HALTED" } else { "active" }
+    );
+    for p in procs.iter().filter(|p| p["ready"] != true) {
+        text += &format!(
+            "\n{}: {}",
+            p["name"].as_str().unwrap_or("?"),
+            p["reason"].as_str().unwrap_or("not ready")
+        );
+    }
+    text
+}
+
+/// A Telegram command, through the same handlers as the HTTP API.
+async fn command(s: &Shared, chat: i64, text: &str) -> String {
+    let (cmd, rest) = text.trim().split_once(' ').unwrap_or((text.trim(), ""));
+    // `/status@my_bot` in groups.
+    let cmd = cmd.split('@').next().unwrap_or(cmd);
+    let answer = |r: Result<Value, Response>| match r {
+        Ok(_) => None,
+        Err(e) => Some(format!("failed: HTTP {}", e.status().as_u16())),
+    };
+    match cmd {
+        "/status" => match ask(s, Wire::Status).await {
+            Ok(v) => summary(&v),
+            Err(r) => format!("failed: HTTP {}", r.status().as_u16()),
+        },
+        "/kill" => {
+            let why = if rest.is_empty() {
+                "no reason given"
+            } else {
+                rest
+            };
+            let args = vec![
+                "trip".to_string(),
+                "--reason".to_string(),
+                format!("Telegram chat {chat}: {why}"),
+            ];
+            match (s.kill)(&args) {
+                Ok(_) => "kill switch tripped: trading is halted".into(),
+                Err(e) => format!("failed: {e}"),
+            }
+        }
+        "/stop" => answer(ask(s, Wire::Down).await).unwrap_or_else(|| "session stopped".into()),
+        _ => "commands: /status, /kill REASON, /stop".into(),
+    }
+}
+
+/// Polls the Telegram Bot API for commands from the allowed chats and answers each.
+async fn telegram(s: Arc<Shared>, t: Telegram, token: String) {
+    let base = format!("{}/bot{token}", t.url.trim_end_matches('/'));
+    let http = match reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(35))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => return tracing::error!("telegram: {e}"),
+    };
+    let mut offset = 0i64;
+    let mut backoff = std::time::Duration::from_secs(1);
+    loop {
+        let got = http
+            .get(format!("{base}/getUpdates?timeout=25&offset={offset}"))
+            .send()
+            .await
+            .and_then(|r| r.error_for_status());
+        let updates: Value = match got {
+            Ok(r) => r.json().await.unwrap_or_default(),
+            Err(e) => {
+                // The URL holds the bot token: never log it.
+                tracing::warn!(
+                    "telegram: getUpdates failed ({}); retrying",
+                    crate::venue::request_error(e.without_url())
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
+                continue;
+            }
+        };
+        backoff = std::time::Duration::from_secs(1);
+        for u in updates["result"].as_array().into_iter().flatten() {
+            offset = offset.max(u["update_id"].as_i64().unwrap_or(0) + 1);
+            let msg = &u["message"];
+            let (Some(chat), Some(text)) = (msg["chat"]["id"].as_i64(), msg["text"].as_str())
+            else {
+                continue;
+            };
+            if !t.chat_ids.contains(&chat) {
+                tracing::warn!(
+                    chat,
+                    "telegram: a command from a chat not in api.telegram.chat_ids, ignored"
+                );
+                continue;
+            }
+            let reply = command(&s, chat, text).await;
+            tracing::info!(token = %format!("telegram:{chat}"), "api: telegram {text}");
+            let sent = http
+                .post(format!("{base}/sendMessage"))
+                .json(&json!({"chat_id": chat, "text": reply}))
+                .send()
+                .await;
+            if let Err(e) = sent {
+                tracing::warn!(
+                    "telegram: sendMessage failed ({})",
+                    crate::venue::request_error(e.without_url())
+                );
+            }
+        }
+    }
+}
+
 /// Serves the control API of `session` until SIGTERM or SIGINT. `tokens`: api_keys.ctl;
-/// `kill`: runs `njord-kill` with these arguments for the session.
+/// `kill`: runs `njord-kill` with these arguments for the session; `bot_token`: the Telegram
+/// bot's token, when `api.telegram` is set.
 pub fn serve(
     session: &Session,
     tokens: Vec<(String, String)>,
     kill: KillRunner,
+    bot_token: Option<String>,
 ) -> Result<(), String> {
     let api: &Api = &session.api;
     if tokens.is_empty() {
@@ -267,6 +389,16 @@ pub fn serve(
             .build()
             .map_err(|e| e.to_string())?,
     });
+    let bot = match (&api.telegram, bot_token) {
+        (Some(t), Some(token)) => Some((t.clone(), token)),
+        (Some(t), None) => {
+            return Err(format!(
+                "api.telegram: api_keys.alerts.{} is not set (secrets file)",
+                t.token_secret
+            ));
+        }
+        (None, _) => None,
+    };
     let app = Router::new()
         .route("/status", get(status))
         .route("/positions", get(positions))
@@ -276,13 +408,17 @@ pub fn serve(
         .route("/reload", post(reload))
         .route("/stop", post(stop))
         .layer(middleware::from_fn_with_state(shared.clone(), guard))
-        .with_state(shared);
+        .with_state(shared.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| format!("api runtime: {e}"))?;
     rt.block_on(async move {
+        if let Some((t, token)) = bot {
+            tracing::info!(chats = ?t.chat_ids, "telegram commands: /status, /kill, /stop");
+            tokio::spawn(telegram(shared, t, token));
+        }
         let handle = axum_server::Handle::new();
         let stopper = handle.clone();
         tokio::spawn(async move {

@@ -43,6 +43,20 @@ struct ApiSpec {
     tls_key: Option<PathBuf>,
     #[serde(default = "d_api_rate")]
     rate_per_minute: u32,
+    telegram: Option<TelegramSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TelegramSpec {
+    #[serde(default = "d_telegram_url")]
+    url: String,
+    token_secret: String,
+    chat_ids: Vec<i64>,
+}
+
+fn d_telegram_url() -> String {
+    "https://api.telegram.org".into()
 }
 
 impl Default for ApiSpec {
@@ -52,6 +66,7 @@ impl Default for ApiSpec {
             tls_cert: None,
             tls_key: None,
             rate_per_minute: d_api_rate(),
+            telegram: None,
         }
     }
 }
@@ -210,6 +225,18 @@ pub struct Api {
     /// Certificate and key files (PEM): required off loopback.
     pub tls: Option<(PathBuf, PathBuf)>,
     pub rate_per_minute: u32,
+    /// Commands from Telegram chats, through the same handlers.
+    pub telegram: Option<Telegram>,
+}
+
+/// The Telegram Bot API to poll for `/status`, `/kill` and `/stop`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Telegram {
+    pub url: String,
+    /// The bot token's name in `api_keys.alerts` (the bot that sends alerts can take commands).
+    pub token_secret: String,
+    /// The only chats whose commands are obeyed.
+    pub chat_ids: Vec<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -325,6 +352,23 @@ impl Session {
             addr: f.api.addr.clone(),
             tls,
             rate_per_minute: f.api.rate_per_minute.max(1),
+            telegram: match &f.api.telegram {
+                None => None,
+                Some(t) => {
+                    crate::config::parse_http_url(&t.url)
+                        .map_err(|e| format!("{shown}: key `api.telegram.url`: {e}"))?;
+                    if t.chat_ids.is_empty() {
+                        return Err(format!(
+                            "{shown}: key `api.telegram.chat_ids`: name the chats whose commands are obeyed"
+                        ));
+                    }
+                    Some(Telegram {
+                        url: t.url.clone(),
+                        token_secret: t.token_secret.clone(),
+                        chat_ids: t.chat_ids.clone(),
+                    })
+                }
+            },
         };
         let state_dir = f
             .state_dir

@@ -918,3 +918,150 @@ fn reload_applies_what_can_change_names_what_needs_a_restart_and_refuses_a_bad_f
     assert_eq!(reloaded(), 1);
     assert_eq!(up.status().1["processes"][5]["config_hash"], after);
 }
+
+/// A stand-in for the Telegram Bot API on loopback: `getUpdates` hands out the queued
+/// messages once, `sendMessage` bodies are recorded.
+#[derive(Clone)]
+struct FakeTelegram {
+    addr: String,
+    queue: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    sent: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+impl FakeTelegram {
+    fn start() -> FakeTelegram {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let me = FakeTelegram {
+            addr: listener.local_addr().unwrap().to_string(),
+            queue: Default::default(),
+            sent: Default::default(),
+        };
+        let t = me.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut r = BufReader::new(stream.try_clone().unwrap());
+                let mut first = String::new();
+                if r.read_line(&mut first).is_err() {
+                    continue;
+                }
+                let mut len = 0usize;
+                loop {
+                    let mut h = String::new();
+                    if r.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.split_once(':')
+                        && k.eq_ignore_ascii_case("content-length")
+                    {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; len];
+                let _ = r.read_exact(&mut body);
+                let path = first.split(' ').nth(1).unwrap_or("").to_string();
+                let reply = if path.contains("/getUpdates") {
+                    let updates: Vec<Value> = std::mem::take(&mut *t.queue.lock().unwrap());
+                    if updates.is_empty() {
+                        std::thread::sleep(Duration::from_millis(200));
+                    }
+                    serde_json::json!({"ok": true, "result": updates})
+                } else {
+                    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    t.sent.lock().unwrap().push(v);
+                    serde_json::json!({"ok": true, "result": {}})
+                };
+                let text = reply.to_string();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                    text.len()
+                );
+            }
+        });
+        me
+    }
+
+    fn say(&self, id: i64, chat: i64, text: &str) {
+        self.queue.lock().unwrap().push(serde_json::json!({
+            "update_id": id, "message": {"message_id": id, "chat": {"id": chat}, "text": text}
+        }));
+    }
+
+    fn wait_reply(&self, what: &str, cond: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(v) = self.sent.lock().unwrap().iter().find(|v| cond(v)) {
+                return v.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: {:?}",
+                self.sent.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Telegram commands through the control API's handlers: `/status` and `/kill` from an
+/// allowed chat are answered and carried out, a chat not allowed is ignored, `/stop` stops
+/// the session.
+#[test]
+fn telegram_commands_from_allowed_chats_status_kill_and_stop_the_session() {
+    let dir = scratch();
+    let tg = FakeTelegram::start();
+    let session = small_session(dir.path(), "");
+    let text = std::fs::read_to_string(dir.path().join(&session)).unwrap();
+    std::fs::write(
+        dir.path().join(&session),
+        text.replace(
+            "stages:",
+            &format!(
+                "api: {{telegram: {{url: 'http://{}', token_secret: bot, chat_ids: [42]}}}}\nstages:",
+                tg.addr
+            ),
+        ),
+    )
+    .unwrap();
+    let mut up = Up::start(dir.path(), &session);
+    up.wait_status("every process ready", all_ready);
+    let (mut api, _) = serve(
+        dir.path(),
+        &session,
+        &[
+            ("NJORD__API_KEYS__CTL__OPS", "tok"),
+            ("NJORD__API_KEYS__ALERTS__BOT", "123:bot-s3cret"),
+        ],
+    );
+    tg.say(1, 42, "/status");
+    tg.say(2, 7, "/stop");
+    let status = tg.wait_reply("the status", |v| v["chat_id"] == 42);
+    let text = status["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("session small: 4 of 4 processes ready; trading active"),
+        "{text}"
+    );
+    tg.say(3, 42, "/kill@njord_bot runaway strategy");
+    tg.wait_reply("the kill", |v| {
+        v["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("kill switch tripped"))
+    });
+    let halt = std::fs::read_to_string(dir.path().join("var/run/njord/halt")).unwrap();
+    assert!(
+        halt.contains("Telegram chat 42: runaway strategy"),
+        "{halt}"
+    );
+    // Chat 7 was not obeyed: the session still runs.
+    assert!(tg.sent.lock().unwrap().iter().all(|v| v["chat_id"] == 42));
+    assert_eq!(up.status().0, Some(0));
+    tg.say(4, 42, "/stop");
+    tg.wait_reply("the stop", |v| v["text"] == "session stopped");
+    assert!(up.child.wait().unwrap().success(), "{}", up.log());
+    let log = std::fs::read_to_string(dir.path().join("serve-2.log")).unwrap();
+    assert!(!log.contains("bot-s3cret"), "{log}");
+    let _ = api.kill();
+    let _ = api.wait();
+}
