@@ -1065,3 +1065,39 @@ fn telegram_commands_from_allowed_chats_status_kill_and_stop_the_session() {
     let _ = api.kill();
     let _ = api.wait();
 }
+
+/// A stage alive but not processing — its event time stuck, `/readyz` stale — is reported
+/// and, with `on_stuck: restart`, restarted: here bars, once its upstream is stopped.
+#[test]
+fn a_stuck_stage_is_reported_and_restarted_by_its_policy() {
+    let dir = scratch();
+    let text = format!(
+        "name: stuck
+state_dir: {state}
+redis: {{port: 0}}
+sim: {{args: [--tape, examples/data/atom_demo.ndjson.gz, --speed, 20x, --loop]}}
+supervise: {{stuck_after: 1s}}
+stages:
+  - {{name: ingest, binary: njord-ingest, args: [--symbol, ATOM/USDT], produces: [md.trades.ATOM/USDT], depends_on: [redis, sim]}}
+  - {{name: bars, binary: njord-bars, consumes: ['md.trades.*'], produces: ['md.ohlcv.1m.ATOM/USDT'], depends_on: [ingest], on_stuck: restart, env: {{NJORD__TELEMETRY__STALE_AFTER_MS: '1000'}}}}
+",
+        state = dir.path().join("state").display()
+    );
+    std::fs::write(dir.path().join("stuck.yaml"), text).unwrap();
+    let mut up = Up::start(dir.path(), "stuck.yaml");
+    up.wait_status("every process ready", all_ready);
+    let out = run(ctl(dir.path()).args(["stop", "ingest", "--session", "stuck.yaml"]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    up.wait_status("bars restarted as stuck", |_, v| {
+        v["processes"][2]["state"] == "stopped" && v["processes"][3]["restarts"].as_u64() >= Some(1)
+    });
+    assert!(
+        up.log().contains("alive but not processing"),
+        "{}",
+        up.log()
+    );
+}
