@@ -415,7 +415,13 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                     }
                 }
             };
-            top::run(socket.clone(), topics, act).map_err(Error::Failed)
+            let journal = session
+                .env
+                .get("NJORD__JOURNAL__DIR")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| loaded.config.journal.dir.clone());
+            let outbox = journal.join("alert.outbox.ndjson");
+            top::run(socket.clone(), outbox, topics, act).map_err(Error::Failed)
         }
         Cmd::Restart { stage } => control::ask(&socket, &Wire::Restart { stage })
             .map(drop)

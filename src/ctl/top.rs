@@ -25,6 +25,8 @@ pub struct Snapshot {
     pub status: Value,
     /// (process, metric, labels, value).
     pub series: Vec<(String, String, String, f64)>,
+    /// njord-alert's latest messages, newest first.
+    pub alerts: Vec<String>,
 }
 
 /// What a key asks for, once confirmed.
@@ -319,9 +321,37 @@ fn feed(url: String, topics: Vec<String>, tx: Sender<String>) {
     }
 }
 
+/// njord-alert's latest messages in its outbox at `path`, newest first (at most [`RECENT`]).
+pub fn recent_alerts(path: &std::path::Path) -> Vec<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return Vec::new();
+    };
+    // The tail is enough: a message is a line of well under a kilobyte.
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)));
+    let mut text = String::new();
+    let _ = f.read_to_string(&mut text);
+    let mut out: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["op"] == "queued")
+        .filter_map(|v| {
+            serde_json::from_value::<crate::alert::outbox::Item>(v["item"].clone()).ok()
+        })
+        .map(|item| format!("{} → {}", crate::alert::text(&item.notice), item.channel))
+        .collect();
+    out.dedup();
+    out.reverse();
+    out.truncate(RECENT);
+    out
+}
+
 /// Runs the dashboard until `q`. `act` carries out a confirmed action and says how it went.
+/// `outbox`: njord-alert's outbox, for the recent alerts.
 pub fn run(
     socket: PathBuf,
+    outbox: PathBuf,
     topics: Vec<String>,
     act: impl Fn(&Action) -> Result<String, String>,
 ) -> Result<(), String> {
@@ -334,11 +364,11 @@ pub fn run(
         std::thread::spawn(move || feed(bus, topics, feed_tx));
     }
     let s2 = socket.clone();
-    std::thread::spawn(move || refresh_loop(s2, snap_tx));
+    std::thread::spawn(move || refresh_loop(s2, outbox, snap_tx));
     let mut model = Model {
         snap: Snapshot {
             status: first,
-            series: Vec::new(),
+            ..Snapshot::default()
         },
         ..Model::default()
     };
@@ -389,7 +419,7 @@ fn ui_loop(
 }
 
 /// Status and metrics every second until the dashboard is gone.
-fn refresh_loop(socket: PathBuf, tx: Sender<Snapshot>) {
+fn refresh_loop(socket: PathBuf, outbox: PathBuf, tx: Sender<Snapshot>) {
     let Ok(prober) = super::probe::Prober::new() else {
         return;
     };
@@ -417,7 +447,15 @@ fn refresh_loop(socket: PathBuf, tx: Sender<Snapshot>) {
                 }
             }
         }
-        if tx.send(Snapshot { status, series }).is_err() {
+        let alerts = recent_alerts(&outbox);
+        if tx
+            .send(Snapshot {
+                status,
+                series,
+                alerts,
+            })
+            .is_err()
+        {
             return;
         }
         std::thread::sleep(Duration::from_secs(1));
@@ -435,3 +473,53 @@ const SHOWN: [&str; 8] = [
     "njord_rejects_total",
     "njord_fills_total",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_alerts_come_from_the_outbox_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alert.outbox.ndjson");
+        let notice = |id: &str, state: &str| {
+            format!(
+                r#"{{"op":"queued","item":{{"id":"{id}@ops","channel":"ops","notice":{{"id":"{id}","rule":"halted","key":"","severity":"critical","state":"{state}","summary":"trading is halted","starts_at_ns":1,"at_ns":2}}}}}}"#
+            )
+        };
+        let text = [
+            notice("a", "firing"),
+            r#"{"op":"sent","id":"a@ops"}"#.to_string(),
+            notice("b", "resolved"),
+            "torn".into(),
+        ]
+        .join("\n");
+        std::fs::write(&path, text).unwrap();
+        let got = recent_alerts(&path);
+        assert_eq!(
+            got,
+            [
+                "[RESOLVED] critical halted: trading is halted → ops",
+                "[FIRING] critical halted: trading is halted → ops"
+            ]
+        );
+        assert!(recent_alerts(&dir.path().join("none")).is_empty());
+    }
+
+    #[test]
+    fn keys_ask_before_they_act() {
+        let mut m = Model::default();
+        m.snap.status = serde_json::json!({"processes": [{"name": "a"}, {"name": "b"}]});
+        assert_eq!(m.key(KeyCode::Down), Outcome::Nothing);
+        assert_eq!(m.key(KeyCode::Char('r')), Outcome::Nothing);
+        assert_eq!(m.confirm, Some(Action::Restart("b".into())));
+        assert_eq!(
+            m.key(KeyCode::Char('y')),
+            Outcome::Do(Action::Restart("b".into()))
+        );
+        assert_eq!(m.key(KeyCode::Char('t')), Outcome::Nothing);
+        assert_eq!(m.key(KeyCode::Char('x')), Outcome::Nothing);
+        assert_eq!(m.message, "cancelled");
+        assert_eq!(m.key(KeyCode::Char('q')), Outcome::Quit);
+    }
+}

@@ -377,23 +377,23 @@ fn the_rehearsal_comes_up_trades_halts_on_a_kill_trip_and_goes_down() {
             .collect()
     };
     assert_eq!(sub("1")[0]["kind"], "decision");
-    let out = run(ctl(dir.path()).args([
-        "kill",
-        "trip",
-        "--reason",
-        "rehearsal",
-        "--session",
-        session,
-    ]));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    // The kill trip goes through the control API.
+    let (mut api, base) = serve(dir.path(), session, &[("NJORD__API_KEYS__CTL__OPS", "tok")]);
+    let (code, body) = curl(
+        &format!("{base}/kill/trip"),
+        Some("tok"),
+        "POST",
+        &[
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            r#"{"reason":"rehearsal"}"#,
+        ],
     );
-    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(code, 200, "{body}");
     assert!(
-        text.contains(&format!("redis {bus} ")) && text.contains("tripped"),
-        "{text}"
+        body.contains(&format!("redis {bus} ")) && body.contains("tripped"),
+        "{body}"
     );
     let out = run(ctl(dir.path()).args(["kill", "status", "--session", session]));
     assert_eq!(out.status.code(), Some(1), "tripped");
@@ -435,6 +435,8 @@ fn the_rehearsal_comes_up_trades_halts_on_a_kill_trip_and_goes_down() {
     );
     assert!(up.child.wait().unwrap().success(), "{}", up.log());
     wait_gone(&pids, Duration::from_secs(1));
+    let _ = api.kill();
+    let _ = api.wait();
 }
 
 /// The live preflight against njord-sim: every check passes in a well-set live environment;
