@@ -158,7 +158,15 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         }
         Err(e) => return Err(e),
     };
-    let session = Session::load(&cli.session).map_err(Error::Usage)?;
+    let mut session = Session::load(&cli.session).map_err(Error::Usage)?;
+    // `njord-ctl --config FILE` is the stages' configuration too (unless a stage says its own).
+    if let Some(c) = &cli.common.config {
+        let abs = std::path::absolute(c).unwrap_or_else(|_| c.clone());
+        session
+            .env
+            .entry("NJORD_CONFIG".into())
+            .or_insert_with(|| abs.display().to_string());
+    }
     let socket = session.state_dir.join("ctl.sock");
     match cli.cmd {
         Cmd::Plan => {
@@ -180,14 +188,27 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 }
                 return Err(Error::Exit(2));
             }
-            let live: Vec<&str> = session
-                .stages
-                .iter()
-                .filter(|s| s.live)
-                .map(|s| s.name.as_str())
-                .collect();
+            // Live by the file's word, or by the broker's own configuration: a broker made
+            // live through its env or --config is not let past the preflight.
+            let mut live = Vec::new();
+            for st in &session.stages {
+                let (cfg, enable) = stage_config(&session, st)
+                    .map_err(|e| Error::Usage(format!("stage {}: {e}", st.name)))?;
+                let by_config = st.binary == "njord-broker"
+                    && njord_core::broker::guard::live_enabled(
+                        cfg.config.app.env,
+                        enable.as_deref(),
+                    );
+                if st.live || by_config {
+                    live.push((st.name.as_str(), cfg, enable));
+                }
+            }
             if !live.is_empty() {
-                preflight_passes(&loaded, session.bus.as_deref())?;
+                for (name, cfg, enable) in &live {
+                    app::print_out(&format!("stage {name}: "))?;
+                    preflight_passes(cfg, enable.as_deref(), session_bus(&session).as_deref())?;
+                }
+                let live: Vec<&str> = live.iter().map(|(n, _, _)| *n).collect();
                 if confirm.as_deref() != Some(session.name.as_str()) {
                     return Err(Error::Usage(format!(
                         "session {} trades real money ({}): start it with --confirm {}",
@@ -198,52 +219,76 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 }
                 tracing::warn!(stages = %live.join(", "), "LIVE session {}: preflight passed, confirmed", session.name);
             }
-            let token = loaded
-                .config
-                .api_keys
-                .metrics
-                .token
-                .as_ref()
-                .map(|t| secrecy::ExposeSecret::expose_secret(t).to_string());
-            Controller::new(session)
-                .map(|c| c.with_token(token))
+            let token = metrics_token(&loaded);
+            Controller::new(session, token)
                 .and_then(Controller::run)
                 .map_err(Error::Failed)
         }
         Cmd::Preflight => {
-            let bus = control::ask(&socket, &Wire::Status)
-                .ok()
-                .and_then(|v| v["bus"].as_str().map(str::to_string))
-                .or(session.bus.clone());
-            preflight_passes(&loaded, bus.as_deref())
+            // The broker's configuration when the session has one, else njord-ctl's.
+            let (cfg, enable) = match session.stages.iter().find(|s| s.binary == "njord-broker") {
+                Some(b) => stage_config(&session, b)
+                    .map_err(|e| Error::Usage(format!("stage {}: {e}", b.name)))?,
+                None => (loaded.clone(), std::env::var("NJORD_ENABLE_LIVE").ok()),
+            };
+            preflight_passes(&cfg, enable.as_deref(), session_bus(&session).as_deref())
         }
         Cmd::Down { cancel_all } => {
-            let cancel = |when: &str| -> Result<(), Error> {
-                let done = orders::cancel_all(&loaded.config)
-                    .map_err(|e| Error::Failed(format!("--cancel-all: {e}")))?;
-                tracing::info!(
-                    cancelled = done.len(),
-                    "resting orders cancelled {when}: {}",
-                    done.join(", ")
-                );
-                Ok(())
-            };
-            // A failed cancel still stops the session, and still fails the command.
-            let before = if cancel_all {
-                cancel("before the stop")
+            let status = control::ask(&socket, &Wire::Status).ok();
+            let mut failed = Vec::new();
+            let venue = if cancel_all {
+                match venue_config(&session, status.as_ref()) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        failed.push(format!("--cancel-all: the broker's configuration: {e}"));
+                        None
+                    }
+                }
             } else {
-                Ok(())
+                None
             };
-            match control::ask(&socket, &Wire::Down) {
+            // Before the stop and again after it, for an order placed meanwhile; a failure
+            // of either still stops the session, and fails the command at the end.
+            let mut cancel = |when: &str| {
+                if let Some(cfg) = &venue {
+                    let (done, errors) = orders::cancel_all(cfg);
+                    tracing::info!(
+                        cancelled = done.len(),
+                        "resting orders cancelled {when}: {}",
+                        done.join(", ")
+                    );
+                    failed.extend(
+                        errors
+                            .into_iter()
+                            .map(|e| format!("--cancel-all {when}: {e}")),
+                    );
+                }
+            };
+            cancel("before the stop");
+            let down = control::ask(&socket, &Wire::Down);
+            cancel("after the stop");
+            for e in &failed {
+                tracing::error!("{e}");
+            }
+            match down {
                 Ok(_) => tracing::info!("session {} is down", session.name),
-                Err(None) => tracing::info!("session {} is not running", session.name),
+                // Said, and exit 3 as `status` does: from the wrong directory a running session
+                // must not look stopped.
+                Err(None) => {
+                    tracing::warn!(
+                        "session {} is not running here (no controller at {})",
+                        session.name,
+                        socket.display()
+                    );
+                    return Err(Error::Exit(3));
+                }
                 Err(Some(e)) => return Err(Error::Failed(e)),
             }
-            before?;
-            if cancel_all {
-                cancel("after the stop")?;
+            if failed.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::Exit(1))
             }
-            Ok(())
         }
         Cmd::Logs {
             follow,
@@ -293,17 +338,13 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 KillAction::Clear => vec!["clear".into()],
                 KillAction::Status => vec!["status".into()],
             };
-            let status = kill_command(&session, &args)
+            let status = kill_command(&session, cli.common.config.as_deref(), &args)
                 .status()
                 .map_err(|e| Error::Failed(format!("njord-kill: {e}")))?;
             app::exit_status(status.code().map_or(1, |c| c as u8))
         }
         Cmd::Reload => {
-            let v = control::ask(&socket, &Wire::Reload).map_err(|e| {
-                Error::Failed(
-                    e.unwrap_or_else(|| format!("session {} is not running", session.name)),
-                )
-            })?;
+            let v = control::ask(&socket, &Wire::Reload).map_err(|e| not_running(&session, e))?;
             let mut text = String::new();
             for r in v["reloaded"].as_array().into_iter().flatten() {
                 let list = |k: &str| {
@@ -329,6 +370,9 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 if !restart.is_empty() {
                     text += &format!("; needs a restart: {restart}");
                 }
+                if r["signalled"] != true {
+                    text += " (not signalled)";
+                }
                 text.push('\n');
             }
             app::print_out(&text)
@@ -349,20 +393,9 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 .filter(|(_, t)| !t.is_empty())
                 .collect();
             let for_kill = session.clone();
-            let kill = Box::new(move |args: &[String]| {
-                let out = kill_command(&for_kill, args)
-                    .output()
-                    .map_err(|e| format!("njord-kill: {e}"))?;
-                let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-                if out.status.success() {
-                    Ok(text)
-                } else {
-                    Err(format!(
-                        "{text} {}",
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    ))
-                }
-            });
+            let config = cli.common.config.clone();
+            let kill =
+                Box::new(move |args: &[String]| run_kill(&for_kill, config.as_deref(), args));
             let bot = session.api.telegram.as_ref().and_then(|t| {
                 loaded
                     .config
@@ -371,15 +404,12 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                     .get(&t.token_secret)
                     .map(str::to_string)
             });
-            api::serve(&session, tokens, kill, bot).map_err(Error::Usage)
+            let metrics = metrics_token(&loaded);
+            api::serve(&session, tokens, kill, bot, metrics).map_err(Error::Usage)
         }
         Cmd::Stop { stage } => control::ask(&socket, &Wire::Stop { stage })
             .map(drop)
-            .map_err(|e| {
-                Error::Failed(
-                    e.unwrap_or_else(|| format!("session {} is not running", session.name)),
-                )
-            }),
+            .map_err(|e| not_running(&session, e)),
         Cmd::Top => {
             let topics = vec![
                 loaded.config.redis.topics.decisions.clone(),
@@ -394,14 +424,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 };
                 let kill = |args: &[&str]| {
                     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-                    let out = kill_command(&session, &args)
-                        .output()
-                        .map_err(|e| format!("njord-kill: {e}"))?;
-                    if out.status.success() {
-                        Ok(())
-                    } else {
-                        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
-                    }
+                    run_kill(&session, cli.common.config.as_deref(), &args).map(drop)
                 };
                 match a {
                     top::Action::Trip => kill(&["trip", "--reason", "njord-ctl top"])
@@ -421,15 +444,12 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 .map(std::path::PathBuf::from)
                 .unwrap_or_else(|| loaded.config.journal.dir.clone());
             let outbox = journal.join("alert.outbox.ndjson");
-            top::run(socket.clone(), outbox, topics, act).map_err(Error::Failed)
+            let token = metrics_token(&loaded);
+            top::run(socket.clone(), outbox, token, topics, act).map_err(Error::Failed)
         }
         Cmd::Restart { stage } => control::ask(&socket, &Wire::Restart { stage })
             .map(drop)
-            .map_err(|e| {
-                Error::Failed(
-                    e.unwrap_or_else(|| format!("session {} is not running", session.name)),
-                )
-            }),
+            .map_err(|e| not_running(&session, e)),
         Cmd::Status { json } => {
             let v = match control::ask(&socket, &Wire::Status) {
                 Ok(v) => v,
@@ -460,23 +480,119 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 
 /// `njord-kill ARGS` for the session: with its environment, and its Redis (the running
 /// controller's, else the file's `bus`).
-fn kill_command(session: &Session, args: &[String]) -> std::process::Command {
-    let socket = session.state_dir.join("ctl.sock");
-    let bus = control::ask(&socket, &Wire::Status)
-        .ok()
-        .and_then(|v| v["bus"].as_str().map(str::to_string))
-        .or(session.bus.clone());
+fn kill_command(
+    session: &Session,
+    config: Option<&std::path::Path>,
+    args: &[String],
+) -> std::process::Command {
     let mut cmd = std::process::Command::new(supervise::resolve("njord-kill"));
     cmd.args(args).envs(&session.env);
-    if let Some(b) = bus {
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
+    if let Some(b) = session_bus(session) {
         cmd.args(["--redis", &b]);
     }
     cmd
 }
 
+/// The session's bus: what the running controller wrote in its state directory (a managed
+/// Redis has a port of its own), else the file's `bus`. Read without asking the controller,
+/// which may be busy starting or stopping: a kill switch must never wait.
+fn session_bus(session: &Session) -> Option<String> {
+    std::fs::read_to_string(session.state_dir.join("bus"))
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| session.bus.clone())
+}
+
+/// `njord-kill ARGS` for the session, its output kept: what the API, Telegram and `top` run.
+fn run_kill(
+    session: &Session,
+    config: Option<&std::path::Path>,
+    args: &[String],
+) -> Result<String, String> {
+    let out = kill_command(session, config, args)
+        .output()
+        .map_err(|e| format!("njord-kill: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(format!(
+            "{text} {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// `api_keys.metrics.token`: the daemons' endpoints (and the controller's) then require it.
+fn metrics_token(loaded: &crate::config::Loaded) -> Option<String> {
+    loaded
+        .config
+        .api_keys
+        .metrics
+        .token
+        .as_ref()
+        .map(|t| secrecy::ExposeSecret::expose_secret(t).to_string())
+}
+
+/// The error of a command the controller did not answer.
+fn not_running(session: &Session, e: Option<String>) -> Error {
+    match e {
+        Some(e) => Error::Failed(e),
+        None => Error::Failed(format!(
+            "session {} is not running (no controller at {})",
+            session.name,
+            session.state_dir.join("ctl.sock").display()
+        )),
+    }
+}
+
+/// The venue configuration the session's broker trades with: its own configuration (see
+/// [`stage_config`]; njord-ctl's when the session has no broker), with the managed
+/// simulator's URL when there is one.
+fn venue_config(
+    session: &Session,
+    status: Option<&Value>,
+) -> Result<crate::config::Config, String> {
+    let mut env: Vec<(String, String)> = std::env::vars().collect();
+    if let Some(url) = status.and_then(|v| v["venue"].as_str()) {
+        env.push(("NJORD__EXCHANGE__REST_URL".into(), url.to_string()));
+    }
+    env.extend(session.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let broker = session.stages.iter().find(|s| s.binary == "njord-broker");
+    if let Some(b) = broker {
+        env.extend(b.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    let args = broker.map(|b| b.args.clone()).unwrap_or_default();
+    session::stage_config(&args, env).map(|(l, _)| l.config)
+}
+
+/// A stage's configuration as it will load it, and its `NJORD_ENABLE_LIVE`.
+fn stage_config(
+    session: &Session,
+    st: &crate::ctl::session::Stage,
+) -> Result<(crate::config::Loaded, Option<String>), String> {
+    let mut env: Vec<(String, String)> = std::env::vars().collect();
+    env.extend(
+        session
+            .env
+            .iter()
+            .chain(&st.env)
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
+    session::stage_config(&st.args, env)
+}
+
 /// Prints the live checklist; exit 2 naming each failed check.
-fn preflight_passes(loaded: &crate::config::Loaded, bus: Option<&str>) -> Result<(), Error> {
-    let checks = preflight::run(loaded, bus);
+fn preflight_passes(
+    loaded: &crate::config::Loaded,
+    enable: Option<&str>,
+    bus: Option<&str>,
+) -> Result<(), Error> {
+    let checks = preflight::run(loaded, enable, bus);
     app::print_out(&format!("live preflight\n{}", preflight::text(&checks)))?;
     let failed: Vec<&str> = checks.iter().filter(|c| !c.ok).map(|c| c.name).collect();
     if failed.is_empty() {

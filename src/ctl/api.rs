@@ -14,13 +14,14 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use subtle::ConstantTimeEq;
 
-/// Runs `njord-kill` with these arguments for the session: its output, or why it failed.
+/// Runs njord-kill with these arguments for the session: its output, or why it failed.
 pub type KillRunner = Box<dyn Fn(&[String]) -> Result<String, String> + Send + Sync>;
 
 struct Shared {
@@ -31,6 +32,8 @@ struct Shared {
     /// How to run `njord-ctl kill` for the session.
     kill: KillRunner,
     http: reqwest::Client,
+    /// `Authorization` for the daemons' metrics (`api_keys.metrics.token`).
+    metrics_auth: Option<String>,
 }
 
 /// A token bucket: `per_minute` requests a minute, in bursts of as many.
@@ -65,9 +68,11 @@ fn caller(tokens: &[(String, String)], headers: &HeaderMap) -> Option<String> {
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))?
         .1
         .trim();
+    // Digests first: equal lengths, so the compare says nothing about a token's length.
+    let given = Sha256::digest(given.as_bytes());
     let mut found = None;
     for (name, token) in tokens {
-        if bool::from(token.as_bytes().ct_eq(given.as_bytes())) {
+        if bool::from(Sha256::digest(token.as_bytes()).ct_eq(&given)) {
             found = Some(name.clone());
         }
     }
@@ -80,6 +85,15 @@ fn error(status: StatusCode, text: impl Into<String>) -> Response {
 
 async fn guard(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    // Every request counts, a bad token's too; halting trading is never refused for it.
+    let halting = path == "/kill/trip";
+    let allowed = halting || s.bucket.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if !allowed {
+        let mut r = error(StatusCode::TOO_MANY_REQUESTS, "rate limited");
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, "1".parse().expect("static"));
+        return r;
+    }
     let Some(name) = caller(&s.tokens, req.headers()) else {
         tracing::warn!("api: {method} {path} refused: no valid bearer token");
         let mut r = error(
@@ -90,14 +104,6 @@ async fn guard(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Respon
             .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("static"));
         return r;
     };
-    let allowed = s.bucket.lock().unwrap_or_else(|e| e.into_inner()).take();
-    if !allowed {
-        tracing::warn!(token = %name, "api: {method} {path} refused: rate limited");
-        let mut r = error(StatusCode::TOO_MANY_REQUESTS, "rate limited");
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, "1".parse().expect("static"));
-        return r;
-    }
     let mut req = req;
     req.extensions_mut().insert(Caller(name.clone()));
     let r = next.run(req).await;
@@ -139,7 +145,11 @@ async fn series(s: &Shared, names: &[&str]) -> Result<Value, Response> {
         let (Some(name), Some(addr)) = (p["name"].as_str(), p["metrics"].as_str()) else {
             continue;
         };
-        let Ok(r) = s.http.get(format!("http://{addr}/metrics")).send().await else {
+        let mut req = s.http.get(format!("http://{addr}/metrics"));
+        if let Some(a) = &s.metrics_auth {
+            req = req.header(header::AUTHORIZATION, a);
+        }
+        let Ok(r) = req.send().await else {
             continue;
         };
         let Ok(text) = r.text().await else { continue };
@@ -252,7 +262,7 @@ fn summary(v: &Value) -> String {
 }
 
 /// A Telegram command, through the same handlers as the HTTP API.
-async fn command(s: &Shared, chat: i64, text: &str) -> String {
+async fn command(s: &Arc<Shared>, chat: i64, text: &str) -> String {
     let (cmd, rest) = text.trim().split_once(' ').unwrap_or((text.trim(), ""));
     // `/status@my_bot` in groups.
     let cmd = cmd.split('@').next().unwrap_or(cmd);
@@ -276,8 +286,10 @@ async fn command(s: &Shared, chat: i64, text: &str) -> String {
                 "--reason".to_string(),
                 format!("Telegram chat {chat}: {why}"),
             ];
-            match (s.kill)(&args) {
-                Ok(_) => "kill switch tripped: trading is halted".into(),
+            let s2 = s.clone();
+            match tokio::task::spawn_blocking(move || (s2.kill)(&args)).await {
+                Ok(Ok(_)) => "kill switch tripped: trading is halted".into(),
+                Ok(Err(e)) => format!("failed: {e}"),
                 Err(e) => format!("failed: {e}"),
             }
         }
@@ -305,8 +317,12 @@ async fn telegram(s: Arc<Shared>, t: Telegram, token: String) {
             .send()
             .await
             .and_then(|r| r.error_for_status());
-        let updates: Value = match got {
-            Ok(r) => r.json().await.unwrap_or_default(),
+        let updates: Result<Value, reqwest::Error> = match got {
+            Ok(r) => r.json().await,
+            Err(e) => Err(e),
+        };
+        let updates = match updates {
+            Ok(v) => v,
             Err(e) => {
                 // The URL holds the bot token: never log it.
                 tracing::warn!(
@@ -358,6 +374,7 @@ pub fn serve(
     tokens: Vec<(String, String)>,
     kill: KillRunner,
     bot_token: Option<String>,
+    metrics_token: Option<String>,
 ) -> Result<(), String> {
     let api: &Api = &session.api;
     if tokens.is_empty() {
@@ -383,6 +400,9 @@ pub fn serve(
             at: Instant::now(),
         }),
         kill,
+        metrics_auth: metrics_token
+            .filter(|t| !t.is_empty())
+            .map(|t| format!("Bearer {t}")),
         http: reqwest::Client::builder()
             .no_proxy()
             .timeout(std::time::Duration::from_secs(2))

@@ -1,5 +1,6 @@
 //! The controller's control socket (`{state_dir}/ctl.sock`, mode 0600): one JSON request a
-//! connection, one JSON answer. `njord-ctl status`, `restart` and `down` are its clients.
+//! connection, one JSON answer. `njord-ctl status`, `restart`, `stop`, `reload`, `down`,
+//! `top` and the control API (`serve`) are its clients.
 
 use super::supervise::Status;
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};

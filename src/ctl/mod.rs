@@ -1,5 +1,6 @@
 //! `njord-ctl`'s shell: the session file ([`session`]), its wiring check ([`plan`]), the
-//! controller that starts and supervises it ([`supervise`]), what it asks each daemon
+//! controller that starts and supervises it ([`supervise`]) and reloads it ([`reload`]), the
+//! terminal dashboard ([`top`]), what it asks each daemon
 //! ([`probe`]), its control socket ([`control`]) and HTTP API ([`api`]), the merged logs ([`logs`]), the live
 //! preflight ([`preflight`]) and `down --cancel-all` ([`orders`]).
 

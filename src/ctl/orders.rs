@@ -5,34 +5,44 @@
 use crate::config::Config;
 use crate::venue::binanceus::venue::BinanceUs;
 
-/// Cancels every open order of `cfg.exchange.symbols`; returns them as `SYMBOL client-id`.
-pub fn cancel_all(cfg: &Config) -> Result<Vec<String>, String> {
+/// Cancels every open order of `cfg.exchange.symbols`: the orders cancelled (`SYMBOL
+/// client-id`), and what failed. One failure does not stop the others.
+pub fn cancel_all(cfg: &Config) -> (Vec<String>, Vec<String>) {
     let url = &cfg.exchange.rest_url;
-    let venue = BinanceUs::from_config(cfg, false).map_err(|e| format!("{url}: {e}"))?;
+    let (mut done, mut failed) = (Vec::new(), Vec::new());
+    let venue = match BinanceUs::from_config(cfg, false) {
+        Ok(v) => v,
+        Err(e) => return (done, vec![format!("{url}: {e}")]),
+    };
     let rest = &venue.rest;
-    let rt = tokio::runtime::Builder::new_current_thread()
+    let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("runtime: {e}"))?;
+    {
+        Ok(rt) => rt,
+        Err(e) => return (done, vec![format!("runtime: {e}")]),
+    };
     rt.block_on(async {
-        rest.sync_time().await.map_err(|e| format!("{url}: {e}"))?;
-        let mut done = Vec::new();
+        if let Err(e) = rest.sync_time().await {
+            failed.push(format!("{url}: {e}"));
+        }
         for s in &cfg.exchange.symbols {
-            let open = rest
-                .fetch_open_orders(Some(s))
-                .await
-                .map_err(|e| format!("{url}: {s}: {e}"))?;
+            let open = match rest.fetch_open_orders(Some(s)).await {
+                Ok(o) => o,
+                Err(e) => {
+                    failed.push(format!("{url}: {s}: {e}"));
+                    continue;
+                }
+            };
             for o in open {
-                // `false`: it filled or was cancelled meanwhile; it no longer rests either way.
-                let cancelled = rest
-                    .cancel(s, &o.client_order_id)
-                    .await
-                    .map_err(|e| format!("{url}: cancel {s} {}: {e}", o.client_order_id))?;
-                if cancelled {
-                    done.push(format!("{s} {}", o.client_order_id));
+                // `Ok(false)`: it filled or was cancelled meanwhile; it no longer rests.
+                match rest.cancel(s, &o.client_order_id).await {
+                    Ok(true) => done.push(format!("{s} {}", o.client_order_id)),
+                    Ok(false) => {}
+                    Err(e) => failed.push(format!("{url}: cancel {s} {}: {e}", o.client_order_id)),
                 }
             }
         }
-        Ok(done)
-    })
+    });
+    (done, failed)
 }

@@ -45,7 +45,12 @@ pub fn check(session: &Session, topics: &Topics) -> Vec<String> {
     let mut by_account: Vec<(&str, &str)> = Vec::new();
     for st in &session.stages {
         let orders = effective(&session.env, st, topics).orders;
-        if st.produces.iter().any(|t| overlaps(t, &orders)) {
+        // A risk engine publishes orders whether or not the file says so. njord-exec's are
+        // the children of risk's parents: the same decisions, not a second source.
+        let by_binary = st.binary == "njord-risk";
+        let declared =
+            st.binary != "njord-exec" && st.produces.iter().any(|t| overlaps(t, &orders));
+        if by_binary || declared {
             let account = st.account.as_deref().unwrap_or("default");
             if let Some((_, other)) = by_account.iter().find(|(a, _)| *a == account) {
                 problems.push(format!(

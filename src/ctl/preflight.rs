@@ -1,13 +1,14 @@
 //! The live preflight: what must hold before a session trades real money, checked and
-//! printed as a checklist by `njord-ctl preflight` and before `up` of a session with a
-//! `live: true` stage. It reads the configuration njord-ctl loads (the files and environment
-//! its stages inherit) and asks the venue, read-only.
+//! printed as a checklist by `njord-ctl preflight` and before `up` of a session with a live
+//! stage. It reads that stage's own configuration (its file, the session's and its
+//! environment) and asks the venue, read-only.
 
 use crate::app;
 use crate::config::{Env, Loaded};
 use crate::kill;
 use crate::venue::binanceus::rest_client::Auth;
 use crate::venue::binanceus::venue::BinanceUs;
+use njord_core::broker::BrokerError;
 use njord_core::broker::guard::{self, KillRead};
 use serde_json::Value;
 
@@ -34,14 +35,15 @@ fn check(name: &'static str, result: Result<String, String>) -> Check {
     }
 }
 
-/// Every check, in order. `bus`: the session's Redis, whose kill key is read too.
-pub fn run(loaded: &Loaded, bus: Option<&str>) -> Vec<Check> {
+/// Every check, in order, of a live stage's configuration `loaded`; `enable`: the value of
+/// `NJORD_ENABLE_LIVE` in its environment; `bus`: the session's Redis, whose kill key is read
+/// too.
+pub fn run(loaded: &Loaded, enable: Option<&str>, bus: Option<&str>) -> Vec<Check> {
     let cfg = &loaded.config;
     let mut out = Vec::new();
-    let enable = std::env::var("NJORD_ENABLE_LIVE").ok();
     out.push(check(
         "live mode",
-        if guard::live_enabled(cfg.app.env, enable.as_deref()) {
+        if guard::live_enabled(cfg.app.env, enable) {
             Ok("app.env is live and NJORD_ENABLE_LIVE=1".into())
         } else {
             Err(format!(
@@ -50,7 +52,7 @@ pub fn run(loaded: &Loaded, bus: Option<&str>) -> Vec<Check> {
                     Env::Live => "live",
                     _ => "not live",
                 },
-                enable.as_deref().unwrap_or("unset")
+                enable.unwrap_or("unset")
             ))
         },
     ));
@@ -116,13 +118,17 @@ pub fn run(loaded: &Loaded, bus: Option<&str>) -> Vec<Check> {
                     false,
                 )
                 .await;
+            // Fail closed: only a venue without the endpoint (404) passes unreported.
             match key {
-                Ok(v) if v["enableWithdrawals"] == Value::Bool(true) => Err(
-                    "the key can withdraw (enableWithdrawals): use a key that can only trade"
+                Ok(v) if v["enableWithdrawals"] == Value::Bool(false) => {
+                    Ok("it can trade and cannot withdraw".into())
+                }
+                Ok(_) => Err(
+                    "the key can withdraw (enableWithdrawals is not false): use a key that can only trade"
                         .into(),
                 ),
-                Ok(_) => Ok("it can trade and cannot withdraw".into()),
-                Err(_) => Ok("it can trade; the venue does not report whether the key can withdraw (check its permissions on the venue's site)".into()),
+                Err(BrokerError::Venue { status: 404, .. }) => Ok("it can trade; the venue does not report whether the key can withdraw (check its permissions on the venue's site)".into()),
+                Err(e) => Err(format!("the key's permissions could not be read: {e}")),
             }
         }),
     ));

@@ -4,13 +4,15 @@
 use crate::telemetry::scrape::samples;
 use std::time::Duration;
 
-/// How long one request may take.
-const TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one request may take: a hung daemon must not stall the supervision loop.
+const TIMEOUT: Duration = Duration::from_millis(800);
 
 /// A blocking HTTP client for loopback probes.
 pub struct Prober {
     rt: tokio::runtime::Runtime,
     http: reqwest::Client,
+    /// `Authorization` for daemons that require `api_keys.metrics.token`.
+    auth: Option<String>,
 }
 
 /// A daemon's `/readyz` answer.
@@ -35,7 +37,8 @@ pub struct Seen {
 }
 
 impl Prober {
-    pub fn new() -> Result<Prober, String> {
+    /// `token`: `api_keys.metrics.token`, which the daemons then require on every request.
+    pub fn new(token: Option<&str>) -> Result<Prober, String> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -45,17 +48,22 @@ impl Prober {
             .timeout(TIMEOUT)
             .build()
             .map_err(|e| format!("probe client: {e}"))?;
-        Ok(Prober { rt, http })
+        Ok(Prober {
+            rt,
+            http,
+            auth: token
+                .filter(|t| !t.is_empty())
+                .map(|t| format!("Bearer {t}")),
+        })
     }
 
     fn get(&self, addr: &str, path: &str) -> Result<(u16, String), String> {
         self.rt.block_on(async {
-            let r = self
-                .http
-                .get(format!("http://{addr}{path}"))
-                .send()
-                .await
-                .map_err(crate::venue::request_error)?;
+            let mut req = self.http.get(format!("http://{addr}{path}"));
+            if let Some(a) = &self.auth {
+                req = req.header(reqwest::header::AUTHORIZATION, a);
+            }
+            let r = req.send().await.map_err(crate::venue::request_error)?;
             let status = r.status().as_u16();
             let body = r.text().await.map_err(crate::venue::request_error)?;
             Ok((status, body))

@@ -266,6 +266,31 @@ pub struct Stage {
     pub account: Option<String>,
 }
 
+/// A stage's configuration as the stage loads it: its `--config FILE`, else `NJORD_CONFIG` of
+/// its environment, else `config/base.yaml`; then `env` (the process's, the session's and its
+/// own, later entries winning) on top. Also the `NJORD_ENABLE_LIVE` it will see.
+pub fn stage_config(
+    args: &[String],
+    env: Vec<(String, String)>,
+) -> Result<(crate::config::Loaded, Option<String>), String> {
+    let last = |key: &str| {
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
+    let enable = last("NJORD_ENABLE_LIVE");
+    let path = args
+        .iter()
+        .position(|a| a == "--config")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .or_else(|| last("NJORD_CONFIG"))
+        .map(PathBuf::from);
+    let loaded = crate::config::load_with_env(path.as_deref(), env).map_err(|e| e.to_string())?;
+    Ok((loaded, enable))
+}
+
 /// The names `depends_on` may give besides stages.
 pub const REDIS: &str = "redis";
 pub const SIM: &str = "sim";

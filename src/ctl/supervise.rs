@@ -4,8 +4,10 @@
 //! socket, and stops everything in reverse order on `down`, SIGTERM or SIGINT.
 //!
 //! Children never outlive the controller: each runs in its own process group (so a stop
-//! reaches whatever it started) under `setpriv --pdeathsig TERM`, so the kernel sends it
-//! SIGTERM when the controller dies, even by SIGKILL.
+//! reaches whatever it started) under `setpriv --pdeathsig KILL`, so the kernel kills it the
+//! moment the controller dies, even by SIGKILL. KILL rather than TERM: a dead controller is a
+//! crash, which every stage survives by design (journals written before output, orders
+//! idempotent by client id), and a loaded host must not let a child trade on for seconds.
 
 use super::control::{self, Reply, Request};
 use super::probe::{Prober, Ready, Seen};
@@ -26,6 +28,19 @@ use std::time::{Duration, Instant};
 
 /// How often the loop turns: reaps exits, starts what is due, answers requests.
 const TURN: Duration = Duration::from_millis(100);
+/// The binaries whose stage runner takes SIGHUP as "reload" (njord-ingest and njord-sim do
+/// not: SIGHUP would end them).
+const RELOADS_ON_SIGHUP: [&str; 8] = [
+    "njord-strat",
+    "njord-risk",
+    "njord-paper",
+    "njord-bars",
+    "njord-portfolio",
+    "njord-exec",
+    "njord-broker",
+    "njord-alert",
+];
+
 /// How often running daemons are probed for health.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
 
@@ -72,7 +87,10 @@ struct Proc {
     crashes: VecDeque<Instant>,
     state: State,
     next_start: Option<Instant>,
+    /// Since when a running stage has not been ready (stuck once past `stuck_after`).
     stale_since: Option<Instant>,
+    /// Its being stuck was reported (and acted on) for this spell.
+    stuck_reported: bool,
     ready: Ready,
     seen: Seen,
 }
@@ -102,6 +120,8 @@ pub struct Status {
     pub session: String,
     /// The bus the stages share (`redis://…`), when there is one.
     pub bus: Option<String>,
+    /// The managed simulator's REST URL, when the session runs one.
+    pub venue: Option<String>,
     pub controller_pid: u32,
     pub uptime_s: f64,
     pub processes: Vec<ProcStatus>,
@@ -117,6 +137,8 @@ pub struct Controller {
     /// The bearer token of metrics endpoints (`api_keys.metrics.token`), for the controller's.
     token: Option<String>,
     bus: Option<String>,
+    /// The managed simulator's REST URL.
+    venue: Option<String>,
     started: Instant,
     /// The session's lock, held while the controller runs (its pid inside).
     lock: File,
@@ -145,14 +167,11 @@ pub fn resolve(binary: &str) -> PathBuf {
 }
 
 impl Controller {
-    /// The bearer token the controller's own endpoints ask for (`api_keys.metrics.token`).
-    pub fn with_token(mut self, token: Option<String>) -> Controller {
-        self.token = token.filter(|t| !t.is_empty());
-        self
-    }
-
     /// Takes the session's lock (one controller per session) and lays out its processes.
-    pub fn new(session: Session) -> Result<Controller, String> {
+    /// `token`: `api_keys.metrics.token`, which the daemons' endpoints (and the controller's
+    /// own) then require.
+    pub fn new(session: Session, token: Option<String>) -> Result<Controller, String> {
+        let token = token.filter(|t| !t.is_empty());
         let dir = &session.state_dir;
         std::fs::create_dir_all(dir.join("logs")).map_err(|e| format!("{}: {e}", dir.display()))?;
         let lock = take_lock(&dir.join("ctl.lock"))?;
@@ -184,6 +203,7 @@ impl Controller {
             ));
         }
         let mut venue_env = Vec::new();
+        let mut venue = None;
         if let Some(args) = &session.sim {
             let (rest, ws, m) = (free_port()?, free_port()?, free_port()?);
             let mut all = vec!["serve".to_string()];
@@ -194,6 +214,7 @@ impl Controller {
             }
             all.push("--metrics-addr".into());
             all.push(format!("127.0.0.1:{m}"));
+            venue = Some(format!("http://127.0.0.1:{rest}"));
             venue_env = vec![
                 (
                     "NJORD__EXCHANGE__REST_URL".to_string(),
@@ -224,11 +245,23 @@ impl Controller {
                     args.push("--bus".into());
                     args.push(b.clone());
                 }
-                if !args.iter().any(|a| a == "--metrics-addr") {
-                    let addr = format!("127.0.0.1:{}", free_port()?);
-                    args.push("--metrics-addr".into());
-                    args.push(addr.clone());
-                    metrics = Some(addr);
+                match args.iter().position(|a| a == "--metrics-addr") {
+                    None => {
+                        let addr = format!("127.0.0.1:{}", free_port()?);
+                        args.push("--metrics-addr".into());
+                        args.push(addr.clone());
+                        metrics = Some(addr);
+                    }
+                    // The stage's own address is probed; `off` leaves it ungated.
+                    Some(i) => {
+                        metrics = match args
+                            .get(i + 1)
+                            .map(|a| crate::telemetry::MetricsAddr::parse(a))
+                        {
+                            Some(Ok(crate::telemetry::MetricsAddr::At(at))) => Some(at.to_string()),
+                            _ => None,
+                        }
+                    }
                 }
             }
             let mut env = venue_env.clone();
@@ -258,10 +291,11 @@ impl Controller {
         Ok(Controller {
             session,
             procs,
-            prober: Prober::new()?,
+            prober: Prober::new(token.as_deref())?,
             health: None,
-            token: None,
+            token,
             bus,
+            venue,
             started: Instant::now(),
             lock,
             socket,
@@ -277,6 +311,11 @@ impl Controller {
             signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("signals: {e}"))?;
         }
         let requests = control::serve(&self.socket)?;
+        // Where the session's bus is, for `kill` without asking the loop (it may be busy).
+        if let Some(bus) = &self.bus {
+            std::fs::write(self.session.state_dir.join("bus"), format!("{bus}\n"))
+                .map_err(|e| format!("{}: {e}", self.session.state_dir.display()))?;
+        }
         if let Some(addr) = &self.session.metrics_addr {
             let at = match crate::telemetry::MetricsAddr::parse(addr)? {
                 crate::telemetry::MetricsAddr::At(at) => at,
@@ -311,6 +350,7 @@ impl Controller {
         let result = self.supervise(&stop, &requests);
         self.shutdown();
         let _ = std::fs::remove_file(&self.socket);
+        let _ = std::fs::remove_file(self.session.state_dir.join("bus"));
         // A clean exit leaves no pid behind: the next controller has nothing to take over.
         let _ = self.lock.set_len(0);
         result
@@ -327,7 +367,7 @@ impl Controller {
             .try_clone()
             .map_err(|e| format!("{}: {e}", p.log.display()))?;
         let mut cmd = Command::new("setpriv");
-        cmd.args(["--pdeathsig", "TERM", "--"])
+        cmd.args(["--pdeathsig", "KILL", "--"])
             .arg(&p.program)
             .args(&p.args)
             .envs(p.env.iter().map(|(k, v)| (k, v)))
@@ -345,6 +385,7 @@ impl Controller {
         p.state = State::Starting;
         p.next_start = None;
         p.stale_since = None;
+        p.stuck_reported = false;
         p.ready = Ready::No("starting".into());
         Ok(())
     }
@@ -398,7 +439,9 @@ impl Controller {
     }
 
     fn supervise(&mut self, stop: &AtomicBool, requests: &Receiver<Request>) -> Result<(), String> {
-        let mut last_probe = Instant::now() - PROBE_EVERY;
+        let mut last_probe = Instant::now()
+            .checked_sub(PROBE_EVERY)
+            .unwrap_or_else(Instant::now);
         loop {
             if stop.load(Ordering::Relaxed) {
                 tracing::info!("signal: stopping the session");
@@ -481,7 +524,10 @@ impl Controller {
             let Some(Ok(Some(status))) = p.child.as_mut().map(|c| c.try_wait()) else {
                 continue;
             };
-            p.child = None;
+            // Whatever it started goes with it, so a restart never runs beside a leftover.
+            if let Some(c) = p.child.take() {
+                let _ = killpg(Pid::from_raw(c.id() as i32), Signal::SIGKILL);
+            }
             let now = Instant::now();
             let restart = match p.restart {
                 Restart::Always => true,
@@ -536,21 +582,25 @@ impl Controller {
             }
             p.ready = self.prober.ready(addr);
             p.seen = self.prober.seen(addr);
-            if matches!(p.ready, Ready::Yes | Ready::NoEventYet(_)) {
+            if p.state == State::Starting && matches!(p.ready, Ready::Yes | Ready::NoEventYet(_)) {
                 p.state = State::Running;
             }
+            // Not ready after it was: its event time stuck, or its endpoints hung.
             match &p.ready {
-                Ready::No(why) if why.contains("stale") => {
+                Ready::No(why) if p.state == State::Running => {
                     let since = *p.stale_since.get_or_insert_with(Instant::now);
-                    if since.elapsed() >= stuck_after {
+                    if since.elapsed() >= stuck_after && !p.stuck_reported {
                         tracing::warn!(process = %p.name, "alive but not processing for {} s: {why}", since.elapsed().as_secs());
-                        p.stale_since = Some(Instant::now());
+                        p.stuck_reported = true;
                         if p.on_stuck == OnStuck::Restart {
                             restart.push(i);
                         }
                     }
                 }
-                _ => p.stale_since = None,
+                _ => {
+                    p.stale_since = None;
+                    p.stuck_reported = false;
+                }
             }
         }
         for i in restart {
@@ -609,9 +659,11 @@ impl Controller {
             let p = &mut self.procs[i];
             let old = p.config.replace(new.clone()).unwrap_or_default();
             let change = super::reload::diff(&p.binary, &old, &new);
-            let signalled = p.child.as_ref().is_some_and(|c| {
-                nix::sys::signal::kill(Pid::from_raw(c.id() as i32), Signal::SIGHUP).is_ok()
-            });
+            // Only the stage runner handles SIGHUP; to another process it would be fatal.
+            let signalled = RELOADS_ON_SIGHUP.contains(&p.binary.as_str())
+                && p.child.as_ref().is_some_and(|c| {
+                    nix::sys::signal::kill(Pid::from_raw(c.id() as i32), Signal::SIGHUP).is_ok()
+                });
             let entry = serde_json::json!({
                 "ts_ns": crate::stage::wall_clock_ns(),
                 "stage": p.name,
@@ -648,6 +700,7 @@ impl Controller {
         Status {
             session: self.session.name.clone(),
             bus: self.bus.clone(),
+            venue: self.venue.clone(),
             controller_pid: std::process::id(),
             uptime_s: self.started.elapsed().as_secs_f64(),
             processes: self
@@ -716,6 +769,7 @@ impl Proc {
             state: State::Stopped,
             next_start: None,
             stale_since: None,
+            stuck_reported: false,
             ready: Ready::No("not started".into()),
             seen: Seen::default(),
         }
@@ -760,17 +814,10 @@ fn backoff(sup: &super::session::Supervise, n: u32) -> Duration {
     base.mul_f64(0.8 + 0.4 * rand::random::<f64>())
 }
 
-/// A Njord stage's effective configuration, loaded as it loads it: its `--config` (or the
-/// default file), then its environment, secrets redacted.
+/// A Njord stage's effective configuration, loaded as it loads it, secrets redacted.
 fn effective_config(p: &Proc) -> Result<serde_json::Value, String> {
-    let path = p
-        .args
-        .iter()
-        .position(|a| a == "--config")
-        .and_then(|i| p.args.get(i + 1))
-        .map(PathBuf::from);
-    let env = std::env::vars().chain(p.env.iter().cloned());
-    let loaded = crate::config::load_with_env(path.as_deref(), env).map_err(|e| e.to_string())?;
+    let env = std::env::vars().chain(p.env.iter().cloned()).collect();
+    let (loaded, _) = super::session::stage_config(&p.args, env)?;
     serde_json::to_value(&loaded.config).map_err(|e| e.to_string())
 }
 

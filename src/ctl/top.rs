@@ -330,8 +330,10 @@ pub fn recent_alerts(path: &std::path::Path) -> Vec<String> {
     // The tail is enough: a message is a line of well under a kilobyte.
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
     let _ = f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)));
-    let mut text = String::new();
-    let _ = f.read_to_string(&mut text);
+    // The tail may start inside a character: read bytes, and let the first line go.
+    let mut bytes = Vec::new();
+    let _ = f.read_to_end(&mut bytes);
+    let text = String::from_utf8_lossy(&bytes);
     let mut out: Vec<String> = text
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -348,10 +350,11 @@ pub fn recent_alerts(path: &std::path::Path) -> Vec<String> {
 }
 
 /// Runs the dashboard until `q`. `act` carries out a confirmed action and says how it went.
-/// `outbox`: njord-alert's outbox, for the recent alerts.
+/// `outbox`: njord-alert's outbox, for the recent alerts; `token`: `api_keys.metrics.token`.
 pub fn run(
     socket: PathBuf,
     outbox: PathBuf,
+    token: Option<String>,
     topics: Vec<String>,
     act: impl Fn(&Action) -> Result<String, String>,
 ) -> Result<(), String> {
@@ -364,7 +367,7 @@ pub fn run(
         std::thread::spawn(move || feed(bus, topics, feed_tx));
     }
     let s2 = socket.clone();
-    std::thread::spawn(move || refresh_loop(s2, outbox, snap_tx));
+    std::thread::spawn(move || refresh_loop(s2, outbox, token, snap_tx));
     let mut model = Model {
         snap: Snapshot {
             status: first,
@@ -419,8 +422,8 @@ fn ui_loop(
 }
 
 /// Status and metrics every second until the dashboard is gone.
-fn refresh_loop(socket: PathBuf, outbox: PathBuf, tx: Sender<Snapshot>) {
-    let Ok(prober) = super::probe::Prober::new() else {
+fn refresh_loop(socket: PathBuf, outbox: PathBuf, token: Option<String>, tx: Sender<Snapshot>) {
+    let Ok(prober) = super::probe::Prober::new(token.as_deref()) else {
         return;
     };
     loop {

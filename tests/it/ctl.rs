@@ -48,8 +48,14 @@ struct Up {
 
 impl Up {
     fn start(dir: &Path, session: &str) -> Up {
+        Up::start_with(dir, session, &[])
+    }
+
+    /// With more environment, for njord-ctl and (inherited) every process it starts.
+    fn start_with(dir: &Path, session: &str, env: &[(&str, &str)]) -> Up {
         let log = std::fs::File::create(dir.join("ctl.log")).unwrap();
         let child = ctl(dir)
+            .envs(env.iter().copied())
             .args(["up", "--session", session])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -524,6 +530,24 @@ fn the_live_preflight_passes_or_names_what_fails_and_a_live_up_needs_confirm() {
     let out = preflight(&skewed, false, &["up", "--confirm", "desk"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(!dir.path().join("var/run/njord/desk/ctl.lock").exists());
+    // A broker made live by its own environment, without `live: true`, is held all the same.
+    std::fs::write(
+        dir.path().join("sneaky.yaml"),
+        "name: sneaky\nstages:\n  - {name: broker, binary: njord-broker, env: {NJORD__APP__ENV: live, NJORD_ENABLE_LIVE: '1'}}\n",
+    )
+    .unwrap();
+    std::fs::remove_file(dir.path().join("var/run/njord/halt")).unwrap();
+    let mut c = ctl(dir.path());
+    c.args(["up", "--session", "sneaky.yaml"])
+        .env("NJORD__EXCHANGE__REST_URL", &good.rest)
+        .env("NJORD__EXCHANGE__SYMBOLS", "[ATOM/USDT]")
+        .env("NJORD_BINANCEUS_API_KEY", KEY)
+        .env("NJORD_BINANCEUS_API_SECRET", SECRET);
+    let out = run(&mut c);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("start it with --confirm sneaky"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("stage broker: live preflight"));
 }
 
 /// `down --cancel-all` cancels every resting order at the venue, counted in njord-sim's own
@@ -564,7 +588,9 @@ fn down_with_cancel_all_leaves_no_resting_order_at_the_venue() {
         .env("NJORD_BINANCEUS_API_KEY", KEY)
         .env("NJORD_BINANCEUS_API_SECRET", SECRET));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    // No session runs here: said with exit 3, as `status` does, and the orders are cancelled.
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("not running here"), "{err}");
     assert!(
         err.contains("cancelled=2") && err.contains("rest-1"),
         "{err}"
@@ -882,6 +908,11 @@ fn reload_applies_what_can_change_names_what_needs_a_restart_and_refuses_a_bad_f
     );
     let v = up.status().1;
     let after = v["processes"][5]["config_hash"].as_str().unwrap();
+    // njord-ingest takes no SIGHUP (it would end it): not signalled, not restarted.
+    let ingest = said.lines().find(|l| l.starts_with("ingest:")).unwrap();
+    assert!(ingest.contains("(not signalled)"), "{said}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(up.status().1["processes"][2]["restarts"], 0);
     assert_ne!(before, after);
     assert!(risk.contains(&format!("{before} → {after}")), "{said}");
     // Bars does not read the risk caps: only the journal key is news to it.
@@ -1101,5 +1132,23 @@ stages:
         up.log().contains("alive but not processing"),
         "{}",
         up.log()
+    );
+}
+
+/// With `api_keys.metrics.token` set, the daemons require it even on loopback: the
+/// controller's probes carry it, so the gate, `status` and the metrics read still work.
+#[test]
+fn a_metrics_token_is_sent_with_every_probe() {
+    let dir = scratch();
+    let session = small_session(dir.path(), "");
+    let token = [("NJORD__API_KEYS__METRICS__TOKEN", "m-s3cret")];
+    let mut up = Up::start_with(dir.path(), &session, &token);
+    let v = up.wait_status("every process ready", all_ready);
+    assert!(v["processes"][3]["version"].is_string(), "{v:#}");
+    let addr = v["processes"][3]["metrics"].as_str().unwrap();
+    assert_eq!(
+        crate::telemetry::get(addr, "/readyz", &[]).0,
+        401,
+        "the token is required"
     );
 }
