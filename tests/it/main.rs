@@ -2,6 +2,7 @@
 //! area), with shared fixtures in [`support`]: a real `redis-server`, a real `njord-sim`.
 
 mod alert;
+mod audit;
 mod backtest;
 mod broker;
 mod capital;

@@ -6,6 +6,7 @@
 //! and in the backtester. The manifest lists no I/O crate, and a test keeps it that way.
 
 pub mod alert;
+pub mod audit;
 pub mod backoff;
 pub mod backtest;
 pub mod bars;
