@@ -88,19 +88,10 @@ impl Delivery {
 }
 
 fn run(channels: BTreeMap<String, Channel>, outbox: Arc<Mutex<Outbox>>, rx: Receiver<Msg>) {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    use crate::venue::{blocking_runtime, http_client};
+    let (rt, http) = match blocking_runtime().and_then(|rt| Ok((rt, http_client(REQUEST_TIMEOUT)?)))
     {
-        Ok(rt) => rt,
-        Err(e) => return tracing::error!("alert delivery: {e}"),
-    };
-    let http = match reqwest::Client::builder()
-        .no_proxy()
-        .timeout(REQUEST_TIMEOUT)
-        .build()
-    {
-        Ok(c) => c,
+        Ok(both) => both,
         Err(e) => return tracing::error!("alert delivery: {e}"),
     };
     let m = crate::telemetry::alerts();

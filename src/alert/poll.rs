@@ -28,22 +28,12 @@ pub fn start(
 }
 
 fn run(daemons: Daemons, token: Option<SecretString>, tx: Sender<(String, Probe)>) {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
+    use crate::venue::{bearer, blocking_runtime, http_client};
+    let (rt, http) = match blocking_runtime().and_then(|rt| Ok((rt, http_client(TIMEOUT)?))) {
+        Ok(both) => both,
         Err(e) => return tracing::error!("daemon polling: {e}"),
     };
-    let http = match reqwest::Client::builder()
-        .no_proxy()
-        .timeout(TIMEOUT)
-        .build()
-    {
-        Ok(c) => c,
-        Err(e) => return tracing::error!("daemon polling: {e}"),
-    };
-    let token = token.map(|t| format!("Bearer {}", t.expose_secret()));
+    let token = bearer(token.as_ref().map(|t| t.expose_secret()));
     let (http, token) = (&http, token.as_deref());
     loop {
         let round = Instant::now();

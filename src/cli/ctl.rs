@@ -192,7 +192,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             // live through its env or --config is not let past the preflight.
             let mut live = Vec::new();
             for st in &session.stages {
-                let (cfg, enable) = stage_config(&session, st)
+                let (cfg, enable) = stage_config(&session, Some(st), None)
                     .map_err(|e| Error::Usage(format!("stage {}: {e}", st.name)))?;
                 let by_config = st.binary == "njord-broker"
                     && njord_core::broker::guard::live_enabled(
@@ -226,8 +226,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         }
         Cmd::Preflight => {
             // The broker's configuration when the session has one, else njord-ctl's.
-            let (cfg, enable) = match session.stages.iter().find(|s| s.binary == "njord-broker") {
-                Some(b) => stage_config(&session, b)
+            let (cfg, enable) = match broker(&session) {
+                Some(b) => stage_config(&session, Some(b), None)
                     .map_err(|e| Error::Usage(format!("stage {}: {e}", b.name)))?,
                 None => (loaded.clone(), std::env::var("NJORD_ENABLE_LIVE").ok()),
             };
@@ -237,8 +237,9 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             let status = control::ask(&socket, &Wire::Status).ok();
             let mut failed = Vec::new();
             let venue = if cancel_all {
-                match venue_config(&session, status.as_ref()) {
-                    Ok(c) => Some(c),
+                let sim = status.as_ref().and_then(|v| v["venue"].as_str());
+                match stage_config(&session, broker(&session), sim) {
+                    Ok((l, _)) => Some(l.config),
                     Err(e) => {
                         failed.push(format!("--cancel-all: the broker's configuration: {e}"));
                         None
@@ -550,40 +551,32 @@ fn not_running(session: &Session, e: Option<String>) -> Error {
     }
 }
 
-/// The venue configuration the session's broker trades with: its own configuration (see
-/// [`stage_config`]; njord-ctl's when the session has no broker), with the managed
-/// simulator's URL when there is one.
-fn venue_config(
-    session: &Session,
-    status: Option<&Value>,
-) -> Result<crate::config::Config, String> {
-    let mut env: Vec<(String, String)> = std::env::vars().collect();
-    if let Some(url) = status.and_then(|v| v["venue"].as_str()) {
-        env.push(("NJORD__EXCHANGE__REST_URL".into(), url.to_string()));
-    }
-    env.extend(session.env.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let broker = session.stages.iter().find(|s| s.binary == "njord-broker");
-    if let Some(b) = broker {
-        env.extend(b.env.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
-    let args = broker.map(|b| b.args.clone()).unwrap_or_default();
-    session::stage_config(&args, env).map(|(l, _)| l.config)
-}
-
-/// A stage's configuration as it will load it, and its `NJORD_ENABLE_LIVE`.
+/// The configuration a stage will load (`None`: a stage without args or env of its own,
+/// as njord-ctl's commands read it), and its `NJORD_ENABLE_LIVE`. `venue`: the managed
+/// simulator's REST URL, which the controller gives every stage.
 fn stage_config(
     session: &Session,
-    st: &crate::ctl::session::Stage,
+    st: Option<&crate::ctl::session::Stage>,
+    venue: Option<&str>,
 ) -> Result<(crate::config::Loaded, Option<String>), String> {
     let mut env: Vec<(String, String)> = std::env::vars().collect();
+    if let Some(url) = venue {
+        env.push(("NJORD__EXCHANGE__REST_URL".into(), url.to_string()));
+    }
+    let own = st.map(|s| &s.env).into_iter().flatten();
     env.extend(
         session
             .env
             .iter()
-            .chain(&st.env)
+            .chain(own)
             .map(|(k, v)| (k.clone(), v.clone())),
     );
-    session::stage_config(&st.args, env)
+    session::stage_config(st.map_or(&[][..], |s| &s.args), env)
+}
+
+/// The session's broker, whose configuration the venue commands use.
+fn broker(session: &Session) -> Option<&crate::ctl::session::Stage> {
+    session.stages.iter().find(|s| s.binary == "njord-broker")
 }
 
 /// Prints the live checklist; exit 2 naming each failed check.

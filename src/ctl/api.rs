@@ -14,12 +14,10 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use subtle::ConstantTimeEq;
 
 /// Runs njord-kill with these arguments for the session: its output, or why it failed.
 pub type KillRunner = Box<dyn Fn(&[String]) -> Result<String, String> + Send + Sync>;
@@ -60,19 +58,11 @@ impl Bucket {
 
 /// The name of the token `headers` carry, compared in constant time with every one.
 fn caller(tokens: &[(String, String)], headers: &HeaderMap) -> Option<String> {
-    let given = headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .split_once(' ')
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))?
-        .1
-        .trim();
-    // Digests first: equal lengths, so the compare says nothing about a token's length.
-    let given = Sha256::digest(given.as_bytes());
+    let given = crate::telemetry::bearer_of(headers)?;
+    // Every token is compared, so the time does not say which one matched.
     let mut found = None;
     for (name, token) in tokens {
-        if bool::from(Sha256::digest(token.as_bytes()).ct_eq(&given)) {
+        if crate::telemetry::same_token(given, token) {
             found = Some(name.clone());
         }
     }
@@ -166,35 +156,42 @@ async fn series(s: &Shared, names: &[&str]) -> Result<Value, Response> {
     Ok(Value::Array(rows))
 }
 
-async fn positions(State(s): State<Arc<Shared>>) -> Response {
-    match series(&s, &["njord_position_qty"]).await {
-        Ok(v) => axum::Json(json!({ "positions": v })).into_response(),
-        Err(r) => r,
-    }
-}
+/// The read-only views of the stages' metrics: the route's name and the series it shows.
+const VIEWS: [(&str, &[&str]); 3] = [
+    ("positions", &["njord_position_qty"]),
+    (
+        "pnl",
+        &[
+            "njord_pnl_realized_usd",
+            "njord_pnl_unrealized_usd",
+            "njord_pnl_today_usd",
+            "njord_equity_usd",
+            "njord_drawdown_usd",
+        ],
+    ),
+    (
+        "orders",
+        &[
+            "njord_orders_total",
+            "njord_rejects_total",
+            "njord_fills_total",
+        ],
+    ),
+];
 
-async fn pnl(State(s): State<Arc<Shared>>) -> Response {
-    let names = [
-        "njord_pnl_realized_usd",
-        "njord_pnl_unrealized_usd",
-        "njord_pnl_today_usd",
-        "njord_equity_usd",
-        "njord_drawdown_usd",
-    ];
-    match series(&s, &names).await {
-        Ok(v) => axum::Json(json!({ "pnl": v })).into_response(),
-        Err(r) => r,
-    }
-}
-
-async fn orders(State(s): State<Arc<Shared>>) -> Response {
-    let names = [
-        "njord_orders_total",
-        "njord_rejects_total",
-        "njord_fills_total",
-    ];
-    match series(&s, &names).await {
-        Ok(v) => axum::Json(json!({ "orders": v })).into_response(),
+/// `GET /{view}`: `{"<view>": [rows]}`.
+async fn view(
+    State(s): State<Arc<Shared>>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Response {
+    let Some((key, names)) = VIEWS.iter().find(|(k, _)| *k == name) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "GET /status, /positions, /pnl or /orders",
+        );
+    };
+    match series(&s, names).await {
+        Ok(v) => axum::Json(json!({ *key: v })).into_response(),
         Err(r) => r,
     }
 }
@@ -301,11 +298,8 @@ async fn command(s: &Arc<Shared>, chat: i64, text: &str) -> String {
 /// Polls the Telegram Bot API for commands from the allowed chats and answers each.
 async fn telegram(s: Arc<Shared>, t: Telegram, token: String) {
     let base = format!("{}/bot{token}", t.url.trim_end_matches('/'));
-    let http = match reqwest::Client::builder()
-        .no_proxy()
-        .timeout(std::time::Duration::from_secs(35))
-        .build()
-    {
+    // Longer than getUpdates' own 25 s wait.
+    let http = match crate::venue::http_client(std::time::Duration::from_secs(35)) {
         Ok(c) => c,
         Err(e) => return tracing::error!("telegram: {e}"),
     };
@@ -400,14 +394,8 @@ pub fn serve(
             at: Instant::now(),
         }),
         kill,
-        metrics_auth: metrics_token
-            .filter(|t| !t.is_empty())
-            .map(|t| format!("Bearer {t}")),
-        http: reqwest::Client::builder()
-            .no_proxy()
-            .timeout(std::time::Duration::from_secs(2))
-            .build()
-            .map_err(|e| e.to_string())?,
+        metrics_auth: crate::venue::bearer(metrics_token.as_deref()),
+        http: crate::venue::http_client(std::time::Duration::from_secs(2))?,
     });
     let bot = match (&api.telegram, bot_token) {
         (Some(t), Some(token)) => Some((t.clone(), token)),
@@ -421,9 +409,7 @@ pub fn serve(
     };
     let app = Router::new()
         .route("/status", get(status))
-        .route("/positions", get(positions))
-        .route("/pnl", get(pnl))
-        .route("/orders", get(orders))
+        .route("/{view}", get(view))
         .route("/kill/{action}", post(kill_switch))
         .route("/reload", post(reload))
         .route("/stop", post(stop))

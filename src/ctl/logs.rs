@@ -58,12 +58,13 @@ struct Source {
     offset: u64,
     /// The time of the last timed line, for lines without one (continuations, other formats).
     last_time: String,
-    /// A line not yet ended by a newline.
-    partial: String,
+    /// A line not yet ended by a newline (bytes: it may end inside a character).
+    partial: Vec<u8>,
 }
 
 impl Source {
-    /// The complete lines added since the last call, each with its time.
+    /// The complete lines added since the last call, each with its time. Bytes that are not
+    /// UTF-8 are shown replaced, never stop the reading.
     fn read_new(&mut self) -> Vec<(String, String)> {
         let Ok(mut f) = std::fs::File::open(&self.path) else {
             return Vec::new();
@@ -74,23 +75,24 @@ impl Source {
             self.offset = 0;
             self.partial.clear();
         }
-        let mut text = String::new();
-        if f.seek(SeekFrom::Start(self.offset)).is_err() || f.read_to_string(&mut text).is_err() {
+        let mut bytes = std::mem::take(&mut self.partial);
+        let before = bytes.len();
+        if f.seek(SeekFrom::Start(self.offset)).is_err() || f.read_to_end(&mut bytes).is_err() {
+            self.partial = bytes;
             return Vec::new();
         }
-        self.offset += text.len() as u64;
-        let mut all = std::mem::take(&mut self.partial);
-        all.push_str(&text);
+        self.offset += (bytes.len() - before) as u64;
         let mut out = Vec::new();
-        let mut rest = all.as_str();
-        while let Some((line, tail)) = rest.split_once('\n') {
-            if let Some(t) = time(line) {
+        let mut rest = bytes.as_slice();
+        while let Some(end) = rest.iter().position(|b| *b == b'\n') {
+            let line = String::from_utf8_lossy(&rest[..end]).into_owned();
+            if let Some(t) = time(&line) {
                 self.last_time = t.to_string();
             }
-            out.push((self.last_time.clone(), line.to_string()));
-            rest = tail;
+            out.push((self.last_time.clone(), line));
+            rest = &rest[end + 1..];
         }
-        self.partial = rest.to_string();
+        self.partial = rest.to_vec();
         out
     }
 }
@@ -115,7 +117,7 @@ pub fn show(
                 path,
                 offset: 0,
                 last_time: String::new(),
-                partial: String::new(),
+                partial: Vec::new(),
             })
         })
         .collect();
@@ -200,5 +202,32 @@ mod tests {
         };
         assert_eq!(run(&grep), "ingest | 2026-12-07T06:00:02.000Z ERROR gap\n");
         assert!(Filter::level_of("loud").is_err());
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_shown_replaced_and_the_log_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.log");
+        std::fs::write(
+            &path,
+            b"2026-12-07T06:00:01.000Z  INFO a\xff\n2026-12-07T06:00:02.000Z  INFO b\n",
+        )
+        .unwrap();
+        let mut out = String::new();
+        let all = Filter {
+            stages: vec![],
+            level: None,
+            grep: None,
+        };
+        show(dir.path(), &all, false, |l| {
+            out.push_str(l);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(out.lines().count(), 2, "{out}");
+        assert!(
+            out.contains("INFO a\u{fffd}") && out.contains("INFO b"),
+            "{out}"
+        );
     }
 }

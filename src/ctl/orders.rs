@@ -15,12 +15,9 @@ pub fn cancel_all(cfg: &Config) -> (Vec<String>, Vec<String>) {
         Err(e) => return (done, vec![format!("{url}: {e}")]),
     };
     let rest = &venue.rest;
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match crate::venue::blocking_runtime() {
         Ok(rt) => rt,
-        Err(e) => return (done, vec![format!("runtime: {e}")]),
+        Err(e) => return (done, vec![e]),
     };
     rt.block_on(async {
         if let Err(e) = rest.sync_time().await {

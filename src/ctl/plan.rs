@@ -29,10 +29,7 @@ pub fn check(session: &Session, topics: &Topics) -> Vec<String> {
             }
         }
         for t in &st.consumes {
-            let produced = session
-                .stages
-                .iter()
-                .any(|p| p.name != st.name && p.produces.iter().any(|q| overlaps(q, t)));
+            let produced = on(session, t, |p| &p.produces).any(|p| p.name != st.name);
             if !produced {
                 problems.push(format!(
                     "stage {}: consumes `{t}`, which no stage of the session produces",
@@ -103,19 +100,13 @@ pub fn graph(session: &Session) -> String {
             let _ = writeln!(out, "  {:<12}   after {}", "", st.depends_on.join(", "));
         }
         for t in &st.consumes {
-            let from: Vec<&str> = session
-                .stages
-                .iter()
-                .filter(|p| p.produces.iter().any(|q| overlaps(q, t)))
+            let from: Vec<&str> = on(session, t, |p| &p.produces)
                 .map(|p| p.name.as_str())
                 .collect();
             let _ = writeln!(out, "  {:<12}   ← {t} from {}", "", from.join(", "));
         }
         for t in &st.produces {
-            let to: Vec<&str> = session
-                .stages
-                .iter()
-                .filter(|c| c.consumes.iter().any(|q| overlaps(q, t)))
+            let to: Vec<&str> = on(session, t, |c| &c.consumes)
                 .map(|c| c.name.as_str())
                 .collect();
             let to = if to.is_empty() {
@@ -161,6 +152,18 @@ fn stage_topics(
     all.sort();
     all.dedup();
     all
+}
+
+/// The stages whose `side` (what they consume, or produce) can name the channel `topic`.
+fn on<'a>(
+    session: &'a Session,
+    topic: &'a str,
+    side: fn(&Stage) -> &Vec<String>,
+) -> impl Iterator<Item = &'a Stage> {
+    session
+        .stages
+        .iter()
+        .filter(move |s| side(s).iter().any(|q| overlaps(q, topic)))
 }
 
 /// Whether two topics or patterns (Redis globs: `*` any run, `?` one character) can name the

@@ -86,13 +86,10 @@ pub fn run(loaded: &Loaded, enable: Option<&str>, bus: Option<&str>) -> Vec<Chec
             return out;
         }
     };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match crate::venue::blocking_runtime() {
         Ok(rt) => rt,
         Err(e) => {
-            out.push(check("API key", Err(format!("runtime: {e}"))));
+            out.push(check("API key", Err(e)));
             return out;
         }
     };

@@ -39,21 +39,10 @@ pub struct Seen {
 impl Prober {
     /// `token`: `api_keys.metrics.token`, which the daemons then require on every request.
     pub fn new(token: Option<&str>) -> Result<Prober, String> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("probe runtime: {e}"))?;
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(TIMEOUT)
-            .build()
-            .map_err(|e| format!("probe client: {e}"))?;
         Ok(Prober {
-            rt,
-            http,
-            auth: token
-                .filter(|t| !t.is_empty())
-                .map(|t| format!("Bearer {t}")),
+            rt: crate::venue::blocking_runtime()?,
+            http: crate::venue::http_client(TIMEOUT)?,
+            auth: crate::venue::bearer(token),
         })
     }
 

@@ -108,11 +108,12 @@ impl Model {
         Outcome::Nothing
     }
 
-    fn sum(&self, metric: &str, filter: impl Fn(&str) -> bool) -> Vec<(String, f64)> {
+    /// The samples of `metric`, each named by its process and labels.
+    fn rows(&self, metric: &str) -> Vec<(String, f64)> {
         self.snap
             .series
             .iter()
-            .filter(|(_, m, l, _)| m == metric && filter(l))
+            .filter(|(_, m, _, _)| m == metric)
             .map(|(p, _, l, v)| (format!("{p} {l}"), *v))
             .collect()
     }
@@ -198,7 +199,7 @@ impl Model {
         };
         f.render_widget(
             Paragraph::new(lines(
-                self.sum("njord_stream_last_event_age_seconds", |_| true),
+                self.rows("njord_stream_last_event_age_seconds"),
                 " s",
             ))
             .block(
@@ -208,16 +209,16 @@ impl Model {
             ),
             streams,
         );
-        let mut money = self.sum("njord_position_qty", |_| true);
+        let mut money = self.rows("njord_position_qty");
         for m in [
             "njord_pnl_realized_usd",
             "njord_pnl_unrealized_usd",
             "njord_pnl_today_usd",
         ] {
             money.extend(
-                self.sum(m, |_| true)
+                self.rows(m)
                     .into_iter()
-                    .map(|(k, v)| (format!("{} {k}", &m[9..]), v)),
+                    .map(|(k, v)| (format!("{} {k}", m.trim_start_matches("njord_pnl_")), v)),
             );
         }
         f.render_widget(
@@ -239,9 +240,9 @@ impl Model {
             ),
             decisions,
         );
-        let mut counts = self.sum("njord_orders_total", |_| true);
-        counts.extend(self.sum("njord_rejects_total", |_| true));
-        counts.extend(self.sum("njord_fills_total", |_| true));
+        let mut counts = self.rows("njord_orders_total");
+        counts.extend(self.rows("njord_rejects_total"));
+        counts.extend(self.rows("njord_fills_total"));
         f.render_widget(
             Paragraph::new(lines(counts, "")).block(
                 Block::default()

@@ -19,7 +19,7 @@ mod textfile;
 mod venue;
 
 pub use observe::Observer;
-pub use serve::{Health, MetricsAddr, ServeError, serve};
+pub use serve::{Health, MetricsAddr, ServeError, bearer_of, same_token, serve};
 pub use textfile::Textfile;
 pub use venue::{HttpMetrics, SessionMetrics, WsMetrics, http, session, ws};
 

@@ -214,14 +214,8 @@ pub fn serve(
 /// (RFC 9110); an empty configured token counts as none.
 fn refused(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
     let want = shared.token.as_deref()?;
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim());
-    match given {
-        Some(g) if same(g.as_bytes(), want.as_bytes()) => None,
+    match bearer_of(headers) {
+        Some(g) if same_token(g, want) => None,
         _ => Some(
             (
                 StatusCode::UNAUTHORIZED,
@@ -233,10 +227,25 @@ fn refused(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
     }
 }
 
-/// Compares in time independent of where the inputs differ, so the token cannot be guessed
-/// byte by byte from response times.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The token of an `Authorization: Bearer TOKEN` header (the scheme case-insensitive).
+pub fn bearer_of(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+}
+
+/// Compares two tokens in constant time, their SHA-256 digests rather than the tokens, so
+/// neither where they differ nor how long the expected one is shows in response times.
+pub fn same_token(given: &str, want: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    Sha256::digest(given.as_bytes())
+        .ct_eq(&Sha256::digest(want.as_bytes()))
+        .into()
 }
 
 async fn metrics(State(shared): State<Shared>, headers: HeaderMap) -> Response {

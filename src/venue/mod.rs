@@ -3,6 +3,32 @@
 
 pub mod binanceus;
 
+/// A current-thread runtime for a shell thread that makes blocking calls: njord-alert's
+/// deliveries and polls, njord-ctl's probes, preflight and cancels.
+pub fn blocking_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))
+}
+
+/// An HTTP client for webhooks and Njord's own endpoints: no proxy (a loopback address must
+/// stay on loopback), each request at most `timeout`.
+pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))
+}
+
+/// The `Authorization` value of a bearer token; none for an absent or empty one.
+pub fn bearer(token: Option<&str>) -> Option<String> {
+    token
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("Bearer {t}"))
+}
+
 /// A failed request's message with its causes, the URL left out (a signed query carries a
 /// signature). A connect error past DNS and TCP is the TLS handshake, which rustls words
 /// obscurely ("received corrupt message"): it is named.
