@@ -47,7 +47,7 @@ _njord__kill() {
 
     case "${cmd}" in
         njord__kill)
-            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --file --redis --help --version trip clear status help"
+            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --file --redis --source --help --version trip clear status help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -69,6 +69,10 @@ _njord__kill() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -77,7 +81,7 @@ _njord__kill() {
             return 0
             ;;
         njord__kill__subcmd__clear)
-            opts="-v -q -h --portfolio --config --print-config --verbose --quiet --log-level --file --redis --help"
+            opts="-v -q -h --portfolio --config --print-config --verbose --quiet --log-level --file --redis --source --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -100,6 +104,10 @@ _njord__kill() {
                     return 0
                     ;;
                 --redis)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -181,7 +189,7 @@ _njord__kill() {
             return 0
             ;;
         njord__kill__subcmd__status)
-            opts="-v -q -h --config --print-config --verbose --quiet --log-level --file --redis --help"
+            opts="-v -q -h --config --print-config --verbose --quiet --log-level --file --redis --source --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -203,6 +211,10 @@ _njord__kill() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -211,7 +223,7 @@ _njord__kill() {
             return 0
             ;;
         njord__kill__subcmd__trip)
-            opts="-v -q -h --reason --config --print-config --verbose --quiet --log-level --file --redis --help"
+            opts="-v -q -h --reason --config --print-config --verbose --quiet --log-level --file --redis --source --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -234,6 +246,10 @@ _njord__kill() {
                     return 0
                     ;;
                 --redis)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

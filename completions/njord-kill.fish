@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_njord_kill_global_optspecs
-    string join \n config= print-config v/verbose q/quiet log-level= file= redis= h/help V/version
+    string join \n config= print-config v/verbose q/quiet log-level= file= redis= source= h/help V/version
 end
 
 function __fish_njord_kill_needs_command
@@ -28,6 +28,7 @@ complete -c njord-kill -n "__fish_njord_kill_needs_command" -l config -d 'Config
 complete -c njord-kill -n "__fish_njord_kill_needs_command" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
 complete -c njord-kill -n "__fish_njord_kill_needs_command" -l file -d 'Kill file (default: risk.kill_switch_file from the config)' -r -F
 complete -c njord-kill -n "__fish_njord_kill_needs_command" -l redis -d 'Also act on the Redis key risk.kill_switch_key at this URL (default: redis.url when set)' -r
+complete -c njord-kill -n "__fish_njord_kill_needs_command" -l source -d 'Where the request came from, for the audit trail (njord-ctl names the control API token or the Telegram chat)' -r
 complete -c njord-kill -n "__fish_njord_kill_needs_command" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
 complete -c njord-kill -n "__fish_njord_kill_needs_command" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
 complete -c njord-kill -n "__fish_njord_kill_needs_command" -s q -l quiet -d 'Only errors on stderr'
@@ -42,6 +43,7 @@ complete -c njord-kill -n "__fish_njord_kill_using_subcommand trip" -l config -d
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand trip" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand trip" -l file -d 'Kill file (default: risk.kill_switch_file from the config)' -r -F
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand trip" -l redis -d 'Also act on the Redis key risk.kill_switch_key at this URL (default: redis.url when set)' -r
+complete -c njord-kill -n "__fish_njord_kill_using_subcommand trip" -l source -d 'Where the request came from, for the audit trail (njord-ctl names the control API token or the Telegram chat)' -r
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand trip" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand trip" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand trip" -s q -l quiet -d 'Only errors on stderr'
@@ -51,6 +53,7 @@ complete -c njord-kill -n "__fish_njord_kill_using_subcommand clear" -l config -
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand clear" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand clear" -l file -d 'Kill file (default: risk.kill_switch_file from the config)' -r -F
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand clear" -l redis -d 'Also act on the Redis key risk.kill_switch_key at this URL (default: redis.url when set)' -r
+complete -c njord-kill -n "__fish_njord_kill_using_subcommand clear" -l source -d 'Where the request came from, for the audit trail (njord-ctl names the control API token or the Telegram chat)' -r
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand clear" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand clear" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand clear" -s q -l quiet -d 'Only errors on stderr'
@@ -59,6 +62,7 @@ complete -c njord-kill -n "__fish_njord_kill_using_subcommand status" -l config 
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand status" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand status" -l file -d 'Kill file (default: risk.kill_switch_file from the config)' -r -F
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand status" -l redis -d 'Also act on the Redis key risk.kill_switch_key at this URL (default: redis.url when set)' -r
+complete -c njord-kill -n "__fish_njord_kill_using_subcommand status" -l source -d 'Where the request came from, for the audit trail (njord-ctl names the control API token or the Telegram chat)' -r
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand status" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand status" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
 complete -c njord-kill -n "__fish_njord_kill_using_subcommand status" -s q -l quiet -d 'Only errors on stderr'

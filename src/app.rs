@@ -207,6 +207,7 @@ pub fn run_stage_ticking(
 ) -> Result<(), Error> {
     let cfg = &loaded.config;
     let mut tele = Telemetry::start(name, &args.metrics, loaded, args.bus.is_some())?;
+    audit_start(name, loaded)?;
     let outcome = match &args.bus {
         Some(url) => {
             let mut bus = connect(url, loaded)?;
@@ -235,8 +236,26 @@ pub fn run_stage_ticking(
         }
     };
     let ended = finish(name, outcome);
+    audit_stop(&ended)?;
     tele.finish()?;
     ended
+}
+
+/// Opens the process's audit chain `name` when `audit.enabled` (its start and configuration
+/// recorded).
+pub fn audit_start(name: &str, loaded: &Loaded) -> Result<(), Error> {
+    crate::audit::open(loaded, name)
+        .map(|_| ())
+        .map_err(|e| Error::Failed(format!("audit trail: {e}")))
+}
+
+/// Records how the run ended and closes the audit chain.
+pub fn audit_stop(ended: &Result<(), Error>) -> Result<(), Error> {
+    let how = match ended {
+        Ok(()) => "done".to_string(),
+        Err(e) => e.to_string(),
+    };
+    crate::audit::close(&how).map_err(|e| Error::Failed(format!("audit trail: {e}")))
 }
 
 /// Reports the end of a run: its summary, or the error that ended it.

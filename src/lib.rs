@@ -6,11 +6,12 @@
 //! binaries. See the README.
 
 pub use njord_core::{
-    audit, backoff, event, indicators, num, prices, reason, swar, tape_check, time, topic,
+    backoff, event, indicators, num, prices, reason, swar, tape_check, time, topic,
 };
 
 pub mod alert;
 pub mod app;
+pub mod audit;
 pub mod backtest;
 pub mod bars;
 pub mod broker;

@@ -282,6 +282,7 @@ impl<W: Write> StdioRun<'_, W> {
     /// received is always in the journals.
     fn spill(&mut self) -> Result<(), RunError> {
         self.stage.flush()?;
+        crate::audit::flush().map_err(StageError::from)?;
         self.out.write_all(&self.buf)?;
         self.buf.clear();
         Ok(())
@@ -445,6 +446,7 @@ pub fn run_bus(
                    end: bool|
      -> Result<(), RunError> {
         stage.flush()?;
+        crate::audit::flush().map_err(StageError::from)?;
         if !out.is_empty() {
             let msgs: Vec<(String, Vec<u8>)> = out
                 .drain(..)

@@ -135,6 +135,8 @@ struct Live<V: Venue, C: Clock> {
     next_poll: Duration,
     balance_every: Duration,
     next_balance: Duration,
+    clock_every: Duration,
+    next_clock: Duration,
     grace: Duration,
     watermark_path: PathBuf,
     /// Client order ids the venue has or may have: sent in this run, acknowledged in an
@@ -343,7 +345,7 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
         let live = guard::live_enabled(cfg.app.env, opts.enable_live.as_deref());
         let mut stage = BrokerStage {
             venue_name: cfg.exchange.venue.clone(),
-            journals: Journals::from_config(&cfg.journal),
+            journals: Journals::from_config(&cfg.journal).audited(),
             last_price: HashMap::new(),
             validator: None,
             live: None,
@@ -951,6 +953,8 @@ impl<V: Venue, C: Clock> Live<V, C> {
             next_poll: now + Duration::from_millis(b.poll_interval_ms.max(100)),
             balance_every: Duration::from_millis(b.balance_interval_ms.max(100)),
             next_balance: now,
+            clock_every: Duration::from_millis(b.clock_sync_interval_ms.max(1000)),
+            next_clock: now + Duration::from_millis(b.clock_sync_interval_ms.max(1000)),
             grace: Duration::from_millis(b.shutdown_grace_ms),
             watermark_path,
             sent,
@@ -1604,6 +1608,12 @@ impl<V: Venue, C: Clock> Live<V, C> {
         if now >= self.next_balance {
             self.next_balance = now + self.balance_every;
             self.refresh_balances();
+        }
+        if now >= self.next_clock {
+            self.next_clock = now + self.clock_every;
+            if let Err(e) = self.io.rt.block_on(self.io.venue.sync_clock()) {
+                tracing::warn!("clock offset not measured: {e}");
+            }
         }
         self.persist_watermark();
     }

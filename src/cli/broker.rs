@@ -52,6 +52,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         validate: cli.validate,
         redis_url: cli.stage.bus.clone().or_else(|| cfg.redis.url.clone()),
     };
+    app::audit_start("njord-broker", &loaded)?;
     let mut broker = BrokerStage::new(&loaded, &opts)?;
     // The broker serves its endpoints on stdio too: it is a daemon either way.
     let mut tele = app::Telemetry::start("njord-broker", &cli.stage.metrics, &loaded, true)?;
@@ -82,6 +83,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         }
     };
     let ended = app::finish("njord-broker", outcome);
+    app::audit_stop(&ended)?;
     tele.finish()?;
     ended
 }

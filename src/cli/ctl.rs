@@ -588,6 +588,16 @@ fn preflight_passes(
     let checks = preflight::run(loaded, enable, bus);
     app::print_out(&format!("live preflight\n{}", preflight::text(&checks)))?;
     let failed: Vec<&str> = checks.iter().filter(|c| !c.ok).map(|c| c.name).collect();
+    let results: Vec<serde_json::Value> = checks
+        .iter()
+        .map(|c| serde_json::json!({"check": c.name, "ok": c.ok, "detail": c.detail}))
+        .collect();
+    let record =
+        crate::audit::fields(serde_json::json!({"passed": failed.is_empty(), "checks": results}));
+    app::audit_start("njord-ctl", loaded)?;
+    crate::audit::record(crate::stage::wall_clock_ns(), "preflight", record)
+        .and_then(|_| crate::audit::flush())
+        .map_err(|e| Error::Failed(format!("audit trail: {e}")))?;
     if failed.is_empty() {
         return Ok(());
     }

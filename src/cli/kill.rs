@@ -2,8 +2,10 @@
 
 use super::CommonArgs;
 use crate::app::{self, Error};
+use crate::audit;
 use crate::broker::guard::KillRead;
 use crate::bus::RedisBus;
+use crate::config::Loaded;
 use crate::kill::{self, TripRecord};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -30,6 +32,10 @@ pub struct Cli {
     /// Also act on the Redis key risk.kill_switch_key at this URL (default: redis.url when set)
     #[arg(long, value_name = "URL", value_parser = crate::config::parse_redis_url, global = true)]
     pub redis: Option<String>,
+    /// Where the request came from, for the audit trail (njord-ctl names the control API
+    /// token or the Telegram chat)
+    #[arg(long, value_name = "TEXT", default_value = "cli", global = true)]
+    pub source: String,
     #[command(subcommand)]
     pub cmd: Cmd,
 }
@@ -76,18 +82,21 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 tripped_at: crate::time::format_rfc3339(now),
                 ts_ns: now,
                 by: who(),
-                reason,
+                reason: reason.clone(),
             };
-            change(Change::Trip(record), &file, redis, key)
+            let tripped = change(Change::Trip(record), &file, redis, key);
+            audit_change(&loaded, &cli.source, "trip", reason.as_deref(), &tripped);
+            tripped
         }
         Cmd::Clear { portfolio } => {
             // The kill switch first: a bad portfolio file must not keep it tripped.
-            let cleared = change(Change::Clear, &file, redis, key);
+            let mut cleared = change(Change::Clear, &file, redis, key);
             if let Some(path) = portfolio {
                 let name = portfolio_name(&path)?;
                 let files = crate::portfolio::stage::ControlFiles::new(&file, &name);
-                super::portfolio::clear(&files)?;
+                cleared = cleared.and_then(|_| super::portfolio::clear(&files));
             }
+            audit_change(&loaded, &cli.source, "clear", None, &cleared);
             cleared
         }
         Cmd::Status => {
@@ -217,6 +226,31 @@ fn portfolio_name(path: &Path) -> Result<String, Error> {
     crate::portfolio::load(path)
         .map(|e| e.config().name.clone())
         .map_err(Error::Usage)
+}
+
+/// Records a trip or clear in the `njord-kill` audit chain, after the change: the switch
+/// never waits on the trail, and a trail that cannot be written is reported, not fatal.
+fn audit_change(
+    loaded: &Loaded,
+    source: &str,
+    action: &str,
+    reason: Option<&str>,
+    outcome: &Result<(), Error>,
+) {
+    let result = match outcome {
+        Ok(()) => "done".to_string(),
+        Err(e) => e.to_string(),
+    };
+    let fields = audit::fields(serde_json::json!({
+        "action": action, "by": who(), "source": source, "reason": reason, "result": result,
+    }));
+    let written = app::audit_start("njord-kill", loaded).and_then(|_| {
+        audit::record(crate::stage::wall_clock_ns(), "kill_switch", fields)
+            .map_err(|e| Error::Failed(e.to_string()))
+    });
+    if let Err(e) = written.and_then(|_| app::audit_stop(&Ok(()))) {
+        tracing::error!("the kill switch was changed, but not recorded in the audit trail: {e}");
+    }
 }
 
 /// `user@host` for the kill file, from the environment; never fails.

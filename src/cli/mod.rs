@@ -8,6 +8,7 @@ use clap::{Args, CommandFactory};
 use std::path::PathBuf;
 
 pub mod alert;
+pub mod audit;
 pub mod backtest;
 pub mod bars;
 pub mod broker;
@@ -124,6 +125,7 @@ pub fn progress_bar(total: u64, template: &str) -> indicatif::ProgressBar {
 pub fn commands() -> Vec<clap::Command> {
     vec![
         alert::Cli::command(),
+        audit::Cli::command(),
         backtest::Cli::command(),
         bars::Cli::command(),
         broker::Cli::command(),

@@ -126,7 +126,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     out_loaded.config.redis.topics.intents = cfg.redis.topics.portfolio_intents.clone();
     let mut stage = PortfolioStage::new(
         engine,
-        Journals::from_config(&cfg.journal),
+        Journals::from_config(&cfg.journal).audited(),
         files,
         intents_in,
         cli.summary,

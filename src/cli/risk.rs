@@ -2,6 +2,7 @@
 
 use super::{CommonArgs, StageArgs};
 use crate::app::{self, Error};
+use crate::audit;
 use crate::risk::stage::{RiskStage, SharedState};
 use clap::Parser;
 use std::path::PathBuf;
@@ -58,11 +59,15 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         None => None,
     };
     let mut stage = RiskStage::new(&loaded, cli.common.config.clone(), cli.kill_file, shared);
+    app::audit_start("njord-risk", &loaded)?;
     if cli.resume {
         let n = stage
             .resume()
             .map_err(|e| Error::Failed(format!("--resume: {e}")))?;
         tracing::info!("resumed: {n} allowed intent ids remembered");
+        let remembered = audit::fields(serde_json::json!({"remembered": n}));
+        audit::record(crate::stage::wall_clock_ns(), "resume", remembered)
+            .map_err(|e| Error::Failed(format!("audit trail: {e}")))?;
     }
     app::run_stage("njord-risk", &mut stage, &cli.stage, &loaded)
 }

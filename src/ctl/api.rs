@@ -215,6 +215,8 @@ async fn kill_switch(
         args.push("--reason".into());
         args.push(format!("control API, token {}: {why}", who.0));
     }
+    args.push("--source".into());
+    args.push(format!("control API token {}", who.0));
     let s2 = s.clone();
     match tokio::task::spawn_blocking(move || (s2.kill)(&args)).await {
         Ok(Ok(text)) => axum::Json(json!({"ok": true, "kill": text})).into_response(),
@@ -282,6 +284,8 @@ async fn command(s: &Arc<Shared>, chat: i64, text: &str) -> String {
                 "trip".to_string(),
                 "--reason".to_string(),
                 format!("Telegram chat {chat}: {why}"),
+                "--source".to_string(),
+                format!("Telegram chat {chat}"),
             ];
             let s2 = s.clone();
             match tokio::task::spawn_blocking(move || (s2.kill)(&args)).await {

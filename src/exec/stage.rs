@@ -40,7 +40,7 @@ impl ExecStage {
                 cfg.risk.kill_switch_key.clone(),
             ),
             halted: false,
-            journals: Journals::from_config(&cfg.journal),
+            journals: Journals::from_config(&cfg.journal).audited(),
             journal_dir: cfg.journal.dir.clone(),
         }
     }

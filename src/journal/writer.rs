@@ -281,6 +281,8 @@ pub struct Journals {
     rotation: Rotation,
     writers: HashMap<String, JournalWriter>,
     scratch: Vec<u8>,
+    /// Every event journaled here is also an audit record ([`Journals::audited`]).
+    audited: bool,
 }
 
 impl Journals {
@@ -296,7 +298,16 @@ impl Journals {
             rotation,
             writers: HashMap::new(),
             scratch: Vec::new(),
+            audited: false,
         }
+    }
+
+    /// Records every event journaled here in the process's audit trail too (when one is
+    /// open): the stages whose journals hold their state changes (orders, fills, positions,
+    /// allocations) are audited through them.
+    pub fn audited(mut self) -> Self {
+        self.audited = true;
+        self
     }
 
     /// Appends `ev` to the journal `stem`.
@@ -306,7 +317,11 @@ impl Journals {
             self.writers.insert(stem.to_string(), w);
         }
         let w = self.writers.get_mut(stem).expect("inserted above");
-        w.append_event(ev, &mut self.scratch)
+        w.append_event(ev, &mut self.scratch)?;
+        if self.audited {
+            crate::audit::event(ev, serde_json::Map::new())?;
+        }
+        Ok(())
     }
 
     /// Ends a batch on every open journal.

@@ -37,7 +37,7 @@ impl PaperStage {
         let cfg = &loaded.config;
         PaperStage {
             engine: PaperEngine::from_config(&cfg.paper, partial_fills),
-            journals: Journals::from_config(&cfg.journal),
+            journals: Journals::from_config(&cfg.journal).audited(),
             journal_dir: cfg.journal.dir.clone(),
             redis,
             summary,

@@ -7,6 +7,10 @@ use super::{
     Caps, External, Halt, PNL_DAY_DATE_KEY, PNL_DAY_KEY, RiskEngine, RiskSettings, SharedPnl,
     utc_date,
 };
+use crate::audit::{
+    self,
+    replay::{MarketView, external_record},
+};
 use crate::broker::guard::{KillRead, redis_kill};
 use crate::bus::{BusError, RedisBus};
 use crate::config::{self, Loaded, Topics};
@@ -16,6 +20,7 @@ use crate::kill;
 use crate::num::parse_decimal;
 use crate::reason::Reason;
 use crate::stage::{Out, Stage, StageError};
+use serde_json::{Map, json};
 use std::path::{Path, PathBuf};
 
 /// Journal stem of decisions: `{journal_dir}/risk.decisions.ndjson`.
@@ -100,6 +105,8 @@ pub struct RiskStage {
     journals: Journals,
     journal_dir: PathBuf,
     config_path: Option<PathBuf>,
+    /// The prices last written to the audit trail.
+    audited_prices: MarketView,
 }
 
 impl RiskStage {
@@ -127,6 +134,7 @@ impl RiskStage {
             journals: Journals::from_config(&cfg.journal),
             journal_dir: cfg.journal.dir.clone(),
             config_path,
+            audited_prices: MarketView::default(),
         }
     }
 
@@ -207,6 +215,22 @@ fn file_halt(state: std::io::Result<bool>, path: &Path) -> Halt {
     }
 }
 
+impl RiskStage {
+    /// Writes to the audit trail what the decision on `ev` rests on: the prices that moved
+    /// since the last intent, then the intent with what the shell read for it.
+    fn audit_inputs(&mut self, ev: &Event<'_>, ext: &External) -> Result<(), StageError> {
+        if let Some(prices) = self.audited_prices.changes(self.engine.last_prices()) {
+            audit::record(
+                ev.ts_ns(),
+                "market",
+                audit::fields(json!({"prices": prices})),
+            )?;
+        }
+        audit::event(ev, audit::fields(json!({"ext": external_record(ext)})))?;
+        Ok(())
+    }
+}
+
 /// Remembers the allowed intent ids of a decisions journal (a missing journal is empty).
 pub fn resume_from(engine: &mut RiskEngine, path: &Path) -> Result<usize, StageError> {
     if !path.exists() {
@@ -245,12 +269,23 @@ impl Stage for RiskStage {
 
     fn on_event(&mut self, ev: &Event<'_>, out: &mut Out) -> Result<(), StageError> {
         let Event::Intent(i) = ev else {
+            if matches!(ev, Event::Position(_)) && audit::is_open() {
+                audit::event(ev, Map::new())?;
+            }
             self.engine.on_event(ev, &External::default(), out);
             return Ok(());
         };
         let (ext, claimed) = self.external(i);
+        if audit::is_open() {
+            self.audit_inputs(ev, &ext)?;
+        }
         let start = out.len();
         self.engine.on_intent(i, &ext, out);
+        if audit::is_open() {
+            for e in &out[start..] {
+                audit::event(e, Map::new())?;
+            }
+        }
         if let Some(Event::Decision(d)) = out.get(start) {
             // A denied intent must not stay marked seen, unless it was a duplicate.
             if let (Some(key), false) = (claimed, d.allowed)
@@ -280,6 +315,7 @@ impl Stage for RiskStage {
                 );
                 crate::telemetry::risk_caps(&caps);
                 self.engine.set_caps(caps);
+                audit::config_loaded(&l.config, "reload")?;
             }
             Err(e) => tracing::error!("SIGHUP: keeping the current caps: {e}"),
         }

@@ -122,16 +122,24 @@ impl StratStage {
     }
 
     /// Re-reads the strategies file; an invalid one is reported and changes nothing.
-    pub fn reload(&mut self) {
+    pub fn reload(&mut self) -> Result<(), StageError> {
         let loaded = load(&self.path, self.manager.registry(), self.manager.topics());
-        match loaded {
+        let file = self.path.display().to_string();
+        let result = match loaded {
             Ok(defs) => {
                 let report = self.manager.apply(defs);
                 tracing::info!("{}: reloaded: {report}", self.path.display());
                 self.warn_unsubscribed();
+                format!("reloaded: {report}")
             }
-            Err(e) => tracing::error!("{e}; keeping the running strategies"),
-        }
+            Err(e) => {
+                tracing::error!("{e}; keeping the running strategies");
+                format!("kept the running strategies: {e}")
+            }
+        };
+        let fields = crate::audit::fields(serde_json::json!({"file": file, "result": result}));
+        crate::audit::record(crate::stage::wall_clock_ns(), "strategy_reload", fields)?;
+        Ok(())
     }
 
     /// On a bus, topics a reloaded file needs beyond the subscription made at start cannot be
@@ -157,11 +165,12 @@ impl StratStage {
     }
 
     /// Applies a change the watcher saw; one relaxed load per event otherwise.
-    fn reload_if_changed(&mut self) {
+    fn reload_if_changed(&mut self) -> Result<(), StageError> {
         let changed = &self.watcher.changed;
         if changed.load(Ordering::Relaxed) && changed.swap(false, Ordering::Acquire) {
-            self.reload();
+            self.reload()?;
         }
+        Ok(())
     }
 }
 
@@ -173,20 +182,18 @@ impl Stage for StratStage {
     }
 
     fn on_event(&mut self, ev: &Event<'_>, out: &mut Out) -> Result<(), StageError> {
-        self.reload_if_changed();
+        self.reload_if_changed()?;
         self.manager.on_event(ev, out);
         Ok(())
     }
 
     fn on_tick(&mut self, _now_ns: i64, _out: &mut Out) -> Result<(), StageError> {
-        self.reload_if_changed();
-        Ok(())
+        self.reload_if_changed()
     }
 
     fn on_reload(&mut self) -> Result<(), StageError> {
         tracing::info!("SIGHUP: reloading {}", self.path.display());
-        self.reload();
-        Ok(())
+        self.reload()
     }
 
     fn on_end(&mut self, _out: &mut Out) -> Result<(), StageError> {

@@ -281,6 +281,11 @@ fn every_binary_ends_quietly_when_stdout_closes() {
             ],
             &trades,
         ),
+        (
+            "njord-audit",
+            vec!["keygen".into(), "--out".into(), p(&d.join("audit.key"))],
+            "",
+        ),
         ("njord-bars", vec![], &trades),
         ("njord-broker", vec![], &trades),
         ("njord-bus", s(&["check"]), &trades),

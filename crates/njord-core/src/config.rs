@@ -29,6 +29,7 @@ pub struct Config {
     pub broker: Broker,
     pub kill: Kill,
     pub telemetry: Telemetry,
+    pub audit: Audit,
     pub api_keys: ApiKeys,
 }
 
@@ -104,6 +105,61 @@ impl Default for Journal {
             rotate_max_bytes: 100 * 1024 * 1024,
             rotate_daily: true,
             compress_rotated: true,
+        }
+    }
+}
+
+/// The audit trail (docs/audit.md): one hash chain per writing process, sealed records of
+/// every state change, signed checkpoints and anchors outside the trail's directory.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Audit {
+    /// Write the trail.
+    pub enabled: bool,
+    /// Directory of the chains, `audit.{writer}.ndjson` each (rotated as journals are).
+    pub dir: PathBuf,
+    /// `never`, `batch` or `always`, as for journals: records reach the OS before the output
+    /// they record leaves the stage, and the disk per this policy.
+    pub fsync: FsyncPolicy,
+    /// Rotation and compression of closed files, as for journals.
+    pub rotate_max_bytes: u64,
+    pub rotate_daily: bool,
+    pub compress_rotated: bool,
+    /// A checkpoint (the chain's head and count, signed) after this many records (0: never
+    /// by count) ...
+    pub checkpoint_records: u64,
+    /// ... or once this many ms have passed since the last one, at the next flush (0: never
+    /// by time).
+    pub checkpoint_ms: u64,
+    /// Ed25519 secret key (64 hex digits, the seed; mode 0600; `njord-audit keygen`) that
+    /// signs checkpoints. Without it checkpoints are unsigned.
+    pub key_file: Option<PathBuf>,
+    /// The installation's Ed25519 public key (64 hex digits): `njord-audit verify` checks every
+    /// checkpoint's signature with it.
+    pub public_key: Option<String>,
+    /// A directory outside `dir` that receives each chain's head at every checkpoint
+    /// (`{writer}.head`), so truncating the trail is detected up to the last anchor.
+    pub anchor_dir: Option<PathBuf>,
+    /// A Redis key prefix: each checkpoint's head is also SET at `{prefix}{writer}` on
+    /// `redis.url`.
+    pub anchor_redis_prefix: Option<String>,
+}
+
+impl Default for Audit {
+    fn default() -> Self {
+        Audit {
+            enabled: false,
+            dir: "var/log/njord/audit".into(),
+            fsync: FsyncPolicy::Batch,
+            rotate_max_bytes: 100 * 1024 * 1024,
+            rotate_daily: true,
+            compress_rotated: true,
+            checkpoint_records: 10_000,
+            checkpoint_ms: 60_000,
+            key_file: None,
+            public_key: None,
+            anchor_dir: None,
+            anchor_redis_prefix: None,
         }
     }
 }
@@ -462,6 +518,9 @@ pub struct Broker {
     pub poll_interval_ms: u64,
     /// How often balances are published, in milliseconds.
     pub balance_interval_ms: u64,
+    /// How often the venue's clock offset is measured again (and recorded in the audit
+    /// trail), in milliseconds; also at start and after a -1021 answer.
+    pub clock_sync_interval_ms: u64,
     /// User-stream listenKey keepalive, in milliseconds (the venue expires keys after 60 min).
     pub keepalive_interval_ms: u64,
     /// User-stream reconnect backoff: first delay and cap, in milliseconds.
@@ -520,6 +579,7 @@ impl Default for Broker {
             weight_slowdown_pct: 90,
             poll_interval_ms: 5_000,
             balance_interval_ms: 30_000,
+            clock_sync_interval_ms: 3_600_000,
             keepalive_interval_ms: 1_800_000,
             reconnect_base_ms: 500,
             reconnect_max_ms: 30_000,

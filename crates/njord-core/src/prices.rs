@@ -51,6 +51,11 @@ impl LastPrices {
         self.get_with_time(symbol).map(|(p, _)| p)
     }
 
+    /// Every symbol with its last price and time, in order of first sight.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Option<(Decimal, i64)>)> {
+        self.slots.iter().map(|(s, p)| (s.as_str(), *p))
+    }
+
     /// The last price and the event time it traded at.
     pub fn get_with_time(&self, symbol: &str) -> Option<(Decimal, i64)> {
         self.position(symbol).and_then(|i| self.slots[i].1)

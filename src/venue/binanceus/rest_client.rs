@@ -170,6 +170,14 @@ impl RestClient {
             .clock_offset
             .set(offset as f64 / 1e3);
         tracing::info!(offset_ms = offset, "server time offset measured");
+        let measured = crate::audit::fields(serde_json::json!({
+            "venue_offset_ms": offset,
+            "round_trip_ms": t1 - t0,
+        }));
+        if let Err(e) = crate::audit::record(t1.saturating_mul(1_000_000), "clock_offset", measured)
+        {
+            tracing::warn!("the clock offset is not in the audit trail: {e}");
+        }
         Ok(offset)
     }
 

@@ -44,6 +44,10 @@ impl Venue for BinanceUs {
         self.rest.load_exchange_info().await
     }
 
+    async fn sync_clock(&self) -> Result<i64, BrokerError> {
+        self.rest.sync_time().await
+    }
+
     async fn open_user_stream(&self) -> Subscription {
         Subscription::start(self.rest.clone(), self.stream.clone())
     }

@@ -93,6 +93,8 @@ pub trait Venue {
         from_id: Option<u64>,
     ) -> impl Future<Output = Result<Vec<VenueFill>, BrokerError>> + Send;
     fn fetch_balances(&self) -> impl Future<Output = Result<BalanceSnapshot, BrokerError>> + Send;
+    /// Measures the venue's clock against ours again: the offset in milliseconds.
+    fn sync_clock(&self) -> impl Future<Output = Result<i64, BrokerError>> + Send;
     /// The venue's top of book for a symbol: what live orders are priced against.
     fn fetch_quote(&self, symbol: &str) -> impl Future<Output = Result<Quote, BrokerError>> + Send;
     /// Every order of a symbol placed since `since_ms` (venue time), open or not, so a

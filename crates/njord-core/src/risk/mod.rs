@@ -200,6 +200,11 @@ impl RiskEngine {
         self.seen.insert(id);
     }
 
+    /// The last trade prices the checks price intents with.
+    pub fn last_prices(&self) -> &crate::prices::LastPrices {
+        &self.last
+    }
+
     /// The last trade price of a symbol.
     pub fn last_price(&self, symbol: &str) -> Option<Decimal> {
         self.last.get(symbol)

@@ -148,6 +148,10 @@ impl Venue for MemVenue {
         Ok(())
     }
 
+    async fn sync_clock(&self) -> Result<i64, BrokerError> {
+        Ok(0)
+    }
+
     async fn open_user_stream(&self) -> MemStream {
         MemStream(self.clone())
     }

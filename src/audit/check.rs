@@ -1,0 +1,374 @@
+//! Reading trails back: every chain under the given paths checked from its first file to its
+//! last — the hash chain (through the core's [`verify`]), the links between files, the
+//! checkpoints' signatures, and the anchors kept outside the trail.
+
+use super::keys::{checkpoint_message, verify_signature};
+use super::trail::CHAIN_PREFIX;
+use crate::journal::{Series, decompressed, resolve};
+use njord_core::audit::{Break, GENESIS, Head, verify};
+use serde_json::Value;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// A chain's head as written outside the trail (`{chain}.head`, `njord-audit anchor`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct Anchor {
+    pub chain: String,
+    pub seq: u64,
+    pub hash: String,
+    #[serde(default)]
+    pub ts_ns: i64,
+}
+
+/// The first thing wrong with a chain, where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// `file:line`, or the anchor's source.
+    pub at: String,
+    /// modified, inserted or reordered, deleted, file replaced, malformed, bad signature,
+    /// truncated.
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+/// What `verify` found in one chain.
+#[derive(Debug, Clone, Default)]
+pub struct ChainReport {
+    pub chain: String,
+    pub files: usize,
+    pub records: u64,
+    pub head: Option<Head>,
+    pub checkpoints: u64,
+    /// Checkpoints whose signature was checked against the public key.
+    pub signed: u64,
+    /// `file:line` of a torn last line: a crash mid-write, not tampering.
+    pub torn: Option<String>,
+    /// Anchors checked.
+    pub anchored: usize,
+    pub problem: Option<Problem>,
+}
+
+/// The chain a series belongs to, from its stem (`audit.njord-risk` → `njord-risk`).
+pub(super) fn chain_of(series: &Series) -> Option<String> {
+    let stem = Path::new(&series.name)
+        .file_name()?
+        .to_string_lossy()
+        .into_owned();
+    stem.strip_prefix(CHAIN_PREFIX).map(str::to_string)
+}
+
+/// A file's text, gzip or plain.
+fn read_text(path: &Path) -> Result<String, String> {
+    let shown = path.display();
+    let f = std::fs::File::open(path).map_err(|e| format!("{shown}: {e}"))?;
+    let mut text = Vec::new();
+    decompressed(f)
+        .and_then(|mut r| r.read_to_end(&mut text))
+        .map_err(|e| format!("{shown}: {e}"))?;
+    String::from_utf8(text).map_err(|e| format!("{shown}: not UTF-8: {e}"))
+}
+
+/// Checks every chain under `paths` (directories, files, stems). `public_key`: checkpoints
+/// must carry its valid signature; `anchors`: heads kept elsewhere that each chain must
+/// still contain.
+pub fn verify_paths(
+    paths: &[PathBuf],
+    public_key: Option<&str>,
+    anchors: &[(String, Anchor)],
+) -> Result<Vec<ChainReport>, String> {
+    let series = resolve(paths).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for s in &series {
+        match chain_of(s) {
+            Some(chain) => out.push(check_chain(s, chain, public_key, anchors)),
+            // A file named on the command line is checked whatever its name.
+            None if paths.iter().any(|p| s.files.contains(p)) => {
+                out.push(check_chain(s, s.name.clone(), public_key, anchors));
+            }
+            None => {}
+        }
+    }
+    if out.is_empty() {
+        return Err(format!(
+            "no audit trail (files named {CHAIN_PREFIX}*.ndjson[.gz]) under {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(out)
+}
+
+fn check_chain(
+    series: &Series,
+    chain: String,
+    public_key: Option<&str>,
+    anchors: &[(String, Anchor)],
+) -> ChainReport {
+    let mut report = ChainReport {
+        chain: chain.clone(),
+        files: series.files.len(),
+        ..ChainReport::default()
+    };
+    let mut head = Head {
+        hash: GENESIS.to_string(),
+        seq: 0,
+    };
+    let mine: Vec<&(String, Anchor)> = anchors.iter().filter(|(_, a)| a.chain == chain).collect();
+    // The hash of each anchored record, once met.
+    let mut anchored: Vec<Option<String>> = vec![None; mine.len()];
+    let last_file = series.files.len().saturating_sub(1);
+    for (fi, file) in series.files.iter().enumerate() {
+        let text = match read_text(file) {
+            Ok(t) => t,
+            Err(detail) => {
+                report.problem = Some(Problem {
+                    at: file.display().to_string(),
+                    kind: "unreadable",
+                    detail,
+                });
+                break;
+            }
+        };
+        let ends_torn = fi == last_file && !text.is_empty() && !text.ends_with('\n');
+        let lines: Vec<(usize, &str)> = text
+            .split('\n')
+            .enumerate()
+            .filter(|(_, l)| !l.is_empty())
+            .map(|(i, l)| (i + 1, l))
+            .collect();
+        let at = |i: usize| format!("{}:{}", file.display(), lines[i - 1].0);
+        let start = head.clone();
+        let (good, broken) = match verify(lines.iter().map(|(_, l)| *l), start.clone(), ends_torn) {
+            Ok(h) => {
+                head = h;
+                (lines.len(), None)
+            }
+            Err((Break::TornLastLine { at: i }, h)) => {
+                report.torn = Some(at(i));
+                head = h;
+                (i - 1, None)
+            }
+            Err((b, h)) => {
+                head = h;
+                let i = break_at(&b);
+                let previous = fi
+                    .checked_sub(1)
+                    .map(|p| series.files[p].display().to_string());
+                (i - 1, Some(problem_of(&b, at(i), previous)))
+            }
+        };
+        for (i, (_, line)) in lines.iter().enumerate().take(good) {
+            let seq = start.seq + i as u64 + 1;
+            for (k, (_, a)) in mine.iter().enumerate() {
+                if a.seq == seq {
+                    anchored[k] = serde_json::from_str::<Value>(line)
+                        .ok()
+                        .and_then(|v| v["hash"].as_str().map(str::to_string));
+                }
+            }
+            if !line.contains("\"kind\":\"checkpoint\"") {
+                continue;
+            }
+            report.checkpoints += 1;
+            match check_checkpoint(line, &chain, public_key) {
+                Err(detail) => {
+                    report.problem.get_or_insert(Problem {
+                        at: at(i + 1),
+                        kind: "bad signature",
+                        detail,
+                    });
+                }
+                Ok(true) => report.signed += 1,
+                Ok(false) => {}
+            }
+        }
+        report.records = head.seq;
+        if let Some(p) = broken {
+            report.problem.get_or_insert(p);
+        }
+        if report.problem.is_some() {
+            break;
+        }
+    }
+    for (k, (source, a)) in mine.iter().enumerate() {
+        report.anchored += 1;
+        if report.problem.is_some() {
+            break;
+        }
+        if a.seq > head.seq {
+            report.problem = Some(Problem {
+                at: source.clone(),
+                kind: "truncated",
+                detail: format!(
+                    "the anchor names record {} of {chain}, but the chain ends at record {}",
+                    a.seq, head.seq
+                ),
+            });
+        } else if anchored[k].as_deref() != Some(a.hash.as_str()) {
+            report.problem = Some(Problem {
+                at: source.clone(),
+                kind: "rewritten",
+                detail: format!(
+                    "record {} of {chain} is not the one anchored (its hash was {})",
+                    a.seq, a.hash
+                ),
+            });
+        }
+    }
+    report.head = Some(head);
+    report
+}
+
+fn break_at(b: &Break) -> usize {
+    match b {
+        Break::Malformed { at, .. }
+        | Break::Modified { at, .. }
+        | Break::Deleted { at, .. }
+        | Break::Reordered { at, .. }
+        | Break::TornLastLine { at } => *at,
+    }
+}
+
+/// Words a chain break. A file whose first record does not link to the previous file is a
+/// file replaced.
+fn problem_of(b: &Break, at: String, previous: Option<String>) -> Problem {
+    let first = break_at(b) == 1;
+    let (kind, detail) = match (b, previous) {
+        (Break::Malformed { why, .. }, _) => ("malformed", format!("not an audit record: {why}")),
+        (Break::Modified { seq, .. }, _) => (
+            "modified",
+            format!("record {seq}: its content no longer gives its hash"),
+        ),
+        (
+            Break::Deleted {
+                expected, found, ..
+            },
+            Some(prev),
+        ) if first => (
+            "deleted",
+            format!(
+                "records {expected} to {} are missing between {prev} and this file",
+                found - 1
+            ),
+        ),
+        (
+            Break::Deleted {
+                expected, found, ..
+            },
+            _,
+        ) => (
+            "deleted",
+            format!(
+                "records {expected} to {} are missing before this one",
+                found - 1
+            ),
+        ),
+        (Break::Reordered { found, .. }, Some(prev)) if first => (
+            "file replaced",
+            format!(
+                "its first record ({found}) does not continue the chain from the last record of {prev}"
+            ),
+        ),
+        (
+            Break::Reordered {
+                expected, found, ..
+            },
+            _,
+        ) => (
+            "inserted or reordered",
+            format!("record {found} where record {expected}, linked to the one before, was due"),
+        ),
+        (Break::TornLastLine { .. }, _) => ("torn", "a torn last line".to_string()),
+    };
+    Problem { at, kind, detail }
+}
+
+/// A checkpoint closes the record before it; with a public key, its signature must verify.
+/// `Ok(true)`: signature checked.
+fn check_checkpoint(line: &str, chain: &str, public_key: Option<&str>) -> Result<bool, String> {
+    let v: Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let (Some(seq), Some(count), Some(head)) =
+        (v["seq"].as_u64(), v["count"].as_u64(), v["head"].as_str())
+    else {
+        return Err("a checkpoint needs count and head".into());
+    };
+    if count + 1 != seq || v["prev"].as_str() != Some(head) {
+        return Err("the checkpoint does not close the record before it".into());
+    }
+    let Some(public) = public_key else {
+        return Ok(false);
+    };
+    let Some(sig) = v["sig"].as_str() else {
+        return Err("unsigned checkpoint (the writer had no audit.key_file)".into());
+    };
+    let key = v["key"].as_str().unwrap_or("");
+    if !key.eq_ignore_ascii_case(public.trim()) {
+        return Err(format!("signed by key {key}, not by audit.public_key"));
+    }
+    if !verify_signature(public.trim(), &checkpoint_message(chain, count, head), sig) {
+        return Err("the signature does not verify".into());
+    }
+    Ok(true)
+}
+
+/// Anchors from files (`{chain}.head`, or lines of them as `njord-audit anchor` prints),
+/// directories of such files, or `redis://` URLs (the keys under `redis_prefix`); each with
+/// where it came from.
+pub fn anchors_from(
+    sources: &[String],
+    redis_prefix: Option<&str>,
+) -> Result<Vec<(String, Anchor)>, String> {
+    let mut out = Vec::new();
+    let parse = |text: &str, source: &str, out: &mut Vec<(String, Anchor)>| {
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let a: Anchor = serde_json::from_str(line)
+                .map_err(|e| format!("{source}:{}: not an anchor: {e}", n + 1))?;
+            out.push((format!("{source}:{}", n + 1), a));
+        }
+        Ok::<(), String>(())
+    };
+    for s in sources {
+        if s.starts_with("redis://") || s.starts_with("rediss://") {
+            let prefix = redis_prefix.ok_or("a redis:// anchor needs audit.anchor_redis_prefix")?;
+            let mut c = redis::Client::open(s.as_str())
+                .and_then(|c| c.get_connection_with_timeout(std::time::Duration::from_secs(5)))
+                .map_err(|e| format!("{s}: {e}"))?;
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("{prefix}*"))
+                .query(&mut c)
+                .map_err(|e| format!("{s}: {e}"))?;
+            for k in keys {
+                let v: String = redis::cmd("GET")
+                    .arg(&k)
+                    .query(&mut c)
+                    .map_err(|e| format!("{s} {k}: {e}"))?;
+                parse(&v, &format!("{s} {k}"), &mut out)?;
+            }
+            continue;
+        }
+        let p = Path::new(s);
+        let files: Vec<PathBuf> = if p.is_dir() {
+            let mut f: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| format!("{s}: {e}"))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "head"))
+                .collect();
+            f.sort();
+            f
+        } else {
+            vec![p.to_path_buf()]
+        };
+        for f in files {
+            let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+            parse(&text, &f.display().to_string(), &mut out)?;
+        }
+    }
+    Ok(out)
+}
