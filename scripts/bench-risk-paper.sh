@@ -30,24 +30,7 @@ if [ -z "${SKIP_BUILD:-}" ]; then
 fi
 bin=${BIN:-${CARGO_TARGET_DIR:-target}/release}
 
-awk -v n="$N" 'BEGIN {
-  t0 = 1767571200; k = 0
-  for (i = 1; i <= n; i++) {
-    s = t0 + int(i / 10); f = (i % 10) * 100000000
-    px = sprintf("%.3f", 10 + ((i * 7919) % 1000) / 1000)
-    printf "{\"kind\":\"trade\",\"venue\":\"bench\",\"symbol\":\"ATOM/USDT\",\"trade_id\":\"%d\",\"price\":%s,\"qty\":%s,\"side\":\"%s\",\"ts_ns\":%d%09d}\n", i, px, sprintf("%.2f", 1 + (i % 13) / 4), (i % 2 ? "buy" : "sell"), s, f
-    if (i % 100 == 0) {
-      k++
-      side = (k % 2) ? "buy" : "sell"
-      if (k % 4 == 0) {
-        lim = sprintf("%.3f", px - 0.2 + (side == "sell") * 0.4)
-        printf "{\"kind\":\"intent\",\"id\":\"b-%d\",\"ts_ns\":%d%09d,\"strategy_id\":\"bench\",\"symbol\":\"ATOM/USDT\",\"side\":\"%s\",\"type\":\"limit\",\"qty\":1,\"limit_price\":%s,\"meta\":{}}\n", k, s, f + 1, side, lim
-      } else {
-        printf "{\"kind\":\"intent\",\"id\":\"b-%d\",\"ts_ns\":%d%09d,\"strategy_id\":\"bench\",\"symbol\":\"ATOM/USDT\",\"side\":\"%s\",\"type\":\"market\",\"qty\":1,\"limit_price\":null,\"meta\":{}}\n", k, s, f + 1, side
-      }
-    }
-  }
-}' > "$work/tape.ndjson"
+scripts/gen-intents.sh "$N" 100 > "$work/tape.ndjson"
 
 export NJORD__JOURNAL__DIR="$work/journal" NJORD__LOGGING__JSON_FILE=false
 export NJORD__RISK__KILL_SWITCH_FILE="$work/halt"

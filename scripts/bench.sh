@@ -40,7 +40,7 @@ cargo build --release --example ingest_latency -q
 "$bin/examples/ingest_latency" --count 100000 --rate 10000
 
 # Every other part's figures, each script printing `name: value unit` lines of its own.
-for part in risk-paper storage strat backtest exec research sim broker; do
+for part in risk-paper audit storage strat backtest exec research sim broker; do
   script=scripts/bench-$part.sh
   if [ -x "$script" ]; then "$script"; fi
 done

@@ -392,7 +392,11 @@ fn drive_stdio<W: Write>(
                 }
             },
             recv(signals) -> sig => match sig {
-                Ok(Control::Reload) => run.stage.on_reload()?,
+                Ok(Control::Reload) => {
+                    run.stage.on_reload()?;
+                    // What the reload recorded (the audit trail) is on disk before more input.
+                    run.flush()?;
+                }
                 Ok(Control::Stop) | Err(_) => {
                     tracing::info!("stop signal received; flushing and exiting");
                     return run.end();

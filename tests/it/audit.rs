@@ -723,3 +723,162 @@ fn a_live_broker_audits_its_orders_fills_and_the_venue_clock_and_never_a_secret(
     );
     assert_eq!(r["fills"][0]["intent_id"], "aud-1", "{said}");
 }
+
+/// Waits until the chain file holds `needle` `n` times (the records are the readiness signal).
+fn wait_for_records(file: &Path, needle: &str, n: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .matches(needle)
+        .count()
+        < n
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{needle} x{n} never reached {}",
+            file.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_reload_mid_run_is_recorded_and_the_replay_applies_the_caps_then_in_force() {
+    let s = Setup::new(1000, 0);
+    let mut risk = s
+        .cmd("njord-risk")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = risk.stdin.take().unwrap();
+    let tape = String::from_utf8(demo_tape()).unwrap();
+    let lines: Vec<&str> = tape.lines().collect();
+    let (first, second) = lines.split_at(lines.len() / 2);
+    use std::io::Write as _;
+    let file = s.path("audit/audit.njord-risk.ndjson");
+    let decided = |part: &[&str]| {
+        part.iter()
+            .filter(|l| l.contains("\"kind\":\"intent\""))
+            .count()
+    };
+    stdin
+        .write_all((first.join("\n") + "\n").as_bytes())
+        .unwrap();
+    stdin.flush().unwrap();
+    wait_for_records(&file, "\"kind\":\"decision\"", decided(first));
+    // A lower per-order cap, then the same file again: one new configuration, stored once.
+    let cfg = std::fs::read_to_string(s.path("cfg.yaml")).unwrap();
+    std::fs::write(
+        s.path("cfg.yaml"),
+        cfg.replace("risk:\n", "risk:\n  per_order_usd_cap: 15\n"),
+    )
+    .unwrap();
+    let hup = |n: usize| {
+        let ok = Command::new("kill")
+            .args(["-HUP", &risk.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        wait_for_records(&file, "\"why\":\"reload\"", n);
+    };
+    hup(1);
+    hup(2);
+    stdin
+        .write_all((second.join("\n") + "\n").as_bytes())
+        .unwrap();
+    drop(stdin);
+    assert!(risk.wait().unwrap().success());
+    let trail = std::fs::read_to_string(&file).unwrap();
+    let records: Vec<Value> = trail
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let configs: Vec<&Value> = records.iter().filter(|r| r["kind"] == "config").collect();
+    assert_eq!(configs.len(), 2, "the start's and the reload's");
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r["kind"] == "config_in_force")
+            .count(),
+        1
+    );
+    let reloaded = configs[1]["config_hash"].as_str().unwrap();
+    let after: Vec<&Value> = records
+        .iter()
+        .skip_while(|r| r["config_hash"] != reloaded)
+        .filter(|r| r["kind"] == "decision")
+        .collect();
+    assert_eq!(after.len(), decided(second));
+    assert!(after.iter().all(|d| d["config_hash"] == reloaded));
+    assert!(
+        after
+            .iter()
+            .any(|d| d["event"].as_str().unwrap().contains("per_order_usd_cap"))
+    );
+    let out = s.cmd("njord-audit").arg("replay").output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains(" 0 differences"), "{said}");
+}
+
+#[test]
+fn a_head_anchored_in_redis_finds_a_truncation_and_a_correction_is_a_new_record() {
+    let redis = crate::support::RedisServer::start();
+    let s = Setup::new(1000, 0);
+    let cfg = std::fs::read_to_string(s.path("cfg.yaml")).unwrap();
+    std::fs::write(
+        s.path("cfg.yaml"),
+        cfg.replace(
+            "audit:\n",
+            "audit:\n  anchor_redis_prefix: 'njord:audit:head:'\n",
+        ) + &format!("redis:\n  url: {}\n", redis.url()),
+    )
+    .unwrap();
+    let correct = |seq: &str| {
+        let out = s
+            .cmd("njord-audit")
+            .args([
+                "correct",
+                "--chain",
+                "ops",
+                "--seq",
+                seq,
+                "--text",
+                "fill price was 10.51",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    correct("3");
+    correct("4");
+    let anchor = redis.url();
+    let (code, said) = s.verify(&["--anchor", &anchor]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("ops: 10 records") && said.contains("1 anchors"),
+        "{said}"
+    );
+    let file = s.path("audit/audit.ops.ndjson");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(text.matches("\"kind\":\"correction\"").count(), 2);
+    assert!(text.contains("\"corrects\":3") && text.contains("\"corrects\":4"));
+    // Cut the last two records: the chain alone looks whole, the anchor in Redis does not.
+    let kept: Vec<&str> = text.lines().collect();
+    std::fs::write(&file, kept[..kept.len() - 2].join("\n") + "\n").unwrap();
+    let (code, said) = s.verify(&["--anchor", &anchor]);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("njord:audit:head:ops") && said.contains("truncated"),
+        "{said}"
+    );
+}

@@ -479,7 +479,9 @@ fn the_live_preflight_passes_or_names_what_fails_and_a_live_up_needs_confirm() {
             .env("NJORD__EXCHANGE__REST_URL", &sim.rest)
             .env("NJORD__EXCHANGE__SYMBOLS", "[ATOM/USDT]")
             .env("NJORD_BINANCEUS_API_KEY", KEY)
-            .env("NJORD_BINANCEUS_API_SECRET", SECRET);
+            .env("NJORD_BINANCEUS_API_SECRET", SECRET)
+            .env("NJORD__AUDIT__ENABLED", "true")
+            .env("NJORD__AUDIT__DIR", dir.path().join("audit"));
         if live {
             c.env("NJORD_ENABLE_LIVE", "1");
         }
@@ -526,6 +528,16 @@ fn the_live_preflight_passes_or_names_what_fails_and_a_live_up_needs_confirm() {
         err.contains("live preflight failed: live mode, kill switch, clock"),
         "{err}"
     );
+    // Each preflight, passed or not, is in the controller's audit chain.
+    let trail = std::fs::read_to_string(dir.path().join("audit/audit.njord-ctl.ndjson")).unwrap();
+    let results: Vec<bool> = trail
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["kind"] == "preflight")
+        .map(|r| r["passed"].as_bool().unwrap())
+        .collect();
+    assert_eq!(results, [true, true, false], "{trail}");
+    assert!(!trail.contains(SECRET) && !trail.contains(KEY));
     // And `up` refuses before anything starts.
     let out = preflight(&skewed, false, &["up", "--confirm", "desk"]);
     assert_eq!(out.status.code(), Some(2));
@@ -661,7 +673,12 @@ fn the_control_api_needs_a_token_limits_its_rate_and_drives_the_session() {
     .unwrap();
     let mut up = Up::start(dir.path(), &session);
     up.wait_status("every process ready", all_ready);
-    let tokens = [("NJORD__API_KEYS__CTL__OPS", "tok-s3cret")];
+    let audit_dir = dir.path().join("audit").display().to_string();
+    let tokens = [
+        ("NJORD__API_KEYS__CTL__OPS", "tok-s3cret"),
+        ("NJORD__AUDIT__ENABLED", "true"),
+        ("NJORD__AUDIT__DIR", audit_dir.as_str()),
+    ];
     let (mut api, base) = serve(dir.path(), &session, &tokens);
     let t = Some("tok-s3cret");
     assert_eq!(curl(&format!("{base}/status"), None, "GET", &[]).0, 401);
@@ -694,13 +711,29 @@ fn the_control_api_needs_a_token_limits_its_rate_and_drives_the_session() {
     let halt = std::fs::read_to_string(dir.path().join("var/run/njord/halt")).unwrap();
     assert!(halt.contains("control API, token ops: api test"), "{halt}");
     assert_eq!(curl(&format!("{base}/kill/clear"), t, "POST", &[]).0, 200);
+    // Both are in the audit trail with the token that asked.
+    let trail = std::fs::read_to_string(dir.path().join("audit/audit.njord-kill.ndjson")).unwrap();
+    let actions: Vec<(String, String)> = trail
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["kind"] == "kill_switch")
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap().into(),
+                r["source"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let by_api = |a: &str| (a.to_string(), "control API token ops".to_string());
+    assert_eq!(actions, [by_api("trip"), by_api("clear")], "{trail}");
+    assert!(!trail.contains("tok-s3cret"));
     let (code, body) = curl(&format!("{base}/reload"), t, "POST", &[]);
     assert_eq!(code, 200, "{body}");
     assert!(body.contains("ingest") && body.contains("bars"), "{body}");
     // 12 a minute: the burst runs out.
     let limited = (0..12).any(|_| curl(&format!("{base}/status"), t, "GET", &[]).0 == 429);
     assert!(limited, "no 429 within the burst");
-    let log = std::fs::read_to_string(dir.path().join("serve-1.log")).unwrap();
+    let log = std::fs::read_to_string(dir.path().join("serve-3.log")).unwrap();
     assert!(
         log.contains("token=ops") && !log.contains("tok-s3cret"),
         "{log}"
