@@ -2,8 +2,9 @@
 # The audit trail's cost (issue 20). Prints one `name: value unit` line per figure.
 #
 # - njord-risk on stdio over the risk benchmark's tape (N trades, one intent per 100), without
-#   and with `audit.enabled` (the default `audit.fsync: batch`), best of R runs each, in
-#   CPU seconds (user + sys) and wall seconds. Target: the trail costs under 10 %.
+#   and with `audit.enabled` (the default `audit.fsync: never`: records flushed to the OS per
+#   batch; and `batch`: fsynced too), best of R runs each, in CPU seconds (user + sys) and wall
+#   seconds. Target: the trail costs under 10 %.
 # - `njord-audit verify` over a trail of about 4 x V records (an intent after every trade).
 #   Target: at least 1,000,000 records/s.
 #   scripts/bench-audit.sh                 # N=1000000, V=250000, R=3
@@ -42,8 +43,16 @@ best_risk() {
 
 read -r off_cpu off_wall < <(best_risk "$work/tape.ndjson")
 read -r on_cpu on_wall < <(NJORD__AUDIT__ENABLED=true NJORD__AUDIT__DIR="$work/audit" best_risk "$work/tape.ndjson")
-records=$(NJORD__AUDIT__ENABLED=true NJORD__AUDIT__DIR="$work/audit" sh -c \
-    "NJORD__JOURNAL__DIR='$work/journal' '$bin/njord-risk' -q < '$work/tape.ndjson' > /dev/null 2>&1; cat '$work'/audit/*.ndjson | wc -l")
+read -r sync_cpu sync_wall < <(NJORD__AUDIT__ENABLED=true NJORD__AUDIT__DIR="$work/audit" \
+    NJORD__AUDIT__FSYNC=batch best_risk "$work/tape.ndjson")
+# Records in every chain under $1, as `njord-audit verify` counts them (gzipped files too).
+records_in() {
+    "$bin/njord-audit" -q verify "$1" | awk '{ n += $2 } END { print n }'
+}
+rm -rf "$work/journal" "$work/audit"
+NJORD__AUDIT__ENABLED=true NJORD__AUDIT__DIR="$work/audit" NJORD__JOURNAL__DIR="$work/journal" \
+    "$bin/njord-risk" -q < "$work/tape.ndjson" > /dev/null
+records=$(records_in "$work/audit")
 rate() { awk -v l="$1" -v s="$2" 'BEGIN { printf "%.0f", l / s }'; }
 echo "audit_tape_lines: $lines lines"
 echo "audit_risk_records: $records records"
@@ -53,13 +62,15 @@ echo "risk_audit_cpu_cost: $(awk -v a="$on_cpu" -v b="$off_cpu" 'BEGIN { printf 
 echo "risk_no_audit_lines_per_s: $(rate "$lines" "$off_wall") lines/s"
 echo "risk_audit_lines_per_s: $(rate "$lines" "$on_wall") lines/s"
 echo "risk_audit_wall_cost: $(awk -v a="$on_wall" -v b="$off_wall" 'BEGIN { printf "%.1f", (a / b - 1) * 100 }') %"
+echo "risk_audit_fsync_batch_lines_per_s: $(rate "$lines" "$sync_wall") lines/s"
+echo "risk_audit_fsync_batch_wall_cost: $(awk -v a="$sync_wall" -v b="$off_wall" 'BEGIN { printf "%.1f", (a / b - 1) * 100 }') %"
 
 # A big trail: an intent after every trade.
 scripts/gen-intents.sh "$V" 1 > "$work/dense.ndjson"
 rm -rf "$work/journal" "$work/audit"
 NJORD__AUDIT__ENABLED=true NJORD__AUDIT__DIR="$work/audit" NJORD__JOURNAL__DIR="$work/journal" \
     "$bin/njord-risk" -q < "$work/dense.ndjson" > /dev/null
-trail=$(cat "$work"/audit/*.ndjson | wc -l)
+trail=$(records_in "$work/audit")
 best=999999
 for _ in $(seq "$R"); do
     TIMEFORMAT='%3R'

@@ -51,6 +51,11 @@ pub trait Stage {
     }
     /// Handles one input event, pushing the events it causes.
     fn on_event(&mut self, ev: &Event<'_>, out: &mut Out) -> Result<(), StageError>;
+    /// [`Stage::on_event`] with the line the event came in as, for a stage that records its
+    /// inputs as received (njord-risk's audit trail). The runners call this one.
+    fn on_input(&mut self, ev: &Event<'_>, _line: &[u8], out: &mut Out) -> Result<(), StageError> {
+        self.on_event(ev, out)
+    }
     /// Wall-clock tick (daemons only), for work that is due by time rather than by events.
     fn on_tick(&mut self, _now_ns: i64, _out: &mut Out) -> Result<(), StageError> {
         Ok(())
@@ -260,7 +265,8 @@ impl<W: Write> StdioRun<'_, W> {
             self.buf.extend_from_slice(text.as_bytes());
             self.buf.push(b'\n');
         }
-        self.stage.on_event(&ev, &mut self.emitted)?;
+        self.stage
+            .on_input(&ev, text.as_bytes(), &mut self.emitted)?;
         self.write_emitted()
     }
 
@@ -509,7 +515,7 @@ pub fn run_bus(
                     if let Some(o) = obs.as_deref_mut() {
                         o.input(&ev);
                     }
-                    stage.on_event(&ev, &mut out)?
+                    stage.on_input(&ev, &msg.payload, &mut out)?
                 }
                 Err(reason) => {
                     stats.bad += 1;

@@ -5,7 +5,8 @@
 use super::keys::{checkpoint_message, verify_signature};
 use super::trail::CHAIN_PREFIX;
 use crate::journal::{Series, decompressed, resolve};
-use njord_core::audit::{Break, GENESIS, Head, verify};
+use njord_core::audit::{Break, GENESIS, Head, Intact, check_line, verify_checked};
+use rayon::prelude::*;
 use serde_json::Value;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -120,8 +121,23 @@ fn check_chain(
     // The hash of each anchored record, once met.
     let mut anchored: Vec<Option<String>> = vec![None; mine.len()];
     let last_file = series.files.len().saturating_sub(1);
-    for (fi, file) in series.files.iter().enumerate() {
-        let text = match read_text(file) {
+    // Files are read (and inflated) a window at a time, one per core, then followed in order.
+    let window = rayon::current_num_threads().max(1);
+    let files = series
+        .files
+        .chunks(window)
+        .enumerate()
+        .flat_map(|(w, group)| {
+            let texts: Vec<Result<String, String>> =
+                group.par_iter().map(|f| read_text(f)).collect();
+            texts
+                .into_iter()
+                .enumerate()
+                .map(move |(k, t)| (w * window + k, t))
+        });
+    for (fi, text) in files {
+        let file = &series.files[fi];
+        let text = match text {
             Ok(t) => t,
             Err(detail) => {
                 report.problem = Some(Problem {
@@ -141,7 +157,14 @@ fn check_chain(
             .collect();
         let at = |i: usize| format!("{}:{}", file.display(), lines[i - 1].0);
         let start = head.clone();
-        let (good, broken) = match verify(lines.iter().map(|(_, l)| *l), start.clone(), ends_torn) {
+        let texts: Vec<&str> = lines.iter().map(|(_, l)| *l).collect();
+        // The per-line check (hashing) on every core; the links are then followed in order.
+        let checks: Vec<Intact<'_>> = texts
+            .par_iter()
+            .with_min_len(4096)
+            .map(|l| check_line(l))
+            .collect();
+        let (good, broken) = match verify_checked(&texts, &checks, start.clone(), ends_torn) {
             Ok(h) => {
                 head = h;
                 (lines.len(), None)
@@ -160,15 +183,16 @@ fn check_chain(
                 (i - 1, Some(problem_of(&b, at(i), previous)))
             }
         };
-        for (i, (_, line)) in lines.iter().enumerate().take(good) {
-            let seq = start.seq + i as u64 + 1;
-            for (k, (_, a)) in mine.iter().enumerate() {
-                if a.seq == seq {
-                    anchored[k] = serde_json::from_str::<Value>(line)
-                        .ok()
-                        .and_then(|v| v["hash"].as_str().map(str::to_string));
-                }
+        // The anchored records among those that passed: record `seq` is line `seq - start - 1`.
+        for (k, (_, a)) in mine.iter().enumerate() {
+            if a.seq > start.seq && a.seq <= start.seq + good as u64 {
+                let line = lines[(a.seq - start.seq - 1) as usize].1;
+                anchored[k] = serde_json::from_str::<Value>(line)
+                    .ok()
+                    .and_then(|v| v["hash"].as_str().map(str::to_string));
             }
+        }
+        for (i, (_, line)) in lines.iter().enumerate().take(good) {
             if !line.contains("\"kind\":\"checkpoint\"") {
                 continue;
             }

@@ -15,7 +15,10 @@ mod trail;
 
 pub use check::{Anchor, ChainReport, Problem, anchors_from, verify_paths};
 pub use keys::{SigningKey, checkpoint_message, generate, verify_signature};
-pub use njord_core::audit::{Break, GENESIS, Head, canonical, hash_of, seal, seal_line, verify};
+pub use njord_core::audit::{
+    Break, Field, GENESIS, Head, canonical, hash_of, line_parts, push_string, seal, seal_fields,
+    seal_line, verify,
+};
 pub use trail::{
     CHAIN_PREFIX, Trail, close, config_loaded, event, fields, flush, is_open, open, open_with,
     record,

@@ -1,36 +1,53 @@
 //! `njord-audit replay`: the risk core re-run over a risk engine's chain — the configurations
-//! it loaded, the prices it had seen (`market` records), the positions it received and each
-//! intent with what the shell read for it (`ext`: kill switch, shared duplicate mark, shared
-//! PnL) — and every decision and order it produced compared byte for byte with the audited
-//! ones.
+//! it loaded, the positions it received and each intent with what the shell read for it
+//! (`ext`: kill switch, shared duplicate mark, shared PnL) and the prices it had seen — and
+//! every decision and order it produced compared byte for byte with the audited ones.
 //!
-//! The risk stage records, right before each decision, the prices that changed since its
-//! previous intent (a diff of its last-price table, so trades cost nothing extra), so the
-//! engine's inputs are all in the chain.
+//! The risk stage records with each intent the prices that changed since its previous intent
+//! (`prices`, a diff of its last-price table, so trades cost nothing extra), so the engine's
+//! inputs are all in the chain.
 
+use crate::audit::push_string;
 use crate::config::Config;
 use crate::event::{self, Event};
 use crate::num::parse_decimal;
 use crate::prices::LastPrices;
 use crate::risk::{Caps, External, Halt, RiskEngine, RiskSettings, SharedPnl};
 use rust_decimal::Decimal;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
 
-/// What the shell read for an intent, as a record field.
-pub fn external_record(ext: &External) -> Value {
-    let halt = match &ext.halt {
-        Halt::Clear => json!("clear"),
-        Halt::File => json!("file"),
-        Halt::Redis => json!("redis"),
-        Halt::Unreadable { source, error } => json!({"unreadable": source, "error": error}),
-    };
-    let pnl = match &ext.pnl {
-        SharedPnl::None => Value::Null,
-        SharedPnl::Usd(d) => Value::from(d.to_string()),
-        SharedPnl::Unreadable(e) => json!({"unreadable": e}),
-    };
-    json!({"halt": halt, "seen_shared": ext.seen_shared, "pnl": pnl})
+/// What the shell read for an intent, as a record's `ext`, in canonical form.
+pub fn external_text(ext: &External) -> String {
+    let mut out = String::with_capacity(64);
+    out.push_str("{\"halt\":");
+    match &ext.halt {
+        Halt::Clear => out.push_str("\"clear\""),
+        Halt::File => out.push_str("\"file\""),
+        Halt::Redis => out.push_str("\"redis\""),
+        Halt::Unreadable { source, error } => {
+            out.push_str("{\"error\":");
+            push_string(error, &mut out);
+            out.push_str(",\"unreadable\":");
+            push_string(source, &mut out);
+            out.push('}');
+        }
+    }
+    out.push_str(",\"pnl\":");
+    match &ext.pnl {
+        SharedPnl::None => out.push_str("null"),
+        SharedPnl::Usd(d) => push_string(&d.to_string(), &mut out),
+        SharedPnl::Unreadable(e) => {
+            out.push_str("{\"unreadable\":");
+            push_string(e, &mut out);
+            out.push('}');
+        }
+    }
+    out.push_str(",\"seen_shared\":");
+    out.push_str(if ext.seen_shared { "true" } else { "false" });
+    out.push('}');
+    out
 }
 
 fn external_of(v: &Value) -> Result<External, String> {
@@ -75,10 +92,10 @@ pub struct MarketView {
 }
 
 impl MarketView {
-    /// The prices that changed since the last call, as a `market` record's `prices`; `None`
-    /// when nothing did.
-    pub fn changes(&mut self, last: &LastPrices) -> Option<Value> {
-        let mut changed = Vec::new();
+    /// The prices that changed since the last call, as an intent record's `prices` in
+    /// canonical form; `None` when nothing did.
+    pub fn changes(&mut self, last: &LastPrices) -> Option<String> {
+        let mut out = String::new();
         for (i, (symbol, now)) in last.iter().enumerate() {
             if i >= self.recorded.len() {
                 self.recorded.push(None);
@@ -87,10 +104,18 @@ impl MarketView {
                 && self.recorded[i] != now
             {
                 self.recorded[i] = now;
-                changed.push(json!({"symbol": symbol, "price": price.to_string(), "ts_ns": ts}));
+                out.push_str(if out.is_empty() { "[" } else { "," });
+                out.push_str("{\"price\":\"");
+                let _ = write!(out, "{price}");
+                out.push('"');
+                out.push_str(",\"symbol\":");
+                push_string(symbol, &mut out);
+                out.push_str(",\"ts_ns\":");
+                out.push_str(itoa::Buffer::new().format(ts));
+                out.push('}');
             }
         }
-        (!changed.is_empty()).then_some(Value::Array(changed))
+        (!out.is_empty()).then(|| out + "]")
     }
 }
 
@@ -116,7 +141,7 @@ pub fn replay(records: &[Rec]) -> Result<ReplayReport, String> {
     let mut engine: Option<RiskEngine> = None;
     let mut config_hash = String::new();
     let mut allowed: Vec<String> = Vec::new();
-    // Replayed events the next audited decision and order must equal, with the intent seq.
+    // Replayed decisions the next audited ones must equal, with the intent's seq.
     let mut expected: VecDeque<(u64, String)> = VecDeque::new();
     let mut scratch = Vec::new();
     for r in records {
@@ -156,10 +181,10 @@ pub fn replay(records: &[Rec]) -> Result<ReplayReport, String> {
                     .ok_or_else(|| at("resume before a configuration"))?;
                 allowed.iter().for_each(|id| e.remember(id));
             }
-            "market" => {
+            "position" | "intent" => {
                 let e = engine
                     .as_mut()
-                    .ok_or_else(|| at("prices before a configuration"))?;
+                    .ok_or_else(|| at("an event before a configuration"))?;
                 for p in v["prices"].as_array().into_iter().flatten() {
                     let (Some(symbol), Some(price), Some(ts)) = (
                         p["symbol"].as_str(),
@@ -171,11 +196,6 @@ pub fn replay(records: &[Rec]) -> Result<ReplayReport, String> {
                     let price = parse_decimal(price).map_err(|e| at(&e.to_string()))?;
                     e.on_trade(symbol, price, ts);
                 }
-            }
-            "position" | "intent" => {
-                let e = engine
-                    .as_mut()
-                    .ok_or_else(|| at("an event before a configuration"))?;
                 let line = v["event"].as_str().ok_or_else(|| at("no event"))?;
                 let ev = event::decode(line).map_err(|err| at(&err.to_string()))?;
                 match &ev {
@@ -185,7 +205,8 @@ pub fn replay(records: &[Rec]) -> Result<ReplayReport, String> {
                         let mut out = Vec::new();
                         e.on_intent(i, &ext, &mut out);
                         report.intents += 1;
-                        for o in &out {
+                        // The order an allowed decision brings is not in risk's chain.
+                        for o in out.iter().filter(|o| matches!(o, Event::Decision(_))) {
                             scratch.clear();
                             o.write_line(&mut scratch);
                             scratch.pop();
@@ -195,43 +216,39 @@ pub fn replay(records: &[Rec]) -> Result<ReplayReport, String> {
                     _ => return Err(at("not a position or intent")),
                 }
             }
-            kind @ ("decision" | "order") => {
+            "decision" => {
                 let audited = v["event"].as_str().unwrap_or("").to_string();
                 let Some((intent_seq, replayed)) = expected.pop_front() else {
                     report.differences.push((
                         r.seq,
-                        format!("a {kind} without an audited intent before it"),
+                        "a decision without an audited intent before it".into(),
                         audited,
                         String::new(),
                     ));
                     continue;
                 };
-                if kind == "decision" {
-                    if v["config_hash"].as_str() != Some(config_hash.as_str()) {
-                        report.differences.push((
-                            r.seq,
-                            format!(
-                                "the decision names configuration {}, but {config_hash} was in force",
-                                v["config_hash"]
-                            ),
-                            audited.clone(),
-                            replayed.clone(),
-                        ));
-                    }
-                    if let Ok(Event::Decision(d)) = event::decode(&audited)
-                        && d.allowed
-                    {
-                        allowed.push(d.intent_id.to_string());
-                    }
+                if v["config_hash"].as_str() != Some(config_hash.as_str()) {
+                    report.differences.push((
+                        r.seq,
+                        format!(
+                            "the decision names configuration {}, but {config_hash} was in force",
+                            v["config_hash"]
+                        ),
+                        audited.clone(),
+                        replayed.clone(),
+                    ));
+                }
+                if let Ok(Event::Decision(d)) = event::decode(&audited)
+                    && d.allowed
+                {
+                    allowed.push(d.intent_id.to_string());
                 }
                 if audited == replayed {
-                    if kind == "decision" {
-                        report.identical += 1;
-                    }
+                    report.identical += 1;
                 } else {
                     report.differences.push((
                         r.seq,
-                        format!("the {kind} of the intent at record {intent_seq} differs"),
+                        format!("the decision on the intent at record {intent_seq} differs"),
                         audited,
                         replayed,
                     ));
@@ -249,4 +266,46 @@ pub fn replay(records: &[Rec]) -> Result<ReplayReport, String> {
         ));
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_the_shell_read_is_canonical_and_reads_back() {
+        let cases = [
+            External::default(),
+            External {
+                halt: Halt::Unreadable {
+                    source: "redis-error",
+                    error: "connection \"refused\"\n".into(),
+                },
+                seen_shared: true,
+                pnl: SharedPnl::Usd(Decimal::new(-12345, 2)),
+            },
+            External {
+                halt: Halt::File,
+                seen_shared: false,
+                pnl: SharedPnl::Unreadable("njord:pnl:day: not a number".into()),
+            },
+        ];
+        for ext in cases {
+            let text = external_text(&ext);
+            let v: Value = serde_json::from_str(&text).unwrap();
+            let mut again = String::new();
+            crate::audit::canonical(&v, &mut again).unwrap();
+            assert_eq!(again, text);
+            assert_eq!(external_of(&v).unwrap(), ext);
+        }
+        let mut last = LastPrices::default();
+        last.set("ATOM/USDT", Decimal::new(1050, 2), 7);
+        let mut view = MarketView::default();
+        let prices = view.changes(&last).unwrap();
+        assert_eq!(
+            prices,
+            r#"[{"price":"10.50","symbol":"ATOM/USDT","ts_ns":7}]"#
+        );
+        assert_eq!(view.changes(&last), None, "nothing moved since");
+    }
 }

@@ -192,9 +192,8 @@ pub fn report(chains: &[(String, Vec<Rec>)], from_ns: i64, to_ns: i64) -> Report
             }
             let Some(e) = event_of(r) else { continue };
             match kind {
-                "order"
-                    if chain == "njord-risk" || !orders_seen.contains(&text(&e, "intent_id")) =>
-                {
+                // An order is in the chains of risk and of its executor: listed once.
+                "order" => {
                     if !orders_seen.insert(text(&e, "intent_id")) {
                         continue;
                     }

@@ -13,7 +13,7 @@ use crate::event::Event;
 use crate::journal::{
     JournalError, JournalReader, JournalWriter, Rotation, list_dir, write_atomic,
 };
-use njord_core::audit::{GENESIS, seal_line};
+use njord_core::audit::{Field, GENESIS, line_parts, seal_fields, seal_line};
 use serde_json::{Map, Value, json};
 use std::collections::HashSet;
 use std::io::{Read, Seek, SeekFrom};
@@ -49,7 +49,9 @@ pub struct Trail {
     configs: HashSet<String>,
     /// The configuration in force: every decision names it.
     config_hash: String,
+    /// An event's line, and the canonical text of a record ([`seal_fields`]).
     scratch: Vec<u8>,
+    text: Vec<u8>,
 }
 
 /// A record's seq and hash.
@@ -77,6 +79,17 @@ fn set_torn_aside(path: &Path) -> Result<(), JournalError> {
     else {
         return Ok(());
     };
+    // A running writer's file may end mid-line (its buffer is written in blocks): never cut
+    // a file another process holds.
+    if let Err(e) = f.try_lock() {
+        return Err(fail(
+            path,
+            format!(
+                "locked by another writer ({e}); one process per chain: give each instance \
+                 its own audit.dir"
+            ),
+        ));
+    }
     let len = f.metadata().map_err(io)?.len();
     if len == 0 {
         return Ok(());
@@ -184,12 +197,8 @@ impl Trail {
             configs,
             config_hash: String::new(),
             scratch: Vec::new(),
+            text: Vec::new(),
         })
-    }
-
-    /// The chain's head: its last record's seq and hash.
-    pub fn head(&self) -> (u64, &str) {
-        (self.head_seq, &self.head_hash)
     }
 
     /// Seals `fields` as the next record, of `kind` at `ts_ns`; returns its seq.
@@ -202,9 +211,7 @@ impl Trail {
         fields.insert("kind".into(), Value::from(kind));
         fields.insert("ts_ns".into(), Value::from(ts_ns));
         self.append(fields)?;
-        if self.every_records > 0 && self.since_checkpoint >= self.every_records {
-            self.checkpoint()?;
-        }
+        self.checkpoint_if_due()?;
         Ok(self.head_seq)
     }
 
@@ -219,21 +226,71 @@ impl Trail {
         Ok(())
     }
 
-    /// Records an event as its line, with the configuration in force on a decision.
+    /// Records an event as its line, with `extra` fields.
     pub fn event(
         &mut self,
         ev: &Event<'_>,
-        mut extra: Map<String, Value>,
+        extra: &[(&str, Field<'_>)],
     ) -> Result<u64, JournalError> {
-        self.scratch.clear();
-        ev.write_line(&mut self.scratch);
-        self.scratch.pop();
-        let line = String::from_utf8_lossy(&self.scratch).into_owned();
-        extra.insert("event".into(), Value::String(line));
-        if matches!(ev, Event::Decision(_)) {
-            extra.insert("config_hash".into(), Value::from(self.config_hash.as_str()));
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        ev.write_line(&mut scratch);
+        scratch.pop();
+        let sealed = self.event_line(ev.kind(), ev.ts_ns(), &scratch, extra);
+        self.scratch = scratch;
+        sealed
+    }
+
+    /// Records an event of `kind` at `ts_ns`, written as `line`, with `extra` fields and, on
+    /// a decision, the configuration in force. The hot path: no JSON tree is built.
+    pub fn event_line(
+        &mut self,
+        kind: crate::event::Kind,
+        ts_ns: i64,
+        line: &[u8],
+        extra: &[(&str, Field<'_>)],
+    ) -> Result<u64, JournalError> {
+        let config_hash = std::mem::take(&mut self.config_hash);
+        // The writer's own line: UTF-8 whenever its text fields are.
+        let line = match simdutf8::basic::from_utf8(line) {
+            Ok(l) => std::borrow::Cow::Borrowed(l),
+            Err(_) => String::from_utf8_lossy(line),
+        };
+        let mut fields: Vec<(&str, Field<'_>)> = Vec::with_capacity(extra.len() + 4);
+        fields.extend_from_slice(extra);
+        fields.push(("event", Field::Text(&line)));
+        fields.push(("kind", Field::Text(kind.as_str())));
+        fields.push(("ts_ns", Field::Int(ts_ns)));
+        if kind == crate::event::Kind::Decision {
+            fields.push(("config_hash", Field::Text(&config_hash)));
         }
-        self.record(ev.ts_ns(), ev.kind().as_str(), extra)
+        let sealed = self.append_fields(&fields);
+        drop(fields);
+        self.config_hash = config_hash;
+        sealed?;
+        self.checkpoint_if_due()?;
+        Ok(self.head_seq)
+    }
+
+    fn append_fields(&mut self, fields: &[(&str, Field<'_>)]) -> Result<(), JournalError> {
+        let (hash, at) = seal_fields(fields, (&self.head_hash, self.head_seq), &mut self.text);
+        self.writer.append_parts(
+            crate::stage::wall_clock_ns(),
+            &line_parts(&self.text, &hash, at),
+        )?;
+        self.head_hash.clear();
+        self.head_hash
+            .push_str(std::str::from_utf8(&hash).unwrap_or_default());
+        self.head_seq += 1;
+        self.since_checkpoint += 1;
+        Ok(())
+    }
+
+    fn checkpoint_if_due(&mut self) -> Result<(), JournalError> {
+        if self.every_records > 0 && self.since_checkpoint >= self.every_records {
+            self.checkpoint()?;
+        }
+        Ok(())
     }
 
     /// Records the effective configuration (secrets redacted) once per hash in a file, and
@@ -283,7 +340,10 @@ impl Trail {
         self.append(fields)?;
         self.since_checkpoint = 0;
         self.last_checkpoint_ns = now;
-        // The anchor never names a record the disk may lack.
+        if self.anchor_dir.is_none() && self.anchor_redis.is_none() {
+            return Ok(());
+        }
+        // An anchor never names a record the disk may lack.
         self.writer.sync()?;
         self.anchor(now)
     }
@@ -436,9 +496,20 @@ pub fn record(ts_ns: i64, kind: &str, fields: Map<String, Value>) -> Result<(), 
     with(|t| t.record(ts_ns, kind, fields).map(|_| ()))
 }
 
-/// Records an event (see [`Trail::event`]).
-pub fn event(ev: &Event<'_>, extra: Map<String, Value>) -> Result<(), JournalError> {
-    with(|t| t.event(ev, extra).map(|_| ()))
+/// Records an event with `extra` fields: as `line` when given (the line it was received or
+/// journaled as), else as written again (see [`Trail::event`]).
+pub fn event(
+    ev: &Event<'_>,
+    line: Option<&[u8]>,
+    extra: &[(&str, Field<'_>)],
+) -> Result<(), JournalError> {
+    with(|t| {
+        match line {
+            Some(l) => t.event_line(ev.kind(), ev.ts_ns(), l, extra),
+            None => t.event(ev, extra),
+        }
+        .map(|_| ())
+    })
 }
 
 /// Records a configuration load (see [`Trail::config`]).
@@ -460,7 +531,8 @@ pub fn close(how: &str) -> Result<(), JournalError> {
             "stop",
             fields(json!({"how": how})),
         )?;
-        t.checkpoint()
+        t.checkpoint()?;
+        t.flush()
     });
     OPEN.store(false, Ordering::Relaxed);
     *TRAIL.lock().unwrap_or_else(|p| p.into_inner()) = None;

@@ -53,8 +53,8 @@ pub enum Cmd {
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
-    /// Re-run the risk core over the njord-risk chain and compare every decision and order
-    /// byte for byte; exit 1 on any difference
+    /// Re-run the risk core over the njord-risk chain and compare every decision byte for
+    /// byte; exit 1 on any difference
     Replay {
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
@@ -167,7 +167,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         }
         Cmd::Replay { paths } => {
             let paths = or_default(paths);
-            let reports = audit::verify_paths(&paths, None, &[]).map_err(Error::Usage)?;
+            let reports = audit::verify_paths(&paths, cfg.public_key.as_deref(), &[])
+                .map_err(Error::Usage)?;
             if let Some(r) = reports.iter().find(|r| r.problem.is_some()) {
                 return Err(Error::Failed(format!(
                     "not replaying a broken chain:\n{}",

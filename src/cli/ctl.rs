@@ -594,10 +594,12 @@ fn preflight_passes(
         .collect();
     let record =
         crate::audit::fields(serde_json::json!({"passed": failed.is_empty(), "checks": results}));
+    // Recorded and closed at once: the controller keeps no chain open, so a later
+    // `njord-ctl preflight` beside a running `up` can write its own record.
     app::audit_start("njord-ctl", loaded)?;
     crate::audit::record(crate::stage::wall_clock_ns(), "preflight", record)
-        .and_then(|_| crate::audit::flush())
         .map_err(|e| Error::Failed(format!("audit trail: {e}")))?;
+    app::audit_stop(&Ok(()))?;
     if failed.is_empty() {
         return Ok(());
     }

@@ -163,7 +163,12 @@ impl JournalWriter {
     /// Appends one line (without its `\n`); `ts_ns` is the event time the line belongs to and
     /// decides date rotation.
     pub fn append(&mut self, ts_ns: i64, line: &[u8]) -> Result<(), JournalError> {
-        let need = line.len() as u64 + 1;
+        self.append_parts(ts_ns, &[line])
+    }
+
+    /// [`JournalWriter::append`] of a line given in pieces, written one after the other.
+    pub fn append_parts(&mut self, ts_ns: i64, parts: &[&[u8]]) -> Result<(), JournalError> {
+        let need = parts.iter().map(|p| p.len() as u64).sum::<u64>() + 1;
         let day = crate::time::utc_day(ts_ns);
         if self.size > 0 {
             let new_day = self.rotation.daily && self.day.is_some_and(|d| day > d);
@@ -176,7 +181,9 @@ impl JournalWriter {
             self.day = Some(day);
         }
         let path = &self.path;
-        self.out.write_all(line).map_err(io_err(path))?;
+        for p in parts {
+            self.out.write_all(p).map_err(io_err(path))?;
+        }
         self.out.write_all(b"\n").map_err(io_err(path))?;
         self.size += need;
         self.unreported += need;
@@ -319,7 +326,8 @@ impl Journals {
         let w = self.writers.get_mut(stem).expect("inserted above");
         w.append_event(ev, &mut self.scratch)?;
         if self.audited {
-            crate::audit::event(ev, serde_json::Map::new())?;
+            // The line just journaled, recorded as it is.
+            crate::audit::event(ev, Some(&self.scratch), &[])?;
         }
         Ok(())
     }

@@ -8,8 +8,8 @@ use super::{
     utc_date,
 };
 use crate::audit::{
-    self,
-    replay::{MarketView, external_record},
+    self, Field,
+    replay::{MarketView, external_text},
 };
 use crate::broker::guard::{KillRead, redis_kill};
 use crate::bus::{BusError, RedisBus};
@@ -20,7 +20,6 @@ use crate::kill;
 use crate::num::parse_decimal;
 use crate::reason::Reason;
 use crate::stage::{Out, Stage, StageError};
-use serde_json::{Map, json};
 use std::path::{Path, PathBuf};
 
 /// Journal stem of decisions: `{journal_dir}/risk.decisions.ndjson`.
@@ -131,7 +130,10 @@ impl RiskStage {
             ),
             kill_file: kill_file.unwrap_or_else(|| cfg.risk.kill_switch_file.clone()),
             shared,
-            journals: Journals::from_config(&cfg.journal),
+            // The decision journal records each decision in the audit trail too; the order
+            // a decision allows is a function of the intent and the decision (the replay
+            // derives it again), recorded by the executor that receives it.
+            journals: Journals::from_config(&cfg.journal).audited(),
             journal_dir: cfg.journal.dir.clone(),
             config_path,
             audited_prices: MarketView::default(),
@@ -216,17 +218,63 @@ fn file_halt(state: std::io::Result<bool>, path: &Path) -> Halt {
 }
 
 impl RiskStage {
-    /// Writes to the audit trail what the decision on `ev` rests on: the prices that moved
-    /// since the last intent, then the intent with what the shell read for it.
-    fn audit_inputs(&mut self, ev: &Event<'_>, ext: &External) -> Result<(), StageError> {
-        if let Some(prices) = self.audited_prices.changes(self.engine.last_prices()) {
-            audit::record(
-                ev.ts_ns(),
-                "market",
-                audit::fields(json!({"prices": prices})),
-            )?;
+    /// Decides an intent (other events update the engine); `line`: the event as received,
+    /// recorded as it is in the audit trail.
+    fn decide(
+        &mut self,
+        ev: &Event<'_>,
+        line: Option<&[u8]>,
+        out: &mut Out,
+    ) -> Result<(), StageError> {
+        let Event::Intent(i) = ev else {
+            if matches!(ev, Event::Position(_)) && audit::is_open() {
+                audit::event(ev, line, &[])?;
+            }
+            self.engine.on_event(ev, &External::default(), out);
+            return Ok(());
+        };
+        let (ext, claimed) = self.external(i);
+        if audit::is_open() {
+            self.audit_inputs(ev, line, &ext)?;
         }
-        audit::event(ev, audit::fields(json!({"ext": external_record(ext)})))?;
+        let start = out.len();
+        self.engine.on_intent(i, &ext, out);
+        if let Some(Event::Decision(d)) = out.get(start) {
+            // A denied intent must not stay marked seen, unless it was a duplicate.
+            if let (Some(key), false) = (claimed, d.allowed)
+                && d.reason != Some(Reason::DuplicateIntent)
+                && let Some(s) = self.shared.as_mut()
+                && let Err(e) = s.redis.del(&key)
+            {
+                tracing::warn!(key, error = %e, "cannot release the id of a denied intent");
+            }
+            if !d.allowed {
+                tracing::debug!(intent_id = %d.intent_id, reason = ?d.reason, "denied");
+            }
+            self.journals.append_event(DECISIONS_JOURNAL, &out[start])?;
+        }
+        Ok(())
+    }
+
+    /// Writes to the audit trail what the decision on `ev` rests on: the intent, with what
+    /// the shell read for it and the prices that moved since the previous intent.
+    fn audit_inputs(
+        &mut self,
+        ev: &Event<'_>,
+        line: Option<&[u8]>,
+        ext: &External,
+    ) -> Result<(), StageError> {
+        let prices = self.audited_prices.changes(self.engine.last_prices());
+        let ext = external_text(ext);
+        let with_prices = [
+            ("ext", Field::Canonical(&ext)),
+            (
+                "prices",
+                Field::Canonical(prices.as_deref().unwrap_or("[]")),
+            ),
+        ];
+        let n = if prices.is_some() { 2 } else { 1 };
+        audit::event(ev, line, &with_prices[..n])?;
         Ok(())
     }
 }
@@ -268,39 +316,11 @@ impl Stage for RiskStage {
     }
 
     fn on_event(&mut self, ev: &Event<'_>, out: &mut Out) -> Result<(), StageError> {
-        let Event::Intent(i) = ev else {
-            if matches!(ev, Event::Position(_)) && audit::is_open() {
-                audit::event(ev, Map::new())?;
-            }
-            self.engine.on_event(ev, &External::default(), out);
-            return Ok(());
-        };
-        let (ext, claimed) = self.external(i);
-        if audit::is_open() {
-            self.audit_inputs(ev, &ext)?;
-        }
-        let start = out.len();
-        self.engine.on_intent(i, &ext, out);
-        if audit::is_open() {
-            for e in &out[start..] {
-                audit::event(e, Map::new())?;
-            }
-        }
-        if let Some(Event::Decision(d)) = out.get(start) {
-            // A denied intent must not stay marked seen, unless it was a duplicate.
-            if let (Some(key), false) = (claimed, d.allowed)
-                && d.reason != Some(Reason::DuplicateIntent)
-                && let Some(s) = self.shared.as_mut()
-                && let Err(e) = s.redis.del(&key)
-            {
-                tracing::warn!(key, error = %e, "cannot release the id of a denied intent");
-            }
-            if !d.allowed {
-                tracing::debug!(intent_id = %d.intent_id, reason = ?d.reason, "denied");
-            }
-            self.journals.append_event(DECISIONS_JOURNAL, &out[start])?;
-        }
-        Ok(())
+        self.decide(ev, None, out)
+    }
+
+    fn on_input(&mut self, ev: &Event<'_>, line: &[u8], out: &mut Out) -> Result<(), StageError> {
+        self.decide(ev, Some(line), out)
     }
 
     fn on_reload(&mut self) -> Result<(), StageError> {

@@ -297,6 +297,7 @@ fn a_pipeline_is_audited_signed_anchored_and_its_decisions_replay_identically() 
     let json: Value = serde_json::from_str(&report("json")).unwrap();
     assert_eq!(json["orders"].as_array().unwrap().len(), 18);
     assert!(json["fills"][0]["fee_asset"] == "USDT" && json["fills"][0]["liquidity"] == "taker");
+    assert_eq!(json["pnl"][0]["strategy"], "demo", "{json}");
     let denials = json["denials"].to_string();
     assert!(
         denials.contains("halted") && denials.contains("duplicate_intent"),
@@ -362,6 +363,34 @@ fn files_of(dir: &Path, chain: &str) -> Vec<std::path::PathBuf> {
         )
     });
     files
+}
+
+/// What a forger without the key can do: edit the first decision (`from` → `to` in its event)
+/// and re-seal it and every record after it, checkpoints included, so the chain is whole.
+fn forge_first_decision(files: &mut [Vec<String>], from: &str, to: &str) {
+    let mut head: Option<String> = None;
+    for line in files.iter_mut().flatten() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        if head.is_none() && v["kind"] != "decision" {
+            continue;
+        }
+        let mut body = v.as_object().unwrap().clone();
+        let seq = body.remove("seq").unwrap().as_u64().unwrap();
+        body.remove("hash");
+        let prev = head
+            .clone()
+            .unwrap_or_else(|| body["prev"].as_str().unwrap().to_string());
+        if head.is_none() {
+            let e = v["event"].as_str().unwrap().replace(from, to);
+            body.insert("event".into(), Value::from(e));
+        }
+        if v["kind"] == "checkpoint" {
+            body.insert("head".into(), Value::from(prev.as_str()));
+        }
+        let (sealed, hash) = njord::audit::seal_line(body, (&prev, seq - 1)).unwrap();
+        *line = sealed;
+        head = Some(hash);
+    }
 }
 
 /// Intents enough for a few hundred records.
@@ -516,32 +545,7 @@ fn every_tamper_is_found_at_the_start_middle_end_and_across_a_rotation() {
     // A forger who rewrites a record and re-seals every later one keeps the chain whole,
     // but cannot sign: the next checkpoint's signature gives it away.
     let mut chain: Vec<Vec<String>> = (0..files.len()).map(lines_of).collect();
-    let mut head: Option<String> = None;
-    for line in chain.iter_mut().flatten() {
-        let v: Value = serde_json::from_str(line).unwrap();
-        if head.is_none() && v["kind"] != "decision" {
-            continue;
-        }
-        let mut body = v.as_object().unwrap().clone();
-        let seq = body.remove("seq").unwrap().as_u64().unwrap();
-        body.remove("hash");
-        let prev = head
-            .clone()
-            .unwrap_or_else(|| body["prev"].as_str().unwrap().to_string());
-        if head.is_none() {
-            let e = v["event"]
-                .as_str()
-                .unwrap()
-                .replace("\"allowed\":true", "\"allowed\":false");
-            body.insert("event".into(), Value::from(e));
-        }
-        if v["kind"] == "checkpoint" {
-            body.insert("head".into(), Value::from(prev.as_str()));
-        }
-        let (sealed, hash) = njord::audit::seal_line(body, (&prev, seq - 1)).unwrap();
-        *line = sealed;
-        head = Some(hash);
-    }
+    forge_first_decision(&mut chain, "\"allowed\":true", "\"allowed\":false");
     for (i, l) in chain.iter().enumerate() {
         write(i, l);
     }
@@ -549,6 +553,45 @@ fn every_tamper_is_found_at_the_start_middle_end_and_across_a_rotation() {
     assert_eq!(code, Some(1), "{said}");
     assert!(
         said.contains("bad signature") && said.contains("does not verify"),
+        "{said}"
+    );
+    // The replay checks signatures too, and refuses the forged chain ...
+    let out = s.cmd("njord-audit").arg("replay").output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("not replaying a broken chain") && said.contains("bad signature"),
+        "{said}"
+    );
+    // ... and without a public key, where the chain looks whole, it still finds the decision
+    // the rules in force do not give, and prints both versions.
+    let cfg = std::fs::read_to_string(s.path("cfg.yaml")).unwrap();
+    let keyless: String = cfg
+        .lines()
+        .filter(|l| !l.contains("public_key"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(s.path("keyless.yaml"), keyless).unwrap();
+    let out = audit(s.dir.path())
+        .arg("--config")
+        .arg(s.path("keyless.yaml"))
+        .arg("replay")
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    let audited = said
+        .lines()
+        .find(|l| l.trim_start().starts_with("audited:"))
+        .unwrap_or_default();
+    let replayed = said
+        .lines()
+        .find(|l| l.trim_start().starts_with("replayed:"))
+        .unwrap_or_default();
+    assert!(said.contains(" 1 differences"), "{said}");
+    assert!(
+        audited.contains("\"allowed\":false") && replayed.contains("\"allowed\":true"),
         "{said}"
     );
     restore();
@@ -559,6 +602,10 @@ fn every_tamper_is_found_at_the_start_middle_end_and_across_a_rotation() {
     }
     let (code, said) = s.verify(&[]);
     assert_eq!(code, Some(0), "{said}");
+    // No trail where one is asked for: a usage error.
+    let (code, said) = s.verify(&[s.path("anchors").to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("no audit trail"), "{said}");
 }
 
 #[test]

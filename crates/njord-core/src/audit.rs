@@ -10,49 +10,67 @@
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::fmt::Write;
 
 /// The `prev` of the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Writes the canonical form of `v` to `out`; `Err` names the path of a float.
 pub fn canonical(v: &Value, out: &mut String) -> Result<(), String> {
-    canon(v, "", out)
+    let mut buf = Vec::new();
+    canon(v, Path::Root, &mut buf)?;
+    // Every piece written is ASCII or a whole string of the (UTF-8) input.
+    out.push_str(&String::from_utf8_lossy(&buf));
+    Ok(())
 }
 
-fn canon(v: &Value, path: &str, out: &mut String) -> Result<(), String> {
+/// Where a value sits in a record, for the message about a float: built on the stack as the
+/// writer descends, rendered only when needed.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root,
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl Path<'_> {
+    fn render(&self) -> String {
+        match self {
+            Path::Root => String::new(),
+            Path::Key(Path::Root, k) => k.to_string(),
+            Path::Key(p, k) => format!("{}.{k}", p.render()),
+            Path::Index(p, i) => format!("{}[{i}]", p.render()),
+        }
+    }
+}
+
+fn canon(v: &Value, path: Path<'_>, out: &mut Vec<u8>) -> Result<(), String> {
     match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::String(s) => string(s, out),
-        Value::Number(n) => number(&n.to_string(), path, out)?,
+        Value::Number(n) => number(n.as_str(), path, out)?,
         Value::Array(a) => {
-            out.push('[');
+            out.push(b'[');
             for (i, x) in a.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                canon(x, &format!("{path}[{i}]"), out)?;
+                canon(x, Path::Index(&path, i), out)?;
             }
-            out.push(']');
+            out.push(b']');
         }
         Value::Object(m) => {
             // serde_json's map is ordered by key bytes: UTF-8 byte order is code point order.
-            out.push('{');
+            out.push(b'{');
             for (i, (k, x)) in m.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 string(k, out);
-                out.push(':');
-                let at = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                canon(x, &at, out)?;
+                out.push(b':');
+                canon(x, Path::Key(&path, k), out)?;
             }
-            out.push('}');
+            out.push(b'}');
         }
     }
     Ok(())
@@ -60,33 +78,54 @@ fn canon(v: &Value, path: &str, out: &mut String) -> Result<(), String> {
 
 /// A JSON string: `"` and `\` escaped, the short escapes for \b \f \n \r \t, other control
 /// characters as `\u00xx`, everything else as itself (Python's `json.dumps(s,
-/// ensure_ascii=False)` writes the same).
-fn string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+/// ensure_ascii=False)` writes the same). Runs without escapes are copied whole.
+fn string(s: &str, out: &mut Vec<u8>) {
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    let mut rest = s.as_bytes();
+    while let Some(i) = crate::swar::string_end(rest) {
+        out.extend_from_slice(&rest[..i]);
+        match rest[i] {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            c => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(c >> 4)]);
+                out.push(HEX[usize::from(c & 0xf)]);
             }
-            c => out.push(c),
         }
+        rest = &rest[i + 1..];
     }
-    out.push('"');
+    out.extend_from_slice(rest);
+    out.push(b'"');
+}
+
+/// `s` as a canonical JSON string, appended to `out`.
+pub fn push_string(s: &str, out: &mut String) {
+    if crate::swar::string_end(s.as_bytes()).is_none() {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        let mut buf = Vec::with_capacity(s.len() + 8);
+        string(s, &mut buf);
+        out.push_str(&String::from_utf8_lossy(&buf));
+    }
 }
 
 /// A JSON number as written: an integer bare, a decimal normalised (`10.50` → `10.5`, `2.0` →
 /// `2`, `-0.0` → `0`), an exponent refused.
-fn number(text: &str, path: &str, out: &mut String) -> Result<(), String> {
+fn number(text: &str, path: Path<'_>, out: &mut Vec<u8>) -> Result<(), String> {
     if text.contains(['e', 'E']) {
         return Err(format!(
-            "`{path}` is a float ({text}): the audit trail takes exact decimals only"
+            "`{}` is a float ({text}): the audit trail takes exact decimals only",
+            path.render()
         ));
     }
     let (neg, digits) = match text.strip_prefix('-') {
@@ -98,16 +137,16 @@ fn number(text: &str, path: &str, out: &mut String) -> Result<(), String> {
     let frac = frac.trim_end_matches('0');
     let int = if int.is_empty() { "0" } else { int };
     if int == "0" && frac.is_empty() {
-        out.push('0');
+        out.push(b'0');
         return Ok(());
     }
     if neg {
-        out.push('-');
+        out.push(b'-');
     }
-    out.push_str(int);
+    out.extend_from_slice(int.as_bytes());
     if !frac.is_empty() {
-        out.push('.');
-        out.push_str(frac);
+        out.push(b'.');
+        out.extend_from_slice(frac.as_bytes());
     }
     Ok(())
 }
@@ -136,55 +175,318 @@ pub fn seal(mut body: serde_json::Map<String, Value>, prev: (&str, u64)) -> Resu
 }
 
 /// [`seal`], written out: the record's line (its canonical form, `hash` included) and hash.
-/// Lines in canonical form let [`verify`] check a record without parsing it into a tree.
+/// Lines in canonical form let [`verify`] check a record without parsing it into a tree. One
+/// pass: the canonical text is hashed, then `hash` goes into its sorted place.
 pub fn seal_line(
-    body: serde_json::Map<String, Value>,
+    mut body: serde_json::Map<String, Value>,
     prev: (&str, u64),
 ) -> Result<(String, String), String> {
-    let record = seal(body, prev)?;
-    let mut line = String::new();
-    canonical(&record, &mut line)?;
-    let hash = record["hash"].as_str().unwrap_or_default().to_string();
-    Ok((line, hash))
+    body.insert("seq".into(), Value::from(prev.1 + 1));
+    body.insert("prev".into(), Value::String(prev.0.to_string()));
+    body.remove("hash");
+    let mut text: Vec<u8> = Vec::with_capacity(512);
+    text.push(b'{');
+    // Where the first member that sorts after `hash` starts.
+    let mut after_hash = None;
+    for (i, (k, x)) in body.iter().enumerate() {
+        if i > 0 {
+            text.push(b',');
+        }
+        if after_hash.is_none() && k.as_str() > "hash" {
+            after_hash = Some(text.len());
+        }
+        string(k, &mut text);
+        text.push(b':');
+        canon(x, Path::Key(&Path::Root, k), &mut text)?;
+    }
+    text.push(b'}');
+    let hash = hex::encode(Sha256::digest(&text));
+    // `prev` and `seq` sort after `hash`: there is always a member to put it before.
+    let at = after_hash.unwrap_or(1);
+    let mut line = Vec::with_capacity(text.len() + 76);
+    line.extend_from_slice(&text[..at]);
+    line.extend_from_slice(format!("\"hash\":\"{hash}\",").as_bytes());
+    line.extend_from_slice(&text[at..]);
+    Ok((String::from_utf8_lossy(&line).into_owned(), hash))
 }
 
-/// The links of a record, read without building its tree.
-#[derive(serde::Deserialize)]
-struct Links<'a> {
+/// A value of a record written without a JSON tree ([`seal_fields`]): the hot path of a
+/// writer that records every decision.
+#[derive(Debug, Clone, Copy)]
+pub enum Field<'a> {
+    Text(&'a str),
+    Int(i64),
+    /// A value already in canonical form (written by [`canonical`]).
+    Canonical(&'a str),
+}
+
+/// [`seal_line`] for a record given as fields (any order; no `seq`, `prev` or `hash`), without
+/// a JSON tree: writes the canonical form without `hash` into `text` (cleared) and returns
+/// the hash in hex and where its member goes (the line is `text[..at]`, `"hash":"…",`,
+/// `text[at..]`).
+pub fn seal_fields(
+    fields: &[(&str, Field<'_>)],
+    prev: (&str, u64),
+    text: &mut Vec<u8>,
+) -> ([u8; 64], usize) {
+    let seq = prev.1 + 1;
+    let mut all: Vec<(&str, Field<'_>)> = Vec::with_capacity(fields.len() + 2);
+    all.extend(
+        fields
+            .iter()
+            .filter(|(k, _)| !matches!(*k, "seq" | "prev" | "hash")),
+    );
+    all.push(("prev", Field::Text(prev.0)));
+    all.push(("seq", Field::Int(i64::try_from(seq).unwrap_or(i64::MAX))));
+    all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    text.clear();
+    text.push(b'{');
+    let mut after_hash = None;
+    for (i, (k, v)) in all.iter().enumerate() {
+        if i > 0 {
+            text.push(b',');
+        }
+        if after_hash.is_none() && *k > "hash" {
+            after_hash = Some(text.len());
+        }
+        string(k, text);
+        text.push(b':');
+        match v {
+            Field::Text(t) => string(t, text),
+            Field::Int(n) => text.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+            Field::Canonical(c) => text.extend_from_slice(c.as_bytes()),
+        }
+    }
+    text.push(b'}');
+    let mut hash = [0u8; 64];
+    // 32 bytes always fit 64 hex digits.
+    let _ = hex::encode_to_slice(Sha256::digest(&*text), &mut hash);
+    // `prev` and `seq` sort after `hash`: there is always a member to put it before.
+    (hash, after_hash.unwrap_or(1))
+}
+
+/// The pieces of a sealed record's line: the canonical text with `hash` in its place.
+pub fn line_parts<'a>(text: &'a [u8], hash: &'a [u8; 64], at: usize) -> [&'a [u8]; 5] {
+    [&text[..at], b"\"hash\":\"", hash, b"\",", &text[at..]]
+}
+
+/// A record line read as bytes, accepting only the canonical form (no whitespace, keys in
+/// order and unique, canonical numbers and escapes): whatever it accepts, every verifier's
+/// canonical form of the parsed record gives the same bytes. Anything else is left to the
+/// full check.
+struct Scan<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+/// What the scan of a record finds at its top level.
+struct Top<'a> {
     seq: u64,
     prev: &'a str,
     hash: &'a str,
+    /// The `"hash":"…"` member.
+    hash_at: (usize, usize),
 }
 
-/// The `seq` and `prev` of a line that is a sealed record exactly as written (canonical form):
-/// the line without its `hash` member hashes to that member. A match proves the bytes are the
-/// ones sealed; anything else (`None`) goes to the full check, which says what is wrong.
-fn intact(line: &str) -> Option<(u64, &str, &str)> {
-    let l: Links = serde_json::from_str(line).ok()?;
-    if l.hash.len() != 64 {
-        return None;
+impl<'a> Scan<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
     }
-    const KEY: &[u8] = b"\"hash\":\"";
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.i += 1)
+    }
+
+    /// A string; returns its raw content.
+    fn string(&mut self) -> Option<&'a [u8]> {
+        self.eat(b'"')?;
+        let start = self.i;
+        loop {
+            self.i += crate::swar::string_end(self.b.get(self.i..)?)?;
+            match self.b[self.i] {
+                b'"' => {
+                    let s = &self.b[start..self.i];
+                    self.i += 1;
+                    return Some(s);
+                }
+                b'\\' => {
+                    let e = *self.b.get(self.i + 1)?;
+                    self.i += match e {
+                        b'"' | b'\\' | b'n' | b'r' | b't' | b'b' | b'f' => 2,
+                        b'u' => {
+                            // Only control characters without a short escape, lowercase.
+                            let hex = self.b.get(self.i + 2..self.i + 6)?;
+                            let ok = hex.starts_with(b"00")
+                                && matches!(hex[2], b'0' | b'1')
+                                && matches!(hex[3], b'0'..=b'9' | b'a'..=b'f')
+                                && !matches!(&hex[2..], b"08" | b"09" | b"0a" | b"0c" | b"0d");
+                            if !ok {
+                                return None;
+                            }
+                            6
+                        }
+                        _ => return None,
+                    };
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A canonical number: no exponent, no leading zeros, no trailing fractional zeros, no
+    /// negative zero.
+    fn number(&mut self) -> Option<&'a [u8]> {
+        let start = self.i;
+        let neg = self.eat(b'-').is_some();
+        let int = self.i;
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.i += 1;
+        }
+        let digits = &self.b[int..self.i];
+        if digits.is_empty() || (digits.len() > 1 && digits[0] == b'0') {
+            return None;
+        }
+        if self.eat(b'.').is_some() {
+            let frac = self.i;
+            while matches!(self.peek(), Some(b'0'..=b'9')) {
+                self.i += 1;
+            }
+            if self.i == frac || self.b[self.i - 1] == b'0' {
+                return None;
+            }
+        } else if neg && digits == b"0" {
+            return None;
+        }
+        Some(&self.b[start..self.i])
+    }
+
+    fn value(&mut self, depth: u32) -> Option<()> {
+        if depth > 64 {
+            return None;
+        }
+        match self.peek()? {
+            b'"' => self.string().map(|_| ()),
+            b'{' => self.object(depth, |_, _, _| Some(())),
+            b'[' => {
+                self.i += 1;
+                if self.eat(b']').is_some() {
+                    return Some(());
+                }
+                loop {
+                    self.value(depth + 1)?;
+                    if self.eat(b']').is_some() {
+                        return Some(());
+                    }
+                    self.eat(b',')?;
+                }
+            }
+            b't' | b'f' | b'n' => {
+                let rest = &self.b[self.i..];
+                let lit: &[u8] = [&b"true"[..], b"false", b"null"]
+                    .into_iter()
+                    .find(|l| rest.starts_with(l))?;
+                self.i += lit.len();
+                Some(())
+            }
+            _ => self.number().map(|_| ()),
+        }
+    }
+
+    /// An object with keys in strictly ascending order (keys with escapes are left to the
+    /// full check). At depth 0, `member` sees each key and where its member starts, with the
+    /// scanner at the value, which it must consume.
+    fn object(
+        &mut self,
+        depth: u32,
+        mut member: impl FnMut(&mut Self, &'a [u8], usize) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(b'{')?;
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        let mut last: Option<&[u8]> = None;
+        loop {
+            let at = self.i;
+            let key = self.string()?;
+            if key.contains(&b'\\') || last.is_some_and(|l| l >= key) {
+                return None;
+            }
+            last = Some(key);
+            self.eat(b':')?;
+            if depth == 0 {
+                member(self, key, at)?;
+            } else {
+                self.value(depth + 1)?;
+            }
+            if self.eat(b'}').is_some() {
+                return Some(());
+            }
+            self.eat(b',')?;
+        }
+    }
+
+    /// The whole line as a canonical record.
+    fn record(b: &'a [u8]) -> Option<Top<'a>> {
+        let mut s = Scan { b, i: 0 };
+        let (mut seq, mut prev, mut hash) = (None, None, None);
+        let mut hash_at = (0, 0);
+        let hex64 = |v: &'a [u8]| -> Option<&'a str> {
+            let ok = v.len() == 64 && v.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
+            if ok {
+                std::str::from_utf8(v).ok()
+            } else {
+                None
+            }
+        };
+        s.object(0, |s, key, at| {
+            match key {
+                b"hash" => {
+                    hash = Some(hex64(s.string()?)?);
+                    hash_at = (at, s.i);
+                }
+                b"prev" => prev = Some(hex64(s.string()?)?),
+                b"seq" => {
+                    let n = s.number()?;
+                    seq = Some(std::str::from_utf8(n).ok()?.parse::<u64>().ok()?);
+                }
+                _ => s.value(1)?,
+            }
+            Some(())
+        })?;
+        if s.i != b.len() {
+            return None;
+        }
+        Some(Top {
+            seq: seq?,
+            prev: prev?,
+            hash: hash?,
+            hash_at,
+        })
+    }
+}
+
+/// The `seq`, `prev` and `hash` of a line that is a sealed record exactly as written: in
+/// canonical form, and the line without its `hash` member hashes to that member. A match
+/// proves the bytes are the ones sealed; anything else (`None`) goes to the full check, which
+/// says what is wrong.
+fn intact(line: &str) -> Option<(u64, &str, &str)> {
+    let top = Scan::record(line.as_bytes())?;
+    let (at, end) = top.hash_at;
     let bytes = line.as_bytes();
-    let at = memchr::memmem::find_iter(bytes, KEY).find(|&at| {
-        let v = at + KEY.len();
-        bytes.get(v..v + 64) == Some(l.hash.as_bytes()) && bytes.get(v + 64) == Some(&b'"')
-    })?;
-    let end = at + KEY.len() + 65;
-    let (head, tail) = if line.as_bytes().get(end) == Some(&b',') {
-        (&line[..at], &line[end + 1..])
-    } else if at > 0 && line.as_bytes()[at - 1] == b',' {
-        (&line[..at - 1], &line[end..])
+    let (head, tail) = if bytes.get(end) == Some(&b',') {
+        (&bytes[..at], &bytes[end + 1..])
+    } else if bytes[at - 1] == b',' {
+        (&bytes[..at - 1], &bytes[end..])
     } else {
         return None;
     };
     let digest = Sha256::new()
-        .chain_update(head.as_bytes())
-        .chain_update(tail.as_bytes())
+        .chain_update(head)
+        .chain_update(tail)
         .finalize();
     let mut hex_digest = [0u8; 64];
     hex::encode_to_slice(digest, &mut hex_digest).ok()?;
-    (hex_digest == l.hash.as_bytes()).then_some((l.seq, l.prev, l.hash))
+    (hex_digest == top.hash.as_bytes()).then_some((top.seq, top.prev, top.hash))
 }
 
 /// What is wrong with a chain, at which record (its 1-based position in the input).
@@ -226,8 +528,29 @@ pub fn verify<'a>(
     from: Head,
     ends_torn: bool,
 ) -> Result<Head, (Break, Head)> {
-    let mut head = from;
     let lines: Vec<&str> = lines.into_iter().collect();
+    let checks: Vec<Intact<'_>> = lines.iter().map(|l| check_line(l)).collect();
+    verify_checked(&lines, &checks, from, ends_torn)
+}
+
+/// What the fast check found in one line: its `seq`, `prev` and `hash` when it is a sealed
+/// record in canonical form whose hash is right.
+pub type Intact<'a> = Option<(u64, &'a str, &'a str)>;
+
+/// The fast check of one line, independent of every other: a caller may run it on many
+/// lines at once and hand the results to [`verify_checked`].
+pub fn check_line(line: &str) -> Intact<'_> {
+    intact(line)
+}
+
+/// [`verify`] with each line's [`check_line`] already done (`checks[i]` for `lines[i]`).
+pub fn verify_checked(
+    lines: &[&str],
+    checks: &[Intact<'_>],
+    from: Head,
+    ends_torn: bool,
+) -> Result<Head, (Break, Head)> {
+    let mut head = from;
     let last = lines.len();
     // Whether a record of seq `n` comes later than position `after`: a record ahead of its
     // turn is then a reordering, not a deletion.
@@ -238,11 +561,11 @@ pub fn verify<'a>(
     };
     for (i, line) in lines.iter().enumerate() {
         let at = i + 1;
-        if let Some((seq, prev, hash)) = intact(line)
-            && seq == head.seq + 1
-            && prev == head.hash
+        if let Some(Some((seq, prev, hash))) = checks.get(i)
+            && *seq == head.seq + 1
+            && *prev == head.hash
         {
-            head.seq = seq;
+            head.seq = *seq;
             head.hash.clear();
             head.hash.push_str(hash);
             continue;
@@ -323,6 +646,21 @@ mod tests {
         let f: Value = serde_json::from_str(r#"{"x": {"p": 1e-7}}"#).unwrap();
         let e = hash_of(&f).unwrap_err();
         assert!(e.contains("`x.p` is a float"), "{e}");
+    }
+
+    #[test]
+    fn strings_are_escaped_as_json_writers_escape_them() {
+        // serde_json escapes exactly as the canonical form does (as Python's json.dumps with
+        // ensure_ascii=False): check every position of an escape within and across words.
+        let pieces = ["a", "\"", "\\", "\n", "\u{1}", "\u{1f}", "é", "\t", "/", "\u{7f}", "xyz"];
+        for n in 0..400usize {
+            let text: String = (0..(n % 23))
+                .map(|k| pieces[(n * 7 + k * 3) % pieces.len()])
+                .collect();
+            let mut out = Vec::new();
+            string(&text, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&text).unwrap());
+        }
     }
 
     fn chain(n: u64) -> Vec<String> {
@@ -416,6 +754,53 @@ mod tests {
         let relaid: Vec<&str> = relaid.iter().map(String::as_str).collect();
         assert!(relaid[0].contains(": ") && intact(relaid[0]).is_none());
         assert!(intact(refs[0]).is_some());
+        // The one-pass line is the canonical form of the sealed record.
+        let body =
+            serde_json::from_str::<Value>(r#"{"kind":"x","a":"q\"\u0001é","z":[1.50,{"k":2}]}"#)
+                .unwrap();
+        let (line, hash) = seal_line(body.as_object().unwrap().clone(), (GENESIS, 0)).unwrap();
+        let sealed = seal(body.as_object().unwrap().clone(), (GENESIS, 0)).unwrap();
+        assert_eq!(line, canon_of(&sealed));
+        assert_eq!(hash, sealed["hash"]);
+        let mut text = Vec::new();
+        let fields = [
+            ("z", Field::Canonical("[1.5,{\"k\":2}]")),
+            ("kind", Field::Text("x")),
+            ("a", Field::Text("q\"\u{1}é")),
+        ];
+        let (fast_hash, at) = seal_fields(&fields, (GENESIS, 0), &mut text);
+        assert_eq!(fast_hash, hash.as_bytes());
+        assert_eq!(line_parts(&text, &fast_hash, at).concat(), line.as_bytes());
+        // The fast check takes the canonical form only; the same content written otherwise
+        // is still intact by the full check.
+        let base = seal_line(
+            serde_json::from_str::<Value>(
+                r#"{"kind":"k","n":1.5,"o":{"a":[true,null,-2]},"t":"x\ty"}"#,
+            )
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .clone(),
+            (GENESIS, 0),
+        )
+        .unwrap()
+        .0;
+        assert!(intact(&base).is_some(), "{base}");
+        for other in [
+            base.replace("1.5", "1.50"),
+            base.replace("\"n\":", "\"n\": "),
+            base.replace("\\t", "\\u0009"),
+            base.replace("\"x", "\"\\u0078"),
+            base.replace(
+                "{\"a\":[true,null,-2]}",
+                "{\"a\":[true,null,-2],\"a\":[true,null,-2]}",
+            ),
+        ] {
+            assert_ne!(other, base);
+            assert!(intact(&other).is_none(), "{other}");
+            let verdict = verify([other.as_str()], start(), false);
+            assert!(verdict.is_ok(), "{other}: {verdict:?}");
+        }
         assert_eq!(verify(relaid, start(), false).unwrap().seq, 5);
         // The chain continues from a head (a rotated file's first record).
         let second: Vec<&str> = refs[3..].to_vec();

@@ -150,7 +150,7 @@ impl Default for Audit {
         Audit {
             enabled: false,
             dir: "var/log/njord/audit".into(),
-            fsync: FsyncPolicy::Batch,
+            fsync: FsyncPolicy::Never,
             rotate_max_bytes: 100 * 1024 * 1024,
             rotate_daily: true,
             compress_rotated: true,
