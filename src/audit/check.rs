@@ -46,6 +46,8 @@ pub struct ChainReport {
     pub torn: Option<String>,
     /// Anchors checked.
     pub anchored: usize,
+    /// Records after the last signed checkpoint (checked with a public key only).
+    pub unsigned_tail: u64,
     pub problem: Option<Problem>,
 }
 
@@ -70,21 +72,29 @@ fn read_text(path: &Path) -> Result<String, String> {
 }
 
 /// Checks every chain under `paths` (directories, files, stems). `public_key`: checkpoints
-/// must carry its valid signature; `anchors`: heads kept elsewhere that each chain must
-/// still contain.
+/// must carry its valid signature and cover the chain (a stopped run ends with one, a running
+/// one has at most `max_unsigned` records after its last, 0: no limit); `anchors`: heads
+/// kept elsewhere that each chain must still contain.
 pub fn verify_paths(
     paths: &[PathBuf],
     public_key: Option<&str>,
+    max_unsigned: u64,
     anchors: &[(String, Anchor)],
 ) -> Result<Vec<ChainReport>, String> {
     let series = resolve(paths).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for s in &series {
         match chain_of(s) {
-            Some(chain) => out.push(check_chain(s, chain, public_key, anchors)),
+            Some(chain) => out.push(check_chain(s, chain, public_key, max_unsigned, anchors)),
             // A file named on the command line is checked whatever its name.
             None if paths.iter().any(|p| s.files.contains(p)) => {
-                out.push(check_chain(s, s.name.clone(), public_key, anchors));
+                out.push(check_chain(
+                    s,
+                    s.name.clone(),
+                    public_key,
+                    max_unsigned,
+                    anchors,
+                ));
             }
             None => {}
         }
@@ -106,6 +116,7 @@ fn check_chain(
     series: &Series,
     chain: String,
     public_key: Option<&str>,
+    max_unsigned: u64,
     anchors: &[(String, Anchor)],
 ) -> ChainReport {
     let mut report = ChainReport {
@@ -118,6 +129,9 @@ fn check_chain(
         seq: 0,
     };
     let mine: Vec<&(String, Anchor)> = anchors.iter().filter(|(_, a)| a.chain == chain).collect();
+    // The last record a signed checkpoint covers, and the last `stop` record.
+    let mut covered = 0u64;
+    let mut last_stop: Option<(u64, String)> = None;
     // The hash of each anchored record, once met.
     let mut anchored: Vec<Option<String>> = vec![None; mine.len()];
     let last_file = series.files.len().saturating_sub(1);
@@ -185,7 +199,7 @@ fn check_chain(
         };
         // The anchored records among those that passed: record `seq` is line `seq - start - 1`.
         for (k, (_, a)) in mine.iter().enumerate() {
-            if a.seq > start.seq && a.seq <= start.seq + good as u64 {
+            if a.seq > start.seq && a.seq <= start.seq.saturating_add(good as u64) {
                 let line = lines[(a.seq - start.seq - 1) as usize].1;
                 anchored[k] = serde_json::from_str::<Value>(line)
                     .ok()
@@ -193,20 +207,31 @@ fn check_chain(
             }
         }
         for (i, (_, line)) in lines.iter().enumerate().take(good) {
-            if !line.contains("\"kind\":\"checkpoint\"") {
+            // Checkpoints and stops, by their parsed kind (a line that merely mentions them
+            // is read and passed over).
+            if !line.contains("checkpoint") && !line.contains("stop") {
                 continue;
             }
-            report.checkpoints += 1;
+            let seq = start.seq + i as u64 + 1;
             match check_checkpoint(line, &chain, public_key) {
                 Err(detail) => {
+                    report.checkpoints += 1;
                     report.problem.get_or_insert(Problem {
                         at: at(i + 1),
                         kind: "bad signature",
                         detail,
                     });
                 }
-                Ok(true) => report.signed += 1,
-                Ok(false) => {}
+                Ok(Mark::Signed) => {
+                    report.checkpoints += 1;
+                    report.signed += 1;
+                    covered = seq;
+                }
+                Ok(Mark::Unchecked) => report.checkpoints += 1,
+                Ok(Mark::Stop) => {
+                    last_stop = Some((seq, at(i + 1)));
+                }
+                Ok(Mark::Other) => {}
             }
         }
         report.records = head.seq;
@@ -241,6 +266,35 @@ fn check_chain(
                 ),
             });
         }
+    }
+    // After the anchors (a cut end is `truncated`): with a key, signatures must cover the chain: a run that stopped is closed by a signed
+    // checkpoint, and a running one has at most `max_unsigned` records after its last one.
+    if public_key.is_some() && report.problem.is_none() {
+        let tail = head.seq.saturating_sub(covered);
+        if let Some((seq, at)) = last_stop.filter(|(seq, _)| *seq > covered) {
+            report.problem = Some(Problem {
+                at,
+                kind: "bad signature",
+                detail: format!(
+                    "the run that stopped at record {seq} has no signed checkpoint after it: \
+                     records {} to {} are not covered",
+                    covered + 1,
+                    head.seq
+                ),
+            });
+        } else if max_unsigned > 0 && tail > max_unsigned {
+            report.problem = Some(Problem {
+                at: series.name.clone(),
+                kind: "bad signature",
+                detail: format!(
+                    "records {} to {} ({tail}) follow the last signed checkpoint, more than \
+                     audit.checkpoint_records ({max_unsigned})",
+                    covered + 1,
+                    head.seq
+                ),
+            });
+        }
+        report.unsigned_tail = tail;
     }
     report.head = Some(head);
     report
@@ -310,20 +364,34 @@ fn problem_of(b: &Break, at: String, previous: Option<String>) -> Problem {
     Problem { at, kind, detail }
 }
 
+/// What a record that may be a checkpoint or a stop is.
+enum Mark {
+    /// A checkpoint whose signature was checked.
+    Signed,
+    /// A checkpoint, signatures not checked (no public key).
+    Unchecked,
+    Stop,
+    Other,
+}
+
 /// A checkpoint closes the record before it; with a public key, its signature must verify.
-/// `Ok(true)`: signature checked.
-fn check_checkpoint(line: &str, chain: &str, public_key: Option<&str>) -> Result<bool, String> {
+fn check_checkpoint(line: &str, chain: &str, public_key: Option<&str>) -> Result<Mark, String> {
     let v: Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    match v["kind"].as_str() {
+        Some("checkpoint") => {}
+        Some("stop") => return Ok(Mark::Stop),
+        _ => return Ok(Mark::Other),
+    }
     let (Some(seq), Some(count), Some(head)) =
         (v["seq"].as_u64(), v["count"].as_u64(), v["head"].as_str())
     else {
         return Err("a checkpoint needs count and head".into());
     };
-    if count + 1 != seq || v["prev"].as_str() != Some(head) {
+    if count.checked_add(1) != Some(seq) || v["prev"].as_str() != Some(head) {
         return Err("the checkpoint does not close the record before it".into());
     }
     let Some(public) = public_key else {
-        return Ok(false);
+        return Ok(Mark::Unchecked);
     };
     let Some(sig) = v["sig"].as_str() else {
         return Err("unsigned checkpoint (the writer had no audit.key_file)".into());
@@ -335,7 +403,7 @@ fn check_checkpoint(line: &str, chain: &str, public_key: Option<&str>) -> Result
     if !verify_signature(public.trim(), &checkpoint_message(chain, count, head), sig) {
         return Err("the signature does not verify".into());
     }
-    Ok(true)
+    Ok(Mark::Signed)
 }
 
 /// Anchors from files (`{chain}.head`, or lines of them as `njord-audit anchor` prints),

@@ -21,5 +21,5 @@ pub use njord_core::audit::{
 };
 pub use trail::{
     CHAIN_PREFIX, Trail, close, config_loaded, event, fields, flush, is_open, open, open_with,
-    record,
+    record, sync,
 };

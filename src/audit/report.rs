@@ -44,7 +44,12 @@ fn event_of(r: &Rec) -> Option<Value> {
 }
 
 fn text(v: &Value, key: &str) -> String {
-    match &v[key] {
+    shown(&v[key])
+}
+
+/// A value as a report shows it: text as itself, nothing for null.
+fn shown(v: &Value) -> String {
+    match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
         other => other.to_string(),
@@ -192,7 +197,7 @@ pub fn report(chains: &[(String, Vec<Rec>)], from_ns: i64, to_ns: i64) -> Report
             }
             let Some(e) = event_of(r) else { continue };
             match kind {
-                // An order is in the chains of risk and of its executor: listed once.
+                // An order may be in more than one executor's chain: listed once.
                 "order" => {
                     if !orders_seen.insert(text(&e, "intent_id")) {
                         continue;
@@ -270,7 +275,7 @@ pub fn report(chains: &[(String, Vec<Rec>)], from_ns: i64, to_ns: i64) -> Report
     };
     let mut filled_by_intent: BTreeMap<String, rust_decimal::Decimal> = BTreeMap::new();
     for f in &rep.fills {
-        *filled_by_intent.entry(cell(&f["intent_id"])).or_default() += dec(&f["qty"]);
+        *filled_by_intent.entry(shown(&f["intent_id"])).or_default() += dec(&f["qty"]);
     }
     for o in &mut rep.orders {
         let intent = o["intent_id"].as_str().unwrap_or("").to_string();
@@ -348,14 +353,6 @@ fn sections(r: &Report) -> [(&'static str, &Vec<BTreeMap<String, Value>>); 7] {
     ]
 }
 
-fn cell(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
 /// CSV: one block per section, its name in a first column.
 pub fn to_csv(r: &Report) -> String {
     let quote = |s: &str| {
@@ -376,7 +373,7 @@ pub fn to_csv(r: &Report) -> String {
             out.push_str(name);
             for c in &cols {
                 out.push(',');
-                out.push_str(&quote(&cell(&row[*c])));
+                out.push_str(&quote(&shown(&row[*c])));
             }
             out.push('\n');
         }
@@ -411,7 +408,7 @@ pub fn to_html(r: &Report) -> String {
         for row in rows {
             out.push_str("<tr>");
             for v in row.values() {
-                out.push_str(&format!("<td>{}</td>", esc(&cell(v))));
+                out.push_str(&format!("<td>{}</td>", esc(&shown(v))));
             }
             out.push_str("</tr>\n");
         }

@@ -16,7 +16,7 @@ use crate::journal::{
 use njord_core::audit::{Field, GENESIS, line_parts, seal_fields, seal_line};
 use serde_json::{Map, Value, json};
 use std::collections::HashSet;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,8 +45,11 @@ pub struct Trail {
     key: Option<SigningKey>,
     anchor_dir: Option<PathBuf>,
     anchor_redis: Option<(redis::Client, String)>,
-    /// Hashes of the configurations recorded in this chain's open file.
+    /// Hashes of the configurations recorded in the open file as it started, and by this
+    /// process.
     configs: HashSet<String>,
+    /// The chain's lock, held while this trail is open.
+    _lock: std::fs::File,
     /// The configuration in force: every decision names it.
     config_hash: String,
     /// An event's line, and the canonical text of a record ([`seal_fields`]).
@@ -113,7 +116,11 @@ fn set_torn_aside(path: &Path) -> Result<(), JournalError> {
         path.display(),
         crate::stage::wall_clock_ns()
     ));
-    write_atomic(&aside, &String::from_utf8_lossy(torn)).map_err(io)?;
+    // The bytes as they are: a line cut mid-character is kept as cut.
+    let mut kept = std::fs::File::create(&aside).map_err(io)?;
+    kept.write_all(torn)
+        .and_then(|_| kept.sync_all())
+        .map_err(io)?;
     f.set_len(keep).map_err(io)?;
     f.sync_all().map_err(io)?;
     tracing::warn!(
@@ -124,6 +131,37 @@ fn set_torn_aside(path: &Path) -> Result<(), JournalError> {
         aside.display()
     );
     Ok(())
+}
+
+/// How long a writer waits for another process to close the chain.
+const CHAIN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Locks a chain's lock file, waiting for its holder up to [`CHAIN_WAIT`].
+fn lock_chain(path: &Path) -> Result<std::fs::File, JournalError> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| fail(path, e.to_string()))?;
+    let deadline = std::time::Instant::now() + CHAIN_WAIT;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) => {
+                return Err(fail(
+                    path,
+                    format!(
+                        "another process writes this chain ({e}); one running process per \
+                         chain: give each instance its own audit.dir"
+                    ),
+                ));
+            }
+        }
+    }
 }
 
 impl Trail {
@@ -137,6 +175,10 @@ impl Trail {
         std::fs::create_dir_all(dir).map_err(|e| fail(dir, e.to_string()))?;
         let stem = format!("{CHAIN_PREFIX}{writer}");
         let path = dir.join(format!("{stem}.ndjson"));
+        // One writer per chain, from reading its head to closing it: another process that
+        // writes the same chain (njord-kill runs at once from the CLI, the control API and
+        // Telegram) waits its turn.
+        let lock = lock_chain(&dir.join(format!(".{stem}.lock")))?;
         set_torn_aside(&path)?;
         let (mut head, configs) = last_record(&path, true)?;
         if head.is_none() {
@@ -196,6 +238,7 @@ impl Trail {
             anchor_redis,
             configs,
             config_hash: String::new(),
+            _lock: lock,
             scratch: Vec::new(),
             text: Vec::new(),
         })
@@ -520,6 +563,12 @@ pub fn config_loaded(cfg: &Config, why: &str) -> Result<(), JournalError> {
 /// Ends a batch (see [`Trail::flush`]).
 pub fn flush() -> Result<(), JournalError> {
     with(Trail::flush)
+}
+
+/// Puts every record on disk now, whatever `audit.fsync` says: before an action a record
+/// announces (the broker's `pending_new` before the order is sent).
+pub fn sync() -> Result<(), JournalError> {
+    with(|t| t.writer.sync())
 }
 
 /// Records the stop (`how`: `done`, or the error that ended the run), a last checkpoint,

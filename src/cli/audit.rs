@@ -132,8 +132,13 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             }
             let anchors = audit::anchors_from(&anchor, cfg.anchor_redis_prefix.as_deref())
                 .map_err(Error::Usage)?;
-            let reports = audit::verify_paths(&or_default(paths), public_key.as_deref(), &anchors)
-                .map_err(Error::Usage)?;
+            let reports = audit::verify_paths(
+                &or_default(paths),
+                public_key.as_deref(),
+                cfg.checkpoint_records,
+                &anchors,
+            )
+            .map_err(Error::Usage)?;
             let mut out = String::new();
             for r in &reports {
                 out.push_str(&describe(r, public_key.is_some()));
@@ -143,7 +148,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         }
         Cmd::Anchor { paths } => {
             let reports =
-                audit::verify_paths(&or_default(paths), None, &[]).map_err(Error::Usage)?;
+                audit::verify_paths(&or_default(paths), None, 0, &[]).map_err(Error::Usage)?;
             let mut out = String::new();
             for r in &reports {
                 if r.problem.is_some() {
@@ -167,8 +172,13 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         }
         Cmd::Replay { paths } => {
             let paths = or_default(paths);
-            let reports = audit::verify_paths(&paths, cfg.public_key.as_deref(), &[])
-                .map_err(Error::Usage)?;
+            let reports = audit::verify_paths(
+                &paths,
+                cfg.public_key.as_deref(),
+                cfg.checkpoint_records,
+                &[],
+            )
+            .map_err(Error::Usage)?;
             if let Some(r) = reports.iter().find(|r| r.problem.is_some()) {
                 return Err(Error::Failed(format!(
                     "not replaying a broken chain:\n{}",
@@ -216,7 +226,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                     out,
                     "{}  +{:>10.6}s  {}#{}  {:<12} {}",
                     crate::time::format_rfc3339(s.ts_ns),
-                    (s.ts_ns - prev) as f64 / 1e9,
+                    s.ts_ns.saturating_sub(prev) as f64 / 1e9,
                     s.chain,
                     s.seq,
                     s.kind,
@@ -278,7 +288,10 @@ fn describe(r: &ChainReport, keyed: bool) -> String {
         .map(|h| format!("{} {}", h.seq, &h.hash[..h.hash.len().min(16)]))
         .unwrap_or_default();
     let sigs = if keyed {
-        format!("{} signed and checked", r.signed)
+        format!(
+            "{} signed and checked, {} records after the last",
+            r.signed, r.unsigned_tail
+        )
     } else {
         "signatures not checked: no public key".to_string()
     };

@@ -343,6 +343,11 @@ impl Journals {
     pub fn sync(&mut self, stem: &str) -> Result<(), JournalError> {
         self.writers
             .get_mut(stem)
-            .map_or(Ok(()), JournalWriter::sync)
+            .map_or(Ok(()), JournalWriter::sync)?;
+        // The audit record of it too, before the action.
+        if self.audited {
+            crate::audit::sync()?;
+        }
+        Ok(())
     }
 }

@@ -929,3 +929,76 @@ fn a_head_anchored_in_redis_finds_a_truncation_and_a_correction_is_a_new_record(
         "{said}"
     );
 }
+
+#[test]
+fn kill_switch_actions_at_once_from_many_places_all_land_in_one_chain() {
+    let s = Setup::new(1000, 0);
+    let runs: Vec<std::process::Child> = (0..12)
+        .map(|i| {
+            s.cmd("njord-kill")
+                .args(["trip", "--reason", &format!("at once {i}")])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut r in runs {
+        assert!(r.wait().unwrap().success());
+    }
+    let (code, said) = s.verify(&[]);
+    assert_eq!(code, Some(0), "{said}");
+    let trail = std::fs::read_to_string(s.path("audit/audit.njord-kill.ndjson")).unwrap();
+    assert_eq!(
+        trail.matches("\"kind\":\"kill_switch\"").count(),
+        12,
+        "{trail}"
+    );
+}
+
+#[test]
+fn a_forger_who_drops_the_checkpoints_is_caught_by_the_public_key() {
+    let s = Setup::new(5, 0);
+    s.pipeline(&demo_tape());
+    let file = s.path("audit/audit.njord-risk.ndjson");
+    let text = std::fs::read_to_string(&file).unwrap();
+    // Every checkpoint removed, a decision edited, the rest renumbered and re-sealed.
+    let mut prev = (GENESIS.to_string(), 0u64);
+    let mut edited = false;
+    let forged: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["kind"] != "checkpoint")
+        .map(|v| {
+            let mut body = v.as_object().unwrap().clone();
+            for k in ["seq", "prev", "hash"] {
+                body.remove(k);
+            }
+            if !edited && v["kind"] == "decision" {
+                let e = v["event"]
+                    .as_str()
+                    .unwrap()
+                    .replace("\"allowed\":true", "\"allowed\":false");
+                body.insert("event".into(), Value::from(e));
+                edited = true;
+            }
+            let (line, hash) = njord::audit::seal_line(body, (&prev.0, prev.1)).unwrap();
+            prev = (hash, prev.1 + 1);
+            line
+        })
+        .collect();
+    std::fs::write(&file, forged.join("\n") + "\n").unwrap();
+    let (code, said) = s.verify(&["--anchor", s.path("none").to_str().unwrap()]);
+    assert_eq!(
+        code,
+        Some(2),
+        "a missing anchor source is a usage error: {said}"
+    );
+    std::fs::create_dir_all(s.path("none")).unwrap();
+    let (code, said) = s.verify(&["--anchor", s.path("none").to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("bad signature") && said.contains("no signed checkpoint after it"),
+        "{said}"
+    );
+}

@@ -175,39 +175,28 @@ pub fn seal(mut body: serde_json::Map<String, Value>, prev: (&str, u64)) -> Resu
 }
 
 /// [`seal`], written out: the record's line (its canonical form, `hash` included) and hash.
-/// Lines in canonical form let [`verify`] check a record without parsing it into a tree. One
-/// pass: the canonical text is hashed, then `hash` goes into its sorted place.
+/// Lines in canonical form let [`verify`] check a record without parsing it into a tree.
 pub fn seal_line(
-    mut body: serde_json::Map<String, Value>,
+    body: serde_json::Map<String, Value>,
     prev: (&str, u64),
 ) -> Result<(String, String), String> {
-    body.insert("seq".into(), Value::from(prev.1 + 1));
-    body.insert("prev".into(), Value::String(prev.0.to_string()));
-    body.remove("hash");
-    let mut text: Vec<u8> = Vec::with_capacity(512);
-    text.push(b'{');
-    // Where the first member that sorts after `hash` starts.
-    let mut after_hash = None;
-    for (i, (k, x)) in body.iter().enumerate() {
-        if i > 0 {
-            text.push(b',');
-        }
-        if after_hash.is_none() && k.as_str() > "hash" {
-            after_hash = Some(text.len());
-        }
-        string(k, &mut text);
-        text.push(b':');
-        canon(x, Path::Key(&Path::Root, k), &mut text)?;
+    let mut values = Vec::with_capacity(body.len());
+    for (k, v) in &body {
+        let mut text = Vec::new();
+        canon(v, Path::Key(&Path::Root, k), &mut text)?;
+        values.push((k.as_str(), String::from_utf8_lossy(&text).into_owned()));
     }
-    text.push(b'}');
-    let hash = hex::encode(Sha256::digest(&text));
-    // `prev` and `seq` sort after `hash`: there is always a member to put it before.
-    let at = after_hash.unwrap_or(1);
-    let mut line = Vec::with_capacity(text.len() + 76);
-    line.extend_from_slice(&text[..at]);
-    line.extend_from_slice(format!("\"hash\":\"{hash}\",").as_bytes());
-    line.extend_from_slice(&text[at..]);
-    Ok((String::from_utf8_lossy(&line).into_owned(), hash))
+    let fields: Vec<(&str, Field<'_>)> = values
+        .iter()
+        .map(|(k, t)| (*k, Field::Canonical(t)))
+        .collect();
+    let mut text = Vec::new();
+    let (hash, at) = seal_fields(&fields, prev, &mut text);
+    let line = line_parts(&text, &hash, at).concat();
+    Ok((
+        String::from_utf8_lossy(&line).into_owned(),
+        String::from_utf8_lossy(&hash).into_owned(),
+    ))
 }
 
 /// A value of a record written without a JSON tree ([`seal_fields`]): the hot path of a
@@ -465,11 +454,13 @@ impl<'a> Scan<'a> {
     }
 }
 
-/// The `seq`, `prev` and `hash` of a line that is a sealed record exactly as written: in
-/// canonical form, and the line without its `hash` member hashes to that member. A match
+/// The fast check of one line, independent of every other (a caller may run it on many lines
+/// at once and hand the results to [`verify_checked`]): the `seq`, `prev` and `hash` of a line
+/// that is a sealed record exactly as written, in canonical form, and the line without its
+/// `hash` member hashes to that member. A match
 /// proves the bytes are the ones sealed; anything else (`None`) goes to the full check, which
 /// says what is wrong.
-fn intact(line: &str) -> Option<(u64, &str, &str)> {
+pub fn check_line(line: &str) -> Intact<'_> {
     let top = Scan::record(line.as_bytes())?;
     let (at, end) = top.hash_at;
     let bytes = line.as_bytes();
@@ -513,7 +504,7 @@ pub enum Break {
     TornLastLine { at: usize },
 }
 
-/// The head of a verified chain: its last hash and seq, and how many records it has.
+/// The head of a verified chain: its last record's hash and seq.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Head {
     pub hash: String,
@@ -537,12 +528,6 @@ pub fn verify<'a>(
 /// record in canonical form whose hash is right.
 pub type Intact<'a> = Option<(u64, &'a str, &'a str)>;
 
-/// The fast check of one line, independent of every other: a caller may run it on many
-/// lines at once and hand the results to [`verify_checked`].
-pub fn check_line(line: &str) -> Intact<'_> {
-    intact(line)
-}
-
 /// [`verify`] with each line's [`check_line`] already done (`checks[i]` for `lines[i]`).
 pub fn verify_checked(
     lines: &[&str],
@@ -562,7 +547,7 @@ pub fn verify_checked(
     for (i, line) in lines.iter().enumerate() {
         let at = i + 1;
         if let Some(Some((seq, prev, hash))) = checks.get(i)
-            && *seq == head.seq + 1
+            && head.seq.checked_add(1) == Some(*seq)
             && *prev == head.hash
         {
             head.seq = *seq;
@@ -593,7 +578,10 @@ pub fn verify_checked(
         if computed != hash {
             return Err((Break::Modified { at, seq }, head));
         }
-        let expected = head.seq + 1;
+        let Some(expected) = head.seq.checked_add(1) else {
+            let why = "no record can follow seq 2^64 - 1".to_string();
+            return Err((Break::Malformed { at, why }, head));
+        };
         if seq > expected && !later(at, expected) {
             return Err((
                 Break::Deleted {
@@ -604,7 +592,7 @@ pub fn verify_checked(
                 head,
             ));
         }
-        if seq < expected || prev != head.hash {
+        if seq != expected || prev != head.hash {
             return Err((
                 Break::Reordered {
                     at,
@@ -652,14 +640,19 @@ mod tests {
     fn strings_are_escaped_as_json_writers_escape_them() {
         // serde_json escapes exactly as the canonical form does (as Python's json.dumps with
         // ensure_ascii=False): check every position of an escape within and across words.
-        let pieces = ["a", "\"", "\\", "\n", "\u{1}", "\u{1f}", "é", "\t", "/", "\u{7f}", "xyz"];
+        let pieces = [
+            "a", "\"", "\\", "\n", "\u{1}", "\u{1f}", "é", "\t", "/", "\u{7f}", "xyz",
+        ];
         for n in 0..400usize {
             let text: String = (0..(n % 23))
                 .map(|k| pieces[(n * 7 + k * 3) % pieces.len()])
                 .collect();
             let mut out = Vec::new();
             string(&text, &mut out);
-            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&text).unwrap());
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(&text).unwrap()
+            );
         }
     }
 
@@ -752,8 +745,8 @@ mod tests {
             })
             .collect();
         let relaid: Vec<&str> = relaid.iter().map(String::as_str).collect();
-        assert!(relaid[0].contains(": ") && intact(relaid[0]).is_none());
-        assert!(intact(refs[0]).is_some());
+        assert!(relaid[0].contains(": ") && check_line(relaid[0]).is_none());
+        assert!(check_line(refs[0]).is_some());
         // The one-pass line is the canonical form of the sealed record.
         let body =
             serde_json::from_str::<Value>(r#"{"kind":"x","a":"q\"\u0001é","z":[1.50,{"k":2}]}"#)
@@ -785,7 +778,7 @@ mod tests {
         )
         .unwrap()
         .0;
-        assert!(intact(&base).is_some(), "{base}");
+        assert!(check_line(&base).is_some(), "{base}");
         for other in [
             base.replace("1.5", "1.50"),
             base.replace("\"n\":", "\"n\": "),
@@ -797,7 +790,7 @@ mod tests {
             ),
         ] {
             assert_ne!(other, base);
-            assert!(intact(&other).is_none(), "{other}");
+            assert!(check_line(&other).is_none(), "{other}");
             let verdict = verify([other.as_str()], start(), false);
             assert!(verdict.is_ok(), "{other}: {verdict:?}");
         }
