@@ -54,16 +54,18 @@ NJORD__AUDIT__ENABLED=true NJORD__AUDIT__DIR="$work/audit" NJORD__JOURNAL__DIR="
     "$bin/njord-risk" -q < "$work/tape.ndjson" > /dev/null
 records=$(records_in "$work/audit")
 rate() { awk -v l="$1" -v s="$2" 'BEGIN { printf "%.0f", l / s }'; }
+# How much longer $1 seconds are than $2, in percent.
+cost() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (a / b - 1) * 100 }'; }
 echo "audit_tape_lines: $lines lines"
 echo "audit_risk_records: $records records"
 echo "risk_no_audit_lines_per_cpu_s: $(rate "$lines" "$off_cpu") lines/s"
 echo "risk_audit_lines_per_cpu_s: $(rate "$lines" "$on_cpu") lines/s"
-echo "risk_audit_cpu_cost: $(awk -v a="$on_cpu" -v b="$off_cpu" 'BEGIN { printf "%.1f", (a / b - 1) * 100 }') %"
+echo "risk_audit_cpu_cost: $(cost "$on_cpu" "$off_cpu") %"
 echo "risk_no_audit_lines_per_s: $(rate "$lines" "$off_wall") lines/s"
 echo "risk_audit_lines_per_s: $(rate "$lines" "$on_wall") lines/s"
-echo "risk_audit_wall_cost: $(awk -v a="$on_wall" -v b="$off_wall" 'BEGIN { printf "%.1f", (a / b - 1) * 100 }') %"
+echo "risk_audit_wall_cost: $(cost "$on_wall" "$off_wall") %"
 echo "risk_audit_fsync_batch_lines_per_s: $(rate "$lines" "$sync_wall") lines/s"
-echo "risk_audit_fsync_batch_wall_cost: $(awk -v a="$sync_wall" -v b="$off_wall" 'BEGIN { printf "%.1f", (a / b - 1) * 100 }') %"
+echo "risk_audit_fsync_batch_wall_cost: $(cost "$sync_wall" "$off_wall") %"
 
 # A big trail: an intent after every trade.
 scripts/gen-intents.sh "$V" 1 > "$work/dense.ndjson"

@@ -129,6 +129,14 @@ fn yaml_scalar(v: &Value) -> String {
 
 /// Loads the configuration: `path` (an error if given and missing) or `config/base.yaml`
 /// (defaults if missing), then `secrets.yaml` beside it, then the process environment.
+/// The first 16 hex digits of the SHA-256 of a configuration's JSON (sorted keys, secrets
+/// redacted as `--print-config` shows them): how njord-ctl and the audit trail name it.
+pub fn effective_hash(config: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    let text = serde_json::to_string(config).unwrap_or_default();
+    hex::encode(&Sha256::digest(text.as_bytes())[..8])
+}
+
 pub fn load(path: Option<&Path>) -> Result<Loaded, ConfigError> {
     load_with_env(path, std::env::vars())
 }

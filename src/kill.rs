@@ -115,6 +115,23 @@ pub fn file_state(path: &Path) -> KillRead {
     }
 }
 
+/// This machine's name, for records of who did what; never fails.
+pub fn host() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .or_else(|_| std::fs::read_to_string("/proc/sys/kernel/hostname"))
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// `user@host (pid N)` of this process, from the environment: who tripped, cleared or
+/// corrected something; never fails.
+pub fn who() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("{user}@{} (pid {})", host(), std::process::id())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,6 +20,5 @@ pub use njord_core::audit::{
     seal_line, verify,
 };
 pub use trail::{
-    CHAIN_PREFIX, Trail, close, config_loaded, event, fields, flush, is_open, open, open_with,
-    record, sync,
+    CHAIN_PREFIX, close, config_loaded, event, fields, flush, is_open, open, record, sync,
 };

@@ -340,7 +340,7 @@ impl Trail {
     /// makes it the one decisions name; `why` is `start` or `reload`.
     pub fn config(&mut self, cfg: &Config, why: &str) -> Result<String, JournalError> {
         let v = serde_json::to_value(cfg).unwrap_or(Value::Null);
-        let hash = crate::ctl::reload::hash(&v);
+        let hash = crate::config::effective_hash(&v);
         if self.configs.insert(hash.clone()) {
             let text = serde_json::to_string(&v).unwrap_or_default();
             self.record(
@@ -451,21 +451,19 @@ fn last_record(
         return Ok((None, found));
     }
     let mut reader = JournalReader::open(path)?;
-    let mut last: Option<String> = None;
+    let mut last = String::new();
     while let Some(line) = reader.next_line() {
-        let text = match line {
-            Ok(l) => l.text.to_string(),
-            Err(e) => return Err(fail(path, e.to_string())),
-        };
+        let text = line.map_err(|e| fail(path, e.to_string()))?.text;
         if configs
             && text.contains("\"kind\":\"config\"")
-            && let Some((_, _, Some(h))) = links(&text)
+            && let Some((_, _, Some(h))) = links(text)
         {
             found.insert(h);
         }
-        last = Some(text);
+        last.clear();
+        last.push_str(text);
     }
-    let head = match last {
+    let head = match (!last.is_empty()).then_some(last) {
         Some(l) => {
             let (seq, hash, _) = links(&l).ok_or_else(|| {
                 fail(
@@ -516,16 +514,15 @@ pub fn open(loaded: &Loaded, writer: &str) -> Result<bool, JournalError> {
 }
 
 /// Makes `trail` this process's trail and records the start and `cfg`.
-pub fn open_with(trail: Trail, cfg: &Config) -> Result<(), JournalError> {
+fn open_with(trail: Trail, cfg: &Config) -> Result<(), JournalError> {
     *TRAIL.lock().unwrap_or_else(|p| p.into_inner()) = Some(trail);
     OPEN.store(true, Ordering::Relaxed);
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     record(
         crate::stage::wall_clock_ns(),
         "start",
         fields(json!({
             "pid": std::process::id(),
-            "host": host.trim(),
+            "host": crate::kill::host(),
             "version": env!("CARGO_PKG_VERSION"),
             "env": cfg.app.env,
         })),

@@ -270,7 +270,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             let fields = audit::fields(serde_json::json!({
                 "corrects": seq,
                 "text": text,
-                "by": std::env::var("USER").unwrap_or_default(),
+                "by": crate::kill::who(),
             }));
             audit::record(crate::stage::wall_clock_ns(), "correction", fields)
                 .map_err(|e| Error::Failed(e.to_string()))?;

@@ -81,7 +81,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             let record = TripRecord {
                 tripped_at: crate::time::format_rfc3339(now),
                 ts_ns: now,
-                by: who(),
+                by: kill::who(),
                 reason: reason.clone(),
             };
             let tripped = change(Change::Trip(record), &file, redis, key);
@@ -242,7 +242,7 @@ fn audit_change(
         Err(e) => e.to_string(),
     };
     let fields = audit::fields(serde_json::json!({
-        "action": action, "by": who(), "source": source, "reason": reason, "result": result,
+        "action": action, "by": kill::who(), "source": source, "reason": reason, "result": result,
     }));
     let written = app::audit_start("njord-kill", loaded).and_then(|_| {
         audit::record(crate::stage::wall_clock_ns(), "kill_switch", fields)
@@ -251,15 +251,4 @@ fn audit_change(
     if let Err(e) = written.and_then(|_| app::audit_stop(&Ok(()))) {
         tracing::error!("the kill switch was changed, but not recorded in the audit trail: {e}");
     }
-}
-
-/// `user@host` for the kill file, from the environment; never fails.
-fn who() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into());
-    format!("{user}@{host} (pid {})", std::process::id())
 }

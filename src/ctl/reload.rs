@@ -3,7 +3,6 @@
 //! restart, and are said so rather than ignored).
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 /// The keys each binary re-reads on SIGHUP. njord-strat also re-reads its strategies file,
 /// which is not part of the configuration.
@@ -42,13 +41,6 @@ fn reads(binary: &str, key: &str) -> bool {
     let section = key.split('.').next().unwrap_or("");
     ["app", "logging", "journal", "redis", "telemetry", "kill"].contains(&section)
         || sections(binary).is_none_or(|s| s.contains(&section))
-}
-
-/// The first 16 hex digits of the SHA-256 of the configuration's canonical JSON (sorted
-/// keys, secrets redacted as `--print-config` shows them).
-pub fn hash(config: &Value) -> String {
-    let text = serde_json::to_string(config).unwrap_or_default();
-    hex::encode(&Sha256::digest(text.as_bytes())[..8])
 }
 
 /// Every leaf of a configuration by its dotted key.
@@ -124,8 +116,14 @@ mod tests {
         let c = diff("njord-bars", &old, &new);
         assert!(c.applied.is_empty());
         assert_eq!(c.needs_restart, ["journal.dir"]);
-        assert_eq!(hash(&old), hash(&old.clone()));
-        assert_ne!(hash(&old), hash(&new));
-        assert_eq!(hash(&old).len(), 16);
+        assert_eq!(
+            crate::config::effective_hash(&old),
+            crate::config::effective_hash(&old.clone())
+        );
+        assert_ne!(
+            crate::config::effective_hash(&old),
+            crate::config::effective_hash(&new)
+        );
+        assert_eq!(crate::config::effective_hash(&old).len(), 16);
     }
 }

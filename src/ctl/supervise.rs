@@ -667,8 +667,8 @@ impl Controller {
             let entry = serde_json::json!({
                 "ts_ns": crate::stage::wall_clock_ns(),
                 "stage": p.name,
-                "old_hash": super::reload::hash(&old),
-                "new_hash": super::reload::hash(&new),
+                "old_hash": crate::config::effective_hash(&old),
+                "new_hash": crate::config::effective_hash(&new),
                 "applied": change.applied,
                 "needs_restart": change.needs_restart,
                 "signalled": signalled,
@@ -731,7 +731,7 @@ impl Controller {
                         ready,
                         reason,
                         metrics: p.metrics.clone(),
-                        config_hash: p.config.as_ref().map(super::reload::hash),
+                        config_hash: p.config.as_ref().map(crate::config::effective_hash),
                         seen: p.seen.clone(),
                     }
                 })

@@ -365,31 +365,40 @@ fn files_of(dir: &Path, chain: &str) -> Vec<std::path::PathBuf> {
     files
 }
 
-/// What a forger without the key can do: edit the first decision (`from` → `to` in its event)
-/// and re-seal it and every record after it, checkpoints included, so the chain is whole.
-fn forge_first_decision(files: &mut [Vec<String>], from: &str, to: &str) {
-    let mut head: Option<String> = None;
-    for line in files.iter_mut().flatten() {
-        let v: Value = serde_json::from_str(line).unwrap();
-        if head.is_none() && v["kind"] != "decision" {
-            continue;
+/// What a forger without the key can do: turn the first decision's `allowed` to false,
+/// drop every checkpoint if asked, and re-seal the whole chain (checkpoints kept are made to
+/// close the forged records), so the hash chain is whole again.
+fn forge(files: &mut [Vec<String>], drop_checkpoints: bool) {
+    let (mut prev, mut seq) = (GENESIS.to_string(), 0u64);
+    let mut edited = false;
+    for file in files.iter_mut() {
+        let mut forged = Vec::with_capacity(file.len());
+        for line in file.iter() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            if drop_checkpoints && v["kind"] == "checkpoint" {
+                continue;
+            }
+            let mut body = v.as_object().unwrap().clone();
+            for k in ["seq", "prev", "hash"] {
+                body.remove(k);
+            }
+            if !edited && v["kind"] == "decision" {
+                let e = v["event"]
+                    .as_str()
+                    .unwrap()
+                    .replace("\"allowed\":true", "\"allowed\":false");
+                body.insert("event".into(), Value::from(e));
+                edited = true;
+            }
+            if v["kind"] == "checkpoint" {
+                body.insert("head".into(), Value::from(prev.as_str()));
+                body.insert("count".into(), Value::from(seq));
+            }
+            let (sealed, hash) = njord::audit::seal_line(body, (&prev, seq)).unwrap();
+            forged.push(sealed);
+            (prev, seq) = (hash, seq + 1);
         }
-        let mut body = v.as_object().unwrap().clone();
-        let seq = body.remove("seq").unwrap().as_u64().unwrap();
-        body.remove("hash");
-        let prev = head
-            .clone()
-            .unwrap_or_else(|| body["prev"].as_str().unwrap().to_string());
-        if head.is_none() {
-            let e = v["event"].as_str().unwrap().replace(from, to);
-            body.insert("event".into(), Value::from(e));
-        }
-        if v["kind"] == "checkpoint" {
-            body.insert("head".into(), Value::from(prev.as_str()));
-        }
-        let (sealed, hash) = njord::audit::seal_line(body, (&prev, seq - 1)).unwrap();
-        *line = sealed;
-        head = Some(hash);
+        *file = forged;
     }
 }
 
@@ -545,7 +554,7 @@ fn every_tamper_is_found_at_the_start_middle_end_and_across_a_rotation() {
     // A forger who rewrites a record and re-seals every later one keeps the chain whole,
     // but cannot sign: the next checkpoint's signature gives it away.
     let mut chain: Vec<Vec<String>> = (0..files.len()).map(lines_of).collect();
-    forge_first_decision(&mut chain, "\"allowed\":true", "\"allowed\":false");
+    forge(&mut chain, false);
     for (i, l) in chain.iter().enumerate() {
         write(i, l);
     }
@@ -963,30 +972,9 @@ fn a_forger_who_drops_the_checkpoints_is_caught_by_the_public_key() {
     let file = s.path("audit/audit.njord-risk.ndjson");
     let text = std::fs::read_to_string(&file).unwrap();
     // Every checkpoint removed, a decision edited, the rest renumbered and re-sealed.
-    let mut prev = (GENESIS.to_string(), 0u64);
-    let mut edited = false;
-    let forged: Vec<String> = text
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|v| v["kind"] != "checkpoint")
-        .map(|v| {
-            let mut body = v.as_object().unwrap().clone();
-            for k in ["seq", "prev", "hash"] {
-                body.remove(k);
-            }
-            if !edited && v["kind"] == "decision" {
-                let e = v["event"]
-                    .as_str()
-                    .unwrap()
-                    .replace("\"allowed\":true", "\"allowed\":false");
-                body.insert("event".into(), Value::from(e));
-                edited = true;
-            }
-            let (line, hash) = njord::audit::seal_line(body, (&prev.0, prev.1)).unwrap();
-            prev = (hash, prev.1 + 1);
-            line
-        })
-        .collect();
+    let mut forged = vec![text.lines().map(str::to_string).collect::<Vec<_>>()];
+    forge(&mut forged, true);
+    let forged = &forged[0];
     std::fs::write(&file, forged.join("\n") + "\n").unwrap();
     let (code, said) = s.verify(&["--anchor", s.path("none").to_str().unwrap()]);
     assert_eq!(
