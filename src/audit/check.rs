@@ -5,6 +5,7 @@
 use super::keys::{checkpoint_message, verify_signature};
 use super::trail::CHAIN_PREFIX;
 use crate::journal::{Series, decompressed, resolve};
+use memchr::memmem::Finder;
 use njord_core::audit::{Break, GENESIS, Head, Intact, check_line, verify_checked};
 use rayon::prelude::*;
 use serde_json::Value;
@@ -60,15 +61,43 @@ pub(super) fn chain_of(series: &Series) -> Option<String> {
     stem.strip_prefix(CHAIN_PREFIX).map(str::to_string)
 }
 
-/// A file's text, gzip or plain.
-fn read_text(path: &Path) -> Result<String, String> {
+/// A file's bytes, gzip or plain.
+fn read_bytes(path: &Path) -> Result<Vec<u8>, String> {
     let shown = path.display();
     let f = std::fs::File::open(path).map_err(|e| format!("{shown}: {e}"))?;
-    let mut text = Vec::new();
+    // A plain file's size; a gzipped one grows from there.
+    let size = f.metadata().map_or(0, |m| m.len());
+    let mut text = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     decompressed(f)
         .and_then(|mut r| r.read_to_end(&mut text))
         .map_err(|e| format!("{shown}: {e}"))?;
-    String::from_utf8(text).map_err(|e| format!("{shown}: not UTF-8: {e}"))
+    Ok(text)
+}
+
+/// Finds the `kind` of checkpoints and stops in a line (built once: a finder's set-up costs
+/// more than a search of a short line).
+struct MarkFinders([Finder<'static>; 2], [Finder<'static>; 2]);
+
+impl Default for MarkFinders {
+    fn default() -> Self {
+        MarkFinders(
+            [
+                Finder::new(br#""kind":"checkpoint""#),
+                Finder::new(br#""kind":"stop""#),
+            ],
+            [Finder::new(b"checkpoint"), Finder::new(b"stop")],
+        )
+    }
+}
+
+impl MarkFinders {
+    /// Whether `line` may be a checkpoint or a stop record; its parsed kind decides. A line
+    /// in canonical form has their `kind` member as written here (in an embedded event line
+    /// its quotes are escaped); another may be spaced otherwise.
+    fn may_be_mark(&self, line: &str, canonical: bool) -> bool {
+        let finders = if canonical { &self.0 } else { &self.1 };
+        finders.iter().any(|f| f.find(line.as_bytes()).is_some())
+    }
 }
 
 /// Checks every chain under `paths` (directories, files, stems). `public_key`: checkpoints
@@ -112,6 +141,257 @@ pub fn verify_paths(
     Ok(out)
 }
 
+/// Bytes read per step of a file's fast pass: enough lines to share among the cores, few
+/// enough to stay in cache and to reuse the same pages.
+const CHUNK: usize = 4 << 20;
+
+/// What the fast pass found in a file whose records are all canonical, intact and linked to
+/// each other (any other file goes to the exact pass, which says what is wrong).
+#[derive(Default)]
+struct Summary {
+    /// The first record's seq and `prev`.
+    first: Option<(u64, String)>,
+    /// The last record's seq and hash.
+    last: Option<(u64, String)>,
+    /// Lines that may be checkpoints or stops: line number, seq, text.
+    marks: Vec<(usize, u64, String)>,
+    /// The seq and hash of each anchored record met.
+    anchored: Vec<(u64, String)>,
+    /// Lines read so far.
+    line_no: usize,
+}
+
+impl Summary {
+    /// Takes the next whole lines of the file; false when one is not as sealed, or does not
+    /// link to the one before.
+    fn take(&mut self, chunk: &[u8], anchors: &[u64], finders: &MarkFinders) -> bool {
+        let Ok(text) = simdutf8::basic::from_utf8(chunk) else {
+            return false;
+        };
+        let mut lines: Vec<(usize, &str)> = Vec::with_capacity(chunk.len() / 256);
+        for l in text.split_terminator('\n') {
+            self.line_no += 1;
+            if !l.is_empty() {
+                lines.push((self.line_no, l));
+            }
+        }
+        let checks: Vec<(Intact<'_>, bool)> = lines
+            .par_iter()
+            .with_min_len(512)
+            .map(|(_, l)| {
+                let check = check_line(l);
+                (check, check.is_some() && finders.may_be_mark(l, true))
+            })
+            .collect();
+        for ((n, l), (check, mark)) in lines.iter().zip(checks) {
+            let Some((seq, prev, hash)) = check else {
+                return false;
+            };
+            match &mut self.last {
+                Some((s, h)) => {
+                    if s.checked_add(1) != Some(seq) || h != prev {
+                        return false;
+                    }
+                    *s = seq;
+                    h.clear();
+                    h.push_str(hash);
+                }
+                None => {
+                    self.first = Some((seq, prev.to_string()));
+                    self.last = Some((seq, hash.to_string()));
+                }
+            }
+            if anchors.contains(&seq) {
+                self.anchored.push((seq, hash.to_string()));
+            }
+            if mark {
+                self.marks.push((*n, seq, l.to_string()));
+            }
+        }
+        true
+    }
+}
+
+/// Appends up to [`CHUNK`] bytes of `reader` to `buf`; true at the end of the file.
+fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+    let n = reader.take(CHUNK as u64).read_to_end(buf)?;
+    Ok(n < CHUNK)
+}
+
+/// The fast pass over one file: read a chunk at a time (the next one while this one is
+/// checked), each line checked on its own on every core ([`check_line`]), then linked to the
+/// one before. `None`: something is not as sealed, for the exact pass to word.
+fn fast_pass(
+    path: &Path,
+    anchors: &[u64],
+    finders: &MarkFinders,
+) -> Result<Option<Summary>, String> {
+    let shown = path.display();
+    let f = std::fs::File::open(path).map_err(|e| format!("{shown}: {e}"))?;
+    let mut reader = decompressed(f).map_err(|e| format!("{shown}: {e}"))?;
+    let mut summary = Summary::default();
+    let (mut cur, mut next) = (Vec::with_capacity(CHUNK), Vec::with_capacity(CHUNK));
+    let mut eof = fill(&mut reader, &mut cur).map_err(|e| format!("{shown}: {e}"))?;
+    loop {
+        // Whole lines only; the rest is carried over to the next chunk.
+        let end = match memchr::memrchr(b'\n', &cur) {
+            _ if eof => cur.len(),
+            Some(i) => i + 1,
+            None => {
+                eof = fill(&mut reader, &mut cur).map_err(|e| format!("{shown}: {e}"))?;
+                continue;
+            }
+        };
+        next.clear();
+        next.extend_from_slice(&cur[end..]);
+        let (read, fine) = rayon::join(
+            || {
+                if eof {
+                    Ok(true)
+                } else {
+                    fill(&mut reader, &mut next)
+                }
+            },
+            || summary.take(&cur[..end], anchors, finders),
+        );
+        if !fine {
+            return Ok(None);
+        }
+        if eof {
+            return Ok(Some(summary));
+        }
+        eof = read.map_err(|e| format!("{shown}: {e}"))?;
+        std::mem::swap(&mut cur, &mut next);
+    }
+}
+
+/// A chain followed from its first file to its last.
+struct Walk<'a> {
+    chain: &'a str,
+    public_key: Option<&'a str>,
+    /// The anchors of this chain, and the hash of each anchored record once met.
+    mine: Vec<&'a (String, Anchor)>,
+    anchored: Vec<Option<String>>,
+    report: ChainReport,
+    head: Head,
+    /// The last record a signed checkpoint covers, and the last `stop` record.
+    covered: u64,
+    last_stop: Option<(u64, String)>,
+    finders: MarkFinders,
+}
+
+impl Walk<'_> {
+    /// Counts a record that may be a checkpoint or a stop (by its parsed kind: a line that
+    /// merely mentions them is read and passed over).
+    fn mark(&mut self, line: &str, seq: u64, at: impl FnOnce() -> String) {
+        let report = &mut self.report;
+        match check_checkpoint(line, self.chain, self.public_key) {
+            Err(detail) => {
+                report.checkpoints += 1;
+                report.problem.get_or_insert(Problem {
+                    at: at(),
+                    kind: "bad signature",
+                    detail,
+                });
+            }
+            Ok(Mark::Signed) => {
+                report.checkpoints += 1;
+                report.signed += 1;
+                self.covered = seq;
+            }
+            Ok(Mark::Unchecked) => report.checkpoints += 1,
+            Ok(Mark::Stop) => self.last_stop = Some((seq, at())),
+            Ok(Mark::Other) => {}
+        }
+    }
+
+    /// Takes a file the fast pass found intact, if its first record continues the chain
+    /// (false: it does not).
+    fn take(&mut self, file: &Path, s: Summary) -> bool {
+        if let Some((seq, prev)) = &s.first
+            && (self.head.seq.checked_add(1) != Some(*seq) || *prev != self.head.hash)
+        {
+            return false;
+        }
+        for (seq, hash) in s.anchored {
+            for (k, (_, a)) in self.mine.iter().enumerate() {
+                if a.seq == seq {
+                    self.anchored[k] = Some(hash.clone());
+                }
+            }
+        }
+        for (n, seq, line) in &s.marks {
+            self.mark(line, *seq, || format!("{}:{n}", file.display()));
+        }
+        if let Some((seq, hash)) = s.last {
+            self.head = Head { hash, seq };
+        }
+        true
+    }
+
+    /// The exact pass over a file: read whole, any break found and worded.
+    fn exact(&mut self, file: &Path, previous: Option<&Path>, last_file: bool) {
+        let text = match read_bytes(file).and_then(|b| {
+            String::from_utf8(b).map_err(|e| format!("{}: not UTF-8: {e}", file.display()))
+        }) {
+            Ok(t) => t,
+            Err(detail) => {
+                self.report.problem = Some(Problem {
+                    at: file.display().to_string(),
+                    kind: "unreadable",
+                    detail,
+                });
+                return;
+            }
+        };
+        let lines: Vec<(usize, &str)> = text
+            .split('\n')
+            .enumerate()
+            .filter(|(_, l)| !l.is_empty())
+            .map(|(i, l)| (i + 1, l))
+            .collect();
+        let texts: Vec<&str> = lines.iter().map(|(_, l)| *l).collect();
+        let checks: Vec<Intact<'_>> = texts.par_iter().map(|l| check_line(l)).collect();
+        let ends_torn = last_file && !text.is_empty() && !text.ends_with('\n');
+        let at = |i: usize| format!("{}:{}", file.display(), lines[i - 1].0);
+        let start = self.head.clone();
+        let (good, broken) = match verify_checked(&texts, &checks, start.clone(), ends_torn) {
+            Ok(h) => {
+                self.head = h;
+                (lines.len(), None)
+            }
+            Err((Break::TornLastLine { at: i }, h)) => {
+                self.report.torn = Some(at(i));
+                self.head = h;
+                (i - 1, None)
+            }
+            Err((b, h)) => {
+                self.head = h;
+                let i = break_at(&b);
+                let previous = previous.map(|p| p.display().to_string());
+                (i - 1, Some(problem_of(&b, at(i), previous)))
+            }
+        };
+        // The anchored records among those that passed: record `seq` is line `seq - start - 1`.
+        for (k, (_, a)) in self.mine.iter().enumerate() {
+            if a.seq > start.seq && a.seq <= start.seq.saturating_add(good as u64) {
+                let line = lines[(a.seq - start.seq - 1) as usize].1;
+                self.anchored[k] = serde_json::from_str::<Value>(line)
+                    .ok()
+                    .and_then(|v| v["hash"].as_str().map(str::to_string));
+            }
+        }
+        for (i, (_, line)) in lines.iter().enumerate().take(good) {
+            if self.finders.may_be_mark(line, false) {
+                self.mark(line, start.seq + i as u64 + 1, || at(i + 1));
+            }
+        }
+        if let Some(p) = broken {
+            self.report.problem.get_or_insert(p);
+        }
+    }
+}
+
 fn check_chain(
     series: &Series,
     chain: String,
@@ -119,129 +399,68 @@ fn check_chain(
     max_unsigned: u64,
     anchors: &[(String, Anchor)],
 ) -> ChainReport {
-    let mut report = ChainReport {
-        chain: chain.clone(),
-        files: series.files.len(),
-        ..ChainReport::default()
-    };
-    let mut head = Head {
-        hash: GENESIS.to_string(),
-        seq: 0,
-    };
     let mine: Vec<&(String, Anchor)> = anchors.iter().filter(|(_, a)| a.chain == chain).collect();
-    // The last record a signed checkpoint covers, and the last `stop` record.
-    let mut covered = 0u64;
-    let mut last_stop: Option<(u64, String)> = None;
-    // The hash of each anchored record, once met.
-    let mut anchored: Vec<Option<String>> = vec![None; mine.len()];
+    let mut walk = Walk {
+        chain: &chain,
+        public_key,
+        anchored: vec![None; mine.len()],
+        mine,
+        report: ChainReport {
+            chain: chain.clone(),
+            files: series.files.len(),
+            ..ChainReport::default()
+        },
+        head: Head {
+            hash: GENESIS.to_string(),
+            seq: 0,
+        },
+        covered: 0,
+        last_stop: None,
+        finders: MarkFinders::default(),
+    };
+    let anchor_seqs: Vec<u64> = walk.mine.iter().map(|(_, a)| a.seq).collect();
     let last_file = series.files.len().saturating_sub(1);
-    // Files are read (and inflated) a window at a time, one per core, then followed in order.
     let window = rayon::current_num_threads().max(1);
-    let files = series
-        .files
-        .chunks(window)
-        .enumerate()
-        .flat_map(|(w, group)| {
-            let texts: Vec<Result<String, String>> =
-                group.par_iter().map(|f| read_text(f)).collect();
-            texts
-                .into_iter()
-                .enumerate()
-                .map(move |(k, t)| (w * window + k, t))
-        });
-    for (fi, text) in files {
-        let file = &series.files[fi];
-        let text = match text {
-            Ok(t) => t,
-            Err(detail) => {
-                report.problem = Some(Problem {
-                    at: file.display().to_string(),
-                    kind: "unreadable",
-                    detail,
-                });
-                break;
-            }
-        };
-        let ends_torn = fi == last_file && !text.is_empty() && !text.ends_with('\n');
-        let lines: Vec<(usize, &str)> = text
-            .split('\n')
-            .enumerate()
-            .filter(|(_, l)| !l.is_empty())
-            .map(|(i, l)| (i + 1, l))
-            .collect();
-        let at = |i: usize| format!("{}:{}", file.display(), lines[i - 1].0);
-        let start = head.clone();
-        let texts: Vec<&str> = lines.iter().map(|(_, l)| *l).collect();
-        // The per-line check (hashing) on every core; the links are then followed in order.
-        let checks: Vec<Intact<'_>> = texts
+    'files: for (w, group) in series.files.chunks(window).enumerate() {
+        // The files of a window pass at once, one per core, with work stolen between them;
+        // they are then followed in order.
+        let passes: Vec<Result<Option<Summary>, String>> = group
             .par_iter()
-            .with_min_len(4096)
-            .map(|l| check_line(l))
+            .map(|f| fast_pass(f, &anchor_seqs, &walk.finders))
             .collect();
-        let (good, broken) = match verify_checked(&texts, &checks, start.clone(), ends_torn) {
-            Ok(h) => {
-                head = h;
-                (lines.len(), None)
-            }
-            Err((Break::TornLastLine { at: i }, h)) => {
-                report.torn = Some(at(i));
-                head = h;
-                (i - 1, None)
-            }
-            Err((b, h)) => {
-                head = h;
-                let i = break_at(&b);
-                let previous = fi
-                    .checked_sub(1)
-                    .map(|p| series.files[p].display().to_string());
-                (i - 1, Some(problem_of(&b, at(i), previous)))
-            }
-        };
-        // The anchored records among those that passed: record `seq` is line `seq - start - 1`.
-        for (k, (_, a)) in mine.iter().enumerate() {
-            if a.seq > start.seq && a.seq <= start.seq.saturating_add(good as u64) {
-                let line = lines[(a.seq - start.seq - 1) as usize].1;
-                anchored[k] = serde_json::from_str::<Value>(line)
-                    .ok()
-                    .and_then(|v| v["hash"].as_str().map(str::to_string));
-            }
-        }
-        for (i, (_, line)) in lines.iter().enumerate().take(good) {
-            // Checkpoints and stops, by their parsed kind (a line that merely mentions them
-            // is read and passed over).
-            if !line.contains("checkpoint") && !line.contains("stop") {
-                continue;
-            }
-            let seq = start.seq + i as u64 + 1;
-            match check_checkpoint(line, &chain, public_key) {
+        for (k, pass) in passes.into_iter().enumerate() {
+            let fi = w * window + k;
+            let file = &series.files[fi];
+            match pass {
                 Err(detail) => {
-                    report.checkpoints += 1;
-                    report.problem.get_or_insert(Problem {
-                        at: at(i + 1),
-                        kind: "bad signature",
+                    walk.report.problem = Some(Problem {
+                        at: file.display().to_string(),
+                        kind: "unreadable",
                         detail,
                     });
                 }
-                Ok(Mark::Signed) => {
-                    report.checkpoints += 1;
-                    report.signed += 1;
-                    covered = seq;
+                Ok(pass) => {
+                    if !pass.is_some_and(|s| walk.take(file, s)) {
+                        let previous = fi.checked_sub(1).map(|p| series.files[p].as_path());
+                        walk.exact(file, previous, fi == last_file);
+                    }
                 }
-                Ok(Mark::Unchecked) => report.checkpoints += 1,
-                Ok(Mark::Stop) => {
-                    last_stop = Some((seq, at(i + 1)));
-                }
-                Ok(Mark::Other) => {}
+            }
+            walk.report.records = walk.head.seq;
+            if walk.report.problem.is_some() {
+                break 'files;
             }
         }
-        report.records = head.seq;
-        if let Some(p) = broken {
-            report.problem.get_or_insert(p);
-        }
-        if report.problem.is_some() {
-            break;
-        }
     }
+    let Walk {
+        mine,
+        anchored,
+        mut report,
+        head,
+        covered,
+        last_stop,
+        ..
+    } = walk;
     for (k, (source, a)) in mine.iter().enumerate() {
         report.anchored += 1;
         if report.problem.is_some() {
@@ -463,4 +682,116 @@ pub fn anchors_from(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A chain of `n` records over several chunks (one record bigger than a chunk, blank
+    /// lines, a checkpoint every 1,000), as lines with their 1-based line numbers.
+    fn big_chain(n: u64) -> Vec<(usize, String)> {
+        let (mut prev, mut lines, mut line_no) = (GENESIS.to_string(), Vec::new(), 0);
+        for seq in 1..=n {
+            let body = if seq % 1000 == 0 {
+                json!({"kind": "checkpoint", "chain": "t", "count": seq - 1, "head": prev})
+            } else if seq == 7 {
+                json!({"kind": "x", "pad": "p".repeat(CHUNK + 1000)})
+            } else {
+                json!({"kind": "x", "pad": "\"q\"".repeat(usize::try_from(seq % 300).unwrap())})
+            };
+            let (line, hash) =
+                njord_core::audit::seal_line(body.as_object().unwrap().clone(), (&prev, seq - 1))
+                    .unwrap();
+            if seq % 997 == 0 {
+                lines.push((line_no + 1, String::new()));
+                line_no += 1;
+            }
+            line_no += 1;
+            lines.push((line_no, line));
+            prev = hash;
+        }
+        lines
+    }
+
+    fn verify_text(dir: &Path, lines: &[(usize, String)]) -> ChainReport {
+        let text: String = lines.iter().map(|(_, l)| format!("{l}\n")).collect();
+        std::fs::write(dir.join("audit.t.ndjson"), text).unwrap();
+        let mut reports = verify_paths(&[dir.to_path_buf()], None, 0, &[]).unwrap();
+        reports.remove(0)
+    }
+
+    #[test]
+    fn a_file_of_many_chunks_is_checked_whole_and_a_break_past_the_first_chunk_is_placed() {
+        let dir = tempfile::tempdir().unwrap();
+        let lines = big_chain(12_000);
+        let report = verify_text(dir.path(), &lines);
+        assert_eq!(report.problem, None);
+        assert_eq!((report.records, report.checkpoints), (12_000, 12));
+        // A record edited, then one deleted, far past the first chunk.
+        let file = dir.path().join("audit.t.ndjson").display().to_string();
+        let at = lines.len() - 500;
+        let mut edited = lines.clone();
+        edited[at].1 = edited[at].1.replace("\"kind\":\"x\"", "\"kind\":\"y\"");
+        let report = verify_text(dir.path(), &edited);
+        let problem = report.problem.unwrap();
+        assert_eq!(
+            (problem.kind, problem.at),
+            ("modified", format!("{file}:{}", lines[at].0))
+        );
+        let mut cut = lines.clone();
+        cut.remove(at);
+        let problem = verify_text(dir.path(), &cut).problem.unwrap();
+        assert_eq!(problem.kind, "deleted");
+        assert_eq!(problem.at, format!("{file}:{}", lines[at + 1].0 - 1));
+        // A checkpoint that no longer closes the record before it, in a later chunk.
+        let mut forged = lines.clone();
+        let cp = lines
+            .iter()
+            .rposition(|(_, l)| l.contains("checkpoint"))
+            .unwrap();
+        forged[cp].1 = forged[cp].1.replace("\"count\":11999", "\"count\":11998");
+        assert_eq!(
+            verify_text(dir.path(), &forged).problem.unwrap().kind,
+            "modified"
+        );
+        // An anchor past the first chunk: the record it names, or a rewritten one.
+        verify_text(dir.path(), &lines);
+        let hash_of = |seq: usize| {
+            let v: Value = serde_json::from_str(
+                &lines
+                    .iter()
+                    .filter(|(_, l)| !l.is_empty())
+                    .nth(seq - 1)
+                    .unwrap()
+                    .1,
+            )
+            .unwrap();
+            v["hash"].as_str().unwrap().to_string()
+        };
+        for (hash, problem) in [
+            (hash_of(11_000), None),
+            (hash_of(10_999), Some("rewritten")),
+        ] {
+            let anchor = Anchor {
+                chain: "t".into(),
+                seq: 11_000,
+                hash,
+                ts_ns: 0,
+            };
+            let report = verify_paths(
+                &[dir.path().to_path_buf()],
+                None,
+                0,
+                &[("cron".into(), anchor)],
+            )
+            .unwrap()
+            .remove(0);
+            assert_eq!(
+                (report.anchored, report.problem.map(|p| p.kind)),
+                (1, problem)
+            );
+        }
+    }
 }

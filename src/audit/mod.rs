@@ -16,8 +16,8 @@ mod trail;
 pub use check::{Anchor, ChainReport, Problem, anchors_from, verify_paths};
 pub use keys::{SigningKey, checkpoint_message, generate, verify_signature};
 pub use njord_core::audit::{
-    Break, Field, GENESIS, Head, canonical, hash_of, line_parts, push_string, seal, seal_fields,
-    seal_line, verify,
+    Break, Field, GENESIS, Head, canonical, check_line, hash_of, line_parts, push_string, seal,
+    seal_fields, seal_line, verify,
 };
 pub use trail::{
     CHAIN_PREFIX, close, config_loaded, event, fields, flush, is_open, open, record, sync,

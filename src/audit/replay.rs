@@ -1,11 +1,12 @@
 //! `njord-audit replay`: the risk core re-run over a risk engine's chain — the configurations
 //! it loaded, the positions it received and each intent with what the shell read for it
 //! (`ext`: kill switch, shared duplicate mark, shared PnL) and the prices it had seen — and
-//! every decision and order it produced compared byte for byte with the audited ones.
+//! every decision it makes again compared byte for byte with the audited one.
 //!
-//! The risk stage records with each intent the prices that changed since its previous intent
-//! (`prices`, a diff of its last-price table, so trades cost nothing extra), so the engine's
-//! inputs are all in the chain.
+//! The risk stage writes one record per intent: the decision, with the intent as received,
+//! its `ext` and the prices that changed since the previous decision (`prices`, a diff of its
+//! last-price table, so trades cost nothing extra), so the engine's inputs are all in the
+//! chain.
 
 use crate::audit::push_string;
 use crate::config::Config;
@@ -15,12 +16,12 @@ use crate::prices::LastPrices;
 use crate::risk::{Caps, External, Halt, RiskEngine, RiskSettings, SharedPnl};
 use rust_decimal::Decimal;
 use serde_json::Value;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
-/// What the shell read for an intent, as a record's `ext`, in canonical form.
-pub fn external_text(ext: &External) -> String {
-    let mut out = String::with_capacity(64);
+/// What the shell read for an intent, as a decision record's `ext` in canonical form,
+/// appended to `out`.
+pub fn write_external(ext: &External, out: &mut String) {
     out.push_str("{\"halt\":");
     match &ext.halt {
         Halt::Clear => out.push_str("\"clear\""),
@@ -28,26 +29,25 @@ pub fn external_text(ext: &External) -> String {
         Halt::Redis => out.push_str("\"redis\""),
         Halt::Unreadable { source, error } => {
             out.push_str("{\"error\":");
-            push_string(error, &mut out);
+            push_string(error, out);
             out.push_str(",\"unreadable\":");
-            push_string(source, &mut out);
+            push_string(source, out);
             out.push('}');
         }
     }
     out.push_str(",\"pnl\":");
     match &ext.pnl {
         SharedPnl::None => out.push_str("null"),
-        SharedPnl::Usd(d) => push_string(&d.to_string(), &mut out),
+        SharedPnl::Usd(d) => push_string(&d.to_string(), out),
         SharedPnl::Unreadable(e) => {
             out.push_str("{\"unreadable\":");
-            push_string(e, &mut out);
+            push_string(e, out);
             out.push('}');
         }
     }
     out.push_str(",\"seen_shared\":");
     out.push_str(if ext.seen_shared { "true" } else { "false" });
     out.push('}');
-    out
 }
 
 fn external_of(v: &Value) -> Result<External, String> {
@@ -92,10 +92,10 @@ pub struct MarketView {
 }
 
 impl MarketView {
-    /// The prices that changed since the last call, as an intent record's `prices` in
-    /// canonical form; `None` when nothing did.
-    pub fn changes(&mut self, last: &LastPrices) -> Option<String> {
-        let mut out = String::new();
+    /// The prices that changed since the last call, as a decision record's `prices` in
+    /// canonical form, appended to `out` (nothing when none did).
+    pub fn changes(&mut self, last: &LastPrices, out: &mut String) {
+        let start = out.len();
         for (i, (symbol, now)) in last.iter().enumerate() {
             if i >= self.recorded.len() {
                 self.recorded.push(None);
@@ -104,18 +104,20 @@ impl MarketView {
                 && self.recorded[i] != now
             {
                 self.recorded[i] = now;
-                out.push_str(if out.is_empty() { "[" } else { "," });
+                out.push_str(if out.len() == start { "[" } else { "," });
                 out.push_str("{\"price\":\"");
                 let _ = write!(out, "{price}");
                 out.push('"');
                 out.push_str(",\"symbol\":");
-                push_string(symbol, &mut out);
+                push_string(symbol, out);
                 out.push_str(",\"ts_ns\":");
                 out.push_str(itoa::Buffer::new().format(ts));
                 out.push('}');
             }
         }
-        (!out.is_empty()).then(|| out + "]")
+        if out.len() > start {
+            out.push(']');
+        }
     }
 }
 
@@ -141,8 +143,6 @@ pub fn replay(records: &[Rec]) -> Result<ReplayReport, String> {
     let mut engine: Option<RiskEngine> = None;
     let mut config_hash = String::new();
     let mut allowed: Vec<String> = Vec::new();
-    // Replayed decisions the next audited ones must equal, with the intent's seq.
-    let mut expected: VecDeque<(u64, String)> = VecDeque::new();
     let mut scratch = Vec::new();
     for r in records {
         let v = &r.v;
@@ -181,7 +181,7 @@ pub fn replay(records: &[Rec]) -> Result<ReplayReport, String> {
                     .ok_or_else(|| at("resume before a configuration"))?;
                 allowed.iter().for_each(|id| e.remember(id));
             }
-            "position" | "intent" => {
+            "position" | "decision" => {
                 let e = engine
                     .as_mut()
                     .ok_or_else(|| at("an event before a configuration"))?;
@@ -197,35 +197,40 @@ pub fn replay(records: &[Rec]) -> Result<ReplayReport, String> {
                     e.on_trade(symbol, price, ts);
                 }
                 let line = v["event"].as_str().ok_or_else(|| at("no event"))?;
-                let ev = event::decode(line).map_err(|err| at(&err.to_string()))?;
-                match &ev {
-                    Event::Position(p) => e.on_position(p),
-                    Event::Intent(i) => {
-                        let ext = external_of(&v["ext"]).map_err(|m| at(&m))?;
-                        let mut out = Vec::new();
-                        e.on_intent(i, &ext, &mut out);
-                        report.intents += 1;
-                        // The order an allowed decision brings is not in risk's chain.
-                        for o in out.iter().filter(|o| matches!(o, Event::Decision(_))) {
-                            scratch.clear();
-                            o.write_line(&mut scratch);
-                            scratch.pop();
-                            expected.push_back((r.seq, String::from_utf8_lossy(&scratch).into()));
-                        }
+                if v["kind"] == "position" {
+                    match event::decode(line).map_err(|err| at(&err.to_string()))? {
+                        Event::Position(p) => e.on_position(&p),
+                        _ => return Err(at("not a position")),
                     }
-                    _ => return Err(at("not a position or intent")),
+                    continue;
                 }
-            }
-            "decision" => {
-                let audited = v["event"].as_str().unwrap_or("").to_string();
-                let Some((intent_seq, replayed)) = expected.pop_front() else {
+                let audited = line.to_string();
+                let Some(intent) = v["intent"].as_str() else {
                     report.differences.push((
                         r.seq,
-                        "a decision without an audited intent before it".into(),
+                        "a decision without the intent it decides".into(),
                         audited,
                         String::new(),
                     ));
                     continue;
+                };
+                let Event::Intent(i) = event::decode(intent).map_err(|err| at(&err.to_string()))?
+                else {
+                    return Err(at("`intent` is not an intent"));
+                };
+                let ext = external_of(&v["ext"]).map_err(|m| at(&m))?;
+                let mut out = Vec::new();
+                e.on_intent(&i, &ext, &mut out);
+                report.intents += 1;
+                // The order an allowed decision brings is not in risk's chain.
+                let replayed = match out.first() {
+                    Some(d @ Event::Decision(_)) => {
+                        scratch.clear();
+                        d.write_line(&mut scratch);
+                        scratch.pop();
+                        String::from_utf8_lossy(&scratch).into_owned()
+                    }
+                    _ => String::new(),
                 };
                 if v["config_hash"].as_str() != Some(config_hash.as_str()) {
                     report.differences.push((
@@ -248,7 +253,7 @@ pub fn replay(records: &[Rec]) -> Result<ReplayReport, String> {
                 } else {
                     report.differences.push((
                         r.seq,
-                        format!("the decision on the intent at record {intent_seq} differs"),
+                        "the decision differs from the replay's".into(),
                         audited,
                         replayed,
                     ));
@@ -256,14 +261,6 @@ pub fn replay(records: &[Rec]) -> Result<ReplayReport, String> {
             }
             _ => {}
         }
-    }
-    for (intent_seq, replayed) in expected {
-        report.differences.push((
-            intent_seq,
-            "the replay decided this intent, but the chain has no such record".into(),
-            String::new(),
-            replayed,
-        ));
     }
     Ok(report)
 }
@@ -291,7 +288,8 @@ mod tests {
             },
         ];
         for ext in cases {
-            let text = external_text(&ext);
+            let mut text = String::new();
+            write_external(&ext, &mut text);
             let v: Value = serde_json::from_str(&text).unwrap();
             let mut again = String::new();
             crate::audit::canonical(&v, &mut again).unwrap();
@@ -301,11 +299,14 @@ mod tests {
         let mut last = LastPrices::default();
         last.set("ATOM/USDT", Decimal::new(1050, 2), 7);
         let mut view = MarketView::default();
-        let prices = view.changes(&last).unwrap();
+        let mut prices = String::new();
+        view.changes(&last, &mut prices);
         assert_eq!(
             prices,
             r#"[{"price":"10.50","symbol":"ATOM/USDT","ts_ns":7}]"#
         );
-        assert_eq!(view.changes(&last), None, "nothing moved since");
+        prices.clear();
+        view.changes(&last, &mut prices);
+        assert_eq!(prices, "", "nothing moved since");
     }
 }

@@ -73,14 +73,19 @@ pub fn trace(chains: &[(String, Vec<Rec>)], id: &str) -> Vec<Step> {
     // events that carry both.
     let mut ids: BTreeSet<String> = BTreeSet::from([id.to_string()]);
     ids.insert(crate::broker::client_id::client_order_id(id));
-    let parsed: Vec<(&str, &Rec, Value)> = chains
+    // Each record's event; a decision record holds its intent too, shown as its own step.
+    let parsed: Vec<(&str, &Rec, String, Value)> = chains
         .iter()
-        .flat_map(|(c, rs)| {
-            rs.iter()
-                .filter_map(move |r| Some((c.as_str(), r, event_of(r)?)))
+        .flat_map(|(c, rs)| rs.iter().map(move |r| (c.as_str(), r)))
+        .flat_map(|(c, r)| {
+            let intent = serde_json::from_str(r.v["intent"].as_str().unwrap_or(""))
+                .ok()
+                .map(|i| (c, r, "intent".to_string(), i));
+            let event = event_of(r).map(|e| (c, r, text(&r.v, "kind"), e));
+            intent.into_iter().chain(event)
         })
         .collect();
-    for (_, _, e) in &parsed {
+    for (_, _, _, e) in &parsed {
         let (intent, cid) = (text(e, "intent_id"), text(e, "client_order_id"));
         if !intent.is_empty() && !cid.is_empty() && (ids.contains(&intent) || ids.contains(&cid)) {
             ids.insert(intent);
@@ -89,8 +94,8 @@ pub fn trace(chains: &[(String, Vec<Rec>)], id: &str) -> Vec<Step> {
     }
     let mut steps: Vec<Step> = parsed
         .into_iter()
-        .filter(|(_, r, e)| {
-            let own_id = if r.v["kind"] == "intent" {
+        .filter(|(_, _, kind, e)| {
+            let own_id = if kind == "intent" {
                 text(e, "id")
             } else {
                 String::new()
@@ -99,11 +104,11 @@ pub fn trace(chains: &[(String, Vec<Rec>)], id: &str) -> Vec<Step> {
                 .iter()
                 .any(|x| !x.is_empty() && ids.contains(x))
         })
-        .map(|(chain, r, e)| Step {
+        .map(|(chain, r, kind, e)| Step {
             ts_ns: r.v["ts_ns"].as_i64().unwrap_or(0),
             chain: chain.to_string(),
             seq: r.seq,
-            kind: text(&r.v, "kind"),
+            kind,
             event: e,
         })
         .collect();

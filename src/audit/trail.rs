@@ -15,6 +15,7 @@ use crate::journal::{
 };
 use njord_core::audit::{Field, GENESIS, line_parts, seal_fields, seal_line};
 use serde_json::{Map, Value, json};
+use smallvec::SmallVec;
 use std::collections::HashSet;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -299,15 +300,16 @@ impl Trail {
             Ok(l) => std::borrow::Cow::Borrowed(l),
             Err(_) => String::from_utf8_lossy(line),
         };
-        let mut fields: Vec<(&str, Field<'_>)> = Vec::with_capacity(extra.len() + 4);
-        fields.extend_from_slice(extra);
-        fields.push(("event", Field::Text(&line)));
-        fields.push(("kind", Field::Text(kind.as_str())));
-        fields.push(("ts_ns", Field::Int(ts_ns)));
+        let mut fields: SmallVec<[(&str, Field<'_>); 10]> = SmallVec::from_slice(extra);
+        fields.extend_from_slice(&[
+            ("event", Field::Text(&line)),
+            ("kind", Field::Text(kind.as_str())),
+            ("ts_ns", Field::Int(ts_ns)),
+        ]);
         if kind == crate::event::Kind::Decision {
             fields.push(("config_hash", Field::Text(&config_hash)));
         }
-        let sealed = self.append_fields(&fields);
+        let sealed = self.append_fields(&mut fields);
         drop(fields);
         self.config_hash = config_hash;
         sealed?;
@@ -315,7 +317,7 @@ impl Trail {
         Ok(self.head_seq)
     }
 
-    fn append_fields(&mut self, fields: &[(&str, Field<'_>)]) -> Result<(), JournalError> {
+    fn append_fields(&mut self, fields: &mut [(&str, Field<'_>)]) -> Result<(), JournalError> {
         let (hash, at) = seal_fields(fields, (&self.head_hash, self.head_seq), &mut self.text);
         self.writer.append_parts(
             crate::stage::wall_clock_ns(),

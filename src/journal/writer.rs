@@ -319,6 +319,16 @@ impl Journals {
 
     /// Appends `ev` to the journal `stem`.
     pub fn append_event(&mut self, stem: &str, ev: &Event<'_>) -> Result<(), JournalError> {
+        self.append_event_with(stem, ev, &[])
+    }
+
+    /// Appends `ev` to the journal `stem`; its audit record carries `extra` fields too.
+    pub fn append_event_with(
+        &mut self,
+        stem: &str,
+        ev: &Event<'_>,
+        extra: &[(&str, crate::audit::Field<'_>)],
+    ) -> Result<(), JournalError> {
         if !self.writers.contains_key(stem) {
             let w = JournalWriter::open_with(&self.dir, stem, self.fsync, self.rotation)?;
             self.writers.insert(stem.to_string(), w);
@@ -327,7 +337,7 @@ impl Journals {
         w.append_event(ev, &mut self.scratch)?;
         if self.audited {
             // The line just journaled, recorded as it is.
-            crate::audit::event(ev, Some(&self.scratch), &[])?;
+            crate::audit::event(ev, Some(&self.scratch), extra)?;
         }
         Ok(())
     }

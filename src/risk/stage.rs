@@ -9,7 +9,7 @@ use super::{
 };
 use crate::audit::{
     self, Field,
-    replay::{MarketView, external_text},
+    replay::{MarketView, write_external},
 };
 use crate::broker::guard::{KillRead, redis_kill};
 use crate::bus::{BusError, RedisBus};
@@ -104,8 +104,22 @@ pub struct RiskStage {
     journals: Journals,
     journal_dir: PathBuf,
     config_path: Option<PathBuf>,
+    /// What the next decision's audit record rests on.
+    audit: DecisionInputs,
+}
+
+/// The inputs of a decision, as its audit record holds them (reused buffers: this is the
+/// hot path of an audited risk stage).
+#[derive(Default)]
+struct DecisionInputs {
     /// The prices last written to the audit trail.
-    audited_prices: MarketView,
+    view: MarketView,
+    /// `ext`: what the shell read for the intent, canonical.
+    ext: String,
+    /// `prices`: those that moved since the previous decision, canonical; empty when none.
+    prices: String,
+    /// The intent's line, when it came without one (from the bus).
+    line: Vec<u8>,
 }
 
 impl RiskStage {
@@ -130,13 +144,14 @@ impl RiskStage {
             ),
             kill_file: kill_file.unwrap_or_else(|| cfg.risk.kill_switch_file.clone()),
             shared,
-            // The decision journal records each decision in the audit trail too; the order
-            // a decision allows is a function of the intent and the decision (the replay
-            // derives it again), recorded by the executor that receives it.
+            // The decision journal records each decision in the audit trail too, with the
+            // intent and what the decision rests on; the order a decision allows is a
+            // function of them (the replay derives it again), recorded by the executor that
+            // receives it.
             journals: Journals::from_config(&cfg.journal).audited(),
             journal_dir: cfg.journal.dir.clone(),
             config_path,
-            audited_prices: MarketView::default(),
+            audit: DecisionInputs::default(),
         }
     }
 
@@ -234,8 +249,13 @@ impl RiskStage {
             return Ok(());
         };
         let (ext, claimed) = self.external(i);
-        if audit::is_open() {
-            self.audit_inputs(ev, line, &ext)?;
+        let audited = audit::is_open();
+        if audited {
+            let a = &mut self.audit;
+            a.ext.clear();
+            write_external(&ext, &mut a.ext);
+            a.prices.clear();
+            a.view.changes(self.engine.last_prices(), &mut a.prices);
         }
         let start = out.len();
         self.engine.on_intent(i, &ext, out);
@@ -251,30 +271,47 @@ impl RiskStage {
             if !d.allowed {
                 tracing::debug!(intent_id = %d.intent_id, reason = ?d.reason, "denied");
             }
-            self.journals.append_event(DECISIONS_JOURNAL, &out[start])?;
+            if audited {
+                self.journal_audited(ev, line, &out[start])?;
+            } else {
+                self.journals.append_event(DECISIONS_JOURNAL, &out[start])?;
+            }
         }
         Ok(())
     }
 
-    /// Writes to the audit trail what the decision on `ev` rests on: the intent, with what
-    /// the shell read for it and the prices that moved since the previous intent.
-    fn audit_inputs(
+    /// Journals `decision`, and records it in the audit trail with what it rests on: the
+    /// intent `ev` as received (`line`), what the shell read for it and the prices that moved
+    /// since the previous decision. One record per intent keeps the trail's cost down.
+    fn journal_audited(
         &mut self,
         ev: &Event<'_>,
         line: Option<&[u8]>,
-        ext: &External,
+        decision: &Event<'_>,
     ) -> Result<(), StageError> {
-        let prices = self.audited_prices.changes(self.engine.last_prices());
-        let ext = external_text(ext);
-        let with_prices = [
-            ("ext", Field::Canonical(&ext)),
-            (
-                "prices",
-                Field::Canonical(prices.as_deref().unwrap_or("[]")),
-            ),
+        let a = &mut self.audit;
+        let line = match line {
+            Some(l) => l,
+            None => {
+                a.line.clear();
+                ev.write_line(&mut a.line);
+                a.line.pop();
+                &a.line
+            }
+        };
+        // A line the decoder took is UTF-8.
+        let intent = simdutf8::basic::from_utf8(line).map_or_else(
+            |_| String::from_utf8_lossy(line),
+            std::borrow::Cow::Borrowed,
+        );
+        let fields = [
+            ("intent", Field::Text(&intent)),
+            ("ext", Field::Canonical(&a.ext)),
+            ("prices", Field::Canonical(&a.prices)),
         ];
-        let n = if prices.is_some() { 2 } else { 1 };
-        audit::event(ev, line, &with_prices[..n])?;
+        let n = if a.prices.is_empty() { 2 } else { 3 };
+        self.journals
+            .append_event_with(DECISIONS_JOURNAL, decision, &fields[..n])?;
         Ok(())
     }
 }

@@ -78,32 +78,72 @@ fn canon(v: &Value, path: Path<'_>, out: &mut Vec<u8>) -> Result<(), String> {
 
 /// A JSON string: `"` and `\` escaped, the short escapes for \b \f \n \r \t, other control
 /// characters as `\u00xx`, everything else as itself (Python's `json.dumps(s,
-/// ensure_ascii=False)` writes the same). Runs without escapes are copied whole.
+/// ensure_ascii=False)` writes the same).
 fn string(s: &str, out: &mut Vec<u8>) {
-    out.reserve(s.len() + 2);
+    let bytes = s.as_bytes();
     out.push(b'"');
-    let mut rest = s.as_bytes();
-    while let Some(i) = crate::swar::string_end(rest) {
-        out.extend_from_slice(&rest[..i]);
-        match rest[i] {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
+    match crate::swar::string_end(bytes) {
+        None => out.extend_from_slice(bytes),
+        Some(first) => {
+            out.extend_from_slice(&bytes[..first]);
+            let tail = &bytes[first..];
+            // Without an early exit, so that it runs on vectors.
+            if tail.iter().fold(false, |any, c| any | (*c < 0x20)) {
+                escape_all(tail, out);
+            } else {
+                escape_quotes(tail, out);
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+/// The hot path of a trail: an event line embedded in a record, with a quote to escape every
+/// few bytes (each key's) and no control character. Without a branch per byte: each byte is
+/// written as a backslash or itself, then itself, and the cursor moves by one or two; room for
+/// the worst case is made first, and the buffer cut to size after.
+fn escape_quotes(tail: &[u8], out: &mut Vec<u8>) {
+    /// 1 for the bytes to escape here, `"` and `\`.
+    const QUOTES: [u8; 256] = {
+        let mut t = [0u8; 256];
+        t[b'"' as usize] = 1;
+        t[b'\\' as usize] = 1;
+        t
+    };
+    let at = out.len();
+    out.resize(at + tail.len() * 2 + 1, 0);
+    let buf = &mut out[at..];
+    let mut j = 0;
+    for &c in tail {
+        let escaped = QUOTES[usize::from(c)];
+        // All ones for a byte to escape: its first byte becomes the backslash.
+        let mask = 0u8.wrapping_sub(escaped);
+        buf[j] = c ^ ((c ^ b'\\') & mask);
+        buf[j + 1] = c;
+        j += 1 + usize::from(escaped);
+    }
+    out.truncate(at + j);
+}
+
+/// Any text with control characters: each byte as itself or its escape.
+fn escape_all(tail: &[u8], out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for &c in tail {
+        match c {
+            b'"' | b'\\' => out.extend_from_slice(&[b'\\', c]),
             b'\n' => out.extend_from_slice(b"\\n"),
             b'\r' => out.extend_from_slice(b"\\r"),
             b'\t' => out.extend_from_slice(b"\\t"),
             0x08 => out.extend_from_slice(b"\\b"),
             0x0c => out.extend_from_slice(b"\\f"),
-            c => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
+            0..0x20 => {
                 out.extend_from_slice(b"\\u00");
                 out.push(HEX[usize::from(c >> 4)]);
                 out.push(HEX[usize::from(c & 0xf)]);
             }
+            _ => out.push(c),
         }
-        rest = &rest[i + 1..];
     }
-    out.extend_from_slice(rest);
-    out.push(b'"');
 }
 
 /// `s` as a canonical JSON string, appended to `out`.
@@ -186,12 +226,12 @@ pub fn seal_line(
         canon(v, Path::Key(&Path::Root, k), &mut text)?;
         values.push((k.as_str(), String::from_utf8_lossy(&text).into_owned()));
     }
-    let fields: Vec<(&str, Field<'_>)> = values
+    let mut fields: Vec<(&str, Field<'_>)> = values
         .iter()
         .map(|(k, t)| (*k, Field::Canonical(t)))
         .collect();
     let mut text = Vec::new();
-    let (hash, at) = seal_fields(&fields, prev, &mut text);
+    let (hash, at) = seal_fields(&mut fields, prev, &mut text);
     let line = line_parts(&text, &hash, at).concat();
     Ok((
         String::from_utf8_lossy(&line).into_owned(),
@@ -209,33 +249,27 @@ pub enum Field<'a> {
     Canonical(&'a str),
 }
 
-/// [`seal_line`] for a record given as fields (any order; no `seq`, `prev` or `hash`), without
-/// a JSON tree: writes the canonical form without `hash` into `text` (cleared) and returns
-/// the hash in hex and where its member goes (the line is `text[..at]`, `"hash":"…",`,
-/// `text[at..]`).
+/// [`seal_line`] for a record given as fields (any order, sorted here in place; `seq`, `prev`
+/// and `hash` among them are ignored), without a JSON tree or an allocation: writes the
+/// canonical form without `hash` into `text` (cleared) and returns the hash in hex and where
+/// its member goes (the line is `text[..at]`, `"hash":"…",`, `text[at..]`).
 pub fn seal_fields(
-    fields: &[(&str, Field<'_>)],
+    fields: &mut [(&str, Field<'_>)],
     prev: (&str, u64),
     text: &mut Vec<u8>,
 ) -> ([u8; 64], usize) {
-    let seq = prev.1 + 1;
-    let mut all: Vec<(&str, Field<'_>)> = Vec::with_capacity(fields.len() + 2);
-    all.extend(
-        fields
-            .iter()
-            .filter(|(k, _)| !matches!(*k, "seq" | "prev" | "hash")),
-    );
-    all.push(("prev", Field::Text(prev.0)));
-    all.push(("seq", Field::Int(i64::try_from(seq).unwrap_or(i64::MAX))));
-    all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let seq = i64::try_from(prev.1.saturating_add(1)).unwrap_or(i64::MAX);
+    fields.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let links = [("prev", Field::Text(prev.0)), ("seq", Field::Int(seq))];
+    let mut links = links.iter().peekable();
     text.clear();
     text.push(b'{');
     let mut after_hash = None;
-    for (i, (k, v)) in all.iter().enumerate() {
-        if i > 0 {
+    let mut member = |k: &str, v: &Field<'_>| {
+        if text.len() > 1 {
             text.push(b',');
         }
-        if after_hash.is_none() && *k > "hash" {
+        if after_hash.is_none() && k > "hash" {
             after_hash = Some(text.len());
         }
         string(k, text);
@@ -245,7 +279,17 @@ pub fn seal_fields(
             Field::Int(n) => text.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
             Field::Canonical(c) => text.extend_from_slice(c.as_bytes()),
         }
+    };
+    for (k, v) in fields
+        .iter()
+        .filter(|(k, _)| !matches!(*k, "seq" | "prev" | "hash"))
+    {
+        while let Some((lk, lv)) = links.next_if(|(lk, _)| lk < k) {
+            member(lk, lv);
+        }
+        member(k, v);
     }
+    links.for_each(|(lk, lv)| member(lk, lv));
     text.push(b'}');
     let mut hash = [0u8; 64];
     // 32 bytes always fit 64 hex digits.
@@ -266,6 +310,15 @@ pub fn line_parts<'a>(text: &'a [u8], hash: &'a [u8; 64], at: usize) -> [&'a [u8
 struct Scan<'a> {
     b: &'a [u8],
     i: usize,
+}
+
+/// `a < b` in byte order. Keys of a record mostly differ in their first byte: comparing it
+/// first spares a `memcmp` call per key.
+fn ascending(a: &[u8], b: &[u8]) -> bool {
+    match (a.first(), b.first()) {
+        (Some(x), Some(y)) if x != y => x < y,
+        _ => a < b,
+    }
 }
 
 /// What the scan of a record finds at its top level.
@@ -397,7 +450,7 @@ impl<'a> Scan<'a> {
         loop {
             let at = self.i;
             let key = self.string()?;
-            if key.contains(&b'\\') || last.is_some_and(|l| l >= key) {
+            if key.contains(&b'\\') || last.is_some_and(|l| !ascending(l, key)) {
                 return None;
             }
             last = Some(key);
@@ -613,6 +666,20 @@ pub fn verify_checked(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Strings are written as serde_json (and Python's `json.dumps`) write them, whatever
+        /// they hold and wherever the escapes fall.
+        #[test]
+        fn strings_are_escaped_as_json_writers_do(s in "(?s).{0,80}", pre in "[a-z]{0,3}") {
+            let mut out = pre.as_bytes().to_vec();
+            string(&s, &mut out);
+            proptest::prop_assert_eq!(
+                String::from_utf8(out).unwrap(),
+                format!("{pre}{}", serde_json::to_string(&s).unwrap())
+            );
+        }
+    }
     use serde_json::json;
 
     fn canon_of(v: &Value) -> String {
@@ -756,12 +823,13 @@ mod tests {
         assert_eq!(line, canon_of(&sealed));
         assert_eq!(hash, sealed["hash"]);
         let mut text = Vec::new();
-        let fields = [
+        let mut fields = [
             ("z", Field::Canonical("[1.5,{\"k\":2}]")),
+            ("seq", Field::Int(99)),
             ("kind", Field::Text("x")),
             ("a", Field::Text("q\"\u{1}é")),
         ];
-        let (fast_hash, at) = seal_fields(&fields, (GENESIS, 0), &mut text);
+        let (fast_hash, at) = seal_fields(&mut fields, (GENESIS, 0), &mut text);
         assert_eq!(fast_hash, hash.as_bytes());
         assert_eq!(line_parts(&text, &fast_hash, at).concat(), line.as_bytes());
         // The fast check takes the canonical form only; the same content written otherwise
