@@ -38,7 +38,7 @@ risk_run() {
     esac
     rm -rf "$work/journal" "$work/audit"
     TIMEFORMAT='%3R %3U %3S'
-    { time env "${env[@]}" NJORD__JOURNAL__DIR="$work/journal" "$bin/njord-risk" -q \
+    { time env ${env[@]+"${env[@]}"} NJORD__JOURNAL__DIR="$work/journal" "$bin/njord-risk" -q \
         < "$work/tape.ndjson" > /dev/null 2> /dev/null; } 2>&1 | awk '{ print $2 + $3, $1 }'
 }
 

@@ -152,7 +152,7 @@ struct Summary {
     /// The first record's seq and `prev`.
     first: Option<(u64, String)>,
     /// The last record's seq and hash.
-    last: Option<(u64, String)>,
+    last: Option<Head>,
     /// Lines that may be checkpoints or stops: line number, seq, text.
     marks: Vec<(usize, u64, String)>,
     /// The seq and hash of each anchored record met.
@@ -188,17 +188,20 @@ impl Summary {
                 return false;
             };
             match &mut self.last {
-                Some((s, h)) => {
-                    if s.checked_add(1) != Some(seq) || h != prev {
+                Some(head) => {
+                    if !head.followed_by(seq, prev) {
                         return false;
                     }
-                    *s = seq;
-                    h.clear();
-                    h.push_str(hash);
+                    head.seq = seq;
+                    head.hash.clear();
+                    head.hash.push_str(hash);
                 }
                 None => {
                     self.first = Some((seq, prev.to_string()));
-                    self.last = Some((seq, hash.to_string()));
+                    self.last = Some(Head {
+                        hash: hash.to_string(),
+                        seq,
+                    });
                 }
             }
             if anchors.contains(&seq) {
@@ -212,17 +215,18 @@ impl Summary {
     }
 }
 
-/// Appends up to [`CHUNK`] bytes of `reader` to `buf`; true at the end of the file.
-fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>) -> std::io::Result<bool> {
-    let n = reader.take(CHUNK as u64).read_to_end(buf)?;
-    Ok(n < CHUNK)
+/// Appends up to `chunk` bytes of `reader` to `buf`; true at the end of the file.
+fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, chunk: usize) -> std::io::Result<bool> {
+    let n = reader.take(chunk as u64).read_to_end(buf)?;
+    Ok(n < chunk)
 }
 
-/// The fast pass over one file: read a chunk at a time (the next one while this one is
+/// The fast pass over one file: read `chunk` bytes at a time (the next ones while these are
 /// checked), each line checked on its own on every core ([`check_line`]), then linked to the
 /// one before. `None`: something is not as sealed, for the exact pass to word.
 fn fast_pass(
     path: &Path,
+    chunk: usize,
     anchors: &[u64],
     finders: &MarkFinders,
 ) -> Result<Option<Summary>, String> {
@@ -230,26 +234,30 @@ fn fast_pass(
     let f = std::fs::File::open(path).map_err(|e| format!("{shown}: {e}"))?;
     let mut reader = decompressed(f).map_err(|e| format!("{shown}: {e}"))?;
     let mut summary = Summary::default();
-    let (mut cur, mut next) = (Vec::with_capacity(CHUNK), Vec::with_capacity(CHUNK));
-    let mut eof = fill(&mut reader, &mut cur).map_err(|e| format!("{shown}: {e}"))?;
+    let (mut cur, mut next) = (Vec::with_capacity(chunk), Vec::with_capacity(chunk));
+    let mut eof = fill(&mut reader, &mut cur, chunk).map_err(|e| format!("{shown}: {e}"))?;
+    // How much of `cur`, from its start, is known to hold no newline.
+    let mut searched = 0;
     loop {
         // Whole lines only; the rest is carried over to the next chunk.
-        let end = match memchr::memrchr(b'\n', &cur) {
+        let end = match memchr::memrchr(b'\n', &cur[searched..]) {
             _ if eof => cur.len(),
-            Some(i) => i + 1,
+            Some(i) => searched + i + 1,
             None => {
-                eof = fill(&mut reader, &mut cur).map_err(|e| format!("{shown}: {e}"))?;
+                searched = cur.len();
+                eof = fill(&mut reader, &mut cur, chunk).map_err(|e| format!("{shown}: {e}"))?;
                 continue;
             }
         };
         next.clear();
         next.extend_from_slice(&cur[end..]);
+        searched = next.len();
         let (read, fine) = rayon::join(
             || {
                 if eof {
                     Ok(true)
                 } else {
-                    fill(&mut reader, &mut next)
+                    fill(&mut reader, &mut next, chunk)
                 }
             },
             || summary.take(&cur[..end], anchors, finders),
@@ -309,7 +317,7 @@ impl Walk<'_> {
     /// (false: it does not).
     fn take(&mut self, file: &Path, s: Summary) -> bool {
         if let Some((seq, prev)) = &s.first
-            && (self.head.seq.checked_add(1) != Some(*seq) || *prev != self.head.hash)
+            && !self.head.followed_by(*seq, prev)
         {
             return false;
         }
@@ -323,8 +331,8 @@ impl Walk<'_> {
         for (n, seq, line) in &s.marks {
             self.mark(line, *seq, || format!("{}:{n}", file.display()));
         }
-        if let Some((seq, hash)) = s.last {
-            self.head = Head { hash, seq };
+        if let Some(last) = s.last {
+            self.head = last;
         }
         true
     }
@@ -426,7 +434,7 @@ fn check_chain(
         // they are then followed in order.
         let passes: Vec<Result<Option<Summary>, String>> = group
             .par_iter()
-            .map(|f| fast_pass(f, &anchor_seqs, &walk.finders))
+            .map(|f| fast_pass(f, CHUNK, &anchor_seqs, &walk.finders))
             .collect();
         for (k, pass) in passes.into_iter().enumerate() {
             let fi = w * window + k;
@@ -689,14 +697,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// A chain of `n` records over several chunks (one record bigger than a chunk, blank
-    /// lines, a checkpoint every 1,000), as lines with their 1-based line numbers.
-    fn big_chain(n: u64) -> Vec<(usize, String)> {
+    /// A chain of `n` records (blank lines, a checkpoint every `every`; with `long`, record 7
+    /// bigger than a chunk), as lines with their 1-based line numbers.
+    fn chain(n: u64, every: u64, long: bool) -> Vec<(usize, String)> {
         let (mut prev, mut lines, mut line_no) = (GENESIS.to_string(), Vec::new(), 0);
         for seq in 1..=n {
-            let body = if seq % 1000 == 0 {
+            let body = if seq % every == 0 {
                 json!({"kind": "checkpoint", "chain": "t", "count": seq - 1, "head": prev})
-            } else if seq == 7 {
+            } else if long && seq == 7 {
                 json!({"kind": "x", "pad": "p".repeat(CHUNK + 1000)})
             } else {
                 json!({"kind": "x", "pad": "\"q\"".repeat(usize::try_from(seq % 300).unwrap())})
@@ -722,10 +730,55 @@ mod tests {
         reports.remove(0)
     }
 
+    /// The fast pass reads any file the same whatever its chunk size: plain or gzipped, with
+    /// or without a last newline; a torn last line sends it to the exact pass.
+    #[test]
+    fn the_fast_pass_reads_the_same_at_every_chunk_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let lines = chain(40, 10, false);
+        let (n, text) = (
+            lines.len(),
+            lines
+                .iter()
+                .map(|(_, l)| format!("{l}\n"))
+                .collect::<String>(),
+        );
+        let last_seq = lines.iter().filter(|(_, l)| !l.is_empty()).count() as u64;
+        let plain = dir.path().join("plain.ndjson");
+        let gz = dir.path().join("gz.ndjson.gz");
+        let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut z, text.as_bytes()).unwrap();
+        std::fs::write(&gz, z.finish().unwrap()).unwrap();
+        let finders = MarkFinders::default();
+        for (content, torn) in [
+            (text.clone(), false),
+            (text.trim_end().to_string(), false),
+            (text.clone() + &lines[n - 1].1[..30], true),
+        ] {
+            std::fs::write(&plain, &content).unwrap();
+            for chunk in (1..=16).chain([63, 64, 1000, CHUNK]) {
+                for path in [&plain, &gz] {
+                    let pass = fast_pass(path, chunk, &[5], &finders).unwrap();
+                    if torn && path == &plain {
+                        assert!(pass.is_none(), "chunk {chunk}");
+                        continue;
+                    }
+                    let s = pass.unwrap();
+                    assert_eq!(s.first.as_ref().map(|f| f.0), Some(1));
+                    assert_eq!(s.last.as_ref().map(|h| h.seq), Some(last_seq));
+                    assert_eq!(s.anchored.iter().map(|a| a.0).collect::<Vec<_>>(), [5]);
+                    let marks: Vec<u64> = s.marks.iter().map(|m| m.1).collect();
+                    assert_eq!(marks, [10, 20, 30, 40], "chunk {chunk}");
+                    assert_eq!(s.line_no, n, "chunk {chunk}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_file_of_many_chunks_is_checked_whole_and_a_break_past_the_first_chunk_is_placed() {
         let dir = tempfile::tempdir().unwrap();
-        let lines = big_chain(12_000);
+        let lines = chain(12_000, 1000, true);
         let report = verify_text(dir.path(), &lines);
         assert_eq!(report.problem, None);
         assert_eq!((report.records, report.checkpoints), (12_000, 12));

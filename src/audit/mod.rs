@@ -20,5 +20,6 @@ pub use njord_core::audit::{
     seal_fields, seal_line, verify,
 };
 pub use trail::{
-    CHAIN_PREFIX, close, config_loaded, event, fields, flush, is_open, open, record, sync,
+    CHAIN_PREFIX, close, config_loaded, event, fields, flush, is_open, line_text, open, record,
+    sync,
 };

@@ -144,6 +144,9 @@ pub fn replay(records: &[Rec]) -> Result<ReplayReport, String> {
     let mut config_hash = String::new();
     let mut allowed: Vec<String> = Vec::new();
     let mut scratch = Vec::new();
+    // A chain written before one record per intent holds the intent in a record of its own
+    // (its line as `event`, with `ext`), then its decision: the intent waits here for it.
+    let mut legacy_intent: Option<&Value> = None;
     for r in records {
         let v = &r.v;
         let at = |what: &str| format!("record {}: {what}", r.seq);
@@ -181,7 +184,7 @@ pub fn replay(records: &[Rec]) -> Result<ReplayReport, String> {
                     .ok_or_else(|| at("resume before a configuration"))?;
                 allowed.iter().for_each(|id| e.remember(id));
             }
-            "position" | "decision" => {
+            "position" | "intent" | "decision" => {
                 let e = engine
                     .as_mut()
                     .ok_or_else(|| at("an event before a configuration"))?;
@@ -197,15 +200,34 @@ pub fn replay(records: &[Rec]) -> Result<ReplayReport, String> {
                     e.on_trade(symbol, price, ts);
                 }
                 let line = v["event"].as_str().ok_or_else(|| at("no event"))?;
-                if v["kind"] == "position" {
-                    match event::decode(line).map_err(|err| at(&err.to_string()))? {
-                        Event::Position(p) => e.on_position(&p),
-                        _ => return Err(at("not a position")),
+                match v["kind"].as_str() {
+                    Some("position") => {
+                        match event::decode(line).map_err(|err| at(&err.to_string()))? {
+                            Event::Position(p) => e.on_position(&p),
+                            _ => return Err(at("not a position")),
+                        }
+                        continue;
                     }
-                    continue;
+                    Some("intent") => {
+                        legacy_intent = Some(v);
+                        continue;
+                    }
+                    _ => {}
                 }
                 let audited = line.to_string();
-                let Some(intent) = v["intent"].as_str() else {
+                if let Ok(Event::Decision(d)) = event::decode(&audited)
+                    && d.allowed
+                {
+                    allowed.push(d.intent_id.to_string());
+                }
+                // The intent this record holds, or the one recorded before it.
+                let source = match v.get("intent") {
+                    Some(Value::String(intent)) => Some((intent.as_str(), &v["ext"])),
+                    _ => legacy_intent
+                        .take()
+                        .and_then(|i| Some((i["event"].as_str()?, &i["ext"]))),
+                };
+                let Some((intent, ext)) = source else {
                     report.differences.push((
                         r.seq,
                         "a decision without the intent it decides".into(),
@@ -218,7 +240,7 @@ pub fn replay(records: &[Rec]) -> Result<ReplayReport, String> {
                 else {
                     return Err(at("`intent` is not an intent"));
                 };
-                let ext = external_of(&v["ext"]).map_err(|m| at(&m))?;
+                let ext = external_of(ext).map_err(|m| at(&m))?;
                 let mut out = Vec::new();
                 e.on_intent(&i, &ext, &mut out);
                 report.intents += 1;
@@ -242,11 +264,6 @@ pub fn replay(records: &[Rec]) -> Result<ReplayReport, String> {
                         audited.clone(),
                         replayed.clone(),
                     ));
-                }
-                if let Ok(Event::Decision(d)) = event::decode(&audited)
-                    && d.allowed
-                {
-                    allowed.push(d.intent_id.to_string());
                 }
                 if audited == replayed {
                     report.identical += 1;

@@ -296,10 +296,7 @@ impl Trail {
     ) -> Result<u64, JournalError> {
         let config_hash = std::mem::take(&mut self.config_hash);
         // The writer's own line: UTF-8 whenever its text fields are.
-        let line = match simdutf8::basic::from_utf8(line) {
-            Ok(l) => std::borrow::Cow::Borrowed(l),
-            Err(_) => String::from_utf8_lossy(line),
-        };
+        let line = line_text(line);
         let mut fields: SmallVec<[(&str, Field<'_>); 10]> = SmallVec::from_slice(extra);
         fields.extend_from_slice(&[
             ("event", Field::Text(&line)),
@@ -482,6 +479,15 @@ fn last_record(
 
 static TRAIL: Mutex<Option<Trail>> = Mutex::new(None);
 static OPEN: AtomicBool = AtomicBool::new(false);
+
+/// An event line as a record's text: UTF-8 as decoded or written (checked on vectors), any
+/// other byte replaced.
+pub fn line_text(line: &[u8]) -> std::borrow::Cow<'_, str> {
+    simdutf8::basic::from_utf8(line).map_or_else(
+        |_| String::from_utf8_lossy(line),
+        std::borrow::Cow::Borrowed,
+    )
+}
 
 /// Whether this process writes a trail.
 pub fn is_open() -> bool {

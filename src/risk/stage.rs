@@ -299,11 +299,7 @@ impl RiskStage {
                 &a.line
             }
         };
-        // A line the decoder took is UTF-8.
-        let intent = simdutf8::basic::from_utf8(line).map_or_else(
-            |_| String::from_utf8_lossy(line),
-            std::borrow::Cow::Borrowed,
-        );
+        let intent = audit::line_text(line);
         let fields = [
             ("intent", Field::Text(&intent)),
             ("ext", Field::Canonical(&a.ext)),

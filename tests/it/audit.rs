@@ -256,6 +256,50 @@ fn a_pipeline_is_audited_signed_anchored_and_its_decisions_replay_identically() 
         said.contains("njord-risk: 66 intents re-decided, 66 decisions identical, 0 differences"),
         "{said}"
     );
+    // The same chain as written before one record per intent: an intent record, then its
+    // decision. It replays the same.
+    let legacy = s.path("legacy");
+    std::fs::create_dir(&legacy).unwrap();
+    let (mut prev, mut seq, mut lines) = (GENESIS.to_string(), 0u64, String::new());
+    for file in files_of(&s.path("audit"), "njord-risk") {
+        for line in std::fs::read_to_string(file).unwrap().lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let mut body = v.as_object().unwrap().clone();
+            for k in ["seq", "prev", "hash", "intent", "ext", "prices"] {
+                body.remove(k);
+            }
+            let mut records = vec![body];
+            if let Some(intent) = v.get("intent") {
+                let mut first = serde_json::Map::new();
+                first.insert("kind".into(), Value::from("intent"));
+                first.insert("event".into(), intent.clone());
+                first.insert("ext".into(), v["ext"].clone());
+                first.insert("ts_ns".into(), v["ts_ns"].clone());
+                if let Some(p) = v.get("prices") {
+                    first.insert("prices".into(), p.clone());
+                }
+                records.insert(0, first);
+            }
+            for body in records.into_iter().filter(|b| b["kind"] != "checkpoint") {
+                let (sealed, hash) = njord::audit::seal_line(body, (&prev, seq)).unwrap();
+                lines.push_str(&(sealed + "\n"));
+                (prev, seq) = (hash, seq + 1);
+            }
+        }
+    }
+    assert!(lines.contains("\"kind\":\"intent\""));
+    std::fs::write(legacy.join("audit.njord-risk.ndjson"), lines).unwrap();
+    let out = audit(s.path("").as_path())
+        .arg("replay")
+        .arg(&legacy)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("njord-risk: 66 intents re-decided, 66 decisions identical, 0 differences"),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let out = s
         .cmd("njord-audit")

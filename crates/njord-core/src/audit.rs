@@ -205,7 +205,7 @@ pub fn hash_of(record: &Value) -> Result<String, String> {
 /// Seals `body` (an object without `seq`, `prev` or `hash`) as the record after `prev` (its
 /// hash and seq; [`GENESIS`] and 0 for the first): adds the three and returns the record.
 pub fn seal(mut body: serde_json::Map<String, Value>, prev: (&str, u64)) -> Result<Value, String> {
-    body.insert("seq".into(), Value::from(prev.1 + 1));
+    body.insert("seq".into(), Value::from(prev.1.saturating_add(1)));
     body.insert("prev".into(), Value::String(prev.0.to_string()));
     body.remove("hash");
     let mut record = Value::Object(body);
@@ -260,6 +260,12 @@ pub fn seal_fields(
 ) -> ([u8; 64], usize) {
     let seq = i64::try_from(prev.1.saturating_add(1)).unwrap_or(i64::MAX);
     fields.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    // Writers name each field once: a key written twice would make a record whose parsed
+    // form no longer gives its hash.
+    debug_assert!(
+        fields.windows(2).all(|w| w[0].0 != w[1].0),
+        "a field named twice"
+    );
     let links = [("prev", Field::Text(prev.0)), ("seq", Field::Int(seq))];
     let mut links = links.iter().peekable();
     text.clear();
@@ -564,6 +570,13 @@ pub struct Head {
     pub seq: u64,
 }
 
+impl Head {
+    /// Whether a record of `seq` whose `prev` is `prev` comes right after this head.
+    pub fn followed_by(&self, seq: u64, prev: &str) -> bool {
+        self.seq.checked_add(1) == Some(seq) && prev == self.hash
+    }
+}
+
 /// Checks records (one JSON text each) that continue the chain at `from` (the previous hash
 /// and seq; [`GENESIS`] and 0 at the start). `ends_torn`: the input's last line had no
 /// newline, so a record there that does not parse is a torn write rather than tampering.
@@ -600,8 +613,7 @@ pub fn verify_checked(
     for (i, line) in lines.iter().enumerate() {
         let at = i + 1;
         if let Some(Some((seq, prev, hash))) = checks.get(i)
-            && head.seq.checked_add(1) == Some(*seq)
-            && *prev == head.hash
+            && head.followed_by(*seq, prev)
         {
             head.seq = *seq;
             head.hash.clear();
