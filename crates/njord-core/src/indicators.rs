@@ -222,32 +222,37 @@ pub struct Bands {
     pub upper: f64,
 }
 
-/// Bollinger bands: SMA of `n` prices ± k population standard deviations (TA-Lib `BBANDS`
-/// with `matype` SMA).
+/// The mean and population variance of the latest `n` values, O(1) per value.
 ///
-/// The running sums are of deviations from a reference price (re-centred on the window's
-/// mean each time the window wraps), so the variance of a quiet window of a high-priced
-/// symbol is not lost to cancellation in Σx² − n·mean².
+/// The running sums are of deviations from a reference value (re-centred on the window's mean
+/// each time the window wraps), so the variance of a quiet window of a high-priced symbol is
+/// not lost to cancellation in Σx² − n·mean².
 #[derive(Debug, Clone)]
-pub struct Bollinger {
+pub struct Moments {
     ring: Ring,
-    k: f64,
     shift: Option<f64>,
     sum: f64,
     sum_sq: f64,
 }
 
-impl Bollinger {
-    pub fn new(n: usize, k: f64) -> Self {
-        Bollinger {
+impl Moments {
+    pub fn new(n: usize) -> Self {
+        Moments {
             ring: Ring::new(n),
-            k,
             shift: None,
             sum: 0.0,
             sum_sq: 0.0,
         }
     }
-    pub fn update(&mut self, x: f64) -> Option<Bands> {
+
+    /// The window's size.
+    pub fn window(&self) -> usize {
+        self.ring.cap()
+    }
+
+    /// Takes `x`; once `n` values are in, the window's mean and population variance (0 for a
+    /// variance within the rounding noise of the sums: a flat window).
+    pub fn update(&mut self, x: f64) -> Option<(f64, f64)> {
         let shift = *self.shift.get_or_insert(x);
         if let Some(old) = self.ring.push(x) {
             let d = old - shift;
@@ -271,13 +276,33 @@ impl Bollinger {
         let dev = self.sum / n;
         let mean_sq = self.sum_sq / n;
         let var = mean_sq - dev * dev;
-        // A variance within the rounding noise of the sums is a flat window: 0, not ±noise.
-        let sd = if var > 8.0 * f64::EPSILON * mean_sq {
-            var.sqrt()
+        let var = if var > 8.0 * f64::EPSILON * mean_sq {
+            var
         } else {
             0.0
         };
-        let mean = shift + dev;
+        Some((shift + dev, var))
+    }
+}
+
+/// Bollinger bands: SMA of `n` prices ± k population standard deviations (TA-Lib `BBANDS`
+/// with `matype` SMA).
+#[derive(Debug, Clone)]
+pub struct Bollinger {
+    moments: Moments,
+    k: f64,
+}
+
+impl Bollinger {
+    pub fn new(n: usize, k: f64) -> Self {
+        Bollinger {
+            moments: Moments::new(n),
+            k,
+        }
+    }
+    pub fn update(&mut self, x: f64) -> Option<Bands> {
+        let (mean, var) = self.moments.update(x)?;
+        let sd = var.sqrt();
         Some(Bands {
             lower: mean - self.k * sd,
             middle: mean,

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod config;
 pub mod event;
 pub mod exec;
+pub mod features;
 pub mod indicators;
 pub mod num;
 pub mod paper;
