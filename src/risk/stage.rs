@@ -249,14 +249,6 @@ impl RiskStage {
             return Ok(());
         };
         let (ext, claimed) = self.external(i);
-        let audited = audit::is_open();
-        if audited {
-            let a = &mut self.audit;
-            a.ext.clear();
-            write_external(&ext, &mut a.ext);
-            a.prices.clear();
-            a.view.changes(self.engine.last_prices(), &mut a.prices);
-        }
         let start = out.len();
         self.engine.on_intent(i, &ext, out);
         if let Some(Event::Decision(d)) = out.get(start) {
@@ -271,8 +263,8 @@ impl RiskStage {
             if !d.allowed {
                 tracing::debug!(intent_id = %d.intent_id, reason = ?d.reason, "denied");
             }
-            if audited {
-                self.journal_audited(ev, line, &out[start])?;
+            if audit::is_open() {
+                self.journal_audited(ev, line, &ext, &out[start])?;
             } else {
                 self.journals.append_event(DECISIONS_JOURNAL, &out[start])?;
             }
@@ -282,14 +274,20 @@ impl RiskStage {
 
     /// Journals `decision`, and records it in the audit trail with what it rests on: the
     /// intent `ev` as received (`line`), what the shell read for it and the prices that moved
-    /// since the previous decision. One record per intent keeps the trail's cost down.
+    /// since the previous decision (deciding reads them and changes neither). One record per
+    /// intent keeps the trail's cost down.
     fn journal_audited(
         &mut self,
         ev: &Event<'_>,
         line: Option<&[u8]>,
+        ext: &External,
         decision: &Event<'_>,
     ) -> Result<(), StageError> {
         let a = &mut self.audit;
+        a.ext.clear();
+        write_external(ext, &mut a.ext);
+        a.prices.clear();
+        a.view.changes(self.engine.last_prices(), &mut a.prices);
         let line = match line {
             Some(l) => l,
             None => {

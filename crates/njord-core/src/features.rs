@@ -113,50 +113,61 @@ impl Ohlc {
     }
 }
 
-/// Parkinson's (1980) range volatility over the latest `n` bars:
-/// √(Σ ln(H/L)² / (4 ln 2 · n)). A bar that is not one (a price ≤ 0, a high below the
-/// open or close, a low above them) gives `None` and is left out of the window.
+/// The root of the mean of a per-bar variance over the latest `n` bars: the shape of the
+/// range-based volatilities. A bar that is not one (a price ≤ 0, a high below the open or
+/// close, a low above them) gives `None` and is left out of the window.
 #[derive(Debug, Clone)]
-pub struct ParkinsonVol {
+struct BarVariance {
     mean: Sma,
 }
 
-impl ParkinsonVol {
-    pub fn new(n: usize) -> Self {
-        ParkinsonVol { mean: Sma::new(n) }
+impl BarVariance {
+    fn new(n: usize) -> Self {
+        BarVariance { mean: Sma::new(n) }
     }
 
-    pub fn update(&mut self, bar: Ohlc) -> Option<f64> {
+    fn update(&mut self, bar: Ohlc, variance: fn(&Ohlc) -> f64) -> Option<f64> {
         if !bar.is_valid() {
             return None;
         }
-        let hl = (bar.high / bar.low).ln();
-        let m = self.mean.update(hl * hl)?;
-        Some((m / (4.0 * std::f64::consts::LN_2)).max(0.0).sqrt())
+        // A window of small bodies and tiny ranges can round just below 0.
+        self.mean.update(variance(&bar)).map(|m| m.max(0.0).sqrt())
+    }
+}
+
+/// Parkinson's (1980) range volatility over the latest `n` bars:
+/// √(Σ ln(H/L)² / (4 ln 2 · n)). A bar that is not one (a price ≤ 0, a high below the open
+/// or close, a low above them) gives `None` and is left out of the window.
+#[derive(Debug, Clone)]
+pub struct ParkinsonVol(BarVariance);
+
+impl ParkinsonVol {
+    pub fn new(n: usize) -> Self {
+        ParkinsonVol(BarVariance::new(n))
+    }
+
+    pub fn update(&mut self, bar: Ohlc) -> Option<f64> {
+        self.0.update(bar, |b| {
+            (b.high / b.low).ln().powi(2) / (4.0 * std::f64::consts::LN_2)
+        })
     }
 }
 
 /// Garman and Klass's (1980) volatility over the latest `n` bars:
 /// √(Σ [½ ln(H/L)² − (2 ln 2 − 1) ln(C/O)²] / n). Bars as in [`ParkinsonVol`].
 #[derive(Debug, Clone)]
-pub struct GarmanKlassVol {
-    mean: Sma,
-}
+pub struct GarmanKlassVol(BarVariance);
 
 impl GarmanKlassVol {
     pub fn new(n: usize) -> Self {
-        GarmanKlassVol { mean: Sma::new(n) }
+        GarmanKlassVol(BarVariance::new(n))
     }
 
     pub fn update(&mut self, bar: Ohlc) -> Option<f64> {
-        if !bar.is_valid() {
-            return None;
-        }
-        let hl = (bar.high / bar.low).ln();
-        let co = (bar.close / bar.open).ln();
-        let term = 0.5 * hl * hl - (2.0 * std::f64::consts::LN_2 - 1.0) * co * co;
-        // A window of small bodies and tiny ranges can round just below 0.
-        self.mean.update(term).map(|m| m.max(0.0).sqrt())
+        self.0.update(bar, |b| {
+            0.5 * (b.high / b.low).ln().powi(2)
+                - (2.0 * std::f64::consts::LN_2 - 1.0) * (b.close / b.open).ln().powi(2)
+        })
     }
 }
 
