@@ -40,7 +40,7 @@ fn engine() -> Engine {
         partial_fills: false,
         min_returns: njord::backtest::metrics::MIN_RETURNS,
     };
-    Engine::new(&cfg, defs, &settings)
+    Engine::new(&cfg, Registry::builtin(), defs, &settings)
 }
 
 fn backtest(c: &mut Criterion) {

@@ -10,7 +10,6 @@ use crate::event::{Decision, Event, Fill};
 use crate::journal::JournalError;
 use crate::replay::{Filter, Replay, ReplayStats};
 use crate::strategy::manager::{self, StrategyDef};
-use crate::strategy::registry::Registry;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -33,7 +32,7 @@ pub fn run(
     sink: &mut dyn Sink,
     on_progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(RunResult, ReplayStats), JournalError> {
-    let mut engine = Engine::new(cfg, defs, settings);
+    let mut engine = Engine::new(cfg, crate::strategy::registry(), defs, settings);
     if let Some(p) = portfolio {
         engine = engine.with_portfolio(p);
     }
@@ -190,7 +189,7 @@ pub fn sweep(
     on_done: &(dyn Fn() + Sync),
 ) -> Result<Vec<Row>, String> {
     use rayon::prelude::*;
-    let registry = Registry::builtin();
+    let registry = crate::strategy::registry();
     let topics = &cfg.redis.topics;
     let jobs = sweep::grid(axes)
         .into_iter()

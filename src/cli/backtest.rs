@@ -8,7 +8,6 @@ use crate::backtest::run::{self, FileSink, Tape};
 use crate::backtest::sweep;
 use crate::config::Loaded;
 use crate::strategy::manager;
-use crate::strategy::registry::Registry;
 use clap::{Args, Parser, Subcommand};
 use rust_decimal::Decimal;
 use std::io::{IsTerminal, Write as _};
@@ -249,7 +248,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 .map_err(|e| Error::Failed(format!("cannot write to {}: {e}", args.out.display())))
         }
         None => {
-            let registry = Registry::builtin();
+            let registry = crate::strategy::registry();
             let defs = manager::parse(&strategies, &strategies_path, &registry, &cfg.redis.topics)
                 .map_err(Error::usage)?;
             if let Some(p) = &portfolio {

@@ -2,7 +2,6 @@
 
 use super::{CommonArgs, StageArgs};
 use crate::app::{self, Error};
-use crate::strategy::Registry;
 use crate::strategy::stage::StratStage;
 use clap::Parser;
 use std::path::PathBuf;
@@ -44,7 +43,7 @@ pub struct Cli {
 
 /// Lists the built-in classes, or runs the strategies file on stdio or a bus.
 pub fn run(cli: Cli) -> Result<(), Error> {
-    let registry = Registry::builtin();
+    let registry = crate::strategy::registry();
     if cli.list {
         return app::print_out(&registry.describe());
     }

@@ -3,7 +3,16 @@
 
 pub use njord_core::strategy::*;
 
+pub mod exec;
 pub mod stage;
+
+/// The classes the shells run: the built-in ones and `exec`, which starts programs.
+pub fn registry() -> Registry {
+    let mut r = Registry::builtin();
+    // A name the built-in classes do not use.
+    let _ = r.register(exec::CLASS);
+    r
+}
 
 /// Says at the end of a run that strategy `id` never saw an event: none of `symbols` was on
 /// the input (a typo, or a tape of other symbols).

@@ -202,7 +202,7 @@ fn synthetic_tape(path: &Path, n: u64) {
 }
 
 /// A work directory with a tape, a strategies file and a config keeping every file inside.
-fn workdir() -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn workdir() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     synthetic_tape(&d.join("tape.ndjson"), 3_000);
@@ -223,7 +223,7 @@ fn workdir() -> (tempfile::TempDir, PathBuf) {
     (dir, p)
 }
 
-fn backtest(d: &Path, out: &str, extra: &[&str]) -> std::process::Output {
+pub(crate) fn backtest(d: &Path, out: &str, extra: &[&str]) -> std::process::Output {
     let mut c = Command::new(BACKTEST);
     c.current_dir(d).args([
         "--config",
@@ -248,7 +248,7 @@ fn backtest(d: &Path, out: &str, extra: &[&str]) -> std::process::Output {
 }
 
 /// The fills of `njord-replay tape.ndjson | njord-strat | njord-risk | njord-paper` in `d`.
-fn pipeline_fills(d: &Path) -> Vec<String> {
+pub(crate) fn pipeline_fills(d: &Path) -> Vec<String> {
     let sh = format!(
         "{REPLAY} tape.ndjson -q | {STRAT} --config base.yaml --strategies strategies.yaml -q | {RISK} --config base.yaml -q | {PAPER} --config base.yaml -q"
     );

@@ -12,6 +12,7 @@ mod docs;
 mod durability;
 mod events;
 mod exec;
+mod exec_strategy;
 mod foundation;
 mod house;
 mod ingest;

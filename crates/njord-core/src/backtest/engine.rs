@@ -147,13 +147,13 @@ pub fn paper_config(cfg: &Config, capital: Decimal, quote: &str) -> crate::confi
 
 impl Engine {
     /// Builds the cores from the configuration (whose `paper` section should come from
-    /// [`paper_config`]) and the strategies.
-    pub fn new(cfg: &Config, defs: Vec<StrategyDef>, s: &Settings) -> Self {
+    /// [`paper_config`]) and the strategies, of the classes of `registry`.
+    pub fn new(cfg: &Config, registry: Registry, defs: Vec<StrategyDef>, s: &Settings) -> Self {
         let exec = defs
             .iter()
             .any(|d| d.exec.is_some())
             .then(|| ExecEngine::new(&cfg.exec).with_rate_cap(cfg.risk.orders_per_min_cap));
-        let mut strat = Manager::new(Registry::builtin(), cfg.redis.topics.clone(), defs);
+        let mut strat = Manager::new(registry, cfg.redis.topics.clone(), defs);
         strat.set_limits(&cfg.strat);
         // Intents are never shown: no `meta`, as risk decisions carry no `caps`.
         strat.explain(false);
@@ -580,7 +580,7 @@ mod props {
             cfg.paper.allow_short = allow_short;
             cfg.paper = paper_config(&cfg, capital, "USDT");
             let settings = Settings { capital, interval_ns: 3_600_000_000_000, risk_free: 0.0, partial_fills: false, min_returns: 30 };
-            let mut e = Engine::new(&cfg, vec![], &settings);
+            let mut e = Engine::new(&cfg, Registry::builtin(), vec![], &settings);
             let mut k = Keep(Vec::new(), Vec::new());
             for ev in tape(&steps) {
                 e.on_event(&ev, &mut k);

@@ -5,7 +5,7 @@
 //! fast > slow; after that each change is a signal: up → buy, down → sell. With `long_only`,
 //! a sell is emitted only after a buy (so the strategy never goes short).
 
-use super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params, QTY};
+use super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params, QTY, Scope};
 use super::{Context, Strategy, StrategyError, meta};
 use crate::event::{Event, Intent, Side};
 use crate::indicators::{Ema, EmaSeed};
@@ -36,6 +36,8 @@ pub const CLASS: Class = Class {
         },
     ],
     build,
+    scope: Scope::PerSymbol,
+    open: false,
 };
 
 fn build(p: &Params) -> Result<Box<dyn Strategy>, ParamError> {

@@ -21,7 +21,7 @@ pub mod rsi_tema_bb;
 pub mod trendline_break;
 
 pub use manager::Manager;
-pub use registry::{Class, ParamKind, ParamSpec, ParamValue, Params, Registry};
+pub use registry::{Class, ParamKind, ParamSpec, ParamValue, Params, Registry, Scope};
 
 /// Why a strategy failed on an event. The manager reports it and disables the strategy.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -92,9 +92,27 @@ impl<'a> Context<'a> {
     /// It is only called when intents are explained: a run that never shows them skips the
     /// formatting.
     pub fn intent(&self, side: Side, qty: Decimal, meta: impl FnOnce() -> Map) -> Intent<'static> {
+        self.intent_on(self.symbol, side, qty, meta)
+    }
+
+    /// [`Context::intent`] for another symbol (a pair's other leg, a rank's member) at the
+    /// current event's time; `price` in its `meta` is that symbol's last price. For
+    /// [`Scope::Shared`](registry::Scope::Shared) classes, which see every symbol they trade.
+    pub fn intent_on(
+        &self,
+        symbol: &str,
+        side: Side,
+        qty: Decimal,
+        meta: impl FnOnce() -> Map,
+    ) -> Intent<'static> {
         let meta = if self.explain {
             let mut meta = meta();
-            if let Ok(p) = serde_json::to_value(crate::num::Dec(self.price)) {
+            let price = if symbol == self.symbol {
+                Some(self.price)
+            } else {
+                self.prices.get(symbol)
+            };
+            if let Some(p) = price.and_then(|p| serde_json::to_value(crate::num::Dec(p)).ok()) {
                 meta.insert("price".to_owned(), p);
             }
             meta
@@ -105,7 +123,7 @@ impl<'a> Context<'a> {
             id: None,
             ts_ns: self.ts_ns,
             strategy_id: Cow::Owned(self.strategy_id.to_owned()),
-            symbol: Cow::Owned(self.symbol.to_owned()),
+            symbol: Cow::Owned(symbol.to_owned()),
             side: Cow::Borrowed(side.as_str()),
             order_type: Cow::Borrowed("market"),
             qty,

@@ -147,19 +147,27 @@ pub const QTY: ParamSpec = ParamSpec {
     help: "quantity of each intent",
 };
 
-/// Validated parameters of one strategy: every parameter of its class, defaults filled in.
+/// Validated parameters of one strategy: every parameter of its class, defaults filled in,
+/// and, for a class with [`Class::open`] params, the keys it does not declare, as written.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Params(BTreeMap<&'static str, ParamValue>);
+pub struct Params {
+    values: BTreeMap<&'static str, ParamValue>,
+    extra: serde_json::Map<String, Value>,
+}
 
 impl Params {
     pub fn get(&self, name: &str) -> Option<ParamValue> {
-        self.0.get(name).copied()
+        self.values.get(name).copied()
     }
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, ParamValue)> + '_ {
-        self.0.iter().map(|(k, v)| (*k, *v))
+        self.values.iter().map(|(k, v)| (*k, *v))
+    }
+    /// The undeclared keys of an open class, in key order.
+    pub fn extra(&self) -> &serde_json::Map<String, Value> {
+        &self.extra
     }
     pub(crate) fn insert(&mut self, name: &'static str, v: ParamValue) {
-        self.0.insert(name, v);
+        self.values.insert(name, v);
     }
     fn missing(name: &'static str) -> ParamError {
         ParamError {
@@ -205,6 +213,17 @@ impl Params {
 /// across parameters (e.g. `fast` < `slow`).
 pub type BuildFn = fn(&Params) -> Result<Box<dyn Strategy>, ParamError>;
 
+/// How many instances of a class a strategy runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// One per symbol: a symbol's prices never reach another's state.
+    PerSymbol,
+    /// One for all the strategy's symbols, for strategies that compare symbols (pairs, cross-
+    /// sectional ranks) or run outside Njord (`exec`). Its intents may name any symbol it has
+    /// seen; `exits` and `stake` are per position and not offered.
+    Shared,
+}
+
 /// A strategy class.
 #[derive(Debug, Clone, Copy)]
 pub struct Class {
@@ -212,16 +231,18 @@ pub struct Class {
     pub about: &'static str,
     pub params: &'static [ParamSpec],
     pub build: BuildFn,
+    pub scope: Scope,
+    /// Whether keys beyond `params` are accepted (kept in [`Params::extra`] for the class to
+    /// check in `build`), for classes whose parameters belong to someone else.
+    pub open: bool,
 }
 
 impl Class {
     /// Validates raw params (a YAML mapping) against the class: every key known and of the
     /// right type, required ones present, then the class's own cross-checks.
     pub fn params(&self, raw: &serde_json::Map<String, Value>) -> Result<Params, ParamError> {
-        if let Some(k) = raw
-            .keys()
-            .find(|k| !self.params.iter().any(|p| p.name == k.as_str()))
-        {
+        let declared = |k: &String| self.params.iter().any(|p| p.name == k.as_str());
+        if let Some(k) = raw.keys().find(|k| !self.open && !declared(k)) {
             let known: Vec<_> = self.params.iter().map(|p| p.name).collect();
             return Err(ParamError {
                 key: "",
@@ -249,6 +270,11 @@ impl Class {
             };
             params.insert(spec.name, v);
         }
+        params.extra = raw
+            .iter()
+            .filter(|(k, _)| !declared(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         // Building once runs the class's cross-parameter checks.
         (self.build)(&params)?;
         Ok(params)

@@ -7,7 +7,7 @@
 //! on an SMA ± `bb_std` population standard deviations; each is O(1) per price. Nothing is
 //! evaluated until all three are ready and TEMA has a previous value.
 
-use super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params, QTY};
+use super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params, QTY, Scope};
 use super::{Context, Strategy, StrategyError, meta};
 use crate::event::{Event, Intent, Side};
 use crate::indicators::{Bands, Bollinger, Rsi, Tema};
@@ -64,6 +64,8 @@ pub const CLASS: Class = Class {
         QTY,
     ],
     build,
+    scope: Scope::PerSymbol,
+    open: false,
 };
 
 fn build(p: &Params) -> Result<Box<dyn Strategy>, ParamError> {

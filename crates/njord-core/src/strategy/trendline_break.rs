@@ -7,7 +7,7 @@
 //! waits until the price is back within the threshold (|ratio| ≤ threshold) before it can
 //! signal again, in either direction. A projection ≤ 0 (a steep fall) gives no signal.
 
-use super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params, QTY};
+use super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params, QTY, Scope};
 use super::{Context, Strategy, StrategyError, meta};
 use crate::event::{Event, Intent, Side};
 use crate::indicators::LinReg;
@@ -35,6 +35,8 @@ pub const CLASS: Class = Class {
         QTY,
     ],
     build,
+    scope: Scope::PerSymbol,
+    open: false,
 };
 
 fn build(p: &Params) -> Result<Box<dyn Strategy>, ParamError> {

@@ -4,7 +4,7 @@
 use super::super::Strategy;
 use super::super::exits::Book;
 use super::super::ids::IdSeq;
-use super::super::registry::Class;
+use super::super::registry::{Class, Scope};
 use super::file::{EventFilter, StrategyDef, event_filter};
 use crate::config::Topics;
 use crate::event::Kind;
@@ -13,7 +13,9 @@ use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
+/// One instance: of a symbol, or of every symbol for a [`Scope::Shared`] class.
 pub(super) struct SymbolState {
+    /// The symbol, or `*` for a shared instance.
     pub(super) symbol: String,
     pub(super) strategy: Box<dyn Strategy>,
     pub(super) ids: IdSeq,
@@ -29,7 +31,8 @@ pub(super) struct Entry {
     /// The params as `name=value;…`, part of every intent id's key.
     params_text: String,
     pub(super) states: Vec<SymbolState>,
-    /// Index in `states` by symbol: a new symbol costs one lookup, whatever the count.
+    /// Index in `states` by symbol: a new symbol costs one lookup, whatever the count. Every
+    /// symbol of a shared class points at its one instance.
     pub(super) state_of: FxHashMap<String, usize>,
     pub(super) positions: HashMap<String, Decimal>,
     /// Why it was disabled, after a panic or an error.
@@ -71,32 +74,43 @@ impl Entry {
             })
     }
 
-    /// The index of `symbol`'s instance, built on first use; `None` when `max` instances run
-    /// already.
+    /// The index of `symbol`'s instance, built on first use; `None` when the strategy runs on
+    /// `max` symbols already.
     pub(super) fn state(&mut self, symbol: &str, max: usize) -> Result<Option<usize>, String> {
         if let Some(&i) = self.state_of.get(symbol) {
             return Ok(Some(i));
         }
-        if self.states.len() >= max {
+        if self.state_of.len() >= max {
             return Ok(None);
         }
-        let strategy = (self.class.build)(&self.def.params)
-            .map_err(|e| format!("params.{}: {}", e.key, e.msg))?;
-        self.states.push(SymbolState {
-            symbol: symbol.to_owned(),
-            strategy,
-            ids: IdSeq::new(&[&self.def.id, symbol, &self.def.class, &self.params_text]),
-            book: Book::default(),
-        });
-        self.state_of
-            .insert(symbol.to_owned(), self.states.len() - 1);
-        Ok(Some(self.states.len() - 1))
+        let shared = self.class.scope == Scope::Shared;
+        let i = if shared && !self.states.is_empty() {
+            0
+        } else {
+            let strategy = (self.class.build)(&self.def.params)
+                .map_err(|e| format!("params.{}: {}", e.key, e.msg))?;
+            let symbol = if shared { "*" } else { symbol };
+            self.states.push(SymbolState {
+                symbol: symbol.to_owned(),
+                strategy,
+                ids: IdSeq::new(&[&self.def.id, symbol, &self.def.class, &self.params_text]),
+                book: Book::default(),
+            });
+            self.states.len() - 1
+        };
+        self.state_of.insert(symbol.to_owned(), i);
+        Ok(Some(i))
     }
 
-    /// Drops the instances of symbols no pattern of `symbols` matches any more.
+    /// Drops the instances of symbols no pattern of `symbols` matches any more (a shared
+    /// instance stays, and stops receiving them).
     pub(super) fn retain_symbols(&mut self, symbols: &[String]) {
-        self.states
-            .retain(|s| symbols.iter().any(|p| glob_match(p, &s.symbol)));
+        let kept = |s: &str| symbols.iter().any(|p| glob_match(p, s));
+        if self.class.scope == Scope::Shared {
+            self.state_of.retain(|s, _| kept(s));
+            return;
+        }
+        self.states.retain(|s| kept(&s.symbol));
         self.state_of = self
             .states
             .iter()

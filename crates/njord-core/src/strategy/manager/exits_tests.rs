@@ -1,7 +1,7 @@
 //! The manager's exits and stakes on a scripted strategy: hand-checked prices, one event a
 //! minute.
 
-use super::super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params};
+use super::super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params, Scope};
 use super::super::testing::{T0, manager, trade};
 use super::super::{Context, Strategy, StrategyError};
 use super::*;
@@ -69,6 +69,8 @@ const SCRIPT: Class = Class {
         super::super::registry::QTY,
     ],
     build,
+    scope: Scope::PerSymbol,
+    open: false,
 };
 
 use crate::event::Map;

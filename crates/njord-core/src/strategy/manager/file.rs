@@ -239,6 +239,17 @@ fn parse_entry(
         .map(Stake::parse)
         .transpose()
         .map_err(|(key, msg)| err(&place, &key, msg))?;
+    if class.scope == super::super::registry::Scope::Shared
+        && let Some(key) = ["exits", "stake"]
+            .into_iter()
+            .find(|k| m.get(*k).is_some_and(|v| !v.is_null()))
+    {
+        let msg = format!(
+            "class `{class_name}` runs one instance for all its symbols and manages its own \
+             positions; `{key}` applies to strategies of one symbol"
+        );
+        return Err(err(&place, key, msg));
+    }
     let exec = match m.get("exec") {
         None | Some(Value::Null) => None,
         Some(Value::Object(e)) => {

@@ -1,6 +1,6 @@
 //! Table tests of the manager: routing, positions, failures, ids, reloads and the file.
 
-use super::super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params};
+use super::super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params, Scope};
 use super::super::testing::{T0, bar, manager, trade};
 use super::super::{Context, Strategy, StrategyError, meta};
 use super::*;
@@ -76,6 +76,8 @@ const PROBE: Class = Class {
         },
     ],
     build: build_probe,
+    scope: Scope::PerSymbol,
+    open: false,
 };
 
 fn registry() -> Registry {

@@ -1,0 +1,171 @@
+//! `class: exec`: strategies in any language over NDJSON. The Python example trades the same
+//! through the pipeline and the backtester; a program that is late, writes nonsense, exits or
+//! answers for other params stops its strategy alone, with an error that names it.
+
+use crate::backtest::{backtest, pipeline_fills, workdir};
+use assert_cmd::Command;
+use std::path::Path;
+
+/// The example strategy, by absolute path (tests run in temporary directories).
+fn example() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/strategies/sma_revert.py")
+        .display()
+        .to_string()
+}
+
+fn python_entry(id: &str) -> String {
+    format!(
+        "  - id: {id}\n    class: exec\n    symbols: [\"ATOM/USDT\"]\n    events: [trade]\n    params: {{command: [python3, \"{}\"], window: 30, band: 0.0005, qty: \"3\"}}\n",
+        example()
+    )
+}
+
+#[test]
+fn a_python_strategy_backtests_like_the_pipeline() {
+    let (_t, d) = workdir();
+    std::fs::write(
+        d.join("strategies.yaml"),
+        format!("strategies:\n{}", python_entry("py")),
+    )
+    .unwrap();
+    backtest(&d, "out", &[]);
+    let piped = pipeline_fills(&d);
+    let ours = std::fs::read_to_string(d.join("out/fills.ndjson")).unwrap();
+    let ours: Vec<&str> = ours.lines().collect();
+    assert!(ours.len() > 20, "it trades: {} fills", ours.len());
+    assert!(ours.iter().all(|f| f.contains("\"strategy_id\":\"py\"")));
+    assert_eq!(ours, piped, "fills equal the pipeline's line for line");
+}
+
+/// `njord-strat` over `tape` with the strategies file `yaml`, in `d`: (stdout, stderr).
+fn strat(d: &Path, yaml: &str, tape: &[u8]) -> (String, String) {
+    std::fs::write(d.join("s.yaml"), yaml).unwrap();
+    let o = Command::cargo_bin("njord-strat")
+        .unwrap()
+        .current_dir(d)
+        .env_remove("NJORD_STRATEGIES")
+        .env_remove("NJORD_CONFIG")
+        .args([
+            "--config",
+            "base.yaml",
+            "--strategies",
+            "s.yaml",
+            "--emit-only",
+        ])
+        .write_stdin(tape)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (
+        String::from_utf8(o.stdout).unwrap(),
+        String::from_utf8(o.stderr).unwrap(),
+    )
+}
+
+const EMA: &str = "  - id: ema\n    class: ema_cross\n    symbols: [\"ATOM/USDT\"]\n    events: [trade]\n    params: {fast: 8, slow: 21, qty: 4, long_only: false}\n";
+
+/// A Python program that says hello as the protocol asks, then runs `then` on each event
+/// line (`line`), printing whatever it returns.
+fn program(then: &str) -> String {
+    let src = format!(
+        "import json, sys\nstart = json.loads(sys.stdin.readline())\nprint(json.dumps({{'kind': 'strategy_hello', 'id': 't', 'version': '0', 'params_hash': start['params_hash']}}), flush=True)\nfor line in sys.stdin:\n    out = {then}\n    print(out, flush=True)\n"
+    );
+    serde_json::to_string(&src).unwrap()
+}
+
+#[test]
+fn a_failing_program_stops_its_strategy_alone_with_an_error_naming_it() {
+    let (_t, d) = workdir();
+    let tape = std::fs::read(d.join("tape.ndjson")).unwrap();
+    let (alone, _) = strat(&d, &format!("strategies:\n{EMA}"), &tape);
+    let ema_intents = alone.lines().count();
+    assert!(ema_intents > 10, "{ema_intents}");
+    let cases = [
+        (program("__import__('time').sleep(30)"), "an answer did not come within 300 ms"),
+        (program("'not json'"), "wrote a line that is not a protocol message"),
+        (program("sys.exit(3)"), "exited before writing an answer (exit status: 3)"),
+        (
+            program("'{\"kind\":\"intent\",\"side\":\"hold\",\"qty\":\"1\"}'"),
+            "malformed intent: side `hold` is not buy or sell",
+        ),
+        (
+            program("'{\"kind\":\"intent\",\"side\":\"buy\",\"qty\":\"1\",\"symbol\":\"BTC/USDT\"}'"),
+            "symbol `BTC/USDT` is not one of the symbols it was sent events of",
+        ),
+        (
+            // Hello for other params.
+            serde_json::to_string(
+                "import sys\nsys.stdin.readline()\nprint('{\"kind\":\"strategy_hello\",\"id\":\"t\",\"version\":\"0\",\"params_hash\":\"00\"}', flush=True)\nsys.stdin.read()\n",
+            )
+            .unwrap(),
+            "strategy_hello has params_hash 00, but the params sent hash to",
+        ),
+    ];
+    for (src, said) in cases {
+        let bad = format!(
+            "  - id: bad\n    class: exec\n    symbols: [\"ATOM/USDT\"]\n    events: [trade]\n    params: {{command: [python3, -c, {src}], timeout_ms: 300, start_timeout_ms: 5000}}\n"
+        );
+        let (out, err) = strat(&d, &format!("strategies:\n{EMA}{bad}"), &tape);
+        assert!(
+            err.contains("strategy `bad` failed and is disabled (the others continue)")
+                && err.contains(said),
+            "expected `{said}` in:\n{err}"
+        );
+        assert_eq!(
+            out, alone,
+            "ema_cross goes on alone, as if bad were not there"
+        );
+    }
+}
+
+#[test]
+fn a_bad_exec_entry_is_refused_at_load_with_its_key() {
+    let (_t, d) = workdir();
+    let cases = [
+        ("{window: 3}", "key `params.command`: required"),
+        ("{command: []}", "key `params.command`: is empty"),
+        (
+            "{command: [python3], timeout_ms: 0}",
+            "key `params.timeout_ms`",
+        ),
+    ];
+    for (params, said) in cases {
+        std::fs::write(
+            d.join("s.yaml"),
+            format!("strategies:\n  - id: x\n    class: exec\n    symbols: [A/USDT]\n    events: [trade]\n    params: {params}\n"),
+        )
+        .unwrap();
+        let o = Command::cargo_bin("njord-strat")
+            .unwrap()
+            .current_dir(&d)
+            .args(["--config", "base.yaml", "--strategies", "s.yaml"])
+            .write_stdin("")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("strategy `x`") && err.contains(said),
+            "{said}: {err}"
+        );
+    }
+    // exits are per position; an exec strategy manages its own.
+    std::fs::write(
+        d.join("s.yaml"),
+        "strategies:\n  - id: x\n    class: exec\n    symbols: [A/USDT]\n    events: [trade]\n    params: {command: [python3]}\n    exits: {stop_loss: 0.01}\n",
+    )
+    .unwrap();
+    let o = Command::cargo_bin("njord-strat")
+        .unwrap()
+        .current_dir(&d)
+        .args(["--config", "base.yaml", "--strategies", "s.yaml"])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("key `exits`") && err.contains("runs one instance for all its symbols"),
+        "{err}"
+    );
+}
