@@ -10,7 +10,7 @@
 
 /// A fixed-capacity window of the latest values, oldest first.
 #[derive(Debug, Clone)]
-struct Ring {
+pub(crate) struct Ring {
     buf: Vec<f64>,
     /// Index of the oldest value once full; of the next write before.
     head: usize,
@@ -18,21 +18,21 @@ struct Ring {
 }
 
 impl Ring {
-    fn new(cap: usize) -> Self {
+    pub(crate) fn new(cap: usize) -> Self {
         Ring {
             buf: vec![0.0; cap.max(1)],
             head: 0,
             len: 0,
         }
     }
-    fn cap(&self) -> usize {
+    pub(crate) fn cap(&self) -> usize {
         self.buf.len()
     }
-    fn is_full(&self) -> bool {
+    pub(crate) fn is_full(&self) -> bool {
         self.len == self.buf.len()
     }
     /// Appends `x`; returns the value that fell out when the window was full.
-    fn push(&mut self, x: f64) -> Option<f64> {
+    pub(crate) fn push(&mut self, x: f64) -> Option<f64> {
         let cap = self.buf.len();
         if self.len < cap {
             self.buf[(self.head + self.len) % cap] = x;
@@ -46,11 +46,11 @@ impl Ring {
     }
     /// True when the window has just come round to its first slot again: time to recompute
     /// running sums exactly.
-    fn wrapped(&self) -> bool {
+    pub(crate) fn wrapped(&self) -> bool {
         self.is_full() && self.head == 0
     }
     /// Values oldest first.
-    fn iter(&self) -> impl Iterator<Item = f64> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = f64> + '_ {
         let cap = self.buf.len();
         (0..self.len).map(move |i| self.buf[(self.head + i) % cap])
     }

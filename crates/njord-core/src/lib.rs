@@ -12,6 +12,7 @@ pub mod backtest;
 pub mod bars;
 pub mod broker;
 pub mod clock;
+pub mod coint;
 pub mod config;
 pub mod event;
 pub mod exec;
