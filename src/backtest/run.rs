@@ -91,6 +91,9 @@ fn finish(engine: Engine, sink: &mut dyn Sink, stats: ReplayStats) -> (RunResult
     for (id, why) in engine.failed_strategies() {
         tracing::error!("strategy `{id}` was disabled during the run: {why}");
     }
+    for (id, symbol, summary) in engine.strategy_summaries() {
+        crate::strategy::report_summary(&id, &symbol, &summary);
+    }
     for (id, symbols) in engine.never_fed_strategies() {
         crate::strategy::report_never_fed(&id, &symbols);
     }

@@ -14,6 +14,17 @@ pub fn registry() -> Registry {
     r
 }
 
+/// Logs what strategy `id` reports on `symbol` (`*`: all its symbols) at the end of a run,
+/// such as an ensemble's attribution per member.
+pub fn report_summary(id: &str, symbol: &str, summary: &njord_core::event::Map) {
+    tracing::info!(
+        strategy = id,
+        symbol,
+        "strategy `{id}` on {symbol}: {}",
+        serde_json::Value::Object(summary.clone())
+    );
+}
+
 /// Says at the end of a run that strategy `id` never saw an event: none of `symbols` was on
 /// the input (a typo, or a tape of other symbols).
 pub fn report_never_fed(id: &str, symbols: &[String]) {

@@ -212,6 +212,9 @@ impl Stage for StratStage {
                  strat.max_symbols_per_strategy"
             );
         }
+        for (id, symbol, summary) in self.manager.summaries() {
+            super::report_summary(id, symbol, &summary);
+        }
         for (id, symbols) in self.manager.never_fed() {
             super::report_never_fed(id, symbols);
         }

@@ -1,6 +1,7 @@
-//! `class: exec`: strategies in any language over NDJSON. The Python example trades the same
-//! through the pipeline and the backtester; a program that is late, writes nonsense, exits or
-//! answers for other params stops its strategy alone, with an error that names it.
+//! Strategies beyond one series. `class: exec`, strategies in any language over NDJSON: the
+//! Python example trades the same through the pipeline and the backtester; a program that is
+//! late, writes nonsense, exits or answers for other params stops its strategy alone, with an
+//! error that names it. `pairs`, `xs_momentum` and `ensemble` trade the same through both.
 
 use crate::backtest::{backtest, pipeline_fills, workdir};
 use assert_cmd::Command;
@@ -168,4 +169,86 @@ fn a_bad_exec_entry_is_refused_at_load_with_its_key() {
         err.contains("key `exits`") && err.contains("runs one instance for all its symbols"),
         "{err}"
     );
+}
+
+/// 1-minute bars of three symbols: Y/USDT tracks 2·X/USDT + 5 with mean-reverting noise and a
+/// few shocks, Z/USDT wanders on its own.
+fn three_symbol_bars(n: i64) -> String {
+    const T0: i64 = 1_700_000_000_000_000_000;
+    const MIN: i64 = 60_000_000_000;
+    let mut s = 7u64;
+    let mut u = move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((s >> 33) as f64 / (1u64 << 31) as f64) - 0.5
+    };
+    let (mut x, mut z, mut noise) = (50.0f64, 30.0f64, 0.0f64);
+    let mut out = String::new();
+    for i in 1..=n {
+        x += 0.3 * u();
+        z *= 1.0 + 0.004 * u() + 0.0005 * (i as f64 / 40.0).sin();
+        noise = 0.3 * noise + 0.4 * u();
+        let shock = if i % 97 < 3 { 3.0 } else { 0.0 };
+        let y = 2.0 * x + 5.0 + noise + shock;
+        for (sym, c) in [("X/USDT", x), ("Y/USDT", y), ("Z/USDT", z)] {
+            out += &format!(
+                "{{\"kind\":\"bar\",\"symbol\":\"{sym}\",\"timeframe\":\"1m\",\"ts_open_ns\":{},\"ts_close_ns\":{},\"open\":{c:.4},\"high\":{c:.4},\"low\":{c:.4},\"close\":{c:.4},\"volume\":10,\"trades\":1}}\n",
+                T0 + (i - 1) * MIN,
+                T0 + i * MIN
+            );
+        }
+    }
+    out
+}
+
+/// Pairs, cross-sectional momentum and an ensemble trade the same through the pipeline and
+/// the backtester; the pair's legs share a group.
+#[test]
+fn pairs_momentum_and_ensembles_backtest_like_the_pipeline() {
+    let (_t, d) = workdir();
+    std::fs::write(d.join("tape.ndjson"), three_symbol_bars(600)).unwrap();
+    std::fs::write(
+        d.join("strategies.yaml"),
+        "strategies:\n  - {id: pair, class: pairs, symbols: [X/USDT, Y/USDT], events: [bar], params: {y: Y/USDT, x: X/USDT, window: 40, entry_z: 2, exit_z: 0.5, qty: 1, step: 0.001}}\n  - {id: mom, class: xs_momentum, symbols: ['*/USDT'], events: [bar], params: {lookback: 30, top: 1, rebalance: 10, quote: 200, step: 0.001}}\n  - {id: ens, class: ensemble, symbols: [Z/USDT], events: [bar], params: {qty: 2, mode: majority, members: [{class: ema_cross, params: {fast: 5, slow: 20, qty: 1}}, {class: ema_cross, params: {fast: 10, slow: 40, qty: 1}}, {class: rsi_tema_bb, params: {qty: 1, tema_period: 3}}]}}\n",
+    )
+    .unwrap();
+    backtest(&d, "out", &[]);
+    let piped = pipeline_fills(&d);
+    let ours = std::fs::read_to_string(d.join("out/fills.ndjson")).unwrap();
+    let ours: Vec<&str> = ours.lines().collect();
+    for id in ["pair", "mom", "ens"] {
+        let n = ours
+            .iter()
+            .filter(|f| f.contains(&format!("\"strategy_id\":\"{id}\"")))
+            .count();
+        assert!(n >= 2, "{id} trades: {n} fills");
+    }
+    assert_eq!(ours, piped, "fills equal the pipeline's line for line");
+    // The pair's intents come in legs of one group.
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{} tape.ndjson -q | {} --config base.yaml --strategies strategies.yaml --emit-only -q",
+            env!("CARGO_BIN_EXE_njord-replay"),
+            env!("CARGO_BIN_EXE_njord-strat")
+        ))
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let legs: Vec<serde_json::Value> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|i| i["strategy_id"] == "pair")
+        .collect();
+    assert!(legs.len() >= 4 && legs.len().is_multiple_of(2), "{legs:?}");
+    for pair in legs.chunks(2) {
+        assert_eq!(pair[0]["group_id"], pair[1]["group_id"]);
+        assert_eq!(
+            (&pair[0]["symbol"], &pair[1]["symbol"]),
+            (&"Y/USDT".into(), &"X/USDT".into())
+        );
+    }
 }

@@ -54,11 +54,13 @@ pub enum Reason {
     StrategyCapital,
     /// Exec: the parent's quantity is not a multiple of the symbol's lot step.
     LotStep,
+    /// Risk: an earlier leg of the intent's `group_id` (the other leg of a pair) was denied.
+    GroupLegDenied,
 }
 
 impl Reason {
     /// Every code, in the order of the documentation's table.
-    pub const ALL: [Reason; 21] = [
+    pub const ALL: [Reason; 22] = [
         Reason::InvalidIntent,
         Reason::DuplicateIntent,
         Reason::Halted,
@@ -80,6 +82,7 @@ impl Reason {
         Reason::StrategyDrawdown,
         Reason::StrategyCapital,
         Reason::LotStep,
+        Reason::GroupLegDenied,
     ];
 
     /// The code as written in events.
@@ -106,6 +109,7 @@ impl Reason {
             Reason::StrategyDrawdown => "strategy_drawdown",
             Reason::StrategyCapital => "strategy_capital",
             Reason::LotStep => "lot_step",
+            Reason::GroupLegDenied => "group_leg_denied",
         }
     }
 }

@@ -202,6 +202,15 @@ impl Engine {
             .collect()
     }
 
+    /// The strategies' end-of-run summaries ([`Manager::summaries`]).
+    pub fn strategy_summaries(&self) -> Vec<(String, String, crate::event::Map)> {
+        self.strat
+            .summaries()
+            .into_iter()
+            .map(|(id, symbol, s)| (id.to_string(), symbol.to_string(), s))
+            .collect()
+    }
+
     /// Strategies no tape event reached, with their symbol patterns ([`Manager::never_fed`]).
     pub fn never_fed_strategies(&self) -> Vec<(String, Vec<String>)> {
         self.strat
@@ -554,6 +563,7 @@ mod props {
                     post_only: false,
                     oco: None,
                     exec: None,
+                    group_id: None,
                     meta: Default::default(),
                 }));
             }

@@ -195,6 +195,7 @@ impl Event<'_> {
                 post_only: e.post_only,
                 oco: oo(e.oco),
                 exec: e.exec,
+                group_id: oo(e.group_id),
                 meta: e.meta,
             }),
             Event::Decision(e) => Event::Decision(Decision {

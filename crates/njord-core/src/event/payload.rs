@@ -337,6 +337,10 @@ pub struct Intent<'a> {
     /// An execution algorithm for the order (`{"algo": "twap", …}`), run by njord-exec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exec: Option<ExecSpec>,
+    /// The trade this intent is a leg of (a pair's two legs share it): once risk denies one
+    /// leg, it denies the legs after it (`group_leg_denied`).
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<Cow<'a, str>>,
     #[serde(default)]
     pub meta: Map,
 }

@@ -1189,6 +1189,7 @@ impl PortfolioEngine {
             post_only: false,
             oco: None,
             exec: None,
+            group_id: None,
             meta,
         }));
         plan

@@ -155,7 +155,12 @@ pub struct RiskEngine {
     positions: usd::DayPnl,
     /// The last `exec` spec checked: a strategy's intents share one, parsed once.
     specs: crate::exec::spec::Memo,
+    /// The latest groups with a denied leg: their later legs are denied too.
+    denied_groups: std::collections::VecDeque<String>,
 }
+
+/// How many denied groups are remembered: a group's legs come one after another.
+const DENIED_GROUPS: usize = 64;
 
 /// An `invalid_intent` denial naming the field and its problem.
 fn invalid(notes: &mut Notes, field: &str, problem: &str) -> Reason {
@@ -183,6 +188,7 @@ impl RiskEngine {
             buckets: FxHashMap::default(),
             positions: usd::DayPnl::default(),
             specs: crate::exec::spec::Memo::default(),
+            denied_groups: std::collections::VecDeque::new(),
         }
     }
 
@@ -276,7 +282,22 @@ impl RiskEngine {
     /// one changes nothing.
     pub fn decide(&mut self, i: &Intent<'_>, ext: &External) -> Verdict {
         let mut notes = Notes(self.explain.then(Map::new));
-        let reason = self.check(i, ext, &mut notes).err();
+        let group = i.group_id.as_deref().filter(|g| !g.is_empty());
+        let reason = match group {
+            Some(g) if self.denied_groups.iter().any(|d| d == g) => {
+                notes.text("group_id", g);
+                Some(Reason::GroupLegDenied)
+            }
+            _ => self.check(i, ext, &mut notes).err(),
+        };
+        if let (Some(g), Some(_)) = (group, reason)
+            && !self.denied_groups.iter().any(|d| d == g)
+        {
+            if self.denied_groups.len() == DENIED_GROUPS {
+                self.denied_groups.pop_front();
+            }
+            self.denied_groups.push_back(g.to_owned());
+        }
         Verdict {
             reason,
             caps: notes.0.unwrap_or_default(),
@@ -542,6 +563,43 @@ mod tests {
         format!(
             r#""id":"{id}","ts_ns":{ts},"strategy_id":"s","symbol":"{sym}","side":"{side}","type":"{ty}","qty":{qty},"limit_price":{px}"#
         )
+    }
+
+    /// Once a leg of a group is denied, its later legs are too; other groups and intents
+    /// without one are decided on their own.
+    #[test]
+    fn a_denied_leg_denies_the_rest_of_its_group() {
+        let mut e = engine();
+        trade(&mut e, "A/USDT", "10");
+        trade(&mut e, "B/USDT", "20");
+        let ext = External::default();
+        let leg = |id, sym, qty, group: &str| {
+            format!(
+                r#"{},"group_id":"{group}""#,
+                intent(id, sym, "buy", "market", qty, "null", T0)
+            )
+        };
+        // 20 × 10 = 200 USD is above the 100 USD cap: the first leg is denied.
+        let (r, _) = decide(&mut e, &leg("a1", "A/USDT", "20", "g1"), &ext);
+        assert_eq!(r, Some(Reason::PerOrderUsdCap));
+        let (r, caps) = decide(&mut e, &leg("b1", "B/USDT", "1", "g1"), &ext);
+        assert_eq!(r, Some(Reason::GroupLegDenied));
+        assert_eq!(caps.get("group_id").and_then(|g| g.as_str()), Some("g1"));
+        assert_eq!(
+            decide(&mut e, &leg("a2", "A/USDT", "1", "g2"), &ext).0,
+            None
+        );
+        let plain = intent("a3", "A/USDT", "buy", "market", "1", "null", T0);
+        assert_eq!(decide(&mut e, &plain, &ext).0, None);
+        // Two orders of A in the minute: the rate cap denies the next leg, and closes its group.
+        let (r, _) = decide(&mut e, &leg("b2", "A/USDT", "1", "g2"), &ext);
+        assert_eq!(r, Some(Reason::OrdersPerMinCap));
+        let (r, _) = decide(&mut e, &leg("b3", "A/USDT", "1", "g3"), &ext);
+        assert_eq!(r, Some(Reason::OrdersPerMinCap));
+        assert_eq!(
+            decide(&mut e, &leg("c3", "B/USDT", "1", "g3"), &ext).0,
+            Some(Reason::GroupLegDenied)
+        );
     }
 
     /// A valid `exec` spec is remembered; any other spec, even right after, is checked in

@@ -13,12 +13,15 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 pub mod ema_cross;
+pub mod ensemble;
 pub mod exits;
 pub mod ids;
 pub mod manager;
+pub mod pairs;
 pub mod registry;
 pub mod rsi_tema_bb;
 pub mod trendline_break;
+pub mod xs_momentum;
 
 pub use manager::Manager;
 pub use registry::{Class, ParamKind, ParamSpec, ParamValue, Params, Registry, Scope};
@@ -39,6 +42,12 @@ pub trait Strategy: Send {
         ctx: &Context<'_>,
         out: &mut Vec<Intent<'static>>,
     ) -> Result<(), StrategyError>;
+
+    /// What the strategy reports at the end of a run (an ensemble's attribution per member);
+    /// most have nothing to add.
+    fn summary(&self) -> Option<Map> {
+        None
+    }
 }
 
 /// What a strategy may know when it handles an event. Read-only: everything is borrowed.
@@ -134,6 +143,7 @@ impl<'a> Context<'a> {
             post_only: false,
             oco: None,
             exec: None,
+            group_id: None,
             meta,
         }
     }

@@ -301,6 +301,9 @@ impl Registry {
                 super::trendline_break::CLASS,
                 super::rsi_tema_bb::CLASS,
                 super::ema_cross::CLASS,
+                super::pairs::CLASS,
+                super::xs_momentum::CLASS,
+                super::ensemble::CLASS,
             ],
         }
     }

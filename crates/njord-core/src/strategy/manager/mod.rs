@@ -37,7 +37,7 @@ use super::Context;
 use super::registry::Registry;
 use crate::config::{Strat, Topics};
 use crate::event::Out;
-use crate::event::{Event, Intent, Kind};
+use crate::event::{Event, Intent, Kind, Map};
 use crate::prices::LastPrices;
 use entry::Entry;
 use file::EventFilter;
@@ -167,6 +167,19 @@ impl Manager {
             .iter()
             .filter(|e| e.failed.is_none() && e.states.is_empty())
             .map(|e| (e.def.id.as_str(), e.def.symbols.as_slice()))
+            .collect()
+    }
+
+    /// Every instance's end-of-run summary that has one: (strategy id, symbol or `*`,
+    /// summary), in file order.
+    pub fn summaries(&self) -> Vec<(&str, &str, Map)> {
+        self.entries
+            .iter()
+            .flat_map(|e| {
+                e.states.iter().filter_map(move |s| {
+                    Some((e.def.id.as_str(), s.symbol.as_str(), s.strategy.summary()?))
+                })
+            })
             .collect()
     }
 
