@@ -8,9 +8,10 @@
 //!
 //! Indicators use `f64` (DESIGN §3); prices and quantities that leave Njord stay decimals.
 
-/// A fixed-capacity window of the latest values, oldest first.
+/// A fixed-capacity window of the latest values, oldest first (also the windows of
+/// `features`).
 #[derive(Debug, Clone)]
-struct Ring {
+pub(crate) struct Ring {
     buf: Vec<f64>,
     /// Index of the oldest value once full; of the next write before.
     head: usize,
@@ -18,21 +19,21 @@ struct Ring {
 }
 
 impl Ring {
-    fn new(cap: usize) -> Self {
+    pub(crate) fn new(cap: usize) -> Self {
         Ring {
             buf: vec![0.0; cap.max(1)],
             head: 0,
             len: 0,
         }
     }
-    fn cap(&self) -> usize {
+    pub(crate) fn cap(&self) -> usize {
         self.buf.len()
     }
-    fn is_full(&self) -> bool {
+    pub(crate) fn is_full(&self) -> bool {
         self.len == self.buf.len()
     }
     /// Appends `x`; returns the value that fell out when the window was full.
-    fn push(&mut self, x: f64) -> Option<f64> {
+    pub(crate) fn push(&mut self, x: f64) -> Option<f64> {
         let cap = self.buf.len();
         if self.len < cap {
             self.buf[(self.head + self.len) % cap] = x;
@@ -46,11 +47,11 @@ impl Ring {
     }
     /// True when the window has just come round to its first slot again: time to recompute
     /// running sums exactly.
-    fn wrapped(&self) -> bool {
+    pub(crate) fn wrapped(&self) -> bool {
         self.is_full() && self.head == 0
     }
     /// Values oldest first.
-    fn iter(&self) -> impl Iterator<Item = f64> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = f64> + '_ {
         let cap = self.buf.len();
         (0..self.len).map(move |i| self.buf[(self.head + i) % cap])
     }
@@ -415,7 +416,7 @@ impl LinReg {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::collections::HashMap;
 
@@ -475,11 +476,12 @@ mod tests {
         assert_eq!(line.len, 4);
     }
 
-    /// Reads a `tests/golden/indicators_*.csv` made by `scripts/ta_golden.py`: the periods
-    /// from the comment line, then columns by name (`None` where TA-Lib has NaN).
-    type Columns = HashMap<String, Vec<Option<f64>>>;
+    /// Reads a `tests/golden/indicators_*.csv` (or `features_talib_*.csv`) made by
+    /// `scripts/ta_golden.py`: the periods from the comment line, then columns by name (`None`
+    /// where TA-Lib has NaN).
+    pub(crate) type Columns = HashMap<String, Vec<Option<f64>>>;
 
-    fn golden(text: &str) -> (HashMap<String, f64>, Columns) {
+    pub(crate) fn golden(text: &str) -> (HashMap<String, f64>, Columns) {
         let mut lines = text.lines();
         let periods = lines
             .next()
@@ -503,7 +505,7 @@ mod tests {
         (periods, cols)
     }
 
-    fn check(name: &str, got: &[Option<f64>], want: &[Option<f64>]) {
+    pub(crate) fn check(name: &str, got: &[Option<f64>], want: &[Option<f64>]) {
         assert_eq!(got.len(), want.len());
         for (i, (g, w)) in got.iter().zip(want).enumerate() {
             match (g, w) {
