@@ -13,7 +13,7 @@
 #[derive(Debug, Clone)]
 pub(crate) struct Ring {
     buf: Vec<f64>,
-    /// Index of the oldest value once full; of the next write before.
+    /// Index of the oldest value once full; 0 before.
     head: usize,
     len: usize,
 }
@@ -34,14 +34,17 @@ impl Ring {
     }
     /// Appends `x`; returns the value that fell out when the window was full.
     pub(crate) fn push(&mut self, x: f64) -> Option<f64> {
-        let cap = self.buf.len();
-        if self.len < cap {
-            self.buf[(self.head + self.len) % cap] = x;
+        // The head stays at 0 until the window is full; no division on this path.
+        if self.len < self.buf.len() {
+            self.buf[self.len] = x;
             self.len += 1;
             None
         } else {
             let old = std::mem::replace(&mut self.buf[self.head], x);
-            self.head = (self.head + 1) % cap;
+            self.head += 1;
+            if self.head == self.buf.len() {
+                self.head = 0;
+            }
             Some(old)
         }
     }
@@ -52,8 +55,8 @@ impl Ring {
     }
     /// Values oldest first.
     pub(crate) fn iter(&self) -> impl Iterator<Item = f64> + '_ {
-        let cap = self.buf.len();
-        (0..self.len).map(move |i| self.buf[(self.head + i) % cap])
+        let (before, from) = self.buf.split_at(self.head);
+        from.iter().chain(before).take(self.len).copied()
     }
 }
 

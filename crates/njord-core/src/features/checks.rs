@@ -238,16 +238,18 @@ proptest! {
         }
     }
 
-    /// The book imbalance is its formula over the top levels, summed exactly in decimals.
+    /// The book imbalance is its formula over the top levels, summed exactly in decimals;
+    /// the levels of a book share a scale or (`scale` None) each has its own.
     #[test]
     fn book_imbalance_is_its_formula(
-        bids in proptest::collection::vec((0i64..10_000_000, 0u32..8), 0..12),
-        asks in proptest::collection::vec((0i64..10_000_000, 0u32..8), 0..12),
+        bids in proptest::collection::vec((-10i64..10_000_000, 0u32..8), 0..12),
+        asks in proptest::collection::vec((-10i64..10_000_000, 0u32..8), 0..12),
         depth in 0usize..15,
+        scale in proptest::option::of(0u32..8),
     ) {
         let levels = |qs: &[(i64, u32)]| -> Vec<Level> {
             qs.iter()
-                .map(|&(m, s)| Level { price: Decimal::ONE, qty: Decimal::new(m, s) })
+                .map(|&(m, s)| Level { price: Decimal::ONE, qty: Decimal::new(m, scale.unwrap_or(s)) })
                 .collect()
         };
         let book = Book {
@@ -258,7 +260,9 @@ proptest! {
             checksum: None,
             ts_ns: 0,
         };
-        let sum = |ls: &[Level]| ls.iter().take(depth).map(|l| l.qty).sum::<Decimal>();
+        let sum = |ls: &[Level]| {
+            ls.iter().take(depth).map(|l| l.qty.max(Decimal::ZERO)).sum::<Decimal>()
+        };
         let (b, a) = (sum(&book.bids), sum(&book.asks));
         let want = (b + a > Decimal::ZERO)
             .then(|| crate::num::nearest_f64(b - a) / crate::num::nearest_f64(b + a));

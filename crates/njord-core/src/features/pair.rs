@@ -52,12 +52,13 @@ impl Sums {
         self.xy -= dx * dy;
     }
 
-    fn spread(&self, n: f64) -> Spread {
-        let (mx, my) = (self.x / n, self.y / n);
+    /// The spread of the window, given 1/n (one division where there would be five).
+    fn spread(&self, inv_n: f64) -> Spread {
+        let (mx, my) = (self.x * inv_n, self.y * inv_n);
         Spread {
-            var_x: self.xx / n - mx * mx,
-            var_y: self.yy / n - my * my,
-            cov: self.xy / n - mx * my,
+            var_x: self.xx * inv_n - mx * mx,
+            var_y: self.yy * inv_n - my * my,
+            cov: self.xy * inv_n - mx * my,
         }
     }
 }
@@ -105,10 +106,10 @@ impl PairMoments {
             return None;
         }
         let n = self.xs.cap() as f64;
-        let mut s = self.sums.spread(n);
+        let mut s = self.sums.spread(1.0 / n);
         if self.sums.peak_x > 4.0 * n * s.var_x || self.sums.peak_y > 4.0 * n * s.var_y {
             self.recentre();
-            s = self.sums.spread(n);
+            s = self.sums.spread(1.0 / n);
         }
         // A flat window's variance may round to just below 0.
         s.var_x = s.var_x.max(0.0);

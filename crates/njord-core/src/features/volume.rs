@@ -6,6 +6,7 @@ use super::trend::usable;
 use crate::event::{Book, Level, Side, Trade};
 use crate::indicators::Ring;
 use crate::num::nearest_f64;
+use rust_decimal::Decimal;
 
 /// Whether a volume or quantity can be used: finite and not negative.
 fn is_quantity(q: f64) -> bool {
@@ -149,14 +150,25 @@ impl TradeImbalance {
 /// when those levels hold no quantity. A negative quantity counts as 0. A pure function of the
 /// snapshot, so it cannot look ahead.
 pub fn book_imbalance(book: &Book, depth: usize) -> Option<f64> {
-    let sum = |levels: &[Level]| -> f64 {
-        levels
-            .iter()
-            .take(depth)
-            .map(|l| nearest_f64(l.qty).max(0.0))
-            .sum()
-    };
-    let (bid, ask) = (sum(&book.bids), sum(&book.asks));
+    let (bid, ask) = (depth_qty(&book.bids, depth), depth_qty(&book.asks, depth));
     let total = bid + ask;
     (total > 0.0).then(|| (bid - ask) / total)
+}
+
+/// Σ qty of the top `depth` levels, negatives as 0. Where the levels share a scale, as a
+/// venue's do, the mantissas are summed exactly and converted once (faster, and without the
+/// rounding of a sum of doubles); otherwise level by level.
+fn depth_qty(levels: &[Level], depth: usize) -> f64 {
+    let top = &levels[..depth.min(levels.len())];
+    let scale = top.first().map_or(0, |l| l.qty.scale());
+    let mut same = true;
+    let mut sum: i128 = 0;
+    for l in top {
+        same &= l.qty.scale() == scale;
+        sum = sum.saturating_add(l.qty.mantissa().max(0));
+    }
+    match Decimal::try_from_i128_with_scale(sum, scale) {
+        Ok(d) if same => nearest_f64(d),
+        _ => top.iter().map(|l| nearest_f64(l.qty).max(0.0)).sum(),
+    }
 }
