@@ -10,6 +10,11 @@ Writes, under tests/golden/:
   seeding: SMA of the first n), RSI, TEMA, BBANDS (SMA, population stdev), LINEARREG,
   LINEARREG_SLOPE, LINEARREG_INTERCEPT and TSF for the periods in the first (comment) line.
   Empty cells are TA-Lib's NaN (not ready yet).
+- features_talib_a.csv, features_talib_b.csv: a generated OHLCV bar series with a second
+  (market) series, and TA-Lib's ATR, MACD (macd, signal, hist), STOCH (slowk, slowd; SMAs),
+  ADX, PLUS_DI, MINUS_DI, OBV, CORREL (close, market), BETA (market, close: the slope of the
+  close's returns on the market's) and ROCP (close, 1), for the periods in the first line; the
+  checks of src/features/talib.rs. Series a has default periods, b short ones.
 - trendline_break.jsonl: the tape of the trendline_break golden (the seed's scenarios, one per
   symbol, interleaved; 1m and 5m bars), and its expected signals from numpy.polyfit, printed.
 - ema_cross.jsonl + ema_cross_expected.csv: a tape and the signals of the issue's ema_cross
@@ -65,6 +70,47 @@ def indicators(name, text, x, sma, ema, rsi, tema, bb, bb_k, lr):
         f.write("price," + ",".join(cols) + "\n")
         for i, t in enumerate(text):
             f.write(t + "," + ",".join(cell(c[i]) for c in cols.values()) + "\n")
+
+
+def ohlcv(seed, n, vol):
+    """Bars of a walk around 10 (opens at the previous close, high and low beyond both), a
+    positive volume, and a market series around 20 that the closes partly follow; all written
+    with 4 decimals and read back."""
+    rng = np.random.default_rng(seed)
+    market_r = vol * rng.standard_normal(n)
+    r = 0.7 * market_r + 0.7 * vol * rng.standard_normal(n)
+    close = 10.0 * np.cumprod(1.0 + r)
+    open_ = np.concatenate(([10.0], close[:-1]))
+    high = np.maximum(open_, close) * (1.0 + 0.5 * vol * np.abs(rng.standard_normal(n)))
+    low = np.minimum(open_, close) * (1.0 - 0.5 * vol * np.abs(rng.standard_normal(n)))
+    volume = 1000.0 * rng.lognormal(0.0, 0.5, n)
+    market = 20.0 * np.cumprod(1.0 + market_r)
+    return [[f"{v:.4f}" for v in col] for col in (open_, high, low, close, volume, market)]
+
+
+def features(name, text, atr, macd, stoch, adx, correl, beta):
+    o, h, l, c, v, m = (np.array([float(t) for t in col]) for col in text)
+    cols = {"atr": talib.ATR(h, l, c, atr)}
+    cols["macd"], cols["macd_signal"], cols["macd_hist"] = talib.MACD(c, *macd)
+    cols["slowk"], cols["slowd"] = talib.STOCH(h, l, c, stoch[0], stoch[1], 0, stoch[2], 0)
+    cols.update(
+        adx=talib.ADX(h, l, c, adx),
+        plus_di=talib.PLUS_DI(h, l, c, adx),
+        minus_di=talib.MINUS_DI(h, l, c, adx),
+        obv=talib.OBV(c, v),
+        correl=talib.CORREL(c, m, correl),
+        beta=talib.BETA(m, c, beta),
+        rocp=talib.ROCP(c, 1),
+    )
+    with open(os.path.join(ROOT, name), "w") as f:
+        f.write(
+            f"# atr={atr} macd_fast={macd[0]} macd_slow={macd[1]} macd_signal={macd[2]} "
+            f"stoch_k={stoch[0]} stoch_slowk={stoch[1]} stoch_slowd={stoch[2]} adx={adx} "
+            f"correl={correl} beta={beta}\n"
+        )
+        f.write("open,high,low,close,volume,market," + ",".join(cols) + "\n")
+        for i in range(len(c)):
+            f.write(",".join(t[i] for t in text) + "," + ",".join(cell(x[i]) for x in cols.values()) + "\n")
 
 
 def rsi_tema_bb_tape():
@@ -206,6 +252,14 @@ def main():
     x = np.array([float(t) for t in text])
     indicators("indicators_a.csv", text, x, 20, 10, 14, 9, 20, 2.0, 14)
     indicators("indicators_b.csv", text, x, 3, 2, 2, 2, 5, 1.5, 3)
+    # Bars with a flat stretch: no range (STOCH reads 0), no change (OBV holds, ROCP 0), and
+    # windows where CORREL and BETA are undefined (TA-Lib writes 0 there).
+    cols = ohlcv(21, 400, 0.01)
+    cols = [col[:250] + [cols[3][249]] * 30 + col[250:] for col in cols[:4]] + [
+        col[:250] + [col[249]] * 30 + col[250:] for col in cols[4:]
+    ]
+    features("features_talib_a.csv", cols, 14, (12, 26, 9), (5, 3, 3), 14, 30, 5)
+    features("features_talib_b.csv", cols, 3, (3, 5, 2), (3, 2, 2), 3, 4, 3)
     rsi_tema_bb_tape()
     trendline_tape()
     ema_cross_tape()

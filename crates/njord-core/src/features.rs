@@ -9,6 +9,18 @@
 
 use crate::indicators::{Moments, Sma};
 
+#[cfg(test)]
+mod checks;
+mod pair;
+#[cfg(test)]
+mod talib;
+mod trend;
+mod volume;
+
+pub use pair::{RollingBeta, RollingCorrelation};
+pub use trend::{Adx, Atr, Directional, Macd, MacdValue, StochValue, Stochastic};
+pub use volume::{Obv, TradeImbalance, Vwap, VwapValue, book_imbalance};
+
 /// The simple return of consecutive prices, (pₜ − pₜ₋₁) / pₜ₋₁ (TA-Lib `ROCP` over one
 /// period); `None` for the first price and after a price of 0.
 #[derive(Debug, Clone, Default)]

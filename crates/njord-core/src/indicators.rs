@@ -8,11 +8,12 @@
 //!
 //! Indicators use `f64` (DESIGN §3); prices and quantities that leave Njord stay decimals.
 
-/// A fixed-capacity window of the latest values, oldest first.
+/// A fixed-capacity window of the latest values, oldest first (also the windows of
+/// `features`).
 #[derive(Debug, Clone)]
 pub(crate) struct Ring {
     buf: Vec<f64>,
-    /// Index of the oldest value once full; of the next write before.
+    /// Index of the oldest value once full; 0 before.
     head: usize,
     len: usize,
 }
@@ -33,14 +34,17 @@ impl Ring {
     }
     /// Appends `x`; returns the value that fell out when the window was full.
     pub(crate) fn push(&mut self, x: f64) -> Option<f64> {
-        let cap = self.buf.len();
-        if self.len < cap {
-            self.buf[(self.head + self.len) % cap] = x;
+        // The head stays at 0 until the window is full; no division on this path.
+        if self.len < self.buf.len() {
+            self.buf[self.len] = x;
             self.len += 1;
             None
         } else {
             let old = std::mem::replace(&mut self.buf[self.head], x);
-            self.head = (self.head + 1) % cap;
+            self.head += 1;
+            if self.head == self.buf.len() {
+                self.head = 0;
+            }
             Some(old)
         }
     }
@@ -51,8 +55,8 @@ impl Ring {
     }
     /// Values oldest first.
     pub(crate) fn iter(&self) -> impl Iterator<Item = f64> + '_ {
-        let cap = self.buf.len();
-        (0..self.len).map(move |i| self.buf[(self.head + i) % cap])
+        let (before, from) = self.buf.split_at(self.head);
+        from.iter().chain(before).take(self.len).copied()
     }
 }
 
@@ -415,7 +419,7 @@ impl LinReg {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::collections::HashMap;
 
@@ -475,11 +479,12 @@ mod tests {
         assert_eq!(line.len, 4);
     }
 
-    /// Reads a `tests/golden/indicators_*.csv` made by `scripts/ta_golden.py`: the periods
-    /// from the comment line, then columns by name (`None` where TA-Lib has NaN).
-    type Columns = HashMap<String, Vec<Option<f64>>>;
+    /// Reads a `tests/golden/indicators_*.csv` (or `features_talib_*.csv`) made by
+    /// `scripts/ta_golden.py`: the periods from the comment line, then columns by name (`None`
+    /// where TA-Lib has NaN).
+    pub(crate) type Columns = HashMap<String, Vec<Option<f64>>>;
 
-    fn golden(text: &str) -> (HashMap<String, f64>, Columns) {
+    pub(crate) fn golden(text: &str) -> (HashMap<String, f64>, Columns) {
         let mut lines = text.lines();
         let periods = lines
             .next()
@@ -503,7 +508,7 @@ mod tests {
         (periods, cols)
     }
 
-    fn check(name: &str, got: &[Option<f64>], want: &[Option<f64>]) {
+    pub(crate) fn check(name: &str, got: &[Option<f64>], want: &[Option<f64>]) {
         assert_eq!(got.len(), want.len());
         for (i, (g, w)) in got.iter().zip(want).enumerate() {
             match (g, w) {
