@@ -3,7 +3,8 @@
 //! tract 0.23 parses `TreeEnsembleClassifier` but not `TreeEnsembleRegressor`, which skl2onnx
 //! writes for every scikit-learn tree regressor. [`tree_regressor`] fills that gap: it reads the
 //! operator's attributes into tract's own [`TreeEnsemble`] and wires the same typed evaluation op
-//! that tract's classifier uses, plus the base values; no tree is evaluated here.
+//! that tract's classifier uses, plus the base values; no tree is evaluated here (`walk` then
+//! replaces that op with a faster one on the same data).
 //!
 //! tract evaluates an ensemble with unchecked indexing and follows child links until it reaches
 //! a leaf, trusting the file. [`parse_ensemble`] checks what that relies on (every child inside
