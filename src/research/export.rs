@@ -283,7 +283,7 @@ fn event_cells<'a>(ev: &'a Event<'_>, cols: &[Col], out: &mut Vec<Cell<'a>>) {
 }
 
 /// The files read, with their SHA-256, as the `njord.sources` metadata.
-fn sources_json(series: &[Series]) -> Result<String, ExportError> {
+pub(crate) fn sources_json(series: &[Series]) -> Result<String, ExportError> {
     let mut list = Vec::new();
     for f in series.iter().flat_map(|s| &s.files) {
         let mut hasher = Sha256::new();
@@ -705,7 +705,7 @@ fn decimal_array(
     Ok((array, scale as i8))
 }
 
-fn write_file(
+pub(crate) fn write_file(
     path: &Path,
     format: Format,
     batch: &RecordBatch,

@@ -10,6 +10,7 @@
 
 pub mod columnar;
 pub mod export;
+pub mod features;
 pub mod read;
 pub mod schema;
 

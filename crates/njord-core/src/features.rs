@@ -7,6 +7,8 @@
 //! per bar (or per observation): multiply by √(bars per year) to annualise. Standard
 //! deviations of samples divide by n − 1, as the covariance of the portfolio allocator does.
 
+pub mod set;
+
 use crate::indicators::{Moments, Sma};
 
 #[cfg(test)]
