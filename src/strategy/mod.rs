@@ -4,13 +4,17 @@
 pub use njord_core::strategy::*;
 
 pub mod exec;
+pub mod onnx;
 pub mod stage;
 
-/// The classes the shells run: the built-in ones and `exec`, which starts programs.
+/// The classes the shells run: the built-in ones, `exec`, which starts programs, and
+/// `onnx_model`, which reads a model file.
 pub fn registry() -> Registry {
     let mut r = Registry::builtin();
-    // A name the built-in classes do not use.
-    let _ = r.register(exec::CLASS);
+    // Names the built-in classes do not use.
+    for class in [exec::CLASS, onnx::CLASS] {
+        let _ = r.register(class);
+    }
     r
 }
 

@@ -252,3 +252,71 @@ fn pairs_momentum_and_ensembles_backtest_like_the_pipeline() {
         );
     }
 }
+
+/// Intents `njord-strat` emits in `d` with `strategies.yaml` over the tape cut after `lines`
+/// lines (all of it with `None`).
+fn intents_upto(d: &Path, lines: Option<usize>) -> Vec<String> {
+    let tape = std::fs::read_to_string(d.join("tape.ndjson")).unwrap();
+    let cut: String = match lines {
+        Some(n) => tape.lines().take(n).map(|l| format!("{l}\n")).collect(),
+        None => tape,
+    };
+    let o = Command::cargo_bin("njord-strat")
+        .unwrap()
+        .current_dir(d)
+        .args([
+            "--config",
+            "base.yaml",
+            "--strategies",
+            "strategies.yaml",
+            "--emit-only",
+            "-q",
+        ])
+        .write_stdin(cut)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What the strategies in `d` emit up to the time of a cut is the same whether the tape ends
+/// there or goes on (the tape's times are distinct).
+pub(crate) fn assert_no_look_ahead(d: &Path) {
+    let tape = std::fs::read_to_string(d.join("tape.ndjson")).unwrap();
+    let n = tape.lines().count();
+    let whole = intents_upto(d, None);
+    assert!(whole.len() > 4, "it trades: {}", whole.len());
+    for cut in [n / 3, n / 2, 2 * n / 3] {
+        let last: serde_json::Value =
+            serde_json::from_str(tape.lines().nth(cut - 1).unwrap()).unwrap();
+        let t = last["ts_ns"].as_i64().unwrap();
+        let want: Vec<&String> = whole
+            .iter()
+            .filter(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["ts_ns"].as_i64().unwrap() <= t
+            })
+            .collect();
+        let got = intents_upto(d, Some(cut));
+        assert_eq!(
+            got.iter().collect::<Vec<_>>(),
+            want,
+            "cut after {cut} lines"
+        );
+    }
+}
+
+#[test]
+fn the_python_example_does_not_look_ahead() {
+    let (_t, d) = workdir();
+    std::fs::write(
+        d.join("strategies.yaml"),
+        format!("strategies:\n{}", python_entry("py")),
+    )
+    .unwrap();
+    assert_no_look_ahead(&d);
+}

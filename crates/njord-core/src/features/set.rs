@@ -9,7 +9,10 @@
 //! rows back until bar t + h arrives, so the last h rows of a series never get a label.
 //! [`check_leakage`] refuses a set of columns where a label column equals a feature column.
 
-use super::{CloseToCloseVol, GarmanKlassVol, LogReturns, Ohlc, ParkinsonVol, Returns, ZScore};
+use super::{
+    Adx, Atr, CloseToCloseVol, GarmanKlassVol, LogReturns, Macd, Obv, Ohlc, ParkinsonVol, Returns,
+    Stochastic, Vwap, ZScore,
+};
 use crate::indicators::{Ema, EmaSeed, Rsi};
 use serde_json::{Map, Value};
 
@@ -32,7 +35,7 @@ fn calc<S: Send + 'static>(mut state: S, update: fn(&mut S, &Ohlcv) -> Option<f6
 pub const MAX_WINDOW: u64 = 1_000_000;
 
 /// Every feature a set can name, as its `feature` key spells it.
-pub const FEATURES: [&str; 8] = [
+pub const FEATURES: [&str; 19] = [
     "returns",
     "log_returns",
     "zscore",
@@ -41,6 +44,17 @@ pub const FEATURES: [&str; 8] = [
     "garman_klass_vol",
     "rsi",
     "ema_gap",
+    "atr",
+    "macd",
+    "macd_signal",
+    "macd_hist",
+    "stoch_k",
+    "stoch_d",
+    "adx",
+    "plus_di",
+    "minus_di",
+    "obv",
+    "vwap_dev",
 ];
 
 /// The feature named `feature`, its parameters read through `p`. A new feature is one arm
@@ -59,6 +73,43 @@ fn build(feature: &str, p: &mut Params<'_>) -> Result<Calc, (String, String)> {
         "ema_gap" => calc(Ema::new(p.window(1)?, EmaSeed::Sma), |f, b| {
             let ema = f.update(b.ohlc.close)?;
             (ema != 0.0).then(|| b.ohlc.close / ema - 1.0)
+        }),
+        "atr" => calc(Atr::new(p.window(1)?), |f, b| f.update(b.ohlc)),
+        "macd" | "macd_signal" | "macd_hist" => {
+            let (fast, slow, signal) = (
+                p.period("fast", 12)?,
+                p.period("slow", 26)?,
+                p.period("signal", 9)?,
+            );
+            let macd = Macd::new(fast, slow, signal);
+            match feature {
+                "macd" => calc(macd, |f, b| Some(f.update(b.ohlc.close)?.macd)),
+                "macd_signal" => calc(macd, |f, b| Some(f.update(b.ohlc.close)?.signal)),
+                _ => calc(macd, |f, b| Some(f.update(b.ohlc.close)?.hist)),
+            }
+        }
+        "stoch_k" | "stoch_d" => {
+            let stoch = Stochastic::new(
+                p.period("fast_k", 5)?,
+                p.period("slow_k", 3)?,
+                p.period("slow_d", 3)?,
+            );
+            if feature == "stoch_k" {
+                calc(stoch, |f, b| Some(f.update(b.ohlc)?.k))
+            } else {
+                calc(stoch, |f, b| Some(f.update(b.ohlc)?.d))
+            }
+        }
+        "adx" => calc(Adx::new(p.window(1)?), |f, b| f.update(b.ohlc)?.adx),
+        "plus_di" => calc(Adx::new(p.window(1)?), |f, b| {
+            Some(f.update(b.ohlc)?.plus_di)
+        }),
+        "minus_di" => calc(Adx::new(p.window(1)?), |f, b| {
+            Some(f.update(b.ohlc)?.minus_di)
+        }),
+        "obv" => calc(Obv::default(), |f, b| f.update(b.ohlc.close, b.volume)),
+        "vwap_dev" => calc(Vwap::new(p.window(1)?), |f, b| {
+            Some(f.update(b.ohlc, b.volume)?.deviation)
         }),
         other => {
             return Err((
@@ -90,6 +141,22 @@ impl Params<'_> {
             Some(v) => match v.as_u64() {
                 Some(n) if (min..=MAX_WINDOW).contains(&n) => Ok(n as usize),
                 _ => Err((self.key("window"), format!("expected {want}, found `{v}`"))),
+            },
+        }
+    }
+
+    /// An optional period `key` of a feature with several (MACD's `fast`, `slow`, `signal`):
+    /// a whole number of bars from 1 to [`MAX_WINDOW`], `default` when absent.
+    fn period(&mut self, key: &'static str, default: usize) -> Result<usize, (String, String)> {
+        self.used.push(key);
+        match self.obj.get(key) {
+            None => Ok(default),
+            Some(v) => match v.as_u64() {
+                Some(n) if (1..=MAX_WINDOW).contains(&n) => Ok(n as usize),
+                _ => Err((
+                    self.key(key),
+                    format!("expected a whole number of bars from 1 to {MAX_WINDOW}, found `{v}`"),
+                )),
             },
         }
     }
@@ -380,7 +447,11 @@ mod tests {
         let list: Vec<Value> = FEATURES
             .iter()
             .map(|f| match *f {
-                "returns" | "log_returns" => json!({"name": f, "feature": f}),
+                "returns" | "log_returns" | "obv" => json!({"name": f, "feature": f}),
+                "macd" | "macd_signal" | "macd_hist" => {
+                    json!({"name": f, "feature": f, "fast": 3, "slow": 6, "signal": 2})
+                }
+                "stoch_k" | "stoch_d" => json!({"name": f, "feature": f, "fast_k": 4}),
                 _ => json!({"name": f, "feature": f, "window": 5}),
             })
             .collect();
@@ -462,8 +533,15 @@ mod tests {
             let mut gk = GarmanKlassVol::new(5);
             let mut rsi = Rsi::new(5);
             let mut ema = Ema::new(5, EmaSeed::Sma);
+            let mut atr = Atr::new(5);
+            let mut macd = Macd::new(3, 6, 2);
+            let mut stoch = Stochastic::new(4, 3, 3);
+            let mut adx = Adx::new(5);
+            let mut obv = Obv::default();
+            let mut vwap = Vwap::new(5);
             for (b, got) in bars.iter().zip(got) {
                 let c = b.ohlc.close;
+                let (m, st, dx) = (macd.update(c), stoch.update(b.ohlc), adx.update(b.ohlc));
                 let want = [
                     ret.update(c),
                     log.update(c),
@@ -473,7 +551,19 @@ mod tests {
                     gk.update(b.ohlc),
                     rsi.update(c),
                     ema.update(c).map(|e| c / e - 1.0),
+                    atr.update(b.ohlc),
+                    m.map(|m| m.macd),
+                    m.map(|m| m.signal),
+                    m.map(|m| m.hist),
+                    st.map(|s| s.k),
+                    st.map(|s| s.d),
+                    dx.and_then(|d| d.adx),
+                    dx.map(|d| d.plus_di),
+                    dx.map(|d| d.minus_di),
+                    obv.update(c, b.volume),
+                    vwap.update(b.ohlc, b.volume).map(|v| v.deviation),
                 ];
+                let want = want.map(|v| v.filter(|x| x.is_finite()));
                 let want: Option<Vec<f64>> = want.into_iter().collect();
                 prop_assert_eq!(got, want);
             }
@@ -598,12 +688,14 @@ mod tests {
             (k.as_str(), m.contains("known: name, feature, window")),
             ("features[0].windw", true)
         );
-        let (k, m) = err(json!([{"name": "a", "feature": "macd"}]));
+        let (k, m) = err(json!([{"name": "a", "feature": "moon"}]));
         assert_eq!(k, "features[0].feature");
         assert!(
-            m.contains("unknown feature `macd`") && m.contains("ema_gap"),
+            m.contains("unknown feature `moon`") && m.contains("vwap_dev"),
             "{m}"
         );
+        let (k, _) = err(json!([{"name": "a", "feature": "macd", "slow": 0}]));
+        assert_eq!(k, "features[0].slow");
         let (k, m) = err(
             json!([{"name": "a", "feature": "returns"}, {"name": "a", "feature": "log_returns"}]),
         );
