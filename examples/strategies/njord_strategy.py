@@ -18,6 +18,7 @@ the program deterministic: the backtester and the live pipeline then trade alike
 to stderr; stdout belongs to the protocol.
 """
 
+import decimal
 import json
 import sys
 
@@ -46,15 +47,22 @@ class Strategy:
         """Queues an intent in the answer to the current event. `qty` and `limit_price` are
         best given as strings ("0.5"), which Njord reads as exact decimals; without a
         `symbol`, the event's; with a `limit_price`, a limit order."""
-        i = {"kind": "intent", "side": side, "qty": str(qty)}
+        i = {"kind": "intent", "side": side, "qty": _plain(qty)}
         if symbol is not None:
             i["symbol"] = symbol
         if limit_price is not None:
             i["type"] = "limit"
-            i["limit_price"] = str(limit_price)
+            i["limit_price"] = _plain(limit_price)
         if meta:
             i["meta"] = meta
         self._answer.append(i)
+
+
+def _plain(x):
+    """A number as plain decimal text: Njord reads no exponents (str(1e-05) is "1e-05")."""
+    if isinstance(x, float):
+        return format(decimal.Decimal(repr(x)), "f")
+    return str(x)
 
 
 def run(cls, id, version, stdin=None, stdout=None):

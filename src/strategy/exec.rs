@@ -217,8 +217,12 @@ impl Exec {
         let Some(p) = process.as_mut() else {
             return Ok(());
         };
-        p.send(line)?;
         let deadline = Instant::now() + *timeout;
+        // Anything it wrote since its last `done` would be read as this event's answer.
+        if let Err(e) = p.stdout.idle() {
+            return Err(p.failed(e, "an answer", *timeout));
+        }
+        p.send(line, deadline, *timeout)?;
         loop {
             let reply = match p.stdout.next(deadline) {
                 Ok(line) => parse(line)?,
@@ -248,6 +252,13 @@ impl Exec {
             let _ = child.kill();
             return Err(StrategyError(format!("`{shown}` started without pipes")));
         };
+        let flags = nix::fcntl::OFlag::O_NONBLOCK;
+        if let Err(e) = nix::fcntl::fcntl(&stdin, nix::fcntl::FcntlArg::F_SETFL(flags)) {
+            let _ = child.kill();
+            return Err(StrategyError(format!(
+                "cannot set up `{shown}`'s input: {e}"
+            )));
+        }
         // Kept at once, so that a failed handshake kills it (see `on_event`).
         let p = self.process.insert(Process {
             child,
@@ -261,8 +272,8 @@ impl Exec {
             Value::from(strategy_id),
             self.params
         );
-        p.send(start.as_bytes())?;
         let deadline = Instant::now() + self.start_timeout;
+        p.send(start.as_bytes(), deadline, self.start_timeout)?;
         let reply = match p.stdout.next(deadline) {
             Ok(line) => parse(line)?,
             Err(e) => return Err(p.failed(e, "strategy_hello", self.start_timeout)),
@@ -345,12 +356,40 @@ fn parse(line: &[u8]) -> Result<Reply, StrategyError> {
 }
 
 impl Process {
-    fn send(&mut self, line: &[u8]) -> Result<(), StrategyError> {
-        let written = match self.stdin.as_mut() {
-            Some(stdin) => stdin.write_all(line),
-            None => return Err(StrategyError("its input is closed".into())),
+    /// Writes `line` by `deadline`: the pipe is non-blocking, so a program that stops
+    /// reading stops its strategy, not Njord.
+    fn send(
+        &mut self,
+        line: &[u8],
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<(), StrategyError> {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        let Some(stdin) = self.stdin.as_mut() else {
+            return Err(StrategyError("its input is closed".into()));
         };
-        written.map_err(|e| self.failed(ReadError::Io(e), "its input", Duration::ZERO))
+        let mut rest = line;
+        let written = loop {
+            if rest.is_empty() {
+                break Ok(());
+            }
+            match stdin.write(rest) {
+                Ok(n) => rest = &rest[n..],
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    let wait = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
+                    let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLOUT)];
+                    match poll(&mut fds, wait) {
+                        Ok(0) => break Err(ReadError::Timeout),
+                        Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                        Err(e) => break Err(ReadError::Io(e.into())),
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(ReadError::Io(e)),
+            }
+        };
+        written.map_err(|e| self.failed(e, "room on its input", timeout))
     }
 
     /// Words a failure to read or write `what`, with the program's exit status when it has
@@ -371,8 +410,11 @@ impl Process {
             }
             ReadError::Eof => format!("exited before writing {what}{status}"),
             ReadError::TooLong => format!("wrote a line longer than {MAX_LINE} bytes"),
+            ReadError::Unasked => {
+                "wrote output no event asked for (each answer ends with one `done`)".to_owned()
+            }
             ReadError::Io(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-                format!("exited before reading {what}{status}")
+                format!("stopped reading its input{status}")
             }
             ReadError::Io(e) => format!("cannot talk to it: {e}"),
         })
@@ -418,6 +460,8 @@ impl Drop for Process {
 
 enum ReadError {
     Timeout,
+    /// Output no event asked for: after `done`, or between events.
+    Unasked,
     Eof,
     TooLong,
     Io(std::io::Error),
@@ -437,6 +481,28 @@ impl Lines {
             pipe,
             buf: Vec::with_capacity(4096),
             pos: 0,
+        }
+    }
+
+    /// Whether nothing is waiting to be read: no line left after the last answer, and nothing
+    /// written since (an exited program reads as [`ReadError::Eof`]).
+    fn idle(&mut self) -> Result<(), ReadError> {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        if self.pos < self.buf.len() {
+            return Err(ReadError::Unasked);
+        }
+        let mut fds = [PollFd::new(self.pipe.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::ZERO) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => Ok(()),
+            Ok(_) => {
+                let mut byte = [0u8; 1];
+                match self.pipe.read(&mut byte) {
+                    Ok(0) => Err(ReadError::Eof),
+                    Ok(_) => Err(ReadError::Unasked),
+                    Err(e) => Err(ReadError::Io(e)),
+                }
+            }
+            Err(e) => Err(ReadError::Io(e.into())),
         }
     }
 

@@ -39,24 +39,29 @@ fn a_python_strategy_backtests_like_the_pipeline() {
     assert_eq!(ours, piped, "fills equal the pipeline's line for line");
 }
 
-/// `njord-strat` over `tape` with the strategies file `yaml`, in `d`: (stdout, stderr).
-fn strat(d: &Path, yaml: &str, tape: &[u8]) -> (String, String) {
-    std::fs::write(d.join("s.yaml"), yaml).unwrap();
-    let o = Command::cargo_bin("njord-strat")
+/// `njord-strat --config base.yaml --strategies <file>`, then `args`, in `d` over `input`.
+pub(crate) fn run_strat(
+    d: &Path,
+    file: &str,
+    args: &[&str],
+    input: impl Into<Vec<u8>>,
+) -> std::process::Output {
+    Command::cargo_bin("njord-strat")
         .unwrap()
         .current_dir(d)
         .env_remove("NJORD_STRATEGIES")
         .env_remove("NJORD_CONFIG")
-        .args([
-            "--config",
-            "base.yaml",
-            "--strategies",
-            "s.yaml",
-            "--emit-only",
-        ])
-        .write_stdin(tape)
+        .args(["--config", "base.yaml", "--strategies", file])
+        .args(args)
+        .write_stdin(input)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// `njord-strat` over `tape` with the strategies file `yaml`, in `d`: (stdout, stderr).
+fn strat(d: &Path, yaml: &str, tape: &[u8]) -> (String, String) {
+    std::fs::write(d.join("s.yaml"), yaml).unwrap();
+    let o = run_strat(d, "s.yaml", &["--emit-only"], tape);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     (
         String::from_utf8(o.stdout).unwrap(),
@@ -85,6 +90,11 @@ fn a_failing_program_stops_its_strategy_alone_with_an_error_naming_it() {
     let cases = [
         (program("__import__('time').sleep(30)"), "an answer did not come within 300 ms"),
         (program("'not json'"), "wrote a line that is not a protocol message"),
+        (
+            // Two `done`s: the second would answer the next event.
+            program("'{\"kind\":\"done\"}\\n{\"kind\":\"done\"}'"),
+            "wrote output no event asked for",
+        ),
         (program("sys.exit(3)"), "exited before writing an answer (exit status: 3)"),
         (
             program("'{\"kind\":\"intent\",\"side\":\"hold\",\"qty\":\"1\"}'"),
@@ -137,13 +147,7 @@ fn a_bad_exec_entry_is_refused_at_load_with_its_key() {
             format!("strategies:\n  - id: x\n    class: exec\n    symbols: [A/USDT]\n    events: [trade]\n    params: {params}\n"),
         )
         .unwrap();
-        let o = Command::cargo_bin("njord-strat")
-            .unwrap()
-            .current_dir(&d)
-            .args(["--config", "base.yaml", "--strategies", "s.yaml"])
-            .write_stdin("")
-            .output()
-            .unwrap();
+        let o = run_strat(&d, "s.yaml", &[], "");
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{err}");
         assert!(
@@ -157,13 +161,7 @@ fn a_bad_exec_entry_is_refused_at_load_with_its_key() {
         "strategies:\n  - id: x\n    class: exec\n    symbols: [A/USDT]\n    events: [trade]\n    params: {command: [python3]}\n    exits: {stop_loss: 0.01}\n",
     )
     .unwrap();
-    let o = Command::cargo_bin("njord-strat")
-        .unwrap()
-        .current_dir(&d)
-        .args(["--config", "base.yaml", "--strategies", "s.yaml"])
-        .write_stdin("")
-        .output()
-        .unwrap();
+    let o = run_strat(&d, "s.yaml", &[], "");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("key `exits`") && err.contains("runs one instance for all its symbols"),
@@ -226,20 +224,8 @@ fn pairs_momentum_and_ensembles_backtest_like_the_pipeline() {
     }
     assert_eq!(ours, piped, "fills equal the pipeline's line for line");
     // The pair's intents come in legs of one group.
-    let o = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "{} tape.ndjson -q | {} --config base.yaml --strategies strategies.yaml --emit-only -q",
-            env!("CARGO_BIN_EXE_njord-replay"),
-            env!("CARGO_BIN_EXE_njord-strat")
-        ))
-        .current_dir(&d)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let legs: Vec<serde_json::Value> = String::from_utf8(o.stdout)
-        .unwrap()
-        .lines()
+    let legs: Vec<serde_json::Value> = intents_upto(&d, None)
+        .iter()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .filter(|i| i["strategy_id"] == "pair")
         .collect();
@@ -261,20 +247,7 @@ fn intents_upto(d: &Path, lines: Option<usize>) -> Vec<String> {
         Some(n) => tape.lines().take(n).map(|l| format!("{l}\n")).collect(),
         None => tape,
     };
-    let o = Command::cargo_bin("njord-strat")
-        .unwrap()
-        .current_dir(d)
-        .args([
-            "--config",
-            "base.yaml",
-            "--strategies",
-            "strategies.yaml",
-            "--emit-only",
-            "-q",
-        ])
-        .write_stdin(cut)
-        .output()
-        .unwrap();
+    let o = run_strat(d, "strategies.yaml", &["--emit-only", "-q"], cut);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8(o.stdout)
         .unwrap()

@@ -4,7 +4,7 @@
 //! crates/njord-model.)
 
 use crate::backtest::{backtest, pipeline_fills, workdir};
-use assert_cmd::Command;
+use crate::exec_strategy::run_strat;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
@@ -58,19 +58,8 @@ fn a_model_strategy_backtests_like_the_pipeline_and_refuses_another_file() {
     crate::exec_strategy::assert_no_look_ahead(&d);
 
     // The intents carry the score and the features that made it.
-    let o = Command::cargo_bin("njord-strat")
-        .unwrap()
-        .current_dir(&d)
-        .args([
-            "--config",
-            "base.yaml",
-            "--strategies",
-            "strategies.yaml",
-            "--emit-only",
-        ])
-        .write_stdin(std::fs::read(d.join("tape.ndjson")).unwrap())
-        .output()
-        .unwrap();
+    let tape = std::fs::read(d.join("tape.ndjson")).unwrap();
+    let o = run_strat(&d, "strategies.yaml", &["--emit-only"], tape);
     assert!(o.status.success());
     let first: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap()).unwrap();
@@ -86,13 +75,7 @@ fn a_model_strategy_backtests_like_the_pipeline_and_refuses_another_file() {
     // Any other pinned hash: the strategies file is refused, naming both hashes.
     let wrong = "0".repeat(64);
     std::fs::write(d.join("strategies.yaml"), entry(&wrong)).unwrap();
-    let o = Command::cargo_bin("njord-strat")
-        .unwrap()
-        .current_dir(&d)
-        .args(["--config", "base.yaml", "--strategies", "strategies.yaml"])
-        .write_stdin("")
-        .output()
-        .unwrap();
+    let o = run_strat(&d, "strategies.yaml", &[], "");
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
@@ -103,13 +86,7 @@ fn a_model_strategy_backtests_like_the_pipeline_and_refuses_another_file() {
     let three = entry(&sha);
     let two = three.replace("        - {name: rsi5, feature: rsi, window: 5}\n", "");
     std::fs::write(d.join("strategies.yaml"), two).unwrap();
-    let o = Command::cargo_bin("njord-strat")
-        .unwrap()
-        .current_dir(&d)
-        .args(["--config", "base.yaml", "--strategies", "strategies.yaml"])
-        .write_stdin("")
-        .output()
-        .unwrap();
+    let o = run_strat(&d, "strategies.yaml", &[], "");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("the model takes 3 features, the list gives 2"),

@@ -16,7 +16,9 @@
 //! with. Both legs of a trade share a `group_id`, so risk denies the second when it denies
 //! the first. Each leg's `meta` has z, β, α, the ADF statistic and p-value and its `leg`.
 
-use super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params, QTY, Scope};
+use super::registry::{
+    Class, ParamError, ParamKind, ParamSpec, ParamValue, Params, QTY, STEP, Scope,
+};
 use super::{Context, Strategy, StrategyError, meta};
 use crate::coint::{RollingOls, engle_granger};
 use crate::event::{Event, Intent, Side};
@@ -74,12 +76,7 @@ pub const CLASS: Class = Class {
             help: "samples between two cointegration tests",
         },
         QTY,
-        ParamSpec {
-            name: "step",
-            kind: ParamKind::PositiveDecimal,
-            default: Some(ParamValue::Decimal(Decimal::from_parts(1, 0, 0, false, 8))),
-            help: "lot step the x leg is rounded down to",
-        },
+        STEP,
     ],
     build,
     scope: Scope::Shared,
@@ -252,7 +249,8 @@ impl Strategy for Pairs {
                 };
                 let x_qty = Decimal::from_f64_retain(fit.beta.abs())
                     .and_then(|b| b.checked_mul(self.qty))
-                    .map(|q| (q / self.step).floor() * self.step)
+                    .and_then(|q| q.checked_div(self.step))
+                    .map(|steps| steps.floor() * self.step)
                     .unwrap_or_default();
                 if x_qty <= Decimal::ZERO {
                     return Ok(());
@@ -292,24 +290,10 @@ impl Strategy for Pairs {
 mod tests {
     use super::super::registry::Registry;
     use super::super::testing::{T0, manager};
-    use crate::event::{Bar, Event};
-    use crate::num::parse_decimal;
-    use std::borrow::Cow;
+    use crate::event::Event;
 
     fn bar(symbol: &str, close: f64, i: i64) -> Event<'static> {
-        let c = parse_decimal(&format!("{close:.6}")).unwrap();
-        Event::Bar(Bar {
-            symbol: Cow::Owned(symbol.to_owned()),
-            timeframe: Cow::Borrowed("1m"),
-            ts_open_ns: T0 + (i - 1) * 60_000_000_000,
-            ts_close_ns: T0 + i * 60_000_000_000,
-            open: c,
-            high: c,
-            low: c,
-            close: c,
-            volume: rust_decimal::Decimal::ONE,
-            trades: 1,
-        })
+        super::super::testing::bar(symbol, "1m", &format!("{close:.6}"), i)
     }
 
     const YAML: &str = "strategies:\n  - {id: p, class: pairs, symbols: [Y/USDT, X/USDT], events: [bar], params: {y: Y/USDT, x: X/USDT, window: 40, entry_z: 2, exit_z: 0.5, qty: 1, step: 0.001}}\n";

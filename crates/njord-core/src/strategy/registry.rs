@@ -147,6 +147,14 @@ pub const QTY: ParamSpec = ParamSpec {
     help: "quantity of each intent",
 };
 
+/// The lot step of classes that size quantities themselves (`pairs`' x leg, `xs_momentum`).
+pub const STEP: ParamSpec = ParamSpec {
+    name: "step",
+    kind: ParamKind::PositiveDecimal,
+    default: Some(ParamValue::Decimal(Decimal::from_parts(1, 0, 0, false, 8))),
+    help: "lot step quantities are rounded down to",
+};
+
 /// Validated parameters of one strategy: every parameter of its class, defaults filled in,
 /// and, for a class with [`Class::open`] params, the keys it does not declare, as written.
 #[derive(Debug, Clone, PartialEq, Default)]

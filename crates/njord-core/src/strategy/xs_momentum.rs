@@ -1,15 +1,16 @@
 //! `xs_momentum`: cross-sectional momentum. Ranks the strategy's symbols by their return over
 //! the last `lookback` bars and holds the `top` best, rebalancing on bar closes.
 //!
-//! A close time is ranked once every symbol seen so far has its bar of that time (a symbol
-//! that stops reporting holds the ranking up; one that appears later joins the next). Every
+//! A close time is ranked once every symbol seen so far has its bar of that time, or, when
+//! one is missing, as the next close time begins, among the symbols that reported it (a held
+//! symbol without a bar is neither ranked nor sold then). Every
 //! `rebalance` ranked closes, symbols leaving the top are sold (what was bought of them) and
 //! symbols entering it are bought for `quote` of the quote asset at their close, rounded down
 //! to `step`. Ties rank by symbol name, so the choice is deterministic. Symbols without
 //! `lookback` + 1 closes yet are not ranked. `meta` has the symbol's `rank` (1 is best),
 //! `return` and `lookback`.
 
-use super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params, Scope};
+use super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params, STEP, Scope};
 use super::{Context, Strategy, StrategyError, meta};
 use crate::event::{Event, Intent, Side};
 use rust_decimal::Decimal;
@@ -43,12 +44,7 @@ pub const CLASS: Class = Class {
             default: None,
             help: "quote asset spent on each symbol bought",
         },
-        ParamSpec {
-            name: "step",
-            kind: ParamKind::PositiveDecimal,
-            default: Some(ParamValue::Decimal(Decimal::from_parts(1, 0, 0, false, 8))),
-            help: "lot step quantities are rounded down to",
-        },
+        STEP,
     ],
     build,
     scope: Scope::Shared,
@@ -64,6 +60,7 @@ fn build(p: &Params) -> Result<Box<dyn Strategy>, ParamError> {
         step: p.decimal("step")?,
         symbols: BTreeMap::new(),
         ranked_ts: i64::MIN,
+        latest: i64::MIN,
         ranked: 0,
     }))
 }
@@ -87,6 +84,8 @@ pub struct XsMomentum {
     symbols: BTreeMap<String, Series>,
     /// The last close time ranked.
     ranked_ts: i64,
+    /// The latest close time seen.
+    latest: i64,
     /// Closes ranked so far.
     ranked: usize,
 }
@@ -99,6 +98,11 @@ impl Strategy for XsMomentum {
         out: &mut Vec<Intent<'static>>,
     ) -> Result<(), StrategyError> {
         let ts = ctx.ts_ns();
+        // A close some symbol never reported is ranked when a later one begins, before this
+        // event's bar counts, with the symbols that did report.
+        if self.latest > self.ranked_ts && ts > self.latest {
+            self.rank(self.latest, ctx, out);
+        }
         if !self.symbols.contains_key(ctx.symbol()) {
             self.symbols
                 .insert(ctx.symbol().to_owned(), Series::default());
@@ -111,18 +115,28 @@ impl Strategy for XsMomentum {
             s.close = ctx.price();
             s.ts_ns = ts;
         }
-        if ts <= self.ranked_ts || self.symbols.values().any(|s| s.ts_ns != ts) {
-            return Ok(());
+        self.latest = self.latest.max(ts);
+        if ts > self.ranked_ts && self.symbols.values().all(|s| s.ts_ns == ts) {
+            self.rank(ts, ctx, out);
         }
-        self.ranked_ts = ts;
+        Ok(())
+    }
+}
+
+impl XsMomentum {
+    /// Ranks close time `t` among the symbols with a bar of it and, on a rebalance, trades
+    /// the change of the top: a held symbol without a bar of `t` is neither ranked nor sold.
+    fn rank(&mut self, t: i64, ctx: &Context<'_>, out: &mut Vec<Intent<'static>>) {
+        self.ranked_ts = t;
         self.ranked += 1;
         if !(self.ranked - 1).is_multiple_of(self.rebalance) {
-            return Ok(());
+            return;
         }
+        let reported = |s: &Series| s.ts_ns == t;
         let mut ranks: Vec<(&str, f64)> = self
             .symbols
             .iter()
-            .filter(|(_, s)| s.closes.len() > self.lookback)
+            .filter(|(_, s)| reported(s) && s.closes.len() > self.lookback)
             .filter_map(|(sym, s)| {
                 let (first, last) = (*s.closes.front()?, *s.closes.back()?);
                 let r = last / first - 1.0;
@@ -139,7 +153,7 @@ impl Strategy for XsMomentum {
             .collect();
         let lookback = self.lookback as f64;
         let mut orders = Vec::new();
-        for (sym, s) in &self.symbols {
+        for (sym, s) in self.symbols.iter().filter(|(_, s)| reported(s)) {
             let (rank, ret) = ranked.get(sym.as_str()).copied().unwrap_or((0, f64::NAN));
             let values = [
                 ("rank", rank as f64),
@@ -148,8 +162,13 @@ impl Strategy for XsMomentum {
             ];
             match (s.held, chosen(sym)) {
                 (Some(q), false) => orders.push((sym.clone(), Side::Sell, q, values)),
-                (None, true) if s.close > Decimal::ZERO => {
-                    let q = (self.quote / s.close / self.step).floor() * self.step;
+                (None, true) => {
+                    let q = self
+                        .quote
+                        .checked_div(s.close)
+                        .and_then(|units| units.checked_div(self.step))
+                        .map(|steps| steps.floor() * self.step)
+                        .unwrap_or_default();
                     if q > Decimal::ZERO {
                         orders.push((sym.clone(), Side::Buy, q, values));
                     }
@@ -165,7 +184,6 @@ impl Strategy for XsMomentum {
             }
             out.push(ctx.intent_on(&sym, side, qty, || meta(values)));
         }
-        Ok(())
     }
 }
 
@@ -217,11 +235,12 @@ mod tests {
     }
 
     #[test]
-    fn ties_rank_by_name_and_a_missing_bar_holds_the_ranking() {
+    fn ties_rank_by_name_and_a_missing_bar_waits_for_the_next_close() {
         // Equal returns: A ranks before B.
         let got = run(&[["10", "10", "10"], ["10", "10", "10"], ["11", "11", "9"]]);
         assert_eq!(got, [("A/USDT".into(), "buy".into(), "9.09".into())]);
-        // C's third bar never comes: nothing is ranked at that close.
+        // C's third bar never comes: that close is ranked, among A and B, when the fourth
+        // begins, before A's fourth bar counts; A's fourth bar then waits for the others.
         let mut m = manager(Registry::builtin(), YAML);
         let mut out = Vec::new();
         for i in 1..=3 {
@@ -232,5 +251,15 @@ mod tests {
             }
         }
         assert!(out.is_empty());
+        m.on_event(&bar("A/USDT", "1m", "99", 4), &mut out);
+        let Some(crate::event::Event::Intent(i)) = out.first() else {
+            panic!("{out:?}")
+        };
+        // B: 13/11 − 1 is the best return at close 3; bought at its close of 13.
+        assert_eq!(
+            (&*i.symbol, &*i.side, i.qty.to_string()),
+            ("B/USDT", "buy", "7.69".into())
+        );
+        assert_eq!(out.len(), 1);
     }
 }

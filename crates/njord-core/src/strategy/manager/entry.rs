@@ -18,9 +18,29 @@ pub(super) struct SymbolState {
     /// The symbol, or `*` for a shared instance.
     pub(super) symbol: String,
     pub(super) strategy: Box<dyn Strategy>,
-    pub(super) ids: IdSeq,
+    pub(super) ids: Ids,
     /// The position its intents make, for `exits` and `stake`.
     pub(super) book: Book,
+}
+
+/// The intent ids of an instance: a sequence per symbol its intents name (one for a
+/// per-symbol instance), so a shared instance fed several symbols at interleaved times never
+/// repeats an id.
+pub(super) struct Ids {
+    /// Strategy id, class and params text: with the symbol, the key of every id.
+    parts: [String; 3],
+    seqs: FxHashMap<String, IdSeq>,
+}
+
+impl Ids {
+    /// The id of the next intent for `symbol` caused by an event at `ts_ns`.
+    pub(super) fn next(&mut self, symbol: &str, ts_ns: i64) -> String {
+        let [id, class, params] = &self.parts;
+        self.seqs
+            .entry(symbol.to_owned())
+            .or_insert_with(|| IdSeq::new(&[id, symbol, class, params]))
+            .next_id(ts_ns)
+    }
 }
 
 /// A running (or failed) strategy.
@@ -50,11 +70,19 @@ impl Entry {
                 .iter()
                 .filter_map(|e| event_filter(e, topics).ok())
                 .collect(),
-            params_text: def
-                .params
-                .iter()
-                .map(|(k, v)| format!("{k}={v};"))
-                .collect(),
+            params_text: {
+                let mut text: String = def
+                    .params
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v};"))
+                    .collect();
+                // An open class's own keys (a pair's legs, a program's params) count too.
+                let extra = def.params.extra();
+                if !extra.is_empty() {
+                    text += &format!("extra={};", serde_json::Value::Object(extra.clone()));
+                }
+                text
+            },
             def,
             class,
             states: Vec::new(),
@@ -93,7 +121,14 @@ impl Entry {
             self.states.push(SymbolState {
                 symbol: symbol.to_owned(),
                 strategy,
-                ids: IdSeq::new(&[&self.def.id, symbol, &self.def.class, &self.params_text]),
+                ids: Ids {
+                    parts: [
+                        self.def.id.clone(),
+                        self.def.class.clone(),
+                        self.params_text.clone(),
+                    ],
+                    seqs: FxHashMap::default(),
+                },
                 book: Book::default(),
             });
             self.states.len() - 1
@@ -128,5 +163,30 @@ impl Entry {
         self.states.clear();
         self.state_of.clear();
         self.failed = Some(reason);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A shared instance fed A at 100, B at 99, then A at 100 again (as a bus may interleave
+    /// symbols) gives three ids, the same as separate instances of A and B would.
+    #[test]
+    fn ids_count_per_symbol_whatever_the_interleaving() {
+        let parts = || ["s".to_owned(), "exec".to_owned(), "p=1;".to_owned()];
+        let mut shared = Ids {
+            parts: parts(),
+            seqs: FxHashMap::default(),
+        };
+        let got = [
+            shared.next("A/USDT", 100),
+            shared.next("B/USDT", 99),
+            shared.next("A/USDT", 100),
+        ];
+        let mut a = IdSeq::new(&["s", "A/USDT", "exec", "p=1;"]);
+        let mut b = IdSeq::new(&["s", "B/USDT", "exec", "p=1;"]);
+        assert_eq!(got, [a.next_id(100), b.next_id(99), a.next_id(100)]);
+        assert!(got[0] != got[2] && got[2].ends_with("-1"));
     }
 }

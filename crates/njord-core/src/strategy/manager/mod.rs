@@ -357,7 +357,7 @@ impl Manager {
                     ctx.intent(side, qty, || meta)
                 })
             {
-                exit.id = Some(st.ids.next_id(exit.ts_ns).into());
+                exit.id = Some(st.ids.next(&exit.symbol, exit.ts_ns).into());
                 out.push(Event::Intent(exit));
             }
             self.scratch.clear();
@@ -382,7 +382,7 @@ impl Manager {
                         };
                         let mut intent = intent;
                         intent.exec.clone_from(&def.exec);
-                        intent.id = Some(st.ids.next_id(intent.ts_ns).into());
+                        intent.id = Some(st.ids.next(&intent.symbol, intent.ts_ns).into());
                         out.push(Event::Intent(intent));
                     }
                     continue;
