@@ -515,7 +515,8 @@ fn ts_key(kind: Kind) -> Option<&'static [u8]> {
         | Kind::Balance
         | Kind::AllocationRejected
         | Kind::ReconcileBreak
-        | Kind::ExecStatus => b"\"ts_ns\":",
+        | Kind::ExecStatus
+        | Kind::Regime => b"\"ts_ns\":",
         Kind::Bar => b"\"ts_close_ns\":",
         Kind::Fill => b"\"ts_fill_ns\":",
         // An order's `exec` is a free-form map too.

@@ -67,7 +67,7 @@ def decimals_equal(column, source):
 def test_every_kind_reads_exactly_in_pyarrow_pandas_and_polars(exported):
     source = ndjson_rows(GOLDEN)
     kinds = sorted({r["kind"] for r in source})
-    assert len(kinds) == 19  # every event kind, and the backtester's equity samples
+    assert len(kinds) == 20  # every event kind, and the backtester's equity samples
     for kind in kinds:
         want = [r for r in source if r["kind"] == kind]
         files = sorted((exported / "hive").glob(f"kind={kind}/**/*.parquet"))

@@ -342,6 +342,17 @@ impl RecordKind {
                 ];
                 C
             }
+            Kind::Regime => {
+                const C: &[Col] = &[
+                    req("strategy_id", Label),
+                    req("symbol", Label),
+                    req("regime", Label),
+                    req("previous", Label),
+                    req("level", Decimal),
+                    req("ts_ns", Time),
+                ];
+                C
+            }
         }
     }
 

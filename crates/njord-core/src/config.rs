@@ -266,6 +266,8 @@ pub struct Topics {
     pub exec_parents: String,
     /// Where njord-portfolio publishes the intents it sized (njord-risk reads `intents`).
     pub portfolio_intents: String,
+    /// Where njord-strat publishes a strategy's regime switches.
+    pub regime: String,
 }
 
 impl Default for Topics {
@@ -291,6 +293,7 @@ impl Default for Topics {
             exec_status: "exec.status".into(),
             exec_parents: "orders.parent".into(),
             portfolio_intents: "portfolio.intent".into(),
+            regime: "strat.regime".into(),
         }
     }
 }

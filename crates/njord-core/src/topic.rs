@@ -26,6 +26,7 @@ impl Topics {
             Kind::AllocationRejected => &self.allocation_rejections,
             Kind::ReconcileBreak => &self.reconcile_breaks,
             Kind::ExecStatus => &self.exec_status,
+            Kind::Regime => &self.regime,
         }
     }
 

@@ -130,6 +130,7 @@ fn decode_typed(line: &str, kind: Kind) -> Result<Event<'_>, DecodeError> {
         Kind::AllocationRejected => Event::AllocationRejected(de(line, kind)?),
         Kind::ReconcileBreak => Event::ReconcileBreak(de(line, kind)?),
         Kind::ExecStatus => Event::ExecStatus(de(line, kind)?),
+        Kind::Regime => Event::Regime(de(line, kind)?),
     })
 }
 

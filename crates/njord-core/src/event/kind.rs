@@ -23,10 +23,11 @@ pub enum Kind {
     AllocationRejected,
     ReconcileBreak,
     ExecStatus,
+    Regime,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 18] = [
+    pub const ALL: [Kind; 19] = [
         Kind::Trade,
         Kind::Book,
         Kind::Ticker,
@@ -45,6 +46,7 @@ impl Kind {
         Kind::AllocationRejected,
         Kind::ReconcileBreak,
         Kind::ExecStatus,
+        Kind::Regime,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +69,7 @@ impl Kind {
             Kind::AllocationRejected => "allocation_rejected",
             Kind::ReconcileBreak => "reconcile_break",
             Kind::ExecStatus => "exec_status",
+            Kind::Regime => "regime",
         }
     }
 

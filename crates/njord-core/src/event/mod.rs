@@ -20,8 +20,8 @@ pub use line::{judge_line, line_text};
 pub use order_status::OrderStatus;
 pub use payload::{
     Ack, Allocation, AllocationRejected, Balance, Bar, Book, Cancel, Decision, Echo, ExecStatus,
-    Fill, Intent, Level, Liquidity, Order, OrderType, OrderUpdate, Position, ReconcileBreak, Side,
-    Ticker, TimeInForce, Trade, Trail,
+    Fill, Intent, Level, Liquidity, Order, OrderType, OrderUpdate, Position, ReconcileBreak,
+    Regime, Side, Ticker, TimeInForce, Trade, Trail,
 };
 pub use validate::check as validate;
 pub use write::write_json_str;
@@ -62,6 +62,7 @@ pub enum Event<'a> {
     AllocationRejected(AllocationRejected<'a>),
     ReconcileBreak(ReconcileBreak<'a>),
     ExecStatus(ExecStatus<'a>),
+    Regime(Regime<'a>),
 }
 
 impl Event<'_> {
@@ -85,6 +86,7 @@ impl Event<'_> {
             Event::AllocationRejected(_) => Kind::AllocationRejected,
             Event::ReconcileBreak(_) => Kind::ReconcileBreak,
             Event::ExecStatus(_) => Kind::ExecStatus,
+            Event::Regime(_) => Kind::Regime,
         }
     }
 
@@ -101,6 +103,7 @@ impl Event<'_> {
             Event::Position(e) => &e.symbol,
             Event::Echo(e) => &e.symbol,
             Event::ExecStatus(e) => &e.symbol,
+            Event::Regime(e) => &e.symbol,
             Event::OrderUpdate(e) if !e.symbol.is_empty() => &e.symbol,
             _ => return None,
         })
@@ -127,6 +130,7 @@ impl Event<'_> {
             Event::AllocationRejected(e) => e.ts_ns,
             Event::ReconcileBreak(e) => e.ts_ns,
             Event::ExecStatus(e) => e.ts_ns,
+            Event::Regime(e) => e.ts_ns,
         }
     }
 
@@ -323,6 +327,14 @@ impl Event<'_> {
                 remaining: e.remaining,
                 children: e.children,
                 reason: e.reason,
+                ts_ns: e.ts_ns,
+            }),
+            Event::Regime(e) => Event::Regime(Regime {
+                strategy_id: o(e.strategy_id),
+                symbol: o(e.symbol),
+                regime: o(e.regime),
+                previous: o(e.previous),
+                level: e.level,
                 ts_ns: e.ts_ns,
             }),
         }

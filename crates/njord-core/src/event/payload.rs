@@ -671,6 +671,27 @@ pub struct ReconcileBreak<'a> {
     pub ts_ns: i64,
 }
 
+/// A strategy's market regime switched (an ensemble's volatility or trend regime).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Regime<'a> {
+    #[serde(borrow)]
+    pub strategy_id: Cow<'a, str>,
+    #[serde(borrow)]
+    pub symbol: Cow<'a, str>,
+    /// The regime now: `volatile` or `calm`, `trending` or `ranging`.
+    #[serde(borrow)]
+    pub regime: Cow<'a, str>,
+    /// The regime before.
+    #[serde(borrow)]
+    pub previous: Cow<'a, str>,
+    /// What switched it: the volatility's percentile rank, or |EMA fast / EMA slow − 1|, to
+    /// 8 decimals.
+    #[serde(with = "num")]
+    pub level: Decimal,
+    /// The time of the event that switched it.
+    pub ts_ns: i64,
+}
+
 /// Progress of a parent order that njord-exec works through child orders.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecStatus<'a> {

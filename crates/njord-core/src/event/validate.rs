@@ -84,6 +84,7 @@ pub fn check(ev: &Event<'_>) -> Result<(), String> {
             Ok(())
         }
         Event::Intent(_)
+        | Event::Regime(_)
         | Event::AllocationRejected(_)
         | Event::ReconcileBreak(_)
         | Event::Decision(_)

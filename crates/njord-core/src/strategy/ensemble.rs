@@ -25,7 +25,8 @@
 //!   `enter`, `ranging` again at `exit` and below.
 //!
 //! A member with `regime: volatile` (or any regime name) votes only in that regime. Every
-//! switch is logged and counted in the summary.
+//! switch is a `regime` event (before the intents of the event that caused it), logged and
+//! counted in the summary.
 
 use super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params, QTY, Scope};
 use super::{Context, Strategy, StrategyError};
@@ -191,6 +192,7 @@ fn build(p: &Params) -> Result<Box<dyn Strategy>, ParamError> {
         entry: None,
         scratch: Vec::new(),
         switches: 0,
+        events: Vec::new(),
     }))
 }
 
@@ -297,23 +299,21 @@ impl Regime {
         self.names()[usize::from(self.on)]
     }
 
-    /// Feeds a price; whether the regime switched.
-    fn update(&mut self, price: f64) -> bool {
+    /// Feeds a price; the level that switched the regime, if it did.
+    fn update(&mut self, price: f64) -> Option<f64> {
         let level = match &mut self.measure {
             Measure::Volatility {
                 vol,
                 recent,
                 lookback,
             } => {
-                let Some(v) = vol.update(price) else {
-                    return false;
-                };
+                let v = vol.update(price)?;
                 if recent.len() == *lookback {
                     recent.pop_front();
                 }
                 recent.push_back(v);
                 if recent.len() < *lookback {
-                    return false;
+                    return None;
                 }
                 // The percentile rank of this volatility among the recent ones (ties count
                 // half, so a flat stretch ranks in the middle).
@@ -323,7 +323,7 @@ impl Regime {
             }
             Measure::Trend { fast, slow } => match (fast.update(price), slow.update(price)) {
                 (Some(f), Some(s)) if s != 0.0 => (f / s - 1.0).abs(),
-                _ => return false,
+                _ => return None,
             },
         };
         let on = if self.on {
@@ -333,7 +333,7 @@ impl Regime {
         };
         let switched = on != self.on;
         self.on = on;
-        switched
+        switched.then_some(level)
     }
 }
 
@@ -350,6 +350,8 @@ pub struct Ensemble {
     entry: Option<(f64, Vec<usize>)>,
     scratch: Vec<Intent<'static>>,
     switches: u64,
+    /// Regime switches not yet taken by the manager.
+    events: crate::event::Out,
 }
 
 impl Ensemble {
@@ -414,9 +416,20 @@ impl Strategy for Ensemble {
     ) -> Result<(), StrategyError> {
         let price = ctx.price_f64();
         if let Some(regime) = &mut self.regime
-            && regime.update(price)
+            && let Some(level) = regime.update(price)
         {
             self.switches += 1;
+            let previous = regime.names()[usize::from(!regime.on)];
+            self.events.push(Event::Regime(crate::event::Regime {
+                strategy_id: ctx.strategy_id().to_owned().into(),
+                symbol: ctx.symbol().to_owned().into(),
+                regime: regime.name().into(),
+                previous: previous.into(),
+                level: Decimal::from_f64_retain(level)
+                    .unwrap_or_default()
+                    .round_dp(8),
+                ts_ns: ctx.ts_ns(),
+            }));
             tracing::info!(
                 strategy = ctx.strategy_id(),
                 symbol = ctx.symbol(),
@@ -478,6 +491,10 @@ impl Strategy for Ensemble {
         Ok(())
     }
 
+    fn take_events(&mut self, out: &mut crate::event::Out) {
+        out.append(&mut self.events);
+    }
+
     fn summary(&self) -> Option<Map> {
         let members: Map = self
             .members
@@ -532,13 +549,13 @@ mod tests {
         }
         let got = out
             .iter()
-            .map(|e| match e {
-                Event::Intent(i) => (
+            .filter_map(|e| match e {
+                Event::Intent(i) => Some((
                     (i.ts_ns - super::super::testing::T0) / 1_000_000_000,
                     i.side.to_string(),
                     i.meta.clone(),
-                ),
-                _ => unreachable!(),
+                )),
+                _ => None,
             })
             .collect();
         (got, m)
@@ -614,11 +631,45 @@ mod tests {
         let calm = (0..30).map(|i| 10.0 + 0.01 * f64::from(i % 2));
         let burst = (0..6).map(|i| if i % 2 == 0 { 11.0 } else { 9.0 });
         for p in calm.clone().chain(burst).chain(calm) {
-            if r.update(p) {
+            if r.update(p).is_some() {
                 names.push(r.name());
             }
         }
         assert_eq!(names, ["volatile", "calm"]);
+        // Through the manager, each switch is a `regime` event.
+        let yaml = entry(
+            "{qty: 1, regime: {kind: volatility, window: 3, lookback: 20, enter: 0.9, exit: 0.5}, members: [{class: ema_cross, params: {fast: 2, slow: 3, qty: 1}}]}",
+        );
+        let mut m = manager(Registry::builtin(), &yaml);
+        let mut out = Vec::new();
+        let calm = (0..30).map(|i| 10.0 + 0.01 * f64::from(i % 2));
+        let burst = (0..6).map(|i| if i % 2 == 0 { 11.0 } else { 9.0 });
+        for (i, p) in calm.clone().chain(burst).chain(calm).enumerate() {
+            m.on_event(&trade("A/USDT", &format!("{p:.2}"), i as i64), &mut out);
+        }
+        let switches: Vec<(String, String, String)> = out
+            .iter()
+            .filter_map(|e| match e {
+                Event::Regime(r) => Some((
+                    r.strategy_id.to_string(),
+                    r.previous.to_string(),
+                    r.regime.to_string(),
+                )),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            switches,
+            [
+                ("e".into(), "calm".into(), "volatile".into()),
+                ("e".into(), "volatile".into(), "calm".into())
+            ]
+        );
+        let high = Decimal::new(9, 1);
+        assert!(
+            out.iter()
+                .any(|e| matches!(e, Event::Regime(r) if r.level >= high))
+        );
         // A member of a regime that never comes never votes: nothing is traded.
         let gated =
             "members: [{class: ema_cross, regime: volatile, params: {fast: 2, slow: 3, qty: 1}}]";

@@ -43,6 +43,10 @@ pub trait Strategy: Send {
         out: &mut Vec<Intent<'static>>,
     ) -> Result<(), StrategyError>;
 
+    /// Moves the events other than intents that the last [`Strategy::on_event`] caused (an
+    /// ensemble's regime switch) to `out`; the manager writes them before its intents.
+    fn take_events(&mut self, _out: &mut crate::event::Out) {}
+
     /// What the strategy reports at the end of a run (an ensemble's attribution per member);
     /// most have nothing to add.
     fn summary(&self) -> Option<Map> {

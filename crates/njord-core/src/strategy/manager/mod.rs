@@ -366,6 +366,7 @@ impl Manager {
             let outcome = catch_unwind(AssertUnwindSafe(|| strategy.on_event(ev, &ctx, scratch)));
             let reason = match outcome {
                 Ok(Ok(())) => {
+                    st.strategy.take_events(out);
                     for intent in self.scratch.drain(..) {
                         let intent = match intent.side() {
                             Some(side) if managed => {
