@@ -60,8 +60,8 @@ class Strategy:
 
 def _plain(x):
     """A number as plain decimal text: Njord reads no exponents (str(1e-05) is "1e-05")."""
-    if isinstance(x, float):
-        return format(decimal.Decimal(repr(x)), "f")
+    if isinstance(x, (float, decimal.Decimal)):
+        return format(decimal.Decimal(str(x)), "f")
     return str(x)
 
 

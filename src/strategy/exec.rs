@@ -374,6 +374,7 @@ impl Process {
                 break Ok(());
             }
             match stdin.write(rest) {
+                Ok(0) => break Err(ReadError::Io(std::io::ErrorKind::WriteZero.into())),
                 Ok(n) => rest = &rest[n..],
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     let left = deadline.saturating_duration_since(Instant::now());

@@ -25,8 +25,8 @@
 //!   `enter`, `ranging` again at `exit` and below.
 //!
 //! A member with `regime: volatile` (or any regime name) votes only in that regime. Every
-//! switch is a `regime` event (before the intents of the event that caused it), logged and
-//! counted in the summary.
+//! switch is a `regime` event (before the ensemble's own intents of the event that caused
+//! it), logged and counted in the summary.
 
 use super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params, QTY, Scope};
 use super::{Context, Strategy, StrategyError};

@@ -23,9 +23,10 @@ pub(super) struct SymbolState {
     pub(super) book: Book,
 }
 
-/// The intent ids of an instance: a sequence per symbol its intents name (one for a
-/// per-symbol instance), so a shared instance fed several symbols at interleaved times never
-/// repeats an id.
+/// The intent ids of an instance: a sequence per symbol of the events that cause intents (one
+/// for a per-symbol instance). Each symbol's events come in time order, so a shared instance
+/// fed several symbols at interleaved times never repeats an id, whatever symbols its intents
+/// name.
 pub(super) struct Ids {
     /// Strategy id, class and params text: with the symbol, the key of every id.
     parts: [String; 3],
@@ -33,13 +34,16 @@ pub(super) struct Ids {
 }
 
 impl Ids {
-    /// The id of the next intent for `symbol` caused by an event at `ts_ns`.
+    /// The id of the next intent caused by an event of `symbol` at `ts_ns`.
     pub(super) fn next(&mut self, symbol: &str, ts_ns: i64) -> String {
+        if let Some(seq) = self.seqs.get_mut(symbol) {
+            return seq.next_id(ts_ns);
+        }
         let [id, class, params] = &self.parts;
-        self.seqs
-            .entry(symbol.to_owned())
-            .or_insert_with(|| IdSeq::new(&[id, symbol, class, params]))
-            .next_id(ts_ns)
+        let mut seq = IdSeq::new(&[id, symbol, class, params]);
+        let next = seq.next_id(ts_ns);
+        self.seqs.insert(symbol.to_owned(), seq);
+        next
     }
 }
 
@@ -170,8 +174,9 @@ impl Entry {
 mod tests {
     use super::*;
 
-    /// A shared instance fed A at 100, B at 99, then A at 100 again (as a bus may interleave
-    /// symbols) gives three ids, the same as separate instances of A and B would.
+    /// A shared instance fed events of A at 100, B at 99, then A at 100 again (as a bus may
+    /// interleave symbols) gives three ids, whatever symbols its intents name: the same as
+    /// separate instances of A and B would.
     #[test]
     fn ids_count_per_symbol_whatever_the_interleaving() {
         let parts = || ["s".to_owned(), "exec".to_owned(), "p=1;".to_owned()];

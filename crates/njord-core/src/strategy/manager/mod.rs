@@ -357,16 +357,19 @@ impl Manager {
                     ctx.intent(side, qty, || meta)
                 })
             {
-                exit.id = Some(st.ids.next(&exit.symbol, exit.ts_ns).into());
+                exit.id = Some(st.ids.next(symbol, exit.ts_ns).into());
                 out.push(Event::Intent(exit));
             }
             self.scratch.clear();
             let scratch = &mut self.scratch;
             let strategy = &mut st.strategy;
             let outcome = catch_unwind(AssertUnwindSafe(|| strategy.on_event(ev, &ctx, scratch)));
+            if outcome.is_ok() {
+                // What it caused before an error too (an ensemble's regime switch).
+                st.strategy.take_events(out);
+            }
             let reason = match outcome {
                 Ok(Ok(())) => {
-                    st.strategy.take_events(out);
                     for intent in self.scratch.drain(..) {
                         let intent = match intent.side() {
                             Some(side) if managed => {
@@ -383,7 +386,7 @@ impl Manager {
                         };
                         let mut intent = intent;
                         intent.exec.clone_from(&def.exec);
-                        intent.id = Some(st.ids.next(&intent.symbol, intent.ts_ns).into());
+                        intent.id = Some(st.ids.next(symbol, intent.ts_ns).into());
                         out.push(Event::Intent(intent));
                     }
                     continue;
