@@ -16,9 +16,7 @@ use crate::replay::{Filter, Replay};
 use arrow::array::{ArrayRef, DictionaryArray, Float64Array, Int32Array, RecordBatch};
 use arrow::array::{StringArray, TimestampNanosecondArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use njord_core::features::Ohlc;
 use njord_core::features::set::{FeatureSet, Label, Labeler, Ohlcv, check_leakage};
-use njord_core::num::nearest_f64;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -183,14 +181,7 @@ fn read_bars(
 }
 
 fn bar_row(b: &Bar<'_>) -> (i64, Ohlcv) {
-    let ohlc = Ohlc {
-        open: nearest_f64(b.open),
-        high: nearest_f64(b.high),
-        low: nearest_f64(b.low),
-        close: nearest_f64(b.close),
-    };
-    let volume = nearest_f64(b.volume);
-    (b.ts_close_ns, Ohlcv { ohlc, volume })
+    (b.ts_close_ns, Ohlcv::of_bar(b))
 }
 
 /// Makes the rows of `tapes` and writes them to `opts.out`; bad tape lines go to `on_bad`.

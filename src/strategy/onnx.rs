@@ -25,8 +25,7 @@
 
 use super::registry::{Class, ParamError, ParamKind, ParamSpec, ParamValue, Params, QTY, Scope};
 use super::{Context, Strategy, StrategyError};
-use njord_core::event::{Event, Intent, Map, Side};
-use njord_core::features::Ohlc;
+use njord_core::event::{Event, Intent, Map};
 use njord_core::features::set::{FeatureSet, Ohlcv};
 use njord_core::num::nearest_f64;
 use njord_model::Model;
@@ -212,28 +211,8 @@ impl Strategy for OnnxModel {
         out: &mut Vec<Intent<'static>>,
     ) -> Result<(), StrategyError> {
         let bar = match ev {
-            Event::Bar(b) => Ohlcv {
-                ohlc: Ohlc {
-                    open: nearest_f64(b.open),
-                    high: nearest_f64(b.high),
-                    low: nearest_f64(b.low),
-                    close: nearest_f64(b.close),
-                },
-                volume: nearest_f64(b.volume),
-            },
-            // A trade is a bar of one price.
-            Event::Trade(t) => {
-                let p = ctx.price_f64();
-                Ohlcv {
-                    ohlc: Ohlc {
-                        open: p,
-                        high: p,
-                        low: p,
-                        close: p,
-                    },
-                    volume: nearest_f64(t.qty),
-                }
-            }
+            Event::Bar(b) => Ohlcv::of_bar(b),
+            Event::Trade(t) => Ohlcv::of_price(ctx.price_f64(), nearest_f64(t.qty)),
             _ => return Ok(()),
         };
         let Some(values) = self.features.update(&bar) else {
@@ -254,18 +233,12 @@ impl Strategy for OnnxModel {
         } else {
             return Ok(());
         };
-        if target == self.position {
+        let Some((side, qty)) = super::toward(self.position, target, self.qty) else {
             return Ok(());
-        }
-        let side = if target > self.position {
-            Side::Buy
-        } else {
-            Side::Sell
         };
-        let steps = Decimal::from(i32::from(target) - i32::from(self.position)).abs();
         self.position = target;
         let (names, values) = (self.features.names(), &self.row);
-        out.push(ctx.intent(side, self.qty * steps, || {
+        out.push(ctx.intent(side, qty, || {
             let mut meta: Map = names
                 .iter()
                 .zip(values)

@@ -24,6 +24,35 @@ pub struct Ohlcv {
     pub volume: f64,
 }
 
+impl Ohlcv {
+    /// A bar event's prices and volume.
+    pub fn of_bar(b: &crate::event::Bar<'_>) -> Self {
+        use crate::num::nearest_f64;
+        Ohlcv {
+            ohlc: Ohlc {
+                open: nearest_f64(b.open),
+                high: nearest_f64(b.high),
+                low: nearest_f64(b.low),
+                close: nearest_f64(b.close),
+            },
+            volume: nearest_f64(b.volume),
+        }
+    }
+
+    /// A bar of one price: a trade.
+    pub fn of_price(price: f64, volume: f64) -> Self {
+        Ohlcv {
+            ohlc: Ohlc {
+                open: price,
+                high: price,
+                low: price,
+                close: price,
+            },
+            volume,
+        }
+    }
+}
+
 /// One configured feature: its state and how a bar updates it.
 type Calc = Box<dyn FnMut(&Ohlcv) -> Option<f64> + Send>;
 

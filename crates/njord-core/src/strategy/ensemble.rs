@@ -450,14 +450,11 @@ impl Strategy for Ensemble {
         }
         let (call, score) = self.decide();
         let target = if call < 0 && self.long_only { 0 } else { call };
-        if call == 0 || target == self.position {
+        if call == 0 {
             return Ok(());
         }
-        let steps = Decimal::from(i32::from(target) - i32::from(self.position)).abs();
-        let side = if target > self.position {
-            Side::Buy
-        } else {
-            Side::Sell
+        let Some((side, qty)) = super::toward(self.position, target, self.qty) else {
+            return Ok(());
         };
         self.attribute(price);
         let votes: Map = self
@@ -473,7 +470,7 @@ impl Strategy for Ensemble {
             })
             .collect();
         let regime = self.regime.as_ref().map(Regime::name);
-        out.push(ctx.intent(side, self.qty * steps, || {
+        out.push(ctx.intent(side, qty, || {
             let mut meta = super::meta([("score", score)]);
             meta.insert("votes".into(), Value::Object(votes));
             if let Some(r) = regime {

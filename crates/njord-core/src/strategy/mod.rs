@@ -153,6 +153,19 @@ impl<'a> Context<'a> {
     }
 }
 
+/// The intent that moves a position of −1, 0 or +1 units (short, flat, long) to `target`:
+/// its side and quantity (`qty` per unit, so twice `qty` from short to long); `None` when the
+/// position is there already.
+pub fn toward(position: i8, target: i8, qty: Decimal) -> Option<(Side, Decimal)> {
+    let steps = i32::from(target) - i32::from(position);
+    let side = match steps {
+        0 => return None,
+        s if s > 0 => Side::Buy,
+        _ => Side::Sell,
+    };
+    Some((side, qty * Decimal::from(steps.abs())))
+}
+
 /// A `meta` map of named `f64` values (non-finite values become `null`).
 pub fn meta<const N: usize>(values: [(&str, f64); N]) -> Map {
     values
