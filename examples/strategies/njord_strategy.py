@@ -37,22 +37,28 @@ class Strategy:
         """Handles one `trade` or `bar` event (a dict, as Njord writes it)."""
         raise NotImplementedError
 
-    def buy(self, qty, symbol=None, limit_price=None, meta=None):
-        self.intent("buy", qty, symbol, limit_price, meta)
+    def buy(self, qty, symbol=None, limit_price=None, meta=None, **group):
+        self.intent("buy", qty, symbol, limit_price, meta, **group)
 
-    def sell(self, qty, symbol=None, limit_price=None, meta=None):
-        self.intent("sell", qty, symbol, limit_price, meta)
+    def sell(self, qty, symbol=None, limit_price=None, meta=None, **group):
+        self.intent("sell", qty, symbol, limit_price, meta, **group)
 
-    def intent(self, side, qty, symbol=None, limit_price=None, meta=None):
+    def intent(self, side, qty, symbol=None, limit_price=None, meta=None,
+               group_id=None, group_size=None):
         """Queues an intent in the answer to the current event. `qty` and `limit_price` are
         best given as strings ("0.5"), which Njord reads as exact decimals; without a
-        `symbol`, the event's; with a `limit_price`, a limit order."""
+        `symbol`, the event's; with a `limit_price`, a limit order. The legs of one trade
+        share a `group_id` and its `group_size`: risk allows all of them or none."""
         i = {"kind": "intent", "side": side, "qty": _plain(qty)}
         if symbol is not None:
             i["symbol"] = symbol
         if limit_price is not None:
             i["type"] = "limit"
             i["limit_price"] = _plain(limit_price)
+        if group_id is not None:
+            i["group_id"] = group_id
+        if group_size is not None:
+            i["group_size"] = group_size
         if meta:
             i["meta"] = meta
         self._answer.append(i)

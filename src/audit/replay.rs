@@ -16,7 +16,7 @@ use crate::prices::LastPrices;
 use crate::risk::{Caps, External, Halt, RiskEngine, RiskSettings, SharedPnl};
 use rust_decimal::Decimal;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 
 /// What the shell read for an intent, as a decision record's `ext` in canonical form,
@@ -147,11 +147,22 @@ pub fn replay(records: &[Rec]) -> Result<ReplayReport, String> {
     // A chain written before one record per intent holds the intent in a record of its own
     // (its line as `event`, with `ext`), then its decision: the intent waits here for it.
     let mut legacy_intent: Option<&Value> = None;
+    // Audited decisions waiting for the replay's: the legs of a group are decided together,
+    // when the last comes (or at the end), in the order they came.
+    let mut awaiting = Awaiting::default();
+    let mut out = Vec::new();
     for r in records {
         let v = &r.v;
         let at = |what: &str| format!("record {}: {what}", r.seq);
         match v["kind"].as_str().unwrap_or("") {
-            "start" => engine = None,
+            "start" => {
+                // The process before this start decided its held legs at its end.
+                if let Some(mut e) = engine.take() {
+                    out.clear();
+                    e.on_end(&mut out);
+                    awaiting.settle(&out, &mut scratch, &mut report);
+                }
+            }
             "config" | "config_in_force" => {
                 let hash = v["config_hash"].as_str().unwrap_or("").to_string();
                 if let Some(text) = v["config"].as_str() {
@@ -241,19 +252,7 @@ pub fn replay(records: &[Rec]) -> Result<ReplayReport, String> {
                     return Err(at("`intent` is not an intent"));
                 };
                 let ext = external_of(ext).map_err(|m| at(&m))?;
-                let mut out = Vec::new();
-                e.on_intent(&i, &ext, &mut out);
                 report.intents += 1;
-                // The order an allowed decision brings is not in risk's chain.
-                let replayed = match out.first() {
-                    Some(d @ Event::Decision(_)) => {
-                        scratch.clear();
-                        d.write_line(&mut scratch);
-                        scratch.pop();
-                        String::from_utf8_lossy(&scratch).into_owned()
-                    }
-                    _ => String::new(),
-                };
                 if v["config_hash"].as_str() != Some(config_hash.as_str()) {
                     report.differences.push((
                         r.seq,
@@ -262,24 +261,63 @@ pub fn replay(records: &[Rec]) -> Result<ReplayReport, String> {
                             v["config_hash"]
                         ),
                         audited.clone(),
-                        replayed.clone(),
+                        String::new(),
                     ));
                 }
-                if audited == replayed {
-                    report.identical += 1;
-                } else {
-                    report.differences.push((
-                        r.seq,
-                        "the decision differs from the replay's".into(),
-                        audited,
-                        replayed,
-                    ));
-                }
+                awaiting.0.push_back((r.seq, audited));
+                out.clear();
+                e.on_intent(&i, &ext, &mut out);
+                awaiting.settle(&out, &mut scratch, &mut report);
             }
             _ => {}
         }
     }
+    if let Some(e) = engine.as_mut() {
+        out.clear();
+        e.on_end(&mut out);
+        awaiting.settle(&out, &mut scratch, &mut report);
+    }
+    for (seq, audited) in awaiting.0 {
+        report.differences.push((
+            seq,
+            "the replay made no decision on this intent".into(),
+            audited,
+            String::new(),
+        ));
+    }
     Ok(report)
+}
+
+/// Audited decisions (seq, line) the replay has not decided yet, oldest first.
+#[derive(Default)]
+struct Awaiting(VecDeque<(u64, String)>);
+
+impl Awaiting {
+    /// Compares each decision in `out` with the oldest audited one waiting. The order an
+    /// allowed decision brings is not in risk's chain.
+    fn settle(&mut self, out: &[Event<'_>], scratch: &mut Vec<u8>, report: &mut ReplayReport) {
+        for d in out.iter().filter(|e| matches!(e, Event::Decision(_))) {
+            scratch.clear();
+            d.write_line(scratch);
+            scratch.pop();
+            let replayed = String::from_utf8_lossy(scratch).into_owned();
+            match self.0.pop_front() {
+                Some((_, audited)) if audited == replayed => report.identical += 1,
+                Some((seq, audited)) => report.differences.push((
+                    seq,
+                    "the decision differs from the replay's".into(),
+                    audited,
+                    replayed,
+                )),
+                None => report.differences.push((
+                    0,
+                    "the replay made a decision the chain does not hold".into(),
+                    String::new(),
+                    replayed,
+                )),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -175,6 +175,8 @@ impl RecordKind {
                     opt("post_only", Bool),
                     opt("oco", Text),
                     opt("exec", Json),
+                    opt("group_id", Text),
+                    opt("group_size", Int),
                     opt("meta", Json),
                 ];
                 C
@@ -206,6 +208,7 @@ impl RecordKind {
                     opt("oco", Text),
                     opt("exec", Json),
                     opt("iceberg_qty", Decimal),
+                    opt("group_id", Text),
                     req("ts_accepted_ns", Time),
                 ];
                 C

@@ -106,6 +106,19 @@ pub struct RiskStage {
     config_path: Option<PathBuf>,
     /// What the next decision's audit record rests on.
     audit: DecisionInputs,
+    /// The intents the engine has not decided yet (legs of a group it holds), oldest first:
+    /// the engine decides in the order intents come.
+    pending: std::collections::VecDeque<PendingIntent>,
+}
+
+/// An intent waiting for its decision, with what its audit record and Redis claim need.
+struct PendingIntent {
+    /// The event as received (or written, when it came without a line), for the audit
+    /// trail; empty without one.
+    line: Vec<u8>,
+    ext: External,
+    /// The Redis key this intent claimed, released if it is denied.
+    claimed: Option<String>,
 }
 
 /// The inputs of a decision, as its audit record holds them (reused buffers: this is the
@@ -118,8 +131,6 @@ struct DecisionInputs {
     ext: String,
     /// `prices`: those that moved since the previous decision, canonical; empty when none.
     prices: String,
-    /// The intent's line, when it came without one (from the bus).
-    line: Vec<u8>,
 }
 
 impl RiskStage {
@@ -152,6 +163,7 @@ impl RiskStage {
             journal_dir: cfg.journal.dir.clone(),
             config_path,
             audit: DecisionInputs::default(),
+            pending: std::collections::VecDeque::new(),
         }
     }
 
@@ -249,14 +261,38 @@ impl RiskStage {
             return Ok(());
         };
         let (ext, claimed) = self.external(i);
+        // Only the audit record needs the line.
+        let line = match line {
+            _ if !audit::is_open() => Vec::new(),
+            Some(l) => l.to_vec(),
+            None => {
+                let mut l = Vec::new();
+                ev.write_line(&mut l);
+                l.pop();
+                l
+            }
+        };
         let start = out.len();
         self.engine.on_intent(i, &ext, out);
-        if let Some(Event::Decision(d)) = out.get(start) {
+        self.pending.push_back(PendingIntent { line, ext, claimed });
+        self.record_decisions(out, start)
+    }
+
+    /// Releases the claims of denied intents and journals the decisions in `out[start..]`,
+    /// each with its pending intent.
+    fn record_decisions(&mut self, out: &Out, start: usize) -> Result<(), StageError> {
+        for decision in &out[start..] {
+            let Event::Decision(d) = decision else {
+                continue;
+            };
+            let Some(p) = self.pending.pop_front() else {
+                continue;
+            };
             // A denied intent must not stay marked seen, unless it was a duplicate.
-            if let (Some(key), false) = (claimed, d.allowed)
+            if let (Some(key), false) = (&p.claimed, d.allowed)
                 && d.reason != Some(Reason::DuplicateIntent)
                 && let Some(s) = self.shared.as_mut()
-                && let Err(e) = s.redis.del(&key)
+                && let Err(e) = s.redis.del(key)
             {
                 tracing::warn!(key, error = %e, "cannot release the id of a denied intent");
             }
@@ -264,40 +300,29 @@ impl RiskStage {
                 tracing::debug!(intent_id = %d.intent_id, reason = ?d.reason, "denied");
             }
             if audit::is_open() {
-                self.journal_audited(ev, line, &ext, &out[start])?;
+                self.journal_audited(&p, decision)?;
             } else {
-                self.journals.append_event(DECISIONS_JOURNAL, &out[start])?;
+                self.journals.append_event(DECISIONS_JOURNAL, decision)?;
             }
         }
         Ok(())
     }
 
     /// Journals `decision`, and records it in the audit trail with what it rests on: the
-    /// intent `ev` as received (`line`), what the shell read for it and the prices that moved
-    /// since the previous decision (deciding reads them and changes neither). One record per
-    /// intent keeps the trail's cost down.
+    /// intent as received, what the shell read for it and the prices that moved since the
+    /// previous decision (deciding reads them and changes neither). One record per intent
+    /// keeps the trail's cost down.
     fn journal_audited(
         &mut self,
-        ev: &Event<'_>,
-        line: Option<&[u8]>,
-        ext: &External,
+        intent: &PendingIntent,
         decision: &Event<'_>,
     ) -> Result<(), StageError> {
         let a = &mut self.audit;
         a.ext.clear();
-        write_external(ext, &mut a.ext);
+        write_external(&intent.ext, &mut a.ext);
         a.prices.clear();
         a.view.changes(self.engine.last_prices(), &mut a.prices);
-        let line = match line {
-            Some(l) => l,
-            None => {
-                a.line.clear();
-                ev.write_line(&mut a.line);
-                a.line.pop();
-                &a.line
-            }
-        };
-        let intent = audit::line_text(line);
+        let intent = audit::line_text(&intent.line);
         let fields = [
             ("intent", Field::Text(&intent)),
             ("ext", Field::Canonical(&a.ext)),
@@ -371,6 +396,12 @@ impl Stage for RiskStage {
             Err(e) => tracing::error!("SIGHUP: keeping the current caps: {e}"),
         }
         Ok(())
+    }
+
+    fn on_end(&mut self, out: &mut Out) -> Result<(), StageError> {
+        let start = out.len();
+        self.engine.on_end(out);
+        self.record_decisions(out, start)
     }
 
     fn flush(&mut self) -> Result<(), StageError> {

@@ -170,6 +170,10 @@ struct Wish {
     #[serde(default)]
     time_in_force: Option<String>,
     #[serde(default)]
+    group_id: Option<String>,
+    #[serde(default)]
+    group_size: Option<u32>,
+    #[serde(default)]
     meta: Map,
 }
 
@@ -338,10 +342,24 @@ fn intent(
         ("limit", _) => return bad("a limit intent needs a limit_price above 0".into()),
         (t, _) => return bad(format!("type `{t}` is not market or limit")),
     }
+    let max = njord_core::risk::MAX_GROUP_LEGS;
+    match (w.group_id.as_deref(), w.group_size) {
+        (Some(""), _) => return bad("group_id is empty".into()),
+        (None, Some(_)) => return bad("group_size needs a group_id".into()),
+        (_, Some(n)) if !(2..=max).contains(&n) => {
+            return bad(format!("group_size {n} is not 2 to {max}"));
+        }
+        _ => {}
+    }
     let mut intent = ctx.intent_on(symbol, side, w.qty, || w.meta);
     intent.order_type = Cow::Owned(order_type.to_owned());
     intent.limit_price = w.limit_price;
     intent.time_in_force = w.time_in_force.map(Cow::Owned);
+    // Scoped to the strategy: another's group of the same name is another trade.
+    intent.group_id = w
+        .group_id
+        .map(|g| Cow::Owned(format!("{}:{g}", ctx.strategy_id())));
+    intent.group_size = w.group_size;
     Ok(intent)
 }
 

@@ -1034,3 +1034,98 @@ fn a_forger_who_drops_the_checkpoints_is_caught_by_the_public_key() {
         "{said}"
     );
 }
+
+/// `njord-risk` holds a pair's first leg for the second: a pair is allowed whole or not at
+/// all, a group cut short by another intent or the end is denied `group_incomplete`, the
+/// orders carry the `group_id`, the journal and the trail hold one decision per leg, and
+/// the replay re-decides them identically.
+#[test]
+fn a_group_of_legs_is_decided_as_one_and_replays_identically() {
+    let s = Setup::new(1000, 0);
+    let t = 1_704_067_200_000_000_000i64;
+    let trade = |sym: &str, px: &str, k: i64| {
+        format!(
+            r#"{{"kind":"trade","symbol":"{sym}","trade_id":"{k}","price":{px},"qty":1,"side":"buy","ts_ns":{}}}"#,
+            t + k
+        )
+    };
+    let leg = |id: &str, sym: &str, qty: &str, group: &str, size: u32, k: i64| {
+        format!(
+            r#"{{"kind":"intent","id":"{id}","ts_ns":{},"strategy_id":"pair","symbol":"{sym}","side":"buy","type":"market","qty":{qty},"group_id":"{group}","group_size":{size}}}"#,
+            t + k
+        )
+    };
+    // 20 B at 20 is above the default per-order cap.
+    let input = [
+        trade("A/USDT", "10", 1),
+        trade("B/USDT", "20", 2),
+        leg("a1", "A/USDT", "1", "g1", 2, 3),
+        trade("A/USDT", "10.5", 4),
+        leg("b1", "B/USDT", "20", "g1", 2, 5),
+        leg("a2", "A/USDT", "1", "g2", 2, 6),
+        leg("b2", "B/USDT", "1", "g2", 2, 7),
+        leg("a3", "A/USDT", "1", "g3", 3, 8),
+        leg("b3", "B/USDT", "1", "g3", 3, 9),
+        leg("a4", "A/USDT", "1", "g4", 2, 10),
+    ]
+    .join("\n")
+        + "\n";
+    let mut risk = s
+        .cmd("njord-risk")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    risk.stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = risk.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let answers: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter_map(|v| match v["kind"].as_str() {
+            Some("decision") => Some(format!(
+                "{} {}",
+                v["intent_id"].as_str().unwrap(),
+                v["reason"].as_str().unwrap_or("allowed")
+            )),
+            Some("order") => Some(format!(
+                "order {} {}",
+                v["intent_id"].as_str().unwrap(),
+                v["group_id"].as_str().unwrap()
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            "a1 group_leg_denied",
+            "b1 per_order_usd_cap",
+            "a2 allowed",
+            "order a2 g2",
+            "b2 allowed",
+            "order b2 g2",
+            "a3 group_incomplete",
+            "b3 group_incomplete",
+            "a4 group_incomplete",
+        ]
+    );
+    let journal = std::fs::read_to_string(s.path("j/risk.decisions.ndjson")).unwrap();
+    assert_eq!(
+        journal.lines().count(),
+        7,
+        "one decision per leg: {journal}"
+    );
+    let replay = s.cmd("njord-audit").arg("replay").output().unwrap();
+    let said = String::from_utf8_lossy(&replay.stdout);
+    assert!(replay.status.success(), "{said}");
+    assert!(
+        said.contains("njord-risk: 7 intents re-decided, 7 decisions identical, 0 differences"),
+        "{said}"
+    );
+}

@@ -105,6 +105,10 @@ fn a_failing_program_stops_its_strategy_alone_with_an_error_naming_it() {
             "symbol `BTC/USDT` is not one of the symbols it was sent events of",
         ),
         (
+            program("'{\"kind\":\"intent\",\"side\":\"buy\",\"qty\":\"1\",\"group_size\":2}'"),
+            "malformed intent: group_size needs a group_id",
+        ),
+        (
             // Hello for other params.
             serde_json::to_string(
                 "import sys\nsys.stdin.readline()\nprint('{\"kind\":\"strategy_hello\",\"id\":\"t\",\"version\":\"0\",\"params_hash\":\"00\"}', flush=True)\nsys.stdin.read()\n",
@@ -233,6 +237,10 @@ fn pairs_momentum_and_ensembles_backtest_like_the_pipeline() {
     for pair in legs.chunks(2) {
         assert_eq!(pair[0]["group_id"], pair[1]["group_id"]);
         assert_eq!(
+            (&pair[0]["group_size"], &pair[1]["group_size"]),
+            (&2.into(), &2.into())
+        );
+        assert_eq!(
             (&pair[0]["symbol"], &pair[1]["symbol"]),
             (&"Y/USDT".into(), &"X/USDT".into())
         );
@@ -292,4 +300,107 @@ fn the_python_example_does_not_look_ahead() {
     )
     .unwrap();
     assert_no_look_ahead(&d);
+}
+
+/// A program's legs of one trade carry its group, scoped to the strategy.
+#[test]
+fn a_program_writes_the_legs_of_one_trade() {
+    let (_t, d) = workdir();
+    let tape: Vec<u8> = std::fs::read(d.join("tape.ndjson")).unwrap()[..]
+        .split_inclusive(|b| *b == b'\n')
+        .take(3)
+        .flatten()
+        .copied()
+        .collect();
+    // Through the example's helper module.
+    let helper = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/strategies");
+    std::fs::write(
+        d.join("legs.py"),
+        format!(
+            "import sys\nsys.path.insert(0, {:?})\nfrom njord_strategy import Strategy, run\n\n\
+             class Legs(Strategy):\n    def on_event(self, ev):\n        \
+             self.buy('1', group_id='g', group_size=2)\n        \
+             self.sell('1', group_id='g', group_size=2)\n\nrun(Legs, id='legs', version='0')\n",
+            helper.display().to_string()
+        ),
+    )
+    .unwrap();
+    let yaml = format!(
+        "strategies:\n  - id: grp\n    class: exec\n    symbols: [\"ATOM/USDT\"]\n    events: [trade]\n    params: {{command: [python3, {:?}]}}\n",
+        d.join("legs.py").display().to_string()
+    );
+    let (out, err) = strat(&d, &yaml, &tape);
+    let intents: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!intents.is_empty(), "{err}");
+    assert_eq!(intents.len() % 2, 0);
+    for i in &intents {
+        assert_eq!(
+            (&i["group_id"], &i["group_size"]),
+            (&"grp:g".into(), &2.into())
+        );
+    }
+}
+
+/// A pair whose x leg is above the per-order cap while its y leg is under it goes out whole
+/// or not at all: risk holds y for x's verdict, so no order (and no fill) is ever one leg
+/// alone; the backtester decides the same.
+#[test]
+fn a_pair_is_allowed_whole_or_not_at_all() {
+    let (_t, d) = workdir();
+    std::fs::write(d.join("tape.ndjson"), three_symbol_bars(600)).unwrap();
+    // y = X (about 50 USD a unit), x = Y at β ≈ 0.5 (about 52 USD): a cap of 51 lies
+    // between the legs on many entries.
+    std::fs::write(
+        d.join("strategies.yaml"),
+        "strategies:\n  - {id: pair, class: pairs, symbols: [X/USDT, Y/USDT], events: [bar], params: {y: X/USDT, x: Y/USDT, window: 40, entry_z: 1.5, exit_z: 0.5, qty: 1, step: 0.001}}\n",
+    )
+    .unwrap();
+    let base = std::fs::read_to_string(d.join("base.yaml")).unwrap();
+    std::fs::write(
+        d.join("base.yaml"),
+        base.replace("per_order_usd_cap: 100000", "per_order_usd_cap: 51"),
+    )
+    .unwrap();
+    backtest(&d, "out", &[]);
+    let ours = std::fs::read_to_string(d.join("out/fills.ndjson")).unwrap();
+    assert_eq!(ours.lines().collect::<Vec<_>>(), pipeline_fills(&d));
+    let sh = format!(
+        "{} tape.ndjson -q | {} --config base.yaml --strategies strategies.yaml -q | {} --config base.yaml -q",
+        env!("CARGO_BIN_EXE_njord-replay"),
+        env!("CARGO_BIN_EXE_njord-strat"),
+        env!("CARGO_BIN_EXE_njord-risk"),
+    );
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&sh)
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let events: Vec<serde_json::Value> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut orders: std::collections::BTreeMap<String, usize> = Default::default();
+    for e in events.iter().filter(|e| e["kind"] == "intent") {
+        orders.insert(e["group_id"].as_str().unwrap().to_string(), 0);
+    }
+    for e in events.iter().filter(|e| e["kind"] == "order") {
+        *orders.get_mut(e["group_id"].as_str().unwrap()).unwrap() += 1;
+    }
+    assert!(orders.values().all(|&n| n == 0 || n == 2), "{orders:?}");
+    assert!(
+        orders.values().any(|&n| n == 2),
+        "some pairs go out: {orders:?}"
+    );
+    // The y leg alone was under the cap: without the hold it would have gone out alone.
+    let held_back = events
+        .iter()
+        .filter(|e| e["kind"] == "decision" && e["reason"] == "group_leg_denied")
+        .count();
+    assert!(held_back > 0, "some y legs are held back by their x leg");
 }

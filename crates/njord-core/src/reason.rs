@@ -54,13 +54,16 @@ pub enum Reason {
     StrategyCapital,
     /// Exec: the parent's quantity is not a multiple of the symbol's lot step.
     LotStep,
-    /// Risk: an earlier leg of the intent's `group_id` (the other leg of a pair) was denied.
+    /// Risk: another leg of the intent's `group_id` (the other leg of a pair) was denied.
     GroupLegDenied,
+    /// Risk: not every leg of the intent's group (`group_size`) came before another intent
+    /// or the end of the input.
+    GroupIncomplete,
 }
 
 impl Reason {
     /// Every code, in the order of the documentation's table.
-    pub const ALL: [Reason; 22] = [
+    pub const ALL: [Reason; 23] = [
         Reason::InvalidIntent,
         Reason::DuplicateIntent,
         Reason::Halted,
@@ -83,6 +86,7 @@ impl Reason {
         Reason::StrategyCapital,
         Reason::LotStep,
         Reason::GroupLegDenied,
+        Reason::GroupIncomplete,
     ];
 
     /// The code as written in events.
@@ -110,6 +114,7 @@ impl Reason {
             Reason::StrategyCapital => "strategy_capital",
             Reason::LotStep => "lot_step",
             Reason::GroupLegDenied => "group_leg_denied",
+            Reason::GroupIncomplete => "group_incomplete",
         }
     }
 }

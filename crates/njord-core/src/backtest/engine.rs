@@ -316,6 +316,11 @@ impl Engine {
         self.risk
             .on_event(ev, &External::default(), &mut self.answers);
         self.paper(ev, sink);
+        self.answer(sink);
+    }
+
+    /// Risk's answers (decisions, orders) to the sink, the portfolio and paper.
+    fn answer(&mut self, sink: &mut dyn Sink) {
         let answers = std::mem::take(&mut self.answers);
         for a in &answers {
             if let Some(p) = self.portfolio.as_mut()
@@ -456,6 +461,10 @@ impl Engine {
 
     /// Takes the closing sample and returns the metrics and counts.
     pub fn finish(mut self, sink: &mut dyn Sink) -> RunResult {
+        // A group whose last leg never came is denied, as njord-risk does at its end.
+        self.answers.clear();
+        self.risk.on_end(&mut self.answers);
+        self.answer(sink);
         if let Some(s) = self.sampler.finish(&self.account) {
             self.metrics.on_sample(&s);
             sink.on_sample(&s, &self.account);
@@ -564,6 +573,7 @@ mod props {
                     oco: None,
                     exec: None,
                     group_id: None,
+                    group_size: None,
                     meta: Default::default(),
                 }));
             }

@@ -156,6 +156,7 @@ mod tests {
             oco: None,
             exec: None,
             iceberg_qty: None,
+            group_id: None,
             ts_accepted_ns: 0,
         }
     }

@@ -200,6 +200,7 @@ impl Event<'_> {
                 oco: oo(e.oco),
                 exec: e.exec,
                 group_id: oo(e.group_id),
+                group_size: e.group_size,
                 meta: e.meta,
             }),
             Event::Decision(e) => Event::Decision(Decision {
@@ -225,6 +226,7 @@ impl Event<'_> {
                 oco: oo(e.oco),
                 exec: e.exec,
                 iceberg_qty: e.iceberg_qty,
+                group_id: oo(e.group_id),
                 ts_accepted_ns: e.ts_accepted_ns,
             }),
             Event::Cancel(e) => Event::Cancel(Cancel {

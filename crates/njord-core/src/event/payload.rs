@@ -337,10 +337,14 @@ pub struct Intent<'a> {
     /// An execution algorithm for the order (`{"algo": "twap", …}`), run by njord-exec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exec: Option<ExecSpec>,
-    /// The trade this intent is a leg of (a pair's two legs share it): once risk denies one
-    /// leg, it denies the legs after it (`group_leg_denied`).
+    /// The trade this intent is a leg of (a pair's two legs share it). With `group_size`,
+    /// risk holds the legs until all have come and allows all or none; without it, once risk
+    /// denies one leg it denies the legs after it (`group_leg_denied`).
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<Cow<'a, str>>,
+    /// How many legs the `group_id` trade has (2 to 16), written on every leg.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_size: Option<u32>,
     #[serde(default)]
     pub meta: Map,
 }
@@ -409,6 +413,10 @@ pub struct Order<'a> {
     /// `iceberg` with `native: true`.
     #[serde(with = "num::opt", default, skip_serializing_if = "Option::is_none")]
     pub iceberg_qty: Option<Decimal>,
+    /// The intent's `group_id`: the orders of one trade (a pair's legs), which risk allowed
+    /// together.
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<Cow<'a, str>>,
     pub ts_accepted_ns: i64,
 }
 
@@ -449,6 +457,7 @@ impl Order<'_> {
             oco: self.oco.as_ref().map(s),
             exec: self.exec.clone(),
             iceberg_qty: self.iceberg_qty,
+            group_id: self.group_id.as_ref().map(s),
             ts_accepted_ns: self.ts_accepted_ns,
         }
     }

@@ -28,7 +28,8 @@
 //! id `{parent id}-{n}` (n from 1) and `ts_accepted_ns` = the time it was sent. `exec_status`
 //! events report each parent's progress: on arrival, after each child sent, each fill seen
 //! and at its end. A cancel of the parent id, or the kill switch ([`ExecEngine::halt`]),
-//! cancels every child not known to be filled and stops the parent.
+//! cancels every child not known to be filled and stops the parent. Parents with one
+//! `group_id` (a pair's legs) are one trade: a leg refused or cancelled stops the others.
 
 pub mod schedule;
 pub mod spec;
@@ -235,7 +236,15 @@ pub struct ExecEngine {
     /// a child that finds no token waits for one.
     rate_cap: u32,
     buckets: FxHashMap<String, TokenBucket>,
+    /// The parents of each `group_id` (a pair's legs), working or settled: one trade, so a
+    /// leg refused or cancelled stops the others.
+    groups: FxHashMap<String, Vec<u64>>,
+    /// The latest groups with a refused or cancelled leg: their later legs are refused.
+    broken_groups: std::collections::VecDeque<String>,
 }
+
+/// How many broken groups are remembered: a group's legs come one after another.
+const BROKEN_GROUPS: usize = 64;
 
 /// Takes a token of the symbol's children bucket at `ts`; always granted without a cap.
 fn token(buckets: &mut FxHashMap<String, TokenBucket>, symbol: &str, cap: u32, ts: i64) -> bool {
@@ -348,6 +357,8 @@ impl ExecEngine {
             next_due: i64::MAX,
             rate_cap: 0,
             buckets: FxHashMap::default(),
+            groups: FxHashMap::default(),
+            broken_groups: std::collections::VecDeque::new(),
         }
     }
 
@@ -448,7 +459,7 @@ impl ExecEngine {
             Event::Ticker(t) => {
                 self.on_quote(&t.symbol, Some(t.bid), Some(t.ask), t.ts_ns, out);
             }
-            Event::Order(o) if o.exec.is_some() => self.accept(o, out),
+            Event::Order(o) if o.exec.is_some() => self.arrive(o, out),
             Event::Fill(f) => self.on_fill(f, out),
             Event::OrderUpdate(u)
                 if u.status.is_terminal() && u.status != crate::event::OrderStatus::Filled =>
@@ -612,6 +623,61 @@ impl ExecEngine {
     }
 
     /// Takes a parent: checks it, plans its children and sends those due at once.
+    /// A parent arrives. The leg of a group (`group_id`) is refused when another leg was
+    /// refused or cancelled; when it is refused itself, the legs already worked stop
+    /// (`cancelled`, `group_leg_denied`): a pair is worked whole or not at all, as far as
+    /// fills already made allow.
+    fn arrive(&mut self, o: &Order<'_>, out: &mut Vec<Event<'static>>) {
+        let Some(group) = o.group_id.as_deref().filter(|g| !g.is_empty()) else {
+            return self.accept(o, out);
+        };
+        if self.broken_groups.iter().any(|g| g == group) {
+            let text = format!("another leg of group {group} was refused or cancelled");
+            out.push(rejection(o, Reason::GroupLegDenied, &text));
+            return;
+        }
+        let start = out.len();
+        self.accept(o, out);
+        let refused = matches!(out.get(start),
+            Some(Event::ExecStatus(s)) if s.state == "rejected" && s.parent_id == o.intent_id);
+        match self.index.get(o.intent_id.as_ref()) {
+            Some(&seq) if !refused => self.join_group(group, seq),
+            _ if refused => self.break_group(group, o.ts_accepted_ns, out),
+            _ => {}
+        }
+    }
+
+    fn join_group(&mut self, group: &str, seq: u64) {
+        let legs = self.groups.entry(group.to_owned()).or_default();
+        if !legs.contains(&seq) {
+            legs.push(seq);
+        }
+    }
+
+    /// Stops the worked legs of `group` and refuses its later ones.
+    fn break_group(&mut self, group: &str, ts: i64, out: &mut Vec<Event<'static>>) {
+        if !self.broken_groups.iter().any(|g| g == group) {
+            if self.broken_groups.len() == BROKEN_GROUPS {
+                self.broken_groups.pop_front();
+            }
+            self.broken_groups.push_back(group.to_owned());
+        }
+        for seq in self.groups.remove(group).unwrap_or_default() {
+            let done = (self.parents.get(&seq))
+                .or(self.settled.get(&seq))
+                .is_some_and(|p| p.filled >= p.order.qty);
+            if !done {
+                self.stop_with(
+                    seq,
+                    "cancelled",
+                    Some(Reason::GroupLegDenied),
+                    Some(ts),
+                    out,
+                );
+            }
+        }
+    }
+
     fn accept(&mut self, o: &Order<'_>, out: &mut Vec<Event<'static>>) {
         // Checked on the borrowed order: a refused parent is never copied.
         let lot = self.lot(&o.symbol);
@@ -826,6 +892,9 @@ impl ExecEngine {
         self.index.insert(p.id().to_string(), seq);
         for c in p.child_fills.keys() {
             index_child(&mut self.index, c.clone(), seq);
+        }
+        if let Some(g) = p.order.group_id.clone().filter(|g| !g.is_empty()) {
+            self.join_group(&g, seq);
         }
         if settled {
             self.settled.insert(seq, p);
@@ -1146,6 +1215,14 @@ impl ExecEngine {
     }
 
     fn forget(&mut self, p: &Parent) {
+        if let (Some(g), Some(&seq)) = (&p.order.group_id, self.index.get(p.id()))
+            && let Some(legs) = self.groups.get_mut(g.as_ref())
+        {
+            legs.retain(|&s| s != seq);
+            if legs.is_empty() {
+                self.groups.remove(g.as_ref());
+            }
+        }
         self.index.remove(p.id());
         for c in p.child_fills.keys() {
             self.index.remove(c);
@@ -1202,7 +1279,11 @@ impl ExecEngine {
             // A child's own cancel goes on to paper or the broker untouched.
             return;
         }
+        let group = parent.and_then(|p| p.order.group_id.clone());
         self.stop(seq, "cancelled", Some(c.ts_ns), out);
+        if let Some(g) = group.filter(|g| !g.is_empty()) {
+            self.break_group(&g, c.ts_ns, out);
+        }
     }
 
     /// The kill switch: every parent cancels its open children and stops.
@@ -1225,6 +1306,19 @@ impl ExecEngine {
         ts: Option<i64>,
         out: &mut Vec<Event<'static>>,
     ) {
+        let reason = (state == "halted").then_some(Reason::Halted);
+        self.stop_with(seq, state, reason, ts, out);
+    }
+
+    /// Stops a parent: its children not known to be filled are cancelled.
+    fn stop_with(
+        &mut self,
+        seq: u64,
+        state: &'static str,
+        reason: Option<Reason>,
+        ts: Option<i64>,
+        out: &mut Vec<Event<'static>>,
+    ) {
         let Some(p) = self.remove(seq) else {
             return;
         };
@@ -1237,7 +1331,6 @@ impl ExecEngine {
                 }));
             }
         }
-        let reason = (state == "halted").then_some(Reason::Halted);
         out.push(p.status(state, reason, ts));
         self.refresh_due();
     }
@@ -1362,6 +1455,7 @@ fn send(
         oco: None,
         exec: None,
         iceberg_qty: shown,
+        group_id: p.order.group_id.clone(),
         ts_accepted_ns: ts,
     }));
     id

@@ -300,6 +300,69 @@ fn cancel_and_kill_cancel_every_open_child_and_stop() {
     assert_eq!(e.working(), 0);
 }
 
+/// The parent of a leg of `group`.
+fn leg(symbol: &str, id: &str, qty: &str, exec: &str, group: &str) -> Event<'static> {
+    let Event::Order(mut o) = parent_of(symbol, id, qty, exec, T0) else {
+        unreachable!()
+    };
+    o.group_id = Some(group.to_owned().into());
+    Event::Order(o)
+}
+
+/// A pair's legs are worked as one trade: a leg refused stops the legs already worked and
+/// refuses the rest; a leg cancelled stops the others; another group goes on.
+#[test]
+fn a_refused_or_cancelled_leg_stops_its_group() {
+    let spec = r#"{"algo":"twap","duration":"10m","slices":5}"#;
+    let mut e = engine("1", "0");
+    let got = run(
+        &mut e,
+        &[
+            trade("10", "1", T0 - 1),
+            trade_of("B/USDT", "10", "1", T0 - 1),
+            leg("A/USDT", "y", "10", spec, "g1"),
+            leg("B/USDT", "x", "10.5", spec, "g1"),
+            leg("B/USDT", "z", "10", spec, "g1"),
+        ],
+    );
+    assert_eq!(
+        got,
+        [
+            "working 0/0/10 avg 0",
+            "y-1 2 @0m00",
+            "working 2/0/10 avg 0",
+            "rejected 0/0/10.5 avg 0 lot_step",
+            "cancel y-1",
+            "cancelled 2/0/10 avg 0 group_leg_denied",
+            "rejected 0/0/10 avg 0 group_leg_denied",
+        ]
+    );
+    assert_eq!(e.working(), 0);
+    // Both legs worked, then one cancelled: the other stops too; another group goes on.
+    let got = run(
+        &mut e,
+        &[
+            leg("A/USDT", "y2", "10", spec, "g2"),
+            leg("B/USDT", "x2", "10", spec, "g2"),
+            leg("B/USDT", "w", "10", spec, "g3"),
+            fill("y2-1", "2", "10", T0),
+            ev(format!(
+                r#"{{"kind":"cancel","intent_id":"x2","ts_ns":{T0}}}"#
+            )),
+        ],
+    );
+    assert_eq!(
+        got[got.len() - 4..],
+        [
+            "working 2/2/10 avg 10",
+            "cancel x2-1",
+            "cancelled 2/0/10 avg 0",
+            "cancelled 2/2/10 avg 10 group_leg_denied",
+        ]
+    );
+    assert_eq!(e.working(), 1, "g3's leg works on");
+}
+
 proptest! {
     /// Whatever the tape and the algorithm, children are multiples of the step with unique
     /// ids, never sum above the parent, and sum exactly to it for a TWAP, for a VWAP without a

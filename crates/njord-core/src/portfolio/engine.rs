@@ -1190,6 +1190,7 @@ impl PortfolioEngine {
             oco: None,
             exec: None,
             group_id: None,
+            group_size: None,
             meta,
         }));
         plan

@@ -40,6 +40,16 @@ impl DedupWindow {
         self.order.push_back(id);
     }
 
+    /// Forgets `id` (a group leg allowed, then undone). An id its insertion pushed out stays
+    /// forgotten.
+    pub fn forget(&mut self, id: &str) {
+        if self.set.remove(id)
+            && let Some(k) = self.order.iter().rposition(|o| o.as_ref() == id)
+        {
+            self.order.remove(k);
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.order.len()
     }

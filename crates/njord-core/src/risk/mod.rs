@@ -157,10 +157,23 @@ pub struct RiskEngine {
     specs: crate::exec::spec::Memo,
     /// The latest groups with a denied leg: their later legs are denied too.
     denied_groups: std::collections::VecDeque<String>,
+    /// The legs of a `group_size` group that have come, with what the shell read for each:
+    /// decided when the last comes.
+    held: Vec<(Intent<'static>, External)>,
 }
 
 /// How many denied groups are remembered: a group's legs come one after another.
 const DENIED_GROUPS: usize = 64;
+/// The most legs a group may have (`group_size`).
+pub const MAX_GROUP_LEGS: u32 = 16;
+
+/// The group an intent is a leg of and its size, when risk holds it for the group: a
+/// `group_id` and a `group_size` of 2 to [`MAX_GROUP_LEGS`].
+fn held_group<'i>(i: &'i Intent<'_>) -> Option<(&'i str, usize)> {
+    let g = i.group_id.as_deref().filter(|g| !g.is_empty())?;
+    let n = i.group_size.filter(|n| (2..=MAX_GROUP_LEGS).contains(n))?;
+    Some((g, n as usize))
+}
 
 /// An `invalid_intent` denial naming the field and its problem.
 fn invalid(notes: &mut Notes, field: &str, problem: &str) -> Reason {
@@ -189,6 +202,7 @@ impl RiskEngine {
             positions: usd::DayPnl::default(),
             specs: crate::exec::spec::Memo::default(),
             denied_groups: std::collections::VecDeque::new(),
+            held: Vec::new(),
         }
     }
 
@@ -241,8 +255,132 @@ impl RiskEngine {
     }
 
     /// Decides an intent and pushes its decision (and order when allowed).
+    ///
+    /// The leg of a group with a `group_size` is held until the group's last leg comes; then
+    /// every leg is decided, in the order they came, and all are allowed or none: when one is
+    /// denied, the legs allowed before it are undone (their ids and order-rate tokens given
+    /// back) and denied `group_leg_denied`, like those after it. An intent that is not the
+    /// next leg of the held group (or [`RiskEngine::on_end`]) first denies the held legs
+    /// `group_incomplete`. Decisions therefore come in the order the intents came, each with
+    /// its own time, though a held leg's comes with the group's last.
     pub fn on_intent(&mut self, i: &Intent<'_>, ext: &External, out: &mut Vec<Event<'static>>) {
-        let verdict = self.decide(i, ext);
+        let group = held_group(i);
+        let next_leg = self.held.first().is_some_and(|(first, _)| {
+            group.is_some_and(|(g, _)| first.group_id.as_deref() == Some(g))
+        });
+        if !next_leg {
+            self.deny_incomplete(out);
+        }
+        match group {
+            Some((g, n)) if !self.denied_groups.iter().any(|d| d == g) => {
+                let leg = Event::Intent(i.clone()).into_owned();
+                if let Event::Intent(leg) = leg {
+                    self.held.push((leg, ext.clone()));
+                }
+                // The first leg's size counts.
+                let size = self
+                    .held
+                    .first()
+                    .and_then(|(f, _)| held_group(f))
+                    .map_or(n, |g| g.1);
+                if self.held.len() >= size {
+                    self.decide_group(out);
+                }
+            }
+            _ => {
+                let verdict = self.decide(i, ext);
+                self.push_verdict(i, verdict, out);
+            }
+        }
+    }
+
+    /// The end of the input: held legs of a group that never completed are denied
+    /// `group_incomplete`.
+    pub fn on_end(&mut self, out: &mut Vec<Event<'static>>) {
+        self.deny_incomplete(out);
+    }
+
+    /// Denies the held legs `group_incomplete`, and the group's stragglers after them.
+    fn deny_incomplete(&mut self, out: &mut Vec<Event<'static>>) {
+        let legs = std::mem::take(&mut self.held);
+        let Some((first, _)) = legs.first() else {
+            return;
+        };
+        let group = first.group_id.as_deref().unwrap_or("").to_owned();
+        let size = first.group_size.unwrap_or(0);
+        self.remember_denied(&group);
+        for (leg, _) in &legs {
+            let mut notes = Notes(self.explain.then(Map::new));
+            notes.text("group_id", &group);
+            notes.put("group_size", || size.into());
+            notes.put("legs_seen", || legs.len().into());
+            let verdict = Verdict {
+                reason: Some(Reason::GroupIncomplete),
+                caps: notes.0.unwrap_or_default(),
+            };
+            self.push_verdict(leg, verdict, out);
+        }
+    }
+
+    /// Decides the held legs as one: all allowed, or all denied.
+    fn decide_group(&mut self, out: &mut Vec<Event<'static>>) {
+        let legs = std::mem::take(&mut self.held);
+        // What allowing a leg changes, to undo it when a later leg is denied.
+        let buckets: Vec<(String, Option<TokenBucket>)> = legs
+            .iter()
+            .map(|(l, _)| {
+                (
+                    l.symbol.to_string(),
+                    self.buckets.get(l.symbol.as_ref()).cloned(),
+                )
+            })
+            .collect();
+        let mut verdicts: Vec<Verdict> = Vec::with_capacity(legs.len());
+        let mut denied = None;
+        for (k, (leg, ext)) in legs.iter().enumerate() {
+            let verdict = self.decide(leg, ext);
+            let allowed = verdict.allowed();
+            verdicts.push(verdict);
+            if !allowed {
+                denied = Some(k);
+                break;
+            }
+        }
+        if let Some(k) = denied {
+            for (symbol, bucket) in buckets.into_iter().rev() {
+                match bucket {
+                    Some(b) => self.buckets.insert(symbol, b),
+                    None => self.buckets.remove(&symbol),
+                };
+            }
+            let denied_id = legs[k].0.id.as_deref().unwrap_or("").to_owned();
+            for (j, (leg, _)) in legs.iter().enumerate() {
+                if j < k {
+                    self.seen.forget(leg.id.as_deref().unwrap_or(""));
+                }
+                if j != k {
+                    let mut notes = Notes(self.explain.then(Map::new));
+                    notes.text("group_id", leg.group_id.as_deref().unwrap_or(""));
+                    notes.text("denied_leg", &denied_id);
+                    let verdict = Verdict {
+                        reason: Some(Reason::GroupLegDenied),
+                        caps: notes.0.unwrap_or_default(),
+                    };
+                    if j < k {
+                        verdicts[j] = verdict;
+                    } else {
+                        verdicts.push(verdict);
+                    }
+                }
+            }
+        }
+        for ((leg, _), verdict) in legs.iter().zip(verdicts) {
+            self.push_verdict(leg, verdict, out);
+        }
+    }
+
+    /// Pushes the decision on `i` (and its order when allowed).
+    fn push_verdict(&mut self, i: &Intent<'_>, verdict: Verdict, out: &mut Vec<Event<'static>>) {
         let intent_id = i.id.as_deref().unwrap_or("").to_string();
         let allowed = verdict.allowed();
         out.push(Event::Decision(Decision {
@@ -272,6 +410,7 @@ impl RiskEngine {
                     oco: i.oco.as_deref().map(|g| Cow::Owned(g.to_string())),
                     exec: i.exec.clone(),
                     iceberg_qty: None,
+                    group_id: i.group_id.as_deref().map(|g| Cow::Owned(g.to_string())),
                     ts_accepted_ns: i.ts_ns,
                 }));
             }
@@ -290,18 +429,24 @@ impl RiskEngine {
             }
             _ => self.check(i, ext, &mut notes).err(),
         };
-        if let (Some(g), Some(_)) = (group, reason)
-            && !self.denied_groups.iter().any(|d| d == g)
-        {
-            if self.denied_groups.len() == DENIED_GROUPS {
-                self.denied_groups.pop_front();
-            }
-            self.denied_groups.push_back(g.to_owned());
+        if let (Some(g), Some(_)) = (group, reason) {
+            self.remember_denied(g);
         }
         Verdict {
             reason,
             caps: notes.0.unwrap_or_default(),
         }
+    }
+
+    /// Remembers a group with a denied leg, so its later legs are denied too.
+    fn remember_denied(&mut self, group: &str) {
+        if group.is_empty() || self.denied_groups.iter().any(|d| d == group) {
+            return;
+        }
+        if self.denied_groups.len() == DENIED_GROUPS {
+            self.denied_groups.pop_front();
+        }
+        self.denied_groups.push_back(group.to_owned());
     }
 
     /// The checks in order: `Err` is the reason of the first that denies; `notes` gathers
@@ -324,6 +469,15 @@ impl RiskEngine {
         };
         if i.qty <= Decimal::ZERO {
             return Err(invalid(notes, "qty", "must be positive"));
+        }
+        if let Some(n) = i.group_size {
+            if i.group_id.as_deref().is_none_or(str::is_empty) {
+                return Err(invalid(notes, "group_size", "needs a group_id"));
+            }
+            if !(2..=MAX_GROUP_LEGS).contains(&n) {
+                let problem = format!("must be 2 to {MAX_GROUP_LEGS}");
+                return Err(invalid(notes, "group_size", &problem));
+            }
         }
         let shape = shape::shape(i, order_type, &mut self.specs)
             .map_err(|(f, p)| invalid(notes, &f, &p))?;
@@ -599,6 +753,135 @@ mod tests {
         assert_eq!(
             decide(&mut e, &leg("c3", "B/USDT", "1", "g3"), &ext).0,
             Some(Reason::GroupLegDenied)
+        );
+    }
+
+    /// Feeds the intent written as JSON fields to `on_intent`; returns (intent id, reason
+    /// code or "allowed", the order's group) of each decision and order it pushed.
+    fn feed(e: &mut RiskEngine, fields: &str) -> Vec<(String, String)> {
+        let line = format!(r#"{{"kind":"intent",{fields}}}"#);
+        let Event::Intent(i) = decode(&line).unwrap() else {
+            panic!()
+        };
+        let mut out = Vec::new();
+        e.on_intent(&i, &External::default(), &mut out);
+        answers(&out)
+    }
+
+    fn answers(out: &[Event<'_>]) -> Vec<(String, String)> {
+        out.iter()
+            .map(|ev| match ev {
+                Event::Decision(d) => (
+                    d.intent_id.to_string(),
+                    d.reason.map_or("allowed", |r| r.as_str()).to_string(),
+                ),
+                Event::Order(o) => (
+                    o.intent_id.to_string(),
+                    format!("order {}", o.group_id.as_deref().unwrap_or("-")),
+                ),
+                _ => panic!("{ev:?}"),
+            })
+            .collect()
+    }
+
+    fn pair(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    /// The legs of a `group_size` group are decided when the last comes: all allowed, or all
+    /// denied with what allowing the first changed undone.
+    #[test]
+    fn a_sized_group_is_allowed_whole_or_not_at_all() {
+        let mut e = engine();
+        trade(&mut e, "A/USDT", "10");
+        trade(&mut e, "B/USDT", "20");
+        let leg = |id, sym, qty, group: &str| {
+            format!(
+                r#"{},"group_id":"{group}","group_size":2"#,
+                intent(id, sym, "buy", "market", qty, "null", T0)
+            )
+        };
+        // a1 alone would pass; b1 (400 USD) is above the cap: neither goes out.
+        assert!(feed(&mut e, &leg("a1", "A/USDT", "1", "g1")).is_empty());
+        let out = feed(&mut e, &leg("b1", "B/USDT", "20", "g1"));
+        assert_eq!(
+            out,
+            pair(&[("a1", "group_leg_denied"), ("b1", "per_order_usd_cap")])
+        );
+        // a1's id and its rate token were given back: two more orders of A fit the minute,
+        // and a1 is not a duplicate.
+        let plain = |id| intent(id, "A/USDT", "buy", "market", "1", "null", T0);
+        assert_eq!(feed(&mut e, &plain("a1"))[0].1, "allowed");
+        // Both legs allowed: decisions and orders in the order the legs came, with the group.
+        assert!(feed(&mut e, &leg("a2", "A/USDT", "1", "g2")).is_empty());
+        let out = feed(&mut e, &leg("b2", "B/USDT", "1", "g2"));
+        assert_eq!(
+            out,
+            pair(&[
+                ("a2", "allowed"),
+                ("a2", "order g2"),
+                ("b2", "allowed"),
+                ("b2", "order g2")
+            ])
+        );
+        // A denied first leg: the second is not checked.
+        assert!(feed(&mut e, &leg("a3", "A/USDT", "1", "g3")).is_empty());
+        let out = feed(&mut e, &leg("b3", "B/USDT", "1", "g3"));
+        assert_eq!(
+            out,
+            pair(&[("a3", "orders_per_min_cap"), ("b3", "group_leg_denied")])
+        );
+    }
+
+    /// A held leg is denied `group_incomplete` when another intent or the end comes first;
+    /// a straggler of that group is denied at once.
+    #[test]
+    fn an_incomplete_group_is_denied() {
+        let mut e = engine();
+        trade(&mut e, "A/USDT", "10");
+        let leg = |id, group: &str, size: u32| {
+            format!(
+                r#"{},"group_id":"{group}","group_size":{size}"#,
+                intent(id, "A/USDT", "buy", "market", "1", "null", T0)
+            )
+        };
+        assert!(feed(&mut e, &leg("c1", "g1", 3)).is_empty());
+        assert!(feed(&mut e, &leg("c2", "g1", 3)).is_empty());
+        let plain = intent("p", "A/USDT", "buy", "market", "1", "null", T0);
+        assert_eq!(
+            feed(&mut e, &plain),
+            pair(&[
+                ("c1", "group_incomplete"),
+                ("c2", "group_incomplete"),
+                ("p", "allowed"),
+                ("p", "order -")
+            ])
+        );
+        assert_eq!(
+            feed(&mut e, &leg("c3", "g1", 3)),
+            pair(&[("c3", "group_leg_denied")])
+        );
+        // Another group's leg also ends the held one.
+        assert!(feed(&mut e, &leg("d1", "g2", 2)).is_empty());
+        assert_eq!(
+            feed(&mut e, &leg("e1", "g3", 2)),
+            pair(&[("d1", "group_incomplete")])
+        );
+        let mut out = Vec::new();
+        e.on_end(&mut out);
+        assert_eq!(answers(&out), pair(&[("e1", "group_incomplete")]));
+        let (r, caps) = decide(&mut e, &leg("f1", "g4", 1), &External::default());
+        assert_eq!(r, Some(Reason::InvalidIntent));
+        assert_eq!(caps["field"], "group_size");
+        let lone = format!(
+            r#"{},"group_size":2"#,
+            intent("f2", "A/USDT", "buy", "market", "1", "null", T0)
+        );
+        assert_eq!(
+            decide(&mut e, &lone, &External::default()).1["problem"],
+            "needs a group_id"
         );
     }
 

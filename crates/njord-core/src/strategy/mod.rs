@@ -148,6 +148,7 @@ impl<'a> Context<'a> {
             oco: None,
             exec: None,
             group_id: None,
+            group_size: None,
             meta,
         }
     }

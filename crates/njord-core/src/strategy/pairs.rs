@@ -13,8 +13,8 @@
 //! Flat and z ≥ `entry_z`: the spread is rich, sell `qty` of y and buy β·`qty` of x (rounded
 //! down to `step`; a negative β makes both legs one side). z ≤ −`entry_z`: the opposite.
 //! Holding and |z| ≤ `exit_z`: both legs are closed with the quantities they were opened
-//! with. Both legs of a trade share a `group_id`, so risk denies the second when it denies
-//! the first. Each leg's `meta` has z, β, α, the ADF statistic and p-value and its `leg`.
+//! with. Both legs of a trade share a `group_id` with `group_size` 2, so risk allows both
+//! or neither. Each leg's `meta` has z, β, α, the ADF statistic and p-value and its `leg`.
 
 use super::registry::{
     Class, ParamError, ParamKind, ParamSpec, ParamValue, Params, QTY, STEP, Scope,
@@ -280,6 +280,7 @@ impl Strategy for Pairs {
                 m
             });
             intent.group_id = Some(group.clone());
+            intent.group_size = Some(2);
             out.push(intent);
         }
         Ok(())
