@@ -121,8 +121,8 @@ struct PendingIntent {
     claimed: Option<String>,
 }
 
-/// The inputs of a decision, as its audit record holds them (reused buffers: this is the
-/// hot path of an audited risk stage).
+/// The inputs of a decision, as its audit record holds them (reused buffers; the intent's
+/// line is in its [`PendingIntent`]).
 #[derive(Default)]
 struct DecisionInputs {
     /// The prices last written to the audit trail.
@@ -285,7 +285,11 @@ impl RiskStage {
             let Event::Decision(d) = decision else {
                 continue;
             };
+            // The engine decides each intent once, in the order they came.
             let Some(p) = self.pending.pop_front() else {
+                debug_assert!(false, "a decision without a pending intent");
+                tracing::error!(intent_id = %d.intent_id, "a decision without a pending intent");
+                self.journals.append_event(DECISIONS_JOURNAL, decision)?;
                 continue;
             };
             // A denied intent must not stay marked seen, unless it was a duplicate.

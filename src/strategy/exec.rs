@@ -355,10 +355,11 @@ fn intent(
     intent.order_type = Cow::Owned(order_type.to_owned());
     intent.limit_price = w.limit_price;
     intent.time_in_force = w.time_in_force.map(Cow::Owned);
-    // Scoped to the strategy: another's group of the same name is another trade.
+    // Scoped to the strategy and the event: another's group, or one of another event, of
+    // the same name is another trade.
     intent.group_id = w
         .group_id
-        .map(|g| Cow::Owned(format!("{}:{g}", ctx.strategy_id())));
+        .map(|g| Cow::Owned(format!("{}:{}:{g}", ctx.strategy_id(), ctx.ts_ns())));
     intent.group_size = w.group_size;
     Ok(intent)
 }

@@ -337,9 +337,10 @@ fn a_program_writes_the_legs_of_one_trade() {
     assert!(!intents.is_empty(), "{err}");
     assert_eq!(intents.len() % 2, 0);
     for i in &intents {
+        let group = format!("grp:{}:g", i["ts_ns"]);
         assert_eq!(
             (&i["group_id"], &i["group_size"]),
-            (&"grp:g".into(), &2.into())
+            (&group.into(), &2.into())
         );
     }
 }

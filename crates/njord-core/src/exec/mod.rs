@@ -622,7 +622,6 @@ impl ExecEngine {
         self.market_of(symbol).and_then(|m| m.last)
     }
 
-    /// Takes a parent: checks it, plans its children and sends those due at once.
     /// A parent arrives. The leg of a group (`group_id`) is refused when another leg was
     /// refused or cancelled; when it is refused itself, the legs already worked stop
     /// (`cancelled`, `group_leg_denied`): a pair is worked whole or not at all, as far as
@@ -654,14 +653,19 @@ impl ExecEngine {
         }
     }
 
-    /// Stops the worked legs of `group` and refuses its later ones.
-    fn break_group(&mut self, group: &str, ts: i64, out: &mut Vec<Event<'static>>) {
+    /// Refuses the later legs of `group`.
+    fn mark_broken(&mut self, group: &str) {
         if !self.broken_groups.iter().any(|g| g == group) {
             if self.broken_groups.len() == BROKEN_GROUPS {
                 self.broken_groups.pop_front();
             }
             self.broken_groups.push_back(group.to_owned());
         }
+    }
+
+    /// Stops the worked legs of `group` and refuses its later ones.
+    fn break_group(&mut self, group: &str, ts: i64, out: &mut Vec<Event<'static>>) {
+        self.mark_broken(group);
         for seq in self.groups.remove(group).unwrap_or_default() {
             let done = (self.parents.get(&seq))
                 .or(self.settled.get(&seq))
@@ -678,6 +682,7 @@ impl ExecEngine {
         }
     }
 
+    /// Takes a parent: checks it, plans its children and sends those due at once.
     fn accept(&mut self, o: &Order<'_>, out: &mut Vec<Event<'static>>) {
         // Checked on the borrowed order: a refused parent is never copied.
         let lot = self.lot(&o.symbol);
@@ -1287,6 +1292,8 @@ impl ExecEngine {
     }
 
     /// The kill switch: every parent cancels its open children and stops.
+    /// The groups of the parents it stops are broken: a leg of one arriving once the switch
+    /// is cleared is refused, never worked alone.
     pub fn halt(&mut self, ts_ns: i64, out: &mut Vec<Event<'static>>) {
         let all: Vec<u64> = self
             .parents
@@ -1294,6 +1301,10 @@ impl ExecEngine {
             .chain(self.settled.keys())
             .copied()
             .collect();
+        let groups: Vec<String> = self.groups.keys().cloned().collect();
+        for g in groups {
+            self.mark_broken(&g);
+        }
         for seq in all {
             self.stop(seq, "halted", Some(ts_ns), out);
         }

@@ -361,6 +361,12 @@ fn a_refused_or_cancelled_leg_stops_its_group() {
         ]
     );
     assert_eq!(e.working(), 1, "g3's leg works on");
+    // The kill switch halts g3's leg; g3's other leg, arriving later, is never worked alone.
+    let mut out = vec![];
+    e.halt(T0, &mut out);
+    assert_eq!(story(&out).last().unwrap(), "halted 2/0/10 avg 0 halted");
+    let got = run(&mut e, &[leg("A/USDT", "v", "10", spec, "g3")]);
+    assert_eq!(got, ["rejected 0/0/10 avg 0 group_leg_denied"]);
 }
 
 proptest! {

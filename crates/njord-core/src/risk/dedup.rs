@@ -40,8 +40,23 @@ impl DedupWindow {
         self.order.push_back(id);
     }
 
-    /// Forgets `id` (a group leg allowed, then undone). An id its insertion pushed out stays
-    /// forgotten.
+    /// The `n` oldest ids: those `n` insertions may push out.
+    pub fn oldest(&self, n: usize) -> Vec<Arc<str>> {
+        self.order.iter().take(n).cloned().collect()
+    }
+
+    /// Puts back, oldest first, the ids of [`oldest`](Self::oldest) pushed out since, once
+    /// [`forget`](Self::forget) has made room: the window is as before the insertions.
+    pub fn restore(&mut self, oldest: Vec<Arc<str>>) {
+        for id in oldest.into_iter().rev() {
+            if self.order.len() < self.capacity && !self.set.contains(&id) {
+                self.set.insert(id.clone());
+                self.order.push_front(id);
+            }
+        }
+    }
+
+    /// Forgets `id` (a group leg allowed, then undone).
     pub fn forget(&mut self, id: &str) {
         if self.set.remove(id)
             && let Some(k) = self.order.iter().rposition(|o| o.as_ref() == id)
@@ -73,5 +88,25 @@ mod tests {
         w.insert("c");
         assert!(!w.contains("a") && w.contains("b") && w.contains("c"));
         assert_eq!(w.len(), 2);
+    }
+
+    #[test]
+    fn insertions_undone_leave_the_window_as_it_was() {
+        let mut w = DedupWindow::new(3);
+        for id in ["a", "b", "c"] {
+            w.insert(id);
+        }
+        let oldest = w.oldest(2);
+        w.insert("x");
+        w.insert("y");
+        assert!(!w.contains("a") && !w.contains("b"));
+        w.forget("x");
+        w.forget("y");
+        w.restore(oldest);
+        assert_eq!(
+            w.order.iter().map(|s| s.as_ref()).collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
+        assert!(w.contains("a") && w.contains("b") && !w.contains("x"));
     }
 }

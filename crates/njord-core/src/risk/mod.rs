@@ -259,30 +259,30 @@ impl RiskEngine {
     /// The leg of a group with a `group_size` is held until the group's last leg comes; then
     /// every leg is decided, in the order they came, and all are allowed or none: when one is
     /// denied, the legs allowed before it are undone (their ids and order-rate tokens given
-    /// back) and denied `group_leg_denied`, like those after it. An intent that is not the
-    /// next leg of the held group (or [`RiskEngine::on_end`]) first denies the held legs
-    /// `group_incomplete`. Decisions therefore come in the order the intents came, each with
+    /// back) and denied `group_leg_denied`, like those after it. The legs of a group answer
+    /// one event: they come one after another, with one `group_size` and one `ts_ns`. An
+    /// intent that is not the next such leg of the held group (or [`RiskEngine::on_end`])
+    /// first denies the held legs `group_incomplete`, and a later leg of that group is denied
+    /// `group_leg_denied`. Decisions therefore come in the order the intents came, each with
     /// its own time, though a held leg's comes with the group's last.
     pub fn on_intent(&mut self, i: &Intent<'_>, ext: &External, out: &mut Vec<Event<'static>>) {
         let group = held_group(i);
         let next_leg = self.held.first().is_some_and(|(first, _)| {
-            group.is_some_and(|(g, _)| first.group_id.as_deref() == Some(g))
+            group.is_some_and(|(g, n)| {
+                first.group_id.as_deref() == Some(g)
+                    && held_group(first).is_some_and(|(_, size)| size == n)
+                    && first.ts_ns == i.ts_ns
+            })
         });
         if !next_leg {
             self.deny_incomplete(out);
         }
         match group {
-            Some((g, n)) if !self.denied_groups.iter().any(|d| d == g) => {
+            Some((g, size)) if !self.denied_groups.iter().any(|d| d == g) => {
                 let leg = Event::Intent(i.clone()).into_owned();
                 if let Event::Intent(leg) = leg {
                     self.held.push((leg, ext.clone()));
                 }
-                // The first leg's size counts.
-                let size = self
-                    .held
-                    .first()
-                    .and_then(|(f, _)| held_group(f))
-                    .map_or(n, |g| g.1);
                 if self.held.len() >= size {
                     self.decide_group(out);
                 }
@@ -335,6 +335,7 @@ impl RiskEngine {
                 )
             })
             .collect();
+        let oldest = self.seen.oldest(legs.len());
         let mut verdicts: Vec<Verdict> = Vec::with_capacity(legs.len());
         let mut denied = None;
         for (k, (leg, ext)) in legs.iter().enumerate() {
@@ -373,6 +374,8 @@ impl RiskEngine {
                     }
                 }
             }
+            // The ids the undone legs pushed out of the window come back.
+            self.seen.restore(oldest);
         }
         for ((leg, _), verdict) in legs.iter().zip(verdicts) {
             self.push_verdict(leg, verdict, out);
@@ -872,6 +875,21 @@ mod tests {
         let mut out = Vec::new();
         e.on_end(&mut out);
         assert_eq!(answers(&out), pair(&[("e1", "group_incomplete")]));
+        // A leg of another size, or of another time, is not the next leg of its group.
+        assert!(feed(&mut e, &leg("h1", "g5", 2)).is_empty());
+        assert_eq!(
+            feed(&mut e, &leg("h2", "g5", 3)),
+            pair(&[("h1", "group_incomplete"), ("h2", "group_leg_denied")])
+        );
+        assert!(feed(&mut e, &leg("k1", "g6", 2)).is_empty());
+        let later = format!(
+            r#"{},"group_id":"g6","group_size":2"#,
+            intent("k2", "A/USDT", "buy", "market", "1", "null", T0 + 1)
+        );
+        assert_eq!(
+            feed(&mut e, &later),
+            pair(&[("k1", "group_incomplete"), ("k2", "group_leg_denied")])
+        );
         let (r, caps) = decide(&mut e, &leg("f1", "g4", 1), &External::default());
         assert_eq!(r, Some(Reason::InvalidIntent));
         assert_eq!(caps["field"], "group_size");
