@@ -1059,13 +1059,14 @@ fn a_group_of_legs_is_decided_as_one_and_replays_identically() {
     let input = [
         trade("A/USDT", "10", 1),
         trade("B/USDT", "20", 2),
+        // The legs of a group answer one event: they share its time.
         leg("a1", "A/USDT", "1", "g1", 2, 3),
-        trade("A/USDT", "10.5", 4),
-        leg("b1", "B/USDT", "20", "g1", 2, 5),
+        trade("A/USDT", "10.5", 3),
+        leg("b1", "B/USDT", "20", "g1", 2, 3),
         leg("a2", "A/USDT", "1", "g2", 2, 6),
-        leg("b2", "B/USDT", "1", "g2", 2, 7),
+        leg("b2", "B/USDT", "1", "g2", 2, 6),
         leg("a3", "A/USDT", "1", "g3", 3, 8),
-        leg("b3", "B/USDT", "1", "g3", 3, 9),
+        leg("b3", "B/USDT", "1", "g3", 3, 8),
         leg("a4", "A/USDT", "1", "g4", 2, 10),
     ]
     .join("\n")
