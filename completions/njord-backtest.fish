@@ -37,7 +37,7 @@ complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l quote -d 
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l equity-interval -d 'Equity sampling interval (30s, 15m, 1h, 1d, 1w)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l risk-free -d 'Annual risk-free rate for Sharpe and Sortino (0.04 = 4 %)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l slippage-bps -d 'Move taker fills this many basis points against the order (default: paper.slippage_bps)' -r
-complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l out -d 'Output directory of fills.ndjson, equity.ndjson, decisions.ndjson, metrics.json (sweep.csv and sweep.json)' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l out -d 'Output directory of fills.ndjson, equity.ndjson, decisions.ndjson, metrics.json (sweep.csv, sweep.json, overfitting.json and sweep_returns.csv)' -r -F
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l report -d 'Also write a self-contained HTML report (inline SVG charts, no network)' -r -F
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l portfolio -d 'Run the strategies as one portfolio (config/portfolio.yaml): they share its capital, each intent is sized by the allocator before risk, and the summary, metrics.json and report attribute the PnL to each strategy' -r -F
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
@@ -63,9 +63,10 @@ complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l 
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l equity-interval -d 'Equity sampling interval (30s, 15m, 1h, 1d, 1w)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l risk-free -d 'Annual risk-free rate for Sharpe and Sortino (0.04 = 4 %)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l slippage-bps -d 'Move taker fills this many basis points against the order (default: paper.slippage_bps)' -r
-complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l out -d 'Output directory of fills.ndjson, equity.ndjson, decisions.ndjson, metrics.json (sweep.csv and sweep.json)' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l out -d 'Output directory of fills.ndjson, equity.ndjson, decisions.ndjson, metrics.json (sweep.csv, sweep.json, overfitting.json and sweep_returns.csv)' -r -F
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l param -d 'A parameter and its values: KEY=V1,V2,… or STRATEGY_ID.KEY=V1,… (repeatable)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l sort -d 'Metric to rank by (sharpe, sortino, calmar, total_return, cagr, annual_volatility, max_drawdown, …)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l blocks -d 'Blocks of the probability of backtest overfitting (CSCV): even, 2 to 24' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l allow-short -d 'Allow selling more than is held (short selling)'

@@ -1,10 +1,10 @@
 //! The backtester's shell: reads tapes through the replay library, drives the [`Engine`] and
 //! writes `equity.ndjson` and `fills.ndjson`. All trading logic stays in the cores.
 
-use super::engine::{Discard, Engine, RunResult, Settings, Sink};
+use super::engine::{Engine, RunResult, Settings, Sink};
 use super::metrics::{Account, Sample};
 use super::report::Chart;
-use super::sweep::{self, Axis, Row};
+use super::sweep::{self, Axis, Returns, Row};
 use crate::config::Config;
 use crate::event::{Decision, Event, Fill};
 use crate::journal::JournalError;
@@ -218,13 +218,14 @@ pub fn sweep(
                 .collect();
             let _trial =
                 tracing::warn_span!("trial", n = index + 1, params = %params.join(",")).entered();
+            let mut returns = Returns::default();
             let (result, _) = run(
                 cfg,
                 defs,
                 settings,
                 tape,
                 None,
-                &mut Discard,
+                &mut returns,
                 &mut |_, _| {},
             )
             .map_err(|e| e.to_string())?;
@@ -233,6 +234,7 @@ pub fn sweep(
                 index,
                 values,
                 result,
+                returns: returns.returns,
             })
         })
         .collect()

@@ -94,6 +94,9 @@ pub struct SweepArgs {
     /// Metric to rank by (sharpe, sortino, calmar, total_return, cagr, annual_volatility, max_drawdown, …)
     #[arg(long, value_name = "METRIC", default_value = "sharpe", value_parser = crate::backtest::sweep::parse_sort)]
     pub sort: String,
+    /// Blocks of the probability of backtest overfitting (CSCV): even, 2 to 24
+    #[arg(long, value_name = "S", default_value_t = 16, value_parser = parse_blocks)]
+    pub blocks: usize,
 }
 
 /// What every run takes.
@@ -139,7 +142,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub partial_fills: bool,
     /// Output directory of fills.ndjson, equity.ndjson, decisions.ndjson, metrics.json
-    /// (sweep.csv and sweep.json)
+    /// (sweep.csv, sweep.json, overfitting.json and sweep_returns.csv)
     #[arg(long, value_name = "DIR", default_value = "var/backtest")]
     pub out: PathBuf,
     /// No progress bar, even when stderr is a terminal
@@ -153,6 +156,16 @@ fn parse_capital(s: &str) -> Result<Decimal, String> {
         Ok(d)
     } else {
         Err(format!("capital `{s}` must be positive and below 10^18"))
+    }
+}
+
+fn parse_blocks(s: &str) -> Result<usize, String> {
+    let max = njord_core::overfit::MAX_BLOCKS;
+    match s.parse::<usize>() {
+        Ok(n) if n >= 2 && n <= max && n % 2 == 0 => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not an even number of blocks from 2 to {max}"
+        )),
     }
 }
 
@@ -237,13 +250,26 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                     eprintln!("note: {line}");
                 }
             }
+            let overfitting = sweep::overfitting(&rows, s.blocks);
+            if !cli.no_summary {
+                app::print_out(&sweep::overfitting_text(&overfitting))?;
+            }
             let (csv, json) = (args.out.join("sweep.csv"), args.out.join("sweep.json"));
-            let text = serde_json::to_string_pretty(&sweep::json(&s.params, &rows))
-                .unwrap_or_default()
-                + "\n";
+            let pretty =
+                |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default() + "\n";
+            let text = pretty(&sweep::json(&s.params, &rows));
             let written = std::fs::create_dir_all(&args.out)
                 .and_then(|_| std::fs::write(&csv, sweep::csv(&s.params, &rows)))
-                .and_then(|_| std::fs::write(&json, text));
+                .and_then(|_| std::fs::write(&json, text))
+                .and_then(|_| {
+                    std::fs::write(args.out.join("overfitting.json"), pretty(&overfitting))
+                })
+                .and_then(|_| {
+                    std::fs::write(
+                        args.out.join("sweep_returns.csv"),
+                        sweep::returns_csv(&rows),
+                    )
+                });
             written
                 .map_err(|e| Error::Failed(format!("cannot write to {}: {e}", args.out.display())))
         }

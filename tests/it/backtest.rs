@@ -814,3 +814,95 @@ fn njord_paper_rejects_unfunded_orders_too() {
     assert_eq!(kinds, ["fill", "position", "order_update"], "{out}");
     assert!(out.contains("\"client_order_id\":\"b\"") && out.contains("\"status\":\"rejected\""));
 }
+
+/// A sweep keeps every trial's returns and reports the deflated Sharpe ratio and PBO of them:
+/// the same whatever the thread count, and the numbers `scripts/overfit_golden.py` computes
+/// from `sweep_returns.csv` with Python's standard library.
+#[test]
+fn a_sweep_reports_its_overfitting_statistics() {
+    let (_t, d) = workdir();
+    let run = |threads: &str, out: &str| {
+        let o = Command::new(BACKTEST)
+            .current_dir(&d)
+            .env("RAYON_NUM_THREADS", threads)
+            .args([
+                "sweep",
+                "--config",
+                "base.yaml",
+                "--tape",
+                "tape.ndjson",
+                "--strategies",
+                "strategies.yaml",
+                "--allow-short",
+                "--equity-interval",
+                "30s",
+                "--param",
+                "rsi_period=7,14",
+                "--param",
+                "ema.fast=3,5,8,13",
+                "--blocks",
+                "8",
+                "--out",
+                out,
+                "--no-progress",
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let file = |f: &str| std::fs::read_to_string(d.join(out).join(f)).unwrap();
+        (
+            String::from_utf8(o.stdout).unwrap(),
+            file("overfitting.json"),
+            file("sweep_returns.csv"),
+        )
+    };
+    let one = run("1", "o1");
+    assert_eq!(one, run("2", "o2"));
+    let (stdout, report, returns) = one;
+    assert!(
+        stdout.contains("overfitting: 8 trials")
+            && stdout.contains("DSR")
+            && stdout.contains("PBO"),
+        "{stdout}"
+    );
+    let report: Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report["trials"], 8);
+    let periods = returns.lines().count() - 1;
+    assert!(periods >= 100, "{periods} returns");
+    assert_eq!(report["returns_per_trial"], periods);
+    assert!(returns.starts_with("period,trial_1,trial_2,"));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/overfit_golden.py");
+    let check = format!(
+        "import importlib.util, json, sys\n\
+         spec = importlib.util.spec_from_file_location('g', {script:?})\n\
+         g = importlib.util.module_from_spec(spec); spec.loader.exec_module(g)\n\
+         rows = [l.split(',')[1:] for l in open('o1/sweep_returns.csv').read().splitlines()[1:]]\n\
+         trials = [[float(r[k]) for r in rows] for k in range(len(rows[0]))]\n\
+         best, sr, psr, v, sr0, dsr = g.dsr(trials)\n\
+         pbo, splits = g.pbo(trials, 8)\n\
+         print(json.dumps({{'best_trial': best + 1, 'sharpe': sr, 'psr': psr, 'dsr': dsr, 'pbo': pbo, 'splits': splits}}))\n",
+        script = script.display().to_string()
+    );
+    let o = std::process::Command::new("python3")
+        .current_dir(&d)
+        .args(["-c", &check])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let py: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ds = &report["deflated_sharpe"];
+    assert_eq!(ds["best_trial"], py["best_trial"], "{report}");
+    for (ours, theirs) in [
+        (&ds["sharpe"], &py["sharpe"]),
+        (&ds["psr"], &py["psr"]),
+        (&ds["dsr"], &py["dsr"]),
+        (&report["pbo"]["pbo"], &py["pbo"]),
+    ] {
+        let (a, b) = (ours.as_f64().unwrap(), theirs.as_f64().unwrap());
+        assert!(
+            (a - b).abs() <= 1e-9 * b.abs().max(1e-12),
+            "{a} vs {b}: {report}"
+        );
+    }
+    assert_eq!(report["pbo"]["splits"], py["splits"]);
+}

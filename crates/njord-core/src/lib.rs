@@ -19,6 +19,7 @@ pub mod exec;
 pub mod features;
 pub mod indicators;
 pub mod num;
+pub mod overfit;
 pub mod paper;
 pub mod portfolio;
 pub mod prices;

@@ -55,7 +55,7 @@ pub trait Sink {
     fn on_exec_status(&mut self, _status: &ExecStatus<'_>) {}
 }
 
-/// A sink that keeps nothing (sweeps only need the metrics).
+/// A sink that keeps nothing (to measure the engine alone).
 pub struct Discard;
 
 impl Sink for Discard {

@@ -5,8 +5,15 @@
 //! `id.key=…`. Each combination is an independent, deterministic backtest; they run in
 //! parallel and the results are collected in grid order before sorting (a stable sort, ties
 //! kept in grid order), so the table and `sweep.csv` are the same whatever the thread count.
+//!
+//! Every trial keeps its per-period returns ([`Returns`]), so a sweep reports how much its
+//! best trial owes to luck: the deflated Sharpe ratio and the probability of backtest
+//! overfitting ([`crate::overfit`]).
 
-use super::engine::RunResult;
+use super::engine::{RunResult, Sink};
+use super::metrics::{Account, Sample};
+use crate::event::Fill;
+use crate::overfit;
 use crate::strategy::registry::Registry;
 use serde_json::Value;
 
@@ -163,6 +170,129 @@ pub struct Row {
     /// Values as written, one per axis.
     pub values: Vec<String>,
     pub result: RunResult,
+    /// The per-period returns of its equity samples ([`Returns`]).
+    pub returns: Vec<f64>,
+}
+
+/// A sink that keeps a trial's per-period returns `Eᵢ / Eᵢ₋₁ − 1` of consecutive equity
+/// samples, as the metrics compute them, except that a return after a non-positive equity
+/// counts as 0 here: every trial of a sweep has one return per sample after the first.
+#[derive(Debug, Default)]
+pub struct Returns {
+    pub returns: Vec<f64>,
+    last: Option<f64>,
+}
+
+impl Sink for Returns {
+    fn on_sample(&mut self, sample: &Sample, _: &Account) {
+        let e = f64::try_from(sample.point.equity).unwrap_or(0.0);
+        if let Some(prev) = self.last {
+            self.returns
+                .push(if prev > 0.0 { e / prev - 1.0 } else { 0.0 });
+        }
+        self.last = Some(e);
+    }
+    fn on_fill(&mut self, _: &Fill<'_>) {}
+}
+
+/// The overfitting statistics of a sweep, over every trial's returns: the deflated Sharpe
+/// ratio of the best trial by per-period Sharpe, and PBO over `blocks` blocks. A statistic
+/// that cannot be computed (too few trials or returns) is `null`, with the reason.
+pub fn overfitting(rows: &[Row], blocks: usize) -> Value {
+    let mut by_trial: Vec<&Row> = rows.iter().collect();
+    by_trial.sort_by_key(|r| r.index);
+    let series: Vec<&[f64]> = by_trial.iter().map(|r| r.returns.as_slice()).collect();
+    let returns = series.iter().map(|s| s.len()).min().unwrap_or(0);
+    let deflated = match overfit::deflated(&series) {
+        Some(d) => serde_json::json!({
+            "best_trial": by_trial[d.best].index + 1,
+            "sharpe": d.sharpe,
+            "psr": d.psr,
+            "sharpe_variance": d.variance,
+            "expected_max_sharpe": d.sr0,
+            "dsr": d.dsr,
+        }),
+        None => serde_json::json!({
+            "error": "needs at least 2 trials of at least 2 returns, with a defined PSR"
+        }),
+    };
+    let pbo = match overfit::pbo(&series, blocks) {
+        Ok(p) => serde_json::json!({
+            "pbo": p.pbo,
+            "blocks": p.blocks,
+            "block_returns": p.block_len,
+            "splits": p.splits,
+            "median_logit": p.median_logit,
+        }),
+        Err(e) => serde_json::json!({ "error": e, "blocks": blocks }),
+    };
+    serde_json::json!({
+        "trials": rows.len(),
+        "returns_per_trial": returns,
+        "deflated_sharpe": deflated,
+        "pbo": pbo,
+    })
+}
+
+/// The overfitting statistics as lines for the terminal.
+pub fn overfitting_text(report: &Value) -> String {
+    let d = &report["deflated_sharpe"];
+    let p = &report["pbo"];
+    let num = |v: &Value| v.as_f64().map_or("-".into(), |x| format!("{x:.4}"));
+    let mut out = format!(
+        "overfitting: {} trials, {} returns each\n",
+        report["trials"], report["returns_per_trial"]
+    );
+    out += &match d.get("error") {
+        Some(e) => format!(
+            "  deflated Sharpe: not computed ({})\n",
+            e.as_str().unwrap_or("")
+        ),
+        None => format!(
+            "  best trial {} by per-period Sharpe {}: PSR {}, expected max Sharpe of {} trials {}, DSR {}\n",
+            d["best_trial"],
+            num(&d["sharpe"]),
+            num(&d["psr"]),
+            report["trials"],
+            num(&d["expected_max_sharpe"]),
+            num(&d["dsr"])
+        ),
+    };
+    out += &match p.get("error") {
+        Some(e) => format!("  PBO: not computed ({})\n", e.as_str().unwrap_or("")),
+        None => format!(
+            "  PBO {} over {} splits of {} blocks of {} returns (median logit {})\n",
+            num(&p["pbo"]),
+            p["splits"],
+            p["blocks"],
+            p["block_returns"],
+            num(&p["median_logit"])
+        ),
+    };
+    out
+}
+
+/// `sweep_returns.csv`: one line per period, one column per trial (in grid order).
+pub fn returns_csv(rows: &[Row]) -> String {
+    let mut by_trial: Vec<&Row> = rows.iter().collect();
+    by_trial.sort_by_key(|r| r.index);
+    let mut out = String::from("period");
+    for r in &by_trial {
+        out += &format!(",trial_{}", r.index + 1);
+    }
+    out.push('\n');
+    let n = by_trial.iter().map(|r| r.returns.len()).max().unwrap_or(0);
+    for i in 0..n {
+        out += &(i + 1).to_string();
+        for r in &by_trial {
+            out.push(',');
+            if let Some(x) = r.returns.get(i) {
+                out += &x.to_string();
+            }
+        }
+        out.push('\n');
+    }
+    out
 }
 
 fn metric(r: &Row, name: &str) -> Option<f64> {
@@ -410,6 +540,7 @@ mod tests {
                     portfolio: None,
                     tca: None,
                 },
+                returns: Vec::new(),
             }
         };
         let mut rows = vec![
