@@ -77,6 +77,25 @@ complete -c njord-sim -n "__fish_njord_sim_using_subcommand gen" -l seed -d 'Ran
 complete -c njord-sim -n "__fish_njord_sim_using_subcommand gen" -l start -d 'Time of the first trade, UTC (2024-01-01 or 2024-01-01T09:30:00Z)' -r
 complete -c njord-sim -n "__fish_njord_sim_using_subcommand gen" -l price -d 'Starting price' -r
 complete -c njord-sim -n "__fish_njord_sim_using_subcommand gen" -l tick -d 'Price grid' -r
+complete -c njord-sim -n "__fish_njord_sim_using_subcommand gen" -l model -d 'Price model: `ticks` (a tick walk with bursts and quiet spells), or one trade every --interval from `gbm`, `jump` (Merton), `garch` (GARCH(1,1)), `regime` (two volatility states) or `bootstrap` (blocks of the returns of the --from tape)' -r -f -a "ticks\t''
+gbm\t''
+jump\t''
+garch\t''
+regime\t''
+bootstrap\t''"
+complete -c njord-sim -n "__fish_njord_sim_using_subcommand gen" -l interval -d 'Time between trades of a model other than ticks (1s, 1m, 1h, …)' -r
+complete -c njord-sim -n "__fish_njord_sim_using_subcommand gen" -l mu -d 'Annual drift of the log price (gbm, jump, garch, regime)' -r
+complete -c njord-sim -n "__fish_njord_sim_using_subcommand gen" -l sigma -d 'Annual volatility (gbm, jump; regime: of the calm state)' -r
+complete -c njord-sim -n "__fish_njord_sim_using_subcommand gen" -l sigma-high -d 'regime: annual volatility of the volatile state' -r
+complete -c njord-sim -n "__fish_njord_sim_using_subcommand gen" -l switch -d 'regime: the probability per trade of leaving the calm state, and the volatile state' -r
+complete -c njord-sim -n "__fish_njord_sim_using_subcommand gen" -l jump-rate -d 'jump: jumps per year' -r
+complete -c njord-sim -n "__fish_njord_sim_using_subcommand gen" -l jump-mean -d 'jump: mean of a jump\'s log size' -r
+complete -c njord-sim -n "__fish_njord_sim_using_subcommand gen" -l jump-sd -d 'jump: standard deviation of a jump\'s log size' -r
+complete -c njord-sim -n "__fish_njord_sim_using_subcommand gen" -l omega -d 'garch: ω, the constant of the variance per trade' -r
+complete -c njord-sim -n "__fish_njord_sim_using_subcommand gen" -l alpha -d 'garch: α, the weight of the last squared shock' -r
+complete -c njord-sim -n "__fish_njord_sim_using_subcommand gen" -l beta -d 'garch: β, the weight of the last variance' -r
+complete -c njord-sim -n "__fish_njord_sim_using_subcommand gen" -l from -d 'bootstrap: the tape whose --symbol trade-to-trade log returns are resampled' -r -F
+complete -c njord-sim -n "__fish_njord_sim_using_subcommand gen" -l block -d 'bootstrap: returns per block' -r
 complete -c njord-sim -n "__fish_njord_sim_using_subcommand gen" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
 complete -c njord-sim -n "__fish_njord_sim_using_subcommand gen" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
 complete -c njord-sim -n "__fish_njord_sim_using_subcommand gen" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'

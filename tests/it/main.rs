@@ -24,6 +24,7 @@ mod real_data;
 mod research;
 mod risk_paper;
 mod secrets;
+mod simulation;
 mod storage;
 mod strat;
 mod support;

@@ -27,6 +27,7 @@ pub mod reason;
 pub mod risk;
 pub mod strategy;
 pub mod swar;
+pub mod synth;
 pub mod tape_check;
 pub mod time;
 pub mod topic;

@@ -5,6 +5,7 @@ use crate::{Settings, Speed, faults, tape};
 use clap::{Args, Parser, Subcommand};
 use njord::app::Error;
 use njord::cli::CommonArgs;
+use njord::synth::{Model, Path, YEAR_S};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -38,7 +39,7 @@ pub enum Cmd {
     /// Serve the venue on 127.0.0.1 and print one `sim_ready` JSON line on stdout
     Serve(Box<ServeArgs>),
     /// Write a realistic trade tape (NDJSON `trade` events) to stdout; same seed, same bytes
-    Gen(GenArgs),
+    Gen(Box<GenArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +165,70 @@ pub struct GenArgs {
     /// Price grid
     #[arg(long, default_value = "0.001", value_name = "TICK")]
     pub tick: rust_decimal::Decimal,
+    /// Price model: `ticks` (a tick walk with bursts and quiet spells), or one trade every
+    /// --interval from `gbm`, `jump` (Merton), `garch` (GARCH(1,1)), `regime` (two volatility
+    /// states) or `bootstrap` (blocks of the returns of the --from tape)
+    #[arg(long, value_enum, default_value = "ticks")]
+    pub model: GenModel,
+    /// Time between trades of a model other than ticks (1s, 1m, 1h, …)
+    #[arg(long, default_value = "1s", value_parser = njord::backtest::metrics::parse_interval)]
+    pub interval: i64,
+    /// Annual drift of the log price (gbm, jump, garch, regime)
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub mu: f64,
+    /// Annual volatility (gbm, jump; regime: of the calm state)
+    #[arg(long, default_value_t = 0.8, allow_negative_numbers = true)]
+    pub sigma: f64,
+    /// regime: annual volatility of the volatile state
+    #[arg(long, default_value_t = 2.4, allow_negative_numbers = true)]
+    pub sigma_high: f64,
+    /// regime: the probability per trade of leaving the calm state, and the volatile state
+    #[arg(long, value_name = "P_CALM,P_VOLATILE", default_value = "0.0005,0.002", value_parser = parse_pair)]
+    pub switch: [f64; 2],
+    /// jump: jumps per year
+    #[arg(long, default_value_t = 50.0, allow_negative_numbers = true)]
+    pub jump_rate: f64,
+    /// jump: mean of a jump's log size
+    #[arg(long, default_value_t = -0.02, allow_negative_numbers = true)]
+    pub jump_mean: f64,
+    /// jump: standard deviation of a jump's log size
+    #[arg(long, default_value_t = 0.03, allow_negative_numbers = true)]
+    pub jump_sd: f64,
+    /// garch: ω, the constant of the variance per trade
+    #[arg(long, default_value_t = 1e-9, allow_negative_numbers = true)]
+    pub omega: f64,
+    /// garch: α, the weight of the last squared shock
+    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
+    pub alpha: f64,
+    /// garch: β, the weight of the last variance
+    #[arg(long, default_value_t = 0.9, allow_negative_numbers = true)]
+    pub beta: f64,
+    /// bootstrap: the tape whose --symbol trade-to-trade log returns are resampled
+    #[arg(long, value_name = "TAPE")]
+    pub from: Option<PathBuf>,
+    /// bootstrap: returns per block
+    #[arg(long, default_value_t = 100)]
+    pub block: usize,
+}
+
+/// `njord-sim gen --model`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GenModel {
+    Ticks,
+    Gbm,
+    Jump,
+    Garch,
+    Regime,
+    Bootstrap,
+}
+
+fn parse_pair(s: &str) -> Result<[f64; 2], String> {
+    let bad = || format!("`{s}` is not two numbers A,B (e.g. 0.0005,0.002)");
+    let (a, b) = s.split_once(',').ok_or_else(bad)?;
+    Ok([
+        a.trim().parse().map_err(|_| bad())?,
+        b.trim().parse().map_err(|_| bad())?,
+    ])
 }
 
 fn parse_speed(s: &str) -> Result<Speed, String> {
@@ -209,9 +274,57 @@ fn gen_tape(g: &GenArgs) -> Result<(), Error> {
         price: g.price,
         tick: g.tick,
     };
+    let usage = |e: String| Error::Usage(format!("njord-sim gen --model: {e}"));
+    let model = match g.model {
+        GenModel::Ticks => None,
+        GenModel::Gbm => Some(Model::Gbm {
+            mu: g.mu,
+            sigma: g.sigma,
+        }),
+        GenModel::Jump => Some(Model::Jump {
+            mu: g.mu,
+            sigma: g.sigma,
+            rate: g.jump_rate,
+            jump_mean: g.jump_mean,
+            jump_sd: g.jump_sd,
+        }),
+        GenModel::Garch => Some(Model::Garch {
+            mu: g.mu,
+            omega: g.omega,
+            alpha: g.alpha,
+            beta: g.beta,
+        }),
+        GenModel::Regime => Some(Model::Regime {
+            mu: g.mu,
+            sigma: [g.sigma, g.sigma_high],
+            switch: g.switch,
+        }),
+        GenModel::Bootstrap => {
+            let from = g
+                .from
+                .as_ref()
+                .ok_or_else(|| usage("bootstrap needs --from TAPE".into()))?;
+            let returns = tape::log_returns(from, &g.symbol).map_err(|e| usage(e.to_string()))?;
+            Some(Model::Bootstrap {
+                returns,
+                block: g.block,
+            })
+        }
+    };
+    let path = match model {
+        Some(m) => {
+            let dt = g.interval as f64 / 1e9 / YEAR_S;
+            Some(Path::new(m, dt, g.seed).map_err(usage)?)
+        }
+        None => None,
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    match tape::generate(&spec, &mut out) {
+    let written = match path {
+        Some(mut p) => tape::generate_model(&spec, &mut p, g.interval, &mut out),
+        None => tape::generate(&spec, &mut out),
+    };
+    match written {
         Ok(()) => Ok(()),
         // `| head` closes stdout: end quietly.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

@@ -256,6 +256,70 @@ pub fn generate(spec: &GenSpec, out: &mut impl Write) -> std::io::Result<()> {
     out.flush()
 }
 
+/// The trade-to-trade log returns of `symbol` on a tape, for a block bootstrap.
+pub fn log_returns(path: &Path, symbol: &str) -> Result<Vec<f64>, TapeError> {
+    let tape = load(path, &[symbol.to_owned()])?;
+    let prices: Vec<f64> = tape
+        .trades
+        .iter()
+        .filter_map(|t| f64::try_from(t.price).ok())
+        .filter(|p| *p > 0.0)
+        .collect();
+    Ok(prices.windows(2).map(|w| (w[1] / w[0]).ln()).collect())
+}
+
+/// Writes `count` trades of a model's path as NDJSON, one every `interval_ns` from the start:
+/// the price is the start price times the exponential of the summed log returns, rounded to
+/// the tick (and kept between one tick and 10¹²), the taker side follows the return's sign,
+/// sizes are log-normal (from their own stream, so the path is the model's alone).
+pub fn generate_model(
+    spec: &GenSpec,
+    path: &mut njord::synth::Path,
+    interval_ns: i64,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let tick = if spec.tick > Decimal::ZERO {
+        spec.tick
+    } else {
+        Decimal::new(1, 3)
+    };
+    let (low, high) = (f64::try_from(tick).unwrap_or(1e-3).ln(), 1e12f64.ln());
+    let mut log_price = f64::try_from(spec.price).unwrap_or(10.0).max(1e-300).ln();
+    let mut sizes = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x5EED_517E);
+    let mut buf = Vec::with_capacity(1 << 16);
+    for i in 0..spec.count {
+        let r = path.next_return();
+        log_price = (log_price + r).clamp(low, high);
+        let ticks = (Decimal::try_from(log_price.exp()).unwrap_or(tick) / tick)
+            .round()
+            .max(Decimal::ONE);
+        let (u1, u2): (f64, f64) = (sizes.random(), sizes.random());
+        let z = (-2.0 * (1.0 - u1).ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+        let cents = ((z * 1.1 + 1.5).exp() * 100.0).clamp(1.0, 5_000_000.0) as i64;
+        let id = (i + 1).to_string();
+        let ts = spec
+            .start_ns
+            .saturating_add(interval_ns.saturating_mul(i as i64));
+        let ev = Event::Trade(Trade {
+            venue: Cow::Borrowed("binanceus"),
+            symbol: Cow::Borrowed(&spec.symbol),
+            trade_id: Cow::Borrowed(&id),
+            price: (tick * ticks).normalize(),
+            qty: Decimal::new(cents, 2),
+            side: if r >= 0.0 { Side::Buy } else { Side::Sell },
+            ts_ns: ts,
+            ts_local_ns: None,
+        });
+        ev.write_line(&mut buf);
+        if buf.len() > (1 << 16) - 512 {
+            out.write_all(&buf)?;
+            buf.clear();
+        }
+    }
+    out.write_all(&buf)?;
+    out.flush()
+}
+
 /// Parses `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS[.fff][Z]` (UTC) into nanoseconds.
 pub fn parse_iso(s: &str) -> Result<i64, String> {
     let bad = || format!("`{s}` is not an ISO date (e.g. 2024-01-01 or 2024-01-01T09:30:00Z)");
