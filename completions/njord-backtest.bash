@@ -19,11 +19,17 @@ _njord__backtest() {
             njord__backtest,help)
                 cmd="njord__backtest__subcmd__help"
                 ;;
+            njord__backtest,mc)
+                cmd="njord__backtest__subcmd__mc"
+                ;;
             njord__backtest,sweep)
                 cmd="njord__backtest__subcmd__sweep"
                 ;;
             njord__backtest__subcmd__help,help)
                 cmd="njord__backtest__subcmd__help__subcmd__help"
+                ;;
+            njord__backtest__subcmd__help,mc)
+                cmd="njord__backtest__subcmd__help__subcmd__mc"
                 ;;
             njord__backtest__subcmd__help,sweep)
                 cmd="njord__backtest__subcmd__help__subcmd__sweep"
@@ -35,7 +41,7 @@ _njord__backtest() {
 
     case "${cmd}" in
         njord__backtest)
-            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --no-progress --json --no-summary --report --portfolio --help --version sweep help"
+            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --no-progress --json --no-summary --report --portfolio --help --version sweep mc help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -113,7 +119,7 @@ _njord__backtest() {
             return 0
             ;;
         njord__backtest__subcmd__help)
-            opts="sweep help"
+            opts="sweep mc help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -140,6 +146,20 @@ _njord__backtest() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        njord__backtest__subcmd__help__subcmd__mc)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         njord__backtest__subcmd__help__subcmd__sweep)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -147,6 +167,96 @@ _njord__backtest() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__backtest__subcmd__mc)
+            opts="-v -q -h --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --no-progress --runs --method --block --seed --ruin --config --print-config --verbose --quiet --log-level --no-summary --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tape)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --strategies)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --symbol)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --capital)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --quote)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --equity-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --risk-free)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --slippage-bps)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --runs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --method)
+                    COMPREPLY=($(compgen -W "shuffle block-bootstrap synthetic" -- "${cur}"))
+                    return 0
+                    ;;
+                --block)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ruin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -51,6 +51,7 @@ complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l no-summar
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -s h -l help -d 'Print help'
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -s V -l version -d 'Print version'
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -f -a "sweep" -d 'Run every combination of parameters in parallel and rank them by one metric'
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -f -a "mc" -d 'Run the strategies over many resampled versions of the tape and report percentiles'
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l tape -d 'Tape files, directories or journal stems (repeatable; merged by event time)' -r -F
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l strategies -d 'Strategies file' -r -F
@@ -77,5 +78,35 @@ complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -s 
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -s q -l quiet -d 'Only errors on stderr'
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l no-summary -d 'Write no summary table on stdout (--json still prints the metrics): the results are in --out (scripts, the Python module)'
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -s h -l help -d 'Print help'
-complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand help; and not __fish_seen_subcommand_from sweep help" -f -a "sweep" -d 'Run every combination of parameters in parallel and rank them by one metric'
-complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand help; and not __fish_seen_subcommand_from sweep help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l tape -d 'Tape files, directories or journal stems (repeatable; merged by event time)' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l strategies -d 'Strategies file' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l from -d 'Only events at or after this time (2023-01-10 = UTC midnight, RFC 3339, or ns since the epoch)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l to -d 'Only events before this time (2023-01-10 = UTC midnight, RFC 3339, or ns since the epoch)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l symbol -d 'Only events of these symbols (ATOM/USDT; repeat or separate with commas)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l kind -d 'Only events of these kinds (trade,bar,…)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l capital -d 'Starting capital: the spot balance of the quote asset' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l quote -d 'Quote asset of the capital (default: the quote of the first exchange.symbols entry)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l equity-interval -d 'Equity sampling interval (30s, 15m, 1h, 1d, 1w)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l risk-free -d 'Annual risk-free rate for Sharpe and Sortino (0.04 = 4 %)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l slippage-bps -d 'Move taker fills this many basis points against the order (default: paper.slippage_bps)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l out -d 'Output directory of fills.ndjson, equity.ndjson, decisions.ndjson, metrics.json (sweep.csv, sweep.json, overfitting.json and sweep_returns.csv)' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l runs -d 'Number of resampled runs' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l method -d 'How a run\'s returns are drawn from the tape\'s: shuffle, block-bootstrap or synthetic (a gbm with the returns\' mean and standard deviation)' -r -f -a "shuffle\t''
+block-bootstrap\t''
+synthetic\t''"
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l block -d 'block-bootstrap: returns per block' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l seed -d 'Seed of the runs; run i is seeded from (seed, i)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l ruin -d 'Ruin: equity strictly below this share of the capital at any equity sample' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l allow-short -d 'Allow selling more than is held (short selling)'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l partial-fills -d 'Cap each resting (maker) fill at the quantity of the trade that crosses it'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l no-progress -d 'No progress bar, even when stderr is a terminal'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -s q -l quiet -d 'Only errors on stderr'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l no-summary -d 'Write no summary table on stdout (--json still prints the metrics): the results are in --out (scripts, the Python module)'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -s h -l help -d 'Print help'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand help; and not __fish_seen_subcommand_from sweep mc help" -f -a "sweep" -d 'Run every combination of parameters in parallel and rank them by one metric'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand help; and not __fish_seen_subcommand_from sweep mc help" -f -a "mc" -d 'Run the strategies over many resampled versions of the tape and report percentiles'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand help; and not __fish_seen_subcommand_from sweep mc help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -3,6 +3,7 @@
 
 use super::engine::{Engine, RunResult, Settings, Sink};
 use super::metrics::{Account, Sample};
+use super::montecarlo;
 use super::report::Chart;
 use super::sweep::{self, Axis, Returns, Row};
 use crate::config::Config;
@@ -238,4 +239,164 @@ pub fn sweep(
             })
         })
         .collect()
+}
+
+/// A Monte Carlo's settings (`njord-backtest mc`).
+#[derive(Debug, Clone, Copy)]
+pub struct McSpec {
+    pub runs: u64,
+    pub method: montecarlo::Method,
+    pub seed: u64,
+    /// Ruin: equity strictly below this share of the capital at any sample.
+    pub ruin: f64,
+}
+
+/// One Monte Carlo run: its metrics and its lowest equity sample.
+#[derive(Debug, Clone)]
+pub struct McRun {
+    pub result: RunResult,
+    pub min_equity: f64,
+}
+
+/// Keeps the lowest equity sample of a run.
+#[derive(Default)]
+struct Lowest(Option<f64>);
+
+impl Sink for Lowest {
+    fn on_sample(&mut self, sample: &Sample, _: &Account) {
+        let e = f64::try_from(sample.point.equity).unwrap_or(0.0);
+        self.0 = Some(self.0.map_or(e, |m| m.min(e)));
+    }
+    fn on_fill(&mut self, _: &Fill<'_>) {}
+}
+
+/// Runs the strategies over the tape as it is (`observed`) and over `spec.runs` resampled
+/// versions of it in parallel (rayon); the runs come back in order, so the output does not
+/// depend on the thread count. The tape is read once and shared by every run.
+pub fn monte_carlo(
+    cfg: &Config,
+    defs: &[StrategyDef],
+    settings: &Settings,
+    tape: &Tape,
+    spec: McSpec,
+    on_done: &(dyn Fn() + Sync),
+) -> Result<(McRun, Vec<McRun>), String> {
+    use rayon::prelude::*;
+    let series = crate::journal::resolve(&tape.files).map_err(|e| e.to_string())?;
+    let mut replay = Replay::from_series(series, tape.filter.clone());
+    let mut events: Vec<Event<'static>> = Vec::new();
+    while let Some(item) = replay.next() {
+        match item {
+            Ok(item) => events.push(item.event.into_owned()),
+            Err(e) => tracing::warn!("{e}; skipped"),
+        }
+    }
+    let prices = montecarlo::Prices::of(&events)?;
+    let returns = prices.returns();
+    let one = |draws: &[f64]| {
+        let mut engine = Engine::new(cfg, crate::strategy::registry(), defs.to_vec(), settings);
+        let mut lowest = Lowest::default();
+        montecarlo::replay(&events, &prices, draws, |ev| {
+            engine.on_event(ev, &mut lowest)
+        });
+        let result = engine.finish(&mut lowest);
+        McRun {
+            result,
+            min_equity: lowest.0.unwrap_or(f64::INFINITY),
+        }
+    };
+    let observed = one(&returns);
+    let runs = (0..spec.runs)
+        .into_par_iter()
+        .map(|i| {
+            let draws = montecarlo::draw(spec.method, &returns, montecarlo::seed_of(spec.seed, i))?;
+            let run = one(&draws);
+            on_done();
+            Ok(run)
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok((observed, runs))
+}
+
+/// What `njord-backtest mc` writes to `mc.json`: the percentiles of total return, max
+/// drawdown and Sharpe over the runs, the probability of ruin, and the observed run's values.
+pub fn mc_report(
+    spec: &McSpec,
+    capital: f64,
+    observed: &McRun,
+    runs: &[McRun],
+) -> serde_json::Value {
+    let column =
+        |f: &dyn Fn(&McRun) -> Option<f64>| -> Vec<f64> { runs.iter().filter_map(f).collect() };
+    let total: Vec<f64> = column(&|r| Some(r.result.metrics.total_return));
+    let drawdown: Vec<f64> = column(&|r| Some(r.result.metrics.max_drawdown));
+    let sharpe: Vec<f64> = column(&|r| r.result.metrics.sharpe);
+    let level = spec.ruin * capital;
+    let ruined = runs.iter().filter(|r| r.min_equity < level).count();
+    let method = match spec.method {
+        montecarlo::Method::Shuffle => serde_json::json!({"name": "shuffle"}),
+        montecarlo::Method::BlockBootstrap { block } => {
+            serde_json::json!({"name": "block-bootstrap", "block": block})
+        }
+        montecarlo::Method::Synthetic => serde_json::json!({"name": "synthetic"}),
+    };
+    serde_json::json!({
+        "runs": runs.len(),
+        "seed": spec.seed,
+        "method": method,
+        "total_return": montecarlo::percentiles(&total),
+        "max_drawdown": montecarlo::percentiles(&drawdown),
+        "sharpe": montecarlo::percentiles(&sharpe),
+        "sharpe_runs": sharpe.len(),
+        "ruin": {"level": spec.ruin, "runs": ruined, "probability": ruined as f64 / runs.len().max(1) as f64},
+        "observed": {
+            "total_return": observed.result.metrics.total_return,
+            "max_drawdown": observed.result.metrics.max_drawdown,
+            "sharpe": observed.result.metrics.sharpe,
+        },
+    })
+}
+
+/// The report as a table for the terminal.
+pub fn mc_table(report: &serde_json::Value) -> String {
+    let pct = |v: &serde_json::Value| {
+        v.as_f64()
+            .map_or("-".into(), |x| format!("{:.2}%", x * 100.0))
+    };
+    let num = |v: &serde_json::Value| v.as_f64().map_or("-".into(), |x| format!("{x:.3}"));
+    let mut out = format!(
+        "{:<14}{:>10}{:>10}{:>10}{:>10}{:>10}{:>11}\n",
+        "", "p5", "p25", "p50", "p75", "p95", "observed"
+    );
+    for (name, key, f) in [
+        (
+            "total return",
+            "total_return",
+            &pct as &dyn Fn(&serde_json::Value) -> String,
+        ),
+        ("max drawdown", "max_drawdown", &pct),
+        ("sharpe", "sharpe", &num),
+    ] {
+        let p = &report[key];
+        out += &format!(
+            "{name:<14}{:>10}{:>10}{:>10}{:>10}{:>10}{:>11}\n",
+            f(&p["p5"]),
+            f(&p["p25"]),
+            f(&p["p50"]),
+            f(&p["p75"]),
+            f(&p["p95"]),
+            f(&report["observed"][key])
+        );
+    }
+    let ruin = &report["ruin"];
+    out += &format!(
+        "{} runs ({}, seed {}); ruin (equity below {} of the capital): {} runs, probability {}\n",
+        report["runs"],
+        report["method"]["name"].as_str().unwrap_or(""),
+        report["seed"],
+        ruin["level"],
+        ruin["runs"],
+        num(&ruin["probability"])
+    );
+    out
 }

@@ -82,6 +82,42 @@ of threads (RAYON_NUM_THREADS).\n\nExample:\n  \
     njord-backtest sweep --tape tape.ndjson --param rsi_period=10,14,20 --param bb_std=1.5,2,2.5 --sort sharpe --out var/sweep"
     )]
     Sweep(SweepArgs),
+    /// Run the strategies over many resampled versions of the tape and report percentiles
+    #[command(
+        after_help = "Run i rebuilds the tape's prices from its own log returns, drawn by --method with a generator seeded from (--seed, i): the output is the same whatever the number of threads (RAYON_NUM_THREADS). The tape must hold one symbol's trades or bars.\n\nExample:\n  \
+    njord-backtest mc --tape tape.ndjson --runs 500 --method block-bootstrap --block 200 --seed 7 --out var/mc"
+    )]
+    Mc(McArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct McArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Number of resampled runs
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub runs: u64,
+    /// How a run's returns are drawn from the tape's: shuffle, block-bootstrap or synthetic
+    /// (a gbm with the returns' mean and standard deviation)
+    #[arg(long, value_enum, default_value = "block-bootstrap")]
+    pub method: McMethod,
+    /// block-bootstrap: returns per block
+    #[arg(long, default_value_t = 100)]
+    pub block: usize,
+    /// Seed of the runs; run i is seeded from (seed, i)
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Ruin: equity strictly below this share of the capital at any equity sample
+    #[arg(long, default_value_t = 0.5, value_name = "SHARE")]
+    pub ruin: f64,
+}
+
+/// `njord-backtest mc --method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum McMethod {
+    Shuffle,
+    BlockBootstrap,
+    Synthetic,
 }
 
 #[derive(Debug, Args)]
@@ -183,6 +219,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     let loaded = app::start(&cli.common)?;
     let args = match &cli.cmd {
         Some(Cmd::Sweep(s)) => &s.run,
+        Some(Cmd::Mc(m)) => &m.run,
         None => &cli.run,
     };
     let strategies_path = args.strategies.display().to_string();
@@ -192,7 +229,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Some(path) => {
             if cli.cmd.is_some() {
                 return Err(Error::Usage(
-                    "--portfolio runs one backtest, not a sweep".into(),
+                    "--portfolio runs one backtest, not a sweep or a Monte Carlo".into(),
                 ));
             }
             Some(crate::portfolio::load(path).map_err(Error::Usage)?)
@@ -273,6 +310,16 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             written
                 .map_err(|e| Error::Failed(format!("cannot write to {}: {e}", args.out.display())))
         }
+        Some(Cmd::Mc(m)) => monte_carlo(
+            &cli,
+            m,
+            args,
+            cfg,
+            &strategies,
+            &strategies_path,
+            &settings,
+            &tape,
+        ),
         None => {
             let registry = crate::strategy::registry();
             let defs = manager::parse(&strategies, &strategies_path, &registry, &cfg.redis.topics)
@@ -325,6 +372,76 @@ fn prepare(loaded: &Loaded, args: &RunArgs) -> (Loaded, Settings, Tape) {
         filter: args.filter.filter(),
     };
     (l, settings, tape)
+}
+
+/// `njord-backtest mc`: the runs, the table on stdout, `mc.json` and `mc_runs.csv`.
+#[allow(clippy::too_many_arguments)]
+fn monte_carlo(
+    cli: &Cli,
+    m: &McArgs,
+    args: &RunArgs,
+    cfg: &crate::config::Config,
+    strategies: &str,
+    strategies_path: &str,
+    settings: &Settings,
+    tape: &Tape,
+) -> Result<(), Error> {
+    use crate::backtest::montecarlo::Method;
+    if !(m.ruin.is_finite() && m.ruin >= 0.0) {
+        return Err(Error::Usage(format!(
+            "--ruin {} must be a share of the capital, 0 or more",
+            m.ruin
+        )));
+    }
+    let registry = crate::strategy::registry();
+    let defs = manager::parse(strategies, strategies_path, &registry, &cfg.redis.topics)
+        .map_err(Error::usage)?;
+    let spec = run::McSpec {
+        runs: m.runs,
+        method: match m.method {
+            McMethod::Shuffle => Method::Shuffle,
+            McMethod::BlockBootstrap => Method::BlockBootstrap { block: m.block },
+            McMethod::Synthetic => Method::Synthetic,
+        },
+        seed: m.seed,
+        ruin: m.ruin,
+    };
+    let progress = (!args.no_progress && !cli.common.quiet && std::io::stderr().is_terminal())
+        .then(|| super::progress_bar(m.runs, "{bar:30} {pos}/{len} runs {per_sec} ETA {eta}"));
+    let on_done = || {
+        if let Some(pb) = &progress {
+            pb.inc(1);
+        }
+    };
+    let (observed, runs) =
+        run::monte_carlo(cfg, &defs, settings, tape, spec, &on_done).map_err(Error::Usage)?;
+    if let Some(pb) = &progress {
+        pb.finish_and_clear();
+    }
+    let capital = f64::try_from(settings.capital).unwrap_or(0.0);
+    let report = run::mc_report(&spec, capital, &observed, &runs);
+    if !cli.no_summary {
+        app::print_out(&run::mc_table(&report))?;
+    }
+    let mut csv = String::from("run,seed,total_return,max_drawdown,sharpe,min_equity,fills\n");
+    for (i, r) in runs.iter().enumerate() {
+        let metrics = &r.result.metrics;
+        csv += &format!(
+            "{},{},{},{},{},{},{}\n",
+            i + 1,
+            crate::backtest::montecarlo::seed_of(m.seed, i as u64),
+            metrics.total_return,
+            metrics.max_drawdown,
+            metrics.sharpe.map_or(String::new(), |s| s.to_string()),
+            r.min_equity,
+            metrics.fills
+        );
+    }
+    let text = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";
+    std::fs::create_dir_all(&args.out)
+        .and_then(|_| std::fs::write(args.out.join("mc.json"), text))
+        .and_then(|_| std::fs::write(args.out.join("mc_runs.csv"), csv))
+        .map_err(|e| Error::Failed(format!("cannot write to {}: {e}", args.out.display())))
 }
 
 /// Every strategy of the portfolio must be in the strategies file; one that is not in the

@@ -6,6 +6,7 @@
 use crate::support::{generated_tape, sim_command};
 use njord::event::{self, Event};
 use rust_decimal::Decimal;
+use serde_json::Value;
 
 fn generate(args: &[&str]) -> std::process::Output {
     sim_command()
@@ -88,5 +89,123 @@ fn a_bad_model_parameter_is_a_usage_error_naming_it() {
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(said), "{args:?}: {err}");
+    }
+}
+
+/// `njord-backtest mc`: the same report whatever the thread count; the observed run is the
+/// plain backtest; percentiles and ruin are those of the runs it lists.
+#[test]
+fn monte_carlo_runs_are_seeded_per_run_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tape = sim_command()
+        .args([
+            "gen",
+            "--symbol",
+            "ATOM/USDT",
+            "--count",
+            "20000",
+            "--model",
+            "gbm",
+        ])
+        .args(["--interval", "1m", "--seed", "4"])
+        .output()
+        .unwrap();
+    assert!(tape.status.success());
+    std::fs::write(d.join("tape.ndjson"), tape.stdout).unwrap();
+    std::fs::write(
+        d.join("strategies.yaml"),
+        "strategies:\n  - id: ema\n    class: ema_cross\n    symbols: [\"ATOM/USDT\"]\n    events: [trade]\n    params: {fast: 20, slow: 60, qty: 20, long_only: false}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("base.yaml"),
+        format!(
+            "journal:\n  dir: {0}/j\nlogging:\n  json_file: false\nrisk:\n  kill_switch_file: {0}/halt\n  per_order_usd_cap: 100000\n  orders_per_min_cap: 1000\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    let backtest = |args: &[&str], threads: &str| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_njord-backtest"))
+            .current_dir(d)
+            .env("RAYON_NUM_THREADS", threads)
+            .args(args)
+            .args([
+                "--config",
+                "base.yaml",
+                "--tape",
+                "tape.ndjson",
+                "--strategies",
+                "strategies.yaml",
+            ])
+            .args(["--allow-short", "--no-progress"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let mc = |out: &str, method: &str, threads: &str| {
+        let table = backtest(
+            &[
+                "mc", "--runs", "24", "--seed", "9", "--method", method, "--ruin", "0.999",
+                "--out", out,
+            ],
+            threads,
+        );
+        let json = std::fs::read_to_string(d.join(out).join("mc.json")).unwrap();
+        let csv = std::fs::read_to_string(d.join(out).join("mc_runs.csv")).unwrap();
+        (table, json, csv)
+    };
+    let one = mc("a", "block-bootstrap", "1");
+    assert_eq!(
+        one,
+        mc("b", "block-bootstrap", "2"),
+        "the thread count changes nothing"
+    );
+    backtest(&["--out", "plain", "-q"], "1");
+    let plain: Value =
+        serde_json::from_slice(&std::fs::read(d.join("plain/metrics.json")).unwrap()).unwrap();
+    let report: Value = serde_json::from_str(&one.1).unwrap();
+    assert_eq!(
+        report["observed"]["total_return"], plain["metrics"]["total_return"],
+        "{report}"
+    );
+    assert_eq!(report["observed"]["sharpe"], plain["metrics"]["sharpe"]);
+    // The percentiles and the ruin count are those of the runs listed.
+    let rows: Vec<Vec<f64>> = one
+        .2
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split(',')
+                .map(|x| x.parse().unwrap_or(f64::NAN))
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), 24);
+    let mut total: Vec<f64> = rows.iter().map(|r| r[2]).collect();
+    total.sort_by(f64::total_cmp);
+    let median = (total[11] + total[12]) / 2.0;
+    assert!((report["total_return"]["p50"].as_f64().unwrap() - median).abs() < 1e-15);
+    assert!(
+        total.windows(2).any(|w| w[0] != w[1]),
+        "runs differ: {total:?}"
+    );
+    let p = &report["max_drawdown"];
+    assert!(p["p5"].as_f64() <= p["p50"].as_f64() && p["p50"].as_f64() <= p["p95"].as_f64());
+    assert!(report["sharpe"]["p50"].is_number(), "{report}");
+    let ruined = rows.iter().filter(|r| r[5] < 0.999 * 10_000.0).count();
+    assert_eq!(report["ruin"]["runs"], ruined);
+    assert!(
+        one.0.contains("p5") && one.0.contains("observed"),
+        "{}",
+        one.0
+    );
+    for method in ["shuffle", "synthetic"] {
+        let (_, json, _) = mc(method, method, "2");
+        let r: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(r["method"]["name"], method);
+        assert_eq!(r["runs"], 24);
     }
 }

@@ -1,9 +1,10 @@
 //! The backtester (issue 9): the strategy, risk and paper cores driven in one process over a
 //! tape ([`engine`]), the equity curve and metrics ([`metrics`]), the HTML report
-//! ([`report`]) and parameter sweeps ([`sweep`]); the shell that reads tapes and writes the
+//! ([`report`]), parameter sweeps ([`sweep`]) and Monte Carlo runs ([`montecarlo`]); the shell that reads tapes and writes the
 //! outputs is `njord::backtest::run`.
 
 pub mod engine;
 pub mod metrics;
+pub mod montecarlo;
 pub mod report;
 pub mod sweep;
