@@ -52,6 +52,7 @@ complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -s h -l help
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -s V -l version -d 'Print version'
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -f -a "sweep" -d 'Run every combination of parameters in parallel and rank them by one metric'
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -f -a "mc" -d 'Run the strategies over many resampled versions of the tape and report percentiles'
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -f -a "wfo" -d 'Walk-forward: optimise the parameters on each training window, run the best on the test window that follows, and stitch the out-of-sample results'
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l tape -d 'Tape files, directories or journal stems (repeatable; merged by event time)' -r -F
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l strategies -d 'Strategies file' -r -F
@@ -107,6 +108,36 @@ complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -s v -
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -s q -l quiet -d 'Only errors on stderr'
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l no-summary -d 'Write no summary table on stdout (--json still prints the metrics): the results are in --out (scripts, the Python module)'
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -s h -l help -d 'Print help'
-complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand help; and not __fish_seen_subcommand_from sweep mc help" -f -a "sweep" -d 'Run every combination of parameters in parallel and rank them by one metric'
-complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand help; and not __fish_seen_subcommand_from sweep mc help" -f -a "mc" -d 'Run the strategies over many resampled versions of the tape and report percentiles'
-complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand help; and not __fish_seen_subcommand_from sweep mc help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l tape -d 'Tape files, directories or journal stems (repeatable; merged by event time)' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l strategies -d 'Strategies file' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l from -d 'Only events at or after this time (2023-01-10 = UTC midnight, RFC 3339, or ns since the epoch)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l to -d 'Only events before this time (2023-01-10 = UTC midnight, RFC 3339, or ns since the epoch)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l symbol -d 'Only events of these symbols (ATOM/USDT; repeat or separate with commas)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l kind -d 'Only events of these kinds (trade,bar,…)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l capital -d 'Starting capital: the spot balance of the quote asset' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l quote -d 'Quote asset of the capital (default: the quote of the first exchange.symbols entry)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l equity-interval -d 'Equity sampling interval (30s, 15m, 1h, 1d, 1w)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l risk-free -d 'Annual risk-free rate for Sharpe and Sortino (0.04 = 4 %)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l slippage-bps -d 'Move taker fills this many basis points against the order (default: paper.slippage_bps)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l out -d 'Output directory of fills.ndjson, equity.ndjson, decisions.ndjson, metrics.json (sweep.csv, sweep.json, overfitting.json and sweep_returns.csv)' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l train -d 'Length of a training window (30s, 15m, 1h, 1d, 1w)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l test -d 'Length of a test window' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l step -d 'How far each fold moves on (default: --test)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l param -d 'A parameter and its values: KEY=V1,V2,… or STRATEGY_ID.KEY=V1,… (repeatable)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l objective -d 'Metric the training windows are ranked by (as sweep --sort)' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l min-trades -d 'Fewest round trips a trial must make in a training window to be chosen' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l allow-short -d 'Allow selling more than is held (short selling)'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l partial-fills -d 'Cap each resting (maker) fill at the quantity of the trade that crosses it'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l no-progress -d 'No progress bar, even when stderr is a terminal'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l anchored -d 'Every training window starts at the tape\'s start and grows'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -s q -l quiet -d 'Only errors on stderr'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l no-summary -d 'Write no summary table on stdout (--json still prints the metrics): the results are in --out (scripts, the Python module)'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -s h -l help -d 'Print help'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand help; and not __fish_seen_subcommand_from sweep mc wfo help" -f -a "sweep" -d 'Run every combination of parameters in parallel and rank them by one metric'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand help; and not __fish_seen_subcommand_from sweep mc wfo help" -f -a "mc" -d 'Run the strategies over many resampled versions of the tape and report percentiles'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand help; and not __fish_seen_subcommand_from sweep mc wfo help" -f -a "wfo" -d 'Walk-forward: optimise the parameters on each training window, run the best on the test window that follows, and stitch the out-of-sample results'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand help; and not __fish_seen_subcommand_from sweep mc wfo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -6,6 +6,7 @@ use super::metrics::{Account, Sample};
 use super::montecarlo;
 use super::report::Chart;
 use super::sweep::{self, Axis, Returns, Row};
+use super::walkforward;
 use crate::config::Config;
 use crate::event::{Decision, Event, Fill};
 use crate::journal::JournalError;
@@ -282,15 +283,7 @@ pub fn monte_carlo(
     on_done: &(dyn Fn() + Sync),
 ) -> Result<(McRun, Vec<McRun>), String> {
     use rayon::prelude::*;
-    let series = crate::journal::resolve(&tape.files).map_err(|e| e.to_string())?;
-    let mut replay = Replay::from_series(series, tape.filter.clone());
-    let mut events: Vec<Event<'static>> = Vec::new();
-    while let Some(item) = replay.next() {
-        match item {
-            Ok(item) => events.push(item.event.into_owned()),
-            Err(e) => tracing::warn!("{e}; skipped"),
-        }
-    }
+    let events = load_events(tape)?;
     let prices = montecarlo::Prices::of(&events)?;
     let returns = prices.returns();
     let one = |draws: &[f64]| {
@@ -397,6 +390,290 @@ pub fn mc_table(report: &serde_json::Value) -> String {
         ruin["level"],
         ruin["runs"],
         num(&ruin["probability"])
+    );
+    out
+}
+
+/// The tape's events in memory, read once for runs that share them (bad lines are logged
+/// and skipped, as in a backtest).
+fn load_events(tape: &Tape) -> Result<Vec<Event<'static>>, String> {
+    let series = crate::journal::resolve(&tape.files).map_err(|e| e.to_string())?;
+    let mut replay = Replay::from_series(series, tape.filter.clone());
+    let mut events = Vec::new();
+    while let Some(item) = replay.next() {
+        match item {
+            Ok(item) => events.push(item.event.into_owned()),
+            Err(e) => tracing::warn!("{e}; skipped"),
+        }
+    }
+    Ok(events)
+}
+
+/// A walk-forward's settings (`njord-backtest wfo`).
+#[derive(Debug, Clone)]
+pub struct WfoSpec {
+    pub train_ns: i64,
+    pub test_ns: i64,
+    pub step_ns: i64,
+    pub anchored: bool,
+    /// The metric the training windows are ranked by (as `sweep --sort`).
+    pub objective: String,
+    /// Trials with fewer round trips in a training window are not chosen.
+    pub min_trades: u64,
+}
+
+/// One fold: its windows, the trial chosen in training and its run on the test window, or
+/// why the fold was refused.
+#[derive(Debug, Clone)]
+pub struct WfoFold {
+    pub fold: walkforward::Fold,
+    pub chosen: Option<Row>,
+    pub test: Option<Row>,
+    pub refused: Option<String>,
+}
+
+/// Runs a strategies file over the events of `[from, to)` only.
+fn run_window(
+    cfg: &Config,
+    defs: &[StrategyDef],
+    settings: &Settings,
+    events: &[Event<'static>],
+    (from, to): (i64, i64),
+) -> (RunResult, Vec<f64>) {
+    let lo = events.partition_point(|e| e.ts_ns() < from);
+    let hi = events.partition_point(|e| e.ts_ns() < to);
+    let mut engine = Engine::new(cfg, crate::strategy::registry(), defs.to_vec(), settings);
+    let mut returns = Returns::default();
+    for ev in &events[lo..hi] {
+        engine.on_event(ev, &mut returns);
+    }
+    let result = engine.finish(&mut returns);
+    (result, returns.returns)
+}
+
+/// Walk-forward optimisation: in each fold every combination of `axes` runs over the
+/// training window (in parallel), the best by the objective among those with enough round
+/// trips runs over the test window. Folds run in order; the tape is read once.
+#[allow(clippy::too_many_arguments)]
+pub fn walk_forward(
+    cfg: &Config,
+    strategies: &str,
+    path: &str,
+    axes: &[Axis],
+    settings: &Settings,
+    tape: &Tape,
+    spec: &WfoSpec,
+    on_done: &(dyn Fn() + Sync),
+) -> Result<Vec<WfoFold>, String> {
+    use rayon::prelude::*;
+    let events = load_events(tape)?;
+    let (Some(first), Some(last)) = (events.first(), events.last()) else {
+        return Err("the tape has no events".into());
+    };
+    let (first, last) = (first.ts_ns(), last.ts_ns());
+    let folds = walkforward::folds(
+        first,
+        last,
+        spec.train_ns,
+        spec.test_ns,
+        spec.step_ns,
+        spec.anchored,
+    );
+    if folds.is_empty() {
+        return Err(format!(
+            "the tape spans {:.1} days; one fold needs --train + --test = {:.1} days",
+            (last - first) as f64 / 86_400e9,
+            (spec.train_ns + spec.test_ns) as f64 / 86_400e9
+        ));
+    }
+    let registry = crate::strategy::registry();
+    let topics = &cfg.redis.topics;
+    let jobs = sweep::grid(axes)
+        .into_iter()
+        .enumerate()
+        .map(|(index, combo)| {
+            let text = sweep::apply(strategies, axes, &combo, &registry)?;
+            let defs = manager::parse(&text, path, &registry, topics).map_err(|e| e.to_string())?;
+            let values: Vec<String> = axes
+                .iter()
+                .zip(&combo)
+                .map(|(a, &i)| a.shown[i].clone())
+                .collect();
+            Ok((index, values, defs))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let mut out = Vec::with_capacity(folds.len());
+    for fold in folds {
+        let mut rows: Vec<Row> = jobs
+            .par_iter()
+            .map(|(index, values, defs)| {
+                let window = (fold.train_from, fold.train_to);
+                let (result, returns) = run_window(cfg, defs, settings, &events, window);
+                Row {
+                    index: *index,
+                    values: values.clone(),
+                    result,
+                    returns,
+                }
+            })
+            .collect();
+        rows.retain(|r| {
+            r.result.metrics.round_trips >= spec.min_trades
+                && sweep::metric(r, &spec.objective).is_some()
+        });
+        sweep::sort(&mut rows, &spec.objective);
+        let Some(best) = rows.into_iter().next() else {
+            out.push(WfoFold {
+                fold,
+                chosen: None,
+                test: None,
+                refused: Some(format!(
+                    "no trial made {} round trips with a defined {} in training",
+                    spec.min_trades, spec.objective
+                )),
+            });
+            on_done();
+            continue;
+        };
+        let defs = &jobs[best.index].2;
+        let (result, returns) =
+            run_window(cfg, defs, settings, &events, (fold.test_from, fold.test_to));
+        out.push(WfoFold {
+            fold,
+            test: Some(Row {
+                index: best.index,
+                values: best.values.clone(),
+                result,
+                returns,
+            }),
+            chosen: Some(best),
+            refused: None,
+        });
+        on_done();
+    }
+    Ok(out)
+}
+
+/// What `njord-backtest wfo` writes to `wfo.json`: every fold, the stitched out-of-sample
+/// equity and the walk-forward efficiency.
+pub fn wfo_report(
+    axes: &[Axis],
+    spec: &WfoSpec,
+    interval_ns: i64,
+    folds: &[WfoFold],
+) -> serde_json::Value {
+    use crate::time::format_rfc3339 as t;
+    let mut oos_returns = Vec::new();
+    let mut rates = Vec::new();
+    let list: Vec<serde_json::Value> = folds
+        .iter()
+        .enumerate()
+        .map(|(k, f)| {
+            let w = &f.fold;
+            let mut v = serde_json::json!({
+                "fold": k + 1,
+                "train": [t(w.train_from), t(w.train_to)],
+                "test": [t(w.test_from), t(w.test_to)],
+            });
+            if let (Some(is), Some(oos)) = (&f.chosen, &f.test) {
+                let params: serde_json::Map<String, serde_json::Value> = axes
+                    .iter()
+                    .zip(&is.values)
+                    .map(|(a, x)| (a.label(), serde_json::Value::String(x.clone())))
+                    .collect();
+                let (m, o) = (&is.result.metrics, &oos.result.metrics);
+                v["trial"] = (is.index + 1).into();
+                v["params"] = params.into();
+                v["in_sample"] = serde_json::json!({
+                    "objective": sweep::metric(is, &spec.objective),
+                    "total_return": m.total_return,
+                    "sharpe": m.sharpe,
+                    "max_drawdown": m.max_drawdown,
+                    "round_trips": m.round_trips,
+                });
+                v["out_of_sample"] = serde_json::json!({
+                    "objective": sweep::metric(oos, &spec.objective),
+                    "total_return": o.total_return,
+                    "sharpe": o.sharpe,
+                    "max_drawdown": o.max_drawdown,
+                    "round_trips": o.round_trips,
+                });
+                oos_returns.extend_from_slice(&oos.returns);
+                rates.push((
+                    m.total_return,
+                    w.train_to - w.train_from,
+                    o.total_return,
+                    w.test_to - w.test_from,
+                ));
+            }
+            if let Some(why) = &f.refused {
+                v["refused"] = why.clone().into();
+            }
+            v
+        })
+        .collect();
+    let refused = folds.iter().filter(|f| f.refused.is_some()).count();
+    serde_json::json!({
+        "objective": spec.objective,
+        "anchored": spec.anchored,
+        "min_trades": spec.min_trades,
+        "folds": list,
+        "refused": refused,
+        "stitched_out_of_sample": walkforward::stitch(&oos_returns, interval_ns),
+        "efficiency": walkforward::efficiency(&rates),
+    })
+}
+
+/// The report as a table for the terminal.
+pub fn wfo_table(report: &serde_json::Value) -> String {
+    let pct = |v: &serde_json::Value| {
+        v.as_f64()
+            .map_or("-".into(), |x| format!("{:.2}%", x * 100.0))
+    };
+    let num = |v: &serde_json::Value| v.as_f64().map_or("-".into(), |x| format!("{x:.3}"));
+    let mut out = format!(
+        "{:<5} {:<10} {:<10} {:<28} {:>10} {:>10} {:>10} {:>7}\n",
+        "fold", "test from", "test to", "params", "IS obj", "OOS ret", "OOS obj", "trades"
+    );
+    for f in report["folds"].as_array().into_iter().flatten() {
+        let day = |i: usize| {
+            f["test"][i]
+                .as_str()
+                .unwrap_or("")
+                .chars()
+                .take(10)
+                .collect::<String>()
+        };
+        let params = match f["params"].as_object() {
+            Some(p) => p
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(","),
+            None => format!("refused: {}", f["refused"].as_str().unwrap_or("")),
+        };
+        out += &format!(
+            "{:<5} {:<10} {:<10} {:<28} {:>10} {:>10} {:>10} {:>7}\n",
+            f["fold"],
+            day(0),
+            day(1),
+            params,
+            num(&f["in_sample"]["objective"]),
+            pct(&f["out_of_sample"]["total_return"]),
+            num(&f["out_of_sample"]["objective"]),
+            f["out_of_sample"]["round_trips"]
+                .as_u64()
+                .map_or("-".into(), |n| n.to_string())
+        );
+    }
+    let s = &report["stitched_out_of_sample"];
+    out += &format!(
+        "out of sample, stitched: return {}, max drawdown {}, sharpe {}; walk-forward efficiency {}; {} folds refused\n",
+        pct(&s["total_return"]),
+        pct(&s["max_drawdown"]),
+        num(&s["sharpe"]),
+        num(&report["efficiency"]),
+        report["refused"]
     );
     out
 }

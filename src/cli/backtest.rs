@@ -88,6 +88,43 @@ of threads (RAYON_NUM_THREADS).\n\nExample:\n  \
     njord-backtest mc --tape tape.ndjson --runs 500 --method block-bootstrap --block 200 --seed 7 --out var/mc"
     )]
     Mc(McArgs),
+    /// Walk-forward: optimise the parameters on each training window, run the best on the
+    /// test window that follows, and stitch the out-of-sample results
+    #[command(
+        after_help = "Windows start at the tape's first event; fold k trains on [start + k·step, + train) \
+(--anchored: on [start, start + train + k·step)) and tests on the --test that follows. Indicators start \
+cold at each window's start. A trial with fewer than --min-trades round trips in training is not \
+chosen; a fold where none qualifies is refused.\n\nExample:\n  \
+    njord-backtest wfo --tape tape.ndjson --train 30d --test 7d --step 7d --param ema.fast=5,8,13 --objective sharpe --out var/wfo"
+    )]
+    Wfo(WfoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WfoArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Length of a training window (30s, 15m, 1h, 1d, 1w)
+    #[arg(long, value_name = "DURATION", value_parser = crate::backtest::metrics::parse_interval)]
+    pub train: i64,
+    /// Length of a test window
+    #[arg(long, value_name = "DURATION", value_parser = crate::backtest::metrics::parse_interval)]
+    pub test: i64,
+    /// How far each fold moves on (default: --test)
+    #[arg(long, value_name = "DURATION", value_parser = crate::backtest::metrics::parse_interval)]
+    pub step: Option<i64>,
+    /// Every training window starts at the tape's start and grows
+    #[arg(long)]
+    pub anchored: bool,
+    /// A parameter and its values: KEY=V1,V2,… or STRATEGY_ID.KEY=V1,… (repeatable)
+    #[arg(long = "param", value_name = "KEY=V1,V2", required = true, value_parser = crate::backtest::sweep::parse_axis)]
+    pub params: Vec<crate::backtest::sweep::Axis>,
+    /// Metric the training windows are ranked by (as sweep --sort)
+    #[arg(long, value_name = "METRIC", default_value = "sharpe", value_parser = crate::backtest::sweep::parse_sort)]
+    pub objective: String,
+    /// Fewest round trips a trial must make in a training window to be chosen
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub min_trades: u64,
 }
 
 #[derive(Debug, Args)]
@@ -220,6 +257,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     let args = match &cli.cmd {
         Some(Cmd::Sweep(s)) => &s.run,
         Some(Cmd::Mc(m)) => &m.run,
+        Some(Cmd::Wfo(w)) => &w.run,
         None => &cli.run,
     };
     let strategies_path = args.strategies.display().to_string();
@@ -229,7 +267,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Some(path) => {
             if cli.cmd.is_some() {
                 return Err(Error::Usage(
-                    "--portfolio runs one backtest, not a sweep or a Monte Carlo".into(),
+                    "--portfolio runs one backtest, not a sweep, a Monte Carlo or a walk-forward"
+                        .into(),
                 ));
             }
             Some(crate::portfolio::load(path).map_err(Error::Usage)?)
@@ -310,6 +349,16 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             written
                 .map_err(|e| Error::Failed(format!("cannot write to {}: {e}", args.out.display())))
         }
+        Some(Cmd::Wfo(w)) => walk_forward(
+            &cli,
+            w,
+            args,
+            cfg,
+            &strategies,
+            &strategies_path,
+            &settings,
+            &tape,
+        ),
         Some(Cmd::Mc(m)) => monte_carlo(
             &cli,
             m,
@@ -372,6 +421,66 @@ fn prepare(loaded: &Loaded, args: &RunArgs) -> (Loaded, Settings, Tape) {
         filter: args.filter.filter(),
     };
     (l, settings, tape)
+}
+
+/// `njord-backtest wfo`: the folds, the table on stdout, `wfo.json` and `wfo_equity.csv`.
+#[allow(clippy::too_many_arguments)]
+fn walk_forward(
+    cli: &Cli,
+    w: &WfoArgs,
+    args: &RunArgs,
+    cfg: &crate::config::Config,
+    strategies: &str,
+    strategies_path: &str,
+    settings: &Settings,
+    tape: &Tape,
+) -> Result<(), Error> {
+    let spec = run::WfoSpec {
+        train_ns: w.train,
+        test_ns: w.test,
+        step_ns: w.step.unwrap_or(w.test),
+        anchored: w.anchored,
+        objective: w.objective.clone(),
+        min_trades: w.min_trades,
+    };
+    let progress = (!args.no_progress && !cli.common.quiet && std::io::stderr().is_terminal())
+        .then(|| super::progress_bar(0, "{pos} folds {per_sec} {elapsed}"));
+    let on_done = || {
+        if let Some(pb) = &progress {
+            pb.inc(1);
+        }
+    };
+    let folds = run::walk_forward(
+        cfg,
+        strategies,
+        strategies_path,
+        &w.params,
+        settings,
+        tape,
+        &spec,
+        &on_done,
+    )
+    .map_err(Error::Usage)?;
+    if let Some(pb) = &progress {
+        pb.finish_and_clear();
+    }
+    let report = run::wfo_report(&w.params, &spec, settings.interval_ns, &folds);
+    if !cli.no_summary {
+        app::print_out(&run::wfo_table(&report))?;
+    }
+    let mut csv = String::from("fold,period,return,equity\n");
+    let mut equity = 1.0f64;
+    for (k, f) in folds.iter().enumerate() {
+        for (i, r) in f.test.iter().flat_map(|t| t.returns.iter()).enumerate() {
+            equity *= 1.0 + r;
+            csv += &format!("{},{},{r},{equity}\n", k + 1, i + 1);
+        }
+    }
+    let text = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";
+    std::fs::create_dir_all(&args.out)
+        .and_then(|_| std::fs::write(args.out.join("wfo.json"), text))
+        .and_then(|_| std::fs::write(args.out.join("wfo_equity.csv"), csv))
+        .map_err(|e| Error::Failed(format!("cannot write to {}: {e}", args.out.display())))
 }
 
 /// `njord-backtest mc`: the runs, the table on stdout, `mc.json` and `mc_runs.csv`.

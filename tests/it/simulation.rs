@@ -209,3 +209,109 @@ fn monte_carlo_runs_are_seeded_per_run_and_reported() {
         assert_eq!(r["runs"], 24);
     }
 }
+
+/// `njord-backtest wfo`: folds over the tape, the best training trial run on the next test
+/// window, the out-of-sample equity stitched from them; the same whatever the thread count;
+/// folds without a trial of enough round trips refused.
+#[test]
+fn walk_forward_trains_tests_and_stitches() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tape = sim_command()
+        .args([
+            "gen",
+            "--symbol",
+            "ATOM/USDT",
+            "--count",
+            "30000",
+            "--model",
+            "regime",
+        ])
+        .args(["--interval", "1m", "--seed", "5"])
+        .output()
+        .unwrap();
+    assert!(tape.status.success());
+    std::fs::write(d.join("tape.ndjson"), tape.stdout).unwrap();
+    std::fs::write(
+        d.join("s.yaml"),
+        "strategies:\n  - {id: ema, class: ema_cross, symbols: [ATOM/USDT], events: [trade], params: {fast: 20, slow: 60, qty: 20}}\n",
+    )
+    .unwrap();
+    let wfo = |out: &str, threads: &str, extra: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_njord-backtest"))
+            .current_dir(d)
+            .env("RAYON_NUM_THREADS", threads)
+            .env("NJORD__LOGGING__JSON_FILE", "false")
+            .args([
+                "wfo",
+                "--tape",
+                "tape.ndjson",
+                "--strategies",
+                "s.yaml",
+                "--train",
+                "5d",
+            ])
+            .args([
+                "--test",
+                "2d",
+                "--param",
+                "ema.fast=5,20",
+                "--param",
+                "ema.slow=40,80",
+            ])
+            .args(["--equity-interval", "1h", "--no-progress", "--out", out])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let file = |f: &str| std::fs::read_to_string(d.join(out).join(f)).unwrap();
+        (
+            String::from_utf8(o.stdout).unwrap(),
+            file("wfo.json"),
+            file("wfo_equity.csv"),
+        )
+    };
+    let one = wfo("a", "1", &[]);
+    assert_eq!(one, wfo("b", "2", &[]), "the thread count changes nothing");
+    let report: Value = serde_json::from_str(&one.1).unwrap();
+    // 30,000 minutes is 20.8 days: folds test [5d, 7d), [7d, 9d), … up to [19d, 21d) minus one.
+    let folds = report["folds"].as_array().unwrap();
+    assert_eq!(folds.len(), 7, "{report}");
+    assert_eq!(folds[1]["train"][0], "2024-01-03T00:00:00Z");
+    assert_eq!(folds[1]["test"][0], "2024-01-08T00:00:00Z");
+    assert!(folds.iter().all(|f| f["params"]["ema.fast"].is_string()));
+    // The stitched return compounds the test windows' returns listed.
+    let equity: f64 = one
+        .2
+        .lines()
+        .last()
+        .unwrap()
+        .rsplit(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let stitched = report["stitched_out_of_sample"]["total_return"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (stitched - (equity - 1.0)).abs() < 1e-12,
+        "{stitched} vs {equity}"
+    );
+    assert!(report["efficiency"].is_number());
+    assert!(one.0.contains("walk-forward efficiency"), "{}", one.0);
+    // Anchored: every training window starts at the tape's start.
+    let (_, anchored, _) = wfo("c", "2", &["--anchored"]);
+    let anchored: Value = serde_json::from_str(&anchored).unwrap();
+    for f in anchored["folds"].as_array().unwrap() {
+        assert_eq!(f["train"][0], "2024-01-01T00:00:00Z");
+    }
+    // No trial makes 100,000 round trips: every fold is refused, with why.
+    let (table, refused, _) = wfo("e", "2", &["--min-trades", "100000"]);
+    let refused: Value = serde_json::from_str(&refused).unwrap();
+    assert_eq!(refused["refused"], 7);
+    assert!(
+        table.contains("refused: no trial made 100000 round trips"),
+        "{table}"
+    );
+}

@@ -1,6 +1,7 @@
 //! The backtester (issue 9): the strategy, risk and paper cores driven in one process over a
 //! tape ([`engine`]), the equity curve and metrics ([`metrics`]), the HTML report
-//! ([`report`]), parameter sweeps ([`sweep`]) and Monte Carlo runs ([`montecarlo`]); the shell that reads tapes and writes the
+//! ([`report`]), parameter sweeps ([`sweep`]), Monte Carlo runs ([`montecarlo`]) and walk-forward
+//! windows ([`walkforward`]); the shell that reads tapes and writes the
 //! outputs is `njord::backtest::run`.
 
 pub mod engine;
@@ -8,3 +9,4 @@ pub mod metrics;
 pub mod montecarlo;
 pub mod report;
 pub mod sweep;
+pub mod walkforward;

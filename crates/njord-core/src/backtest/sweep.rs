@@ -295,7 +295,8 @@ pub fn returns_csv(rows: &[Row]) -> String {
     out
 }
 
-fn metric(r: &Row, name: &str) -> Option<f64> {
+/// The value of metric `name` of a row (`None` when missing or not finite).
+pub fn metric(r: &Row, name: &str) -> Option<f64> {
     serde_json::to_value(&r.result.metrics)
         .ok()?
         .get(name)?
