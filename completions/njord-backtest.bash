@@ -285,7 +285,7 @@ _njord__backtest() {
             return 0
             ;;
         njord__backtest__subcmd__sweep)
-            opts="-v -q -h --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --no-progress --param --sort --blocks --config --print-config --verbose --quiet --log-level --no-summary --help"
+            opts="-v -q -h --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --no-progress --param --sort --blocks --shard --merge --config --print-config --verbose --quiet --log-level --no-summary --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -348,6 +348,10 @@ _njord__backtest() {
                     return 0
                     ;;
                 --blocks)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

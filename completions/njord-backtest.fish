@@ -69,11 +69,13 @@ complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l 
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l param -d 'A parameter and its values: KEY=V1,V2,… or STRATEGY_ID.KEY=V1,… (repeatable)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l sort -d 'Metric to rank by (sharpe, sortino, calmar, total_return, cagr, annual_volatility, max_drawdown, …)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l blocks -d 'Blocks of the probability of backtest overfitting (CSCV): even, 2 to 24' -r
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l shard -d 'Run only the trials k (from 0, in grid order) with k mod N = I, storing each in {out}/trials; the outputs are written once every trial is there (--merge)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l allow-short -d 'Allow selling more than is held (short selling)'
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l partial-fills -d 'Cap each resting (maker) fill at the quantity of the trade that crosses it'
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l no-progress -d 'No progress bar, even when stderr is a terminal'
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l merge -d 'Run no trial: rank the trials the shards stored in {out}/trials and write the outputs'
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l print-config -d 'Print the effective configuration (secrets redacted) and exit'
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -s q -l quiet -d 'Only errors on stderr'

@@ -182,66 +182,6 @@ impl Sink for FileSink {
     }
 }
 
-/// Runs every combination of a sweep in parallel (rayon, all cores) and returns the rows in
-/// grid order. The strategies file is checked for every combination before anything runs.
-pub fn sweep(
-    cfg: &Config,
-    strategies: &str,
-    path: &str,
-    axes: &[Axis],
-    settings: &Settings,
-    tape: &Tape,
-    on_done: &(dyn Fn() + Sync),
-) -> Result<Vec<Row>, String> {
-    use rayon::prelude::*;
-    let registry = crate::strategy::registry();
-    let topics = &cfg.redis.topics;
-    let jobs = sweep::grid(axes)
-        .into_iter()
-        .enumerate()
-        .map(|(index, combo)| {
-            let text = sweep::apply(strategies, axes, &combo, &registry)?;
-            let defs = manager::parse(&text, path, &registry, topics).map_err(|e| e.to_string())?;
-            let values = axes
-                .iter()
-                .zip(&combo)
-                .map(|(a, &i)| a.shown[i].clone())
-                .collect();
-            Ok((index, values, defs))
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    jobs.into_par_iter()
-        .map(|(index, values, defs)| {
-            // Whatever a trial logs names it.
-            let params: Vec<String> = axes
-                .iter()
-                .zip(&values)
-                .map(|(a, v): (&Axis, &String)| format!("{}={v}", a.label()))
-                .collect();
-            let _trial =
-                tracing::warn_span!("trial", n = index + 1, params = %params.join(",")).entered();
-            let mut returns = Returns::default();
-            let (result, _) = run(
-                cfg,
-                defs,
-                settings,
-                tape,
-                None,
-                &mut returns,
-                &mut |_, _| {},
-            )
-            .map_err(|e| e.to_string())?;
-            on_done();
-            Ok(Row {
-                index,
-                values,
-                result,
-                returns: returns.returns,
-            })
-        })
-        .collect()
-}
-
 /// A Monte Carlo's settings (`njord-backtest mc`).
 #[derive(Debug, Clone, Copy)]
 pub struct McSpec {
@@ -676,4 +616,217 @@ pub fn wfo_table(report: &serde_json::Value) -> String {
         report["refused"]
     );
     out
+}
+
+/// Where a sweep keeps each trial's result (`{out}/trials/trial-K.json`), so that shards
+/// can share the work and a rerun skips what is done. A trial's file holds its hash (of the
+/// configuration, the settings and its strategies file) and the tape's: a file whose hashes
+/// differ is run again.
+pub struct TrialStore {
+    pub dir: PathBuf,
+    /// SHA-256 of the tape's files, in order.
+    pub tape_hash: String,
+    /// SHA-256 of the effective configuration and the run settings.
+    pub config_hash: String,
+}
+
+/// `--shard I/N`: this worker runs the trials k (from 0) with k mod N = I.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+fn sha256_hex(parts: &[&[u8]]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    hex::encode(h.finalize())
+}
+
+impl TrialStore {
+    /// The store of `out`, hashing the tape's files (a worker checks the tape it was given).
+    pub fn open(
+        out: &Path,
+        tape: &Tape,
+        cfg: &Config,
+        settings: &Settings,
+    ) -> Result<Self, String> {
+        use sha2::Digest;
+        let series = crate::journal::resolve(&tape.files).map_err(|e| e.to_string())?;
+        let mut h = sha2::Sha256::new();
+        for file in series.iter().flat_map(|s| &s.files) {
+            let mut f = File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                use std::io::Read as _;
+                let n = f
+                    .read(&mut buf)
+                    .map_err(|e| format!("{}: {e}", file.display()))?;
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+            }
+        }
+        let config = serde_json::to_string(cfg).map_err(|e| e.to_string())?;
+        let settings = format!("{settings:?} {:?}", tape.filter);
+        Ok(TrialStore {
+            dir: out.join("trials"),
+            tape_hash: hex::encode(h.finalize()),
+            config_hash: sha256_hex(&[config.as_bytes(), settings.as_bytes()]),
+        })
+    }
+
+    fn path(&self, index: usize) -> PathBuf {
+        self.dir.join(format!("trial-{}.json", index + 1))
+    }
+
+    fn trial_hash(&self, text: &str) -> String {
+        sha256_hex(&[self.config_hash.as_bytes(), text.as_bytes()])
+    }
+
+    /// The stored row of trial `index`, when its hashes are these.
+    fn load(&self, index: usize, hash: &str) -> Option<Row> {
+        let text = std::fs::read_to_string(self.path(index)).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        if v["hash"] != hash || v["tape_hash"] != self.tape_hash.as_str() {
+            return None;
+        }
+        let values = v["values"]
+            .as_array()?
+            .iter()
+            .map(|x| x.as_str().map(str::to_owned))
+            .collect::<Option<_>>()?;
+        Some(Row {
+            index,
+            values,
+            result: RunResult {
+                metrics: serde_json::from_value(v["metrics"].clone()).ok()?,
+                counts: serde_json::from_value(v["counts"].clone()).ok()?,
+                portfolio: None,
+                tca: None,
+            },
+            returns: serde_json::from_value(v["returns"].clone()).ok()?,
+        })
+    }
+
+    /// Writes a trial's row (through a temporary file, so a crash leaves none half written).
+    fn save(&self, row: &Row, hash: &str) -> Result<(), String> {
+        let v = serde_json::json!({
+            "trial": row.index + 1,
+            "hash": hash,
+            "tape_hash": self.tape_hash,
+            "values": row.values,
+            "metrics": row.result.metrics,
+            "counts": row.result.counts,
+            "returns": row.returns,
+        });
+        let path = self.path(row.index);
+        let tmp = path.with_extension("json.tmp");
+        std::fs::create_dir_all(&self.dir)
+            .and_then(|_| std::fs::write(&tmp, v.to_string() + "\n"))
+            .and_then(|_| std::fs::rename(&tmp, &path))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+}
+
+/// What a sharded (or resumed) sweep did.
+#[derive(Debug, Default)]
+pub struct SweepDone {
+    /// Every trial with a result, in grid order; complete when nothing is `missing`.
+    pub rows: Vec<Row>,
+    pub ran: usize,
+    pub skipped: usize,
+    /// Trials (from 1) that are other shards' and not stored yet.
+    pub missing: Vec<usize>,
+}
+
+/// Runs this shard's trials of a sweep that are not stored yet (in parallel), stores each,
+/// and returns every trial stored, as read back from the store: a sweep's outputs are the
+/// same whether its trials ran in one process or in shards. With `merge_only`, runs none.
+#[allow(clippy::too_many_arguments)]
+pub fn sweep_sharded(
+    cfg: &Config,
+    strategies: &str,
+    path: &str,
+    axes: &[Axis],
+    settings: &Settings,
+    tape: &Tape,
+    store: &TrialStore,
+    shard: Shard,
+    merge_only: bool,
+    on_done: &(dyn Fn() + Sync),
+) -> Result<SweepDone, String> {
+    use rayon::prelude::*;
+    let registry = crate::strategy::registry();
+    let topics = &cfg.redis.topics;
+    let jobs = sweep::grid(axes)
+        .into_iter()
+        .enumerate()
+        .map(|(index, combo)| {
+            let text = sweep::apply(strategies, axes, &combo, &registry)?;
+            let defs = manager::parse(&text, path, &registry, topics).map_err(|e| e.to_string())?;
+            let values: Vec<String> = axes
+                .iter()
+                .zip(&combo)
+                .map(|(a, &i)| a.shown[i].clone())
+                .collect();
+            Ok((index, values, defs, store.trial_hash(&text)))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let ours = |index: usize| !merge_only && index as u64 % shard.count == shard.index;
+    let todo: Vec<_> = jobs
+        .iter()
+        .filter(|(index, _, _, hash)| ours(*index) && store.load(*index, hash).is_none())
+        .collect();
+    let ran = todo.len();
+    todo.into_par_iter()
+        .map(|(index, values, defs, hash)| {
+            let params: Vec<String> = axes
+                .iter()
+                .zip(values)
+                .map(|(a, v)| format!("{}={v}", a.label()))
+                .collect();
+            let _trial =
+                tracing::warn_span!("trial", n = index + 1, params = %params.join(",")).entered();
+            let mut returns = Returns::default();
+            let (result, _) = run(
+                cfg,
+                defs.clone(),
+                settings,
+                tape,
+                None,
+                &mut returns,
+                &mut |_, _| {},
+            )
+            .map_err(|e| e.to_string())?;
+            store.save(
+                &Row {
+                    index: *index,
+                    values: values.clone(),
+                    result,
+                    returns: returns.returns,
+                },
+                hash,
+            )?;
+            on_done();
+            Ok(())
+        })
+        .collect::<Result<Vec<()>, String>>()?;
+    let mut done = SweepDone {
+        ran,
+        ..SweepDone::default()
+    };
+    for (index, _, _, hash) in &jobs {
+        match store.load(*index, hash) {
+            Some(row) => done.rows.push(row),
+            None => done.missing.push(index + 1),
+        }
+    }
+    done.skipped = done.rows.len().saturating_sub(ran);
+    Ok(done)
 }

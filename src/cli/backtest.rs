@@ -170,6 +170,26 @@ pub struct SweepArgs {
     /// Blocks of the probability of backtest overfitting (CSCV): even, 2 to 24
     #[arg(long, value_name = "S", default_value_t = 16, value_parser = parse_blocks)]
     pub blocks: usize,
+    /// Run only the trials k (from 0, in grid order) with k mod N = I, storing each in
+    /// {out}/trials; the outputs are written once every trial is there (--merge)
+    #[arg(long, value_name = "I/N", default_value = "0/1", value_parser = parse_shard)]
+    pub shard: run::Shard,
+    /// Run no trial: rank the trials the shards stored in {out}/trials and write the outputs
+    #[arg(long)]
+    pub merge: bool,
+}
+
+fn parse_shard(s: &str) -> Result<run::Shard, String> {
+    let bad = || format!("`{s}` is not I/N with 0 ≤ I < N (e.g. 0/4)");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (index, count): (u64, u64) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if count == 0 || index >= count {
+        return Err(bad());
+    }
+    Ok(run::Shard { index, count })
 }
 
 /// What every run takes.
@@ -304,19 +324,60 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                     pb.inc(1);
                 }
             };
-            let mut rows = run::sweep(
+            let store =
+                run::TrialStore::open(&args.out, &tape, cfg, &settings).map_err(Error::Usage)?;
+            let done = run::sweep_sharded(
                 cfg,
                 &strategies,
                 &strategies_path,
                 &s.params,
                 &settings,
                 &tape,
+                &store,
+                s.shard,
+                s.merge,
                 &on_done,
             )
             .map_err(Error::usage)?;
             if let Some(pb) = &progress {
                 pb.finish_and_clear();
             }
+            if !cli.common.quiet && done.skipped > 0 {
+                eprintln!(
+                    "note: {} trials already in {} were not run again",
+                    done.skipped,
+                    store.dir.display()
+                );
+            }
+            if !done.missing.is_empty() {
+                let shown: Vec<String> = done
+                    .missing
+                    .iter()
+                    .take(20)
+                    .map(|t| t.to_string())
+                    .collect();
+                if s.merge || s.shard.count == 1 {
+                    return Err(Error::Failed(format!(
+                        "{} trials have no result in {} yet (trials {}{}): run their shards first",
+                        done.missing.len(),
+                        store.dir.display(),
+                        shown.join(", "),
+                        if done.missing.len() > 20 { ", …" } else { "" }
+                    )));
+                }
+                if !cli.common.quiet {
+                    eprintln!(
+                        "shard {}/{}: {} trials run, {} found done; {} are other shards' (merge with --merge once all have run)",
+                        s.shard.index,
+                        s.shard.count,
+                        done.ran,
+                        done.skipped,
+                        done.missing.len()
+                    );
+                }
+                return Ok(());
+            }
+            let mut rows = done.rows;
             sweep::sort(&mut rows, &s.sort);
             if !cli.no_summary {
                 app::print_out(&sweep::table(&s.params, &rows))?;

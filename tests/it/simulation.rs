@@ -315,3 +315,83 @@ fn walk_forward_trains_tests_and_stitches() {
         "{table}"
     );
 }
+
+/// A sweep split into N shards (N = 1, 2, 7) and merged writes the unsharded sweep's
+/// outputs byte for byte; a rerun skips the trials stored; a changed tape runs them again.
+#[test]
+fn sharded_sweeps_merge_into_the_unsharded_one_and_resume() {
+    let (_t, d) = crate::backtest::workdir();
+    let sweep = |out: &str, extra: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_njord-backtest"))
+            .current_dir(&d)
+            .args(["sweep", "--config", "base.yaml", "--tape", "tape.ndjson"])
+            .args([
+                "--strategies",
+                "strategies.yaml",
+                "--allow-short",
+                "--equity-interval",
+                "1m",
+            ])
+            .args([
+                "--param",
+                "rsi_period=7,14",
+                "--param",
+                "ema.fast=3,5,8,13",
+                "--blocks",
+                "4",
+            ])
+            .args(["--no-progress", "--out", out])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).to_string(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    let outputs = |out: &str| {
+        [
+            "sweep.csv",
+            "sweep.json",
+            "overfitting.json",
+            "sweep_returns.csv",
+        ]
+        .map(|f| std::fs::read_to_string(d.join(out).join(f)).unwrap())
+    };
+    let (code, whole_table, err) = sweep("whole", &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let whole = outputs("whole");
+    for n in [1, 2, 7] {
+        let out = format!("n{n}");
+        for i in 0..n {
+            let (code, _, err) = sweep(&out, &["--shard", &format!("{i}/{n}")]);
+            assert_eq!(code, Some(0), "{err}");
+        }
+        let (code, table, err) = sweep(&out, &["--merge"]);
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(outputs(&out), whole, "{n} shards");
+        assert_eq!(table, whole_table);
+    }
+    // One shard of two, then a merge: the other shard's trials are named as missing.
+    let (_, _, _) = sweep("half", &["--shard", "0/2"]);
+    let (code, _, err) = sweep("half", &["--merge"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("4 trials have no result") && err.contains("trials 2, 4, 6, 8"),
+        "{err}"
+    );
+    // A rerun finds every trial done.
+    let (code, _, err) = sweep("whole", &[]);
+    assert_eq!(code, Some(0));
+    assert!(err.contains("8 trials already in"), "{err}");
+    assert_eq!(outputs("whole"), whole);
+    // Another tape: the stored trials are not this tape's, so they run again.
+    let tape = std::fs::read_to_string(d.join("tape.ndjson")).unwrap();
+    let cut: String = tape.lines().take(2_000).map(|l| format!("{l}\n")).collect();
+    std::fs::write(d.join("tape.ndjson"), cut).unwrap();
+    let (code, _, err) = sweep("whole", &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("already in"), "{err}");
+    assert_ne!(outputs("whole"), whole);
+}

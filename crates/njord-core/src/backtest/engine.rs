@@ -64,7 +64,7 @@ impl Sink for Discard {
 }
 
 /// Counts of a run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Counts {
     /// Tape events driven through the cores.
     pub events: u64,
@@ -79,7 +79,7 @@ pub struct Counts {
     pub rejected: u64,
     pub fills: u64,
     /// Child orders the execution algorithms sent (0 without `exec`).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "is_zero", default)]
     pub children: u64,
 }
 
