@@ -7,6 +7,7 @@ use crate::support::{generated_tape, sim_command};
 use njord::event::{self, Event};
 use rust_decimal::Decimal;
 use serde_json::Value;
+use std::path::Path;
 
 fn generate(args: &[&str]) -> std::process::Output {
     sim_command()
@@ -394,4 +395,70 @@ fn sharded_sweeps_merge_into_the_unsharded_one_and_resume() {
     assert_eq!(code, Some(0), "{err}");
     assert!(!err.contains("already in"), "{err}");
     assert_ne!(outputs("whole"), whole);
+}
+
+/// deploy/k8s: an Indexed Job whose pods run one shard each (`JOB_COMPLETION_INDEX` of
+/// `completions`) of the same sweep as the merge Job, which runs with --merge; and the
+/// commands are ones njord-backtest accepts.
+#[test]
+fn the_kubernetes_sweep_jobs_shard_and_merge_one_sweep() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/k8s");
+    let load = |f: &str| -> Value {
+        serde_saphyr::from_str(&std::fs::read_to_string(dir.join(f)).unwrap()).unwrap()
+    };
+    let (job, merge) = (load("sweep-job.yaml"), load("sweep-merge-job.yaml"));
+    for j in [&job, &merge] {
+        assert_eq!(
+            (&j["apiVersion"], &j["kind"]),
+            (&"batch/v1".into(), &"Job".into())
+        );
+        assert_eq!(j["spec"]["template"]["spec"]["restartPolicy"], "Never");
+        assert_eq!(
+            j["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"],
+            true
+        );
+    }
+    let spec = &job["spec"];
+    assert_eq!(spec["completionMode"], "Indexed");
+    let n = spec["completions"].as_u64().unwrap();
+    assert_eq!(spec["parallelism"].as_u64(), Some(n));
+    let command = |j: &Value| {
+        j["spec"]["template"]["spec"]["containers"][0]["args"][0]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (shard, merged) = (command(&job), command(&merge));
+    assert!(
+        shard.contains(&format!("--shard \"${{JOB_COMPLETION_INDEX}}/{n}\"")),
+        "{shard}"
+    );
+    assert!(merged.contains("--merge"));
+    // The same sweep: the same arguments but for --shard and --merge.
+    let strip = |c: &str, part: &str| c.replace(part, "");
+    assert_eq!(
+        strip(
+            &shard,
+            &format!(" --shard \"${{JOB_COMPLETION_INDEX}}/{n}\"")
+        ),
+        strip(&merged, " --merge")
+    );
+    // njord-backtest parses it (with the volume's paths missing here, it stops at the tape).
+    let args: Vec<String> = shard
+        .trim_start_matches("exec ")
+        .replace("\"${JOB_COMPLETION_INDEX}/8\"", "3/8")
+        .split_whitespace()
+        .skip(1)
+        .map(str::to_string)
+        .collect();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_njord-backtest"))
+        .args(&args)
+        .env("NJORD__LOGGING__JSON_FILE", "false")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !err.contains("unexpected argument") && !err.contains("invalid value"),
+        "{err}"
+    );
 }
