@@ -677,7 +677,7 @@ impl TrialStore {
         Ok(TrialStore {
             dir: out.join("trials"),
             tape_hash: hex::encode(h.finalize()),
-            config_hash: sha256_hex(&[config.as_bytes(), settings.as_bytes()]),
+            config_hash: sha256_hex(&[config.as_bytes(), settings.as_bytes(), build().as_bytes()]),
         })
     }
 
@@ -687,6 +687,11 @@ impl TrialStore {
 
     fn trial_hash(&self, text: &str) -> String {
         sha256_hex(&[self.config_hash.as_bytes(), text.as_bytes()])
+    }
+
+    /// Whether trial `index` is stored with these hashes.
+    fn holds(&self, index: usize, hash: &str) -> bool {
+        self.load(index, hash).is_some()
     }
 
     /// The stored row of trial `index`, when its hashes are these.
@@ -726,7 +731,8 @@ impl TrialStore {
             "returns": row.returns,
         });
         let path = self.path(row.index);
-        let tmp = path.with_extension("json.tmp");
+        // Named for this process: a retried pod beside a live one writes its own.
+        let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
         std::fs::create_dir_all(&self.dir)
             .and_then(|_| std::fs::write(&tmp, v.to_string() + "\n"))
             .and_then(|_| std::fs::rename(&tmp, &path))
@@ -734,11 +740,23 @@ impl TrialStore {
     }
 }
 
+/// The build of this program: its version and its executable's size and modification time,
+/// so that results of another build (another engine, other fees) are never reused.
+fn build() -> String {
+    let exe = std::env::current_exe().and_then(std::fs::metadata);
+    let (len, modified) = match exe {
+        Ok(m) => (m.len(), m.modified().ok()),
+        Err(_) => (0, None),
+    };
+    format!("{} {len} {modified:?}", env!("CARGO_PKG_VERSION"))
+}
+
 /// What a sharded (or resumed) sweep did.
 #[derive(Debug, Default)]
 pub struct SweepDone {
     /// Every trial with a result, in grid order; complete when nothing is `missing`.
     pub rows: Vec<Row>,
+    /// This shard's trials run now, and those found already stored.
     pub ran: usize,
     pub skipped: usize,
     /// Trials (from 1) that are other shards' and not stored yet.
@@ -779,10 +797,10 @@ pub fn sweep_sharded(
         })
         .collect::<Result<Vec<_>, String>>()?;
     let ours = |index: usize| !merge_only && index as u64 % shard.count == shard.index;
-    let todo: Vec<_> = jobs
+    let (todo, stored): (Vec<_>, Vec<_>) = jobs
         .iter()
-        .filter(|(index, _, _, hash)| ours(*index) && store.load(*index, hash).is_none())
-        .collect();
+        .filter(|(index, ..)| ours(*index))
+        .partition(|(index, _, _, hash)| !store.holds(*index, hash));
     let ran = todo.len();
     todo.into_par_iter()
         .map(|(index, values, defs, hash)| {
@@ -819,14 +837,18 @@ pub fn sweep_sharded(
         .collect::<Result<Vec<()>, String>>()?;
     let mut done = SweepDone {
         ran,
+        skipped: stored.len(),
         ..SweepDone::default()
     };
-    for (index, _, _, hash) in &jobs {
+    for (index, values, _, hash) in &jobs {
         match store.load(*index, hash) {
-            Some(row) => done.rows.push(row),
+            // The values as this sweep writes them (another spelling may hash the same).
+            Some(row) => done.rows.push(Row {
+                values: values.clone(),
+                ..row
+            }),
             None => done.missing.push(index + 1),
         }
     }
-    done.skipped = done.rows.len().saturating_sub(ran);
     Ok(done)
 }

@@ -175,7 +175,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "I/N", default_value = "0/1", value_parser = parse_shard)]
     pub shard: run::Shard,
     /// Run no trial: rank the trials the shards stored in {out}/trials and write the outputs
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shard")]
     pub merge: bool,
 }
 
@@ -342,7 +342,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             if let Some(pb) = &progress {
                 pb.finish_and_clear();
             }
-            if !cli.common.quiet && done.skipped > 0 {
+            if !cli.common.quiet && !s.merge && done.skipped > 0 {
                 eprintln!(
                     "note: {} trials already in {} were not run again",
                     done.skipped,

@@ -8,8 +8,9 @@
 //! - **jump** (Merton): gbm plus `N ~ Poisson(λ·dt)` jumps, each `N(jump_mean, jump_sd²)`.
 //! - **garch** (GARCH(1,1), per step): `r = μ·dt + ε`, `ε = σₜ·Z`,
 //!   `σₜ² = ω + α·εₜ₋₁² + β·σₜ₋₁²`, starting at the unconditional `ω / (1 − α − β)`.
-//! - **regime**: two states, calm and volatile, each a gbm with its own σ; every step the
-//!   state switches with probability `switch[state]` (a Markov chain; it starts calm).
+//! - **regime**: two states, calm and volatile, each a gbm with its own σ; before each step
+//!   the state switches with probability `switch[state]` (a Markov chain from the calm state,
+//!   so the first step may already be volatile).
 //! - **bootstrap**: a moving-block bootstrap of a real series of returns: blocks of `block`
 //!   consecutive returns from uniformly drawn starts, one after another.
 
@@ -213,7 +214,7 @@ impl Path {
                 let diffusion = (mu - sigma * sigma / 2.0) * dt + sigma * dt.sqrt() * self.normal();
                 let n = match Poisson::new(rate * dt) {
                     Ok(p) => p.sample(&mut self.rng) as u64,
-                    // A rate of 0: no jumps.
+                    // Only a rate of 0 is refused here (a checked rate is finite): no jumps.
                     Err(_) => 0,
                 };
                 self.jumps += n;
