@@ -349,6 +349,43 @@ fn load_events(tape: &Tape) -> Result<Vec<Event<'static>>, String> {
     Ok(events)
 }
 
+/// One combination of a sweep's parameters: its strategies file, parsed.
+struct Trial {
+    /// Position in the grid.
+    index: usize,
+    /// Values as written, one per axis.
+    values: Vec<String>,
+    defs: Vec<StrategyDef>,
+    /// The strategies file with its values set.
+    text: String,
+}
+
+/// Every combination of `axes` over the strategies file, in grid order; the file is checked
+/// for each before anything runs.
+fn trials(cfg: &Config, strategies: &str, path: &str, axes: &[Axis]) -> Result<Vec<Trial>, String> {
+    let registry = crate::strategy::registry();
+    let topics = &cfg.redis.topics;
+    sweep::grid(axes)
+        .into_iter()
+        .enumerate()
+        .map(|(index, combo)| {
+            let text = sweep::apply(strategies, axes, &combo, &registry)?;
+            let defs = manager::parse(&text, path, &registry, topics).map_err(|e| e.to_string())?;
+            let values = axes
+                .iter()
+                .zip(&combo)
+                .map(|(a, &i)| a.shown[i].clone())
+                .collect();
+            Ok(Trial {
+                index,
+                values,
+                defs,
+                text,
+            })
+        })
+        .collect()
+}
+
 /// A walk-forward's settings (`njord-backtest wfo`).
 #[derive(Debug, Clone)]
 pub struct WfoSpec {
@@ -426,32 +463,17 @@ pub fn walk_forward(
             (spec.train_ns + spec.test_ns) as f64 / 86_400e9
         ));
     }
-    let registry = crate::strategy::registry();
-    let topics = &cfg.redis.topics;
-    let jobs = sweep::grid(axes)
-        .into_iter()
-        .enumerate()
-        .map(|(index, combo)| {
-            let text = sweep::apply(strategies, axes, &combo, &registry)?;
-            let defs = manager::parse(&text, path, &registry, topics).map_err(|e| e.to_string())?;
-            let values: Vec<String> = axes
-                .iter()
-                .zip(&combo)
-                .map(|(a, &i)| a.shown[i].clone())
-                .collect();
-            Ok((index, values, defs))
-        })
-        .collect::<Result<Vec<_>, String>>()?;
+    let jobs = trials(cfg, strategies, path, axes)?;
     let mut out = Vec::with_capacity(folds.len());
     for fold in folds {
         let mut rows: Vec<Row> = jobs
             .par_iter()
-            .map(|(index, values, defs)| {
+            .map(|t| {
                 let window = (fold.train_from, fold.train_to);
-                let (result, returns) = run_window(cfg, defs, settings, &events, window);
+                let (result, returns) = run_window(cfg, &t.defs, settings, &events, window);
                 Row {
-                    index: *index,
-                    values: values.clone(),
+                    index: t.index,
+                    values: t.values.clone(),
                     result,
                     returns,
                 }
@@ -475,7 +497,7 @@ pub fn walk_forward(
             on_done();
             continue;
         };
-        let defs = &jobs[best.index].2;
+        let defs = &jobs[best.index].defs;
         let (result, returns) =
             run_window(cfg, defs, settings, &events, (fold.test_from, fold.test_to));
         out.push(WfoFold {
@@ -780,67 +802,69 @@ pub fn sweep_sharded(
     on_done: &(dyn Fn() + Sync),
 ) -> Result<SweepDone, String> {
     use rayon::prelude::*;
-    let registry = crate::strategy::registry();
-    let topics = &cfg.redis.topics;
-    let jobs = sweep::grid(axes)
+    let jobs: Vec<(Trial, String)> = trials(cfg, strategies, path, axes)?
         .into_iter()
-        .enumerate()
-        .map(|(index, combo)| {
-            let text = sweep::apply(strategies, axes, &combo, &registry)?;
-            let defs = manager::parse(&text, path, &registry, topics).map_err(|e| e.to_string())?;
-            let values: Vec<String> = axes
-                .iter()
-                .zip(&combo)
-                .map(|(a, &i)| a.shown[i].clone())
-                .collect();
-            Ok((index, values, defs, store.trial_hash(&text)))
+        .map(|t| {
+            let hash = store.trial_hash(&t.text);
+            (t, hash)
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect();
     let ours = |index: usize| !merge_only && index as u64 % shard.count == shard.index;
     let (todo, stored): (Vec<_>, Vec<_>) = jobs
         .iter()
-        .filter(|(index, ..)| ours(*index))
-        .partition(|(index, _, _, hash)| !store.holds(*index, hash));
+        .filter(|(t, _)| ours(t.index))
+        .partition(|(t, hash)| !store.holds(t.index, hash));
     let ran = todo.len();
     todo.into_par_iter()
-        .map(|(index, values, defs, hash)| {
-            let params: Vec<String> = axes
-                .iter()
-                .zip(values)
-                .map(|(a, v)| format!("{}={v}", a.label()))
-                .collect();
-            let _trial =
-                tracing::warn_span!("trial", n = index + 1, params = %params.join(",")).entered();
-            let mut returns = Returns::default();
-            let (result, _) = run(
-                cfg,
-                defs.clone(),
-                settings,
-                tape,
-                None,
-                &mut returns,
-                &mut |_, _| {},
-            )
-            .map_err(|e| e.to_string())?;
-            store.save(
-                &Row {
-                    index: *index,
-                    values: values.clone(),
-                    result,
-                    returns: returns.returns,
+        .map(
+            |(
+                Trial {
+                    index,
+                    values,
+                    defs,
+                    ..
                 },
                 hash,
-            )?;
-            on_done();
-            Ok(())
-        })
+            )| {
+                let params: Vec<String> = axes
+                    .iter()
+                    .zip(values)
+                    .map(|(a, v)| format!("{}={v}", a.label()))
+                    .collect();
+                let _trial =
+                    tracing::warn_span!("trial", n = index + 1, params = %params.join(","))
+                        .entered();
+                let mut returns = Returns::default();
+                let (result, _) = run(
+                    cfg,
+                    defs.clone(),
+                    settings,
+                    tape,
+                    None,
+                    &mut returns,
+                    &mut |_, _| {},
+                )
+                .map_err(|e| e.to_string())?;
+                store.save(
+                    &Row {
+                        index: *index,
+                        values: values.clone(),
+                        result,
+                        returns: returns.returns,
+                    },
+                    hash,
+                )?;
+                on_done();
+                Ok(())
+            },
+        )
         .collect::<Result<Vec<()>, String>>()?;
     let mut done = SweepDone {
         ran,
         skipped: stored.len(),
         ..SweepDone::default()
     };
-    for (index, values, _, hash) in &jobs {
+    for (Trial { index, values, .. }, hash) in &jobs {
         match store.load(*index, hash) {
             // The values as this sweep writes them (another spelling may hash the same).
             Some(row) => done.rows.push(Row {

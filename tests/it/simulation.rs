@@ -93,32 +93,43 @@ fn a_bad_model_parameter_is_a_usage_error_naming_it() {
     }
 }
 
-/// `njord-backtest mc`: the same report whatever the thread count; the observed run is the
-/// plain backtest; percentiles and ruin are those of the runs it lists.
-#[test]
-fn monte_carlo_runs_are_seeded_per_run_and_reported() {
+/// A directory with `tape.ndjson`, `count` trades a minute apart of `model` from `seed`, and
+/// `strategies.yaml`, one ema_cross on them.
+fn model_tape(model: &str, count: &str, seed: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
     let tape = sim_command()
         .args([
             "gen",
             "--symbol",
             "ATOM/USDT",
             "--count",
-            "20000",
+            count,
             "--model",
-            "gbm",
+            model,
         ])
-        .args(["--interval", "1m", "--seed", "4"])
+        .args(["--interval", "1m", "--seed", seed])
         .output()
         .unwrap();
-    assert!(tape.status.success());
-    std::fs::write(d.join("tape.ndjson"), tape.stdout).unwrap();
+    assert!(
+        tape.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tape.stderr)
+    );
+    std::fs::write(dir.path().join("tape.ndjson"), tape.stdout).unwrap();
     std::fs::write(
-        d.join("strategies.yaml"),
-        "strategies:\n  - id: ema\n    class: ema_cross\n    symbols: [\"ATOM/USDT\"]\n    events: [trade]\n    params: {fast: 20, slow: 60, qty: 20, long_only: false}\n",
+        dir.path().join("strategies.yaml"),
+        "strategies:\n  - {id: ema, class: ema_cross, symbols: [ATOM/USDT], events: [trade], params: {fast: 20, slow: 60, qty: 20}}\n",
     )
     .unwrap();
+    dir
+}
+
+/// `njord-backtest mc`: the same report whatever the thread count; the observed run is the
+/// plain backtest; percentiles and ruin are those of the runs it lists.
+#[test]
+fn monte_carlo_runs_are_seeded_per_run_and_reported() {
+    let dir = model_tape("gbm", "20000", "4");
+    let d = dir.path();
     std::fs::write(
         d.join("base.yaml"),
         format!(
@@ -216,28 +227,8 @@ fn monte_carlo_runs_are_seeded_per_run_and_reported() {
 /// folds without a trial of enough round trips refused.
 #[test]
 fn walk_forward_trains_tests_and_stitches() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = model_tape("regime", "30000", "5");
     let d = dir.path();
-    let tape = sim_command()
-        .args([
-            "gen",
-            "--symbol",
-            "ATOM/USDT",
-            "--count",
-            "30000",
-            "--model",
-            "regime",
-        ])
-        .args(["--interval", "1m", "--seed", "5"])
-        .output()
-        .unwrap();
-    assert!(tape.status.success());
-    std::fs::write(d.join("tape.ndjson"), tape.stdout).unwrap();
-    std::fs::write(
-        d.join("s.yaml"),
-        "strategies:\n  - {id: ema, class: ema_cross, symbols: [ATOM/USDT], events: [trade], params: {fast: 20, slow: 60, qty: 20}}\n",
-    )
-    .unwrap();
     let wfo = |out: &str, threads: &str, extra: &[&str]| {
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_njord-backtest"))
             .current_dir(d)
@@ -248,7 +239,7 @@ fn walk_forward_trains_tests_and_stitches() {
                 "--tape",
                 "tape.ndjson",
                 "--strategies",
-                "s.yaml",
+                "strategies.yaml",
                 "--train",
                 "5d",
             ])

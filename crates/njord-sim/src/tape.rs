@@ -162,6 +162,17 @@ pub struct GenSpec {
     pub tick: Decimal,
 }
 
+impl GenSpec {
+    /// The price grid: `tick`, or 0.001 when it is not above 0.
+    fn tick(&self) -> Decimal {
+        if self.tick > Decimal::ZERO {
+            self.tick
+        } else {
+            Decimal::new(1, 3)
+        }
+    }
+}
+
 /// The market's mood: how often trades arrive (mean gap in ms).
 #[derive(Clone, Copy)]
 enum Regime {
@@ -184,11 +195,7 @@ impl Regime {
 /// spells, log-normal sizes and momentum in the taker side. Same spec, same bytes.
 pub fn generate(spec: &GenSpec, out: &mut impl Write) -> std::io::Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-    let tick = if spec.tick > Decimal::ZERO {
-        spec.tick
-    } else {
-        Decimal::new(1, 3)
-    };
+    let tick = spec.tick();
     // Prices are whole ticks so the walk never leaves the grid.
     let mut ticks: i64 = (spec.price / tick).trunc().try_into().unwrap_or(10_000);
     let floor = 10;
@@ -231,29 +238,47 @@ pub fn generate(spec: &GenSpec, out: &mut impl Write) -> std::io::Result<()> {
         } else {
             Side::Sell
         };
-        // Log-normal size via Box-Muller, in hundredths.
-        let (u1, u2): (f64, f64) = (rng.random(), rng.random());
-        let z = (-2.0 * (1.0 - u1).ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-        let cents = ((z * 1.1 + 1.5).exp() * 100.0).clamp(1.0, 5_000_000.0) as i64;
-        let id = (i + 1).to_string();
-        let ev = Event::Trade(Trade {
-            venue: Cow::Borrowed("binanceus"),
-            symbol: Cow::Borrowed(&spec.symbol),
-            trade_id: Cow::Borrowed(&id),
-            price: tick * Decimal::from(ticks),
-            qty: Decimal::new(cents, 2),
+        let trade = (
+            tick * Decimal::from(ticks),
             side,
-            ts_ns: ts_ms.saturating_mul(1_000_000),
-            ts_local_ns: None,
-        });
-        ev.write_line(&mut buf);
-        if buf.len() > (1 << 16) - 512 {
-            out.write_all(&buf)?;
-            buf.clear();
-        }
+            ts_ms.saturating_mul(1_000_000),
+        );
+        write_trade(spec, i, trade, &mut rng, &mut buf, out)?;
     }
     out.write_all(&buf)?;
     out.flush()
+}
+
+/// Writes trade `i` of a generated tape at (price, side, time), with a log-normal size
+/// (Box–Muller, in hundredths) from `sizes`, through `buf`.
+fn write_trade(
+    spec: &GenSpec,
+    i: u64,
+    (price, side, ts_ns): (Decimal, Side, i64),
+    sizes: &mut ChaCha8Rng,
+    buf: &mut Vec<u8>,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let (u1, u2): (f64, f64) = (sizes.random(), sizes.random());
+    let z = (-2.0 * (1.0 - u1).ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+    let cents = ((z * 1.1 + 1.5).exp() * 100.0).clamp(1.0, 5_000_000.0) as i64;
+    let id = (i + 1).to_string();
+    let ev = Event::Trade(Trade {
+        venue: Cow::Borrowed("binanceus"),
+        symbol: Cow::Borrowed(&spec.symbol),
+        trade_id: Cow::Borrowed(&id),
+        price,
+        qty: Decimal::new(cents, 2),
+        side,
+        ts_ns,
+        ts_local_ns: None,
+    });
+    ev.write_line(buf);
+    if buf.len() > (1 << 16) - 512 {
+        out.write_all(buf)?;
+        buf.clear();
+    }
+    Ok(())
 }
 
 /// The trade-to-trade log returns of `symbol` on a tape, for a block bootstrap.
@@ -278,11 +303,7 @@ pub fn generate_model(
     interval_ns: i64,
     out: &mut impl Write,
 ) -> std::io::Result<()> {
-    let tick = if spec.tick > Decimal::ZERO {
-        spec.tick
-    } else {
-        Decimal::new(1, 3)
-    };
+    let tick = spec.tick();
     let (low, high) = (f64::try_from(tick).unwrap_or(1e-3).ln(), 1e12f64.ln());
     let mut log_price = f64::try_from(spec.price).unwrap_or(10.0).max(1e-300).ln();
     let mut sizes = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x5EED_517E);
@@ -293,28 +314,18 @@ pub fn generate_model(
         let ticks = (Decimal::try_from(log_price.exp()).unwrap_or(tick) / tick)
             .round()
             .max(Decimal::ONE);
-        let (u1, u2): (f64, f64) = (sizes.random(), sizes.random());
-        let z = (-2.0 * (1.0 - u1).ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-        let cents = ((z * 1.1 + 1.5).exp() * 100.0).clamp(1.0, 5_000_000.0) as i64;
-        let id = (i + 1).to_string();
         let ts = spec
             .start_ns
             .saturating_add(interval_ns.saturating_mul(i as i64));
-        let ev = Event::Trade(Trade {
-            venue: Cow::Borrowed("binanceus"),
-            symbol: Cow::Borrowed(&spec.symbol),
-            trade_id: Cow::Borrowed(&id),
-            price: (tick * ticks).normalize(),
-            qty: Decimal::new(cents, 2),
-            side: if r >= 0.0 { Side::Buy } else { Side::Sell },
-            ts_ns: ts,
-            ts_local_ns: None,
-        });
-        ev.write_line(&mut buf);
-        if buf.len() > (1 << 16) - 512 {
-            out.write_all(&buf)?;
-            buf.clear();
-        }
+        let side = if r >= 0.0 { Side::Buy } else { Side::Sell };
+        write_trade(
+            spec,
+            i,
+            ((tick * ticks).normalize(), side, ts),
+            &mut sizes,
+            &mut buf,
+            out,
+        )?;
     }
     out.write_all(&buf)?;
     out.flush()
