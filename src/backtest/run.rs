@@ -290,13 +290,20 @@ pub fn mc_report(
     })
 }
 
+/// A fraction as a percentage with two decimals, as the run summary shows returns; `-` for
+/// none.
+fn pct(v: &serde_json::Value) -> String {
+    v.as_f64()
+        .map_or("-".into(), |x| format!("{:.2}%", x * 100.0))
+}
+
+/// A ratio with three decimals, as the run summary shows them; `-` for none.
+fn num(v: &serde_json::Value) -> String {
+    v.as_f64().map_or("-".into(), |x| format!("{x:.3}"))
+}
+
 /// The report as a table for the terminal.
 pub fn mc_table(report: &serde_json::Value) -> String {
-    let pct = |v: &serde_json::Value| {
-        v.as_f64()
-            .map_or("-".into(), |x| format!("{:.2}%", x * 100.0))
-    };
-    let num = |v: &serde_json::Value| v.as_f64().map_or("-".into(), |x| format!("{x:.3}"));
     let mut out = format!(
         "{:<14}{:>10}{:>10}{:>10}{:>10}{:>10}{:>11}\n",
         "", "p5", "p25", "p50", "p75", "p95", "observed"
@@ -588,11 +595,6 @@ pub fn wfo_report(
 
 /// The report as a table for the terminal.
 pub fn wfo_table(report: &serde_json::Value) -> String {
-    let pct = |v: &serde_json::Value| {
-        v.as_f64()
-            .map_or("-".into(), |x| format!("{:.2}%", x * 100.0))
-    };
-    let num = |v: &serde_json::Value| v.as_f64().map_or("-".into(), |x| format!("{x:.3}"));
     let mut out = format!(
         "{:<5} {:<10} {:<10} {:<28} {:>10} {:>10} {:>10} {:>7}\n",
         "fold", "test from", "test to", "params", "IS obj", "OOS ret", "OOS obj", "trades"
@@ -711,11 +713,6 @@ impl TrialStore {
         sha256_hex(&[self.config_hash.as_bytes(), text.as_bytes()])
     }
 
-    /// Whether trial `index` is stored with these hashes.
-    fn holds(&self, index: usize, hash: &str) -> bool {
-        self.load(index, hash).is_some()
-    }
-
     /// The stored row of trial `index`, when its hashes are these.
     fn load(&self, index: usize, hash: &str) -> Option<Row> {
         let text = std::fs::read_to_string(self.path(index)).ok()?;
@@ -810,11 +807,21 @@ pub fn sweep_sharded(
         })
         .collect();
     let ours = |index: usize| !merge_only && index as u64 % shard.count == shard.index;
-    let (todo, stored): (Vec<_>, Vec<_>) = jobs
+    // Each stored trial is read once; the ones run now are read back once written.
+    let mut stored: Vec<Option<Row>> = jobs
         .iter()
-        .filter(|(t, _)| ours(t.index))
-        .partition(|(t, hash)| !store.holds(t.index, hash));
+        .map(|(t, hash)| store.load(t.index, hash))
+        .collect();
+    let todo: Vec<_> = jobs
+        .iter()
+        .filter(|(t, _)| ours(t.index) && stored[t.index].is_none())
+        .collect();
     let ran = todo.len();
+    let skipped = jobs
+        .iter()
+        .filter(|(t, _)| ours(t.index) && stored[t.index].is_some())
+        .count();
+    let ran_indices: Vec<usize> = todo.iter().map(|(t, _)| t.index).collect();
     todo.into_par_iter()
         .map(
             |(
@@ -859,13 +866,17 @@ pub fn sweep_sharded(
             },
         )
         .collect::<Result<Vec<()>, String>>()?;
+    for index in ran_indices {
+        let (t, hash) = &jobs[index];
+        stored[index] = store.load(t.index, hash);
+    }
     let mut done = SweepDone {
         ran,
-        skipped: stored.len(),
+        skipped,
         ..SweepDone::default()
     };
-    for (Trial { index, values, .. }, hash) in &jobs {
-        match store.load(*index, hash) {
+    for ((Trial { index, values, .. }, _), row) in jobs.iter().zip(stored) {
+        match row {
             // The values as this sweep writes them (another spelling may hash the same).
             Some(row) => done.rows.push(Row {
                 values: values.clone(),

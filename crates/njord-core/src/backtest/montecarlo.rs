@@ -133,11 +133,11 @@ pub fn draw(method: Method, returns: &[f64], seed: u64) -> Result<Vec<f64>, Stri
     }
 }
 
-/// A decimal price from `p`, rounded to `scale` decimals (half away from zero), at least one
-/// unit of them. Built from its integer mantissa: the hot path of a run, where a decimal
+/// A decimal price from `p`, rounded to `scale` decimals (`per_unit` = 10^scale; half away
+/// from zero), at least one unit of them. Built from its integer mantissa: the hot path of a run, where a decimal
 /// from a float would cost most of its time.
-fn decimal(p: f64, scale: u32) -> Decimal {
-    let units = (p * 10f64.powi(scale as i32)).round();
+fn decimal(p: f64, scale: u32, per_unit: f64) -> Decimal {
+    let units = (p * per_unit).round();
     // Above 2⁶² units (or not a number) the price is out of any market: keep the largest.
     let units = if units.is_nan() {
         1.0
@@ -156,11 +156,12 @@ pub fn replay<'e>(
     mut each: impl FnMut(&Event<'e>),
 ) {
     let mut log_price = prices.prices[0].ln();
+    let per_unit = 10f64.powi(prices.scale as i32);
     for (k, ev) in events.iter().enumerate() {
         if k > 0 {
             log_price += draws[k - 1];
         }
-        let price = decimal(log_price.exp(), prices.scale);
+        let price = decimal(log_price.exp(), prices.scale, per_unit);
         match ev {
             Event::Trade(t) => each(&Event::Trade(Trade {
                 venue: Cow::Borrowed(&t.venue),
@@ -171,8 +172,13 @@ pub fn replay<'e>(
             })),
             Event::Bar(b) => {
                 let ratio = log_price.exp() / prices.prices[k];
-                let scaled =
-                    |x: Decimal| decimal(f64::try_from(x).unwrap_or(0.0) * ratio, prices.scale);
+                let scaled = |x: Decimal| {
+                    decimal(
+                        f64::try_from(x).unwrap_or(0.0) * ratio,
+                        prices.scale,
+                        per_unit,
+                    )
+                };
                 let (open, high, low) = (scaled(b.open), scaled(b.high), scaled(b.low));
                 each(&Event::Bar(Bar {
                     symbol: Cow::Borrowed(&b.symbol),
