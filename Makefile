@@ -11,7 +11,7 @@ demo:
 	@scripts/demo.sh
 
 ## test: install what the tests need (redis-server, chromium, prometheus and promtool, tmux and
-## curl, a Python virtual environment with pandas, polars, DuckDB, aiosmtpd and the njord module)
+## curl, a Python virtual environment with pandas, polars, DuckDB, aiosmtpd, Dask and the njord module)
 ## and run every test
 test: redis chromium prometheus terminal python
 	$(CARGO) test --all-targets --no-fail-fast

@@ -47,7 +47,7 @@ _njord__backtest() {
 
     case "${cmd}" in
         njord__backtest)
-            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --no-progress --json --no-summary --report --portfolio --help --version sweep mc wfo help"
+            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --progress --no-progress --json --no-summary --report --portfolio --help --version sweep mc wfo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -107,6 +107,10 @@ _njord__backtest() {
                     ;;
                 --out)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto ndjson none" -- "${cur}"))
                     return 0
                     ;;
                 --report)
@@ -195,7 +199,7 @@ _njord__backtest() {
             return 0
             ;;
         njord__backtest__subcmd__mc)
-            opts="-v -q -h --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --no-progress --runs --method --block --seed --ruin --config --print-config --verbose --quiet --log-level --no-summary --help"
+            opts="-v -q -h --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --progress --no-progress --runs --method --block --seed --ruin --config --print-config --verbose --quiet --log-level --no-summary --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -247,6 +251,10 @@ _njord__backtest() {
                     ;;
                 --out)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto ndjson none" -- "${cur}"))
                     return 0
                     ;;
                 --runs)
@@ -285,7 +293,7 @@ _njord__backtest() {
             return 0
             ;;
         njord__backtest__subcmd__sweep)
-            opts="-v -q -h --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --no-progress --param --sort --blocks --shard --merge --config --print-config --verbose --quiet --log-level --no-summary --help"
+            opts="-v -q -h --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --progress --no-progress --param --grid --samples --seed --queue --queue-idle --sort --blocks --shard --merge --config --print-config --verbose --quiet --log-level --no-summary --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -339,7 +347,31 @@ _njord__backtest() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto ndjson none" -- "${cur}"))
+                    return 0
+                    ;;
                 --param)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --samples)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --queue-idle)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -371,7 +403,7 @@ _njord__backtest() {
             return 0
             ;;
         njord__backtest__subcmd__wfo)
-            opts="-v -q -h --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --no-progress --train --test --step --anchored --param --objective --min-trades --config --print-config --verbose --quiet --log-level --no-summary --help"
+            opts="-v -q -h --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --progress --no-progress --train --test --step --anchored --param --objective --min-trades --config --print-config --verbose --quiet --log-level --no-summary --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -423,6 +455,10 @@ _njord__backtest() {
                     ;;
                 --out)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto ndjson none" -- "${cur}"))
                     return 0
                     ;;
                 --train)

@@ -367,20 +367,26 @@ struct Trial {
     text: String,
 }
 
-/// Every combination of `axes` over the strategies file, in grid order; the file is checked
-/// for each before anything runs.
-fn trials(cfg: &Config, strategies: &str, path: &str, axes: &[Axis]) -> Result<Vec<Trial>, String> {
+/// The strategies file with each of `combos` (value indices of `axes`) set, in their order;
+/// the file is checked for each before anything runs.
+fn trials(
+    cfg: &Config,
+    strategies: &str,
+    path: &str,
+    axes: &[Axis],
+    combos: &[Vec<usize>],
+) -> Result<Vec<Trial>, String> {
     let registry = crate::strategy::registry();
     let topics = &cfg.redis.topics;
-    sweep::grid(axes)
-        .into_iter()
+    combos
+        .iter()
         .enumerate()
         .map(|(index, combo)| {
-            let text = sweep::apply(strategies, axes, &combo, &registry)?;
+            let text = sweep::apply(strategies, axes, combo, &registry)?;
             let defs = manager::parse(&text, path, &registry, topics).map_err(|e| e.to_string())?;
             let values = axes
                 .iter()
-                .zip(&combo)
+                .zip(combo)
                 .map(|(a, &i)| a.shown[i].clone())
                 .collect();
             Ok(Trial {
@@ -435,6 +441,41 @@ fn run_window(
     (result, returns.returns)
 }
 
+/// Runs one trial of a sweep over the whole tape, reporting its strategies' failures as a
+/// backtest does.
+fn run_trial(
+    cfg: &Config,
+    axes: &[Axis],
+    settings: &Settings,
+    events: &[Event<'static>],
+    trial: &Trial,
+) -> Row {
+    let params: Vec<String> = axes
+        .iter()
+        .zip(&trial.values)
+        .map(|(a, v)| format!("{}={v}", a.label()))
+        .collect();
+    let _trial =
+        tracing::warn_span!("trial", n = trial.index + 1, params = %params.join(",")).entered();
+    let mut engine = Engine::new(
+        cfg,
+        crate::strategy::registry(),
+        trial.defs.clone(),
+        settings,
+    );
+    let mut returns = Returns::default();
+    for ev in events {
+        engine.on_event(ev, &mut returns);
+    }
+    let (result, _) = finish(engine, &mut returns, ReplayStats::default());
+    Row {
+        index: trial.index,
+        values: trial.values.clone(),
+        result,
+        returns: returns.returns,
+    }
+}
+
 /// Walk-forward optimisation: in each fold every combination of `axes` runs over the
 /// training window (in parallel), the best by the objective among those with enough round
 /// trips runs over the test window. Folds run in order; the tape is read once.
@@ -470,7 +511,7 @@ pub fn walk_forward(
             (spec.train_ns + spec.test_ns) as f64 / 86_400e9
         ));
     }
-    let jobs = trials(cfg, strategies, path, axes)?;
+    let jobs = trials(cfg, strategies, path, axes, &sweep::grid(axes))?;
     let mut out = Vec::with_capacity(folds.len());
     for fold in folds {
         let mut rows: Vec<Row> = jobs
@@ -773,117 +814,141 @@ fn build() -> String {
 /// What a sharded (or resumed) sweep did.
 #[derive(Debug, Default)]
 pub struct SweepDone {
-    /// Every trial with a result, in grid order; complete when nothing is `missing`.
+    /// Every trial with a result, in the sweep's order; complete when nothing is `missing`.
     pub rows: Vec<Row>,
-    /// This shard's trials run now, and those found already stored.
+    /// This worker's trials run now, and those found already stored.
     pub ran: usize,
     pub skipped: usize,
-    /// Trials (from 1) that are other shards' and not stored yet.
+    /// Trials (from 1) that are other workers' and not stored yet.
     pub missing: Vec<usize>,
 }
 
-/// Runs this shard's trials of a sweep that are not stored yet (in parallel), stores each,
-/// and returns every trial stored, as read back from the store: a sweep's outputs are the
-/// same whether its trials ran in one process or in shards. With `merge_only`, runs none.
-#[allow(clippy::too_many_arguments)]
-pub fn sweep_sharded(
-    cfg: &Config,
-    strategies: &str,
-    path: &str,
-    axes: &[Axis],
-    settings: &Settings,
-    tape: &Tape,
-    store: &TrialStore,
-    shard: Shard,
-    merge_only: bool,
-    on_done: &(dyn Fn() + Sync),
-) -> Result<SweepDone, String> {
-    use rayon::prelude::*;
-    let jobs: Vec<(Trial, String)> = trials(cfg, strategies, path, axes)?
-        .into_iter()
-        .map(|t| {
-            let hash = store.trial_hash(&t.text);
-            (t, hash)
+/// A sweep's trials, each with its hash in the store, ready to run in this process, in
+/// shards or from a queue. Its outputs are the same however its trials were run: every row
+/// is read back from the store.
+pub struct Sweep<'a> {
+    pub cfg: &'a Config,
+    pub axes: &'a [Axis],
+    pub settings: &'a Settings,
+    pub tape: &'a Tape,
+    pub store: &'a TrialStore,
+    jobs: Vec<(Trial, String)>,
+}
+
+impl<'a> Sweep<'a> {
+    /// The trials of `combos` (value indices of `axes`, in the order they are numbered).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        cfg: &'a Config,
+        strategies: &str,
+        path: &str,
+        axes: &'a [Axis],
+        combos: &[Vec<usize>],
+        settings: &'a Settings,
+        tape: &'a Tape,
+        store: &'a TrialStore,
+    ) -> Result<Self, String> {
+        let jobs = trials(cfg, strategies, path, axes, combos)?
+            .into_iter()
+            .map(|t| {
+                let hash = store.trial_hash(&t.text);
+                (t, hash)
+            })
+            .collect();
+        Ok(Sweep {
+            cfg,
+            axes,
+            settings,
+            tape,
+            store,
+            jobs,
         })
-        .collect();
-    let ours = |index: usize| !merge_only && index as u64 % shard.count == shard.index;
-    // Each stored trial is read once; the ones run now are read back once written.
-    let mut stored: Vec<Option<Row>> = jobs
-        .iter()
-        .map(|(t, hash)| store.load(t.index, hash))
-        .collect();
-    let todo: Vec<_> = jobs
-        .iter()
-        .filter(|(t, _)| ours(t.index) && stored[t.index].is_none())
-        .collect();
-    let ran = todo.len();
-    let skipped = jobs
-        .iter()
-        .filter(|(t, _)| ours(t.index) && stored[t.index].is_some())
-        .count();
-    let ran_indices: Vec<usize> = todo.iter().map(|(t, _)| t.index).collect();
-    todo.into_par_iter()
-        .map(
-            |(
-                Trial {
-                    index,
-                    values,
-                    defs,
-                    ..
-                },
-                hash,
-            )| {
-                let params: Vec<String> = axes
-                    .iter()
-                    .zip(values)
-                    .map(|(a, v)| format!("{}={v}", a.label()))
-                    .collect();
-                let _trial =
-                    tracing::warn_span!("trial", n = index + 1, params = %params.join(","))
-                        .entered();
-                let mut returns = Returns::default();
-                let (result, _) = run(
-                    cfg,
-                    defs.clone(),
-                    settings,
-                    tape,
-                    None,
-                    &mut returns,
-                    &mut |_, _| {},
-                )
-                .map_err(|e| e.to_string())?;
-                store.save(
-                    &Row {
-                        index: *index,
-                        values: values.clone(),
-                        result,
-                        returns: returns.returns,
-                    },
-                    hash,
-                )?;
-                on_done();
-                Ok(())
-            },
-        )
-        .collect::<Result<Vec<()>, String>>()?;
-    for index in ran_indices {
-        let (t, hash) = &jobs[index];
-        stored[index] = store.load(t.index, hash);
     }
-    let mut done = SweepDone {
-        ran,
-        skipped,
-        ..SweepDone::default()
-    };
-    for ((Trial { index, values, .. }, _), row) in jobs.iter().zip(stored) {
-        match row {
-            // The values as this sweep writes them (another spelling may hash the same).
-            Some(row) => done.rows.push(Row {
-                values: values.clone(),
-                ..row
-            }),
-            None => done.missing.push(index + 1),
+
+    pub fn trial_count(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// The trial hashes, in order: what identifies this sweep among others.
+    pub fn hashes(&self) -> impl Iterator<Item = &str> {
+        self.jobs.iter().map(|(_, h)| h.as_str())
+    }
+
+    /// Trial `index`'s hash.
+    pub fn hash(&self, index: usize) -> Option<&str> {
+        self.jobs.get(index).map(|(_, h)| h.as_str())
+    }
+
+    /// Trial `index`'s row as stored, when it is.
+    pub fn stored(&self, index: usize) -> Option<Row> {
+        let (t, hash) = self.jobs.get(index)?;
+        self.store.load(t.index, hash)
+    }
+
+    /// The tape's events, decoded once for every trial this worker runs.
+    pub fn events(&self) -> Result<Vec<Event<'static>>, String> {
+        load_events(self.tape)
+    }
+
+    /// Runs trial `index` over `events` and stores its row.
+    pub fn run_one(&self, index: usize, events: &[Event<'static>]) -> Result<(), String> {
+        let (trial, hash) = &self.jobs[index];
+        let row = run_trial(self.cfg, self.axes, self.settings, events, trial);
+        self.store.save(&row, hash)
+    }
+
+    /// Runs this shard's trials that are not stored yet (in parallel) and stores each;
+    /// `on_done` is called after each. With `merge_only`, runs none.
+    pub fn run_shard(
+        &self,
+        shard: Shard,
+        merge_only: bool,
+        on_done: &(dyn Fn() + Sync),
+    ) -> Result<SweepDone, String> {
+        use rayon::prelude::*;
+        let ours = |index: usize| !merge_only && index as u64 % shard.count == shard.index;
+        // Each stored trial is read once; the ones run now are read back once written.
+        let mut stored: Vec<Option<Row>> =
+            (0..self.trial_count()).map(|i| self.stored(i)).collect();
+        let todo: Vec<usize> = (0..self.trial_count())
+            .filter(|&i| ours(i) && stored[i].is_none())
+            .collect();
+        let skipped = (0..self.trial_count())
+            .filter(|&i| ours(i) && stored[i].is_some())
+            .count();
+        if !todo.is_empty() {
+            let events = self.events()?;
+            todo.par_iter()
+                .map(|&i| {
+                    self.run_one(i, &events)?;
+                    on_done();
+                    Ok(())
+                })
+                .collect::<Result<Vec<()>, String>>()?;
         }
+        for &i in &todo {
+            stored[i] = self.stored(i);
+        }
+        Ok(self.collect(stored, todo.len(), skipped))
     }
-    Ok(done)
+
+    /// The rows of `stored`, with the values as this sweep writes them (another spelling may
+    /// hash the same), and the trials not stored.
+    pub fn collect(&self, stored: Vec<Option<Row>>, ran: usize, skipped: usize) -> SweepDone {
+        let mut done = SweepDone {
+            ran,
+            skipped,
+            ..SweepDone::default()
+        };
+        for ((Trial { index, values, .. }, _), row) in self.jobs.iter().zip(stored) {
+            match row {
+                Some(row) => done.rows.push(Row {
+                    values: values.clone(),
+                    ..row
+                }),
+                None => done.missing.push(index + 1),
+            }
+        }
+        done
+    }
 }

@@ -1,5 +1,6 @@
 //! `njord-backtest`: the strategy, risk and paper cores over a tape, in one process.
 
+use super::progress::{Progress, ProgressMode};
 use super::{CommonArgs, FilterArgs};
 use crate::app::{self, Error};
 use crate::backtest::engine::{Settings, paper_config};
@@ -10,7 +11,7 @@ use crate::config::Loaded;
 use crate::strategy::manager;
 use clap::{Args, Parser, Subcommand};
 use rust_decimal::Decimal;
-use std::io::{IsTerminal, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Parser)]
@@ -77,9 +78,11 @@ pub enum Cmd {
     /// Run every combination of parameters in parallel and rank them by one metric
     #[command(
         after_help = "A parameter applies to every strategy whose class has it, or to one strategy \
-when written ID.KEY=…. The first --param varies slowest. Results are the same whatever the number \
-of threads (RAYON_NUM_THREADS).\n\nExample:\n  \
-    njord-backtest sweep --tape tape.ndjson --param rsi_period=10,14,20 --param bb_std=1.5,2,2.5 --sort sharpe --out var/sweep"
+when written ID.KEY=…. The first --param (or the first in --grid's file) varies slowest. Results are \
+the same whatever the number of threads (RAYON_NUM_THREADS), shards or queued workers: each trial is \
+stored in {out}/trials, and the outputs are written from there.\n\nExamples:\n  \
+    njord-backtest sweep --tape tape.ndjson --param rsi_period=10,14,20 --param bb_std=1.5,2,2.5 --sort sharpe --out var/sweep\n  \
+    njord-backtest sweep --tape tape.ndjson --grid grid.yaml --samples 50 --seed 7 --queue redis://127.0.0.1:6379 --out /shared/sweep"
     )]
     Sweep(SweepArgs),
     /// Run the strategies over many resampled versions of the tape and report percentiles
@@ -162,8 +165,28 @@ pub struct SweepArgs {
     #[command(flatten)]
     pub run: RunArgs,
     /// A parameter and its values: KEY=V1,V2,… or STRATEGY_ID.KEY=V1,… (repeatable)
-    #[arg(long = "param", value_name = "KEY=V1,V2", required = true, value_parser = crate::backtest::sweep::parse_axis)]
+    #[arg(long = "param", value_name = "KEY=V1,V2", required_unless_present = "grid", value_parser = crate::backtest::sweep::parse_axis)]
     pub params: Vec<crate::backtest::sweep::Axis>,
+    /// The parameters from a YAML file instead of --param: `params:` maps each name to a list
+    /// of values or to {from, to, step}; the first varies slowest
+    #[arg(long, value_name = "FILE", conflicts_with = "params")]
+    pub grid: Option<PathBuf>,
+    /// Run N combinations of the grid drawn at random (seeded by --seed) instead of all; the
+    /// first N of a seed are the same whatever N
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub samples: Option<u64>,
+    /// Seed of --samples
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Take trials from a Redis Streams consumer group shared by every worker of this sweep
+    /// (redis://HOST:PORT[/DB]); a dead worker's trials are taken over by the others. --out must
+    /// be shared by the workers
+    #[arg(long, value_name = "URL", conflicts_with_all = ["shard", "merge"])]
+    pub queue: Option<String>,
+    /// How long a queued trial may go without its worker's heartbeat before another worker
+    /// takes it over
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_idle)]
+    pub queue_idle: std::time::Duration,
     /// Metric to rank by (sharpe, sortino, calmar, total_return, cagr, annual_volatility, max_drawdown, …)
     #[arg(long, value_name = "METRIC", default_value = "sharpe", value_parser = crate::backtest::sweep::parse_sort)]
     pub sort: String,
@@ -177,6 +200,14 @@ pub struct SweepArgs {
     /// Run no trial: rank the trials the shards stored in {out}/trials and write the outputs
     #[arg(long, conflicts_with = "shard")]
     pub merge: bool,
+}
+
+fn parse_idle(s: &str) -> Result<std::time::Duration, String> {
+    let ns = crate::backtest::metrics::parse_interval(s)?;
+    if ns < 1_000_000_000 {
+        return Err(format!("`{s}` is below 1s"));
+    }
+    Ok(std::time::Duration::from_nanos(ns as u64))
 }
 
 fn parse_shard(s: &str) -> Result<run::Shard, String> {
@@ -238,9 +269,32 @@ pub struct RunArgs {
     /// (sweep.csv, sweep.json, overfitting.json and sweep_returns.csv)
     #[arg(long, value_name = "DIR", default_value = "var/backtest")]
     pub out: PathBuf,
-    /// No progress bar, even when stderr is a terminal
-    #[arg(long)]
+    /// Progress on stderr: auto (a bar with its ETA when stderr is a terminal), ndjson (one JSON
+    /// line per update, for machines) or none
+    #[arg(long, value_name = "MODE", value_enum, default_value = "auto")]
+    pub progress: ProgressMode,
+    /// No progress bar (as --progress none)
+    #[arg(long, conflicts_with = "progress")]
     pub no_progress: bool,
+}
+
+impl RunArgs {
+    /// The progress of one job of this run, as --progress asks.
+    fn progress(
+        &self,
+        quiet: bool,
+        job: &'static str,
+        unit: &'static str,
+        total: Option<u64>,
+        template: &str,
+    ) -> Progress {
+        let mode = if self.no_progress {
+            ProgressMode::None
+        } else {
+            self.progress
+        };
+        Progress::new(mode, quiet, job, unit, total, template)
+    }
 }
 
 fn parse_capital(s: &str) -> Result<Decimal, String> {
@@ -311,105 +365,16 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     let (run_loaded, settings, tape) = prepare(&loaded, args);
     let cfg = &run_loaded.config;
     match &cli.cmd {
-        Some(Cmd::Sweep(s)) => {
-            let trials: u64 = s.params.iter().map(|a| a.values.len() as u64).product();
-            let progress = (!args.no_progress
-                && !cli.common.quiet
-                && std::io::stderr().is_terminal())
-            .then(|| {
-                super::progress_bar(trials, "{bar:30} {pos}/{len} trials {per_sec} ETA {eta}")
-            });
-            let on_done = || {
-                if let Some(pb) = &progress {
-                    pb.inc(1);
-                }
-            };
-            let store =
-                run::TrialStore::open(&args.out, &tape, cfg, &settings).map_err(Error::Usage)?;
-            let done = run::sweep_sharded(
-                cfg,
-                &strategies,
-                &strategies_path,
-                &s.params,
-                &settings,
-                &tape,
-                &store,
-                s.shard,
-                s.merge,
-                &on_done,
-            )
-            .map_err(Error::usage)?;
-            if let Some(pb) = &progress {
-                pb.finish_and_clear();
-            }
-            if !cli.common.quiet && !s.merge && done.skipped > 0 {
-                eprintln!(
-                    "note: {} trials already in {} were not run again",
-                    done.skipped,
-                    store.dir.display()
-                );
-            }
-            if !done.missing.is_empty() {
-                let shown: Vec<String> = done
-                    .missing
-                    .iter()
-                    .take(20)
-                    .map(|t| t.to_string())
-                    .collect();
-                if s.merge || s.shard.count == 1 {
-                    return Err(Error::Failed(format!(
-                        "{} trials have no result in {} yet (trials {}{}): run their shards first",
-                        done.missing.len(),
-                        store.dir.display(),
-                        shown.join(", "),
-                        if done.missing.len() > 20 { ", …" } else { "" }
-                    )));
-                }
-                if !cli.common.quiet {
-                    eprintln!(
-                        "shard {}/{}: {} trials run, {} found done; {} are other shards' (merge with --merge once all have run)",
-                        s.shard.index,
-                        s.shard.count,
-                        done.ran,
-                        done.skipped,
-                        done.missing.len()
-                    );
-                }
-                return Ok(());
-            }
-            let mut rows = done.rows;
-            sweep::sort(&mut rows, &s.sort);
-            if !cli.no_summary {
-                app::print_out(&sweep::table(&s.params, &rows))?;
-            }
-            if !cli.common.quiet {
-                for line in sweep::never_traded(&s.params, &rows) {
-                    eprintln!("note: {line}");
-                }
-            }
-            let overfitting = sweep::overfitting(&rows, s.blocks);
-            if !cli.no_summary {
-                app::print_out(&sweep::overfitting_text(&overfitting))?;
-            }
-            let (csv, json) = (args.out.join("sweep.csv"), args.out.join("sweep.json"));
-            let pretty =
-                |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default() + "\n";
-            let text = pretty(&sweep::json(&s.params, &rows));
-            let written = std::fs::create_dir_all(&args.out)
-                .and_then(|_| std::fs::write(&csv, sweep::csv(&s.params, &rows)))
-                .and_then(|_| std::fs::write(&json, text))
-                .and_then(|_| {
-                    std::fs::write(args.out.join("overfitting.json"), pretty(&overfitting))
-                })
-                .and_then(|_| {
-                    std::fs::write(
-                        args.out.join("sweep_returns.csv"),
-                        sweep::returns_csv(&rows),
-                    )
-                });
-            written
-                .map_err(|e| Error::Failed(format!("cannot write to {}: {e}", args.out.display())))
-        }
+        Some(Cmd::Sweep(s)) => sweep(
+            &cli,
+            s,
+            args,
+            cfg,
+            &strategies,
+            &strategies_path,
+            &settings,
+            &tape,
+        ),
         Some(Cmd::Wfo(w)) => walk_forward(
             &cli,
             w,
@@ -449,6 +414,155 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             )
         }
     }
+}
+
+/// `njord-backtest sweep`: this worker's trials (all, a shard's or the queue's), then, once
+/// every trial is stored, the table on stdout and the outputs.
+#[allow(clippy::too_many_arguments)]
+fn sweep(
+    cli: &Cli,
+    s: &SweepArgs,
+    args: &RunArgs,
+    cfg: &crate::config::Config,
+    strategies: &str,
+    strategies_path: &str,
+    settings: &Settings,
+    tape: &Tape,
+) -> Result<(), Error> {
+    use crate::backtest::search;
+    let axes = match &s.grid {
+        Some(path) => {
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::Usage(format!("cannot read {shown}: {e}")))?;
+            search::parse_grid(&text, &shown).map_err(Error::Usage)?
+        }
+        None => s.params.clone(),
+    };
+    let combos = match s.samples {
+        Some(n) => search::sample(&axes, n as usize, s.seed).map_err(Error::Usage)?,
+        None => {
+            let total = search::size(&axes);
+            if total > 10_000_000 {
+                return Err(Error::Usage(format!(
+                    "the grid has {total} combinations: draw some with --samples N"
+                )));
+            }
+            sweep::grid(&axes)
+        }
+    };
+    let store = run::TrialStore::open(&args.out, tape, cfg, settings).map_err(Error::Usage)?;
+    let plan = run::Sweep::new(
+        cfg,
+        strategies,
+        strategies_path,
+        &axes,
+        &combos,
+        settings,
+        tape,
+        &store,
+    )
+    .map_err(Error::usage)?;
+    let progress = args.progress(
+        cli.common.quiet,
+        "sweep",
+        "trials",
+        Some(plan.trial_count() as u64),
+        "{bar:30} {pos}/{len} trials {per_sec} ETA {eta}",
+    );
+    let on_done = || progress.inc(1);
+    let done = match &s.queue {
+        Some(url) => {
+            let q = crate::backtest::queue::Queue {
+                url: url.clone(),
+                idle: s.queue_idle,
+            };
+            let worked = crate::backtest::queue::work(&plan, &q, &on_done);
+            progress.finish();
+            let worked = worked.map_err(Error::Failed)?;
+            if !cli.common.quiet {
+                eprintln!(
+                    "queue: {} trials run here, {} found done, {} taken over from a silent worker",
+                    worked.done.ran, worked.done.skipped, worked.reclaimed
+                );
+            }
+            if !worked.reports {
+                if !cli.common.quiet {
+                    eprintln!("every trial is done; another worker writes the outputs");
+                }
+                return Ok(());
+            }
+            worked.done
+        }
+        None => {
+            let done = plan.run_shard(s.shard, s.merge, &on_done);
+            progress.finish();
+            done.map_err(Error::usage)?
+        }
+    };
+    if !cli.common.quiet && !s.merge && s.queue.is_none() && done.skipped > 0 {
+        eprintln!(
+            "note: {} trials already in {} were not run again",
+            done.skipped,
+            store.dir.display()
+        );
+    }
+    if !done.missing.is_empty() {
+        let shown: Vec<String> = done
+            .missing
+            .iter()
+            .take(20)
+            .map(|t| t.to_string())
+            .collect();
+        if s.merge || s.shard.count == 1 {
+            return Err(Error::Failed(format!(
+                "{} trials have no result in {} yet (trials {}{}): run their shards first",
+                done.missing.len(),
+                store.dir.display(),
+                shown.join(", "),
+                if done.missing.len() > 20 { ", …" } else { "" }
+            )));
+        }
+        if !cli.common.quiet {
+            eprintln!(
+                "shard {}/{}: {} trials run, {} found done; {} are other shards' (merge with --merge once all have run)",
+                s.shard.index,
+                s.shard.count,
+                done.ran,
+                done.skipped,
+                done.missing.len()
+            );
+        }
+        return Ok(());
+    }
+    let mut rows = done.rows;
+    sweep::sort(&mut rows, &s.sort);
+    if !cli.no_summary {
+        app::print_out(&sweep::table(&axes, &rows))?;
+    }
+    if !cli.common.quiet {
+        for line in sweep::never_traded(&axes, &rows) {
+            eprintln!("note: {line}");
+        }
+    }
+    let overfitting = sweep::overfitting(&rows, s.blocks);
+    if !cli.no_summary {
+        app::print_out(&sweep::overfitting_text(&overfitting))?;
+    }
+    let (csv, json) = (args.out.join("sweep.csv"), args.out.join("sweep.json"));
+    let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default() + "\n";
+    let text = pretty(&sweep::json(&axes, &rows));
+    let written = std::fs::create_dir_all(&args.out)
+        .and_then(|_| std::fs::write(&csv, sweep::csv(&axes, &rows)))
+        .and_then(|_| std::fs::write(&json, text))
+        .and_then(|_| std::fs::write(args.out.join("overfitting.json"), pretty(&overfitting)))
+        .and_then(|_| {
+            std::fs::write(
+                args.out.join("sweep_returns.csv"),
+                sweep::returns_csv(&rows),
+            )
+        });
+    written.map_err(|e| Error::Failed(format!("cannot write to {}: {e}", args.out.display())))
 }
 
 /// The configuration a run uses (capital as the quote balance, slippage and short selling
@@ -504,13 +618,14 @@ fn walk_forward(
         objective: w.objective.clone(),
         min_trades: w.min_trades,
     };
-    let progress = (!args.no_progress && !cli.common.quiet && std::io::stderr().is_terminal())
-        .then(|| super::progress_bar(0, "{pos} folds {per_sec} {elapsed}"));
-    let on_done = || {
-        if let Some(pb) = &progress {
-            pb.inc(1);
-        }
-    };
+    let progress = args.progress(
+        cli.common.quiet,
+        "wfo",
+        "folds",
+        None,
+        "{pos} folds {per_sec} {elapsed}",
+    );
+    let on_done = || progress.inc(1);
     let folds = run::walk_forward(
         cfg,
         strategies,
@@ -521,10 +636,9 @@ fn walk_forward(
         &spec,
         &on_done,
     )
-    .map_err(Error::Usage)?;
-    if let Some(pb) = &progress {
-        pb.finish_and_clear();
-    }
+    .map_err(Error::Usage);
+    progress.finish();
+    let folds = folds?;
     let report = run::wfo_report(&w.params, &spec, settings.interval_ns, &folds);
     if !cli.no_summary {
         app::print_out(&run::wfo_table(&report))?;
@@ -576,18 +690,17 @@ fn monte_carlo(
         seed: m.seed,
         ruin: m.ruin,
     };
-    let progress = (!args.no_progress && !cli.common.quiet && std::io::stderr().is_terminal())
-        .then(|| super::progress_bar(m.runs, "{bar:30} {pos}/{len} runs {per_sec} ETA {eta}"));
-    let on_done = || {
-        if let Some(pb) = &progress {
-            pb.inc(1);
-        }
-    };
-    let (observed, runs) =
-        run::monte_carlo(cfg, &defs, settings, tape, spec, &on_done).map_err(Error::Usage)?;
-    if let Some(pb) = &progress {
-        pb.finish_and_clear();
-    }
+    let progress = args.progress(
+        cli.common.quiet,
+        "mc",
+        "runs",
+        Some(m.runs),
+        "{bar:30} {pos}/{len} runs {per_sec} ETA {eta}",
+    );
+    let on_done = || progress.inc(1);
+    let outcome = run::monte_carlo(cfg, &defs, settings, tape, spec, &on_done);
+    progress.finish();
+    let (observed, runs) = outcome.map_err(Error::Usage)?;
     let capital = f64::try_from(settings.capital).unwrap_or(0.0);
     let report = run::mc_report(&spec, capital, &observed, &runs);
     if !cli.no_summary {
@@ -654,14 +767,15 @@ fn single(
     let chart = cli.report.as_ref().map(|_| Chart::new(settings.capital));
     let mut sink = FileSink::create(&args.out, chart)
         .map_err(|e| Error::Failed(format!("cannot write to {}: {e}", args.out.display())))?;
-    let progress = (!args.no_progress && !cli.common.quiet && std::io::stderr().is_terminal())
-        .then(|| tape_progress(tape));
-    let mut on_progress = |events: u64, bytes: u64| {
-        if let Some(pb) = &progress {
-            pb.set_position(bytes);
-            pb.set_message(format!("{events} events"));
-        }
-    };
+    let progress = args.progress(
+        cli.common.quiet,
+        "backtest",
+        "bytes",
+        Some(tape_bytes(tape)),
+        "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}",
+    );
+    let mut on_progress =
+        |events: u64, bytes: u64| progress.set(bytes, || format!("{events} events"));
     let outcome = run::run(
         &loaded.config,
         defs,
@@ -671,9 +785,7 @@ fn single(
         &mut sink,
         &mut on_progress,
     );
-    if let Some(pb) = &progress {
-        pb.finish_and_clear();
-    }
+    progress.finish();
     let (result, stats) = outcome.map_err(Error::usage)?;
     if stats.bad > 0 {
         tracing::warn!("{} bad lines skipped", stats.bad);
@@ -788,9 +900,9 @@ prices are the last closed bar's close."
     Ok(())
 }
 
-/// A progress bar over the bytes of every file of the tape.
-fn tape_progress(tape: &Tape) -> indicatif::ProgressBar {
-    let total = crate::journal::resolve(&tape.files)
+/// The bytes of every file of the tape.
+fn tape_bytes(tape: &Tape) -> u64 {
+    crate::journal::resolve(&tape.files)
         .map(|series| {
             series
                 .iter()
@@ -799,11 +911,7 @@ fn tape_progress(tape: &Tape) -> indicatif::ProgressBar {
                 .map(|m| m.len())
                 .sum()
         })
-        .unwrap_or(0);
-    super::progress_bar(
-        total,
-        "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}",
-    )
+        .unwrap_or(0)
 }
 
 /// Writes `value` as pretty JSON and a newline, streamed: a report with thousands of

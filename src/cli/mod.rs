@@ -20,6 +20,7 @@ pub mod journal;
 pub mod kill;
 pub mod paper;
 pub mod portfolio;
+pub mod progress;
 pub mod replay;
 pub mod risk;
 pub mod strat;

@@ -715,16 +715,13 @@ fn sweeps_do_not_depend_on_the_thread_count() {
         "{stderr}"
     );
     assert!(!stderr.contains("(ema.qty=4) never traded"), "{stderr}");
+    // The tape is decoded once for every trial: its bad line is reported once.
     let plain = String::from_utf8(strip_ansi(stderr.as_bytes())).unwrap();
-    for trial in [
-        "trial{n=1 params=ema.qty=4}: ",
-        "trial{n=2 params=ema.qty=10000000}: ",
-    ] {
-        assert!(
-            plain.contains(&format!("{trial}bad.ndjson:3001: not JSON")),
-            "{plain}"
-        );
-    }
+    assert_eq!(
+        plain.matches("bad.ndjson:3001: not JSON").count(),
+        1,
+        "{plain}"
+    );
 }
 
 /// Text without ANSI colour sequences.

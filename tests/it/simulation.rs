@@ -453,3 +453,327 @@ fn the_kubernetes_sweep_jobs_shard_and_merge_one_sweep() {
         "{err}"
     );
 }
+
+/// `sweep --grid`: the same trials as the same values by --param, byte for byte; --samples
+/// draws distinct trials of that grid, the first N of a seed the same whatever N (so more
+/// samples later reuse the stored ones); a bad grid file is a usage error naming it.
+#[test]
+fn grid_files_and_seeded_random_samples() {
+    let dir = model_tape("gbm", "20000", "9");
+    let d = dir.path();
+    std::fs::write(
+        d.join("grid.yaml"),
+        "params:\n  fast: [5, 8, 13]\n  ema.slow: {from: 30, to: 90, step: 15}\n",
+    )
+    .unwrap();
+    let sweep = |extra: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_njord-backtest"))
+            .current_dir(d)
+            .args([
+                "sweep",
+                "--tape",
+                "tape.ndjson",
+                "--strategies",
+                "strategies.yaml",
+            ])
+            .args([
+                "--allow-short",
+                "--equity-interval",
+                "1h",
+                "--progress",
+                "none",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).to_string(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    let read = |out: &str, f: &str| std::fs::read_to_string(d.join(out).join(f)).unwrap();
+    let (code, _, err) = sweep(&["--grid", "grid.yaml", "--out", "grid"]);
+    assert_eq!(code, Some(0), "{err}");
+    let by_param = [
+        "--param",
+        "fast=5,8,13",
+        "--param",
+        "ema.slow=30,45,60,75,90",
+        "--out",
+        "param",
+    ];
+    let (code, _, err) = sweep(&by_param);
+    assert_eq!(code, Some(0), "{err}");
+    for f in ["sweep.csv", "sweep.json", "sweep_returns.csv"] {
+        assert_eq!(read("grid", f), read("param", f), "{f}");
+    }
+    let trials = |out: &str| -> Vec<(String, String)> {
+        let v: Value = serde_json::from_str(&read(out, "sweep.json")).unwrap();
+        let mut t: Vec<(String, String)> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let p = &t["params"];
+                (p["fast"].to_string(), p["ema.slow"].to_string())
+            })
+            .collect();
+        t.sort();
+        t
+    };
+    assert_eq!(trials("grid").len(), 15);
+    let (code, _, err) = sweep(&[
+        "--grid",
+        "grid.yaml",
+        "--samples",
+        "4",
+        "--seed",
+        "3",
+        "--out",
+        "s",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let four = trials("s");
+    assert_eq!(four.len(), 4);
+    assert!(four.iter().all(|t| trials("grid").contains(t)), "{four:?}");
+    assert_eq!(
+        four.iter().collect::<std::collections::HashSet<_>>().len(),
+        4
+    );
+    // Six samples of the same seed: the first four are the same trials, found stored.
+    let (code, _, err) = sweep(&[
+        "--grid",
+        "grid.yaml",
+        "--samples",
+        "6",
+        "--seed",
+        "3",
+        "--out",
+        "s",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("4 trials already in"), "{err}");
+    let six = trials("s");
+    assert!(four.iter().all(|t| six.contains(t)), "{six:?}");
+    let (code, _, err) = sweep(&["--grid", "grid.yaml", "--samples", "15", "--out", "s"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("not below the grid's 15 combinations"),
+        "{err}"
+    );
+    std::fs::write(
+        d.join("bad.yaml"),
+        "params:\n  fast: {from: 9, to: 1, step: 1}\n",
+    )
+    .unwrap();
+    let (code, _, err) = sweep(&["--grid", "bad.yaml", "--out", "bad"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("bad.yaml: params.fast: needs step > 0"),
+        "{err}"
+    );
+    let (code, _, err) = sweep(&["--grid", "grid.yaml", "--param", "fast=1", "--out", "bad"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("cannot be used with"), "{err}");
+}
+
+/// `--progress ndjson`: JSON lines on stderr counting up to the total, the last one finished,
+/// and nothing else changes.
+#[test]
+fn progress_as_ndjson_for_machines() {
+    let dir = model_tape("gbm", "5000", "2");
+    let d = dir.path();
+    let mc = |progress: &str, out: &str| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_njord-backtest"))
+            .current_dir(d)
+            .args([
+                "mc",
+                "--tape",
+                "tape.ndjson",
+                "--strategies",
+                "strategies.yaml",
+            ])
+            .args([
+                "--runs",
+                "12",
+                "--seed",
+                "1",
+                "--progress",
+                progress,
+                "--out",
+                out,
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (o.stdout, String::from_utf8_lossy(&o.stderr).to_string())
+    };
+    let (table, err) = mc("ndjson", "a");
+    let lines: Vec<Value> = err
+        .lines()
+        .filter(|l| l.starts_with("{\"done\""))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!lines.is_empty(), "{err}");
+    let last = lines.last().unwrap();
+    assert_eq!(
+        (
+            &last["progress"],
+            &last["unit"],
+            &last["done"],
+            &last["total"],
+            &last["finished"]
+        ),
+        (
+            &Value::from("mc"),
+            &Value::from("runs"),
+            &Value::from(12),
+            &Value::from(12),
+            &Value::Bool(true)
+        )
+    );
+    let done: Vec<u64> = lines.iter().map(|l| l["done"].as_u64().unwrap()).collect();
+    assert!(done.windows(2).all(|w| w[0] <= w[1]), "{done:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["elapsed_s"].as_f64().unwrap() >= 0.0)
+    );
+    let (quiet_table, quiet_err) = mc("none", "b");
+    assert!(!quiet_err.contains("{\"done\""), "{quiet_err}");
+    assert_eq!(table, quiet_table);
+    assert_eq!(
+        std::fs::read(d.join("a/mc.json")).unwrap(),
+        std::fs::read(d.join("b/mc.json")).unwrap()
+    );
+}
+
+/// `sweep --queue`: workers take trials from a Redis stream's consumer group. One worker is
+/// killed (`kill -9`) while it runs a trial; two more share what is left, take over the dead
+/// one's trial once it has been silent for --queue-idle, and one of them writes outputs equal
+/// to the sweep run in one process. The queue is deleted when done.
+#[test]
+fn queued_sweep_workers_take_over_a_killed_worker() {
+    let redis = crate::support::RedisServer::start();
+    let dir = model_tape("garch", "200000", "5");
+    let d = dir.path();
+    std::fs::write(
+        d.join("grid.yaml"),
+        "params:\n  fast: [5, 8, 13]\n  ema.slow: {from: 30, to: 90, step: 15}\n",
+    )
+    .unwrap();
+    let worker = |out: &str, queue: bool| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_njord-backtest"));
+        c.current_dir(d)
+            .env("RAYON_NUM_THREADS", "1")
+            .args([
+                "sweep",
+                "--tape",
+                "tape.ndjson",
+                "--strategies",
+                "strategies.yaml",
+            ])
+            .args(["--grid", "grid.yaml", "--allow-short", "--progress", "none"])
+            .args(["--out", out])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        if queue {
+            c.args(["--queue", &redis.url(), "--queue-idle", "1s"]);
+        }
+        c.spawn().unwrap()
+    };
+    let whole = worker("whole", false).wait_with_output().unwrap();
+    assert!(
+        whole.status.success(),
+        "{}",
+        String::from_utf8_lossy(&whole.stderr)
+    );
+
+    let mut con = redis.conn();
+    let mut first = worker("q", true);
+    // Kill it once it has stored a trial and holds another.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let key = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first worker never got going"
+        );
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("njord:sweep:*")
+            .query(&mut con)
+            .unwrap();
+        let stream = keys.into_iter().find(|k| k.matches(':').count() == 2);
+        let stored = std::fs::read_dir(d.join("q/trials")).map_or(0, |r| r.count());
+        if let Some(k) = stream.filter(|_| stored >= 1) {
+            let pending: redis::Value = redis::cmd("XPENDING")
+                .arg(&k)
+                .arg("workers")
+                .query(&mut con)
+                .unwrap();
+            if matches!(&pending, redis::Value::Array(a) if a.first() == Some(&redis::Value::Int(1)))
+            {
+                break k;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let left: redis::streams::StreamPendingReply = redis::cmd("XPENDING")
+        .arg(&key)
+        .arg("workers")
+        .query(&mut con)
+        .unwrap();
+    let (a, b) = (worker("q", true), worker("q", true));
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let said = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(
+        a.status.success() && b.status.success(),
+        "{}\n{}",
+        said(&a),
+        said(&b)
+    );
+    let taken_over: usize = [&a, &b]
+        .iter()
+        .map(|o| {
+            let s = said(o);
+            let line = s
+                .lines()
+                .find(|l| l.starts_with("queue: "))
+                .unwrap()
+                .to_string();
+            line.split(", ")
+                .nth(2)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(taken_over, left.count(), "{}\n{}", said(&a), said(&b));
+    // One of the two wrote the outputs and printed the table; the other said so.
+    let (writer, other) = if a.stdout.is_empty() {
+        (&b, &a)
+    } else {
+        (&a, &b)
+    };
+    assert_eq!(writer.stdout, whole.stdout);
+    assert!(other.stdout.is_empty() && said(other).contains("another worker writes the outputs"));
+    for f in [
+        "sweep.csv",
+        "sweep.json",
+        "overfitting.json",
+        "sweep_returns.csv",
+    ] {
+        assert_eq!(
+            std::fs::read(d.join("q").join(f)).unwrap(),
+            std::fs::read(d.join("whole").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let exists: bool = redis::cmd("EXISTS").arg(&key).query(&mut con).unwrap();
+    assert!(!exists, "the queue is deleted when done");
+}
