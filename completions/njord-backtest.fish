@@ -37,7 +37,7 @@ complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l quote -d 
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l equity-interval -d 'Equity sampling interval (30s, 15m, 1h, 1d, 1w)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l risk-free -d 'Annual risk-free rate for Sharpe and Sortino (0.04 = 4 %)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l slippage-bps -d 'Move taker fills this many basis points against the order (default: paper.slippage_bps)' -r
-complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l out -d 'Output directory of fills.ndjson, equity.ndjson, decisions.ndjson, metrics.json (sweep.csv, sweep.json, overfitting.json and sweep_returns.csv)' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l out -d 'Output directory of fills.ndjson, equity.ndjson, decisions.ndjson, metrics.json (sweep.csv, sweep.json, sweep.parquet, overfitting.json and sweep_returns.csv)' -r -F
 complete -c njord-backtest -n "__fish_njord_backtest_needs_command" -l progress -d 'Progress on stderr: auto (a bar with its ETA when stderr is a terminal), ndjson (one JSON line per update, for machines) or none' -r -f -a "auto\t'A bar with its ETA when stderr is a terminal, nothing otherwise'
 ndjson\t'One JSON line per update on stderr, for scripts and schedulers'
 none\t'Nothing'"
@@ -68,7 +68,7 @@ complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l 
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l equity-interval -d 'Equity sampling interval (30s, 15m, 1h, 1d, 1w)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l risk-free -d 'Annual risk-free rate for Sharpe and Sortino (0.04 = 4 %)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l slippage-bps -d 'Move taker fills this many basis points against the order (default: paper.slippage_bps)' -r
-complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l out -d 'Output directory of fills.ndjson, equity.ndjson, decisions.ndjson, metrics.json (sweep.csv, sweep.json, overfitting.json and sweep_returns.csv)' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l out -d 'Output directory of fills.ndjson, equity.ndjson, decisions.ndjson, metrics.json (sweep.csv, sweep.json, sweep.parquet, overfitting.json and sweep_returns.csv)' -r -F
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand sweep" -l progress -d 'Progress on stderr: auto (a bar with its ETA when stderr is a terminal), ndjson (one JSON line per update, for machines) or none' -r -f -a "auto\t'A bar with its ETA when stderr is a terminal, nothing otherwise'
 ndjson\t'One JSON line per update on stderr, for scripts and schedulers'
 none\t'Nothing'"
@@ -103,7 +103,7 @@ complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l quo
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l equity-interval -d 'Equity sampling interval (30s, 15m, 1h, 1d, 1w)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l risk-free -d 'Annual risk-free rate for Sharpe and Sortino (0.04 = 4 %)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l slippage-bps -d 'Move taker fills this many basis points against the order (default: paper.slippage_bps)' -r
-complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l out -d 'Output directory of fills.ndjson, equity.ndjson, decisions.ndjson, metrics.json (sweep.csv, sweep.json, overfitting.json and sweep_returns.csv)' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l out -d 'Output directory of fills.ndjson, equity.ndjson, decisions.ndjson, metrics.json (sweep.csv, sweep.json, sweep.parquet, overfitting.json and sweep_returns.csv)' -r -F
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand mc" -l progress -d 'Progress on stderr: auto (a bar with its ETA when stderr is a terminal), ndjson (one JSON line per update, for machines) or none' -r -f -a "auto\t'A bar with its ETA when stderr is a terminal, nothing otherwise'
 ndjson\t'One JSON line per update on stderr, for scripts and schedulers'
 none\t'Nothing'"
@@ -135,7 +135,7 @@ complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l qu
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l equity-interval -d 'Equity sampling interval (30s, 15m, 1h, 1d, 1w)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l risk-free -d 'Annual risk-free rate for Sharpe and Sortino (0.04 = 4 %)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l slippage-bps -d 'Move taker fills this many basis points against the order (default: paper.slippage_bps)' -r
-complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l out -d 'Output directory of fills.ndjson, equity.ndjson, decisions.ndjson, metrics.json (sweep.csv, sweep.json, overfitting.json and sweep_returns.csv)' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l out -d 'Output directory of fills.ndjson, equity.ndjson, decisions.ndjson, metrics.json (sweep.csv, sweep.json, sweep.parquet, overfitting.json and sweep_returns.csv)' -r -F
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l progress -d 'Progress on stderr: auto (a bar with its ETA when stderr is a terminal), ndjson (one JSON line per update, for machines) or none' -r -f -a "auto\t'A bar with its ETA when stderr is a terminal, nothing otherwise'
 ndjson\t'One JSON line per update on stderr, for scripts and schedulers'
 none\t'Nothing'"

@@ -266,7 +266,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub partial_fills: bool,
     /// Output directory of fills.ndjson, equity.ndjson, decisions.ndjson, metrics.json
-    /// (sweep.csv, sweep.json, overfitting.json and sweep_returns.csv)
+    /// (sweep.csv, sweep.json, sweep.parquet, overfitting.json and sweep_returns.csv)
     #[arg(long, value_name = "DIR", default_value = "var/backtest")]
     pub out: PathBuf,
     /// Progress on stderr: auto (a bar with its ETA when stderr is a terminal), ndjson (one JSON
@@ -497,7 +497,11 @@ fn sweep(
         None => {
             let done = plan.run_shard(s.shard, s.merge, &on_done);
             progress.finish();
-            done.map_err(Error::usage)?
+            let done = done.map_err(Error::usage)?;
+            if s.shard.count > 1 && !s.merge {
+                write_shard(&args.out, s.shard, &axes, &plan, &done.rows)?;
+            }
+            done
         }
     };
     if !cli.common.quiet && !s.merge && s.queue.is_none() && done.skipped > 0 {
@@ -562,7 +566,62 @@ fn sweep(
                 sweep::returns_csv(&rows),
             )
         });
-    written.map_err(|e| Error::Failed(format!("cannot write to {}: {e}", args.out.display())))
+    written.map_err(|e| Error::Failed(format!("cannot write to {}: {e}", args.out.display())))?;
+    crate::research::export::write_sweep(&args.out.join("sweep.parquet"), &axes, &rows)
+        .map_err(|e| Error::Failed(e.to_string()))
+}
+
+/// A shard's own results, in grid order: `{out}/shards/shard-I-of-N.csv` and `.parquet`, and a
+/// manifest (`.json`) with the hashes of the tape, the configuration and each of its trials.
+fn write_shard(
+    out: &Path,
+    shard: run::Shard,
+    axes: &[sweep::Axis],
+    plan: &run::Sweep,
+    rows: &[sweep::Row],
+) -> Result<(), Error> {
+    let ours: Vec<sweep::Row> = rows
+        .iter()
+        .filter(|r| r.index as u64 % shard.count == shard.index)
+        .cloned()
+        .collect();
+    let trials: Vec<serde_json::Value> = ours
+        .iter()
+        .map(|r| {
+            let params: serde_json::Map<String, serde_json::Value> = axes
+                .iter()
+                .zip(&r.values)
+                .map(|(a, v)| (a.label(), v.clone().into()))
+                .collect();
+            serde_json::json!({
+                "trial": r.index + 1,
+                "hash": plan.hash(r.index),
+                "params": params,
+            })
+        })
+        .collect();
+    let manifest = serde_json::json!({
+        "shard": format!("{}/{}", shard.index, shard.count),
+        "tape_hash": plan.store.tape_hash,
+        "config_hash": plan.store.config_hash,
+        "trials": trials,
+    });
+    let dir = out.join("shards");
+    let stem = dir.join(format!("shard-{}-of-{}", shard.index, shard.count));
+    let failed = |e: &dyn std::fmt::Display| {
+        Error::Failed(format!("cannot write to {}: {e}", dir.display()))
+    };
+    std::fs::create_dir_all(&dir)
+        .and_then(|_| std::fs::write(stem.with_extension("csv"), sweep::csv(axes, &ours)))
+        .and_then(|_| {
+            std::fs::write(
+                stem.with_extension("json"),
+                serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n",
+            )
+        })
+        .map_err(|e| failed(&e))?;
+    crate::research::export::write_sweep(&stem.with_extension("parquet"), axes, &ours)
+        .map_err(|e| failed(&e))
 }
 
 /// The configuration a run uses (capital as the quote balance, slippage and short selling

@@ -784,6 +784,69 @@ fn write_arrow_stream<W: Write>(batch: &RecordBatch, out: W) -> Result<W, Export
     w.into_inner().map_err(err)
 }
 
+/// A sweep's trials as one Parquet file (`sweep.parquet`, and each shard's results): the trial
+/// number, each parameter as written, and the metrics of `sweep.csv`, money in exact decimals.
+/// Rows in the order given.
+pub fn write_sweep(
+    path: &Path,
+    axes: &[njord_core::backtest::sweep::Axis],
+    rows: &[njord_core::backtest::sweep::Row],
+) -> Result<(), ExportError> {
+    use arrow::array::{StringArray, UInt64Array};
+    use njord_core::backtest::metrics::Summary;
+    let mut fields = vec![Field::new("trial", DataType::UInt64, false)];
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(UInt64Array::from_iter_values(
+        rows.iter().map(|r| r.index as u64 + 1),
+    ))];
+    for (k, axis) in axes.iter().enumerate() {
+        fields.push(Field::new(axis.label(), DataType::Utf8, false));
+        columns.push(Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.values[k].as_str()),
+        )));
+    }
+    type Ratio = fn(&Summary) -> Option<f64>;
+    let ratios: [(&str, Ratio); 11] = [
+        ("total_return", |m| Some(m.total_return)),
+        ("cagr", |m| m.cagr),
+        ("sharpe", |m| m.sharpe),
+        ("sortino", |m| m.sortino),
+        ("calmar", |m| m.calmar),
+        ("annual_volatility", |m| m.annual_volatility),
+        ("max_drawdown", |m| Some(m.max_drawdown)),
+        ("max_drawdown_duration_s", |m| {
+            Some(m.max_drawdown_duration_s)
+        }),
+        ("win_rate", |m| m.win_rate),
+        ("profit_factor", |m| m.profit_factor),
+        ("exposure", |m| Some(m.exposure)),
+    ];
+    for (name, get) in ratios {
+        fields.push(Field::new(name, DataType::Float64, true));
+        columns.push(Arc::new(Float64Array::from_iter(
+            rows.iter().map(|r| get(&r.result.metrics)),
+        )));
+    }
+    fields.push(Field::new("round_trips", DataType::UInt64, false));
+    columns.push(Arc::new(UInt64Array::from_iter_values(
+        rows.iter().map(|r| r.result.metrics.round_trips),
+    )));
+    type Money = fn(&Summary) -> Decimal;
+    let money: [(&str, Money); 2] = [
+        ("fees_paid", |m| m.fees_paid),
+        ("final_equity", |m| m.final_equity),
+    ];
+    for (name, get) in money {
+        let values: Vec<Option<Decimal>> =
+            rows.iter().map(|r| Some(get(&r.result.metrics))).collect();
+        let (array, scale) = decimal_array(name, &values, 0)?;
+        fields.push(Field::new(name, DataType::Decimal128(38, scale), false));
+        columns.push(Arc::new(array));
+    }
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .map_err(|e| ExportError::Data(format!("{}: {e}", path.display())))?;
+    write_file(path, Format::Parquet, &batch, None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

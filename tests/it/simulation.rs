@@ -348,8 +348,9 @@ fn sharded_sweeps_merge_into_the_unsharded_one_and_resume() {
             "sweep.json",
             "overfitting.json",
             "sweep_returns.csv",
+            "sweep.parquet",
         ]
-        .map(|f| std::fs::read_to_string(d.join(out).join(f)).unwrap())
+        .map(|f| std::fs::read(d.join(out).join(f)).unwrap())
     };
     let (code, whole_table, err) = sweep("whole", &[]);
     assert_eq!(code, Some(0), "{err}");
@@ -364,6 +365,46 @@ fn sharded_sweeps_merge_into_the_unsharded_one_and_resume() {
         assert_eq!(code, Some(0), "{err}");
         assert_eq!(outputs(&out), whole, "{n} shards");
         assert_eq!(table, whole_table);
+        // Each shard's results and manifest (one shard of one is the whole sweep: none): its
+        // trials, with the hashes they are stored with.
+        assert_eq!(d.join(&out).join("shards").exists(), n > 1);
+        for i in (0..n).filter(|_| n > 1) {
+            let stem = d.join(&out).join(format!("shards/shard-{i}-of-{n}"));
+            let manifest: Value = serde_json::from_str(
+                &std::fs::read_to_string(stem.with_extension("json")).unwrap(),
+            )
+            .unwrap();
+            let trials = manifest["trials"].as_array().unwrap();
+            let want: Vec<u64> = (1..=8).filter(|k| (k - 1) % n == i).collect();
+            let got: Vec<u64> = trials
+                .iter()
+                .map(|t| t["trial"].as_u64().unwrap())
+                .collect();
+            assert_eq!(got, want, "shard {i}/{n}");
+            for t in trials {
+                let stored: Value = serde_json::from_str(
+                    &std::fs::read_to_string(
+                        d.join(&out)
+                            .join(format!("trials/trial-{}.json", t["trial"])),
+                    )
+                    .unwrap(),
+                )
+                .unwrap();
+                assert_eq!(stored["hash"], t["hash"]);
+                assert_eq!(stored["tape_hash"], manifest["tape_hash"]);
+            }
+            let csv = std::fs::read_to_string(stem.with_extension("csv")).unwrap();
+            assert_eq!(csv.lines().count(), want.len() + 1);
+            let parquet = std::fs::File::open(stem.with_extension("parquet")).unwrap();
+            let rows = parquet::file::reader::SerializedFileReader::new(parquet)
+                .map(|r| {
+                    parquet::file::reader::FileReader::metadata(&r)
+                        .file_metadata()
+                        .num_rows()
+                })
+                .unwrap();
+            assert_eq!(rows as usize, want.len());
+        }
     }
     // One shard of two, then a merge: the other shard's trials are named as missing.
     let (_, _, _) = sweep("half", &["--shard", "0/2"]);
