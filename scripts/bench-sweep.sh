@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 trades=${1:-525600}
-reps=${2:-3}
+reps=${2:-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cargo build --quiet --profile bench -p njord --bin njord-backtest

@@ -6,7 +6,7 @@
 //! binaries. See the README.
 
 pub use njord_core::{
-    backoff, event, indicators, num, prices, reason, swar, synth, tape_check, time, topic,
+    backoff, event, indicators, num, prices, reason, stress, swar, synth, tape_check, time, topic,
 };
 
 pub mod alert;

@@ -3,17 +3,20 @@
 //! to the others.
 //!
 //! - The stream is `njord:sweep:{id}`, where `id` hashes the tape, the configuration and
-//!   every trial: workers of one sweep meet there, other sweeps never do. The first worker
-//!   fills it with one entry per trial (`trial`, `hash`) in one Lua script, so it is filled
-//!   once and whole.
+//!   every trial: workers of one sweep meet there, other sweeps never do. It holds one entry
+//!   per trial (`trial`, `hash`), added in order by Lua scripts of 10,000 entries that each
+//!   check and advance a count (`{key}:filled`), so whichever workers fill it, each trial is
+//!   added once. Every worker fills it to the end before it reads.
 //! - Each worker thread (`RAYON_NUM_THREADS` of them) is a consumer named
 //!   `{host}-{pid}-{thread}`. It takes one entry at a time (`XREADGROUP … >`), runs the trial
 //!   unless the store already has it, stores it, and only then `XACK`s it.
 //! - While a trial runs, the worker touches its entry (`XCLAIM` to itself) every third of
 //!   `--queue-idle`. An entry untouched for longer, a dead worker's, is taken over by another
 //!   with `XAUTOCLAIM`.
-//! - A worker stops when nothing is left to read and nothing is pending. The first to see
-//!   every trial stored writes the outputs and deletes the stream.
+//! - A worker stops when nothing is left to read and nothing is pending. The one whose `DEL`
+//!   of the stream deletes it writes the outputs; the others leave them to it.
+//!
+//! It needs Redis 6.2 or later (`XAUTOCLAIM`).
 //!
 //! Results go to the trial store of `--out`, which every worker must share (as for shards).
 //! Trials are deterministic and stored through a rename, so a trial run twice (a worker
@@ -43,16 +46,22 @@ const GROUP: &str = "workers";
 /// How long one read waits for an entry before the worker looks at what is pending.
 const BLOCK_MS: usize = 500;
 
-/// Fills the stream with one entry per trial, once: `KEYS[2]` marks it filled.
+/// Adds the entries of trials `ARGV[1]`, `ARGV[1] + 1`, … (hashes `ARGV[2…]`) when the stream
+/// holds exactly `ARGV[1]` (the count in `KEYS[2]`); returns the count after.
 const FILL: &str = r"
-if redis.call('SET', KEYS[2], '1', 'NX') then
-  for i = 1, #ARGV do
-    redis.call('XADD', KEYS[1], '*', 'trial', i - 1, 'hash', ARGV[i])
-  end
-  return #ARGV
+local filled = tonumber(redis.call('GET', KEYS[2]) or '0')
+if filled ~= tonumber(ARGV[1]) then
+  return filled
 end
-return 0
+for i = 2, #ARGV do
+  redis.call('XADD', KEYS[1], '*', 'trial', filled + i - 2, 'hash', ARGV[i])
+end
+redis.call('SET', KEYS[2], filled + #ARGV - 1)
+return filled + #ARGV - 1
 ";
+
+/// Entries one fill script adds.
+const FILL_BATCH: usize = 10_000;
 
 /// What one worker did: its trials and, when it is the one to write the outputs, every row.
 pub struct Worked {
@@ -80,15 +89,21 @@ pub fn work(sweep: &Sweep, q: &Queue, on_done: &(dyn Fn() + Sync)) -> Result<Wor
         Err(e) if e.code() != Some("BUSYGROUP") => return Err(redis_err(e)),
         _ => {}
     }
+    let filled_key = format!("{key}:filled");
     let script = redis::Script::new(FILL);
-    let mut fill = script.prepare_invoke();
-    fill.key(&key).key(format!("{key}:filled"));
-    for h in sweep.hashes() {
-        fill.arg(h);
-    }
-    let filled: usize = fill.invoke(&mut con).map_err(redis_err)?;
-    if filled > 0 {
-        tracing::info!("{key}: {filled} trials queued");
+    let hashes: Vec<&str> = sweep.hashes().collect();
+    let mut filled: usize = con
+        .get::<_, Option<usize>>(&filled_key)
+        .map_err(redis_err)?
+        .unwrap_or(0);
+    while filled < hashes.len() {
+        let batch = &hashes[filled..(filled + FILL_BATCH).min(hashes.len())];
+        let mut fill = script.prepare_invoke();
+        fill.key(&key).key(&filled_key).arg(filled);
+        for h in batch {
+            fill.arg(*h);
+        }
+        filled = fill.invoke(&mut con).map_err(redis_err)?;
     }
 
     let base = format!("{}-{}", crate::kill::host(), std::process::id());
@@ -104,8 +119,10 @@ pub fn work(sweep: &Sweep, q: &Queue, on_done: &(dyn Fn() + Sync)) -> Result<Wor
 
     let consume = |me: String| -> Result<(), String> {
         let mut con = connect()?;
+        let mut cursor = String::from("0-0");
         loop {
-            let Some(entry) = next_entry(&mut con, &key, &me, idle_ms, &reclaimed)? else {
+            let Some(entry) = next_entry(&mut con, &key, &me, idle_ms, &mut cursor, &reclaimed)?
+            else {
                 return Ok(());
             };
             let trial: Option<usize> = entry.get("trial");
@@ -138,10 +155,9 @@ pub fn work(sweep: &Sweep, q: &Queue, on_done: &(dyn Fn() + Sync)) -> Result<Wor
                 r.retain(|(_, id)| *id != entry.id);
             }
             outcome?;
-            match con.xack::<_, _, _, usize>(&key, GROUP, &[&entry.id]) {
-                Err(e) if e.code() != Some("NOGROUP") => return Err(redis_err(e)),
-                _ => {}
-            }
+            // Acknowledging an entry of a deleted stream is 0, not an error.
+            con.xack::<_, _, _, usize>(&key, GROUP, &[&entry.id])
+                .map_err(redis_err)?;
         }
     };
 
@@ -205,20 +221,11 @@ pub fn work(sweep: &Sweep, q: &Queue, on_done: &(dyn Fn() + Sync)) -> Result<Wor
             &done.missing[..done.missing.len().min(20)]
         ));
     }
-    // One worker writes the outputs; it deletes the queue, so a later run starts afresh (and
-    // finds every trial stored).
-    let reports: bool = redis::cmd("SET")
-        .arg(format!("{key}:report"))
-        .arg(&base)
-        .arg("NX")
-        .arg("EX")
-        .arg(60)
-        .query::<Option<String>>(&mut con)
-        .map_err(redis_err)?
-        .is_some();
+    // The one worker whose DEL deletes the stream writes the outputs; a later run of this
+    // sweep starts a new stream and finds every trial stored.
+    let reports = con.del::<_, usize>(&key).map_err(redis_err)? == 1;
     if reports {
-        con.del::<_, ()>(&[&key, &format!("{key}:filled")])
-            .map_err(redis_err)?;
+        con.del::<_, ()>(&filled_key).map_err(redis_err)?;
     }
     Ok(Worked {
         done,
@@ -229,39 +236,37 @@ pub fn work(sweep: &Sweep, q: &Queue, on_done: &(dyn Fn() + Sync)) -> Result<Wor
 
 /// The next entry for consumer `me`: one silent for longer than `idle_ms` (taken over), or
 /// a new one; `None` once nothing is new and nothing is pending (or the queue was deleted
-/// by the worker that finished it).
+/// by the worker that finished it). `cursor` is where the next look for silent entries starts.
 fn next_entry(
     con: &mut redis::Connection,
     key: &str,
     me: &str,
     idle_ms: usize,
+    cursor: &mut String,
     reclaimed: &AtomicUsize,
 ) -> Result<Option<StreamId>, String> {
-    // The worker that finished deletes the stream: a read then fails, blocked or not.
-    let gone = |e: &redis::RedisError| matches!(e.code(), Some("NOGROUP" | "UNBLOCKED"));
     loop {
         let claim: redis::RedisResult<StreamAutoClaimReply> = con.xautoclaim_options(
             key,
             GROUP,
             me,
             idle_ms,
-            "0-0",
+            cursor.as_str(),
             StreamAutoClaimOptions::default().count(1),
         );
-        match claim {
-            Ok(r) => {
-                if let Some(entry) = r.claimed.into_iter().next() {
-                    reclaimed.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(
-                        "{key}: took over entry {} (trial {}) from a worker silent for {idle_ms} ms",
-                        entry.id,
-                        entry.get::<usize>("trial").map_or(0, |t| t + 1)
-                    );
-                    return Ok(Some(entry));
-                }
-            }
-            Err(e) if gone(&e) => return Ok(None),
-            Err(e) => return Err(format!("{key}: {e}")),
+        let claim = match claim {
+            Ok(r) => r,
+            Err(e) => return deleted(key, e).map(|()| None),
+        };
+        *cursor = claim.next_stream_id;
+        if let Some(entry) = claim.claimed.into_iter().next() {
+            reclaimed.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                "{key}: took over entry {} (trial {}) from a worker silent for {idle_ms} ms",
+                entry.id,
+                entry.get::<usize>("trial").map_or(0, |t| t + 1)
+            );
+            return Ok(Some(entry));
         }
         let opts = StreamReadOptions::default()
             .group(GROUP, me)
@@ -270,22 +275,34 @@ fn next_entry(
         let read: redis::RedisResult<Option<StreamReadReply>> =
             con.xread_options(&[key], &[">"], &opts);
         match read {
-            Ok(Some(r)) => {
-                if let Some(entry) = r.keys.into_iter().flat_map(|k| k.ids).next() {
+            Ok(r) => {
+                if let Some(entry) = r
+                    .into_iter()
+                    .flat_map(|r| r.keys)
+                    .flat_map(|k| k.ids)
+                    .next()
+                {
                     return Ok(Some(entry));
                 }
             }
-            Ok(None) => {}
-            Err(e) if gone(&e) => return Ok(None),
-            Err(e) => return Err(format!("{key}: {e}")),
+            Err(e) => return deleted(key, e).map(|()| None),
         }
         let pending: redis::RedisResult<StreamPendingReply> = con.xpending(key, GROUP);
         match pending {
             Ok(p) if p.count() == 0 => return Ok(None),
             Ok(_) => {}
-            Err(e) if gone(&e) => return Ok(None),
-            Err(e) => return Err(format!("{key}: {e}")),
+            Err(e) => return deleted(key, e).map(|()| None),
         }
+    }
+}
+
+/// `Ok` when `e` says the stream is gone (the worker that finished deleted it: a read then
+/// fails, blocked or not); any other error is returned.
+fn deleted(key: &str, e: redis::RedisError) -> Result<(), String> {
+    if matches!(e.code(), Some("NOGROUP" | "UNBLOCKED")) {
+        Ok(())
+    } else {
+        Err(format!("{key}: {e}"))
     }
 }
 

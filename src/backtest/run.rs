@@ -432,12 +432,28 @@ fn run_window(
 ) -> (RunResult, Vec<f64>) {
     let lo = events.partition_point(|e| e.ts_ns() < from);
     let hi = events.partition_point(|e| e.ts_ns() < to);
+    run_events(cfg, defs, settings, &events[lo..hi], false)
+}
+
+/// Runs a strategies file over `events`; with `report`, says what went wrong with its
+/// strategies, as a backtest does.
+fn run_events(
+    cfg: &Config,
+    defs: &[StrategyDef],
+    settings: &Settings,
+    events: &[Event<'static>],
+    report: bool,
+) -> (RunResult, Vec<f64>) {
     let mut engine = Engine::new(cfg, crate::strategy::registry(), defs.to_vec(), settings);
     let mut returns = Returns::default();
-    for ev in &events[lo..hi] {
+    for ev in events {
         engine.on_event(ev, &mut returns);
     }
-    let result = engine.finish(&mut returns);
+    let result = if report {
+        finish(engine, &mut returns, ReplayStats::default()).0
+    } else {
+        engine.finish(&mut returns)
+    };
     (result, returns.returns)
 }
 
@@ -457,22 +473,12 @@ fn run_trial(
         .collect();
     let _trial =
         tracing::warn_span!("trial", n = trial.index + 1, params = %params.join(",")).entered();
-    let mut engine = Engine::new(
-        cfg,
-        crate::strategy::registry(),
-        trial.defs.clone(),
-        settings,
-    );
-    let mut returns = Returns::default();
-    for ev in events {
-        engine.on_event(ev, &mut returns);
-    }
-    let (result, _) = finish(engine, &mut returns, ReplayStats::default());
+    let (result, returns) = run_events(cfg, &trial.defs, settings, events, true);
     Row {
         index: trial.index,
         values: trial.values.clone(),
         result,
-        returns: returns.returns,
+        returns,
     }
 }
 
@@ -791,11 +797,14 @@ impl TrialStore {
             "returns": row.returns,
         });
         let path = self.path(row.index);
-        // Named for this process: a retried pod beside a live one writes its own.
-        let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
+        // A temporary file of its own: two workers (pods, a paused queue worker and the one
+        // that took its trial over) may store the same trial at once.
         std::fs::create_dir_all(&self.dir)
-            .and_then(|_| std::fs::write(&tmp, v.to_string() + "\n"))
-            .and_then(|_| std::fs::rename(&tmp, &path))
+            .and_then(|_| tempfile::NamedTempFile::new_in(&self.dir))
+            .and_then(|mut tmp| {
+                tmp.write_all((v.to_string() + "\n").as_bytes())?;
+                tmp.persist(&path).map(drop).map_err(|e| e.error)
+            })
             .map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
 }
@@ -898,7 +907,8 @@ impl<'a> Sweep<'a> {
     }
 
     /// Runs this shard's trials that are not stored yet (in parallel) and stores each;
-    /// `on_done` is called after each. With `merge_only`, runs none.
+    /// `on_done` is called once for each of this shard's trials found stored, then after each
+    /// one run. With `merge_only`, runs none.
     pub fn run_shard(
         &self,
         shard: Shard,
@@ -916,6 +926,7 @@ impl<'a> Sweep<'a> {
         let skipped = (0..self.trial_count())
             .filter(|&i| ours(i) && stored[i].is_some())
             .count();
+        (0..skipped).for_each(|_| on_done());
         if !todo.is_empty() {
             let events = self.events()?;
             todo.par_iter()

@@ -463,11 +463,15 @@ fn sweep(
         &store,
     )
     .map_err(Error::usage)?;
+    // This worker's trials: a shard's (found stored or run), or, from a queue, those it runs.
+    let ours = (0..plan.trial_count() as u64)
+        .filter(|k| s.merge || k % s.shard.count == s.shard.index)
+        .count() as u64;
     let progress = args.progress(
         cli.common.quiet,
         "sweep",
         "trials",
-        Some(plan.trial_count() as u64),
+        s.queue.is_none().then_some(ours),
         "{bar:30} {pos}/{len} trials {per_sec} ETA {eta}",
     );
     let on_done = || progress.inc(1);

@@ -830,14 +830,17 @@ pub fn write_sweep(
     columns.push(Arc::new(UInt64Array::from_iter_values(
         rows.iter().map(|r| r.result.metrics.round_trips),
     )));
+    // Money to 12 decimals: one column holds every trial's, within decimal128's 38 digits.
     type Money = fn(&Summary) -> Decimal;
     let money: [(&str, Money); 2] = [
         ("fees_paid", |m| m.fees_paid),
         ("final_equity", |m| m.final_equity),
     ];
     for (name, get) in money {
-        let values: Vec<Option<Decimal>> =
-            rows.iter().map(|r| Some(get(&r.result.metrics))).collect();
+        let values: Vec<Option<Decimal>> = rows
+            .iter()
+            .map(|r| Some(get(&r.result.metrics).round_dp(12)))
+            .collect();
         let (array, scale) = decimal_array(name, &values, 0)?;
         fields.push(Field::new(name, DataType::Decimal128(38, scale), false));
         columns.push(Arc::new(array));

@@ -231,7 +231,7 @@ fn every_readme_command_works_in_order_on_a_fresh_clone() {
         .map(|p| (p.to_string(), free_port().to_string()))
         .collect();
     let dir = tempfile::tempdir().unwrap();
-    for tracked in ["config", "examples"] {
+    for tracked in ["config", "examples", "scenarios"] {
         copy_dir(&root.join(tracked), &dir.path().join(tracked));
     }
     let script_path = dir.path().join("readme.sh");

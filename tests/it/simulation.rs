@@ -720,7 +720,7 @@ fn queued_sweep_workers_take_over_a_killed_worker() {
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
         if queue {
-            c.args(["--queue", &redis.url(), "--queue-idle", "1s"]);
+            c.args(["--queue", &redis.url(), "--queue-idle", "3s"]);
         }
         c.spawn().unwrap()
     };
@@ -733,7 +733,23 @@ fn queued_sweep_workers_take_over_a_killed_worker() {
 
     let mut con = redis.conn();
     let mut first = worker("q", true);
-    // Kill it once it has stored a trial and holds another.
+    let signal = |sig: &str, pid: u32| {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    };
+    let pending = |con: &mut redis::Connection, key: &str| {
+        redis::cmd("XPENDING")
+            .arg(key)
+            .arg("workers")
+            .query::<redis::streams::StreamPendingReply>(con)
+            .unwrap()
+            .count()
+    };
+    // Kill it once it has stored a trial and holds another: stopped (SIGSTOP) while it holds
+    // one, so that it cannot finish it between the look and the kill.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     let key = loop {
         assert!(
@@ -746,26 +762,18 @@ fn queued_sweep_workers_take_over_a_killed_worker() {
             .unwrap();
         let stream = keys.into_iter().find(|k| k.matches(':').count() == 2);
         let stored = std::fs::read_dir(d.join("q/trials")).map_or(0, |r| r.count());
-        if let Some(k) = stream.filter(|_| stored >= 1) {
-            let pending: redis::Value = redis::cmd("XPENDING")
-                .arg(&k)
-                .arg("workers")
-                .query(&mut con)
-                .unwrap();
-            if matches!(&pending, redis::Value::Array(a) if a.first() == Some(&redis::Value::Int(1)))
-            {
+        if let Some(k) = stream.filter(|k| stored >= 1 && pending(&mut con, k) == 1) {
+            signal("-STOP", first.id());
+            if pending(&mut con, &k) == 1 {
                 break k;
             }
+            signal("-CONT", first.id());
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
     first.kill().unwrap();
     first.wait().unwrap();
-    let left: redis::streams::StreamPendingReply = redis::cmd("XPENDING")
-        .arg(&key)
-        .arg("workers")
-        .query(&mut con)
-        .unwrap();
+    assert_eq!(pending(&mut con, &key), 1);
     let (a, b) = (worker("q", true), worker("q", true));
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     let said = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
@@ -794,7 +802,7 @@ fn queued_sweep_workers_take_over_a_killed_worker() {
                 .unwrap()
         })
         .sum();
-    assert_eq!(taken_over, left.count(), "{}\n{}", said(&a), said(&b));
+    assert_eq!(taken_over, 1, "{}\n{}", said(&a), said(&b));
     // One of the two wrote the outputs and printed the table; the other said so.
     let (writer, other) = if a.stdout.is_empty() {
         (&b, &a)
@@ -808,6 +816,7 @@ fn queued_sweep_workers_take_over_a_killed_worker() {
         "sweep.json",
         "overfitting.json",
         "sweep_returns.csv",
+        "sweep.parquet",
     ] {
         assert_eq!(
             std::fs::read(d.join("q").join(f)).unwrap(),
@@ -817,4 +826,111 @@ fn queued_sweep_workers_take_over_a_killed_worker() {
     }
     let exists: bool = redis::cmd("EXISTS").arg(&key).query(&mut con).unwrap();
     assert!(!exists, "the queue is deleted when done");
+}
+
+/// `njord-stress tape`: a scenario's tape is its `njord-sim gen` tape with the transforms
+/// applied, the same bytes every time: untouched before the shock, 30 % down at its bottom,
+/// back after the recovery, 5 % up after the gap, the missing half-minute gone.
+#[test]
+fn stress_scenario_tapes_are_the_generated_tape_transformed() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let stress = || {
+        let mut c =
+            std::process::Command::new(crate::support::sim_bin().with_file_name("njord-stress"));
+        c.env("NJORD__LOGGING__JSON_FILE", "false");
+        c
+    };
+    let run = |scenario: &Path| stress().arg("tape").arg(scenario).output().unwrap();
+    let crash = run(&root.join("scenarios/flash_crash.yaml"));
+    assert!(
+        crash.status.success(),
+        "{}",
+        String::from_utf8_lossy(&crash.stderr)
+    );
+    assert_eq!(
+        crash.stdout,
+        run(&root.join("scenarios/flash_crash.yaml")).stdout
+    );
+    let base = sim_command()
+        .args([
+            "gen",
+            "--symbol",
+            "ATOM/USDT",
+            "--count",
+            "3600",
+            "--model",
+            "gbm",
+        ])
+        .args(["--interval", "1s", "--seed", "7"])
+        .output()
+        .unwrap();
+    let trades = |bytes: &[u8]| -> Vec<(String, Decimal, Decimal, i64)> {
+        std::str::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(|l| match event::decode(l).unwrap() {
+                Event::Trade(t) => (t.trade_id.to_string(), t.price, t.qty, t.ts_ns),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    let (base, shocked) = (trades(&base.stdout), trades(&crash.stdout));
+    assert_eq!((base.len(), shocked.len()), (3600, 3570));
+    let start = base[0].3;
+    let at = |m: i64| start + m * 60_000_000_000;
+    let by_id: std::collections::HashMap<&str, &(String, Decimal, Decimal, i64)> =
+        shocked.iter().map(|t| (t.0.as_str(), t)).collect();
+    for b in &base {
+        let ratio = |s: &(String, Decimal, Decimal, i64)| s.1 / b.1;
+        let near = |r: Decimal, want: &str| {
+            (r - want.parse::<Decimal>().unwrap()).abs() < "0.003".parse().unwrap()
+        };
+        match by_id.get(b.0.as_str()) {
+            None => assert!(
+                b.3 >= at(21) && b.3 < at(21) + 30_000_000_000,
+                "{b:?} dropped"
+            ),
+            Some(s) if b.3 < at(20) => assert_eq!(*s, b),
+            // The bottom: 30 % down (± the 40 bps spread and rounding), a fifth of the size.
+            Some(s) if b.3 >= at(21) && b.3 < at(23) => {
+                assert!(near(ratio(s), "0.7"), "{s:?} {b:?}");
+                assert!(s.2 <= b.2 && s.2 > Decimal::ZERO);
+            }
+            Some(s) if b.3 >= at(28) && b.3 < at(45) => assert_eq!(*s, b),
+            Some(s) if b.3 >= at(45) => assert!(near(ratio(s), "1.05"), "{s:?} {b:?}"),
+            Some(_) => {}
+        }
+    }
+    // Every shipped scenario writes its tape; a bad one is a usage error naming the file.
+    for entry in std::fs::read_dir(root.join("scenarios")).unwrap() {
+        let path = entry.unwrap().path();
+        let o = run(&path);
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "name: bad\ntape: {gen: [--symbol, ATOM/USDT, --count, '10']}\ntransforms:\n  - {transform: gap, at: 1m, change: -2}\n",
+    )
+    .unwrap();
+    let o = run(&bad);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bad.yaml") && err.contains("transforms[0]: change -2"),
+        "{err}"
+    );
+    // A tape from a file, beside the scenario.
+    std::fs::write(dir.path().join("t.ndjson"), &crash.stdout).unwrap();
+    let from_file = dir.path().join("file.yaml");
+    std::fs::write(&from_file, "name: f\ntape: {file: t.ndjson}\n").unwrap();
+    let o = run(&from_file);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.stdout, crash.stdout);
 }

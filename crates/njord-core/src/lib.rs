@@ -26,6 +26,7 @@ pub mod prices;
 pub mod reason;
 pub mod risk;
 pub mod strategy;
+pub mod stress;
 pub mod swar;
 pub mod synth;
 pub mod tape_check;

@@ -258,79 +258,102 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 }
 
 fn gen_tape(g: &GenArgs) -> Result<(), Error> {
-    if !g.symbol.contains('/') {
-        return Err(Error::Usage(format!(
-            "njord-sim gen: symbol `{}` must be written BASE/QUOTE, e.g. ATOM/USDT",
-            g.symbol
-        )));
-    }
-    let start_ns = tape::parse_iso(&g.start)
-        .map_err(|e| Error::Usage(format!("njord-sim gen: --start: {e}")))?;
-    let spec = tape::GenSpec {
-        symbol: g.symbol.clone(),
-        count: g.count,
-        seed: g.seed,
-        start_ns,
-        price: g.price,
-        tick: g.tick,
-    };
-    let usage = |e: String| Error::Usage(format!("njord-sim gen --model: {e}"));
-    let model = match g.model {
-        GenModel::Ticks => None,
-        GenModel::Gbm => Some(Model::Gbm {
-            mu: g.mu,
-            sigma: g.sigma,
-        }),
-        GenModel::Jump => Some(Model::Jump {
-            mu: g.mu,
-            sigma: g.sigma,
-            rate: g.jump_rate,
-            jump_mean: g.jump_mean,
-            jump_sd: g.jump_sd,
-        }),
-        GenModel::Garch => Some(Model::Garch {
-            mu: g.mu,
-            omega: g.omega,
-            alpha: g.alpha,
-            beta: g.beta,
-        }),
-        GenModel::Regime => Some(Model::Regime {
-            mu: g.mu,
-            sigma: [g.sigma, g.sigma_high],
-            switch: g.switch,
-        }),
-        GenModel::Bootstrap => {
-            let from = g
-                .from
-                .as_ref()
-                .ok_or_else(|| usage("bootstrap needs --from TAPE".into()))?;
-            let returns = tape::log_returns(from, &g.symbol).map_err(|e| usage(e.to_string()))?;
-            Some(Model::Bootstrap {
-                returns,
-                block: g.block,
-            })
-        }
-    };
-    let path = match model {
-        Some(m) => {
-            let dt = g.interval as f64 / 1e9 / YEAR_S;
-            Some(Path::new(m, dt, g.seed).map_err(usage)?)
-        }
-        None => None,
-    };
+    let generator = Generator::new(g)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let written = match path {
-        Some(mut p) => tape::generate_model(&spec, &mut p, g.interval, &mut out),
-        None => tape::generate(&spec, &mut out),
-    };
-    match written {
+    match generator.write(&mut out).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         // `| head` closes stdout: end quietly.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Error::Failed(format!(
             "njord-sim gen: cannot write the tape: {e}"
         ))),
+    }
+}
+
+/// A `gen` whose arguments are checked, ready to write its tape.
+pub struct Generator {
+    spec: tape::GenSpec,
+    path: Option<Path>,
+    interval: i64,
+}
+
+impl Generator {
+    pub fn new(g: &GenArgs) -> Result<Self, Error> {
+        if !g.symbol.contains('/') {
+            return Err(Error::Usage(format!(
+                "njord-sim gen: symbol `{}` must be written BASE/QUOTE, e.g. ATOM/USDT",
+                g.symbol
+            )));
+        }
+        let start_ns = tape::parse_iso(&g.start)
+            .map_err(|e| Error::Usage(format!("njord-sim gen: --start: {e}")))?;
+        let spec = tape::GenSpec {
+            symbol: g.symbol.clone(),
+            count: g.count,
+            seed: g.seed,
+            start_ns,
+            price: g.price,
+            tick: g.tick,
+        };
+        let usage = |e: String| Error::Usage(format!("njord-sim gen --model: {e}"));
+        let model = match g.model {
+            GenModel::Ticks => None,
+            GenModel::Gbm => Some(Model::Gbm {
+                mu: g.mu,
+                sigma: g.sigma,
+            }),
+            GenModel::Jump => Some(Model::Jump {
+                mu: g.mu,
+                sigma: g.sigma,
+                rate: g.jump_rate,
+                jump_mean: g.jump_mean,
+                jump_sd: g.jump_sd,
+            }),
+            GenModel::Garch => Some(Model::Garch {
+                mu: g.mu,
+                omega: g.omega,
+                alpha: g.alpha,
+                beta: g.beta,
+            }),
+            GenModel::Regime => Some(Model::Regime {
+                mu: g.mu,
+                sigma: [g.sigma, g.sigma_high],
+                switch: g.switch,
+            }),
+            GenModel::Bootstrap => {
+                let from = g
+                    .from
+                    .as_ref()
+                    .ok_or_else(|| usage("bootstrap needs --from TAPE".into()))?;
+                let returns =
+                    tape::log_returns(from, &g.symbol).map_err(|e| usage(e.to_string()))?;
+                Some(Model::Bootstrap {
+                    returns,
+                    block: g.block,
+                })
+            }
+        };
+        let path = match model {
+            Some(m) => {
+                let dt = g.interval as f64 / 1e9 / YEAR_S;
+                Some(Path::new(m, dt, g.seed).map_err(usage)?)
+            }
+            None => None,
+        };
+        Ok(Generator {
+            spec,
+            path,
+            interval: g.interval,
+        })
+    }
+
+    /// Writes the tape to `out`.
+    pub fn write(self, out: &mut impl Write) -> std::io::Result<()> {
+        match self.path {
+            Some(mut p) => tape::generate_model(&self.spec, &mut p, self.interval, out),
+            None => tape::generate(&self.spec, out),
+        }
     }
 }
 

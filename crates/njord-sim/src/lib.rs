@@ -38,6 +38,7 @@ pub mod listen_key;
 pub mod matching;
 pub mod metrics;
 pub mod rest;
+pub mod stress;
 pub mod tape;
 pub mod wire;
 pub mod ws;

@@ -122,17 +122,22 @@ fn range(spec: &Value) -> Result<Vec<String>, String> {
             "needs step > 0 and from ≤ to (got from {from}, to {to}, step {step})"
         ));
     }
-    let count = ((to - from) / step).floor() + Decimal::ONE;
+    let too_large = || format!("from {from}, to {to} and step {step} are beyond exact decimals");
+    let count = (to.checked_sub(from).ok_or_else(too_large)?)
+        .checked_div(step)
+        .ok_or_else(too_large)?
+        .floor()
+        + Decimal::ONE;
     if count > Decimal::from(MAX_RANGE_VALUES) {
         return Err(format!(
             "expands to {count} values, more than {MAX_RANGE_VALUES}"
         ));
     }
     let mut out = Vec::new();
-    let mut v = from;
-    while v <= to {
-        out.push(v.normalize().to_string());
-        v += step;
+    let mut v = Some(from);
+    while let Some(x) = v.filter(|x| *x <= to) {
+        out.push(x.normalize().to_string());
+        v = x.checked_add(step);
     }
     Ok(out)
 }
@@ -206,6 +211,14 @@ mod tests {
             (
                 "params:\n  n: {from: 0, to: 1, step: 0.000001}\n",
                 "more than 100000",
+            ),
+            (
+                "params:\n  n: {from: 0, to: 1e20, step: 1e-10}\n",
+                "beyond exact decimals",
+            ),
+            (
+                "params:\n  n: {from: -5e28, to: 5e28, step: 1e28}\n",
+                "beyond exact decimals",
             ),
             ("params:\n  n: []\n", "params.n: --param"),
             ("params:\n  n: [1]\n  n: [2]\n", "duplicate mapping key"),
