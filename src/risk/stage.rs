@@ -109,6 +109,9 @@ pub struct RiskStage {
     /// The intents the engine has not decided yet (legs of a group it holds), oldest first:
     /// the engine decides in the order intents come.
     pending: std::collections::VecDeque<PendingIntent>,
+    /// `risk.trip_on_daily_loss`, and the UTC day it last tripped the kill switch for.
+    trip_on_daily_loss: bool,
+    tripped_day: Option<i64>,
 }
 
 /// An intent waiting for its decision, with what its audit record and Redis claim need.
@@ -164,7 +167,63 @@ impl RiskStage {
             config_path,
             audit: DecisionInputs::default(),
             pending: std::collections::VecDeque::new(),
+            trip_on_daily_loss: cfg.risk.trip_on_daily_loss,
+            tripped_day: None,
         }
+    }
+
+    /// Trips the kill switch for the day's loss (on the UTC day of `ts_ns`, shown by
+    /// `evidence`), once a day: the file, the Redis key with Redis, and a record in the audit
+    /// trail.
+    fn trip_for_loss(&mut self, evidence: &str, ts_ns: i64) -> Result<(), StageError> {
+        let day = crate::time::utc_day(ts_ns);
+        if !self.trip_on_daily_loss || self.tripped_day == Some(day) {
+            return Ok(());
+        }
+        self.tripped_day = Some(day);
+        let cap = self.engine.caps().daily_loss_usd_cap;
+        let reason = format!(
+            "daily loss on {}: {evidence} (daily_loss_usd_cap {cap})",
+            utc_date(ts_ns)
+        );
+        let now = crate::stage::wall_clock_ns();
+        let record = kill::TripRecord {
+            tripped_at: crate::time::format_rfc3339(now),
+            ts_ns: now,
+            by: format!("njord-risk {}", kill::who()),
+            reason: Some(reason.clone()),
+        };
+        let mut failed = Vec::new();
+        if let Err(e) = kill::trip_file(&self.kill_file, &record) {
+            failed.push(format!("{}: {e}", self.kill_file.display()));
+        }
+        if let Some(shared) = self.shared.as_mut()
+            && let Err(e) = kill::trip_redis(&mut shared.redis, &shared.halt_key)
+        {
+            failed.push(format!("redis {}: {e}", shared.halt_key));
+        }
+        if failed.is_empty() {
+            tracing::error!("kill switch tripped: {reason}");
+        } else {
+            // Intents stay denied `daily_loss_usd_cap` for the day either way.
+            tracing::error!(
+                "{reason}: the kill switch could not be tripped everywhere: {}",
+                failed.join("; ")
+            );
+        }
+        if audit::is_open() {
+            let result = if failed.is_empty() {
+                "done".to_string()
+            } else {
+                failed.join("; ")
+            };
+            let fields = audit::fields(serde_json::json!({
+                "action": "trip", "by": record.by, "source": "njord-risk", "reason": reason,
+                "result": result,
+            }));
+            audit::record(now, "kill_switch", fields)?;
+        }
+        Ok(())
     }
 
     pub fn engine(&self) -> &RiskEngine {
@@ -258,6 +317,11 @@ impl RiskStage {
                 audit::event(ev, line, &[])?;
             }
             self.engine.on_event(ev, &External::default(), out);
+            if let Event::Position(p) = ev
+                && let Some(pnl) = self.engine.daily_loss_reached(p.ts_ns)
+            {
+                self.trip_for_loss(&format!("net realized PnL {pnl} USD"), p.ts_ns)?;
+            }
             return Ok(());
         };
         let (ext, claimed) = self.external(i);
@@ -285,6 +349,10 @@ impl RiskStage {
             let Event::Decision(d) = decision else {
                 continue;
             };
+            if d.reason == Some(Reason::DailyLossUsdCap) {
+                let evidence = format!("intent {} denied daily_loss_usd_cap", d.intent_id);
+                self.trip_for_loss(&evidence, d.ts_ns)?;
+            }
             // The engine decides each intent once, in the order they came.
             let Some(p) = self.pending.pop_front() else {
                 debug_assert!(false, "a decision without a pending intent");

@@ -1050,3 +1050,133 @@ fn a_market_order_walks_the_book_under_the_book_model() {
         ]
     );
 }
+
+/// `risk.trip_on_daily_loss`: the position that shows the day's loss at the cap trips the
+/// kill file before the next event is read, so the next intent is halted, and the file says
+/// why; without it the intent is denied `daily_loss_usd_cap` and no file is written.
+#[test]
+fn a_daily_loss_at_the_cap_trips_the_kill_switch_when_asked() {
+    let position = |pnl: i64, ts: i64| {
+        format!(
+            r#"{{"kind":"position","symbol":"ATOM/USDT","strategy_id":"s1","qty":0,"avg_price":0,"realized_pnl":{pnl},"fees":0,"realized_pnl_day":{pnl},"ts_ns":{ts}}}"#
+        )
+    };
+    let input = [
+        trade("ATOM/USDT", "10", "1", T0),
+        position(-100, T0),
+        intent("a", "buy", "market", "1", "null", T0 + 1),
+        position(-300, T0 + 2),
+        intent("b", "buy", "market", "1", "null", T0 + 3),
+    ];
+    for trip in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = cmd(RISK, dir.path())
+            .env("NJORD__RISK__TRIP_ON_DAILY_LOSS", trip.to_string())
+            .arg("--emit-only")
+            .write_stdin(lines(&input))
+            .assert()
+            .success();
+        let reasons: Vec<Option<String>> = json_lines(&out.get_output().stdout)
+            .into_iter()
+            .filter(|e| e["kind"] == "decision")
+            .map(|d| d["reason"].as_str().map(str::to_string))
+            .collect();
+        let halt = dir.path().join("halt");
+        if trip {
+            assert_eq!(reasons, [None, Some("halted".to_string())]);
+            let record: Value =
+                serde_json::from_str(&std::fs::read_to_string(&halt).unwrap()).unwrap();
+            let why = record["reason"].as_str().unwrap();
+            assert!(
+                why.contains("2026-01-05")
+                    && why.contains("PnL -300 USD")
+                    && why.contains("daily_loss_usd_cap 300"),
+                "{record}"
+            );
+            assert!(record["by"].as_str().unwrap().starts_with("njord-risk "));
+            let stderr = String::from_utf8_lossy(&out.get_output().stderr);
+            assert!(stderr.contains("kill switch tripped"), "{stderr}");
+        } else {
+            assert_eq!(reasons, [None, Some("daily_loss_usd_cap".to_string())]);
+            assert!(!halt.exists());
+        }
+    }
+}
+
+/// With Redis, the day's PnL comes from `njord:pnl:day` (njord-paper's): an intent denied
+/// `daily_loss_usd_cap` for it trips the kill key and file, so the next intent is halted.
+#[test]
+fn a_shared_daily_loss_trips_the_kill_key_when_asked() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = redis.conn();
+    redis::cmd("SET")
+        .arg("njord:pnl:day")
+        .arg("-301")
+        .exec(&mut c)
+        .unwrap();
+    redis::cmd("SET")
+        .arg("njord:pnl:day:date")
+        .arg("2026-01-05")
+        .exec(&mut c)
+        .unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    let watch_url = url.clone();
+    std::thread::spawn(move || {
+        let mut conn = redis::Client::open(watch_url)
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let mut ps = conn.as_pubsub();
+        ps.subscribe("risk.decisions").unwrap();
+        while let Ok(m) = ps.get_message() {
+            if tx.send(m.get_payload::<String>().unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    wait_subscribed(&mut c, "risk.decisions", false);
+    let _risk = Reaper(
+        std_cmd(RISK, dir.path())
+            .env("NJORD__RISK__TRIP_ON_DAILY_LOSS", "true")
+            .args(["--bus", &url])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_subscribed(&mut c, "strat.intent", false);
+    wait_subscribed(&mut c, "md.trades.*", true);
+    let publish = |c: &mut redis::Connection, topic: &str, payload: &str| {
+        redis::cmd("PUBLISH")
+            .arg(topic)
+            .arg(payload)
+            .query::<i64>(c)
+            .unwrap();
+    };
+    publish(
+        &mut c,
+        "md.trades.ATOM/USDT",
+        &trade("ATOM/USDT", "10", "5", T0),
+    );
+    publish(
+        &mut c,
+        "strat.intent",
+        &intent("x1", "buy", "market", "1", "null", T0 + 1),
+    );
+    assert_eq!(next_of(&rx, "decision")["reason"], "daily_loss_usd_cap");
+    publish(
+        &mut c,
+        "strat.intent",
+        &intent("x2", "buy", "market", "1", "null", T0 + 2),
+    );
+    assert_eq!(next_of(&rx, "decision")["reason"], "halted");
+    let key: String = redis::cmd("GET")
+        .arg("njord:trading:halt")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(key, "1");
+    assert!(dir.path().join("halt").exists());
+}

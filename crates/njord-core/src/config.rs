@@ -392,6 +392,10 @@ pub struct Risk {
     /// The oldest a reference price may be, against the intent's time, in milliseconds
     /// (default 60000); an older or non-positive one is denied `ref_price_stale`.
     pub max_ref_age_ms: u64,
+    /// njord-risk trips the kill switch (the file, and the Redis key when it has Redis) once
+    /// the day's loss reaches `daily_loss_usd_cap`: on the position that shows it, or an
+    /// intent denied for it (default false).
+    pub trip_on_daily_loss: bool,
 }
 
 impl Default for Risk {
@@ -405,6 +409,7 @@ impl Default for Risk {
             dedup_window: 100_000,
             dedup_ttl_s: 2 * 86_400,
             max_ref_age_ms: 60_000,
+            trip_on_daily_loss: false,
         }
     }
 }

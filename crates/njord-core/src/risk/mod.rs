@@ -225,6 +225,13 @@ impl RiskEngine {
         &self.last
     }
 
+    /// The day's net realized PnL in USD from the positions seen, for the UTC day of `ts_ns`,
+    /// when it has reached minus the daily loss cap (what `daily_loss_usd_cap` denies on).
+    pub fn daily_loss_reached(&self, ts_ns: i64) -> Option<Decimal> {
+        let pnl = self.positions.usd(utc_day(ts_ns), &self.last);
+        (pnl <= -self.caps.daily_loss_usd_cap).then_some(pnl)
+    }
+
     /// The last trade price of a symbol.
     pub fn last_price(&self, symbol: &str) -> Option<Decimal> {
         self.last.get(symbol)
