@@ -364,37 +364,19 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     let args = &args;
     let (run_loaded, settings, tape) = prepare(&loaded, args);
     let cfg = &run_loaded.config;
+    let job = Job {
+        cli: &cli,
+        args,
+        cfg,
+        strategies: &strategies,
+        strategies_path: &strategies_path,
+        settings: &settings,
+        tape: &tape,
+    };
     match &cli.cmd {
-        Some(Cmd::Sweep(s)) => sweep(
-            &cli,
-            s,
-            args,
-            cfg,
-            &strategies,
-            &strategies_path,
-            &settings,
-            &tape,
-        ),
-        Some(Cmd::Wfo(w)) => walk_forward(
-            &cli,
-            w,
-            args,
-            cfg,
-            &strategies,
-            &strategies_path,
-            &settings,
-            &tape,
-        ),
-        Some(Cmd::Mc(m)) => monte_carlo(
-            &cli,
-            m,
-            args,
-            cfg,
-            &strategies,
-            &strategies_path,
-            &settings,
-            &tape,
-        ),
+        Some(Cmd::Sweep(s)) => sweep(&job, s),
+        Some(Cmd::Wfo(w)) => walk_forward(&job, w),
+        Some(Cmd::Mc(m)) => monte_carlo(&job, m),
         None => {
             let registry = crate::strategy::registry();
             let defs = manager::parse(&strategies, &strategies_path, &registry, &cfg.redis.topics)
@@ -416,19 +398,30 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     }
 }
 
+/// What a sweep, a walk-forward and a Monte Carlo run share.
+#[derive(Clone, Copy)]
+struct Job<'a> {
+    cli: &'a Cli,
+    args: &'a RunArgs,
+    cfg: &'a crate::config::Config,
+    strategies: &'a str,
+    strategies_path: &'a str,
+    settings: &'a Settings,
+    tape: &'a Tape,
+}
+
 /// `njord-backtest sweep`: this worker's trials (all, a shard's or the queue's), then, once
 /// every trial is stored, the table on stdout and the outputs.
-#[allow(clippy::too_many_arguments)]
-fn sweep(
-    cli: &Cli,
-    s: &SweepArgs,
-    args: &RunArgs,
-    cfg: &crate::config::Config,
-    strategies: &str,
-    strategies_path: &str,
-    settings: &Settings,
-    tape: &Tape,
-) -> Result<(), Error> {
+fn sweep(job: &Job, s: &SweepArgs) -> Result<(), Error> {
+    let Job {
+        cli,
+        args,
+        cfg,
+        strategies,
+        strategies_path,
+        settings,
+        tape,
+    } = *job;
     use crate::backtest::search;
     let axes = match &s.grid {
         Some(path) => {
@@ -662,17 +655,16 @@ fn prepare(loaded: &Loaded, args: &RunArgs) -> (Loaded, Settings, Tape) {
 }
 
 /// `njord-backtest wfo`: the folds, the table on stdout, `wfo.json` and `wfo_equity.csv`.
-#[allow(clippy::too_many_arguments)]
-fn walk_forward(
-    cli: &Cli,
-    w: &WfoArgs,
-    args: &RunArgs,
-    cfg: &crate::config::Config,
-    strategies: &str,
-    strategies_path: &str,
-    settings: &Settings,
-    tape: &Tape,
-) -> Result<(), Error> {
+fn walk_forward(job: &Job, w: &WfoArgs) -> Result<(), Error> {
+    let Job {
+        cli,
+        args,
+        cfg,
+        strategies,
+        strategies_path,
+        settings,
+        tape,
+    } = *job;
     let spec = run::WfoSpec {
         train_ns: w.train,
         test_ns: w.test,
@@ -722,17 +714,16 @@ fn walk_forward(
 }
 
 /// `njord-backtest mc`: the runs, the table on stdout, `mc.json` and `mc_runs.csv`.
-#[allow(clippy::too_many_arguments)]
-fn monte_carlo(
-    cli: &Cli,
-    m: &McArgs,
-    args: &RunArgs,
-    cfg: &crate::config::Config,
-    strategies: &str,
-    strategies_path: &str,
-    settings: &Settings,
-    tape: &Tape,
-) -> Result<(), Error> {
+fn monte_carlo(job: &Job, m: &McArgs) -> Result<(), Error> {
+    let Job {
+        cli,
+        args,
+        cfg,
+        strategies,
+        strategies_path,
+        settings,
+        tape,
+    } = *job;
     use crate::backtest::montecarlo::Method;
     if !(m.ruin.is_finite() && m.ruin >= 0.0) {
         return Err(Error::Usage(format!(

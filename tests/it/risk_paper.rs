@@ -609,6 +609,25 @@ fn wait_subscribed(c: &mut redis::Connection, channel: &str, pattern: bool) {
     panic!("nobody subscribed to {channel}");
 }
 
+/// Every message of `topics` on the Redis at `url`, as it comes.
+fn watch(url: &str, topics: &[&'static str]) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel::<String>();
+    let (url, topics) = (url.to_string(), topics.to_vec());
+    std::thread::spawn(move || {
+        let mut conn = redis::Client::open(url).unwrap().get_connection().unwrap();
+        let mut ps = conn.as_pubsub();
+        for t in topics {
+            ps.subscribe(t).unwrap();
+        }
+        while let Ok(m) = ps.get_message() {
+            if tx.send(m.get_payload::<String>().unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 fn daemon(bin: &str, dir: &Path, url: &str) -> Reaper {
     Reaper(
         std_cmd(bin, dir)
@@ -632,28 +651,15 @@ fn redis_daemons_trade_then_intent_then_kill_switch() {
         .unwrap()
         .get_connection()
         .unwrap();
-    let (tx, rx) = mpsc::channel::<String>();
-    let watch_url = url.clone();
-    std::thread::spawn(move || {
-        let mut conn = redis::Client::open(watch_url)
-            .unwrap()
-            .get_connection()
-            .unwrap();
-        let mut ps = conn.as_pubsub();
-        for t in [
+    let rx = watch(
+        &url,
+        &[
             "risk.decisions",
             "orders.accepted",
             "fills.new",
             "positions.snapshot",
-        ] {
-            ps.subscribe(t).unwrap();
-        }
-        while let Ok(m) = ps.get_message() {
-            if tx.send(m.get_payload::<String>().unwrap()).is_err() {
-                break;
-            }
-        }
-    });
+        ],
+    );
     wait_subscribed(&mut watcher, "positions.snapshot", false);
     let _risk = daemon(RISK, dir.path(), &url);
     let _paper = daemon(PAPER, dir.path(), &url);
@@ -1121,21 +1127,7 @@ fn a_shared_daily_loss_trips_the_kill_key_when_asked() {
         .arg("2026-01-05")
         .exec(&mut c)
         .unwrap();
-    let (tx, rx) = mpsc::channel::<String>();
-    let watch_url = url.clone();
-    std::thread::spawn(move || {
-        let mut conn = redis::Client::open(watch_url)
-            .unwrap()
-            .get_connection()
-            .unwrap();
-        let mut ps = conn.as_pubsub();
-        ps.subscribe("risk.decisions").unwrap();
-        while let Ok(m) = ps.get_message() {
-            if tx.send(m.get_payload::<String>().unwrap()).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = watch(&url, &["risk.decisions"]);
     wait_subscribed(&mut c, "risk.decisions", false);
     let _risk = Reaper(
         std_cmd(RISK, dir.path())

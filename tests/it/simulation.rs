@@ -495,6 +495,9 @@ fn the_kubernetes_sweep_jobs_shard_and_merge_one_sweep() {
     );
 }
 
+/// A grid of 15 trials of `model_tape`'s strategy.
+const GRID: &str = "params:\n  fast: [5, 8, 13]\n  ema.slow: {from: 30, to: 90, step: 15}\n";
+
 /// `sweep --grid`: the same trials as the same values by --param, byte for byte; --samples
 /// draws distinct trials of that grid, the first N of a seed the same whatever N (so more
 /// samples later reuse the stored ones); a bad grid file is a usage error naming it.
@@ -502,11 +505,7 @@ fn the_kubernetes_sweep_jobs_shard_and_merge_one_sweep() {
 fn grid_files_and_seeded_random_samples() {
     let dir = model_tape("gbm", "20000", "9");
     let d = dir.path();
-    std::fs::write(
-        d.join("grid.yaml"),
-        "params:\n  fast: [5, 8, 13]\n  ema.slow: {from: 30, to: 90, step: 15}\n",
-    )
-    .unwrap();
+    std::fs::write(d.join("grid.yaml"), GRID).unwrap();
     let sweep = |extra: &[&str]| {
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_njord-backtest"))
             .current_dir(d)
@@ -699,11 +698,7 @@ fn queued_sweep_workers_take_over_a_killed_worker() {
     let redis = crate::support::RedisServer::start();
     let dir = model_tape("garch", "200000", "5");
     let d = dir.path();
-    std::fs::write(
-        d.join("grid.yaml"),
-        "params:\n  fast: [5, 8, 13]\n  ema.slow: {from: 30, to: 90, step: 15}\n",
-    )
-    .unwrap();
+    std::fs::write(d.join("grid.yaml"), GRID).unwrap();
     let worker = |out: &str, queue: bool| {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_njord-backtest"));
         c.current_dir(d)
