@@ -1331,6 +1331,21 @@ impl PortfolioEngine {
             l.venue_left -= if signed > Decimal::ZERO { take } else { -take };
             parts.push((l.sleeve, take));
         }
+        let unasked = !left.is_zero() || parts.is_empty();
+        if !left.is_zero() {
+            // More than the legs asked for (an overfill, or a fill of the other side): the
+            // account books all of it, so a strategy must too, or their positions no longer
+            // add up. It goes to the last leg this fill served, else to the first leg still
+            // waiting for the venue; no leg's `venue_left` changes.
+            match parts.last_mut() {
+                Some((_, take)) => *take += left,
+                None => {
+                    let l = legs.legs.iter().find(|l| !l.venue_left.is_zero());
+                    let sleeve = l.or(legs.legs.first()).map(|l| l.sleeve);
+                    parts.extend(sleeve.map(|s| (s, left)));
+                }
+            }
+        }
         let mut fee_left = f.fee;
         let n_parts = parts.len();
         for (k, (sleeve, take)) in parts.into_iter().enumerate() {
@@ -1343,8 +1358,8 @@ impl PortfolioEngine {
             let q = if signed > Decimal::ZERO { take } else { -take };
             self.sleeves[sleeve].ledger.book(&f.symbol, q, f.price, fee);
         }
-        if !left.is_zero() || n_parts == 0 {
-            // More than the legs asked for: the account holds it, no strategy does.
+        if unasked {
+            // Counted: no leg asked for it (booked to a strategy all the same, see above).
             self.counts.fills_unattributed += 1;
         }
         legs
@@ -1722,6 +1737,53 @@ mod tests {
         let eq: Vec<Decimal> = e.report().iter().map(|r| r.equity).collect();
         assert_eq!(eq, vec![d("750"), d("750")]);
         assert_books_add_up(&e);
+    }
+
+    #[test]
+    fn a_netted_fill_beyond_its_legs_still_adds_up() {
+        // The property test's case: the venue fills 0.0001 + 0.0001 of a netted buy of
+        // 0.00019811; the account books the 0.00000189 no leg asked for, so a strategy must.
+        let mut e = engine(TWO);
+        feed(&mut e, &[trade("10", 1), intent("b0", "b", "buy", "4", 2)]);
+        feed(&mut e, &[fill("b0", "buy", "4", "10", "0.04", 3)]);
+        let out = feed(
+            &mut e,
+            &[
+                trade("10", 4),
+                intent("a1", "a", "buy", "1.00019811", 5),
+                intent("b1", "b", "sell", "1", 5),
+            ],
+        );
+        assert_eq!(
+            intents(&out),
+            vec![("net:a1".into(), "buy".into(), d("0.00019811"))]
+        );
+        feed(
+            &mut e,
+            &[
+                fill("net:a1", "buy", "0.0001", "10", "0.01", 6),
+                fill("net:a1", "buy", "0.0001", "10", "0.01", 6),
+            ],
+        );
+        assert_eq!(e.account().qty("X/USDT"), d("4.0002"));
+        assert_books_add_up(&e);
+        let a = e.ledgers().find(|(id, _)| *id == "a").unwrap().1;
+        assert_eq!(a.qty("X/USDT"), d("1.0002"));
+        assert_eq!(e.counts().fills_unattributed, 1);
+        // A fill of the other side of a route still open goes to its strategy too.
+        let out = feed(
+            &mut e,
+            &[
+                trade("10", 7),
+                intent("a2", "a", "buy", "2", 8),
+                intent("b2", "b", "sell", "1", 8),
+            ],
+        );
+        assert_eq!(intents(&out), vec![("net:a2".into(), "buy".into(), d("1"))]);
+        feed(&mut e, &[fill("net:a2", "sell", "0.5", "10", "0.01", 9)]);
+        assert_books_add_up(&e);
+        let pnl: Decimal = e.report().iter().map(|r| r.pnl).sum();
+        assert_eq!(pnl, e.account().equity(|_| Some(d("10"))) - d("1000"));
     }
 
     proptest::proptest! {
