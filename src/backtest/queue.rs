@@ -60,6 +60,13 @@ redis.call('SET', KEYS[2], filled + #ARGV - 1)
 return filled + #ARGV - 1
 ";
 
+/// Deletes the stream and its count at once; 1 for the caller that deleted the stream.
+const DELETE: &str = r"
+local n = redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[2])
+return n
+";
+
 /// Entries one fill script adds.
 const FILL_BATCH: usize = 10_000;
 
@@ -223,10 +230,12 @@ pub fn work(sweep: &Sweep, q: &Queue, on_done: &(dyn Fn() + Sync)) -> Result<Wor
     }
     // The one worker whose DEL deletes the stream writes the outputs; a later run of this
     // sweep starts a new stream and finds every trial stored.
-    let reports = con.del::<_, usize>(&key).map_err(redis_err)? == 1;
-    if reports {
-        con.del::<_, ()>(&filled_key).map_err(redis_err)?;
-    }
+    let reports: usize = redis::Script::new(DELETE)
+        .key(&key)
+        .key(&filled_key)
+        .invoke(&mut con)
+        .map_err(redis_err)?;
+    let reports = reports == 1;
     Ok(Worked {
         done,
         reports,

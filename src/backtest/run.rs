@@ -802,7 +802,11 @@ impl TrialStore {
         std::fs::create_dir_all(&self.dir)
             .and_then(|_| tempfile::NamedTempFile::new_in(&self.dir))
             .and_then(|mut tmp| {
+                use std::os::unix::fs::PermissionsExt;
                 tmp.write_all((v.to_string() + "\n").as_bytes())?;
+                // Readable by workers running as other users on a shared --out.
+                tmp.as_file()
+                    .set_permissions(std::fs::Permissions::from_mode(0o644))?;
                 tmp.persist(&path).map(drop).map_err(|e| e.error)
             })
             .map_err(|e| format!("cannot write {}: {e}", path.display()))

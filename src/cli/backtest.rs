@@ -458,7 +458,7 @@ fn sweep(job: &Job, s: &SweepArgs) -> Result<(), Error> {
     .map_err(Error::usage)?;
     // This worker's trials: a shard's (found stored or run), or, from a queue, those it runs.
     let ours = (0..plan.trial_count() as u64)
-        .filter(|k| s.merge || k % s.shard.count == s.shard.index)
+        .filter(|k| !s.merge && k % s.shard.count == s.shard.index)
         .count() as u64;
     let progress = args.progress(
         cli.common.quiet,

@@ -24,6 +24,10 @@ use std::path::{Path, PathBuf};
 
 /// Journal stem of decisions: `{journal_dir}/risk.decisions.ndjson`.
 pub const DECISIONS_JOURNAL: &str = "risk.decisions";
+/// Where the last loss trip (`{date} {cap}`) is remembered, so it happens once: a Redis key
+/// with Redis, else a file in the journal directory.
+pub const LOSS_TRIP_KEY: &str = "njord:risk:loss_trip";
+pub const LOSS_TRIP_FILE: &str = "risk.loss_trip";
 /// Prefix of the Redis keys that remember allowed intent ids across restarts.
 pub const SEEN_KEY_PREFIX: &str = "njord:risk:intent:";
 
@@ -109,9 +113,11 @@ pub struct RiskStage {
     /// The intents the engine has not decided yet (legs of a group it holds), oldest first:
     /// the engine decides in the order intents come.
     pending: std::collections::VecDeque<PendingIntent>,
-    /// `risk.trip_on_daily_loss`, and the UTC day it last tripped the kill switch for.
+    /// `risk.trip_on_daily_loss`; the latest UTC day of the events read (a loss of an
+    /// earlier day trips nothing); the last loss trip (`{date} {cap}`) this process knows of.
     trip_on_daily_loss: bool,
-    tripped_day: Option<i64>,
+    latest_day: i64,
+    loss_tripped: Option<String>,
 }
 
 /// An intent waiting for its decision, with what its audit record and Redis claim need.
@@ -168,20 +174,56 @@ impl RiskStage {
             audit: DecisionInputs::default(),
             pending: std::collections::VecDeque::new(),
             trip_on_daily_loss: cfg.risk.trip_on_daily_loss,
-            tripped_day: None,
+            latest_day: i64::MIN,
+            loss_tripped: None,
         }
     }
 
+    /// Whether the loss trip `mark` (`{date} {cap}`) is a new one: remembered in Redis when
+    /// risk has Redis (shared by every instance), else in `{journal_dir}/risk.loss_trip`, so
+    /// a restart does not trip again a switch an operator has cleared. Unknown counts as new.
+    fn first_loss_trip(&mut self, mark: &str) -> bool {
+        if self.loss_tripped.as_deref() == Some(mark) {
+            return false;
+        }
+        self.loss_tripped = Some(mark.to_string());
+        if let Some(shared) = self.shared.as_mut() {
+            let old = shared.redis.with_conn(|c| {
+                redis::cmd("SET")
+                    .arg(LOSS_TRIP_KEY)
+                    .arg(mark)
+                    .arg("GET")
+                    .query::<Option<String>>(c)
+            });
+            return match old {
+                Ok(old) => old.as_deref() != Some(mark),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read {LOSS_TRIP_KEY}");
+                    true
+                }
+            };
+        }
+        let path = self.journal_dir.join(LOSS_TRIP_FILE);
+        if std::fs::read_to_string(&path).is_ok_and(|old| old.trim() == mark) {
+            return false;
+        }
+        if let Err(e) = crate::journal::write_atomic(&path, &format!("{mark}\n")) {
+            tracing::warn!(error = %e, "cannot write {}", path.display());
+        }
+        true
+    }
+
     /// Trips the kill switch for the day's loss (on the UTC day of `ts_ns`, shown by
-    /// `evidence`), once a day: the file, the Redis key with Redis, and a record in the audit
-    /// trail.
+    /// `evidence`), once a day and cap: the file, the Redis key with Redis, and a record in
+    /// the audit trail.
     fn trip_for_loss(&mut self, evidence: &str, ts_ns: i64) -> Result<(), StageError> {
-        let day = crate::time::utc_day(ts_ns);
-        if !self.trip_on_daily_loss || self.tripped_day == Some(day) {
+        if !self.trip_on_daily_loss || crate::time::utc_day(ts_ns) < self.latest_day {
             return Ok(());
         }
-        self.tripped_day = Some(day);
         let cap = self.engine.caps().daily_loss_usd_cap;
+        if !self.first_loss_trip(&format!("{} {cap}", utc_date(ts_ns))) {
+            return Ok(());
+        }
         let reason = format!(
             "daily loss on {}: {evidence} (daily_loss_usd_cap {cap})",
             utc_date(ts_ns)
@@ -312,6 +354,7 @@ impl RiskStage {
         line: Option<&[u8]>,
         out: &mut Out,
     ) -> Result<(), StageError> {
+        self.latest_day = self.latest_day.max(crate::time::utc_day(ev.ts_ns()));
         let Event::Intent(i) = ev else {
             if matches!(ev, Event::Position(_)) && audit::is_open() {
                 audit::event(ev, line, &[])?;
@@ -345,13 +388,26 @@ impl RiskStage {
     /// Releases the claims of denied intents and journals the decisions in `out[start..]`,
     /// each with its pending intent.
     fn record_decisions(&mut self, out: &Out, start: usize) -> Result<(), StageError> {
+        // A denial for the day's loss trips the switch once the decisions are recorded; one
+        // for a PnL that could not be read is no loss.
+        let mut loss = None;
         for decision in &out[start..] {
             let Event::Decision(d) = decision else {
                 continue;
             };
-            if d.reason == Some(Reason::DailyLossUsdCap) {
-                let evidence = format!("intent {} denied daily_loss_usd_cap", d.intent_id);
-                self.trip_for_loss(&evidence, d.ts_ns)?;
+            if d.reason == Some(Reason::DailyLossUsdCap)
+                && d.caps.get("source").and_then(|s| s.as_str()) != Some("redis-error")
+            {
+                let pnl = d
+                    .caps
+                    .get("pnl_day_usd")
+                    .map_or("?".into(), |p| p.to_string());
+                let source = d.caps.get("source").and_then(|s| s.as_str()).unwrap_or("?");
+                let evidence = format!(
+                    "PnL {pnl} USD ({source}), intent {} denied daily_loss_usd_cap",
+                    d.intent_id
+                );
+                loss = Some((evidence, d.ts_ns));
             }
             // The engine decides each intent once, in the order they came.
             let Some(p) = self.pending.pop_front() else {
@@ -377,7 +433,10 @@ impl RiskStage {
                 self.journals.append_event(DECISIONS_JOURNAL, decision)?;
             }
         }
-        Ok(())
+        match loss {
+            Some((evidence, ts_ns)) => self.trip_for_loss(&evidence, ts_ns),
+            None => Ok(()),
+        }
     }
 
     /// Journals `decision`, and records it in the audit trail with what it rests on: the
@@ -463,6 +522,7 @@ impl Stage for RiskStage {
                 );
                 crate::telemetry::risk_caps(&caps);
                 self.engine.set_caps(caps);
+                self.trip_on_daily_loss = l.config.risk.trip_on_daily_loss;
                 audit::config_loaded(&l.config, "reload")?;
             }
             Err(e) => tracing::error!("SIGHUP: keeping the current caps: {e}"),

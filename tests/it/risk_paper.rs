@@ -1102,6 +1102,22 @@ fn a_daily_loss_at_the_cap_trips_the_kill_switch_when_asked() {
             assert!(record["by"].as_str().unwrap().starts_with("njord-risk "));
             let stderr = String::from_utf8_lossy(&out.get_output().stderr);
             assert!(stderr.contains("kill switch tripped"), "{stderr}");
+            // Cleared by an operator, then njord-risk restarted: the same day's loss does not
+            // trip it again (the trip is remembered in the journal directory).
+            std::fs::remove_file(&halt).unwrap();
+            let again = cmd(RISK, dir.path())
+                .env("NJORD__RISK__TRIP_ON_DAILY_LOSS", "true")
+                .arg("--emit-only")
+                .write_stdin(lines(&input))
+                .assert()
+                .success();
+            let reasons: Vec<Option<String>> = json_lines(&again.get_output().stdout)
+                .into_iter()
+                .filter(|e| e["kind"] == "decision")
+                .map(|d| d["reason"].as_str().map(str::to_string))
+                .collect();
+            assert_eq!(reasons, [None, Some("daily_loss_usd_cap".to_string())]);
+            assert!(!halt.exists());
         } else {
             assert_eq!(reasons, [None, Some("daily_loss_usd_cap".to_string())]);
             assert!(!halt.exists());

@@ -394,7 +394,7 @@ pub struct Risk {
     pub max_ref_age_ms: u64,
     /// njord-risk trips the kill switch (the file, and the Redis key when it has Redis) once
     /// the day's loss reaches `daily_loss_usd_cap`: on the position that shows it, or an
-    /// intent denied for it (default false).
+    /// intent denied for it; once per UTC day and cap, across restarts (default false).
     pub trip_on_daily_loss: bool,
 }
 

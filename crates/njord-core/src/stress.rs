@@ -26,7 +26,7 @@ impl<'de> Deserialize<'de> for Offset {
 /// `0s` (or `0`) or a positive interval (`30s`, `5m`, `1h`, `1d`).
 pub fn parse_offset(s: &str) -> Result<i64, String> {
     match s.trim() {
-        "0" | "0s" | "0m" | "0h" => Ok(0),
+        "0" | "0s" | "0m" | "0h" | "0d" | "0w" => Ok(0),
         t => crate::backtest::metrics::parse_interval(t),
     }
 }
@@ -75,15 +75,18 @@ fn no_time() -> Offset {
     Offset(0)
 }
 
+/// The largest `change` of a shock or a gap (×101).
+pub const MAX_CHANGE: u32 = 100;
+
 impl Transform {
     /// Checks the values a transform's arithmetic needs.
     pub fn check(&self) -> Result<(), String> {
         let above_minus_one = |c: Decimal| {
-            if c > -Decimal::ONE {
+            if c > -Decimal::ONE && c <= Decimal::from(MAX_CHANGE) {
                 Ok(())
             } else {
                 Err(format!(
-                    "change {c} must be above -1 (a price stays positive)"
+                    "change {c} must be above -1 (a price stays positive) and at most {MAX_CHANGE}"
                 ))
             }
         };
@@ -181,17 +184,33 @@ pub fn apply(
     };
     let mut out = Vec::with_capacity(trades.len());
     'trades: for mut trade in trades {
-        let t = trade.ts_ns - first;
+        // `first` is the smallest time: the difference is only too large for i64 when the
+        // tape spans centuries, where every offset has long passed.
+        let t = trade.ts_ns.checked_sub(first).unwrap_or(i64::MAX);
+        let too_large = |what: &str, v: Decimal| {
+            format!(
+                "trade {}: its {what} {v} moved by the transforms is beyond exact decimals",
+                trade.trade_id
+            )
+        };
         for tf in transforms {
             match *tf {
                 Transform::Missing { at, span } if within(t, at, span) => continue 'trades,
                 Transform::Liquidity { at, span, factor } if within(t, at, span) => {
-                    trade.qty = round_positive(trade.qty * factor, trade.qty.scale());
+                    let qty = trade
+                        .qty
+                        .checked_mul(factor)
+                        .ok_or_else(|| too_large("size", trade.qty))?;
+                    trade.qty = round_positive(qty, trade.qty.scale());
                 }
                 _ => {
                     let f = tf.price_factor(t, trade.side);
                     if f != Decimal::ONE {
-                        trade.price = round_positive(trade.price * f, trade.price.scale());
+                        let price = trade
+                            .price
+                            .checked_mul(f)
+                            .ok_or_else(|| too_large("price", trade.price))?;
+                        trade.price = round_positive(price, trade.price.scale());
                     }
                 }
             }
@@ -278,6 +297,7 @@ mod tests {
         assert!(apply(tape(&["1"]), &thin).unwrap()[0].qty == "0.01".parse().unwrap());
         for (yaml, want) in [
             ("- {transform: gap, at: 0s, change: -1}\n", "above -1"),
+            ("- {transform: gap, at: 0s, change: 1e20}\n", "at most 100"),
             (
                 "- {transform: shock, at: 0s, change: 0.1, over: 0s}\n",
                 "`over` above 0s",

@@ -127,7 +127,8 @@ fn range(spec: &Value) -> Result<Vec<String>, String> {
         .checked_div(step)
         .ok_or_else(too_large)?
         .floor()
-        + Decimal::ONE;
+        .checked_add(Decimal::ONE)
+        .ok_or_else(too_large)?;
     if count > Decimal::from(MAX_RANGE_VALUES) {
         return Err(format!(
             "expands to {count} values, more than {MAX_RANGE_VALUES}"
@@ -218,6 +219,10 @@ mod tests {
             ),
             (
                 "params:\n  n: {from: -5e28, to: 5e28, step: 1e28}\n",
+                "beyond exact decimals",
+            ),
+            (
+                "params:\n  n: {from: 0, to: 7e28, step: 0.5}\n",
                 "beyond exact decimals",
             ),
             ("params:\n  n: []\n", "params.n: --param"),

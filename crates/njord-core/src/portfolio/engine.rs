@@ -133,6 +133,9 @@ pub struct Counts {
     pub rebalances: u64,
     pub rebalance_orders_dropped: u64,
     pub reallocations_rejected: u64,
+    /// Fills no strategy asked for: of no known strategy (booked nowhere), or beyond what a
+    /// netted or rebalance intent's legs asked for (booked to one of its strategies, so the
+    /// books add up).
     pub fills_unattributed: u64,
 }
 
