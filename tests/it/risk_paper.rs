@@ -609,6 +609,15 @@ fn wait_subscribed(c: &mut redis::Connection, channel: &str, pattern: bool) {
     panic!("nobody subscribed to {channel}");
 }
 
+/// Publishes `payload` on `topic`.
+fn publish(c: &mut redis::Connection, topic: &str, payload: &str) {
+    redis::cmd("PUBLISH")
+        .arg(topic)
+        .arg(payload)
+        .query::<i64>(c)
+        .unwrap();
+}
+
 /// Every message of `topics` on the Redis at `url`, as it comes.
 fn watch(url: &str, topics: &[&'static str]) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel::<String>();
@@ -681,13 +690,6 @@ fn redis_daemons_trade_then_intent_then_kill_switch() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let publish = |c: &mut redis::Connection, topic: &str, payload: &str| {
-        redis::cmd("PUBLISH")
-            .arg(topic)
-            .arg(payload)
-            .query::<i64>(c)
-            .unwrap();
-    };
     publish(
         &mut c,
         "md.trades.ATOM/USDT",
@@ -1157,13 +1159,6 @@ fn a_shared_daily_loss_trips_the_kill_key_when_asked() {
     );
     wait_subscribed(&mut c, "strat.intent", false);
     wait_subscribed(&mut c, "md.trades.*", true);
-    let publish = |c: &mut redis::Connection, topic: &str, payload: &str| {
-        redis::cmd("PUBLISH")
-            .arg(topic)
-            .arg(payload)
-            .query::<i64>(c)
-            .unwrap();
-    };
     publish(
         &mut c,
         "md.trades.ATOM/USDT",
