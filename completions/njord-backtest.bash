@@ -403,7 +403,7 @@ _njord__backtest() {
             return 0
             ;;
         njord__backtest__subcmd__wfo)
-            opts="-v -q -h --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --progress --no-progress --train --test --step --anchored --param --objective --min-trades --config --print-config --verbose --quiet --log-level --no-summary --help"
+            opts="-v -q -h --tape --strategies --from --to --symbol --kind --capital --quote --equity-interval --risk-free --slippage-bps --allow-short --partial-fills --out --progress --no-progress --train --test --step --anchored --param --grid --objective --min-trades --config --print-config --verbose --quiet --log-level --no-summary --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -474,6 +474,10 @@ _njord__backtest() {
                     return 0
                     ;;
                 --param)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grid)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

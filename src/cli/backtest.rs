@@ -120,8 +120,11 @@ pub struct WfoArgs {
     #[arg(long)]
     pub anchored: bool,
     /// A parameter and its values: KEY=V1,V2,… or STRATEGY_ID.KEY=V1,… (repeatable)
-    #[arg(long = "param", value_name = "KEY=V1,V2", required = true, value_parser = crate::backtest::sweep::parse_axis)]
+    #[arg(long = "param", value_name = "KEY=V1,V2", required_unless_present = "grid", value_parser = crate::backtest::sweep::parse_axis)]
     pub params: Vec<crate::backtest::sweep::Axis>,
+    /// The parameters from a grid file instead of --param (as sweep --grid)
+    #[arg(long, value_name = "FILE", conflicts_with = "params")]
+    pub grid: Option<PathBuf>,
     /// Metric the training windows are ranked by (as sweep --sort)
     #[arg(long, value_name = "METRIC", default_value = "sharpe", value_parser = crate::backtest::sweep::parse_sort)]
     pub objective: String,
@@ -398,6 +401,19 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     }
 }
 
+/// The parameters of a sweep or a walk-forward: from `--grid`'s file, else `--param`.
+fn axes(grid: Option<&Path>, params: &[sweep::Axis]) -> Result<Vec<sweep::Axis>, Error> {
+    match grid {
+        Some(path) => {
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::Usage(format!("cannot read {shown}: {e}")))?;
+            crate::backtest::search::parse_grid(&text, &shown).map_err(Error::Usage)
+        }
+        None => Ok(params.to_vec()),
+    }
+}
+
 /// What a sweep, a walk-forward and a Monte Carlo run share.
 #[derive(Clone, Copy)]
 struct Job<'a> {
@@ -423,15 +439,7 @@ fn sweep(job: &Job, s: &SweepArgs) -> Result<(), Error> {
         tape,
     } = *job;
     use crate::backtest::search;
-    let axes = match &s.grid {
-        Some(path) => {
-            let shown = path.display().to_string();
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Error::Usage(format!("cannot read {shown}: {e}")))?;
-            search::parse_grid(&text, &shown).map_err(Error::Usage)?
-        }
-        None => s.params.clone(),
-    };
+    let axes = axes(s.grid.as_deref(), &s.params)?;
     let combos = match s.samples {
         Some(n) => search::sample(&axes, n as usize, s.seed).map_err(Error::Usage)?,
         None => {
@@ -665,6 +673,7 @@ fn walk_forward(job: &Job, w: &WfoArgs) -> Result<(), Error> {
         settings,
         tape,
     } = *job;
+    let axes = axes(w.grid.as_deref(), &w.params)?;
     let spec = run::WfoSpec {
         train_ns: w.train,
         test_ns: w.test,
@@ -685,7 +694,7 @@ fn walk_forward(job: &Job, w: &WfoArgs) -> Result<(), Error> {
         cfg,
         strategies,
         strategies_path,
-        &w.params,
+        &axes,
         settings,
         tape,
         &spec,
@@ -694,7 +703,7 @@ fn walk_forward(job: &Job, w: &WfoArgs) -> Result<(), Error> {
     .map_err(Error::Usage);
     progress.finish();
     let folds = folds?;
-    let report = run::wfo_report(&w.params, &spec, settings.interval_ns, &folds);
+    let report = run::wfo_report(&axes, &spec, settings.interval_ns, &folds);
     if !cli.no_summary {
         app::print_out(&run::wfo_table(&report))?;
     }

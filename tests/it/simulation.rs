@@ -306,6 +306,31 @@ fn walk_forward_trains_tests_and_stitches() {
         table.contains("refused: no trial made 100000 round trips"),
         "{table}"
     );
+    // The same parameters from a grid file: the same report.
+    std::fs::write(
+        d.join("wfo_grid.yaml"),
+        "params:\n  ema.fast: [5, 20]\n  ema.slow: [40, 80]\n",
+    )
+    .unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_njord-backtest"))
+        .current_dir(d)
+        .env("NJORD__LOGGING__JSON_FILE", "false")
+        .args([
+            "wfo",
+            "--tape",
+            "tape.ndjson",
+            "--strategies",
+            "strategies.yaml",
+        ])
+        .args(["--train", "5d", "--test", "2d", "--grid", "wfo_grid.yaml"])
+        .args(["--equity-interval", "1h", "--no-progress", "--out", "g"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read_to_string(d.join("g/wfo.json")).unwrap(),
+        one.1
+    );
 }
 
 /// A sweep split into N shards (N = 1, 2, 7) and merged writes the unsharded sweep's
