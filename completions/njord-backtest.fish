@@ -143,7 +143,7 @@ complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l tr
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l test -d 'Length of a test window' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l step -d 'How far each fold moves on (default: --test)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l param -d 'A parameter and its values: KEY=V1,V2,… or STRATEGY_ID.KEY=V1,… (repeatable)' -r
-complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l grid -d 'The parameters from a grid file instead of --param (as sweep --grid)' -r -F
+complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l grid -d 'The parameters from a YAML file instead of --param: `params:` maps each name to a list of values or to {from, to, step}; the first varies slowest' -r -F
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l objective -d 'Metric the training windows are ranked by (as sweep --sort)' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l min-trades -d 'Fewest round trips a trial must make in a training window to be chosen' -r
 complete -c njord-backtest -n "__fish_njord_backtest_using_subcommand wfo" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F

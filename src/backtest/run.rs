@@ -367,6 +367,18 @@ struct Trial {
     text: String,
 }
 
+impl Trial {
+    /// This trial's row for a run's result and returns.
+    fn row(&self, (result, returns): (RunResult, Vec<f64>)) -> Row {
+        Row {
+            index: self.index,
+            values: self.values.clone(),
+            result,
+            returns,
+        }
+    }
+}
+
 /// The strategies file with each of `combos` (value indices of `axes`) set, in their order;
 /// the file is checked for each before anything runs.
 fn trials(
@@ -473,13 +485,7 @@ fn run_trial(
         .collect();
     let _trial =
         tracing::warn_span!("trial", n = trial.index + 1, params = %params.join(",")).entered();
-    let (result, returns) = run_events(cfg, &trial.defs, settings, events, true);
-    Row {
-        index: trial.index,
-        values: trial.values.clone(),
-        result,
-        returns,
-    }
+    trial.row(run_events(cfg, &trial.defs, settings, events, true))
 }
 
 /// Walk-forward optimisation: in each fold every combination of `axes` runs over the
@@ -524,13 +530,7 @@ pub fn walk_forward(
             .par_iter()
             .map(|t| {
                 let window = (fold.train_from, fold.train_to);
-                let (result, returns) = run_window(cfg, &t.defs, settings, &events, window);
-                Row {
-                    index: t.index,
-                    values: t.values.clone(),
-                    result,
-                    returns,
-                }
+                t.row(run_window(cfg, &t.defs, settings, &events, window))
             })
             .collect();
         rows.retain(|r| {
@@ -551,17 +551,11 @@ pub fn walk_forward(
             on_done();
             continue;
         };
-        let defs = &jobs[best.index].defs;
-        let (result, returns) =
-            run_window(cfg, defs, settings, &events, (fold.test_from, fold.test_to));
+        let trial = &jobs[best.index];
+        let window = (fold.test_from, fold.test_to);
         out.push(WfoFold {
             fold,
-            test: Some(Row {
-                index: best.index,
-                values: best.values.clone(),
-                result,
-                returns,
-            }),
+            test: Some(trial.row(run_window(cfg, &trial.defs, settings, &events, window))),
             chosen: Some(best),
             refused: None,
         });
@@ -708,6 +702,13 @@ pub struct Shard {
     pub count: u64,
 }
 
+impl Shard {
+    /// Whether trial `k` (from 0) is this shard's.
+    pub fn owns(self, k: usize) -> bool {
+        k as u64 % self.count == self.index
+    }
+}
+
 fn sha256_hex(parts: &[&[u8]]) -> String {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
@@ -730,18 +731,8 @@ impl TrialStore {
         let series = crate::journal::resolve(&tape.files).map_err(|e| e.to_string())?;
         let mut h = sha2::Sha256::new();
         for file in series.iter().flat_map(|s| &s.files) {
-            let mut f = File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let mut buf = vec![0u8; 1 << 16];
-            loop {
-                use std::io::Read as _;
-                let n = f
-                    .read(&mut buf)
-                    .map_err(|e| format!("{}: {e}", file.display()))?;
-                if n == 0 {
-                    break;
-                }
-                h.update(&buf[..n]);
-            }
+            crate::journal::hash_file(file, &mut h)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
         }
         let config = serde_json::to_string(cfg).map_err(|e| e.to_string())?;
         let settings = format!("{settings:?} {:?}", tape.filter);
@@ -920,7 +911,7 @@ impl<'a> Sweep<'a> {
         on_done: &(dyn Fn() + Sync),
     ) -> Result<SweepDone, String> {
         use rayon::prelude::*;
-        let ours = |index: usize| !merge_only && index as u64 % shard.count == shard.index;
+        let ours = |index: usize| !merge_only && shard.owns(index);
         // Each stored trial is read once; the ones run now are read back once written.
         let mut stored: Vec<Option<Row>> =
             (0..self.trial_count()).map(|i| self.stored(i)).collect();

@@ -119,12 +119,8 @@ pub struct WfoArgs {
     /// Every training window starts at the tape's start and grows
     #[arg(long)]
     pub anchored: bool,
-    /// A parameter and its values: KEY=V1,V2,… or STRATEGY_ID.KEY=V1,… (repeatable)
-    #[arg(long = "param", value_name = "KEY=V1,V2", required_unless_present = "grid", value_parser = crate::backtest::sweep::parse_axis)]
-    pub params: Vec<crate::backtest::sweep::Axis>,
-    /// The parameters from a grid file instead of --param (as sweep --grid)
-    #[arg(long, value_name = "FILE", conflicts_with = "params")]
-    pub grid: Option<PathBuf>,
+    #[command(flatten)]
+    pub params: ParamArgs,
     /// Metric the training windows are ranked by (as sweep --sort)
     #[arg(long, value_name = "METRIC", default_value = "sharpe", value_parser = crate::backtest::sweep::parse_sort)]
     pub objective: String,
@@ -163,10 +159,9 @@ pub enum McMethod {
     Synthetic,
 }
 
+/// The parameters of a sweep or a walk-forward.
 #[derive(Debug, Args)]
-pub struct SweepArgs {
-    #[command(flatten)]
-    pub run: RunArgs,
+pub struct ParamArgs {
     /// A parameter and its values: KEY=V1,V2,… or STRATEGY_ID.KEY=V1,… (repeatable)
     #[arg(long = "param", value_name = "KEY=V1,V2", required_unless_present = "grid", value_parser = crate::backtest::sweep::parse_axis)]
     pub params: Vec<crate::backtest::sweep::Axis>,
@@ -174,6 +169,29 @@ pub struct SweepArgs {
     /// of values or to {from, to, step}; the first varies slowest
     #[arg(long, value_name = "FILE", conflicts_with = "params")]
     pub grid: Option<PathBuf>,
+}
+
+impl ParamArgs {
+    /// The parameters: from `--grid`'s file, else `--param`.
+    fn axes(&self) -> Result<Vec<sweep::Axis>, Error> {
+        match &self.grid {
+            Some(path) => {
+                let shown = path.display().to_string();
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Error::Usage(format!("cannot read {shown}: {e}")))?;
+                crate::backtest::search::parse_grid(&text, &shown).map_err(Error::Usage)
+            }
+            None => Ok(self.params.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub params: ParamArgs,
     /// Run N combinations of the grid drawn at random (seeded by --seed) instead of all; the
     /// first N of a seed are the same whatever N
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
@@ -401,19 +419,6 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     }
 }
 
-/// The parameters of a sweep or a walk-forward: from `--grid`'s file, else `--param`.
-fn axes(grid: Option<&Path>, params: &[sweep::Axis]) -> Result<Vec<sweep::Axis>, Error> {
-    match grid {
-        Some(path) => {
-            let shown = path.display().to_string();
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Error::Usage(format!("cannot read {shown}: {e}")))?;
-            crate::backtest::search::parse_grid(&text, &shown).map_err(Error::Usage)
-        }
-        None => Ok(params.to_vec()),
-    }
-}
-
 /// What a sweep, a walk-forward and a Monte Carlo run share.
 #[derive(Clone, Copy)]
 struct Job<'a> {
@@ -439,7 +444,7 @@ fn sweep(job: &Job, s: &SweepArgs) -> Result<(), Error> {
         tape,
     } = *job;
     use crate::backtest::search;
-    let axes = axes(s.grid.as_deref(), &s.params)?;
+    let axes = s.params.axes()?;
     let combos = match s.samples {
         Some(n) => search::sample(&axes, n as usize, s.seed).map_err(Error::Usage)?,
         None => {
@@ -465,8 +470,8 @@ fn sweep(job: &Job, s: &SweepArgs) -> Result<(), Error> {
     )
     .map_err(Error::usage)?;
     // This worker's trials: a shard's (found stored or run), or, from a queue, those it runs.
-    let ours = (0..plan.trial_count() as u64)
-        .filter(|k| !s.merge && k % s.shard.count == s.shard.index)
+    let ours = (0..plan.trial_count())
+        .filter(|&k| !s.merge && s.shard.owns(k))
         .count() as u64;
     let progress = args.progress(
         cli.common.quiet,
@@ -558,22 +563,35 @@ fn sweep(job: &Job, s: &SweepArgs) -> Result<(), Error> {
     if !cli.no_summary {
         app::print_out(&sweep::overfitting_text(&overfitting))?;
     }
-    let (csv, json) = (args.out.join("sweep.csv"), args.out.join("sweep.json"));
-    let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default() + "\n";
-    let text = pretty(&sweep::json(&axes, &rows));
-    let written = std::fs::create_dir_all(&args.out)
-        .and_then(|_| std::fs::write(&csv, sweep::csv(&axes, &rows)))
-        .and_then(|_| std::fs::write(&json, text))
-        .and_then(|_| std::fs::write(args.out.join("overfitting.json"), pretty(&overfitting)))
-        .and_then(|_| {
-            std::fs::write(
-                args.out.join("sweep_returns.csv"),
-                sweep::returns_csv(&rows),
-            )
-        });
-    written.map_err(|e| Error::Failed(format!("cannot write to {}: {e}", args.out.display())))?;
+    write_outputs(
+        &args.out,
+        &[
+            ("sweep.json", &sweep::json(&axes, &rows)),
+            ("overfitting.json", &overfitting),
+        ],
+        &[
+            ("sweep.csv", &sweep::csv(&axes, &rows)),
+            ("sweep_returns.csv", &sweep::returns_csv(&rows)),
+        ],
+    )?;
     crate::research::export::write_sweep(&args.out.join("sweep.parquet"), &axes, &rows)
         .map_err(|e| Error::Failed(e.to_string()))
+}
+
+/// Writes the outputs of a sweep, a walk-forward or a Monte Carlo run to `dir`: the JSON
+/// values pretty, with a newline, and the texts as they are.
+fn write_outputs(
+    dir: &Path,
+    json: &[(&str, &serde_json::Value)],
+    text: &[(&str, &str)],
+) -> Result<(), Error> {
+    let written = std::fs::create_dir_all(dir).and_then(|()| {
+        json.iter()
+            .try_for_each(|(name, v)| write_pretty(&dir.join(name), v))?;
+        text.iter()
+            .try_for_each(|(name, t)| std::fs::write(dir.join(name), t))
+    });
+    written.map_err(|e| Error::Failed(format!("cannot write to {}: {e}", dir.display())))
 }
 
 /// A shard's own results, in grid order: `{out}/shards/shard-I-of-N.csv` and `.parquet`, and a
@@ -587,7 +605,7 @@ fn write_shard(
 ) -> Result<(), Error> {
     let ours: Vec<sweep::Row> = rows
         .iter()
-        .filter(|r| r.index as u64 % shard.count == shard.index)
+        .filter(|r| shard.owns(r.index))
         .cloned()
         .collect();
     let trials: Vec<serde_json::Value> = ours
@@ -612,21 +630,14 @@ fn write_shard(
         "trials": trials,
     });
     let dir = out.join("shards");
-    let stem = dir.join(format!("shard-{}-of-{}", shard.index, shard.count));
-    let failed = |e: &dyn std::fmt::Display| {
-        Error::Failed(format!("cannot write to {}: {e}", dir.display()))
-    };
-    std::fs::create_dir_all(&dir)
-        .and_then(|_| std::fs::write(stem.with_extension("csv"), sweep::csv(axes, &ours)))
-        .and_then(|_| {
-            std::fs::write(
-                stem.with_extension("json"),
-                serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n",
-            )
-        })
-        .map_err(|e| failed(&e))?;
-    crate::research::export::write_sweep(&stem.with_extension("parquet"), axes, &ours)
-        .map_err(|e| failed(&e))
+    let stem = format!("shard-{}-of-{}", shard.index, shard.count);
+    write_outputs(
+        &dir,
+        &[(&format!("{stem}.json"), &manifest)],
+        &[(&format!("{stem}.csv"), &sweep::csv(axes, &ours))],
+    )?;
+    crate::research::export::write_sweep(&dir.join(format!("{stem}.parquet")), axes, &ours)
+        .map_err(|e| Error::Failed(format!("cannot write to {}: {e}", dir.display())))
 }
 
 /// The configuration a run uses (capital as the quote balance, slippage and short selling
@@ -673,7 +684,7 @@ fn walk_forward(job: &Job, w: &WfoArgs) -> Result<(), Error> {
         settings,
         tape,
     } = *job;
-    let axes = axes(w.grid.as_deref(), &w.params)?;
+    let axes = w.params.axes()?;
     let spec = run::WfoSpec {
         train_ns: w.train,
         test_ns: w.test,
@@ -715,11 +726,11 @@ fn walk_forward(job: &Job, w: &WfoArgs) -> Result<(), Error> {
             csv += &format!("{},{},{r},{equity}\n", k + 1, i + 1);
         }
     }
-    let text = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";
-    std::fs::create_dir_all(&args.out)
-        .and_then(|_| std::fs::write(args.out.join("wfo.json"), text))
-        .and_then(|_| std::fs::write(args.out.join("wfo_equity.csv"), csv))
-        .map_err(|e| Error::Failed(format!("cannot write to {}: {e}", args.out.display())))
+    write_outputs(
+        &args.out,
+        &[("wfo.json", &report)],
+        &[("wfo_equity.csv", &csv)],
+    )
 }
 
 /// `njord-backtest mc`: the runs, the table on stdout, `mc.json` and `mc_runs.csv`.
@@ -783,11 +794,7 @@ fn monte_carlo(job: &Job, m: &McArgs) -> Result<(), Error> {
             metrics.fills
         );
     }
-    let text = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";
-    std::fs::create_dir_all(&args.out)
-        .and_then(|_| std::fs::write(args.out.join("mc.json"), text))
-        .and_then(|_| std::fs::write(args.out.join("mc_runs.csv"), csv))
-        .map_err(|e| Error::Failed(format!("cannot write to {}: {e}", args.out.display())))
+    write_outputs(&args.out, &[("mc.json", &report)], &[("mc_runs.csv", &csv)])
 }
 
 /// Every strategy of the portfolio must be in the strategies file; one that is not in the

@@ -74,6 +74,21 @@ fn parent(path: &Path) -> &Path {
     }
 }
 
+/// Feeds the bytes of the file at `path` to `hasher`: a tape's SHA-256, a source's.
+pub fn hash_file(path: &Path, hasher: &mut sha2::Sha256) -> io::Result<()> {
+    use sha2::Digest;
+    use std::io::Read as _;
+    let mut file = File::open(path)?;
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        hasher.update(&buf[..n]);
+    }
+}
+
 /// Replaces the small state file `path` (a kill file, a latch, a watermark) so that a crash
 /// leaves the old content or the new one, never half: a temporary file beside it, fsync,
 /// rename, then fsync of the directory. Creates the directory.

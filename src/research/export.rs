@@ -287,15 +287,7 @@ pub(crate) fn sources_json(series: &[Series]) -> Result<String, ExportError> {
     let mut list = Vec::new();
     for f in series.iter().flat_map(|s| &s.files) {
         let mut hasher = Sha256::new();
-        let mut file = std::fs::File::open(f).map_err(io(f))?;
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = std::io::Read::read(&mut file, &mut buf).map_err(io(f))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
+        crate::journal::hash_file(f, &mut hasher).map_err(io(f))?;
         list.push(serde_json::json!({
             "path": f.display().to_string(),
             "sha256": hex::encode(hasher.finalize()),

@@ -18,8 +18,9 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Poisson, StandardNormal};
 
-/// Seconds in a (365-day) year: a step of `s` seconds is `s / YEAR_S` years.
-pub const YEAR_S: f64 = 365.0 * 86_400.0;
+/// Seconds in a (365-day) year, as the metrics count it: a step of `s` seconds is `s / YEAR_S`
+/// years.
+pub const YEAR_S: f64 = crate::backtest::metrics::NS_PER_YEAR / 1e9;
 
 /// A return process.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,6 +157,8 @@ pub struct Path {
     at: usize,
     left: usize,
     jumps: u64,
+    /// Jump: the number of jumps in one step (built once; `None` for a rate of 0).
+    poisson: Option<Poisson<f64>>,
 }
 
 impl Path {
@@ -171,6 +174,11 @@ impl Path {
             } => omega / (1.0 - alpha - beta),
             _ => 0.0,
         };
+        // Only a rate of 0 is refused here (a checked rate is finite): no jumps.
+        let poisson = match &model {
+            Model::Jump { rate, .. } => Poisson::new(rate * dt).ok(),
+            _ => None,
+        };
         Ok(Path {
             model,
             dt,
@@ -180,6 +188,7 @@ impl Path {
             at: 0,
             left: 0,
             jumps: 0,
+            poisson,
         })
     }
 
@@ -207,16 +216,12 @@ impl Path {
             &Model::Jump {
                 mu,
                 sigma,
-                rate,
                 jump_mean,
                 jump_sd,
+                ..
             } => {
                 let diffusion = (mu - sigma * sigma / 2.0) * dt + sigma * dt.sqrt() * self.normal();
-                let n = match Poisson::new(rate * dt) {
-                    Ok(p) => p.sample(&mut self.rng) as u64,
-                    // Only a rate of 0 is refused here (a checked rate is finite): no jumps.
-                    Err(_) => 0,
-                };
+                let n = self.poisson.map_or(0, |p| p.sample(&mut self.rng) as u64);
                 self.jumps += n;
                 let jumps: f64 = (0..n).map(|_| jump_mean + jump_sd * self.normal()).sum();
                 diffusion + jumps

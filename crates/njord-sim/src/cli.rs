@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use njord::app::Error;
 use njord::cli::CommonArgs;
 use njord::synth::{Model, Path, YEAR_S};
+use rust_decimal::Decimal;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -288,6 +289,21 @@ impl Generator {
         }
         let start_ns = tape::parse_iso(&g.start)
             .map_err(|e| Error::Usage(format!("njord-sim gen: --start: {e}")))?;
+        // Prices are whole ticks up to 10¹²: a tick finer than 10⁻¹² or a price beyond 10¹²
+        // would leave exact decimals.
+        let (max_price, min_tick) = (Decimal::from(1_000_000_000_000u64), Decimal::new(1, 12));
+        if !(g.price > Decimal::ZERO && g.price <= max_price) {
+            return Err(Error::Usage(format!(
+                "njord-sim gen: --price {} must be above 0 and at most 1e12",
+                g.price
+            )));
+        }
+        if g.tick > Decimal::ZERO && (g.tick < min_tick || g.tick > g.price) {
+            return Err(Error::Usage(format!(
+                "njord-sim gen: --tick {} must be from 1e-12 to --price",
+                g.tick
+            )));
+        }
         let spec = tape::GenSpec {
             symbol: g.symbol.clone(),
             count: g.count,

@@ -40,18 +40,27 @@ pub fn seed_of(seed: u64, run: u64) -> u64 {
     mix(seed ^ mix(run))
 }
 
-/// The tape's prices: one per event, and the decimals runs round to.
+/// The tape's prices: one per event, a bar's open, high and low beside its close (zeros for
+/// a trade), and the decimals runs round to.
 #[derive(Debug, Clone)]
 pub struct Prices {
     pub prices: Vec<f64>,
+    ohl: Vec<[f64; 3]>,
     pub scale: u32,
 }
+
+/// A run's prices are whole units of the scale in an `i64`; the largest tape price times this
+/// must fit, so a run may drift this far up before it is capped.
+const HEADROOM: f64 = 1e3;
+/// The most units of the scale a run's price holds (below 2⁶²).
+const MAX_UNITS: f64 = 4.6e18;
 
 impl Prices {
     /// The prices of `events`: one symbol's trades or bars, every price above 0.
     pub fn of(events: &[Event<'_>]) -> Result<Prices, String> {
         let mut symbol: Option<&str> = None;
         let mut prices = Vec::with_capacity(events.len());
+        let mut ohl = Vec::with_capacity(events.len());
         let mut scale = 0;
         for (k, ev) in events.iter().enumerate() {
             let (s, p) = match ev {
@@ -81,6 +90,11 @@ impl Prices {
             }
             scale = scale.max(p.scale());
             prices.push(f);
+            let f64_of = |x: Decimal| f64::try_from(x).unwrap_or(0.0);
+            ohl.push(match ev {
+                Event::Bar(b) => [f64_of(b.open), f64_of(b.high), f64_of(b.low)],
+                _ => [0.0; 3],
+            });
         }
         if prices.len() < 3 {
             return Err(format!(
@@ -88,7 +102,13 @@ impl Prices {
                 prices.len()
             ));
         }
-        Ok(Prices { prices, scale })
+        // Fewer decimals than the tape's when its largest price, with room to drift, would
+        // not fit a run's units: a run's prices are then coarser, never capped.
+        let top = prices.iter().copied().fold(0.0, f64::max);
+        while scale > 0 && top * HEADROOM * 10f64.powi(scale as i32) > MAX_UNITS {
+            scale -= 1;
+        }
+        Ok(Prices { prices, ohl, scale })
     }
 
     /// The log returns between consecutive prices.
@@ -142,7 +162,7 @@ fn decimal(p: f64, scale: u32, per_unit: f64) -> Decimal {
     let units = if units.is_nan() {
         1.0
     } else {
-        units.clamp(1.0, 4.6e18)
+        units.clamp(1.0, MAX_UNITS)
     };
     Decimal::new(units as i64, scale)
 }
@@ -161,7 +181,8 @@ pub fn replay<'e>(
         if k > 0 {
             log_price += draws[k - 1];
         }
-        let price = decimal(log_price.exp(), prices.scale, per_unit);
+        let p = log_price.exp();
+        let price = decimal(p, prices.scale, per_unit);
         match ev {
             Event::Trade(t) => each(&Event::Trade(Trade {
                 venue: Cow::Borrowed(&t.venue),
@@ -171,15 +192,10 @@ pub fn replay<'e>(
                 ..*t
             })),
             Event::Bar(b) => {
-                let ratio = log_price.exp() / prices.prices[k];
-                let scaled = |x: Decimal| {
-                    decimal(
-                        f64::try_from(x).unwrap_or(0.0) * ratio,
-                        prices.scale,
-                        per_unit,
-                    )
-                };
-                let (open, high, low) = (scaled(b.open), scaled(b.high), scaled(b.low));
+                let ratio = p / prices.prices[k];
+                let scaled = |x: f64| decimal(x * ratio, prices.scale, per_unit);
+                let [o, h, l] = prices.ohl[k];
+                let (open, high, low) = (scaled(o), scaled(h), scaled(l));
                 each(&Event::Bar(Bar {
                     symbol: Cow::Borrowed(&b.symbol),
                     timeframe: Cow::Borrowed(&b.timeframe),
@@ -283,6 +299,24 @@ mod tests {
         let mut same = Vec::new();
         replay(&tape, &prices, &r, |ev| same.push(ev.clone().into_owned()));
         assert_eq!(same, tape);
+    }
+
+    /// A tape of many decimals at a high price: runs round to fewer decimals rather than
+    /// cap the price (65000 at 15 decimals is beyond 2⁶² units).
+    #[test]
+    fn many_decimals_at_a_high_price_are_rounded_not_capped() {
+        let tape = trades(&["65000.123456789012345", "65001", "65002"]);
+        let prices = Prices::of(&tape).unwrap();
+        assert!(prices.scale < 15, "{}", prices.scale);
+        let mut seen = Vec::new();
+        replay(&tape, &prices, &prices.returns(), |ev| {
+            if let Event::Trade(t) = ev {
+                seen.push(t.price);
+            }
+        });
+        let near = |d: Decimal, want: Decimal| (d - want).abs() <= Decimal::new(1, 3);
+        assert!(near(seen[0], Decimal::new(65000123, 3)), "{seen:?}");
+        assert!(near(seen[1], Decimal::from(65001)), "{seen:?}");
     }
 
     #[test]
