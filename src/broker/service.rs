@@ -10,9 +10,12 @@
 //! journaled and put on disk: a broker killed mid-send finds it at restart and asks the venue.
 //! An order whose answer is lost is published `unknown` and settled on later ticks, so it
 //! never holds up the orders behind it. Venue news (user stream, REST polls, balances) is
-//! drained on the runner's wall-clock tick; on stdio that is every 100 ms.
+//! drained on the runner's wall-clock tick; on stdio that is every 100 ms. Live, the broker
+//! books each venue fill into positions ([`FillBook`]) and publishes them with the day's PnL,
+//! as njord-paper does in paper, so the daily-loss cap sees real losses.
 
 use super::armed::{ArmedBook, triggered};
+use super::book::FillBook;
 use super::client_id::client_order_id;
 use super::guard::{self, Denial, PriceRules, Quote};
 use super::order_state::OrderStatus;
@@ -23,11 +26,12 @@ use super::{
 };
 use crate::app::Error;
 use crate::backoff::RetryPolicy;
+use crate::bus::RedisBus;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Loaded};
 use crate::event::{
     Ack, Balance, Cancel, Decision, Echo, Event, Fill, Kind, Liquidity, Order, OrderType,
-    OrderUpdate, Side, TimeInForce,
+    OrderUpdate, Position, Side, TimeInForce,
 };
 use crate::journal::{JournalReader, Journals};
 use crate::kill::KillSwitch;
@@ -46,6 +50,8 @@ pub const ORDERS_JOURNAL: &str = "broker.orders";
 pub const FILLS_JOURNAL: &str = "broker.fills";
 /// Journal of published balances.
 pub const BALANCES_JOURNAL: &str = "broker.balances";
+/// Journal of the positions booked from venue fills.
+pub const POSITIONS_JOURNAL: &str = "broker.positions";
 /// File of the fill watermark, beside the journals.
 pub const WATERMARK_FILE: &str = "broker.watermark.json";
 /// Journal of what the broker enforces itself: each protective order it holds until its
@@ -88,6 +94,10 @@ pub struct BrokerStage<V: Venue, C: Clock> {
     last_price: HashMap<String, (Decimal, i64)>,
     validator: Option<VenueRuntime<V>>,
     live: Option<Box<Live<V, C>>>,
+    /// Live: the positions of the venue fills, rebuilt from the fills journal at start.
+    book: FillBook,
+    /// Where the day's PnL of `book` is shared (`njord:pnl:day`), for risk.
+    pnl_redis: Option<RedisBus>,
 }
 
 /// A venue and the tokio runtime its futures (and its user stream) run on.
@@ -349,6 +359,8 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
             last_price: HashMap::new(),
             validator: None,
             live: None,
+            book: FillBook::default(),
+            pnl_redis: None,
         };
         if !live {
             tracing::info!(
@@ -362,7 +374,13 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
         }
         let io = VenueRuntime::new(open(Purpose::Trade)?)?;
         stage.live = Some(Box::new(Live::start(io, clock, cfg, opts)?));
+        stage.book = book_of_journal(&cfg.journal.dir);
         Ok(stage)
+    }
+
+    /// Live, keeps the day's realized PnL of the venue fills on this Redis (`njord:pnl:day`).
+    pub fn publish_pnl_to(&mut self, redis: RedisBus) {
+        self.pnl_redis = Some(redis);
     }
 
     /// Whether orders go to the venue.
@@ -426,7 +444,15 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
             _ => ORDERS_JOURNAL,
         };
         self.journal(stem, &ev)?;
+        let position = match &ev {
+            Event::Fill(f) => Some(Event::Position(book_fill(&mut self.book, f))),
+            _ => None,
+        };
         out.push(ev);
+        if let Some(p) = position {
+            self.journal(POSITIONS_JOURNAL, &p)?;
+            out.push(p);
+        }
         Ok(())
     }
 
@@ -446,14 +472,30 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
     }
 
     /// Emits what the live side produced outside an input event (venue news, groups it
-    /// resolved), after writing its armed-journal records.
+    /// resolved), after writing its armed-journal records. New fills are put on disk before
+    /// the watermark that stops them being fetched again moves past them: a crash between
+    /// the two repeats a fill (a loss counted twice) rather than losing one (a loss unseen).
     fn drain_live(&mut self, out: &mut Out) -> Result<(), StageError> {
         self.flush_armed_log()?;
         let Some(live) = self.live.as_mut() else {
             return Ok(());
         };
         let evs = std::mem::take(&mut live.pending);
-        evs.into_iter().try_for_each(|e| self.emit(e, out))
+        let last_fill = evs.iter().rev().find_map(|e| match e {
+            Event::Fill(f) => Some(f.ts_fill_ns),
+            _ => None,
+        });
+        evs.into_iter().try_for_each(|e| self.emit(e, out))?;
+        if let Some(ts) = last_fill {
+            self.journals.sync(FILLS_JOURNAL)?;
+            if let Some(redis) = self.pnl_redis.as_mut() {
+                crate::risk::publish_pnl_day(redis, self.book.pnl_day_usd(ts), ts);
+            }
+        }
+        if let Some(live) = self.live.as_mut() {
+            live.persist_watermark();
+        }
+        Ok(())
     }
 
     /// A live order. The partner of a waiting OCO leg goes out with it as one venue list; a
@@ -817,6 +859,40 @@ fn rejected(req: &BrokerOrderReq, reason: Option<Reason>, ts_ns: i64) -> Event<'
         reason,
         ts_ns,
     )
+}
+
+/// Books a venue fill and returns its position. A fee in an asset with no known price is
+/// left out of the PnL, and said so.
+fn book_fill(book: &mut FillBook, f: &Fill<'_>) -> Position<'static> {
+    let fee = book.fee_in_quote(f).unwrap_or_else(|| {
+        tracing::warn!(
+            order_id = %f.order_id,
+            "fee {} {} has no price in {}'s quote yet: not counted in the day's PnL",
+            f.fee,
+            f.fee_asset,
+            f.symbol
+        );
+        Decimal::ZERO
+    });
+    book.book(f, fee)
+}
+
+/// The positions of every fill in the fills journal (all runs): what the broker booked before
+/// a restart still counts toward the day's PnL.
+fn book_of_journal(journal_dir: &Path) -> FillBook {
+    let mut book = FillBook::default();
+    read_journal(journal_dir, FILLS_JOURNAL, |ev| {
+        if let Event::Fill(f) = ev {
+            book_fill(&mut book, &f);
+        }
+    });
+    if !book.is_empty() {
+        tracing::info!(
+            positions = book.len(),
+            "positions rebuilt from {FILLS_JOURNAL}"
+        );
+    }
+    book
 }
 
 fn fill_event(f: AttributedFill) -> Event<'static> {
@@ -1615,7 +1691,6 @@ impl<V: Venue, C: Clock> Live<V, C> {
                 tracing::warn!("clock offset not measured: {e}");
             }
         }
-        self.persist_watermark();
     }
 
     /// Follows in-flight orders to a final status for up to the grace period.
@@ -1635,7 +1710,6 @@ impl<V: Venue, C: Clock> Live<V, C> {
         if !left.is_empty() {
             tracing::warn!(orders = ?left, "shutting down with orders still open at the venue");
         }
-        self.persist_watermark();
         self.stream.close();
     }
 }
@@ -1673,6 +1747,7 @@ impl<V: Venue, C: Clock> Stage for BrokerStage<V, C> {
             Event::Trade(t) => {
                 self.last_price
                     .insert(t.symbol.to_string(), (t.price, t.ts_ns));
+                self.book.on_trade(&t.symbol, t.price, t.ts_ns);
                 self.fire_armed(&t.symbol, t.price, out)
             }
             Event::Ticker(t) => {

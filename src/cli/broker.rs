@@ -18,6 +18,11 @@ Live, immediately before each order: the kill switch (file, then Redis; unreadab
 tripped) → `decision` denial `halted`; notional above min(10 USD, broker.live_max_notional_usd) → \
 denial `live_micro_cap`; else the order is placed once per intent → `ack`, then `order_update`, \
 `fill` and `balance` events from the user stream and REST polls.\n\n\
+Live, each venue fill is booked into its (strategy, symbol) position: a `position` event \
+({journal_dir}/broker.positions.ndjson) and the day's realized PnL net of fees in \
+njord:pnl:day on Redis (--bus, else redis.url), which risk's daily_loss_usd_cap and trip_on_daily_loss read. Positions are \
+rebuilt from broker.fills at start. Do not run njord-paper on the same bus as a live broker: \
+both would publish positions.\n\n\
 Protective orders: STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT, LIMIT_MAKER (post_only) and OCO lists (a \
 limit and a stop_limit of one oco group, back to back) are placed natively where the symbol's \
 orderTypes allow; stop_market, trailing stops and unlisted types are armed by the broker \
@@ -54,6 +59,11 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     };
     app::audit_start("njord-broker", &loaded)?;
     let mut broker = BrokerStage::new(&loaded, &opts)?;
+    if broker.is_live()
+        && let Some(url) = &opts.redis_url
+    {
+        broker.publish_pnl_to(app::connect(url, &loaded)?);
+    }
     // The broker serves its endpoints on stdio too: it is a daemon either way.
     let mut tele = app::Telemetry::start("njord-broker", &cli.stage.metrics, &loaded, true)?;
     let outcome = match &cli.stage.bus {
