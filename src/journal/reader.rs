@@ -71,7 +71,20 @@ pub struct LineError {
 impl JournalReader {
     /// Opens a file; gzip is recognised by its magic bytes, whatever the name.
     pub fn open(path: &Path) -> Result<Self, JournalError> {
-        let file = File::open(path).map_err(io_err(path))?;
+        let file = match File::open(path) {
+            Ok(f) => f,
+            // Listed plain, compressed since: a rotated file's `.gz` is complete before the
+            // plain file goes, so a reader racing the compressor reads that instead.
+            Err(e)
+                if e.kind() == io::ErrorKind::NotFound
+                    && path.extension().is_some_and(|x| x == "ndjson") =>
+            {
+                let mut gz = path.as_os_str().to_owned();
+                gz.push(".gz");
+                File::open(Path::new(&gz)).map_err(|_| io_err(path)(e))?
+            }
+            Err(e) => return Err(io_err(path)(e)),
+        };
         Self::sniff(path.display().to_string(), file).map_err(io_err(path))
     }
 

@@ -17,6 +17,24 @@ fn collect(path: &Path) -> (usize, Vec<String>) {
     (good, bad)
 }
 
+/// A reader that listed a rotated file before its compressor replaced it by the `.gz` reads
+/// the `.gz`: a restart racing a rotation finds every line (the broker's armed orders, fills).
+#[test]
+fn a_plain_file_compressed_after_listing_is_read_from_its_gz() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("broker.armed.20240101.ndjson");
+    let mut gz = GzEncoder::new(
+        std::fs::File::create(dir.path().join("broker.armed.20240101.ndjson.gz")).unwrap(),
+        Compression::fast(),
+    );
+    writeln!(gz, "{T}\n{T}").unwrap();
+    gz.finish().unwrap();
+    assert_eq!(collect(&plain), (2, vec![]));
+    let missing = dir.path().join("nothing.ndjson");
+    let err = JournalReader::open(&missing).err().unwrap().to_string();
+    assert!(err.contains("nothing.ndjson"), "{err}");
+}
+
 #[test]
 fn writer_appends_and_reader_reads_back() {
     let dir = tempfile::tempdir().unwrap();
