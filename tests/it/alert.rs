@@ -243,9 +243,14 @@ rules:
     );
     let mut first = spawn(alert_cmd(dir.path(), &rules, &[]));
     let mut stdin = first.stdin.take().unwrap();
-    for (i, halted) in [true, false, true, false].into_iter().enumerate() {
-        writeln!(stdin, "{}", decision(&i.to_string(), halted, i as i64)).unwrap();
-    }
+    // One write (under PIPE_BUF, so atomic): the four arrive as one batch however loaded the
+    // machine is, and all are queued before the first delivery starts.
+    let lines: String = [true, false, true, false]
+        .into_iter()
+        .enumerate()
+        .map(|(i, halted)| format!("{}\n", decision(&i.to_string(), halted, i as i64)))
+        .collect();
+    stdin.write_all(lines.as_bytes()).unwrap();
     stdin.flush().unwrap();
     // The first delivery hangs at the receiver: kill -9 while it is in flight.
     rx.wait_for("the first delivery", |r| !r.got().is_empty());
