@@ -1,6 +1,6 @@
 complete -c njord-bars -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
 complete -c njord-bars -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
-complete -c njord-bars -l bus -d 'Run as a daemon on a Redis bus (redis://HOST:PORT/DB) instead of stdin/stdout' -r
+complete -c njord-bars -l bus -d 'Run as a daemon on a Redis bus (redis://HOST:PORT/DB, or redis+sentinel://HOST:PORT,…/MASTER/DB to follow a Sentinel failover) instead of stdin/stdout' -r
 complete -c njord-bars -l metrics-addr -d 'Serve GET /metrics, /livez and /readyz here: HOST:PORT, a port (on 127.0.0.1), or off (default for daemons: telemetry.addr; on stdio: none)' -r
 complete -c njord-bars -l metrics-file -d 'Rewrite the metrics to this file periodically and at exit, in the Prometheus text format of node_exporter\'s textfile collector' -r -F
 complete -c njord-bars -l timeframes -d 'Timeframes, comma-separated, from: 1m 3m 5m 15m 30m 1h 2h 4h 6h 12h 1d' -r

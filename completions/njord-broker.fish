@@ -1,6 +1,6 @@
 complete -c njord-broker -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
 complete -c njord-broker -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
-complete -c njord-broker -l bus -d 'Run as a daemon on a Redis bus (redis://HOST:PORT/DB) instead of stdin/stdout' -r
+complete -c njord-broker -l bus -d 'Run as a daemon on a Redis bus (redis://HOST:PORT/DB, or redis+sentinel://HOST:PORT,…/MASTER/DB to follow a Sentinel failover) instead of stdin/stdout' -r
 complete -c njord-broker -l metrics-addr -d 'Serve GET /metrics, /livez and /readyz here: HOST:PORT, a port (on 127.0.0.1), or off (default for daemons: telemetry.addr; on stdio: none)' -r
 complete -c njord-broker -l metrics-file -d 'Rewrite the metrics to this file periodically and at exit, in the Prometheus text format of node_exporter\'s textfile collector' -r -F
 complete -c njord-broker -l print-config -d 'Print the effective configuration (secrets redacted) and exit'

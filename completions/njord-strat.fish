@@ -26,7 +26,7 @@ end
 
 complete -c njord-strat -n "__fish_njord_strat_needs_command" -l config -d 'Configuration file (default: config/base.yaml; missing means built-in defaults)' -r -F
 complete -c njord-strat -n "__fish_njord_strat_needs_command" -l log-level -d 'Log level for stderr (error, warn, info, debug, trace); overrides -v/-q' -r
-complete -c njord-strat -n "__fish_njord_strat_needs_command" -l bus -d 'Run as a daemon on a Redis bus (redis://HOST:PORT/DB) instead of stdin/stdout' -r
+complete -c njord-strat -n "__fish_njord_strat_needs_command" -l bus -d 'Run as a daemon on a Redis bus (redis://HOST:PORT/DB, or redis+sentinel://HOST:PORT,…/MASTER/DB to follow a Sentinel failover) instead of stdin/stdout' -r
 complete -c njord-strat -n "__fish_njord_strat_needs_command" -l metrics-addr -d 'Serve GET /metrics, /livez and /readyz here: HOST:PORT, a port (on 127.0.0.1), or off (default for daemons: telemetry.addr; on stdio: none)' -r
 complete -c njord-strat -n "__fish_njord_strat_needs_command" -l metrics-file -d 'Rewrite the metrics to this file periodically and at exit, in the Prometheus text format of node_exporter\'s textfile collector' -r -F
 complete -c njord-strat -n "__fish_njord_strat_needs_command" -l strategies -d 'Strategies file (schema: id, class, enabled, symbols, events, params)' -r -F

@@ -101,19 +101,106 @@ impl Reconnect {
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Where a Redis bus connects: one server (`redis://`), or the primary that Redis Sentinel
+/// names at each (re)connect (`redis+sentinel://S1:P1,S2:P2/MASTER/DB`), so the daemons follow
+/// a failover.
+#[derive(Clone)]
+enum Target {
+    Direct(redis::Client),
+    Sentinel {
+        sentinels: Vec<String>,
+        master: String,
+        db: i64,
+    },
+}
+
+/// The scheme of a bus that follows Redis Sentinel.
+pub const SENTINEL_SCHEME: &str = "redis+sentinel://";
+
+impl Target {
+    fn parse(url: &str) -> Result<Target, String> {
+        let Some(rest) = url.strip_prefix(SENTINEL_SCHEME) else {
+            return redis::Client::open(url).map(Target::Direct).map_err(|e| {
+                format!("`{url}` is not a Redis URL ({e}); use redis://HOST:PORT/DB")
+            });
+        };
+        let usage = || {
+            format!(
+                "`{url}`: a Sentinel URL is redis+sentinel://HOST:PORT[,HOST:PORT…]/MASTER[/DB]"
+            )
+        };
+        let mut parts = rest.split('/');
+        let hosts = parts.next().unwrap_or_default();
+        let master = parts.next().filter(|m| !m.is_empty()).ok_or_else(usage)?;
+        let db = match parts.next() {
+            None | Some("") => 0,
+            Some(d) => d.parse().map_err(|_| usage())?,
+        };
+        if parts.next().is_some() {
+            return Err(usage());
+        }
+        let sentinels: Vec<String> = hosts
+            .split(',')
+            .filter(|h| !h.is_empty())
+            .map(|h| format!("redis://{h}"))
+            .collect();
+        if sentinels.is_empty() {
+            return Err(usage());
+        }
+        for s in &sentinels {
+            redis::Client::open(s.as_str()).map_err(|e| format!("{}: {e}", usage()))?;
+        }
+        Ok(Target::Sentinel {
+            sentinels,
+            master: master.to_string(),
+            db,
+        })
+    }
+
+    /// A client for the server to talk to now: for Sentinel, the primary it names.
+    fn client(&self) -> redis::RedisResult<redis::Client> {
+        match self {
+            Target::Direct(c) => Ok(c.clone()),
+            Target::Sentinel {
+                sentinels,
+                master,
+                db,
+            } => {
+                let mut s = redis::sentinel::Sentinel::build(sentinels.clone())?;
+                let node = redis::sentinel::SentinelNodeConnectionInfo::default()
+                    .set_redis_connection_info(redis::RedisConnectionInfo::default().set_db(*db));
+                s.master_for(master, Some(&node))
+            }
+        }
+    }
+}
+
+/// Checks a bus URL: `redis://…` or `redis+sentinel://…`.
+pub fn check_url(url: &str) -> Result<(), String> {
+    Target::parse(url).map(|_| ())
+}
+
+/// A client for the server a bus URL names now (through Sentinel, today's primary).
+pub fn client(url: &str) -> Result<redis::Client, String> {
+    Target::parse(url)?
+        .client()
+        .map_err(|e| format!("{url}: {e}"))
+}
+
 /// Redis pub/sub plus the few key commands the kill switch and risk engine need.
 pub struct RedisBus {
     url: String,
-    client: redis::Client,
+    target: Target,
     conn: Option<redis::Connection>,
     reconnect: Reconnect,
     /// Set to stop retrying (shutdown).
     pub stop: Arc<AtomicBool>,
 }
 
-fn connect(client: &redis::Client, url: &str) -> Result<redis::Connection, BusError> {
-    let conn = client
-        .get_connection_with_timeout(CONNECT_TIMEOUT)
+fn connect(target: &Target, url: &str) -> Result<redis::Connection, BusError> {
+    let conn = target
+        .client()
+        .and_then(|c| c.get_connection_with_timeout(CONNECT_TIMEOUT))
         .map_err(|e| BusError::Connect {
             url: url.to_string(),
             msg: e.to_string(),
@@ -126,11 +213,11 @@ fn connect(client: &redis::Client, url: &str) -> Result<redis::Connection, BusEr
 impl RedisBus {
     /// Connects and pings; an unreachable server is an error naming the URL.
     pub fn connect(url: &str, reconnect: Reconnect) -> Result<Self, BusError> {
-        let client = redis::Client::open(url).map_err(|e| BusError::Connect {
+        let target = Target::parse(url).map_err(|msg| BusError::Connect {
             url: url.to_string(),
-            msg: e.to_string(),
+            msg,
         })?;
-        let mut conn = connect(&client, url)?;
+        let mut conn = connect(&target, url)?;
         redis::cmd("PING")
             .query::<String>(&mut conn)
             .map_err(|e| BusError::Connect {
@@ -140,7 +227,7 @@ impl RedisBus {
         crate::telemetry::bus();
         Ok(RedisBus {
             url: url.to_string(),
-            client,
+            target,
             conn: Some(conn),
             reconnect,
             stop: Arc::new(AtomicBool::new(false)),
@@ -170,7 +257,7 @@ impl RedisBus {
                 Err(_) => self.conn = None,
             }
         }
-        let mut c = connect(&self.client, &self.url)?;
+        let mut c = connect(&self.target, &self.url)?;
         let v = f(&mut c).map_err(|e| cmd_err(&self.url, e))?;
         self.conn = Some(c);
         crate::telemetry::bus().reconnects.inc();
@@ -238,7 +325,7 @@ impl Bus for RedisBus {
         let (ready_tx, ready_rx) = crossbeam_channel::bounded(1);
         let stop = Arc::new(AtomicBool::new(false));
         let worker = SubscriberWorker {
-            client: self.client.clone(),
+            target: self.target.clone(),
             url: self.url.clone(),
             patterns: patterns.to_vec(),
             tx,
@@ -261,7 +348,7 @@ impl Bus for RedisBus {
 }
 
 struct SubscriberWorker {
-    client: redis::Client,
+    target: Target,
     url: String,
     patterns: Vec<String>,
     tx: Sender<Message>,
@@ -297,7 +384,7 @@ impl SubscriberWorker {
             url: self.url.clone(),
             msg: e.to_string(),
         };
-        let mut conn = connect(&self.client, &self.url)?;
+        let mut conn = connect(&self.target, &self.url)?;
         let mut ps = conn.as_pubsub();
         for p in &self.patterns {
             if p.contains(['*', '?', '[']) {
@@ -396,6 +483,39 @@ mod tests {
             .map(|m| m.payload)
             .collect();
         assert_eq!(got, vec![b"a".to_vec(), b"c".to_vec()]);
+    }
+
+    #[test]
+    fn sentinel_urls_name_their_sentinels_master_and_db() {
+        match Target::parse("redis+sentinel://127.0.0.1:26379,10.0.0.2:26380/mymaster/2") {
+            Ok(Target::Sentinel {
+                sentinels,
+                master,
+                db,
+            }) => {
+                assert_eq!(
+                    sentinels,
+                    ["redis://127.0.0.1:26379", "redis://10.0.0.2:26380"]
+                );
+                assert_eq!((master.as_str(), db), ("mymaster", 2));
+            }
+            _ => panic!("not a Sentinel target"),
+        }
+        for bad in [
+            "redis+sentinel://127.0.0.1:26379",
+            "redis+sentinel:///mymaster",
+            "redis+sentinel://127.0.0.1:26379/m/x",
+            "redis+sentinel://127.0.0.1:26379/m/0/extra",
+        ] {
+            let e = check_url(bad).err().unwrap();
+            assert!(e.contains("redis+sentinel://HOST:PORT"), "{bad}: {e}");
+        }
+        assert!(check_url("redis://127.0.0.1:6379/0").is_ok());
+        assert!(
+            check_url("redis//x")
+                .unwrap_err()
+                .contains("is not a Redis URL")
+        );
     }
 
     #[test]

@@ -243,10 +243,7 @@ pub fn load_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Strin
 
 /// Checks a Redis URL (`--bus`, `--redis`, `redis.url`).
 pub fn parse_redis_url(s: &str) -> Result<String, String> {
-    use redis::IntoConnectionInfo;
-    s.into_connection_info()
-        .map(|_| s.to_string())
-        .map_err(|e| format!("`{s}` is not a Redis URL ({e}); use redis://HOST:PORT/DB"))
+    crate::bus::check_url(s).map(|()| s.to_string())
 }
 
 /// Checks a REST base URL (`--rest-url`, `exchange.rest_url`).

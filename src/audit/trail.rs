@@ -217,7 +217,7 @@ impl Trail {
                 let url = redis_url
                     .ok_or_else(|| fail(dir, "audit.anchor_redis_prefix needs redis.url"))?;
                 let client =
-                    redis::Client::open(url).map_err(|e| fail(dir, format!("redis.url: {e}")))?;
+                    crate::bus::client(url).map_err(|e| fail(dir, format!("redis.url: {e}")))?;
                 Some((client, prefix.clone()))
             }
             None => None,

@@ -48,7 +48,7 @@ pub struct CommonArgs {
 /// Flags of every stage that reads events and writes the events it causes (DESIGN §5).
 #[derive(Debug, Clone, Args, Default)]
 pub struct StageArgs {
-    /// Run as a daemon on a Redis bus (redis://HOST:PORT/DB) instead of stdin/stdout
+    /// Run as a daemon on a Redis bus (redis://HOST:PORT/DB, or redis+sentinel://HOST:PORT,…/MASTER/DB to follow a Sentinel failover) instead of stdin/stdout
     #[arg(long, value_name = "URL", value_parser = crate::config::parse_redis_url)]
     pub bus: Option<String>,
     /// On stdio, write only the events this stage causes, not the forwarded input

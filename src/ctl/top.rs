@@ -278,7 +278,7 @@ impl Model {
 
 /// Reads decisions and fills off the bus into `tx`, as one line each.
 fn feed(url: String, topics: Vec<String>, tx: Sender<String>) {
-    let Ok(client) = redis::Client::open(url.as_str()) else {
+    let Ok(client) = crate::bus::client(&url) else {
         return;
     };
     let Ok(mut con) = client.get_connection() else {

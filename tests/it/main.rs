@@ -13,6 +13,7 @@ mod durability;
 mod events;
 mod exec;
 mod exec_strategy;
+mod failover;
 mod features;
 mod foundation;
 mod house;

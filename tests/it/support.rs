@@ -22,20 +22,58 @@ impl RedisServer {
 
     /// Starts a server on a given port (to restart one after [`RedisServer::kill`]).
     pub fn start_on(port: u16) -> RedisServer {
+        Self::start_with(port, &[])
+    }
+
+    /// A replica of the server on `primary`.
+    pub fn replica_of(primary: u16) -> RedisServer {
+        Self::start_with(
+            free_port(),
+            &["--replicaof", "127.0.0.1", &primary.to_string()],
+        )
+    }
+
+    /// A Sentinel (`redis-server --sentinel`) watching the primary on `primary` as `mymaster`,
+    /// with a quorum of 2, quick to call it down (500 ms) and to fail it over.
+    pub fn sentinel(primary: u16) -> RedisServer {
+        let port = free_port();
         let dir = tempfile::tempdir().unwrap();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .arg("--dir")
-            .arg(dir.path())
+        let conf = dir.path().join("sentinel.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "port {port}\nbind 127.0.0.1\ndir {}\nsentinel monitor mymaster 127.0.0.1 {primary} 2\n\
+                 sentinel down-after-milliseconds mymaster 500\nsentinel failover-timeout mymaster 3000\n",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        let mut cmd = Command::new("redis-server");
+        cmd.arg(&conf).arg("--sentinel");
+        Self::spawn(cmd, port, dir)
+    }
+
+    fn start_with(port: u16, extra: &[&str]) -> RedisServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new("redis-server");
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .args(extra)
+        .arg("--dir")
+        .arg(dir.path());
+        Self::spawn(cmd, port, dir)
+    }
+
+    fn spawn(mut cmd: Command, port: u16, dir: tempfile::TempDir) -> RedisServer {
+        let child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
