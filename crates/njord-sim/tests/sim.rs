@@ -1441,3 +1441,57 @@ async fn sigterm_ends_cleanly() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+/// An outage answers every REST request but `/control/*` with its status, drops and refuses
+/// WebSockets while the venue keeps trading; silence withholds market frames while pings go
+/// on; `/control/clear` ends both.
+#[tokio::test]
+async fn outage_and_silence() {
+    let sim = Sim::start(
+        TapeSrc::Lines(simple_tape()),
+        &["--speed", "step", "--ping-interval-ms", "200"],
+    );
+    let mut ws = sim.ws("/ws/atomusdt@trade").await;
+    sim.fault(json!({"fault": "outage", "status": 502})).await;
+    assert!(closes_within(&mut ws, Duration::from_secs(3)).await);
+    let (status, _, _) = sim.call("GET", "/api/v3/time").await;
+    assert_eq!(status, 502);
+    let (status, _, _) = sim.signed("GET", "/api/v3/account", "").await;
+    assert_eq!(status, 502);
+    let refused = tokio_tungstenite::connect_async(format!("{}/ws/atomusdt@trade", sim.ws)).await;
+    assert!(refused.is_err(), "a WebSocket opened during the outage");
+    // The tape plays on while the venue is down.
+    sim.step(2).await;
+    sim.control("clear", json!({})).await;
+    assert_eq!(
+        sim.get("/api/v3/trades?symbol=ATOMUSDT")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // Silence: connected, pinged, but no trade frames until it ends.
+    let mut ws = sim.ws("/ws/atomusdt@trade").await;
+    sim.fault(json!({"fault": "silence"})).await;
+    sim.step(1).await;
+    let quiet = tokio::time::timeout(Duration::from_millis(800), async {
+        let mut pings = 0;
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Ping(_))) => pings += 1,
+                Some(Ok(Message::Text(t))) => return Err(t.to_string()),
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Err("closed".into()),
+                _ => {}
+            }
+            if pings >= 2 {
+                return Ok(pings);
+            }
+        }
+    })
+    .await;
+    assert!(matches!(quiet, Ok(Ok(_))), "{quiet:?}");
+    sim.fault(json!({"fault": "silence", "on": false})).await;
+    sim.step(1).await;
+    assert_eq!(next_json(&mut ws).await.unwrap()["t"], 4);
+}

@@ -200,6 +200,10 @@ fn decide(
 ) -> (Answer, Option<String>) {
     let now = sim.now_ms();
     let mut st = sim.lock();
+    if let Some(status) = st.faults.outage {
+        drop(st);
+        return (fault_answer(status, None, sim, now), None);
+    }
     if let Some((status, retry_after_s)) = st.faults.take_http(path) {
         drop(st);
         return (fault_answer(status, retry_after_s, sim, now), None);
