@@ -1495,3 +1495,41 @@ async fn outage_and_silence() {
     sim.step(1).await;
     assert_eq!(next_json(&mut ws).await.unwrap()["t"], 4);
 }
+
+/// A delayed order whose client gives up before the answer is executed all the same, and
+/// its answer is journaled: the venue does not cancel what its sender stopped waiting for.
+#[tokio::test]
+async fn a_delayed_order_executes_after_its_client_gave_up() {
+    let sim = Sim::start(TapeSrc::Lines(simple_tape()), &["--speed", "step"]);
+    sim.fault(json!({"fault": "delay", "path": "/api/v3/order", "ms": 800, "count": 1}))
+        .await;
+    let q = format!(
+        "symbol=ATOMUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=9&newClientOrderId=late-1&timestamp={}",
+        now_ms()
+    );
+    let sig = auth::sign(DEFAULT_API_SECRET, &q);
+    let impatient = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let sent = impatient
+        .post(format!("{}/api/v3/order?{q}&signature={sig}", sim.rest))
+        .header("X-MBX-APIKEY", DEFAULT_API_KEY)
+        .send()
+        .await;
+    assert!(sent.is_err(), "the client should have timed out");
+    sim.wait_journal(|r| {
+        r["type"] == "http_response"
+            && r["status"] == 200
+            && r["body"].as_str().is_some_and(|b| b.contains("late-1"))
+    });
+    let v = sim
+        .ok(
+            "GET",
+            "/api/v3/order",
+            "symbol=ATOMUSDT&origClientOrderId=late-1",
+        )
+        .await;
+    assert_eq!(v["status"], "NEW");
+}
