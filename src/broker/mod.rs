@@ -3,4 +3,5 @@
 
 pub use njord_core::broker::*;
 
+pub mod lease;
 pub mod service;

@@ -10,11 +10,15 @@
 //! journaled and put on disk: a broker killed mid-send finds it at restart and asks the venue.
 //! An order whose answer is lost is published `unknown` and settled on later ticks, so it
 //! never holds up the orders behind it. Venue news (user stream, REST polls, balances) is
-//! drained on the runner's wall-clock tick; on stdio that is every 100 ms.
+//! drained on the runner's wall-clock tick; on stdio that is every 100 ms. Live, the broker
+//! books each venue fill into positions ([`FillBook`]) and publishes them with the day's PnL,
+//! as njord-paper does in paper, so the daily-loss cap sees real losses.
 
 use super::armed::{ArmedBook, triggered};
+use super::book::FillBook;
 use super::client_id::client_order_id;
 use super::guard::{self, Denial, PriceRules, Quote};
+use super::lease::{BrokerLease, Held};
 use super::order_state::OrderStatus;
 use super::placement::{Settled, Unresolved, place_oco_once, place_once, resend_window, settle};
 use super::reconcile::{AttributedFill, Outcome, Reconciler, VenueFill, Watermark};
@@ -23,11 +27,12 @@ use super::{
 };
 use crate::app::Error;
 use crate::backoff::RetryPolicy;
+use crate::bus::RedisBus;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Loaded};
 use crate::event::{
     Ack, Balance, Cancel, Decision, Echo, Event, Fill, Kind, Liquidity, Order, OrderType,
-    OrderUpdate, Side, TimeInForce,
+    OrderUpdate, Position, Side, TimeInForce,
 };
 use crate::journal::{JournalReader, Journals};
 use crate::kill::KillSwitch;
@@ -46,6 +51,8 @@ pub const ORDERS_JOURNAL: &str = "broker.orders";
 pub const FILLS_JOURNAL: &str = "broker.fills";
 /// Journal of published balances.
 pub const BALANCES_JOURNAL: &str = "broker.balances";
+/// Journal of the positions booked from venue fills.
+pub const POSITIONS_JOURNAL: &str = "broker.positions";
 /// File of the fill watermark, beside the journals.
 pub const WATERMARK_FILE: &str = "broker.watermark.json";
 /// Journal of what the broker enforces itself: each protective order it holds until its
@@ -88,6 +95,10 @@ pub struct BrokerStage<V: Venue, C: Clock> {
     last_price: HashMap<String, (Decimal, i64)>,
     validator: Option<VenueRuntime<V>>,
     live: Option<Box<Live<V, C>>>,
+    /// Live: the positions of the venue fills, rebuilt from the fills journal at start.
+    book: FillBook,
+    /// Where the day's PnL of `book` is shared (`njord:pnl:day`), for risk.
+    pnl_redis: Option<RedisBus>,
 }
 
 /// A venue and the tokio runtime its futures (and its user stream) run on.
@@ -146,6 +157,8 @@ struct Live<V: Venue, C: Clock> {
     balances: BTreeMap<String, (Decimal, Decimal)>,
     /// Events caused by venue news, waiting for the next tick.
     pending: Out,
+    /// The account's lease, when `broker.lease_ms` asks for one: confirmed before each order.
+    lease: Option<BrokerLease>,
     /// Protective orders the venue cannot hold, until they trigger.
     armed: ArmedBook,
     /// One-cancels-other groups the broker enforces (legs not in a venue list): group key →
@@ -349,6 +362,8 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
             last_price: HashMap::new(),
             validator: None,
             live: None,
+            book: FillBook::default(),
+            pnl_redis: None,
         };
         if !live {
             tracing::info!(
@@ -362,7 +377,20 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
         }
         let io = VenueRuntime::new(open(Purpose::Trade)?)?;
         stage.live = Some(Box::new(Live::start(io, clock, cfg, opts)?));
+        stage.book = book_of_journal(&cfg.journal.dir);
         Ok(stage)
+    }
+
+    /// Live, sends orders only while it holds `lease` (one active broker per account).
+    pub fn hold_lease(&mut self, lease: BrokerLease) {
+        if let Some(live) = self.live.as_mut() {
+            live.lease = Some(lease);
+        }
+    }
+
+    /// Live, keeps the day's realized PnL of the venue fills on this Redis (`njord:pnl:day`).
+    pub fn publish_pnl_to(&mut self, redis: RedisBus) {
+        self.pnl_redis = Some(redis);
     }
 
     /// Whether orders go to the venue.
@@ -426,7 +454,15 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
             _ => ORDERS_JOURNAL,
         };
         self.journal(stem, &ev)?;
+        let position = match &ev {
+            Event::Fill(f) => Some(Event::Position(book_fill(&mut self.book, f))),
+            _ => None,
+        };
         out.push(ev);
+        if let Some(p) = position {
+            self.journal(POSITIONS_JOURNAL, &p)?;
+            out.push(p);
+        }
         Ok(())
     }
 
@@ -446,14 +482,30 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
     }
 
     /// Emits what the live side produced outside an input event (venue news, groups it
-    /// resolved), after writing its armed-journal records.
+    /// resolved), after writing its armed-journal records. New fills are put on disk before
+    /// the watermark that stops them being fetched again moves past them: a crash between
+    /// the two repeats a fill (a loss counted twice) rather than losing one (a loss unseen).
     fn drain_live(&mut self, out: &mut Out) -> Result<(), StageError> {
         self.flush_armed_log()?;
         let Some(live) = self.live.as_mut() else {
             return Ok(());
         };
         let evs = std::mem::take(&mut live.pending);
-        evs.into_iter().try_for_each(|e| self.emit(e, out))
+        let last_fill = evs.iter().rev().find_map(|e| match e {
+            Event::Fill(f) => Some(f.ts_fill_ns),
+            _ => None,
+        });
+        evs.into_iter().try_for_each(|e| self.emit(e, out))?;
+        if let Some(ts) = last_fill {
+            self.journals.sync(FILLS_JOURNAL)?;
+            if let Some(redis) = self.pnl_redis.as_mut() {
+                crate::risk::publish_pnl_day(redis, self.book.pnl_day_usd(ts), ts);
+            }
+        }
+        if let Some(live) = self.live.as_mut() {
+            live.persist_watermark();
+        }
+        Ok(())
     }
 
     /// A live order. The partner of a waiting OCO leg goes out with it as one venue list; a
@@ -717,9 +769,33 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
         let Some(live) = self.live.as_mut() else {
             return Ok(());
         };
-        // Write-ahead: on disk before the request leaves, whatever `journal.fsync` says.
+        // Confirmed right before the send: a broker that lost its lease sends nothing more.
+        let token = match live.lease.as_mut().map(BrokerLease::confirm) {
+            None => None,
+            Some(Held::Mine(token)) => Some(token),
+            Some(Held::Lost(holder)) => return Err(lease_lost(&holder)),
+            Some(Held::Unknown(e)) => {
+                tracing::error!(intent_id = %req.intent_id, "broker lease not confirmed ({e}); order not sent");
+                let d = Denial {
+                    reason: Reason::LeaseUnconfirmed,
+                    caps: Default::default(),
+                };
+                let ev = denial(&req.intent_id, d, live.clock.now_ns());
+                return self.emit(ev, out);
+            }
+        };
+        // Write-ahead: on disk before the request leaves, whatever `journal.fsync` says. The
+        // audit record carries the lease's fencing token.
         let pending = live.pending_new(&req);
-        self.journal(ORDERS_JOURNAL, &pending)?;
+        match token {
+            Some(t) => {
+                let t = i64::try_from(t).unwrap_or(i64::MAX);
+                let extra = [("lease_token", crate::audit::Field::Int(t))];
+                self.journals
+                    .append_event_with(ORDERS_JOURNAL, &pending, &extra)?;
+            }
+            None => self.journal(ORDERS_JOURNAL, &pending)?,
+        }
         self.journals.sync(ORDERS_JOURNAL)?;
         out.push(pending);
         let Some(live) = self.live.as_mut() else {
@@ -817,6 +893,47 @@ fn rejected(req: &BrokerOrderReq, reason: Option<Reason>, ts_ns: i64) -> Event<'
         reason,
         ts_ns,
     )
+}
+
+/// Books a venue fill and returns its position. A fee in an asset with no known price is
+/// left out of the PnL, and said so.
+fn book_fill(book: &mut FillBook, f: &Fill<'_>) -> Position<'static> {
+    let fee = book.fee_in_quote(f).unwrap_or_else(|| {
+        tracing::warn!(
+            order_id = %f.order_id,
+            "fee {} {} has no price in {}'s quote yet: not counted in the day's PnL",
+            f.fee,
+            f.fee_asset,
+            f.symbol
+        );
+        Decimal::ZERO
+    });
+    book.book(f, fee)
+}
+
+/// The positions of every fill in the fills journal (all runs): what the broker booked before
+/// a restart still counts toward the day's PnL.
+fn book_of_journal(journal_dir: &Path) -> FillBook {
+    let mut book = FillBook::default();
+    read_journal(journal_dir, FILLS_JOURNAL, |ev| {
+        if let Event::Fill(f) = ev {
+            book_fill(&mut book, &f);
+        }
+    });
+    if !book.is_empty() {
+        tracing::info!(
+            positions = book.len(),
+            "positions rebuilt from {FILLS_JOURNAL}"
+        );
+    }
+    book
+}
+
+/// The error that stops a broker whose lease another broker now holds.
+fn lease_lost(holder: &str) -> StageError {
+    StageError::Fatal(format!(
+        "broker lease lost: another broker holds it now ({holder}); this one was paused or cut off past the lease and sends nothing more"
+    ))
 }
 
 fn fill_event(f: AttributedFill) -> Event<'static> {
@@ -960,6 +1077,7 @@ impl<V: Venue, C: Clock> Live<V, C> {
             sent,
             balances: BTreeMap::new(),
             pending,
+            lease: None,
             armed,
             groups,
             held: None,
@@ -1615,7 +1733,6 @@ impl<V: Venue, C: Clock> Live<V, C> {
                 tracing::warn!("clock offset not measured: {e}");
             }
         }
-        self.persist_watermark();
     }
 
     /// Follows in-flight orders to a final status for up to the grace period.
@@ -1635,7 +1752,6 @@ impl<V: Venue, C: Clock> Live<V, C> {
         if !left.is_empty() {
             tracing::warn!(orders = ?left, "shutting down with orders still open at the venue");
         }
-        self.persist_watermark();
         self.stream.close();
     }
 }
@@ -1673,6 +1789,7 @@ impl<V: Venue, C: Clock> Stage for BrokerStage<V, C> {
             Event::Trade(t) => {
                 self.last_price
                     .insert(t.symbol.to_string(), (t.price, t.ts_ns));
+                self.book.on_trade(&t.symbol, t.price, t.ts_ns);
                 self.fire_armed(&t.symbol, t.price, out)
             }
             Event::Ticker(t) => {
@@ -1698,6 +1815,11 @@ impl<V: Venue, C: Clock> Stage for BrokerStage<V, C> {
             self.place_or_arm(&held, out)?;
         }
         if let Some(live) = self.live.as_mut() {
+            if let Some(Held::Lost(holder)) =
+                live.lease.as_mut().and_then(BrokerLease::renew_if_due)
+            {
+                return Err(lease_lost(&holder));
+            }
             live.tick();
         }
         self.drain_live(out)
@@ -1716,7 +1838,11 @@ impl<V: Venue, C: Clock> Stage for BrokerStage<V, C> {
             }
             live.wind_down();
         }
-        self.drain_live(out)
+        self.drain_live(out)?;
+        if let Some(lease) = self.live.as_mut().and_then(|l| l.lease.as_mut()) {
+            lease.release();
+        }
+        Ok(())
     }
 
     fn flush(&mut self) -> Result<(), StageError> {

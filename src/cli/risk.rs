@@ -16,7 +16,8 @@ use std::path::PathBuf;
 then for each intent a `decision` and, when allowed, an `order`. Checks, in order: invalid_intent, \
 duplicate_intent, halted, no_ref_price, per_order_usd_cap, daily_loss_usd_cap, orders_per_min_cap. \
 Decisions are journaled to {journal_dir}/risk.decisions.ndjson; SIGHUP reloads the caps from the config.\n\n\
-Daily loss: with Redis (--bus or --redis) the day's PnL is the key njord:pnl:day that njord-paper keeps; \
+Daily loss: with Redis (--bus or --redis) the day's PnL is the key njord:pnl:day that njord-paper keeps \
+(njord-broker live); \
 on stdio it is the sum of the latest realized_pnl_day of each (strategy, symbol) `position` seen today in \
 the input. A plain `njord-risk | njord-paper` pipe feeds no positions back, so there the daily loss rule \
 never trips.\n\n\

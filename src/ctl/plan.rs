@@ -59,6 +59,25 @@ pub fn check(session: &Session, topics: &Topics) -> Vec<String> {
             }
         }
     }
+    // One booker of fills: a live broker books the venue's fills into positions and
+    // `njord:pnl:day`; a paper trader beside it would book its own fills of the same orders,
+    // so risk would count the day's loss twice or see the two flip.
+    let live = session
+        .stages
+        .iter()
+        .find(|st| st.binary == "njord-broker" && st.live);
+    if let Some(broker) = live {
+        for paper in session
+            .stages
+            .iter()
+            .filter(|st| st.binary == "njord-paper")
+        {
+            problems.push(format!(
+                "stage {}: njord-paper books its own fills into positions and njord:pnl:day beside the live broker {}, which books the venue's: leave it out of a live session",
+                paper.name, broker.name
+            ));
+        }
+    }
     problems
 }
 
@@ -269,6 +288,19 @@ stages:
         );
         let p = check(&session(&cyc), &Topics::default());
         assert!(p.iter().any(|e| e.contains("cycle")), "{p:?}");
+        // A paper trader beside a live broker, not beside a dry-run one.
+        let both = format!(
+            "{GOOD}  - {{name: broker, binary: njord-broker, live: true}}\n  - {{name: paper, binary: njord-paper}}\n"
+        );
+        let p = check(&session(&both), &Topics::default());
+        assert!(
+            p.iter().any(|e| e.contains(
+                "stage paper: njord-paper books its own fills into positions and njord:pnl:day beside the live broker broker"
+            )),
+            "{p:?}"
+        );
+        let dry = both.replace("live: true", "live: false");
+        assert!(check(&session(&dry), &Topics::default()).is_empty());
     }
 
     #[test]

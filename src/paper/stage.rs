@@ -8,8 +8,6 @@ use crate::bus::RedisBus;
 use crate::config::{Loaded, Topics};
 use crate::event::{Event, Kind, Order, OrderStatus, compact_symbol};
 use crate::journal::{JournalReader, Journals};
-use crate::num::to_plain_string;
-use crate::risk::{PNL_DAY_DATE_KEY, PNL_DAY_KEY, utc_date};
 use crate::stage::{Out, Stage, StageError};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -56,21 +54,8 @@ impl PaperStage {
     }
 
     fn publish_pnl(&mut self, ts_ns: i64) {
-        let Some(redis) = self.redis.as_mut() else {
-            return;
-        };
-        let pnl = to_plain_string(&self.engine.pnl_day_usd(ts_ns));
-        let date = utc_date(ts_ns);
-        let r = redis.with_conn(|c| {
-            redis::cmd("MSET")
-                .arg(PNL_DAY_KEY)
-                .arg(&pnl)
-                .arg(PNL_DAY_DATE_KEY)
-                .arg(&date)
-                .query::<()>(c)
-        });
-        if let Err(e) = r {
-            tracing::warn!(error = %e, "cannot update {PNL_DAY_KEY}");
+        if let Some(redis) = self.redis.as_mut() {
+            crate::risk::publish_pnl_day(redis, self.engine.pnl_day_usd(ts_ns), ts_ns);
         }
     }
 }

@@ -28,6 +28,11 @@ fn dec(v: &Value) -> f64 {
     v.as_str().unwrap().parse().unwrap()
 }
 
+/// An event's decimal, written as a JSON number or string.
+fn number(v: &Value) -> f64 {
+    v.as_f64().or_else(|| v.as_str()?.parse().ok()).unwrap()
+}
+
 /// The venue's best bid and ask.
 fn book(sim: &Sim) -> (f64, f64) {
     let (_, body) = sim.http(
@@ -338,4 +343,108 @@ fn a_partial_clear_says_what_was_not_cleared() {
         stderr.contains(&format!("NOT clear: redis {url}")) && stderr.contains("stays halted"),
         "{stderr}"
     );
+}
+
+/// Live, nothing but the broker sees the venue's fills, so it books them: a losing round trip
+/// at the venue shows as a `position` with the day's loss and in `njord:pnl:day` (no paper
+/// trader running), the loss survives a broker restart, and risk trips the kill switch on
+/// it so the next order never reaches the venue.
+#[test]
+fn a_live_loss_at_the_venue_trips_the_kill_switch_without_a_paper_trader() {
+    let sim = Sim::start(&[]);
+    let redis = RedisServer::start();
+    let mut env = live_env(&sim);
+    env.set("NJORD__REDIS__URL", &redis.url());
+    let usdt = |acct: &Value, asset: &str| {
+        acct["balances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["asset"] == asset)
+            .map_or(0.0, |b| dec(&b["free"]) + dec(&b["locked"]))
+    };
+    let before = sim.signed("GET", "/api/v3/account", &[]);
+    let mut b = env.spawn(&["--emit-only"]);
+    b.wait_for(20, kind("balance"));
+    let (bid, ask) = book(&sim);
+    b.send(trade(&format!("{:.4}", (bid + ask) / 2.0), now_ns()));
+    b.send(order("loss-1", "buy", "market", "0.5", None));
+    let bought = b.wait_for(20, is("fill", "loss-1"));
+    b.send(order("loss-2", "sell", "market", "0.5", None));
+    let flat = b.wait_for(20, |v| v["kind"] == "position" && v["qty"] == 0);
+    let (code, events, stderr) = b.finish();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(events.iter().filter(|e| e["kind"] == "position").count(), 2);
+
+    // The day's PnL is the venue's own: the quote spent and received, and the base-asset
+    // fee valued at the buy price, for a position that is flat again.
+    let after = sim.signed("GET", "/api/v3/account", &[]);
+    let venue_pnl = usdt(&after, "USDT") - usdt(&before, "USDT")
+        + (usdt(&after, "ATOM") - usdt(&before, "ATOM")) * number(&bought["price"]);
+    let day = number(&flat["realized_pnl_day"]);
+    assert!(
+        day < 0.0,
+        "a round trip pays the spread and two fees: {flat}"
+    );
+    assert!(
+        (day - venue_pnl).abs() < 1e-9,
+        "{day} vs the venue's {venue_pnl}"
+    );
+    let mut c = redis.conn();
+    let shared: String = redis::cmd("GET")
+        .arg("njord:pnl:day")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(shared.parse::<f64>().unwrap(), day);
+
+    // Restarted, the broker still counts the day's loss: the next fill adds to it.
+    let mut b = env.spawn(&["--emit-only"]);
+    b.wait_for(20, kind("balance"));
+    b.send(trade(&format!("{:.4}", (bid + ask) / 2.0), now_ns()));
+    b.send(order("loss-3", "buy", "market", "0.5", None));
+    let again = b.wait_for(20, |v| v["kind"] == "position" && v["qty"] != 0);
+    let day2 = number(&again["realized_pnl_day"]);
+    assert!(
+        day2 < day,
+        "the buy's fee adds to the earlier loss: {again}"
+    );
+
+    // Risk on the same Redis, its loss cap below the day's loss: the intent is denied and the
+    // switch trips, so the broker refuses the next order and the venue holds three orders.
+    let ts = again["ts_ns"].as_i64().unwrap();
+    let input = format!(
+        "{}\n{}\n",
+        trade(&format!("{:.4}", (bid + ask) / 2.0), ts),
+        json!({"kind": "intent", "id": "loss-4", "ts_ns": ts + 1, "strategy_id": "s1",
+               "symbol": "ATOM/USDT", "side": "buy", "type": "market", "qty": 0.5,
+               "limit_price": null, "meta": {}})
+    );
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_njord-risk"))
+        .current_dir(env.path(""))
+        .env_remove("NJORD_CONFIG")
+        .env("NJORD__JOURNAL__DIR", env.path("journal"))
+        .env("NJORD__LOGGING__JSON_FILE", "false")
+        .env("NJORD__RISK__KILL_SWITCH_FILE", env.path("halt"))
+        .env("NJORD__RISK__DAILY_LOSS_USD_CAP", "0.001")
+        .env("NJORD__RISK__TRIP_ON_DAILY_LOSS", "true")
+        .args(["--emit-only", "--redis", &redis.url()])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(r#""reason":"daily_loss_usd_cap""#),
+        "{stdout}"
+    );
+    assert!(env.path("halt").exists(), "the loss tripped the kill file");
+    b.send(order("loss-4", "buy", "market", "0.5", None));
+    assert_eq!(b.wait_for(20, is("decision", "loss-4"))["reason"], "halted");
+    let (code, _, stderr) = b.finish();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(all_orders(&sim).len(), 3);
 }

@@ -17,6 +17,7 @@ mod features;
 mod foundation;
 mod house;
 mod ingest;
+mod lease;
 mod model_strategy;
 mod portfolio;
 mod readme;

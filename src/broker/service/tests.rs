@@ -772,13 +772,75 @@ fn user_stream_news_and_reconnects_are_reconciled_once() {
     let out = h.tick();
     assert_eq!(
         kinds(&out),
-        ["order_update", "fill", "fill"],
+        ["order_update", "fill", "position", "fill", "position"],
         "the reconnect's REST poll found the missed fill at once: {out:?}"
     );
     assert_eq!(out[0]["status"], "filled");
-    assert!(out[1..].iter().all(|f| f["intent_id"] == "s-1"));
+    assert!(out[1..].iter().step_by(2).all(|f| f["intent_id"] == "s-1"));
     h.clock.advance(Duration::from_secs(60));
     assert_eq!(h.tick(), Vec::<Value>::new(), "polls repeat nothing");
+}
+
+/// What a tick brings other than order updates.
+fn news(h: &mut Harness) -> Vec<Value> {
+    let mut out = h.tick();
+    out.retain(|e| e["kind"] != "order_update");
+    out
+}
+
+/// Live, the broker is the only stage that sees venue fills, so it books them: each fill is
+/// followed by its position (the fee paid in the base asset valued at the fill price), the
+/// fill is on disk before the watermark passes it, and a restart counts the earlier fills.
+#[test]
+fn venue_fills_are_booked_into_positions_that_survive_a_restart() {
+    let venue = MemVenue::default();
+    let mut h = Harness::live(venue.clone());
+    h.tick();
+    let ack = h.send(&order("p-1"));
+    let xid = ack[1]["exchange_order_id"].as_str().unwrap().to_string();
+    venue.fill(10, &xid);
+    h.clock.advance(Duration::from_millis(5_000));
+    let out = news(&mut h);
+    assert_eq!(kinds(&out), ["fill", "position"], "{out:?}");
+    let p = &out[1];
+    assert_eq!(
+        (
+            &p["qty"],
+            &p["avg_price"],
+            &p["fees"],
+            &p["realized_pnl_day"]
+        ),
+        (
+            &serde_json::json!(0.5),
+            &serde_json::json!(5),
+            &serde_json::json!(0.0025),
+            &serde_json::json!(-0.0025)
+        ),
+        "0.0005 ATOM of fee at 5: {p}"
+    );
+    let journal = h.dir.path().join("journal");
+    let on_disk = std::fs::read_to_string(journal.join("broker.fills.ndjson")).unwrap();
+    assert_eq!(
+        on_disk.lines().count(),
+        1,
+        "the fill is written before its watermark"
+    );
+    let mark = std::fs::read_to_string(journal.join(WATERMARK_FILE)).unwrap();
+    assert!(mark.contains(&format!(r#""{LISTED}":10"#)), "{mark}");
+
+    let mut h = h.restart();
+    venue.fill(11, &xid);
+    h.clock.advance(Duration::from_millis(5_000));
+    let out = news(&mut h);
+    assert_eq!(kinds(&out), ["fill", "position"], "{out:?}");
+    // After a restart the venue's fill of an earlier run's order comes without its strategy,
+    // so it has a position of its own; the day's PnL counts both.
+    assert_eq!(out[1]["strategy_id"], Value::Null, "{out:?}");
+    assert_eq!(h.stage.book.len(), 2);
+    assert_eq!(h.stage.book.pnl_day_usd(11), dec("-0.005"));
+    h.stage.flush().unwrap();
+    let positions = std::fs::read_to_string(journal.join("broker.positions.ndjson")).unwrap();
+    assert_eq!(positions.lines().count(), 2);
 }
 
 #[test]

@@ -1,12 +1,14 @@
 //! The broker: sends accepted orders to a venue, or echoes them in dry-run (DESIGN §9).
 //!
 //! Pure cores: [`guard`] (live toggle, kill switch, notional cap), [`client_id`] (venue client
-//! order ids derived from intents), [`order_state`] (the order state machine) and
-//! [`reconcile`] (diffing venue snapshots against what was already reported). [`venue`] is
-//! what the broker needs of a venue, and [`placement`] the one-order-per-intent rule over it.
+//! order ids derived from intents), [`order_state`] (the order state machine),
+//! [`reconcile`] (diffing venue snapshots against what was already reported) and [`book`]
+//! (positions and the day's PnL from venue fills). [`venue`] is what the broker needs of a
+//! venue, and [`placement`] the one-order-per-intent rule over it.
 //! The shell is `njord::broker::service`; the Binance.US adapter lives in `venue::binanceus`.
 
 pub mod armed;
+pub mod book;
 pub mod client_id;
 pub mod guard;
 pub mod order_state;

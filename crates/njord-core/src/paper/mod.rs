@@ -31,7 +31,6 @@ use crate::event::{
 };
 use crate::reason::Reason;
 use crate::risk::usd;
-use crate::time::utc_day;
 use balances::Balances;
 use impact::Impact;
 use position::Positions;
@@ -1450,17 +1449,7 @@ impl PaperEngine {
     /// Realized PnL net of fees on the UTC day of `ts_ns`, over every position, in USD
     /// (non-USD quotes at their last USD price when known, else at face value).
     pub fn pnl_day_usd(&self, ts_ns: i64) -> Decimal {
-        let day = utc_day(ts_ns);
-        self.positions
-            .iter()
-            .map(|((_, symbol), p)| {
-                let rate = usd::quote_of(symbol)
-                    .and_then(|q| usd::usd_rate(q, &self.last))
-                    .map_or(Decimal::ONE, |(r, _)| r);
-                usd::saturating_mul(p.pnl_day(day), rate)
-            })
-            .fold(Decimal::ZERO, usd::saturating_add)
-            .normalize()
+        self.positions.pnl_day_usd(ts_ns, &self.last)
     }
 
     /// The exit summary: one row per position, then totals.

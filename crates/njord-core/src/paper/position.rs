@@ -2,6 +2,8 @@
 //! cumulative fees, and today's realized PnL net of fees by the UTC day of each fill.
 
 use crate::event::{Position, Side};
+use crate::prices::LastPrices;
+use crate::risk::usd;
 use crate::time::utc_day;
 use rust_decimal::Decimal;
 use std::borrow::Cow;
@@ -171,6 +173,19 @@ impl Positions {
             realized_pnl_day: p.day_net.normalize(),
             ts_ns,
         }
+    }
+
+    /// Realized PnL net of fees on the UTC day of `ts_ns`, over every position, in USD
+    /// (non-USD quotes at their last USD price when known, else at face value).
+    pub fn pnl_day_usd(&self, ts_ns: i64, last: &LastPrices) -> Decimal {
+        let day = utc_day(ts_ns);
+        self.map
+            .iter()
+            .map(|((_, symbol), p)| {
+                usd::saturating_mul(p.pnl_day(day), usd::quote_rate(symbol, last))
+            })
+            .fold(Decimal::ZERO, usd::saturating_add)
+            .normalize()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&PositionKey, &PositionState)> {
