@@ -333,6 +333,9 @@ pub fn collect(
             by: v["by"].as_str().unwrap_or("").to_string(),
             reason: v["reason"].as_str().unwrap_or("").to_string(),
         });
+    if let Some(t) = &ev.trip {
+        ev.marks.entry("trip".into()).or_insert(t.ts_ns);
+    }
     ev.risk_chain = ndjson(&dir.join("audit/audit.njord-risk.ndjson"))
         .iter()
         .filter_map(|r| {

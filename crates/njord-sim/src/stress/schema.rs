@@ -189,8 +189,9 @@ pub enum Assertion {
     /// The venue's balance changes equal the broker's fills, its trades are the broker's
     /// fills, and nothing is left open.
     Reconcile { assets: Vec<String> },
-    /// The alert `rule` reached the webhook within `within` (wall time) of the first
-    /// `fault` of kind `after` (or the kill trip, `after: kill`).
+    /// The alert `rule` reached the webhook within `within` (wall time) of `after`: the
+    /// first fault of that kind (`silence`, `outage`, …), `kill` (an operator halt of the
+    /// scenario) or `trip` (the kill file's time).
     AlertFired {
         rule: String,
         after: String,
