@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 #[command(
     name = "njord-stress",
     version,
-    about = "Stress scenarios: a tape and what happens to it (price shocks, gaps, wider spreads, thinner liquidity, missing ticks)",
+    about = "Stress scenarios: a tape and what happens to it (price shocks, gaps, wider spreads, thinner liquidity, missing ticks), written out (tape) or run through the real stack against njord-sim with timed venue faults, judged from the venue's side (run)",
     after_help = "A scenario file (YAML):\n\n  \
 name: flash_crash\n  \
 tape:\n    \
@@ -41,7 +41,10 @@ transforms:\n    \
 - {transform: gap, at: 40m, change: 0.05}\n    \
 - {transform: missing, at: 50m, for: 30s}\n\n\
 Times are offsets from the tape's first trade. Example:\n  \
-njord-stress tape scenarios/flash_crash.yaml > /tmp/crash.ndjson"
+njord-stress tape scenarios/flash_crash.yaml > /tmp/crash.ndjson\n\n\
+`run` adds venue:, stack:, drive:, intents:, events: and assertions: to the file and runs it \
+through the real stack against njord-sim (docs/stress.md). Example:\n  \
+njord-stress run scenarios/latency_spike.yaml --out var/stress"
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -24,6 +24,19 @@ pub fn now_ns() -> i64 {
         .unwrap_or(0)
 }
 
+/// A command for a Njord binary with none of the caller's `NJORD*` environment: a shell set
+/// up for a real desk (its Redis, venue or keys) must not reach the scenario's stack, which
+/// gets its own settings explicitly.
+pub fn command(name: &str) -> Command {
+    let mut c = Command::new(bin(name));
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("NJORD") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
 /// A Njord binary: beside `njord-stress`, else on PATH (as njord-ctl finds its stages).
 pub fn bin(name: &str) -> PathBuf {
     std::env::current_exe()
@@ -43,7 +56,7 @@ pub struct SimProc {
 impl SimProc {
     pub fn spawn(dir: &Path, tape: &Path, extra: &[String]) -> Result<SimProc, String> {
         let log = std::fs::File::create(dir.join("sim.log")).map_err(|e| e.to_string())?;
-        let mut child = Command::new(bin("njord-sim"))
+        let mut child = command("njord-sim")
             .current_dir(dir)
             .env("NJORD__LOGGING__JSON_FILE", "false")
             .args([
@@ -307,9 +320,8 @@ pub struct Ctl {
 
 impl Ctl {
     fn command(dir: &Path, files: &Files) -> Command {
-        let mut c = Command::new(bin("njord-ctl"));
+        let mut c = command("njord-ctl");
         c.current_dir(dir)
-            .env_remove("NJORD_CONFIG")
             .envs(files.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null());
         c
@@ -402,9 +414,8 @@ impl Ctl {
 
     /// `njord-kill trip --reason …` on the session's kill file and Redis key.
     pub fn kill(&self, reason: &str) -> Result<(), String> {
-        let mut c = Command::new(bin("njord-kill"));
+        let mut c = command("njord-kill");
         c.current_dir(&self.dir)
-            .env_remove("NJORD_CONFIG")
             .envs(self.files.env.iter().map(|(k, v)| (k, v)))
             .args(["trip", "--reason", reason, "--source", "njord-stress"]);
         if let Some(bus) = self.bus() {
