@@ -52,7 +52,8 @@ pub fn evaluate(a: &Assertion, ev: &Evidence) -> Outcome {
             min_venue_orders,
             min_fills,
             min_denials,
-        } => expect(a, ev, *min_venue_orders, *min_fills, min_denials),
+            min_http,
+        } => expect(a, ev, *min_venue_orders, *min_fills, min_denials, min_http),
     }
 }
 
@@ -340,6 +341,7 @@ fn expect(
     min_orders: u64,
     min_fills: u64,
     min_denials: &BTreeMap<String, u64>,
+    min_http: &BTreeMap<String, u64>,
 ) -> Outcome {
     let mut failures = Vec::new();
     let orders = ev.orders.len() as u64;
@@ -360,7 +362,18 @@ fn expect(
             failures.push(json!({"denials": reason, "got": got, "min": min}));
         }
     }
-    let detail = format!("{orders} venue order(s), {fills} fill(s), denials {denials:?}");
+    let mut http: BTreeMap<String, u64> = BTreeMap::new();
+    for r in ev.responses.values() {
+        *http.entry(r.class()).or_default() += 1;
+    }
+    for (class, min) in min_http {
+        let got = http.get(class).copied().unwrap_or(0);
+        if got < *min {
+            failures.push(json!({"http": class, "got": got, "min": min}));
+        }
+    }
+    let detail =
+        format!("{orders} venue order(s), {fills} fill(s), denials {denials:?}, answers {http:?}");
     outcome(
         a,
         orders + fills + ev.decisions.len() as u64,
@@ -569,6 +582,7 @@ mod tests {
             min_venue_orders: 0,
             min_fills: 0,
             min_denials: [("halted".to_string(), n)].into(),
+            min_http: Default::default(),
         };
         assert!(evaluate(&a(1), &ev).passed);
         assert!(!evaluate(&a(2), &ev).passed);

@@ -196,21 +196,27 @@ impl<'a> Driver<'a> {
                 self.feed_down = true;
             }
             FaultSpec::Silence { on: true } => self.feed_down = true,
-            FaultSpec::Outage { on: false, .. } | FaultSpec::Silence { on: false } => {
-                self.feed_down = false
-            }
+            FaultSpec::Silence { on: false } => self.feed_down = false,
             _ => {}
         }
         self.sim.control("fault", &v)?;
         if on {
             self.marks.entry(kind).or_insert(now_ns());
         }
+        if let FaultSpec::Outage { on: false, .. } = spec {
+            self.feed_back()?;
+        }
         Ok(())
     }
 
-    /// `/control/clear`; after an outage, waits for the WebSockets to come back.
+    /// `/control/clear`.
     fn clear(&mut self) -> Result<(), String> {
         self.sim.control("clear", &json!({}))?;
+        self.feed_back()
+    }
+
+    /// The feed flows again; after an outage, waits for the WebSockets to come back.
+    fn feed_back(&mut self) -> Result<(), String> {
         self.feed_down = false;
         if let Some(want) = self.reconnect_to.take() {
             let deadline = Instant::now() + self.settle_timeout;

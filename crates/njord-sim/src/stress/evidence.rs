@@ -31,6 +31,18 @@ pub struct Resp {
     pub dropped: bool,
 }
 
+impl Resp {
+    /// The answer's class as the report counts it: `2xx`, `5xx`, `dropped`, or the status.
+    pub fn class(&self) -> String {
+        match self.status {
+            _ if self.dropped => "dropped".into(),
+            500.. => "5xx".into(),
+            200..300 => "2xx".into(),
+            s => s.to_string(),
+        }
+    }
+}
+
 /// The simulator's journal, read as it grows.
 #[derive(Debug, Default)]
 pub struct Journal {

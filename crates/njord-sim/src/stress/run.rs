@@ -307,16 +307,7 @@ fn run_one(path: &Path, out: &Path, keep: bool) -> Result<(bool, String), String
     }
     let mut http = std::collections::BTreeMap::<String, u64>::new();
     for r in ev.responses.values() {
-        let k = if r.dropped {
-            "dropped".to_string()
-        } else if r.status >= 500 {
-            "5xx".into()
-        } else if r.status < 300 {
-            "2xx".into()
-        } else {
-            r.status.to_string()
-        };
-        *http.entry(k).or_default() += 1;
+        *http.entry(r.class()).or_default() += 1;
     }
     let kept = keep || !passed;
     let report = json!({

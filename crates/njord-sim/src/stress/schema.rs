@@ -197,7 +197,8 @@ pub enum Assertion {
         after: String,
         within: String,
     },
-    /// Floors against a vacuous pass: venue orders, fills, and denials by reason.
+    /// Floors against a vacuous pass: venue orders, fills, denials by reason, and venue
+    /// answers by class (`5xx`, `dropped`, `429`, `418`, `400`, …: the fault bit).
     Expect {
         #[serde(default)]
         min_venue_orders: u64,
@@ -205,6 +206,8 @@ pub enum Assertion {
         min_fills: u64,
         #[serde(default)]
         min_denials: BTreeMap<String, u64>,
+        #[serde(default)]
+        min_http: BTreeMap<String, u64>,
     },
 }
 
