@@ -244,8 +244,10 @@ fn no_request_in_retry_after(a: &Assertion, ev: &Evidence) -> Outcome {
     outcome(a, windows.len() as u64, failures, detail)
 }
 
-/// The venue's balance change of each asset equals what the broker's fills add up to; its
-/// trades are as many as the broker's fills; each order executed what the fills say.
+/// The venue's balance change of each asset equals what the broker's fills add up to; the
+/// broker's last balance of each asset is the venue's; its position is the venue's net
+/// traded quantity; the venue's trades are as many as the broker's fills; each order executed
+/// what the fills say.
 fn reconcile(a: &Assertion, ev: &Evidence, assets: &[String]) -> Outcome {
     let mut failures = Vec::new();
     let mut moved: BTreeMap<&str, Decimal> = BTreeMap::new();
@@ -268,6 +270,23 @@ fn reconcile(a: &Assertion, ev: &Evidence, assets: &[String]) -> Outcome {
                 json!({"asset": asset, "venue_change": after - before, "broker_fills": fills}),
             );
         }
+    }
+    for asset in assets {
+        let venue = ev.account_after.get(asset).copied().unwrap_or_default();
+        match ev.broker_balances.get(asset) {
+            Some(b) if *b == venue => {}
+            other => failures.push(
+                json!({"asset": asset, "venue_balance": venue, "broker_last_balance": other}),
+            ),
+        }
+    }
+    let net: Decimal = ev
+        .venue_trades
+        .iter()
+        .map(|(_, buyer, qty, ..)| if *buyer { *qty } else { -*qty })
+        .sum();
+    if !ev.venue_trades.is_empty() && ev.broker_position != Some(net) {
+        failures.push(json!({"venue_net_qty": net, "broker_position": ev.broker_position}));
     }
     if ev.venue_trades.len() != ev.fills.len() {
         failures
@@ -539,11 +558,20 @@ mod tests {
             fee: dec("0.0005"),
             fee_asset: "ATOM".into(),
         }];
+        ev.broker_balances = ev.account_after.clone();
+        ev.broker_position = Some(dec("0.5"));
         let a = Assertion::Reconcile {
             assets: vec!["ATOM".into(), "USDT".into()],
         };
         let o = evaluate(&a, &ev);
         assert!(o.passed, "{o:?}");
+        // A position or a balance the venue does not show.
+        ev.broker_position = Some(dec("0.4"));
+        assert!(!evaluate(&a, &ev).passed);
+        ev.broker_position = Some(dec("0.5"));
+        ev.broker_balances.insert("USDT".into(), dec("996"));
+        assert!(!evaluate(&a, &ev).passed);
+        ev.broker_balances = ev.account_after.clone();
         // A fill the broker never saw.
         ev.fills.clear();
         assert!(!evaluate(&a, &ev).passed);

@@ -208,6 +208,10 @@ pub struct Evidence {
     pub account_after: BTreeMap<String, Decimal>,
     #[serde(skip)]
     pub fills: Vec<BrokerFill>,
+    /// The broker's last published balance (free + locked) of each asset.
+    pub broker_balances: BTreeMap<String, Decimal>,
+    /// The broker's last position quantity in the symbol, if it published one.
+    pub broker_position: Option<Decimal>,
     #[serde(skip)]
     pub decisions: Vec<Decision>,
     pub trip: Option<Trip>,
@@ -257,14 +261,9 @@ pub fn ndjson(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// Reads the venue's side and the stack's files. The faults are cleared by now.
-pub fn collect(
-    ev: &mut Evidence,
-    sim: &SimProc,
-    journal: &Journal,
-    dir: &Path,
-    alerts: Option<&Received>,
-) -> Result<(), String> {
+/// Reads the venue's side, while the stack still runs (a stopping broker could change the
+/// venue's orders). The faults are cleared by now.
+pub fn venue(ev: &mut Evidence, sim: &SimProc, journal: &Journal) -> Result<(), String> {
     ev.requests = journal.requests.clone();
     ev.responses = journal.responses.clone();
     let sym = format!("symbol={}{}", ev.base, ev.quote);
@@ -307,6 +306,12 @@ pub fn collect(
         .as_array()
         .map_or(0, Vec::len);
     ev.account_after = balances(&sim.signed("GET", "/api/v3/account", "")?);
+    Ok(())
+}
+
+/// Reads the stack's files once it has stopped and flushed them: the broker's and risk's
+/// journals, the kill file, risk's audit chain, and what the alert webhook received.
+pub fn files(ev: &mut Evidence, dir: &Path, alerts: Option<&Received>) {
     let j = dir.join("journal");
     ev.fills = ndjson(&j.join("broker.fills.ndjson"))
         .iter()
@@ -321,6 +326,16 @@ pub fn collect(
             fee_asset: f["fee_asset"].as_str().unwrap_or("").to_string(),
         })
         .collect();
+    for b in ndjson(&j.join("broker.balances.ndjson")) {
+        if let Some(asset) = b["asset"].as_str() {
+            ev.broker_balances
+                .insert(asset.to_string(), dec(&b["free"]) + dec(&b["locked"]));
+        }
+    }
+    ev.broker_position = ndjson(&j.join("broker.positions.ndjson"))
+        .iter()
+        .rfind(|p| p["kind"] == "position" && p["symbol"] == ev.symbol.as_str())
+        .map(|p| dec(&p["qty"]));
     for (by, file) in [
         ("risk", "risk.decisions.ndjson"),
         ("broker", "broker.orders.ndjson"),
@@ -377,5 +392,4 @@ pub fn collect(
             }
         }
     }
-    Ok(())
 }

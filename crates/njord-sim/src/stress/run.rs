@@ -263,27 +263,22 @@ fn run_one(path: &Path, out: &Path, keep: bool) -> Result<(bool, String), String
         }
     })()
     .and_then(|_| driver.finish());
-    let mut error = driven.err();
-    if error.is_none() {
-        ev.marks = driver.marks.clone();
-        ev.intents = driver.intents.clone();
-        if let Err(e) = evidence::collect(
-            &mut ev,
-            &sim,
-            &driver.journal,
-            &dir,
-            webhook.as_ref().map(|w| &w.received),
-        ) {
-            error = Some(e);
-        }
-    }
+    let error = driven
+        .and_then(|_| evidence::venue(&mut ev, &sim, &driver.journal))
+        .err();
+    ev.marks = driver.marks.clone();
+    ev.intents = driver.intents.clone();
     let restarts = ctl.restarts();
     let processes = ctl.processes();
     let bus = ctl.bus();
     let timeline = std::mem::take(&mut driver.timeline);
     let barriers = json!({"count": driver.barriers, "max_ms": driver.barrier_max_ms});
     drop(driver);
+    // `down` first: the stages flush their journals as they stop.
     drop(ctl);
+    if error.is_none() {
+        evidence::files(&mut ev, &dir, webhook.as_ref().map(|w| &w.received));
+    }
     drop(sim);
 
     let mut outcomes: Vec<Outcome> = match &error {
