@@ -598,7 +598,30 @@ mod tests {
     }
 
     #[test]
-    fn denials_below_the_floor_fail() {
+    fn an_alert_must_arrive_after_its_trigger_and_in_time() {
+        let mut ev = base();
+        let a = Assertion::AlertFired {
+            rule: "feed_silent".into(),
+            after: "silence".into(),
+            within: "2s".into(),
+        };
+        ev.alerts = vec![(500_000_000, "feed_silent".into())];
+        // Silence never happened: nothing to judge.
+        assert!(!evaluate(&a, &ev).passed);
+        ev.marks.insert("silence".into(), 1_000_000_000);
+        // The only notice came before the silence.
+        assert!(!evaluate(&a, &ev).passed);
+        ev.alerts.push((4_000_000_000, "feed_silent".into()));
+        assert!(!evaluate(&a, &ev).passed, "3 s late");
+        ev.alerts.push((2_500_000_000, "feed_silent".into()));
+        let o = evaluate(&a, &ev);
+        assert!(o.passed && o.detail.contains("1500 ms"), "{o:?}");
+        ev.alerts = vec![(2_500_000_000, "other".into())];
+        assert!(!evaluate(&a, &ev).passed);
+    }
+
+    #[test]
+    fn denials_and_answers_below_the_floor_fail() {
         let mut ev = base();
         ev.decisions = vec![Decision {
             by: "risk".into(),
@@ -614,5 +637,23 @@ mod tests {
         };
         assert!(evaluate(&a(1), &ev).passed);
         assert!(!evaluate(&a(2), &ev).passed);
+        // The fault must have bitten: one 503 asked for, none seen.
+        let bit = Assertion::Expect {
+            min_venue_orders: 0,
+            min_fills: 0,
+            min_denials: Default::default(),
+            min_http: [("5xx".to_string(), 1)].into(),
+        };
+        assert!(!evaluate(&bit, &ev).passed);
+        ev.responses.insert(
+            1,
+            Resp {
+                ts_ns: 0,
+                status: 503,
+                retry_after_s: None,
+                dropped: false,
+            },
+        );
+        assert!(evaluate(&bit, &ev).passed);
     }
 }

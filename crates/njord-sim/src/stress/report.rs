@@ -176,7 +176,21 @@ table.t{font-size:12px}svg{max-width:100%;height:auto}\
             esc(&serde_json::to_string_pretty(&report[key]).unwrap_or_default())
         );
     }
-    s.push_str("</table>\n</section>\n</body></html>\n");
+    s.push_str("</table>\n");
+    // The kept files, beside the report (relative links: nothing leaves the directory).
+    let kept: Vec<String> = report["artifacts"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| {
+            let p = esc(v.as_str()?);
+            Some(format!("<li><a href=\"{p}\">{}</a>: {p}</li>", esc(k)))
+        })
+        .collect();
+    if !kept.is_empty() {
+        let _ = writeln!(s, "<h3>Artifacts</h3>\n<ul>{}</ul>", kept.join(""));
+    }
+    s.push_str("</section>\n</body></html>\n");
     s
 }
 
@@ -190,7 +204,8 @@ mod tests {
         let report = json!({"scenario": "x<y", "passed": false, "about": "a & b",
             "assertions": [{"name": "reconcile", "passed": true, "checked": 2, "detail": "ok", "evidence": []},
                            {"name": "expect", "passed": false, "checked": 0, "detail": "none", "evidence": [{"a": "<b>"}]}],
-            "timeline": [{"offset": "1m", "action": "fault", "detail": {}}]});
+            "timeline": [{"offset": "1m", "action": "fault", "detail": {}}],
+            "artifacts": {"sim_journal": "sim.journal.ndjson"}});
         let chart = Chart {
             prices: vec![(0, 10.0), (1_000, 11.0)],
             bands: vec![(200, 400, "outage".into())],
@@ -205,5 +220,6 @@ mod tests {
             assert!(!page.contains(banned), "{banned}");
         }
         assert!(page.contains("<polyline") && page.contains("<circle") && page.contains("<rect"));
+        assert!(page.contains("<a href=\"sim.journal.ndjson\">"));
     }
 }

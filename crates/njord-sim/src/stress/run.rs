@@ -415,3 +415,88 @@ fn chart(report: &Value, trades: &[Trade<'_>], ev: &Evidence, clock: &[(i64, i64
             .map(to_tape),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trades(n: i64) -> Vec<Trade<'static>> {
+        (0..n)
+            .map(|i| {
+                let line = format!(
+                    r#"{{"kind":"trade","venue":"binanceus","symbol":"ATOM/USDT","trade_id":"{i}","price":10,"qty":1,"side":"buy","ts_ns":{}}}"#,
+                    i * 1_000_000_000
+                );
+                match njord::event::decode(&line).map(Event::into_owned) {
+                    Ok(Event::Trade(t)) => t,
+                    other => panic!("{other:?}"),
+                }
+            })
+            .collect()
+    }
+
+    fn scenario(extra: &str) -> Scenario {
+        serde_saphyr::from_str(&format!(
+            "name: s\ntape: {{gen: []}}\n{extra}assertions:\n  - one_order_per_intent: {{}}\n"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn actions_at_one_offset_run_events_first_and_until_ends_its_fault() {
+        let s = scenario(
+            "intents:\n  - {at: 1m, id: a, side: buy, qty: 0.5}\nevents:\n  - {at: 1m, until: 2m, fault: {fault: outage}}\n  - {at: 90s, hold: 1s}\n",
+        );
+        let plan = schedule(&s, &trades(200), "ATOM/USDT").unwrap();
+        let kinds: Vec<(usize, &str)> = plan
+            .iter()
+            .map(|(i, a, ..)| {
+                let k = match a {
+                    Action::Fault(_) => "fault",
+                    Action::Intent(_) => "intent",
+                    Action::Hold(_) => "hold",
+                    Action::Until(0) => "until",
+                    _ => "other",
+                };
+                (*i, k)
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [(60, "fault"), (60, "intent"), (90, "hold"), (120, "until")]
+        );
+        let Action::Intent(v) = &plan[1].1 else {
+            unreachable!()
+        };
+        assert!(v.to_string().contains(r#""qty":0.5"#), "{v}");
+    }
+
+    #[test]
+    fn a_bad_event_or_intent_is_named() {
+        let t = trades(10);
+        let both = scenario("events:\n  - {at: 1s, hold: 1s, clear: true}\n");
+        assert!(
+            schedule(&both, &t, "A/B")
+                .unwrap_err()
+                .contains("events[0]")
+        );
+        let until = scenario("events:\n  - {at: 1s, until: 2s, hold: 1s}\n");
+        assert!(
+            schedule(&until, &t, "A/B")
+                .unwrap_err()
+                .contains("events[0].until")
+        );
+        let side = scenario("intents:\n  - {at: 1s, id: a, side: hold, qty: 1}\n");
+        assert!(
+            schedule(&side, &t, "A/B")
+                .unwrap_err()
+                .contains("intents[0].side")
+        );
+        let at = scenario("intents:\n  - {at: 3m1s, id: a, side: buy, qty: 1}\n");
+        assert!(
+            schedule(&at, &t, "A/B")
+                .unwrap_err()
+                .contains("intents[0].at")
+        );
+    }
+}
