@@ -13,9 +13,11 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+/// The most trades stepped while the session comes up.
+const PREROLL: usize = 40;
 
 /// Runs every scenario; exit 1 if an assertion failed, 2 if a scenario could not run.
 pub fn run_all(a: &RunArgs) -> Result<(), Error> {
@@ -182,9 +184,10 @@ fn run_one(path: &Path, out: &Path, keep: bool) -> Result<(bool, String), String
         base: base.into(),
         quote: quote.into(),
         account_before: evidence::balances(&sim.signed("GET", "/api/v3/account", "").map_err(at)?),
-        daily_loss_cap: s.stack.config["risk"]["daily_loss_usd_cap"]
-            .as_f64()
-            .and_then(|f| Decimal::from_str(&f.to_string()).ok()),
+        daily_loss_cap: match &s.stack.config["risk"]["daily_loss_usd_cap"] {
+            Value::Null => None,
+            v => Some(evidence::dec(v)),
+        },
         ..Default::default()
     };
     let webhook = match &s.stack.alerts {
@@ -199,15 +202,15 @@ fn run_one(path: &Path, out: &Path, keep: bool) -> Result<(bool, String), String
         webhook.as_ref().map(|w| w.url.as_str()),
     )
     .map_err(at)?;
-    // Ingest is ready once its book is built from the feed, which takes trades, and `status`
-    // answers only once the whole session is up: a second thread steps the tape slowly
-    // meanwhile (pacing, not waiting).
+    // Ingest is ready once its book is built from the feed, which takes a few trades, and
+    // `status` answers only once the whole session is up: a second thread steps the tape
+    // slowly meanwhile (pacing, not waiting), at most PREROLL trades.
     let preroll = AtomicUsize::new(0);
     let up_done = AtomicBool::new(false);
     let ctl = std::thread::scope(|scope| {
         scope.spawn(|| {
             while !up_done.load(Ordering::Relaxed)
-                && preroll.load(Ordering::Relaxed) < trades.len() / 5
+                && preroll.load(Ordering::Relaxed) < PREROLL.min(trades.len() / 5)
             {
                 match sim.control("step", &json!({"trades": 1})) {
                     Ok(v) => preroll.fetch_add(
@@ -216,7 +219,7 @@ fn run_one(path: &Path, out: &Path, keep: bool) -> Result<(bool, String), String
                     ),
                     Err(_) => return,
                 };
-                std::thread::sleep(Duration::from_millis(100));
+                std::thread::sleep(Duration::from_millis(250));
             }
         });
         let up = Ctl::up(&dir, files);
@@ -234,6 +237,13 @@ fn run_one(path: &Path, out: &Path, keep: bool) -> Result<(bool, String), String
     let stages = ctl.metrics().len() - 1;
     let mut played = preroll.into_inner();
     played += driver.warm_up(stages).map_err(at)? as usize;
+    let warm = played;
+    // Actions happen at their offsets, or the run says it could not keep them.
+    if let Some((i, _, offset, _)) = plan.first().filter(|(i, ..)| *i < played) {
+        return Err(at(format!(
+            "the stack took {played} trades to come up, past the first action at {offset} (trade {i}); start it later"
+        )));
+    }
     let mut clock: Vec<(i64, i64)> = Vec::new();
     let driven = (|| -> Result<(), String> {
         let step = s.drive.step.max(1) as usize;
@@ -310,7 +320,7 @@ fn run_one(path: &Path, out: &Path, keep: bool) -> Result<(bool, String), String
         "passed": passed, "error": error,
         "started_at_ns": started_ns, "wall_s": started.elapsed().as_secs_f64(),
         "njord_version": env!("CARGO_PKG_VERSION"),
-        "tape": {"trades": trades.len(), "played": played, "symbol": symbol,
+        "tape": {"trades": trades.len(), "played": played, "played_to_come_up": warm, "symbol": symbol,
             "first_ts_ns": trades[0].ts_ns, "last_ts_ns": trades[trades.len() - 1].ts_ns,
             "sha256": hex::encode(Sha256::digest(&bytes))},
         "stack": {"controller": "njord-ctl", "bus": bus, "venue": "njord-sim", "processes": processes},
