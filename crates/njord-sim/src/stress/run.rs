@@ -234,7 +234,7 @@ fn run_one(path: &Path, out: &Path, keep: bool) -> Result<(bool, String), String
         Duration::from_nanos(settle as u64),
     )
     .map_err(at)?;
-    let stages = ctl.metrics().len() - 1;
+    let stages = ctl.metrics().len().saturating_sub(1);
     let mut played = preroll.into_inner();
     played += driver.warm_up(stages).map_err(at)? as usize;
     let warm = played;
