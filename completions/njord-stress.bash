@@ -19,11 +19,17 @@ _njord__stress() {
             njord__stress,help)
                 cmd="njord__stress__subcmd__help"
                 ;;
+            njord__stress,run)
+                cmd="njord__stress__subcmd__run"
+                ;;
             njord__stress,tape)
                 cmd="njord__stress__subcmd__tape"
                 ;;
             njord__stress__subcmd__help,help)
                 cmd="njord__stress__subcmd__help__subcmd__help"
+                ;;
+            njord__stress__subcmd__help,run)
+                cmd="njord__stress__subcmd__help__subcmd__run"
                 ;;
             njord__stress__subcmd__help,tape)
                 cmd="njord__stress__subcmd__help__subcmd__tape"
@@ -35,7 +41,7 @@ _njord__stress() {
 
     case "${cmd}" in
         njord__stress)
-            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --help --version tape help"
+            opts="-v -q -h -V --config --print-config --verbose --quiet --log-level --help --version tape run help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -57,7 +63,7 @@ _njord__stress() {
             return 0
             ;;
         njord__stress__subcmd__help)
-            opts="tape help"
+            opts="tape run help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -84,6 +90,20 @@ _njord__stress() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        njord__stress__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         njord__stress__subcmd__help__subcmd__tape)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -91,6 +111,32 @@ _njord__stress() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        njord__stress__subcmd__run)
+            opts="-v -q -h --out --keep --config --print-config --verbose --quiet --log-level --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

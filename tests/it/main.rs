@@ -29,6 +29,7 @@ mod secrets;
 mod simulation;
 mod storage;
 mod strat;
+mod stress;
 mod support;
 mod telemetry;
 mod topics;

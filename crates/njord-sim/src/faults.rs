@@ -63,6 +63,21 @@ pub enum FaultSpec {
     DuplicateTrades { every: u64 },
     /// Every `every`-th trade's `@trade`/`@aggTrade` frames come after the next trade's.
     ReorderTrades { every: u64 },
+    /// The venue is down (`on: false` brings it back): every REST request but `/control/*`
+    /// is answered with `status`, every WebSocket is closed and new ones are refused. The
+    /// matching engine keeps running, so resting orders fill unseen.
+    Outage {
+        #[serde(default = "yes")]
+        on: bool,
+        #[serde(default = "s503")]
+        status: u16,
+    },
+    /// Market-data frames are withheld (`on: false` resumes them) while connections, pings
+    /// and user-data events carry on: a connected but silent feed.
+    Silence {
+        #[serde(default = "yes")]
+        on: bool,
+    },
 }
 
 fn yes() -> bool {
@@ -108,6 +123,8 @@ pub enum Effect {
     None,
     SetSkew(i64),
     ExpireListenKeys,
+    /// Close every WebSocket connection (an outage began).
+    DropConnections,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -116,6 +133,8 @@ pub struct Faults {
     http: Vec<(String, u16, u32, Option<u64>)>,
     delays: Vec<(String, u64, Option<u32>)>,
     order_then: Option<(OrderOutcome, u16, u32)>,
+    /// The status every REST request gets during an outage.
+    pub outage: Option<u16>,
     pub dup_every: u64,
     pub reorder_every: u64,
 }
@@ -147,6 +166,14 @@ impl Faults {
             FaultSpec::ListenKeyExpire {} => return Effect::ExpireListenKeys,
             FaultSpec::DuplicateTrades { every } => self.dup_every = every,
             FaultSpec::ReorderTrades { every } => self.reorder_every = every,
+            FaultSpec::Outage { on, status } => {
+                self.outage = on.then_some(status);
+                ws.outage.store(on, Ordering::Relaxed);
+                if on {
+                    return Effect::DropConnections;
+                }
+            }
+            FaultSpec::Silence { on } => ws.silent.store(on, Ordering::Relaxed),
         }
         Effect::None
     }
@@ -157,6 +184,8 @@ impl Faults {
         ws.drop_after.store(0, Ordering::Relaxed);
         ws.stop_pings.store(false, Ordering::Relaxed);
         ws.ignore_pongs.store(false, Ordering::Relaxed);
+        ws.outage.store(false, Ordering::Relaxed);
+        ws.silent.store(false, Ordering::Relaxed);
     }
 
     /// The status (and any `Retry-After` override) to answer a request to `path` with,
@@ -206,6 +235,10 @@ pub struct WsFaults {
     pub drop_after: AtomicU64,
     pub stop_pings: AtomicBool,
     pub ignore_pongs: AtomicBool,
+    /// An outage: upgrades are refused.
+    pub outage: AtomicBool,
+    /// Market-data frames are withheld.
+    pub silent: AtomicBool,
 }
 
 #[cfg(test)]
@@ -254,5 +287,44 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.faults[0], FaultSpec::StopPings { on: true });
+    }
+
+    #[test]
+    fn outage_and_silence_switch_on_off_and_clear() {
+        let ws = WsFaults::default();
+        let mut f = Faults::default();
+        let on: FaultSpec = serde_json::from_str(r#"{"fault":"outage"}"#).unwrap();
+        assert_eq!(
+            on,
+            FaultSpec::Outage {
+                on: true,
+                status: 503
+            }
+        );
+        assert_eq!(f.apply(on, &ws), Effect::DropConnections);
+        assert_eq!(f.outage, Some(503));
+        assert!(ws.outage.load(Ordering::Relaxed));
+        let off = FaultSpec::Outage {
+            on: false,
+            status: 503,
+        };
+        assert_eq!(f.apply(off, &ws), Effect::None);
+        assert_eq!(f.outage, None);
+        assert!(!ws.outage.load(Ordering::Relaxed));
+        let s: Scenario = serde_saphyr::from_str(
+            "faults:\n  - {fault: outage, status: 502}\n  - {fault: silence}\n",
+        )
+        .unwrap();
+        for spec in s.faults {
+            f.apply(spec, &ws);
+        }
+        assert_eq!(f.outage, Some(502));
+        assert!(ws.silent.load(Ordering::Relaxed));
+        f.apply(FaultSpec::Silence { on: false }, &ws);
+        assert!(!ws.silent.load(Ordering::Relaxed));
+        f.apply(FaultSpec::Silence { on: true }, &ws);
+        f.clear(&ws);
+        assert_eq!(f.outage, None);
+        assert!(!ws.outage.load(Ordering::Relaxed) && !ws.silent.load(Ordering::Relaxed));
     }
 }

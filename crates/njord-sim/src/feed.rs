@@ -191,6 +191,13 @@ impl Hub {
         }
     }
 
+    /// Drops every connection (an outage).
+    pub fn drop_all(&self) {
+        for c in self.snapshot() {
+            c.kill.notify_one();
+        }
+    }
+
     pub async fn expire_listen_key(&self, key: &str, now: i64) {
         self.close_user(key, Some(wire::listen_key_expired(now, key)))
             .await;
@@ -425,6 +432,10 @@ async fn fan_out(
     reorder: u64,
     mangler: &mut Mangler,
 ) {
+    // A silent feed: the venue trades on, nothing reaches the market-data streams.
+    if sim.hub.ws_faults.silent.load(Ordering::Relaxed) {
+        return;
+    }
     let conns = sim.hub.snapshot();
     let mut per_conn: Vec<(Arc<Conn>, Vec<SubItem>)> = Vec::new();
     let mut wanted: HashSet<(usize, Kind)> = HashSet::new();

@@ -60,7 +60,22 @@ fn refuse(msg: String) -> Response {
         .into_response()
 }
 
+/// During an outage no connection is accepted.
+fn outage(sim: &Sim) -> Option<Response> {
+    sim.hub.ws_faults.outage.load(Ordering::Relaxed).then(|| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("content-type", "application/json")],
+            json!({"code": errors::DISCONNECTED, "msg": "Service unavailable."}).to_string(),
+        )
+            .into_response()
+    })
+}
+
 async fn raw_root(State(sim): State<Arc<Sim>>, up: WebSocketUpgrade) -> Response {
+    if let Some(r) = outage(&sim) {
+        return r;
+    }
     up.on_upgrade(move |s| run(sim, s, Vec::new(), false, "/ws".into()))
 }
 
@@ -69,6 +84,9 @@ async fn raw_one(
     Path(stream): Path<String>,
     up: WebSocketUpgrade,
 ) -> Response {
+    if let Some(r) = outage(&sim) {
+        return r;
+    }
     match resolve(&sim, &[stream.as_str()]) {
         Ok(subs) => up.on_upgrade(move |s| run(sim, s, subs, false, format!("/ws/{stream}"))),
         Err(e) => refuse(e),
@@ -80,6 +98,9 @@ async fn combined(
     Query(q): Query<HashMap<String, String>>,
     up: WebSocketUpgrade,
 ) -> Response {
+    if let Some(r) = outage(&sim) {
+        return r;
+    }
     let streams = q.get("streams").cloned().unwrap_or_default();
     let names: Vec<&str> = streams.split('/').filter(|s| !s.is_empty()).collect();
     match resolve(&sim, &names) {

@@ -1441,3 +1441,95 @@ async fn sigterm_ends_cleanly() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+/// An outage answers every REST request but `/control/*` with its status, drops and refuses
+/// WebSockets while the venue keeps trading; silence withholds market frames while pings go
+/// on; `/control/clear` ends both.
+#[tokio::test]
+async fn outage_and_silence() {
+    let sim = Sim::start(
+        TapeSrc::Lines(simple_tape()),
+        &["--speed", "step", "--ping-interval-ms", "200"],
+    );
+    let mut ws = sim.ws("/ws/atomusdt@trade").await;
+    sim.fault(json!({"fault": "outage", "status": 502})).await;
+    assert!(closes_within(&mut ws, Duration::from_secs(3)).await);
+    let (status, _, _) = sim.call("GET", "/api/v3/time").await;
+    assert_eq!(status, 502);
+    let (status, _, _) = sim.signed("GET", "/api/v3/account", "").await;
+    assert_eq!(status, 502);
+    let refused = tokio_tungstenite::connect_async(format!("{}/ws/atomusdt@trade", sim.ws)).await;
+    assert!(refused.is_err(), "a WebSocket opened during the outage");
+    // The tape plays on while the venue is down.
+    sim.step(2).await;
+    sim.control("clear", json!({})).await;
+    assert_eq!(
+        sim.get("/api/v3/trades?symbol=ATOMUSDT")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // Silence: connected, pinged, but no trade frames until it ends.
+    let mut ws = sim.ws("/ws/atomusdt@trade").await;
+    sim.fault(json!({"fault": "silence"})).await;
+    sim.step(1).await;
+    let quiet = tokio::time::timeout(Duration::from_millis(800), async {
+        let mut pings = 0;
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Ping(_))) => pings += 1,
+                Some(Ok(Message::Text(t))) => return Err(t.to_string()),
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Err("closed".into()),
+                _ => {}
+            }
+            if pings >= 2 {
+                return Ok(pings);
+            }
+        }
+    })
+    .await;
+    assert!(matches!(quiet, Ok(Ok(_))), "{quiet:?}");
+    sim.fault(json!({"fault": "silence", "on": false})).await;
+    sim.step(1).await;
+    assert_eq!(next_json(&mut ws).await.unwrap()["t"], 4);
+}
+
+/// A delayed order whose client gives up before the answer is executed all the same, and
+/// its answer is journaled: the venue does not cancel what its sender stopped waiting for.
+#[tokio::test]
+async fn a_delayed_order_executes_after_its_client_gave_up() {
+    let sim = Sim::start(TapeSrc::Lines(simple_tape()), &["--speed", "step"]);
+    sim.fault(json!({"fault": "delay", "path": "/api/v3/order", "ms": 800, "count": 1}))
+        .await;
+    let q = format!(
+        "symbol=ATOMUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=9&newClientOrderId=late-1&timestamp={}",
+        now_ms()
+    );
+    let sig = auth::sign(DEFAULT_API_SECRET, &q);
+    let impatient = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let sent = impatient
+        .post(format!("{}/api/v3/order?{q}&signature={sig}", sim.rest))
+        .header("X-MBX-APIKEY", DEFAULT_API_KEY)
+        .send()
+        .await;
+    assert!(sent.is_err(), "the client should have timed out");
+    sim.wait_journal(|r| {
+        r["type"] == "http_response"
+            && r["status"] == 200
+            && r["body"].as_str().is_some_and(|b| b.contains("late-1"))
+    });
+    let v = sim
+        .ok(
+            "GET",
+            "/api/v3/order",
+            "symbol=ATOMUSDT&origClientOrderId=late-1",
+        )
+        .await;
+    assert_eq!(v["status"], "NEW");
+}

@@ -77,6 +77,7 @@ pub async fn apply_fault(sim: &Arc<Sim>, spec: FaultSpec) {
     match effect {
         Effect::None => {}
         Effect::SetSkew(ms) => sim.set_skew(ms),
+        Effect::DropConnections => sim.hub.drop_all(),
         Effect::ExpireListenKeys => {
             let now = sim.now_ms();
             let keys = sim.lock().keys.expire(now, true);

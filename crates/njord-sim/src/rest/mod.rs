@@ -114,15 +114,27 @@ async fn handle(
             "query": query, "body": body, "api_key_sent": headers.contains_key("x-mbx-apikey"),
         }));
     }
-    let mut verdict = SigVerdict::NotRequired;
-    let answer = answer(sim, &method, &path, &query, &body, &headers, &mut verdict).await;
-    if let Some(j) = &sim.journal {
-        j.write(json!({
-            "type": "http_response", "id": rid, "status": answer.status, "body": answer.body,
-            "signature": verdict.as_str(), "dropped": answer.drop,
-            "headers": answer.headers.iter().map(|(k, v)| (k.to_string(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
-        }));
-    }
+    // The request is handled in its own task: a client that gives up (its timeout) and
+    // closes the connection does not cancel it, as a venue executes an order whose sender
+    // stopped listening.
+    let task = {
+        let (sim, path) = (sim.clone(), path.clone());
+        tokio::spawn(async move {
+            let mut verdict = SigVerdict::NotRequired;
+            let answer = answer(&sim, &method, &path, &query, &body, &headers, &mut verdict).await;
+            if let Some(j) = &sim.journal {
+                j.write(json!({
+                    "type": "http_response", "id": rid, "status": answer.status, "body": answer.body,
+                    "signature": verdict.as_str(), "dropped": answer.drop,
+                    "headers": answer.headers.iter().map(|(k, v)| (k.to_string(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
+                }));
+            }
+            (answer, method)
+        })
+    };
+    let Ok((answer, method)) = task.await else {
+        return response(500, String::new(), &[]);
+    };
     if answer.drop {
         conn.kill.store(true, Ordering::Relaxed);
     }
@@ -200,6 +212,10 @@ fn decide(
 ) -> (Answer, Option<String>) {
     let now = sim.now_ms();
     let mut st = sim.lock();
+    if let Some(status) = st.faults.outage {
+        drop(st);
+        return (fault_answer(status, None, sim, now), None);
+    }
     if let Some((status, retry_after_s)) = st.faults.take_http(path) {
         drop(st);
         return (fault_answer(status, retry_after_s, sim, now), None);

@@ -1,15 +1,26 @@
 //! `njord-stress`: stress scenarios for the trading stack. A scenario file names a tape (one
 //! `njord-sim gen` makes, or a file) and what happens to it (`transforms`, see
 //! [`njord::stress`]); `njord-stress tape` writes that tape, for `njord-sim serve`, a
-//! backtest or a pipeline.
+//! backtest or a pipeline. `njord-stress run` plays it through the real stack against
+//! njord-sim with timed venue faults and judges the outcome from the venue's side (see
+//! docs/stress.md).
+
+mod assert;
+mod drive;
+mod evidence;
+mod http;
+mod report;
+mod run;
+mod schema;
+mod stack;
+
+pub use schema::{Assertion, Scenario, TapeSource};
 
 use crate::cli::{GenArgs, Generator};
 use clap::{Args, Parser, Subcommand};
 use njord::app::Error;
 use njord::cli::CommonArgs;
 use njord::event::{Event, Trade};
-use njord::stress::Transform;
-use serde::Deserialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -17,7 +28,7 @@ use std::path::{Path, PathBuf};
 #[command(
     name = "njord-stress",
     version,
-    about = "Stress scenarios: a tape and what happens to it (price shocks, gaps, wider spreads, thinner liquidity, missing ticks)",
+    about = "Stress scenarios: a tape and what happens to it (price shocks, gaps, wider spreads, thinner liquidity, missing ticks), written out (tape) or run through the real stack against njord-sim with timed venue faults, judged from the venue's side (run)",
     after_help = "A scenario file (YAML):\n\n  \
 name: flash_crash\n  \
 tape:\n    \
@@ -30,7 +41,10 @@ transforms:\n    \
 - {transform: gap, at: 40m, change: 0.05}\n    \
 - {transform: missing, at: 50m, for: 30s}\n\n\
 Times are offsets from the tape's first trade. Example:\n  \
-njord-stress tape scenarios/flash_crash.yaml > /tmp/crash.ndjson"
+njord-stress tape scenarios/flash_crash.yaml > /tmp/crash.ndjson\n\n\
+`run` adds venue:, stack:, drive:, intents:, events: and assertions: to the file and runs it \
+through the real stack against njord-sim (docs/stress.md). Example:\n  \
+njord-stress run scenarios/latency_spike.yaml --out var/stress"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -43,6 +57,25 @@ pub struct Cli {
 pub enum Cmd {
     /// Write a scenario's tape (its trades after its transforms) to stdout or --output
     Tape(TapeArgs),
+    /// Run scenarios end to end: njord-sim, then the stack under njord-ctl, the tape stepped
+    /// with timed faults, the assertions judged from the venue's side; a report.json and a
+    /// report.html each. Exit 0 all passed, 1 an assertion failed, 2 a bad file or a stack
+    /// that did not come up
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario files
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
+    /// Where each scenario's directory (OUT/NAME, replaced if it exists) goes
+    #[arg(long, value_name = "DIR", default_value = "var/stress")]
+    pub out: PathBuf,
+    /// Keep the state, journals, logs and the venue journal of passed scenarios too (a
+    /// failed one always keeps them)
+    #[arg(long)]
+    pub keep: bool,
 }
 
 #[derive(Debug, Args)]
@@ -52,28 +85,6 @@ pub struct TapeArgs {
     /// Write here instead of stdout
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
-}
-
-/// A scenario file.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Scenario {
-    pub name: String,
-    #[serde(default)]
-    pub about: String,
-    pub tape: TapeSource,
-    #[serde(default)]
-    pub transforms: Vec<Transform>,
-}
-
-/// Where a scenario's trades come from.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum TapeSource {
-    /// The arguments of `njord-sim gen`.
-    Gen(Vec<String>),
-    /// A trade tape (NDJSON), relative to the scenario file.
-    File(PathBuf),
 }
 
 /// `njord-sim gen`'s arguments alone.
@@ -143,6 +154,7 @@ pub fn tape(scenario: &Scenario, origin: &Path) -> Result<Vec<u8>, String> {
 pub fn run(cli: Cli) -> Result<(), Error> {
     njord::app::start(&cli.common)?;
     match cli.cmd {
+        Cmd::Run(a) => run::run_all(&a),
         Cmd::Tape(a) => {
             let scenario = load(&a.scenario).map_err(Error::Usage)?;
             let bytes = tape(&scenario, &a.scenario).map_err(Error::Usage)?;
