@@ -3,5 +3,4 @@
 
 pub use njord_core::broker::*;
 
-pub mod lease;
 pub mod service;

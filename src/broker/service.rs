@@ -18,7 +18,6 @@ use super::armed::{ArmedBook, triggered};
 use super::book::FillBook;
 use super::client_id::client_order_id;
 use super::guard::{self, Denial, PriceRules, Quote};
-use super::lease::{BrokerLease, Held};
 use super::order_state::OrderStatus;
 use super::placement::{Settled, Unresolved, place_oco_once, place_once, resend_window, settle};
 use super::reconcile::{AttributedFill, Outcome, Reconciler, VenueFill, Watermark};
@@ -157,8 +156,6 @@ struct Live<V: Venue, C: Clock> {
     balances: BTreeMap<String, (Decimal, Decimal)>,
     /// Events caused by venue news, waiting for the next tick.
     pending: Out,
-    /// The account's lease, when `broker.lease_ms` asks for one: confirmed before each order.
-    lease: Option<BrokerLease>,
     /// Protective orders the venue cannot hold, until they trigger.
     armed: ArmedBook,
     /// One-cancels-other groups the broker enforces (legs not in a venue list): group key →
@@ -379,13 +376,6 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
         stage.live = Some(Box::new(Live::start(io, clock, cfg, opts)?));
         stage.book = book_of_journal(&cfg.journal.dir);
         Ok(stage)
-    }
-
-    /// Live, sends orders only while it holds `lease` (one active broker per account).
-    pub fn hold_lease(&mut self, lease: BrokerLease) {
-        if let Some(live) = self.live.as_mut() {
-            live.lease = Some(lease);
-        }
     }
 
     /// Live, keeps the day's realized PnL of the venue fills on this Redis (`njord:pnl:day`).
@@ -769,33 +759,9 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
         let Some(live) = self.live.as_mut() else {
             return Ok(());
         };
-        // Confirmed right before the send: a broker that lost its lease sends nothing more.
-        let token = match live.lease.as_mut().map(BrokerLease::confirm) {
-            None => None,
-            Some(Held::Mine(token)) => Some(token),
-            Some(Held::Lost(holder)) => return Err(lease_lost(&holder)),
-            Some(Held::Unknown(e)) => {
-                tracing::error!(intent_id = %req.intent_id, "broker lease not confirmed ({e}); order not sent");
-                let d = Denial {
-                    reason: Reason::LeaseUnconfirmed,
-                    caps: Default::default(),
-                };
-                let ev = denial(&req.intent_id, d, live.clock.now_ns());
-                return self.emit(ev, out);
-            }
-        };
-        // Write-ahead: on disk before the request leaves, whatever `journal.fsync` says. The
-        // audit record carries the lease's fencing token.
+        // Write-ahead: on disk before the request leaves, whatever `journal.fsync` says.
         let pending = live.pending_new(&req);
-        match token {
-            Some(t) => {
-                let t = i64::try_from(t).unwrap_or(i64::MAX);
-                let extra = [("lease_token", crate::audit::Field::Int(t))];
-                self.journals
-                    .append_event_with(ORDERS_JOURNAL, &pending, &extra)?;
-            }
-            None => self.journal(ORDERS_JOURNAL, &pending)?,
-        }
+        self.journal(ORDERS_JOURNAL, &pending)?;
         self.journals.sync(ORDERS_JOURNAL)?;
         out.push(pending);
         let Some(live) = self.live.as_mut() else {
@@ -927,13 +893,6 @@ fn book_of_journal(journal_dir: &Path) -> FillBook {
         );
     }
     book
-}
-
-/// The error that stops a broker whose lease another broker now holds.
-fn lease_lost(holder: &str) -> StageError {
-    StageError::Fatal(format!(
-        "broker lease lost: another broker holds it now ({holder}); this one was paused or cut off past the lease and sends nothing more"
-    ))
 }
 
 fn fill_event(f: AttributedFill) -> Event<'static> {
@@ -1077,7 +1036,6 @@ impl<V: Venue, C: Clock> Live<V, C> {
             sent,
             balances: BTreeMap::new(),
             pending,
-            lease: None,
             armed,
             groups,
             held: None,
@@ -1815,11 +1773,6 @@ impl<V: Venue, C: Clock> Stage for BrokerStage<V, C> {
             self.place_or_arm(&held, out)?;
         }
         if let Some(live) = self.live.as_mut() {
-            if let Some(Held::Lost(holder)) =
-                live.lease.as_mut().and_then(BrokerLease::renew_if_due)
-            {
-                return Err(lease_lost(&holder));
-            }
             live.tick();
         }
         self.drain_live(out)
@@ -1838,11 +1791,7 @@ impl<V: Venue, C: Clock> Stage for BrokerStage<V, C> {
             }
             live.wind_down();
         }
-        self.drain_live(out)?;
-        if let Some(lease) = self.live.as_mut().and_then(|l| l.lease.as_mut()) {
-            lease.release();
-        }
-        Ok(())
+        self.drain_live(out)
     }
 
     fn flush(&mut self) -> Result<(), StageError> {

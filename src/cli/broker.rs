@@ -2,10 +2,7 @@
 
 use super::{CommonArgs, StageArgs};
 use crate::app::{self, Error};
-use crate::broker::guard::live_enabled;
-use crate::broker::lease::BrokerLease;
 use crate::broker::service::{BrokerStage, Options};
-use crate::config::Loaded;
 use crate::stage::{self, StdioOpts};
 use clap::Parser;
 use std::time::Duration;
@@ -21,10 +18,6 @@ Live, immediately before each order: the kill switch (file, then Redis; unreadab
 tripped) → `decision` denial `halted`; notional above min(10 USD, broker.live_max_notional_usd) → \
 denial `live_micro_cap`; else the order is placed once per intent → `ack`, then `order_update`, \
 `fill` and `balance` events from the user stream and REST polls.\n\n\
-One active broker per account: with broker.lease_ms above 0, a live broker holds the Redis lease \
-njord:broker:lease:{broker.account} and confirms it before each order; a second one waits as a \
-standby, takes over within the lease after the active one dies, and one that lost its lease \
-exits 1 without sending.\n\n\
 Live, each venue fill is booked into its (strategy, symbol) position: a `position` event \
 ({journal_dir}/broker.positions.ndjson) and the day's realized PnL net of fees in \
 njord:pnl:day on Redis (--bus, else redis.url), which risk's daily_loss_usd_cap and trip_on_daily_loss read. Positions are \
@@ -55,37 +48,6 @@ pub struct Cli {
 /// How often venue news is written out.
 const TICK: Duration = Duration::from_millis(100);
 
-/// The account's lease when `broker.lease_ms` asks for one and the broker is live. The
-/// instance is this host and journal directory: a restart takes its own lease back at once.
-fn lease_of(loaded: &Loaded, opts: &Options) -> Result<Option<BrokerLease>, Error> {
-    let cfg = &loaded.config;
-    let b = &cfg.broker;
-    if b.lease_ms == 0 || !live_enabled(cfg.app.env, opts.enable_live.as_deref()) {
-        return Ok(None);
-    }
-    if b.lease_ms <= b.recv_window_ms {
-        return Err(Error::Usage(format!(
-            "broker.lease_ms ({}) must be above broker.recv_window_ms ({}): a request held up past the lease must be past its recvWindow too",
-            b.lease_ms, b.recv_window_ms
-        )));
-    }
-    let Some(url) = opts.redis_url.as_deref() else {
-        return Err(Error::Usage(
-            "broker.lease_ms needs Redis for the lease: give --bus or redis.url".into(),
-        ));
-    };
-    let dir = std::fs::canonicalize(&cfg.journal.dir).unwrap_or_else(|_| cfg.journal.dir.clone());
-    let instance = format!("{}:{}", crate::kill::host(), dir.display());
-    BrokerLease::acquire(
-        app::connect(url, loaded)?,
-        &b.account,
-        &instance,
-        b.lease_ms,
-    )
-    .map(Some)
-    .map_err(Error::Failed)
-}
-
 /// Echoes orders (dry-run) or sends them to the venue, on stdio or a bus.
 pub fn run(cli: Cli) -> Result<(), Error> {
     let loaded = app::start(&cli.common)?;
@@ -96,12 +58,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         redis_url: cli.stage.bus.clone().or_else(|| cfg.redis.url.clone()),
     };
     app::audit_start("njord-broker", &loaded)?;
-    // A standby waits here, before it opens the venue, until the account's lease is free.
-    let lease = lease_of(&loaded, &opts)?;
     let mut broker = BrokerStage::new(&loaded, &opts)?;
-    if let Some(lease) = lease {
-        broker.hold_lease(lease);
-    }
     if broker.is_live()
         && let Some(url) = &opts.redis_url
     {

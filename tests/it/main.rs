@@ -18,7 +18,6 @@ mod features;
 mod foundation;
 mod house;
 mod ingest;
-mod lease;
 mod model_strategy;
 mod portfolio;
 mod readme;

@@ -553,14 +553,6 @@ pub struct Broker {
     /// At start, the venue's orders of this many ms back are read (allOrders, at most 24 h),
     /// so client order ids used by an earlier run or another host are never sent again.
     pub startup_lookback_ms: u64,
-    /// The venue account this broker trades: the name of its lease.
-    pub account: String,
-    /// One active broker per account: above 0, a live broker holds the Redis lease
-    /// `njord:broker:lease:{account}` for this many ms (renewed every third, confirmed right
-    /// before each order) and a second one waits as a standby. 0 (the default): no lease.
-    /// Must be above `recv_window_ms`, so a request held up past the lease is past its
-    /// recvWindow too and the venue refuses it.
-    pub lease_ms: u64,
 }
 
 /// What a trip of the kill switch does beyond stopping new orders.
@@ -605,8 +597,6 @@ impl Default for Broker {
             slippage_bps: Decimal::from(50),
             market_as_limit_ioc: true,
             startup_lookback_ms: 86_400_000,
-            account: "default".into(),
-            lease_ms: 0,
         }
     }
 }

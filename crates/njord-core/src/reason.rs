@@ -59,14 +59,11 @@ pub enum Reason {
     /// Risk: not every leg of the intent's group (`group_size`) came before another intent
     /// or the end of the input.
     GroupIncomplete,
-    /// Broker: `broker.lease_ms` is set and the broker cannot confirm it still holds the
-    /// account's lease (Redis did not answer).
-    LeaseUnconfirmed,
 }
 
 impl Reason {
     /// Every code, in the order of the documentation's table.
-    pub const ALL: [Reason; 24] = [
+    pub const ALL: [Reason; 23] = [
         Reason::InvalidIntent,
         Reason::DuplicateIntent,
         Reason::Halted,
@@ -90,7 +87,6 @@ impl Reason {
         Reason::LotStep,
         Reason::GroupLegDenied,
         Reason::GroupIncomplete,
-        Reason::LeaseUnconfirmed,
     ];
 
     /// The code as written in events.
@@ -119,7 +115,6 @@ impl Reason {
             Reason::LotStep => "lot_step",
             Reason::GroupLegDenied => "group_leg_denied",
             Reason::GroupIncomplete => "group_incomplete",
-            Reason::LeaseUnconfirmed => "lease_unconfirmed",
         }
     }
 }
