@@ -165,14 +165,67 @@ impl Target {
                 sentinels,
                 master,
                 db,
-            } => {
-                let mut s = redis::sentinel::Sentinel::build(sentinels.clone())?;
-                let node = redis::sentinel::SentinelNodeConnectionInfo::default()
-                    .set_redis_connection_info(redis::RedisConnectionInfo::default().set_db(*db));
-                s.master_for(master, Some(&node))
-            }
+            } => primary_of(sentinels, master, *db),
         }
     }
+}
+
+/// Asks each Sentinel in turn where `master` is, and takes the first answer whose server says
+/// it is a primary (a Sentinel may not have seen a failover yet). Every connection and reply
+/// is bounded by the bus timeouts, so a Sentinel or server that went silent costs seconds, not
+/// the operating system's minutes, in the middle of a kill-switch read.
+fn primary_of(sentinels: &[String], master: &str, db: i64) -> redis::RedisResult<redis::Client> {
+    let mut last = None;
+    for s in sentinels {
+        let asked = redis::Client::open(s.as_str())
+            .and_then(|c| c.get_connection_with_timeout(CONNECT_TIMEOUT))
+            .and_then(|mut c| {
+                c.set_read_timeout(Some(IO_TIMEOUT))?;
+                c.set_write_timeout(Some(IO_TIMEOUT))?;
+                redis::cmd("SENTINEL")
+                    .arg("get-master-addr-by-name")
+                    .arg(master)
+                    .query::<Option<(String, u16)>>(&mut c)
+            });
+        let (host, port) = match asked {
+            Ok(Some(addr)) => addr,
+            Ok(None) => {
+                last = Some(redis::RedisError::from((
+                    redis::ErrorKind::Client,
+                    "Sentinel does not know this master",
+                    format!("{s}: {master}"),
+                )));
+                continue;
+            }
+            Err(e) => {
+                last = Some(e);
+                continue;
+            }
+        };
+        let client = redis::Client::open(format!("redis://{host}:{port}/{db}"))?;
+        let role = client
+            .get_connection_with_timeout(CONNECT_TIMEOUT)
+            .and_then(|mut c| {
+                c.set_read_timeout(Some(IO_TIMEOUT))?;
+                redis::cmd("ROLE").query::<Vec<redis::Value>>(&mut c)
+            });
+        match role {
+            Ok(r) if matches!(r.first(), Some(redis::Value::BulkString(b)) if b == b"master") => {
+                return Ok(client);
+            }
+            Ok(_) => {
+                last = Some(redis::RedisError::from((
+                    redis::ErrorKind::Client,
+                    "the server Sentinel named is not a primary (yet)",
+                    format!("{host}:{port}"),
+                )))
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        redis::RedisError::from((redis::ErrorKind::Client, "no Sentinel given"))
+    }))
 }
 
 /// Checks a bus URL: `redis://…` or `redis+sentinel://…`.

@@ -29,6 +29,7 @@ pub mod ingest;
 pub mod journal;
 pub mod kill;
 pub mod logging;
+pub mod net;
 pub mod paper;
 pub mod portfolio;
 pub mod replay;

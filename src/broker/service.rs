@@ -61,6 +61,8 @@ pub const ARMED_JOURNAL: &str = "broker.armed";
 /// How long the first leg of a possible venue OCO list waits for its partner before it is
 /// placed alone.
 const OCO_PAIR_WAIT: Duration = Duration::from_secs(1);
+/// How often a live broker writes the day's PnL again without a fill.
+const PNL_REFRESH: Duration = Duration::from_secs(10);
 /// How long an armed order refused at its trigger (kill switch, prices that disagree) waits
 /// before the next trade may try it again: each try asks the venue for its quote.
 const ARMED_RETRY: Duration = Duration::from_secs(1);
@@ -98,6 +100,8 @@ pub struct BrokerStage<V: Venue, C: Clock> {
     book: FillBook,
     /// Where the day's PnL of `book` is shared (`njord:pnl:day`), for risk.
     pnl_redis: Option<RedisBus>,
+    /// When, on the live clock's monotonic time, the PnL is written again without a fill.
+    next_pnl: Duration,
 }
 
 /// A venue and the tokio runtime its futures (and its user stream) run on.
@@ -361,6 +365,7 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
             live: None,
             book: FillBook::default(),
             pnl_redis: None,
+            next_pnl: Duration::ZERO,
         };
         if !live {
             tracing::info!(
@@ -481,21 +486,28 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
             return Ok(());
         };
         let evs = std::mem::take(&mut live.pending);
-        let last_fill = evs.iter().rev().find_map(|e| match e {
-            Event::Fill(f) => Some(f.ts_fill_ns),
-            _ => None,
-        });
+        let filled = evs.iter().any(|e| matches!(e, Event::Fill(_)));
         evs.into_iter().try_for_each(|e| self.emit(e, out))?;
-        if let Some(ts) = last_fill {
+        if filled {
             self.journals.sync(FILLS_JOURNAL)?;
-            if let Some(redis) = self.pnl_redis.as_mut() {
-                crate::risk::publish_pnl_day(redis, self.book.pnl_day_usd(ts), ts);
-            }
+            self.publish_pnl();
         }
         if let Some(live) = self.live.as_mut() {
             live.persist_watermark();
         }
         Ok(())
+    }
+
+    /// Writes today's realized PnL of the venue fills to `njord:pnl:day`: after each fill, and
+    /// every [`PNL_REFRESH`] so that a restarted broker or Redis shows the day's loss again
+    /// before the next fill.
+    fn publish_pnl(&mut self) {
+        let (Some(redis), Some(live)) = (self.pnl_redis.as_mut(), self.live.as_ref()) else {
+            return;
+        };
+        let now = live.clock.now_ns();
+        crate::risk::publish_pnl_day(redis, self.book.pnl_day_usd(now), now);
+        self.next_pnl = live.clock.monotonic() + PNL_REFRESH;
     }
 
     /// A live order. The partner of a waiting OCO leg goes out with it as one venue list; a
@@ -1775,7 +1787,15 @@ impl<V: Venue, C: Clock> Stage for BrokerStage<V, C> {
         if let Some(live) = self.live.as_mut() {
             live.tick();
         }
-        self.drain_live(out)
+        self.drain_live(out)?;
+        if self
+            .live
+            .as_ref()
+            .is_some_and(|l| l.clock.monotonic() >= self.next_pnl)
+        {
+            self.publish_pnl();
+        }
+        Ok(())
     }
 
     fn on_end(&mut self, out: &mut Out) -> Result<(), StageError> {

@@ -147,10 +147,7 @@ pub struct Controller {
 
 /// A port no one listens on now, on loopback.
 fn free_port() -> Result<u16, String> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("no free loopback port: {e}"))
+    crate::net::free_port().map_err(|e| format!("no free loopback port: {e}"))
 }
 
 /// A binary named without a path is looked up beside `njord-ctl` first (the Njord binaries

@@ -113,8 +113,8 @@ fn risk_follows_a_sentinel_failover_and_the_kill_switch_survives_it() {
     // The test's own bus follows the failover the same way.
     let mut bus = RedisBus::connect(&url, Reconnect::default()).unwrap();
     let decisions = bus.subscribe(&["risk.decisions".into()]).unwrap();
-    let subscribed = |port: u16| {
-        query::<(String, i64)>(port, redis::cmd("PUBSUB").arg("NUMSUB").arg("strat.intent"))
+    let subscribed = |port: u16, channel: &str| {
+        query::<(String, i64)>(port, redis::cmd("PUBSUB").arg("NUMSUB").arg(channel))
             .is_ok_and(|(_, n)| n >= 1)
     };
     let decide = |bus: &mut RedisBus, id: &str, ts: i64| -> Value {
@@ -134,7 +134,7 @@ fn risk_follows_a_sentinel_failover_and_the_kill_switch_survives_it() {
         }
     };
     wait_until(20, "risk subscribed on the primary", || {
-        subscribed(primary.port)
+        subscribed(primary.port, "strat.intent")
     });
     let ts = 1_767_571_200_000_000_000;
     assert_eq!(decide(&mut bus, "before", ts)["allowed"], true);
@@ -148,9 +148,12 @@ fn risk_follows_a_sentinel_failover_and_the_kill_switch_survives_it() {
     wait_until(30, "the Sentinels promoting the replica", || {
         primary_by(sentinels[0].port) == Some(replica.port)
     });
-    wait_until(30, "risk subscribed on the new primary", || {
-        subscribed(replica.port)
-    });
+    // Risk and the test's own subscriber both come back on the promoted replica.
+    wait_until(
+        30,
+        "risk and the test subscribed on the new primary",
+        || subscribed(replica.port, "strat.intent") && subscribed(replica.port, "risk.decisions"),
+    );
     let d = decide(&mut bus, "halted", ts + 10);
     assert_eq!(
         (&d["allowed"], &d["reason"]),

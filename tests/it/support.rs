@@ -2,7 +2,6 @@
 //! real `njord-sim` on loopback, canonical lines.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -120,13 +119,10 @@ impl Drop for RedisServer {
     }
 }
 
-/// A loopback port nobody listens on right now.
+/// A loopback port nobody listens on right now, below the ephemeral range that outgoing
+/// connections draw from (see [`njord::net::free_port`]).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    njord::net::free_port().unwrap()
 }
 
 /// The names of the files in `dir`, sorted.
