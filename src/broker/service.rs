@@ -52,6 +52,9 @@ pub const FILLS_JOURNAL: &str = "broker.fills";
 pub const BALANCES_JOURNAL: &str = "broker.balances";
 /// Journal of the positions booked from venue fills.
 pub const POSITIONS_JOURNAL: &str = "broker.positions";
+/// Journal of the orders a live broker was given, as given: after a restart, the strategy of
+/// an earlier run's order (its fills carry no other trace of it).
+pub const GIVEN_JOURNAL: &str = "broker.given";
 /// File of the fill watermark, beside the journals.
 pub const WATERMARK_FILE: &str = "broker.watermark.json";
 /// Journal of what the broker enforces itself: each protective order it holds until its
@@ -160,6 +163,9 @@ struct Live<V: Venue, C: Clock> {
     balances: BTreeMap<String, (Decimal, Decimal)>,
     /// Events caused by venue news, waiting for the next tick.
     pending: Out,
+    /// Intent and strategy of each venue order of an earlier run (`broker.given` and the
+    /// orders journal), by exchange order id, for its fills.
+    given: HashMap<String, (String, String)>,
     /// Protective orders the venue cannot hold, until they trigger.
     armed: ArmedBook,
     /// One-cancels-other groups the broker enforces (legs not in a venue list): group key →
@@ -514,6 +520,9 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
     /// leg that could make one waits for its partner (the next order, within
     /// [`OCO_PAIR_WAIT`]); every other order is placed, or armed when the venue cannot hold it.
     fn route_live(&mut self, o: &Order<'_>, out: &mut Out) -> Result<(), StageError> {
+        if o.strategy_id.is_some() {
+            self.journal(GIVEN_JOURNAL, &Event::Order(o.clone()))?;
+        }
         let Some(live) = self.live.as_mut() else {
             return Ok(());
         };
@@ -873,6 +882,34 @@ fn rejected(req: &BrokerOrderReq, reason: Option<Reason>, ts_ns: i64) -> Event<'
     )
 }
 
+/// The intent and strategy of every venue order of earlier runs, by exchange order id: the
+/// given-orders journal names each intent's strategy, the orders journal its venue id.
+fn given_orders(journal_dir: &Path) -> HashMap<String, (String, String)> {
+    let mut by_client: HashMap<String, (String, String)> = HashMap::new();
+    read_journal(journal_dir, GIVEN_JOURNAL, |ev| {
+        if let Event::Order(o) = ev
+            && let Some(s) = o.strategy_id
+        {
+            let cid = client_order_id(&o.intent_id);
+            by_client.insert(cid, (o.intent_id.to_string(), s.to_string()));
+        }
+    });
+    let mut by_exchange = HashMap::new();
+    read_journal(journal_dir, ORDERS_JOURNAL, |ev| {
+        let (cid, xid) = match &ev {
+            Event::Ack(a) => (a.client_order_id.as_ref(), a.exchange_order_id.as_ref()),
+            Event::OrderUpdate(u) => (u.client_order_id.as_ref(), u.exchange_order_id.as_ref()),
+            _ => return,
+        };
+        if let Some(owner) = by_client.get(cid)
+            && !xid.is_empty()
+        {
+            by_exchange.insert(xid.to_string(), owner.clone());
+        }
+    });
+    by_exchange
+}
+
 /// Books a venue fill and returns its position. A fee in an asset with no known price is
 /// left out of the PnL, and said so.
 fn book_fill(book: &mut FillBook, f: &Fill<'_>) -> Position<'static> {
@@ -1048,6 +1085,7 @@ impl<V: Venue, C: Clock> Live<V, C> {
             sent,
             balances: BTreeMap::new(),
             pending,
+            given: given_orders(&cfg.journal.dir),
             armed,
             groups,
             held: None,
@@ -1550,7 +1588,13 @@ impl<V: Venue, C: Clock> Live<V, C> {
     }
 
     fn apply_fill(&mut self, f: VenueFill) {
-        if let Some(a) = self.rec.on_fill(f) {
+        if let Some(mut a) = self.rec.on_fill(f) {
+            if a.strategy_id.is_none()
+                && let Some((intent, strategy)) = self.given.get(&a.fill.exchange_order_id)
+            {
+                a.intent_id.clone_from(intent);
+                a.strategy_id = Some(strategy.clone());
+            }
             if !self.groups.is_empty() {
                 self.filled.push(a.intent_id.clone());
             }
