@@ -85,8 +85,13 @@ fn loss_trip_within(a: &Assertion, ev: &Evidence, events: u64) -> Outcome {
                 "the loss reached the cap of {cap} USD (audit record {b}) but risk never tripped"
             )
         }
+        // A trip before the first breach is not this breach's trip: some other record
+        // tripped risk (or the kill file was there already).
         (Some(b), Some(t)) if t < b => {
-            format!("tripped (audit record {t}) before the breaching position (record {b})")
+            failures.push(json!({"breach_at": b, "trip_at": t}));
+            format!(
+                "risk tripped (audit record {t}) before any position reached the cap of {cap} USD (record {b})"
+            )
         }
         (Some(b), Some(t)) => {
             let between = ev.risk_chain[b + 1..t]
@@ -595,6 +600,31 @@ mod tests {
         ev.risk_chain.remove(2);
         ev.trip = None;
         assert!(!evaluate(&a, &ev).passed);
+    }
+
+    #[test]
+    fn a_trip_before_the_breach_fails() {
+        let mut ev = base();
+        ev.daily_loss_cap = Some(dec("2"));
+        ev.trip = Some(Trip {
+            ts_ns: 1,
+            by: "njord-risk".into(),
+            reason: "daily loss on 2026-01-01".into(),
+        });
+        let p = |pnl: Decimal| ("position".to_string(), Some(pnl));
+        // Risk tripped on something else, then a position reached the cap.
+        ev.risk_chain = vec![
+            p(dec("-1")),
+            ("kill_switch".into(), None),
+            p(dec("-2.5")),
+            ("trade".into(), None),
+        ];
+        let a = Assertion::LossTripWithin { events: 5 };
+        let o = evaluate(&a, &ev);
+        assert!(!o.passed, "{o:?}");
+        assert!(o.detail.contains("before any position"), "{}", o.detail);
+        assert_eq!(o.evidence[0]["trip_at"], 1);
+        assert_eq!(o.evidence[0]["breach_at"], 2);
     }
 
     #[test]
