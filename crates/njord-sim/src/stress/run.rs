@@ -16,8 +16,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// The most trades stepped while the session comes up.
-const PREROLL: usize = 40;
+/// The most trades stepped while the session comes up (and at most half the trades before the
+/// first action, so that a slow start leaves the warm-up room).
+const PREROLL: usize = 30;
 
 /// Runs every scenario; exit 1 if an assertion failed, 2 if a scenario could not run.
 pub fn run_all(a: &RunArgs) -> Result<(), Error> {
@@ -205,12 +206,13 @@ fn run_one(path: &Path, out: &Path, keep: bool) -> Result<(bool, String), String
     // Ingest is ready once its book is built from the feed, which takes a few trades, and
     // `status` answers only once the whole session is up: a second thread steps the tape
     // slowly meanwhile (pacing, not waiting), at most PREROLL trades.
+    let first_action = plan.first().map_or(trades.len(), |(i, ..)| *i);
+    let preroll_cap = PREROLL.min(trades.len() / 5).min(first_action / 2);
     let preroll = AtomicUsize::new(0);
     let up_done = AtomicBool::new(false);
     let ctl = std::thread::scope(|scope| {
         scope.spawn(|| {
-            while !up_done.load(Ordering::Relaxed)
-                && preroll.load(Ordering::Relaxed) < PREROLL.min(trades.len() / 5)
+            while !up_done.load(Ordering::Relaxed) && preroll.load(Ordering::Relaxed) < preroll_cap
             {
                 match sim.control("step", &json!({"trades": 1})) {
                     Ok(v) => preroll.fetch_add(
@@ -236,7 +238,9 @@ fn run_one(path: &Path, out: &Path, keep: bool) -> Result<(bool, String), String
     .map_err(at)?;
     let stages = ctl.metrics().len().saturating_sub(1);
     let mut played = preroll.into_inner();
-    played += driver.warm_up(stages).map_err(at)? as usize;
+    // The warm-up may use the trades left before the first action, and no more.
+    let room = first_action.saturating_sub(played) as u64;
+    played += driver.warm_up(stages, room).map_err(at)? as usize;
     let warm = played;
     // Actions happen at their offsets, or the run says it could not keep them.
     if let Some((i, _, offset, _)) = plan.first().filter(|(i, ..)| *i < played) {
