@@ -85,8 +85,13 @@ fn loss_trip_within(a: &Assertion, ev: &Evidence, events: u64) -> Outcome {
                 "the loss reached the cap of {cap} USD (audit record {b}) but risk never tripped"
             )
         }
+        // A trip before the first breach is not this breach's trip: some other record
+        // tripped risk (or the kill file was there already).
         (Some(b), Some(t)) if t < b => {
-            format!("tripped (audit record {t}) before the breaching position (record {b})")
+            failures.push(json!({"breach_at": b, "trip_at": t}));
+            format!(
+                "risk tripped (audit record {t}) before any position reached the cap of {cap} USD (record {b})"
+            )
         }
         (Some(b), Some(t)) => {
             let between = ev.risk_chain[b + 1..t]
@@ -150,16 +155,17 @@ fn no_order_after_halt(a: &Assertion, ev: &Evidence, grace_ms: u64) -> Outcome {
 }
 
 fn max_order_notional(a: &Assertion, ev: &Evidence, usd: Decimal) -> Outcome {
+    // Out of range counts as over the cap (the runner refuses such evidence before this).
     let over: Vec<Value> = ev
         .orders
         .iter()
-        .filter(|o| o.notional() > usd)
+        .filter(|o| o.notional().is_none_or(|n| n > usd))
         .map(|o| json!({"order": o, "notional": o.notional()}))
         .collect();
     let largest = ev
         .orders
         .iter()
-        .map(VenueOrder::notional)
+        .filter_map(VenueOrder::notional)
         .max()
         .unwrap_or_default();
     let detail = format!(
@@ -213,8 +219,9 @@ fn no_request_in_retry_after(a: &Assertion, ev: &Evidence) -> Outcome {
         .responses
         .values()
         .filter_map(|r| {
-            let s = r.retry_after_s? as i64;
-            Some((r.ts_ns, r.ts_ns + s * 1_000_000_000, r.status))
+            let s = i64::try_from(r.retry_after_s?).unwrap_or(i64::MAX);
+            let to = r.ts_ns.saturating_add(s.saturating_mul(1_000_000_000));
+            Some((r.ts_ns, to, r.status))
         })
         .collect();
     let mut failures = Vec::new();
@@ -250,25 +257,21 @@ fn no_request_in_retry_after(a: &Assertion, ev: &Evidence) -> Outcome {
 /// what the fills say.
 fn reconcile(a: &Assertion, ev: &Evidence, assets: &[String]) -> Outcome {
     let mut failures = Vec::new();
-    let mut moved: BTreeMap<&str, Decimal> = BTreeMap::new();
-    for f in &ev.fills {
-        let sign = if f.side == "buy" {
-            Decimal::ONE
-        } else {
-            -Decimal::ONE
-        };
-        *moved.entry(&ev.base).or_default() += sign * f.qty;
-        *moved.entry(&ev.quote).or_default() -= sign * f.qty * f.price;
-        *moved.entry(&f.fee_asset).or_default() -= f.fee;
-    }
+    let Some(moved) = fill_moves(ev) else {
+        return outcome(
+            a,
+            1,
+            vec![json!({"broker_fills": "out of range"})],
+            "the broker's fills add up to more than a Decimal holds".into(),
+        );
+    };
     for asset in assets {
         let before = ev.account_before.get(asset).copied().unwrap_or_default();
         let after = ev.account_after.get(asset).copied().unwrap_or_default();
         let fills = moved.get(asset.as_str()).copied().unwrap_or_default();
-        if after - before != fills {
-            failures.push(
-                json!({"asset": asset, "venue_change": after - before, "broker_fills": fills}),
-            );
+        let change = after.checked_sub(before);
+        if change != Some(fills) {
+            failures.push(json!({"asset": asset, "venue_change": change, "broker_fills": fills}));
         }
     }
     for asset in assets {
@@ -280,12 +283,17 @@ fn reconcile(a: &Assertion, ev: &Evidence, assets: &[String]) -> Outcome {
             ),
         }
     }
-    let net: Decimal = ev
+    let net = ev
         .venue_trades
         .iter()
-        .map(|(_, buyer, qty, ..)| if *buyer { *qty } else { -*qty })
-        .sum();
-    if !ev.venue_trades.is_empty() && ev.broker_position != Some(net) {
+        .try_fold(Decimal::ZERO, |sum, (_, buyer, qty, ..)| {
+            if *buyer {
+                sum.checked_add(*qty)
+            } else {
+                sum.checked_sub(*qty)
+            }
+        });
+    if !ev.venue_trades.is_empty() && (net.is_none() || ev.broker_position != net) {
         failures.push(json!({"venue_net_qty": net, "broker_position": ev.broker_position}));
     }
     if ev.venue_trades.len() != ev.fills.len() {
@@ -294,13 +302,12 @@ fn reconcile(a: &Assertion, ev: &Evidence, assets: &[String]) -> Outcome {
     }
     for o in ev.orders.iter().filter(|o| o.executed_qty > Decimal::ZERO) {
         let id = o.order_id.to_string();
-        let filled: Decimal = ev
+        let filled = ev
             .fills
             .iter()
             .filter(|f| f.order_id == id)
-            .map(|f| f.qty)
-            .sum();
-        if filled != o.executed_qty {
+            .try_fold(Decimal::ZERO, |sum, f| sum.checked_add(f.qty));
+        if filled != Some(o.executed_qty) {
             failures.push(json!({"order_id": o.order_id, "venue_executed": o.executed_qty, "broker_fills": filled}));
         }
     }
@@ -318,6 +325,31 @@ fn reconcile(a: &Assertion, ev: &Evidence, assets: &[String]) -> Outcome {
         assets.len() as u64 + traded
     };
     outcome(a, checked, failures, detail)
+}
+
+/// What the broker's fills moved of each asset: the base by quantity, the quote by
+/// `qty × price`, each fee in its asset; `None` when a sum leaves `Decimal`'s range.
+pub fn fill_moves(ev: &Evidence) -> Option<BTreeMap<&str, Decimal>> {
+    let mut moved: BTreeMap<&str, Decimal> = BTreeMap::new();
+    for f in &ev.fills {
+        let buy = f.side == "buy";
+        let quote = f.qty.checked_mul(f.price)?;
+        let base = moved.entry(&ev.base).or_default();
+        *base = if buy {
+            base.checked_add(f.qty)
+        } else {
+            base.checked_sub(f.qty)
+        }?;
+        let q = moved.entry(&ev.quote).or_default();
+        *q = if buy {
+            q.checked_sub(quote)
+        } else {
+            q.checked_add(quote)
+        }?;
+        let fee = moved.entry(&f.fee_asset).or_default();
+        *fee = fee.checked_sub(f.fee)?;
+    }
+    Some(moved)
 }
 
 fn alert_fired(a: &Assertion, ev: &Evidence, rule: &str, after: &str, within: &str) -> Outcome {
@@ -595,6 +627,57 @@ mod tests {
         ev.risk_chain.remove(2);
         ev.trip = None;
         assert!(!evaluate(&a, &ev).passed);
+    }
+
+    #[test]
+    fn a_trip_before_the_breach_fails() {
+        let mut ev = base();
+        ev.daily_loss_cap = Some(dec("2"));
+        ev.trip = Some(Trip {
+            ts_ns: 1,
+            by: "njord-risk".into(),
+            reason: "daily loss on 2026-01-01".into(),
+        });
+        let p = |pnl: Decimal| ("position".to_string(), Some(pnl));
+        // Risk tripped on something else, then a position reached the cap.
+        ev.risk_chain = vec![
+            p(dec("-1")),
+            ("kill_switch".into(), None),
+            p(dec("-2.5")),
+            ("trade".into(), None),
+        ];
+        let a = Assertion::LossTripWithin { events: 5 };
+        let o = evaluate(&a, &ev);
+        assert!(!o.passed, "{o:?}");
+        assert!(o.detail.contains("before any position"), "{}", o.detail);
+        assert_eq!(o.evidence[0]["trip_at"], 1);
+        assert_eq!(o.evidence[0]["breach_at"], 2);
+    }
+
+    #[test]
+    fn numbers_out_of_range_do_not_panic() {
+        let mut ev = base();
+        let huge = Decimal::MAX;
+        let mut o = order(1, "c", dec("1"), dec("2"));
+        o.price = huge;
+        ev.orders = vec![o];
+        assert_eq!(ev.orders[0].notional(), None);
+        let a = Assertion::MaxOrderNotional { usd: dec("10") };
+        assert!(!evaluate(&a, &ev).passed);
+        ev.fills = vec![BrokerFill {
+            order_id: "1".into(),
+            intent_id: "i".into(),
+            side: "buy".into(),
+            qty: dec("2"),
+            price: huge,
+            fee: Decimal::ZERO,
+            fee_asset: "USDT".into(),
+        }];
+        assert!(fill_moves(&ev).is_none());
+        let r = Assertion::Reconcile {
+            assets: vec!["USDT".into()],
+        };
+        assert!(!evaluate(&r, &ev).passed);
     }
 
     #[test]

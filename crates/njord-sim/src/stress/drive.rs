@@ -47,6 +47,9 @@ pub struct Driver<'a> {
     lag: BTreeMap<String, i64>,
     /// Whether `lag` is known (after [`Driver::warm_up`]).
     warm: bool,
+    /// For each causal flow (see [`Driver::flows`]), what the consumer had not read of what
+    /// the producer wrote when the drive began (published before it subscribed).
+    flow_lag: BTreeMap<&'static str, i64>,
     /// Faults applied and not yet ended: (event number, spec).
     active: Vec<(usize, FaultSpec)>,
     pub intents: Vec<String>,
@@ -54,6 +57,8 @@ pub struct Driver<'a> {
     pub timeline: Vec<Value>,
     pub barriers: u64,
     pub barrier_max_ms: u64,
+    /// The stages with a metrics endpoint.
+    stages: Vec<String>,
 }
 
 impl<'a> Driver<'a> {
@@ -82,6 +87,8 @@ impl<'a> Driver<'a> {
             barrier_max_ms: 0,
             lag: BTreeMap::new(),
             warm: false,
+            flow_lag: BTreeMap::new(),
+            stages: ctl.metrics().into_iter().map(|(n, _)| n).collect(),
         };
         d.settle()?;
         Ok(d)
@@ -89,11 +96,13 @@ impl<'a> Driver<'a> {
 
     /// Steps the tape one trade at a time until every stage reads the trades ingest sends
     /// (a stage subscribes to Redis a moment after it reports ready, and what was published
-    /// before is not its), then notes how many each missed. Returns the trades played.
-    pub fn warm_up(&mut self, stages: usize) -> Result<u64, String> {
+    /// before is not its), then notes how many each missed. Returns the trades played: at
+    /// most `room` (the trades before the first action) and 60.
+    pub fn warm_up(&mut self, stages: usize, room: u64) -> Result<u64, String> {
         let mut played = 0;
         let mut prev: Option<BTreeMap<String, i64>> = None;
-        for _ in 0..60 {
+        let most = room.min(60);
+        for _ in 0..most {
             played += self.step(1)?;
             let s = self.scrape()?;
             let out = self.ingest_out(&s) as i64;
@@ -104,6 +113,11 @@ impl<'a> Driver<'a> {
                 .collect();
             if lag.len() >= stages && prev.as_ref() == Some(&lag) {
                 self.lag = lag;
+                self.flow_lag = self
+                    .flows(&s)
+                    .into_iter()
+                    .map(|(name, produced, consumed)| (name, produced - consumed))
+                    .collect();
                 self.delivered = out as u64;
                 self.warm = true;
                 return Ok(played);
@@ -111,7 +125,7 @@ impl<'a> Driver<'a> {
             prev = Some(lag);
         }
         Err(format!(
-            "not every stage read trades after 60 of them: {prev:?}"
+            "not every stage read trades after {most} of them (the trades before the first action, at most 60; start it later): {prev:?}"
         ))
     }
 
@@ -332,8 +346,57 @@ impl<'a> Driver<'a> {
                 self.intents.len()
             ));
         }
+        for (name, produced, consumed) in self.flows(s).into_iter().filter(|_| self.warm) {
+            let lag = self.flow_lag.get(name).copied().unwrap_or(0);
+            if consumed + lag < produced {
+                return Some(format!(
+                    "{name}: {consumed} (+{lag} before the drive) of {produced}"
+                ));
+            }
+        }
         let n = self.journal.in_flight();
         (n > 0).then(|| format!("{n} request(s) in flight at the venue"))
+    }
+
+    /// The causal flows the barrier checks besides trades and intents, as (name, what the
+    /// producer wrote, what the consumer read): the broker has read every order risk
+    /// published (else the next fault could come before the broker saw the order), risk every
+    /// position the broker published (its loss cap), and njord-alert, which reads every
+    /// topic, every event the stages and the runner published.
+    fn flows(&self, s: &Scrape) -> Vec<(&'static str, i64, i64)> {
+        let get = |k: &str| s.get(k).copied().unwrap_or(0.0) as i64;
+        let has = |stage: &str| self.stages.iter().any(|n| n == stage);
+        let mut out = Vec::new();
+        if has("risk") && has("broker") {
+            out.push((
+                "broker njord_events_in_total order vs risk njord_events_out_total order",
+                get("risk njord_events_out_total order"),
+                get("broker njord_events_in_total order"),
+            ));
+            out.push((
+                "risk njord_events_in_total position vs broker njord_events_out_total position",
+                get("broker njord_events_out_total position"),
+                get("risk njord_events_in_total position"),
+            ));
+        }
+        if has("alert") {
+            let sum = |stage_is_alert: bool, metric: &str| -> i64 {
+                s.iter()
+                    .filter(|(k, _)| {
+                        let mut w = k.split(' ');
+                        let (stage, m) = (w.next(), w.next());
+                        (stage == Some("alert")) == stage_is_alert && m == Some(metric)
+                    })
+                    .map(|(_, v)| *v as i64)
+                    .sum()
+            };
+            out.push((
+                "alert njord_events_in_total vs every stage's njord_events_out_total and the intents",
+                sum(false, "njord_events_out_total") + self.intents.len() as i64,
+                sum(true, "njord_events_in_total"),
+            ));
+        }
+        out
     }
 }
 

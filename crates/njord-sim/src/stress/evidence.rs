@@ -149,12 +149,13 @@ pub struct VenueOrder {
 
 impl VenueOrder {
     /// The most the order could cost: its limit price times its quantity, or for a market
-    /// order what it executed for.
-    pub fn notional(&self) -> Decimal {
+    /// order what it executed for; `None` when that is out of `Decimal`'s range (the venue's
+    /// numbers are external data, and the runner checks them before judging).
+    pub fn notional(&self) -> Option<Decimal> {
         if self.price > Decimal::ZERO {
-            self.price * self.orig_qty
+            self.price.checked_mul(self.orig_qty)
         } else {
-            self.quote_qty
+            Some(self.quote_qty)
         }
     }
 }
@@ -237,33 +238,62 @@ pub fn dec(v: &Value) -> Decimal {
     }
 }
 
+/// `free + locked`, or an error naming the asset when the sum is out of range.
+fn total(asset: &str, b: &Value) -> Result<Decimal, String> {
+    dec(&b["free"])
+        .checked_add(dec(&b["locked"]))
+        .ok_or_else(|| format!("the balance of {asset} is out of range: {b}"))
+}
+
 /// Total (free + locked) per asset of a signed `account` answer.
-pub fn balances(account: &Value) -> BTreeMap<String, Decimal> {
-    account["balances"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|b| {
-            Some((
-                b["asset"].as_str()?.to_string(),
-                dec(&b["free"]) + dec(&b["locked"]),
-            ))
-        })
-        .collect()
+pub fn balances(account: &Value) -> Result<BTreeMap<String, Decimal>, String> {
+    let mut out = BTreeMap::new();
+    for b in account["balances"].as_array().into_iter().flatten() {
+        if let Some(asset) = b["asset"].as_str() {
+            out.insert(asset.to_string(), total(asset, b)?);
+        }
+    }
+    Ok(out)
 }
 
-/// The lines of an NDJSON file as JSON (none if it does not exist).
-pub fn ndjson(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
+/// Every line of the journal `stem` in `dir` as JSON, through all of its files in order
+/// (the days rotated out, plain or gzipped, then the open one): a run that crosses midnight
+/// UTC has its lines in two files. None when the journal does not exist.
+pub fn series(dir: &Path, stem: &str) -> Result<Vec<Value>, String> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let want = dir.join(stem).display().to_string();
+    let all = njord::journal::list_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut out = Vec::new();
+    for file in all.iter().filter(|s| s.name == want).flat_map(|s| &s.files) {
+        let mut r = njord::journal::JournalReader::open(file)
+            .map_err(|e| format!("{}: {e}", file.display()))?;
+        while let Some(line) = r.next_line() {
+            // A torn or bad line is skipped, as a stage that restarts would skip it.
+            if let Ok(v) = line.map(|l| serde_json::from_str::<Value>(l.text)) {
+                out.extend(v.ok());
+            }
+        }
+    }
+    Ok(out)
 }
 
-/// Reads the venue's side, while the stack still runs (a stopping broker could change the
-/// venue's orders). The faults are cleared by now.
-pub fn venue(ev: &mut Evidence, sim: &SimProc, journal: &Journal) -> Result<(), String> {
+/// How long the venue may take to answer what a stopping broker sent before it stopped.
+const LAST_ANSWERS: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads the venue's side once the stack has stopped (`down`), so what the broker sent while
+/// it stopped is judged too; the simulator still runs. The faults are cleared by now. Waits
+/// (at most [`LAST_ANSWERS`]) until every request in the journal has its answer.
+pub fn venue(ev: &mut Evidence, sim: &SimProc, journal: &mut Journal) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + LAST_ANSWERS;
+    loop {
+        journal.refresh()?;
+        if journal.in_flight() == 0 || std::time::Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
     ev.requests = journal.requests.clone();
     ev.responses = journal.responses.clone();
     let sym = format!("symbol={}{}", ev.base, ev.quote);
@@ -305,15 +335,23 @@ pub fn venue(ev: &mut Evidence, sim: &SimProc, journal: &Journal) -> Result<(), 
         .signed("GET", "/api/v3/openOrders", &sym)?
         .as_array()
         .map_or(0, Vec::len);
-    ev.account_after = balances(&sim.signed("GET", "/api/v3/account", "")?);
+    ev.account_after = balances(&sim.signed("GET", "/api/v3/account", "")?)?;
+    for o in &ev.orders {
+        if o.notional().is_none() {
+            return Err(format!(
+                "venue order {}: its notional is out of range (price {} x quantity {})",
+                o.order_id, o.price, o.orig_qty
+            ));
+        }
+    }
     Ok(())
 }
 
 /// Reads the stack's files once it has stopped and flushed them: the broker's and risk's
 /// journals, the kill file, risk's audit chain, and what the alert webhook received.
-pub fn files(ev: &mut Evidence, dir: &Path, alerts: Option<&Received>) {
+pub fn files(ev: &mut Evidence, dir: &Path, alerts: Option<&Received>) -> Result<(), String> {
     let j = dir.join("journal");
-    ev.fills = ndjson(&j.join("broker.fills.ndjson"))
+    ev.fills = series(&j, "broker.fills")?
         .iter()
         .filter(|f| f["kind"] == "fill")
         .map(|f| BrokerFill {
@@ -326,22 +364,19 @@ pub fn files(ev: &mut Evidence, dir: &Path, alerts: Option<&Received>) {
             fee_asset: f["fee_asset"].as_str().unwrap_or("").to_string(),
         })
         .collect();
-    for b in ndjson(&j.join("broker.balances.ndjson")) {
+    for b in series(&j, "broker.balances")? {
         if let Some(asset) = b["asset"].as_str() {
             ev.broker_balances
-                .insert(asset.to_string(), dec(&b["free"]) + dec(&b["locked"]));
+                .insert(asset.to_string(), total(asset, &b)?);
         }
     }
-    ev.broker_position = ndjson(&j.join("broker.positions.ndjson"))
+    ev.broker_position = series(&j, "broker.positions")?
         .iter()
         .rfind(|p| p["kind"] == "position" && p["symbol"] == ev.symbol.as_str())
         .map(|p| dec(&p["qty"]));
-    for (by, file) in [
-        ("risk", "risk.decisions.ndjson"),
-        ("broker", "broker.orders.ndjson"),
-    ] {
+    for (by, file) in [("risk", "risk.decisions"), ("broker", "broker.orders")] {
         ev.decisions.extend(
-            ndjson(&j.join(file))
+            series(&j, file)?
                 .iter()
                 .filter(|d| d["kind"] == "decision")
                 .map(|d| Decision {
@@ -363,7 +398,7 @@ pub fn files(ev: &mut Evidence, dir: &Path, alerts: Option<&Received>) {
     if let Some(t) = &ev.trip {
         ev.marks.entry("trip".into()).or_insert(t.ts_ns);
     }
-    ev.risk_chain = ndjson(&dir.join("audit/audit.njord-risk.ndjson"))
+    ev.risk_chain = series(&dir.join("audit"), "audit.njord-risk")?
         .iter()
         .filter_map(|r| {
             let kind = r["kind"].as_str()?;
@@ -391,5 +426,35 @@ pub fn files(ev: &mut Evidence, dir: &Path, alerts: Option<&Received>) {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_journal_is_read_across_its_rotated_days() {
+        let d = tempfile::tempdir().unwrap();
+        let w = |name: &str, text: &str| std::fs::write(d.path().join(name), text).unwrap();
+        w("broker.fills.20261207.ndjson", "{\"n\":1}\n{\"n\":2}\n");
+        w("broker.fills.ndjson", "{\"n\":3}\n");
+        w("broker.fills.20261206.ndjson", "{\"n\":0}\n");
+        w("broker.orders.ndjson", "{\"n\":9}\n");
+        let got: Vec<i64> = super::series(d.path(), "broker.fills")
+            .unwrap()
+            .iter()
+            .map(|v| v["n"].as_i64().unwrap())
+            .collect();
+        assert_eq!(got, [0, 1, 2, 3]);
+        assert!(
+            super::series(d.path(), "risk.decisions")
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            super::series(&d.path().join("none"), "x")
+                .unwrap()
+                .is_empty()
+        );
     }
 }

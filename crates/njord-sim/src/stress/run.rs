@@ -16,8 +16,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// The most trades stepped while the session comes up.
-const PREROLL: usize = 40;
+/// The most trades stepped while the session comes up (and at most half the trades before the
+/// first action, so that a slow start leaves the warm-up room).
+const PREROLL: usize = 30;
 
 /// Runs every scenario; exit 1 if an assertion failed, 2 if a scenario could not run.
 pub fn run_all(a: &RunArgs) -> Result<(), Error> {
@@ -42,9 +43,57 @@ pub fn run_all(a: &RunArgs) -> Result<(), Error> {
     njord::app::exit_status(u8::from(failed > 0))
 }
 
+const DAY_NS: i64 = 86_400_000_000_000;
+/// Wall time a run may take beyond its tape's length (the tape is stepped faster than real
+/// time, but holds and a slow machine add to it).
+const RUN_MARGIN_NS: i64 = 5 * 60_000_000_000;
+
+/// How long to wait for the next UTC day before a tape of `span` ns starts at `now`: the
+/// stages' day (risk's loss cap resets at midnight UTC) comes from the tape's clock for
+/// trades and from the wall clock for the broker's positions, so the tape and the run must
+/// both stay in one day. A tape that starts in the past is stale and one in the next day
+/// splits the two clocks, so when `now + span` (plus [`RUN_MARGIN_NS`]) would cross
+/// midnight the run waits for it. `None` for a tape too long for one day.
+fn midnight_wait(now: i64, span: i64) -> Option<i64> {
+    let day = |ns: i64| ns.div_euclid(DAY_NS);
+    let end = now.checked_add(span)?.checked_add(RUN_MARGIN_NS)?;
+    if !(0..DAY_NS - RUN_MARGIN_NS).contains(&span) || day(end) == day(now) {
+        return None;
+    }
+    // A second into the new day.
+    Some((day(now) + 1) * DAY_NS - now + 1_000_000_000)
+}
+
 /// The tape's trades, moved so the first one is now: the stages compare prices' times with
-/// the wall clock (a live broker refuses a stale reference price).
-fn rebased(bytes: &[u8], origin: &Path) -> Result<Vec<Trade<'static>>, String> {
+/// the wall clock (a live broker refuses a stale reference price). Waits first for midnight
+/// UTC when the run would cross it ([`midnight_wait`]). Returns the trades, whether the tape
+/// spans two UTC days (a tape longer than a day) and the seconds waited.
+fn rebased(bytes: &[u8], origin: &Path) -> Result<(Vec<Trade<'static>>, bool, u64), String> {
+    let (_, span) = rebased_at(bytes, origin, 0)?;
+    let waited = match midnight_wait(now_ns(), span) {
+        Some(ns) => {
+            eprintln!(
+                "{}: the tape would cross midnight UTC; waiting {} s for the next day",
+                origin.display(),
+                ns / 1_000_000_000
+            );
+            std::thread::sleep(Duration::from_nanos(ns as u64));
+            ns as u64 / 1_000_000_000
+        }
+        None => 0,
+    };
+    let (trades, _) = rebased_at(bytes, origin, now_ns())?;
+    let day = |ns: i64| ns.div_euclid(DAY_NS);
+    let spans_days = day(trades[0].ts_ns) != day(trades[trades.len() - 1].ts_ns);
+    Ok((trades, spans_days, waited))
+}
+
+/// The tape's trades with the first at `start`, and the tape's length.
+fn rebased_at(
+    bytes: &[u8],
+    origin: &Path,
+    start: i64,
+) -> Result<(Vec<Trade<'static>>, i64), String> {
     let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
     let mut trades: Vec<Trade<'static>> = text
         .lines()
@@ -53,15 +102,16 @@ fn rebased(bytes: &[u8], origin: &Path) -> Result<Vec<Trade<'static>>, String> {
             _ => None,
         })
         .collect();
-    let first = trades
-        .first()
-        .map(|t| t.ts_ns)
-        .ok_or_else(|| format!("{}: the tape has no trades", origin.display()))?;
-    let shift = now_ns() - first;
+    let (Some(first), Some(last)) = (trades.first(), trades.last()) else {
+        return Err(format!("{}: the tape has no trades", origin.display()));
+    };
+    let overflow = || format!("{}: the tape's times are out of range", origin.display());
+    let span = last.ts_ns.checked_sub(first.ts_ns).ok_or_else(overflow)?;
+    let shift = start.checked_sub(first.ts_ns).ok_or_else(overflow)?;
     for t in &mut trades {
-        t.ts_ns += shift;
+        t.ts_ns = t.ts_ns.checked_add(shift).ok_or_else(overflow)?;
     }
-    Ok(trades)
+    Ok((trades, span))
 }
 
 /// `(trade index, action, offset text, event number)`, in the order they happen: at one
@@ -74,7 +124,10 @@ fn schedule(
     let first = trades.first().map(|t| t.ts_ns).unwrap_or(0);
     let index = |at: &str, key: String| -> Result<usize, String> {
         let off = njord::stress::parse_offset(at).map_err(|e| format!("{key}: {e}"))?;
-        Ok(trades.partition_point(|t| t.ts_ns < first + off))
+        let until = first
+            .checked_add(off)
+            .ok_or_else(|| format!("{key}: {at} is out of range"))?;
+        Ok(trades.partition_point(|t| t.ts_ns < until))
     };
     let mut out = Vec::new();
     for (n, e) in s.events.iter().enumerate() {
@@ -158,7 +211,10 @@ fn run_one(path: &Path, out: &Path, keep: bool) -> Result<(bool, String), String
         ));
     }
     let bytes = tape(&s, path)?;
-    let trades = rebased(&bytes, path)?;
+    // A bad file is said at once, before any wait for midnight.
+    let (probe, _) = rebased_at(&bytes, path, 0).map_err(at)?;
+    schedule(&s, &probe, &probe[0].symbol).map_err(at)?;
+    let (trades, spans_days, waited_s) = rebased(&bytes, path).map_err(at)?;
     let symbol = trades[0].symbol.to_string();
     let (base, quote) = symbol
         .split_once('/')
@@ -183,7 +239,8 @@ fn run_one(path: &Path, out: &Path, keep: bool) -> Result<(bool, String), String
         symbol: symbol.clone(),
         base: base.into(),
         quote: quote.into(),
-        account_before: evidence::balances(&sim.signed("GET", "/api/v3/account", "").map_err(at)?),
+        account_before: evidence::balances(&sim.signed("GET", "/api/v3/account", "").map_err(at)?)
+            .map_err(at)?,
         daily_loss_cap: match &s.stack.config["risk"]["daily_loss_usd_cap"] {
             Value::Null => None,
             v => Some(evidence::dec(v)),
@@ -205,12 +262,13 @@ fn run_one(path: &Path, out: &Path, keep: bool) -> Result<(bool, String), String
     // Ingest is ready once its book is built from the feed, which takes a few trades, and
     // `status` answers only once the whole session is up: a second thread steps the tape
     // slowly meanwhile (pacing, not waiting), at most PREROLL trades.
+    let first_action = plan.first().map_or(trades.len(), |(i, ..)| *i);
+    let preroll_cap = PREROLL.min(trades.len() / 5).min(first_action / 2);
     let preroll = AtomicUsize::new(0);
     let up_done = AtomicBool::new(false);
     let ctl = std::thread::scope(|scope| {
         scope.spawn(|| {
-            while !up_done.load(Ordering::Relaxed)
-                && preroll.load(Ordering::Relaxed) < PREROLL.min(trades.len() / 5)
+            while !up_done.load(Ordering::Relaxed) && preroll.load(Ordering::Relaxed) < preroll_cap
             {
                 match sim.control("step", &json!({"trades": 1})) {
                     Ok(v) => preroll.fetch_add(
@@ -236,7 +294,9 @@ fn run_one(path: &Path, out: &Path, keep: bool) -> Result<(bool, String), String
     .map_err(at)?;
     let stages = ctl.metrics().len().saturating_sub(1);
     let mut played = preroll.into_inner();
-    played += driver.warm_up(stages).map_err(at)? as usize;
+    // The warm-up may use the trades left before the first action, and no more.
+    let room = first_action.saturating_sub(played) as u64;
+    played += driver.warm_up(stages, room).map_err(at)? as usize;
     let warm = played;
     // Actions happen at their offsets, or the run says it could not keep them.
     if let Some((i, _, offset, _)) = plan.first().filter(|(i, ..)| *i < played) {
@@ -273,9 +333,7 @@ fn run_one(path: &Path, out: &Path, keep: bool) -> Result<(bool, String), String
         }
     })()
     .and_then(|_| driver.finish());
-    let error = driven
-        .and_then(|_| evidence::venue(&mut ev, &sim, &driver.journal))
-        .err();
+    let mut error = driven.err();
     ev.marks = driver.marks.clone();
     ev.intents = driver.intents.clone();
     let restarts = ctl.restarts();
@@ -283,11 +341,20 @@ fn run_one(path: &Path, out: &Path, keep: bool) -> Result<(bool, String), String
     let bus = ctl.bus();
     let timeline = std::mem::take(&mut driver.timeline);
     let barriers = json!({"count": driver.barriers, "max_ms": driver.barrier_max_ms});
+    let mut journal = std::mem::take(&mut driver.journal);
     drop(driver);
-    // `down` first: the stages flush their journals as they stop.
+    // `down` first: the stages flush their journals as they stop, and what the broker does
+    // while it stops (an order or a resend on the way out) is judged too. The venue is read
+    // after it, while the simulator still runs.
     drop(ctl);
     if error.is_none() {
-        evidence::files(&mut ev, &dir, webhook.as_ref().map(|w| &w.received));
+        error = evidence::venue(&mut ev, &sim, &mut journal).err();
+    }
+    if error.is_none() {
+        error = evidence::files(&mut ev, &dir, webhook.as_ref().map(|w| &w.received)).err();
+    }
+    if error.is_none() && super::assert::fill_moves(&ev).is_none() {
+        error = Some("the broker's fills add up to more than a Decimal holds".into());
     }
     drop(sim);
 
@@ -321,7 +388,7 @@ fn run_one(path: &Path, out: &Path, keep: bool) -> Result<(bool, String), String
         "started_at_ns": started_ns, "wall_s": started.elapsed().as_secs_f64(),
         "njord_version": env!("CARGO_PKG_VERSION"),
         "tape": {"trades": trades.len(), "played": played, "played_to_come_up": warm, "symbol": symbol,
-            "first_ts_ns": trades[0].ts_ns, "last_ts_ns": trades[trades.len() - 1].ts_ns,
+            "spans_utc_midnight": spans_days, "waited_for_midnight_s": waited_s, "first_ts_ns": trades[0].ts_ns, "last_ts_ns": trades[trades.len() - 1].ts_ns,
             "sha256": hex::encode(Sha256::digest(&bytes))},
         "stack": {"controller": "njord-ctl", "bus": bus, "venue": "njord-sim", "processes": processes},
         "timeline": timeline,
@@ -407,7 +474,7 @@ fn chart(report: &Value, trades: &[Trade<'_>], ev: &Evidence, clock: &[(i64, i64
                 let p = if o.price > Decimal::ZERO || o.executed_qty.is_zero() {
                     o.price
                 } else {
-                    o.quote_qty / o.executed_qty
+                    o.quote_qty.checked_div(o.executed_qty).unwrap_or(o.price)
                 };
                 (
                     to_tape(o.time_ms * 1_000_000),
@@ -479,6 +546,50 @@ mod tests {
             unreachable!()
         };
         assert!(v.to_string().contains(r#""qty":0.5"#), "{v}");
+    }
+
+    fn tape_bytes(t: &[Trade<'_>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for t in t {
+            Event::Trade(t.clone()).write_line(&mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn a_run_that_would_cross_midnight_waits_for_it() {
+        let midnight = 20_000 * DAY_NS;
+        let min = 60_000_000_000;
+        // A ten-minute tape twenty minutes before midnight: no wait.
+        assert_eq!(midnight_wait(midnight - 20 * min, 10 * min), None);
+        // Twelve minutes before: the run's margin would cross; wait until just after.
+        assert_eq!(
+            midnight_wait(midnight - 12 * min, 10 * min),
+            Some(12 * min + 1_000_000_000)
+        );
+        // A tape of more than a day cannot fit.
+        assert_eq!(midnight_wait(midnight - min, DAY_NS), None);
+        assert_eq!(midnight_wait(i64::MAX - 1, min), None);
+    }
+
+    #[test]
+    fn times_out_of_range_are_errors() {
+        let bytes = tape_bytes(&trades(600));
+        let p = Path::new("t");
+        let (t, span) = rebased_at(&bytes, p, 1_000).unwrap();
+        assert_eq!(
+            (t[0].ts_ns, t[599].ts_ns, span),
+            (1_000, 599_000_001_000, 599_000_000_000)
+        );
+        assert!(rebased_at(&bytes, p, i64::MAX - 1).is_err());
+        let s = scenario("intents:\n  - {at: 1m, id: a, side: buy, qty: 1}\n");
+        let mut far = trades(200);
+        far[0].ts_ns = i64::MAX - 1;
+        assert!(
+            schedule(&s, &far, "A/B")
+                .unwrap_err()
+                .contains("out of range")
+        );
     }
 
     #[test]

@@ -111,7 +111,7 @@ fn d_step() -> u64 {
     100
 }
 fn d_settle() -> String {
-    "20s".into()
+    "60s".into()
 }
 
 /// One scripted intent.

@@ -5,6 +5,8 @@
 
 use super::http;
 use super::schema::Scenario;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -15,7 +17,44 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long `njord-ctl up` may take to report every process ready.
-const UP_TIMEOUT: Duration = Duration::from_secs(90);
+const UP_TIMEOUT: Duration = Duration::from_secs(180);
+/// How long `njord-sim serve` may take to say it is ready.
+const SIM_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long `njord-ctl down`, and then `up` exiting, may take before the runner stops the
+/// session itself.
+const DOWN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs the child in a process group of its own, so a stop reaches whatever it started.
+fn own_group(c: &mut Command) -> &mut Command {
+    std::os::unix::process::CommandExt::process_group(c, 0)
+}
+
+/// Sends `sig` to the process group led by `pid` (what [`own_group`] made).
+fn signal_group(pid: u32, sig: Signal) {
+    if let Ok(pid) = i32::try_from(pid) {
+        let _ = killpg(Pid::from_raw(pid), sig);
+    }
+}
+
+/// Waits for `child` until `deadline`; whether it exited.
+fn wait_until(child: &mut Child, deadline: Instant) -> bool {
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Kills the child's process group and reaps the child.
+fn kill_group(child: &mut Child) {
+    signal_group(child.id(), Signal::SIGKILL);
+    let _ = child.kill();
+    let _ = child.wait();
+}
 
 pub fn now_ns() -> i64 {
     SystemTime::now()
@@ -56,7 +95,7 @@ pub struct SimProc {
 impl SimProc {
     pub fn spawn(dir: &Path, tape: &Path, extra: &[String]) -> Result<SimProc, String> {
         let log = std::fs::File::create(dir.join("sim.log")).map_err(|e| e.to_string())?;
-        let mut child = command("njord-sim")
+        let mut child = own_group(&mut command("njord-sim"))
             .current_dir(dir)
             .env("NJORD__LOGGING__JSON_FILE", "false")
             .args([
@@ -79,17 +118,26 @@ impl SimProc {
             .stderr(log)
             .spawn()
             .map_err(|e| format!("cannot start njord-sim: {e}"))?;
-        let mut first = String::new();
-        let read = child
-            .stdout
-            .take()
-            .map(|s| BufReader::new(s).read_line(&mut first));
+        // The first line, read on a thread so a simulator that hangs cannot hang the run.
+        let (tx, rx) = std::sync::mpsc::channel();
+        if let Some(out) = child.stdout.take() {
+            std::thread::spawn(move || {
+                let mut first = String::new();
+                let _ = BufReader::new(out).read_line(&mut first);
+                let _ = tx.send(first);
+            });
+        }
+        let first = rx.recv_timeout(SIM_TIMEOUT).unwrap_or_default();
         let ready: Value = serde_json::from_str(&first).unwrap_or(Value::Null);
-        if read.is_none() || ready["kind"] != "sim_ready" {
-            let _ = child.kill();
-            let _ = child.wait();
+        if ready["kind"] != "sim_ready" {
+            kill_group(&mut child);
             let log = std::fs::read_to_string(dir.join("sim.log")).unwrap_or_default();
-            return Err(format!("njord-sim did not start: {}", log.trim()));
+            let why = if first.is_empty() {
+                format!("no ready line within {SIM_TIMEOUT:?}")
+            } else {
+                first.trim().to_string()
+            };
+            return Err(format!("njord-sim did not start ({why}): {}", log.trim()));
         }
         Ok(SimProc {
             child,
@@ -140,8 +188,7 @@ impl SimProc {
 
 impl Drop for SimProc {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        kill_group(&mut self.child);
     }
 }
 
@@ -330,7 +377,7 @@ impl Ctl {
     /// Starts `njord-ctl up` and waits until `status` says every process is ready.
     pub fn up(dir: &Path, files: Files) -> Result<Ctl, String> {
         let log = std::fs::File::create(dir.join("ctl.log")).map_err(|e| e.to_string())?;
-        let up = Self::command(dir, &files)
+        let up = own_group(&mut Self::command(dir, &files))
             .args(["up", "--session"])
             .arg(&files.session)
             .args(["--confirm", &files.session_name])
@@ -463,21 +510,39 @@ impl Ctl {
 }
 
 impl Drop for Ctl {
+    /// `njord-ctl down`, then `up` exits having stopped every process. If that does not
+    /// happen within [`DOWN_TIMEOUT`], `up` gets SIGTERM (it stops its processes in order),
+    /// then its group SIGKILL: its children run under `--pdeathsig KILL` and die with it, and
+    /// each process group the session reported gets SIGKILL too, so nothing is left behind.
     fn drop(&mut self) {
-        let _ = Self::command(&self.dir, &self.files)
+        let (_, now) = self.query_status();
+        let mut groups: Vec<u32> = [&self.status, &now]
+            .iter()
+            .flat_map(|v| v["processes"].as_array().into_iter().flatten())
+            .filter_map(|p| p["pid"].as_u64().and_then(|p| u32::try_from(p).ok()))
+            .collect();
+        groups.sort_unstable();
+        groups.dedup();
+        let deadline = Instant::now() + DOWN_TIMEOUT;
+        if let Ok(mut down) = own_group(&mut Self::command(&self.dir, &self.files))
             .args(["down", "--session"])
             .arg(&self.files.session)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.up.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+            .spawn()
+            && !wait_until(&mut down, deadline)
+        {
+            kill_group(&mut down);
         }
-        let _ = self.up.kill();
-        let _ = self.up.wait();
+        if wait_until(&mut self.up, deadline) {
+            return;
+        }
+        signal_group(self.up.id(), Signal::SIGTERM);
+        if !wait_until(&mut self.up, Instant::now() + Duration::from_secs(10)) {
+            kill_group(&mut self.up);
+        }
+        for pid in groups {
+            signal_group(pid, Signal::SIGKILL);
+        }
     }
 }
