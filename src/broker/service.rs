@@ -485,7 +485,8 @@ impl<V: Venue, C: Clock> BrokerStage<V, C> {
     /// Emits what the live side produced outside an input event (venue news, groups it
     /// resolved), after writing its armed-journal records. New fills are put on disk before
     /// the watermark that stops them being fetched again moves past them: a crash between
-    /// the two repeats a fill (a loss counted twice) rather than losing one (a loss unseen).
+    /// the two can book a fill twice, but never loses one (the journaled fill carries no
+    /// venue trade id to tell a repeat by).
     fn drain_live(&mut self, out: &mut Out) -> Result<(), StageError> {
         self.flush_armed_log()?;
         let Some(live) = self.live.as_mut() else {
