@@ -517,21 +517,7 @@ fn a_tape_of_bars_alone_backtests_like_the_pipeline() {
 fn the_report_renders_in_chromium() {
     let (_t, d) = workdir();
     backtest(&d, "out", &["--report", "report.html"]);
-    let url = format!("file://{}", d.join("report.html").display());
-    let o = std::process::Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--dump-dom",
-            &url,
-        ])
-        .output()
-        .expect("chromium must be installed (make test installs it)");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let dom = String::from_utf8(o.stdout).unwrap();
+    let (dom, stderr) = crate::support::chromium_dom(&d.join("report.html"));
     for id in [
         "metrics",
         "equity",
@@ -565,7 +551,6 @@ fn the_report_renders_in_chromium() {
     assert!(trades.matches("<tr>").count() > 10, "{trades}");
     let by_strategy = dom.split("<section id=\"by-strategy\">").nth(1).unwrap();
     assert!(by_strategy.contains(">ema<"), "{by_strategy}");
-    let stderr = String::from_utf8_lossy(&o.stderr);
     let console: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();
     assert!(console.is_empty(), "script errors: {console:?}");
 }

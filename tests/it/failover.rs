@@ -1,10 +1,10 @@
 //! Redis Sentinel (`redis+sentinel://`): a real primary, a replica and three Sentinels on
 //! loopback; the primary is killed and the daemons follow the failover.
 
-use crate::support::RedisServer;
+use crate::support::{Reaper, RedisServer};
 use njord::bus::{Bus, Reconnect, RedisBus};
 use serde_json::Value;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const RISK: &str = env!("CARGO_BIN_EXE_njord-risk");
@@ -46,14 +46,6 @@ fn line(kind: &str, id: &str, ts: i64) -> String {
         _ => format!(
             r#"{{"kind":"intent","id":"{id}","ts_ns":{ts},"strategy_id":"s1","symbol":"ATOM/USDT","side":"buy","type":"market","qty":0.1,"limit_price":null,"meta":{{}}}}"#
         ),
-    }
-}
-
-struct Reaper(Child);
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use support::{RedisServer, free_port};
+use support::{Reaper, RedisServer, free_port};
 
 const RISK: &str = env!("CARGO_BIN_EXE_njord-risk");
 const PAPER: &str = env!("CARGO_BIN_EXE_njord-paper");
@@ -523,16 +523,6 @@ fn next_of(rx: &mpsc::Receiver<String>, kind: &str) -> Value {
 fn send(stdin: &mut ChildStdin, l: &str) {
     writeln!(stdin, "{l}").unwrap();
     stdin.flush().unwrap();
-}
-
-/// Kills the process on drop, so a failing test leaves nothing behind.
-struct Reaper(Child);
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]

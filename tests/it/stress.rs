@@ -136,21 +136,7 @@ fn a_scenario_without_the_trip_fails_and_its_report_renders() {
     for banned in ["<script", "<link", "src=", "@import", "url("] {
         assert!(!html.contains(banned), "{banned} in the report");
     }
-    let url = format!("file://{}", html_path.display());
-    let o = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--dump-dom",
-            &url,
-        ])
-        .output()
-        .expect("chromium must be installed (make test installs it)");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let dom = String::from_utf8(o.stdout).unwrap();
+    let (dom, _) = crate::support::chromium_dom(&html_path);
     for id in ["assertions", "chart", "timeline", "counts"] {
         assert!(
             dom.contains(&format!("<section id=\"{id}\">")),

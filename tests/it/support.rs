@@ -125,6 +125,37 @@ pub fn free_port() -> u16 {
     njord::net::free_port().unwrap()
 }
 
+/// Kills the process on drop, so a failing test leaves nothing behind.
+pub struct Reaper(pub Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// An HTML file as a browser sees it: headless Chromium (installed by `make test`) loads it
+/// and dumps its DOM. Returns (DOM, Chromium's stderr, where console messages show).
+pub fn chromium_dom(path: &std::path::Path) -> (String, String) {
+    let url = format!("file://{}", path.display());
+    let o = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+            &url,
+        ])
+        .output()
+        .expect("chromium must be installed (make test installs it)");
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "{stderr}");
+    (String::from_utf8(o.stdout).unwrap(), stderr)
+}
+
 /// The names of the files in `dir`, sorted.
 pub fn file_names(dir: &std::path::Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
