@@ -264,8 +264,7 @@ impl<'a> Driver<'a> {
     fn scrape(&self) -> Result<Scrape, String> {
         let mut out = Scrape::new();
         for (stage, base) in self.ctl.metrics() {
-            let (status, text) =
-                super::http::call(&base, "GET", "/metrics", "", &[], Duration::from_secs(10))?;
+            let (status, text) = self.sim.metrics(&base)?;
             if status != 200 {
                 return Err(format!("{stage} /metrics: {status}"));
             }
@@ -412,18 +411,11 @@ fn action_name(a: &Action) -> &'static str {
 }
 
 /// `njord_events_in_total` and `njord_events_out_total` samples: (metric, kind, value).
-fn counters(text: &str) -> Vec<(&str, &str, f64)> {
-    text.lines()
-        .filter(|l| {
-            l.starts_with("njord_events_in_total{") || l.starts_with("njord_events_out_total{")
-        })
-        .filter_map(|l| {
-            let (name, rest) = l.split_once('{')?;
-            let (labels, value) = rest.rsplit_once('}')?;
-            let kind = labels.split("kind=\"").nth(1)?.split('"').next()?;
-            Some((name, kind, value.trim().parse().ok()?))
-        })
-        .collect()
+/// The event counters of a `/metrics` text: (metric, `kind` label, value).
+fn counters(text: &str) -> impl Iterator<Item = (&str, &str, f64)> {
+    njord::telemetry::scrape::samples(text)
+        .filter(|s| s.name == "njord_events_in_total" || s.name == "njord_events_out_total")
+        .filter_map(|s| Some((s.name, s.label("kind")?, s.value)))
 }
 
 #[cfg(test)]
@@ -432,7 +424,7 @@ mod tests {
     fn counters_read_the_kind_label() {
         let text = "# HELP x\nnjord_events_in_total{kind=\"trade\"} 12\nnjord_events_out_total{stream=\"a\",kind=\"intent\"} 3\nother_total 1\n";
         assert_eq!(
-            super::counters(text),
+            super::counters(text).collect::<Vec<_>>(),
             [
                 ("njord_events_in_total", "trade", 12.0),
                 ("njord_events_out_total", "intent", 3.0)

@@ -296,8 +296,9 @@ pub fn venue(ev: &mut Evidence, sim: &SimProc, journal: &mut Journal) -> Result<
     }
     ev.requests = journal.requests.clone();
     ev.responses = journal.responses.clone();
-    let sym = format!("symbol={}{}", ev.base, ev.quote);
-    let orders = sim.signed("GET", "/api/v3/allOrders", &sym)?;
+    let compact = format!("{}{}", ev.base, ev.quote);
+    let sym = [("symbol", compact.as_str())];
+    let orders = sim.signed("/api/v3/allOrders", &sym)?;
     ev.orders = orders
         .as_array()
         .into_iter()
@@ -315,7 +316,7 @@ pub fn venue(ev: &mut Evidence, sim: &SimProc, journal: &mut Journal) -> Result<
             time_ms: o["time"].as_i64().unwrap_or(0),
         })
         .collect();
-    let trades = sim.signed("GET", "/api/v3/myTrades", &format!("{sym}&limit=1000"))?;
+    let trades = sim.signed("/api/v3/myTrades", &[sym[0], ("limit", "1000")])?;
     ev.venue_trades = trades
         .as_array()
         .into_iter()
@@ -332,10 +333,10 @@ pub fn venue(ev: &mut Evidence, sim: &SimProc, journal: &mut Journal) -> Result<
         })
         .collect();
     ev.open_orders = sim
-        .signed("GET", "/api/v3/openOrders", &sym)?
+        .signed("/api/v3/openOrders", &sym)?
         .as_array()
         .map_or(0, Vec::len);
-    ev.account_after = balances(&sim.signed("GET", "/api/v3/account", "")?)?;
+    ev.account_after = balances(&sim.signed("/api/v3/account", &[])?)?;
     for o in &ev.orders {
         if o.notional().is_none() {
             return Err(format!(

@@ -239,7 +239,7 @@ fn run_one(path: &Path, out: &Path, keep: bool) -> Result<(bool, String), String
         symbol: symbol.clone(),
         base: base.into(),
         quote: quote.into(),
-        account_before: evidence::balances(&sim.signed("GET", "/api/v3/account", "").map_err(at)?)
+        account_before: evidence::balances(&sim.signed("/api/v3/account", &[]).map_err(at)?)
             .map_err(at)?,
         daily_loss_cap: match &s.stack.config["risk"]["daily_loss_usd_cap"] {
             Value::Null => None,

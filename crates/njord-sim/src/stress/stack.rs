@@ -3,7 +3,7 @@
 //! the scenario. The runner keeps the simulator itself because ctl's preflight of a live
 //! broker runs before a managed simulator has its ports.
 
-use super::http;
+use super::http::Http;
 use super::schema::Scenario;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -90,6 +90,7 @@ pub struct SimProc {
     child: Child,
     pub rest: String,
     pub ws: String,
+    http: Http,
 }
 
 impl SimProc {
@@ -143,18 +144,17 @@ impl SimProc {
             child,
             rest: ready["rest_url"].as_str().unwrap_or_default().to_string(),
             ws: ready["ws_url"].as_str().unwrap_or_default().to_string(),
+            http: Http::new(Duration::from_secs(30))?,
         })
     }
 
     /// `POST /control/{what}` with a JSON body; the answer's JSON.
     pub fn control(&self, what: &str, body: &Value) -> Result<Value, String> {
-        let (status, text) = http::call(
-            &self.rest,
-            "POST",
-            &format!("/control/{what}"),
-            &body.to_string(),
+        let (status, text) = self.http.call(
+            reqwest::Method::POST,
+            &format!("{}/control/{what}", self.rest),
+            Some(body.to_string()),
             &[],
-            Duration::from_secs(30),
         )?;
         if status != 200 {
             return Err(format!("/control/{what} {body}: {status} {text}"));
@@ -164,25 +164,26 @@ impl SimProc {
 
     /// A signed request with the simulator's key pair and a generous window (evidence is
     /// read after the faults are cleared).
-    pub fn signed(&self, method: &str, path: &str, query: &str) -> Result<Value, String> {
-        let q = format!(
-            "{query}{}recvWindow=60000&timestamp={}",
-            if query.is_empty() { "" } else { "&" },
-            now_ns() / 1_000_000
-        );
-        let sig = crate::auth::sign(crate::DEFAULT_API_SECRET, &q);
-        let (status, text) = http::call(
-            &self.rest,
-            method,
-            &format!("{path}?{q}&signature={sig}"),
-            "",
+    pub fn signed(&self, path: &str, params: &[(&str, &str)]) -> Result<Value, String> {
+        use njord::venue::binanceus::sign::{Signer, signed_query};
+        let signer = Signer::new(crate::DEFAULT_API_KEY, crate::DEFAULT_API_SECRET);
+        let q = signed_query(&signer, params, 60_000, now_ns() / 1_000_000);
+        let (status, text) = self.http.call(
+            reqwest::Method::GET,
+            &format!("{}{path}?{q}", self.rest),
+            None,
             &[("X-MBX-APIKEY", crate::DEFAULT_API_KEY)],
-            Duration::from_secs(30),
         )?;
         if status != 200 {
-            return Err(format!("{method} {path}: {status} {text}"));
+            return Err(format!("GET {path}: {status} {text}"));
         }
-        serde_json::from_str(&text).map_err(|e| format!("{method} {path}: {e}"))
+        serde_json::from_str(&text).map_err(|e| format!("GET {path}: {e}"))
+    }
+
+    /// A stage's `/metrics` text (`base` is its `http://HOST:PORT`).
+    pub fn metrics(&self, base: &str) -> Result<(u16, String), String> {
+        self.http
+            .call(reqwest::Method::GET, &format!("{base}/metrics"), None, &[])
     }
 }
 
