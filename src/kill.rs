@@ -27,6 +27,33 @@ pub struct TripRecord {
     pub reason: Option<String>,
 }
 
+impl TripRecord {
+    /// A trip now, by `by`, for `reason`.
+    pub fn now(by: String, reason: Option<String>) -> TripRecord {
+        let now = crate::stage::wall_clock_ns();
+        TripRecord {
+            tripped_at: crate::time::format_rfc3339(now),
+            ts_ns: now,
+            by,
+            reason,
+        }
+    }
+}
+
+/// The audit record of a change to the kill switch (`kill_switch`): what was done (`trip`,
+/// `clear`), by whom, from where, why, and how it went (`done` or what failed).
+pub fn audit_fields(
+    action: &str,
+    by: &str,
+    source: &str,
+    reason: Option<&str>,
+    result: &str,
+) -> serde_json::Map<String, serde_json::Value> {
+    crate::audit::fields(serde_json::json!({
+        "action": action, "by": by, "source": source, "reason": reason, "result": result,
+    }))
+}
+
 /// Writes the kill file atomically (see [`journal::write_atomic`]), creating its directory.
 pub fn trip_file(path: &Path, record: &TripRecord) -> io::Result<()> {
     let line = serde_json::to_string(record).map_err(io::Error::other)?;

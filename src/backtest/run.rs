@@ -434,17 +434,11 @@ pub struct WfoFold {
     pub refused: Option<String>,
 }
 
-/// Runs a strategies file over the events of `[from, to)` only.
-fn run_window(
-    cfg: &Config,
-    defs: &[StrategyDef],
-    settings: &Settings,
-    events: &[Event<'static>],
-    (from, to): (i64, i64),
-) -> (RunResult, Vec<f64>) {
+/// The events of `[from, to)`.
+fn window<'e>(events: &'e [Event<'static>], (from, to): (i64, i64)) -> &'e [Event<'static>] {
     let lo = events.partition_point(|e| e.ts_ns() < from);
-    let hi = events.partition_point(|e| e.ts_ns() < to);
-    run_events(cfg, defs, settings, &events[lo..hi], false)
+    let hi = events.partition_point(|e| e.ts_ns() < to).max(lo);
+    &events[lo..hi]
 }
 
 /// Runs a strategies file over `events`; with `report`, says what went wrong with its
@@ -526,12 +520,10 @@ pub fn walk_forward(
     let jobs = trials(cfg, strategies, path, axes, &sweep::grid(axes))?;
     let mut out = Vec::with_capacity(folds.len());
     for fold in folds {
+        let train = window(&events, (fold.train_from, fold.train_to));
         let mut rows: Vec<Row> = jobs
             .par_iter()
-            .map(|t| {
-                let window = (fold.train_from, fold.train_to);
-                t.row(run_window(cfg, &t.defs, settings, &events, window))
-            })
+            .map(|t| t.row(run_events(cfg, &t.defs, settings, train, false)))
             .collect();
         rows.retain(|r| {
             r.result.metrics.round_trips >= spec.min_trades
@@ -552,10 +544,10 @@ pub fn walk_forward(
             continue;
         };
         let trial = &jobs[best.index];
-        let window = (fold.test_from, fold.test_to);
+        let test = window(&events, (fold.test_from, fold.test_to));
         out.push(WfoFold {
             fold,
-            test: Some(trial.row(run_window(cfg, &trial.defs, settings, &events, window))),
+            test: Some(trial.row(run_events(cfg, &trial.defs, settings, test, false))),
             chosen: Some(best),
             refused: None,
         });
@@ -706,6 +698,11 @@ impl Shard {
     /// Whether trial `k` (from 0) is this shard's.
     pub fn owns(self, k: usize) -> bool {
         k as u64 % self.count == self.index
+    }
+
+    /// How many of `n` trials are this shard's.
+    pub fn len_of(self, n: usize) -> u64 {
+        (n as u64).saturating_sub(self.index).div_ceil(self.count)
     }
 }
 
@@ -956,5 +953,23 @@ impl<'a> Sweep<'a> {
             }
         }
         done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Shard;
+
+    #[test]
+    fn a_shard_counts_the_trials_it_owns() {
+        for count in 1..=7 {
+            for index in 0..count {
+                let shard = Shard { index, count };
+                for n in 0..30 {
+                    let owned = (0..n).filter(|&k| shard.owns(k)).count() as u64;
+                    assert_eq!(shard.len_of(n), owned, "{index}/{count} of {n}");
+                }
+            }
+        }
     }
 }

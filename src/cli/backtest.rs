@@ -470,9 +470,11 @@ fn sweep(job: &Job, s: &SweepArgs) -> Result<(), Error> {
     )
     .map_err(Error::usage)?;
     // This worker's trials: a shard's (found stored or run), or, from a queue, those it runs.
-    let ours = (0..plan.trial_count())
-        .filter(|&k| !s.merge && s.shard.owns(k))
-        .count() as u64;
+    let ours = if s.merge {
+        0
+    } else {
+        s.shard.len_of(plan.trial_count())
+    };
     let progress = args.progress(
         cli.common.quiet,
         "sweep",

@@ -77,13 +77,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 
     match cli.cmd {
         Cmd::Trip { reason } => {
-            let now = crate::stage::wall_clock_ns();
-            let record = TripRecord {
-                tripped_at: crate::time::format_rfc3339(now),
-                ts_ns: now,
-                by: kill::who(),
-                reason: reason.clone(),
-            };
+            let record = TripRecord::now(kill::who(), reason.clone());
             let tripped = change(Change::Trip(record), &file, redis, key);
             audit_change(&loaded, &cli.source, "trip", reason.as_deref(), &tripped);
             tripped
@@ -241,9 +235,7 @@ fn audit_change(
         Ok(()) => "done".to_string(),
         Err(e) => e.to_string(),
     };
-    let fields = audit::fields(serde_json::json!({
-        "action": action, "by": kill::who(), "source": source, "reason": reason, "result": result,
-    }));
+    let fields = kill::audit_fields(action, &kill::who(), source, reason, &result);
     let written = app::audit_start("njord-kill", loaded).and_then(|_| {
         audit::record(crate::stage::wall_clock_ns(), "kill_switch", fields)
             .map_err(|e| Error::Failed(e.to_string()))

@@ -221,20 +221,13 @@ impl RiskStage {
             return Ok(());
         }
         let cap = self.engine.caps().daily_loss_usd_cap;
-        if !self.first_loss_trip(&format!("{} {cap}", utc_date(ts_ns))) {
+        let date = utc_date(ts_ns);
+        if !self.first_loss_trip(&format!("{date} {cap}")) {
             return Ok(());
         }
-        let reason = format!(
-            "daily loss on {}: {evidence} (daily_loss_usd_cap {cap})",
-            utc_date(ts_ns)
-        );
-        let now = crate::stage::wall_clock_ns();
-        let record = kill::TripRecord {
-            tripped_at: crate::time::format_rfc3339(now),
-            ts_ns: now,
-            by: format!("njord-risk {}", kill::who()),
-            reason: Some(reason.clone()),
-        };
+        let reason = format!("daily loss on {date}: {evidence} (daily_loss_usd_cap {cap})");
+        let record =
+            kill::TripRecord::now(format!("njord-risk {}", kill::who()), Some(reason.clone()));
         let mut failed = Vec::new();
         if let Err(e) = kill::trip_file(&self.kill_file, &record) {
             failed.push(format!("{}: {e}", self.kill_file.display()));
@@ -259,11 +252,9 @@ impl RiskStage {
             } else {
                 failed.join("; ")
             };
-            let fields = audit::fields(serde_json::json!({
-                "action": "trip", "by": record.by, "source": "njord-risk", "reason": reason,
-                "result": result,
-            }));
-            audit::record(now, "kill_switch", fields)?;
+            let fields =
+                kill::audit_fields("trip", &record.by, "njord-risk", Some(&reason), &result);
+            audit::record(record.ts_ns, "kill_switch", fields)?;
         }
         Ok(())
     }
@@ -360,7 +351,9 @@ impl RiskStage {
                 audit::event(ev, line, &[])?;
             }
             self.engine.on_event(ev, &External::default(), out);
+            // The day's PnL is summed over every position only when a loss may trip.
             if let Event::Position(p) = ev
+                && self.trip_on_daily_loss
                 && let Some(pnl) = self.engine.daily_loss_reached(p.ts_ns)
             {
                 self.trip_for_loss(&format!("net realized PnL {pnl} USD"), p.ts_ns)?;
@@ -395,7 +388,8 @@ impl RiskStage {
             let Event::Decision(d) = decision else {
                 continue;
             };
-            if d.reason == Some(Reason::DailyLossUsdCap)
+            if self.trip_on_daily_loss
+                && d.reason == Some(Reason::DailyLossUsdCap)
                 && d.caps.get("source").and_then(|s| s.as_str()) != Some("redis-error")
             {
                 let pnl = d

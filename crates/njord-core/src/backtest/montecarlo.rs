@@ -62,10 +62,15 @@ impl Prices {
         let mut prices = Vec::with_capacity(events.len());
         let mut ohl = Vec::with_capacity(events.len());
         let mut scale = 0;
+        let f64_of = |x: Decimal| f64::try_from(x).unwrap_or(0.0);
         for (k, ev) in events.iter().enumerate() {
-            let (s, p) = match ev {
-                Event::Trade(t) => (t.symbol.as_ref(), t.price),
-                Event::Bar(b) => (b.symbol.as_ref(), b.close),
+            let (s, p, bar_ohl) = match ev {
+                Event::Trade(t) => (t.symbol.as_ref(), t.price, [0.0; 3]),
+                Event::Bar(b) => (
+                    b.symbol.as_ref(),
+                    b.close,
+                    [f64_of(b.open), f64_of(b.high), f64_of(b.low)],
+                ),
                 other => {
                     return Err(format!(
                         "event {}: a Monte Carlo tape holds trades or bars only, not `{}`",
@@ -90,11 +95,7 @@ impl Prices {
             }
             scale = scale.max(p.scale());
             prices.push(f);
-            let f64_of = |x: Decimal| f64::try_from(x).unwrap_or(0.0);
-            ohl.push(match ev {
-                Event::Bar(b) => [f64_of(b.open), f64_of(b.high), f64_of(b.low)],
-                _ => [0.0; 3],
-            });
+            ohl.push(bar_ohl);
         }
         if prices.len() < 3 {
             return Err(format!(
